@@ -1,0 +1,181 @@
+"""The ``topicbot`` command line: ingest, stats, check-config (and, with Discord, run).
+
+Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
+configuration error; 3 the store failed (disk full, locked, unreadable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import sqlite3
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from bot.config import ConfigError, Settings, config_is_missing, load_settings
+from bot.domain.article_file import ParseLimits
+from bot.domain.ingest import IngestReport, ingest_paths
+from storage import Store, StoreError
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_STORE = 3
+
+log = logging.getLogger("topicbot")
+
+
+class UsageError(Exception):
+    """A command line that cannot be carried out as typed."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="topicbot", description="Topic alerts for Discord from a curated news store."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="store article files and folders")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _add_config_option(ingest)
+    ingest.add_argument("--json", action="store_true", help="print one JSON object")
+
+    stats = commands.add_parser("stats", help="count what the store holds")
+    _add_config_option(stats)
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+
+    check = commands.add_parser("check-config", help="validate the configuration file")
+    _add_config_option(check)
+    return parser
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML configuration (default: ./topicbot.yaml; missing means all defaults)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand and return its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = _settings(args.config)
+        return _dispatch(args, settings)
+    except (ConfigError, UsageError) as error:
+        print(f"topicbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (StoreError, sqlite3.Error, OSError) as error:
+        print(f"topicbot: the store failed: {error}", file=sys.stderr)
+        return EXIT_STORE
+
+
+def _settings(config: Path | None) -> Settings:
+    if config_is_missing(config):
+        print(f"topicbot: {config}: no such file; using defaults", file=sys.stderr)
+    return load_settings(config)
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "ingest":
+        return asyncio.run(_ingest(args.paths, settings, as_json=args.json))
+    if args.command == "stats":
+        return asyncio.run(_stats(settings, as_json=args.json))
+    if args.command == "check-config":
+        return _check_config(args.config, settings)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -> int:
+    missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    limits = ParseLimits(max_file_bytes=settings.ingest.max_file_bytes)
+    show_bar = not as_json and sys.stderr.isatty()
+    async with await Store.open(settings.storage.path) as store:
+        with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=1.0) as bar:
+            report = await ingest_paths(
+                store,
+                paths,
+                limits=limits,
+                batch_size=settings.ingest.batch_size,
+                on_total=_set_total(bar),
+                progress=bar.update,
+            )
+    _print_report(report, as_json=as_json, out=sys.stdout)
+    return EXIT_REJECTED if report.rejected else EXIT_OK
+
+
+def _set_total(bar: tqdm[Any]) -> Any:
+    def set_total(total: int) -> None:
+        bar.total = total
+        bar.refresh()
+
+    return set_total
+
+
+def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False), file=out)
+        return
+    print(
+        f"{report.files} files: {report.new} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.rejected)} rejected",
+        file=out,
+    )
+    for rejection in report.rejected:
+        print(f"rejected {rejection.path}: {rejection.error}", file=out)
+
+
+# --- stats -----------------------------------------------------------------------------------
+
+
+async def _stats(settings: Settings, *, as_json: bool) -> int:
+    async with await Store.open(settings.storage.path) as store:
+        stats = await store.stats()
+    if as_json:
+        print(json.dumps(dataclasses.asdict(stats)))
+        return EXIT_OK
+    deliveries = ", ".join(f"{state} {count}" for state, count in stats.deliveries.items())
+    print(
+        f"articles       {stats.articles} (published {stats.published}, "
+        f"pending {stats.pending}, coverage-only {stats.coverage_only})\n"
+        f"topics         {stats.topics}\n"
+        f"subscriptions  {stats.subscriptions}\n"
+        f"feeds          {stats.feeds}\n"
+        f"deliveries     {deliveries}"
+    )
+    return EXIT_OK
+
+
+# --- check-config ----------------------------------------------------------------------------
+
+
+def _check_config(config: Path | None, settings: Settings) -> int:
+    source = str(config) if config and config.exists() else "defaults (no config file)"
+    print(f"configuration OK: {source}")
+    print(f"  store: {settings.storage.path}")
+    print(f"  inbox: {settings.ingest.inbox_dir} (every {settings.ingest.interval_seconds:g}s)")
+    print(f"  token read from ${settings.discord.token_env}")
+    return EXIT_OK

@@ -1,0 +1,171 @@
+"""Settings: a YAML file validated into typed classes. A missing file means all defaults."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_CONFIG_PATH = Path("topicbot.yaml")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+Interval = Annotated[float, Field(ge=1, le=86_400)]
+QualityBar = Annotated[int, Field(ge=0, le=100)]
+
+
+class ConfigError(Exception):
+    """A configuration that topicbot cannot start with; the message names the key."""
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
+        ) from None
+    return name
+
+
+def _clock_time(value: str) -> str:
+    if not _DAILY_TIME.match(value):
+        raise ValueError(f"{value!r} is not a time of day in 24-hour HH:MM form")
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name")
+    return value
+
+
+def _url_or_empty(value: str) -> str:
+    if value and not re.match(r"^(https?|wss?)://", value):
+        raise ValueError(
+            f"{value!r} must be empty or start with http://, https://, ws:// or wss://"
+        )
+    return value.rstrip("/")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DiscordSettings(_Section):
+    token_env: Annotated[str, AfterValidator(_env_name)] = "DISCORD_TOKEN"  # noqa: S105 - a name
+    dev_guild_id: int | None = None
+    api_base: Annotated[str, AfterValidator(_url_or_empty)] = ""
+    gateway_url: Annotated[str, AfterValidator(_url_or_empty)] = ""
+
+
+class StorageSettings(_Section):
+    path: Path = Path("./topicbot.db")
+
+
+class IngestSettings(_Section):
+    inbox_dir: Path = Path("./inbox")
+    interval_seconds: Interval = 60
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    max_file_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
+    # A file modified more recently than this may still be being written.
+    settle_seconds: Annotated[float, Field(ge=0, le=3600)] = 2
+
+
+class DeliverySettings(_Section):
+    plan_interval_seconds: Interval = 10
+    send_interval_seconds: Interval = 5
+    default_min_quality: QualityBar = 20
+    max_age_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 48
+    dm_cap_per_hour: Annotated[int, Field(ge=1, le=1000)] = 10
+
+
+class DigestSettings(_Section):
+    timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
+    daily_time: Annotated[str, AfterValidator(_clock_time)] = "08:00"
+    weekly_day: Weekday = "monday"
+
+    @property
+    def daily_clock(self) -> time:
+        """The daily digest time as a ``time``."""
+        hours, minutes = self.daily_time.split(":")
+        return time(int(hours), int(minutes))
+
+
+class Settings(_Section):
+    """Everything topicbot can be configured with."""
+
+    discord: DiscordSettings = DiscordSettings()
+    storage: StorageSettings = StorageSettings()
+    ingest: IngestSettings = IngestSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    digests: DigestSettings = DigestSettings()
+
+    def resolved_against(self, folder: Path) -> Settings:
+        """Relative paths are taken from the config file's folder, not the working directory."""
+        return self.model_copy(
+            update={
+                "storage": self.storage.model_copy(update={"path": folder / self.storage.path}),
+                "ingest": self.ingest.model_copy(
+                    update={"inbox_dir": folder / self.ingest.inbox_dir}
+                ),
+            }
+        )
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Load and validate settings from ``path`` (default ``topicbot.yaml``).
+
+    A missing file means all defaults; ``config_is_missing`` lets callers say so.
+    """
+    config_path = path or DEFAULT_CONFIG_PATH
+    if not config_path.exists():
+        return Settings()
+    raw = _read_yaml(config_path)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_describe(config_path, error)) from None
+    return settings.resolved_against(config_path.resolve().parent)
+
+
+def config_is_missing(path: Path | None) -> bool:
+    """True when an explicitly named config file does not exist (defaults will be used)."""
+    return path is not None and not path.exists()
+
+
+def _read_yaml(config_path: Path) -> dict[str, Any]:
+    try:
+        text = config_path.read_text(encoding="utf-8")
+        loaded = yaml.safe_load(text)
+    except OSError as error:
+        raise ConfigError(f"{config_path}: cannot be read ({error.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{config_path}: is not UTF-8 text") from None
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 0
+        raise ConfigError(f"{config_path}: line {line}: {error.problem}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{config_path}: not valid YAML ({error})") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"{config_path}: must be a mapping of sections (discord, storage, ...)")
+    return loaded
+
+
+def _describe(config_path: Path, error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    key = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling against config.example.yaml)"
+    elif first["type"] not in ("value_error", "missing") and "input" in first:
+        message = f"{message} (got {first['input']!r})"
+    return f"{config_path}: {key}: {message}"

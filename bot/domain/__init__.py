@@ -1,0 +1,1 @@
+"""The domain: articles, matching, ranking and delivery planning. No Discord imports here."""

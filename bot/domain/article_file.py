@@ -1,0 +1,429 @@
+"""Reading article files: YAML front matter between '---' lines, then an optional body.
+
+Every problem becomes an ``ArticleFileError`` naming the file, the field and what is wrong;
+nothing else escapes ``parse_article``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from bot.domain.urls import InvalidUrlError, canonical_url, check_http_url
+from storage.models import ArticleDraft, Image, Provider, RelatedDraft
+
+ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+_NEEDS_URL = "a webUrl or originalUrl (http or https) is required"
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass(frozen=True, slots=True)
+class ParseLimits:
+    """Bounds that keep a hostile file from exhausting memory or time."""
+
+    max_file_bytes: int = 1_048_576
+    max_topics: int = 50
+    max_images: int = 50
+    max_related: int = 100
+    max_nodes: int = 20_000
+    max_depth: int = 32
+
+
+DEFAULT_LIMITS = ParseLimits()
+
+
+class ArticleFileError(Exception):
+    """An article file that cannot be stored, with the field at fault and why."""
+
+    def __init__(self, source: str, field: str, problem: str) -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{source}: {field}: {problem}")
+
+    @property
+    def reason(self) -> str:
+        """The field and the problem, without the file name."""
+        return f"{self.field}: {self.problem}"
+
+
+# --- field types -----------------------------------------------------------------------------
+
+
+def _none_as_empty(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _none_as_list(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return value
+
+
+def _http_url(value: str) -> str:
+    try:
+        check_http_url(value)
+    except InvalidUrlError as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+def _timestamp(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime.combine(value, time.min)
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{_shown(value)} is not an ISO 8601 date and time") from None
+    else:
+        raise ValueError(f"expected an ISO 8601 date and time, got {type(value).__name__}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if not 1900 <= moment.year <= 2200:
+        raise ValueError(f"{_shown(value)} is outside the years 1900 to 2200")
+    return moment.astimezone(UTC)
+
+
+def _topic(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    return value
+
+
+OptionalText = Annotated[str, BeforeValidator(_none_as_empty)]
+RequiredText = Annotated[str, Field(min_length=1, max_length=1000)]
+HttpUrlText = Annotated[str, AfterValidator(_http_url)]
+Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
+Quality = Annotated[int, Field(ge=0, le=100)]
+TopicName = Annotated[str, BeforeValidator(_topic), Field(max_length=100)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True, frozen=True)
+
+
+class ProviderModel(_Model):
+    name: OptionalText = ""
+    domain: OptionalText = ""
+
+
+class ImageModel(_Model):
+    url: HttpUrlText
+    width: int | None = Field(default=None, ge=0, le=100_000)
+    height: int | None = Field(default=None, ge=0, le=100_000)
+    isCached: bool = False
+
+
+class _Linked(_Model):
+    title: RequiredText
+    excerpt: OptionalText = ""
+    publishedDateTime: Timestamp
+    webUrl: HttpUrlText | None = None
+    originalUrl: HttpUrlText | None = None
+    type: OptionalText = "article"
+    quality: Quality = 0
+    provider: ProviderModel = ProviderModel()
+
+    @model_validator(mode="after")
+    def _needs_a_url(self) -> _Linked:
+        if not (self.webUrl or self.originalUrl):
+            raise ValueError(_NEEDS_URL)
+        return self
+
+    @property
+    def link(self) -> str:
+        return self.webUrl or self.originalUrl or ""
+
+
+class RelatedModel(_Linked):
+    images: Annotated[list[ImageModel], BeforeValidator(_none_as_list)] = []
+
+
+class ArticleModel(_Linked):
+    category: OptionalText = ""
+    heat: int = Field(default=-1, ge=-1, le=1_000_000_000)
+    published: bool = False
+    topics: Annotated[list[TopicName], BeforeValidator(_none_as_list)] = []
+    images: Annotated[list[ImageModel], BeforeValidator(_none_as_list)] = []
+    related: Annotated[list[RelatedModel], BeforeValidator(_none_as_list)] = []
+    secured: Any = None
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def read_article_file(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ArticleDraft:
+    """Read and validate one article file from disk."""
+    source = str(path)
+    try:
+        if path.is_symlink():
+            raise ArticleFileError(source, "file", "is a symbolic link; links are not followed")
+        with path.open("rb") as handle:
+            data = handle.read(limits.max_file_bytes + 1)
+    except OSError as error:
+        raise ArticleFileError(source, "file", f"cannot be read ({error.strerror})") from None
+    return parse_article(data, source=source, limits=limits)
+
+
+def parse_article(
+    data: bytes, *, source: str = "<article>", limits: ParseLimits = DEFAULT_LIMITS
+) -> ArticleDraft:
+    """Validate the bytes of an article file into a draft ready for the store."""
+    try:
+        text = _decode(data, source, limits)
+        front_matter, body, first_line = _split_front_matter(text, source)
+        mapping = _load_yaml(front_matter, source, first_line)
+        _check_shape(mapping, source, limits)
+        model = _validate(mapping, source, limits)
+        return _to_draft(model, body, source)
+    except ArticleFileError:
+        raise
+    except Exception as error:  # the promise: nothing but ArticleFileError escapes
+        raise ArticleFileError(source, "file", f"cannot be read ({type(error).__name__})") from None
+
+
+def _decode(data: bytes, source: str, limits: ParseLimits) -> str:
+    if len(data) > limits.max_file_bytes:
+        raise ArticleFileError(
+            source, "file", f"is larger than the {limits.max_file_bytes:,}-byte limit"
+        )
+    nul = data.find(b"\x00")
+    if nul != -1:
+        raise ArticleFileError(source, "file", f"contains a NUL byte at offset {nul}")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ArticleFileError(
+            source,
+            "file",
+            f"is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})",
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _split_front_matter(text: str, source: str) -> tuple[str, str, int]:
+    """Return the YAML text, the body and the file line the YAML starts on."""
+    stripped = text.lstrip("\n")
+    skipped_lines = len(text) - len(stripped)
+    opening, _, rest = stripped.partition("\n")
+    if opening.rstrip() != "---":
+        raise ArticleFileError(
+            source, "front matter", "missing: the file must start with a line '---'"
+        )
+    end = _FRONT_MATTER_END.search(rest)
+    if end is None:
+        raise ArticleFileError(
+            source, "front matter", "not terminated: add a line '---' after the last field"
+        )
+    body = rest[end.end() :].removeprefix("\n")
+    return rest[: end.start()], body.strip("\n"), skipped_lines + 2
+
+
+def _load_yaml(front_matter: str, source: str, first_line: int) -> dict[Any, Any]:
+    try:
+        loaded = yaml.load(front_matter, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+    except yaml.MarkedYAMLError as error:
+        line = first_line + error.problem_mark.line if error.problem_mark else first_line
+        problem = error.problem or error.context or "invalid YAML"
+        raise ArticleFileError(
+            source, "front matter", f"YAML syntax error at line {line}: {problem}"
+        ) from None
+    except yaml.YAMLError as error:
+        raise ArticleFileError(source, "front matter", f"YAML error: {error}") from None
+    except RecursionError:
+        raise ArticleFileError(source, "front matter", "is nested too deeply") from None
+    if not isinstance(loaded, dict):
+        kind = "empty" if loaded is None else f"a {type(loaded).__name__}"
+        raise ArticleFileError(
+            source, "front matter", f"must be a mapping of fields to values, not {kind}"
+        )
+    return loaded
+
+
+def _check_shape(mapping: dict[Any, Any], source: str, limits: ParseLimits) -> None:
+    """Refuse alias bombs and deep nesting before anything walks the values recursively."""
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(mapping, 1)]
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > limits.max_nodes:
+            raise ArticleFileError(
+                source,
+                "front matter",
+                f"has more than {limits.max_nodes:,} values (YAML aliases expand too far?)",
+            )
+        if depth > limits.max_depth:
+            raise ArticleFileError(
+                source, "front matter", f"is nested deeper than {limits.max_depth} levels"
+            )
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list | tuple | set):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _validate(mapping: dict[Any, Any], source: str, limits: ParseLimits) -> ArticleModel:
+    for name, maximum in (
+        ("topics", limits.max_topics),
+        ("images", limits.max_images),
+        ("related", limits.max_related),
+    ):
+        value = mapping.get(name)
+        if isinstance(value, list) and len(value) > maximum:
+            raise ArticleFileError(
+                source, name, f"has {len(value):,} entries; at most {maximum} are accepted"
+            )
+    fields = {key if isinstance(key, str) else str(key): value for key, value in mapping.items()}
+    try:
+        return ArticleModel.model_validate(fields)
+    except ValidationError as error:
+        field, problem = _describe_first_error(error)
+        raise ArticleFileError(source, field, problem) from None
+
+
+def _describe_first_error(error: ValidationError) -> tuple[str, str]:
+    first = error.errors(include_url=False)[0]
+    field = _field_path(first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if message == _NEEDS_URL:  # raised by the model validator for the entry as a whole
+        field = f"{field}.webUrl" if field else "webUrl"
+    if first["type"] == "missing":
+        return field, "is required"
+    if "secured" not in field and "input" in first and first["type"] != "value_error":
+        message = f"{message} (got {_shown(first['input'])})"
+    return field, message
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- building the draft ----------------------------------------------------------------------
+
+
+def _url_field(model: _Linked, field: str, source: str) -> str:
+    try:
+        return canonical_url(model.link)
+    except InvalidUrlError as error:
+        raise ArticleFileError(source, field, str(error)) from None
+
+
+def _unique_topics(names: list[str]) -> tuple[str, ...]:
+    seen: dict[str, str] = {}
+    for name in names:
+        key = name.casefold()
+        if name and key not in seen:
+            seen[key] = name
+    return tuple(seen.values())
+
+
+def _images(models: list[ImageModel]) -> tuple[Image, ...]:
+    return tuple(Image(m.url, m.width, m.height, m.isCached) for m in models)
+
+
+def _provider(model: ProviderModel) -> Provider:
+    return Provider(model.name, model.domain)
+
+
+def _related(models: list[RelatedModel], parent_url: str, source: str) -> tuple[RelatedDraft, ...]:
+    drafts: dict[str, RelatedDraft] = {}
+    for index, model in enumerate(models):
+        url = _url_field(model, f"related[{index}].webUrl", source)
+        if url == parent_url or url in drafts:
+            continue
+        drafts[url] = RelatedDraft(
+            canonical_url=url,
+            web_url=model.link,
+            title=model.title,
+            excerpt=model.excerpt,
+            published_at=model.publishedDateTime,
+            type=model.type or "article",
+            quality=model.quality,
+            provider=_provider(model.provider),
+            images=_images(model.images),
+            extra=_jsonable(model.model_extra or {}),
+        )
+    return tuple(drafts.values())
+
+
+def _to_draft(model: ArticleModel, body: str, source: str) -> ArticleDraft:
+    url = _url_field(model, "webUrl", source)
+    return ArticleDraft(
+        canonical_url=url,
+        web_url=model.link,
+        original_url=model.originalUrl or "",
+        title=model.title,
+        excerpt=model.excerpt,
+        published_at=model.publishedDateTime,
+        category=model.category,
+        type=model.type or "article",
+        quality=model.quality,
+        heat=model.heat,
+        published=model.published,
+        provider=_provider(model.provider),
+        topics=_unique_topics(model.topics),
+        images=_images(model.images),
+        related=_related(model.related, url, source),
+        body=body,
+        extra=_jsonable(model.model_extra or {}),
+        secured=_opaque(model.secured),
+    )
+
+
+def _opaque(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(_jsonable(value), sort_keys=True, ensure_ascii=False)
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn what safe YAML can produce into plain JSON values, so unknown keys can be kept."""
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return sorted(str(item) for item in value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        return None
+    return value

@@ -1,0 +1,354 @@
+"""Ingest: article files -> validated drafts -> the store, in batched transactions.
+
+Parsing a batch runs in a worker thread while the store writes the previous one, so the
+event loop stays free and the two overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.domain.article_file import (
+    ARTICLE_SUFFIXES,
+    DEFAULT_LIMITS,
+    ArticleFileError,
+    ParseLimits,
+    read_article_file,
+)
+from storage import Store
+from storage.models import ArticleDraft
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int], None]
+_TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", "~")
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A file that was not stored, and why."""
+
+    path: str
+    error: str
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ingest run did, counted per file."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    stored_paths: list[Path] = field(default_factory=list)
+
+    @property
+    def files(self) -> int:
+        """How many files the run looked at."""
+        return self.new + self.updated + self.unchanged + len(self.rejected)
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape ``topicbot ingest --json`` prints."""
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": [{"path": r.path, "error": r.error} for r in self.rejected],
+        }
+
+    def count(self, outcome: str, path: Path) -> None:
+        """Record one stored file's outcome."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        self.stored_paths.append(path)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFile:
+    path: Path
+    draft: ArticleDraft | None
+    error: str | None
+    signature: tuple[int, int] | None  # size and mtime when read, to spot a file still changing
+
+
+def file_signature(path: Path) -> tuple[int, int] | None:
+    """Size and modification time, or None when the file is gone."""
+    try:
+        status = path.lstat()
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+def is_article_path(path: Path) -> bool:
+    """Whether the file name has one of the article suffixes."""
+    return path.suffix.lower() in ARTICLE_SUFFIXES
+
+
+def collect_article_files(paths: Iterable[Path]) -> tuple[list[Path], list[Rejection]]:
+    """Expand folders (recursively, hidden entries skipped) into article files, in order.
+
+    A file named explicitly with the wrong suffix is rejected rather than ignored.
+    """
+    files: list[Path] = []
+    rejected: list[Rejection] = []
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            files.extend(p for p in _walk(path) if is_article_path(p))
+        elif is_article_path(path):
+            files.append(path)
+        else:
+            rejected.append(Rejection(str(path), _unsupported_suffix(path)))
+    return files, rejected
+
+
+def _unsupported_suffix(path: Path) -> str:
+    shown = path.suffix or "no suffix"
+    return f"file: not an article file ({shown}); topicbot reads .md, .markdown and .txt"
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(names):
+            if not name.startswith("."):
+                yield Path(root, name)
+
+
+def _parse_one(path: Path, limits: ParseLimits) -> ParsedFile:
+    signature = file_signature(path)
+    try:
+        draft = read_article_file(path, limits)
+    except ArticleFileError as error:
+        return ParsedFile(path, None, error.reason, signature)
+    return ParsedFile(path, draft, None, signature)
+
+
+def _parse_chunk(paths: Sequence[Path], limits: ParseLimits) -> list[ParsedFile]:
+    return [_parse_one(path, limits) for path in paths]
+
+
+def _chunks(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _split_on_repeated_urls(parsed: Sequence[ParsedFile]) -> list[list[ParsedFile]]:
+    """Break a chunk wherever a URL repeats, so a later file updates an earlier one."""
+    groups: list[list[ParsedFile]] = [[]]
+    seen: set[str] = set()
+    for item in parsed:
+        if item.draft is None:
+            continue
+        url = item.draft.canonical_url
+        if url in seen:
+            groups.append([])
+            seen.clear()
+        seen.add(url)
+        groups[-1].append(item)
+    return [group for group in groups if group]
+
+
+class Ingester:
+    """Stores article files; the CLI and the inbox scan both go through it."""
+
+    def __init__(
+        self, store: Store, *, limits: ParseLimits = DEFAULT_LIMITS, batch_size: int = 500
+    ) -> None:
+        self._store = store
+        self._limits = limits
+        self._batch_size = batch_size
+
+    async def ingest(
+        self, files: Sequence[Path], progress: ProgressCallback | None = None
+    ) -> tuple[IngestReport, list[ParsedFile]]:
+        """Parse and store the files; return the report and what was read of each file."""
+        report = IngestReport()
+        everything: list[ParsedFile] = []
+        writing: asyncio.Task[None] | None = None
+        try:
+            for chunk in _chunks(files, self._batch_size):
+                parsed = await asyncio.to_thread(_parse_chunk, chunk, self._limits)
+                if writing is not None:
+                    await writing
+                everything.extend(parsed)
+                writing = asyncio.create_task(self._store_chunk(parsed, report, progress))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+        return report, everything
+
+    async def _store_chunk(
+        self,
+        parsed: Sequence[ParsedFile],
+        report: IngestReport,
+        progress: ProgressCallback | None,
+    ) -> None:
+        for item in parsed:
+            if item.error is not None:
+                report.rejected.append(Rejection(str(item.path), item.error))
+        for group in _split_on_repeated_urls(parsed):
+            await self._store_group(group, report)
+        if progress is not None:
+            progress(len(parsed))
+
+    async def _store_group(self, group: list[ParsedFile], report: IngestReport) -> None:
+        drafts = [item.draft for item in group if item.draft is not None]
+        now = datetime.now(UTC)
+        try:
+            outcomes = await self._store.articles.upsert_batch(drafts, now)
+        except sqlite3.IntegrityError:
+            # One bad row spoils the batch: store file by file to find it.
+            for item in group:
+                await self._store_single(item, report)
+            return
+        for item, outcome in zip(group, outcomes, strict=True):
+            report.count(outcome, item.path)
+
+    async def _store_single(self, item: ParsedFile, report: IngestReport) -> None:
+        assert item.draft is not None
+        try:
+            (outcome,) = await self._store.articles.upsert_batch([item.draft], datetime.now(UTC))
+        except sqlite3.IntegrityError as error:
+            report.rejected.append(
+                Rejection(str(item.path), f"store: could not be stored ({error})")
+            )
+            return
+        report.count(outcome, item.path)
+
+
+async def ingest_paths(
+    store: Store,
+    paths: Sequence[Path],
+    *,
+    limits: ParseLimits = DEFAULT_LIMITS,
+    batch_size: int = 500,
+    on_total: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
+) -> IngestReport:
+    """Ingest files and folders (recursively) into the store. Nothing on disk is moved.
+
+    ``on_total`` hears how many files were found; ``progress`` hears each batch's size.
+    """
+    files, rejected = collect_article_files(paths)
+    if on_total is not None:
+        on_total(len(files))
+    report, _ = await Ingester(store, limits=limits, batch_size=batch_size).ingest(files, progress)
+    report.rejected[:0] = rejected
+    return report
+
+
+# --- the inbox -------------------------------------------------------------------------------
+
+
+PROCESSED_DIR = "processed"
+REJECTED_DIR = "rejected"
+
+
+def _is_temporary(name: str) -> bool:
+    return name.startswith(".") or name.endswith(_TEMPORARY_SUFFIXES)
+
+
+def inbox_candidates(inbox: Path, *, settle_seconds: float, now: float) -> list[Path]:
+    """Files waiting in the inbox that have not changed for ``settle_seconds``."""
+    candidates: list[Path] = []
+    for root, dirs, names in os.walk(inbox, followlinks=False):
+        at_top = Path(root) == inbox
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and not (at_top and d in (PROCESSED_DIR, REJECTED_DIR))
+        )
+        for name in sorted(names):
+            path = Path(root, name)
+            if _is_temporary(name):
+                continue
+            signature = file_signature(path)
+            if signature is not None and now - signature[1] / 1e9 >= settle_seconds:
+                candidates.append(path)
+    return candidates
+
+
+def _free_destination(destination: Path) -> Path:
+    """The destination, or a numbered variant of it when the name is taken."""
+    candidate = destination
+    number = 1
+    while candidate.exists() or candidate.is_symlink():
+        candidate = destination.with_name(f"{destination.stem}.{number}{destination.suffix}")
+        number += 1
+    return candidate
+
+
+def _move_aside(path: Path, inbox: Path, folder: str) -> Path:
+    destination = _free_destination(inbox / folder / path.relative_to(inbox))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    path.rename(destination)
+    return destination
+
+
+async def scan_inbox(
+    store: Store,
+    inbox: Path,
+    *,
+    limits: ParseLimits = DEFAULT_LIMITS,
+    batch_size: int = 500,
+    settle_seconds: float = 2.0,
+) -> IngestReport:
+    """Ingest what waits in the inbox; move stored files to processed/, refused ones to
+    rejected/ beside a ``<name>.error.txt``. A file that changed while it was read stays put
+    and is taken on a later scan. Nothing is deleted."""
+    started = time.monotonic()
+    waiting = await asyncio.to_thread(_list_inbox, inbox, settle_seconds)
+    articles = [p for p in waiting if is_article_path(p)]
+    report, parsed = await Ingester(store, limits=limits, batch_size=batch_size).ingest(articles)
+    for path in waiting:
+        if not is_article_path(path):
+            report.rejected.append(Rejection(str(path), _unsupported_suffix(path)))
+    signatures = {item.path: item.signature for item in parsed}
+    signatures.update((p, file_signature(p)) for p in waiting if not is_article_path(p))
+    await asyncio.to_thread(_move_finished, inbox, report, signatures)
+    if report.files:
+        log.info(
+            "inbox scan: %d new, %d updated, %d unchanged, %d rejected in %.2fs",
+            report.new,
+            report.updated,
+            report.unchanged,
+            len(report.rejected),
+            time.monotonic() - started,
+        )
+    return report
+
+
+def _list_inbox(inbox: Path, settle_seconds: float) -> list[Path]:
+    inbox.mkdir(parents=True, exist_ok=True)
+    return inbox_candidates(inbox, settle_seconds=settle_seconds, now=time.time())
+
+
+def _move_finished(
+    inbox: Path, report: IngestReport, signatures: dict[Path, tuple[int, int] | None]
+) -> None:
+    """Move files that did not change since they were read; the rest wait for the next scan."""
+    for path in report.stored_paths:
+        if file_signature(path) == signatures.get(path):
+            _move_aside(path, inbox, PROCESSED_DIR)
+    for rejection in report.rejected:
+        path = Path(rejection.path)
+        if file_signature(path) == signatures.get(path):
+            _set_aside_rejected(path, inbox, rejection.error)
+
+
+def _set_aside_rejected(path: Path, inbox: Path, reason: str) -> None:
+    destination = _move_aside(path, inbox, REJECTED_DIR)
+    note = destination.with_name(destination.name + ".error.txt")
+    note.write_text(f"{path}: {reason}\n", encoding="utf-8")
+    log.warning("rejected %s: %s", path, reason)

@@ -1,0 +1,66 @@
+"""URL checks and canonical article identity."""
+
+from __future__ import annotations
+
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+
+MAX_URL_LENGTH = 2048
+_ALLOWED_SCHEMES = frozenset({"http", "https"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
+        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "oly_anon_id", "oly_enc_id",
+        "vero_id", "wickedid", "__s", "ncid", "cmpid",
+    }
+)  # fmt: skip
+_TRACKING_PREFIXES = ("utm_", "pk_", "hsa_")
+
+
+class InvalidUrlError(ValueError):
+    """A URL that topicbot will not store or link to."""
+
+
+def check_http_url(url: str) -> SplitResult:
+    """Split an absolute http(s) URL, refusing anything a member should not be sent to."""
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidUrlError(f"URL is longer than {MAX_URL_LENGTH} characters")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+        raise InvalidUrlError("URL contains spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise InvalidUrlError(f"URL does not parse ({error})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _ALLOWED_SCHEMES:
+        shown = f"'{scheme}:'" if scheme else "no scheme"
+        raise InvalidUrlError(f"URL has {shown}; only http and https links are allowed")
+    if not parts.hostname:
+        raise InvalidUrlError("URL has no host")
+    del port  # parsed only to reject malformed ports
+    return parts
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """The identity of an article: scheme and host lower-cased, default port, fragment and
+    tracking parameters dropped, an empty path made '/'."""
+    parts = check_http_url(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if parts.username is not None:
+        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
+        netloc = f"{userinfo}@{netloc}"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(name, value) for name, value in pairs if not _is_tracking(name)]
+    query = urlencode(kept, doseq=True) if len(kept) != len(pairs) else parts.query
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

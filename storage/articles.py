@@ -1,0 +1,579 @@
+"""The article repository: batched upserts, reads, related links and text search."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.database import transaction
+from storage.models import (
+    Article,
+    ArticleDraft,
+    Image,
+    Provider,
+    RelatedArticle,
+    RelatedDraft,
+    TopicCount,
+    UpsertOutcome,
+)
+
+# Keeps every IN (...) list well under SQLite's bound-parameter limit.
+_IN_CHUNK = 900
+_SHORT_ID_LENGTH = 10
+_ARTICLE_COLUMNS = (
+    "pk, id, canonical_url, web_url, original_url, title, excerpt, published_at, category, "
+    "type, quality, heat, published, provider_name, provider_domain, body, extra_json, "
+    "secured, coverage_only, ingested_at, updated_at, source_published_at"
+)
+
+
+def topic_key(name: str) -> str:
+    """Fold a topic name so that '  ai ' and 'AI' are the same topic."""
+    return " ".join(name.split()).casefold()
+
+
+def short_id(canonical_url: str, length: int = _SHORT_ID_LENGTH) -> str:
+    """A short, stable, typeable id derived from the canonical URL."""
+    digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
+    return base64.b32encode(digest).decode("ascii").lower()[:length]
+
+
+def to_timestamp(moment: datetime) -> int:
+    """Unix seconds for an aware datetime."""
+    return int(moment.timestamp())
+
+
+def from_timestamp(seconds: int) -> datetime:
+    """An aware UTC datetime from Unix seconds."""
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _images_payload(images: Iterable[Image]) -> list[list[Any]]:
+    return [[i.url, i.width, i.height, i.is_cached] for i in images]
+
+
+def _related_fingerprint_payload(related: RelatedDraft) -> list[Any]:
+    return [
+        related.web_url,
+        related.title,
+        related.excerpt,
+        to_timestamp(related.published_at),
+        related.type,
+        related.quality,
+        related.provider.name,
+        related.provider.domain,
+        _images_payload(related.images),
+        related.extra,
+    ]
+
+
+def _digest(payload: list[Any]) -> str:
+    encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32]
+
+
+def article_fingerprint(draft: ArticleDraft) -> str:
+    """A digest of everything a file says about an article, to detect unchanged re-ingests."""
+    return _digest(
+        [
+            draft.web_url,
+            draft.original_url,
+            draft.title,
+            draft.excerpt,
+            to_timestamp(draft.published_at),
+            draft.category,
+            draft.type,
+            draft.quality,
+            draft.heat,
+            draft.published,
+            draft.provider.name,
+            draft.provider.domain,
+            list(draft.topics),
+            _images_payload(draft.images),
+            [_related_fingerprint_payload(r) for r in draft.related],
+            draft.body,
+            draft.extra,
+            draft.secured,
+        ]
+    )
+
+
+def related_fingerprint(related: RelatedDraft) -> str:
+    """A digest of a coverage-only article's fields."""
+    return _digest(["coverage", *_related_fingerprint_payload(related)])
+
+
+def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _placeholders(count: int) -> str:
+    return ",".join("?" * count)
+
+
+@dataclass(frozen=True, slots=True)
+class _Existing:
+    pk: int
+    content_hash: str
+    coverage_only: bool
+    published: bool
+    source_published_at: int | None
+
+
+@dataclass(slots=True)
+class _BatchPlan:
+    """What one batch will write, worked out before any SQL runs."""
+
+    outcomes: list[UpsertOutcome]
+    parents: list[ArticleDraft]
+    coverage: list[RelatedDraft]
+
+
+class ArticleRepository:
+    """Named queries over articles, topics, images and related links."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    # --- writing -------------------------------------------------------------------------
+
+    async def upsert_batch(
+        self, drafts: Sequence[ArticleDraft], now: datetime
+    ) -> list[UpsertOutcome]:
+        """Store a batch of articles in one transaction; return each draft's outcome.
+
+        Canonical URLs must be unique within a batch (split batches on a repeat).
+        """
+        urls = [d.canonical_url for d in drafts]
+        if len(set(urls)) != len(urls):
+            raise ValueError("a batch must not contain the same canonical URL twice")
+        stamp = to_timestamp(now)
+        async with transaction(self._db):
+            existing = await self._existing(self._all_urls(drafts))
+            plan = self._plan(drafts, existing)
+            await self._write_article_rows(plan, existing, stamp)
+            pks = {
+                url: row.pk for url, row in (await self._existing(self._all_urls(drafts))).items()
+            }
+            await self._replace_children(plan, pks)
+        return plan.outcomes
+
+    @staticmethod
+    def _all_urls(drafts: Sequence[ArticleDraft]) -> list[str]:
+        urls = {d.canonical_url for d in drafts}
+        urls.update(r.canonical_url for d in drafts for r in d.related)
+        return sorted(urls)
+
+    @staticmethod
+    def _plan(drafts: Sequence[ArticleDraft], existing: dict[str, _Existing]) -> _BatchPlan:
+        plan = _BatchPlan(outcomes=[], parents=[], coverage=[])
+        parent_urls = {d.canonical_url for d in drafts}
+        seen_coverage: set[str] = set()
+        for draft in drafts:
+            row = existing.get(draft.canonical_url)
+            if row is not None and not row.coverage_only:
+                if row.content_hash == article_fingerprint(draft):
+                    plan.outcomes.append("unchanged")
+                    continue
+                plan.outcomes.append("updated")
+            else:
+                plan.outcomes.append("new")
+            plan.parents.append(draft)
+            for related in draft.related:
+                url = related.canonical_url
+                if url in parent_urls or url in seen_coverage:
+                    continue
+                seen_coverage.add(url)
+                known = existing.get(url)
+                if known is None or (
+                    known.coverage_only and known.content_hash != related_fingerprint(related)
+                ):
+                    plan.coverage.append(related)
+        return plan
+
+    async def _write_article_rows(
+        self, plan: _BatchPlan, existing: dict[str, _Existing], stamp: int
+    ) -> None:
+        inserts: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        for draft in plan.parents:
+            row = existing.get(draft.canonical_url)
+            if row is None:
+                inserts.append(self._parent_insert_params(draft, stamp))
+            else:
+                updates.append(self._parent_update_params(draft, row, stamp))
+        for related in plan.coverage:
+            known = existing.get(related.canonical_url)
+            if known is None:
+                inserts.append(self._coverage_insert_params(related, stamp))
+            else:
+                updates.append(self._coverage_update_params(related, known, stamp))
+        if inserts:
+            inserts = await self._with_unique_ids(inserts)
+            await self._db.executemany(
+                "INSERT INTO articles (id, canonical_url, web_url, original_url, title, excerpt, "
+                "published_at, category, type, quality, heat, published, source_published_at, "
+                "provider_name, provider_domain, topics_text, body, extra_json, secured, "
+                "coverage_only, content_hash, ingested_at, updated_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                inserts,
+            )
+        if updates:
+            await self._db.executemany(
+                "UPDATE articles SET web_url = ?, original_url = ?, title = ?, excerpt = ?, "
+                "published_at = ?, category = ?, type = ?, quality = ?, heat = ?, published = ?, "
+                "source_published_at = ?, planned_at = CASE WHEN ? THEN NULL ELSE planned_at END, "
+                "provider_name = ?, provider_domain = ?, topics_text = ?, body = ?, "
+                "extra_json = ?, secured = ?, coverage_only = ?, content_hash = ?, updated_at = ? "
+                "WHERE pk = ?",
+                updates,
+            )
+
+    @staticmethod
+    def _parent_insert_params(draft: ArticleDraft, stamp: int) -> tuple[Any, ...]:
+        return (
+            short_id(draft.canonical_url),
+            draft.canonical_url,
+            draft.web_url,
+            draft.original_url,
+            draft.title,
+            draft.excerpt,
+            to_timestamp(draft.published_at),
+            draft.category,
+            draft.type,
+            draft.quality,
+            draft.heat,
+            int(draft.published),
+            stamp if draft.published else None,
+            draft.provider.name,
+            draft.provider.domain,
+            ", ".join(draft.topics),
+            draft.body,
+            json.dumps(draft.extra, ensure_ascii=False),
+            draft.secured,
+            0,
+            article_fingerprint(draft),
+            stamp,
+            stamp,
+        )
+
+    @staticmethod
+    def _parent_update_params(draft: ArticleDraft, row: _Existing, stamp: int) -> tuple[Any, ...]:
+        newly_published = draft.published and not (row.published and not row.coverage_only)
+        source_published_at = stamp if newly_published else row.source_published_at
+        return (
+            draft.web_url,
+            draft.original_url,
+            draft.title,
+            draft.excerpt,
+            to_timestamp(draft.published_at),
+            draft.category,
+            draft.type,
+            draft.quality,
+            draft.heat,
+            int(draft.published),
+            source_published_at,
+            int(newly_published),
+            draft.provider.name,
+            draft.provider.domain,
+            ", ".join(draft.topics),
+            draft.body,
+            json.dumps(draft.extra, ensure_ascii=False),
+            draft.secured,
+            0,
+            article_fingerprint(draft),
+            stamp,
+            row.pk,
+        )
+
+    @staticmethod
+    def _coverage_insert_params(related: RelatedDraft, stamp: int) -> tuple[Any, ...]:
+        return (
+            short_id(related.canonical_url),
+            related.canonical_url,
+            related.web_url,
+            "",
+            related.title,
+            related.excerpt,
+            to_timestamp(related.published_at),
+            "",
+            related.type,
+            related.quality,
+            -1,
+            0,
+            None,
+            related.provider.name,
+            related.provider.domain,
+            "",
+            "",
+            json.dumps(related.extra, ensure_ascii=False),
+            None,
+            1,
+            related_fingerprint(related),
+            stamp,
+            stamp,
+        )
+
+    @staticmethod
+    def _coverage_update_params(
+        related: RelatedDraft, row: _Existing, stamp: int
+    ) -> tuple[Any, ...]:
+        return (
+            related.web_url,
+            "",
+            related.title,
+            related.excerpt,
+            to_timestamp(related.published_at),
+            "",
+            related.type,
+            related.quality,
+            -1,
+            0,
+            row.source_published_at,
+            0,
+            related.provider.name,
+            related.provider.domain,
+            "",
+            "",
+            json.dumps(related.extra, ensure_ascii=False),
+            None,
+            1,
+            related_fingerprint(related),
+            stamp,
+            row.pk,
+        )
+
+    async def _with_unique_ids(self, inserts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Lengthen the rare short id that collides with another URL's."""
+        wanted = [params[0] for params in inserts]
+        taken: set[str] = set()
+        for chunk in _chunks(wanted):
+            sql = f"SELECT id FROM articles WHERE id IN ({_placeholders(len(chunk))})"
+            async with self._db.execute(sql, chunk) as cursor:
+                taken.update([row[0] async for row in cursor])
+        if not taken and len(set(wanted)) == len(wanted):
+            return inserts
+        fixed: list[tuple[Any, ...]] = []
+        for params in inserts:
+            article_id, url = params[0], params[1]
+            length = _SHORT_ID_LENGTH
+            while article_id in taken:
+                length += 3
+                article_id = short_id(url, length)
+            taken.add(article_id)
+            fixed.append((article_id, *params[1:]))
+        return fixed
+
+    async def _replace_children(self, plan: _BatchPlan, pks: dict[str, int]) -> None:
+        parent_pks = [(pks[d.canonical_url],) for d in plan.parents]
+        imaged_pks = parent_pks + [(pks[r.canonical_url],) for r in plan.coverage]
+        await self._db.executemany("DELETE FROM article_topics WHERE article_pk = ?", parent_pks)
+        await self._db.executemany("DELETE FROM related_links WHERE parent_pk = ?", parent_pks)
+        await self._db.executemany("DELETE FROM images WHERE article_pk = ?", imaged_pks)
+        topic_ids = await self._ensure_topics(plan.parents)
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO article_topics (topic_id, article_pk, position) VALUES (?,?,?)",
+            [
+                (topic_ids[topic_key(name)], pks[d.canonical_url], position)
+                for d in plan.parents
+                for position, name in enumerate(d.topics)
+            ],
+        )
+        image_rows = [
+            (pks[d.canonical_url], position, i.url, i.width, i.height, int(i.is_cached))
+            for d in plan.parents
+            for position, i in enumerate(d.images)
+        ]
+        image_rows += [
+            (pks[r.canonical_url], position, i.url, i.width, i.height, int(i.is_cached))
+            for r in plan.coverage
+            for position, i in enumerate(r.images)
+        ]
+        await self._db.executemany(
+            "INSERT INTO images (article_pk, position, url, width, height, is_cached) "
+            "VALUES (?,?,?,?,?,?)",
+            image_rows,
+        )
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO related_links (parent_pk, child_pk, position) VALUES (?,?,?)",
+            [
+                (pks[d.canonical_url], pks[r.canonical_url], position)
+                for d in plan.parents
+                for position, r in enumerate(d.related)
+                if r.canonical_url != d.canonical_url
+            ],
+        )
+
+    async def _ensure_topics(self, drafts: Sequence[ArticleDraft]) -> dict[str, int]:
+        first_seen: dict[str, str] = {}
+        for draft in drafts:
+            for name in draft.topics:
+                first_seen.setdefault(topic_key(name), name)
+        if not first_seen:
+            return {}
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)", list(first_seen.items())
+        )
+        ids: dict[str, int] = {}
+        for chunk in _chunks(list(first_seen)):
+            sql = f"SELECT key, id FROM topics WHERE key IN ({_placeholders(len(chunk))})"
+            async with self._db.execute(sql, chunk) as cursor:
+                ids.update({row[0]: row[1] async for row in cursor})
+        return ids
+
+    async def _existing(self, urls: Sequence[str]) -> dict[str, _Existing]:
+        found: dict[str, _Existing] = {}
+        for chunk in _chunks(urls):
+            sql = (
+                "SELECT canonical_url, pk, content_hash, coverage_only, published, "
+                f"source_published_at FROM articles WHERE canonical_url IN "
+                f"({_placeholders(len(chunk))})"
+            )
+            async with self._db.execute(sql, chunk) as cursor:
+                async for row in cursor:
+                    found[row[0]] = _Existing(row[1], row[2], bool(row[3]), bool(row[4]), row[5])
+        return found
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def get(self, article_id: str) -> Article | None:
+        """The article with this short id, or None."""
+        return await self._one("WHERE a.id = ?", (article_id.strip().lower(),))
+
+    async def get_by_url(self, canonical_url: str) -> Article | None:
+        """The article stored under this canonical URL, or None."""
+        return await self._one("WHERE a.canonical_url = ?", (canonical_url,))
+
+    async def count(self) -> int:
+        """How many articles (including coverage-only ones) are stored."""
+        async with self._db.execute("SELECT count(*) FROM articles") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def related(self, article_id: str) -> list[RelatedArticle]:
+        """Curated coverage linked to the article, in both directions, listed order first."""
+        sql = (
+            "SELECT l.child_pk, 'listed_by_story', l.position FROM related_links l "
+            "JOIN articles a ON a.pk = l.parent_pk WHERE a.id = ? "
+            "UNION ALL "
+            "SELECT l.parent_pk, 'lists_story', 1000000 + l.parent_pk FROM related_links l "
+            "JOIN articles a ON a.pk = l.child_pk WHERE a.id = ? "
+            "ORDER BY 3"
+        )
+        key = article_id.strip().lower()
+        async with self._db.execute(sql, (key, key)) as cursor:
+            links = [(int(row[0]), str(row[1])) async for row in cursor]
+        articles = await self._load([pk for pk, _ in links])
+        result: list[RelatedArticle] = []
+        for pk, direction in links:
+            if pk in articles:
+                result.append(
+                    RelatedArticle(
+                        articles[pk],
+                        "listed_by_story" if direction == "listed_by_story" else "lists_story",
+                    )
+                )
+        return result
+
+    async def search(self, terms: Sequence[str], *, limit: int = 10) -> list[Article]:
+        """Articles matching all the terms in title, excerpt or topics, best first.
+
+        Each term is quoted, so nothing a user types is read as FTS5 syntax.
+        """
+        match = " ".join('"' + term.replace('"', '""') + '"' for term in terms if term)
+        if not match:
+            return []
+        sql = (
+            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
+            "ORDER BY bm25(articles_fts, 4.0, 1.0, 2.0) LIMIT ?"
+        )
+        async with self._db.execute(sql, (match, limit)) as cursor:
+            pks = [int(row[0]) async for row in cursor]
+        loaded = await self._load(pks)
+        return [loaded[pk] for pk in pks if pk in loaded]
+
+    async def topics_with_counts(self, *, limit: int = 1000, offset: int = 0) -> list[TopicCount]:
+        """Known topics, most-used first."""
+        sql = (
+            "SELECT t.key, t.name, count(at.article_pk) AS n FROM topics t "
+            "LEFT JOIN article_topics at ON at.topic_id = t.id "
+            "GROUP BY t.id ORDER BY n DESC, t.key LIMIT ? OFFSET ?"
+        )
+        async with self._db.execute(sql, (limit, offset)) as cursor:
+            return [TopicCount(row[0], row[1], int(row[2])) async for row in cursor]
+
+    async def _one(self, where: str, params: tuple[Any, ...]) -> Article | None:
+        sql = f"SELECT a.pk FROM articles a {where}"
+        async with self._db.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return (await self._load([int(row[0])])).get(int(row[0]))
+
+    async def _load(self, pks: Sequence[int]) -> dict[int, Article]:
+        """Read whole articles (with topics and images) for these primary keys."""
+        unique = sorted(set(pks))
+        rows: dict[int, tuple[Any, ...]] = {}
+        topics: dict[int, list[str]] = {pk: [] for pk in unique}
+        images: dict[int, list[Image]] = {pk: [] for pk in unique}
+        for chunk in _chunks(unique):
+            marks = _placeholders(len(chunk))
+            sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE pk IN ({marks})"
+            async with self._db.execute(sql, chunk) as cursor:
+                rows.update({row[0]: tuple(row) async for row in cursor})
+            sql = (
+                "SELECT at.article_pk, t.name FROM article_topics at "
+                f"JOIN topics t ON t.id = at.topic_id WHERE at.article_pk IN ({marks}) "
+                "ORDER BY at.article_pk, at.position"
+            )
+            async with self._db.execute(sql, chunk) as cursor:
+                async for row in cursor:
+                    topics[row[0]].append(row[1])
+            sql = (
+                "SELECT article_pk, url, width, height, is_cached FROM images "
+                f"WHERE article_pk IN ({marks}) ORDER BY article_pk, position"
+            )
+            async with self._db.execute(sql, chunk) as cursor:
+                async for row in cursor:
+                    images[row[0]].append(Image(row[1], row[2], row[3], bool(row[4])))
+        return {
+            pk: _article_from_row(row, tuple(topics[pk]), tuple(images[pk]))
+            for pk, row in rows.items()
+        }
+
+
+def _article_from_row(
+    row: tuple[Any, ...], topics: tuple[str, ...], images: tuple[Image, ...]
+) -> Article:
+    return Article(
+        id=row[1],
+        canonical_url=row[2],
+        web_url=row[3],
+        original_url=row[4],
+        title=row[5],
+        excerpt=row[6],
+        published_at=from_timestamp(row[7]),
+        category=row[8],
+        type=row[9],
+        quality=row[10],
+        heat=row[11],
+        published=bool(row[12]),
+        provider=Provider(row[13], row[14]),
+        topics=topics,
+        images=images,
+        body=row[15],
+        extra=json.loads(row[16]),
+        secured=row[17],
+        coverage_only=bool(row[18]),
+        ingested_at=from_timestamp(row[19]),
+        updated_at=from_timestamp(row[20]),
+        source_published_at=from_timestamp(row[21]) if row[21] is not None else None,
+    )

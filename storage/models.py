@@ -1,0 +1,135 @@
+"""Plain data classes that cross the store boundary.
+
+Nothing here knows about Discord or about how files are parsed; the store accepts
+``ArticleDraft`` values and hands back ``Article`` values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+DeliveryMode = Literal["instant", "daily", "weekly"]
+PublicationState = Literal["published", "retracted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """The outlet an article comes from."""
+
+    name: str = ""
+    domain: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """An image attached to an article."""
+
+    url: str
+    width: int | None = None
+    height: int | None = None
+    is_cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedDraft:
+    """Another outlet's coverage of the story, as listed in an article file."""
+
+    canonical_url: str
+    web_url: str
+    title: str
+    excerpt: str
+    published_at: datetime
+    type: str
+    quality: int
+    provider: Provider
+    images: tuple[Image, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleDraft:
+    """A validated article ready to be written to the store."""
+
+    canonical_url: str
+    web_url: str
+    original_url: str
+    title: str
+    excerpt: str
+    published_at: datetime
+    category: str
+    type: str
+    quality: int
+    heat: int
+    published: bool
+    provider: Provider
+    topics: tuple[str, ...]
+    images: tuple[Image, ...]
+    related: tuple[RelatedDraft, ...]
+    body: str
+    extra: dict[str, Any]
+    # Opaque to topicbot: stored verbatim, never displayed or logged.
+    secured: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """An article as stored."""
+
+    id: str
+    canonical_url: str
+    web_url: str
+    original_url: str
+    title: str
+    excerpt: str
+    published_at: datetime
+    category: str
+    type: str
+    quality: int
+    heat: int
+    published: bool
+    provider: Provider
+    topics: tuple[str, ...]
+    images: tuple[Image, ...]
+    body: str
+    extra: dict[str, Any]
+    coverage_only: bool
+    ingested_at: datetime
+    updated_at: datetime
+    source_published_at: datetime | None
+    secured: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedArticle:
+    """One article linked to another by curated coverage, with the link's direction."""
+
+    article: Article
+    direction: Literal["listed_by_story", "lists_story"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicCount:
+    """A topic with how many articles carry it."""
+
+    key: str
+    name: str
+    article_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStats:
+    """Counts that summarise the store for operators."""
+
+    articles: int
+    published: int
+    pending: int
+    coverage_only: int
+    topics: int
+    subscriptions: int
+    feeds: int
+    deliveries: dict[str, int]
+
+
+UpsertOutcome = Literal["new", "updated", "unchanged"]

@@ -1,0 +1,204 @@
+"""The fake gateway: HELLO, IDENTIFY/READY, GUILD_CREATE, heartbeats, RESUME, dispatches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from . import payloads
+
+if TYPE_CHECKING:
+    from .server import DiscordDouble
+
+DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT = 0, 1, 2, 6, 7
+REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 8, 9, 10, 11
+
+GUILD_MESSAGES = 1 << 9
+DIRECT_MESSAGES = 1 << 12
+MESSAGE_CONTENT = 1 << 15
+
+
+@dataclass
+class GatewaySession:
+    """One identified session; survives socket drops so it can be resumed."""
+
+    session_id: str
+    intents: int
+    seq: int = 0
+    # (seq, frame) of every dispatch, for replay on RESUME
+    backlog: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    ws: web.WebSocketResponse | None = None
+    identified: asyncio.Event = field(default_factory=asyncio.Event)
+    resumes: int = 0
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Send (or queue for resume) a DISPATCH frame."""
+        self.seq += 1
+        frame = {"op": DISPATCH, "t": event, "s": self.seq, "d": data}
+        self.backlog.append((self.seq, frame))
+        if self.ws is not None and not self.ws.closed:
+            await self.ws.send_str(json.dumps(frame))
+
+
+class Gateway:
+    """Serves the gateway websocket (text JSON frames, no compression)."""
+
+    def __init__(self, double: DiscordDouble, *, heartbeat_interval_ms: int = 41_250) -> None:
+        self.double = double
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.sessions: dict[str, GatewaySession] = {}
+        self.current: GatewaySession | None = None
+        self.identifies = 0
+        self.connections = 0
+        self.heartbeats = 0
+        self._ready = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        """The websocket endpoint."""
+        # discord.py asks for ?compress=zlib-stream; text frames are accepted regardless.
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.connections += 1
+        await self._send(ws, HELLO, {"heartbeat_interval": self.heartbeat_interval_ms})
+        session: GatewaySession | None = None
+        async for msg in ws:
+            if msg.type is not WSMsgType.TEXT:
+                continue
+            frame = json.loads(msg.data)
+            session = await self._on_frame(ws, frame, session) or session
+        if session is not None and session.ws is ws:
+            session.ws = None
+        return ws
+
+    async def _on_frame(
+        self, ws: web.WebSocketResponse, frame: dict[str, Any], session: GatewaySession | None
+    ) -> GatewaySession | None:
+        op, data = frame.get("op"), frame.get("d")
+        if op == HEARTBEAT:
+            self.heartbeats += 1
+            await self._send(ws, HEARTBEAT_ACK, None)
+        elif op == IDENTIFY:
+            return await self._identify(ws, data)
+        elif op == RESUME:
+            return await self._resume(ws, data)
+        elif op == REQUEST_MEMBERS and session is not None:
+            await self._members_chunk(session, data)
+        return None
+
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession | None:
+        if data.get("token") != self.double.token:
+            await ws.close(code=4004, message=b"Authentication failed.")
+            return None
+        self.identifies += 1
+        session = GatewaySession(session_id=secrets.token_hex(16), intents=data.get("intents", 0))
+        session.ws = ws
+        self.sessions[session.session_id] = session
+        self.current = session
+        world = self.double.world
+        await session.dispatch("READY", self._ready_payload(session))
+        for guild in world.guilds.values():
+            await session.dispatch("GUILD_CREATE", payloads.guild(world, guild, full=True))
+        session.identified.set()
+        self._ready.set()
+        return session
+
+    def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
+        world = self.double.world
+        return {
+            "v": 10,
+            "user": payloads.user(world.bot_user),
+            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+            "session_id": session.session_id,
+            "resume_gateway_url": self.double.gateway_url,
+            "session_type": "normal",
+            "shard": [0, 1],
+            "application": {"id": str(world.application_id), "flags": 0},
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "user_settings": {},
+        }
+
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession | None:
+        session = self.sessions.get(data.get("session_id", ""))
+        if session is None or data.get("token") != self.double.token:
+            await self._send(ws, INVALID_SESSION, False)
+            return None
+        session.ws = ws
+        session.resumes += 1
+        self.current = session
+        last = data.get("seq") or 0
+        for seq, frame in session.backlog:
+            if seq > last:
+                await ws.send_str(json.dumps(frame))
+        await session.dispatch("RESUMED", {})
+        return session
+
+    async def _members_chunk(self, session: GatewaySession, data: dict[str, Any]) -> None:
+        guild = self.double.world.guilds.get(int(data["guild_id"]))
+        if guild is None:
+            return
+        chunk = {
+            "guild_id": str(guild.id),
+            "members": [payloads.member(self.double.world, m) for m in guild.members.values()],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [],
+        }
+        if data.get("nonce"):
+            chunk["nonce"] = data["nonce"]
+        await session.dispatch("GUILD_MEMBERS_CHUNK", chunk)
+
+    @staticmethod
+    async def _send(ws: web.WebSocketResponse, op: int, data: Any) -> None:
+        await ws.send_str(json.dumps({"op": op, "d": data, "s": None, "t": None}))
+
+    # -- test-facing controls -----------------------------------------------------------
+
+    async def wait_identified(self, timeout: float = 5.0) -> GatewaySession:
+        """Wait until a client identified (and got its READY + GUILD_CREATEs)."""
+        await asyncio.wait_for(self._ready.wait(), timeout)
+        assert self.current is not None
+        return self.current
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Dispatch an event to the current session (queued for RESUME if disconnected)."""
+        if self.current is None:
+            raise RuntimeError("no client has identified on the gateway yet")
+        await self.current.dispatch(event, data)
+
+    def wants(self, intent: int) -> bool:
+        """Whether the current session subscribed to ``intent``."""
+        return self.current is not None and bool(self.current.intents & intent)
+
+    async def force_close(self, code: int = 4000) -> None:
+        """Drop the current socket (a resumable close code by default)."""
+        if self.current is not None and self.current.ws is not None:
+            await self.current.ws.close(code=code, message=b"closed by the double")
+
+    async def send_reconnect(self) -> None:
+        """Ask the client to reconnect (op 7)."""
+        if self.current is not None and self.current.ws is not None:
+            await self._send(self.current.ws, RECONNECT, None)
+
+    async def invalidate_session(self, *, resumable: bool = False) -> None:
+        """Send INVALID_SESSION; non-resumable sessions are forgotten."""
+        session = self.current
+        if session is None or session.ws is None:
+            return
+        if not resumable:
+            self.sessions.pop(session.session_id, None)
+        await self._send(session.ws, INVALID_SESSION, resumable)
+
+    async def close_all(self) -> None:
+        """Close every open socket (server shutdown)."""
+        for session in self.sessions.values():
+            if session.ws is not None and not session.ws.closed:
+                await session.ws.close(code=1001)
