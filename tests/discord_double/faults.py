@@ -81,8 +81,10 @@ class FaultRule:
             return None
         if self.status == 429:
             return rate_limited_reply(self.retry_after or 1.0, is_global=self.is_global)
-        message = self.message or KNOWN_CODES.get(self.code or 0) or DEFAULT_MESSAGES.get(
-            self.status, "Error"
+        message = (
+            self.message
+            or KNOWN_CODES.get(self.code or 0)
+            or DEFAULT_MESSAGES.get(self.status, "Error")
         )
         return Reply(self.status, {"message": message, "code": self.code or 0})
 

@@ -90,7 +90,9 @@ class Gateway:
             await self._members_chunk(session, data)
         return None
 
-    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession | None:
+    async def _identify(
+        self, ws: web.WebSocketResponse, data: dict[str, Any]
+    ) -> GatewaySession | None:
         if data.get("token") != self.double.token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
@@ -126,7 +128,9 @@ class Gateway:
             "user_settings": {},
         }
 
-    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession | None:
+    async def _resume(
+        self, ws: web.WebSocketResponse, data: dict[str, Any]
+    ) -> GatewaySession | None:
         session = self.sessions.get(data.get("session_id", ""))
         if session is None or data.get("token") != self.double.token:
             await self._send(ws, INVALID_SESSION, False)
@@ -162,9 +166,9 @@ class Gateway:
 
     # -- test-facing controls -----------------------------------------------------------
 
-    async def wait_identified(self, timeout: float = 5.0) -> GatewaySession:
+    async def wait_identified(self, timeout_s: float = 5.0) -> GatewaySession:
         """Wait until a client identified (and got its READY + GUILD_CREATEs)."""
-        await asyncio.wait_for(self._ready.wait(), timeout)
+        await asyncio.wait_for(self._ready.wait(), timeout_s)
         assert self.current is not None
         return self.current
 

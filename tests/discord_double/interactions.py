@@ -94,14 +94,14 @@ class InteractionResult:
         self._changed = asyncio.Event()
 
     async def wait_for(
-        self, predicate: Callable[[InteractionResult], bool], timeout: float = 5.0
+        self, predicate: Callable[[InteractionResult], bool], timeout_s: float = 5.0
     ) -> InteractionResult:
-        """Wait until ``predicate(self)`` holds; raise TimeoutError after ``timeout``."""
-        deadline = time.monotonic() + timeout
+        """Wait until ``predicate(self)`` holds; raise TimeoutError after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
         while not predicate(self):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"interaction {self.id}: condition not met in {timeout}s")
+                raise TimeoutError(f"interaction {self.id}: condition not met in {timeout_s}s")
             event = self._changed
             try:
                 await asyncio.wait_for(event.wait(), remaining)
@@ -109,18 +109,18 @@ class InteractionResult:
                 continue
         return self
 
-    async def wait_ack(self, timeout: float = 5.0) -> InteractionResult:
+    async def wait_ack(self, timeout_s: float = 5.0) -> InteractionResult:
         """Wait for the interaction callback."""
-        return await self.wait_for(lambda r: r.acknowledged, timeout)
+        return await self.wait_for(lambda r: r.acknowledged, timeout_s)
 
-    async def wait_followups(self, count: int = 1, timeout: float = 5.0) -> list[Message]:
+    async def wait_followups(self, count: int = 1, timeout_s: float = 5.0) -> list[Message]:
         """Wait until at least ``count`` followup messages exist."""
-        await self.wait_for(lambda r: len(r.followups) >= count, timeout)
+        await self.wait_for(lambda r: len(r.followups) >= count, timeout_s)
         return self.followups
 
-    async def wait_edits(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, Any]]:
+    async def wait_edits(self, count: int = 1, timeout_s: float = 5.0) -> list[dict[str, Any]]:
         """Wait until the original response was edited ``count`` times."""
-        await self.wait_for(lambda r: len(r.edits) >= count, timeout)
+        await self.wait_for(lambda r: len(r.edits) >= count, timeout_s)
         return self.edits
 
 
@@ -227,7 +227,9 @@ class InteractionBuilder:
         if raw_options is not None:
             leaf = raw_options
         else:
-            leaf = [self._option(definitions, name, value, focused) for name, value in options.items()]
+            leaf = [
+                self._option(definitions, name, value, focused) for name, value in options.items()
+            ]
         data: dict[str, Any] = {
             "id": str(command.id),
             "name": command.name,
@@ -291,7 +293,12 @@ class InteractionBuilder:
         """The ``resolved`` map for snowflake options (ids from any guild are resolved)."""
         resolved: dict[str, dict[str, Any]] = {}
         for option in leaf:
-            if option.get("focused") or option.get("type") not in (USER, CHANNEL, ROLE, MENTIONABLE):
+            if option.get("focused") or option.get("type") not in (
+                USER,
+                CHANNEL,
+                ROLE,
+                MENTIONABLE,
+            ):
                 continue
             try:
                 snowflake = int(option["value"])

@@ -88,7 +88,11 @@ class RouteEntry:
         if self.regex.match(path) is None:
             return None
         names = re.findall(r"\{([^}]+)\}", self.template)
-        values = [p for p, t in zip(path.split("/"), self.template.split("/"), strict=True) if t.startswith("{")]
+        values = [
+            p
+            for p, t in zip(path.split("/"), self.template.split("/"), strict=True)
+            if t.startswith("{")
+        ]
         return dict(zip(names, values, strict=True))
 
 
@@ -135,12 +139,14 @@ class DiscordDouble:
         app.router.add_get(GATEWAY_PATH, self.gateway.handle)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._handle_http)
         app.router.add_route("*", "/{tail:.*}", self._handle_stray)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock, shutdown_timeout=0.5).start()
+        await web.SockSite(self._runner, sock).start()
         return self
 
     async def stop(self) -> None:
@@ -181,14 +187,20 @@ class DiscordDouble:
 
     # -- routing --------------------------------------------------------------------
 
-    def add_route(self, method: str, template: str, handler: Handler, *, bot_auth: bool = True) -> None:
+    def add_route(
+        self, method: str, template: str, handler: Handler, *, bot_auth: bool = True
+    ) -> None:
         """Implement (or override) ``method template`` (template as in Discord's docs)."""
         self._routes = [r for r in self._routes if (r.method, r.template) != (method, template)]
         self._routes.append(RouteEntry(method, template, handler, bot_auth))
         # Literal segments win over parameters (``/users/@me`` before ``/users/{user_id}``).
-        self._routes.sort(key=lambda r: (-(r.template.count("/") - r.template.count("{")), r.template.count("{")))
+        self._routes.sort(
+            key=lambda r: (-(r.template.count("/") - r.template.count("{")), r.template.count("{"))
+        )
 
-    def route(self, method: str, template: str, *, bot_auth: bool = True) -> Callable[[Handler], Handler]:
+    def route(
+        self, method: str, template: str, *, bot_auth: bool = True
+    ) -> Callable[[Handler], Handler]:
         """Decorator form of :meth:`add_route`."""
 
         def decorate(handler: Handler) -> Handler:
@@ -226,7 +238,9 @@ class DiscordDouble:
                 return entry, params
         return None, {}
 
-    async def _process(self, request: web.Request, entry: RouteEntry | None, req: ApiRequest) -> Reply:
+    async def _process(
+        self, request: web.Request, entry: RouteEntry | None, req: ApiRequest
+    ) -> Reply:
         if entry is None:
             self.errors.append(f"unimplemented endpoint: {req.method} {req.path}")
             return Reply(404, {"message": "404: Not Found", "code": 0})
@@ -247,7 +261,9 @@ class DiscordDouble:
         except DiscordError as exc:
             return exc.reply()
         except Exception:
-            self.errors.append(f"double crashed on {req.method} {req.path}:\n{traceback.format_exc()}")
+            self.errors.append(
+                f"double crashed on {req.method} {req.path}:\n{traceback.format_exc()}"
+            )
             return Reply(500, {"message": "500: Internal Server Error", "code": 0})
 
     def _validate(self, req: ApiRequest) -> Reply | None:
@@ -260,7 +276,9 @@ class DiscordDouble:
         if not issues:
             return None
         details = "; ".join(str(i) for i in issues)
-        self.errors.append(f"spec refused {req.method} {req.path} ({operation.operation_id}): {details}")
+        self.errors.append(
+            f"spec refused {req.method} {req.path} ({operation.operation_id}): {details}"
+        )
         return Reply(400, discord_error_body(issues))
 
     async def _injected_fault(self, req: ApiRequest) -> Reply | None:
@@ -403,20 +421,20 @@ class DiscordDouble:
         permissions: int | None = None,
         force: bool = False,
         locale: str = "en-US",
-        timeout: float | None = 5.0,
+        timeout_s: float | None = 5.0,
     ) -> InteractionResult:
         """Invoke ``/command`` (``"feed add"`` for subcommands) and wait for the acknowledgement.
 
         ``guild_id=None`` invokes it in the user's DM with the bot. ``raw_options`` replaces the
         generated leaf options verbatim (crafted types/values); ``resolved`` is merged into the
         resolved data; ``permissions`` overrides the member's permissions; ``force`` skips the
-        visibility check Discord's client would apply. ``timeout=None`` returns without waiting.
+        visibility check Discord's client would apply. ``timeout_s=None`` returns without waiting.
         """
         ctx = self._context(guild_id, user_id, channel_id, permissions, locale)
         data = self._command_data(command, options or {}, ctx, raw_options, force, focused=None)
         if resolved:
             data.setdefault("resolved", {}).update(resolved)
-        return await self._dispatch_interaction(ctx, APPLICATION_COMMAND, data, None, timeout)
+        return await self._dispatch_interaction(ctx, APPLICATION_COMMAND, data, None, timeout_s)
 
     async def autocomplete(
         self,
@@ -428,12 +446,12 @@ class DiscordDouble:
         *,
         channel_id: int | None = None,
         permissions: int | None = None,
-        timeout: float = 5.0,
+        timeout_s: float = 5.0,
     ) -> list[dict[str, Any]]:
         """Send an autocomplete interaction for option ``focused``; return the bot's choices."""
         ctx = self._context(guild_id, user_id, channel_id, permissions, "en-US")
         data = self._command_data(command, options, ctx, None, True, focused=focused)
-        result = await self._dispatch_interaction(ctx, AUTOCOMPLETE, data, None, timeout)
+        result = await self._dispatch_interaction(ctx, AUTOCOMPLETE, data, None, timeout_s)
         if result.callback_type != 8:
             raise AssertionError(f"autocomplete answered with callback type {result.callback_type}")
         return result.choices or []
@@ -447,7 +465,7 @@ class DiscordDouble:
         values: list[str] | None = None,
         permissions: int | None = None,
         force: bool = False,
-        timeout: float | None = 5.0,
+        timeout_s: float | None = 5.0,
     ) -> InteractionResult:
         """Click a button (or pick ``values`` in a select) on a message the bot sent."""
         msg = message if isinstance(message, Message) else self.world.messages[message]
@@ -463,7 +481,7 @@ class DiscordDouble:
         }
         if values is not None:
             data["values"] = values
-        return await self._dispatch_interaction(ctx, MESSAGE_COMPONENT, data, msg, timeout)
+        return await self._dispatch_interaction(ctx, MESSAGE_COMPONENT, data, msg, timeout_s)
 
     def _context(
         self,
@@ -512,7 +530,7 @@ class DiscordDouble:
         type: int,
         data: dict[str, Any],
         source: Message | None,
-        timeout: float | None,
+        timeout_s: float | None,
     ) -> InteractionResult:
         payload = self.builder.base(ctx, type, data)
         if source is not None:
@@ -528,8 +546,8 @@ class DiscordDouble:
         self.interactions[result.id] = result
         result.dispatched_at = time.monotonic()
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
-        if timeout is not None:
-            await result.wait_ack(timeout)
+        if timeout_s is not None:
+            await result.wait_ack(timeout_s)
         return result
 
     def interaction_by_token(self, token: str) -> InteractionResult | None:
@@ -543,13 +561,15 @@ class DiscordDouble:
         self._commands_changed.set()
         self._commands_changed = asyncio.Event()
 
-    async def wait_for_commands(self, *names: str, guild_id: int | None = None, timeout: float = 5.0) -> None:
+    async def wait_for_commands(
+        self, *names: str, guild_id: int | None = None, timeout_s: float = 5.0
+    ) -> None:
         """Wait until the bot synced commands named ``names`` (useful with a bot subprocess)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_s
         while not all(self.world.find_command(n, guild_id) for n in names):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"commands {names} not synced within {timeout}s")
+                raise TimeoutError(f"commands {names} not synced within {timeout_s}s")
             event = self._commands_changed
             try:
                 await asyncio.wait_for(event.wait(), remaining)

@@ -160,9 +160,7 @@ class SpecValidator:
 
 def template_regex(template: str) -> re.Pattern[str]:
     """Compile ``/channels/{channel_id}/messages`` into a regex matching concrete paths."""
-    parts = [
-        "[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/")
-    ]
+    parts = ["[^/]+" if part.startswith("{") else re.escape(part) for part in template.split("/")]
     return re.compile("^" + "/".join(parts) + "$")
 
 
@@ -181,7 +179,9 @@ def _body_pointer(template: str, method: str, op: dict[str, Any]) -> str | None:
     content = op.get("requestBody", {}).get("content", {})
     if "application/json" not in content:
         return None
-    return f"/paths/{_escape(template)}/{method.lower()}/requestBody/content/application~1json/schema"
+    return (
+        f"/paths/{_escape(template)}/{method.lower()}/requestBody/content/application~1json/schema"
+    )
 
 
 def _leaf_issues(error: ValidationError) -> list[SpecIssue]:

@@ -220,7 +220,11 @@ class World:
     def add_channel(self, guild: Guild, name: str, *, type: int = GUILD_TEXT) -> Channel:
         """Create a channel in ``guild``."""
         channel = Channel(
-            id=self.ids.next(), type=type, name=name, guild_id=guild.id, position=len(guild.channels)
+            id=self.ids.next(),
+            type=type,
+            name=name,
+            guild_id=guild.id,
+            position=len(guild.channels),
         )
         guild.channels[channel.id] = channel
         return channel

@@ -1,0 +1,274 @@
+"""Smoke tests: a real discord.py Bot against the Discord double."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import discord
+import pytest
+from discord import app_commands
+from discord.ext import commands
+
+from tests.discord_double import DiscordDouble, DoubleWorld, patch_for
+from tests.discord_double.interactions import CommandNotVisible
+from tests.discord_double.plugin import StartBot
+
+TOPICS = ["python", "pytest", "rust", "discord"]
+EPHEMERAL = 64
+
+
+class UnsubscribeView(discord.ui.View):
+    """A button that edits its own message in place (callback type 7)."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(timeout=60)
+        self.topic = topic
+
+    @discord.ui.button(
+        label="Unsubscribe", custom_id="unsubscribe", style=discord.ButtonStyle.danger
+    )
+    async def unsubscribe(
+        self, interaction: discord.Interaction, button: discord.ui.Button
+    ) -> None:
+        button.disabled = True
+        await interaction.response.edit_message(
+            content=f"Unsubscribed from {self.topic}", view=self
+        )
+
+
+feed = app_commands.Group(
+    name="feed",
+    description="Manage feeds",
+    default_permissions=discord.Permissions(manage_guild=True),
+    guild_only=True,
+)
+
+
+@feed.command(name="add", description="Post a topic feed into a channel")
+async def feed_add(
+    interaction: discord.Interaction, channel: discord.TextChannel, topic: str
+) -> None:
+    await interaction.response.defer(thinking=True)
+    target = interaction.client.get_channel(channel.id)
+    assert isinstance(target, discord.TextChannel)
+    await target.send(
+        f"<@{interaction.user.id}> added **{topic}** here",
+        allowed_mentions=discord.AllowedMentions(
+            users=[interaction.user], roles=False, everyone=False
+        ),
+    )
+    await interaction.followup.send(f"Feed {topic} -> #{channel.name}")
+
+
+@app_commands.command(name="subscribe", description="Subscribe to a topic")
+async def subscribe(interaction: discord.Interaction, topic: str) -> None:
+    await interaction.response.send_message(
+        f"Subscribed to {topic}", ephemeral=True, view=UnsubscribeView(topic)
+    )
+
+
+@subscribe.autocomplete("topic")
+async def subscribe_topic(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    return [app_commands.Choice(name=t, value=t) for t in TOPICS if t.startswith(current)]
+
+
+@app_commands.command(name="dm", description="Send yourself a DM")
+async def dm(interaction: discord.Interaction) -> None:
+    try:
+        await interaction.user.send("Here is your digest")
+    except discord.Forbidden as exc:
+        await interaction.response.send_message(f"I cannot DM you ({exc.code})", ephemeral=True)
+    else:
+        await interaction.response.send_message("Check your DMs", ephemeral=True)
+
+
+@app_commands.command(name="bigembed", description="Sends an embed Discord refuses")
+async def bigembed(interaction: discord.Interaction) -> None:
+    try:
+        await interaction.response.send_message(embed=discord.Embed(title="x" * 300))
+    except discord.HTTPException as exc:
+        interaction.client.refused_code = exc.code  # type: ignore[attr-defined]
+
+
+@app_commands.command(name="limits", description="Echo a bounded number")
+async def limits(interaction: discord.Interaction, count: app_commands.Range[int, 1, 10]) -> None:
+    await interaction.response.send_message(f"count={count}", ephemeral=True)
+
+
+def make_bot(guild_id: int) -> commands.Bot:
+    """A bot with global commands plus a guild-only /guildping."""
+    bot = commands.Bot(
+        command_prefix=commands.when_mentioned,
+        intents=discord.Intents.default(),
+        guild_ready_timeout=0.05,
+    )
+    for command in (subscribe, dm, bigembed, limits, feed):
+        bot.tree.add_command(command)
+
+    @bot.tree.command(
+        name="guildping", description="Guild-only ping", guild=discord.Object(guild_id)
+    )
+    async def guildping(interaction: discord.Interaction) -> None:
+        await interaction.response.send_message("pong")
+
+    return bot
+
+
+async def _synced_bot(
+    double: DiscordDouble, world: DoubleWorld, start_bot: StartBot
+) -> commands.Bot:
+    bot = make_bot(world.first.id)
+    await start_bot(bot)
+    await bot.tree.sync()
+    await bot.tree.sync(guild=discord.Object(world.first.id))
+    return bot
+
+
+async def test_login_sync_and_commands(
+    discord_double: DiscordDouble, discord_world: DoubleWorld, start_bot: StartBot
+) -> None:
+    double, g = discord_double, discord_world.first
+    bot = await _synced_bot(double, discord_world, start_bot)
+    assert bot.user is not None and bot.user.id == double.world.bot_user.id
+    assert {guild.id for guild in bot.guilds} == {g.id, discord_world.second.id}
+    names = {c.name for c in double.world.commands_for(None)}
+    assert names == {"subscribe", "dm", "bigembed", "limits", "feed"}
+    assert [c.name for c in double.world.commands_for(g.id)] == ["guildping"]
+    synced = await bot.tree.fetch_commands()
+    feed_cmd = next(c for c in synced if c.name == "feed")
+    assert feed_cmd.default_member_permissions == discord.Permissions(manage_guild=True)
+
+    ping = await double.slash(g.id, g.members[0].id, "guildping", channel_id=g.general.id)
+    assert ping.callback_type == 4 and ping.content == "pong" and not ping.ephemeral
+    assert ping.ack_latency is not None and ping.ack_latency < 1.0
+
+    ranged = await double.slash(g.id, g.members[0].id, "limits", {"count": 3})
+    assert ranged.content == "count=3" and ranged.message is not None
+    assert ranged.message.flags & EPHEMERAL
+
+
+async def test_autocomplete_ephemeral_and_button(
+    discord_double: DiscordDouble, discord_world: DoubleWorld, start_bot: StartBot
+) -> None:
+    double, g = discord_double, discord_world.first
+    await _synced_bot(double, discord_world, start_bot)
+    user = g.members[1]
+
+    choices = await double.autocomplete(g.id, user.id, "subscribe", {"topic": "py"}, "topic")
+    assert [c["value"] for c in choices] == ["python", "pytest"]
+
+    result = await double.slash(g.id, user.id, "subscribe", {"topic": "python"})
+    assert result.callback_type == 4 and result.ephemeral
+    assert result.content == "Subscribed to python"
+    message = result.message
+    assert (
+        message is not None and message.components[0]["components"][0]["custom_id"] == "unsubscribe"
+    )
+
+    click = await double.click(message, "unsubscribe", user.id)
+    assert click.callback_type == 7
+    assert message.content == "Unsubscribed from python"
+    assert message.components[0]["components"][0]["disabled"] is True
+
+
+async def test_subcommand_group_deferred_followup_and_permissions(
+    discord_double: DiscordDouble, discord_world: DoubleWorld, start_bot: StartBot
+) -> None:
+    double, g = discord_double, discord_world.first
+    await _synced_bot(double, discord_world, start_bot)
+
+    result = await double.slash(
+        g.id, g.moderator.id, "feed add", {"channel": g.alerts.id, "topic": "rust"}
+    )
+    assert result.callback_type == 5
+    followups = await result.wait_followups(1)
+    assert followups[0].content == f"Feed rust -> #{g.alerts.name}"
+    posted = double.messages_in(g.alerts.id)
+    assert len(posted) == 1
+    assert posted[0].allowed_mentions == {
+        "parse": [],
+        "users": [g.moderator.id],
+        "replied_user": True,
+    }
+
+    with pytest.raises(CommandNotVisible):
+        await double.slash(
+            g.id, g.members[0].id, "feed add", {"channel": g.alerts.id, "topic": "x"}
+        )
+    forced = await double.slash(
+        g.id,
+        g.members[0].id,
+        "feed add",
+        {"channel": g.alerts.id, "topic": "x"},
+        force=True,
+        permissions=0,
+    )
+    assert forced.callback_type is not None
+
+
+async def test_dm_and_fault_injection(
+    discord_double: DiscordDouble, discord_world: DoubleWorld, start_bot: StartBot
+) -> None:
+    double, g = discord_double, discord_world.first
+    await _synced_bot(double, discord_world, start_bot)
+    user = g.members[0]
+
+    ok = await double.slash(g.id, user.id, "dm")
+    assert ok.content == "Check your DMs"
+    assert [m.content for m in double.dms_to(user.id)] == ["Here is your digest"]
+
+    rule = double.fail_next("POST", r"^/channels/\d+/messages$", 403, code=50007)
+    refused = await double.slash(g.id, user.id, "dm")
+    assert refused.content == "I cannot DM you (50007)"
+    assert rule.hits == 1 and len(double.dms_to(user.id)) == 1
+
+    dm_invoke = await double.slash(None, user.id, "dm")
+    assert dm_invoke.payload["context"] == 1 and dm_invoke.content == "Check your DMs"
+
+
+async def test_strictness_unknown_endpoint_and_spec(
+    discord_double: DiscordDouble, discord_world: DoubleWorld, start_bot: StartBot
+) -> None:
+    double, g = discord_double, discord_world.first
+    bot = await _synced_bot(double, discord_world, start_bot)
+
+    with pytest.raises(discord.NotFound):
+        await bot.http.request(
+            discord.http.Route("GET", "/guilds/{guild_id}/emojis", guild_id=g.id)
+        )
+    assert double.errors == [f"unimplemented endpoint: GET /guilds/{g.id}/emojis"]
+    double.errors.clear()
+
+    if double.spec is None:
+        pytest.skip("Discord OpenAPI spec unavailable: body validation is off")
+    result = await double.slash(g.id, g.members[0].id, "bigembed", timeout_s=None)
+    await asyncio.sleep(0.3)
+    assert not result.acknowledged
+    assert bot.refused_code == 50035  # type: ignore[attr-defined]
+    assert len(double.errors) == 1 and "embeds/0/title" in double.errors[0]
+    double.errors.clear()
+
+
+async def test_raw_requests_and_nonce(
+    discord_double: DiscordDouble, discord_world: DoubleWorld
+) -> None:
+    double, g = discord_double, discord_world.first
+    headers = {"Authorization": f"Bot {double.token}", "Content-Type": "application/json"}
+    url = f"{double.api_base}/channels/{g.general.id}/messages"
+    body = {"content": "once", "nonce": "abc", "enforce_nonce": True}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.post(url, json=body) as first:
+            assert first.headers["Content-Type"] == "application/json"
+            first_id = (await first.json())["id"]
+        async with session.post(url, json=body) as second:
+            assert (await second.json())["id"] == first_id
+        async with session.get(f"{double.api_base}/gateway/bot") as gw:
+            assert (await gw.json())["url"] == double.gateway_url
+    assert len(double.messages_in(g.general.id)) == 1
+
+    with patch_for(double):
+        assert double.api_base == discord.http.Route.BASE
+    assert discord.http.Route.BASE == "https://discord.com/api/v10"
