@@ -72,11 +72,11 @@ def _none_as_empty(value: Any) -> Any:
 
 
 def _none_as_list(value: Any) -> Any:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return value
+    return [] if value is None else value
+
+
+def _topic_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else _none_as_list(value)
 
 
 def _http_url(value: str) -> str:
@@ -165,7 +165,7 @@ class ArticleModel(_Linked):
     category: OptionalText = ""
     heat: int = Field(default=-1, ge=-1, le=1_000_000_000)
     published: bool = False
-    topics: Annotated[list[TopicName], BeforeValidator(_none_as_list)] = []
+    topics: Annotated[list[TopicName], BeforeValidator(_topic_list)] = []
     images: Annotated[list[ImageModel], BeforeValidator(_none_as_list)] = []
     related: Annotated[list[RelatedModel], BeforeValidator(_none_as_list)] = []
     secured: Any = None

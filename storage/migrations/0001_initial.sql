@@ -11,9 +11,9 @@ CREATE TABLE articles (
     published_at        INTEGER NOT NULL,                 -- publishedDateTime
     category            TEXT    NOT NULL DEFAULT '',
     type                TEXT    NOT NULL DEFAULT 'article',
-    quality             INTEGER NOT NULL DEFAULT 0,
+    quality             INTEGER NOT NULL DEFAULT 0 CHECK (quality BETWEEN 0 AND 100),
     heat                INTEGER NOT NULL DEFAULT -1,
-    published           INTEGER NOT NULL DEFAULT 0,       -- the source's own flag
+    published           INTEGER NOT NULL DEFAULT 0 CHECK (published IN (0, 1)), -- the source's flag
     source_published_at INTEGER,                          -- when the source flag was first seen true
     planned_at          INTEGER,                          -- when delivery planning took the source publication
     provider_name       TEXT    NOT NULL DEFAULT '',
@@ -22,7 +22,7 @@ CREATE TABLE articles (
     body                TEXT    NOT NULL DEFAULT '',
     extra_json          TEXT    NOT NULL DEFAULT '{}',    -- unknown front-matter keys
     secured             TEXT,                             -- opaque; never displayed or logged
-    coverage_only       INTEGER NOT NULL DEFAULT 0,       -- known only through another file's `related`
+    coverage_only       INTEGER NOT NULL DEFAULT 0 CHECK (coverage_only IN (0, 1)), -- known only through another file's `related`
     content_hash        TEXT    NOT NULL,
     story_id            INTEGER,
     ingested_at         INTEGER NOT NULL,

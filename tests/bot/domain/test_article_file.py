@@ -1,0 +1,320 @@
+"""The article file format: what is accepted, tolerated and refused, and how it is reported."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.domain.article_file import ArticleFileError, ParseLimits, parse_article
+from storage.models import ArticleDraft
+from tests.factories import SAMPLE_FILE, article_fields, article_text
+
+
+def parse(text: str) -> ArticleDraft:
+    return parse_article(text.encode("utf-8"), source="news/item.md")
+
+
+def refusal(data: bytes | str, limits: ParseLimits | None = None) -> ArticleFileError:
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    with pytest.raises(ArticleFileError) as caught:
+        parse_article(raw, source="news/item.md", limits=limits or ParseLimits())
+    assert str(caught.value).startswith("news/item.md: ")
+    return caught.value
+
+
+# --- a complete file ---------------------------------------------------------------------------
+
+
+def test_every_field_of_a_complete_file_is_read():
+    draft = parse_article(article_text("Body text.\n").encode(), source="a.md")
+    assert draft.title == "Harbour City Trials Driverless Ferries"
+    assert draft.excerpt.startswith("Two electric ferries")
+    assert draft.published_at == datetime(2026, 11, 1, 8, 30, tzinfo=UTC)
+    assert draft.canonical_url == "https://harbour-times.example/transport/driverless-ferries"
+    assert draft.original_url.endswith("?utm_source=x")
+    assert (draft.category, draft.type, draft.quality, draft.heat) == ("news", "article", 64, 12)
+    assert draft.published is False
+    assert (draft.provider.name, draft.provider.domain) == (
+        "Harbour Times",
+        "harbour-times.example",
+    )
+    assert draft.topics == ("Autonomous Vehicles", "Transport")
+    assert [(i.url, i.width, i.height, i.is_cached) for i in draft.images] == [
+        ("https://harbour-times.example/img/ferry.jpg", 1200, 800, True)
+    ]
+    (related,) = draft.related
+    assert related.title == "Captain-free ferries set sail in Harbour City"
+    assert related.provider.name == "Coast Wire"
+    assert related.quality == 41
+    assert related.published_at == datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    assert related.images[0].width == 640
+    assert draft.secured == "b3BhcXVlLXNlY3JldC12YWx1ZQ==;dGVzdA=="
+    assert draft.body == "Body text."
+
+
+def test_secured_never_appears_in_the_repr():
+    draft = parse_article(article_text().encode(), source="a.md")
+    assert "b3BhcXVl" not in repr(draft)
+
+
+@pytest.mark.skipif(not SAMPLE_FILE.exists(), reason="../shared/samples is not beside the checkout")
+def test_the_shared_sample_parses_with_all_its_fields():
+    draft = parse_article(SAMPLE_FILE.read_bytes(), source=str(SAMPLE_FILE))
+    assert draft.quality == 29
+    assert draft.heat == -1
+    assert draft.topics == ("Computer Vision", "AI")
+    assert len(draft.related) == 2
+    assert draft.related[1].images == ()
+    assert draft.secured and draft.secured.endswith("==")
+
+
+def test_minimal_file_gets_defaults():
+    text = (
+        "---\ntitle: Short\nwebUrl: https://a.example/x\n"
+        "publishedDateTime: 2026-01-02T03:04:05Z\n---\n"
+    )
+    draft = parse(text)
+    assert (draft.quality, draft.heat, draft.published, draft.type) == (0, -1, False, "article")
+    assert draft.topics == () and draft.related == () and draft.images == ()
+    assert draft.secured is None
+
+
+def test_original_url_alone_is_enough():
+    draft = parse(article_text(webUrl=..., originalUrl="https://only-original.example/a"))
+    assert draft.canonical_url == "https://only-original.example/a"
+
+
+def test_unknown_keys_are_kept_as_json_values():
+    draft = parse(article_text(editorNote="checked", embargo=datetime(2026, 1, 1, tzinfo=UTC)))
+    assert draft.extra == {"editorNote": "checked", "embargo": "2026-01-01T00:00:00+00:00"}
+
+
+# --- tolerances --------------------------------------------------------------------------------
+
+
+def test_crlf_line_endings_and_bom_are_tolerated():
+    text = article_text("Line one.\nLine two.\n").replace("\n", "\r\n")
+    draft = parse_article(b"\xef\xbb\xbf" + text.encode(), source="a.md")
+    assert draft.title == "Harbour City Trials Driverless Ferries"
+    assert draft.body == "Line one.\nLine two."
+
+
+def test_empty_body_and_missing_final_newline():
+    draft = parse(article_text().rstrip("\n"))
+    assert draft.body == ""
+
+
+def test_quoted_numbers_are_read_as_numbers():
+    draft = parse(article_text(quality="29", heat="-1"))
+    assert (draft.quality, draft.heat) == (29, -1)
+
+
+def test_topics_with_odd_spacing_and_case_are_one_topic_keeping_the_first_form():
+    draft = parse(article_text(topics=["  ai ", "AI", "Machine   Learning", "machine learning"]))
+    assert draft.topics == ("ai", "Machine Learning")
+
+
+def test_a_single_topic_string_and_empty_lists_are_tolerated():
+    assert parse(article_text(topics="Climate")).topics == ("Climate",)
+    assert parse(article_text(topics=None, images=None, related=None)).related == ()
+
+
+def test_dates_without_offset_or_time_are_utc():
+    assert parse(article_text(publishedDateTime="2026-03-01T10:00:00")).published_at == datetime(
+        2026, 3, 1, 10, tzinfo=UTC
+    )
+    text = article_text().replace(
+        "publishedDateTime: '2026-11-01T08:30:00Z'", "publishedDateTime: 2026-03-01"
+    )
+    assert parse(text).published_at == datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_offsets_are_converted_to_utc():
+    draft = parse(article_text(publishedDateTime="2026-11-22T11:00:00+01:00"))
+    assert draft.published_at == datetime(2026, 11, 22, 10, tzinfo=UTC)
+
+
+def test_related_entries_repeating_the_parent_or_each_other_are_dropped():
+    entry = article_fields()["related"][0]
+    parent = dict(entry, webUrl="https://harbour-times.example/transport/driverless-ferries#top")
+    draft = parse(article_text(related=[entry, dict(entry), parent]))
+    assert len(draft.related) == 1
+
+
+def test_yaml_end_marker_closes_front_matter():
+    text = article_text().replace("\n---\n", "\n...\n", 1)
+    assert parse(text).title.startswith("Harbour")
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "words"),
+    [
+        ("title: x\n", "front matter", "missing"),
+        ("", "front matter", "missing"),
+        ("---\ntitle: x\nwebUrl: https://a.example/\n", "front matter", "not terminated"),
+        ("---\n- a\n- b\n---\n", "front matter", "mapping"),
+        ("---\n---\n", "front matter", "not empty"),
+    ],
+)
+def test_front_matter_structure_is_refused(data, field, words):
+    error = refusal(data)
+    assert error.field == field
+    assert words.split()[-1] in error.problem
+
+
+def test_yaml_syntax_errors_give_the_file_line():
+    text = "---\ntitle: ok\nwebUrl: https://a.example/\nexcerpt: [unclosed\n---\n"
+    error = refusal(text)
+    assert error.field == "front matter"
+    assert "YAML syntax error at line" in error.problem
+    line = int(error.problem.split("line ")[1].split(":")[0])
+    assert 4 <= line <= 5
+
+
+def test_python_tags_are_not_honoured():
+    error = refusal("---\ntitle: !!python/object/apply:os.system ['echo pwned']\n---\n")
+    assert "python/object" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"title": ...}, "title", "is required"),
+        ({"title": ""}, "title", "at least 1"),
+        ({"title": 2024}, "title", "valid string"),
+        ({"title": ["a", "b"]}, "title", "valid string"),
+        ({"publishedDateTime": ...}, "publishedDateTime", "is required"),
+        ({"publishedDateTime": "yesterday"}, "publishedDateTime", "not an ISO 8601"),
+        ({"publishedDateTime": "2026-02-30T00:00:00Z"}, "publishedDateTime", "not an ISO 8601"),
+        ({"publishedDateTime": "0900-01-01"}, "publishedDateTime", "outside the years"),
+        ({"publishedDateTime": 12345}, "publishedDateTime", "got int"),
+        ({"webUrl": ..., "originalUrl": ...}, "webUrl", "is required"),
+        ({"webUrl": "javascript:alert(1)"}, "webUrl", "'javascript:'"),
+        ({"webUrl": "file:///etc/passwd"}, "webUrl", "'file:'"),
+        ({"webUrl": "//no-scheme.example/a"}, "webUrl", "no scheme"),
+        ({"webUrl": "https://"}, "webUrl", "no host"),
+        ({"webUrl": "https://a.example/a b"}, "webUrl", "spaces"),
+        ({"originalUrl": "ftp://a.example/x"}, "originalUrl", "'ftp:'"),
+        ({"quality": "high"}, "quality", "valid integer"),
+        ({"quality": 101}, "quality", "less than or equal to 100"),
+        ({"quality": -5}, "quality", "greater than or equal to 0"),
+        ({"heat": 3.5}, "heat", "valid integer"),
+        ({"published": "perhaps"}, "published", "valid boolean"),
+        ({"provider": "Harbour Times"}, "provider", "valid dictionary"),
+        ({"topics": [["nested"]]}, "topics[0]", "valid string"),
+        ({"topics": ["x" * 101]}, "topics[0]", "at most 100"),
+        ({"images": [{"width": 3}]}, "images[0].url", "is required"),
+        ({"images": [{"url": "data:image/png;base64,AAAA"}]}, "images[0].url", "'data:'"),
+        ({"related": "not a list"}, "related", "valid list"),
+    ],
+)
+def test_bad_fields_are_refused_with_field_and_problem(overrides, field, words):
+    error = refusal(article_text(**overrides))
+    assert error.field == field
+    assert words in error.problem
+
+
+def test_bad_related_entries_name_their_position():
+    entry = article_fields()["related"][0]
+    error = refusal(article_text(related=[entry, dict(entry, webUrl="javascript:void(0)")]))
+    assert error.field == "related[1].webUrl"
+    error = refusal(article_text(related=[dict(entry, publishedDateTime="soon")]))
+    assert error.field == "related[0].publishedDateTime"
+
+
+def test_non_utf8_bytes_are_refused_with_offset():
+    error = refusal(article_text().encode("utf-8").replace(b"Harbour", b"Harb\xe9ur", 1))
+    assert error.field == "file"
+    assert "not valid UTF-8" in error.problem and "0xe9" in error.problem
+
+
+def test_encoded_surrogates_are_refused():
+    error = refusal(article_text().encode().replace(b"Harbour", b"Harb\xed\xa0\x80r", 1))
+    assert "not valid UTF-8" in error.problem
+
+
+def test_nul_bytes_are_refused():
+    error = refusal(article_text().encode().replace(b"Harbour", b"Har\x00bour", 1))
+    assert "NUL byte" in error.problem
+
+
+def test_files_over_the_size_cap_are_refused():
+    big = article_text(excerpt="x" * 5000)
+    error = refusal(big, ParseLimits(max_file_bytes=4096))
+    assert error.field == "file" and "4,096-byte limit" in error.problem
+
+
+@pytest.mark.parametrize(("field", "cap"), [("topics", 50), ("images", 50), ("related", 100)])
+def test_absurd_list_lengths_are_refused(field, cap):
+    value = {
+        "topics": [f"topic {n}" for n in range(cap + 1)],
+        "images": [{"url": f"https://i.example/{n}.png"} for n in range(cap + 1)],
+        "related": [
+            dict(article_fields()["related"][0], webUrl=f"https://r.example/{n}")
+            for n in range(cap + 1)
+        ],
+    }[field]
+    error = refusal(article_text(**{field: value}))
+    assert error.field == field and f"at most {cap}" in error.problem
+
+
+def test_alias_bombs_are_refused_before_expansion():
+    lines = ["---", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join(f'*a{n - 1}' for _ in range(10))}]" for n in range(1, 9)]
+    lines += ["title: boom", "---"]
+    error = refusal("\n".join(lines) + "\n")
+    assert "aliases" in error.problem
+
+
+def test_deep_nesting_is_refused():
+    error = refusal("---\ntitle: " + "[" * 200 + "]" * 200 + "\n---\n")
+    assert error.field == "front matter"
+
+
+# --- properties --------------------------------------------------------------------------------
+
+
+def _expect_article_or_error(data: bytes) -> None:
+    with contextlib.suppress(ArticleFileError):
+        parse_article(data, source="fuzz.md")
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.binary(max_size=2048))
+def test_arbitrary_bytes_give_an_article_or_an_article_error(data):
+    _expect_article_or_error(data)
+    _expect_article_or_error(b"---\n" + data + b"\n---\n")
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            ["title", "webUrl", "originalUrl", "publishedDateTime", "quality", "heat",
+             "published", "provider", "topics", "images", "related", "secured", "other"]
+        ),
+        yaml_values,
+    )
+)  # fmt: skip
+def test_arbitrary_yaml_gives_an_article_or_an_article_error(fields):
+    front = yaml.safe_dump(fields, allow_unicode=True)
+    _expect_article_or_error(f"---\n{front}---\n".encode())
+    merged = article_fields(**fields)
+    _expect_article_or_error(f"---\n{yaml.safe_dump(merged)}---\n".encode())

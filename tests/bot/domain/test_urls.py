@@ -1,0 +1,54 @@
+"""Canonical URLs: one article per story link, whatever tracking or casing it carries."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.urls import InvalidUrlError, canonical_url
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("HTTPS://News.Example.COM/Path/Item", "https://news.example.com/Path/Item"),
+        ("https://news.example/a#comments", "https://news.example/a"),
+        ("https://news.example/a?utm_source=rss&utm_medium=feed", "https://news.example/a"),
+        ("https://news.example/a?id=7&utm_campaign=x&fbclid=abc", "https://news.example/a?id=7"),
+        ("https://news.example/a?UTM_Source=x&page=2", "https://news.example/a?page=2"),
+        ("https://news.example/a?gclid=1&mc_cid=2&mc_eid=3", "https://news.example/a"),
+        ("https://news.example:443/a", "https://news.example/a"),
+        ("http://news.example:80/a", "http://news.example/a"),
+        ("http://news.example:8080/a", "http://news.example:8080/a"),
+        ("https://news.example", "https://news.example/"),
+        ("https://news.example/a?b=1&a=2", "https://news.example/a?b=1&a=2"),
+        ("https://news.example/a?q=caf%C3%A9&ref=home", "https://news.example/a?q=caf%C3%A9&ref=home"),
+        ("https://[2001:DB8::1]/a", "https://[2001:db8::1]/a"),
+    ],
+)  # fmt: skip
+def test_canonical_form(url, canonical):
+    assert canonical_url(url) == canonical
+
+
+def test_http_and_https_stay_distinct():
+    assert canonical_url("http://a.example/x") != canonical_url("https://a.example/x")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        "JAVASCRIPT:alert(1)",
+        "file:///etc/passwd",
+        "data:text/html,hi",
+        "mailto:someone@example.com",
+        "ftp://files.example/a",
+        "news.example/no-scheme",
+        "https:///no-host",
+        "https://a.example:99999/bad-port",
+        "https://a.example/\nsplit",
+        "https://a.example/" + "x" * 2100,
+    ],
+)
+def test_refused_urls(url):
+    with pytest.raises(InvalidUrlError):
+        canonical_url(url)

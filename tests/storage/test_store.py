@@ -1,0 +1,266 @@
+"""The store against real SQLite files: migrations, upserts, related links, topics, search."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.article_file import parse_article
+from storage import Store, StoreError
+from storage.database import migration_scripts
+from storage.models import ArticleDraft
+from tests.factories import article_fields, article_text
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def draft(**overrides: object) -> ArticleDraft:
+    return parse_article(article_text(**overrides).encode(), source="test.md")
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = await Store.open(tmp_path / "topicbot.db")
+    yield opened
+    await opened.close()
+
+
+async def test_migrations_create_every_table_from_an_empty_file(tmp_path):
+    path = tmp_path / "fresh.db"
+    async with await Store.open(path):
+        pass
+    connection = sqlite3.connect(path)
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+    mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    connection.close()
+    assert version == len(migration_scripts())
+    assert {
+        "articles", "topics", "article_topics", "images", "related_links", "guild_publication",
+        "guild_settings", "subscriptions", "feeds", "deliveries", "dm_channels", "audit_log",
+        "meta", "articles_fts",
+    } <= tables  # fmt: skip
+    assert mode == "wal"
+
+
+async def test_reopening_a_migrated_file_keeps_its_data(tmp_path):
+    path = tmp_path / "topicbot.db"
+    async with await Store.open(path) as first:
+        await first.articles.upsert_batch([draft()], NOW)
+    async with await Store.open(path) as second:
+        assert await second.articles.count() == 2
+
+
+async def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA user_version = 999")
+    connection.close()
+    with pytest.raises(StoreError, match="newer than this topicbot"):
+        await Store.open(path)
+
+
+async def test_foreign_keys_are_enforced(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        await store._connection.execute(
+            "INSERT INTO article_topics (topic_id, article_pk, position) VALUES (999, 999, 0)"
+        )
+
+
+async def test_every_field_round_trips(store):
+    source = draft(extraNote="kept")
+    (outcome,) = await store.articles.upsert_batch([source], NOW)
+    stored = await store.articles.get_by_url(source.canonical_url)
+    assert outcome == "new"
+    assert stored is not None
+    assert stored.title == source.title
+    assert stored.excerpt == source.excerpt
+    assert stored.published_at == source.published_at
+    assert stored.web_url == source.web_url
+    assert stored.original_url == source.original_url
+    assert (stored.category, stored.type, stored.quality, stored.heat) == (
+        "news",
+        "article",
+        64,
+        12,
+    )
+    assert stored.published is False
+    assert stored.provider == source.provider
+    assert stored.topics == ("Autonomous Vehicles", "Transport")
+    assert stored.images == source.images
+    assert stored.secured == source.secured
+    assert stored.extra == {"extraNote": "kept"}
+    assert stored.coverage_only is False
+    assert len(stored.id) == 10
+    assert await store.articles.get(stored.id.upper()) == stored
+
+
+async def test_related_entries_are_coverage_only_articles_linked_both_ways(store):
+    source = draft()
+    await store.articles.upsert_batch([source], NOW)
+    parent = await store.articles.get_by_url(source.canonical_url)
+    assert parent is not None
+    (link,) = await store.articles.related(parent.id)
+    child = link.article
+    assert link.direction == "listed_by_story"
+    assert child.coverage_only is True
+    assert child.title == "Captain-free ferries set sail in Harbour City"
+    assert child.provider.name == "Coast Wire"
+    assert child.quality == 41
+    assert child.images[0].url == "https://coastwire.example/ferry.png"
+    (back,) = await store.articles.related(child.id)
+    assert back.direction == "lists_story"
+    assert back.article.id == parent.id
+
+
+async def test_reingesting_the_same_content_is_unchanged_and_adds_nothing(store):
+    await store.articles.upsert_batch([draft()], NOW)
+    before = await store.stats()
+    outcomes = await store.articles.upsert_batch([draft()], NOW + timedelta(hours=1))
+    assert outcomes == ["unchanged"]
+    assert await store.stats() == before
+
+
+async def test_same_url_with_new_fields_updates_in_place(store):
+    first = draft()
+    await store.articles.upsert_batch([first], NOW)
+    original = await store.articles.get_by_url(first.canonical_url)
+    changed = draft(
+        quality=90,
+        published=True,
+        topics=["Transport", "Energy"],
+        webUrl="https://HARBOUR-TIMES.example/transport/driverless-ferries?utm_medium=x#top",
+    )
+    assert changed.canonical_url == first.canonical_url
+    outcomes = await store.articles.upsert_batch([changed], NOW + timedelta(minutes=5))
+    updated = await store.articles.get_by_url(first.canonical_url)
+    assert outcomes == ["updated"]
+    assert original is not None
+    assert updated is not None
+    assert updated.id == original.id
+    assert (updated.quality, updated.published) == (90, True)
+    assert updated.topics == ("Transport", "Energy")
+    assert updated.source_published_at == NOW + timedelta(minutes=5)
+    assert (await store.stats()).articles == 2
+
+
+async def test_a_file_for_a_coverage_only_url_makes_it_a_full_article(store):
+    await store.articles.upsert_batch([draft()], NOW)
+    related = article_fields()["related"][0]
+    full = draft(
+        title=related["title"],
+        webUrl=related["webUrl"],
+        originalUrl=...,
+        related=[],
+        published=True,
+    )
+    (outcome,) = await store.articles.upsert_batch([full], NOW)
+    stored = await store.articles.get_by_url(full.canonical_url)
+    assert outcome == "new"
+    assert stored is not None
+    assert stored.coverage_only is False
+    assert stored.published is True
+    assert [r.direction for r in await store.articles.related(stored.id)] == ["lists_story"]
+    assert (await store.stats()).articles == 2
+
+
+async def test_coverage_entries_never_overwrite_a_full_article(store):
+    related = article_fields()["related"][0]
+    full = draft(
+        title="The outlet's own, fuller title",
+        webUrl=related["webUrl"],
+        originalUrl=...,
+        related=[],
+    )
+    await store.articles.upsert_batch([full], NOW)
+    await store.articles.upsert_batch([draft()], NOW)
+    stored = await store.articles.get_by_url(full.canonical_url)
+    assert stored is not None
+    assert stored.title == "The outlet's own, fuller title"
+    assert stored.coverage_only is False
+
+
+async def test_topics_keep_the_first_display_form_and_fold_case_and_spacing(store):
+    await store.articles.upsert_batch([draft(topics=["  machine  learning "])], NOW)
+    second = draft(
+        webUrl="https://b.example/2", originalUrl=..., topics=["MACHINE LEARNING"], related=[]
+    )
+    await store.articles.upsert_batch([second], NOW)
+    topics = await store.articles.topics_with_counts()
+    assert [(t.key, t.name, t.article_count) for t in topics] == [
+        ("machine learning", "machine learning", 2)
+    ]
+    stored = await store.articles.get_by_url(second.canonical_url)
+    assert stored is not None
+    assert stored.topics == ("machine learning",)
+
+
+async def test_a_batch_must_not_repeat_a_url(store):
+    with pytest.raises(ValueError, match="same canonical URL"):
+        await store.articles.upsert_batch([draft(), draft()], NOW)
+
+
+async def test_a_failed_batch_leaves_nothing_behind(store):
+    good = draft(webUrl="https://good.example/1", originalUrl=..., related=[])
+    broken = replace(
+        draft(webUrl="https://bad.example/2", originalUrl=..., related=[]), quality=500
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.articles.upsert_batch([good, broken], NOW)
+    assert await store.articles.count() == 0
+    assert await store.integrity_check() == "ok"
+
+
+async def test_short_id_collisions_get_a_longer_id(store, monkeypatch):
+    import storage.articles as articles_module
+
+    monkeypatch.setattr(
+        articles_module,
+        "short_id",
+        lambda url, length=10: ("x" * length)[:length] if length == 10 else url[-length:],
+    )
+    a = draft(webUrl="https://a.example/one", originalUrl=..., related=[])
+    b = draft(webUrl="https://a.example/two", originalUrl=..., related=[])
+    await store.articles.upsert_batch([a], NOW)
+    await store.articles.upsert_batch([b], NOW)
+    stored_a = await store.articles.get_by_url(a.canonical_url)
+    stored_b = await store.articles.get_by_url(b.canonical_url)
+    assert stored_a is not None
+    assert stored_b is not None
+    assert stored_a.id != stored_b.id
+
+
+@pytest.mark.parametrize(
+    ("hostile", "found"),
+    [
+        ('"ferries', 2), ("ferries\"", 2), ("NEAR(ferries harbour", 0), ("ferries*", 2),
+        ("-ferries", 2), ("title:ferries", 2), ("ferries AND OR NOT", 0), ("^ferries", 2),
+        ("ferries " * 2_000, 2), ("x" * 10_000, 0), ("🚢 ⛴", 0), ("عبارة", 0),
+        ("'; DROP TABLE articles; --", 0),
+    ],
+)  # fmt: skip
+async def test_search_never_reads_user_text_as_fts_syntax(store, hostile, found):
+    await store.articles.upsert_batch([draft()], NOW)
+    results = await store.articles.search(hostile.split())
+    assert len(results) == found
+    assert await store.articles.count() == 2
+
+
+async def test_search_finds_title_excerpt_and_topic_words(store):
+    await store.articles.upsert_batch([draft()], NOW)
+    (found,) = await store.articles.search(["ferries", "driverless"])
+    assert found.title.startswith("Harbour")
+    assert len(await store.articles.search(["autonomous"])) == 1
+    assert await store.articles.search(["submarine"]) == []
+
+
+async def test_stats_count_articles_by_state(store):
+    published = draft(webUrl="https://p.example/1", originalUrl=..., published=True, related=[])
+    await store.articles.upsert_batch([draft(), published], NOW)
+    stats = await store.stats()
+    assert (stats.articles, stats.published, stats.pending, stats.coverage_only) == (3, 1, 1, 1)
+    assert stats.topics == 2
+    assert stats.deliveries["pending"] == 0
