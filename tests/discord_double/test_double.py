@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import aiohttp
 import discord
@@ -272,3 +273,46 @@ async def test_raw_requests_and_nonce(
     with patch_for(double):
         assert double.api_base == discord.http.Route.BASE
     assert discord.http.Route.BASE == "https://discord.com/api/v10"
+
+
+async def _eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
+        await asyncio.sleep(0.02)
+
+
+async def test_resume_after_forced_close(
+    discord_double: DiscordDouble, discord_world: DoubleWorld, start_bot: StartBot
+) -> None:
+    double, g = discord_double, discord_world.first
+    await _synced_bot(double, discord_world, start_bot)
+    session = double.gateway.current
+    assert session is not None
+
+    await double.gateway.force_close(4000)
+    await _eventually(lambda: session.resumes == 1)
+    assert double.gateway.identifies == 1
+    result = await double.slash(g.id, g.members[0].id, "guildping")
+    assert result.content == "pong"
+
+
+async def test_rate_limits_and_injected_429(
+    discord_double: DiscordDouble, discord_world: DoubleWorld, start_bot: StartBot
+) -> None:
+    double, g = discord_double, discord_world.first
+    bot = await _synced_bot(double, discord_world, start_bot)
+    channel = bot.get_channel(g.general.id)
+    assert isinstance(channel, discord.TextChannel)
+
+    double.enforce_rate_limits(per_channel=(2, 0.3), global_per_second=50)
+    for i in range(4):
+        await channel.send(f"burst {i}")
+    # discord.py honours X-RateLimit-Remaining: 0 and waits instead of hitting a 429.
+    assert double.rate_limit_hits == 0
+    assert len(double.messages_in(g.general.id)) == 4
+
+    double.fail_next("POST", rf"^/channels/{g.general.id}/messages$", 429, retry_after=0.05)
+    await channel.send("after 429")
+    statuses = [r.status for r in double.requests("POST", "/channels/{channel_id}/messages")]
+    assert statuses[-2:] == [429, 200]

@@ -237,7 +237,7 @@ async def test_short_id_collisions_get_a_longer_id(store, monkeypatch):
     ("hostile", "found"),
     [
         ('"ferries', 2), ("ferries\"", 2), ("NEAR(ferries harbour", 0), ("ferries*", 2),
-        ("-ferries", 2), ("title:ferries", 2), ("ferries AND OR NOT", 0), ("^ferries", 2),
+        ("-ferries", 2), ("title:ferries", 0), ("ferries AND OR NOT", 0), ("^ferries", 2),
         ("ferries " * 2_000, 2), ("x" * 10_000, 0), ("🚢 ⛴", 0), ("عبارة", 0),
         ("'; DROP TABLE articles; --", 0),
     ],
