@@ -78,7 +78,8 @@ class Gateway:
     async def _on_frame(
         self, ws: web.WebSocketResponse, frame: dict[str, Any], session: GatewaySession | None
     ) -> GatewaySession | None:
-        op, data = frame.get("op"), frame.get("d")
+        op = frame.get("op")
+        data: dict[str, Any] = frame["d"] if isinstance(frame.get("d"), dict) else {}
         if op == HEARTBEAT:
             self.heartbeats += 1
             await self._send(ws, HEARTBEAT_ACK, None)

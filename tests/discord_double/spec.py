@@ -146,7 +146,7 @@ class SpecValidator:
             target = self._resolve(ref.removeprefix("#")) if ref.startswith("#") else branch
             allowed = target.get("properties", {}).get("type", {}).get("enum", [])
             if body["type"] in allowed and ref.startswith("#"):
-                return ref.removeprefix("#")
+                return str(ref.removeprefix("#"))
         return pointer
 
     def _resolve(self, pointer: str) -> dict[str, Any]:
@@ -198,7 +198,7 @@ def _leaf_issues(error: ValidationError) -> list[SpecIssue]:
 
 
 def _is_null_branch(error: ValidationError) -> bool:
-    return error.validator == "type" and error.validator_value == "null"
+    return bool(error.validator == "type" and error.validator_value == "null")
 
 
 def _branch_rank(errors: list[ValidationError]) -> tuple[bool, int]:
@@ -219,7 +219,7 @@ def _short_message(error: ValidationError) -> str:
     template = limits.get(str(error.validator))
     if template is not None:
         return template.format(error.validator_value)
-    message = error.message
+    message = str(error.message)
     return message if len(message) <= 200 else message[:197] + "..."
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import aiohttp
 import discord
@@ -30,7 +31,7 @@ class UnsubscribeView(discord.ui.View):
         label="Unsubscribe", custom_id="unsubscribe", style=discord.ButtonStyle.danger
     )
     async def unsubscribe(
-        self, interaction: discord.Interaction, button: discord.ui.Button
+        self, interaction: discord.Interaction, button: discord.ui.Button[UnsubscribeView]
     ) -> None:
         button.disabled = True
         await interaction.response.edit_message(
@@ -106,7 +107,14 @@ def make_bot(guild_id: int) -> commands.Bot:
         intents=discord.Intents.default(),
         guild_ready_timeout=0.05,
     )
-    for command in (subscribe, dm, bigembed, limits, feed):
+    commands_: list[app_commands.Command[Any, ..., Any] | app_commands.Group] = [
+        subscribe,
+        dm,
+        bigembed,
+        limits,
+        feed,
+    ]
+    for command in commands_:
         bot.tree.add_command(command)
 
     @bot.tree.command(
