@@ -1,0 +1,204 @@
+"""Ingest from folders and the inbox: counting per file, moving aside, never losing a file."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.domain.ingest import ingest_paths, scan_inbox
+from storage import Store
+from tests.factories import EXAMPLES_DIR, SAMPLE_FILE, article_text, write_article
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = await Store.open(tmp_path / "topicbot.db")
+    yield opened
+    await opened.close()
+
+
+def age(path: Path, seconds: float = 60) -> None:
+    """Make a file look finished (not modified for a while)."""
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+async def test_the_bundled_examples_all_ingest(store):
+    report = await ingest_paths(store, [EXAMPLES_DIR])
+    assert report.rejected == []
+    assert report.new == len(list(EXAMPLES_DIR.iterdir()))
+    again = await ingest_paths(store, [EXAMPLES_DIR])
+    assert (again.new, again.updated, again.unchanged) == (0, 0, report.new)
+
+
+@pytest.mark.skipif(not SAMPLE_FILE.exists(), reason="../shared/samples is not beside the checkout")
+async def test_the_shared_sample_ingests_and_reingests_unchanged(store):
+    first = await ingest_paths(store, [SAMPLE_FILE])
+    stats = await store.stats()
+    second = await ingest_paths(store, [SAMPLE_FILE])
+    assert (first.new, first.rejected) == (1, [])
+    assert (stats.articles, stats.coverage_only, stats.topics) == (3, 2, 2)
+    assert (second.new, second.updated, second.unchanged) == (0, 0, 1)
+    assert await store.stats() == stats
+
+
+async def test_folders_are_read_recursively_and_counted_per_file(store, tmp_path):
+    root = tmp_path / "articles"
+    write_article(root, "a.md", webUrl="https://a.example/1", originalUrl=...)
+    write_article(root / "deep" / "er", "b.markdown", webUrl="https://a.example/2", originalUrl=...)
+    write_article(root, "c.txt", webUrl="https://a.example/3", originalUrl=...)
+    (root / "notes.json").write_text("{}")
+    (root / ".hidden.md").write_text("not read")
+    (root / "bad.md").write_text("no front matter here")
+    report = await ingest_paths(store, [root])
+    assert (report.new, report.updated, report.unchanged) == (3, 0, 0)
+    assert [(Path(r.path).name, r.error) for r in report.rejected] == [
+        ("bad.md", "front matter: missing: the file must start with a line '---'")
+    ]
+    assert (await store.stats()).articles == 4  # three files share one related entry
+
+
+async def test_a_named_file_with_another_suffix_is_rejected_not_ignored(store, tmp_path):
+    path = tmp_path / "article.yaml"
+    path.write_text(article_text())
+    report = await ingest_paths(store, [path])
+    assert report.rejected[0].error.startswith("file: not an article file (.yaml)")
+
+
+async def test_two_files_with_one_url_in_a_batch_store_one_article_last_wins(store, tmp_path):
+    write_article(tmp_path / "in", "1.md", quality=10)
+    write_article(tmp_path / "in", "2.md", quality=80)
+    report = await ingest_paths(store, [tmp_path / "in"])
+    stored = await store.articles.get_by_url(
+        "https://harbour-times.example/transport/driverless-ferries"
+    )
+    assert (report.new, report.updated) == (1, 1)
+    assert stored is not None
+    assert stored.quality == 80
+    assert (await store.stats()).articles == 2
+
+
+async def test_batches_smaller_than_the_input_still_count_everything(store, tmp_path):
+    for n in range(23):
+        write_article(
+            tmp_path / "in", f"{n:02}.md", webUrl=f"https://b.example/{n}", originalUrl=...
+        )
+    (tmp_path / "in" / "zz-broken.md").write_text("---\ntitle: [\n---\n")
+    report = await ingest_paths(store, [tmp_path / "in"], batch_size=4)
+    assert (report.new, len(report.rejected)) == (23, 1)
+
+
+async def test_unreadable_files_are_rejected_with_the_reason(store, tmp_path):
+    target = write_article(tmp_path, "real.md")
+    link = tmp_path / "in" / "link.md"
+    link.parent.mkdir()
+    link.symlink_to(target)
+    report = await ingest_paths(store, [tmp_path / "in"])
+    assert report.rejected[0].error == "file: is a symbolic link; links are not followed"
+
+
+# --- the inbox -------------------------------------------------------------------------------
+
+
+async def test_inbox_moves_stored_and_rejected_files_aside_keeping_everything(store, tmp_path):
+    inbox = tmp_path / "inbox"
+    good = write_article(inbox, "good.md")
+    nested = write_article(
+        inbox / "wire", "nested.md", webUrl="https://n.example/1", originalUrl=...
+    )
+    bad = inbox / "bad.md"
+    bad.write_text(
+        "---\ntitle: x\nwebUrl: javascript:alert(1)\npublishedDateTime: 2026-01-01\n---\n"
+    )
+    other = inbox / "photo.jpg"
+    other.write_bytes(b"\xff\xd8")
+    for path in (good, nested, bad, other):
+        age(path)
+
+    report = await scan_inbox(store, inbox, settle_seconds=2)
+
+    assert (report.new, len(report.rejected)) == (2, 2)
+    assert (inbox / "processed" / "good.md").read_text() == article_text()
+    assert (inbox / "processed" / "wire" / "nested.md").exists()
+    assert (inbox / "rejected" / "bad.md").exists()
+    reason = (inbox / "rejected" / "bad.md.error.txt").read_text()
+    assert "webUrl" in reason
+    assert "javascript" in reason
+    assert (inbox / "rejected" / "photo.jpg").exists()
+    assert "not an article file" in (inbox / "rejected" / "photo.jpg.error.txt").read_text()
+    assert not good.exists()
+    assert not bad.exists()
+
+
+async def test_inbox_leaves_fresh_hidden_and_temporary_files_for_later(store, tmp_path):
+    inbox = tmp_path / "inbox"
+    fresh = write_article(inbox, "fresh.md")
+    partial = inbox / "incoming.md.part"
+    partial.write_text(article_text()[:40])
+    hidden = inbox / ".writing.md"
+    hidden.write_text(article_text()[:40])
+    age(partial)
+    age(hidden)
+
+    report = await scan_inbox(store, inbox, settle_seconds=30)
+
+    assert report.files == 0
+    assert fresh.exists()
+    assert partial.exists()
+    assert hidden.exists()
+    age(fresh)
+    later = await scan_inbox(store, inbox, settle_seconds=30)
+    assert later.new == 1
+    assert not fresh.exists()
+
+
+async def test_inbox_never_overwrites_an_earlier_file_of_the_same_name(store, tmp_path):
+    inbox = tmp_path / "inbox"
+    for quality in (10, 20):
+        age(write_article(inbox, "daily.md", quality=quality))
+        await scan_inbox(store, inbox, settle_seconds=1)
+    kept = sorted(p.name for p in (inbox / "processed").iterdir())
+    assert kept == ["daily.1.md", "daily.md"]
+
+
+async def test_inbox_does_not_rescan_its_own_processed_and_rejected_folders(store, tmp_path):
+    inbox = tmp_path / "inbox"
+    age(write_article(inbox, "a.md"))
+    bad = inbox / "b.md"
+    bad.write_text("nope")
+    age(bad)
+    await scan_inbox(store, inbox, settle_seconds=1)
+    again = await scan_inbox(store, inbox, settle_seconds=0)
+    assert again.files == 0
+
+
+async def test_a_file_still_being_written_while_read_stays_in_the_inbox(
+    store, tmp_path, monkeypatch
+):
+    import bot.domain.ingest as ingest_module
+
+    inbox = tmp_path / "inbox"
+    growing = write_article(inbox, "growing.md")
+    age(growing)
+    real_read = ingest_module.read_article_file
+
+    def read_then_writer_appends(path, limits):
+        draft = real_read(path, limits)
+        with path.open("a") as handle:  # the writer is not done yet
+            handle.write("More body text arriving.\n")
+        return draft
+
+    monkeypatch.setattr(ingest_module, "read_article_file", read_then_writer_appends)
+    report = await scan_inbox(store, inbox, settle_seconds=1)
+    assert report.new == 1
+    assert growing.exists()
+    assert not (inbox / "processed").exists() or not any((inbox / "processed").iterdir())
+
+    monkeypatch.setattr(ingest_module, "read_article_file", real_read)
+    age(growing)
+    later = await scan_inbox(store, inbox, settle_seconds=1)
+    assert later.updated == 1
+    assert (inbox / "processed" / "growing.md").read_text().endswith("arriving.\n")

@@ -1,0 +1,114 @@
+"""The topicbot command as an operator runs it: a subprocess, real files, exit codes, output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import EXAMPLES_DIR, write_article
+
+
+def topicbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "topicbot.yaml"
+    path.write_text("storage:\n  path: data/topicbot.db\ningest:\n  inbox_dir: inbox\n")
+    return path
+
+
+def test_ingest_prints_counts_and_exits_zero(tmp_path, config):
+    result = topicbot("ingest", str(EXAMPLES_DIR), "--config", str(config), cwd=tmp_path)
+    files = len(list(EXAMPLES_DIR.iterdir()))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"{files} files: {files} new, 0 updated, 0 unchanged, 0 rejected"
+    ]
+    assert (tmp_path / "data" / "topicbot.db").exists()
+
+
+def test_ingest_json_reports_rejections_and_exits_one(tmp_path, config):
+    write_article(tmp_path / "in", "good.md")
+    (tmp_path / "in" / "bad.md").write_text("---\ntitle: x\n")
+    result = topicbot("ingest", "in", "--json", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report == {
+        "new": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": [
+            {
+                "path": str(Path("in") / "bad.md"),
+                "error": "front matter: not terminated: add a line '---' after the last field",
+            }
+        ],
+    }
+    again = topicbot("ingest", "in", "--json", "--config", str(config), cwd=tmp_path)
+    assert json.loads(again.stdout)["unchanged"] == 1
+
+
+def test_ingest_text_output_names_each_rejected_file(tmp_path, config):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "bad.md").write_text("---\ntitle: x\nquality: lots\n---\n")
+    result = topicbot("ingest", "in", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1].startswith(f"rejected {Path('in') / 'bad.md'}: ")
+
+
+def test_usage_and_config_errors_exit_two_with_one_line(tmp_path, config):
+    missing = topicbot("ingest", "nowhere", "--config", str(config), cwd=tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.strip() == "topicbot: no such file or folder: nowhere"
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("delivery:\n  send_interval_seconds: 0.5\n")
+    result = topicbot("check-config", "--config", str(bad), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"topicbot: {bad}: delivery.send_interval_seconds: "
+        "Input should be greater than or equal to 1 (got 0.5)"
+    ]
+
+    no_args = topicbot("ingest", cwd=tmp_path)
+    assert no_args.returncode == 2
+
+
+def test_check_config_accepts_the_example_and_defaults(tmp_path):
+    example = Path(__file__).resolve().parents[1] / "config.example.yaml"
+    assert topicbot("check-config", "--config", str(example), cwd=tmp_path).returncode == 0
+    defaults = topicbot("check-config", cwd=tmp_path)
+    assert defaults.returncode == 0
+    assert "defaults" in defaults.stdout
+
+
+def test_stats_counts_what_was_ingested(tmp_path, config):
+    topicbot("ingest", str(EXAMPLES_DIR), "--config", str(config), cwd=tmp_path)
+    result = topicbot("stats", "--json", "--config", str(config), cwd=tmp_path)
+    stats = json.loads(result.stdout)
+    assert result.returncode == 0
+    assert stats["articles"] == stats["published"] + stats["pending"] + stats["coverage_only"]
+    assert stats["published"] == 3
+    assert stats["coverage_only"] == 2
+    text = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout
+    assert text.startswith(f"articles       {stats['articles']} (published 3,")
+
+
+def test_the_secured_field_never_reaches_the_output(tmp_path, config):
+    write_article(tmp_path / "in", "a.md", secured="TOP-SECRET-VALUE")
+    (tmp_path / "in" / "b.md").write_text("---\ntitle: x\nsecured: TOP-SECRET-VALUE\n---\n")
+    result = topicbot("-v", "ingest", "in", "--config", str(config), cwd=tmp_path)
+    assert "TOP-SECRET-VALUE" not in result.stdout + result.stderr
