@@ -25,6 +25,7 @@ CREATE TABLE articles (
     coverage_only       INTEGER NOT NULL DEFAULT 0 CHECK (coverage_only IN (0, 1)), -- known only through another file's `related`
     content_hash        TEXT    NOT NULL,
     story_id            INTEGER,
+    origin_guild_id     INTEGER,                          -- added by a moderator: that guild only
     ingested_at         INTEGER NOT NULL,
     updated_at          INTEGER NOT NULL
 );
