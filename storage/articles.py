@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
@@ -20,39 +20,24 @@ from storage.models import (
     Provider,
     RelatedArticle,
     RelatedDraft,
-    TopicCount,
     UpsertOutcome,
 )
+from storage.sql import chunks, fts_match, placeholders
+from storage.timestamps import from_timestamp, to_timestamp
+from storage.topics import topic_key
 
-# Keeps every IN (...) list well under SQLite's bound-parameter limit.
-_IN_CHUNK = 900
 _SHORT_ID_LENGTH = 10
 _ARTICLE_COLUMNS = (
     "pk, id, canonical_url, web_url, original_url, title, excerpt, published_at, category, "
     "type, quality, heat, published, provider_name, provider_domain, body, extra_json, "
-    "secured, coverage_only, ingested_at, updated_at, source_published_at"
+    "secured, coverage_only, ingested_at, updated_at, source_published_at, origin_guild_id"
 )
-
-
-def topic_key(name: str) -> str:
-    """Fold a topic name so that '  ai ' and 'AI' are the same topic."""
-    return " ".join(name.split()).casefold()
 
 
 def short_id(canonical_url: str, length: int = _SHORT_ID_LENGTH) -> str:
     """A short, stable, typeable id derived from the canonical URL."""
     digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
     return base64.b32encode(digest).decode("ascii").lower()[:length]
-
-
-def to_timestamp(moment: datetime) -> int:
-    """Unix seconds for an aware datetime."""
-    return int(moment.timestamp())
-
-
-def from_timestamp(seconds: int) -> datetime:
-    """An aware UTC datetime from Unix seconds."""
-    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _images_payload(images: Iterable[Image]) -> list[list[Any]]:
@@ -110,15 +95,6 @@ def related_fingerprint(related: RelatedDraft) -> str:
     return _digest(["coverage", *_related_fingerprint_payload(related)])
 
 
-def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def _placeholders(count: int) -> str:
-    return ",".join("?" * count)
-
-
 @dataclass(frozen=True, slots=True)
 class _Existing:
     pk: int
@@ -126,6 +102,7 @@ class _Existing:
     coverage_only: bool
     published: bool
     source_published_at: int | None
+    origin_guild_id: int | None
 
 
 @dataclass(slots=True)
@@ -146,11 +123,12 @@ class ArticleRepository:
     # --- writing -------------------------------------------------------------------------
 
     async def upsert_batch(
-        self, drafts: Sequence[ArticleDraft], now: datetime
+        self, drafts: Sequence[ArticleDraft], now: datetime, *, origin_guild_id: int | None = None
     ) -> list[UpsertOutcome]:
         """Store a batch of articles in one transaction; return each draft's outcome.
 
-        Canonical URLs must be unique within a batch (split batches on a repeat).
+        Canonical URLs must be unique within a batch (split batches on a repeat). Articles from
+        files are everyone's; ``origin_guild_id`` marks new ones a moderator added for one guild.
         """
         urls = [d.canonical_url for d in drafts]
         if len(set(urls)) != len(urls):
@@ -159,7 +137,7 @@ class ArticleRepository:
         async with transaction(self._db):
             existing = await self._existing(self._all_urls(drafts))
             plan = self._plan(drafts, existing)
-            await self._write_article_rows(plan, existing, stamp)
+            await self._write_article_rows(plan, existing, stamp, origin_guild_id)
             pks = {
                 url: row.pk for url, row in (await self._existing(self._all_urls(drafts))).items()
             }
@@ -200,20 +178,24 @@ class ArticleRepository:
         return plan
 
     async def _write_article_rows(
-        self, plan: _BatchPlan, existing: dict[str, _Existing], stamp: int
+        self,
+        plan: _BatchPlan,
+        existing: dict[str, _Existing],
+        stamp: int,
+        origin_guild_id: int | None,
     ) -> None:
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for draft in plan.parents:
             row = existing.get(draft.canonical_url)
             if row is None:
-                inserts.append(self._parent_insert_params(draft, stamp))
+                inserts.append((*self._parent_insert_params(draft, stamp), origin_guild_id))
             else:
                 updates.append(self._parent_update_params(draft, row, stamp))
         for related in plan.coverage:
             known = existing.get(related.canonical_url)
             if known is None:
-                inserts.append(self._coverage_insert_params(related, stamp))
+                inserts.append((*self._coverage_insert_params(related, stamp), origin_guild_id))
             else:
                 updates.append(self._coverage_update_params(related, known, stamp))
         if inserts:
@@ -222,8 +204,8 @@ class ArticleRepository:
                 "INSERT INTO articles (id, canonical_url, web_url, original_url, title, excerpt, "
                 "published_at, category, type, quality, heat, published, source_published_at, "
                 "provider_name, provider_domain, topics_text, body, extra_json, secured, "
-                "coverage_only, content_hash, ingested_at, updated_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "coverage_only, content_hash, ingested_at, updated_at, origin_guild_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 inserts,
             )
         if updates:
@@ -232,8 +214,8 @@ class ArticleRepository:
                 "published_at = ?, category = ?, type = ?, quality = ?, heat = ?, published = ?, "
                 "source_published_at = ?, planned_at = CASE WHEN ? THEN NULL ELSE planned_at END, "
                 "provider_name = ?, provider_domain = ?, topics_text = ?, body = ?, "
-                "extra_json = ?, secured = ?, coverage_only = ?, content_hash = ?, updated_at = ? "
-                "WHERE pk = ?",
+                "extra_json = ?, secured = ?, coverage_only = ?, content_hash = ?, updated_at = ?, "
+                "origin_guild_id = ? WHERE pk = ?",
                 updates,
             )
 
@@ -291,6 +273,7 @@ class ArticleRepository:
             0,
             article_fingerprint(draft),
             stamp,
+            None,
             row.pk,
         )
 
@@ -348,6 +331,7 @@ class ArticleRepository:
             1,
             related_fingerprint(related),
             stamp,
+            row.origin_guild_id,
             row.pk,
         )
 
@@ -355,8 +339,8 @@ class ArticleRepository:
         """Lengthen the rare short id that collides with another URL's."""
         wanted = [params[0] for params in inserts]
         taken: set[str] = set()
-        for chunk in _chunks(wanted):
-            sql = f"SELECT id FROM articles WHERE id IN ({_placeholders(len(chunk))})"
+        for chunk in chunks(wanted):
+            sql = f"SELECT id FROM articles WHERE id IN ({placeholders(len(chunk))})"
             async with self._db.execute(sql, chunk) as cursor:
                 taken.update([row[0] async for row in cursor])
         if not taken and len(set(wanted)) == len(wanted):
@@ -423,23 +407,25 @@ class ArticleRepository:
             "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)", list(first_seen.items())
         )
         ids: dict[str, int] = {}
-        for chunk in _chunks(list(first_seen)):
-            sql = f"SELECT key, id FROM topics WHERE key IN ({_placeholders(len(chunk))})"
+        for chunk in chunks(list(first_seen)):
+            sql = f"SELECT key, id FROM topics WHERE key IN ({placeholders(len(chunk))})"
             async with self._db.execute(sql, chunk) as cursor:
                 ids.update({row[0]: row[1] async for row in cursor})
         return ids
 
     async def _existing(self, urls: Sequence[str]) -> dict[str, _Existing]:
         found: dict[str, _Existing] = {}
-        for chunk in _chunks(urls):
+        for chunk in chunks(urls):
             sql = (
                 "SELECT canonical_url, pk, content_hash, coverage_only, published, "
-                f"source_published_at FROM articles WHERE canonical_url IN "
-                f"({_placeholders(len(chunk))})"
+                f"source_published_at, origin_guild_id FROM articles WHERE canonical_url IN "
+                f"({placeholders(len(chunk))})"
             )
             async with self._db.execute(sql, chunk) as cursor:
                 async for row in cursor:
-                    found[row[0]] = _Existing(row[1], row[2], bool(row[3]), bool(row[4]), row[5])
+                    found[row[0]] = _Existing(
+                        row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6]
+                    )
         return found
 
     # --- reading -------------------------------------------------------------------------
@@ -471,7 +457,7 @@ class ArticleRepository:
         key = article_id.strip().lower()
         async with self._db.execute(sql, (key, key)) as cursor:
             links = [(int(row[0]), str(row[1])) async for row in cursor]
-        articles = await self._load([pk for pk, _ in links])
+        articles = await self.load([pk for pk, _ in links])
         result: list[RelatedArticle] = []
         for pk, direction in links:
             if pk in articles:
@@ -488,7 +474,7 @@ class ArticleRepository:
 
         Each term is quoted, so nothing a user types is read as FTS5 syntax.
         """
-        match = " ".join('"' + term.replace('"', '""') + '"' for term in terms if term)
+        match = fts_match(terms)
         if not match:
             return []
         sql = (
@@ -497,18 +483,8 @@ class ArticleRepository:
         )
         async with self._db.execute(sql, (match, limit)) as cursor:
             pks = [int(row[0]) async for row in cursor]
-        loaded = await self._load(pks)
+        loaded = await self.load(pks)
         return [loaded[pk] for pk in pks if pk in loaded]
-
-    async def topics_with_counts(self, *, limit: int = 1000, offset: int = 0) -> list[TopicCount]:
-        """Known topics, most-used first."""
-        sql = (
-            "SELECT t.key, t.name, count(at.article_pk) AS n FROM topics t "
-            "LEFT JOIN article_topics at ON at.topic_id = t.id "
-            "GROUP BY t.id ORDER BY n DESC, t.key LIMIT ? OFFSET ?"
-        )
-        async with self._db.execute(sql, (limit, offset)) as cursor:
-            return [TopicCount(row[0], row[1], int(row[2])) async for row in cursor]
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Article | None:
         sql = f"SELECT a.pk FROM articles a {where}"
@@ -516,16 +492,16 @@ class ArticleRepository:
             row = await cursor.fetchone()
         if row is None:
             return None
-        return (await self._load([int(row[0])])).get(int(row[0]))
+        return (await self.load([int(row[0])])).get(int(row[0]))
 
-    async def _load(self, pks: Sequence[int]) -> dict[int, Article]:
+    async def load(self, pks: Sequence[int]) -> dict[int, Article]:
         """Read whole articles (with topics and images) for these primary keys."""
         unique = sorted(set(pks))
         rows: dict[int, tuple[Any, ...]] = {}
         topics: dict[int, list[str]] = {pk: [] for pk in unique}
         images: dict[int, list[Image]] = {pk: [] for pk in unique}
-        for chunk in _chunks(unique):
-            marks = _placeholders(len(chunk))
+        for chunk in chunks(unique):
+            marks = placeholders(len(chunk))
             sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE pk IN ({marks})"
             async with self._db.execute(sql, chunk) as cursor:
                 rows.update({row[0]: tuple(row) async for row in cursor})
@@ -576,4 +552,5 @@ def _article_from_row(
         ingested_at=from_timestamp(row[19]),
         updated_at=from_timestamp(row[20]),
         source_published_at=from_timestamp(row[21]) if row[21] is not None else None,
+        origin_guild_id=row[22],
     )

@@ -98,6 +98,7 @@ class Article:
     ingested_at: datetime
     updated_at: datetime
     source_published_at: datetime | None
+    origin_guild_id: int | None = None
     secured: str | None = field(default=None, repr=False)
 
 
@@ -133,3 +134,76 @@ class StoreStats:
 
 
 UpsertOutcome = Literal["new", "updated", "unchanged"]
+
+
+ArticleState = Literal["published", "pending", "retracted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """A topic and how many articles carry it."""
+
+    id: int
+    key: str
+    name: str
+    article_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A member's subscription to a topic in one guild."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    topic_key: str
+    topic_name: str
+    min_quality: int
+    delivery: DeliveryMode
+    disabled_reason: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A route from a topic (or every topic) to a channel in one guild."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    topic_key: str | None
+    topic_name: str | None
+    min_quality: int | None
+    mention_role_id: int | None
+    created_by: int
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """A guild's own settings; None means the deployment's default."""
+
+    guild_id: int
+    moderator_role_id: int | None = None
+    min_quality: int | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One moderator action."""
+
+    guild_id: int
+    actor_id: int
+    action: str
+    article_id: str | None
+    detail: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GuildArticle:
+    """An article as one guild sees it."""
+
+    article: Article
+    state: ArticleState

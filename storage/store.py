@@ -10,8 +10,13 @@ import aiosqlite
 
 from storage.articles import ArticleRepository
 from storage.database import migrate, open_connection
+from storage.feeds import FeedRepository
+from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.models import StoreStats
+from storage.publication import PublicationRepository
 from storage.stats import store_stats
+from storage.subscriptions import SubscriptionRepository
+from storage.topics import TopicRepository
 
 
 class Store:
@@ -21,6 +26,13 @@ class Store:
         self._connection = connection
         self.path = path
         self.articles = ArticleRepository(connection)
+        self.topics = TopicRepository(connection)
+        self.publication = PublicationRepository(connection, self.articles)
+        self.subscriptions = SubscriptionRepository(connection)
+        self.feeds = FeedRepository(connection)
+        self.guild_settings = GuildSettingsRepository(connection)
+        self.audit = AuditRepository(connection)
+        self.meta = MetaRepository(connection)
 
     @classmethod
     async def open(cls, path: Path | str) -> Self:

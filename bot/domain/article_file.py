@@ -27,6 +27,7 @@ from pydantic import (
 
 from bot.domain.urls import InvalidUrlError, canonical_url, check_http_url
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
+from storage.topics import topic_key
 
 ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -345,8 +346,8 @@ def _url_field(model: _Linked, field: str, source: str) -> str:
 def _unique_topics(names: list[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for name in names:
-        key = name.casefold()
-        if name and key not in seen:
+        key = topic_key(name)
+        if key and key not in seen:
             seen[key] = name
     return tuple(seen.values())
 

@@ -34,10 +34,12 @@ CREATE INDEX articles_pending_plan ON articles (published, planned_at) WHERE cov
 CREATE INDEX articles_story ON articles (story_id) WHERE story_id IS NOT NULL;
 
 CREATE TABLE topics (
-    id   INTEGER PRIMARY KEY,
-    key  TEXT NOT NULL UNIQUE,                            -- case- and spacing-folded
-    name TEXT NOT NULL                                    -- display form first seen
+    id            INTEGER PRIMARY KEY,
+    key           TEXT    NOT NULL UNIQUE,                -- case- and spacing-folded
+    name          TEXT    NOT NULL,                       -- display form first seen
+    article_count INTEGER NOT NULL DEFAULT 0              -- kept by triggers on article_topics
 );
+CREATE INDEX topics_by_use ON topics (article_count DESC, key);
 
 CREATE TABLE article_topics (
     topic_id   INTEGER NOT NULL REFERENCES topics (id) ON DELETE CASCADE,
@@ -46,6 +48,14 @@ CREATE TABLE article_topics (
     PRIMARY KEY (topic_id, article_pk)
 ) WITHOUT ROWID;
 CREATE INDEX article_topics_article ON article_topics (article_pk);
+
+CREATE TRIGGER article_topics_count_insert AFTER INSERT ON article_topics BEGIN
+    UPDATE topics SET article_count = article_count + 1 WHERE id = new.topic_id;
+END;
+
+CREATE TRIGGER article_topics_count_delete AFTER DELETE ON article_topics BEGIN
+    UPDATE topics SET article_count = article_count - 1 WHERE id = old.topic_id;
+END;
 
 CREATE TABLE images (
     article_pk INTEGER NOT NULL REFERENCES articles (pk) ON DELETE CASCADE,

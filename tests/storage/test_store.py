@@ -189,7 +189,7 @@ async def test_topics_keep_the_first_display_form_and_fold_case_and_spacing(stor
         webUrl="https://b.example/2", originalUrl=..., topics=["MACHINE LEARNING"], related=[]
     )
     await store.articles.upsert_batch([second], NOW)
-    topics = await store.articles.topics_with_counts()
+    topics = await store.topics.most_used()
     assert [(t.key, t.name, t.article_count) for t in topics] == [
         ("machine learning", "machine learning", 2)
     ]

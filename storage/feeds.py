@@ -1,0 +1,126 @@
+"""The feed repository: which topics a guild routes to which channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.database import transaction
+from storage.models import Feed
+from storage.timestamps import to_timestamp
+
+_SELECT = (
+    "SELECT f.id, f.guild_id, f.channel_id, t.key, t.name, f.min_quality, f.mention_role_id, "
+    "f.created_by, f.disabled_reason FROM feeds f LEFT JOIN topics t ON t.id = f.topic_id "
+)
+
+
+class FeedCapReached(Exception):
+    """The guild already has as many feeds as allowed."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        super().__init__(f"at most {cap} feeds per guild")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSaved:
+    """The stored feed and whether it is new."""
+
+    feed: Feed
+    created: bool
+
+
+def _feed(row: tuple[Any, ...]) -> Feed:
+    return Feed(*row)
+
+
+class FeedRepository:
+    """Named queries over feeds."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def save(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        topic_id: int | None,
+        min_quality: int | None,
+        mention_role_id: int | None,
+        created_by: int,
+        now: datetime,
+        cap: int,
+    ) -> FeedSaved:
+        """Create or update (re-enabling) the route from the topic to the channel."""
+        async with transaction(self._db):
+            existing = await self._find(guild_id, channel_id, topic_id)
+            if existing is None:
+                if await self.count(guild_id) >= cap:
+                    raise FeedCapReached(cap)
+                await self._db.execute(
+                    "INSERT INTO feeds (guild_id, channel_id, topic_id, min_quality, "
+                    "mention_role_id, created_by, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        guild_id,
+                        channel_id,
+                        topic_id,
+                        min_quality,
+                        mention_role_id,
+                        created_by,
+                        to_timestamp(now),
+                    ),
+                )
+            else:
+                await self._db.execute(
+                    "UPDATE feeds SET min_quality = ?, mention_role_id = ?, "
+                    "disabled_reason = NULL, failure_count = 0 WHERE id = ?",
+                    (min_quality, mention_role_id, existing.id),
+                )
+            saved = await self._find(guild_id, channel_id, topic_id)
+        assert saved is not None
+        return FeedSaved(saved, created=existing is None)
+
+    async def remove(self, guild_id: int, channel_id: int, topic_id: int | None) -> int:
+        """Remove the channel's route for one topic, or (``topic_id`` None) for every-topic."""
+        cursor = await self._db.execute(
+            "DELETE FROM feeds WHERE guild_id = ? AND channel_id = ? AND topic_id IS ?",
+            (guild_id, channel_id, topic_id),
+        )
+        return cursor.rowcount
+
+    async def remove_channel(self, guild_id: int, channel_id: int) -> int:
+        """Remove every route to the channel."""
+        cursor = await self._db.execute(
+            "DELETE FROM feeds WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
+        )
+        return cursor.rowcount
+
+    async def for_guild(self, guild_id: int) -> list[Feed]:
+        """The guild's feeds by channel, every-topic feeds first."""
+        async with self._db.execute(
+            _SELECT + "WHERE f.guild_id = ? ORDER BY f.channel_id, t.key IS NOT NULL, t.key",
+            (guild_id,),
+        ) as cursor:
+            return [_feed(tuple(row)) async for row in cursor]
+
+    async def count(self, guild_id: int) -> int:
+        """How many feeds the guild has."""
+        async with self._db.execute(
+            "SELECT count(*) FROM feeds WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _find(self, guild_id: int, channel_id: int, topic_id: int | None) -> Feed | None:
+        async with self._db.execute(
+            _SELECT + "WHERE f.guild_id = ? AND f.channel_id = ? AND f.topic_id IS ?",
+            (guild_id, channel_id, topic_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _feed(tuple(row)) if row else None

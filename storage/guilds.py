@@ -1,0 +1,127 @@
+"""Guild settings, the moderators' audit log, and small key-value facts about the bot."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.models import AuditEntry, GuildSettings
+from storage.timestamps import from_timestamp, to_timestamp
+
+
+class GuildSettingsRepository:
+    """Per-guild settings."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def get(self, guild_id: int) -> GuildSettings:
+        """The guild's settings; defaults (None) where it has set nothing."""
+        async with self._db.execute(
+            "SELECT moderator_role_id, min_quality, timezone FROM guild_settings "
+            "WHERE guild_id = ?",
+            (guild_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return GuildSettings(guild_id)
+        return GuildSettings(guild_id, row[0], row[1], row[2])
+
+    async def update(self, guild_id: int, now: datetime, **changes: int | str | None) -> None:
+        """Set some of moderator_role_id, min_quality, timezone; the others are kept."""
+        allowed = {"moderator_role_id", "min_quality", "timezone"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"unknown guild settings: {sorted(unknown)}")
+        current = await self.get(guild_id)
+        merged = {
+            "moderator_role_id": current.moderator_role_id,
+            "min_quality": current.min_quality,
+            "timezone": current.timezone,
+            **changes,
+        }
+        await self._db.execute(
+            "INSERT INTO guild_settings (guild_id, moderator_role_id, min_quality, timezone, "
+            "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "moderator_role_id = excluded.moderator_role_id, min_quality = excluded.min_quality, "
+            "timezone = excluded.timezone, updated_at = excluded.updated_at",
+            (
+                guild_id,
+                merged["moderator_role_id"],
+                merged["min_quality"],
+                merged["timezone"],
+                to_timestamp(now),
+            ),
+        )
+
+
+
+class AuditRepository:
+    """What moderators did, per guild."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def record(
+        self,
+        guild_id: int,
+        actor_id: int,
+        action: str,
+        now: datetime,
+        *,
+        article_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Append one entry."""
+        await self._db.execute(
+            "INSERT INTO audit_log (guild_id, actor_id, action, article_pk, detail_json, at) "
+            "VALUES (?, ?, ?, (SELECT pk FROM articles WHERE id = ?), ?, ?)",
+            (
+                guild_id,
+                actor_id,
+                action,
+                article_id,
+                json.dumps(detail or {}, ensure_ascii=False),
+                to_timestamp(now),
+            ),
+        )
+
+
+    async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
+        """The guild's latest entries, newest first."""
+        async with self._db.execute(
+            "SELECT l.guild_id, l.actor_id, l.action, a.id, l.detail_json, l.at "
+            "FROM audit_log l LEFT JOIN articles a ON a.pk = l.article_pk "
+            "WHERE l.guild_id = ? ORDER BY l.id DESC LIMIT ?",
+            (guild_id, limit),
+        ) as cursor:
+            rows = [tuple(row) async for row in cursor]
+        return [
+            AuditEntry(row[0], row[1], row[2], row[3], json.loads(row[4]), from_timestamp(row[5]))
+            for row in rows
+        ]
+
+
+class MetaRepository:
+    """Small facts the bot keeps about itself (such as the synced command hash)."""
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+
+    async def get(self, key: str) -> str | None:
+        """The value stored under ``key``."""
+        async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    async def put(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``."""
+        await self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+

@@ -1,0 +1,137 @@
+"""Publication as each guild sees it: the source's flag, overridden by the guild's moderators.
+
+An article is visible to a guild when it came from a file (everyone's) or was added by that
+guild's moderators. Its state there is the moderators' decision when they made one, else
+'published' when the source says so, else 'pending'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+from storage.articles import ArticleRepository
+from storage.models import ArticleState, GuildArticle, PublicationState
+from storage.sql import fts_match
+from storage.timestamps import to_timestamp
+
+_VISIBLE = "a.coverage_only = 0 AND (a.origin_guild_id IS NULL OR a.origin_guild_id = :guild)"
+_STATE = (
+    "CASE WHEN g.state IS NOT NULL THEN g.state "
+    "WHEN a.published = 1 THEN 'published' ELSE 'pending' END"
+)
+_JOIN = "LEFT JOIN guild_publication g ON g.article_pk = a.pk AND g.guild_id = :guild"
+_PUBLISHED = "(g.state = 'published' OR (g.state IS NULL AND a.published = 1))"
+_PENDING = "(g.state IS NULL AND a.published = 0)"
+
+StateFilter = Literal["published", "pending", "any"]
+_FILTERS = {"published": _PUBLISHED, "pending": _PENDING, "any": "1"}
+
+
+class PublicationRepository:
+    """Per-guild publication decisions and the lists built on them."""
+
+    def __init__(self, connection: aiosqlite.Connection, articles: ArticleRepository) -> None:
+        self._db = connection
+        self._articles = articles
+
+    async def get(self, guild_id: int, article_id: str) -> GuildArticle | None:
+        """The article with this id as the guild sees it, or None if it cannot see it."""
+        sql = (
+            f"SELECT a.pk, {_STATE} FROM articles a {_JOIN} "
+            f"WHERE a.id = :id AND {_VISIBLE}"
+        )
+        rows = await self._rows(sql, {"guild": guild_id, "id": article_id.strip().lower()})
+        return (await self._hydrate(rows))[0] if rows else None
+
+    async def decide(
+        self,
+        guild_id: int,
+        article_id: str,
+        state: PublicationState,
+        actor_id: int,
+        now: datetime,
+    ) -> None:
+        """Record a moderator's publish or retract for their guild; a publish is planned anew."""
+        await self._db.execute(
+            "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
+            "SELECT ?, pk, ?, ?, ? FROM articles WHERE id = ? "
+            "ON CONFLICT (guild_id, article_pk) DO UPDATE SET state = excluded.state, "
+            "decided_by = excluded.decided_by, decided_at = excluded.decided_at, "
+            "planned_at = NULL",
+            (guild_id, state, actor_id, to_timestamp(now), article_id),
+        )
+
+    async def pending(self, guild_id: int, *, limit: int, offset: int = 0) -> list[GuildArticle]:
+        """Articles waiting for the guild's decision, newest first."""
+        return await self.listing(guild_id, "pending", limit=limit, offset=offset)
+
+    async def count(self, guild_id: int, state: StateFilter) -> int:
+        """How many visible articles are in this state for the guild."""
+        sql = (
+            f"SELECT count(*) FROM articles a {_JOIN} WHERE {_VISIBLE} AND {_FILTERS[state]}"
+        )
+        rows = await self._rows(sql, {"guild": guild_id})
+        return int(rows[0][0])
+
+    async def listing(
+        self,
+        guild_id: int,
+        state: StateFilter,
+        *,
+        limit: int,
+        offset: int = 0,
+        min_quality: int = 0,
+        topic_key: str | None = None,
+    ) -> list[GuildArticle]:
+        """Visible articles in this state, newest first, optionally for one topic."""
+        topic_filter = ""
+        if topic_key is not None:
+            topic_filter = (
+                "AND a.pk IN (SELECT at.article_pk FROM article_topics at "
+                "JOIN topics t ON t.id = at.topic_id WHERE t.key = :topic)"
+            )
+        sql = (
+            f"SELECT a.pk, {_STATE} FROM articles a {_JOIN} "
+            f"WHERE {_VISIBLE} AND {_FILTERS[state]} AND a.quality >= :quality {topic_filter} "
+            "ORDER BY a.published_at DESC, a.pk DESC LIMIT :limit OFFSET :offset"
+        )
+        params = {
+            "guild": guild_id,
+            "quality": min_quality,
+            "topic": topic_key,
+            "limit": limit,
+            "offset": offset,
+        }
+        return await self._hydrate(await self._rows(sql, params))
+
+    async def suggest(
+        self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int = 25
+    ) -> list[GuildArticle]:
+        """Autocomplete over titles: visible articles in this state matching the typed words
+        (the last one as a prefix), best match first; the newest when nothing is typed."""
+        if not terms:
+            return await self.listing(guild_id, state, limit=limit)
+        sql = (
+            f"SELECT a.pk, {_STATE} FROM articles_fts f JOIN articles a ON a.pk = f.rowid {_JOIN} "
+            f"WHERE articles_fts MATCH :match AND {_VISIBLE} AND {_FILTERS[state]} "
+            "ORDER BY bm25(articles_fts, 8.0, 1.0, 2.0), a.published_at DESC LIMIT :limit"
+        )
+        params = {
+            "guild": guild_id,
+            "match": "{title} : " + f"({fts_match(terms, prefix_last=True)})",
+            "limit": limit,
+        }
+        return await self._hydrate(await self._rows(sql, params))
+
+    async def _rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        async with self._db.execute(sql, params) as cursor:
+            return [tuple(row) async for row in cursor]
+
+    async def _hydrate(self, rows: list[tuple[Any, ...]]) -> list[GuildArticle]:
+        loaded = await self._articles.load([row[0] for row in rows])
+        states: dict[int, ArticleState] = {row[0]: row[1] for row in rows}
+        return [GuildArticle(loaded[pk], states[pk]) for pk in states if pk in loaded]
