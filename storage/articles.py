@@ -469,19 +469,31 @@ class ArticleRepository:
                 )
         return result
 
-    async def search(self, terms: Sequence[str], *, limit: int = 10) -> list[Article]:
-        """Articles matching all the terms in title, excerpt or topics, best first.
+    async def search(
+        self,
+        terms: Sequence[str],
+        *,
+        any_term: bool = False,
+        guild_id: int | None = None,
+        exclude_ids: Sequence[str] = (),
+        limit: int = 10,
+    ) -> list[Article]:
+        """Articles matching the terms in title, excerpt or topics, best first.
 
-        Each term is quoted, so nothing a user types is read as FTS5 syntax.
+        Every term is quoted, so nothing a member types is read as FTS5 syntax. With
+        ``any_term`` one term suffices. Articles another guild's moderators added are left out.
         """
-        match = fts_match(terms)
+        match = fts_match(terms, any_term=any_term)
         if not match:
             return []
+        excluded = list(exclude_ids)[:500]
         sql = (
-            "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ? "
+            "SELECT f.rowid FROM articles_fts f JOIN articles a ON a.pk = f.rowid "
+            "WHERE articles_fts MATCH ? AND (a.origin_guild_id IS NULL OR a.origin_guild_id = ?) "
+            f"AND a.id NOT IN ({placeholders(len(excluded))}) "
             "ORDER BY bm25(articles_fts, 4.0, 1.0, 2.0) LIMIT ?"
         )
-        async with self._db.execute(sql, (match, limit)) as cursor:
+        async with self._db.execute(sql, (match, guild_id, *excluded, limit)) as cursor:
             pks = [int(row[0]) async for row in cursor]
         loaded = await self.load(pks)
         return [loaded[pk] for pk in pks if pk in loaded]

@@ -58,7 +58,6 @@ class GuildSettingsRepository:
         )
 
 
-
 class AuditRepository:
     """What moderators did, per guild."""
 
@@ -88,7 +87,6 @@ class AuditRepository:
                 to_timestamp(now),
             ),
         )
-
 
     async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         """The guild's latest entries, newest first."""
@@ -124,4 +122,3 @@ class MetaRepository:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
-

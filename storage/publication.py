@@ -40,10 +40,7 @@ class PublicationRepository:
 
     async def get(self, guild_id: int, article_id: str) -> GuildArticle | None:
         """The article with this id as the guild sees it, or None if it cannot see it."""
-        sql = (
-            f"SELECT a.pk, {_STATE} FROM articles a {_JOIN} "
-            f"WHERE a.id = :id AND {_VISIBLE}"
-        )
+        sql = f"SELECT a.pk, {_STATE} FROM articles a {_JOIN} WHERE a.id = :id AND {_VISIBLE}"
         rows = await self._rows(sql, {"guild": guild_id, "id": article_id.strip().lower()})
         return (await self._hydrate(rows))[0] if rows else None
 
@@ -71,9 +68,7 @@ class PublicationRepository:
 
     async def count(self, guild_id: int, state: StateFilter) -> int:
         """How many visible articles are in this state for the guild."""
-        sql = (
-            f"SELECT count(*) FROM articles a {_JOIN} WHERE {_VISIBLE} AND {_FILTERS[state]}"
-        )
+        sql = f"SELECT count(*) FROM articles a {_JOIN} WHERE {_VISIBLE} AND {_FILTERS[state]}"
         rows = await self._rows(sql, {"guild": guild_id})
         return int(rows[0][0])
 

@@ -25,12 +25,13 @@ def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def fts_match(terms: Sequence[str], *, prefix_last: bool = False) -> str:
-    """An FTS5 query requiring every term; the last may match as a prefix (autocomplete)."""
+def fts_match(terms: Sequence[str], *, prefix_last: bool = False, any_term: bool = False) -> str:
+    """An FTS5 query requiring every term (or, with ``any_term``, one of them); the last may
+    match as a prefix (autocomplete)."""
     quoted = [fts_phrase(term) for term in terms if term]
     if quoted and prefix_last:
         quoted[-1] += "*"
-    return " ".join(quoted)
+    return (" OR " if any_term else " ").join(quoted)
 
 
 def like_pattern(text: str) -> str:

@@ -205,6 +205,20 @@ def parse_article(
         raise ArticleFileError(source, "file", f"cannot be read ({type(error).__name__})") from None
 
 
+def draft_from_fields(
+    fields: dict[str, Any], *, source: str, limits: ParseLimits = DEFAULT_LIMITS
+) -> ArticleDraft:
+    """Validate front-matter-shaped fields given some other way (a moderator's command)."""
+    try:
+        _check_shape(fields, source, limits)
+        return _to_draft(_validate(fields, source, limits), "", source)
+    except ArticleFileError:
+        raise
+    except Exception as error:  # the same promise as parse_article
+        problem = f"is not valid ({type(error).__name__})"
+        raise ArticleFileError(source, "article", problem) from None
+
+
 def _decode(data: bytes, source: str, limits: ParseLimits) -> str:
     if len(data) > limits.max_file_bytes:
         raise ArticleFileError(

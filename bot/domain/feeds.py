@@ -1,0 +1,98 @@
+"""Channel feeds: which topics a guild routes to which channels (/feed add, remove, list)."""
+
+from __future__ import annotations
+
+from bot.domain.errors import UserError
+from bot.domain.subscriptions import Clock, SubscriptionService, check_quality, utc_now
+from storage import Store
+from storage.feeds import FeedCapReached, FeedSaved
+from storage.models import Feed
+
+
+class FeedService:
+    """Add, remove and list a guild's feeds."""
+
+    def __init__(
+        self,
+        store: Store,
+        topics: SubscriptionService,
+        *,
+        max_per_guild: int,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._store = store
+        self._topics = topics
+        self._max_per_guild = max_per_guild
+        self._clock = clock
+
+    async def add(
+        self,
+        guild_id: int,
+        channel_id: int,
+        *,
+        topic_text: str | None,
+        min_quality: int | None,
+        mention_role_id: int | None,
+        actor_id: int,
+    ) -> FeedSaved:
+        """Route a topic (or every topic when None) to a channel; re-adding updates it."""
+        topic_id = None
+        if topic_text is not None:
+            topic_id = (await self._topics.known_topic(topic_text)).id
+        if min_quality is not None:
+            check_quality(min_quality)
+        try:
+            saved = await self._store.feeds.save(
+                guild_id=guild_id,
+                channel_id=channel_id,
+                topic_id=topic_id,
+                min_quality=min_quality,
+                mention_role_id=mention_role_id,
+                created_by=actor_id,
+                now=self._clock(),
+                cap=self._max_per_guild,
+            )
+        except FeedCapReached as error:
+            raise UserError(
+                f"This server already has {error.cap} feeds, the most allowed. "
+                "Remove one with `/feed remove` first."
+            ) from None
+        await self._store.audit.record(
+            guild_id,
+            actor_id,
+            "feed.add" if saved.created else "feed.update",
+            self._clock(),
+            detail={
+                "channel_id": channel_id,
+                "topic": saved.feed.topic_key,
+                "min_quality": min_quality,
+                "mention_role_id": mention_role_id,
+            },
+        )
+        return saved
+
+    async def remove(
+        self, guild_id: int, channel_id: int, *, topic_text: str | None, actor_id: int
+    ) -> int:
+        """Remove the channel's feed for one topic, or all of its feeds when no topic is given."""
+        if topic_text is None:
+            removed = await self._store.feeds.remove_channel(guild_id, channel_id)
+        else:
+            topic = await self._store.topics.get(topic_text)
+            removed = await self._store.feeds.remove(guild_id, channel_id, topic.id) if topic else 0
+        if removed == 0:
+            raise UserError(
+                "That channel has no such feed. `/feed list` shows this server's feeds."
+            )
+        await self._store.audit.record(
+            guild_id,
+            actor_id,
+            "feed.remove",
+            self._clock(),
+            detail={"channel_id": channel_id, "topic": topic_text, "removed": removed},
+        )
+        return removed
+
+    async def of_guild(self, guild_id: int) -> list[Feed]:
+        """The guild's feeds."""
+        return await self._store.feeds.for_guild(guild_id)

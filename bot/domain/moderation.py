@@ -1,0 +1,172 @@
+"""Moderators' work: publish, retract, reject from the queue, add articles by hand.
+
+Decisions apply to the moderator's own guild only and are written to the audit log.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bot.domain.article_file import ArticleFileError, draft_from_fields
+from bot.domain.errors import UserError
+from bot.domain.subscriptions import Clock, check_quality, utc_now
+from bot.domain.text import query_terms, shown
+from bot.domain.urls import InvalidUrlError, canonical_url
+from storage import Store
+from storage.models import GuildArticle, PublicationState
+from storage.publication import StateFilter
+
+MAX_TOPICS_PER_ARTICLE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing."""
+
+    items: list[GuildArticle]
+    number: int  # from 1
+    pages: int
+    total: int
+
+
+def split_topics(text: str) -> list[str]:
+    """Topics typed as a comma-separated list, blanks dropped."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class ModerationService:
+    """Publication decisions and the review queue for one guild at a time."""
+
+    def __init__(self, store: Store, *, clock: Clock = utc_now) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def is_moderator(
+        self, guild_id: int, *, can_manage_guild: bool, role_ids: set[int]
+    ) -> bool:
+        """Manage Server, or the guild's moderator role, makes a moderator."""
+        if can_manage_guild:
+            return True
+        settings = await self._store.guild_settings.get(guild_id)
+        return settings.moderator_role_id is not None and settings.moderator_role_id in role_ids
+
+    async def article(self, guild_id: int, article_id: str) -> GuildArticle:
+        """The article as the guild sees it, or a UserError saying how to find one."""
+        found = await self._store.publication.get(guild_id, article_id)
+        if found is None:
+            raise UserError(
+                f"No article with id `{shown(article_id, 20)}` here. Start typing a title and "
+                "pick one of the suggestions, or use `/queue`."
+            )
+        return found
+
+    async def publish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
+        """Publish the article in this guild."""
+        return await self._decide(guild_id, actor_id, article_id, "published", "publish")
+
+    async def unpublish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
+        """Retract the article in this guild."""
+        return await self._decide(guild_id, actor_id, article_id, "retracted", "unpublish")
+
+    async def reject(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
+        """Turn down a queued article in this guild."""
+        return await self._decide(guild_id, actor_id, article_id, "retracted", "reject")
+
+    async def _decide(
+        self,
+        guild_id: int,
+        actor_id: int,
+        article_id: str,
+        state: PublicationState,
+        action: str,
+    ) -> GuildArticle:
+        current = await self.article(guild_id, article_id)
+        if current.state == state:
+            word = "published" if state == "published" else "not published"
+            raise UserError(f"“{shown(current.article.title)}” is already {word} here.")
+        await self._store.publication.decide(
+            guild_id, current.article.id, state, actor_id, self._clock()
+        )
+        await self._store.audit.record(
+            guild_id,
+            actor_id,
+            action,
+            self._clock(),
+            article_id=current.article.id,
+            detail={"from": current.state, "to": state},
+        )
+        return GuildArticle(current.article, state)
+
+    async def queue(self, guild_id: int, page: int, *, page_size: int) -> Page:
+        """Pending articles, newest first, one page (clamped to the pages there are)."""
+        total = await self._store.publication.count(guild_id, "pending")
+        pages = max(1, math.ceil(total / page_size))
+        number = min(max(page, 1), pages)
+        items = await self._store.publication.pending(
+            guild_id, limit=page_size, offset=(number - 1) * page_size
+        )
+        return Page(items, number, pages, total)
+
+    async def suggest(
+        self, guild_id: int, typed: str, state: StateFilter, *, limit: int = 25
+    ) -> list[GuildArticle]:
+        """Articles for autocomplete by title words, limited to those in ``state`` here."""
+        return await self._store.publication.suggest(
+            guild_id, query_terms(typed), state, limit=limit
+        )
+
+    async def add_article(
+        self,
+        guild_id: int,
+        actor_id: int,
+        *,
+        url: str,
+        title: str,
+        topics: str,
+        excerpt: str = "",
+        quality: int = 50,
+        publish: bool = False,
+    ) -> GuildArticle:
+        """Add an article for this guild only; publish it here at once if asked."""
+        check_quality(quality, "quality")
+        topic_names = split_topics(topics)
+        if len(topic_names) > MAX_TOPICS_PER_ARTICLE:
+            raise UserError(f"Give at most {MAX_TOPICS_PER_ARTICLE} topics, separated by commas.")
+        try:
+            canonical = canonical_url(url)
+        except InvalidUrlError as error:
+            raise UserError(f"`url`: {error}. Paste a full https:// link.") from None
+        existing = await self._store.articles.get_by_url(canonical)
+        if existing is not None:
+            raise UserError(
+                f"That link is already stored as `{existing.id}`. Use `/publish` to publish it."
+            )
+        now = self._clock()
+        fields = {
+            "title": title,
+            "webUrl": url,
+            "excerpt": excerpt,
+            "topics": topic_names,
+            "quality": quality,
+            "publishedDateTime": now,
+        }
+        try:
+            draft = draft_from_fields(fields, source="/article add")
+        except ArticleFileError as error:
+            raise UserError(f"`{error.field}`: {error.problem}") from None
+        await self._store.articles.upsert_batch([draft], now, origin_guild_id=guild_id)
+        stored = await self.article_by_url(guild_id, canonical)
+        await self._store.audit.record(
+            guild_id, actor_id, "article.add", now, article_id=stored.article.id
+        )
+        if publish:
+            return await self.publish(guild_id, actor_id, stored.article.id)
+        return stored
+
+    async def article_by_url(self, guild_id: int, canonical: str) -> GuildArticle:
+        """The guild's view of the article stored under this canonical URL."""
+        article = await self._store.articles.get_by_url(canonical)
+        if article is None:
+            raise UserError("That article is not stored.")
+        return await self.article(guild_id, article.id)

@@ -1,0 +1,111 @@
+"""Members' topic subscriptions: the rules behind /subscribe, /unsubscribe, /subscriptions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import get_args
+
+from bot.domain.errors import UserError
+from bot.domain.text import shown
+from storage import Store
+from storage.models import DeliveryMode, Subscription, Topic
+from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
+from storage.topics import topic_key
+
+Clock = Callable[[], datetime]
+DELIVERY_MODES: dict[str, DeliveryMode] = {mode: mode for mode in get_args(DeliveryMode)}
+
+
+def utc_now() -> datetime:
+    """The current time, in UTC."""
+    return datetime.now(UTC)
+
+
+def check_quality(value: int, option: str = "min_quality") -> int:
+    """A quality bar must be 0-100."""
+    if not 0 <= value <= 100:
+        raise UserError(f"`{option}` must be a whole number from 0 to 100 (you gave {value}).")
+    return value
+
+
+class SubscriptionService:
+    """Subscribe, unsubscribe and list, one guild at a time."""
+
+    def __init__(self, store: Store, *, max_per_member: int, clock: Clock = utc_now) -> None:
+        self._store = store
+        self._max_per_member = max_per_member
+        self._clock = clock
+
+    async def subscribe(
+        self,
+        guild_id: int,
+        user_id: int,
+        topic_text: str,
+        *,
+        min_quality: int = 0,
+        delivery: str = "instant",
+    ) -> SubscriptionSaved:
+        """Follow a known topic, or change the settings of a subscription the member has."""
+        topic = await self.known_topic(topic_text)
+        check_quality(min_quality)
+        mode = DELIVERY_MODES.get(delivery)
+        if mode is None:
+            raise UserError("`delivery` must be one of: instant, daily, weekly.")
+        try:
+            return await self._store.subscriptions.save(
+                guild_id=guild_id,
+                user_id=user_id,
+                topic_id=topic.id,
+                min_quality=min_quality,
+                delivery=mode,
+                now=self._clock(),
+                cap=self._max_per_member,
+            )
+        except SubscriptionCapReached as error:
+            raise UserError(
+                f"You already follow {error.cap} topics here, the most allowed. "
+                "Use `/unsubscribe` to make room."
+            ) from None
+
+    async def unsubscribe(self, guild_id: int, user_id: int, topic_text: str) -> str:
+        """Stop following a topic; returns the topic's name."""
+        key = topic_key(topic_text)
+        owned = {s.topic_key: s for s in await self.of_member(guild_id, user_id)}
+        if key not in owned:
+            raise UserError(
+                f"You are not subscribed to “{shown(topic_text)}” here. "
+                "`/subscriptions` lists the topics you follow."
+            )
+        await self._store.subscriptions.delete(guild_id, user_id, key)
+        return owned[key].topic_name
+
+    async def of_member(self, guild_id: int, user_id: int) -> list[Subscription]:
+        """The member's subscriptions in the guild."""
+        return await self._store.subscriptions.for_member(guild_id, user_id)
+
+    async def known_topic(self, topic_text: str) -> Topic:
+        """The stored topic with this name, or a UserError saying how to find one."""
+        if not topic_key(topic_text):
+            raise UserError("Type a topic name, then pick one of the suggestions.")
+        topic = await self._store.topics.get(topic_text)
+        if topic is None:
+            raise UserError(
+                f"There is no topic called “{shown(topic_text)}”. Start typing and pick one "
+                "of the suggestions, or see them all with `/topics`."
+            )
+        return topic
+
+    async def suggest_topics(self, typed: str, *, limit: int = 25) -> list[Topic]:
+        """Topics for autocomplete: prefix matches first, then substrings, most-used first."""
+        return await self._store.topics.suggest(typed, limit=limit)
+
+    async def suggest_own(
+        self, guild_id: int, user_id: int, typed: str, *, limit: int = 25
+    ) -> list[Subscription]:
+        """The member's own subscriptions whose topic contains the typed text."""
+        key = topic_key(typed)
+        own = await self.of_member(guild_id, user_id)
+        starting = [s for s in own if s.topic_key.startswith(key)]
+        containing = [s for s in own if key in s.topic_key and s not in starting]
+        return (starting + containing)[:limit]

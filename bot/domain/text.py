@@ -1,0 +1,33 @@
+"""Turning what members type into safe search terms and display strings."""
+
+from __future__ import annotations
+
+import re
+
+MAX_TERMS = 8
+MAX_TERM_LENGTH = 40
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_terms(text: str, *, max_terms: int = MAX_TERMS) -> list[str]:
+    """The words of ``text``, lower-cased, without operators or punctuation, bounded in number
+    and length, so nothing a member types can act as query syntax."""
+    terms: list[str] = []
+    for match in _WORD.finditer(text[:2000]):
+        word = match.group(0).casefold()[:MAX_TERM_LENGTH]
+        if word not in terms:
+            terms.append(word)
+        if len(terms) == max_terms:
+            break
+    return terms
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    text = " ".join(text.split()) if "\n" not in text else text.strip()
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def shown(text: str, limit: int = 60) -> str:
+    """A member's input quoted back to them, on one line and bounded."""
+    return clip(" ".join(text.split()), limit)
