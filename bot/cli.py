@@ -1,4 +1,4 @@
-"""The ``topicbot`` command line: ingest, stats, check-config (and, with Discord, run).
+"""The ``topicbot`` command line: run, sync-commands, ingest, stats, check-config.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable).
@@ -22,6 +22,7 @@ from tqdm import tqdm
 from bot.config import ConfigError, Settings, config_is_missing, load_settings
 from bot.domain.article_file import ParseLimits
 from bot.domain.ingest import IngestReport, ingest_paths
+from bot.runner import run_bot, sync_commands_now
 from storage import Store, StoreError
 
 EXIT_OK = 0
@@ -55,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate the configuration file")
     _add_config_option(check)
+
+    run = commands.add_parser("run", help="connect to Discord and run the bot")
+    _add_config_option(run)
+
+    sync = commands.add_parser("sync-commands", help="push slash command definitions now")
+    _add_config_option(sync)
+    sync.add_argument("--guild", type=int, default=None, metavar="ID", help="only this server")
     return parser
 
 
@@ -73,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -101,6 +109,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_stats(settings, as_json=args.json))
     if args.command == "check-config":
         return _check_config(args.config, settings)
+    if args.command == "run":
+        return run_bot(settings)
+    if args.command == "sync-commands":
+        return sync_commands_now(settings, args.guild)
     raise UsageError(f"unknown command {args.command!r}")
 
 

@@ -98,10 +98,16 @@ class DigestSettings(_Section):
         return time(int(hours), int(minutes))
 
 
+class CommandSettings(_Section):
+    max_subscriptions_per_member: Annotated[int, Field(ge=1, le=1000)] = 25
+    max_feeds_per_guild: Annotated[int, Field(ge=1, le=1000)] = 50
+
+
 class Settings(_Section):
     """Everything topicbot can be configured with."""
 
     discord: DiscordSettings = DiscordSettings()
+    commands: CommandSettings = CommandSettings()
     storage: StorageSettings = StorageSettings()
     ingest: IngestSettings = IngestSettings()
     delivery: DeliverySettings = DeliverySettings()

@@ -22,10 +22,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def check_quality(value: int, option: str = "min_quality") -> int:
-    """A quality bar must be 0-100."""
-    if not 0 <= value <= 100:
-        raise UserError(f"`{option}` must be a whole number from 0 to 100 (you gave {value}).")
+def check_quality(value: object, option: str = "min_quality") -> int:
+    """A quality bar must be a whole number from 0 to 100."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        given = shown(str(value), 20)
+        raise UserError(f"`{option}` must be a whole number from 0 to 100 (you gave {given}).")
     return value
 
 

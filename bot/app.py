@@ -1,0 +1,117 @@
+"""The bot: wires the store and services into discord.py, loads the cogs, runs the jobs."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.domain.catalog import CatalogService
+from bot.domain.feeds import FeedService
+from bot.domain.guild_settings import GuildSettingsService
+from bot.domain.moderation import ModerationService
+from bot.domain.related import RelatedService
+from bot.domain.subscriptions import SubscriptionService
+from bot.errors import TopicTree
+from bot.scheduler import JobScheduler
+from bot.sync import sync_commands
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = (
+    "bot.cogs.readers",
+    "bot.cogs.moderation",
+    "bot.cogs.feeds",
+    "bot.cogs.settings",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The domain services the cogs call."""
+
+    subscriptions: SubscriptionService
+    feeds: FeedService
+    moderation: ModerationService
+    guild_settings: GuildSettingsService
+    related: RelatedService
+    catalog: CatalogService
+
+
+def build_services(store: Store, settings: Settings) -> Services:
+    """Services over one store, configured from the settings."""
+    subscriptions = SubscriptionService(
+        store, max_per_member=settings.commands.max_subscriptions_per_member
+    )
+    guild_settings = GuildSettingsService(
+        store, default_min_quality=settings.delivery.default_min_quality
+    )
+    return Services(
+        subscriptions=subscriptions,
+        feeds=FeedService(
+            store, subscriptions, max_per_guild=settings.commands.max_feeds_per_guild
+        ),
+        moderation=ModerationService(store),
+        guild_settings=guild_settings,
+        related=RelatedService(store),
+        catalog=CatalogService(store, subscriptions, guild_settings),
+    )
+
+
+def intents() -> discord.Intents:
+    """Only what topicbot needs: guilds (channels and roles). No privileged intents."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    return wanted
+
+
+class TopicBot(commands.Bot):
+    """topicbot on Discord. Resources are opened by the caller and injected."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: Store,
+        services: Services | None = None,
+        run_jobs: bool = True,
+        sync_on_start: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents(),
+            help_command=None,
+            tree_cls=TopicTree,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.store = store
+        self.services = services or build_services(store, settings)
+        self.jobs = JobScheduler(self) if run_jobs else None
+        self._sync_on_start = sync_on_start
+
+    async def setup_hook(self) -> None:
+        """Load the cogs, sync commands when their definitions changed, start the jobs."""
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self._sync_on_start:
+            await sync_commands(self, guild_id=self.settings.discord.dev_guild_id)
+        if self.jobs is not None:
+            self.jobs.start()
+
+    async def close(self) -> None:
+        """Stop the jobs, then disconnect."""
+        if self.jobs is not None:
+            self.jobs.shutdown()
+        await super().close()
+
+    async def on_ready(self) -> None:
+        """Say who we are once connected."""
+        log.info("connected as %s to %d guilds", self.user, len(self.guilds))

@@ -1,0 +1,1 @@
+"""Discord cogs: thin layers that parse, check, call a service and render."""

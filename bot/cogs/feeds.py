@@ -1,0 +1,152 @@
+"""/feed add, /feed remove, /feed list: route topics to channels (moderators only)."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import TopicBot
+from bot.checks import guild_id_of, moderator_only
+from bot.domain.errors import UserError
+from bot.domain.text import clip
+from bot.ui.choices import topic_choices
+from bot.ui.embeds import BRAND_COLOUR, plain
+from storage.models import Feed
+
+AnyTextChannel = discord.TextChannel | discord.Thread
+
+
+def describe_feed(feed: Feed, default_bar: int) -> str:
+    """One line about a feed: where, what, the bar, the mention, and its health."""
+    topic = f"**{plain(feed.topic_name, 80)}**" if feed.topic_name else "**every topic**"
+    bar = feed.min_quality if feed.min_quality is not None else default_bar
+    line = f"<#{feed.channel_id}> ← {topic}, quality {bar}+"
+    if feed.mention_role_id:
+        line += f", mentions <@&{feed.mention_role_id}>"
+    if feed.disabled_reason:
+        line += f" — ⚠️ paused: {plain(feed.disabled_reason, 120)}"
+    return line
+
+
+def check_same_guild(
+    interaction: discord.Interaction, thing: discord.abc.Snowflake, name: str
+) -> None:
+    """Refuse a channel or role that belongs to another server (a crafted interaction)."""
+    guild_id = getattr(thing, "guild_id", None) or getattr(
+        getattr(thing, "guild", None), "id", None
+    )
+    if guild_id != interaction.guild_id:
+        raise UserError(f"That {name} is not in this server. Pick one from the list.")
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class FeedCommands(
+    commands.GroupCog, group_name="feed", group_description="Route topics to channels"
+):
+    """Channel feeds."""
+
+    def __init__(self, bot: TopicBot) -> None:
+        self.bot = bot
+        self.feeds = bot.services.feeds
+        super().__init__()
+
+    @app_commands.command(name="add", description="Post a topic's new articles in a channel")
+    @app_commands.describe(
+        channel="Where to post",
+        topic="Which topic (leave out for every topic)",
+        min_quality="Only articles at least this good (0-100; default: the server's bar)",
+        mention_role="A role to mention with each post (optional)",
+    )
+    @moderator_only()
+    async def add(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        topic: str | None = None,
+        min_quality: app_commands.Range[int, 0, 100] | None = None,
+        mention_role: discord.Role | None = None,
+    ) -> None:
+        """Create or update a feed."""
+        check_same_guild(interaction, channel, "channel")
+        if mention_role is not None:
+            check_same_guild(interaction, mention_role, "role")
+        saved = await self.feeds.add(
+            guild_id_of(interaction),
+            channel.id,
+            topic_text=topic,
+            min_quality=min_quality,
+            mention_role_id=mention_role.id if mention_role else None,
+            actor_id=interaction.user.id,
+        )
+        bar = await self.bot.services.guild_settings.min_quality(guild_id_of(interaction))
+        verb = "Added" if saved.created else "Updated"
+        await interaction.response.send_message(
+            f"{verb} feed: {describe_feed(saved.feed, bar)}", ephemeral=True
+        )
+
+    @add.autocomplete("topic")
+    async def add_topic(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Known topics."""
+        return topic_choices(await self.bot.services.subscriptions.suggest_topics(current))
+
+    @app_commands.command(name="remove", description="Stop posting in a channel")
+    @app_commands.describe(
+        channel="The channel", topic="Only this topic's feed (leave out for all of the channel's)"
+    )
+    @moderator_only()
+    async def remove(
+        self,
+        interaction: discord.Interaction,
+        channel: discord.TextChannel,
+        topic: str | None = None,
+    ) -> None:
+        """Remove one feed, or all of a channel's feeds."""
+        check_same_guild(interaction, channel, "channel")
+        removed = await self.feeds.remove(
+            guild_id_of(interaction), channel.id, topic_text=topic, actor_id=interaction.user.id
+        )
+        await interaction.response.send_message(
+            f"Removed {removed} feed{'s' if removed != 1 else ''} from <#{channel.id}>.",
+            ephemeral=True,
+        )
+
+    @remove.autocomplete("topic")
+    async def remove_topic(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Topics this server has feeds for."""
+        if interaction.guild_id is None:
+            return []
+        feeds = await self.feeds.of_guild(interaction.guild_id)
+        names = sorted({f.topic_name for f in feeds if f.topic_name})
+        typed = current.casefold().strip()
+        return [
+            app_commands.Choice(name=clip(n, 100), value=n[:100])
+            for n in names
+            if typed in n.casefold()
+        ][:25]
+
+    @app_commands.command(name="list", description="This server's feeds")
+    @moderator_only()
+    async def list_feeds(self, interaction: discord.Interaction) -> None:
+        """Every feed of this server, with its health."""
+        guild_id = guild_id_of(interaction)
+        feeds = await self.feeds.of_guild(guild_id)
+        bar = await self.bot.services.guild_settings.min_quality(guild_id)
+        description = "\n".join(describe_feed(f, bar) for f in feeds) or (
+            "No feeds yet. Add one with `/feed add`."
+        )
+        embed = discord.Embed(
+            title="Feeds", description=clip(description, 4000), colour=BRAND_COLOUR
+        )
+        embed.set_footer(text=f"server quality bar: {bar}")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+
+async def setup(bot: TopicBot) -> None:
+    """Load the feed commands."""
+    await bot.add_cog(FeedCommands(bot))

@@ -1,0 +1,236 @@
+"""Readers' commands: /subscribe, /unsubscribe, /subscriptions, /topics, /related, /latest."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import TopicBot
+from bot.checks import guild_id_of, in_guild, topicbot
+from bot.domain.errors import UserError
+from bot.domain.related import RelatedResult
+from bot.domain.text import clip
+from bot.ui.choices import article_choices, subscription_choices, topic_choices
+from bot.ui.embeds import BRAND_COLOUR, article_embed, plain, result_line
+from bot.ui.pages import TOPICS_PER_PAGE, PageButton, nav_buttons, page_renderer, topics_page
+from storage.models import Article, Subscription
+
+DeliveryChoice = Literal["instant", "daily", "weekly"]
+RESULTS_SHOWN = 10
+
+
+def describe_subscription(subscription: Subscription) -> str:
+    """One line about a subscription, with its settings and health."""
+    line = (
+        f"**{plain(subscription.topic_name, 80)}** — {subscription.delivery}, "
+        f"quality {subscription.min_quality}+"
+    )
+    if subscription.disabled_reason:
+        line += f" — ⚠️ paused: {plain(subscription.disabled_reason, 120)}"
+    return line
+
+
+def results_embed(title: str, results: list[RelatedResult], empty: str) -> discord.Embed:
+    """A numbered list of related articles with why each is there."""
+    lines = [result_line(i, r.article, r.reason) for i, r in enumerate(results, start=1)]
+    embed = discord.Embed(title=clip(title, 256), colour=BRAND_COLOUR)
+    embed.description = clip("\n".join(lines), 4000) if lines else empty
+    return embed
+
+
+def latest_embed(items: list[Article], topic: str | None, bar: int) -> discord.Embed:
+    """The newest published articles."""
+    lines = [
+        result_line(i, article, f"{', '.join(article.topics[:3]) or 'no topic'}")
+        for i, article in enumerate(items, start=1)
+    ]
+    scope = f" in {plain(topic, 80)}" if topic else ""
+    embed = discord.Embed(title=f"Latest{scope}", colour=BRAND_COLOUR)
+    embed.description = (
+        clip("\n".join(lines), 4000) if lines else "Nothing published here yet above the bar."
+    )
+    embed.set_footer(text=f"quality {bar}+ · /related story: for other outlets' coverage")
+    return embed
+
+
+@page_renderer("topics")
+async def render_topics_page(
+    interaction: discord.Interaction, page: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """Page ``page`` of /topics with its navigation."""
+    listing = await topicbot(interaction).services.catalog.topics(page, per_page=TOPICS_PER_PAGE)
+    view = discord.ui.View(timeout=None)
+    for button in nav_buttons("topics", listing.number, listing.pages):
+        view.add_item(button)
+    return [topics_page(listing.topics, listing.number, listing.pages, listing.total)], view
+
+
+class Readers(commands.Cog):
+    """Commands every member can use."""
+
+    def __init__(self, bot: TopicBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+
+    @app_commands.command(name="subscribe", description="Get alerts for a topic")
+    @app_commands.describe(
+        topic="The topic to follow (start typing to see suggestions)",
+        min_quality="Only alert for articles at least this good (0-100, default 0)",
+        delivery="Right away by DM, or a daily or weekly digest (default instant)",
+    )
+    @app_commands.guild_only()
+    @in_guild()
+    async def subscribe(
+        self,
+        interaction: discord.Interaction,
+        topic: str,
+        min_quality: app_commands.Range[int, 0, 100] = 0,
+        delivery: DeliveryChoice = "instant",
+    ) -> None:
+        """Follow a topic, or change how an existing subscription alerts."""
+        saved = await self.services.subscriptions.subscribe(
+            guild_id_of(interaction),
+            interaction.user.id,
+            topic,
+            min_quality=min_quality,
+            delivery=delivery,
+        )
+        verb = "Subscribed to" if saved.created else "Updated your subscription to"
+        await interaction.response.send_message(
+            f"{verb} {describe_subscription(saved.subscription)}.", ephemeral=True
+        )
+
+    @subscribe.autocomplete("topic")
+    async def subscribe_topic(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Known topics matching what was typed, most-used first."""
+        return topic_choices(await self.services.subscriptions.suggest_topics(current))
+
+    @app_commands.command(name="unsubscribe", description="Stop alerts for a topic")
+    @app_commands.describe(topic="One of the topics you follow")
+    @app_commands.guild_only()
+    @in_guild()
+    async def unsubscribe(self, interaction: discord.Interaction, topic: str) -> None:
+        """Stop following a topic."""
+        name = await self.services.subscriptions.unsubscribe(
+            guild_id_of(interaction), interaction.user.id, topic
+        )
+        await interaction.response.send_message(
+            f"Unsubscribed from **{plain(name, 80)}**.", ephemeral=True
+        )
+
+    @unsubscribe.autocomplete("topic")
+    async def unsubscribe_topic(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The member's own subscriptions in this server."""
+        if interaction.guild_id is None:
+            return []
+        own = await self.services.subscriptions.suggest_own(
+            interaction.guild_id, interaction.user.id, current
+        )
+        return subscription_choices(own)
+
+    @app_commands.command(name="subscriptions", description="The topics you follow here")
+    @app_commands.guild_only()
+    @in_guild()
+    async def subscriptions(self, interaction: discord.Interaction) -> None:
+        """List the member's subscriptions in this server with their settings."""
+        own = await self.services.subscriptions.of_member(
+            guild_id_of(interaction), interaction.user.id
+        )
+        if not own:
+            await interaction.response.send_message(
+                "You don't follow any topics here yet. Try `/subscribe`.", ephemeral=True
+            )
+            return
+        embed = discord.Embed(
+            title="Your subscriptions",
+            description=clip("\n".join(describe_subscription(s) for s in own), 4000),
+            colour=BRAND_COLOUR,
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="topics", description="Known topics and how many articles each has")
+    @app_commands.guild_only()
+    @in_guild()
+    async def topics(self, interaction: discord.Interaction) -> None:
+        """Page through the topics, most-used first."""
+        embeds, view = await render_topics_page(interaction, 1)
+        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
+
+    @app_commands.command(name="related", description="Other outlets' coverage of a story")
+    @app_commands.describe(
+        story="A story (start typing its title)", query="Or: words to search for"
+    )
+    @app_commands.guild_only()
+    @in_guild()
+    async def related(
+        self,
+        interaction: discord.Interaction,
+        story: str | None = None,
+        query: str | None = None,
+    ) -> None:
+        """A story's curated coverage then similar stories, or stories matching a query."""
+        guild_id = guild_id_of(interaction)
+        if bool(story) == bool(query):
+            raise UserError("Give either `story` (pick one from the list) or `query` (some words).")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if story:
+            article, results = await self.services.related.for_story(
+                guild_id, story, limit=RESULTS_SHOWN
+            )
+            embeds = [
+                article_embed(article, excerpt_limit=300),
+                results_embed("Related coverage", results, "No related coverage found yet."),
+            ]
+        else:
+            assert query is not None
+            results = await self.services.related.for_query(guild_id, query, limit=RESULTS_SHOWN)
+            embeds = [
+                results_embed(
+                    f"Stories matching “{plain(query, 100)}”",
+                    results,
+                    "Nothing matches those words. Try fewer or different words.",
+                )
+            ]
+        await interaction.followup.send(embeds=embeds, ephemeral=True)
+
+    @related.autocomplete("story")
+    async def related_story(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Published stories in this server whose title matches what was typed."""
+        if interaction.guild_id is None:
+            return []
+        found = await self.services.moderation.suggest(interaction.guild_id, current, "published")
+        return article_choices(found)
+
+    @app_commands.command(name="latest", description="The newest published articles here")
+    @app_commands.describe(topic="Only this topic (optional)")
+    @app_commands.guild_only()
+    @in_guild()
+    async def latest(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+        """The newest published articles above this server's quality bar."""
+        latest = await self.services.catalog.latest(
+            guild_id_of(interaction), topic, limit=RESULTS_SHOWN
+        )
+        embed = latest_embed(latest.articles, latest.topic_name, latest.quality_bar)
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @latest.autocomplete("topic")
+    async def latest_topic(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Known topics."""
+        return topic_choices(await self.services.subscriptions.suggest_topics(current))
+
+
+async def setup(bot: TopicBot) -> None:
+    """Load the readers' commands and the restart-proof page buttons."""
+    bot.add_dynamic_items(PageButton)
+    await bot.add_cog(Readers(bot))

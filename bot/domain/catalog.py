@@ -1,0 +1,65 @@
+"""Browsing what the store holds: topics by use, the latest published articles."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bot.domain.guild_settings import GuildSettingsService
+from bot.domain.subscriptions import SubscriptionService
+from storage import Store
+from storage.models import Article, Topic
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPage:
+    """One page of topics."""
+
+    topics: list[Topic]
+    number: int
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Latest:
+    """The newest published articles above a guild's bar."""
+
+    articles: list[Article]
+    topic_name: str | None
+    quality_bar: int
+
+
+class CatalogService:
+    """Read-only views for members."""
+
+    def __init__(
+        self,
+        store: Store,
+        subscriptions: SubscriptionService,
+        guild_settings: GuildSettingsService,
+    ) -> None:
+        self._store = store
+        self._subscriptions = subscriptions
+        self._guild_settings = guild_settings
+
+    async def topics(self, page: int, *, per_page: int) -> TopicPage:
+        """Topics that articles carry, most-used first, one page (clamped)."""
+        total = await self._store.topics.count_in_use()
+        pages = max(1, math.ceil(total / per_page))
+        number = min(max(page, 1), pages)
+        topics = await self._store.topics.most_used(limit=per_page, offset=(number - 1) * per_page)
+        return TopicPage([t for t in topics if t.article_count > 0], number, pages, total)
+
+    async def latest(self, guild_id: int, topic_text: str | None, *, limit: int) -> Latest:
+        """The newest articles published in the guild and above its quality bar."""
+        topic = await self._subscriptions.known_topic(topic_text) if topic_text else None
+        bar = await self._guild_settings.min_quality(guild_id)
+        items = await self._store.publication.listing(
+            guild_id,
+            "published",
+            limit=limit,
+            min_quality=bar,
+            topic_key=topic.key if topic else None,
+        )
+        return Latest([i.article for i in items], topic.name if topic else None, bar)

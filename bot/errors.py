@@ -1,0 +1,95 @@
+"""The one place where command errors become replies.
+
+In order:
+1. ``UserError`` (raised by a service): its message, privately.
+2. Not in a server: "this command works in a server".
+3. A failed check (not a moderator): what permission is needed, privately.
+4. An option Discord should have refused (a channel or role from elsewhere, a bad value):
+   what to type, privately.
+5. A cooldown: when to try again, privately.
+6. Anything else: logged with its traceback under a short error id; the member gets an
+   apology carrying that id.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import discord
+from discord import app_commands
+
+from bot.domain.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def user_error_of(error: BaseException) -> UserError | None:
+    """The UserError behind an app-command error, if that is what it is."""
+    original = getattr(error, "original", None)
+    if isinstance(error, UserError):
+        return error
+    if isinstance(original, UserError):
+        return original
+    return None
+
+
+def reply_for(error: app_commands.AppCommandError) -> str | None:
+    """The private reply for an error a member can act on; None for a real failure."""
+    mistake = user_error_of(error)
+    if mistake is not None:
+        return mistake.message
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command works in a server, not in direct messages."
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+    if isinstance(error, app_commands.CheckFailure):
+        return str(error) or "You can't use this command here."
+    if isinstance(error, app_commands.TransformerError):
+        kind = error.type.name.lower()
+        return f"That value for `{kind}` isn't usable here. Pick one from the list."
+    if isinstance(error, app_commands.CommandNotFound):
+        return "I don't know that command any more. Discord may still be updating its list."
+    return None
+
+
+async def send_private(interaction: discord.Interaction, text: str) -> None:
+    """Answer privately, whether or not the interaction was already acknowledged."""
+    mentions = discord.AllowedMentions.none()
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=mentions)
+        else:
+            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=mentions)
+    except discord.HTTPException:
+        log.warning("could not tell the member about an error", exc_info=True)
+
+
+async def report_error(interaction: discord.Interaction, error: BaseException, where: str) -> None:
+    """Reply privately to an error; log the unexpected ones with an id the member is given."""
+    text = reply_for(error) if isinstance(error, app_commands.AppCommandError) else None
+    if text is None and isinstance(error, UserError):
+        text = error.message
+    if text is None:
+        error_id = secrets.token_hex(4)
+        log.error(
+            "error %s in %s (guild %s, user %s)",
+            error_id,
+            where,
+            interaction.guild_id,
+            interaction.user.id,
+            exc_info=error,
+        )
+        text = f"Sorry, something went wrong on my side. (error id `{error_id}`)"
+    await send_private(interaction, text)
+
+
+class TopicTree(app_commands.CommandTree[discord.Client]):
+    """The command tree, with topicbot's error replies."""
+
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """Turn a command's error into a private reply."""
+        command = interaction.command.qualified_name if interaction.command else "?"
+        await report_error(interaction, error, f"/{command}")

@@ -1,0 +1,118 @@
+"""Running the bot: token from the environment, store opened here and injected, clean
+shutdown on SIGINT/SIGTERM (advanced_startup.py's shape)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+
+from bot.app import TopicBot
+from bot.config import Settings
+from bot.sync import sync_commands
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class TokenError(Exception):
+    """No usable bot token."""
+
+
+def read_token(settings: Settings) -> str:
+    """The bot token from the configured environment variable, never from a file."""
+    name = settings.discord.token_env
+    token = os.environ.get(name, "").strip()
+    if not token:
+        raise TokenError(f"set the {name} environment variable to the bot's token")
+    return token
+
+
+def point_at_discord(settings: Settings) -> None:
+    """Send REST and the gateway where the configuration says (a proxy or a compatible
+    server); empty settings leave Discord itself."""
+    if settings.discord.api_base:
+        discord.http.Route.BASE = settings.discord.api_base
+    if settings.discord.gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord.gateway_url)
+
+
+def run_bot(settings: Settings) -> int:
+    """``topicbot run``: 0 after a clean shutdown, 2 when the token is missing or refused."""
+    try:
+        token = read_token(settings)
+    except TokenError as error:
+        print(f"topicbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    point_at_discord(settings)
+    return asyncio.run(_run(settings, token))
+
+
+async def _run(settings: Settings, token: str) -> int:
+    store = await Store.open(settings.storage.path)
+    try:
+        async with TopicBot(settings=settings, store=store) as bot:
+            _stop_on_signals(bot)
+            try:
+                await bot.start(token)
+            except discord.LoginFailure:
+                print(
+                    f"topicbot: Discord refused the token in ${settings.discord.token_env}",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+    finally:
+        await store.close()
+    log.info("stopped cleanly")
+    return EXIT_OK
+
+
+def _stop_on_signals(bot: TopicBot) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+
+
+def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
+    """``topicbot sync-commands``: log in over REST only and sync, whatever the stored hash."""
+    try:
+        token = read_token(settings)
+    except TokenError as error:
+        print(f"topicbot: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    point_at_discord(settings)
+    return asyncio.run(_sync(settings, token, guild_id))
+
+
+async def _sync(settings: Settings, token: str, guild_id: int | None) -> int:
+    store = await Store.open(settings.storage.path)
+    try:
+        async with TopicBot(
+            settings=settings, store=store, run_jobs=False, sync_on_start=False
+        ) as bot:
+            try:
+                await bot.login(token)
+            except discord.LoginFailure:
+                print(
+                    f"topicbot: Discord refused the token in ${settings.discord.token_env}",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+            target = guild_id if guild_id is not None else settings.discord.dev_guild_id
+            await sync_commands(bot, guild_id=target, force=True)
+            where = f"guild {target}" if target is not None else "every server (global)"
+            print(f"synced slash commands to {where}")
+    finally:
+        await store.close()
+    return EXIT_OK

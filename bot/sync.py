@@ -1,0 +1,42 @@
+"""Command sync: only when the definitions changed (their hash is kept in the store)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import TYPE_CHECKING
+
+import discord
+
+if TYPE_CHECKING:
+    from bot.app import TopicBot
+
+log = logging.getLogger(__name__)
+
+
+def commands_hash(bot: TopicBot, guild: discord.abc.Snowflake | None) -> str:
+    """A digest of the command definitions Discord would be sent."""
+    definitions = [command.to_dict(bot.tree) for command in bot.tree.get_commands(guild=guild)]
+    definitions.sort(key=lambda d: str(d.get("name")))
+    encoded = json.dumps(definitions, sort_keys=True, default=str).encode("utf-8")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+async def sync_commands(bot: TopicBot, *, guild_id: int | None, force: bool = False) -> bool:
+    """Sync globally, or to one guild (with the global commands copied there) for
+    development; skipped when nothing changed since the last sync. True when synced."""
+    guild = discord.Object(guild_id) if guild_id is not None else None
+    if guild is not None:
+        bot.tree.copy_global_to(guild=guild)
+    key = f"commands_hash:{guild_id if guild_id is not None else 'global'}"
+    digest = commands_hash(bot, guild)
+    if not force and await bot.store.meta.get(key) == digest:
+        log.info("slash commands unchanged; not syncing")
+        return False
+    synced = await bot.tree.sync(guild=guild)
+    await bot.store.meta.put(key, digest)
+    log.info(
+        "synced %d slash commands %s", len(synced), f"to guild {guild_id}" if guild else "globally"
+    )
+    return True

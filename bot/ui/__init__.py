@@ -1,0 +1,1 @@
+"""What members see: embeds, buttons, pagination, autocomplete choices."""

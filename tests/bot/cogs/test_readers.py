@@ -1,0 +1,202 @@
+"""Readers' commands end to end: a member types a slash command, the double shows the reply."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bot.harness import EPHEMERAL, Harness
+
+
+async def test_subscribe_then_list_then_unsubscribe(harness: Harness):
+    member = harness.first.members[0].id
+    result = await harness.slash(
+        harness.first,
+        member,
+        "subscribe",
+        {"topic": "privacy", "min_quality": 40, "delivery": "daily"},
+    )
+    assert result.callback_type == 4
+    assert result.message.flags & EPHEMERAL
+    assert result.content == "Subscribed to **Privacy** — daily, quality 40+."
+
+    again = await harness.slash(
+        harness.first, member, "subscribe", {"topic": "PRIVACY ", "delivery": "weekly"}
+    )
+    assert again.content == "Updated your subscription to **Privacy** — weekly, quality 0+."
+
+    listing = await harness.slash(harness.first, member, "subscriptions")
+    assert listing.message.flags & EPHEMERAL
+    assert listing.embeds[0]["title"] == "Your subscriptions"
+    assert listing.embeds[0]["description"] == "**Privacy** — weekly, quality 0+"
+
+    gone = await harness.slash(harness.first, member, "unsubscribe", {"topic": "Privacy"})
+    assert gone.content == "Unsubscribed from **Privacy**."
+    empty = await harness.slash(harness.first, member, "subscriptions")
+    assert empty.content == "You don't follow any topics here yet. Try `/subscribe`."
+
+
+async def test_subscribe_autocomplete_is_case_insensitive_prefix_then_substring_most_used_first(
+    harness: Harness,
+):
+    member = harness.first.members[0].id
+    choices = await harness.autocomplete(
+        harness.first, member, "subscribe", {"topic": "i"}, "topic"
+    )
+    names = [c["value"] for c in choices]
+    assert names[0] == "ai"  # prefix match, and the most-used topic
+    assert "Privacy" in names  # substring match
+    assert "Open Source" not in names
+    assert all(len(c["name"]) <= 100 for c in choices)
+    assert (
+        len(await harness.autocomplete(harness.first, member, "subscribe", {"topic": ""}, "topic"))
+        <= 25
+    )
+
+
+async def test_subscribe_to_an_unknown_topic_says_how_to_find_one(harness: Harness):
+    result = await harness.slash(
+        harness.first,
+        harness.first.members[0].id,
+        "subscribe",
+        {"topic": "Underwater Basket Weaving"},
+    )
+    assert result.message.flags & EPHEMERAL
+    assert result.content.startswith("There is no topic called “Underwater Basket Weaving”.")
+    assert "/topics" in result.content
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            {"name": "min_quality", "type": 4, "value": 500},
+            "`min_quality` must be a whole number from 0 to 100 (you gave 500).",
+        ),
+        (
+            {"name": "min_quality", "type": 4, "value": "lots"},
+            "`min_quality` must be a whole number from 0 to 100 (you gave lots).",
+        ),
+        (
+            {"name": "delivery", "type": 3, "value": "hourly"},
+            "`delivery` must be one of: instant, daily, weekly.",
+        ),
+    ],
+)
+async def test_crafted_out_of_range_options_get_a_clear_private_error(
+    harness: Harness, raw, expected
+):
+    options = [{"name": "topic", "type": 3, "value": "AI"}, raw]
+    result = await harness.slash(
+        harness.first, harness.first.members[0].id, "subscribe", raw_options=options
+    )
+    assert result.message.flags & EPHEMERAL
+    assert result.content == expected
+    assert (
+        await harness.store.subscriptions.count(harness.first.id, harness.first.members[0].id) == 0
+    )
+
+
+async def test_subscription_cap_per_member(harness: Harness, tmp_path):
+    member = harness.first.members[1].id
+    harness.bot.services.subscriptions._max_per_member = 2
+    for topic in ("AI", "Privacy"):
+        await harness.slash(harness.first, member, "subscribe", {"topic": topic})
+    third = await harness.slash(harness.first, member, "subscribe", {"topic": "Climate"})
+    assert (
+        third.content
+        == "You already follow 2 topics here, the most allowed. Use `/unsubscribe` to make room."
+    )
+    resubscribe = await harness.slash(
+        harness.first, member, "subscribe", {"topic": "AI", "min_quality": 10}
+    )
+    assert resubscribe.content.startswith("Updated your subscription to **ai**")
+
+
+async def test_unsubscribe_autocomplete_offers_only_own_topics_in_this_guild(harness: Harness):
+    member = harness.first.members[0].id
+    harness.double.world.add_member(harness.second.guild, harness.first.members[0])
+    await harness.slash(harness.first, member, "subscribe", {"topic": "Climate"})
+    await harness.slash(harness.second, member, "subscribe", {"topic": "Privacy"})
+    here = await harness.autocomplete(harness.first, member, "unsubscribe", {"topic": ""}, "topic")
+    assert [c["value"] for c in here] == ["Climate"]
+    missing = await harness.slash(harness.first, member, "unsubscribe", {"topic": "Privacy"})
+    assert missing.content.startswith("You are not subscribed to “Privacy” here.")
+
+
+async def test_guild_commands_in_dms_say_they_need_a_server(harness: Harness):
+    result = await harness.slash(None, harness.first.members[0].id, "subscriptions", force=True)
+    assert result.content == "This command works in a server, not in direct messages."
+
+
+async def test_topics_are_paginated_with_buttons(harness: Harness):
+    for n in range(45):
+        await harness.add_article(
+            webUrl=f"https://many.example/{n}",
+            originalUrl=...,
+            related=[],
+            topics=[f"Topic {n:02}"],
+        )
+    member = harness.first.members[0].id
+    first = await harness.slash(harness.first, member, "topics")
+    assert first.message.flags & EPHEMERAL
+    embed = first.embeds[0]
+    assert embed["footer"]["text"].startswith("52 topics · page 1 of 3")
+    assert embed["description"].splitlines()[0] == "**ai** — 3 articles"
+    buttons = [c for row in first.message.components for c in row["components"]]
+    assert [b.get("label") for b in buttons] == ["◀ Previous", "1 / 3", "Next ▶"]
+    assert buttons[0]["disabled"] is True
+
+    second = await harness.double.click(first.message, buttons[2]["custom_id"], member)
+    assert second.callback_type == 7
+    assert second.message.embeds[0]["footer"]["text"].startswith("52 topics · page 2 of 3")
+    assert len(second.message.embeds[0]["description"].splitlines()) == 20
+
+
+async def test_related_story_lists_curated_coverage_first_then_similar(harness: Harness):
+    riverton = await harness.store.articles.get_by_url(
+        "https://www.riverton-ledger.example/news/2026/11/20/council-bans-face-scanning"
+    )
+    assert riverton is not None
+    member = harness.first.members[0].id
+    choices = await harness.autocomplete(
+        harness.first, member, "related", {"story": "river"}, "story"
+    )
+    assert riverton.id in [c["value"] for c in choices]
+    assert all("Riverton" in c["name"] for c in choices)
+    result = await harness.reply(harness.first, member, "related", {"story": riverton.id})
+    assert result.callback_type == 5
+    (message,) = result.followups
+    assert message.flags & EPHEMERAL
+    story, related = message.embeds
+    assert story["title"] == "Riverton City Council Votes to Ban Face Scanning by Police"
+    lines = related["description"].splitlines()
+    assert "Police face-recognition ban passes in Riverton" in lines[0]
+    assert "Valley Post" in lines[0]
+    assert "curated coverage" in lines[1]
+    assert "What Riverton's facial recognition ban means" in lines[2]
+
+
+async def test_related_query_and_argument_mistakes(harness: Harness):
+    member = harness.first.members[0].id
+    found = await harness.reply(harness.first, member, "related", {"query": "wind forecasts"})
+    assert (
+        "Regional Grid Operator Pilots AI Forecasts" in found.followups[0].embeds[0]["description"]
+    )
+    neither = await harness.slash(harness.first, member, "related")
+    assert (
+        neither.content == "Give either `story` (pick one from the list) or `query` (some words)."
+    )
+    unknown = await harness.reply(harness.first, member, "related", {"story": "no-such-id"})
+    assert unknown.followups[0].content.startswith("I can't find the story “no-such-id”.")
+
+
+async def test_latest_shows_published_items_above_the_guild_bar(harness: Harness):
+    member = harness.first.members[0].id
+    result = await harness.slash(harness.first, member, "latest")
+    description = result.embeds[0]["description"]
+    assert "Open-Weights Language Model" in description
+    assert "Riverton City Council" in description
+    assert "Data Breach at Parcel Firm" not in description  # not published
+    privacy = await harness.slash(harness.first, member, "latest", {"topic": "privacy"})
+    assert "Open-Weights" not in privacy.embeds[0]["description"]
+    assert privacy.embeds[0]["title"] == "Latest in Privacy"

@@ -1,0 +1,110 @@
+"""A topicbot connected to the Discord double, over a real store, for end-to-end tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.app import TopicBot
+from bot.config import Settings
+from bot.domain.article_file import parse_article
+from bot.domain.ingest import ingest_paths
+from storage import Store
+from storage.models import Article
+from tests.discord_double import DiscordDouble, DoubleWorld
+from tests.discord_double.interactions import InteractionResult
+from tests.discord_double.plugin import GuildWorld
+from tests.factories import EXAMPLES_DIR, article_text
+
+EPHEMERAL = 64
+
+
+def test_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
+    """Settings pointing every file at ``tmp_path``."""
+    data: dict[str, Any] = {
+        "storage": {"path": str(tmp_path / "topicbot.db")},
+        "ingest": {"inbox_dir": str(tmp_path / "inbox")},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return Settings.model_validate(data)
+
+
+@dataclass
+class Harness:
+    """The double, its world, the store and the running bot."""
+
+    double: DiscordDouble
+    world: DoubleWorld
+    store: Store
+    bot: TopicBot
+
+    @property
+    def first(self) -> GuildWorld:
+        return self.world.first
+
+    @property
+    def second(self) -> GuildWorld:
+        return self.world.second
+
+    async def slash(
+        self,
+        guild: GuildWorld | None,
+        user_id: int,
+        command: str,
+        options: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> InteractionResult:
+        """Invoke a command as a member and wait for the acknowledgement."""
+        return await self.double.slash(guild.id if guild else None, user_id, command, options, **kw)
+
+    async def reply(
+        self,
+        guild: GuildWorld | None,
+        user_id: int,
+        command: str,
+        options: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> InteractionResult:
+        """Invoke a command and wait until the bot has said something visible (deferred
+        replies included)."""
+        result = await self.slash(guild, user_id, command, options, **kw)
+        if result.callback_type == 5:
+            await result.wait_followups(1)
+        return result
+
+    async def autocomplete(
+        self,
+        guild: GuildWorld | None,
+        user_id: int,
+        command: str,
+        options: dict[str, Any],
+        focused: str,
+        **kw: Any,
+    ) -> list[dict[str, Any]]:
+        return await self.double.autocomplete(
+            guild.id if guild else None, user_id, command, options, focused, **kw
+        )
+
+    async def add_article(self, *, origin_guild: int | None = None, **fields: Any) -> Article:
+        """Store one article built from the test factory's fields."""
+        draft = parse_article(article_text(**fields).encode(), source="test.md")
+        await self.store.articles.upsert_batch(
+            [draft], datetime.now(UTC), origin_guild_id=origin_guild
+        )
+        stored = await self.store.articles.get_by_url(draft.canonical_url)
+        assert stored is not None
+        return stored
+
+
+def recent(hours: float = 1) -> str:
+    """An ISO time ``hours`` ago."""
+    return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
+
+
+async def seed_examples(store: Store) -> None:
+    """The bundled example articles."""
+    report = await ingest_paths(store, [EXAMPLES_DIR])
+    assert report.rejected == []
