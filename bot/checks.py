@@ -37,7 +37,9 @@ def guild_id_of(interaction: discord.Interaction) -> int:
 async def member_is_moderator(interaction: discord.Interaction) -> bool:
     """Manage Server (as Discord computed it for this interaction) or the moderator role."""
     guild_id = guild_id_of(interaction)
-    roles = {role.id for role in getattr(interaction.user, "roles", [])}
+    # Role ids as the interaction carries them: Member.roles would drop roles missing from
+    # the cache (one created a moment ago, say).
+    roles = {int(role_id) for role_id in getattr(interaction.user, "_roles", ())}
     return await topicbot(interaction).services.moderation.is_moderator(
         guild_id, can_manage_guild=interaction.permissions.manage_guild, role_ids=roles
     )

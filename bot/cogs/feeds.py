@@ -32,11 +32,18 @@ def describe_feed(feed: Feed, default_bar: int) -> str:
 def check_same_guild(
     interaction: discord.Interaction, thing: discord.abc.Snowflake, name: str
 ) -> None:
-    """Refuse a channel or role that belongs to another server (a crafted interaction)."""
-    guild_id = getattr(thing, "guild_id", None) or getattr(
-        getattr(thing, "guild", None), "id", None
-    )
-    if guild_id != interaction.guild_id:
+    """Refuse a channel or role that belongs to another server (a crafted interaction).
+
+    Resolved options are built as if they belonged to this guild, so they are checked against
+    the guild's own channels and roles instead."""
+    guild = interaction.guild
+    if guild is None:
+        known = False
+    elif isinstance(thing, discord.Role):
+        known = guild.get_role(thing.id) is not None
+    else:
+        known = guild.get_channel_or_thread(thing.id) is not None
+    if not known:
         raise UserError(f"That {name} is not in this server. Pick one from the list.")
 
 

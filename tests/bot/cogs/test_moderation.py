@@ -1,0 +1,241 @@
+"""Moderators' commands end to end, including refusals for members and crafted interactions."""
+
+from __future__ import annotations
+
+from tests.bot.harness import EPHEMERAL, Harness
+from tests.discord_double.interactions import CommandNotVisible
+
+PARCEL = "https://securitybrief.example/breaches/parcel-firm-2-million-addresses"
+MEMBER_PERMISSIONS = 1 << 31  # use application commands, nothing more
+NOT_A_MODERATOR = (
+    "Only moderators can do this: you need the Manage Server permission "
+    "or this server's moderator role."
+)
+
+
+async def parcel_id(harness: Harness) -> str:
+    article = await harness.store.articles.get_by_url(PARCEL)
+    assert article is not None
+    return article.id
+
+
+async def test_publish_and_unpublish_apply_to_this_guild_only(harness: Harness):
+    article_id = await parcel_id(harness)
+    moderator = harness.first.moderator.id
+    choices = await harness.autocomplete(
+        harness.first, moderator, "publish", {"article": "parcel"}, "article"
+    )
+    assert [c["value"] for c in choices] == [article_id]
+    assert (
+        choices[0]["name"]
+        == "Data Breach at Parcel Firm Exposes 2 Million Delivery Addresses — Security Brief"
+    )
+
+    published = await harness.slash(harness.first, moderator, "publish", {"article": article_id})
+    assert published.message.flags & EPHEMERAL
+    assert (
+        published.content
+        == f"Published “Data Breach at Parcel Firm Exposes 2 Million Delivery Addresses” (`{article_id}`) here."
+    )
+    first_state = await harness.store.publication.get(harness.first.id, article_id)
+    second_state = await harness.store.publication.get(harness.second.id, article_id)
+    assert first_state is not None
+    assert second_state is not None
+    assert (first_state.state, second_state.state) == ("published", "pending")
+
+    twice = await harness.slash(harness.first, moderator, "publish", {"article": article_id})
+    assert twice.content.endswith("is already published here.")
+
+    retracted = await harness.slash(harness.first, moderator, "unpublish", {"article": article_id})
+    assert retracted.content.startswith("Retracted “Data Breach")
+    audit = await harness.store.audit.recent(harness.first.id)
+    assert [(e.action, e.actor_id, e.article_id) for e in audit] == [
+        ("unpublish", moderator, article_id),
+        ("publish", moderator, article_id),
+    ]
+    assert await harness.store.audit.recent(harness.second.id) == []
+
+
+async def test_members_cannot_see_moderator_commands(harness: Harness):
+    member = harness.first.members[0].id
+    try:
+        await harness.slash(
+            harness.first, member, "publish", {"article": "x"}, permissions=MEMBER_PERMISSIONS
+        )
+    except CommandNotVisible:
+        pass
+    else:
+        raise AssertionError("Discord would hide /publish from a member without Manage Server")
+
+
+async def test_crafted_moderator_interactions_from_members_are_refused(harness: Harness):
+    article_id = await parcel_id(harness)
+    member = harness.first.members[0].id
+    for command, options in [
+        ("publish", {"article": article_id}),
+        ("unpublish", {"article": article_id}),
+        ("queue", None),
+        ("feed list", None),
+        ("settings", {"min_quality": 0}),
+        ("article add", {"url": "https://x.example/a", "title": "t", "topics": "AI"}),
+    ]:
+        result = await harness.slash(
+            harness.first, member, command, options, permissions=MEMBER_PERMISSIONS, force=True
+        )
+        assert result.message.flags & EPHEMERAL, command
+        assert result.content == NOT_A_MODERATOR, command
+    state = await harness.store.publication.get(harness.first.id, article_id)
+    assert state is not None
+    assert state.state == "pending"
+    assert (
+        await harness.autocomplete(
+            harness.first,
+            member,
+            "publish",
+            {"article": "parcel"},
+            "article",
+            permissions=MEMBER_PERMISSIONS,
+        )
+        == []
+    )
+
+
+async def test_the_guild_moderator_role_grants_moderation(harness: Harness):
+    helper = harness.first.members[1]
+    helper_role = harness.double.world.add_role(harness.first.guild, "News team")
+    harness.first.guild.members[helper.id].roles.append(helper_role.id)
+    refused = await harness.slash(
+        harness.first, helper.id, "queue", permissions=MEMBER_PERMISSIONS, force=True
+    )
+    assert refused.content == NOT_A_MODERATOR
+    await harness.slash(
+        harness.first, harness.first.moderator.id, "settings", {"moderator_role": helper_role.id}
+    )
+    allowed = await harness.slash(
+        harness.first, helper.id, "queue", permissions=MEMBER_PERMISSIONS, force=True
+    )
+    assert allowed.embeds
+
+
+async def test_queue_buttons_publish_and_reject_in_place_with_audit(harness: Harness):
+    for n in range(6):
+        await harness.add_article(
+            title=f"Pending story number {n}",
+            webUrl=f"https://queue.example/{n}",
+            originalUrl=...,
+            related=[],
+            publishedDateTime=f"2026-11-25T1{n}:00:00Z",
+        )
+    moderator = harness.first.moderator.id
+    queue = await harness.slash(harness.first, moderator, "queue")
+    assert queue.message.flags & EPHEMERAL
+    titles = [e["title"] for e in queue.embeds]
+    assert titles == [
+        "1. Pending story number 5",
+        "2. Pending story number 4",
+        "3. Pending story number 3",
+        "4. Pending story number 2",
+    ]
+    assert queue.embeds[-1]["footer"]["text"].endswith("8 pending · page 1 of 2")
+    buttons = [c for row in queue.message.components for c in row["components"]]
+    publish_first = next(b for b in buttons if b.get("label") == "Publish 1")
+
+    clicked = await harness.double.click(queue.message, publish_first["custom_id"], moderator)
+    assert clicked.callback_type == 7
+    assert clicked.message.content == "✅ Published “Pending story number 5”."
+    assert clicked.message.embeds[0]["title"] == "1. Pending story number 4"
+    assert clicked.message.embeds[-1]["footer"]["text"].endswith("7 pending · page 1 of 2")
+
+    reject = next(
+        c
+        for row in clicked.message.components
+        for c in row["components"]
+        if c.get("label") == "Reject 2"
+    )
+    rejected = await harness.double.click(clicked.message, reject["custom_id"], moderator)
+    assert rejected.message.content == "🗑️ Rejected “Pending story number 3”."
+    actions = [
+        (e.action, e.detail["to"]) for e in await harness.store.audit.recent(harness.first.id)
+    ]
+    assert actions == [("reject", "retracted"), ("publish", "published")]
+
+    next_page = next(
+        c
+        for row in rejected.message.components
+        for c in row["components"]
+        if c.get("label") == "Next ▶"
+    )
+    page_two = await harness.double.click(rejected.message, next_page["custom_id"], moderator)
+    assert page_two.message.embeds[-1]["footer"]["text"].endswith("6 pending · page 2 of 2")
+
+
+async def test_queue_buttons_refuse_a_member_who_is_not_a_moderator(harness: Harness):
+    moderator = harness.first.moderator.id
+    queue = await harness.slash(harness.first, moderator, "queue")
+    button = next(
+        c
+        for row in queue.message.components
+        for c in row["components"]
+        if c.get("label", "").startswith("Publish")
+    )
+    member = harness.first.members[0].id
+    crafted = await harness.double.click(
+        queue.message, button["custom_id"], member, permissions=MEMBER_PERMISSIONS
+    )
+    assert crafted.message.flags & EPHEMERAL
+    assert crafted.content == NOT_A_MODERATOR
+    assert [e.action for e in await harness.store.audit.recent(harness.first.id)] == []
+
+
+async def test_article_add_stores_for_this_guild_only(harness: Harness):
+    moderator = harness.first.moderator.id
+    added = await harness.slash(
+        harness.first,
+        moderator,
+        "article add",
+        {
+            "url": "https://local.example/news/fete?utm_source=x",
+            "title": "Village fête raises record sum",
+            "topics": "Community, ai",
+            "quality": 70,
+            "publish": True,
+        },
+    )
+    assert added.message.flags & EPHEMERAL
+    assert added.content.startswith("Added “Village fête raises record sum” (`")
+    assert added.content.endswith("`) and published it.")
+    article = await harness.store.articles.get_by_url("https://local.example/news/fete")
+    assert article is not None
+    assert article.topics == ("Community", "ai")
+    assert article.origin_guild_id == harness.first.id
+    assert await harness.store.publication.get(harness.second.id, article.id) is None
+    other = harness.second.moderator.id
+    hidden = await harness.slash(harness.second, other, "publish", {"article": article.id})
+    assert hidden.content.startswith(f"No article with id `{article.id}` here.")
+    assert (
+        await harness.autocomplete(
+            harness.second, other, "publish", {"article": "village"}, "article"
+        )
+        == []
+    )
+
+    duplicate = await harness.slash(
+        harness.first,
+        moderator,
+        "article add",
+        {"url": "https://local.example/news/fete", "title": "Again", "topics": "x"},
+    )
+    assert (
+        duplicate.content
+        == f"That link is already stored as `{article.id}`. Use `/publish` to publish it."
+    )
+    bad_url = await harness.slash(
+        harness.first,
+        moderator,
+        "article add",
+        {"url": "javascript:alert(1)", "title": "x", "topics": "x"},
+    )
+    assert (
+        bad_url.content
+        == "`url`: URL has 'javascript:'; only http and https links are allowed. Paste a full https:// link."
+    )

@@ -1,0 +1,141 @@
+"""`topicbot run` as a user starts it: a subprocess talking to the Discord double."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.discord_double import DiscordDouble
+from tests.discord_double.plugin import build_world
+from tests.factories import EXAMPLES_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(tmp_path: Path, double: DiscordDouble) -> Path:
+    config = tmp_path / "topicbot.yaml"
+    config.write_text(
+        "discord:\n"
+        f"  api_base: {double.api_base}\n"
+        f"  gateway_url: {double.gateway_url}\n"
+        "storage:\n  path: topicbot.db\n"
+        "ingest:\n  inbox_dir: inbox\n  interval_seconds: 1\n  settle_seconds: 0\n"
+    )
+    return config
+
+
+class Topicbot:
+    """A ``topicbot run`` subprocess whose log lines are collected as they come."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        async for raw in self.process.stderr:
+            self.lines.append(raw.decode(errors="replace").rstrip())
+
+    async def wait_for_log(self, text: str, timeout_s: float = 20) -> None:
+        """Wait until a log line contains ``text``."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not any(text in line for line in self.lines):
+            if self.process.returncode is not None or asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no log line with {text!r}:\n" + "\n".join(self.lines))
+            await asyncio.sleep(0.05)
+
+    async def stop(self, timeout_s: float = 20) -> int:
+        """SIGTERM, then the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return await self.finish(timeout_s)
+
+    async def finish(self, timeout_s: float = 30) -> int:
+        """Wait for the process to end (killing it past the timeout) and for its output."""
+        try:
+            code = await asyncio.wait_for(self.process.wait(), timeout_s)
+        finally:
+            if self.process.returncode is None:
+                self.process.kill()
+                await self.process.wait()
+        await self._reader
+        return code
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.lines)
+
+
+async def start_topicbot(config: Path, token: str) -> Topicbot:
+    env = {**os.environ, "DISCORD_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config),
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    return Topicbot(process)
+
+
+async def test_run_logs_in_syncs_answers_and_exits_cleanly_on_sigterm(
+    discord_double: DiscordDouble, tmp_path
+):
+    world = build_world(discord_double, guilds=1)
+    config = write_config(tmp_path, discord_double)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for example in EXAMPLES_DIR.iterdir():
+        (inbox / example.name).write_bytes(example.read_bytes())
+    bot = await start_topicbot(config, discord_double.token)
+    try:
+        await bot.wait_for_log("connected as")
+        await bot.wait_for_log("inbox scan: 5 new")
+        assert len(list((inbox / "processed").iterdir())) == 5
+        member = world.first.members[0].id
+        result = await discord_double.slash(
+            world.first.id, member, "subscribe", {"topic": "AI"}, timeout_s=10
+        )
+        assert result.content == "Subscribed to **ai** — instant, quality 0+."
+    finally:
+        code = await bot.stop()
+    assert code == 0, bot.log
+    assert "Traceback" not in bot.log
+    assert "stopped cleanly" in bot.log
+    assert discord_double.token not in bot.log
+
+
+async def test_commands_are_not_synced_again_when_unchanged(
+    discord_double: DiscordDouble, tmp_path
+):
+    build_world(discord_double, guilds=1)
+    config = write_config(tmp_path, discord_double)
+    for _ in range(2):
+        bot = await start_topicbot(config, discord_double.token)
+        await bot.wait_for_log("connected as")
+        assert await bot.stop() == 0, bot.log
+    assert "slash commands unchanged; not syncing" in bot.log
+    syncs = discord_double.requests("PUT", "/applications/{application_id}/commands")
+    assert len(syncs) == 1
+
+
+@pytest.mark.parametrize("token", ["", "not-the-right-token"])
+async def test_a_missing_or_refused_token_is_one_line_and_exit_two(
+    discord_double: DiscordDouble, tmp_path, token
+):
+    config = write_config(tmp_path, discord_double)
+    bot = await start_topicbot(config, token)
+    code = await bot.finish()
+    stderr = bot.log
+    assert code == 2
+    assert "Traceback" not in stderr
+    expected = (
+        "topicbot: set the DISCORD_TOKEN environment variable to the bot's token"
+        if not token
+        else "topicbot: Discord refused the token in $DISCORD_TOKEN"
+    )
+    assert stderr.splitlines()[-1] == expected
+    assert token == "" or token not in stderr
+    discord_double.errors.clear()
