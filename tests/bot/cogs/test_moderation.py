@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.bot.harness import EPHEMERAL, Harness
+from tests.discord_double import payloads
 from tests.discord_double.interactions import CommandNotVisible
 
 PARCEL = "https://securitybrief.example/breaches/parcel-firm-2-million-addresses"
@@ -103,6 +104,9 @@ async def test_crafted_moderator_interactions_from_members_are_refused(harness: 
 async def test_the_guild_moderator_role_grants_moderation(harness: Harness):
     helper = harness.first.members[1]
     helper_role = harness.double.world.add_role(harness.first.guild, "News team")
+    await harness.double.gateway.dispatch(
+        "GUILD_ROLE_CREATE", {"guild_id": str(harness.first.id), "role": payloads.role(helper_role)}
+    )
     harness.first.guild.members[helper.id].roles.append(helper_role.id)
     refused = await harness.slash(
         harness.first, helper.id, "queue", permissions=MEMBER_PERMISSIONS, force=True
