@@ -9,16 +9,19 @@ from typing import Any
 import discord
 from discord.ext import commands
 
+from bot.alerts import Dispatcher
 from bot.config import Settings
 from bot.domain.catalog import CatalogService
+from bot.domain.delivery import DeliveryPlanner
 from bot.domain.feeds import FeedService
 from bot.domain.guild_settings import GuildSettingsService
 from bot.domain.moderation import ModerationService
 from bot.domain.related import RelatedService
-from bot.domain.subscriptions import SubscriptionService
+from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
 from bot.errors import TopicTree
 from bot.scheduler import JobScheduler
 from bot.sync import sync_commands
+from bot.ui.alerts import UnsubscribeButton
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -43,20 +46,23 @@ class Services:
     catalog: CatalogService
 
 
-def build_services(store: Store, settings: Settings) -> Services:
+def build_services(store: Store, settings: Settings, clock: Clock = utc_now) -> Services:
     """Services over one store, configured from the settings."""
     subscriptions = SubscriptionService(
-        store, max_per_member=settings.commands.max_subscriptions_per_member
+        store, max_per_member=settings.commands.max_subscriptions_per_member, clock=clock
     )
     guild_settings = GuildSettingsService(
-        store, default_min_quality=settings.delivery.default_min_quality
+        store, default_min_quality=settings.delivery.default_min_quality, clock=clock
     )
     return Services(
         subscriptions=subscriptions,
         feeds=FeedService(
-            store, subscriptions, max_per_guild=settings.commands.max_feeds_per_guild
+            store,
+            subscriptions,
+            max_per_guild=settings.commands.max_feeds_per_guild,
+            clock=clock,
         ),
-        moderation=ModerationService(store),
+        moderation=ModerationService(store, clock=clock),
         guild_settings=guild_settings,
         related=RelatedService(store),
         catalog=CatalogService(store, subscriptions, guild_settings),
@@ -81,6 +87,7 @@ class TopicBot(commands.Bot):
         services: Services | None = None,
         run_jobs: bool = True,
         sync_on_start: bool = True,
+        clock: Clock = utc_now,
         **options: Any,
     ) -> None:
         super().__init__(
@@ -93,7 +100,10 @@ class TopicBot(commands.Bot):
         )
         self.settings = settings
         self.store = store
-        self.services = services or build_services(store, settings)
+        self.clock = clock
+        self.services = services or build_services(store, settings, clock)
+        self.planner = DeliveryPlanner(store, settings.delivery, settings.digests, clock=clock)
+        self.dispatcher = Dispatcher(self, clock=clock)
         self.jobs = JobScheduler(self) if run_jobs else None
         self._sync_on_start = sync_on_start
 
@@ -101,6 +111,7 @@ class TopicBot(commands.Bot):
         """Load the cogs, sync commands when their definitions changed, start the jobs."""
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        self.add_dynamic_items(UnsubscribeButton)
         if self._sync_on_start:
             await sync_commands(self, guild_id=self.settings.discord.dev_guild_id)
         if self.jobs is not None:

@@ -172,10 +172,11 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
     deliveries = ", ".join(f"{state} {count}" for state, count in stats.deliveries.items())
     print(
         f"articles       {stats.articles} (published {stats.published}, "
-        f"pending {stats.pending}, coverage-only {stats.coverage_only})\n"
+        f"pending {stats.pending}, coverage-only {stats.coverage_only}, "
+        f"too old to post {stats.skipped_old})\n"
         f"topics         {stats.topics}\n"
-        f"subscriptions  {stats.subscriptions}\n"
-        f"feeds          {stats.feeds}\n"
+        f"subscriptions  {stats.subscriptions} ({stats.subscriptions_paused} paused)\n"
+        f"feeds          {stats.feeds} ({stats.feeds_paused} paused)\n"
         f"deliveries     {deliveries}"
     )
     return EXIT_OK

@@ -84,12 +84,21 @@ class DeliverySettings(_Section):
     default_min_quality: QualityBar = 20
     max_age_hours: Annotated[float, Field(gt=0, le=24 * 365)] = 48
     dm_cap_per_hour: Annotated[int, Field(ge=1, le=1000)] = 10
+    max_attempts: Annotated[int, Field(ge=1, le=50)] = 6
+    retry_base_seconds: Annotated[float, Field(gt=0, le=3600)] = 5
+    retry_cap_seconds: Annotated[float, Field(gt=0, le=86_400)] = 900
+    disable_after_failures: Annotated[int, Field(ge=1, le=100)] = 3
+    request_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15
+    channel_messages_per_5s: Annotated[int, Field(ge=1, le=5)] = 5
+    global_requests_per_second: Annotated[float, Field(gt=0, le=45)] = 40
+    digest_items: Annotated[int, Field(ge=1, le=10)] = 10
 
 
 class DigestSettings(_Section):
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
     daily_time: Annotated[str, AfterValidator(_clock_time)] = "08:00"
     weekly_day: Weekday = "monday"
+    check_interval_seconds: Interval = 60
 
     @property
     def daily_clock(self) -> time:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[str]]
+HOUSEKEEPING_SECONDS = 3600
 
 
 def logged(name: str, job: Job) -> Callable[[], Awaitable[None]]:
@@ -51,15 +52,23 @@ class JobScheduler:
 
     def start(self) -> None:
         """Add the jobs with fixed ids and start ticking."""
-        ingest = self._bot.settings.ingest
-        self._scheduler.add_job(
-            logged("scan_inbox", self.scan_inbox),
-            "interval",
-            seconds=ingest.interval_seconds,
-            id="scan_inbox",
-            replace_existing=True,
-            next_run_time=datetime.now(UTC),
-        )
+        settings = self._bot.settings
+        jobs: list[tuple[str, Job, float]] = [
+            ("scan_inbox", self.scan_inbox, settings.ingest.interval_seconds),
+            ("plan_deliveries", self.plan_deliveries, settings.delivery.plan_interval_seconds),
+            ("send_deliveries", self.send_deliveries, settings.delivery.send_interval_seconds),
+            ("send_digests", self.send_digests, settings.digests.check_interval_seconds),
+            ("housekeeping", self.housekeeping, HOUSEKEEPING_SECONDS),
+        ]
+        for job_id, job, seconds in jobs:
+            self._scheduler.add_job(
+                logged(job_id, job),
+                "interval",
+                seconds=seconds,
+                id=job_id,
+                replace_existing=True,
+                next_run_time=datetime.now(UTC),
+            )
         self._scheduler.start()
 
     def shutdown(self) -> None:
@@ -83,3 +92,28 @@ class JobScheduler:
             f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
             f"{len(report.rejected)} rejected"
         )
+
+    async def plan_deliveries(self) -> str:
+        """Fan new publications out to the outbox."""
+        summary = await self._bot.planner.plan()
+        busy = summary.publications or summary.skipped_old or summary.cancelled
+        return str(summary) if busy else ""
+
+    async def send_deliveries(self) -> str:
+        """Send what is due, paced; wait for the gateway first so views can be dispatched."""
+        if not self._bot.is_ready():
+            return ""
+        summary = await self._bot.dispatcher.send_due()
+        return str(summary) if summary.anything else ""
+
+    async def send_digests(self) -> str:
+        """Send the digests whose time has come."""
+        if not self._bot.is_ready():
+            return ""
+        summary = await self._bot.dispatcher.send_digests()
+        return str(summary) if summary.anything else ""
+
+    async def housekeeping(self) -> str:
+        """Keep the database file tidy."""
+        await self._bot.store.optimize()
+        return "optimized the store"

@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.database import transaction
+from storage.database import Database
 from storage.models import (
     Article,
     ArticleDraft,
@@ -117,7 +115,7 @@ class _BatchPlan:
 class ArticleRepository:
     """Named queries over articles, topics, images and related links."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     # --- writing -------------------------------------------------------------------------
@@ -134,7 +132,7 @@ class ArticleRepository:
         if len(set(urls)) != len(urls):
             raise ValueError("a batch must not contain the same canonical URL twice")
         stamp = to_timestamp(now)
-        async with transaction(self._db):
+        async with self._db.transaction():
             existing = await self._existing(self._all_urls(drafts))
             plan = self._plan(drafts, existing)
             await self._write_article_rows(plan, existing, stamp, origin_guild_id)
@@ -341,8 +339,7 @@ class ArticleRepository:
         taken: set[str] = set()
         for chunk in chunks(wanted):
             sql = f"SELECT id FROM articles WHERE id IN ({placeholders(len(chunk))})"
-            async with self._db.execute(sql, chunk) as cursor:
-                taken.update([row[0] async for row in cursor])
+            taken.update(row[0] for row in await self._db.fetch_all(sql, chunk))
         if not taken and len(set(wanted)) == len(wanted):
             return inserts
         fixed: list[tuple[Any, ...]] = []
@@ -409,8 +406,7 @@ class ArticleRepository:
         ids: dict[str, int] = {}
         for chunk in chunks(list(first_seen)):
             sql = f"SELECT key, id FROM topics WHERE key IN ({placeholders(len(chunk))})"
-            async with self._db.execute(sql, chunk) as cursor:
-                ids.update({row[0]: row[1] async for row in cursor})
+            ids.update({row[0]: row[1] for row in await self._db.fetch_all(sql, chunk)})
         return ids
 
     async def _existing(self, urls: Sequence[str]) -> dict[str, _Existing]:
@@ -421,11 +417,10 @@ class ArticleRepository:
                 f"source_published_at, origin_guild_id FROM articles WHERE canonical_url IN "
                 f"({placeholders(len(chunk))})"
             )
-            async with self._db.execute(sql, chunk) as cursor:
-                async for row in cursor:
-                    found[row[0]] = _Existing(
-                        row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6]
-                    )
+            for row in await self._db.fetch_all(sql, chunk):
+                found[row[0]] = _Existing(
+                    row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6]
+                )
         return found
 
     # --- reading -------------------------------------------------------------------------
@@ -440,9 +435,7 @@ class ArticleRepository:
 
     async def count(self) -> int:
         """How many articles (including coverage-only ones) are stored."""
-        async with self._db.execute("SELECT count(*) FROM articles") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return int(await self._db.scalar("SELECT count(*) FROM articles") or 0)
 
     async def related(self, article_id: str) -> list[RelatedArticle]:
         """Curated coverage linked to the article, in both directions, listed order first."""
@@ -455,8 +448,7 @@ class ArticleRepository:
             "ORDER BY 3"
         )
         key = article_id.strip().lower()
-        async with self._db.execute(sql, (key, key)) as cursor:
-            links = [(int(row[0]), str(row[1])) async for row in cursor]
+        links = [(int(r[0]), str(r[1])) for r in await self._db.fetch_all(sql, (key, key))]
         articles = await self.load([pk for pk, _ in links])
         result: list[RelatedArticle] = []
         for pk, direction in links:
@@ -493,15 +485,14 @@ class ArticleRepository:
             f"AND a.id NOT IN ({placeholders(len(excluded))}) "
             "ORDER BY bm25(articles_fts, 4.0, 1.0, 2.0) LIMIT ?"
         )
-        async with self._db.execute(sql, (match, guild_id, *excluded, limit)) as cursor:
-            pks = [int(row[0]) async for row in cursor]
+        rows = await self._db.fetch_all(sql, (match, guild_id, *excluded, limit))
+        pks = [int(row[0]) for row in rows]
         loaded = await self.load(pks)
         return [loaded[pk] for pk in pks if pk in loaded]
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Article | None:
         sql = f"SELECT a.pk FROM articles a {where}"
-        async with self._db.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetch_one(sql, params)
         if row is None:
             return None
         return (await self.load([int(row[0])])).get(int(row[0]))
@@ -515,23 +506,20 @@ class ArticleRepository:
         for chunk in chunks(unique):
             marks = placeholders(len(chunk))
             sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE pk IN ({marks})"
-            async with self._db.execute(sql, chunk) as cursor:
-                rows.update({row[0]: tuple(row) async for row in cursor})
+            rows.update({row[0]: row for row in await self._db.fetch_all(sql, chunk)})
             sql = (
                 "SELECT at.article_pk, t.name FROM article_topics at "
                 f"JOIN topics t ON t.id = at.topic_id WHERE at.article_pk IN ({marks}) "
                 "ORDER BY at.article_pk, at.position"
             )
-            async with self._db.execute(sql, chunk) as cursor:
-                async for row in cursor:
-                    topics[row[0]].append(row[1])
+            for row in await self._db.fetch_all(sql, chunk):
+                topics[row[0]].append(row[1])
             sql = (
                 "SELECT article_pk, url, width, height, is_cached FROM images "
                 f"WHERE article_pk IN ({marks}) ORDER BY article_pk, position"
             )
-            async with self._db.execute(sql, chunk) as cursor:
-                async for row in cursor:
-                    images[row[0]].append(Image(row[1], row[2], row[3], bool(row[4])))
+            for row in await self._db.fetch_all(sql, chunk):
+                images[row[0]].append(Image(row[1], row[2], row[3], bool(row[4])))
         return {
             pk: _article_from_row(row, tuple(topics[pk]), tuple(images[pk]))
             for pk, row in rows.items()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -88,13 +90,79 @@ async def migrate(connection: aiosqlite.Connection) -> int:
     return max(current, latest)
 
 
-@asynccontextmanager
-async def transaction(connection: aiosqlite.Connection) -> AsyncIterator[None]:
-    """Run the block in one write transaction, rolled back if it raises."""
-    await connection.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        await connection.rollback()
-        raise
-    await connection.commit()
+Params = Sequence[Any] | Mapping[str, Any]
+Row = tuple[Any, ...]
+
+
+class Database:
+    """One aiosqlite connection shared by every coroutine of the process, made safe to share.
+
+    The bot's jobs and commands run concurrently on one event loop. Without a guard, one
+    coroutine's statements would land inside another's open transaction (and be committed or
+    rolled back with it). Every call therefore holds a lock; a transaction holds it from BEGIN
+    to COMMIT, and statements issued inside it by the same task pass straight through.
+    """
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            yield
+            return
+        async with self._lock:
+            self._owner = task
+            try:
+                yield
+            finally:
+                self._owner = None
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query."""
+        async with self._guard(), self.connection.execute(sql, params) as cursor:
+            return [tuple(row) async for row in cursor]
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        async with self._guard(), self.connection.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+    async def scalar(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.fetch_one(sql, params)
+        return row[0] if row else None
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; return how many rows it changed."""
+        async with self._guard():
+            cursor = await self.connection.execute(sql, params)
+            count = cursor.rowcount
+            await cursor.close()
+        return count
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run one statement for each parameter set."""
+        async with self._guard():
+            await self.connection.executemany(sql, rows)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Run the block in one write transaction, rolled back if it raises."""
+        async with self._guard():
+            await self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self.connection.rollback()
+                raise
+            await self.connection.commit()
+
+    async def close(self) -> None:
+        """Close the connection (after any call in progress)."""
+        async with self._guard():
+            await self.connection.close()

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.database import transaction
+from storage.database import Database
 from storage.models import Feed
 from storage.timestamps import to_timestamp
 
@@ -41,7 +39,7 @@ def _feed(row: tuple[Any, ...]) -> Feed:
 class FeedRepository:
     """Named queries over feeds."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     async def save(
@@ -57,7 +55,7 @@ class FeedRepository:
         cap: int,
     ) -> FeedSaved:
         """Create or update (re-enabling) the route from the topic to the channel."""
-        async with transaction(self._db):
+        async with self._db.transaction():
             existing = await self._find(guild_id, channel_id, topic_id)
             if existing is None:
                 if await self.count(guild_id) >= cap:
@@ -88,39 +86,35 @@ class FeedRepository:
 
     async def remove(self, guild_id: int, channel_id: int, topic_id: int | None) -> int:
         """Remove the channel's route for one topic, or (``topic_id`` None) for every-topic."""
-        cursor = await self._db.execute(
+        return await self._db.execute(
             "DELETE FROM feeds WHERE guild_id = ? AND channel_id = ? AND topic_id IS ?",
             (guild_id, channel_id, topic_id),
         )
-        return cursor.rowcount
 
     async def remove_channel(self, guild_id: int, channel_id: int) -> int:
         """Remove every route to the channel."""
-        cursor = await self._db.execute(
+        return await self._db.execute(
             "DELETE FROM feeds WHERE guild_id = ? AND channel_id = ?", (guild_id, channel_id)
         )
-        return cursor.rowcount
 
     async def for_guild(self, guild_id: int) -> list[Feed]:
         """The guild's feeds by channel, every-topic feeds first."""
-        async with self._db.execute(
-            _SELECT + "WHERE f.guild_id = ? ORDER BY f.channel_id, t.key IS NOT NULL, t.key",
-            (guild_id,),
-        ) as cursor:
-            return [_feed(tuple(row)) async for row in cursor]
+        return [
+            _feed(tuple(row))
+            for row in await self._db.fetch_all(
+                _SELECT + "WHERE f.guild_id = ? ORDER BY f.channel_id, t.key IS NOT NULL, t.key",
+                (guild_id,),
+            )
+        ]
 
     async def count(self, guild_id: int) -> int:
         """How many feeds the guild has."""
-        async with self._db.execute(
-            "SELECT count(*) FROM feeds WHERE guild_id = ?", (guild_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetch_one("SELECT count(*) FROM feeds WHERE guild_id = ?", (guild_id,))
         return int(row[0]) if row else 0
 
     async def _find(self, guild_id: int, channel_id: int, topic_id: int | None) -> Feed | None:
-        async with self._db.execute(
+        row = await self._db.fetch_one(
             _SELECT + "WHERE f.guild_id = ? AND f.channel_id = ? AND f.topic_id IS ?",
             (guild_id, channel_id, topic_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return _feed(tuple(row)) if row else None

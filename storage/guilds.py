@@ -6,8 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
+from storage.database import Database
 from storage.models import AuditEntry, GuildSettings
 from storage.timestamps import from_timestamp, to_timestamp
 
@@ -15,17 +14,16 @@ from storage.timestamps import from_timestamp, to_timestamp
 class GuildSettingsRepository:
     """Per-guild settings."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     async def get(self, guild_id: int) -> GuildSettings:
         """The guild's settings; defaults (None) where it has set nothing."""
-        async with self._db.execute(
+        row = await self._db.fetch_one(
             "SELECT moderator_role_id, min_quality, timezone FROM guild_settings "
             "WHERE guild_id = ?",
             (guild_id,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return GuildSettings(guild_id)
         return GuildSettings(guild_id, row[0], row[1], row[2])
@@ -61,7 +59,7 @@ class GuildSettingsRepository:
 class AuditRepository:
     """What moderators did, per guild."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     async def record(
@@ -90,13 +88,12 @@ class AuditRepository:
 
     async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         """The guild's latest entries, newest first."""
-        async with self._db.execute(
+        rows = await self._db.fetch_all(
             "SELECT l.guild_id, l.actor_id, l.action, a.id, l.detail_json, l.at "
             "FROM audit_log l LEFT JOIN articles a ON a.pk = l.article_pk "
             "WHERE l.guild_id = ? ORDER BY l.id DESC LIMIT ?",
             (guild_id, limit),
-        ) as cursor:
-            rows = [tuple(row) async for row in cursor]
+        )
         return [
             AuditEntry(row[0], row[1], row[2], row[3], json.loads(row[4]), from_timestamp(row[5]))
             for row in rows
@@ -106,13 +103,12 @@ class AuditRepository:
 class MetaRepository:
     """Small facts the bot keeps about itself (such as the synced command hash)."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     async def get(self, key: str) -> str | None:
         """The value stored under ``key``."""
-        async with self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetch_one("SELECT value FROM meta WHERE key = ?", (key,))
         return str(row[0]) if row else None
 
     async def put(self, key: str, value: str) -> None:

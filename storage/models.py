@@ -127,9 +127,12 @@ class StoreStats:
     published: int
     pending: int
     coverage_only: int
+    skipped_old: int
     topics: int
     subscriptions: int
+    subscriptions_paused: int
     feeds: int
+    feeds_paused: int
     deliveries: dict[str, int]
 
 

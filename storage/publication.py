@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-import aiosqlite
-
 from storage.articles import ArticleRepository
+from storage.database import Database
 from storage.models import ArticleState, GuildArticle, PublicationState
 from storage.sql import fts_match
 from storage.timestamps import to_timestamp
@@ -34,7 +33,7 @@ _FILTERS = {"published": _PUBLISHED, "pending": _PENDING, "any": "1"}
 class PublicationRepository:
     """Per-guild publication decisions and the lists built on them."""
 
-    def __init__(self, connection: aiosqlite.Connection, articles: ArticleRepository) -> None:
+    def __init__(self, connection: Database, articles: ArticleRepository) -> None:
         self._db = connection
         self._articles = articles
 
@@ -123,8 +122,7 @@ class PublicationRepository:
         return await self._hydrate(await self._rows(sql, params))
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        async with self._db.execute(sql, params) as cursor:
-            return [tuple(row) async for row in cursor]
+        return [tuple(row) for row in await self._db.fetch_all(sql, params)]
 
     async def _hydrate(self, rows: list[tuple[Any, ...]]) -> list[GuildArticle]:
         loaded = await self._articles.load([row[0] for row in rows])

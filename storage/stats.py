@@ -2,42 +2,39 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
+from storage.database import Database
 from storage.models import StoreStats
 
 _DELIVERY_STATES = ("pending", "sent", "failed", "dead", "skipped", "cancelled")
 
 
-async def _scalar(connection: aiosqlite.Connection, sql: str) -> int:
-    async with connection.execute(sql) as cursor:
-        row = await cursor.fetchone()
-    return int(row[0] or 0) if row else 0
-
-
-async def store_stats(connection: aiosqlite.Connection) -> StoreStats:
+async def store_stats(db: Database) -> StoreStats:
     """Count articles by state, topics, subscriptions, feeds and deliveries by state."""
-    async with connection.execute(
+    row = await db.fetch_one(
         "SELECT count(*), "
         "sum(coverage_only = 0 AND published = 1), "
         "sum(coverage_only = 0 AND published = 0), "
-        "sum(coverage_only = 1) FROM articles"
-    ) as cursor:
-        row = await cursor.fetchone()
-    total, published, pending, coverage = (int(v or 0) for v in row) if row else (0, 0, 0, 0)
+        "sum(coverage_only = 1), "
+        "sum(plan_outcome = 'skipped_old') FROM articles"
+    )
+    total, published, pending, coverage, skipped = (int(v or 0) for v in row or (0,) * 5)
     deliveries = dict.fromkeys(_DELIVERY_STATES, 0)
-    async with connection.execute(
-        "SELECT state, count(*) FROM deliveries GROUP BY state"
-    ) as cursor:
-        async for state, count in cursor:
-            deliveries[str(state)] = int(count)
+    for state, count in await db.fetch_all("SELECT state, count(*) FROM deliveries GROUP BY state"):
+        deliveries[str(state)] = int(count)
+    subscriptions = await db.fetch_one(
+        "SELECT count(*), sum(disabled_reason IS NOT NULL) FROM subscriptions"
+    )
+    feeds = await db.fetch_one("SELECT count(*), sum(disabled_reason IS NOT NULL) FROM feeds")
     return StoreStats(
         articles=total,
         published=published,
         pending=pending,
         coverage_only=coverage,
-        topics=await _scalar(connection, "SELECT count(*) FROM topics"),
-        subscriptions=await _scalar(connection, "SELECT count(*) FROM subscriptions"),
-        feeds=await _scalar(connection, "SELECT count(*) FROM feeds"),
+        skipped_old=skipped,
+        topics=int(await db.scalar("SELECT count(*) FROM topics") or 0),
+        subscriptions=int(subscriptions[0] or 0) if subscriptions else 0,
+        subscriptions_paused=int(subscriptions[1] or 0) if subscriptions else 0,
+        feeds=int(feeds[0] or 0) if feeds else 0,
+        feeds_paused=int(feeds[1] or 0) if feeds else 0,
         deliveries=deliveries,
     )

@@ -6,10 +6,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-import aiosqlite
-
 from storage.articles import ArticleRepository
-from storage.database import migrate, open_connection
+from storage.database import Database, migrate, open_connection
+from storage.deliveries import DeliveryRepository
 from storage.feeds import FeedRepository
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.models import StoreStats
@@ -22,9 +21,10 @@ from storage.topics import TopicRepository
 class Store:
     """topicbot's embedded database. Open once at start with ``Store.open`` and close at exit."""
 
-    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
-        self._connection = connection
+    def __init__(self, db: Database, path: Path) -> None:
+        self._db = db
         self.path = path
+        connection = db
         self.articles = ArticleRepository(connection)
         self.topics = TopicRepository(connection)
         self.publication = PublicationRepository(connection, self.articles)
@@ -33,6 +33,7 @@ class Store:
         self.guild_settings = GuildSettingsRepository(connection)
         self.audit = AuditRepository(connection)
         self.meta = MetaRepository(connection)
+        self.deliveries = DeliveryRepository(connection)
 
     @classmethod
     async def open(cls, path: Path | str) -> Self:
@@ -46,21 +47,24 @@ class Store:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, resolved)
+        return cls(Database(connection), resolved)
 
     async def close(self) -> None:
         """Flush and close the connection (checkpointing the WAL)."""
-        await self._connection.close()
+        await self._db.close()
 
     async def stats(self) -> StoreStats:
         """Counts of articles, topics, subscriptions, feeds and deliveries."""
-        return await store_stats(self._connection)
+        return await store_stats(self._db)
+
+    async def optimize(self) -> None:
+        """Let SQLite refresh its statistics and fold the WAL back into the file."""
+        await self._db.execute("PRAGMA optimize")
+        await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def integrity_check(self) -> str:
         """SQLite's own verdict on the file: 'ok' when healthy."""
-        async with self._connection.execute("PRAGMA integrity_check") as cursor:
-            row = await cursor.fetchone()
-        return str(row[0]) if row else "no answer"
+        return str(await self._db.scalar("PRAGMA integrity_check") or "no answer")
 
     async def __aenter__(self) -> Self:
         return self

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
-from storage.database import transaction
+from storage.database import Database
 from storage.models import DeliveryMode, Subscription
 from storage.timestamps import from_timestamp, to_timestamp
 
@@ -51,7 +49,7 @@ def _subscription(row: tuple[Any, ...]) -> Subscription:
 class SubscriptionRepository:
     """Named queries over subscriptions."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     async def save(
@@ -67,7 +65,7 @@ class SubscriptionRepository:
     ) -> SubscriptionSaved:
         """Create or update (re-enabling) a subscription; refuse a new one past the cap."""
         stamp = to_timestamp(now)
-        async with transaction(self._db):
+        async with self._db.transaction():
             existing = await self._find(guild_id, user_id, topic_id)
             if existing is None and await self.count(guild_id, user_id) >= cap:
                 raise SubscriptionCapReached(cap)
@@ -85,34 +83,34 @@ class SubscriptionRepository:
 
     async def delete(self, guild_id: int, user_id: int, topic_key: str) -> bool:
         """Remove the member's subscription to the topic; False when there was none."""
-        cursor = await self._db.execute(
+        count = await self._db.execute(
             "DELETE FROM subscriptions WHERE guild_id = ? AND user_id = ? "
             "AND topic_id = (SELECT id FROM topics WHERE key = ?)",
             (guild_id, user_id, topic_key),
         )
-        return cursor.rowcount > 0
+        return count > 0
 
     async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild, by topic name."""
-        async with self._db.execute(
-            _SELECT + "WHERE s.guild_id = ? AND s.user_id = ? ORDER BY t.key",
-            (guild_id, user_id),
-        ) as cursor:
-            return [_subscription(tuple(row)) async for row in cursor]
+        return [
+            _subscription(tuple(row))
+            for row in await self._db.fetch_all(
+                _SELECT + "WHERE s.guild_id = ? AND s.user_id = ? ORDER BY t.key",
+                (guild_id, user_id),
+            )
+        ]
 
     async def count(self, guild_id: int, user_id: int) -> int:
         """How many subscriptions the member has in the guild."""
-        async with self._db.execute(
+        row = await self._db.fetch_one(
             "SELECT count(*) FROM subscriptions WHERE guild_id = ? AND user_id = ?",
             (guild_id, user_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return int(row[0]) if row else 0
 
     async def _find(self, guild_id: int, user_id: int, topic_id: int) -> Subscription | None:
-        async with self._db.execute(
+        row = await self._db.fetch_one(
             _SELECT + "WHERE s.guild_id = ? AND s.user_id = ? AND s.topic_id = ?",
             (guild_id, user_id, topic_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return _subscription(tuple(row)) if row else None

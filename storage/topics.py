@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
+from storage.database import Database
 from storage.models import Topic
 from storage.sql import like_pattern
 
@@ -18,15 +17,19 @@ def topic_key(name: str) -> str:
 class TopicRepository:
     """Named queries over topics."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     async def get(self, name: str) -> Topic | None:
         """The topic with this name (in any case or spacing), or None."""
-        async with self._db.execute(
+        row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM topics WHERE key = ?", (topic_key(name),)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
+        return Topic(*row) if row else None
+
+    async def by_id(self, topic_id: int) -> Topic | None:
+        """The topic with this id, or None."""
+        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM topics WHERE id = ?", (topic_id,))
         return Topic(*row) if row else None
 
     async def suggest(self, typed: str, *, limit: int = 25) -> list[Topic]:
@@ -38,19 +41,17 @@ class TopicRepository:
             f"SELECT {_COLUMNS} FROM topics WHERE key LIKE ? ESCAPE '\\' "
             "ORDER BY substr(key, 1, length(?)) = ? DESC, article_count DESC, key LIMIT ?"
         )
-        async with self._db.execute(sql, (like_pattern(key), key, key, limit)) as cursor:
-            return [Topic(*row) async for row in cursor]
+        return [
+            Topic(*row)
+            for row in await self._db.fetch_all(sql, (like_pattern(key), key, key, limit))
+        ]
 
     async def most_used(self, *, limit: int = 25, offset: int = 0) -> list[Topic]:
         """Topics by how many articles carry them."""
         sql = f"SELECT {_COLUMNS} FROM topics ORDER BY article_count DESC, key LIMIT ? OFFSET ?"
-        async with self._db.execute(sql, (limit, offset)) as cursor:
-            return [Topic(*row) async for row in cursor]
+        return [Topic(*row) for row in await self._db.fetch_all(sql, (limit, offset))]
 
     async def count_in_use(self) -> int:
         """How many topics at least one article carries."""
-        async with self._db.execute(
-            "SELECT count(*) FROM topics WHERE article_count > 0"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._db.fetch_one("SELECT count(*) FROM topics WHERE article_count > 0")
         return int(row[0]) if row else 0

@@ -81,6 +81,13 @@ class SubscriptionService:
         await self._store.subscriptions.delete(guild_id, user_id, key)
         return owned[key].topic_name
 
+    async def unsubscribe_topic_id(self, guild_id: int, user_id: int, topic_id: int) -> str:
+        """Stop following a topic named by its id (the DM's unsubscribe button)."""
+        topic = await self._store.topics.by_id(topic_id)
+        if topic is None:
+            raise UserError("That topic no longer exists.")
+        return await self.unsubscribe(guild_id, user_id, topic.name)
+
     async def of_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild."""
         return await self._store.subscriptions.for_member(guild_id, user_id)

@@ -102,7 +102,7 @@ async def test_run_logs_in_syncs_answers_and_exits_cleanly_on_sigterm(
     finally:
         code = await bot.stop()
     assert code == 0, bot.log
-    assert "Traceback" not in bot.log
+    assert "Traceback" not in bot.log, bot.log
     assert "stopped cleanly" in bot.log
     assert discord_double.token not in bot.log
 

@@ -65,7 +65,7 @@ async def test_a_newer_schema_is_refused(tmp_path):
 
 async def test_foreign_keys_are_enforced(store):
     with pytest.raises(sqlite3.IntegrityError):
-        await store._connection.execute(
+        await store._db.execute(
             "INSERT INTO article_topics (topic_id, article_pk, position) VALUES (999, 999, 0)"
         )
 
@@ -264,3 +264,26 @@ async def test_stats_count_articles_by_state(store):
     assert (stats.articles, stats.published, stats.pending, stats.coverage_only) == (3, 1, 1, 1)
     assert stats.topics == 2
     assert stats.deliveries["pending"] == 0
+
+
+async def test_concurrent_tasks_never_share_a_transaction(store):
+    """A job's rolled-back transaction must not take another task's write with it."""
+    import asyncio
+
+    started = asyncio.Event()
+
+    async def failing_transaction():
+        with pytest.raises(RuntimeError):
+            async with store._db.transaction():
+                await store._db.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+                started.set()
+                await asyncio.sleep(0.05)
+                raise RuntimeError("boom")
+
+    async def other_task_write():
+        await started.wait()
+        await store.meta.put("b", "2")
+
+    await asyncio.gather(failing_transaction(), other_task_write())
+    assert await store.meta.get("a") is None
+    assert await store.meta.get("b") == "2"

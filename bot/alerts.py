@@ -1,0 +1,351 @@
+"""Sending the outbox to Discord: channel posts, instant DMs and digests.
+
+A row is marked sent only after Discord accepted the message, and every send carries a nonce
+derived from the row (discord.py sends it with ``enforce_nonce``), so a crash between the
+send and the commit does not post twice. Sends are paced under Discord's limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import discord
+
+from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
+from bot.domain.pacing import Pacer
+from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
+from storage.deliveries import Delivery
+from storage.models import Article
+
+if TYPE_CHECKING:
+    from bot.app import TopicBot
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+class SendFailed(Exception):
+    """Discord did not accept a message; ``failure`` says what that means."""
+
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+        super().__init__(failure.description)
+
+
+@dataclass(slots=True)
+class SendSummary:
+    """What one sending run did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    to_digest: int = 0
+    paused: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.sent} sent, {self.retried} to retry, {self.failed} refused, "
+            f"{self.dead} gave up, {self.to_digest} moved to the digest"
+        )
+        return text + (f"; paused: {', '.join(self.paused)}" if self.paused else "")
+
+    @property
+    def anything(self) -> bool:
+        """Whether the run did anything worth logging."""
+        return bool(self.sent or self.retried or self.failed or self.dead or self.to_digest)
+
+
+class Dispatcher:
+    """Sends due deliveries; one instance per bot."""
+
+    def __init__(self, bot: TopicBot, *, clock: Clock) -> None:
+        self._bot = bot
+        self._store = bot.store
+        self._settings = bot.settings.delivery
+        self._clock = clock
+        self._pacer = Pacer(
+            per_channel=self._settings.channel_messages_per_5s,
+            global_per_second=self._settings.global_requests_per_second,
+        )
+        self._dm_lock = asyncio.Lock()
+
+    # --- instant posts and DMs -------------------------------------------------------------
+
+    async def send_due(self, *, batch: int = 500, concurrency: int = 16) -> SendSummary:
+        """Send what is due: one worker per target, each target's rows in order."""
+        summary = SendSummary()
+        await self._store.deliveries.cancel_stale()
+        due = await self._store.deliveries.due(self._clock(), limit=batch)
+        by_target: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
+        for delivery in due:
+            by_target[(delivery.target_kind, delivery.target_id)].append(delivery)
+        articles = await self._store.articles.load([d.article_pk for d in due])
+        gate = asyncio.Semaphore(concurrency)
+
+        async def work(rows: list[Delivery]) -> None:
+            async with gate:
+                await self._send_target(rows, articles, summary)
+
+        await asyncio.gather(*(work(rows) for rows in by_target.values()))
+        return summary
+
+    async def _send_target(
+        self, rows: list[Delivery], articles: dict[int, Article], summary: SendSummary
+    ) -> None:
+        for delivery in rows:
+            article = articles.get(delivery.article_pk)
+            if article is None:
+                continue
+            try:
+                refused = await self._send_one(delivery, article, summary)
+            except Exception:  # one bad row must not stop the others
+                log.exception("delivery %d could not be sent", delivery.id)
+                refused = False
+            if refused:
+                return  # the target refused: its other rows were failed without a request
+
+    async def _send_one(self, delivery: Delivery, article: Article, summary: SendSummary) -> bool:
+        """Send one row; True when the target refused for good."""
+        if delivery.target_kind == "dm" and await self._over_hourly_cap(delivery):
+            summary.to_digest += 1
+            return False
+        try:
+            message = await self._post(delivery, article)
+        except SendFailed as error:
+            return await self._handle_failure(delivery, error.failure, summary)
+        await self._store.deliveries.mark_sent([delivery.id], message.id, self._clock())
+        await self._store.deliveries.record_success(delivery)
+        summary.sent += 1
+        return False
+
+    async def _over_hourly_cap(self, delivery: Delivery) -> bool:
+        now = self._clock()
+        sent = await self._store.deliveries.instant_dms_since(
+            delivery.target_id, now - timedelta(hours=1)
+        )
+        if sent < self._settings.dm_cap_per_hour:
+            return False
+        daily, _ = await self._bot.planner.digest_times(delivery.guild_id, now)
+        await self._store.deliveries.move_to_digest(
+            delivery.id, daily, f"over {self._settings.dm_cap_per_hour} alerts an hour"
+        )
+        return True
+
+    async def _post(self, delivery: Delivery, article: Article) -> discord.Message:
+        related = [r.article for r in await self._store.articles.related(article.id)]
+        embed = alert_embed(article, related, delivery)
+        if delivery.target_kind == "channel":
+            channel_id = delivery.target_id
+            role = delivery.mention_role_id
+            content = f"<@&{role}>" if role else None
+            mentions = (
+                discord.AllowedMentions(roles=[discord.Object(role)], everyone=False, users=False)
+                if role
+                else discord.AllowedMentions.none()
+            )
+            view = None
+        else:
+            channel_id = await self._dm_channel(delivery.target_id)
+            content, mentions = None, discord.AllowedMentions.none()
+            view = discord.ui.View(timeout=None)
+            if delivery.topic_id is not None:
+                view.add_item(UnsubscribeButton(delivery.guild_id, delivery.topic_id))
+        return await self._send(
+            channel_id,
+            content=content,
+            embed=embed,
+            view=view,
+            mentions=mentions,
+            nonce=delivery.nonce,
+        )
+
+    async def _send(
+        self,
+        channel_id: int,
+        *,
+        nonce: str,
+        mentions: discord.AllowedMentions,
+        content: str | None = None,
+        embed: discord.Embed | None = None,
+        embeds: Sequence[discord.Embed] = (),
+        view: discord.ui.View | None = None,
+    ) -> discord.Message:
+        await self._pacer.wait(channel_id)
+        channel = self._bot.get_partial_messageable(channel_id)
+        options: dict[str, Any] = {"allowed_mentions": mentions, "nonce": nonce}
+        if view is not None:
+            options["view"] = view
+        if embed is not None:
+            options["embed"] = embed
+        elif embeds:
+            options["embeds"] = list(embeds)
+        try:
+            return await asyncio.wait_for(
+                channel.send(content, **options), self._settings.request_timeout_seconds
+            )
+        except discord.HTTPException as error:
+            raise SendFailed(classify_failure(error.status, error.code, error.text)) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise SendFailed(classify_failure(None, None, type(error).__name__)) from None
+
+    async def _dm_channel(self, user_id: int) -> int:
+        """The member's DM channel: kept in the store, created once."""
+        known = await self._store.deliveries.dm_channel(user_id)
+        if known is not None:
+            return known
+        async with self._dm_lock:
+            await self._pacer.wait(None)
+            try:
+                channel = await asyncio.wait_for(
+                    self._bot.create_dm(discord.Object(user_id)),
+                    self._settings.request_timeout_seconds,
+                )
+            except discord.HTTPException as error:
+                raise SendFailed(classify_failure(error.status, error.code, error.text)) from None
+            except (TimeoutError, aiohttp.ClientError, OSError) as error:
+                raise SendFailed(classify_failure(None, None, type(error).__name__)) from None
+            await self._store.deliveries.save_dm_channel(user_id, channel.id)
+            return channel.id
+
+    async def _handle_failure(
+        self, delivery: Delivery, failure: Failure, summary: SendSummary
+    ) -> bool:
+        deliveries = self._store.deliveries
+        if failure.kind == "retry":
+            if delivery.attempts + 1 >= self._settings.max_attempts:
+                await deliveries.give_up(delivery.id, "dead", failure.description)
+                summary.dead += 1
+                log.warning(
+                    "delivery %d gave up after retries: %s", delivery.id, failure.description
+                )
+            else:
+                delay = retry_delay(
+                    delivery.attempts,
+                    base_seconds=self._settings.retry_base_seconds,
+                    cap_seconds=self._settings.retry_cap_seconds,
+                )
+                await deliveries.retry_later(
+                    delivery.id, self._clock() + timedelta(seconds=delay), failure.description
+                )
+                summary.retried += 1
+            return False
+        await deliveries.give_up(delivery.id, "failed", failure.description)
+        summary.failed += 1
+        if failure.kind == "message":
+            log.error("Discord refused delivery %d: %s", delivery.id, failure.description)
+            return False
+        summary.failed += await deliveries.fail_pending_for_target(
+            delivery.target_kind, delivery.target_id, failure.description
+        )
+        threshold = 1 if failure.kind == "target_gone" else self._settings.disable_after_failures
+        reason = pause_reason(failure, delivery.target_kind)
+        paused = await deliveries.record_failure(
+            delivery, reason, threshold=threshold, now=self._clock()
+        )
+        log.warning(
+            "%s %d refused: %s", delivery.target_kind, delivery.target_id, failure.description
+        )
+        if paused:
+            summary.paused.append(f"{delivery.target_kind} {delivery.target_id}")
+            if delivery.target_kind == "channel" and delivery.feed_id is not None:
+                await self._tell_moderators(delivery, reason)
+        return True
+
+    async def _tell_moderators(self, delivery: Delivery, reason: str) -> None:
+        """Once per pause: DM the moderator who set the feed up."""
+        assert delivery.feed_id is not None
+        feeds = await self._store.feeds.for_guild(delivery.guild_id)
+        feed = next((f for f in feeds if f.id == delivery.feed_id), None)
+        if feed is None or not await self._store.deliveries.mark_feed_notified(
+            feed.id, self._clock()
+        ):
+            return
+        guild = self._bot.get_guild(delivery.guild_id)
+        notice = paused_feed_notice(feed, guild.name if guild else str(delivery.guild_id), reason)
+        try:
+            channel_id = await self._dm_channel(feed.created_by)
+            await self._send(
+                channel_id,
+                content=notice,
+                mentions=discord.AllowedMentions.none(),
+                nonce=f"tbp{feed.id}",
+            )
+        except SendFailed as error:
+            log.warning(
+                "could not tell moderator %d about feed %d: %s", feed.created_by, feed.id, error
+            )
+
+    # --- digests -----------------------------------------------------------------------------
+
+    async def send_digests(self) -> SendSummary:
+        """One DM per member and digest kind with the top items by quality; none if empty."""
+        summary = SendSummary()
+        now = self._clock()
+        for user_id, mode in await self._store.deliveries.due_digests(now):
+            rows = await self._store.deliveries.digest_rows(user_id, mode, now)
+            if rows:
+                await self._send_digest(user_id, mode, rows, summary)
+        return summary
+
+    async def _send_digest(
+        self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
+    ) -> None:
+        articles = await self._store.articles.load([r.article_pk for r in rows])
+        names = {r.guild_id: self._guild_name(r.guild_id) for r in rows}
+        embeds = digest_embeds(mode, rows, articles, names, limit=self._settings.digest_items)
+        ids = [r.id for r in rows]
+        try:
+            channel_id = await self._dm_channel(user_id)
+            message = await self._send(
+                channel_id,
+                embeds=embeds,
+                mentions=discord.AllowedMentions.none(),
+                nonce=f"tbd{min(ids)}",
+            )
+        except SendFailed as error:
+            await self._digest_failed(rows, error.failure, summary)
+            return
+        await self._store.deliveries.mark_sent(ids, message.id, self._clock())
+        await self._store.deliveries.record_success(rows[0])
+        summary.sent += len(ids)
+
+    async def _digest_failed(
+        self, rows: list[Delivery], failure: Failure, summary: SendSummary
+    ) -> None:
+        deliveries = self._store.deliveries
+        if failure.kind == "retry":
+            if rows[0].attempts + 1 < self._settings.max_attempts:
+                delay = retry_delay(
+                    rows[0].attempts,
+                    base_seconds=self._settings.retry_base_seconds,
+                    cap_seconds=self._settings.retry_cap_seconds,
+                )
+                at = self._clock() + timedelta(seconds=delay)
+                await deliveries.retry_digest_later([r.id for r in rows], at, failure.description)
+                summary.retried += len(rows)
+            else:
+                for row in rows:
+                    await deliveries.give_up(row.id, "dead", failure.description)
+                summary.dead += len(rows)
+            return
+        if failure.kind == "message":
+            for row in rows:
+                await deliveries.give_up(row.id, "failed", failure.description)
+            summary.failed += len(rows)
+            log.error("Discord refused a digest for %d: %s", rows[0].target_id, failure.description)
+            return
+        # the member refused DMs: this fails all their pending rows and counts the refusal
+        await self._handle_failure(rows[0], failure, summary)
+
+    def _guild_name(self, guild_id: int) -> str:
+        guild = self._bot.get_guild(guild_id)
+        return guild.name if guild else f"server {guild_id}"

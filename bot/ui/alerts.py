@@ -1,0 +1,109 @@
+"""What alerts look like: channel posts and DMs, digests, the unsubscribe button."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import discord
+
+from bot.checks import topicbot
+from bot.domain.text import clip
+from bot.errors import report_error
+from bot.ui.embeds import BRAND_COLOUR, article_embed, link_line, plain
+from storage.deliveries import Delivery
+from storage.models import Article, Feed
+
+DIGEST_TITLES = {"daily": "Your daily digest", "weekly": "Your weekly digest"}
+
+
+def alert_embed(article: Article, related: Sequence[Article], delivery: Delivery) -> discord.Embed:
+    """The article card; a DM also says why the member got it."""
+    note = None
+    if delivery.target_kind == "dm":
+        note = f"You follow {delivery.reason.removeprefix('topic: ')} (quality {article.quality})"
+    return article_embed(article, related=related, note=note)
+
+
+def digest_embeds(
+    mode: str,
+    rows: Sequence[Delivery],
+    articles: Mapping[int, Article],
+    guild_names: Mapping[int, str],
+    *,
+    limit: int,
+) -> list[discord.Embed]:
+    """One embed listing the best items (each once), with the count of the rest."""
+    seen: set[int] = set()
+    lines: list[str] = []
+    for row in rows:
+        article = articles.get(row.article_pk)
+        if article is None or row.article_pk in seen:
+            continue
+        seen.add(row.article_pk)
+        if len(lines) < limit:
+            where = plain(guild_names.get(row.guild_id, ""), 60)
+            lines.append(
+                f"**{len(lines) + 1}.** {link_line(article, 260)} · quality {article.quality}"
+                f"\n  _{plain(row.reason.removeprefix('topic: '), 60)} · {where}_"
+            )
+    hidden = len(seen) - len(lines)
+    embed = discord.Embed(
+        title=DIGEST_TITLES.get(mode, "Your digest"),
+        description=clip("\n".join(lines), 4000),
+        colour=BRAND_COLOUR,
+    )
+    footer = f"{len(seen)} new article{'s' if len(seen) != 1 else ''}"
+    if hidden:
+        footer += f" · {hidden} more not shown (see /latest)"
+    embed.set_footer(text=footer)
+    return [embed]
+
+
+def paused_feed_notice(feed: Feed, guild_name: str, reason: str) -> str:
+    """The one message moderators get when a feed stops posting."""
+    topic = plain(feed.topic_name, 80) if feed.topic_name else "every topic"
+    return clip(
+        f"The topicbot feed for **{topic}** in <#{feed.channel_id}> "
+        f"({plain(guild_name, 80)}) is paused: {reason}.",
+        2000,
+    )
+
+
+class UnsubscribeButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"tb:unsub:(?P<guild>\d{1,20}):(?P<topic>\d{1,20})",
+):
+    """In an alert DM: stop following the topic that caused it (works after restarts)."""
+
+    def __init__(self, guild_id: int, topic_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Unsubscribe from this topic",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"tb:unsub:{guild_id}:{topic_id}",
+            )
+        )
+        self.guild_id = guild_id
+        self.topic_id = topic_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> UnsubscribeButton:
+        """Rebuild the button from its custom id."""
+        return cls(int(match["guild"]), int(match["topic"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        """Unsubscribe the member who clicked (only ever themselves)."""
+        try:
+            name = await topicbot(interaction).services.subscriptions.unsubscribe_topic_id(
+                self.guild_id, interaction.user.id, self.topic_id
+            )
+            await interaction.response.send_message(
+                f"Unsubscribed from **{plain(name, 80)}**. `/subscribe` brings it back.",
+                ephemeral=True,
+            )
+        except Exception as error:
+            await report_error(interaction, error, "unsubscribe button")
