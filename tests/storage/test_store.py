@@ -272,13 +272,16 @@ async def test_concurrent_tasks_never_share_a_transaction(store):
 
     started = asyncio.Event()
 
+    async def doomed():
+        async with store._db.transaction():
+            await store._db.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
+            started.set()
+            await asyncio.sleep(0.05)
+            raise RuntimeError("boom")
+
     async def failing_transaction():
         with pytest.raises(RuntimeError):
-            async with store._db.transaction():
-                await store._db.execute("INSERT INTO meta (key, value) VALUES ('a', '1')")
-                started.set()
-                await asyncio.sleep(0.05)
-                raise RuntimeError("boom")
+            await doomed()
 
     async def other_task_write():
         await started.wait()
