@@ -11,13 +11,14 @@ from bot.checks import guild_id_of, moderator_only
 from bot.domain.errors import UserError
 from bot.domain.text import clip
 from bot.ui.choices import topic_choices
-from bot.ui.embeds import BRAND_COLOUR, plain
+from bot.ui.embeds import BRAND_COLOUR, health_text, plain
+from storage.deliveries import HealthCounts
 from storage.models import Feed
 
 AnyTextChannel = discord.TextChannel | discord.Thread
 
 
-def describe_feed(feed: Feed, default_bar: int) -> str:
+def describe_feed(feed: Feed, default_bar: int, health: HealthCounts | None = None) -> str:
     """One line about a feed: where, what, the bar, the mention, and its health."""
     topic = f"**{plain(feed.topic_name, 80)}**" if feed.topic_name else "**every topic**"
     bar = feed.min_quality if feed.min_quality is not None else default_bar
@@ -25,7 +26,9 @@ def describe_feed(feed: Feed, default_bar: int) -> str:
     if feed.mention_role_id:
         line += f", mentions <@&{feed.mention_role_id}>"
     if feed.disabled_reason:
-        line += f" — ⚠️ paused: {plain(feed.disabled_reason, 120)}"
+        line += f" — ⚠️ paused: {plain(feed.disabled_reason, 160)}"
+    if health is not None:
+        line += f"\n  {health_text(health)}"
     return line
 
 
@@ -143,10 +146,11 @@ class FeedCommands(
         """Every feed of this server, with its health."""
         guild_id = guild_id_of(interaction)
         feeds = await self.feeds.of_guild(guild_id)
+        health = await self.feeds.health(guild_id)
         bar = await self.bot.services.guild_settings.min_quality(guild_id)
-        description = "\n".join(describe_feed(f, bar) for f in feeds) or (
-            "No feeds yet. Add one with `/feed add`."
-        )
+        description = "\n".join(
+            describe_feed(f, bar, health.get(f.id, HealthCounts())) for f in feeds
+        ) or ("No feeds yet. Add one with `/feed add`.")
         embed = discord.Embed(
             title="Feeds", description=clip(description, 4000), colour=BRAND_COLOUR
         )

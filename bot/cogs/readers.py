@@ -14,22 +14,25 @@ from bot.domain.errors import UserError
 from bot.domain.related import RelatedResult
 from bot.domain.text import clip
 from bot.ui.choices import article_choices, subscription_choices, topic_choices
-from bot.ui.embeds import BRAND_COLOUR, article_embed, plain, result_line
+from bot.ui.embeds import BRAND_COLOUR, article_embed, health_text, plain, result_line
 from bot.ui.pages import TOPICS_PER_PAGE, PageButton, nav_buttons, page_renderer, topics_page
+from storage.deliveries import HealthCounts
 from storage.models import Article, Subscription
 
 DeliveryChoice = Literal["instant", "daily", "weekly"]
 RESULTS_SHOWN = 10
 
 
-def describe_subscription(subscription: Subscription) -> str:
+def describe_subscription(subscription: Subscription, health: HealthCounts | None = None) -> str:
     """One line about a subscription, with its settings and health."""
     line = (
         f"**{plain(subscription.topic_name, 80)}** — {subscription.delivery}, "
         f"quality {subscription.min_quality}+"
     )
     if subscription.disabled_reason:
-        line += f" — ⚠️ paused: {plain(subscription.disabled_reason, 120)}"
+        line += f" — ⚠️ paused: {plain(subscription.disabled_reason, 160)}"
+    if health is not None:
+        line += f"\n  {health_text(health)}"
     return line
 
 
@@ -148,9 +151,13 @@ class Readers(commands.Cog):
                 "You don't follow any topics here yet. Try `/subscribe`.", ephemeral=True
             )
             return
+        health = await self.services.subscriptions.health(
+            guild_id_of(interaction), interaction.user.id
+        )
+        lines = [describe_subscription(s, health.get(s.id, HealthCounts())) for s in own]
         embed = discord.Embed(
             title="Your subscriptions",
-            description=clip("\n".join(describe_subscription(s) for s in own), 4000),
+            description=clip("\n".join(lines), 4000),
             colour=BRAND_COLOUR,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)

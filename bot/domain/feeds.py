@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, SubscriptionService, check_quality, utc_now
 from storage import Store
+from storage.deliveries import HealthCounts
 from storage.feeds import FeedCapReached, FeedSaved
 from storage.models import Feed
 
@@ -96,3 +97,7 @@ class FeedService:
     async def of_guild(self, guild_id: int) -> list[Feed]:
         """The guild's feeds."""
         return await self._store.feeds.for_guild(guild_id)
+
+    async def health(self, guild_id: int) -> dict[int, HealthCounts]:
+        """Per feed: its deliveries by state."""
+        return await self._store.deliveries.feed_health(guild_id)

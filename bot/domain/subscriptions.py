@@ -9,6 +9,7 @@ from typing import get_args
 from bot.domain.errors import UserError
 from bot.domain.text import shown
 from storage import Store
+from storage.deliveries import HealthCounts
 from storage.models import DeliveryMode, Subscription, Topic
 from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
 from storage.topics import topic_key
@@ -91,6 +92,10 @@ class SubscriptionService:
     async def of_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild."""
         return await self._store.subscriptions.for_member(guild_id, user_id)
+
+    async def health(self, guild_id: int, user_id: int) -> dict[int, HealthCounts]:
+        """Per subscription of the member here: its alerts by state."""
+        return await self._store.deliveries.subscription_health(guild_id, user_id)
 
     async def known_topic(self, topic_text: str) -> Topic:
         """The stored topic with this name, or a UserError saying how to find one."""

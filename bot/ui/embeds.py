@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import discord
 
 from bot.domain.text import clip
+from storage.deliveries import HealthCounts
 from storage.models import Article
 
 TITLE_LIMIT = 256
@@ -115,3 +116,10 @@ def result_line(index: int, article: Article, reason: str) -> str:
         f"  _{plain(reason, 120)}_",
         500,
     )
+
+
+def health_text(counts: HealthCounts | None) -> str:
+    """``sent 3 · pending 1 · failed 0`` (dead ones counted as failed)."""
+    if counts is None:
+        return "nothing sent yet"
+    return f"sent {counts.sent} · pending {counts.pending} · failed {counts.failed + counts.dead}"

@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest_asyncio
 
 from bot.app import TopicBot
 from storage import Store
-from tests.bot.harness import Harness, seed_examples, test_settings
+from tests.bot.harness import FakeClock, Harness, seed_examples, test_settings
 from tests.discord_double import DiscordDouble
-from tests.discord_double.plugin import DoubleWorld, StartBot, build_world
+from tests.discord_double.plugin import StartBot, build_world
+
+MakeHarness = Callable[..., Awaitable[Harness]]
 
 
 @pytest_asyncio.fixture
-async def harness(
+async def make_harness(
     discord_double: DiscordDouble, start_bot: StartBot, tmp_path
-) -> AsyncIterator[Harness]:
-    """topicbot with two guilds, the example articles stored, commands synced globally."""
-    world: DoubleWorld = build_world(discord_double, guilds=2, members=3)
-    settings = test_settings(tmp_path)
-    store = await Store.open(settings.storage.path)
-    await seed_examples(store)
-    bot = TopicBot(settings=settings, store=store, run_jobs=False, guild_ready_timeout=0.05)
-    try:
+) -> AsyncIterator[MakeHarness]:
+    """``await make_harness(seed=True, **settings_sections)``: topicbot with two guilds on a
+    fresh store, commands synced globally, jobs off (tests drive them), a fake clock."""
+    opened: list[tuple[TopicBot, Store]] = []
+
+    async def make(*, seed: bool = True, members: int = 3, **sections: dict[str, Any]) -> Harness:
+        world = build_world(discord_double, guilds=2, members=members)
+        settings = test_settings(tmp_path, **sections)
+        store = await Store.open(settings.storage.path)
+        if seed:
+            await seed_examples(store)
+        clock = FakeClock()
+        bot = TopicBot(
+            settings=settings, store=store, run_jobs=False, clock=clock, guild_ready_timeout=0.05
+        )
+        opened.append((bot, store))
         await start_bot(bot)
         await discord_double.wait_for_commands("subscribe", guild_id=None)
-        yield Harness(discord_double, world, store, bot)
-    finally:
+        return Harness(discord_double, world, store, bot, clock)
+
+    yield make
+    for bot, store in opened:
         await bot.close()
         await store.close()
+
+
+@pytest_asyncio.fixture
+async def harness(make_harness: MakeHarness) -> Harness:
+    """topicbot with two guilds and the example articles stored."""
+    return await make_harness()

@@ -32,6 +32,21 @@ def test_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
     return Settings.model_validate(data)
 
 
+class FakeClock:
+    """The bot's clock, moved by the test."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move time forward by ``timedelta(**delta)``."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
 @dataclass
 class Harness:
     """The double, its world, the store and the running bot."""
@@ -40,6 +55,20 @@ class Harness:
     world: DoubleWorld
     store: Store
     bot: TopicBot
+    clock: FakeClock
+
+    async def plan(self) -> Any:
+        """Run the planning job once."""
+        return await self.bot.planner.plan()
+
+    async def send(self) -> Any:
+        """Run the sending job once."""
+        return await self.bot.dispatcher.send_due()
+
+    async def deliver(self) -> Any:
+        """Plan, then send."""
+        await self.plan()
+        return await self.send()
 
     @property
     def first(self) -> GuildWorld:

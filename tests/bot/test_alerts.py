@@ -1,0 +1,251 @@
+"""The alert pipeline end to end: publication -> planning -> posts and DMs through the double."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from tests.bot.harness import Harness
+from tests.discord_double.plugin import GuildWorld
+
+
+def fresh(harness: Harness, hours: float = 1) -> str:
+    return (harness.clock.now - timedelta(hours=hours)).isoformat()
+
+
+async def story(harness: Harness, n: int = 1, **fields: Any):
+    fields.setdefault("title", f"Ferry pilot {n} expands to the islands")
+    fields.setdefault("webUrl", f"https://harbour-times.example/ferries/{n}")
+    fields.setdefault("originalUrl", ...)
+    fields.setdefault("publishedDateTime", fresh(harness))
+    fields.setdefault("published", True)
+    fields.setdefault("quality", 70)
+    fields.setdefault("topics", ["Transport"])
+    return await harness.add_article(**fields)
+
+
+async def follow(
+    harness: Harness, guild: GuildWorld, user_id: int, topic: str, **options: Any
+) -> None:
+    result = await harness.slash(guild, user_id, "subscribe", {"topic": topic, **options})
+    assert result.content.startswith(("Subscribed", "Updated")), result.content
+
+
+async def route(harness: Harness, guild: GuildWorld, channel_id: int, **options: Any) -> None:
+    result = await harness.slash(
+        guild, guild.moderator.id, "feed add", {"channel": channel_id, **options}
+    )
+    assert result.content.startswith(("Added", "Updated")), result.content
+
+
+def posts(harness: Harness, channel_id: int) -> list:
+    """What everyone in the channel sees from the bot (command replies here are private)."""
+    return [m for m in harness.double.messages_in(channel_id, include_ephemeral=False) if m.embeds]
+
+
+async def test_a_published_file_reaches_each_routed_channel_and_subscriber_once(harness: Harness):
+    await harness.add_article(
+        title="warm-up",
+        webUrl="https://x.example/topic-seed",
+        originalUrl=...,
+        related=[],
+        topics=["Transport"],
+        published=False,
+    )
+    g, other = harness.first, harness.second
+    reader, second_reader = g.members[0].id, g.members[1].id
+    await route(harness, g, g.alerts.id, topic="Transport")
+    await route(harness, g, g.general.id)  # every topic
+    await route(harness, other, other.alerts.id, topic="Transport")
+    await follow(harness, g, reader, "Transport")
+    await follow(harness, g, second_reader, "Transport", delivery="daily")
+
+    article = await story(harness)
+    summary = await harness.deliver()
+    assert summary.sent == 4
+
+    for channel in (g.alerts.id, g.general.id, other.alerts.id):
+        (post,) = posts(harness, channel)
+        assert post.embeds[0]["title"] == article.title
+        assert post.embeds[0]["url"] == article.web_url
+        assert post.content in (None, "")
+        assert post.allowed_mentions["parse"] == []
+        assert post.nonce
+    (dm,) = harness.double.dms_to(reader)
+    assert dm.embeds[0]["title"] == article.title
+    why = next(f for f in dm.embeds[0]["fields"] if f["name"] == "Why you got this")
+    assert why["value"] == "You follow Transport (quality 70)"
+    button = dm.components[0]["components"][0]
+    assert button["label"] == "Unsubscribe from this topic"
+    assert harness.double.dms_to(second_reader) == []  # waits for the daily digest
+
+    await harness.deliver()
+    await harness.deliver()
+    assert len(posts(harness, g.alerts.id)) == 1
+    assert len(harness.double.dms_to(reader)) == 1
+    stats = await harness.store.stats()
+    assert stats.deliveries["sent"] == 4
+    assert stats.deliveries["pending"] == 1
+
+
+async def test_a_moderator_publish_reaches_only_that_guild(harness: Harness):
+    g, other = harness.first, harness.second
+    await route(harness, g, g.alerts.id)
+    await route(harness, other, other.alerts.id)
+    article = await story(harness, published=False)
+    await harness.deliver()
+    assert posts(harness, g.alerts.id) == []
+    result = await harness.slash(g, g.moderator.id, "publish", {"article": article.id})
+    assert result.content.startswith("Published")
+    await harness.deliver()
+    (post,) = posts(harness, g.alerts.id)
+    assert post.embeds[0]["title"] == article.title
+    assert posts(harness, other.alerts.id) == []
+
+
+async def test_one_alert_per_member_however_many_topics_match(harness: Harness):
+    g = harness.first
+    reader = g.members[0].id
+    await story(
+        harness, 0, published=False, topics=["Transport", "Energy"]
+    )  # makes the topics known
+    await follow(harness, g, reader, "Transport")
+    await follow(harness, g, reader, "Energy")
+    await story(harness, 1, topics=["Transport", "Energy"])
+    await harness.deliver()
+    assert len(harness.double.dms_to(reader)) == 1
+
+
+async def test_quality_bars_at_guild_feed_and_subscription_level(harness: Harness):
+    g = harness.first
+    low, picky = g.members[0].id, g.members[1].id
+    await story(harness, 0, published=False)
+    await harness.slash(g, g.moderator.id, "settings", {"min_quality": 50})
+    await route(harness, g, g.general.id)  # the guild's bar: 50
+    await route(harness, g, g.alerts.id, min_quality=80)  # the feed's own bar
+    await follow(harness, g, low, "Transport")  # 0, but the guild's 50 still applies
+    await follow(harness, g, picky, "Transport", min_quality=75)
+
+    await story(harness, 1, quality=40, title="Weak story")
+    await story(harness, 2, quality=60, title="Middling story")
+    await story(harness, 3, quality=90, title="Strong story")
+    await harness.deliver()
+
+    def titles(messages):
+        return sorted(m.embeds[0]["title"] for m in messages)
+
+    assert titles(posts(harness, g.general.id)) == ["Middling story", "Strong story"]
+    assert titles(posts(harness, g.alerts.id)) == ["Strong story"]
+    assert titles(harness.double.dms_to(low)) == ["Middling story", "Strong story"]
+    assert titles(harness.double.dms_to(picky)) == ["Strong story"]
+
+
+async def test_backlog_older_than_max_age_is_recorded_as_skipped_not_sent(harness: Harness):
+    g = harness.first
+    await route(harness, g, g.general.id)
+    await story(harness, 1, publishedDateTime=fresh(harness, hours=72), title="Old news")
+    await story(harness, 2, title="New news")
+    summary = await harness.plan()
+    assert summary.skipped_old >= 2  # the old story and the published examples
+    await harness.send()
+    assert [m.embeds[0]["title"] for m in posts(harness, g.general.id)] == ["New news"]
+    assert (await harness.store.stats()).skipped_old >= 2
+
+
+async def test_a_retraction_cancels_pending_deliveries(harness: Harness):
+    g = harness.first
+    await route(harness, g, g.general.id)
+    article = await story(harness)
+    await harness.plan()
+    result = await harness.slash(g, g.moderator.id, "unpublish", {"article": article.id})
+    assert result.content.startswith("Retracted")
+    summary = await harness.send()
+    assert summary.sent == 0
+    assert posts(harness, g.general.id) == []
+    assert (await harness.store.stats()).deliveries["cancelled"] == 1
+
+
+async def test_a_feed_role_is_mentioned_and_nothing_else_pings(harness: Harness):
+    g = harness.first
+    await route(harness, g, g.alerts.id, mention_role=g.member_role.id)
+    await story(harness, title="@everyone look <@&999> <@123>", excerpt="@here ping")
+    await harness.deliver()
+    (post,) = posts(harness, g.alerts.id)
+    assert post.content == f"<@&{g.member_role.id}>"
+    assert post.allowed_mentions["parse"] == []
+    assert [int(r) for r in post.allowed_mentions["roles"]] == [g.member_role.id]
+    assert not post.allowed_mentions.get("users")
+    assert "@everyone" not in post.embeds[0]["title"].replace("@\u200beveryone", "")
+
+
+async def test_daily_digest_is_one_dm_with_the_best_items_and_nothing_when_empty(harness: Harness):
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    for n, quality in [(1, 40), (2, 95), (3, 70)]:
+        await story(harness, n, quality=quality, title=f"Story {n}")
+    await harness.deliver()
+    assert harness.double.dms_to(reader) == []
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0  # not time yet
+
+    harness.clock.advance(days=1, minutes=1)
+    summary = await harness.bot.dispatcher.send_digests()
+    assert summary.sent == 3
+    (digest,) = harness.double.dms_to(reader)
+    embed = digest.embeds[0]
+    assert embed["title"] == "Your daily digest"
+    lines = [line for line in embed["description"].splitlines() if line.startswith("**")]
+    assert [line.split("[")[1].split("]")[0] for line in lines] == ["Story 2", "Story 3", "Story 1"]
+    assert embed["footer"]["text"] == "3 new articles"
+
+    harness.clock.advance(days=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    assert len(harness.double.dms_to(reader)) == 1
+
+
+async def test_instant_dms_over_the_hourly_cap_go_to_the_next_digest(make_harness):
+    harness = await make_harness(delivery={"dm_cap_per_hour": 2})
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport")
+    for n in range(1, 5):
+        await story(harness, n, title=f"Story {n}")
+    summary = await harness.deliver()
+    assert (summary.sent, summary.to_digest) == (2, 2)
+    assert len(harness.double.dms_to(reader)) == 2
+    harness.clock.advance(days=1, minutes=1)
+    digest = await harness.bot.dispatcher.send_digests()
+    assert digest.sent == 2
+    last = harness.double.dms_to(reader)[-1]
+    assert last.embeds[0]["title"] == "Your daily digest"
+    assert "over 2 alerts an hour" in last.embeds[0]["description"]
+
+
+async def test_the_dm_unsubscribe_button_unsubscribes_the_member(harness: Harness):
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport")
+    await story(harness, 1)
+    await harness.deliver()
+    (dm,) = harness.double.dms_to(reader)
+    button = dm.components[0]["components"][0]
+    clicked = await harness.double.click(dm, button["custom_id"], reader)
+    assert clicked.content == "Unsubscribed from **Transport**. `/subscribe` brings it back."
+    assert await harness.store.subscriptions.for_member(g.id, reader) == []
+
+
+async def test_feed_list_and_subscriptions_show_delivery_health(harness: Harness):
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await route(harness, g, g.alerts.id, topic="Transport")
+    await follow(harness, g, reader, "Transport")
+    await story(harness, 1)
+    await harness.deliver()
+    listing = await harness.slash(g, g.moderator.id, "feed list")
+    assert "sent 1" in listing.embeds[0]["description"]
+    mine = await harness.slash(g, reader, "subscriptions")
+    assert "sent 1" in mine.embeds[0]["description"]
