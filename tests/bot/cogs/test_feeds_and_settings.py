@@ -42,13 +42,15 @@ async def test_feed_add_list_update_remove(harness: Harness):
     assert updated.content == f"Updated feed: <#{g.alerts.id}> ← **Privacy**, quality 10+"
 
     listing = await harness.slash(g, moderator, "feed list")
-    assert listing.embeds[0]["description"].splitlines() == sorted(
+    health = "  sent 0 · pending 0 · failed 0"
+    feeds = sorted(
         [
             f"<#{g.general.id}> ← **every topic**, quality 20+",
             f"<#{g.alerts.id}> ← **Privacy**, quality 10+",
         ],
         key=lambda line: int(line[2:].split(">")[0]),
     )
+    assert listing.embeds[0]["description"].splitlines() == [feeds[0], health, feeds[1], health]
 
     removed = await harness.slash(
         g, moderator, "feed remove", {"channel": g.alerts.id, "topic": "Privacy"}

@@ -27,7 +27,9 @@ async def test_subscribe_then_list_then_unsubscribe(harness: Harness):
     listing = await harness.slash(harness.first, member, "subscriptions")
     assert listing.message.flags & EPHEMERAL
     assert listing.embeds[0]["title"] == "Your subscriptions"
-    assert listing.embeds[0]["description"] == "**Privacy** — weekly, quality 0+"
+    assert listing.embeds[0]["description"] == (
+        "**Privacy** — weekly, quality 0+\n  sent 0 · pending 0 · failed 0"
+    )
 
     gone = await harness.slash(harness.first, member, "unsubscribe", {"topic": "Privacy"})
     assert gone.content == "Unsubscribed from **Privacy**."
