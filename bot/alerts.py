@@ -192,6 +192,9 @@ class Dispatcher:
             return await asyncio.wait_for(
                 channel.send(content, **options), self._settings.request_timeout_seconds
             )
+        except discord.RateLimited as error:
+            waited = f"rate limited for {error.retry_after:.0f}s"
+            raise SendFailed(Failure("retry", waited, retry_after=error.retry_after)) from None
         except discord.HTTPException as error:
             raise SendFailed(classify_failure(error.status, error.code, error.text)) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
@@ -228,10 +231,13 @@ class Dispatcher:
                     "delivery %d gave up after retries: %s", delivery.id, failure.description
                 )
             else:
-                delay = retry_delay(
-                    delivery.attempts,
-                    base_seconds=self._settings.retry_base_seconds,
-                    cap_seconds=self._settings.retry_cap_seconds,
+                delay = max(
+                    failure.retry_after,
+                    retry_delay(
+                        delivery.attempts,
+                        base_seconds=self._settings.retry_base_seconds,
+                        cap_seconds=self._settings.retry_cap_seconds,
+                    ),
                 )
                 await deliveries.retry_later(
                     delivery.id, self._clock() + timedelta(seconds=delay), failure.description

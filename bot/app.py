@@ -96,6 +96,9 @@ class TopicBot(commands.Bot):
             help_command=None,
             tree_cls=TopicTree,
             allowed_mentions=discord.AllowedMentions.none(),
+            # A longer wait is handed back to the outbox, which retries later, rather than
+            # holding a sender for minutes.
+            max_ratelimit_timeout=30.0,
             **options,
         )
         self.settings = settings

@@ -39,6 +39,7 @@ class Failure:
     kind: FailureKind
     description: str
     code: int | None = None
+    retry_after: float = 0.0
 
 
 def classify_failure(status: int | None, code: int | None, text: str = "") -> Failure:
