@@ -21,7 +21,7 @@ import discord
 from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
 from bot.domain.pacing import Pacer
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
-from storage.deliveries import Delivery
+from storage.deliveries import Delivery, nonce_for
 from storage.models import Article
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ class Dispatcher:
     async def send_due(self, *, batch: int = 500, concurrency: int = 16) -> SendSummary:
         """Send what is due: one worker per target, each target's rows in order."""
         summary = SendSummary()
-        await self._store.deliveries.cancel_stale()
+        await self._store.deliveries.cancel_stale_due(self._clock())
         due = await self._store.deliveries.due(self._clock(), limit=batch)
         by_target: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
         for delivery in due:
@@ -108,21 +108,27 @@ class Dispatcher:
             try:
                 refused = await self._send_one(delivery, article, summary)
             except Exception:  # one bad row must not stop the others
-                log.exception("delivery %d could not be sent", delivery.id)
+                log.exception("delivery %s could not be sent", delivery.label)
                 refused = False
             if refused:
                 return  # the target refused: its other rows were failed without a request
 
     async def _send_one(self, delivery: Delivery, article: Article, summary: SendSummary) -> bool:
         """Send one row; True when the target refused for good."""
-        if delivery.target_kind == "dm" and await self._over_hourly_cap(delivery):
-            summary.to_digest += 1
-            return False
+        if delivery.target_kind == "dm":
+            if await self._store.deliveries.already_told(delivery.target_id, delivery.article_pk):
+                await self._store.deliveries.give_up(
+                    [delivery], "skipped", "already sent through another server"
+                )
+                return False
+            if await self._over_hourly_cap(delivery):
+                summary.to_digest += 1
+                return False
         try:
             message = await self._post(delivery, article)
         except SendFailed as error:
             return await self._handle_failure(delivery, error.failure, summary)
-        await self._store.deliveries.mark_sent([delivery.id], message.id, self._clock())
+        await self._store.deliveries.mark_sent([delivery], message.id, self._clock())
         await self._store.deliveries.record_success(delivery)
         summary.sent += 1
         return False
@@ -136,7 +142,7 @@ class Dispatcher:
             return False
         daily, _ = await self._bot.planner.digest_times(delivery.guild_id, now)
         await self._store.deliveries.move_to_digest(
-            delivery.id, daily, f"over {self._settings.dm_cap_per_hour} alerts an hour"
+            delivery, daily, f"over {self._settings.dm_cap_per_hour} alerts an hour"
         )
         return True
 
@@ -225,10 +231,10 @@ class Dispatcher:
         deliveries = self._store.deliveries
         if failure.kind == "retry":
             if delivery.attempts + 1 >= self._settings.max_attempts:
-                await deliveries.give_up(delivery.id, "dead", failure.description)
+                await deliveries.give_up([delivery], "dead", failure.description)
                 summary.dead += 1
                 log.warning(
-                    "delivery %d gave up after retries: %s", delivery.id, failure.description
+                    "delivery %s gave up after retries: %s", delivery.label, failure.description
                 )
             else:
                 delay = max(
@@ -240,14 +246,14 @@ class Dispatcher:
                     ),
                 )
                 await deliveries.retry_later(
-                    delivery.id, self._clock() + timedelta(seconds=delay), failure.description
+                    [delivery], self._clock() + timedelta(seconds=delay), failure.description
                 )
                 summary.retried += 1
             return False
-        await deliveries.give_up(delivery.id, "failed", failure.description)
+        await deliveries.give_up([delivery], "failed", failure.description)
         summary.failed += 1
         if failure.kind == "message":
-            log.error("Discord refused delivery %d: %s", delivery.id, failure.description)
+            log.error("Discord refused delivery %s: %s", delivery.label, failure.description)
             return False
         summary.failed += await deliveries.fail_pending_for_target(
             delivery.target_kind, delivery.target_id, failure.description
@@ -292,14 +298,17 @@ class Dispatcher:
 
     # --- digests -----------------------------------------------------------------------------
 
-    async def send_digests(self) -> SendSummary:
+    async def send_digests(self, *, batch: int = 20_000) -> SendSummary:
         """One DM per member and digest kind with the top items by quality; none if empty."""
         summary = SendSummary()
-        now = self._clock()
-        for user_id, mode in await self._store.deliveries.due_digests(now):
-            rows = await self._store.deliveries.digest_rows(user_id, mode, now)
-            if rows:
-                await self._send_digest(user_id, mode, rows, summary)
+        rows = await self._store.deliveries.due_digest_rows(self._clock(), limit=batch)
+        groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
+        for row in rows:
+            groups[(row.target_id, row.mode)].append(row)
+        if len(rows) == batch and len(groups) > 1:
+            groups.pop(next(reversed(groups)))  # may be cut short: sent whole next time
+        for (user_id, mode), member_rows in groups.items():
+            await self._send_digest(user_id, mode, member_rows, summary)
         return summary
 
     async def _send_digest(
@@ -308,21 +317,20 @@ class Dispatcher:
         articles = await self._store.articles.load([r.article_pk for r in rows])
         names = {r.guild_id: self._guild_name(r.guild_id) for r in rows}
         embeds = digest_embeds(mode, rows, articles, names, limit=self._settings.digest_items)
-        ids = [r.id for r in rows]
         try:
             channel_id = await self._dm_channel(user_id)
             message = await self._send(
                 channel_id,
                 embeds=embeds,
                 mentions=discord.AllowedMentions.none(),
-                nonce=f"tbd{min(ids)}",
+                nonce=nonce_for("tbd", mode, sorted(r.key for r in rows)),
             )
         except SendFailed as error:
             await self._digest_failed(rows, error.failure, summary)
             return
-        await self._store.deliveries.mark_sent(ids, message.id, self._clock())
+        await self._store.deliveries.mark_sent(rows, message.id, self._clock())
         await self._store.deliveries.record_success(rows[0])
-        summary.sent += len(ids)
+        summary.sent += len(rows)
 
     async def _digest_failed(
         self, rows: list[Delivery], failure: Failure, summary: SendSummary
@@ -330,22 +338,23 @@ class Dispatcher:
         deliveries = self._store.deliveries
         if failure.kind == "retry":
             if rows[0].attempts + 1 < self._settings.max_attempts:
-                delay = retry_delay(
-                    rows[0].attempts,
-                    base_seconds=self._settings.retry_base_seconds,
-                    cap_seconds=self._settings.retry_cap_seconds,
+                delay = max(
+                    failure.retry_after,
+                    retry_delay(
+                        rows[0].attempts,
+                        base_seconds=self._settings.retry_base_seconds,
+                        cap_seconds=self._settings.retry_cap_seconds,
+                    ),
                 )
                 at = self._clock() + timedelta(seconds=delay)
-                await deliveries.retry_digest_later([r.id for r in rows], at, failure.description)
+                await deliveries.retry_later(rows, at, failure.description)
                 summary.retried += len(rows)
             else:
-                for row in rows:
-                    await deliveries.give_up(row.id, "dead", failure.description)
+                await deliveries.give_up(rows, "dead", failure.description)
                 summary.dead += len(rows)
             return
         if failure.kind == "message":
-            for row in rows:
-                await deliveries.give_up(row.id, "failed", failure.description)
+            await deliveries.give_up(rows, "failed", failure.description)
             summary.failed += len(rows)
             log.error("Discord refused a digest for %d: %s", rows[0].target_id, failure.description)
             return

@@ -96,7 +96,7 @@ class JobScheduler:
     async def plan_deliveries(self) -> str:
         """Fan new publications out to the outbox."""
         summary = await self._bot.planner.plan()
-        busy = summary.publications or summary.skipped_old or summary.cancelled
+        busy = summary.publications or summary.skipped_old
         return str(summary) if busy else ""
 
     async def send_deliveries(self) -> str:

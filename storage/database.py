@@ -49,6 +49,8 @@ async def open_connection(path: Path | str, *, read_only: bool = False) -> aiosq
     try:
         await connection.execute("PRAGMA busy_timeout = 10000")
         await connection.execute("PRAGMA foreign_keys = ON")
+        # 64 MiB of page cache: planning and ingest touch many pages per transaction.
+        await connection.execute("PRAGMA cache_size = -65536")
         if not read_only:
             await connection.execute("PRAGMA journal_mode = WAL")
             await connection.execute("PRAGMA synchronous = NORMAL")

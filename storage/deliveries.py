@@ -1,11 +1,12 @@
 """The delivery outbox: planning rows, claiming due ones, and recording what Discord said.
 
-One row per (guild, article, target). Planning writes rows and marks the publication planned
+One row per (guild, target, article). Planning writes rows and marks the publication planned
 in one transaction; sending marks a row sent only after Discord accepted it.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,14 +14,15 @@ from typing import Any, Literal
 
 from storage.database import Database
 from storage.models import DeliveryMode
-from storage.sql import placeholders
 from storage.timestamps import from_timestamp, to_timestamp
 
 TargetKind = Literal["channel", "dm"]
+DeliveryKey = tuple[int, int, str, int]  # article_pk, guild_id, target_kind, target_id
 MODE_RANK = "CASE s.delivery WHEN 'instant' THEN 0 WHEN 'daily' THEN 1 ELSE 2 END"
 _PUBLISHED_IN_GUILD = "(gp.state = 'published' OR (gp.state IS NULL AND a.published = 1))"
+_KEY_MATCH = "article_pk = ? AND guild_id = ? AND target_kind = ? AND target_id = ?"
 _DELIVERY_COLUMNS = (
-    "d.id, d.guild_id, d.article_pk, a.id, d.target_kind, d.target_id, d.feed_id, "
+    "d.guild_id, d.article_pk, a.id, d.target_kind, d.target_id, d.feed_id, "
     "d.subscription_id, d.mode, d.state, d.reason, d.attempts, d.next_attempt_at, "
     "d.last_error, d.message_id, f.mention_role_id, s.topic_id, t.name"
 )
@@ -30,13 +32,14 @@ _DELIVERY_FROM = (
     "LEFT JOIN subscriptions s ON s.id = d.subscription_id "
     "LEFT JOIN topics t ON t.id = s.topic_id "
 )
+# Rows whose time has come (the partial index is on mode, then time).
+_DUE = "d.state = 'pending' AND d.mode IN ('instant', 'daily', 'weekly') AND d.next_attempt_at <= ?"
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """One planned post or DM."""
 
-    id: int
     guild_id: int
     article_pk: int
     article_id: str
@@ -56,9 +59,25 @@ class Delivery:
     topic_name: str | None
 
     @property
+    def key(self) -> DeliveryKey:
+        """What makes the row unique."""
+        return (self.article_pk, self.guild_id, self.target_kind, self.target_id)
+
+    @property
+    def label(self) -> str:
+        """A short name for logs."""
+        return f"{self.target_kind} {self.target_id} <- article {self.article_id}"
+
+    @property
     def nonce(self) -> str:
         """Deterministic per row, so a resend after a crash is recognised as the same message."""
-        return f"tb{self.id}"
+        return nonce_for("tb", self.key)
+
+
+def nonce_for(prefix: str, *parts: object) -> str:
+    """A message nonce derived from ``parts`` (Discord allows 25 characters)."""
+    digest = hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()
+    return f"{prefix}{int(digest[:15], 16)}"[:25]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,24 +110,23 @@ class HealthCounts:
 
 def _delivery(row: tuple[Any, ...]) -> Delivery:
     return Delivery(
-        id=row[0],
-        guild_id=row[1],
-        article_pk=row[2],
-        article_id=row[3],
-        target_kind=row[4],
-        target_id=row[5],
-        feed_id=row[6],
-        subscription_id=row[7],
-        mode=row[8],
-        state=row[9],
-        reason=row[10],
-        attempts=row[11],
-        next_attempt_at=from_timestamp(row[12]),
-        last_error=row[13],
-        message_id=row[14],
-        mention_role_id=row[15],
-        topic_id=row[16],
-        topic_name=row[17],
+        guild_id=row[0],
+        article_pk=row[1],
+        article_id=row[2],
+        target_kind=row[3],
+        target_id=row[4],
+        feed_id=row[5],
+        subscription_id=row[6],
+        mode=row[7],
+        state=row[8],
+        reason=row[9],
+        attempts=row[10],
+        next_attempt_at=from_timestamp(row[11]),
+        last_error=row[12],
+        message_id=row[13],
+        mention_role_id=row[14],
+        topic_id=row[15],
+        topic_name=row[16],
     )
 
 
@@ -118,8 +136,11 @@ class DeliveryRepository:
     def __init__(self, connection: Database) -> None:
         self._db = connection
 
-    async def _rows(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
-        return await self._db.fetch_all(sql, params)
+    async def _deliveries(self, where: str, params: Sequence[Any]) -> list[Delivery]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_DELIVERY_COLUMNS} {_DELIVERY_FROM} WHERE {where}", params
+        )
+        return [_delivery(row) for row in rows]
 
     # --- planning --------------------------------------------------------------------------
 
@@ -141,8 +162,8 @@ class DeliveryRepository:
         return source + guild
 
     async def unplanned(self, *, limit: int) -> list[Publication]:
-        """Publications (the source's, then moderators') not planned yet, oldest first."""
-        rows = await self._rows(
+        """Publications (the source's, then moderators') not planned yet."""
+        rows = await self._db.fetch_all(
             "SELECT pk, NULL, quality, published_at FROM articles "
             "WHERE published = 1 AND planned_at IS NULL AND coverage_only = 0 "
             "UNION ALL "
@@ -154,35 +175,26 @@ class DeliveryRepository:
         )
         return [Publication(r[0], r[1], r[2], from_timestamp(r[3])) for r in rows]
 
-    async def digest_guilds(self, publication: Publication) -> list[int]:
-        """Guilds where a digest subscriber may get this article (to work out their due times)."""
-        rows = await self._rows(
-            "SELECT DISTINCT s.guild_id FROM subscriptions s "
-            "WHERE s.topic_id IN (SELECT topic_id FROM article_topics WHERE article_pk = :pk) "
-            "AND s.delivery != 'instant' AND s.disabled_reason IS NULL "
-            "AND (:guild IS NULL OR s.guild_id = :guild)",
-            {"pk": publication.article_pk, "guild": publication.guild_id},
-        )
-        return [r[0] for r in rows]
-
     async def write_plan(
         self,
         publication: Publication,
         *,
         now: datetime,
         default_bar: int,
-        digest_due: Mapping[int, tuple[datetime, datetime]],
-        fallback_due: tuple[datetime, datetime],
+        default_zone: str,
+        digest_due: Mapping[str, tuple[datetime, datetime]],
     ) -> PlanCounts:
         """Write one row per matching channel and per matching member (one alert per member
-        however many of their topics match), and mark the publication planned, atomically."""
+        however many of their topics match), and mark the publication planned, atomically.
+
+        ``digest_due`` gives the next daily and weekly digest moments for each time zone in
+        use (a guild's own, else ``default_zone``)."""
         params = {
             "pk": publication.article_pk,
             "guild": publication.guild_id,
             "now": to_timestamp(now),
             "bar": default_bar,
-            "daily": to_timestamp(fallback_due[0]),
-            "weekly": to_timestamp(fallback_due[1]),
+            "zone": default_zone,
         }
         async with self._db.transaction():
             await self._load_digest_dues(digest_due)
@@ -202,85 +214,98 @@ class DeliveryRepository:
                 )
         return PlanCounts(channels, members)
 
-    async def _load_digest_dues(self, digest_due: Mapping[int, tuple[datetime, datetime]]) -> None:
+    async def _load_digest_dues(self, digest_due: Mapping[str, tuple[datetime, datetime]]) -> None:
         await self._db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS plan_dues "
-            "(guild_id INTEGER PRIMARY KEY, daily INTEGER NOT NULL, weekly INTEGER NOT NULL)"
+            "(zone TEXT PRIMARY KEY, daily INTEGER NOT NULL, weekly INTEGER NOT NULL)"
         )
         await self._db.execute("DELETE FROM plan_dues")
         await self._db.executemany(
-            "INSERT INTO plan_dues (guild_id, daily, weekly) VALUES (?, ?, ?)",
-            [(g, to_timestamp(d), to_timestamp(w)) for g, (d, w) in digest_due.items()],
+            "INSERT INTO plan_dues (zone, daily, weekly) VALUES (?, ?, ?)",
+            [(z, to_timestamp(d), to_timestamp(w)) for z, (d, w) in digest_due.items()],
+        )
+
+    async def cancel_for_guild(self, guild_id: int, article_id: str) -> int:
+        """A moderator retracted the article in their guild: cancel what waits there."""
+        return await self._db.execute(
+            "UPDATE deliveries SET state = 'cancelled', last_error = 'retracted' "
+            "WHERE article_pk = (SELECT pk FROM articles WHERE id = ?) AND guild_id = ? "
+            "AND state = 'pending'",
+            (article_id, guild_id),
         )
 
     # --- sending ---------------------------------------------------------------------------
 
-    async def cancel_stale(self) -> int:
-        """Cancel pending rows whose article is no longer published in their guild, or whose
-        feed or subscription was removed or paused."""
+    async def cancel_stale_due(self, now: datetime) -> int:
+        """Among rows whose time has come, cancel those whose article is no longer published
+        in their guild, or whose feed or subscription was removed or paused."""
+        stamp = to_timestamp(now)
         retracted = await self._db.execute(
             "UPDATE deliveries SET state = 'cancelled', last_error = 'retracted' "
-            "WHERE state = 'pending' AND id IN ("
-            "SELECT d.id FROM deliveries d JOIN articles a ON a.pk = d.article_pk "
-            "LEFT JOIN guild_publication gp "
+            "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
+            "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
+            "JOIN articles a ON a.pk = d.article_pk LEFT JOIN guild_publication gp "
             "ON gp.guild_id = d.guild_id AND gp.article_pk = d.article_pk "
-            f"WHERE d.state = 'pending' AND NOT {_PUBLISHED_IN_GUILD})"
+            f"WHERE {_DUE} AND NOT {_PUBLISHED_IN_GUILD})",
+            (stamp,),
         )
         orphaned = await self._db.execute(
             "UPDATE deliveries SET state = 'cancelled', last_error = 'target removed or paused' "
-            "WHERE state = 'pending' AND CASE target_kind "
+            "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
+            "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
+            f"WHERE {_DUE} AND CASE d.target_kind "
             "WHEN 'channel' THEN NOT EXISTS (SELECT 1 FROM feeds f "
-            "WHERE f.id = deliveries.feed_id AND f.disabled_reason IS NULL) "
+            "WHERE f.id = d.feed_id AND f.disabled_reason IS NULL) "
             "ELSE NOT EXISTS (SELECT 1 FROM subscriptions s "
-            "WHERE s.id = deliveries.subscription_id AND s.disabled_reason IS NULL) END"
+            "WHERE s.id = d.subscription_id AND s.disabled_reason IS NULL) END)",
+            (stamp,),
         )
         return retracted + orphaned
 
     async def due(self, now: datetime, *, limit: int) -> list[Delivery]:
         """Instant rows whose time has come, oldest first."""
-        rows = await self._rows(
-            f"SELECT {_DELIVERY_COLUMNS} {_DELIVERY_FROM} "
-            "WHERE d.state = 'pending' AND d.mode = 'instant' AND d.next_attempt_at <= ? "
-            "ORDER BY d.next_attempt_at, d.id LIMIT ?",
+        return await self._deliveries(
+            "d.state = 'pending' AND d.mode = 'instant' AND d.next_attempt_at <= ? "
+            "ORDER BY d.next_attempt_at, d.created_at LIMIT ?",
             (to_timestamp(now), limit),
         )
-        return [_delivery(r) for r in rows]
 
-    async def get(self, delivery_id: int) -> Delivery | None:
-        """One row."""
-        rows = await self._rows(
-            f"SELECT {_DELIVERY_COLUMNS} {_DELIVERY_FROM} WHERE d.id = ?", (delivery_id,)
-        )
-        return _delivery(rows[0]) if rows else None
-
-    async def mark_sent(self, delivery_ids: Sequence[int], message_id: int, now: datetime) -> None:
+    async def mark_sent(self, rows: Sequence[Delivery], message_id: int, now: datetime) -> None:
         """Discord accepted the message: record its id."""
-        await self._db.execute(
-            f"UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, "
-            f"last_error = NULL WHERE id IN ({placeholders(len(delivery_ids))})",
-            (message_id, to_timestamp(now), *delivery_ids),
+        await self._db.executemany(
+            "UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?, "
+            f"last_error = NULL WHERE {_KEY_MATCH}",
+            [(message_id, to_timestamp(now), *row.key) for row in rows],
         )
 
-    async def retry_later(self, delivery_id: int, at: datetime, error: str) -> None:
+    async def retry_later(self, rows: Sequence[Delivery], at: datetime, error: str) -> None:
         """A transient failure: count the attempt and try again at ``at``."""
-        await self._db.execute(
+        await self._db.executemany(
             "UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
-            "WHERE id = ?",
-            (to_timestamp(at), error, delivery_id),
+            f"WHERE {_KEY_MATCH}",
+            [(to_timestamp(at), error, *row.key) for row in rows],
         )
 
-    async def give_up(self, delivery_id: int, state: Literal["failed", "dead"], error: str) -> None:
-        """Stop trying: 'failed' (Discord refused for good) or 'dead' (retries ran out)."""
-        await self._db.execute(
-            "UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
-            (state, error, delivery_id),
+    async def give_up(
+        self,
+        rows: Sequence[Delivery],
+        state: Literal["failed", "dead", "skipped"],
+        error: str,
+    ) -> None:
+        """Stop trying: 'failed' (Discord refused for good), 'dead' (retries ran out) or
+        'skipped' (no longer needed)."""
+        await self._db.executemany(
+            f"UPDATE deliveries SET state = ?, attempts = attempts + 1, last_error = ? "
+            f"WHERE {_KEY_MATCH}",
+            [(state, error, *row.key) for row in rows],
         )
 
     async def fail_pending_for_target(self, kind: TargetKind, target_id: int, error: str) -> int:
         """Fail, without a request, every other pending row for a target Discord refused."""
         return await self._db.execute(
             "UPDATE deliveries SET state = 'failed', last_error = ? "
-            "WHERE target_kind = ? AND target_id = ? AND state = 'pending'",
+            "WHERE state = 'pending' AND mode IN ('instant', 'daily', 'weekly') "
+            "AND target_kind = ? AND target_id = ?",
             (f"not attempted: {error}", kind, target_id),
         )
 
@@ -307,12 +332,12 @@ class DeliveryRepository:
             await self._db.execute(
                 f"UPDATE {table} SET failure_count = failure_count + 1 WHERE {where}", (key,)
             )
-            count = await self._db.execute(
+            paused = await self._db.execute(
                 f"UPDATE {table} SET disabled_reason = ? "
                 f"WHERE {where} AND disabled_reason IS NULL AND failure_count >= ?",
                 (f"{reason} (since {now:%Y-%m-%d %H:%M} UTC)", key, threshold),
             )
-        return count > 0
+        return paused > 0
 
     async def record_success(self, delivery: Delivery) -> None:
         """A send worked: the target's failure streak is over."""
@@ -331,33 +356,44 @@ class DeliveryRepository:
 
     async def mark_feed_notified(self, feed_id: int, now: datetime) -> bool:
         """Note that moderators were told the feed is paused; False if they already were."""
-        count = await self._db.execute(
+        changed = await self._db.execute(
             "UPDATE feeds SET notified_at = ? WHERE id = ? AND notified_at IS NULL",
             (to_timestamp(now), feed_id),
         )
-        return count > 0
+        return changed > 0
 
     async def instant_dms_since(self, user_id: int, since: datetime) -> int:
         """Instant DMs sent to the member since ``since`` (for the hourly cap)."""
-        rows = await self._rows(
+        count = await self._db.scalar(
             "SELECT count(*) FROM deliveries WHERE target_kind = 'dm' AND target_id = ? "
-            "AND state = 'sent' AND mode = 'instant' AND sent_at >= ?",
+            "AND state = 'sent' AND sent_at >= ? AND mode = 'instant'",
             (user_id, to_timestamp(since)),
         )
-        return int(rows[0][0])
+        return int(count or 0)
 
-    async def move_to_digest(self, delivery_id: int, due: datetime, note: str) -> None:
+    async def already_told(self, user_id: int, article_pk: int) -> bool:
+        """Whether the member already got this article by DM (through another guild)."""
+        found = await self._db.scalar(
+            "SELECT 1 FROM deliveries WHERE target_kind = 'dm' AND target_id = ? "
+            "AND state = 'sent' AND sent_at IS NOT NULL AND article_pk = ? LIMIT 1",
+            (user_id, article_pk),
+        )
+        return found is not None
+
+    async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None:
         """Over the hourly cap: send it with the next daily digest instead."""
         await self._db.execute(
             "UPDATE deliveries SET mode = 'daily', next_attempt_at = ?, "
-            "reason = reason || ' · ' || ? WHERE id = ?",
-            (to_timestamp(due), note, delivery_id),
+            f"reason = reason || ' · ' || ? WHERE {_KEY_MATCH}",
+            (to_timestamp(due), note, *row.key),
         )
 
     async def dm_channel(self, user_id: int) -> int | None:
         """The DM channel id kept for the member, if any."""
-        rows = await self._rows("SELECT channel_id FROM dm_channels WHERE user_id = ?", (user_id,))
-        return int(rows[0][0]) if rows else None
+        found = await self._db.scalar(
+            "SELECT channel_id FROM dm_channels WHERE user_id = ?", (user_id,)
+        )
+        return int(found) if found is not None else None
 
     async def save_dm_channel(self, user_id: int, channel_id: int) -> None:
         """Keep the member's DM channel id so a DM costs one request, not two."""
@@ -369,57 +405,44 @@ class DeliveryRepository:
 
     # --- digests ---------------------------------------------------------------------------
 
-    async def due_digests(self, now: datetime) -> list[tuple[int, DeliveryMode]]:
-        """Members (and digest kind) with digest rows whose time has come."""
-        rows = await self._rows(
-            "SELECT DISTINCT target_id, mode FROM deliveries WHERE state = 'pending' "
-            "AND target_kind = 'dm' AND mode != 'instant' AND next_attempt_at <= ?",
-            (to_timestamp(now),),
-        )
-        return [(r[0], r[1]) for r in rows]
-
-    async def digest_rows(self, user_id: int, mode: DeliveryMode, now: datetime) -> list[Delivery]:
-        """The member's due rows of one digest kind, best quality first."""
-        rows = await self._rows(
-            f"SELECT {_DELIVERY_COLUMNS} {_DELIVERY_FROM} "
-            "WHERE d.state = 'pending' AND d.target_kind = 'dm' AND d.target_id = ? "
-            "AND d.mode = ? AND d.next_attempt_at <= ? ORDER BY a.quality DESC, d.id",
-            (user_id, mode, to_timestamp(now)),
-        )
-        return [_delivery(r) for r in rows]
-
-    async def retry_digest_later(
-        self, delivery_ids: Sequence[int], at: datetime, error: str
-    ) -> None:
-        """A digest send failed transiently: try the whole digest again later."""
-        await self._db.execute(
-            f"UPDATE deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
-            f"WHERE id IN ({placeholders(len(delivery_ids))})",
-            (to_timestamp(at), error, *delivery_ids),
+    async def due_digest_rows(self, now: datetime, *, limit: int) -> list[Delivery]:
+        """Digest rows whose time has come, grouped by member (then kind), best first."""
+        return await self._deliveries(
+            "d.state = 'pending' AND d.mode IN ('daily', 'weekly') AND d.next_attempt_at <= ? "
+            "AND d.target_kind = 'dm' "
+            "ORDER BY d.target_id, d.mode, a.quality DESC, d.created_at LIMIT ?",
+            (to_timestamp(now), limit),
         )
 
     # --- health ----------------------------------------------------------------------------
 
     async def feed_health(self, guild_id: int) -> dict[int, HealthCounts]:
         """Per feed of the guild: its deliveries by state."""
-        return await self._health("feed_id", guild_id, None)
+        return await self._health("feed_id", "channel", guild_id, None)
 
     async def subscription_health(self, guild_id: int, user_id: int) -> dict[int, HealthCounts]:
-        """Per subscription of the member in the guild: its deliveries by state."""
-        return await self._health("subscription_id", guild_id, user_id)
+        """Per subscription of the member in the guild: its alerts by state."""
+        return await self._health("subscription_id", "dm", guild_id, user_id)
 
     async def _health(
-        self, column: str, guild_id: int, user_id: int | None
+        self, column: str, kind: TargetKind, guild_id: int, target_id: int | None
     ) -> dict[int, HealthCounts]:
-        rows = await self._rows(
-            f"SELECT {column}, state, count(*) FROM deliveries WHERE guild_id = ? "
-            f"AND {column} IS NOT NULL AND (? IS NULL OR target_id = ?) "
-            f"GROUP BY {column}, state",
-            (guild_id, user_id, user_id),
+        # attempted rows through the history index, waiting ones through the pending queue
+        where = (
+            "guild_id = :guild AND target_kind = :kind AND (:target IS NULL OR target_id = :target)"
         )
+        sql = (
+            f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "
+            f"AND state != 'pending' GROUP BY {column}, state UNION ALL "
+            f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "
+            "AND state = 'pending' AND mode IN ('instant', 'daily', 'weekly') "
+            f"GROUP BY {column}"
+        )
+        params = {"guild": guild_id, "kind": kind, "target": target_id}
         counts: dict[int, dict[str, int]] = {}
-        for key, state, count in rows:
-            counts.setdefault(key, {})[state] = count
+        for key, state, count in await self._db.fetch_all(sql, params):
+            if key is not None:
+                counts.setdefault(key, {})[state] = count
         return {
             key: HealthCounts(
                 pending=by_state.get("pending", 0),
@@ -463,15 +486,14 @@ SELECT guild_id, pk, 'dm', user_id, subscription_id,
        CASE rank WHEN 0 THEN :now WHEN 1 THEN daily ELSE weekly END, :now
 FROM (
     SELECT s.guild_id, a.pk, s.user_id, s.id AS subscription_id, min({MODE_RANK}) AS rank,
-           'topic: ' || t.name AS reason,
-           coalesce(pd.daily, :daily) AS daily, coalesce(pd.weekly, :weekly) AS weekly
+           'topic: ' || t.name AS reason, pd.daily AS daily, pd.weekly AS weekly
     FROM articles a
     JOIN article_topics at ON at.article_pk = a.pk
     JOIN subscriptions s ON s.topic_id = at.topic_id
     JOIN topics t ON t.id = s.topic_id
     LEFT JOIN guild_settings gs ON gs.guild_id = s.guild_id
     LEFT JOIN guild_publication gp ON gp.guild_id = s.guild_id AND gp.article_pk = a.pk
-    LEFT JOIN temp.plan_dues pd ON pd.guild_id = s.guild_id
+    JOIN temp.plan_dues pd ON pd.zone = coalesce(gs.timezone, :zone)
     WHERE a.pk = :pk
       AND s.disabled_reason IS NULL
       AND (:guild IS NULL OR s.guild_id = :guild)

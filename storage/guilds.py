@@ -28,6 +28,13 @@ class GuildSettingsRepository:
             return GuildSettings(guild_id)
         return GuildSettings(guild_id, row[0], row[1], row[2])
 
+    async def timezones_in_use(self) -> list[str]:
+        """The time zones guilds have chosen."""
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT timezone FROM guild_settings WHERE timezone IS NOT NULL"
+        )
+        return [row[0] for row in rows]
+
     async def update(self, guild_id: int, now: datetime, **changes: int | str | None) -> None:
         """Set some of moderator_role_id, min_quality, timezone; the others are kept."""
         allowed = {"moderator_role_id", "min_quality", "timezone"}

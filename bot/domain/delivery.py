@@ -100,12 +100,11 @@ class PlanSummary:
     channel_posts: int = 0
     direct_messages: int = 0
     skipped_old: int = 0
-    cancelled: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.publications} publications planned: {self.channel_posts} channel posts, "
-            f"{self.direct_messages} DMs; {self.skipped_old} too old, {self.cancelled} cancelled"
+            f"{self.direct_messages} DMs; {self.skipped_old} too old to post"
         )
 
 
@@ -132,6 +131,9 @@ class DeliveryPlanner:
         zone = self._digests.timezone
         if guild_id is not None:
             zone = (await self._store.guild_settings.get(guild_id)).timezone or zone
+        return self._times_in(zone, now)
+
+    def _times_in(self, zone: str, now: datetime) -> tuple[datetime, datetime]:
         return next_digest_times(now, zone, self._digests.daily_clock, self._digests.weekly_day)
 
     async def plan(self) -> PlanSummary:
@@ -145,17 +147,15 @@ class DeliveryPlanner:
             channel_posts += counts[0]
             direct_messages += counts[1]
             planned += 1
-        cancelled = await self._store.deliveries.cancel_stale()
-        return PlanSummary(planned, channel_posts, direct_messages, skipped, cancelled)
+        return PlanSummary(planned, channel_posts, direct_messages, skipped)
 
     async def _plan_one(self, publication: Publication, now: datetime) -> tuple[int, int]:
-        guilds = await self._store.deliveries.digest_guilds(publication)
-        dues = {guild: await self.digest_times(guild, now) for guild in guilds}
+        zones = {self._digests.timezone, *await self._store.guild_settings.timezones_in_use()}
         counts = await self._store.deliveries.write_plan(
             publication,
             now=now,
             default_bar=self._delivery.default_min_quality,
-            digest_due=dues,
-            fallback_due=await self.digest_times(None, now),
+            default_zone=self._digests.timezone,
+            digest_due={zone: self._times_in(zone, now) for zone in zones},
         )
         return counts.channel_posts, counts.direct_messages

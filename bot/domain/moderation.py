@@ -88,6 +88,8 @@ class ModerationService:
         await self._store.publication.decide(
             guild_id, current.article.id, state, actor_id, self._clock()
         )
+        if state == "retracted":
+            await self._store.deliveries.cancel_for_guild(guild_id, current.article.id)
         await self._store.audit.record(
             guild_id,
             actor_id,

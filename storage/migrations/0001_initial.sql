@@ -127,19 +127,22 @@ CREATE UNIQUE INDEX feeds_route ON feeds (guild_id, channel_id, ifnull(topic_id,
 CREATE INDEX feeds_topic ON feeds (topic_id);
 
 -- The outbox: one row per article and target, written in the same transaction as the plan.
+-- Planning writes a row per subscriber, 100k for one article, so the table is stored WITHOUT
+-- ROWID (one B-tree, not a table plus a unique index) and keyed by the article first (a
+-- plan's rows are appended together, not scattered through the tree). feed_id and subscription_id are
+-- informational (rows outlive the feeds and subscriptions that caused them). No CHECK
+-- constraints here: only storage/deliveries.py writes these values, and CHECKs with IN lists
+-- cost a third of the time of planning 100k rows.
 CREATE TABLE deliveries (
-    id              INTEGER PRIMARY KEY,
     guild_id        INTEGER NOT NULL,
-    article_pk      INTEGER NOT NULL REFERENCES articles (pk) ON DELETE CASCADE,
-    target_kind     TEXT    NOT NULL CHECK (target_kind IN ('channel', 'dm')),
+    target_kind     TEXT    NOT NULL,                     -- 'channel' or 'dm'
     target_id       INTEGER NOT NULL,                     -- channel id or user id
-    feed_id         INTEGER REFERENCES feeds (id) ON DELETE SET NULL,
-    subscription_id INTEGER REFERENCES subscriptions (id) ON DELETE SET NULL,
-    mode            TEXT    NOT NULL DEFAULT 'instant'
-                            CHECK (mode IN ('instant', 'daily', 'weekly')),
-    state           TEXT    NOT NULL DEFAULT 'pending'
-                            CHECK (state IN ('pending', 'sent', 'failed', 'dead', 'skipped',
-                                             'cancelled')),
+    article_pk      INTEGER NOT NULL REFERENCES articles (pk) ON DELETE CASCADE,
+    feed_id         INTEGER,
+    subscription_id INTEGER,
+    mode            TEXT    NOT NULL DEFAULT 'instant',   -- 'instant', 'daily' or 'weekly'
+    -- 'pending', 'sent', 'failed', 'dead', 'skipped' or 'cancelled'
+    state           TEXT    NOT NULL DEFAULT 'pending',
     reason          TEXT    NOT NULL DEFAULT '',
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL,
@@ -147,9 +150,8 @@ CREATE TABLE deliveries (
     message_id      INTEGER,
     created_at      INTEGER NOT NULL,
     sent_at         INTEGER,
-    UNIQUE (guild_id, article_pk, target_kind, target_id)
-);
-CREATE INDEX deliveries_due ON deliveries (state, mode, next_attempt_at);
+    PRIMARY KEY (article_pk, guild_id, target_kind, target_id)
+) WITHOUT ROWID;
 
 CREATE TABLE dm_channels (
     user_id    INTEGER PRIMARY KEY,

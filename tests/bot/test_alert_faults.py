@@ -24,7 +24,7 @@ def requests_to(harness: Harness, path_regex: str) -> int:
 
 async def delivery_rows(harness: Harness) -> list[tuple]:
     return await harness.store._db.fetch_all(
-        "SELECT target_kind, target_id, state, attempts, last_error FROM deliveries ORDER BY id"
+        "SELECT target_kind, target_id, state, attempts, last_error FROM deliveries ORDER BY created_at, article_pk"
     )
 
 
