@@ -58,7 +58,7 @@ def build_services(store: Store, settings: Settings) -> Services:
         ),
         moderation=ModerationService(store),
         guild_settings=guild_settings,
-        related=RelatedService(store),
+        related=RelatedService(store, settings.related),
         catalog=CatalogService(store, subscriptions, guild_settings),
     )
 

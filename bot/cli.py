@@ -22,6 +22,7 @@ from tqdm import tqdm
 from bot.config import ConfigError, Settings, config_is_missing, load_settings
 from bot.domain.article_file import ParseLimits
 from bot.domain.ingest import IngestReport, ingest_paths
+from bot.domain.stories import grouping_rules
 from bot.runner import run_bot, sync_commands_now
 from storage import Store, StoreError
 
@@ -125,7 +126,9 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     limits = ParseLimits(max_file_bytes=settings.ingest.max_file_bytes)
     show_bar = not as_json and sys.stderr.isatty()
-    async with await Store.open(settings.storage.path) as store:
+    async with await Store.open(
+        settings.storage.path, grouping=grouping_rules(settings.related)
+    ) as store:
         with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=1.0) as bar:
             report = await ingest_paths(
                 store,
@@ -164,7 +167,9 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
 
 
 async def _stats(settings: Settings, *, as_json: bool) -> int:
-    async with await Store.open(settings.storage.path) as store:
+    async with await Store.open(
+        settings.storage.path, grouping=grouping_rules(settings.related)
+    ) as store:
         stats = await store.stats()
     if as_json:
         print(json.dumps(dataclasses.asdict(stats)))

@@ -13,6 +13,7 @@ from typing import Any
 import aiosqlite
 
 from storage.database import transaction
+from storage.grouping import GroupingRules, assign_stories
 from storage.models import (
     Article,
     ArticleDraft,
@@ -117,8 +118,11 @@ class _BatchPlan:
 class ArticleRepository:
     """Named queries over articles, topics, images and related links."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, grouping: GroupingRules | None = None
+    ) -> None:
         self._db = connection
+        self._grouping = grouping or GroupingRules()
 
     # --- writing -------------------------------------------------------------------------
 
@@ -129,6 +133,8 @@ class ArticleRepository:
 
         Canonical URLs must be unique within a batch (split batches on a repeat). Articles from
         files are everyone's; ``origin_guild_id`` marks new ones a moderator added for one guild.
+        Every article written is put into its story (``storage.grouping``) in the same
+        transaction.
         """
         urls = [d.canonical_url for d in drafts]
         if len(set(urls)) != len(urls):
@@ -142,6 +148,9 @@ class ArticleRepository:
                 url: row.pk for url, row in (await self._existing(self._all_urls(drafts))).items()
             }
             await self._replace_children(plan, pks)
+            written = [pks[d.canonical_url] for d in plan.parents]
+            written += [pks[r.canonical_url] for r in plan.coverage]
+            await assign_stories(self._db, written, self._grouping)
         return plan.outcomes
 
     @staticmethod
