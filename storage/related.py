@@ -42,6 +42,7 @@ class StoryKey:
     story_id: int
     published_at: int
     topic_ids: tuple[int, ...]
+    newest_pk: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,21 +72,24 @@ class CandidateQuery:
     limit: int = 40
 
 
+Tie = Literal["listed_by_story", "lists_story", "same_story"]
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A scored article, with the topics it shares with the story."""
+    """A scored article (by pk), with how many topics it shares with the story."""
 
-    article: Article
+    pk: int
     score: float
     shared_topics: int
 
 
 @dataclass(frozen=True, slots=True)
 class CoverageLink:
-    """An article of the story's own coverage and how it is tied to the story."""
+    """An article (by pk) of the story's own coverage and how it is tied to the story."""
 
-    article: Article
-    tie: Literal["listed_by_story", "lists_story", "same_story"]
+    pk: int
+    tie: Tie
 
 
 class RelatedRepository:
@@ -99,14 +103,14 @@ class RelatedRepository:
         """The pk, story, time and topics of the article with this short id."""
         sql = (
             "SELECT a.pk, ifnull(a.story_id, a.pk), a.published_at, "
-            "(SELECT json_group_array(topic_id) FROM article_topics WHERE article_pk = a.pk) "
-            "FROM articles a WHERE a.id = ?"
+            "(SELECT json_group_array(topic_id) FROM article_topics WHERE article_pk = a.pk), "
+            "(SELECT max(pk) FROM articles) FROM articles a WHERE a.id = ?"
         )
         rows = await self._rows(sql, (article_id.strip().lower(),))
         if not rows:
             return None
-        pk, story, at, topics = rows[0]
-        return StoryKey(int(pk), int(story), int(at), tuple(json.loads(topics)))
+        pk, story, at, topics, newest = rows[0]
+        return StoryKey(int(pk), int(story), int(at), tuple(json.loads(topics)), int(newest))
 
     async def max_pk(self) -> int:
         """The newest article's pk (0 when empty)."""
@@ -114,7 +118,7 @@ class RelatedRepository:
         return int(rows[0][0])
 
     async def coverage(self, key: StoryKey, guild_id: int) -> list[CoverageLink]:
-        """The story's own coverage the guild may see: what the story lists (in its order),
+        """Pks of the story's own coverage the guild may see: what the story lists (in its order),
         what lists it, then the rest of its story (closest in time first)."""
         sql = (
             "WITH tied (pk, tie, ord) AS ("
@@ -129,9 +133,7 @@ class RelatedRepository:
             " GROUP BY t.pk ORDER BY ord LIMIT 200"
         )
         params = {"pk": key.pk, "at": key.published_at, "story": key.story_id, "guild": guild_id}
-        rows = await self._rows(sql, params)
-        loaded = await self._articles.load([int(r[0]) for r in rows])
-        return [CoverageLink(loaded[r[0]], r[1]) for r in rows if r[0] in loaded]
+        return [CoverageLink(int(r[0]), r[1]) for r in await self._rows(sql, params)]
 
     async def term_counts(
         self, terms: Sequence[str], low_pk: int, high_pk: int, *, cap: int
@@ -193,14 +195,11 @@ class RelatedRepository:
             "limit": query.limit,
         }
         rows = await self._rows(sql, params)
-        loaded = await self._articles.load([int(r[0]) for r in rows])
-        return [Candidate(loaded[r[0]], float(r[1]), int(r[2])) for r in rows if r[0] in loaded]
+        return [Candidate(int(r[0]), float(r[1]), int(r[2])) for r in rows]
 
-    async def topic_names(self, topic_ids: Sequence[int]) -> dict[int, str]:
-        """Display names of these topics."""
-        sql = "SELECT id, name FROM topics WHERE id IN (SELECT value FROM json_each(?))"
-        rows = await self._rows(sql, (json.dumps(list(topic_ids)),))
-        return {int(r[0]): str(r[1]) for r in rows}
+    async def load(self, pks: Sequence[int]) -> dict[int, Article]:
+        """Whole articles for these pks, read on the search connection."""
+        return await self._articles.load(pks)
 
     async def _rows(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
         async with self._db.execute(sql, params) as cursor:

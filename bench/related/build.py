@@ -9,7 +9,6 @@ Near-identical-headline grouping is left to the real ingest (measured by ``bench
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
 import time
@@ -17,8 +16,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bench.related.corpus import GenArticle
-from storage import Store
 from storage.articles import short_id
+from storage.database import migration_scripts
 from storage.topics import topic_key
 
 CHUNK = 20_000
@@ -29,8 +28,10 @@ def build_store(path: Path, articles: Sequence[GenArticle], *, log: bool = True)
     started = time.perf_counter()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    asyncio.run(_migrate(path))
     db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    for version, script in migration_scripts():
+        db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
     db.execute("PRAGMA synchronous = OFF")
     db.execute("PRAGMA cache_size = -1000000")
     stories = _stories(articles)
@@ -58,11 +59,6 @@ def build_store(path: Path, articles: Sequence[GenArticle], *, log: bool = True)
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
     return time.perf_counter() - started
-
-
-async def _migrate(path: Path) -> None:
-    async with await Store.open(path):
-        pass
 
 
 def _chunks(items: Sequence[GenArticle], size: int) -> Iterator[Sequence[GenArticle]]:

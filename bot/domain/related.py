@@ -100,17 +100,16 @@ class RelatedService:
         key = await self._store.related.story_key(article.id)
         if key is None:  # removed between the two reads
             raise UserError(f"I can't find the story “{shown(story)}”.")
-        seen = {article.canonical_url}
-        results = self._coverage_results(
-            article, await self._store.related.coverage(key, guild_id), seen
-        )
+        links = await self._store.related.coverage(key, guild_id)
         words = significant_terms(article.title)
         found = await self._search(words, key, guild_id, "story", limit * 4)
-        topic_names = await self._store.related.topic_names(key.topic_ids)
+        loaded = await self._store.related.load([*(c.pk for c in links), *(c.pk for c in found)])
+        seen = {article.canonical_url}
+        results = self._coverage_results(article, links, loaded, seen)
         similar = [
-            RelatedResult(c.article, self._similar_reason(c, words, topic_names))
+            RelatedResult(loaded[c.pk], self._similar_reason(loaded[c.pk], words, article.topics))
             for c in found
-            if c.article.canonical_url not in seen
+            if c.pk in loaded and loaded[c.pk].canonical_url not in seen
         ]
         results += self._diverse(similar, results, limit - len(results))
         return article, results[:limit]
@@ -121,7 +120,12 @@ class RelatedService:
         if not words:
             raise UserError("Type a few words to search for, such as `facial recognition`.")
         found = await self._search(words, None, guild_id, "query", limit * 4)
-        results = [RelatedResult(c.article, self._query_reason(c.article, words)) for c in found]
+        loaded = await self._store.related.load([c.pk for c in found])
+        results = [
+            RelatedResult(loaded[c.pk], self._query_reason(loaded[c.pk], words))
+            for c in found
+            if c.pk in loaded
+        ]
         return self._diverse(results, [], limit)
 
     # --- the search -----------------------------------------------------------------------
@@ -134,11 +138,22 @@ class RelatedService:
         audience: Audience,
         wanted: int,
     ) -> list[Candidate]:
-        """Rare terms in a window of pks around the story (the newest, for a query), widened
-        to the whole store when none of the words occurs there."""
+        query = await self.plan(words, key, guild_id, audience, wanted)
+        return await self._store.related.candidates(query, self._weights(key is None))
+
+    async def plan(
+        self,
+        words: list[str],
+        key: StoryKey | None,
+        guild_id: int,
+        audience: Audience,
+        wanted: int,
+    ) -> CandidateQuery:
+        """The one scored search to run: the rarest words in a window of pks around the story
+        (the newest, for a query), widened to the whole store when none occurs there."""
         related = self._store.related
         settings = self._settings
-        newest = await related.max_pk()
+        newest = key.newest_pk if key else await related.max_pk()
         centre = key.pk if key else newest
         half = settings.search_window_articles // 2 if key else settings.search_window_articles
         low, high = max(centre - half, 0), centre + half
@@ -152,20 +167,22 @@ class RelatedService:
             half = max((high - low) // 16, 1000)
             low, high = max(centre - half, 0), centre + (half if key else 0)
             terms = terms[:2]
-        now = int(time.time())
-        query = CandidateQuery(
+        return CandidateQuery(
             terms=tuple(terms),
             low_pk=low,
             high_pk=high,
             guild_id=guild_id,
             audience=audience,
-            reference_time=key.published_at if key else now,
+            reference_time=key.published_at if key else int(time.time()),
             topic_ids=key.topic_ids if key else (),
             exclude_story=key.story_id if key else None,
             exclude_pk=key.pk if key else None,
             limit=wanted,
         )
-        return await related.candidates(query, self._weights(key is None))
+
+    def weights(self, for_query: bool) -> Weights:
+        """The scoring weights, with the time scale of a story or of a free-text query."""
+        return self._weights(for_query)
 
     def _weights(self, for_query: bool) -> Weights:
         settings = self._settings
@@ -185,22 +202,27 @@ class RelatedService:
     # --- results and reasons --------------------------------------------------------------
 
     def _coverage_results(
-        self, article: Article, links: list[CoverageLink], seen: set[str]
+        self,
+        article: Article,
+        links: list[CoverageLink],
+        loaded: dict[int, Article],
+        seen: set[str],
     ) -> list[RelatedResult]:
         results: list[RelatedResult] = []
         words = set(title_words(article.title))
         for link in links:
-            if link.article.canonical_url in seen:
+            linked = loaded.get(link.pk)
+            if linked is None or linked.canonical_url in seen:
                 continue
-            seen.add(link.article.canonical_url)
+            seen.add(linked.canonical_url)
             reason = _TIES.get(link.tie)
             if reason is None:
-                near = similarity(words, set(title_words(link.article.title)))
+                near = similarity(words, set(title_words(linked.title)))
                 near_identical = near >= self._settings.title_similarity
                 reason = "same story: " + (
                     "near-identical headline" if near_identical else "linked coverage"
                 )
-            results.append(RelatedResult(link.article, reason))
+            results.append(RelatedResult(linked, reason))
         return results
 
     def _diverse(
@@ -226,13 +248,13 @@ class RelatedService:
         return (first + later)[: max(wanted, 0)]
 
     @staticmethod
-    def _similar_reason(candidate: Candidate, words: list[str], topics: dict[int, str]) -> str:
+    def _similar_reason(article: Article, words: list[str], topics: Sequence[str]) -> str:
         parts: list[str] = []
-        article_topics = {fold(t) for t in candidate.article.topics}
-        shared_topics = [name for name in topics.values() if fold(name) in article_topics]
+        article_topics = {fold(t) for t in article.topics}
+        shared_topics = [name for name in topics if fold(name) in article_topics]
         if shared_topics:
             parts.append("shared topics: " + ", ".join(shared_topics[:3]))
-        text_words = set(title_words(candidate.article.title + " " + candidate.article.excerpt))
+        text_words = set(title_words(article.title + " " + article.excerpt))
         shared = [w for w in words if w in text_words]
         if shared:
             parts.append("shared terms: " + ", ".join(shared[:4]))
