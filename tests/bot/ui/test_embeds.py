@@ -73,7 +73,9 @@ def test_a_normal_article_card_shows_everything():
     assert data["url"] == "https://harbour-times.example/transport/driverless-ferries"
     fields = {f["name"]: f["value"] for f in data["fields"]}
     assert fields["Outlet"] == "Harbour Times"
-    assert fields["Published"] == f"<t:{int(datetime(2026, 11, 1, 8, 30, tzinfo=UTC).timestamp())}:f>"
+    assert (
+        fields["Published"] == f"<t:{int(datetime(2026, 11, 1, 8, 30, tzinfo=UTC).timestamp())}:f>"
+    )
     assert fields["Quality"] == "64/100"
     assert fields["Topics"] == "Autonomous Vehicles, Transport"
     assert fields["Also covered by"].startswith("• [Other take](https://harbour-times.example/")
