@@ -34,6 +34,7 @@ class _Row:
     published_at: int
     domain: str
     words: frozenset[str]
+    keys: tuple[int, ...]
 
 
 class _Components:
@@ -88,7 +89,10 @@ async def _rows(db: aiosqlite.Connection, pks: Sequence[int]) -> dict[int, _Row]
         )
         async with db.execute(sql, chunk) as cursor:
             async for pk, story, at, domain, title in cursor:
-                found[pk] = _Row(pk, story, at, domain, frozenset(title_words(title)))
+                words = title_words(title)
+                found[pk] = _Row(
+                    pk, story, at, domain, frozenset(words), tuple(title_keys(sorted(words)))
+                )
     return found
 
 
@@ -114,11 +118,7 @@ async def _write_keys(db: aiosqlite.Connection, rows: dict[int, _Row]) -> None:
     )
     await db.executemany(
         "INSERT OR IGNORE INTO story_title_keys (key, published_at, article_pk) VALUES (?,?,?)",
-        [
-            (key, row.published_at, row.pk)
-            for row in rows.values()
-            for key in title_keys(sorted(row.words))
-        ],
+        [(key, row.published_at, row.pk) for row in rows.values() for key in row.keys],
     )
 
 
@@ -131,9 +131,10 @@ async def _near_identical(
         [key, row.published_at - rules.window_seconds, row.published_at + rules.window_seconds,
          row.pk]
         for row in rows.values()
-        for key in title_keys(sorted(row.words))
+        for key in row.keys
     ]  # fmt: skip
     pairs: list[tuple[int, int]] = []
+    words_of: dict[int, set[str]] = {}
     for chunk in chunks(probes, 2000):
         sql = (
             "SELECT DISTINCT p.value ->> 3, a.pk, ifnull(a.story_id, a.pk), a.provider_domain, "
@@ -148,7 +149,9 @@ async def _near_identical(
                 row = rows[int(pk)]
                 if row.domain == domain and row.domain:
                     continue
-                if similarity(set(row.words), set(title_words(title))) >= rules.title_similarity:
+                if other not in words_of:
+                    words_of[other] = set(title_words(title))
+                if similarity(set(row.words), words_of[other]) >= rules.title_similarity:
                     pairs.append((row.pk, int(story)))
                     pairs.append((row.pk, int(other)))
     return pairs

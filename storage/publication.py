@@ -110,7 +110,8 @@ class PublicationRepository:
         self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int = 25
     ) -> list[GuildArticle]:
         """Autocomplete over titles: visible articles in this state matching the typed words
-        (the last one as a prefix), best match first; the newest when nothing is typed."""
+        (the last one as a prefix once it has three letters), best match first; the newest
+        when nothing is typed."""
         if not terms:
             return await self.listing(guild_id, state, limit=limit)
         # The newest matches only (FTS5 streams them in rowid order), so a one-letter prefix
@@ -125,7 +126,7 @@ class PublicationRepository:
         )
         params = {
             "guild": guild_id,
-            "match": "{title} : " + f"({fts_match(terms, prefix_last=True)})",
+            "match": "{title} : " + f"({fts_match(terms, prefix_last=len(terms[-1]) >= 3)})",
             "limit": limit,
             "pool": SUGGEST_POOL,
         }

@@ -26,6 +26,7 @@ _MONEY = re.compile(r"\$?(\d+(?:\.\d+)?)\s*(m|mn|million|bn|b|billion|k|thousand
 _MONEY_UNITS = {"m": "m", "mn": "m", "million": "m", "bn": "b", "b": "b", "billion": "b"}
 _WORD = re.compile(r"\w+")
 KEY_WORDS = 4
+KEY_SIZE = 3
 
 
 def fold(text: str) -> str:
@@ -67,12 +68,19 @@ def similarity(a: set[str], b: set[str]) -> float:
 
 
 def title_keys(words: list[str]) -> list[int]:
-    """Signed 64-bit keys for every pair of the headline's lowest-hash words.
+    """Signed 64-bit keys for every three of the headline's four lowest-hash words.
 
     Headlines whose word sets are near-identical share most of their lowest-hash words, so
-    they share a key (a bottom-k sketch); unrelated headlines rarely do.
+    they share a key (a bottom-k sketch); unrelated headlines rarely share three words.
     """
     ranked = sorted({zlib.crc32(w.encode("utf-8")) for w in words})[:KEY_WORDS]
-    if len(ranked) == 1:
-        return [ranked[0] - (1 << 31)]
-    return [((a << 32) | b) - (1 << 63) for a, b in combinations(ranked, 2)]
+    if len(ranked) < KEY_SIZE:
+        return [_key(ranked)] if ranked else []
+    return [_key(list(trio)) for trio in combinations(ranked, KEY_SIZE)]
+
+
+def _key(hashes: list[int]) -> int:
+    mixed = 0
+    for value in hashes:
+        mixed = (mixed * 0x9E3779B1 + value) & 0xFFFFFFFFFFFFFFFF
+    return mixed - (1 << 63)

@@ -1,6 +1,6 @@
 -- topicbot schema, version 2: story grouping and term statistics for related coverage.
 
--- Compact keys of each headline (pairs of its lowest-hash significant words), so that
+-- Compact keys of each headline (triples of its four lowest-hash significant words), so that
 -- near-identical headlines from different outlets meet through an index at ingest.
 CREATE TABLE story_title_keys (
     key          INTEGER NOT NULL,
