@@ -30,10 +30,8 @@ TOPICS = ["Transport", "AI", "Climate", "Privacy", "Energy", "Health", "Space", 
 async def build(path: Path, subscribers: int, guilds: int, feeds: int) -> Store:
     store = await Store.open(path)
     now = datetime.now(UTC)
-    seed = parse_article(
-        article_text(webUrl="https://seed.example/0", originalUrl=..., related=[], topics=TOPICS).encode(),
-        source="seed.md",
-    )
+    text = article_text(webUrl="https://seed.example/0", originalUrl=..., related=[], topics=TOPICS)
+    seed = parse_article(text.encode(), source="seed.md")
     await store.articles.upsert_batch([seed], now)
     topic_ids = [t.id for t in await store.topics.most_used(limit=100)]
     rng = random.Random(7)
@@ -61,7 +59,13 @@ async def build(path: Path, subscribers: int, guilds: int, feeds: int) -> Store:
             "INSERT OR IGNORE INTO feeds (guild_id, channel_id, topic_id, created_by, created_at) "
             "VALUES (?,?,?,?,?)",
             [
-                (1000 + rng.randrange(guilds), 5_000_000 + n, rng.choice([None, *topic_ids]), 1, stamp)
+                (
+                    1000 + rng.randrange(guilds),
+                    5_000_000 + n,
+                    rng.choice([None, *topic_ids]),
+                    1,
+                    stamp,
+                )
                 for n in range(feeds)
             ],
         )
@@ -90,7 +94,9 @@ async def run(subscribers: int, guilds: int, feeds: int, repeats: int) -> dict[s
                     source="bench.md",
                 )
                 await store.articles.upsert_batch([article], now)
-                planner = DeliveryPlanner(store, settings.delivery, settings.digests, clock=lambda: now)
+                planner = DeliveryPlanner(
+                    store, settings.delivery, settings.digests, clock=lambda at=now: at
+                )
                 started = time.perf_counter()
                 summary = await planner.plan()
                 timings.append(time.perf_counter() - started)

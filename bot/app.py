@@ -64,7 +64,7 @@ def build_services(store: Store, settings: Settings, clock: Clock = utc_now) -> 
         ),
         moderation=ModerationService(store, clock=clock),
         guild_settings=guild_settings,
-        related=RelatedService(store),
+        related=RelatedService(store, settings.related),
         catalog=CatalogService(store, subscriptions, guild_settings),
     )
 

@@ -1,4 +1,4 @@
-"""The ``topicbot`` command line: run, sync-commands, ingest, stats, check-config.
+"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, check-config.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable).
@@ -21,7 +21,10 @@ from tqdm import tqdm
 
 from bot.config import ConfigError, Settings, config_is_missing, load_settings
 from bot.domain.article_file import ParseLimits
+from bot.domain.errors import UserError
 from bot.domain.ingest import IngestReport, ingest_paths
+from bot.domain.related import RelatedResult, RelatedService
+from bot.domain.stories import grouping_rules
 from bot.runner import run_bot, sync_commands_now
 from storage import Store, StoreError
 
@@ -53,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="count what the store holds")
     _add_config_option(stats)
     stats.add_argument("--json", action="store_true", help="print one JSON object")
+
+    related = commands.add_parser("related", help="related coverage of a story, or a search")
+    target = related.add_mutually_exclusive_group(required=True)
+    target.add_argument("--story", metavar="ID_OR_URL", help="a stored story's id or link")
+    target.add_argument("--query", metavar="TEXT", help="words to search for")
+    related.add_argument("--limit", type=int, default=10, metavar="N", help="at most N results")
+    _add_config_option(related)
+    related.add_argument("--json", action="store_true", help="print one JSON object")
 
     check = commands.add_parser("check-config", help="validate the configuration file")
     _add_config_option(check)
@@ -107,6 +118,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_ingest(args.paths, settings, as_json=args.json))
     if args.command == "stats":
         return asyncio.run(_stats(settings, as_json=args.json))
+    if args.command == "related":
+        if not 1 <= args.limit <= 100:
+            raise UsageError("--limit must be from 1 to 100")
+        return asyncio.run(_related(args, settings))
     if args.command == "check-config":
         return _check_config(args.config, settings)
     if args.command == "run":
@@ -125,7 +140,9 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     limits = ParseLimits(max_file_bytes=settings.ingest.max_file_bytes)
     show_bar = not as_json and sys.stderr.isatty()
-    async with await Store.open(settings.storage.path) as store:
+    async with await Store.open(
+        settings.storage.path, grouping=grouping_rules(settings.related)
+    ) as store:
         with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=1.0) as bar:
             report = await ingest_paths(
                 store,
@@ -164,7 +181,9 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
 
 
 async def _stats(settings: Settings, *, as_json: bool) -> int:
-    async with await Store.open(settings.storage.path) as store:
+    async with await Store.open(
+        settings.storage.path, grouping=grouping_rules(settings.related)
+    ) as store:
         stats = await store.stats()
     if as_json:
         print(json.dumps(dataclasses.asdict(stats)))
@@ -180,6 +199,51 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
         f"deliveries     {deliveries}"
     )
     return EXIT_OK
+
+
+# --- related ---------------------------------------------------------------------------------
+
+# The shell sees what a guild that added nothing of its own, and decided nothing, would see.
+_SHELL_GUILD = 0
+
+
+async def _related(args: argparse.Namespace, settings: Settings) -> int:
+    async with await Store.open(
+        settings.storage.path, grouping=grouping_rules(settings.related)
+    ) as store:
+        service = RelatedService(store, settings.related)
+        try:
+            if args.story is not None:
+                _, results = await service.for_story(_SHELL_GUILD, args.story, limit=args.limit)
+            else:
+                results = await service.for_query(_SHELL_GUILD, args.query, limit=args.limit)
+        except UserError as error:
+            raise UsageError(str(error)) from None
+    rows = [_related_row(r) for r in results]
+    if args.json:
+        print(json.dumps({"results": rows}, ensure_ascii=False))
+        return EXIT_OK
+    for n, row in enumerate(rows, start=1):
+        print(
+            f"{n:>2}. {row['title']} — {row['provider']}, {row['published'][:10]}, "
+            f"quality {row['quality']}\n    {row['url']}\n    {row['reason']}"
+        )
+    if not rows:
+        print("no related coverage found")
+    return EXIT_OK
+
+
+def _related_row(result: RelatedResult) -> dict[str, Any]:
+    article = result.article
+    return {
+        "id": article.id,
+        "title": article.title,
+        "url": article.web_url,
+        "provider": article.provider.name,
+        "published": article.published_at.isoformat(),
+        "quality": article.quality,
+        "reason": result.reason,
+    }
 
 
 # --- check-config ----------------------------------------------------------------------------

@@ -112,6 +112,24 @@ class CommandSettings(_Section):
     max_feeds_per_guild: Annotated[int, Field(ge=1, le=1000)] = 50
 
 
+class RelatedWeights(_Section):
+    text: Annotated[float, Field(ge=0, le=10)] = 1.0
+    topics: Annotated[float, Field(ge=0, le=10)] = 0.5
+    time: Annotated[float, Field(ge=0, le=10)] = 0.5
+    quality: Annotated[float, Field(ge=0, le=10)] = 0.2
+
+
+class RelatedSettings(_Section):
+    story_window_hours: Annotated[float, Field(gt=0, le=24 * 60)] = 72
+    title_similarity: Annotated[float, Field(gt=0, le=1)] = 0.7
+    max_per_outlet: Annotated[int, Field(ge=1, le=10)] = 2
+    time_scale_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 72
+    query_time_scale_days: Annotated[float, Field(gt=0, le=3650)] = 30
+    weights: RelatedWeights = RelatedWeights()
+    search_window_articles: Annotated[int, Field(ge=1000, le=100_000_000)] = 100_000
+    term_budget: Annotated[int, Field(ge=100, le=100_000)] = 2000
+
+
 class Settings(_Section):
     """Everything topicbot can be configured with."""
 
@@ -121,6 +139,7 @@ class Settings(_Section):
     ingest: IngestSettings = IngestSettings()
     delivery: DeliverySettings = DeliverySettings()
     digests: DigestSettings = DigestSettings()
+    related: RelatedSettings = RelatedSettings()
 
     def resolved_against(self, folder: Path) -> Settings:
         """Relative paths are taken from the config file's folder, not the working directory."""

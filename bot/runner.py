@@ -16,6 +16,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.app import TopicBot
 from bot.config import Settings
+from bot.domain.stories import grouping_rules
 from bot.sync import sync_commands
 from storage import Store
 
@@ -59,7 +60,7 @@ def run_bot(settings: Settings) -> int:
 
 
 async def _run(settings: Settings, token: str) -> int:
-    store = await Store.open(settings.storage.path)
+    store = await Store.open(settings.storage.path, grouping=grouping_rules(settings.related))
     try:
         async with TopicBot(settings=settings, store=store) as bot:
             _stop_on_signals(bot)
@@ -96,7 +97,7 @@ def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
 
 
 async def _sync(settings: Settings, token: str, guild_id: int | None) -> int:
-    store = await Store.open(settings.storage.path)
+    store = await Store.open(settings.storage.path, grouping=grouping_rules(settings.related))
     try:
         async with TopicBot(
             settings=settings, store=store, run_jobs=False, sync_on_start=False

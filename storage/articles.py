@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.database import Database
+from storage.grouping import GroupingRules, assign_stories
 from storage.models import (
     Article,
     ArticleDraft,
@@ -115,8 +116,9 @@ class _BatchPlan:
 class ArticleRepository:
     """Named queries over articles, topics, images and related links."""
 
-    def __init__(self, connection: Database) -> None:
+    def __init__(self, connection: Database, grouping: GroupingRules | None = None) -> None:
         self._db = connection
+        self._grouping = grouping or GroupingRules()
 
     # --- writing -------------------------------------------------------------------------
 
@@ -127,6 +129,8 @@ class ArticleRepository:
 
         Canonical URLs must be unique within a batch (split batches on a repeat). Articles from
         files are everyone's; ``origin_guild_id`` marks new ones a moderator added for one guild.
+        Every article written is put into its story (``storage.grouping``) in the same
+        transaction.
         """
         urls = [d.canonical_url for d in drafts]
         if len(set(urls)) != len(urls):
@@ -140,6 +144,9 @@ class ArticleRepository:
                 url: row.pk for url, row in (await self._existing(self._all_urls(drafts))).items()
             }
             await self._replace_children(plan, pks)
+            written = [pks[d.canonical_url] for d in plan.parents]
+            written += [pks[r.canonical_url] for r in plan.coverage]
+            await assign_stories(self._db, written, self._grouping)
         return plan.outcomes
 
     @staticmethod

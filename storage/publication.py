@@ -26,6 +26,9 @@ _JOIN = "LEFT JOIN guild_publication g ON g.article_pk = a.pk AND g.guild_id = :
 _PUBLISHED = "(g.state = 'published' OR (g.state IS NULL AND a.published = 1))"
 _PENDING = "(g.state IS NULL AND a.published = 0)"
 
+# Autocomplete ranks this many of the newest title matches.
+SUGGEST_POOL = 400
+
 StateFilter = Literal["published", "pending", "any"]
 _FILTERS = {"published": _PUBLISHED, "pending": _PENDING, "any": "1"}
 
@@ -106,18 +109,25 @@ class PublicationRepository:
         self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int = 25
     ) -> list[GuildArticle]:
         """Autocomplete over titles: visible articles in this state matching the typed words
-        (the last one as a prefix), best match first; the newest when nothing is typed."""
+        (the last one as a prefix once it has three letters), best match first; the newest
+        when nothing is typed."""
         if not terms:
             return await self.listing(guild_id, state, limit=limit)
+        # The newest matches only (FTS5 streams them in rowid order), so a one-letter prefix
+        # on a large store costs no more than a rare word.
         sql = (
-            f"SELECT a.pk, {_STATE} FROM articles_fts f JOIN articles a ON a.pk = f.rowid {_JOIN} "
-            f"WHERE articles_fts MATCH :match AND {_VISIBLE} AND {_FILTERS[state]} "
-            "ORDER BY bm25(articles_fts, 8.0, 1.0, 2.0), a.published_at DESC LIMIT :limit"
+            "WITH hits AS MATERIALIZED (SELECT rowid AS pk, "
+            "bm25(articles_fts, 8.0, 1.0, 2.0) AS bm FROM articles_fts "
+            "WHERE articles_fts MATCH :match ORDER BY rowid DESC LIMIT :pool) "
+            f"SELECT a.pk, {_STATE} FROM hits f JOIN articles a ON a.pk = f.pk {_JOIN} "
+            f"WHERE {_VISIBLE} AND {_FILTERS[state]} "
+            "ORDER BY f.bm, a.published_at DESC LIMIT :limit"
         )
         params = {
             "guild": guild_id,
-            "match": "{title} : " + f"({fts_match(terms, prefix_last=True)})",
+            "match": "{title} : " + f"({fts_match(terms, prefix_last=len(terms[-1]) >= 3)})",
             "limit": limit,
+            "pool": SUGGEST_POOL,
         }
         return await self._hydrate(await self._rows(sql, params))
 

@@ -10,22 +10,40 @@ from storage.articles import ArticleRepository
 from storage.database import Database, migrate, open_connection
 from storage.deliveries import DeliveryRepository
 from storage.feeds import FeedRepository
+from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.models import StoreStats
 from storage.publication import PublicationRepository
+from storage.related import RelatedRepository
 from storage.stats import store_stats
+from storage.stories import StoryRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.topics import TopicRepository
 
 
 class Store:
-    """topicbot's embedded database. Open once at start with ``Store.open`` and close at exit."""
+    """topicbot's embedded database. Open once at start with ``Store.open`` and close at exit.
 
-    def __init__(self, db: Database, path: Path) -> None:
+    Searches (``related``, autocomplete) run on a second, read-only connection of their own,
+    so they never queue behind a write on the main one.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        path: Path,
+        *,
+        search_db: Database | None = None,
+        grouping: GroupingRules | None = None,
+    ) -> None:
         self._db = db
+        self._search_db = search_db
         self.path = path
         connection = db
-        self.articles = ArticleRepository(connection)
+        search = search_db or db
+        self.articles = ArticleRepository(connection, grouping)
+        self.stories = StoryRepository(connection, self.articles)
+        self.related = RelatedRepository(search, ArticleRepository(search))
         self.topics = TopicRepository(connection)
         self.publication = PublicationRepository(connection, self.articles)
         self.subscriptions = SubscriptionRepository(connection)
@@ -36,22 +54,32 @@ class Store:
         self.deliveries = DeliveryRepository(connection)
 
     @classmethod
-    async def open(cls, path: Path | str) -> Self:
-        """Open (creating if needed) and migrate the database file at ``path``."""
+    async def open(cls, path: Path | str, *, grouping: GroupingRules | None = None) -> Self:
+        """Open (creating if needed) and migrate the database file at ``path``; ``grouping``
+        sets when near-identical headlines make one story."""
         resolved = Path(path)
-        if str(resolved) != ":memory:":
+        in_memory = str(resolved) == ":memory:"
+        if not in_memory:
             resolved.parent.mkdir(parents=True, exist_ok=True)
         connection = await open_connection(resolved)
+        search: Database | None = None
         try:
             await migrate(connection)
+            if not in_memory:
+                search = Database(await open_connection(resolved, read_only=True))
         except BaseException:
             await connection.close()
             raise
-        return cls(Database(connection), resolved)
+        return cls(Database(connection), resolved, search_db=search, grouping=grouping)
 
     async def close(self) -> None:
-        """Flush and close the connection (checkpointing the WAL)."""
-        await self._db.close()
+        """Close the search connection, then flush and close the main one (checkpointing the
+        WAL)."""
+        try:
+            if self._search_db is not None:
+                await self._search_db.close()
+        finally:
+            await self._db.close()
 
     async def stats(self) -> StoreStats:
         """Counts of articles, topics, subscriptions, feeds and deliveries."""

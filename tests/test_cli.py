@@ -112,3 +112,29 @@ def test_the_secured_field_never_reaches_the_output(tmp_path, config):
     (tmp_path / "in" / "b.md").write_text("---\ntitle: x\nsecured: TOP-SECRET-VALUE\n---\n")
     result = topicbot("-v", "ingest", "in", "--config", str(config), cwd=tmp_path)
     assert "TOP-SECRET-VALUE" not in result.stdout + result.stderr
+
+
+def test_related_from_the_shell_prints_json_in_rank_order(tmp_path, capsys):
+    import json as _json
+
+    from bot.cli import main as _main
+    from tests.factories import EXAMPLES_DIR as _EXAMPLES
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"storage:\n  path: {tmp_path / 't.db'}\n", encoding="utf-8")
+    assert _main(["ingest", str(_EXAMPLES), "--config", str(config)]) == 0
+    capsys.readouterr()
+    story = "https://www.riverton-ledger.example/news/2026/11/20/council-bans-face-scanning"
+    assert _main(["related", "--story", story, "--json", "--config", str(config)]) == 0
+    results = _json.loads(capsys.readouterr().out)["results"]
+    assert [r["title"] for r in results[:2]] == [
+        "Police face-recognition ban passes in Riverton",
+        "What Riverton's facial recognition ban means for nearby towns",
+    ]
+    assert set(results[0]) == {"id", "title", "url", "provider", "published", "quality", "reason"}
+    assert results[0]["published"] == "2026-11-20T18:30:00+00:00"
+    assert results[0]["reason"] == "curated coverage"
+    assert _main(["related", "--query", 'NEAR("x', "--json", "--config", str(config)]) == 0
+    assert _json.loads(capsys.readouterr().out) == {"results": []}
+    assert _main(["related", "--story", "nosuchid", "--config", str(config)]) == 2
+    assert "can't find the story" in capsys.readouterr().err

@@ -1,26 +1,40 @@
-"""Related coverage: a story's curated coverage first, then similar stories from the store.
+"""Related coverage: the other outlets' takes on a story first, then similar stories.
 
-The ranking engine (story grouping, time and outlet diversity) builds on this; the rules
-that hold already: never the story itself, never the same URL twice, nothing another
-guild's moderators added.
+For a stored story the results are, in order:
+
+1. its own coverage: the entries its file lists as related (in the file's order), the articles
+   whose files list it, then the rest of its story (``storage.grouping``), closest in time first;
+2. similar stories from the store, scored by text (BM25 over title and excerpt, searched by the
+   story's rarest headline words), shared topics, closeness in time and quality; at most
+   ``max_per_outlet`` from one outlet before the others have had their turn.
+
+A free-text query goes through the same search and scoring, with time measured from now.
+Never the story itself, never one URL twice, nothing another guild's moderators added, and no
+full article that is pending or retracted in the asking guild (coverage-only ones are fine;
+a free-text query also finds pending ones). What members type is reduced to plain words
+before it reaches the search, so it is never read as FTS5 syntax.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.config import RelatedSettings
 from bot.domain.errors import UserError
 from bot.domain.text import query_terms, shown
 from bot.domain.urls import InvalidUrlError, canonical_url
 from storage import Store
 from storage.models import Article
+from storage.related import Audience, Candidate, CandidateQuery, CoverageLink, StoryKey, Weights
+from storage.titles import STOPWORDS, fold, similarity, title_words
 
-STOPWORDS = frozenset(
-    (
-        "a an and are as at be by for from has have how in is it its new of on or over says "
-        "that the their this to up was what when who why will with after into than more about"
-    ).split()
-)
+MAX_SEARCH_TERMS = 4
+_TIES = {
+    "listed_by_story": "curated coverage",
+    "lists_story": "lists this story as related",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,21 +45,37 @@ class RelatedResult:
     reason: str
 
 
-def significant_terms(text: str, *, limit: int = 6) -> list[str]:
-    """The words of a title that say most about it: no stopwords, longest first."""
-    words = [w for w in query_terms(text, max_terms=20) if w not in STOPWORDS and len(w) > 2]
-    return sorted(words, key=len, reverse=True)[:limit]
+def significant_terms(text: str, *, limit: int = 8) -> list[str]:
+    """The words of a headline or query that say most about it: no stopwords, no outlet
+    dressing, each once, in order."""
+    words = title_words(text) or [fold(w) for w in query_terms(text, max_terms=limit)]
+    return [w for w in words if len(w) > 1 or w.isdigit()][:limit] or words[:limit]
 
 
 def _visible(article: Article, guild_id: int) -> bool:
     return article.origin_guild_id in (None, guild_id)
 
 
+def pick_terms(counts: dict[str, int], budget: int) -> list[str]:
+    """The rarest terms whose matches together stay within ``budget`` (at least one, at
+    most ``MAX_SEARCH_TERMS``); terms that match nothing are left out."""
+    ranked = sorted((count, term) for term, count in counts.items() if count > 0)
+    picked: list[str] = []
+    total = 0
+    for count, term in ranked[:MAX_SEARCH_TERMS]:
+        if picked and total + count > budget:
+            break
+        picked.append(term)
+        total += count
+    return picked
+
+
 class RelatedService:
     """Find related coverage for a stored story or for free text."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settings: RelatedSettings | None = None) -> None:
         self._store = store
+        self._settings = settings or RelatedSettings()
 
     async def story(self, guild_id: int, story: str) -> Article:
         """The story named by an id or a link, if this guild can see it."""
@@ -65,56 +95,183 @@ class RelatedService:
     async def for_story(
         self, guild_id: int, story: str, *, limit: int = 10
     ) -> tuple[Article, list[RelatedResult]]:
-        """The story, then its curated coverage (both directions), then similar stories."""
+        """The story, then its own coverage, then similar stories."""
         article = await self.story(guild_id, story)
-        results: list[RelatedResult] = []
+        key = await self._store.related.story_key(article.id)
+        if key is None:  # removed between the two reads
+            raise UserError(f"I can't find the story “{shown(story)}”.")
+        links = await self._store.related.coverage(key, guild_id)
+        words = significant_terms(article.title)
+        found = await self._search(words, key, guild_id, "story", limit * 4)
+        loaded = await self._store.related.load([*(c.pk for c in links), *(c.pk for c in found)])
         seen = {article.canonical_url}
-        for link in await self._store.articles.related(article.id):
-            if _visible(link.article, guild_id) and link.article.canonical_url not in seen:
-                seen.add(link.article.canonical_url)
-                reason = (
-                    "curated coverage"
-                    if link.direction == "listed_by_story"
-                    else ("lists this story as related")
-                )
-                results.append(RelatedResult(link.article, reason))
-        terms = significant_terms(article.title)
-        exclude = [article.id, *(r.article.id for r in results)]
-        results += await self._similar(guild_id, terms, exclude, seen, limit - len(results))
+        results = self._coverage_results(article, links, loaded, seen)
+        similar = [
+            RelatedResult(loaded[c.pk], self._similar_reason(loaded[c.pk], words, article.topics))
+            for c in found
+            if c.pk in loaded and loaded[c.pk].canonical_url not in seen
+        ]
+        results += self._diverse(similar, results, limit - len(results))
         return article, results[:limit]
 
     async def for_query(self, guild_id: int, text: str, *, limit: int = 10) -> list[RelatedResult]:
-        """Stored stories matching free text: all the words first, then any of them."""
-        terms = query_terms(text)
-        if not terms:
+        """Stored stories matching free text, best first."""
+        words = significant_terms(text)
+        if not words:
             raise UserError("Type a few words to search for, such as `facial recognition`.")
-        seen: set[str] = set()
-        found = await self._store.articles.search(terms, guild_id=guild_id, limit=limit)
-        results = [RelatedResult(a, "matches every word") for a in found]
-        seen.update(a.canonical_url for a in found)
-        exclude = [a.id for a in found]
-        results += await self._similar(guild_id, terms, exclude, seen, limit - len(results))
-        return results[:limit]
+        found = await self._search(words, None, guild_id, "query", limit * 4)
+        loaded = await self._store.related.load([c.pk for c in found])
+        results = [
+            RelatedResult(loaded[c.pk], self._query_reason(loaded[c.pk], words))
+            for c in found
+            if c.pk in loaded
+        ]
+        return self._diverse(results, [], limit)
 
-    async def _similar(
+    # --- the search -----------------------------------------------------------------------
+
+    async def _search(
         self,
+        words: list[str],
+        key: StoryKey | None,
         guild_id: int,
-        terms: list[str],
-        exclude: list[str],
-        seen: set[str],
+        audience: Audience,
         wanted: int,
-    ) -> list[RelatedResult]:
-        if wanted <= 0 or not terms:
-            return []
-        found = await self._store.articles.search(
-            terms, any_term=True, guild_id=guild_id, exclude_ids=exclude, limit=wanted
+    ) -> list[Candidate]:
+        query = await self.plan(words, key, guild_id, audience, wanted)
+        return await self._store.related.candidates(query, self._weights(key is None))
+
+    async def plan(
+        self,
+        words: list[str],
+        key: StoryKey | None,
+        guild_id: int,
+        audience: Audience,
+        wanted: int,
+    ) -> CandidateQuery:
+        """The one scored search to run: the rarest words in a window of pks around the story
+        (the newest, for a query), widened to the whole store when none occurs there."""
+        related = self._store.related
+        settings = self._settings
+        newest = key.newest_pk if key else await related.max_pk()
+        centre = key.pk if key else newest
+        half = settings.search_window_articles // 2 if key else settings.search_window_articles
+        low, high = max(centre - half, 0), centre + half
+        counts = await related.term_counts(words, low, high, cap=settings.term_budget)
+        if not any(counts.values()):
+            low, high = 0, newest
+            counts = await related.term_counts(words, low, high, cap=settings.term_budget)
+        terms = pick_terms(counts, settings.term_budget)
+        if terms and counts[terms[0]] >= settings.term_budget:
+            # Only common words: a narrower window keeps the match set small.
+            half = max((high - low) // 16, 1000)
+            low, high = max(centre - half, 0), centre + (half if key else 0)
+            terms = terms[:2]
+        return CandidateQuery(
+            terms=tuple(terms),
+            low_pk=low,
+            high_pk=high,
+            guild_id=guild_id,
+            audience=audience,
+            reference_time=key.published_at if key else int(time.time()),
+            topic_ids=key.topic_ids if key else (),
+            exclude_story=key.story_id if key else None,
+            exclude_pk=key.pk if key else None,
+            limit=wanted,
         )
+
+    def weights(self, for_query: bool) -> Weights:
+        """The scoring weights, with the time scale of a story or of a free-text query."""
+        return self._weights(for_query)
+
+    def _weights(self, for_query: bool) -> Weights:
+        settings = self._settings
+        scale = (
+            settings.query_time_scale_days * 86400
+            if for_query
+            else settings.time_scale_hours * 3600
+        )
+        return Weights(
+            text=settings.weights.text,
+            topics=settings.weights.topics,
+            time=settings.weights.time,
+            quality=settings.weights.quality,
+            time_scale_seconds=int(scale),
+        )
+
+    # --- results and reasons --------------------------------------------------------------
+
+    def _coverage_results(
+        self,
+        article: Article,
+        links: list[CoverageLink],
+        loaded: dict[int, Article],
+        seen: set[str],
+    ) -> list[RelatedResult]:
         results: list[RelatedResult] = []
-        for article in found:
-            if article.canonical_url in seen:
+        words = set(title_words(article.title))
+        for link in links:
+            linked = loaded.get(link.pk)
+            if linked is None or linked.canonical_url in seen:
                 continue
-            seen.add(article.canonical_url)
-            title_words = set(query_terms(article.title, max_terms=30))
-            shared = [t for t in terms if t in title_words] or terms[:2]
-            results.append(RelatedResult(article, "shared words: " + ", ".join(shared[:4])))
+            seen.add(linked.canonical_url)
+            reason = _TIES.get(link.tie)
+            if reason is None:
+                near = similarity(words, set(title_words(linked.title)))
+                near_identical = near >= self._settings.title_similarity
+                reason = "same story: " + (
+                    "near-identical headline" if near_identical else "linked coverage"
+                )
+            results.append(RelatedResult(linked, reason))
         return results
+
+    def _diverse(
+        self, ranked: Sequence[RelatedResult], before: Sequence[RelatedResult], wanted: int
+    ) -> list[RelatedResult]:
+        """Keep the ranking, but move an outlet's items past ``max_per_outlet`` (counting
+        ``before``) to the end, and never list one URL twice."""
+        per_outlet: dict[str, int] = {}
+        for result in before:
+            outlet = _outlet(result.article)
+            per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
+        seen = {r.article.canonical_url for r in before}
+        first: list[RelatedResult] = []
+        later: list[RelatedResult] = []
+        for result in ranked:
+            if result.article.canonical_url in seen:
+                continue
+            seen.add(result.article.canonical_url)
+            outlet = _outlet(result.article)
+            per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
+            crowded = outlet and per_outlet[outlet] > self._settings.max_per_outlet
+            (later if crowded else first).append(result)
+        return (first + later)[: max(wanted, 0)]
+
+    @staticmethod
+    def _similar_reason(article: Article, words: list[str], topics: Sequence[str]) -> str:
+        parts: list[str] = []
+        article_topics = {fold(t) for t in article.topics}
+        shared_topics = [name for name in topics if fold(name) in article_topics]
+        if shared_topics:
+            parts.append("shared topics: " + ", ".join(shared_topics[:3]))
+        text_words = set(title_words(article.title + " " + article.excerpt))
+        shared = [w for w in words if w in text_words]
+        if shared:
+            parts.append("shared terms: " + ", ".join(shared[:4]))
+        return " · ".join(parts) or "similar story"
+
+    @staticmethod
+    def _query_reason(article: Article, words: list[str]) -> str:
+        text_words = set(title_words(article.title + " " + article.excerpt))
+        text_words |= {w for topic in article.topics for w in title_words(topic)}
+        shared = [w for w in words if w in text_words]
+        if len(shared) == len(words):
+            return "matches every word"
+        return "shared terms: " + ", ".join(shared[:4]) if shared else "similar words"
+
+
+def _outlet(article: Article) -> str:
+    return article.provider.domain or article.provider.name
+
+
+__all__ = ["STOPWORDS", "RelatedResult", "RelatedService", "pick_terms", "significant_terms"]

@@ -1,0 +1,161 @@
+"""Story grouping at ingest: articles that cover one event share a ``story_id``.
+
+Two articles are in one story when a file lists one as related to the other, or when their
+headlines are near-identical (``titles.similarity`` at least ``GroupingRules.title_similarity``),
+they come from different outlets and were published within ``GroupingRules.window_seconds``
+of each other. A story is named by the smallest article pk it ever held. Stories only merge,
+never split, so an alert sent for a story stays valid for it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.database import Database
+from storage.sql import chunks, placeholders
+from storage.titles import similarity, title_keys, title_words
+
+
+@dataclass(frozen=True, slots=True)
+class GroupingRules:
+    """When headlines make two articles one story."""
+
+    window_seconds: int = 72 * 3600
+    title_similarity: float = 0.7
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    pk: int
+    story_id: int | None
+    published_at: int
+    domain: str
+    words: frozenset[str]
+    keys: tuple[int, ...]
+
+
+class _Components:
+    """Union-find over article pks and story ids (both are pks)."""
+
+    def __init__(self) -> None:
+        self._parent: dict[int, int] = {}
+
+    def root(self, item: int) -> int:
+        parent = self._parent.setdefault(item, item)
+        while parent != item:
+            grand = self._parent[parent]
+            self._parent[item] = grand
+            item, parent = parent, grand
+        return item
+
+    def items(self) -> list[int]:
+        """Everything joined so far."""
+        return list(self._parent)
+
+    def join(self, a: int, b: int) -> None:
+        ra, rb = self.root(a), self.root(b)
+        if ra != rb:
+            self._parent[max(ra, rb)] = min(ra, rb)
+
+
+async def assign_stories(db: Database, pks: Sequence[int], rules: GroupingRules) -> None:
+    """Put the articles ``pks`` (just written) into stories. Runs inside the caller's
+    transaction; costs a few set-based statements per batch."""
+    if not pks:
+        return
+    rows = await _rows(db, pks)
+    components = _Components()
+    for row in rows.values():
+        components.join(row.pk, row.story_id or row.pk)
+    for a, b in await _linked(db, pks):
+        components.join(a, b)
+    await _write_keys(db, rows)
+    for a, b in await _near_identical(db, rows, rules):
+        components.join(a, b)
+    await _merge(db, components)
+
+
+async def _rows(db: Database, pks: Sequence[int]) -> dict[int, _Row]:
+    found: dict[int, _Row] = {}
+    for chunk in chunks(sorted(set(pks))):
+        sql = (
+            "SELECT pk, story_id, published_at, provider_domain, title FROM articles "
+            f"WHERE pk IN ({placeholders(len(chunk))})"
+        )
+        for pk, story, at, domain, title in await db.fetch_all(sql, chunk):
+            words = title_words(title)
+            found[pk] = _Row(
+                pk, story, at, domain, frozenset(words), tuple(title_keys(sorted(words)))
+            )
+    return found
+
+
+async def _linked(db: Database, pks: Sequence[int]) -> list[tuple[int, int]]:
+    """(article, story or article) pairs joined by curated links touching ``pks``."""
+    pairs: list[tuple[int, int]] = []
+    for chunk in chunks(sorted(set(pks)), 450):
+        marks = placeholders(len(chunk))
+        sql = (
+            "SELECT l.parent_pk, ifnull(a.story_id, a.pk) FROM related_links l "
+            f"JOIN articles a ON a.pk = l.child_pk WHERE l.parent_pk IN ({marks}) "
+            "UNION ALL SELECT l.child_pk, ifnull(a.story_id, a.pk) FROM related_links l "
+            f"JOIN articles a ON a.pk = l.parent_pk WHERE l.child_pk IN ({marks})"
+        )
+        pairs.extend((int(r[0]), int(r[1])) for r in await db.fetch_all(sql, [*chunk, *chunk]))
+    return pairs
+
+
+async def _write_keys(db: Database, rows: dict[int, _Row]) -> None:
+    await db.executemany(
+        "DELETE FROM story_title_keys WHERE article_pk = ?", [(pk,) for pk in rows]
+    )
+    await db.executemany(
+        "INSERT OR IGNORE INTO story_title_keys (key, published_at, article_pk) VALUES (?,?,?)",
+        [(key, row.published_at, row.pk) for row in rows.values() for key in row.keys],
+    )
+
+
+async def _near_identical(
+    db: Database, rows: dict[int, _Row], rules: GroupingRules
+) -> list[tuple[int, int]]:
+    """(article, story) pairs whose headlines are near-identical, from different outlets,
+    within the window. Candidates come from shared title keys through the index."""
+    probes = [
+        [key, row.published_at - rules.window_seconds, row.published_at + rules.window_seconds,
+         row.pk]
+        for row in rows.values()
+        for key in row.keys
+    ]  # fmt: skip
+    pairs: list[tuple[int, int]] = []
+    words_of: dict[int, set[str]] = {}
+    for chunk in chunks(probes, 2000):
+        sql = (
+            "SELECT DISTINCT p.value ->> 3, a.pk, ifnull(a.story_id, a.pk), a.provider_domain, "
+            "a.title FROM json_each(?) p "
+            "JOIN story_title_keys k ON k.key = p.value ->> 0 "
+            "AND k.published_at BETWEEN p.value ->> 1 AND p.value ->> 2 "
+            "AND k.article_pk != p.value ->> 3 "
+            "JOIN articles a ON a.pk = k.article_pk"
+        )
+        for pk, other, story, domain, title in await db.fetch_all(sql, (json.dumps(chunk),)):
+            row = rows[int(pk)]
+            if row.domain == domain and row.domain:
+                continue
+            if other not in words_of:
+                words_of[other] = set(title_words(title))
+            if similarity(set(row.words), words_of[other]) >= rules.title_similarity:
+                pairs.append((row.pk, int(story)))
+                pairs.append((row.pk, int(other)))
+    return pairs
+
+
+async def _merge(db: Database, components: _Components) -> None:
+    """Give every article of a component its story id; fold merged stories into it."""
+    updates = [(components.root(item), item) for item in components.items()]
+    await db.executemany(
+        "UPDATE articles SET story_id = ?1 WHERE pk = ?2 AND story_id IS NOT ?1", updates
+    )
+    merged = [(root, item) for root, item in updates if root != item]
+    await db.executemany("UPDATE articles SET story_id = ? WHERE story_id = ?", merged)

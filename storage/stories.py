@@ -1,0 +1,66 @@
+"""Stories: which story an article is in, who else covered it, and past alerts about it.
+
+Grouping itself happens at ingest (``storage.grouping``); every stored article has a story.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.articles import ArticleRepository
+from storage.database import Database
+from storage.models import Article
+from storage.sql import chunks, placeholders
+from storage.timestamps import from_timestamp
+
+
+class StoryRepository:
+    """Reading stories: which story an article is in, and who else covered it."""
+
+    def __init__(self, connection: Database, articles: ArticleRepository) -> None:
+        self._db = connection
+        self._articles = articles
+
+    async def story_of(self, article_id: str) -> int | None:
+        """The story id of the article with this short id (None: unknown article)."""
+        found = await self._db.scalar(
+            "SELECT ifnull(story_id, pk) FROM articles WHERE id = ?", (article_id.strip().lower(),)
+        )
+        return int(found) if found is not None else None
+
+    async def stories_of(self, article_ids: Sequence[str]) -> dict[str, int]:
+        """Story ids for many articles at once (unknown ids are left out)."""
+        found: dict[str, int] = {}
+        for chunk in chunks(list(article_ids)):
+            sql = (
+                "SELECT id, ifnull(story_id, pk) FROM articles "
+                f"WHERE id IN ({placeholders(len(chunk))})"
+            )
+            found.update({str(r[0]): int(r[1]) for r in await self._db.fetch_all(sql, chunk)})
+        return found
+
+    async def members(self, story_id: int, *, guild_id: int | None = None) -> list[Article]:
+        """Every article of the story, earliest first. With ``guild_id``, only what that
+        guild may see (files' articles and its own moderators' additions)."""
+        sql = (
+            "SELECT pk FROM articles WHERE story_id = :story AND (:guild IS NULL "
+            "OR origin_guild_id IS NULL OR origin_guild_id = :guild) ORDER BY published_at, pk"
+        )
+        params: dict[str, Any] = {"story": story_id, "guild": guild_id}
+        pks = [int(r[0]) for r in await self._db.fetch_all(sql, params)]
+        loaded = await self._articles.load(pks)
+        return [loaded[pk] for pk in pks if pk in loaded]
+
+    async def last_alert(self, guild_id: int, user_id: int, story_id: int) -> datetime | None:
+        """When this member was last sent (or is due) a DM about any article of the story in
+        this guild; None if never."""
+        sql = (
+            "SELECT max(ifnull(d.sent_at, d.created_at)) FROM articles a "
+            "JOIN deliveries d ON d.guild_id = ? AND d.article_pk = a.pk "
+            "AND d.target_kind = 'dm' AND d.target_id = ? "
+            "WHERE a.story_id = ? AND d.state IN ('pending', 'sent')"
+        )
+        found = await self._db.scalar(sql, (guild_id, user_id, story_id))
+        return from_timestamp(found) if found is not None else None

@@ -1,0 +1,86 @@
+"""Headline normalisation shared by story grouping and the related engine.
+
+Outlets dress one headline differently: ``Analysis:`` prefixes, ``| Outlet`` suffixes, Title
+Case, ``$40M`` or ``$40 million``, ``70,000`` or ``70000``. These functions strip that dressing
+so that the words left say what the story is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zlib
+from itertools import combinations
+
+STOPWORDS = frozenset(
+    (
+        "a an and are as at be by for from has have how in is it its new of on or over says "
+        "that the their this to up was what when who why will with after into than more about "
+        "s"
+    ).split()
+)
+_PREFIX = re.compile(r"^\s*[\w&-]{2,20}\s*:\s+")
+_SUFFIX = re.compile(r"\s+[|–—]\s+[^|–—]{1,60}$|\s+-\s+[^-]{1,40}$")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_MONEY = re.compile(r"\$?(\d+(?:\.\d+)?)\s*(m|mn|million|bn|b|billion|k|thousand)\b", re.IGNORECASE)
+_MONEY_UNITS = {"m": "m", "mn": "m", "million": "m", "bn": "b", "b": "b", "billion": "b"}
+_WORD = re.compile(r"\w+")
+KEY_WORDS = 4
+KEY_SIZE = 3
+
+
+def fold(text: str) -> str:
+    """Case-folded, without diacritics, as FTS5's ``remove_diacritics`` tokenizer sees it."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _money(match: re.Match[str]) -> str:
+    unit = _MONEY_UNITS.get(match.group(2).lower(), "k")
+    return f"{match.group(1)}{unit}"
+
+
+def headline(title: str) -> str:
+    """The headline without an outlet's prefix or suffix and with numbers in one style."""
+    text = _SUFFIX.sub("", _PREFIX.sub("", title, count=1), count=1)
+    text = _THOUSANDS.sub("", text)
+    return _MONEY.sub(_money, text)
+
+
+def title_words(title: str) -> list[str]:
+    """The significant words of a headline, in order, once each."""
+    words = _WORD.findall(fold(headline(title)))
+    return list(dict.fromkeys(w for w in words if w not in STOPWORDS))
+
+
+def numbers_differ(a: set[str], b: set[str]) -> bool:
+    """True when both headlines carry figures and the figures are not the same."""
+    figures_a = {w for w in a if w[0].isdigit()}
+    figures_b = {w for w in b if w[0].isdigit()}
+    return bool(figures_a and figures_b and figures_a != figures_b)
+
+
+def similarity(a: set[str], b: set[str]) -> float:
+    """Jaccard similarity of two headlines' word sets; 0 when their figures differ."""
+    if not a or not b or numbers_differ(a, b):
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def title_keys(words: list[str]) -> list[int]:
+    """Signed 64-bit keys for every three of the headline's four lowest-hash words.
+
+    Headlines whose word sets are near-identical share most of their lowest-hash words, so
+    they share a key (a bottom-k sketch); unrelated headlines rarely share three words.
+    """
+    ranked = sorted({zlib.crc32(w.encode("utf-8")) for w in words})[:KEY_WORDS]
+    if len(ranked) < KEY_SIZE:
+        return [_key(ranked)] if ranked else []
+    return [_key(list(trio)) for trio in combinations(ranked, KEY_SIZE)]
+
+
+def _key(hashes: list[int]) -> int:
+    mixed = 0
+    for value in hashes:
+        mixed = (mixed * 0x9E3779B1 + value) & 0xFFFFFFFFFFFFFFFF
+    return mixed - (1 << 63)

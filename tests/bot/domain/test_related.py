@@ -1,0 +1,136 @@
+"""The related engine over a real store: hostile queries, exclusions, ranking, reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.config import RelatedSettings
+from bot.domain.article_file import parse_article
+from bot.domain.errors import UserError
+from bot.domain.ingest import ingest_paths
+from bot.domain.related import RelatedService
+from storage import Store
+from tests.factories import EXAMPLES_DIR, article_text
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+GUILD, OTHER_GUILD = 1, 2
+RIVERTON = "https://www.riverton-ledger.example/news/2026/11/20/council-bans-face-scanning"
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = await Store.open(tmp_path / "t.db")
+    await ingest_paths(opened, [EXAMPLES_DIR])
+    yield opened
+    await opened.close()
+
+
+async def add(store: Store, guild: int | None = None, **fields: object) -> str:
+    draft = parse_article(article_text(**fields).encode(), source="t.md")
+    await store.articles.upsert_batch([draft], NOW, origin_guild_id=guild)
+    stored = await store.articles.get_by_url(draft.canonical_url)
+    assert stored is not None
+    return stored.id
+
+
+def face_story(n: int, outlet: str, **fields: object) -> dict[str, object]:
+    return {
+        "webUrl": f"https://{outlet}.example/{n}",
+        "originalUrl": ...,
+        "title": f"Riverton face scanning ban: police react ({n})",
+        "provider": {"name": outlet.title(), "domain": f"{outlet}.example"},
+        "publishedDateTime": "2026-11-21T10:00:00Z",
+        "related": [],
+        "published": True,
+        "topics": ["Privacy"],
+        **fields,
+    }
+
+
+HOSTILE = [
+    '"unbalanced quote',
+    "NEAR(riverton police",
+    "face*",
+    "-police",
+    "title: riverton",
+    "riverton AND OR NOT police",
+    "^riverton",
+    "{title excerpt}: ban",
+    "x" * 10_000,
+    "riverton " * 2000,
+    "🚓🚨 face scanning 🚓",
+    "حظر التعرف على الوجه ‏ban‏",
+    "\x00riverton\x00",
+    "'; DROP TABLE articles; --",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+async def test_hostile_queries_never_raise_sql_errors(store, text):
+    results = await RelatedService(store).for_query(GUILD, text, limit=10)
+    assert len({r.article.canonical_url for r in results}) == len(results)
+    assert await store.articles.count() == 7
+
+
+@pytest.mark.parametrize("text", ['"riverton', "NEAR(riverton", "title: riverton", "riverton*"])
+async def test_query_syntax_is_read_as_plain_words(store, text):
+    results = await RelatedService(store).for_query(GUILD, text)
+    assert RIVERTON in [r.article.canonical_url for r in results]
+
+
+async def test_only_symbols_ask_for_words(store):
+    with pytest.raises(UserError, match="Type a few words"):
+        await RelatedService(store).for_query(GUILD, '🚓 * *** ^^ --- "" :')
+
+
+async def test_never_the_story_itself_nor_one_url_twice(store):
+    story, results = await RelatedService(store).for_story(GUILD, RIVERTON)
+    urls = [r.article.canonical_url for r in results]
+    assert story.canonical_url not in urls
+    assert len(urls) == len(set(urls))
+    assert [r.reason for r in results[:2]] == ["curated coverage", "curated coverage"]
+
+
+async def test_other_guilds_additions_and_unpublished_full_articles_are_not_offered(store):
+    mine = await add(store, GUILD, **face_story(1, "mine"))
+    theirs = await add(store, OTHER_GUILD, **face_story(2, "theirs"))
+    pending = await add(store, **face_story(3, "pending", published=False))
+    retracted = await add(store, **face_story(4, "retracted"))
+    await store.publication.decide(GUILD, retracted, "retracted", 9, NOW)
+    _, results = await RelatedService(store).for_story(GUILD, RIVERTON, limit=20)
+    ids = [r.article.id for r in results]
+    assert mine in ids
+    assert theirs not in ids
+    assert pending not in ids
+    assert retracted not in ids
+    _, elsewhere = await RelatedService(store).for_story(OTHER_GUILD, RIVERTON, limit=20)
+    assert theirs in [r.article.id for r in elsewhere]
+    assert mine not in [r.article.id for r in elsewhere]
+    assert retracted in [r.article.id for r in elsewhere]
+
+
+async def test_a_free_text_search_finds_pending_but_not_retracted_articles(store):
+    pending = await add(store, **face_story(3, "pending", published=False))
+    retracted = await add(store, **face_story(4, "retracted"))
+    await store.publication.decide(GUILD, retracted, "retracted", 9, NOW)
+    ids = [r.article.id for r in await RelatedService(store).for_query(GUILD, "face scanning")]
+    assert pending in ids
+    assert retracted not in ids
+
+
+async def test_similar_stories_say_why_and_one_outlet_does_not_crowd_the_list(store):
+    for n in range(5):
+        await add(store, **face_story(n, "crowd"))
+    await add(store, **face_story(9, "lone", title="Riverton police face scanning ban explained"))
+    service = RelatedService(store, RelatedSettings(max_per_outlet=2))
+    _, results = await service.for_story(GUILD, RIVERTON, limit=6)
+    outlets = [r.article.provider.domain for r in results]
+    assert outlets[:2] == ["valleypost.example", "statewire.example"]  # the story's own coverage
+    assert outlets[2:5].count("crowd.example") == 2  # a third waits until "lone" is listed
+    assert "lone.example" in outlets[2:5]
+    assert outlets[5] == "crowd.example"
+    similar = results[2]
+    assert "shared topics: Privacy" in similar.reason
+    assert "shared terms: " in similar.reason

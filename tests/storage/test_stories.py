@@ -1,0 +1,156 @@
+"""Story grouping at ingest, and the story API the delivery planner uses."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.domain.article_file import parse_article
+from bot.domain.stories import already_alerted, also_covered_by
+from storage import Store
+from storage.grouping import GroupingRules
+from storage.models import ArticleDraft
+from tests.factories import article_text
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def draft(url: str, title: str, outlet: str, at: str = "2026-11-20T10:00:00Z", **kw: object):
+    return parse_article(
+        article_text(
+            webUrl=url,
+            originalUrl=...,
+            title=title,
+            provider={"name": outlet, "domain": f"{outlet.lower()}.example"},
+            publishedDateTime=at,
+            related=kw.pop("related", []),
+            **kw,
+        ).encode(),
+        source="t.md",
+    )
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = await Store.open(tmp_path / "t.db", grouping=GroupingRules(window_seconds=72 * 3600))
+    yield opened
+    await opened.close()
+
+
+async def story(store: Store, draft: ArticleDraft) -> int | None:
+    article = await store.articles.get_by_url(draft.canonical_url)
+    assert article is not None
+    return await store.stories.story_of(article.id)
+
+
+async def test_a_file_and_its_related_entries_are_one_story(store):
+    lead = draft("https://a.example/1", "Harbour City Trials Driverless Ferries", "Alpha")
+    await store.articles.upsert_batch([lead], NOW)  # the factory's default related entry
+    lead_with = parse_article(article_text(webUrl="https://a.example/2").encode(), source="t")
+    await store.articles.upsert_batch([lead_with], NOW)
+    coverage = await store.articles.get_by_url(
+        "https://coastwire.example/2026/11/01/captain-free-ferries"
+    )
+    assert coverage is not None
+    assert await store.stories.story_of(coverage.id) == await story(store, lead_with)
+    assert await story(store, lead) != await story(store, lead_with)
+
+
+async def test_two_files_listing_the_same_coverage_join_their_stories(store):
+    first = parse_article(article_text(webUrl="https://a.example/1").encode(), source="t")
+    second = parse_article(
+        article_text(webUrl="https://b.example/1", title="Ferries without captains").encode(),
+        source="t",
+    )
+    await store.articles.upsert_batch([first], NOW)
+    await store.articles.upsert_batch([second], NOW)
+    assert await story(store, first) == await story(store, second)
+    members = await store.stories.members(await story(store, first))
+    assert {m.canonical_url for m in members} == {
+        "https://a.example/1", "https://b.example/1",
+        "https://coastwire.example/2026/11/01/captain-free-ferries",
+    }  # fmt: skip
+
+
+async def test_near_identical_headlines_from_two_outlets_are_one_story(store):
+    one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha")
+    two = draft(
+        "https://b.example/y",
+        "Analysis: Nexora raises $40 million Series B led by Accel | Beta News",
+        "Beta",
+        at="2026-11-21T09:00:00Z",
+    )
+    await store.articles.upsert_batch([one], NOW)
+    await store.articles.upsert_batch([two], NOW)
+    assert await story(store, one) == await story(store, two)
+
+
+@pytest.mark.parametrize(
+    ("title", "outlet", "at"),
+    [
+        (
+            "Nexora raises $40M Series B led by Accel",
+            "Alpha",
+            "2026-11-20T12:00:00Z",
+        ),  # same outlet
+        ("Nexora raises $40M Series B led by Accel", "Beta", "2026-11-25T12:00:00Z"),  # too late
+        (
+            "Nexora raises $25M Series B led by Accel",
+            "Beta",
+            "2026-11-20T12:00:00Z",
+        ),  # other figure
+        ("Nexora opens an office in Berlin", "Beta", "2026-11-20T12:00:00Z"),  # other words
+    ],
+)
+async def test_headlines_that_are_not_the_same_story_stay_apart(store, title, outlet, at):
+    one = draft("https://alpha.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha")
+    two = draft("https://other.example/y", title, outlet, at=at)
+    await store.articles.upsert_batch([one, two], NOW)
+    assert await story(store, one) != await story(store, two)
+
+
+async def test_reingesting_keeps_the_story_and_unknown_articles_have_none(store):
+    one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha")
+    two = draft("https://b.example/y", "Nexora raises $40 million Series B led by Accel", "Beta")
+    await store.articles.upsert_batch([one, two], NOW)
+    before = await story(store, two)
+    await store.articles.upsert_batch([draft(two.canonical_url, "A new headline", "Beta")], NOW)
+    assert await story(store, two) == before
+    assert await store.stories.story_of("nosuchid") is None
+
+
+def test_already_alerted_within_the_window_only():
+    window = timedelta(hours=72)
+    assert already_alerted(NOW - timedelta(hours=71), NOW, window)
+    assert not already_alerted(NOW - timedelta(hours=73), NOW, window)
+    assert not already_alerted(None, NOW, window)
+
+
+async def test_also_covered_by_names_each_other_outlet_once(store):
+    one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha")
+    two = draft("https://b.example/y", "Nexora raises $40 million Series B led by Accel", "Beta",
+                at="2026-11-20T11:00:00Z")  # fmt: skip
+    three = draft("https://b.example/z", "Nexora Raises $40M Series B, Led By Accel", "Beta",
+                  at="2026-11-20T12:00:00Z")  # fmt: skip
+    await store.articles.upsert_batch([one, two, three], NOW)
+    members = await store.stories.members(await story(store, one))
+    first = next(m for m in members if m.canonical_url == one.canonical_url)
+    assert also_covered_by(first, members) == ["Beta"]
+
+
+async def test_last_alert_is_found_through_any_article_of_the_story(store):
+    one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha")
+    two = draft("https://b.example/y", "Nexora raises $40 million Series B led by Accel", "Beta")
+    await store.articles.upsert_batch([one, two], NOW)
+    story_id = await story(store, two)
+    assert story_id is not None
+    assert await store.stories.last_alert(7, 42, story_id) is None
+    await store._db.execute(
+        "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, state, "
+        "next_attempt_at, created_at, sent_at) SELECT 7, pk, 'dm', 42, 'sent', 0, 100, ? "
+        "FROM articles WHERE canonical_url = ?",
+        (int(NOW.timestamp()), one.canonical_url),
+    )
+    assert await store.stories.last_alert(7, 42, story_id) == NOW
+    assert await store.stories.last_alert(8, 42, story_id) is None
