@@ -77,12 +77,14 @@ class Dispatcher:
             global_per_second=self._settings.global_requests_per_second,
         )
         self._dm_lock = asyncio.Lock()
+        self._coverage: dict[tuple[int, int], list[Article]] = {}
 
     # --- instant posts and DMs -------------------------------------------------------------
 
     async def send_due(self, *, batch: int = 500, concurrency: int = 16) -> SendSummary:
         """Send what is due: one worker per target, each target's rows in order."""
         summary = SendSummary()
+        self._coverage.clear()
         await self._store.deliveries.cancel_stale_due(self._clock())
         due = await self._store.deliveries.due(self._clock(), limit=batch)
         by_target: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
@@ -146,8 +148,26 @@ class Dispatcher:
         )
         return True
 
+    async def _also_covered(self, delivery: Delivery, article: Article) -> list[Article]:
+        """Other outlets' coverage known so far: the file's own list, then the story's other
+        articles (once per article and guild in a run: 100k DMs share one lookup)."""
+        guild_id = delivery.guild_id
+        key = (delivery.article_pk, guild_id)
+        if key not in self._coverage:
+            curated = [r.article for r in await self._store.articles.related(article.id)]
+            story = await self._store.stories.story_of(article.id)
+            members = await self._store.stories.members(story, guild_id=guild_id) if story else []
+            seen = {article.canonical_url}
+            others: list[Article] = []
+            for other in [*curated, *members]:
+                if other.canonical_url not in seen and other.origin_guild_id in (None, guild_id):
+                    seen.add(other.canonical_url)
+                    others.append(other)
+            self._coverage[key] = others
+        return self._coverage[key]
+
     async def _post(self, delivery: Delivery, article: Article) -> discord.Message:
-        related = [r.article for r in await self._store.articles.related(article.id)]
+        related = await self._also_covered(delivery, article)
         embed = alert_embed(article, related, delivery)
         if delivery.target_kind == "channel":
             channel_id = delivery.target_id

@@ -17,6 +17,7 @@ from bot.domain.feeds import FeedService
 from bot.domain.guild_settings import GuildSettingsService
 from bot.domain.moderation import ModerationService
 from bot.domain.related import RelatedService
+from bot.domain.stories import story_window
 from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
 from bot.errors import TopicTree
 from bot.scheduler import JobScheduler
@@ -105,7 +106,13 @@ class TopicBot(commands.Bot):
         self.store = store
         self.clock = clock
         self.services = services or build_services(store, settings, clock)
-        self.planner = DeliveryPlanner(store, settings.delivery, settings.digests, clock=clock)
+        self.planner = DeliveryPlanner(
+            store,
+            settings.delivery,
+            settings.digests,
+            clock=clock,
+            story_window=story_window(settings.related),
+        )
         self.dispatcher = Dispatcher(self, clock=clock)
         self.jobs = JobScheduler(self) if run_jobs else None
         self._sync_on_start = sync_on_start

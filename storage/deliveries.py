@@ -183,18 +183,21 @@ class DeliveryRepository:
         default_bar: int,
         default_zone: str,
         digest_due: Mapping[str, tuple[datetime, datetime]],
+        story_since: datetime,
     ) -> PlanCounts:
         """Write one row per matching channel and per matching member (one alert per member
         however many of their topics match), and mark the publication planned, atomically.
 
         ``digest_due`` gives the next daily and weekly digest moments for each time zone in
-        use (a guild's own, else ``default_zone``)."""
+        use (a guild's own, else ``default_zone``). A target already given (or due) another
+        article of the same story since ``story_since`` is left out: one alert per story."""
         params = {
             "pk": publication.article_pk,
             "guild": publication.guild_id,
             "now": to_timestamp(now),
             "bar": default_bar,
             "zone": default_zone,
+            "story_since": to_timestamp(story_since),
         }
         async with self._db.transaction():
             await self._load_digest_dues(digest_due)
@@ -454,6 +457,15 @@ class DeliveryRepository:
         }
 
 
+# Another article of the same story already sent (or due) to this target lately. A story of
+# one article finds only itself, so the common case costs one index probe.
+_SAME_STORY = """
+    SELECT 1 FROM articles sib
+    JOIN deliveries d2 ON d2.article_pk = sib.pk AND d2.guild_id = {guild}
+         AND d2.target_kind = {kind} AND d2.target_id = {target}
+    WHERE sib.story_id = a.story_id AND sib.pk != a.pk
+      AND d2.state IN ('pending', 'sent') AND d2.created_at >= :story_since"""
+
 # One post per channel, even when a topic feed and an every-topic feed both match.
 _PLAN_CHANNELS = f"""
 INSERT OR IGNORE INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, mode,
@@ -471,6 +483,7 @@ WHERE a.pk = :pk
   AND (a.origin_guild_id IS NULL OR a.origin_guild_id = f.guild_id)
   AND {_PUBLISHED_IN_GUILD}
   AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)
+  AND NOT EXISTS ({_SAME_STORY.format(kind="'channel'", target="f.channel_id", guild="f.guild_id")})
 GROUP BY f.guild_id, f.channel_id
 """
 
@@ -500,6 +513,7 @@ FROM (
       AND (a.origin_guild_id IS NULL OR a.origin_guild_id = s.guild_id)
       AND {_PUBLISHED_IN_GUILD}
       AND a.quality >= max(s.min_quality, coalesce(gs.min_quality, :bar))
+      AND NOT EXISTS ({_SAME_STORY.format(kind="'dm'", target="s.user_id", guild="s.guild_id")})
     GROUP BY s.guild_id, s.user_id
 )
 """

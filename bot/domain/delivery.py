@@ -118,11 +118,13 @@ class DeliveryPlanner:
         digests: DigestSettings,
         *,
         clock: Clock,
+        story_window: timedelta = timedelta(hours=72),
         batch: int = 200,
     ) -> None:
         self._store = store
         self._delivery = delivery
         self._digests = digests
+        self._story_window = story_window
         self._clock = clock
         self._batch = batch
 
@@ -157,5 +159,6 @@ class DeliveryPlanner:
             default_bar=self._delivery.default_min_quality,
             default_zone=self._digests.timezone,
             digest_due={zone: self._times_in(zone, now) for zone in zones},
+            story_since=now - self._story_window,
         )
         return counts.channel_posts, counts.direct_messages

@@ -21,6 +21,7 @@ async def story(harness: Harness, n: int = 1, **fields: Any):
     fields.setdefault("published", True)
     fields.setdefault("quality", 70)
     fields.setdefault("topics", ["Transport"])
+    fields.setdefault("related", [])
     return await harness.add_article(**fields)
 
 
@@ -249,3 +250,71 @@ async def test_feed_list_and_subscriptions_show_delivery_health(harness: Harness
     assert "sent 1" in listing.embeds[0]["description"]
     mine = await harness.slash(g, reader, "subscriptions")
     assert "sent 1" in mine.embeds[0]["description"]
+
+
+async def test_one_alert_per_story_listing_the_other_outlets(harness: Harness):
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await route(harness, g, g.alerts.id)
+    await follow(harness, g, reader, "Transport")
+    first = await story(
+        harness, 1, title="Nexora Raises $40M Series B Led by Accel",
+        provider={"name": "Alpha Wire", "domain": "alpha.example"},
+    )  # fmt: skip
+    await story(
+        harness, 2, title="Nexora raises $40 million Series B led by Accel",
+        provider={"name": "Beta News", "domain": "beta.example"},
+    )  # fmt: skip
+    await harness.deliver()
+    (dm,) = harness.double.dms_to(reader)
+    (post,) = posts(harness, g.alerts.id)
+    for message in (dm, post):
+        fields = {f["name"]: f["value"] for f in message.embeds[0]["fields"]}
+        assert "Beta News" in fields["Also covered by"] or "Alpha Wire" in fields["Also covered by"]
+    assert dm.embeds[0]["title"] in (first.title, "Nexora raises $40 million Series B led by Accel")
+
+
+async def test_another_copy_after_the_story_window_alerts_again(make_harness):
+    harness = await make_harness(related={"story_window_hours": 2})
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport")
+    first = await story(harness, 1, title="Nexora Raises $40M Series B Led by Accel")
+    await harness.deliver()
+    harness.clock.advance(hours=3)
+    follow_up = {
+        "title": first.title, "webUrl": first.web_url, "publishedDateTime": fresh(harness, 3),
+        "type": "article", "provider": {"name": "Alpha Wire", "domain": "alpha.example"},
+    }  # fmt: skip
+    second = await story(harness, 2, title="Nexora closes round", publishedDateTime=fresh(harness, 0.1),
+                         related=[follow_up])  # fmt: skip
+    assert await harness.store.stories.story_of(second.id) == await harness.store.stories.story_of(
+        first.id
+    )
+    await harness.deliver()
+    assert len(harness.double.dms_to(reader)) == 2
+
+
+async def test_a_linked_copy_within_the_story_window_is_not_alerted_again(harness: Harness):
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport")
+    first = await story(harness, 1, title="Nexora Raises $40M Series B Led by Accel")
+    await harness.deliver()
+    harness.clock.advance(hours=3)
+    link = {
+        "title": first.title, "webUrl": first.web_url, "publishedDateTime": fresh(harness, 3),
+        "type": "article", "provider": {"name": "Alpha Wire", "domain": "alpha.example"},
+    }  # fmt: skip
+    await story(
+        harness,
+        2,
+        title="Nexora closes round",
+        publishedDateTime=fresh(harness, 0.1),
+        related=[link],
+    )
+    await harness.deliver()
+    assert len(harness.double.dms_to(reader)) == 1
