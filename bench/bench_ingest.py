@@ -1,0 +1,223 @@
+"""Ingest throughput against the bare cost of reading and YAML-parsing the same files.
+
+    python -m bench.bench_ingest --count 100000 [--workdir DIR] [--seed S] [--batch-size N]
+
+Phases, in one run, over one generated corpus (reused from the workdir when its manifest matches):
+
+  parse      read bytes, decode, split the front matter, ``yaml.load(..., CSafeLoader)`` -
+             nothing else. Run before and after the ingest; the better run counts, so both
+             sides see a warm OS file cache.
+  ingest     ``ingest_paths(store, [corpus_dir], batch_size=...)`` into a new SQLite file.
+  reingest   the same call again on the same store; every file must come back ``unchanged``.
+
+The goal is ingest files/s >= 0.60 x parse files/s. The last line printed is one JSON object.
+Exit status: 0 when every check passed (goal or not), 1 when a check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.corpus import CorpusSpec, generate_corpus, read_manifest
+from bot.domain.ingest import IngestReport, collect_article_files, ingest_paths
+from storage.store import Store
+
+GOAL_RATIO = 0.60
+_FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
+_LOADER = yaml.CSafeLoader
+
+
+def prepare_corpus(workdir: Path, spec: CorpusSpec) -> tuple[Path, dict[str, Any], bool]:
+    """The corpus directory and its manifest; generated unless a matching one is there."""
+    corpus_dir = workdir / f"corpus-n{spec.count}-s{spec.seed}"
+    manifest = read_manifest(corpus_dir)
+    if manifest is not None and all(manifest.get(k) == v for k, v in spec.key().items()):
+        present = sum(1 for entry in os.scandir(corpus_dir) if entry.name.endswith(".md"))
+        if present == spec.count:
+            return corpus_dir, manifest, True
+    result = generate_corpus(corpus_dir, spec, overwrite=True)
+    return corpus_dir, result.manifest(spec), False
+
+
+def list_files(corpus_dir: Path) -> list[str]:
+    return sorted(entry.path for entry in os.scandir(corpus_dir) if entry.name.endswith(".md"))
+
+
+def parse_only(paths: Sequence[str]) -> float:
+    """Seconds to read and YAML-load every file's front matter, and nothing else."""
+    gc.collect()
+    started = time.perf_counter()
+    for path in paths:
+        with open(path, "rb") as handle:
+            data = handle.read()
+        text = data.decode("utf-8-sig")
+        _, _, rest = text.partition("\n")  # the opening '---'
+        end = _FRONT_MATTER_END.search(rest)
+        front_matter = rest[: end.start()] if end else rest
+        loaded = yaml.load(front_matter, Loader=_LOADER)
+        if not isinstance(loaded, dict):
+            raise SystemExit(f"{path}: front matter is not a mapping")
+    return time.perf_counter() - started
+
+
+async def _timed_ingest(
+    store: Store, corpus_dir: Path, batch_size: int
+) -> tuple[IngestReport, float]:
+    gc.collect()
+    started = time.perf_counter()
+    report = await ingest_paths(store, [corpus_dir], batch_size=batch_size)
+    return report, time.perf_counter() - started
+
+
+async def ingest_phases(
+    db_path: Path, corpus_dir: Path, batch_size: int
+) -> tuple[IngestReport, float, IngestReport, float, int, str]:
+    store = await Store.open(db_path)
+    try:
+        first, first_seconds = await _timed_ingest(store, corpus_dir, batch_size)
+        second, second_seconds = await _timed_ingest(store, corpus_dir, batch_size)
+        stored = await store.articles.count()
+        integrity = await store.integrity_check()
+    finally:
+        await store.close()
+    return first, first_seconds, second, second_seconds, stored, integrity
+
+
+def _fresh_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _db_bytes(path: Path) -> int:
+    return sum(
+        Path(f"{path}{suffix}").stat().st_size
+        for suffix in ("", "-wal", "-shm")
+        if Path(f"{path}{suffix}").exists()
+    )
+
+
+def _counts(report: IngestReport) -> dict[str, int]:
+    return {
+        "new": report.new,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": len(report.rejected),
+    }
+
+
+def run(count: int, seed: int, workdir: Path, batch_size: int) -> dict[str, Any]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    spec = CorpusSpec(count=count, seed=seed)
+    started = time.perf_counter()
+    corpus_dir, manifest, reused = prepare_corpus(workdir, spec)
+    how = "reused" if reused else f"generated in {time.perf_counter() - started:.1f}s"
+    print(f"corpus: {corpus_dir} ({count:,} files, {how})", flush=True)
+    paths = list_files(corpus_dir)
+    corpus_bytes = sum(os.path.getsize(p) for p in paths)
+
+    walk_started = time.perf_counter()
+    collected, _ = collect_article_files([corpus_dir])
+    walk_seconds = time.perf_counter() - walk_started
+    if not len(collected) == len(paths) == count:
+        raise SystemExit(f"expected {count} files, found {len(paths)} / {len(collected)}")
+
+    parse_runs = [parse_only(paths)]
+    print(f"parse #1:  {parse_runs[0]:8.2f}s  {count / parse_runs[0]:9,.0f} files/s", flush=True)
+
+    db_path = workdir / f"bench-n{count}-s{seed}.db"
+    _fresh_db(db_path)
+    first, ingest_s, second, reingest_s, stored, integrity = asyncio.run(
+        ingest_phases(db_path, corpus_dir, batch_size)
+    )
+    print(f"ingest:    {ingest_s:8.2f}s  {count / ingest_s:9,.0f} files/s  {_counts(first)}")
+    print(f"reingest:  {reingest_s:8.2f}s  {count / reingest_s:9,.0f} files/s  {_counts(second)}")
+
+    parse_runs.append(parse_only(paths))
+    print(f"parse #2:  {parse_runs[1]:8.2f}s  {count / parse_runs[1]:9,.0f} files/s", flush=True)
+    parse_s = min(parse_runs)
+
+    expected = int(manifest["expected_articles"])
+    checks = {
+        "no_rejections": not first.rejected and not second.rejected,
+        "first_all_new": first.new == count,
+        "reingest_all_unchanged": second.unchanged == count,
+        "article_count": stored == expected,
+        "integrity_ok": integrity == "ok",
+    }
+    for report in (first, second):
+        for rejection in report.rejected[:5]:
+            print(f"  rejected {rejection.path}: {rejection.error}", file=sys.stderr)
+
+    parse_rate, ingest_rate, reingest_rate = (count / s for s in (parse_s, ingest_s, reingest_s))
+    ratio = ingest_rate / parse_rate
+    return {
+        "count": count,
+        "seed": seed,
+        "batch_size": batch_size,
+        "corpus_bytes": corpus_bytes,
+        "walk_seconds": round(walk_seconds, 3),
+        "parse_seconds": round(parse_s, 3),
+        "parse_seconds_runs": [round(s, 3) for s in parse_runs],
+        "ingest_seconds": round(ingest_s, 3),
+        "reingest_seconds": round(reingest_s, 3),
+        "parse_files_per_s": round(parse_rate, 1),
+        "ingest_files_per_s": round(ingest_rate, 1),
+        "reingest_files_per_s": round(reingest_rate, 1),
+        "ratio": round(ratio, 3),
+        "reingest_ratio": round(reingest_rate / parse_rate, 3),
+        "goal_ratio": GOAL_RATIO,
+        "goal_met": ratio >= GOAL_RATIO,
+        "ingest": _counts(first),
+        "reingest": _counts(second),
+        "articles_expected": expected,
+        "articles_stored": stored,
+        "integrity": integrity,
+        "db_bytes": _db_bytes(db_path),
+        "db_path": str(db_path),
+        "checks": checks,
+        "ok": all(checks.values()),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bench_ingest",
+        description="Ingest files/s versus bare read+YAML files/s on a synthetic corpus.",
+    )
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/topicbot-bench"))
+    parser.add_argument("--batch-size", type=int, default=500)
+    args = parser.parse_args(argv)
+    result = run(args.count, args.seed, args.workdir, args.batch_size)
+    print(
+        f"ratio ingest/parse: {result['ratio']:.3f} (goal >= {GOAL_RATIO:.2f}: "
+        f"{'met' if result['goal_met'] else 'NOT met'}); re-ingest/parse: "
+        f"{result['reingest_ratio']:.3f}"
+    )
+    print(
+        f"articles stored {result['articles_stored']:,} (expected "
+        f"{result['articles_expected']:,}); integrity {result['integrity']}; "
+        f"db {result['db_bytes'] / 1e6:.1f} MB"
+    )
+    failed = [name for name, passed in result["checks"].items() if not passed]
+    if failed:
+        print(f"FAILED checks: {', '.join(failed)}", file=sys.stderr)
+    print(json.dumps(result, sort_keys=True))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
