@@ -81,7 +81,7 @@ class Dispatcher:
 
     # --- instant posts and DMs -------------------------------------------------------------
 
-    async def send_due(self, *, batch: int = 500, concurrency: int = 16) -> SendSummary:
+    async def send_due(self, *, batch: int = 500, concurrency: int = 64) -> SendSummary:
         """Send what is due: one worker per target, each target's rows in order."""
         summary = SendSummary()
         self._coverage.clear()
