@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 import discord
 import yarl
@@ -48,24 +49,48 @@ def point_at_discord(settings: Settings) -> None:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord.gateway_url)
 
 
+Session = Callable[[TopicBot, str], Awaitable[int]]
+
+
 def run_bot(settings: Settings) -> int:
     """``topicbot run``: 0 after a clean shutdown, 2 when the token is missing or refused."""
+    return _with_bot(settings, _serve)
+
+
+def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
+    """``topicbot sync-commands``: log in over REST only and sync, whatever the stored hash."""
+    target = guild_id if guild_id is not None else settings.discord.dev_guild_id
+
+    async def sync(bot: TopicBot, token: str) -> int:
+        await bot.login(token)
+        await sync_commands(bot, guild_id=target, force=True)
+        where = f"guild {target}" if target is not None else "every server (global)"
+        print(f"synced slash commands to {where}")
+        return EXIT_OK
+
+    return _with_bot(settings, sync, serving=False)
+
+
+def _with_bot(settings: Settings, session: Session, *, serving: bool = True) -> int:
+    """Read the token, point discord.py where configured, open the store, build the bot and
+    run ``session`` with it; close everything afterwards."""
     try:
         token = read_token(settings)
     except TokenError as error:
         print(f"topicbot: {error}", file=sys.stderr)
         return EXIT_USAGE
     point_at_discord(settings)
-    return asyncio.run(_run(settings, token))
+    return asyncio.run(_session(settings, token, session, serving))
 
 
-async def _run(settings: Settings, token: str) -> int:
+async def _session(settings: Settings, token: str, session: Session, serving: bool) -> int:
     store = await Store.open(settings.storage.path, grouping=grouping_rules(settings.related))
     try:
-        async with TopicBot(settings=settings, store=store) as bot:
-            _stop_on_signals(bot)
+        async with TopicBot(
+            settings=settings, store=store, run_jobs=serving, sync_on_start=serving
+        ) as bot:
             try:
-                await bot.start(token)
+                return await session(bot, token)
             except discord.LoginFailure:
                 print(
                     f"topicbot: Discord refused the token in ${settings.discord.token_env}",
@@ -74,6 +99,11 @@ async def _run(settings: Settings, token: str) -> int:
                 return EXIT_USAGE
     finally:
         await store.close()
+
+
+async def _serve(bot: TopicBot, token: str) -> int:
+    _stop_on_signals(bot)
+    await bot.start(token)
     log.info("stopped cleanly")
     return EXIT_OK
 
@@ -83,37 +113,3 @@ def _stop_on_signals(bot: TopicBot) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
-
-
-def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
-    """``topicbot sync-commands``: log in over REST only and sync, whatever the stored hash."""
-    try:
-        token = read_token(settings)
-    except TokenError as error:
-        print(f"topicbot: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    point_at_discord(settings)
-    return asyncio.run(_sync(settings, token, guild_id))
-
-
-async def _sync(settings: Settings, token: str, guild_id: int | None) -> int:
-    store = await Store.open(settings.storage.path, grouping=grouping_rules(settings.related))
-    try:
-        async with TopicBot(
-            settings=settings, store=store, run_jobs=False, sync_on_start=False
-        ) as bot:
-            try:
-                await bot.login(token)
-            except discord.LoginFailure:
-                print(
-                    f"topicbot: Discord refused the token in ${settings.discord.token_env}",
-                    file=sys.stderr,
-                )
-                return EXIT_USAGE
-            target = guild_id if guild_id is not None else settings.discord.dev_guild_id
-            await sync_commands(bot, guild_id=target, force=True)
-            where = f"guild {target}" if target is not None else "every server (global)"
-            print(f"synced slash commands to {where}")
-    finally:
-        await store.close()
-    return EXIT_OK

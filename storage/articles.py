@@ -36,7 +36,9 @@ _ARTICLE_COLUMNS = (
 def short_id(canonical_url: str, length: int = _SHORT_ID_LENGTH) -> str:
     """A short, stable, typeable id derived from the canonical URL."""
     digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
-    return base64.b32encode(digest).decode("ascii").lower()[:length]
+    # only the bytes the id needs: base32 in Python 3.11 is pure Python
+    needed = -(-length * 5 // 8)
+    return base64.b32encode(digest[:needed]).decode("ascii").lower()[:length]
 
 
 def _images_payload(images: Iterable[Image]) -> list[list[Any]]:
@@ -54,13 +56,19 @@ def _related_fingerprint_payload(related: RelatedDraft) -> list[Any]:
         related.provider.name,
         related.provider.domain,
         _images_payload(related.images),
-        related.extra,
+        extra_json(related.extra),
     ]
 
 
+def extra_json(extra: dict[str, Any]) -> str:
+    """Unknown front-matter keys as stored (most files have none)."""
+    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else "{}"
+
+
 def _digest(payload: list[Any]) -> str:
-    encoded = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()[:32]
+    # repr of str, int, bool, None and lists of them is stable; the free-form extra keys go
+    # in as sorted JSON, so their order in the file does not matter
+    return hashlib.sha256(repr(payload).encode("utf-8")).hexdigest()[:32]
 
 
 def article_fingerprint(draft: ArticleDraft) -> str:
@@ -83,7 +91,7 @@ def article_fingerprint(draft: ArticleDraft) -> str:
             _images_payload(draft.images),
             [_related_fingerprint_payload(r) for r in draft.related],
             draft.body,
-            draft.extra,
+            extra_json(draft.extra),
             draft.secured,
         ]
     )
@@ -111,6 +119,49 @@ class _BatchPlan:
     outcomes: list[UpsertOutcome]
     parents: list[ArticleDraft]
     coverage: list[RelatedDraft]
+    hashes: dict[str, str]  # canonical URL -> fingerprint of what will be written
+
+
+# What a file says about an article, in this order, for both INSERT and UPDATE.
+_CONTENT_COLUMNS = (
+    "web_url", "original_url", "title", "excerpt", "published_at", "category", "type",
+    "quality", "heat", "published", "provider_name", "provider_domain", "topics_text", "body",
+    "extra_json", "secured", "coverage_only", "content_hash",
+)  # fmt: skip
+_INSERT_ARTICLE = (
+    f"INSERT INTO articles (id, canonical_url, {', '.join(_CONTENT_COLUMNS)}, "
+    "source_published_at, ingested_at, updated_at, origin_guild_id) "
+    f"VALUES ({placeholders(len(_CONTENT_COLUMNS) + 6)})"
+)
+_UPDATE_ARTICLE = (
+    f"UPDATE articles SET {', '.join(f'{c} = ?' for c in _CONTENT_COLUMNS)}, "
+    "source_published_at = ?, planned_at = CASE WHEN ? THEN NULL ELSE planned_at END, "
+    "updated_at = ?, origin_guild_id = ? WHERE pk = ?"
+)
+
+
+def _parent_content(draft: ArticleDraft, digest: str) -> tuple[Any, ...]:
+    return (
+        draft.web_url, draft.original_url, draft.title, draft.excerpt,
+        to_timestamp(draft.published_at), draft.category, draft.type, draft.quality, draft.heat,
+        int(draft.published), draft.provider.name, draft.provider.domain,
+        ", ".join(draft.topics), draft.body, extra_json(draft.extra), draft.secured, 0, digest,
+    )  # fmt: skip
+
+
+def _coverage_content(related: RelatedDraft, digest: str) -> tuple[Any, ...]:
+    """A coverage-only article: what the listing file says of it; never published itself."""
+    return (
+        related.web_url, "", related.title, related.excerpt, to_timestamp(related.published_at),
+        "", related.type, related.quality, -1, 0, related.provider.name,
+        related.provider.domain, "", "", extra_json(related.extra), None, 1, digest,
+    )  # fmt: skip
+
+
+def _insert_values(
+    url: str, content: tuple[Any, ...], source_published_at: int | None, stamp: int
+) -> tuple[Any, ...]:
+    return (short_id(url), url, *content, source_published_at, stamp, stamp)
 
 
 class ArticleRepository:
@@ -157,29 +208,33 @@ class ArticleRepository:
 
     @staticmethod
     def _plan(drafts: Sequence[ArticleDraft], existing: dict[str, _Existing]) -> _BatchPlan:
-        plan = _BatchPlan(outcomes=[], parents=[], coverage=[])
+        plan = _BatchPlan(outcomes=[], parents=[], coverage=[], hashes={})
         parent_urls = {d.canonical_url for d in drafts}
         seen_coverage: set[str] = set()
         for draft in drafts:
             row = existing.get(draft.canonical_url)
+            digest = article_fingerprint(draft)
             if row is not None and not row.coverage_only:
-                if row.content_hash == article_fingerprint(draft):
+                if row.content_hash == digest:
                     plan.outcomes.append("unchanged")
                     continue
                 plan.outcomes.append("updated")
             else:
                 plan.outcomes.append("new")
             plan.parents.append(draft)
+            plan.hashes[draft.canonical_url] = digest
             for related in draft.related:
                 url = related.canonical_url
                 if url in parent_urls or url in seen_coverage:
                     continue
                 seen_coverage.add(url)
                 known = existing.get(url)
-                if known is None or (
-                    known.coverage_only and known.content_hash != related_fingerprint(related)
-                ):
+                if known is not None and not known.coverage_only:
+                    continue
+                digest = related_fingerprint(related)
+                if known is None or known.content_hash != digest:
                     plan.coverage.append(related)
+                    plan.hashes[url] = digest
         return plan
 
     async def _write_article_rows(
@@ -192,153 +247,30 @@ class ArticleRepository:
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for draft in plan.parents:
+            content = _parent_content(draft, plan.hashes[draft.canonical_url])
             row = existing.get(draft.canonical_url)
             if row is None:
-                inserts.append((*self._parent_insert_params(draft, stamp), origin_guild_id))
+                published_at = stamp if draft.published else None
+                inserts.append(_insert_values(draft.canonical_url, content, published_at, stamp))
             else:
-                updates.append(self._parent_update_params(draft, row, stamp))
+                # newly published at the source: stamp it, and plan it afresh
+                newly = draft.published and not (row.published and not row.coverage_only)
+                published_at = stamp if newly else row.source_published_at
+                updates.append((*content, published_at, int(newly), stamp, None, row.pk))
         for related in plan.coverage:
+            content = _coverage_content(related, plan.hashes[related.canonical_url])
             known = existing.get(related.canonical_url)
             if known is None:
-                inserts.append((*self._coverage_insert_params(related, stamp), origin_guild_id))
+                inserts.append(_insert_values(related.canonical_url, content, None, stamp))
             else:
-                updates.append(self._coverage_update_params(related, known, stamp))
+                updates.append(
+                    (*content, known.source_published_at, 0, stamp, known.origin_guild_id, known.pk)
+                )
         if inserts:
-            inserts = await self._with_unique_ids(inserts)
-            await self._db.executemany(
-                "INSERT INTO articles (id, canonical_url, web_url, original_url, title, excerpt, "
-                "published_at, category, type, quality, heat, published, source_published_at, "
-                "provider_name, provider_domain, topics_text, body, extra_json, secured, "
-                "coverage_only, content_hash, ingested_at, updated_at, origin_guild_id) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                inserts,
-            )
+            inserts = await self._with_unique_ids([(*i, origin_guild_id) for i in inserts])
+            await self._db.executemany(_INSERT_ARTICLE, inserts)
         if updates:
-            await self._db.executemany(
-                "UPDATE articles SET web_url = ?, original_url = ?, title = ?, excerpt = ?, "
-                "published_at = ?, category = ?, type = ?, quality = ?, heat = ?, published = ?, "
-                "source_published_at = ?, planned_at = CASE WHEN ? THEN NULL ELSE planned_at END, "
-                "provider_name = ?, provider_domain = ?, topics_text = ?, body = ?, "
-                "extra_json = ?, secured = ?, coverage_only = ?, content_hash = ?, updated_at = ?, "
-                "origin_guild_id = ? WHERE pk = ?",
-                updates,
-            )
-
-    @staticmethod
-    def _parent_insert_params(draft: ArticleDraft, stamp: int) -> tuple[Any, ...]:
-        return (
-            short_id(draft.canonical_url),
-            draft.canonical_url,
-            draft.web_url,
-            draft.original_url,
-            draft.title,
-            draft.excerpt,
-            to_timestamp(draft.published_at),
-            draft.category,
-            draft.type,
-            draft.quality,
-            draft.heat,
-            int(draft.published),
-            stamp if draft.published else None,
-            draft.provider.name,
-            draft.provider.domain,
-            ", ".join(draft.topics),
-            draft.body,
-            json.dumps(draft.extra, ensure_ascii=False),
-            draft.secured,
-            0,
-            article_fingerprint(draft),
-            stamp,
-            stamp,
-        )
-
-    @staticmethod
-    def _parent_update_params(draft: ArticleDraft, row: _Existing, stamp: int) -> tuple[Any, ...]:
-        newly_published = draft.published and not (row.published and not row.coverage_only)
-        source_published_at = stamp if newly_published else row.source_published_at
-        return (
-            draft.web_url,
-            draft.original_url,
-            draft.title,
-            draft.excerpt,
-            to_timestamp(draft.published_at),
-            draft.category,
-            draft.type,
-            draft.quality,
-            draft.heat,
-            int(draft.published),
-            source_published_at,
-            int(newly_published),
-            draft.provider.name,
-            draft.provider.domain,
-            ", ".join(draft.topics),
-            draft.body,
-            json.dumps(draft.extra, ensure_ascii=False),
-            draft.secured,
-            0,
-            article_fingerprint(draft),
-            stamp,
-            None,
-            row.pk,
-        )
-
-    @staticmethod
-    def _coverage_insert_params(related: RelatedDraft, stamp: int) -> tuple[Any, ...]:
-        return (
-            short_id(related.canonical_url),
-            related.canonical_url,
-            related.web_url,
-            "",
-            related.title,
-            related.excerpt,
-            to_timestamp(related.published_at),
-            "",
-            related.type,
-            related.quality,
-            -1,
-            0,
-            None,
-            related.provider.name,
-            related.provider.domain,
-            "",
-            "",
-            json.dumps(related.extra, ensure_ascii=False),
-            None,
-            1,
-            related_fingerprint(related),
-            stamp,
-            stamp,
-        )
-
-    @staticmethod
-    def _coverage_update_params(
-        related: RelatedDraft, row: _Existing, stamp: int
-    ) -> tuple[Any, ...]:
-        return (
-            related.web_url,
-            "",
-            related.title,
-            related.excerpt,
-            to_timestamp(related.published_at),
-            "",
-            related.type,
-            related.quality,
-            -1,
-            0,
-            row.source_published_at,
-            0,
-            related.provider.name,
-            related.provider.domain,
-            "",
-            "",
-            json.dumps(related.extra, ensure_ascii=False),
-            None,
-            1,
-            related_fingerprint(related),
-            stamp,
-            row.origin_guild_id,
-            row.pk,
-        )
+            await self._db.executemany(_UPDATE_ARTICLE, updates)
 
     async def _with_unique_ids(self, inserts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """Lengthen the rare short id that collides with another URL's."""

@@ -126,7 +126,8 @@ class Database:
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query."""
         async with self._guard(), self.connection.execute(sql, params) as cursor:
-            return [tuple(row) async for row in cursor]
+            # one hand-off to the worker thread, not one per 64 rows
+            return [tuple(row) for row in await cursor.fetchall()]
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from storage.database import Database
 from storage.sql import chunks, placeholders
-from storage.titles import similarity, title_keys, title_words
+from storage.titles import analyse, similarity, title_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +85,8 @@ async def _rows(db: Database, pks: Sequence[int]) -> dict[int, _Row]:
             f"WHERE pk IN ({placeholders(len(chunk))})"
         )
         for pk, story, at, domain, title in await db.fetch_all(sql, chunk):
-            words = title_words(title)
-            found[pk] = _Row(
-                pk, story, at, domain, frozenset(words), tuple(title_keys(sorted(words)))
-            )
+            words, keys = analyse(title)
+            found[pk] = _Row(pk, story, at, domain, frozenset(words), keys)
     return found
 
 

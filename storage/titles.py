@@ -31,6 +31,8 @@ KEY_SIZE = 3
 
 def fold(text: str) -> str:
     """Case-folded, without diacritics, as FTS5's ``remove_diacritics`` tokenizer sees it."""
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
@@ -84,3 +86,9 @@ def _key(hashes: list[int]) -> int:
     for value in hashes:
         mixed = (mixed * 0x9E3779B1 + value) & 0xFFFFFFFFFFFFFFFF
     return mixed - (1 << 63)
+
+
+def analyse(title: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """A headline's significant words and its grouping keys, computed once."""
+    words = title_words(title)
+    return tuple(words), tuple(title_keys(sorted(words)))

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -157,6 +161,45 @@ def _split_on_repeated_urls(parsed: Sequence[ParsedFile]) -> list[list[ParsedFil
     return [group for group in groups if group]
 
 
+PARSE_AHEAD = 3
+# Below this many files a worker process costs more to start than it saves.
+PROCESS_POOL_MIN_FILES = 2000
+
+Parse = Callable[[Sequence[Path], ParseLimits], "asyncio.Future[list[ParsedFile]]"]
+
+
+def parser_processes() -> int:
+    """Worker processes for parsing: every core but the one the store writes on."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+@asynccontextmanager
+async def _parser(files: int) -> AsyncIterator[Parse]:
+    """Something that parses a chunk of files off the event loop, as a future."""
+    loop = asyncio.get_running_loop()
+    if files < PROCESS_POOL_MIN_FILES:
+
+        def in_thread(
+            chunk: Sequence[Path], limits: ParseLimits
+        ) -> asyncio.Future[list[ParsedFile]]:
+            return asyncio.ensure_future(asyncio.to_thread(_parse_chunk, chunk, limits))
+
+        yield in_thread
+        return
+    # spawn, not fork: this process runs threads (aiosqlite's) that fork would copy mid-state
+    pool = ProcessPoolExecutor(parser_processes(), mp_context=multiprocessing.get_context("spawn"))
+    try:
+
+        def in_process(
+            chunk: Sequence[Path], limits: ParseLimits
+        ) -> asyncio.Future[list[ParsedFile]]:
+            return loop.run_in_executor(pool, _parse_chunk, chunk, limits)
+
+        yield in_process
+    finally:
+        await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
+
+
 class Ingester:
     """Stores article files; the CLI and the inbox scan both go through it."""
 
@@ -170,22 +213,30 @@ class Ingester:
     async def ingest(
         self, files: Sequence[Path], progress: ProgressCallback | None = None
     ) -> tuple[IngestReport, list[ParsedFile]]:
-        """Parse and store the files; return the report and what was read of each file."""
+        """Parse and store the files; return the report and what was read of each file.
+
+        Parsing runs ahead of storing: in worker processes for large runs (YAML and
+        validation are CPU work that would otherwise share one core with the store), in a
+        thread for small ones (a process costs more to start than a few files take)."""
         report = IngestReport()
         everything: list[ParsedFile] = []
-        writing: asyncio.Task[None] | None = None
-        try:
-            for chunk in _chunks(files, self._batch_size):
-                parsed = await asyncio.to_thread(_parse_chunk, chunk, self._limits)
-                if writing is not None:
-                    await writing
-                everything.extend(parsed)
-                writing = asyncio.create_task(self._store_chunk(parsed, report, progress))
-            if writing is not None:
-                await writing
-        finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
+        chunks = list(_chunks(files, self._batch_size))
+        async with _parser(len(files)) as parse:
+            ahead: deque[asyncio.Future[list[ParsedFile]]] = deque()
+            try:
+                for chunk in chunks[:PARSE_AHEAD]:
+                    ahead.append(parse(chunk, self._limits))
+                queued = len(ahead)
+                while ahead:
+                    parsed = await ahead.popleft()
+                    if queued < len(chunks):
+                        ahead.append(parse(chunks[queued], self._limits))
+                        queued += 1
+                    everything.extend(parsed)
+                    await self._store_chunk(parsed, report, progress)
+            finally:
+                for future in ahead:
+                    future.cancel()
         return report, everything
 
     async def _store_chunk(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
@@ -15,6 +16,7 @@ _TRACKING_PARAMS = frozenset(
     }
 )  # fmt: skip
 _TRACKING_PREFIXES = ("utm_", "pk_", "hsa_")
+_UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 class InvalidUrlError(ValueError):
@@ -25,7 +27,7 @@ def check_http_url(url: str) -> SplitResult:
     """Split an absolute http(s) URL, refusing anything a member should not be sent to."""
     if len(url) > MAX_URL_LENGTH:
         raise InvalidUrlError(f"URL is longer than {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in url):
+    if _UNSAFE.search(url):
         raise InvalidUrlError("URL contains spaces or control characters")
     try:
         parts = urlsplit(url)
@@ -47,10 +49,11 @@ def _is_tracking(name: str) -> bool:
     return lowered in _TRACKING_PARAMS or lowered.startswith(_TRACKING_PREFIXES)
 
 
-def canonical_url(url: str) -> str:
+def canonical_url(url: str, parts: SplitResult | None = None) -> str:
     """The identity of an article: scheme and host lower-cased, default port, fragment and
-    tracking parameters dropped, an empty path made '/'."""
-    parts = check_http_url(url)
+    tracking parameters dropped, an empty path made '/'. ``parts``: ``check_http_url``'s
+    answer for this URL, when the caller has it already."""
+    parts = parts or check_http_url(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:  # IPv6 literal
@@ -60,7 +63,9 @@ def canonical_url(url: str) -> str:
     if parts.username is not None:
         userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
         netloc = f"{userinfo}@{netloc}"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(name, value) for name, value in pairs if not _is_tracking(name)]
-    query = urlencode(kept, doseq=True) if len(kept) != len(pairs) else parts.query
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(name, value) for name, value in pairs if not _is_tracking(name)]
+        query = urlencode(kept, doseq=True) if len(kept) != len(pairs) else query
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))

@@ -202,3 +202,20 @@ async def test_a_file_still_being_written_while_read_stays_in_the_inbox(
     later = await scan_inbox(store, inbox, settle_seconds=1)
     assert later.updated == 1
     assert (inbox / "processed" / "growing.md").read_text().endswith("arriving.\n")
+
+
+async def test_large_runs_parse_in_worker_processes_with_the_same_result(
+    store, tmp_path, monkeypatch
+):
+    import bot.domain.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PROCESS_POOL_MIN_FILES", 1)
+    for n in range(12):
+        write_article(
+            tmp_path / "in", f"{n:02}.md", webUrl=f"https://pool.example/{n}", originalUrl=...
+        )
+    (tmp_path / "in" / "broken.md").write_text("---\ntitle: [\n---\n")
+    report = await ingest_paths(store, [tmp_path / "in"], batch_size=5)
+    assert (report.new, len(report.rejected)) == (12, 1)
+    assert report.rejected[0].error.startswith("front matter: YAML syntax error at line 3")
+    assert (await store.stats()).articles == 13  # twelve files and their shared coverage entry
