@@ -16,6 +16,7 @@ from bot.domain.delivery import DeliveryPlanner
 from bot.domain.feeds import FeedService
 from bot.domain.guild_settings import GuildSettingsService
 from bot.domain.moderation import ModerationService
+from bot.domain.pacing import Throttle
 from bot.domain.related import RelatedService
 from bot.domain.stories import story_window
 from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
@@ -114,6 +115,7 @@ class TopicBot(commands.Bot):
             story_window=story_window(settings.related),
         )
         self.dispatcher = Dispatcher(self, clock=clock)
+        self.autocomplete_throttle = Throttle(settings.commands.autocomplete_per_10s, 10.0)
         self.jobs = JobScheduler(self) if run_jobs else None
         self._sync_on_start = sync_on_start
 

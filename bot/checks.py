@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import discord
 from discord import app_commands
 
+from bot.config import CommandSettings
+
 if TYPE_CHECKING:
     from bot.app import TopicBot
 
@@ -64,6 +66,19 @@ def in_guild() -> Callable[[T], T]:
 def moderator_only() -> Callable[[T], T]:
     """Refuse the command to members who are not moderators of the guild."""
     return app_commands.check(_moderator)
+
+
+def member_cooldown(limit: Callable[[CommandSettings], int]) -> Callable[[T], T]:
+    """At most ``limit(settings)`` uses a minute per member and server; past that the member
+    is told when to try again."""
+
+    def factory(interaction: discord.Interaction) -> app_commands.Cooldown:
+        return app_commands.Cooldown(limit(topicbot(interaction).settings.commands), 60.0)
+
+    def key(interaction: discord.Interaction) -> tuple[int | None, int]:
+        return interaction.guild_id, interaction.user.id
+
+    return app_commands.checks.dynamic_cooldown(factory, key=key)
 
 
 def moderator_guild_only(cls_or_func: Any) -> Any:

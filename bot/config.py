@@ -110,6 +110,9 @@ class DigestSettings(_Section):
 class CommandSettings(_Section):
     max_subscriptions_per_member: Annotated[int, Field(ge=1, le=1000)] = 25
     max_feeds_per_guild: Annotated[int, Field(ge=1, le=1000)] = 50
+    related_per_minute: Annotated[int, Field(ge=1, le=600)] = 6
+    latest_per_minute: Annotated[int, Field(ge=1, le=600)] = 6
+    autocomplete_per_10s: Annotated[int, Field(ge=1, le=1000)] = 25
 
 
 class RelatedWeights(_Section):

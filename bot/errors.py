@@ -14,6 +14,7 @@ In order:
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 
 import discord
@@ -42,7 +43,7 @@ def reply_for(error: app_commands.AppCommandError) -> str | None:
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command works in a server, not in direct messages."
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+        return f"Slow down a little: try again in {math.ceil(error.retry_after)} s."
     if isinstance(error, app_commands.CheckFailure):
         return str(error) or "You can't use this command here."
     if isinstance(error, app_commands.TransformerError):
@@ -84,8 +85,23 @@ async def report_error(interaction: discord.Interaction, error: BaseException, w
     await send_private(interaction, text)
 
 
+SLOW_DOWN = app_commands.Choice(
+    name="⏳ Too many requests: pause a moment, then type again", value=""
+)
+
+
 class TopicTree(app_commands.CommandTree[discord.Client]):
-    """The command tree, with topicbot's error replies."""
+    """The command tree, with topicbot's error replies and an autocomplete throttle."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        """Answer an autocomplete burst past the member's limit with one "slow down" choice."""
+        if interaction.type is not discord.InteractionType.autocomplete:
+            return True
+        throttle = getattr(interaction.client, "autocomplete_throttle", None)
+        if throttle is None or throttle.allow((interaction.guild_id, interaction.user.id)):
+            return True
+        await interaction.response.autocomplete([SLOW_DOWN])
+        return False
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

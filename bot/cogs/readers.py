@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import TopicBot
-from bot.checks import guild_id_of, in_guild, topicbot
+from bot.checks import guild_id_of, in_guild, member_cooldown, topicbot
 from bot.domain.errors import UserError
 from bot.domain.related import RelatedResult
 from bot.domain.text import clip
@@ -176,6 +176,7 @@ class Readers(commands.Cog):
     )
     @app_commands.guild_only()
     @in_guild()
+    @member_cooldown(lambda settings: settings.related_per_minute)
     async def related(
         self,
         interaction: discord.Interaction,
@@ -221,6 +222,7 @@ class Readers(commands.Cog):
     @app_commands.describe(topic="Only this topic (optional)")
     @app_commands.guild_only()
     @in_guild()
+    @member_cooldown(lambda settings: settings.latest_per_minute)
     async def latest(self, interaction: discord.Interaction, topic: str | None = None) -> None:
         """The newest published articles above this server's quality bar."""
         latest = await self.services.catalog.latest(

@@ -75,3 +75,28 @@ class Pacer:
                 self._per_channel, self._channel_window
             )
         return window
+
+
+class Throttle:
+    """At most ``limit`` events per ``window`` seconds for each key (a member, say)."""
+
+    def __init__(
+        self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._limit = limit
+        self._window = window
+        self._clock = clock
+        self._windows: dict[object, SlidingWindow] = {}
+
+    def allow(self, key: object) -> bool:
+        """Count an event for ``key``; False when it is over the limit (and not counted)."""
+        now = self._clock()
+        window = self._windows.get(key)
+        if window is None:
+            if len(self._windows) > 50_000:  # forget idle members now and then
+                self._windows.clear()
+            window = self._windows[key] = SlidingWindow(self._limit, self._window)
+        if window.delay(now) > 0:
+            return False
+        window.record(now)
+        return True

@@ -29,5 +29,7 @@ def clip(text: str, limit: int) -> str:
 
 
 def shown(text: str, limit: int = 60) -> str:
-    """A member's input quoted back to them, on one line and bounded."""
-    return clip(" ".join(text.split()), limit)
+    """A member's input quoted back to them: on one line, bounded, and unable to mention
+    anyone (a zero-width space after every @) or break out of code spans."""
+    quoted = clip(" ".join(text.split()), limit)
+    return quoted.replace("@", "@\u200b").replace("`", "'")
