@@ -23,6 +23,7 @@ from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, generate
 from bot.app import TopicBot
 from bot.config import Settings
+from bot.sync import sync_commands
 from bot.domain.related import significant_terms
 from storage import Store
 from storage.articles import short_id
@@ -55,7 +56,8 @@ async def run(articles: int, calls: int, workdir: Path) -> dict[str, Any]:
         bot = TopicBot(settings=settings, store=store, run_jobs=False, guild_ready_timeout=0.05)
         try:
             async with running_bot(double, bot):
-                await double.wait_for_commands("related", guild_id=None)
+                # a fresh double knows no commands, whatever the store's hash says
+                await sync_commands(bot, guild_id=None, force=True)
                 related, stories, topics = [], [], []
                 for n, article in enumerate(sample):
                     typed = significant_terms(article.title)[0][: rng.randint(3, 6)]
