@@ -23,8 +23,8 @@ from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, generate
 from bot.app import TopicBot
 from bot.config import Settings
-from bot.sync import sync_commands
 from bot.domain.related import significant_terms
+from bot.sync import sync_commands
 from storage import Store
 from storage.articles import short_id
 from tests.discord_double import DiscordDouble
