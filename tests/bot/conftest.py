@@ -9,7 +9,7 @@ import pytest_asyncio
 
 from bot.app import TopicBot
 from storage import Store
-from tests.bot.harness import FakeClock, Harness, seed_examples, test_settings
+from tests.bot.harness import FakeClock, Harness, seed_examples, settings_for
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import StartBot, build_world
 
@@ -26,7 +26,7 @@ async def make_harness(
 
     async def make(*, seed: bool = True, members: int = 3, **sections: dict[str, Any]) -> Harness:
         world = build_world(discord_double, guilds=2, members=members)
-        settings = test_settings(tmp_path, **sections)
+        settings = settings_for(tmp_path, **sections)
         store = await Store.open(settings.storage.path)
         if seed:
             await seed_examples(store)

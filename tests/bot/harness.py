@@ -21,7 +21,7 @@ from tests.factories import EXAMPLES_DIR, article_text
 EPHEMERAL = 64
 
 
-def test_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
+def settings_for(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
     """Settings pointing every file at ``tmp_path``."""
     data: dict[str, Any] = {
         "storage": {"path": str(tmp_path / "topicbot.db")},
