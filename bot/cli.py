@@ -24,9 +24,9 @@ from bot.domain.article_file import ParseLimits
 from bot.domain.errors import UserError
 from bot.domain.ingest import IngestReport, ingest_paths
 from bot.domain.related import RelatedResult, RelatedService
-from bot.domain.stories import grouping_rules
 from bot.runner import run_bot, sync_commands_now
-from storage import Store, StoreError
+from bot.stores import open_store
+from storage import StoreError
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -102,9 +102,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as error:
         print(f"topicbot: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except sqlite3.OperationalError as error:
+        print(f"topicbot: {_store_problem(error)}", file=sys.stderr)
+        return EXIT_STORE
     except (StoreError, sqlite3.Error, OSError) as error:
         print(f"topicbot: the store failed: {error}", file=sys.stderr)
         return EXIT_STORE
+
+
+def _store_problem(error: sqlite3.OperationalError) -> str:
+    text = str(error)
+    if "full" in text:
+        return (
+            f"the store is full ({text}): free disk space or raise storage.max_size_mb; "
+            "what was stored before this is kept, and running again carries on"
+        )
+    if "locked" in text:
+        return f"the store is busy ({text}): is another topicbot writing to it?"
+    return f"the store failed: {text}"
 
 
 def _settings(config: Path | None) -> Settings:
@@ -140,9 +155,7 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     limits = ParseLimits(max_file_bytes=settings.ingest.max_file_bytes)
     show_bar = not as_json and sys.stderr.isatty()
-    async with await Store.open(
-        settings.storage.path, grouping=grouping_rules(settings.related)
-    ) as store:
+    async with await open_store(settings) as store:
         with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=1.0) as bar:
             report = await ingest_paths(
                 store,
@@ -181,9 +194,7 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
 
 
 async def _stats(settings: Settings, *, as_json: bool) -> int:
-    async with await Store.open(
-        settings.storage.path, grouping=grouping_rules(settings.related)
-    ) as store:
+    async with await open_store(settings) as store:
         stats = await store.stats()
     if as_json:
         print(json.dumps(dataclasses.asdict(stats)))
@@ -208,9 +219,7 @@ _SHELL_GUILD = 0
 
 
 async def _related(args: argparse.Namespace, settings: Settings) -> int:
-    async with await Store.open(
-        settings.storage.path, grouping=grouping_rules(settings.related)
-    ) as store:
+    async with await open_store(settings) as store:
         service = RelatedService(store, settings.related)
         try:
             if args.story is not None:

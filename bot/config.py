@@ -67,6 +67,8 @@ class DiscordSettings(_Section):
 
 class StorageSettings(_Section):
     path: Path = Path("./topicbot.db")
+    # A ceiling for the database file, for small disks: past it writes fail cleanly ("full").
+    max_size_mb: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
 
 
 class IngestSettings(_Section):

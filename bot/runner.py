@@ -17,9 +17,8 @@ from discord.gateway import DiscordWebSocket
 
 from bot.app import TopicBot
 from bot.config import Settings
-from bot.domain.stories import grouping_rules
+from bot.stores import open_store
 from bot.sync import sync_commands
-from storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ def _with_bot(settings: Settings, session: Session, *, serving: bool = True) -> 
 
 
 async def _session(settings: Settings, token: str, session: Session, serving: bool) -> int:
-    store = await Store.open(settings.storage.path, grouping=grouping_rules(settings.related))
+    store = await open_store(settings)
     try:
         async with TopicBot(
             settings=settings, store=store, run_jobs=serving, sync_on_start=serving

@@ -60,6 +60,15 @@ async def open_connection(path: Path | str, *, read_only: bool = False) -> aiosq
     return connection
 
 
+async def cap_size(connection: aiosqlite.Connection, max_size_mb: int) -> None:
+    """Limit the file to ``max_size_mb`` (never below what it already holds)."""
+    async with connection.execute("PRAGMA page_size") as cursor:
+        row = await cursor.fetchone()
+    page_size = int(row[0]) if row else 4096
+    pages = max(1, max_size_mb * 1024 * 1024 // page_size)
+    await connection.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+
 async def schema_version(connection: aiosqlite.Connection) -> int:
     """Return the schema version recorded in the database file."""
     async with connection.execute("PRAGMA user_version") as cursor:

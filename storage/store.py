@@ -7,7 +7,7 @@ from types import TracebackType
 from typing import Self
 
 from storage.articles import ArticleRepository
-from storage.database import Database, migrate, open_connection
+from storage.database import Database, cap_size, migrate, open_connection
 from storage.deliveries import DeliveryRepository
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
@@ -54,9 +54,16 @@ class Store:
         self.deliveries = DeliveryRepository(connection)
 
     @classmethod
-    async def open(cls, path: Path | str, *, grouping: GroupingRules | None = None) -> Self:
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        grouping: GroupingRules | None = None,
+        max_size_mb: int | None = None,
+    ) -> Self:
         """Open (creating if needed) and migrate the database file at ``path``; ``grouping``
-        sets when near-identical headlines make one story."""
+        sets when near-identical headlines make one story; ``max_size_mb`` caps the file
+        (writes past it fail with "database or disk is full", as on a full disk)."""
         resolved = Path(path)
         in_memory = str(resolved) == ":memory:"
         if not in_memory:
@@ -65,6 +72,8 @@ class Store:
         search: Database | None = None
         try:
             await migrate(connection)
+            if max_size_mb is not None:
+                await cap_size(connection, max_size_mb)
             if not in_memory:
                 search = Database(await open_connection(resolved, read_only=True))
         except BaseException:
