@@ -199,6 +199,13 @@ class DeliveryRepository:
             "zone": default_zone,
             "story_since": to_timestamp(story_since),
         }
+        # Most stories have one article: then no target can have had another, and the
+        # per-target check below is skipped (it would cost a probe per subscriber).
+        params["shared_story"] = await self._db.scalar(
+            "SELECT EXISTS (SELECT 1 FROM articles a JOIN articles sib "
+            "ON sib.story_id = a.story_id AND sib.pk != a.pk WHERE a.pk = :pk)",
+            params,
+        )
         async with self._db.transaction():
             await self._load_digest_dues(digest_due)
             channels = await self._db.execute(_PLAN_CHANNELS, params)
@@ -483,7 +490,9 @@ WHERE a.pk = :pk
   AND (a.origin_guild_id IS NULL OR a.origin_guild_id = f.guild_id)
   AND {_PUBLISHED_IN_GUILD}
   AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)
-  AND NOT EXISTS ({_SAME_STORY.format(kind="'channel'", target="f.channel_id", guild="f.guild_id")})
+  AND (:shared_story = 0 OR NOT EXISTS ({
+    _SAME_STORY.format(kind="'channel'", target="f.channel_id", guild="f.guild_id")
+}))
 GROUP BY f.guild_id, f.channel_id
 """
 
@@ -513,7 +522,9 @@ FROM (
       AND (a.origin_guild_id IS NULL OR a.origin_guild_id = s.guild_id)
       AND {_PUBLISHED_IN_GUILD}
       AND a.quality >= max(s.min_quality, coalesce(gs.min_quality, :bar))
-      AND NOT EXISTS ({_SAME_STORY.format(kind="'dm'", target="s.user_id", guild="s.guild_id")})
+      AND (:shared_story = 0 OR NOT EXISTS ({
+    _SAME_STORY.format(kind="'dm'", target="s.user_id", guild="s.guild_id")
+}))
     GROUP BY s.guild_id, s.user_id
 )
 """
