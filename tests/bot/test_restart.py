@@ -4,8 +4,11 @@ every due alert still arrives exactly once."""
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.domain.article_file import parse_article
 from storage import Store
@@ -48,6 +51,22 @@ def dm_count(double: DiscordDouble, member_ids: list[int]) -> int:
 async def test_sigkill_during_dispatch_loses_and_doubles_nothing(
     discord_double: DiscordDouble, tmp_path
 ):
+    await kill_during_dispatch(discord_double, tmp_path, thresholds=(40, 120, 200))
+
+
+@pytest.mark.slow
+async def test_sigkill_during_dispatch_many_times_at_random_points(
+    discord_double: DiscordDouble, tmp_path
+):
+    rng = random.Random(21)
+    thresholds = sorted(rng.sample(range(5, MEMBERS - 5), 12))
+    await kill_during_dispatch(discord_double, tmp_path, thresholds=tuple(thresholds))
+
+
+async def kill_during_dispatch(
+    discord_double: DiscordDouble, tmp_path, *, thresholds: tuple[int, ...]
+) -> None:
+    """Kill ``topicbot run`` once the DMs received reach each threshold, then let it finish."""
     world = build_world(discord_double, guilds=1, members=MEMBERS)
     member_ids = [m.id for m in world.first.members]
     config = tmp_path / "topicbot.yaml"
@@ -63,7 +82,7 @@ async def test_sigkill_during_dispatch_loses_and_doubles_nothing(
     await seed(tmp_path / "topicbot.db", world.first.id, member_ids)
 
     kills = 0
-    for threshold in (40, 120, 200):
+    for threshold in thresholds:
         bot = await start_topicbot(config, discord_double.token)
         try:
             deadline = asyncio.get_running_loop().time() + 60
@@ -86,7 +105,7 @@ async def test_sigkill_during_dispatch_loses_and_doubles_nothing(
     finally:
         assert await bot.stop() == 0, bot.log
 
-    assert kills == 3
+    assert kills == len(thresholds)
     assert [len(discord_double.dms_to(user_id)) for user_id in member_ids] == [1] * MEMBERS
     async with await Store.open(tmp_path / "topicbot.db") as store:
         stats = await store.stats()
