@@ -33,6 +33,19 @@ _ARTICLE_COLUMNS = (
 )
 
 
+# Whole articles in one statement: every column of ``a``, then its topics' names and its
+# images as JSON arrays (in their positions' order); read back with ``article_from_row``.
+ARTICLE_SELECT = (
+    ", ".join(f"a.{column}" for column in _ARTICLE_COLUMNS.split(", "))
+    + ", (SELECT json_group_array(name) FROM (SELECT t.name FROM article_topics at "
+    "JOIN topics t ON t.id = at.topic_id WHERE at.article_pk = a.pk ORDER BY at.position)), "
+    "(SELECT json_group_array(json_array(url, width, height, is_cached)) FROM (SELECT url, "
+    "width, height, is_cached FROM images WHERE article_pk = a.pk ORDER BY position))"
+)
+# How many values ``ARTICLE_SELECT`` yields.
+ARTICLE_SELECT_WIDTH = len(_ARTICLE_COLUMNS.split(", ")) + 2
+
+
 def short_id(canonical_url: str, length: int = _SHORT_ID_LENGTH) -> str:
     """A short, stable, typeable id derived from the canonical URL."""
     digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
@@ -430,43 +443,33 @@ class ArticleRepository:
         return [loaded[pk] for pk in pks if pk in loaded]
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Article | None:
-        sql = f"SELECT a.pk FROM articles a {where}"
-        row = await self._db.fetch_one(sql, params)
-        if row is None:
-            return None
-        return (await self.load([int(row[0])])).get(int(row[0]))
+        row = await self._db.fetch_one(f"SELECT {ARTICLE_SELECT} FROM articles a {where}", params)
+        return article_from_row(row) if row is not None else None
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]:
-        """Read whole articles (with topics and images) for these primary keys."""
+        """Read whole articles (with topics and images) for these primary keys: one statement
+        per 900 of them."""
         unique = sorted(set(pks))
-        rows: dict[int, tuple[Any, ...]] = {}
-        topics: dict[int, list[str]] = {pk: [] for pk in unique}
-        images: dict[int, list[Image]] = {pk: [] for pk in unique}
+        loaded: dict[int, Article] = {}
         for chunk in chunks(unique):
             marks = placeholders(len(chunk))
-            sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE pk IN ({marks})"
-            rows.update({row[0]: row for row in await self._db.fetch_all(sql, chunk)})
-            sql = (
-                "SELECT at.article_pk, t.name FROM article_topics at "
-                f"JOIN topics t ON t.id = at.topic_id WHERE at.article_pk IN ({marks}) "
-                "ORDER BY at.article_pk, at.position"
-            )
+            sql = f"SELECT {ARTICLE_SELECT} FROM articles a WHERE a.pk IN ({marks})"
             for row in await self._db.fetch_all(sql, chunk):
-                topics[row[0]].append(row[1])
-            sql = (
-                "SELECT article_pk, url, width, height, is_cached FROM images "
-                f"WHERE article_pk IN ({marks}) ORDER BY article_pk, position"
-            )
-            for row in await self._db.fetch_all(sql, chunk):
-                images[row[0]].append(Image(row[1], row[2], row[3], bool(row[4])))
-        return {
-            pk: _article_from_row(row, tuple(topics[pk]), tuple(images[pk]))
-            for pk, row in rows.items()
-        }
+                loaded[int(row[0])] = article_from_row(row)
+        return loaded
+
+
+def article_from_row(row: Sequence[Any]) -> Article:
+    """An article from the values of ``ARTICLE_SELECT`` (extra values after them are ignored)."""
+    topics = tuple(json.loads(row[ARTICLE_SELECT_WIDTH - 2]))
+    images = tuple(
+        Image(i[0], i[1], i[2], bool(i[3])) for i in json.loads(row[ARTICLE_SELECT_WIDTH - 1])
+    )
+    return _article_from_row(row, topics, images)
 
 
 def _article_from_row(
-    row: tuple[Any, ...], topics: tuple[str, ...], images: tuple[Image, ...]
+    row: Sequence[Any], topics: tuple[str, ...], images: tuple[Image, ...]
 ) -> Article:
     return Article(
         id=row[1],

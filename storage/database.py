@@ -134,9 +134,11 @@ class Database:
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query."""
-        async with self._guard(), self.connection.execute(sql, params) as cursor:
-            # one hand-off to the worker thread, not one per 64 rows
-            return [tuple(row) for row in await cursor.fetchall()]
+        async with self._guard():
+            # one hand-off to the worker thread (execute and fetch together), not one to
+            # execute, one per 64 rows and one to close the cursor
+            rows = await self.connection.execute_fetchall(sql, params)
+        return [tuple(row) for row in rows]
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""

@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from storage.articles import ArticleRepository
+from storage.articles import (
+    ARTICLE_SELECT,
+    ARTICLE_SELECT_WIDTH,
+    ArticleRepository,
+    article_from_row,
+)
 from storage.database import Database
 from storage.models import ArticleState, GuildArticle, PublicationState
 from storage.sql import fts_match
@@ -113,23 +118,28 @@ class PublicationRepository:
         when nothing is typed."""
         if not terms:
             return await self.listing(guild_id, state, limit=limit)
-        # The newest matches only (FTS5 streams them in rowid order), so a one-letter prefix
-        # on a large store costs no more than a rare word.
+        # The newest matches only (FTS5 streams them in rowid order), searched in the
+        # title-only index (migration 0004, with three-letter prefixes indexed), so a word
+        # common in excerpts or a short prefix on a large store costs little more than a
+        # rare word. One statement reads the shown articles whole.
         sql = (
-            "WITH hits AS MATERIALIZED (SELECT rowid AS pk, "
-            "bm25(articles_fts, 8.0, 1.0, 2.0) AS bm FROM articles_fts "
-            "WHERE articles_fts MATCH :match ORDER BY rowid DESC LIMIT :pool) "
-            f"SELECT a.pk, {_STATE} FROM hits f JOIN articles a ON a.pk = f.pk {_JOIN} "
+            "WITH hits AS MATERIALIZED (SELECT rowid AS pk, bm25(titles_fts) AS bm "
+            "FROM titles_fts WHERE titles_fts MATCH :match ORDER BY rowid DESC LIMIT :pool), "
+            f"shown AS MATERIALIZED (SELECT a.pk, {_STATE} AS state, f.bm, a.published_at AS at "
+            f"FROM hits f JOIN articles a ON a.pk = f.pk {_JOIN} "
             f"WHERE {_VISIBLE} AND {_FILTERS[state]} "
-            "ORDER BY f.bm, a.published_at DESC LIMIT :limit"
+            "ORDER BY f.bm, a.published_at DESC, a.pk DESC LIMIT :limit) "
+            f"SELECT {ARTICLE_SELECT}, s.state FROM shown s JOIN articles a ON a.pk = s.pk "
+            "ORDER BY s.bm, s.at DESC, s.pk DESC"
         )
         params = {
             "guild": guild_id,
-            "match": "{title} : " + f"({fts_match(terms, prefix_last=len(terms[-1]) >= 3)})",
+            "match": fts_match(terms, prefix_last=len(terms[-1]) >= 3),
             "limit": limit,
             "pool": SUGGEST_POOL,
         }
-        return await self._hydrate(await self._rows(sql, params))
+        rows = await self._rows(sql, params)
+        return [GuildArticle(article_from_row(row), row[ARTICLE_SELECT_WIDTH]) for row in rows]
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await self._db.fetch_all(sql, params)]

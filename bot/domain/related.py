@@ -27,7 +27,15 @@ from bot.domain.text import query_terms, shown
 from bot.domain.urls import InvalidUrlError, canonical_url
 from storage import Store
 from storage.models import Article
-from storage.related import Audience, Candidate, CandidateQuery, CoverageLink, StoryKey, Weights
+from storage.related import (
+    Audience,
+    Candidate,
+    CandidateQuery,
+    CoverageLink,
+    StoryCoverage,
+    StoryKey,
+    Weights,
+)
 from storage.titles import STOPWORDS, fold, similarity, title_words
 
 MAX_SEARCH_TERMS = 4
@@ -79,13 +87,15 @@ class RelatedService:
 
     async def story(self, guild_id: int, story: str) -> Article:
         """The story named by an id or a link, if this guild can see it."""
-        found = await self._store.articles.get(story)
-        if found is None:
-            try:
-                found = await self._store.articles.get_by_url(canonical_url(story.strip()))
-            except InvalidUrlError:
-                found = None
-        if found is None or not _visible(found, guild_id):
+        return (await self._story(guild_id, story, coverage=0)).article
+
+    async def _story(self, guild_id: int, story: str, *, coverage: int) -> StoryCoverage:
+        try:
+            url: str | None = canonical_url(story.strip())
+        except InvalidUrlError:
+            url = None
+        found = await self._store.related.story(story, url, guild_id, coverage=coverage)
+        if found is None or not _visible(found.article, guild_id):
             raise UserError(
                 f"I can't find the story “{shown(story)}”. Start typing its title and pick one "
                 "of the suggestions, or search with `/related query:`."
@@ -96,22 +106,24 @@ class RelatedService:
         self, guild_id: int, story: str, *, limit: int = 10
     ) -> tuple[Article, list[RelatedResult]]:
         """The story, then its own coverage, then similar stories."""
-        article = await self.story(guild_id, story)
-        key = await self._store.related.story_key(article.id)
-        if key is None:  # removed between the two reads
-            raise UserError(f"I can't find the story “{shown(story)}”.")
-        links = await self._store.related.coverage(key, guild_id)
-        words = significant_terms(article.title)
-        found = await self._search(words, key, guild_id, "story", limit * 4)
-        loaded = await self._store.related.load([*(c.pk for c in links), *(c.pk for c in found)])
+        found = await self._story(guild_id, story, coverage=limit)
+        article, key = found.article, found.key
         seen = {article.canonical_url}
-        results = self._coverage_results(article, links, loaded, seen)
-        similar = [
+        results = self._coverage_results(article, found.coverage, seen)
+        wanted = limit - len(results)
+        if wanted <= 0:
+            return article, results[:limit]
+        words = significant_terms(article.title)
+        query = self.search_query(words, key, guild_id, "story", limit * 4)
+        ranked = await self._store.related.candidates(query, self._weights(False))
+        before = [(_outlet(r.article), r.article.canonical_url) for r in results]
+        picked = self._diverse([c for c in ranked if c.canonical_url not in seen], before, wanted)
+        loaded = await self._store.related.load([c.pk for c in picked])
+        results += [
             RelatedResult(loaded[c.pk], self._similar_reason(loaded[c.pk], words, article.topics))
-            for c in found
-            if c.pk in loaded and loaded[c.pk].canonical_url not in seen
+            for c in picked
+            if c.pk in loaded
         ]
-        results += self._diverse(similar, results, limit - len(results))
         return article, results[:limit]
 
     async def for_query(self, guild_id: int, text: str, *, limit: int = 10) -> list[RelatedResult]:
@@ -119,29 +131,19 @@ class RelatedService:
         words = significant_terms(text)
         if not words:
             raise UserError("Type a few words to search for, such as `facial recognition`.")
-        found = await self._search(words, None, guild_id, "query", limit * 4)
-        loaded = await self._store.related.load([c.pk for c in found])
-        results = [
+        query = self.search_query(words, None, guild_id, "query", limit * 4)
+        ranked = await self._store.related.candidates(query, self._weights(True))
+        picked = self._diverse(ranked, [], limit)
+        loaded = await self._store.related.load([c.pk for c in picked])
+        return [
             RelatedResult(loaded[c.pk], self._query_reason(loaded[c.pk], words))
-            for c in found
+            for c in picked
             if c.pk in loaded
         ]
-        return self._diverse(results, [], limit)
 
     # --- the search -----------------------------------------------------------------------
 
-    async def _search(
-        self,
-        words: list[str],
-        key: StoryKey | None,
-        guild_id: int,
-        audience: Audience,
-        wanted: int,
-    ) -> list[Candidate]:
-        query = await self.plan(words, key, guild_id, audience, wanted)
-        return await self._store.related.candidates(query, self._weights(key is None))
-
-    async def plan(
+    def search_query(
         self,
         words: list[str],
         key: StoryKey | None,
@@ -149,28 +151,16 @@ class RelatedService:
         audience: Audience,
         wanted: int,
     ) -> CandidateQuery:
-        """The one scored search to run: the rarest words in a window of pks around the story
-        (the newest, for a query), widened to the whole store when none occurs there."""
-        related = self._store.related
+        """The one planned and scored search to run: the rarest words in a window of pks
+        around the story (the newest, for a query), widened to the whole store when none
+        occurs there (see ``CandidateQuery``; planned in SQL, as ``pick_terms`` does)."""
         settings = self._settings
-        newest = key.newest_pk if key else await related.max_pk()
-        centre = key.pk if key else newest
-        half = settings.search_window_articles // 2 if key else settings.search_window_articles
-        low, high = max(centre - half, 0), centre + half
-        counts = await related.term_counts(words, low, high, cap=settings.term_budget)
-        if not any(counts.values()):
-            low, high = 0, newest
-            counts = await related.term_counts(words, low, high, cap=settings.term_budget)
-        terms = pick_terms(counts, settings.term_budget)
-        if terms and counts[terms[0]] >= settings.term_budget:
-            # Only common words: a narrower window keeps the match set small.
-            half = max((high - low) // 16, 1000)
-            low, high = max(centre - half, 0), centre + (half if key else 0)
-            terms = terms[:2]
+        window = settings.search_window_articles
         return CandidateQuery(
-            terms=tuple(terms),
-            low_pk=low,
-            high_pk=high,
+            words=tuple(words),
+            centre_pk=key.pk if key else None,
+            half_window=window // 2 if key else window,
+            around=key is not None,
             guild_id=guild_id,
             audience=audience,
             reference_time=key.published_at if key else int(time.time()),
@@ -178,6 +168,9 @@ class RelatedService:
             exclude_story=key.story_id if key else None,
             exclude_pk=key.pk if key else None,
             limit=wanted,
+            term_cap=settings.term_budget,
+            term_budget=settings.term_budget,
+            max_terms=MAX_SEARCH_TERMS,
         )
 
     def weights(self, for_query: bool) -> Weights:
@@ -202,17 +195,13 @@ class RelatedService:
     # --- results and reasons --------------------------------------------------------------
 
     def _coverage_results(
-        self,
-        article: Article,
-        links: list[CoverageLink],
-        loaded: dict[int, Article],
-        seen: set[str],
+        self, article: Article, links: list[CoverageLink], seen: set[str]
     ) -> list[RelatedResult]:
         results: list[RelatedResult] = []
         words = set(title_words(article.title))
         for link in links:
-            linked = loaded.get(link.pk)
-            if linked is None or linked.canonical_url in seen:
+            linked = link.article
+            if linked.canonical_url in seen:
                 continue
             seen.add(linked.canonical_url)
             reason = _TIES.get(link.tie)
@@ -226,25 +215,24 @@ class RelatedService:
         return results
 
     def _diverse(
-        self, ranked: Sequence[RelatedResult], before: Sequence[RelatedResult], wanted: int
-    ) -> list[RelatedResult]:
+        self, ranked: Sequence[Candidate], before: Sequence[tuple[str, str]], wanted: int
+    ) -> list[Candidate]:
         """Keep the ranking, but move an outlet's items past ``max_per_outlet`` (counting
-        ``before``) to the end, and never list one URL twice."""
+        ``before``, as (outlet, URL) pairs) to the end, and never list one URL twice."""
         per_outlet: dict[str, int] = {}
-        for result in before:
-            outlet = _outlet(result.article)
+        for outlet, _ in before:
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
-        seen = {r.article.canonical_url for r in before}
-        first: list[RelatedResult] = []
-        later: list[RelatedResult] = []
-        for result in ranked:
-            if result.article.canonical_url in seen:
+        seen = {url for _, url in before}
+        first: list[Candidate] = []
+        later: list[Candidate] = []
+        for candidate in ranked:
+            if candidate.canonical_url in seen:
                 continue
-            seen.add(result.article.canonical_url)
-            outlet = _outlet(result.article)
+            seen.add(candidate.canonical_url)
+            outlet = candidate.outlet
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
             crowded = outlet and per_outlet[outlet] > self._settings.max_per_outlet
-            (later if crowded else first).append(result)
+            (later if crowded else first).append(candidate)
         return (first + later)[: max(wanted, 0)]
 
     @staticmethod

@@ -10,7 +10,8 @@ import pytest
 
 from bot.domain.article_file import parse_article
 from storage import Store, StoreError
-from storage.database import migration_scripts
+from storage.articles import ArticleRepository
+from storage.database import Database, migration_scripts, open_connection
 from storage.models import ArticleDraft
 from tests.factories import article_fields, article_text
 
@@ -41,7 +42,7 @@ async def test_migrations_create_every_table_from_an_empty_file(tmp_path):
     assert {
         "articles", "topics", "article_topics", "images", "related_links", "guild_publication",
         "guild_settings", "subscriptions", "feeds", "deliveries", "dm_channels", "audit_log",
-        "meta", "articles_fts",
+        "meta", "articles_fts", "titles_fts",
     } <= tables  # fmt: skip
     assert mode == "wal"
 
@@ -52,6 +53,36 @@ async def test_reopening_a_migrated_file_keeps_its_data(tmp_path):
         await first.articles.upsert_batch([draft()], NOW)
     async with await Store.open(path) as second:
         assert await second.articles.count() == 2
+
+
+async def test_a_store_from_before_the_title_index_upgrades_and_its_titles_are_searched(
+    tmp_path,
+):
+    path = tmp_path / "v3.db"
+    connection = await open_connection(path)
+    for version, script in migration_scripts()[:3]:  # the schema as topicbot 0003 left it
+        await connection.executescript(
+            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+        )
+    old = ArticleRepository(Database(connection))
+    await old.upsert_batch([draft(title="Harbour City Trials Driverless Ferries")], NOW)
+    await connection.close()
+
+    async with await Store.open(path) as store:
+        assert await store._db.scalar("PRAGMA user_version") == len(migration_scripts())
+        found = await store.publication.suggest(1, ["driverless", "fer"], "any")
+        assert [g.article.title for g in found] == ["Harbour City Trials Driverless Ferries"]
+        await store.articles.upsert_batch(
+            [draft(title="Harbour City Ends Driverless Ferry Trial")], NOW + timedelta(days=1)
+        )
+        assert await store.publication.suggest(1, ["driverless", "fer"], "any") != []
+        assert await store.publication.suggest(1, ["trials"], "any") == []  # retitled
+        assert [g.article.title for g in await store.publication.suggest(1, ["ends"], "any")] == [
+            "Harbour City Ends Driverless Ferry Trial"
+        ]
+    checked = sqlite3.connect(path)  # raises if the index and the titles disagree
+    checked.execute("INSERT INTO titles_fts (titles_fts, rank) VALUES ('integrity-check', 1)")
+    checked.close()
 
 
 async def test_a_newer_schema_is_refused(tmp_path):

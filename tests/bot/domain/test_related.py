@@ -10,8 +10,9 @@ from bot.config import RelatedSettings
 from bot.domain.article_file import parse_article
 from bot.domain.errors import UserError
 from bot.domain.ingest import ingest_paths
-from bot.domain.related import RelatedService
+from bot.domain.related import RelatedService, pick_terms
 from storage import Store
+from storage.related import CandidateQuery, Weights
 from tests.factories import EXAMPLES_DIR, article_text
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -134,3 +135,72 @@ async def test_similar_stories_say_why_and_one_outlet_does_not_crowd_the_list(st
     similar = results[2]
     assert "shared topics: Privacy" in similar.reason
     assert "shared terms: " in similar.reason
+
+
+async def reference_plan(
+    store: Store, query: CandidateQuery
+) -> tuple[tuple[str, ...], int, int] | None:
+    """The search plan as the engine made it in Python before it moved into one statement."""
+    newest = max((await store.related.load(range(1, 1000))).keys())
+    centre = query.centre_pk if query.centre_pk is not None else newest
+    low, high = max(centre - query.half_window, 0), centre + query.half_window
+    words = list(query.words)
+    counts = await store.related.term_counts(words, low, high, cap=query.term_cap)
+    if not any(counts.values()):
+        low, high = 0, newest
+        counts = await store.related.term_counts(words, low, high, cap=query.term_cap)
+    terms = pick_terms(counts, query.term_budget)
+    if terms and counts[terms[0]] >= query.term_budget:
+        half = max((high - low) // 16, 1000)
+        low, high = max(centre - half, 0), centre + (half if query.around else 0)
+        terms = terms[:2]
+    return (tuple(terms), low, high) if terms else None
+
+
+PLANS = [
+    (["riverton", "police", "zzznothing"], 3, 2, 100),  # rarest first, within the budget
+    (["face", "scanning", "ban", "riverton"], 3, 2, 2),  # only common words: narrowed
+    (["zzznothing", "parcel"], 1, 1, 100),  # nothing near the story: the whole store
+    (["zzznothing", "qqqnothing"], 3, 5, 100),  # nothing anywhere
+    (['"quoted', "NEAR(x", "title:", "*"], 3, 5, 100),  # never query syntax
+]
+
+
+@pytest.mark.parametrize(("words", "centre", "half", "budget"), PLANS)
+@pytest.mark.parametrize("around", [True, False])
+async def test_the_one_statement_plans_as_the_engine_did(
+    store, words, centre, half, budget, around
+):
+    for n in range(4):
+        await add(store, **face_story(n, f"outlet{n}"))
+    query = CandidateQuery(
+        words=tuple(words),
+        centre_pk=centre if around else None,
+        half_window=half,
+        around=around,
+        guild_id=GUILD,
+        audience="story" if around else "query",
+        reference_time=0,
+        term_cap=budget,
+        term_budget=budget,
+    )
+    plan = await store.related.plan(query)
+    expected = await reference_plan(store, query)
+    assert (plan and (plan.terms, plan.low_pk, plan.high_pk)) == expected
+    found = await store.related.candidates(query, Weights())
+    if expected is None:
+        assert found == []
+    else:
+        fixed = await store.related.candidates(query, Weights(), plan=plan)
+        assert [c.pk for c in found] == [c.pk for c in fixed]
+
+
+async def test_a_story_is_found_by_link_and_by_id(store):
+    service = RelatedService(store)
+    by_link = await service.story(GUILD, RIVERTON + "?utm_source=x")
+    assert by_link.canonical_url == RIVERTON
+    assert (await service.story(GUILD, f"  {by_link.id.upper()} ")).id == by_link.id
+    theirs = await add(store, OTHER_GUILD, **face_story(2, "theirs"))
+    with pytest.raises(UserError, match="can't find"):
+        await service.story(GUILD, theirs)
+    assert (await service.story(OTHER_GUILD, theirs)).id == theirs
