@@ -51,7 +51,13 @@ async def run(articles: int, calls: int, workdir: Path) -> dict[str, Any]:
     async with DiscordDouble() as double:
         world = build_guild(double, "bench", members=1)
         member = world.members[0].id
-        settings = Settings.model_validate({"storage": {"path": str(path)}})
+        settings = Settings.model_validate(
+            {
+                "storage": {"path": str(path)},
+                # one member asks hundreds of times here; cooldowns are tested elsewhere
+                "commands": {"related_per_minute": 600, "autocomplete_per_10s": 1000},
+            }
+        )
         store = await Store.open(path)
         bot = TopicBot(settings=settings, store=store, run_jobs=False, guild_ready_timeout=0.05)
         try:
