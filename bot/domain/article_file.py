@@ -379,7 +379,9 @@ def _check_shape(mapping: dict[Any, Any], source: str, limits: ParseLimits) -> N
                 raise ArticleFileError(source, field, f"contains {what}")
         elif isinstance(value, dict):
             for key, item in value.items():
-                name = str(key)[:100] if depth == 1 else field
+                name = field
+                if depth == 1:
+                    name = str(key)[:100] if str(key).strip() else "front matter"
                 stack.append((key, depth + 1, name))
                 stack.append((item, depth + 1, name))
         elif isinstance(value, list | tuple | set):

@@ -22,14 +22,14 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.factories import article_fields, article_text
 
-SECRET = "HOSTILE-SECURED-4f1c9e"  # noqa: S105 - a marker, not a credential
+SECRET = "HOSTILE-SECURED-4f1c9e"  # a marker, not a credential
 BASE_URL = "https://hostile.example/"
 
 Hook = str  # "vanish-before-read" | "vanish-while-read" | "change-while-read"
@@ -447,10 +447,8 @@ def fifo_safety(root: Path, after: float = 15.0) -> Iterator[None]:
             for name in names:
                 path = Path(folder, name)
                 if path.is_fifo():
-                    try:
+                    with suppress(OSError):  # no reader waiting on this one
                         os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
-                    except OSError:
-                        pass  # no reader waiting on this one
 
     thread = threading.Thread(target=unblock, daemon=True)
     thread.start()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,7 +33,7 @@ async def store(tmp_path):
 
 
 @pytest.fixture
-def hooked(monkeypatch) -> Iterator[dict[Path, str]]:
+def hooked(monkeypatch) -> dict[Path, str]:
     """Run the cases' hooks from wrappers around the reader: register ``path -> hook``."""
     hooks: dict[Path, str] = {}
     real_parse_one = ingest._parse_one
@@ -56,7 +55,7 @@ def hooked(monkeypatch) -> Iterator[dict[Path, str]]:
 
     monkeypatch.setattr(ingest, "_parse_one", parse_one)
     monkeypatch.setattr(ingest, "read_article_file", read)
-    yield hooks
+    return hooks
 
 
 def register(hooks: dict[Path, str], root: Path, cases: list[Case]) -> None:
@@ -132,8 +131,12 @@ async def test_ingest_paths_takes_every_hostile_file_to_its_expected_end(
     assert entries(root) == sorted(set(before) - vanished)  # nothing moved, nothing deleted
     assert all(SECRET not in error for error in rejected.values())
     assert SECRET not in caplog.text
-    assert not Path("PWNED").exists()
-    assert not (root / "PWNED").exists()
+    assert not lexists(Path("PWNED"), root / "PWNED")
+
+
+def lexists(*paths: Path) -> bool:
+    """Whether any of the paths is there (a dangling link counts)."""
+    return any(os.path.lexists(path) for path in paths)
 
 
 def _note_problem(inbox: Path, case: Case) -> str | None:
@@ -205,7 +208,7 @@ async def test_the_inbox_takes_every_hostile_file_to_its_expected_end(
     age(inbox)
     again = await scan_inbox(store, inbox, settle_seconds=2)
     assert (again.new, again.rejected) == (1, [])
-    assert os.path.lexists(inbox / "processed" / "x-change-while-read.md")
+    assert lexists(inbox / "processed" / "x-change-while-read.md")
     assert sorted(entries(inbox)) == sorted(
         [a for a in after if a != "x-change-while-read.md"] + ["processed/x-change-while-read.md"]
     )
