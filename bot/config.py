@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import re
+import reprlib
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 DEFAULT_CONFIG_PATH = Path("topicbot.yaml")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What a bad value is shown as: bounded, so an alias bomb is not expanded into the message.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 2, 4, 4, 60, 60
 
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 Interval = Annotated[float, Field(ge=1, le=86_400)]
@@ -32,6 +45,17 @@ def _timezone(name: str) -> str:
             f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
         ) from None
     return name
+
+
+def _unquoted_clock_time(value: Any) -> Any:
+    # YAML 1.1 reads an unquoted 10:30 as the base-60 number 630.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        shown = f"{value // 60}:{value % 60:02d}"
+        raise ValueError(
+            f'write the time in quotes, such as "{shown}" (YAML reads an unquoted {shown} '
+            f"as the number {value})"
+        )
+    return value
 
 
 def _clock_time(value: str) -> str:
@@ -56,6 +80,15 @@ def _url_or_empty(value: str) -> str:
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        # No setting is a true/false one; pydantic would read true as 1 (and YAML reads
+        # yes, no, on and off as true and false).
+        if isinstance(value, bool):
+            raise ValueError(f"true/false is not accepted here (got {str(value).lower()})")
+        return value
 
 
 class DiscordSettings(_Section):
@@ -98,7 +131,9 @@ class DeliverySettings(_Section):
 
 class DigestSettings(_Section):
     timezone: Annotated[str, AfterValidator(_timezone)] = "UTC"
-    daily_time: Annotated[str, AfterValidator(_clock_time)] = "08:00"
+    daily_time: Annotated[
+        str, BeforeValidator(_unquoted_clock_time), AfterValidator(_clock_time)
+    ] = "08:00"
     weekly_day: Weekday = "monday"
     check_interval_seconds: Interval = 60
 
@@ -182,7 +217,7 @@ def config_is_missing(path: Path | None) -> bool:
 def _read_yaml(config_path: Path) -> dict[str, Any]:
     try:
         text = config_path.read_text(encoding="utf-8")
-        loaded = yaml.safe_load(text)
+        loaded = yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except OSError as error:
         raise ConfigError(f"{config_path}: cannot be read ({error.strerror})") from None
     except UnicodeDecodeError:
@@ -192,6 +227,8 @@ def _read_yaml(config_path: Path) -> dict[str, Any]:
         raise ConfigError(f"{config_path}: line {line}: {error.problem}") from None
     except yaml.YAMLError as error:
         raise ConfigError(f"{config_path}: not valid YAML ({error})") from None
+    except RecursionError:
+        raise ConfigError(f"{config_path}: is nested too deeply") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -206,5 +243,5 @@ def _describe(config_path: Path, error: ValidationError) -> str:
     if first["type"] == "extra_forbidden":
         message = "unknown key (check the spelling against config.example.yaml)"
     elif first["type"] not in ("value_error", "missing") and "input" in first:
-        message = f"{message} (got {first['input']!r})"
+        message = f"{message} (got {_SHOWN.repr(first['input'])})"
     return f"{config_path}: {key}: {message}"

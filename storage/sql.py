@@ -21,8 +21,9 @@ def placeholders(count: int) -> str:
 
 
 def fts_phrase(term: str) -> str:
-    """One FTS5 string: nothing inside it is read as query syntax."""
-    return '"' + term.replace('"', '""') + '"'
+    """One FTS5 string: nothing inside it is read as query syntax. A NUL would end the string
+    early for FTS5's parser ("unterminated string"), and no indexed word holds one."""
+    return '"' + term.replace("\x00", "").replace('"', '""') + '"'
 
 
 def fts_match(terms: Sequence[str], *, prefix_last: bool = False, any_term: bool = False) -> str:

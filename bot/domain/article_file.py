@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -176,16 +178,50 @@ class ArticleModel(_Linked):
 
 
 def read_article_file(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ArticleDraft:
-    """Read and validate one article file from disk."""
+    """Read and validate one article file from disk.
+
+    Only regular files are read: links are not followed, and a named pipe, socket or device
+    is refused without waiting on it."""
     source = str(path)
     try:
         if path.is_symlink():
             raise ArticleFileError(source, "file", "is a symbolic link; links are not followed")
-        with path.open("rb") as handle:
-            data = handle.read(limits.max_file_bytes + 1)
+        data = _read_regular_file(path, limits.max_file_bytes + 1, source)
     except OSError as error:
         raise ArticleFileError(source, "file", f"cannot be read ({error.strerror})") from None
     return parse_article(data, source=source, limits=limits)
+
+
+def _read_regular_file(path: Path, size: int, source: str) -> bytes:
+    # O_NONBLOCK: opening a named pipe must not wait for a writer; O_NOFOLLOW: a link put in
+    # place after the check above is refused too.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if path.is_symlink():
+            raise ArticleFileError(
+                source, "file", "is a symbolic link; links are not followed"
+            ) from None
+        raise error from None
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise ArticleFileError(source, "file", f"is not a regular file ({_kind(mode)})")
+        return handle.read(size)
+
+
+def _kind(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 def parse_article(
@@ -196,8 +232,9 @@ def parse_article(
         text = _decode(data, source, limits)
         front_matter, body, first_line = _split_front_matter(text, source)
         mapping = _load_yaml(front_matter, source, first_line)
+        _check_list_lengths(mapping, source, limits)
         _check_shape(mapping, source, limits)
-        model = _validate(mapping, source, limits)
+        model = _validate(mapping, source)
         return _to_draft(model, body, source)
     except ArticleFileError:
         raise
@@ -210,8 +247,9 @@ def draft_from_fields(
 ) -> ArticleDraft:
     """Validate front-matter-shaped fields given some other way (a moderator's command)."""
     try:
+        _check_list_lengths(fields, source, limits)
         _check_shape(fields, source, limits)
-        return _to_draft(_validate(fields, source, limits), "", source)
+        return _to_draft(_validate(fields, source), "", source)
     except ArticleFileError:
         raise
     except Exception as error:  # the same promise as parse_article
@@ -261,6 +299,11 @@ def _load_yaml(front_matter: str, source: str, first_line: int) -> dict[Any, Any
         loaded = yaml.load(front_matter, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.MarkedYAMLError as error:
         line = first_line + error.problem_mark.line if error.problem_mark else first_line
+        if _in_secured(front_matter, error):
+            # The problem may quote the value (a tag, say): say where, never what.
+            raise ArticleFileError(
+                source, "secured", f"YAML syntax error at line {line} (details withheld)"
+            ) from None
         problem = error.problem or error.context or "invalid YAML"
         raise ArticleFileError(
             source, "front matter", f"YAML syntax error at line {line}: {problem}"
@@ -277,12 +320,47 @@ def _load_yaml(front_matter: str, source: str, first_line: int) -> dict[Any, Any
     return loaded
 
 
+def _in_secured(front_matter: str, error: yaml.MarkedYAMLError) -> bool:
+    """Whether the error points into the lines of the top-level ``secured`` field (a line
+    ``secured: ...`` and the lines that follow it up to the next top-level key)."""
+    marks = [m.line for m in (error.problem_mark, error.context_mark) if m is not None]
+    owner: str | None = None
+    for number, line in enumerate(front_matter.split("\n")):
+        head, colon, rest = line.partition(":")
+        if line.startswith("?"):
+            owner = None  # a complex key
+        elif colon and line[:1] not in " \t#-[{" and rest[:1] in ("", " ", "\t"):
+            owner = head.strip().strip("\"'")  # other lines continue the field above
+        if number in marks and owner == "secured":
+            return True
+    return False
+
+
+def _check_list_lengths(mapping: dict[Any, Any], source: str, limits: ParseLimits) -> None:
+    """Refuse absurd lists by their field before anything walks them."""
+    for name, maximum in (
+        ("topics", limits.max_topics),
+        ("images", limits.max_images),
+        ("related", limits.max_related),
+    ):
+        value = mapping.get(name)
+        if isinstance(value, list) and len(value) > maximum:
+            raise ArticleFileError(
+                source, name, f"has {len(value):,} entries; at most {maximum} are accepted"
+            )
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _check_shape(mapping: dict[Any, Any], source: str, limits: ParseLimits) -> None:
-    """Refuse alias bombs and deep nesting before anything walks the values recursively."""
+    """Refuse alias bombs and deep nesting before anything walks the values recursively, and
+    text the store cannot keep intact (a NUL written as an escape such as ``"\\0"``; a lone
+    surrogate, which the pure-Python YAML loader lets through)."""
     nodes = 0
-    stack: list[tuple[Any, int]] = [(mapping, 1)]
+    stack: list[tuple[Any, int, str]] = [(mapping, 1, "front matter")]
     while stack:
-        value, depth = stack.pop()
+        value, depth, field = stack.pop()
         nodes += 1
         if nodes > limits.max_nodes:
             raise ArticleFileError(
@@ -294,23 +372,23 @@ def _check_shape(mapping: dict[Any, Any], source: str, limits: ParseLimits) -> N
             raise ArticleFileError(
                 source, "front matter", f"is nested deeper than {limits.max_depth} levels"
             )
-        if isinstance(value, dict):
-            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        if isinstance(value, str):
+            found = _UNSTORABLE.search(value)
+            if found:
+                what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+                raise ArticleFileError(source, field, f"contains {what}")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = field
+                if depth == 1:
+                    name = str(key)[:100] if str(key).strip() else "front matter"
+                stack.append((key, depth + 1, name))
+                stack.append((item, depth + 1, name))
         elif isinstance(value, list | tuple | set):
-            stack.extend((item, depth + 1) for item in value)
+            stack.extend((item, depth + 1, field) for item in value)
 
 
-def _validate(mapping: dict[Any, Any], source: str, limits: ParseLimits) -> ArticleModel:
-    for name, maximum in (
-        ("topics", limits.max_topics),
-        ("images", limits.max_images),
-        ("related", limits.max_related),
-    ):
-        value = mapping.get(name)
-        if isinstance(value, list) and len(value) > maximum:
-            raise ArticleFileError(
-                source, name, f"has {len(value):,} entries; at most {maximum} are accepted"
-            )
+def _validate(mapping: dict[Any, Any], source: str) -> ArticleModel:
     fields = {key if isinstance(key, str) else str(key): value for key, value in mapping.items()}
     try:
         return ArticleModel.model_validate(fields)

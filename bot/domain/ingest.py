@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -121,10 +122,21 @@ def _unsupported_suffix(path: Path) -> str:
 
 def _walk(folder: Path) -> Iterator[Path]:
     for root, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(names):
+        dirs[:], links = _split_linked_dirs(root, dirs)
+        for name in sorted([*names, *links]):
             if not name.startswith("."):
                 yield Path(root, name)
+
+
+def _split_linked_dirs(root: str, dirs: list[str]) -> tuple[list[str], list[str]]:
+    """Folders to descend into (not hidden, not links) and links to folders, which are not
+    followed but are reported like any other file rather than skipped in silence."""
+    real = sorted(d for d in dirs if not d.startswith(".") and not os.path.islink(Path(root, d)))
+    links = [d for d in dirs if os.path.islink(Path(root, d))]
+    return real, links
+
+
+CHANGED_WHILE_READ = "file: changed while it was read; it will be read again once settled"
 
 
 def _parse_one(path: Path, limits: ParseLimits) -> ParsedFile:
@@ -133,6 +145,10 @@ def _parse_one(path: Path, limits: ParseLimits) -> ParsedFile:
         draft = read_article_file(path, limits)
     except ArticleFileError as error:
         return ParsedFile(path, None, error.reason, signature)
+    if file_signature(path) != signature:
+        # Half old, half new: store nothing. The inbox leaves it for a later scan, since its
+        # signature no longer matches the one taken before reading.
+        return ParsedFile(path, None, CHANGED_WHILE_READ, signature)
     return ParsedFile(path, draft, None, signature)
 
 
@@ -315,12 +331,9 @@ def inbox_candidates(inbox: Path, *, settle_seconds: float, now: float) -> list[
     candidates: list[Path] = []
     for root, dirs, names in os.walk(inbox, followlinks=False):
         at_top = Path(root) == inbox
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if not d.startswith(".") and not (at_top and d in (PROCESSED_DIR, REJECTED_DIR))
-        )
-        for name in sorted(names):
+        real, links = _split_linked_dirs(root, dirs)
+        dirs[:] = [d for d in real if not (at_top and d in (PROCESSED_DIR, REJECTED_DIR))]
+        for name in sorted([*names, *links]):
             path = Path(root, name)
             if _is_temporary(name):
                 continue
@@ -330,19 +343,27 @@ def inbox_candidates(inbox: Path, *, settle_seconds: float, now: float) -> list[
     return candidates
 
 
-def _free_destination(destination: Path) -> Path:
-    """The destination, or a numbered variant of it when the name is taken."""
+def _free_destination(destination: Path, *, note_suffix: str | None = None) -> Path:
+    """The destination, or a numbered variant of it when the name (or, with ``note_suffix``,
+    the name of the note beside it) is taken."""
     candidate = destination
     number = 1
-    while candidate.exists() or candidate.is_symlink():
+    while _taken(candidate) or (
+        note_suffix is not None and _taken(candidate.with_name(candidate.name + note_suffix))
+    ):
         candidate = destination.with_name(f"{destination.stem}.{number}{destination.suffix}")
         number += 1
     return candidate
 
 
-def _move_aside(path: Path, inbox: Path, folder: str) -> Path:
-    destination = _free_destination(inbox / folder / path.relative_to(inbox))
-    destination.parent.mkdir(parents=True, exist_ok=True)
+def _taken(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def _move_aside(path: Path, inbox: Path, folder: str, *, note_suffix: str | None = None) -> Path:
+    target = inbox / folder / path.relative_to(inbox)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    destination = _free_destination(target, note_suffix=note_suffix)
     path.rename(destination)
     return destination
 
@@ -388,18 +409,36 @@ def _list_inbox(inbox: Path, settle_seconds: float) -> list[Path]:
 def _move_finished(
     inbox: Path, report: IngestReport, signatures: dict[Path, tuple[int, int] | None]
 ) -> None:
-    """Move files that did not change since they were read; the rest wait for the next scan."""
+    """Move files that did not change since they were read; the rest wait for the next scan.
+    A file that is gone is left alone, and a move that fails is logged and retried on the
+    next scan: one file never stops the others from being set aside."""
     for path in report.stored_paths:
-        if file_signature(path) == signatures.get(path):
-            _move_aside(path, inbox, PROCESSED_DIR)
+        if _unchanged(path, signatures):
+            _try(path, partial(_move_aside, path, inbox, PROCESSED_DIR))
     for rejection in report.rejected:
         path = Path(rejection.path)
-        if file_signature(path) == signatures.get(path):
-            _set_aside_rejected(path, inbox, rejection.error)
+        if _unchanged(path, signatures):
+            _try(path, partial(_set_aside_rejected, path, inbox, rejection.error))
+
+
+def _unchanged(path: Path, signatures: dict[Path, tuple[int, int] | None]) -> bool:
+    current = file_signature(path)
+    return current is not None and current == signatures.get(path)
+
+
+def _try(path: Path, move: Callable[[], object]) -> None:
+    try:
+        move()
+    except OSError as error:
+        log.warning("could not move %s aside (%s); it stays for the next scan", path, error)
+
+
+_NOTE_SUFFIX = ".error.txt"
 
 
 def _set_aside_rejected(path: Path, inbox: Path, reason: str) -> None:
-    destination = _move_aside(path, inbox, REJECTED_DIR)
-    note = destination.with_name(destination.name + ".error.txt")
-    note.write_text(f"{path}: {reason}\n", encoding="utf-8")
+    destination = _move_aside(path, inbox, REJECTED_DIR, note_suffix=_NOTE_SUFFIX)
+    note = destination.with_name(destination.name + _NOTE_SUFFIX)
+    with note.open("x", encoding="utf-8") as handle:  # never over a file already there
+        handle.write(f"{path}: {reason}\n")
     log.warning("rejected %s: %s", path, reason)

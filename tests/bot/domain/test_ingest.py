@@ -193,14 +193,17 @@ async def test_a_file_still_being_written_while_read_stays_in_the_inbox(
 
     monkeypatch.setattr(ingest_module, "read_article_file", read_then_writer_appends)
     report = await scan_inbox(store, inbox, settle_seconds=1)
-    assert report.new == 1
+    assert report.new == 0  # half old, half new: nothing is stored
+    assert [r.error for r in report.rejected] == [ingest_module.CHANGED_WHILE_READ]
     assert growing.exists()
     assert not (inbox / "processed").exists() or not any((inbox / "processed").iterdir())
+    assert not (inbox / "rejected").exists()
+    assert (await store.stats()).articles == 0
 
     monkeypatch.setattr(ingest_module, "read_article_file", real_read)
     age(growing)
     later = await scan_inbox(store, inbox, settle_seconds=1)
-    assert later.updated == 1
+    assert later.new == 1
     assert (inbox / "processed" / "growing.md").read_text().endswith("arriving.\n")
 
 
