@@ -5,14 +5,12 @@ Grouping itself happens at ingest (``storage.grouping``); every stored article h
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from storage.articles import ArticleRepository
 from storage.database import Database
 from storage.models import Article
-from storage.sql import chunks, placeholders
 from storage.timestamps import from_timestamp
 
 
@@ -29,17 +27,6 @@ class StoryRepository:
             "SELECT ifnull(story_id, pk) FROM articles WHERE id = ?", (article_id.strip().lower(),)
         )
         return int(found) if found is not None else None
-
-    async def stories_of(self, article_ids: Sequence[str]) -> dict[str, int]:
-        """Story ids for many articles at once (unknown ids are left out)."""
-        found: dict[str, int] = {}
-        for chunk in chunks(list(article_ids)):
-            sql = (
-                "SELECT id, ifnull(story_id, pk) FROM articles "
-                f"WHERE id IN ({placeholders(len(chunk))})"
-            )
-            found.update({str(r[0]): int(r[1]) for r in await self._db.fetch_all(sql, chunk)})
-        return found
 
     async def members(self, story_id: int, *, guild_id: int | None = None) -> list[Article]:
         """Every article of the story, earliest first. With ``guild_id``, only what that

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot.config import RelatedSettings
-from storage import Store
 from storage.grouping import GroupingRules
 from storage.models import Article
 
@@ -45,23 +44,6 @@ def story_window(settings: RelatedSettings) -> timedelta:
 def already_alerted(last_alert: datetime | None, now: datetime, window: timedelta) -> bool:
     """True when the member's last alert about the story is within ``window`` of ``now``."""
     return last_alert is not None and now - last_alert < window
-
-
-async def member_already_alerted(
-    store: Store,
-    guild_id: int,
-    user_id: int,
-    article_id: str,
-    now: datetime,
-    window: timedelta,
-) -> bool:
-    """Has this member been alerted (or is due an alert) in this guild about the story of
-    this article within the window?"""
-    story_id = await store.stories.story_of(article_id)
-    if story_id is None:
-        return False
-    last = await store.stories.last_alert(guild_id, user_id, story_id)
-    return already_alerted(last, now, window)
 
 
 def also_covered_by(article: Article, members: Sequence[Article]) -> list[str]:
