@@ -123,7 +123,7 @@ def parse_stages(paths: Sequence[str]) -> tuple[dict[str, float], list[ArticleDr
         t4 = clock()
         article_file._check_shape(mapping, path, limits)
         t5 = clock()
-        model = article_file._validate(mapping, path, limits)
+        model = article_file._validate(mapping, path)
         t6 = clock()
         drafts.append(article_file._to_draft(model, body, path))
         t7 = clock()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from storage.database import Database
+from storage.database import Database, Params
 from storage.models import DeliveryMode
 from storage.timestamps import from_timestamp, to_timestamp
 
@@ -23,7 +23,7 @@ _PUBLISHED_IN_GUILD = "(gp.state = 'published' OR (gp.state IS NULL AND a.publis
 _KEY_MATCH = "article_pk = ? AND guild_id = ? AND target_kind = ? AND target_id = ?"
 _DELIVERY_COLUMNS = (
     "d.guild_id, d.article_pk, a.id, d.target_kind, d.target_id, d.feed_id, "
-    "d.subscription_id, d.mode, d.state, d.reason, d.attempts, d.next_attempt_at, "
+    "d.subscription_id, d.mode, d.state, d.note, d.attempts, d.next_attempt_at, "
     "d.last_error, d.message_id, f.mention_role_id, s.topic_id, t.name"
 )
 _DELIVERY_FROM = (
@@ -32,8 +32,29 @@ _DELIVERY_FROM = (
     "LEFT JOIN subscriptions s ON s.id = d.subscription_id "
     "LEFT JOIN topics t ON t.id = s.topic_id "
 )
-# Rows whose time has come (the partial index is on mode, then time).
-_DUE = "d.state = 'pending' AND d.mode IN ('instant', 'daily', 'weekly') AND d.next_attempt_at <= ?"
+MODES = ("instant", "daily", "weekly")
+# Far beyond any timestamp: "pending, whatever its time".
+WHENEVER = 2**62
+
+
+def pending_by(until: str, *, modes: Sequence[str] = MODES, alias: str = "d") -> str:
+    """Pending rows of ``modes`` due by ``until`` (an SQL parameter).
+
+    The pending queue is one partial index per mode (migration 0005). Naming each mode with a
+    time bound lets SQLite read the three indexes and join their rows, instead of scanning the
+    outbox; pass ``WHENEVER`` for every pending row.
+    """
+    column = f"{alias}." if alias else ""
+    branches = [
+        f"({column}state = 'pending' AND {column}mode = '{mode}' "
+        f"AND {column}next_attempt_at <= {until})"
+        for mode in modes
+    ]
+    return f"({' OR '.join(branches)})"
+
+
+# Rows whose time has come.
+_DUE = pending_by(":due")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +70,7 @@ class Delivery:
     subscription_id: int | None
     mode: DeliveryMode
     state: str
-    reason: str
+    note: str
     attempts: int
     next_attempt_at: datetime
     last_error: str | None
@@ -119,7 +140,7 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
         subscription_id=row[6],
         mode=row[7],
         state=row[8],
-        reason=row[9],
+        note=row[9],
         attempts=row[10],
         next_attempt_at=from_timestamp(row[11]),
         last_error=row[12],
@@ -136,7 +157,7 @@ class DeliveryRepository:
     def __init__(self, connection: Database) -> None:
         self._db = connection
 
-    async def _deliveries(self, where: str, params: Sequence[Any]) -> list[Delivery]:
+    async def _deliveries(self, where: str, params: Params) -> list[Delivery]:
         rows = await self._db.fetch_all(
             f"SELECT {_DELIVERY_COLUMNS} {_DELIVERY_FROM} WHERE {where}", params
         )
@@ -198,6 +219,8 @@ class DeliveryRepository:
             "bar": default_bar,
             "zone": default_zone,
             "story_since": to_timestamp(story_since),
+            "daily": to_timestamp(digest_due[default_zone][0]),
+            "weekly": to_timestamp(digest_due[default_zone][1]),
         }
         # Most stories have one article: then no target can have had another, and the
         # per-target check below is skipped (it would cost a probe per subscriber).
@@ -249,7 +272,7 @@ class DeliveryRepository:
     async def cancel_stale_due(self, now: datetime) -> int:
         """Among rows whose time has come, cancel those whose article is no longer published
         in their guild, or whose feed or subscription was removed or paused."""
-        stamp = to_timestamp(now)
+        due = {"due": to_timestamp(now)}
         retracted = await self._db.execute(
             "UPDATE deliveries SET state = 'cancelled', last_error = 'retracted' "
             "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
@@ -257,7 +280,7 @@ class DeliveryRepository:
             "JOIN articles a ON a.pk = d.article_pk LEFT JOIN guild_publication gp "
             "ON gp.guild_id = d.guild_id AND gp.article_pk = d.article_pk "
             f"WHERE {_DUE} AND NOT {_PUBLISHED_IN_GUILD})",
-            (stamp,),
+            due,
         )
         orphaned = await self._db.execute(
             "UPDATE deliveries SET state = 'cancelled', last_error = 'target removed or paused' "
@@ -268,7 +291,7 @@ class DeliveryRepository:
             "WHERE f.id = d.feed_id AND f.disabled_reason IS NULL) "
             "ELSE NOT EXISTS (SELECT 1 FROM subscriptions s "
             "WHERE s.id = d.subscription_id AND s.disabled_reason IS NULL) END)",
-            (stamp,),
+            due,
         )
         return retracted + orphaned
 
@@ -314,9 +337,8 @@ class DeliveryRepository:
         """Fail, without a request, every other pending row for a target Discord refused."""
         return await self._db.execute(
             "UPDATE deliveries SET state = 'failed', last_error = ? "
-            "WHERE state = 'pending' AND mode IN ('instant', 'daily', 'weekly') "
-            "AND target_kind = ? AND target_id = ?",
-            (f"not attempted: {error}", kind, target_id),
+            f"WHERE {pending_by('?', alias='')} AND target_kind = ? AND target_id = ?",
+            (f"not attempted: {error}", WHENEVER, WHENEVER, WHENEVER, kind, target_id),
         )
 
     async def record_failure(
@@ -394,7 +416,7 @@ class DeliveryRepository:
         """Over the hourly cap: send it with the next daily digest instead."""
         await self._db.execute(
             "UPDATE deliveries SET mode = 'daily', next_attempt_at = ?, "
-            f"reason = reason || ' · ' || ? WHERE {_KEY_MATCH}",
+            f"note = ltrim(note || ' · ' || ?, ' ·') WHERE {_KEY_MATCH}",
             (to_timestamp(due), note, *row.key),
         )
 
@@ -418,10 +440,9 @@ class DeliveryRepository:
     async def due_digest_rows(self, now: datetime, *, limit: int) -> list[Delivery]:
         """Digest rows whose time has come, grouped by member (then kind), best first."""
         return await self._deliveries(
-            "d.state = 'pending' AND d.mode IN ('daily', 'weekly') AND d.next_attempt_at <= ? "
-            "AND d.target_kind = 'dm' "
-            "ORDER BY d.target_id, d.mode, a.quality DESC, d.created_at LIMIT ?",
-            (to_timestamp(now), limit),
+            f"{pending_by(':now', modes=('daily', 'weekly'))} AND d.target_kind = 'dm' "
+            "ORDER BY d.target_id, d.mode, a.quality DESC, d.created_at LIMIT :limit",
+            {"now": to_timestamp(now), "limit": limit},
         )
 
     # --- health ----------------------------------------------------------------------------
@@ -445,10 +466,9 @@ class DeliveryRepository:
             f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "
             f"AND state != 'pending' GROUP BY {column}, state UNION ALL "
             f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "
-            "AND state = 'pending' AND mode IN ('instant', 'daily', 'weekly') "
-            f"GROUP BY {column}"
+            f"AND {pending_by(':whenever', alias='')} GROUP BY {column}"
         )
-        params = {"guild": guild_id, "kind": kind, "target": target_id}
+        params = {"guild": guild_id, "kind": kind, "target": target_id, "whenever": WHENEVER}
         counts: dict[int, dict[str, int]] = {}
         for key, state, count in await self._db.fetch_all(sql, params):
             if key is not None:
@@ -476,9 +496,9 @@ _SAME_STORY = """
 # One post per channel, even when a topic feed and an every-topic feed both match.
 _PLAN_CHANNELS = f"""
 INSERT OR IGNORE INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, mode,
-                                  state, reason, next_attempt_at, created_at)
-SELECT f.guild_id, a.pk, 'channel', f.channel_id, min(f.id), 'instant', 'pending',
-       'feed', :now, :now
+                                  state, note, next_attempt_at, created_at)
+SELECT f.guild_id, a.pk, 'channel', f.channel_id, min(f.id), 'instant', 'pending', '',
+       :now, :now
 FROM articles a
 JOIN feeds f ON (f.topic_id IS NULL
                  OR f.topic_id IN (SELECT topic_id FROM article_topics WHERE article_pk = a.pk))
@@ -496,35 +516,36 @@ WHERE a.pk = :pk
 GROUP BY f.guild_id, f.channel_id
 """
 
-# One alert per member and guild: the most immediate of their matching subscriptions wins
-# (SQLite takes the other bare columns from the row holding the min()).
+# One alert per member and guild: rows come sorted by member with the most immediate of their
+# matching subscriptions first, and INSERT OR IGNORE keeps that first one. The sort also hands
+# the rows over in key order, so they are appended to the outbox and its indexes instead of
+# scattered through them (a GROUP BY would sort too, and cost a third more). Digest times are
+# looked up only for guilds with a time zone of their own; the rest use the defaults passed in.
 _PLAN_MEMBERS = f"""
 INSERT OR IGNORE INTO deliveries (guild_id, article_pk, target_kind, target_id,
-                                  subscription_id, mode, state, reason, next_attempt_at,
+                                  subscription_id, mode, state, note, next_attempt_at,
                                   created_at)
-SELECT guild_id, pk, 'dm', user_id, subscription_id,
-       CASE rank WHEN 0 THEN 'instant' WHEN 1 THEN 'daily' ELSE 'weekly' END,
-       'pending', reason,
-       CASE rank WHEN 0 THEN :now WHEN 1 THEN daily ELSE weekly END, :now
-FROM (
-    SELECT s.guild_id, a.pk, s.user_id, s.id AS subscription_id, min({MODE_RANK}) AS rank,
-           'topic: ' || t.name AS reason, pd.daily AS daily, pd.weekly AS weekly
-    FROM articles a
-    JOIN article_topics at ON at.article_pk = a.pk
-    JOIN subscriptions s ON s.topic_id = at.topic_id
-    JOIN topics t ON t.id = s.topic_id
-    LEFT JOIN guild_settings gs ON gs.guild_id = s.guild_id
-    LEFT JOIN guild_publication gp ON gp.guild_id = s.guild_id AND gp.article_pk = a.pk
-    JOIN temp.plan_dues pd ON pd.zone = coalesce(gs.timezone, :zone)
-    WHERE a.pk = :pk
-      AND s.disabled_reason IS NULL
-      AND (:guild IS NULL OR s.guild_id = :guild)
-      AND (a.origin_guild_id IS NULL OR a.origin_guild_id = s.guild_id)
-      AND {_PUBLISHED_IN_GUILD}
-      AND a.quality >= max(s.min_quality, coalesce(gs.min_quality, :bar))
-      AND (:shared_story = 0 OR NOT EXISTS ({
+SELECT s.guild_id, a.pk, 'dm', s.user_id, s.id, s.delivery, 'pending', '',
+       CASE s.delivery
+           WHEN 'instant' THEN :now
+           WHEN 'daily' THEN coalesce(
+               (SELECT daily FROM temp.plan_dues WHERE zone = gs.timezone), :daily)
+           ELSE coalesce((SELECT weekly FROM temp.plan_dues WHERE zone = gs.timezone), :weekly)
+       END,
+       :now
+FROM articles a
+JOIN article_topics at ON at.article_pk = a.pk
+JOIN subscriptions s INDEXED BY subscriptions_fanout ON s.topic_id = at.topic_id
+LEFT JOIN guild_settings gs ON gs.guild_id = s.guild_id
+LEFT JOIN guild_publication gp ON gp.guild_id = s.guild_id AND gp.article_pk = a.pk
+WHERE a.pk = :pk
+  AND s.disabled_reason IS NULL
+  AND (:guild IS NULL OR s.guild_id = :guild)
+  AND (a.origin_guild_id IS NULL OR a.origin_guild_id = s.guild_id)
+  AND {_PUBLISHED_IN_GUILD}
+  AND a.quality >= max(s.min_quality, coalesce(gs.min_quality, :bar))
+  AND (:shared_story = 0 OR NOT EXISTS ({
     _SAME_STORY.format(kind="'dm'", target="s.user_id", guild="s.guild_id")
 }))
-    GROUP BY s.guild_id, s.user_id
-)
+ORDER BY s.guild_id, s.user_id, {MODE_RANK}
 """

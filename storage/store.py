@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Self
 
 from storage.articles import ArticleRepository
+from storage.checkpoints import SAFETY_NET_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer
 from storage.database import Database, cap_size, migrate, open_connection
 from storage.deliveries import DeliveryRepository
 from storage.feeds import FeedRepository
@@ -25,7 +26,8 @@ class Store:
     """topicbot's embedded database. Open once at start with ``Store.open`` and close at exit.
 
     Searches (``related``, autocomplete) run on a second, read-only connection of their own,
-    so they never queue behind a write on the main one.
+    so they never queue behind a write on the main one; a third folds the WAL back into the
+    file in the background (``WalCheckpointer``), so no commit stops to do it.
     """
 
     def __init__(
@@ -34,10 +36,12 @@ class Store:
         path: Path,
         *,
         search_db: Database | None = None,
+        checkpointer: WalCheckpointer | None = None,
         grouping: GroupingRules | None = None,
     ) -> None:
         self._db = db
         self._search_db = search_db
+        self._checkpointer = checkpointer
         self.path = path
         connection = db
         search = search_db or db
@@ -60,33 +64,45 @@ class Store:
         *,
         grouping: GroupingRules | None = None,
         max_size_mb: int | None = None,
+        checkpoint_seconds: float = 1.0,
     ) -> Self:
         """Open (creating if needed) and migrate the database file at ``path``; ``grouping``
         sets when near-identical headlines make one story; ``max_size_mb`` caps the file
-        (writes past it fail with "database or disk is full", as on a full disk)."""
+        (writes past it fail with "database or disk is full", as on a full disk);
+        ``checkpoint_seconds`` is how often the WAL is folded back in the background."""
         resolved = Path(path)
         in_memory = str(resolved) == ":memory:"
         if not in_memory:
             resolved.parent.mkdir(parents=True, exist_ok=True)
         connection = await open_connection(resolved)
         search: Database | None = None
+        checkpointer: WalCheckpointer | None = None
         try:
             await migrate(connection)
             if max_size_mb is not None:
                 await cap_size(connection, max_size_mb)
             if not in_memory:
                 search = Database(await open_connection(resolved, read_only=True))
+                checkpointer = await WalCheckpointer.start(resolved, interval=checkpoint_seconds)
+                await connection.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}")
+                await connection.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")
         except BaseException:
+            await _close_all(checkpointer, search)
             await connection.close()
             raise
-        return cls(Database(connection), resolved, search_db=search, grouping=grouping)
+        return cls(
+            Database(connection),
+            resolved,
+            search_db=search,
+            checkpointer=checkpointer,
+            grouping=grouping,
+        )
 
     async def close(self) -> None:
-        """Close the search connection, then flush and close the main one (checkpointing the
-        WAL)."""
+        """Stop the background checkpoints, close the search connection, then flush and close
+        the main one (which checkpoints the WAL a last time)."""
         try:
-            if self._search_db is not None:
-                await self._search_db.close()
+            await _close_all(self._checkpointer, self._search_db)
         finally:
             await self._db.close()
 
@@ -113,3 +129,12 @@ class Store:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def _close_all(checkpointer: WalCheckpointer | None, search: Database | None) -> None:
+    try:
+        if checkpointer is not None:
+            await checkpointer.close()
+    finally:
+        if search is not None:
+            await search.close()

@@ -22,8 +22,13 @@ def alert_embed(article: Article, related: Sequence[Article], delivery: Delivery
     """The article card; a DM also says why the member got it."""
     note = None
     if delivery.target_kind == "dm":
-        note = f"You follow {delivery.reason.removeprefix('topic: ')} (quality {article.quality})"
+        note = f"You follow {_why(delivery)} (quality {article.quality})"
     return article_embed(article, related=related, note=note)
+
+
+def _why(delivery: Delivery) -> str:
+    """The topic that matched, and any note (such as a move to the digest)."""
+    return " · ".join(part for part in (delivery.topic_name or "a topic", delivery.note) if part)
 
 
 def digest_embeds(
@@ -46,7 +51,7 @@ def digest_embeds(
             where = plain(guild_names.get(row.guild_id, ""), 60)
             lines.append(
                 f"**{len(lines) + 1}.** {link_line(article, 260)} · quality {article.quality}"
-                f"\n  _{plain(row.reason.removeprefix('topic: '), 60)} · {where}_"
+                f"\n  _{plain(_why(row), 100)} · {where}_"
             )
     hidden = len(seen) - len(lines)
     embed = discord.Embed(
