@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.domain import front_matter as front_matter_yaml
 from bot.domain.urls import InvalidUrlError, canonical_url, check_http_url
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
 from storage.topics import topic_key
@@ -34,7 +35,6 @@ from storage.topics import topic_key
 ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _NEEDS_URL = "a webUrl or originalUrl (http or https) is required"
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +296,7 @@ def _split_front_matter(text: str, source: str) -> tuple[str, str, int]:
 
 def _load_yaml(front_matter: str, source: str, first_line: int) -> dict[Any, Any]:
     try:
-        loaded = yaml.load(front_matter, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
+        loaded = front_matter_yaml.load(front_matter)
     except yaml.MarkedYAMLError as error:
         line = first_line + error.problem_mark.line if error.problem_mark else first_line
         if _in_secured(front_matter, error):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-import bot.domain.article_file as article_file
+from bot.domain import front_matter
 from bot.domain.article_file import ArticleFileError, draft_from_fields, parse_article
 from bot.domain.ingest import ingest_paths, scan_inbox
 from storage import Store
@@ -114,7 +114,7 @@ def test_escaped_nul_characters_are_refused_with_the_field():
 
 
 def test_lone_surrogates_from_the_pure_python_loader_are_refused(monkeypatch):
-    monkeypatch.setattr(article_file, "_YAML_LOADER", yaml.SafeLoader)
+    monkeypatch.setattr(front_matter, "load", lambda text: yaml.load(text, Loader=yaml.SafeLoader))
     text = article_text().replace(
         "title: Harbour City Trials Driverless Ferries", 'title: "Harbour \\ud800"'
     )

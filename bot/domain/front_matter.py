@@ -1,0 +1,129 @@
+"""Loading front matter: PyYAML's safe loader, with a leaner way from nodes to values.
+
+``yaml.load(text, Loader=CSafeLoader)`` parses in C (libyaml) but resolves every plain
+scalar's type and builds every value in Python, through machinery made for any YAML: about
+half of its time on an article file. Here libyaml still parses and composes, plain scalars
+are typed through a cache of the values seen before (keys such as ``title`` repeat in every
+file), and the common node kinds (strings, numbers, booleans, null, timestamps, mappings,
+lists) become values by a direct walk that calls PyYAML's own constructors for every
+non-string scalar. Anything rarer - merge keys (``<<``), ``!!binary``, ``!!set``, unknown
+tags, unhashable keys - goes to the stock loader with the same text, so the result (or the
+error) is always exactly what ``yaml.load`` gives; a property test holds the two equal.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+_STOCK_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_INT = "tag:yaml.org,2002:int"
+# What the stock int constructor would read as plain base 10 (no 0-prefixed octal, no
+# underscores, no sexagesimal 1:30).
+_PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+# Scalars typed by the stock constructors (they are few per file).
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
+)
+_CACHED_VALUE_LENGTH = 40
+_CACHE_LIMIT = 50_000
+
+
+class _Unusual(Exception):
+    """The document needs the stock loader."""
+
+
+class _CachingLoader(_STOCK_LOADER):  # type: ignore[valid-type,misc]
+    """The stock loader whose plain-scalar typing remembers short values it has typed."""
+
+    _tags: dict[str, str] = {}  # noqa: RUF012 - shared by design, across files
+
+    def resolve(self, kind: type[Node], value: Any, implicit: Any) -> Any:
+        if kind is not ScalarNode:
+            return super().resolve(kind, value, implicit)
+        if not implicit[0]:
+            return self.DEFAULT_SCALAR_TAG  # quoted (or '!'): a string, as in BaseResolver
+        tag = self._tags.get(value)
+        if tag is None:
+            tag = super().resolve(kind, value, implicit)
+            if len(value) <= _CACHED_VALUE_LENGTH and len(self._tags) < _CACHE_LIMIT:
+                self._tags[value] = tag
+        return tag
+
+    # SafeLoader defines no path resolvers, so there is nothing to track per node.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+class _Builder:
+    """Values from composed nodes; raises ``_Unusual`` for what it leaves to the stock loader."""
+
+    def __init__(self, loader: _CachingLoader) -> None:
+        self._loader = loader
+        self._built: dict[int, Any] = {}  # aliased collections stay shared, as in PyYAML
+
+    def build(self, node: Node) -> Any:
+        tag = node.tag
+        kind = type(node)
+        if kind is ScalarNode:
+            if tag == _STR:
+                return node.value
+            if tag == _INT and _PLAIN_DECIMAL.fullmatch(node.value):
+                return int(node.value)
+            if tag in _SCALAR_TAGS:
+                return self._loader.yaml_constructors[tag](self._loader, node)
+        elif tag == _MAP and isinstance(node, MappingNode):
+            return self._mapping(node)
+        elif tag == _SEQ and isinstance(node, SequenceNode):
+            return self._sequence(node)
+        raise _Unusual
+
+    def _mapping(self, node: MappingNode) -> dict[Any, Any]:
+        known = self._built.get(id(node))
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        mapping: dict[Any, Any] = {}
+        self._built[id(node)] = mapping
+        build = self.build
+        for key_node, value_node in node.value:
+            if key_node.tag == _STR and type(key_node) is ScalarNode:
+                key = key_node.value  # nearly every key
+            else:
+                key = build(key_node)
+                if isinstance(key, list | dict):
+                    raise _Unusual  # the stock loader says "found unhashable key"
+            mapping[key] = build(value_node)
+        return mapping
+
+    def _sequence(self, node: SequenceNode) -> list[Any]:
+        known = self._built.get(id(node))
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        items: list[Any] = []
+        self._built[id(node)] = items
+        items.extend(self.build(item) for item in node.value)
+        return items
+
+
+def load(text: str) -> Any:
+    """What ``yaml.load(text, Loader=CSafeLoader)`` returns (or raises) for one document."""
+    loader = _CachingLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        return _Builder(loader).build(node)
+    except _Unusual:
+        pass
+    finally:
+        loader.dispose()
+    return yaml.load(text, Loader=_STOCK_LOADER)  # noqa: S506 - a safe loader
