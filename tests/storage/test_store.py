@@ -80,9 +80,7 @@ async def test_a_store_from_before_the_title_index_upgrades_and_its_titles_are_s
         assert [g.article.title for g in await store.publication.suggest(1, ["ends"], "any")] == [
             "Harbour City Ends Driverless Ferry Trial"
         ]
-    checked = sqlite3.connect(path)  # raises if the index and the titles disagree
-    checked.execute("INSERT INTO titles_fts (titles_fts, rank) VALUES ('integrity-check', 1)")
-    checked.close()
+    _title_index_agrees_with_its_content(path)
 
 
 async def test_a_newer_schema_is_refused(tmp_path):
@@ -196,6 +194,25 @@ async def test_a_file_for_a_coverage_only_url_makes_it_a_full_article(store):
     assert stored.published is True
     assert [r.direction for r in await store.articles.related(stored.id)] == ["lists_story"]
     assert (await store.stats()).articles == 2
+
+
+def _title_index_agrees_with_its_content(path) -> None:
+    checked = sqlite3.connect(path)  # raises "malformed" if the index and its content disagree
+    checked.execute("INSERT INTO titles_fts (titles_fts, rank) VALUES ('integrity-check', 1)")
+    checked.close()
+
+
+async def test_a_coverage_entry_is_suggested_once_its_own_file_arrives(store):
+    await store.articles.upsert_batch([draft()], NOW)
+    assert await store.publication.suggest(1, ["captain", "free"], "any") == []
+    indexed = await store._db.scalar("SELECT count(*) FROM titles_fts")
+    assert indexed == 1  # the file's article, not its coverage entry
+    related = article_fields()["related"][0]
+    full = draft(title=related["title"], webUrl=related["webUrl"], originalUrl=..., related=[])
+    await store.articles.upsert_batch([full], NOW)
+    found = await store.publication.suggest(1, ["captain", "free"], "any")
+    assert [g.article.title for g in found] == ["Captain-free ferries set sail in Harbour City"]
+    _title_index_agrees_with_its_content(store.path)
 
 
 async def test_coverage_entries_never_overwrite_a_full_article(store):
