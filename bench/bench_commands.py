@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.domain.related import significant_terms
 from bot.sync import sync_commands
 from storage import Store
-from storage.articles import short_id
+from storage.prepare import short_id
 from tests.discord_double import DiscordDouble
 from tests.discord_double.client import running_bot
 from tests.discord_double.plugin import build_guild

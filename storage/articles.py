@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import storage.prepare as prepared
 from storage.database import Database
 from storage.grouping import GroupingRules, assign_stories
 from storage.models import (
@@ -18,14 +17,18 @@ from storage.models import (
     Image,
     Provider,
     RelatedArticle,
-    RelatedDraft,
     UpsertOutcome,
+)
+from storage.prepare import (
+    CONTENT_COLUMNS,
+    SHORT_ID_LENGTH,
+    PreparedArticle,
+    PreparedFile,
+    prepare,
 )
 from storage.sql import chunks, fts_match, placeholders
 from storage.timestamps import from_timestamp, to_timestamp
-from storage.topics import topic_key
 
-_SHORT_ID_LENGTH = 10
 _ARTICLE_COLUMNS = (
     "pk, id, canonical_url, web_url, original_url, title, excerpt, published_at, category, "
     "type, quality, heat, published, provider_name, provider_domain, body, extra_json, "
@@ -46,75 +49,6 @@ ARTICLE_SELECT = (
 ARTICLE_SELECT_WIDTH = len(_ARTICLE_COLUMNS.split(", ")) + 2
 
 
-def short_id(canonical_url: str, length: int = _SHORT_ID_LENGTH) -> str:
-    """A short, stable, typeable id derived from the canonical URL."""
-    digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
-    # only the bytes the id needs: base32 in Python 3.11 is pure Python
-    needed = -(-length * 5 // 8)
-    return base64.b32encode(digest[:needed]).decode("ascii").lower()[:length]
-
-
-def _images_payload(images: Iterable[Image]) -> list[list[Any]]:
-    return [[i.url, i.width, i.height, i.is_cached] for i in images]
-
-
-def _related_fingerprint_payload(related: RelatedDraft) -> list[Any]:
-    return [
-        related.web_url,
-        related.title,
-        related.excerpt,
-        to_timestamp(related.published_at),
-        related.type,
-        related.quality,
-        related.provider.name,
-        related.provider.domain,
-        _images_payload(related.images),
-        extra_json(related.extra),
-    ]
-
-
-def extra_json(extra: dict[str, Any]) -> str:
-    """Unknown front-matter keys as stored (most files have none)."""
-    return json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else "{}"
-
-
-def _digest(payload: list[Any]) -> str:
-    # repr of str, int, bool, None and lists of them is stable; the free-form extra keys go
-    # in as sorted JSON, so their order in the file does not matter
-    return hashlib.sha256(repr(payload).encode("utf-8")).hexdigest()[:32]
-
-
-def article_fingerprint(draft: ArticleDraft) -> str:
-    """A digest of everything a file says about an article, to detect unchanged re-ingests."""
-    return _digest(
-        [
-            draft.web_url,
-            draft.original_url,
-            draft.title,
-            draft.excerpt,
-            to_timestamp(draft.published_at),
-            draft.category,
-            draft.type,
-            draft.quality,
-            draft.heat,
-            draft.published,
-            draft.provider.name,
-            draft.provider.domain,
-            list(draft.topics),
-            _images_payload(draft.images),
-            [_related_fingerprint_payload(r) for r in draft.related],
-            draft.body,
-            extra_json(draft.extra),
-            draft.secured,
-        ]
-    )
-
-
-def related_fingerprint(related: RelatedDraft) -> str:
-    """A digest of a coverage-only article's fields."""
-    return _digest(["coverage", *_related_fingerprint_payload(related)])
-
-
 @dataclass(frozen=True, slots=True)
 class _Existing:
     pk: int
@@ -130,51 +64,26 @@ class _BatchPlan:
     """What one batch will write, worked out before any SQL runs."""
 
     outcomes: list[UpsertOutcome]
-    parents: list[ArticleDraft]
-    coverage: list[RelatedDraft]
-    hashes: dict[str, str]  # canonical URL -> fingerprint of what will be written
+    parents: list[PreparedFile]
+    coverage: list[PreparedArticle]
 
 
-# What a file says about an article, in this order, for both INSERT and UPDATE.
-_CONTENT_COLUMNS = (
-    "web_url", "original_url", "title", "excerpt", "published_at", "category", "type",
-    "quality", "heat", "published", "provider_name", "provider_domain", "topics_text", "body",
-    "extra_json", "secured", "coverage_only", "content_hash",
-)  # fmt: skip
 _INSERT_ARTICLE = (
-    f"INSERT INTO articles (id, canonical_url, {', '.join(_CONTENT_COLUMNS)}, "
+    f"INSERT INTO articles (id, canonical_url, {', '.join(CONTENT_COLUMNS)}, "
     "source_published_at, ingested_at, updated_at, origin_guild_id) "
-    f"VALUES ({placeholders(len(_CONTENT_COLUMNS) + 6)})"
+    f"VALUES ({placeholders(len(CONTENT_COLUMNS) + 6)})"
 )
 _UPDATE_ARTICLE = (
-    f"UPDATE articles SET {', '.join(f'{c} = ?' for c in _CONTENT_COLUMNS)}, "
+    f"UPDATE articles SET {', '.join(f'{c} = ?' for c in CONTENT_COLUMNS)}, "
     "source_published_at = ?, planned_at = CASE WHEN ? THEN NULL ELSE planned_at END, "
     "updated_at = ?, origin_guild_id = ? WHERE pk = ?"
 )
 
 
-def _parent_content(draft: ArticleDraft, digest: str) -> tuple[Any, ...]:
-    return (
-        draft.web_url, draft.original_url, draft.title, draft.excerpt,
-        to_timestamp(draft.published_at), draft.category, draft.type, draft.quality, draft.heat,
-        int(draft.published), draft.provider.name, draft.provider.domain,
-        ", ".join(draft.topics), draft.body, extra_json(draft.extra), draft.secured, 0, digest,
-    )  # fmt: skip
-
-
-def _coverage_content(related: RelatedDraft, digest: str) -> tuple[Any, ...]:
-    """A coverage-only article: what the listing file says of it; never published itself."""
-    return (
-        related.web_url, "", related.title, related.excerpt, to_timestamp(related.published_at),
-        "", related.type, related.quality, -1, 0, related.provider.name,
-        related.provider.domain, "", "", extra_json(related.extra), None, 1, digest,
-    )  # fmt: skip
-
-
 def _insert_values(
-    url: str, content: tuple[Any, ...], source_published_at: int | None, stamp: int
+    article: PreparedArticle, source_published_at: int | None, stamp: int
 ) -> tuple[Any, ...]:
-    return (short_id(url), url, *content, source_published_at, stamp, stamp)
+    return (article.article_id, article.url, *article.content, source_published_at, stamp, stamp)
 
 
 class ArticleRepository:
@@ -189,65 +98,78 @@ class ArticleRepository:
     async def upsert_batch(
         self, drafts: Sequence[ArticleDraft], now: datetime, *, origin_guild_id: int | None = None
     ) -> list[UpsertOutcome]:
-        """Store a batch of articles in one transaction; return each draft's outcome.
+        """Store a batch of articles in one transaction; return each draft's outcome (see
+        ``upsert_prepared``)."""
+        return await self.upsert_prepared(
+            [prepare(draft) for draft in drafts], now, origin_guild_id=origin_guild_id
+        )
+
+    async def upsert_prepared(
+        self,
+        files: Sequence[PreparedFile],
+        now: datetime,
+        *,
+        origin_guild_id: int | None = None,
+    ) -> list[UpsertOutcome]:
+        """Store a batch of prepared articles (``storage.prepare``) in one transaction; return
+        each one's outcome.
 
         Canonical URLs must be unique within a batch (split batches on a repeat). Articles from
         files are everyone's; ``origin_guild_id`` marks new ones a moderator added for one guild.
         Every article written is put into its story (``storage.grouping``) in the same
         transaction.
         """
-        urls = [d.canonical_url for d in drafts]
+        urls = [f.article.url for f in files]
         if len(set(urls)) != len(urls):
             raise ValueError("a batch must not contain the same canonical URL twice")
         stamp = to_timestamp(now)
         async with self._db.transaction():
-            existing = await self._existing(self._all_urls(drafts))
-            plan = self._plan(drafts, existing)
+            existing = await self._existing(self._all_urls(files))
+            plan = self._plan(files, existing)
             await self._write_article_rows(plan, existing, stamp, origin_guild_id)
             pks = {
-                url: row.pk for url, row in (await self._existing(self._all_urls(drafts))).items()
+                url: row.pk for url, row in (await self._existing(self._all_urls(files))).items()
             }
             await self._replace_children(plan, pks)
-            written = [pks[d.canonical_url] for d in plan.parents]
-            written += [pks[r.canonical_url] for r in plan.coverage]
-            await assign_stories(self._db, written, self._grouping)
+            written = {pks[f.article.url]: f.article for f in plan.parents}
+            written.update((pks[entry.url], entry) for entry in plan.coverage)
+            await assign_stories(
+                self._db,
+                {pk: (a.title_words, a.title_keys) for pk, a in written.items()},
+                self._grouping,
+            )
         return plan.outcomes
 
     @staticmethod
-    def _all_urls(drafts: Sequence[ArticleDraft]) -> list[str]:
-        urls = {d.canonical_url for d in drafts}
-        urls.update(r.canonical_url for d in drafts for r in d.related)
+    def _all_urls(files: Sequence[PreparedFile]) -> list[str]:
+        urls = {f.article.url for f in files}
+        urls.update(entry.url for f in files for entry in f.related)
         return sorted(urls)
 
     @staticmethod
-    def _plan(drafts: Sequence[ArticleDraft], existing: dict[str, _Existing]) -> _BatchPlan:
-        plan = _BatchPlan(outcomes=[], parents=[], coverage=[], hashes={})
-        parent_urls = {d.canonical_url for d in drafts}
+    def _plan(files: Sequence[PreparedFile], existing: dict[str, _Existing]) -> _BatchPlan:
+        plan = _BatchPlan(outcomes=[], parents=[], coverage=[])
+        parent_urls = {f.article.url for f in files}
         seen_coverage: set[str] = set()
-        for draft in drafts:
-            row = existing.get(draft.canonical_url)
-            digest = article_fingerprint(draft)
+        for file in files:
+            row = existing.get(file.article.url)
             if row is not None and not row.coverage_only:
-                if row.content_hash == digest:
+                if row.content_hash == file.article.fingerprint:
                     plan.outcomes.append("unchanged")
                     continue
                 plan.outcomes.append("updated")
             else:
                 plan.outcomes.append("new")
-            plan.parents.append(draft)
-            plan.hashes[draft.canonical_url] = digest
-            for related in draft.related:
-                url = related.canonical_url
-                if url in parent_urls or url in seen_coverage:
+            plan.parents.append(file)
+            for entry in file.related:
+                if entry.url in parent_urls or entry.url in seen_coverage:
                     continue
-                seen_coverage.add(url)
-                known = existing.get(url)
+                seen_coverage.add(entry.url)
+                known = existing.get(entry.url)
                 if known is not None and not known.coverage_only:
                     continue
-                digest = related_fingerprint(related)
-                if known is None or known.content_hash != digest:
-                    plan.coverage.append(related)
-                    plan.hashes[url] = digest
+                if known is None or known.content_hash != entry.fingerprint:
+                    plan.coverage.append(entry)
         return plan
 
     async def _write_article_rows(
@@ -259,26 +181,26 @@ class ArticleRepository:
     ) -> None:
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
-        for draft in plan.parents:
-            content = _parent_content(draft, plan.hashes[draft.canonical_url])
-            row = existing.get(draft.canonical_url)
+        for file in plan.parents:
+            article = file.article
+            row = existing.get(article.url)
             if row is None:
-                published_at = stamp if draft.published else None
-                inserts.append(_insert_values(draft.canonical_url, content, published_at, stamp))
+                published_at = stamp if article.published else None
+                inserts.append(_insert_values(article, published_at, stamp))
             else:
                 # newly published at the source: stamp it, and plan it afresh
-                newly = draft.published and not (row.published and not row.coverage_only)
+                newly = article.published and not (row.published and not row.coverage_only)
                 published_at = stamp if newly else row.source_published_at
-                updates.append((*content, published_at, int(newly), stamp, None, row.pk))
-        for related in plan.coverage:
-            content = _coverage_content(related, plan.hashes[related.canonical_url])
-            known = existing.get(related.canonical_url)
+                updates.append((*article.content, published_at, int(newly), stamp, None, row.pk))
+        for entry in plan.coverage:
+            known = existing.get(entry.url)
             if known is None:
-                inserts.append(_insert_values(related.canonical_url, content, None, stamp))
+                inserts.append(_insert_values(entry, None, stamp))
             else:
                 updates.append(
-                    (*content, known.source_published_at, 0, stamp, known.origin_guild_id, known.pk)
-                )
+                    (*entry.content, known.source_published_at, 0, stamp, known.origin_guild_id,
+                     known.pk)
+                )  # fmt: skip
         if inserts:
             inserts = await self._with_unique_ids([(*i, origin_guild_id) for i in inserts])
             await self._db.executemany(_INSERT_ARTICLE, inserts)
@@ -297,17 +219,17 @@ class ArticleRepository:
         fixed: list[tuple[Any, ...]] = []
         for params in inserts:
             article_id, url = params[0], params[1]
-            length = _SHORT_ID_LENGTH
+            length = SHORT_ID_LENGTH
             while article_id in taken:
                 length += 3
-                article_id = short_id(url, length)
+                article_id = prepared.short_id(url, length)
             taken.add(article_id)
             fixed.append((article_id, *params[1:]))
         return fixed
 
     async def _replace_children(self, plan: _BatchPlan, pks: dict[str, int]) -> None:
-        parent_pks = [(pks[d.canonical_url],) for d in plan.parents]
-        imaged_pks = parent_pks + [(pks[r.canonical_url],) for r in plan.coverage]
+        parent_pks = [(pks[f.article.url],) for f in plan.parents]
+        imaged_pks = parent_pks + [(pks[entry.url],) for entry in plan.coverage]
         await self._db.executemany("DELETE FROM article_topics WHERE article_pk = ?", parent_pks)
         await self._db.executemany("DELETE FROM related_links WHERE parent_pk = ?", parent_pks)
         await self._db.executemany("DELETE FROM images WHERE article_pk = ?", imaged_pks)
@@ -315,41 +237,36 @@ class ArticleRepository:
         await self._db.executemany(
             "INSERT OR IGNORE INTO article_topics (topic_id, article_pk, position) VALUES (?,?,?)",
             [
-                (topic_ids[topic_key(name)], pks[d.canonical_url], position)
-                for d in plan.parents
-                for position, name in enumerate(d.topics)
+                (topic_ids[key], pks[f.article.url], position)
+                for f in plan.parents
+                for position, (key, _) in enumerate(f.topics)
             ],
         )
-        image_rows = [
-            (pks[d.canonical_url], position, i.url, i.width, i.height, int(i.is_cached))
-            for d in plan.parents
-            for position, i in enumerate(d.images)
-        ]
-        image_rows += [
-            (pks[r.canonical_url], position, i.url, i.width, i.height, int(i.is_cached))
-            for r in plan.coverage
-            for position, i in enumerate(r.images)
-        ]
+        imaged = [f.article for f in plan.parents] + plan.coverage
         await self._db.executemany(
             "INSERT INTO images (article_pk, position, url, width, height, is_cached) "
             "VALUES (?,?,?,?,?,?)",
-            image_rows,
+            [
+                (pks[a.url], position, *image)
+                for a in imaged
+                for position, image in enumerate(a.images)
+            ],
         )
         await self._db.executemany(
             "INSERT OR IGNORE INTO related_links (parent_pk, child_pk, position) VALUES (?,?,?)",
             [
-                (pks[d.canonical_url], pks[r.canonical_url], position)
-                for d in plan.parents
-                for position, r in enumerate(d.related)
-                if r.canonical_url != d.canonical_url
+                (pks[f.article.url], pks[entry.url], position)
+                for f in plan.parents
+                for position, entry in enumerate(f.related)
+                if entry.url != f.article.url
             ],
         )
 
-    async def _ensure_topics(self, drafts: Sequence[ArticleDraft]) -> dict[str, int]:
+    async def _ensure_topics(self, files: Sequence[PreparedFile]) -> dict[str, int]:
         first_seen: dict[str, str] = {}
-        for draft in drafts:
-            for name in draft.topics:
-                first_seen.setdefault(topic_key(name), name)
+        for file in files:
+            for key, name in file.topics:
+                first_seen.setdefault(key, name)
         if not first_seen:
             return {}
         await self._db.executemany(

@@ -10,12 +10,12 @@ never split, so an alert sent for a story stays valid for it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from storage.database import Database
 from storage.sql import chunks, placeholders
-from storage.titles import analyse, similarity, title_words
+from storage.titles import similarity, title_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +60,22 @@ class _Components:
             self._parent[max(ra, rb)] = min(ra, rb)
 
 
-async def assign_stories(db: Database, pks: Sequence[int], rules: GroupingRules) -> None:
-    """Put the articles ``pks`` (just written) into stories. Runs inside the caller's
-    transaction; costs a few set-based statements per batch."""
-    if not pks:
+Analysis = tuple[tuple[str, ...], tuple[int, ...]]  # a headline's words and keys
+
+
+async def assign_stories(
+    db: Database, written: Mapping[int, Analysis], rules: GroupingRules
+) -> None:
+    """Put the articles just written (pk -> their headline's ``titles.analyse``) into
+    stories. Runs inside the caller's transaction; costs a few set-based statements per
+    batch."""
+    if not written:
         return
-    rows = await _rows(db, pks)
+    rows = await _rows(db, written)
     components = _Components()
     for row in rows.values():
         components.join(row.pk, row.story_id or row.pk)
-    for a, b in await _linked(db, pks):
+    for a, b in await _linked(db, list(written)):
         components.join(a, b)
     await _write_keys(db, rows)
     for a, b in await _near_identical(db, rows, rules):
@@ -77,15 +83,15 @@ async def assign_stories(db: Database, pks: Sequence[int], rules: GroupingRules)
     await _merge(db, components)
 
 
-async def _rows(db: Database, pks: Sequence[int]) -> dict[int, _Row]:
+async def _rows(db: Database, written: Mapping[int, Analysis]) -> dict[int, _Row]:
     found: dict[int, _Row] = {}
-    for chunk in chunks(sorted(set(pks))):
+    for chunk in chunks(sorted(written)):
         sql = (
-            "SELECT pk, story_id, published_at, provider_domain, title FROM articles "
+            "SELECT pk, story_id, published_at, provider_domain FROM articles "
             f"WHERE pk IN ({placeholders(len(chunk))})"
         )
-        for pk, story, at, domain, title in await db.fetch_all(sql, chunk):
-            words, keys = analyse(title)
+        for pk, story, at, domain in await db.fetch_all(sql, chunk):
+            words, keys = written[pk]
             found[pk] = _Row(pk, story, at, domain, frozenset(words), keys)
     return found
 
@@ -142,7 +148,8 @@ async def _near_identical(
             if row.domain == domain and row.domain:
                 continue
             if other not in words_of:
-                words_of[other] = set(title_words(title))
+                known = rows.get(other)
+                words_of[other] = set(known.words if known else title_words(title))
             if similarity(set(row.words), words_of[other]) >= rules.title_similarity:
                 pairs.append((row.pk, int(story)))
                 pairs.append((row.pk, int(other)))

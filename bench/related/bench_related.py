@@ -27,7 +27,7 @@ from bench.related.corpus import CorpusSpec, GenArticle, generate
 from bot.config import RelatedSettings
 from bot.domain.related import RelatedService, significant_terms
 from storage import Store
-from storage.articles import short_id
+from storage.prepare import short_id
 
 GUILD = 1
 

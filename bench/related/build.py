@@ -16,8 +16,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bench.related.corpus import GenArticle
-from storage.articles import short_id
 from storage.database import migration_scripts
+from storage.prepare import short_id
 from storage.topics import topic_key
 
 CHUNK = 20_000

@@ -1,7 +1,8 @@
 """Ingest: article files -> validated drafts -> the store, in batched transactions.
 
-Parsing a batch runs in a worker thread while the store writes the previous one, so the
-event loop stays free and the two overlap.
+Reading, parsing and preparing the rows (``storage.prepare``) of a batch run off the event
+loop - in worker processes for large runs, in a thread for small ones - while the store writes
+the previous batch, so the one process writing to SQLite does little else.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from bot.domain.article_file import (
     read_article_file,
 )
 from storage import Store
-from storage.models import ArticleDraft
+from storage.prepare import PreparedFile, prepare
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class IngestReport:
 @dataclass(frozen=True, slots=True)
 class ParsedFile:
     path: Path
-    draft: ArticleDraft | None
+    prepared: PreparedFile | None  # what the store writes, worked out by the parse worker
     error: str | None
     signature: tuple[int, int] | None  # size and mtime when read, to spot a file still changing
 
@@ -142,14 +143,14 @@ CHANGED_WHILE_READ = "file: changed while it was read; it will be read again onc
 def _parse_one(path: Path, limits: ParseLimits) -> ParsedFile:
     signature = file_signature(path)
     try:
-        draft = read_article_file(path, limits)
+        prepared = prepare(read_article_file(path, limits))
     except ArticleFileError as error:
         return ParsedFile(path, None, error.reason, signature)
     if file_signature(path) != signature:
         # Half old, half new: store nothing. The inbox leaves it for a later scan, since its
         # signature no longer matches the one taken before reading.
         return ParsedFile(path, None, CHANGED_WHILE_READ, signature)
-    return ParsedFile(path, draft, None, signature)
+    return ParsedFile(path, prepared, None, signature)
 
 
 def _parse_chunk(paths: Sequence[Path], limits: ParseLimits) -> list[ParsedFile]:
@@ -166,9 +167,9 @@ def _split_on_repeated_urls(parsed: Sequence[ParsedFile]) -> list[list[ParsedFil
     groups: list[list[ParsedFile]] = [[]]
     seen: set[str] = set()
     for item in parsed:
-        if item.draft is None:
+        if item.prepared is None:
             continue
-        url = item.draft.canonical_url
+        url = item.prepared.article.url
         if url in seen:
             groups.append([])
             seen.clear()
@@ -270,10 +271,10 @@ class Ingester:
             progress(len(parsed))
 
     async def _store_group(self, group: list[ParsedFile], report: IngestReport) -> None:
-        drafts = [item.draft for item in group if item.draft is not None]
+        files = [item.prepared for item in group if item.prepared is not None]
         now = datetime.now(UTC)
         try:
-            outcomes = await self._store.articles.upsert_batch(drafts, now)
+            outcomes = await self._store.articles.upsert_prepared(files, now)
         except sqlite3.IntegrityError:
             # One bad row spoils the batch: store file by file to find it.
             for item in group:
@@ -283,9 +284,11 @@ class Ingester:
             report.count(outcome, item.path)
 
     async def _store_single(self, item: ParsedFile, report: IngestReport) -> None:
-        assert item.draft is not None
+        assert item.prepared is not None
         try:
-            (outcome,) = await self._store.articles.upsert_batch([item.draft], datetime.now(UTC))
+            (outcome,) = await self._store.articles.upsert_prepared(
+                [item.prepared], datetime.now(UTC)
+            )
         except sqlite3.IntegrityError as error:
             report.rejected.append(
                 Rejection(str(item.path), f"store: could not be stored ({error})")

@@ -13,6 +13,7 @@ from storage import Store, StoreError
 from storage.articles import ArticleRepository
 from storage.database import Database, migration_scripts, open_connection
 from storage.models import ArticleDraft
+from storage.prepare import prepare
 from tests.factories import article_fields, article_text
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -263,10 +264,10 @@ async def test_a_failed_batch_leaves_nothing_behind(store):
 
 
 async def test_short_id_collisions_get_a_longer_id(store, monkeypatch):
-    import storage.articles as articles_module
+    import storage.prepare as prepare_module
 
     monkeypatch.setattr(
-        articles_module,
+        prepare_module,
         "short_id",
         lambda url, length=10: ("x" * length)[:length] if length == 10 else url[-length:],
     )
@@ -338,3 +339,10 @@ async def test_concurrent_tasks_never_share_a_transaction(store):
     await asyncio.gather(failing_transaction(), other_task_write())
     assert await store.meta.get("a") is None
     assert await store.meta.get("b") == "2"
+
+
+def test_fingerprints_are_the_ones_earlier_versions_stored():
+    # Changing them would make every stored article come back "updated" after an upgrade.
+    prepared = prepare(draft())
+    assert prepared.article.fingerprint == "4ad29d8f2ce923126401fe63d7a0c098"
+    assert [entry.fingerprint for entry in prepared.related] == ["8d4db45cf3aaed9407325950f1101c4a"]
