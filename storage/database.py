@@ -51,6 +51,8 @@ async def open_connection(path: Path | str, *, read_only: bool = False) -> aiosq
         await connection.execute("PRAGMA foreign_keys = ON")
         # 64 MiB of page cache: planning and ingest touch many pages per transaction.
         await connection.execute("PRAGMA cache_size = -65536")
+        # staging tables and sorts stay in memory; they are small and short-lived
+        await connection.execute("PRAGMA temp_store = MEMORY")
         if not read_only:
             await connection.execute("PRAGMA journal_mode = WAL")
             await connection.execute("PRAGMA synchronous = NORMAL")
