@@ -66,6 +66,25 @@ class PreparedFile(NamedTuple):
     related: tuple[PreparedArticle, ...]
 
 
+# The same record as nested plain tuples: what crosses from a parse worker to the writer.
+# Pickle rebuilds named tuples through their Python __new__ one by one; plain tuples it
+# rebuilds in C, and _make wraps them again at C speed.
+PlainFile = tuple[tuple[Any, ...], tuple[tuple[str, str], ...], tuple[tuple[Any, ...], ...]]
+
+
+def to_plain(file: PreparedFile) -> PlainFile:
+    """``file`` as nested plain tuples, cheap to pickle."""
+    return (tuple(file.article), file.topics, tuple(tuple(entry) for entry in file.related))
+
+
+def from_plain(plain: PlainFile) -> PreparedFile:
+    """The record ``to_plain`` flattened."""
+    article, topics, related = plain
+    return PreparedFile(
+        PreparedArticle._make(article), topics, tuple(map(PreparedArticle._make, related))
+    )
+
+
 def short_id(canonical_url: str, length: int = SHORT_ID_LENGTH) -> str:
     """A short, stable, typeable id derived from the canonical URL."""
     digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()

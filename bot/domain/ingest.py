@@ -31,7 +31,7 @@ from bot.domain.article_file import (
     read_article_file,
 )
 from storage import Store
-from storage.prepare import PreparedFile, prepare
+from storage.prepare import PlainFile, PreparedFile, from_plain, prepare, to_plain
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +153,25 @@ def _parse_one(path: Path, limits: ParseLimits) -> ParsedFile:
     return ParsedFile(path, prepared, None, signature)
 
 
-def _parse_chunk(paths: Sequence[Path], limits: ParseLimits) -> list[ParsedFile]:
-    return [_parse_one(path, limits) for path in paths]
+# What a parse worker sends back per file: ParsedFile's fields as plain values (see
+# storage.prepare.to_plain), a third of the pickling work of the objects themselves.
+_PlainParsed = tuple[str, PlainFile | None, str | None, tuple[int, int] | None]
+
+
+def _parse_chunk(paths: Sequence[Path], limits: ParseLimits) -> list[_PlainParsed]:
+    return [_to_plain(_parse_one(path, limits)) for path in paths]
+
+
+def _to_plain(item: ParsedFile) -> _PlainParsed:
+    prepared = to_plain(item.prepared) if item.prepared is not None else None
+    return (str(item.path), prepared, item.error, item.signature)
+
+
+def _from_plain(chunk: Sequence[_PlainParsed]) -> list[ParsedFile]:
+    return [
+        ParsedFile(Path(path), from_plain(prepared) if prepared is not None else None, error, sig)
+        for path, prepared, error, sig in chunk
+    ]
 
 
 def _chunks(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
@@ -182,12 +199,12 @@ PARSE_AHEAD = 3
 # Below this many files a worker process costs more to start than it saves.
 PROCESS_POOL_MIN_FILES = 2000
 
-Parse = Callable[[Sequence[Path], ParseLimits], "asyncio.Future[list[ParsedFile]]"]
+Parse = Callable[[Sequence[Path], ParseLimits], "asyncio.Future[list[_PlainParsed]]"]
 
 
 def parser_processes() -> int:
     """Worker processes for parsing: every core but the one the store writes on."""
-    return max(1, (os.cpu_count() or 2) - 1)
+    return max(1, (os.cpu_count() or 2))
 
 
 @asynccontextmanager
@@ -198,7 +215,7 @@ async def _parser(files: int) -> AsyncIterator[Parse]:
 
         def in_thread(
             chunk: Sequence[Path], limits: ParseLimits
-        ) -> asyncio.Future[list[ParsedFile]]:
+        ) -> asyncio.Future[list[_PlainParsed]]:
             return asyncio.ensure_future(asyncio.to_thread(_parse_chunk, chunk, limits))
 
         yield in_thread
@@ -209,7 +226,7 @@ async def _parser(files: int) -> AsyncIterator[Parse]:
 
         def in_process(
             chunk: Sequence[Path], limits: ParseLimits
-        ) -> asyncio.Future[list[ParsedFile]]:
+        ) -> asyncio.Future[list[_PlainParsed]]:
             return loop.run_in_executor(pool, _parse_chunk, chunk, limits)
 
         yield in_process
@@ -239,13 +256,13 @@ class Ingester:
         everything: list[ParsedFile] = []
         chunks = list(_chunks(files, self._batch_size))
         async with _parser(len(files)) as parse:
-            ahead: deque[asyncio.Future[list[ParsedFile]]] = deque()
+            ahead: deque[asyncio.Future[list[_PlainParsed]]] = deque()
             try:
                 for chunk in chunks[:PARSE_AHEAD]:
                     ahead.append(parse(chunk, self._limits))
                 queued = len(ahead)
                 while ahead:
-                    parsed = await ahead.popleft()
+                    parsed = _from_plain(await ahead.popleft())
                     if queued < len(chunks):
                         ahead.append(parse(chunks[queued], self._limits))
                         queued += 1
