@@ -10,12 +10,12 @@ never split, so an alert sent for a story stays valid for it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from storage.database import Database
 from storage.sql import chunks, placeholders
-from storage.titles import similarity, title_words
+from storage.titles import title_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +27,48 @@ class GroupingRules:
 
 
 @dataclass(frozen=True, slots=True)
+class _Headline:
+    """A headline's significant words, and the figures among them, for ``titles.similarity``."""
+
+    words: frozenset[str]
+    figures: frozenset[str]
+
+    @classmethod
+    def of(cls, words: Iterable[str]) -> _Headline:
+        kept = frozenset(words)
+        return cls(kept, frozenset(w for w in kept if w[0].isdigit()))
+
+    def similarity(self, other: _Headline) -> float:
+        """``titles.similarity`` of the two word sets, from what is already known of them."""
+        if not self.words or not other.words:
+            return 0.0
+        if self.figures and other.figures and self.figures != other.figures:
+            return 0.0
+        shared = len(self.words & other.words)
+        return shared / (len(self.words) + len(other.words) - shared)
+
+
+# Headlines met as candidates, by title: a story's articles meet again batch after batch.
+_HEADLINE_CACHE_SIZE = 100_000
+_headlines: dict[str, _Headline] = {}
+
+
+def _headline(title: str) -> _Headline:
+    found = _headlines.get(title)
+    if found is None:
+        if len(_headlines) >= _HEADLINE_CACHE_SIZE:
+            _headlines.clear()
+        found = _headlines[title] = _Headline.of(title_words(title))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
 class _Row:
     pk: int
     story_id: int | None
     published_at: int
     domain: str
-    words: frozenset[str]
+    headline: _Headline
     keys: tuple[int, ...]
 
 
@@ -92,7 +128,7 @@ async def _rows(db: Database, written: Mapping[int, Analysis]) -> dict[int, _Row
         )
         for pk, story, at, domain in await db.fetch_all(sql, chunk):
             words, keys = written[pk]
-            found[pk] = _Row(pk, story, at, domain, frozenset(words), keys)
+            found[pk] = _Row(pk, story, at, domain, _Headline.of(words), keys)
     return found
 
 
@@ -133,7 +169,6 @@ async def _near_identical(
         for key in row.keys
     ]  # fmt: skip
     pairs: list[tuple[int, int]] = []
-    words_of: dict[int, set[str]] = {}
     for chunk in chunks(probes, 2000):
         sql = (
             "SELECT DISTINCT p.value ->> 3, a.pk, ifnull(a.story_id, a.pk), a.provider_domain, "
@@ -147,10 +182,9 @@ async def _near_identical(
             row = rows[int(pk)]
             if row.domain == domain and row.domain:
                 continue
-            if other not in words_of:
-                known = rows.get(other)
-                words_of[other] = set(known.words if known else title_words(title))
-            if similarity(set(row.words), words_of[other]) >= rules.title_similarity:
+            known = rows.get(other)
+            headline = known.headline if known is not None else _headline(title)
+            if row.headline.similarity(headline) >= rules.title_similarity:
                 pairs.append((row.pk, int(story)))
                 pairs.append((row.pk, int(other)))
     return pairs

@@ -195,7 +195,10 @@ def _split_on_repeated_urls(parsed: Sequence[ParsedFile]) -> list[list[ParsedFil
     return [group for group in groups if group]
 
 
-PARSE_AHEAD = 3
+# Files parse in chunks of this size (each a task for a worker), so parsing keeps pace with
+# the writer whatever the batch (transaction) size; several chunks make one batch.
+PARSE_CHUNK = 500
+PARSE_AHEAD = 4
 # Below this many files a worker process costs more to start than it saves.
 PROCESS_POOL_MIN_FILES = 2000
 
@@ -254,9 +257,10 @@ class Ingester:
         thread for small ones (a process costs more to start than a few files take)."""
         report = IngestReport()
         everything: list[ParsedFile] = []
-        chunks = list(_chunks(files, self._batch_size))
+        chunks = list(_chunks(files, min(self._batch_size, PARSE_CHUNK)))
         async with _parser(len(files)) as parse:
             ahead: deque[asyncio.Future[list[_PlainParsed]]] = deque()
+            pending: list[ParsedFile] = []
             try:
                 for chunk in chunks[:PARSE_AHEAD]:
                     ahead.append(parse(chunk, self._limits))
@@ -267,7 +271,10 @@ class Ingester:
                         ahead.append(parse(chunks[queued], self._limits))
                         queued += 1
                     everything.extend(parsed)
-                    await self._store_chunk(parsed, report, progress)
+                    pending.extend(parsed)
+                    if len(pending) >= self._batch_size or not ahead:
+                        await self._store_chunk(pending, report, progress)
+                        pending = []
             finally:
                 for future in ahead:
                     future.cancel()

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain.article_file import parse_article
 from bot.domain.stories import already_alerted, also_covered_by
 from storage import Store
-from storage.grouping import GroupingRules
+from storage.grouping import GroupingRules, _Headline
 from storage.models import ArticleDraft
+from storage.titles import similarity
 from tests.factories import article_text
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -154,3 +157,11 @@ async def test_last_alert_is_found_through_any_article_of_the_story(store):
     )
     assert await store.stories.last_alert(7, 42, story_id) == NOW
     assert await store.stories.last_alert(8, 42, story_id) is None
+
+
+_WORDS = st.lists(st.sampled_from(["ferry", "harbour", "city", "trial", "2026", "40m", "7", "ai"]))
+
+
+@given(a=_WORDS, b=_WORDS)
+def test_grouping_scores_headlines_exactly_as_titles_similarity_does(a, b):
+    assert _Headline.of(a).similarity(_Headline.of(b)) == similarity(set(a), set(b))

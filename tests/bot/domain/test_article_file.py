@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.article_file import ArticleFileError, ParseLimits, parse_article
+from bot.domain.article_file import ArticleFileError, ParseLimits, front_matter_end, parse_article
 from storage.models import ArticleDraft
 from tests.factories import SAMPLE_FILE, article_fields, article_text
 
@@ -318,3 +319,12 @@ def test_arbitrary_yaml_gives_an_article_or_an_article_error(fields):
     _expect_article_or_error(f"---\n{front}---\n".encode())
     merged = article_fields(**fields)
     _expect_article_or_error(f"---\n{yaml.safe_dump(merged)}---\n".encode())
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(parts=st.lists(st.sampled_from(["-", ".", " ", "\t", "\n", "a", "---", "..."])))
+def test_the_end_of_front_matter_is_found_as_the_plain_line_regex_finds_it(parts):
+    text = "".join(parts)
+    expected = re.search(r"^(?:---|\.\.\.)[ \t]*$", text, re.MULTILINE)
+    found = front_matter_end(text)
+    assert found == ((expected.start(), expected.end()) if expected else None)

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.domain.urls import InvalidUrlError, canonical_url
+from bot.domain.urls import (
+    InvalidUrlError,
+    canonical_from_parts,
+    canonical_url,
+    check_http_url,
+    require_http_url,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,3 +60,24 @@ def test_http_and_https_stay_distinct():
 def test_refused_urls(url):
     with pytest.raises(InvalidUrlError):
         canonical_url(url)
+
+
+_PIECES = ["http", "https", "HTTP", "://", "a", "b-", "-", ".", "/", "x", "%2F", "~", ":", "80",
+           "@", "?", "=", "&", "#", " ", "\t", "é", "[", "]", "\\", "utm_x", "0", "Z"]  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    head=st.sampled_from(["http://", "https://", "HTTP://", "ftp://", ""]),
+    rest=st.lists(st.sampled_from(_PIECES), max_size=12),
+)
+def test_the_quick_way_agrees_with_the_long_way(head, rest):
+    url = head + "".join(rest)
+    try:
+        parts = check_http_url(url)
+    except InvalidUrlError:
+        with pytest.raises(InvalidUrlError):
+            require_http_url(url)
+        return
+    require_http_url(url)  # accepted both ways
+    assert canonical_url(url) == canonical_from_parts(parts)
