@@ -18,6 +18,10 @@ from storage.sql import chunks, placeholders
 from storage.titles import title_words
 
 
+# Title keys are filed by week of publication (migration 0007).
+WEEK = 7 * 24 * 3600
+
+
 @dataclass(frozen=True, slots=True)
 class GroupingRules:
     """When headlines make two articles one story."""
@@ -55,11 +59,15 @@ _headlines: dict[str, _Headline] = {}
 
 def _headline(title: str) -> _Headline:
     found = _headlines.get(title)
-    if found is None:
-        if len(_headlines) >= _HEADLINE_CACHE_SIZE:
-            _headlines.clear()
-        found = _headlines[title] = _Headline.of(title_words(title))
-    return found
+    return found if found is not None else _remember(title, title_words(title))
+
+
+def _remember(title: str, words: Iterable[str]) -> _Headline:
+    """The headline of ``title`` (whose significant words are ``words``), kept for later."""
+    if len(_headlines) >= _HEADLINE_CACHE_SIZE:
+        _headlines.clear()
+    headline = _headlines[title] = _Headline.of(words)
+    return headline
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +131,12 @@ async def _rows(db: Database, written: Mapping[int, Analysis]) -> dict[int, _Row
     found: dict[int, _Row] = {}
     for chunk in chunks(sorted(written)):
         sql = (
-            "SELECT pk, story_id, published_at, provider_domain FROM articles "
+            "SELECT pk, story_id, published_at, provider_domain, title FROM articles "
             f"WHERE pk IN ({placeholders(len(chunk))})"
         )
-        for pk, story, at, domain in await db.fetch_all(sql, chunk):
+        for pk, story, at, domain, title in await db.fetch_all(sql, chunk):
             words, keys = written[pk]
-            found[pk] = _Row(pk, story, at, domain, _Headline.of(words), keys)
+            found[pk] = _Row(pk, story, at, domain, _remember(title, words), keys)
     return found
 
 
@@ -152,8 +160,13 @@ async def _write_keys(db: Database, rows: dict[int, _Row]) -> None:
         "DELETE FROM story_title_keys WHERE article_pk = ?", [(pk,) for pk in rows]
     )
     await db.executemany(
-        "INSERT OR IGNORE INTO story_title_keys (key, published_at, article_pk) VALUES (?,?,?)",
-        [(key, row.published_at, row.pk) for row in rows.values() for key in row.keys],
+        "INSERT OR IGNORE INTO story_title_keys (week, key, published_at, article_pk) "
+        "VALUES (?,?,?,?)",
+        [
+            (row.published_at // WEEK, key, row.published_at, row.pk)
+            for row in rows.values()
+            for key in row.keys
+        ],
     )
 
 
@@ -163,19 +176,21 @@ async def _near_identical(
     """(article, story) pairs whose headlines are near-identical, from different outlets,
     within the window. Candidates come from shared title keys through the index."""
     probes = [
-        [key, row.published_at - rules.window_seconds, row.published_at + rules.window_seconds,
-         row.pk]
+        [week, key, start, end, row.pk]
         for row in rows.values()
+        for start, end in [(row.published_at - rules.window_seconds,
+                            row.published_at + rules.window_seconds)]
+        for week in range(start // WEEK, end // WEEK + 1)
         for key in row.keys
     ]  # fmt: skip
     pairs: list[tuple[int, int]] = []
     for chunk in chunks(probes, 2000):
         sql = (
-            "SELECT DISTINCT p.value ->> 3, a.pk, ifnull(a.story_id, a.pk), a.provider_domain, "
+            "SELECT DISTINCT p.value ->> 4, a.pk, ifnull(a.story_id, a.pk), a.provider_domain, "
             "a.title FROM json_each(?) p "
-            "JOIN story_title_keys k ON k.key = p.value ->> 0 "
-            "AND k.published_at BETWEEN p.value ->> 1 AND p.value ->> 2 "
-            "AND k.article_pk != p.value ->> 3 "
+            "JOIN story_title_keys k ON k.week = p.value ->> 0 AND k.key = p.value ->> 1 "
+            "AND k.published_at BETWEEN p.value ->> 2 AND p.value ->> 3 "
+            "AND k.article_pk != p.value ->> 4 "
             "JOIN articles a ON a.pk = k.article_pk"
         )
         for pk, other, story, domain, title in await db.fetch_all(sql, (json.dumps(chunk),)):

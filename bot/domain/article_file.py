@@ -207,11 +207,21 @@ def _read_regular_file(path: Path, size: int, source: str) -> bytes:
                 source, "file", "is a symbolic link; links are not followed"
             ) from None
         raise error from None
-    with os.fdopen(descriptor, "rb") as handle:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            raise ArticleFileError(source, "file", f"is not a regular file ({_kind(mode)})")
-        return handle.read(size)
+    with os.fdopen(descriptor, "rb", buffering=0) as handle:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise ArticleFileError(
+                source, "file", f"is not a regular file ({_kind(status.st_mode)})"
+            )
+        # Ask for what the file holds (one more byte to see it end), not for ``size``: a
+        # buffer of the whole limit per file costs more than reading the file.
+        data = handle.read(min(size, status.st_size + 1))
+        while len(data) < size:  # it grew since: read on, up to the limit
+            more = handle.read(size - len(data))
+            if not more:
+                break
+            data += more
+        return data
 
 
 def _kind(mode: int) -> str:

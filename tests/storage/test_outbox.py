@@ -8,44 +8,33 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.article_file import parse_article
 from storage import Store
-from storage.articles import ArticleRepository
-from storage.database import Database, migration_scripts, open_connection
 from storage.deliveries import MODES, WHENEVER, pending_by
-from tests.factories import article_text
+from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 STAMP = int(NOW.timestamp())
 
 
-async def _store_at_version(path, version):
-    connection = await open_connection(path)
-    for number, script in migration_scripts()[:version]:
-        await connection.executescript(
-            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-        )
-    return connection
-
-
 async def test_an_outbox_from_version_4_keeps_its_rows_and_notes(tmp_path):
     path = tmp_path / "v4.db"
-    connection = await _store_at_version(path, 4)
-    article = parse_article(article_text(related=[]).encode(), source="a.md")
-    await ArticleRepository(Database(connection)).upsert_batch([article], NOW)
-    rows = [
-        # (kind, target, mode, reason) as topicbot 0004 wrote them
-        ("dm", 1, "instant", "topic: AI"),
-        ("dm", 2, "daily", "topic: AI · over 10 alerts an hour"),
-        ("channel", 3, "instant", "feed"),
-    ]
-    await connection.executemany(
-        "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, mode, reason, "
-        "next_attempt_at, created_at) VALUES (7, 1, ?, ?, ?, ?, ?, ?)",
-        [(*row, STAMP, STAMP) for row in rows],
-    )
-    await connection.commit()
-    await connection.close()
+    connection = await store_at_version(path, 4)
+    try:
+        pk = await add_article(connection, "https://a.example/1", "A", published_at=STAMP)
+        rows = [
+            # (kind, target, mode, reason) as topicbot 0004 wrote them
+            ("dm", 1, "instant", "topic: AI"),
+            ("dm", 2, "daily", "topic: AI · over 10 alerts an hour"),
+            ("channel", 3, "instant", "feed"),
+        ]
+        await connection.executemany(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, mode, reason, "
+            "next_attempt_at, created_at) VALUES (7, ?, ?, ?, ?, ?, ?, ?)",
+            [(pk, *row, STAMP, STAMP) for row in rows],
+        )
+        await connection.commit()
+    finally:
+        await connection.close()
 
     async with await Store.open(path) as store:
         notes = await store._db.fetch_all(

@@ -10,11 +10,11 @@ import pytest
 
 from bot.domain.article_file import parse_article
 from storage import Store, StoreError
-from storage.articles import ArticleRepository
-from storage.database import Database, migration_scripts, open_connection
+from storage.database import migration_scripts
 from storage.models import ArticleDraft
 from storage.prepare import prepare
 from tests.factories import article_fields, article_text
+from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -60,14 +60,16 @@ async def test_a_store_from_before_the_title_index_upgrades_and_its_titles_are_s
     tmp_path,
 ):
     path = tmp_path / "v3.db"
-    connection = await open_connection(path)
-    for version, script in migration_scripts()[:3]:  # the schema as topicbot 0003 left it
-        await connection.executescript(
-            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;"
+    connection = await store_at_version(path, 3)  # the schema as topicbot 0003 left it
+    try:
+        await add_article(
+            connection,
+            "https://harbour-times.example/transport/driverless-ferries",
+            "Harbour City Trials Driverless Ferries",
+            published_at=int(NOW.timestamp()),
         )
-    old = ArticleRepository(Database(connection))
-    await old.upsert_batch([draft(title="Harbour City Trials Driverless Ferries")], NOW)
-    await connection.close()
+    finally:
+        await connection.close()
 
     async with await Store.open(path) as store:
         assert await store._db.scalar("PRAGMA user_version") == len(migration_scripts())

@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from bot.domain.article_file import parse_article
 from bot.domain.stories import already_alerted, also_covered_by
 from storage import Store
-from storage.grouping import GroupingRules, _Headline
+from storage.grouping import WEEK, GroupingRules, _Headline
 from storage.models import ArticleDraft
 from storage.titles import similarity
 from tests.factories import article_text
+from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -165,3 +166,38 @@ _WORDS = st.lists(st.sampled_from(["ferry", "harbour", "city", "trial", "2026", 
 @given(a=_WORDS, b=_WORDS)
 def test_grouping_scores_headlines_exactly_as_titles_similarity_does(a, b):
     assert _Headline.of(a).similarity(_Headline.of(b)) == similarity(set(a), set(b))
+
+
+async def test_near_identical_headlines_either_side_of_a_week_boundary_are_one_story(store):
+    # title keys are filed by week (Thursday 00:00 UTC); the window reaches into the last one
+    one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha",
+                at="2026-11-25T22:00:00Z")  # fmt: skip
+    two = draft("https://b.example/y", "Nexora raises $40 million Series B led by Accel",
+                "Beta", at="2026-11-26T02:00:00Z")  # fmt: skip
+    assert int(datetime(2026, 11, 26, tzinfo=UTC).timestamp()) % WEEK == 0
+    await store.articles.upsert_batch([two], NOW)
+    await store.articles.upsert_batch([one], NOW)
+    assert await story(store, one) == await story(store, two)
+
+
+async def test_headlines_stored_before_the_weekly_filing_still_group_after_the_upgrade(tmp_path):
+    path = tmp_path / "v6.db"
+    connection = await store_at_version(path, 6)
+    try:
+        old_pk = await add_article(
+            connection,
+            "https://a.example/x",
+            "Nexora Raises $40M Series B Led by Accel",
+            published_at=int(datetime(2026, 11, 20, 10, tzinfo=UTC).timestamp()),
+            domain="alpha.example",
+            story_keys=True,
+        )
+    finally:
+        await connection.close()
+    async with await Store.open(path) as store:
+        two = draft("https://b.example/y", "Analysis: Nexora raises $40 million Series B",
+                    "Beta", at="2026-11-21T09:00:00Z")  # fmt: skip
+        await store.articles.upsert_batch([two], NOW)
+        stored = await store.articles.get_by_url(two.canonical_url)
+        assert stored is not None
+        assert await store.stories.story_of(stored.id) == old_pk
