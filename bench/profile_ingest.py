@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/topicbot-bench"))
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--cprofile", type=Path, help="write a cProfile of the first store pass")
     parser.add_argument("--top", type=int, default=25, help="cProfile rows to print")
     args = parser.parse_args(argv)

@@ -107,7 +107,7 @@ class StorageSettings(_Section):
 class IngestSettings(_Section):
     inbox_dir: Path = Path("./inbox")
     interval_seconds: Interval = 60
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 2000
     max_file_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
     # A file modified more recently than this may still be being written.
     settle_seconds: Annotated[float, Field(ge=0, le=3600)] = 2

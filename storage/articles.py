@@ -87,7 +87,7 @@ _STAGE = (
 _INSERT_STAGED = (
     f"INSERT INTO articles ({', '.join(_WRITTEN_COLUMNS)}) "
     f"SELECT {', '.join(_WRITTEN_COLUMNS)} FROM temp.staged_articles WHERE pk IS NULL "
-    "ORDER BY rowid"
+    "ORDER BY rowid RETURNING canonical_url, pk"
 )
 _UPDATE_STAGED = (
     f"UPDATE articles SET {', '.join(f'{c} = s.{c}' for c in CONTENT_COLUMNS)}, "
@@ -159,10 +159,8 @@ class ArticleRepository:
         async with self._db.transaction():
             existing = await self._existing(self._all_urls(files))
             plan = self._plan(files, existing)
-            await self._write_article_rows(plan, existing, stamp, origin_guild_id)
-            pks = {
-                url: row.pk for url, row in (await self._existing(self._all_urls(files))).items()
-            }
+            pks = {url: row.pk for url, row in existing.items()}
+            pks |= await self._write_article_rows(plan, existing, stamp, origin_guild_id)
             await self._replace_children(plan, pks)
             written = {pks[f.article.url]: f.article for f in plan.parents}
             written.update((pks[entry.url], entry) for entry in plan.coverage)
@@ -211,7 +209,8 @@ class ArticleRepository:
         existing: dict[str, _Existing],
         stamp: int,
         origin_guild_id: int | None,
-    ) -> None:
+    ) -> dict[str, int]:
+        """Write the plan's article rows; return the new ones' pks by canonical URL."""
         inserts: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
         for file in plan.parents:
@@ -237,18 +236,20 @@ class ArticleRepository:
                     )
                 )  # fmt: skip
         if not inserts and not updates:
-            return
+            return {}
         if inserts:
             inserts = await self._with_unique_ids(inserts)
         await self._db.execute(_STAGING)
         await self._db.executemany(
             _STAGE, [(*i, origin_guild_id, None, None) for i in inserts] + updates
         )
+        new_pks: dict[str, int] = {}
         if inserts:
-            await self._db.execute(_INSERT_STAGED)
+            new_pks = dict(await self._db.fetch_all(_INSERT_STAGED))
         if updates:
             await self._db.execute(_UPDATE_STAGED)
         await self._db.execute("DELETE FROM temp.staged_articles")
+        return new_pks
 
     async def _with_unique_ids(self, inserts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """Lengthen the rare short id that collides with another URL's."""

@@ -9,14 +9,12 @@ never split, so an alert sent for a story stays valid for it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from storage.database import Database
 from storage.sql import chunks, placeholders
 from storage.titles import title_words
-
 
 # Title keys are filed by week of publication (migration 0007).
 WEEK = 7 * 24 * 3600
@@ -183,25 +181,31 @@ async def _near_identical(
         for week in range(start // WEEK, end // WEEK + 1)
         for key in row.keys
     ]  # fmt: skip
+    # The probes go through a temporary table: read from JSON, each of their five values
+    # would be parsed out of its array again for every comparison of the join.
+    await db.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS title_probes "
+        "(week INTEGER, key INTEGER, start INTEGER, end INTEGER, pk INTEGER)"
+    )
+    await db.executemany("INSERT INTO temp.title_probes VALUES (?, ?, ?, ?, ?)", probes)
+    candidates = await db.fetch_all(
+        "SELECT DISTINCT p.pk, a.pk, ifnull(a.story_id, a.pk), a.provider_domain, a.title "
+        "FROM temp.title_probes p "
+        "JOIN story_title_keys k ON k.week = p.week AND k.key = p.key "
+        "AND k.published_at BETWEEN p.start AND p.end AND k.article_pk != p.pk "
+        "JOIN articles a ON a.pk = k.article_pk"
+    )
+    await db.execute("DELETE FROM temp.title_probes")
     pairs: list[tuple[int, int]] = []
-    for chunk in chunks(probes, 2000):
-        sql = (
-            "SELECT DISTINCT p.value ->> 4, a.pk, ifnull(a.story_id, a.pk), a.provider_domain, "
-            "a.title FROM json_each(?) p "
-            "JOIN story_title_keys k ON k.week = p.value ->> 0 AND k.key = p.value ->> 1 "
-            "AND k.published_at BETWEEN p.value ->> 2 AND p.value ->> 3 "
-            "AND k.article_pk != p.value ->> 4 "
-            "JOIN articles a ON a.pk = k.article_pk"
-        )
-        for pk, other, story, domain, title in await db.fetch_all(sql, (json.dumps(chunk),)):
-            row = rows[int(pk)]
-            if row.domain == domain and row.domain:
-                continue
-            known = rows.get(other)
-            headline = known.headline if known is not None else _headline(title)
-            if row.headline.similarity(headline) >= rules.title_similarity:
-                pairs.append((row.pk, int(story)))
-                pairs.append((row.pk, int(other)))
+    for pk, other, story, domain, title in candidates:
+        row = rows[int(pk)]
+        if row.domain == domain and row.domain:
+            continue
+        known = rows.get(other)
+        headline = known.headline if known is not None else _headline(title)
+        if row.headline.similarity(headline) >= rules.title_similarity:
+            pairs.append((row.pk, int(story)))
+            pairs.append((row.pk, int(other)))
     return pairs
 
 
