@@ -30,24 +30,28 @@ class GroupingRules:
 
 @dataclass(frozen=True, slots=True)
 class _Headline:
-    """A headline's significant words, and the figures among them, for ``titles.similarity``."""
+    """A headline's significant words."""
 
     words: frozenset[str]
-    figures: frozenset[str]
 
     @classmethod
     def of(cls, words: Iterable[str]) -> _Headline:
-        kept = frozenset(words)
-        return cls(kept, frozenset(w for w in kept if w[0].isdigit()))
+        return cls(frozenset(words))
 
-    def similarity(self, other: _Headline) -> float:
-        """``titles.similarity`` of the two word sets, from what is already known of them."""
+    def is_near(self, other: _Headline, threshold: float) -> bool:
+        """``titles.similarity(self, other) >= threshold``, with the figures compared only
+        for the few pairs whose words are close enough."""
         if not self.words or not other.words:
-            return 0.0
-        if self.figures and other.figures and self.figures != other.figures:
-            return 0.0
+            return False
         shared = len(self.words & other.words)
-        return shared / (len(self.words) + len(other.words) - shared)
+        if shared / (len(self.words) + len(other.words) - shared) < threshold:
+            return False
+        mine, theirs = _figures(self.words), _figures(other.words)
+        return not (mine and theirs and mine != theirs)
+
+
+def _figures(words: frozenset[str]) -> frozenset[str]:
+    return frozenset(w for w in words if w[0].isdigit())
 
 
 # Headlines met as candidates, by title: a story's articles meet again batch after batch.
@@ -203,7 +207,7 @@ async def _near_identical(
             continue
         known = rows.get(other)
         headline = known.headline if known is not None else _headline(title)
-        if row.headline.similarity(headline) >= rules.title_similarity:
+        if row.headline.is_near(headline, rules.title_similarity):
             pairs.append((row.pk, int(story)))
             pairs.append((row.pk, int(other)))
     return pairs

@@ -163,9 +163,10 @@ async def test_last_alert_is_found_through_any_article_of_the_story(store):
 _WORDS = st.lists(st.sampled_from(["ferry", "harbour", "city", "trial", "2026", "40m", "7", "ai"]))
 
 
-@given(a=_WORDS, b=_WORDS)
-def test_grouping_scores_headlines_exactly_as_titles_similarity_does(a, b):
-    assert _Headline.of(a).similarity(_Headline.of(b)) == similarity(set(a), set(b))
+@given(a=_WORDS, b=_WORDS, threshold=st.sampled_from([0.1, 0.5, 0.7, 1.0]))
+def test_grouping_judges_headlines_exactly_as_titles_similarity_does(a, b, threshold):
+    near = _Headline.of(a).is_near(_Headline.of(b), threshold)
+    assert near == (similarity(set(a), set(b)) >= threshold)
 
 
 async def test_near_identical_headlines_either_side_of_a_week_boundary_are_one_story(store):
