@@ -91,3 +91,21 @@ async def test_closing_the_store_stops_the_checkpoints(tmp_path):
     assert any(task.get_name() == "wal-checkpoint" for task in asyncio.all_tasks())
     await store.close()
     assert not any(task.get_name() == "wal-checkpoint" for task in asyncio.all_tasks())
+
+
+async def test_an_articles_deliveries_go_with_it(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        kept = await store._db.execute(
+            "INSERT INTO articles (id, canonical_url, web_url, title, published_at, "
+            "content_hash, ingested_at, updated_at) VALUES "
+            "('a1', 'https://a.example/1', 'https://a.example/1', 'A', 1, '', 1, 1), "
+            "('a2', 'https://a.example/2', 'https://a.example/2', 'B', 1, '', 1, 1)"
+        )
+        assert kept == 2
+        await store._db.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
+            "next_attempt_at, created_at) VALUES (7, 1, 'dm', 5, 1, 1), (7, 2, 'dm', 5, 1, 1)"
+        )
+        await store._db.execute("DELETE FROM articles WHERE pk = 1")
+        left = await store._db.fetch_all("SELECT article_pk FROM deliveries")
+    assert left == [(2,)]
