@@ -1,7 +1,8 @@
 """The ``topicbot`` command line: run, sync-commands, ingest, stats, related, check-config.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
-configuration error; 3 the store failed (disk full, locked, unreadable).
+configuration error; 3 the store failed (disk full, locked, unreadable); 4 Discord could not
+be reached (run, sync-commands).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_UNREACHABLE = 4
 
 
 class TokenError(Exception):
@@ -96,6 +98,13 @@ async def _session(settings: Settings, token: str, session: Session, serving: bo
                     file=sys.stderr,
                 )
                 return EXIT_USAGE
+            except (OSError, aiohttp.ClientError, discord.GatewayNotFound) as error:
+                # Not the store's fault (the CLI would say so): the network or Discord is down.
+                print(
+                    f"topicbot: cannot reach Discord at {discord.http.Route.BASE}: {error}",
+                    file=sys.stderr,
+                )
+                return EXIT_UNREACHABLE
     finally:
         await store.close()
 

@@ -139,13 +139,21 @@ class Database:
         async with self._guard():
             # one hand-off to the worker thread (execute and fetch together), not one to
             # execute, one per 64 rows and one to close the cursor
-            rows = await self.connection.execute_fetchall(sql, params)
+            try:
+                rows = await self.connection.execute_fetchall(sql, params)
+            except UnicodeEncodeError:
+                rows = await self.connection.execute_fetchall(sql, _representable(params))
         return [tuple(row) for row in rows]
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         """The first row of a query, or None."""
-        async with self._guard(), self.connection.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
+        async with self._guard():
+            try:
+                cursor = await self.connection.execute(sql, params)
+            except UnicodeEncodeError:
+                cursor = await self.connection.execute(sql, _representable(params))
+            async with cursor:
+                row = await cursor.fetchone()
         return tuple(row) if row is not None else None
 
     async def scalar(self, sql: str, params: Params = ()) -> Any:
@@ -182,3 +190,17 @@ class Database:
         """Close the connection (after any call in progress)."""
         async with self._guard():
             await self.connection.close()
+
+
+def _representable(params: Params) -> Params:
+    """``params`` with lone surrogates (text SQLite cannot hold, which a crafted interaction
+    can carry) replaced by U+FFFD, so a search for them finds nothing instead of failing."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return value
+
+    if isinstance(params, Mapping):
+        return {key: clean(value) for key, value in params.items()}
+    return [clean(value) for value in params]

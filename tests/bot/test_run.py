@@ -139,3 +139,18 @@ async def test_a_missing_or_refused_token_is_one_line_and_exit_two(
     assert stderr.splitlines()[-1] == expected
     assert token == "" or token not in stderr
     discord_double.errors.clear()
+
+
+async def test_an_unreachable_discord_is_one_line_and_exit_four(tmp_path):
+    config = tmp_path / "topicbot.yaml"
+    config.write_text(  # port 9 (discard) on loopback: nothing listens, the connection is refused
+        "discord:\n  api_base: http://127.0.0.1:9/api/v10\nstorage:\n  path: topicbot.db\n"
+    )
+    bot = await start_topicbot(config, "some-token")
+    code = await bot.finish()
+    assert code == 4
+    assert "Traceback" not in bot.log
+    assert bot.log.splitlines()[-1].startswith(
+        "topicbot: cannot reach Discord at http://127.0.0.1:9/api/v10: "
+    )
+    assert "the store failed" not in bot.log

@@ -348,3 +348,10 @@ def test_fingerprints_are_the_ones_earlier_versions_stored():
     prepared = prepare(draft())
     assert prepared.article.fingerprint == "4ad29d8f2ce923126401fe63d7a0c098"
     assert [entry.fingerprint for entry in prepared.related] == ["8d4db45cf3aaed9407325950f1101c4a"]
+
+
+async def test_a_lone_surrogate_in_typed_text_finds_nothing_instead_of_failing(store):
+    await store.articles.upsert_batch([draft()], NOW)
+    assert await store.topics.suggest("\ud800") == []
+    assert [t.name for t in await store.topics.suggest("tran\udfff")] == []
+    assert await store.articles.get("\ud800abc") is None
