@@ -244,10 +244,13 @@ def parse_article(
     try:
         text = _decode(data, source, limits)
         front_matter, body, first_line = _split_front_matter(text, source)
-        mapping = _load_yaml(front_matter, source, first_line)
+        loaded = _load_counted(front_matter, source, first_line)
+        mapping = loaded.value
         _check_list_lengths(mapping, source, limits)
         # YAML writes a NUL or a lone surrogate only as an escape (raw ones fail decoding)
-        _check_shape(mapping, source, limits, escapes="\\" in front_matter)
+        escapes = "\\" in front_matter
+        if escapes or not _counted_within(loaded, limits):
+            _check_shape(mapping, source, limits, escapes=escapes)
         model = _validate(mapping, source)
         return _to_draft(model, body, source)
     except ArticleFileError:
@@ -318,8 +321,13 @@ def front_matter_end(text: str) -> tuple[int, int] | None:
 
 
 def _load_yaml(front_matter: str, source: str, first_line: int) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = _load_counted(front_matter, source, first_line).value
+    return mapping
+
+
+def _load_counted(front_matter: str, source: str, first_line: int) -> front_matter_yaml.Loaded:
     try:
-        loaded = front_matter_yaml.load(front_matter)
+        counted = front_matter_yaml.load_counted(front_matter)
     except yaml.MarkedYAMLError as error:
         line = first_line + error.problem_mark.line if error.problem_mark else first_line
         if _in_secured(front_matter, error):
@@ -335,12 +343,13 @@ def _load_yaml(front_matter: str, source: str, first_line: int) -> dict[Any, Any
         raise ArticleFileError(source, "front matter", f"YAML error: {error}") from None
     except RecursionError:
         raise ArticleFileError(source, "front matter", "is nested too deeply") from None
+    loaded = counted.value
     if not isinstance(loaded, dict):
         kind = "empty" if loaded is None else f"a {type(loaded).__name__}"
         raise ArticleFileError(
             source, "front matter", f"must be a mapping of fields to values, not {kind}"
         )
-    return loaded
+    return counted
 
 
 def _in_secured(front_matter: str, error: yaml.MarkedYAMLError) -> bool:
@@ -374,6 +383,11 @@ def _check_list_lengths(mapping: dict[Any, Any], source: str, limits: ParseLimit
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _counted_within(loaded: front_matter_yaml.Loaded, limits: ParseLimits) -> bool:
+    """Whether the loader's own count shows the shape check has nothing to refuse."""
+    return loaded.counted and loaded.values <= limits.max_nodes and loaded.depth <= limits.max_depth
 
 
 def _check_shape(

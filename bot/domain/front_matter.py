@@ -14,7 +14,7 @@ error) is always exactly what ``yaml.load`` gives; a property test holds the two
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -65,13 +65,23 @@ class _CachingLoader(_STOCK_LOADER):  # type: ignore[valid-type,misc]
 
 
 class _Builder:
-    """Values from composed nodes; raises ``_Unusual`` for what it leaves to the stock loader."""
+    """Values from composed nodes; raises ``_Unusual`` for what it leaves to the stock loader.
+
+    It also counts the values it builds and the deepest level it reaches (the document's
+    mapping is level 1), as ``article_file``'s shape check would count them - exactly so while
+    no alias repeats a collection, which ``aliased`` reports."""
 
     def __init__(self, loader: _CachingLoader) -> None:
         self._loader = loader
         self._built: dict[int, Any] = {}  # aliased collections stay shared, as in PyYAML
+        self.values = 0
+        self.depth = 0
+        self.aliased = False
 
-    def build(self, node: Node) -> Any:
+    def build(self, node: Node, depth: int = 1) -> Any:
+        self.values += 1
+        if depth > self.depth:
+            self.depth = depth
         tag = node.tag
         kind = type(node)
         if kind is ScalarNode:
@@ -82,48 +92,73 @@ class _Builder:
             if tag in _SCALAR_TAGS:
                 return self._loader.yaml_constructors[tag](self._loader, node)
         elif tag == _MAP and isinstance(node, MappingNode):
-            return self._mapping(node)
+            return self._mapping(node, depth)
         elif tag == _SEQ and isinstance(node, SequenceNode):
-            return self._sequence(node)
+            return self._sequence(node, depth)
         raise _Unusual
 
-    def _mapping(self, node: MappingNode) -> dict[Any, Any]:
+    def _mapping(self, node: MappingNode, depth: int) -> dict[Any, Any]:
         known = self._built.get(id(node))
         if known is not None:
+            self.aliased = True
             return known  # type: ignore[no-any-return]
         mapping: dict[Any, Any] = {}
         self._built[id(node)] = mapping
         build = self.build
+        inner = depth + 1
         for key_node, value_node in node.value:
             if key_node.tag == _STR and type(key_node) is ScalarNode:
                 key = key_node.value  # nearly every key
+                self.values += 1
+                if inner > self.depth:
+                    self.depth = inner
             else:
-                key = build(key_node)
+                key = build(key_node, inner)
                 if isinstance(key, list | dict):
                     raise _Unusual  # the stock loader says "found unhashable key"
-            mapping[key] = build(value_node)
+            mapping[key] = build(value_node, inner)
         return mapping
 
-    def _sequence(self, node: SequenceNode) -> list[Any]:
+    def _sequence(self, node: SequenceNode, depth: int) -> list[Any]:
         known = self._built.get(id(node))
         if known is not None:
+            self.aliased = True
             return known  # type: ignore[no-any-return]
         items: list[Any] = []
         self._built[id(node)] = items
-        items.extend(self.build(item) for item in node.value)
+        inner = depth + 1
+        items.extend(self.build(item, inner) for item in node.value)
         return items
+
+
+class Loaded(NamedTuple):
+    """A loaded document, and what a shape check needs to know of it."""
+
+    value: Any
+    values: int  # how many values (keys included) it holds
+    depth: int  # its deepest level, the document being level 1
+    counted: bool  # False: the counts are not exact (an alias repeats a collection, or the
+    # stock loader built it), so walk the value to check its shape
 
 
 def load(text: str) -> Any:
     """What ``yaml.load(text, Loader=CSafeLoader)`` returns (or raises) for one document."""
+    return load_counted(text).value
+
+
+def load_counted(text: str) -> Loaded:
+    """``load``, with the value's size and depth counted as it is built."""
     loader = _CachingLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None
-        return _Builder(loader).build(node)
+            return Loaded(None, 0, 0, counted=False)
+        builder = _Builder(loader)
+        value = builder.build(node)
+        return Loaded(value, builder.values, builder.depth, counted=not builder.aliased)
     except _Unusual:
         pass
     finally:
         loader.dispose()
-    return yaml.load(text, Loader=_STOCK_LOADER)  # noqa: S506 - a safe loader
+    stock = yaml.load(text, Loader=_STOCK_LOADER)  # noqa: S506 - a safe loader
+    return Loaded(stock, 0, 0, counted=False)

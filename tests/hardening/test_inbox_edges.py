@@ -114,7 +114,10 @@ def test_escaped_nul_characters_are_refused_with_the_field():
 
 
 def test_lone_surrogates_from_the_pure_python_loader_are_refused(monkeypatch):
-    monkeypatch.setattr(front_matter, "load", lambda text: yaml.load(text, Loader=yaml.SafeLoader))
+    def pure_python(text):
+        return front_matter.Loaded(yaml.load(text, Loader=yaml.SafeLoader), 0, 0, counted=False)
+
+    monkeypatch.setattr(front_matter, "load_counted", pure_python)
     text = article_text().replace(
         "title: Harbour City Trials Driverless Ferries", 'title: "Harbour \\ud800"'
     )

@@ -111,3 +111,27 @@ def test_any_dumped_value_loads_as_the_stock_loader_loads_it(value, flow, unicod
 @given(text=st.text(alphabet=st.sampled_from(list("ab1:-[]{},&*!<>?|'\"#\n \t.~0x_")), max_size=60))
 def test_any_yaml_like_text_gives_the_same_value_or_the_same_error(text):
     _assert_same(text)
+
+
+def _walked(value, depth=1):
+    """(values, deepest level) as article_file's shape check walks them."""
+    if isinstance(value, dict):
+        counts = [_walked(part, depth + 1) for pair in value.items() for part in pair]
+    elif isinstance(value, list):
+        counts = [_walked(item, depth + 1) for item in value]
+    else:
+        return 1, depth
+    return 1 + sum(c for c, _ in counts), max([depth, *(d for _, d in counts)])
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(value=_VALUES, flow=st.sampled_from([None, True, False]))
+def test_the_loader_counts_values_and_depth_as_the_shape_check_walks_them(value, flow):
+    loaded = front_matter.load_counted(yaml.safe_dump(value, default_flow_style=flow))
+    if loaded.counted:  # no alias, no stock loader
+        assert (loaded.values, loaded.depth) == _walked(loaded.value)
+
+
+def test_a_repeated_alias_is_never_taken_as_counted():
+    loaded = front_matter.load_counted("a: &x [1, 2]\nb: *x\nc: *x\n")
+    assert not loaded.counted
