@@ -161,13 +161,16 @@ class ArticleRepository:
             plan = self._plan(files, existing)
             pks = {url: row.pk for url, row in existing.items()}
             pks |= await self._write_article_rows(plan, existing, stamp, origin_guild_id)
-            await self._replace_children(plan, pks)
+            # rows that were there before have children (topics, images, keys) to replace
+            rewritten = {row.pk for row in existing.values()}
+            await self._replace_children(plan, pks, rewritten)
             written = {pks[f.article.url]: f.article for f in plan.parents}
             written.update((pks[entry.url], entry) for entry in plan.coverage)
             await assign_stories(
                 self._db,
                 {pk: (a.title_words, a.title_keys) for pk, a in written.items()},
                 self._grouping,
+                rewritten=rewritten,
             )
         return plan.outcomes
 
@@ -271,9 +274,13 @@ class ArticleRepository:
             fixed.append((article_id, *params[1:]))
         return fixed
 
-    async def _replace_children(self, plan: _BatchPlan, pks: dict[str, int]) -> None:
-        parent_pks = [(pks[f.article.url],) for f in plan.parents]
-        imaged_pks = parent_pks + [(pks[entry.url],) for entry in plan.coverage]
+    async def _replace_children(
+        self, plan: _BatchPlan, pks: dict[str, int], rewritten: set[int]
+    ) -> None:
+        parent_pks = [(pk,) for f in plan.parents if (pk := pks[f.article.url]) in rewritten]
+        imaged_pks = parent_pks + [
+            (pk,) for entry in plan.coverage if (pk := pks[entry.url]) in rewritten
+        ]
         await self._db.executemany("DELETE FROM article_topics WHERE article_pk = ?", parent_pks)
         await self._db.executemany("DELETE FROM related_links WHERE parent_pk = ?", parent_pks)
         await self._db.executemany("DELETE FROM images WHERE article_pk = ?", imaged_pks)

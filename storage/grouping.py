@@ -9,7 +9,7 @@ never split, so an alert sent for a story stays valid for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from storage.database import Database
@@ -110,11 +110,16 @@ Analysis = tuple[tuple[str, ...], tuple[int, ...]]  # a headline's words and key
 
 
 async def assign_stories(
-    db: Database, written: Mapping[int, Analysis], rules: GroupingRules
+    db: Database,
+    written: Mapping[int, Analysis],
+    rules: GroupingRules,
+    *,
+    rewritten: Collection[int] | None = None,
 ) -> None:
     """Put the articles just written (pk -> their headline's ``titles.analyse``) into
-    stories. Runs inside the caller's transaction; costs a few set-based statements per
-    batch."""
+    stories. ``rewritten``: those among them stored before (their old title keys go; None
+    means any may have been). Runs inside the caller's transaction; costs a few set-based
+    statements per batch."""
     if not written:
         return
     rows = await _rows(db, written)
@@ -123,7 +128,7 @@ async def assign_stories(
         components.join(row.pk, row.story_id or row.pk)
     for a, b in await _linked(db, list(written)):
         components.join(a, b)
-    await _write_keys(db, rows)
+    await _write_keys(db, rows, rows.keys() if rewritten is None else rewritten)
     for a, b in await _near_identical(db, rows, rules):
         components.join(a, b)
     await _merge(db, components)
@@ -157,9 +162,10 @@ async def _linked(db: Database, pks: Sequence[int]) -> list[tuple[int, int]]:
     return pairs
 
 
-async def _write_keys(db: Database, rows: dict[int, _Row]) -> None:
+async def _write_keys(db: Database, rows: dict[int, _Row], rewritten: Collection[int]) -> None:
     await db.executemany(
-        "DELETE FROM story_title_keys WHERE article_pk = ?", [(pk,) for pk in rows]
+        "DELETE FROM story_title_keys WHERE article_pk = ?",
+        [(pk,) for pk in rows if pk in rewritten],
     )
     await db.executemany(
         "INSERT OR IGNORE INTO story_title_keys (week, key, published_at, article_pk) "
