@@ -200,7 +200,9 @@ def _split_on_repeated_urls(parsed: Sequence[ParsedFile]) -> list[list[ParsedFil
 # the writer whatever the batch (transaction) size; several chunks make one batch.
 PARSE_CHUNK = 500
 WORKER_NICENESS = 10
-PARSE_AHEAD = 4
+# Chunks parsed ahead beyond the batch being filled: the workers keep parsing the next batch
+# while the writer stores this one.
+PARSE_SPARE_CHUNKS = 2
 # Below this many files a worker process costs more to start than it saves.
 PROCESS_POOL_MIN_FILES = 2000
 
@@ -275,7 +277,7 @@ class Ingester:
             ahead: deque[asyncio.Future[list[_PlainParsed]]] = deque()
             pending: list[ParsedFile] = []
             try:
-                for chunk in chunks[:PARSE_AHEAD]:
+                for chunk in chunks[: self._parse_ahead()]:
                     ahead.append(parse(chunk, self._limits))
                 queued = len(ahead)
                 while ahead:
@@ -292,6 +294,9 @@ class Ingester:
                 for future in ahead:
                     future.cancel()
         return report, everything
+
+    def _parse_ahead(self) -> int:
+        return -(-self._batch_size // PARSE_CHUNK) + PARSE_SPARE_CHUNKS
 
     async def _store_chunk(
         self,
