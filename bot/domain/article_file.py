@@ -245,13 +245,8 @@ def parse_article(
         text = _decode(data, source, limits)
         front_matter, body, first_line = _split_front_matter(text, source)
         loaded = _load_counted(front_matter, source, first_line)
-        mapping = loaded.value
-        _check_list_lengths(mapping, source, limits)
-        # YAML writes a NUL or a lone surrogate only as an escape (raw ones fail decoding)
-        escapes = "\\" in front_matter
-        if escapes or not _counted_within(loaded, limits):
-            _check_shape(mapping, source, limits, escapes=escapes)
-        model = _validate(mapping, source)
+        _check_loaded(loaded, front_matter, source, limits)
+        model = _validate(loaded.value, source)
         return _to_draft(model, body, source)
     except ArticleFileError:
         raise
@@ -320,11 +315,6 @@ def front_matter_end(text: str) -> tuple[int, int] | None:
     return (later.start() + 1, later.end()) if later is not None else None
 
 
-def _load_yaml(front_matter: str, source: str, first_line: int) -> dict[Any, Any]:
-    mapping: dict[Any, Any] = _load_counted(front_matter, source, first_line).value
-    return mapping
-
-
 def _load_counted(front_matter: str, source: str, first_line: int) -> front_matter_yaml.Loaded:
     try:
         counted = front_matter_yaml.load_counted(front_matter)
@@ -385,9 +375,19 @@ def _check_list_lengths(mapping: dict[Any, Any], source: str, limits: ParseLimit
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _counted_within(loaded: front_matter_yaml.Loaded, limits: ParseLimits) -> bool:
-    """Whether the loader's own count shows the shape check has nothing to refuse."""
-    return loaded.counted and loaded.values <= limits.max_nodes and loaded.depth <= limits.max_depth
+def _check_loaded(
+    loaded: front_matter_yaml.Loaded, front_matter: str, source: str, limits: ParseLimits
+) -> None:
+    """Refuse absurd lists, then what ``_check_shape`` refuses; its walk is skipped when the
+    loader's own count vouches for the shape and the text held no escapes (YAML writes a NUL
+    or a lone surrogate only as an escape; raw ones fail decoding)."""
+    _check_list_lengths(loaded.value, source, limits)
+    escapes = "\\" in front_matter
+    counted_within = (
+        loaded.counted and loaded.values <= limits.max_nodes and loaded.depth <= limits.max_depth
+    )
+    if escapes or not counted_within:
+        _check_shape(loaded.value, source, limits, escapes=escapes)
 
 
 def _check_shape(
