@@ -217,8 +217,8 @@ def _yield_to_the_writer() -> None:
 
 
 def parser_processes() -> int:
-    """Worker processes for parsing: every core but the one the store writes on."""
-    return max(1, (os.cpu_count() or 2))
+    """Worker processes for parsing: one per core (niced, so the writer keeps its own)."""
+    return os.cpu_count() or 2
 
 
 @asynccontextmanager
