@@ -107,7 +107,7 @@ def prepare(draft: ArticleDraft) -> PreparedFile:
             draft.web_url, draft.original_url, draft.title, draft.excerpt,
             to_timestamp(draft.published_at), draft.category, draft.type, draft.quality,
             draft.heat, draft.published, draft.provider.name, draft.provider.domain,
-            list(draft.topics), [[i.url, i.width, i.height, i.is_cached] for i in draft.images],
+            list(draft.topics), _image_payload(draft.images),
             [_related_fingerprint_payload(entry) for entry in draft.related], draft.body,
             extra_json(draft.extra), draft.secured,
         ]
@@ -146,11 +146,16 @@ def _images(images: Iterable[Image]) -> tuple[tuple[str, int | None, int | None,
     return tuple((i.url, i.width, i.height, int(i.is_cached)) for i in images)
 
 
+def _image_payload(images: Iterable[Image]) -> list[list[Any]]:
+    # as fingerprinted since the first version: is_cached as a bool, not the stored int
+    return [[i.url, i.width, i.height, i.is_cached] for i in images]
+
+
 def _related_fingerprint_payload(entry: RelatedDraft) -> list[Any]:
     return [
         entry.web_url, entry.title, entry.excerpt, to_timestamp(entry.published_at),
         entry.type, entry.quality, entry.provider.name, entry.provider.domain,
-        [[i.url, i.width, i.height, i.is_cached] for i in entry.images], extra_json(entry.extra),
+        _image_payload(entry.images), extra_json(entry.extra),
     ]  # fmt: skip
 
 
