@@ -114,12 +114,11 @@ async def assign_stories(
     written: Mapping[int, Analysis],
     rules: GroupingRules,
     *,
-    rewritten: Collection[int] | None = None,
+    rewritten: Collection[int],
 ) -> None:
     """Put the articles just written (pk -> their headline's ``titles.analyse``) into
-    stories. ``rewritten``: those among them stored before (their old title keys go; None
-    means any may have been). Runs inside the caller's transaction; costs a few set-based
-    statements per batch."""
+    stories; ``rewritten`` are those stored before, whose old title keys go. Runs inside the
+    caller's transaction; costs a few set-based statements per batch."""
     if not written:
         return
     rows = await _rows(db, written)
@@ -128,7 +127,7 @@ async def assign_stories(
         components.join(row.pk, row.story_id or row.pk)
     for a, b in await _linked(db, list(written)):
         components.join(a, b)
-    await _write_keys(db, rows, rows.keys() if rewritten is None else rewritten)
+    await _write_keys(db, rows, rewritten)
     for a, b in await _near_identical(db, rows, rules):
         components.join(a, b)
     await _merge(db, components)
