@@ -53,8 +53,9 @@ def pending_by(until: str, *, modes: Sequence[str] = MODES, alias: str = "d") ->
     return f"({' OR '.join(branches)})"
 
 
-# Rows whose time has come.
+# Rows whose time has come; every pending row (of an unaliased outbox).
 _DUE = pending_by(":due")
+_ANY_PENDING = pending_by(":whenever", alias="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,9 +337,14 @@ class DeliveryRepository:
     async def fail_pending_for_target(self, kind: TargetKind, target_id: int, error: str) -> int:
         """Fail, without a request, every other pending row for a target Discord refused."""
         return await self._db.execute(
-            "UPDATE deliveries SET state = 'failed', last_error = ? "
-            f"WHERE {pending_by('?', alias='')} AND target_kind = ? AND target_id = ?",
-            (f"not attempted: {error}", WHENEVER, WHENEVER, WHENEVER, kind, target_id),
+            "UPDATE deliveries SET state = 'failed', last_error = :error "
+            f"WHERE {_ANY_PENDING} AND target_kind = :kind AND target_id = :target",
+            {
+                "error": f"not attempted: {error}",
+                "whenever": WHENEVER,
+                "kind": kind,
+                "target": target_id,
+            },
         )
 
     async def record_failure(
@@ -466,7 +472,7 @@ class DeliveryRepository:
             f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "
             f"AND state != 'pending' GROUP BY {column}, state UNION ALL "
             f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "
-            f"AND {pending_by(':whenever', alias='')} GROUP BY {column}"
+            f"AND {_ANY_PENDING} GROUP BY {column}"
         )
         params = {"guild": guild_id, "kind": kind, "target": target_id, "whenever": WHENEVER}
         counts: dict[int, dict[str, int]] = {}
@@ -493,6 +499,14 @@ _SAME_STORY = """
     WHERE sib.story_id = a.story_id AND sib.pk != a.pk
       AND d2.state IN ('pending', 'sent') AND d2.created_at >= :story_since"""
 
+# A target in guild {guild} may hear of the publication: it is planned for every guild or for
+# that one, is not another guild's own article, is published there, and the target was not
+# given another article of its story lately.
+_REACHES = f"""(:guild IS NULL OR {{guild}} = :guild)
+  AND (a.origin_guild_id IS NULL OR a.origin_guild_id = {{guild}})
+  AND {_PUBLISHED_IN_GUILD}
+  AND (:shared_story = 0 OR NOT EXISTS ({_SAME_STORY}))"""
+
 # One post per channel, even when a topic feed and an every-topic feed both match.
 _PLAN_CHANNELS = f"""
 INSERT OR IGNORE INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, mode,
@@ -506,13 +520,8 @@ LEFT JOIN guild_settings gs ON gs.guild_id = f.guild_id
 LEFT JOIN guild_publication gp ON gp.guild_id = f.guild_id AND gp.article_pk = a.pk
 WHERE a.pk = :pk
   AND f.disabled_reason IS NULL
-  AND (:guild IS NULL OR f.guild_id = :guild)
-  AND (a.origin_guild_id IS NULL OR a.origin_guild_id = f.guild_id)
-  AND {_PUBLISHED_IN_GUILD}
   AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)
-  AND (:shared_story = 0 OR NOT EXISTS ({
-    _SAME_STORY.format(kind="'channel'", target="f.channel_id", guild="f.guild_id")
-}))
+  AND {_REACHES.format(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
 GROUP BY f.guild_id, f.channel_id
 """
 
@@ -540,12 +549,7 @@ LEFT JOIN guild_settings gs ON gs.guild_id = s.guild_id
 LEFT JOIN guild_publication gp ON gp.guild_id = s.guild_id AND gp.article_pk = a.pk
 WHERE a.pk = :pk
   AND s.disabled_reason IS NULL
-  AND (:guild IS NULL OR s.guild_id = :guild)
-  AND (a.origin_guild_id IS NULL OR a.origin_guild_id = s.guild_id)
-  AND {_PUBLISHED_IN_GUILD}
   AND a.quality >= max(s.min_quality, coalesce(gs.min_quality, :bar))
-  AND (:shared_story = 0 OR NOT EXISTS ({
-    _SAME_STORY.format(kind="'dm'", target="s.user_id", guild="s.guild_id")
-}))
+  AND {_REACHES.format(guild="s.guild_id", kind="'dm'", target="s.user_id")}
 ORDER BY s.guild_id, s.user_id, {MODE_RANK}
 """
