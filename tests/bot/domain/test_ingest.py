@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import os
 import time
 from pathlib import Path
@@ -222,3 +224,72 @@ async def test_large_runs_parse_in_worker_processes_with_the_same_result(
     assert (report.new, len(report.rejected)) == (12, 1)
     assert report.rejected[0].error.startswith("front matter: YAML syntax error at line 3")
     assert (await store.stats()).articles == 13  # twelve files and their shared coverage entry
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+async def test_a_run_pauses_the_cycle_collector_and_leaves_it_as_it_found_it(
+    store, tmp_path, monkeypatch, enabled_before
+):
+    import bot.domain.ingest as ingest_module
+
+    seen_during_run: list[bool] = []
+    real_read = ingest_module.read_article_file
+
+    def read_noting_the_collector(path, limits):
+        seen_during_run.append(gc.isenabled())
+        return real_read(path, limits)
+
+    monkeypatch.setattr(ingest_module, "read_article_file", read_noting_the_collector)
+    write_article(tmp_path / "in", "a.md")
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        report = await ingest_paths(store, [tmp_path / "in"])
+        after = gc.isenabled()
+    finally:
+        gc.enable()
+    assert report.new == 1
+    assert seen_during_run == [False]
+    assert after is enabled_before
+
+
+async def test_overlapping_runs_resume_the_collector_only_when_the_last_one_ends(
+    store, tmp_path, monkeypatch
+):
+    import bot.domain.ingest as ingest_module
+
+    first_reading = asyncio.Event()
+    release_first = asyncio.Event()
+    real_store_chunk = ingest_module.Ingester._store_chunk
+
+    async def store_chunk_waiting_for_release(self, parsed, report, progress):
+        if any(item.path.name == "slow.md" for item in parsed):
+            first_reading.set()
+            await release_first.wait()
+        await real_store_chunk(self, parsed, report, progress)
+
+    monkeypatch.setattr(ingest_module.Ingester, "_store_chunk", store_chunk_waiting_for_release)
+    write_article(tmp_path / "one", "slow.md", webUrl="https://a.example/slow", originalUrl=...)
+    write_article(tmp_path / "two", "fast.md", webUrl="https://a.example/fast", originalUrl=...)
+    assert gc.isenabled()
+    slow = asyncio.create_task(ingest_paths(store, [tmp_path / "one"]))
+    await first_reading.wait()
+    fast = await ingest_paths(store, [tmp_path / "two"])
+    still_paused = not gc.isenabled()
+    release_first.set()
+    slow_report = await slow
+    assert (fast.new, slow_report.new) == (1, 1)
+    assert still_paused  # the slow run was still going when the fast one ended
+    assert gc.isenabled()
+
+
+async def test_a_failing_run_still_resumes_the_collector(store, tmp_path, monkeypatch):
+    import bot.domain.ingest as ingest_module
+
+    async def store_fails(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(ingest_module.Ingester, "_store_chunk", store_fails)
+    write_article(tmp_path / "in", "a.md")
+    with pytest.raises(RuntimeError, match="disk gone"):
+        await ingest_paths(store, [tmp_path / "in"])
+    assert gc.isenabled()
