@@ -1,5 +1,8 @@
 """Loading front matter: PyYAML's safe loader, with a leaner way from nodes to values.
 
+Most exports are plain block YAML, which ``simple_yaml`` reads line by line without libyaml;
+the rest comes here.
+
 ``yaml.load(text, Loader=CSafeLoader)`` parses in C (libyaml) but resolves every plain
 scalar's type and builds every value in Python, through machinery made for any YAML: about
 half of its time on an article file. Here libyaml still parses and composes, plain scalars
@@ -18,6 +21,8 @@ from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.domain import simple_yaml
 
 _STOCK_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR = "tag:yaml.org,2002:str"
@@ -148,6 +153,15 @@ def load(text: str) -> Any:
 
 def load_counted(text: str) -> Loaded:
     """``load``, with the value's size and depth counted as it is built."""
+    try:
+        simple = simple_yaml.read(text)
+    except simple_yaml.NotSimple:
+        return load_composed(text)
+    return Loaded(simple.value, simple.values, simple.depth, counted=True)
+
+
+def load_composed(text: str) -> Loaded:
+    """``load_counted`` through libyaml's parser, for any YAML."""
     loader = _CachingLoader(text)
     try:
         node = loader.get_single_node()
