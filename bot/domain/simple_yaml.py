@@ -25,7 +25,6 @@ _SCALAR_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
 )
 _PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Characters that make libyaml read a document in ways this module does not: tabs, line
 # breaks other than LF (YAML 1.1 also breaks at NEL, LS and PS), a byte-order mark, and
 # what YAML refuses as non-printable.
@@ -38,7 +37,6 @@ _NUMBER_STARTS = frozenset("0123456789.")
 # The escapes of double-quoted strings seen in exports; the others go the stock way.
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t"}
-_MAX_DEPTH = 64
 _CACHE_LIMIT = 50_000
 _CACHED_VALUE_LENGTH = 40
 
@@ -62,7 +60,7 @@ _known: dict[str, Any] = {}
 _string_keys: set[str] = set()
 
 
-def scalar(text: str) -> Any:
+def _scalar(text: str) -> Any:
     """The value of a one-line scalar (already stripped of the spaces around it)."""
     first = text[0]
     if first == '"':
@@ -109,7 +107,7 @@ def _is_string_key(key: str) -> bool:
     if key in _string_keys:
         return True
     if _implicit_tag(key) != _STR:
-        return False  # 'on', 'null', '1e3' and such are not strings
+        return False  # 'on', 'null' and such are not strings
     if len(_string_keys) < _CACHE_LIMIT:
         _string_keys.add(key)
     return True
@@ -147,7 +145,8 @@ def _single_quoted(text: str) -> str:
     return inner.replace("''", "'")
 
 
-# One line: its indent, a list item's '- ', a simple key and its colon, the value.
+# One line: its indent, a list item's '- ', a simple key and its colon, the value. (libyaml
+# takes keys of up to 1024 characters; these are short ones.)
 _LINE = re.compile(
     r"^( *)(- +)?(?:([A-Za-z_][A-Za-z0-9_-]{0,99}):(?: +|$))?((?:.*[^ \n])?) *$", re.MULTILINE
 )
@@ -193,7 +192,7 @@ def read(text: str) -> Counted:
             if not key:
                 if not value:
                     raise NotSimple  # an empty item, or one whose value is on the next lines
-                frame.container.append(scalar(value))
+                frame.container.append(_scalar(value))
                 if depth > depth_reached:
                     depth_reached = depth
                 continue
@@ -202,13 +201,13 @@ def read(text: str) -> Counted:
             frame = _Frame(indent + len(dash), mapping, True, depth)
             stack.append(frame)
             depth += 1
-        if not _is_string_key(key):
-            raise NotSimple
+        if not key or not _is_string_key(key):
+            raise NotSimple  # a line with no key, or one such as 'on:' that is no string
         values += 2
         if depth > depth_reached:
             depth_reached = depth
         if value:
-            mapping[key] = scalar(value)
+            mapping[key] = _scalar(value)
         else:
             waiting = (mapping, key, frame.indent, depth)
     if waiting is not None:
