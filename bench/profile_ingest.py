@@ -123,7 +123,7 @@ def parse_stages(paths: Sequence[str]) -> tuple[dict[str, float], list[ArticleDr
         t3 = clock()
         loaded = article_file._load_counted(front, path, first_line)
         t4 = clock()
-        article_file._check_loaded(loaded, front, path, limits)
+        article_file._check_loaded(loaded, path, limits)
         t5 = clock()
         model = article_file._validate(loaded.value, path)
         t6 = clock()

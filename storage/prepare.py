@@ -8,7 +8,6 @@ processes: no datetimes, no dataclasses to rebuild).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Iterable
@@ -85,12 +84,18 @@ def from_plain(plain: PlainFile) -> PreparedFile:
     )
 
 
+_BASE32 = "abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648's alphabet, lower-cased
+
+
 def short_id(canonical_url: str, length: int = SHORT_ID_LENGTH) -> str:
-    """A short, stable, typeable id derived from the canonical URL."""
+    """A short, stable, typeable id derived from the canonical URL: the first ``length``
+    characters of the base32 form of its SHA-256 digest."""
     digest = hashlib.sha256(canonical_url.encode("utf-8")).digest()
-    # only the bytes the id needs: base32 in Python 3.11 is pure Python
+    # the leading length * 5 bits, five at a time (base64.b32encode is pure Python in 3.11
+    # and encodes whole 5-byte groups)
     needed = -(-length * 5 // 8)
-    return base64.b32encode(digest[:needed]).decode("ascii").lower()[:length]
+    bits = int.from_bytes(digest[:needed], "big") >> (needed * 8 - length * 5)
+    return "".join(_BASE32[(bits >> shift) & 31] for shift in range(length * 5 - 5, -5, -5))
 
 
 def extra_json(extra: dict[str, Any]) -> str:

@@ -245,7 +245,7 @@ def parse_article(
         text = _decode(data, source, limits)
         front_matter, body, first_line = _split_front_matter(text, source)
         loaded = _load_counted(front_matter, source, first_line)
-        _check_loaded(loaded, front_matter, source, limits)
+        _check_loaded(loaded, source, limits)
         model = _validate(loaded.value, source)
         return _to_draft(model, body, source)
     except ArticleFileError:
@@ -375,19 +375,16 @@ def _check_list_lengths(mapping: dict[Any, Any], source: str, limits: ParseLimit
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _check_loaded(
-    loaded: front_matter_yaml.Loaded, front_matter: str, source: str, limits: ParseLimits
-) -> None:
+def _check_loaded(loaded: front_matter_yaml.Loaded, source: str, limits: ParseLimits) -> None:
     """Refuse absurd lists, then what ``_check_shape`` refuses; its walk is skipped when the
-    loader's own count vouches for the shape and the text held no escapes (YAML writes a NUL
-    or a lone surrogate only as an escape; raw ones fail decoding)."""
+    loader's own count vouches for the shape and no string can hold what the store cannot
+    keep (``Loaded.clean``)."""
     _check_list_lengths(loaded.value, source, limits)
-    escapes = "\\" in front_matter
     counted_within = (
         loaded.counted and loaded.values <= limits.max_nodes and loaded.depth <= limits.max_depth
     )
-    if escapes or not counted_within:
-        _check_shape(loaded.value, source, limits, escapes=escapes)
+    if not loaded.clean or not counted_within:
+        _check_shape(loaded.value, source, limits, escapes=not loaded.clean)
 
 
 def _check_shape(

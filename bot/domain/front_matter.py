@@ -144,6 +144,8 @@ class Loaded(NamedTuple):
     depth: int  # its deepest level, the document being level 1
     counted: bool  # False: the counts are not exact (an alias repeats a collection, or the
     # stock loader built it), so walk the value to check its shape
+    clean: bool = False  # True: no string in it can hold a NUL or a lone surrogate (YAML
+    # writes those only as escapes, and the text had none that could)
 
 
 def load(text: str) -> Any:
@@ -157,7 +159,7 @@ def load_counted(text: str) -> Loaded:
         simple = simple_yaml.read(text)
     except simple_yaml.NotSimple:
         return load_composed(text)
-    return Loaded(simple.value, simple.values, simple.depth, counted=True)
+    return Loaded(simple.value, simple.values, simple.depth, counted=True, clean=True)
 
 
 def load_composed(text: str) -> Loaded:
@@ -169,7 +171,8 @@ def load_composed(text: str) -> Loaded:
             return Loaded(None, 0, 0, counted=False)
         builder = _Builder(loader)
         value = builder.build(node)
-        return Loaded(value, builder.values, builder.depth, counted=not builder.aliased)
+        clean = "\\" not in text
+        return Loaded(value, builder.values, builder.depth, not builder.aliased, clean)
     except _Unusual:
         pass
     finally:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.article_file import parse_article
 from storage import Store, StoreError
 from storage.database import migration_scripts
 from storage.models import ArticleDraft
-from storage.prepare import prepare
+from storage.prepare import prepare, short_id
 from tests.factories import article_fields, article_text
 from tests.storage.legacy import add_article, store_at_version
 
@@ -355,3 +359,10 @@ async def test_a_lone_surrogate_in_typed_text_finds_nothing_instead_of_failing(s
     assert await store.topics.suggest("\ud800") == []
     assert [t.name for t in await store.topics.suggest("tran\udfff")] == []
     assert await store.articles.get("\ud800abc") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(url=st.text(st.characters(blacklist_categories=("Cs",))), length=st.integers(1, 40))
+def test_short_ids_are_the_leading_base32_characters_of_the_url_digest(url, length):
+    digest = hashlib.sha256(url.encode("utf-8")).digest()
+    assert short_id(url, length) == base64.b32encode(digest).decode("ascii").lower()[:length]
