@@ -10,7 +10,7 @@ from typing import Any
 
 import storage.prepare as prepared
 from storage.database import Database
-from storage.grouping import GroupingRules, assign_stories
+from storage.grouping import GroupingRules, Written, assign_stories
 from storage.models import (
     Article,
     ArticleDraft,
@@ -57,6 +57,7 @@ class _Existing:
     published: bool
     source_published_at: int | None
     origin_guild_id: int | None
+    story_id: int | None
 
 
 @dataclass(slots=True)
@@ -119,6 +120,13 @@ def _update_values(
     )  # fmt: skip
 
 
+def _for_grouping(article: PreparedArticle, before: _Existing | None) -> Written:
+    return Written(
+        before.story_id if before is not None else None, article.published_at,
+        article.provider_domain, article.title, article.title_words, article.title_keys,
+    )  # fmt: skip
+
+
 class ArticleRepository:
     """Named queries over articles, topics, images and related links."""
 
@@ -164,11 +172,10 @@ class ArticleRepository:
             # rows that were there before have children (topics, images, keys) to replace
             rewritten = {row.pk for row in existing.values()}
             await self._replace_children(plan, pks, rewritten)
-            written = {pks[f.article.url]: f.article for f in plan.parents}
-            written.update((pks[entry.url], entry) for entry in plan.coverage)
+            written = [f.article for f in plan.parents] + plan.coverage
             await assign_stories(
                 self._db,
-                {pk: (a.title_words, a.title_keys) for pk, a in written.items()},
+                {pks[a.url]: _for_grouping(a, existing.get(a.url)) for a in written},
                 self._grouping,
                 rewritten=rewritten,
             )
@@ -334,12 +341,12 @@ class ArticleRepository:
         for chunk in chunks(urls):
             sql = (
                 "SELECT canonical_url, pk, content_hash, coverage_only, published, "
-                f"source_published_at, origin_guild_id FROM articles WHERE canonical_url IN "
-                f"({placeholders(len(chunk))})"
+                "source_published_at, origin_guild_id, story_id FROM articles "
+                f"WHERE canonical_url IN ({placeholders(len(chunk))})"
             )
             for row in await self._db.fetch_all(sql, chunk):
                 found[row[0]] = _Existing(
-                    row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6]
+                    row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7]
                 )
         return found
 

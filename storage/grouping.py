@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from storage.database import Database
 from storage.sql import chunks, placeholders
@@ -72,6 +73,17 @@ def _remember(title: str, words: Iterable[str]) -> _Headline:
     return headline
 
 
+class Written(NamedTuple):
+    """An article row just written, as grouping needs it (the store knows all of it)."""
+
+    story_id: int | None  # as stored before this write; None for a new row
+    published_at: int
+    domain: str
+    title: str
+    words: tuple[str, ...]  # ``titles.analyse(title)``
+    keys: tuple[int, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class _Row:
     pk: int
@@ -96,6 +108,10 @@ class _Components:
             item, parent = parent, grand
         return item
 
+    def joined(self, a: int, b: int) -> bool:
+        """Whether ``a`` and ``b`` are already one component (neither is added)."""
+        return a in self._parent and b in self._parent and self.root(a) == self.root(b)
+
     def items(self) -> list[int]:
         """Everything joined so far."""
         return list(self._parent)
@@ -106,44 +122,30 @@ class _Components:
             self._parent[max(ra, rb)] = min(ra, rb)
 
 
-Analysis = tuple[tuple[str, ...], tuple[int, ...]]  # a headline's words and keys
-
-
 async def assign_stories(
     db: Database,
-    written: Mapping[int, Analysis],
+    written: Mapping[int, Written],
     rules: GroupingRules,
     *,
     rewritten: Collection[int],
 ) -> None:
-    """Put the articles just written (pk -> their headline's ``titles.analyse``) into
-    stories; ``rewritten`` are those stored before, whose old title keys go. Runs inside the
-    caller's transaction; costs a few set-based statements per batch."""
+    """Put the articles just written (by pk) into stories; ``rewritten`` are those stored
+    before, whose old title keys go. Runs inside the caller's transaction; costs a few
+    set-based statements per batch."""
     if not written:
         return
-    rows = await _rows(db, written)
+    rows = {
+        pk: _Row(pk, w.story_id, w.published_at, w.domain, _remember(w.title, w.words), w.keys)
+        for pk, w in written.items()
+    }
     components = _Components()
     for row in rows.values():
         components.join(row.pk, row.story_id or row.pk)
     for a, b in await _linked(db, list(written)):
         components.join(a, b)
     await _write_keys(db, rows, rewritten)
-    for a, b in await _near_identical(db, rows, rules):
-        components.join(a, b)
+    await _join_near_identical(db, rows, rules, components)
     await _merge(db, components)
-
-
-async def _rows(db: Database, written: Mapping[int, Analysis]) -> dict[int, _Row]:
-    found: dict[int, _Row] = {}
-    for chunk in chunks(sorted(written)):
-        sql = (
-            "SELECT pk, story_id, published_at, provider_domain, title FROM articles "
-            f"WHERE pk IN ({placeholders(len(chunk))})"
-        )
-        for pk, story, at, domain, title in await db.fetch_all(sql, chunk):
-            words, keys = written[pk]
-            found[pk] = _Row(pk, story, at, domain, _remember(title, words), keys)
-    return found
 
 
 async def _linked(db: Database, pks: Sequence[int]) -> list[tuple[int, int]]:
@@ -177,11 +179,12 @@ async def _write_keys(db: Database, rows: dict[int, _Row], rewritten: Collection
     )
 
 
-async def _near_identical(
-    db: Database, rows: dict[int, _Row], rules: GroupingRules
-) -> list[tuple[int, int]]:
-    """(article, story) pairs whose headlines are near-identical, from different outlets,
-    within the window. Candidates come from shared title keys through the index."""
+async def _join_near_identical(
+    db: Database, rows: dict[int, _Row], rules: GroupingRules, components: _Components
+) -> None:
+    """Join each article to the stories whose headlines are near-identical to its own, from
+    another outlet, within the window. Candidates come from shared title keys through the
+    index; those already in the article's story are not compared."""
     probes = [
         [week, key, start, end, row.pk]
         for row in rows.values()
@@ -205,17 +208,15 @@ async def _near_identical(
         "JOIN articles a ON a.pk = k.article_pk"
     )
     await db.execute("DELETE FROM temp.title_probes")
-    pairs: list[tuple[int, int]] = []
     for pk, other, story, domain, title in candidates:
-        row = rows[int(pk)]
-        if row.domain == domain and row.domain:
+        row = rows[pk]
+        if (row.domain == domain and row.domain) or components.joined(pk, story):
             continue
         known = rows.get(other)
         headline = known.headline if known is not None else _headline(title)
         if row.headline.is_near(headline, rules.title_similarity):
-            pairs.append((row.pk, int(story)))
-            pairs.append((row.pk, int(other)))
-    return pairs
+            components.join(pk, story)
+            components.join(pk, other)
 
 
 async def _merge(db: Database, components: _Components) -> None:

@@ -26,6 +26,7 @@ CONTENT_COLUMNS = (
     "quality", "heat", "published", "provider_name", "provider_domain", "topics_text", "body",
     "extra_json", "secured", "coverage_only", "content_hash",
 )  # fmt: skip
+_TITLE = CONTENT_COLUMNS.index("title")
 _PUBLISHED_AT = CONTENT_COLUMNS.index("published_at")
 _PROVIDER_DOMAIN = CONTENT_COLUMNS.index("provider_domain")
 
@@ -45,6 +46,11 @@ class PreparedArticle(NamedTuple):
     def fingerprint(self) -> str:
         """A digest of everything written, to tell an unchanged re-ingest."""
         return str(self.content[-1])
+
+    @property
+    def title(self) -> str:
+        """The headline as stored."""
+        return str(self.content[_TITLE])
 
     @property
     def published_at(self) -> int:
