@@ -15,6 +15,9 @@ from typing import Any
 import aiosqlite
 
 log = logging.getLogger(__name__)
+# aiosqlite logs every call with its arguments at DEBUG level, statement parameters included.
+# Articles' opaque ``secured`` values must never reach a log, whatever level is set for the rest.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 

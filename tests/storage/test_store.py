@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -366,3 +367,13 @@ async def test_a_lone_surrogate_in_typed_text_finds_nothing_instead_of_failing(s
 def test_short_ids_are_the_leading_base32_characters_of_the_url_digest(url, length):
     digest = hashlib.sha256(url.encode("utf-8")).digest()
     assert short_id(url, length) == base64.b32encode(digest).decode("ascii").lower()[:length]
+
+
+async def test_secured_values_stay_out_of_the_log_even_at_debug_level(store, caplog):
+    caplog.set_level(logging.DEBUG)
+    await store.articles.upsert_batch([draft(secured="opaque-s3cr3t=;k")], NOW)
+    stored = await store.articles.get_by_url(
+        "https://harbour-times.example/transport/driverless-ferries"
+    )
+    assert stored is not None
+    assert "opaque-s3cr3t" not in caplog.text
