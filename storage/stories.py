@@ -1,17 +1,15 @@
-"""Stories: which story an article is in, who else covered it, and past alerts about it.
+"""Stories: which story an article is in, and who else covered it.
 
 Grouping itself happens at ingest (``storage.grouping``); every stored article has a story.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from storage.articles import ArticleRepository
 from storage.database import Database
 from storage.models import Article
-from storage.timestamps import from_timestamp
 
 
 class StoryRepository:
@@ -39,15 +37,3 @@ class StoryRepository:
         pks = [int(r[0]) for r in await self._db.fetch_all(sql, params)]
         loaded = await self._articles.load(pks)
         return [loaded[pk] for pk in pks if pk in loaded]
-
-    async def last_alert(self, guild_id: int, user_id: int, story_id: int) -> datetime | None:
-        """When this member was last sent (or is due) a DM about any article of the story in
-        this guild; None if never."""
-        sql = (
-            "SELECT max(ifnull(d.sent_at, d.created_at)) FROM articles a "
-            "JOIN deliveries d ON d.guild_id = ? AND d.article_pk = a.pk "
-            "AND d.target_kind = 'dm' AND d.target_id = ? "
-            "WHERE a.story_id = ? AND d.state IN ('pending', 'sent')"
-        )
-        found = await self._db.scalar(sql, (guild_id, user_id, story_id))
-        return from_timestamp(found) if found is not None else None

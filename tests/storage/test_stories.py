@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain.article_file import parse_article
-from bot.domain.stories import already_alerted, also_covered_by
 from storage import Store
 from storage.grouping import WEEK, GroupingRules, _Headline
 from storage.models import ArticleDraft
@@ -122,42 +121,6 @@ async def test_reingesting_keeps_the_story_and_unknown_articles_have_none(store)
     await store.articles.upsert_batch([draft(two.canonical_url, "A new headline", "Beta")], NOW)
     assert await story(store, two) == before
     assert await store.stories.story_of("nosuchid") is None
-
-
-def test_already_alerted_within_the_window_only():
-    window = timedelta(hours=72)
-    assert already_alerted(NOW - timedelta(hours=71), NOW, window)
-    assert not already_alerted(NOW - timedelta(hours=73), NOW, window)
-    assert not already_alerted(None, NOW, window)
-
-
-async def test_also_covered_by_names_each_other_outlet_once(store):
-    one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha")
-    two = draft("https://b.example/y", "Nexora raises $40 million Series B led by Accel", "Beta",
-                at="2026-11-20T11:00:00Z")  # fmt: skip
-    three = draft("https://b.example/z", "Nexora Raises $40M Series B, Led By Accel", "Beta",
-                  at="2026-11-20T12:00:00Z")  # fmt: skip
-    await store.articles.upsert_batch([one, two, three], NOW)
-    members = await store.stories.members(await story(store, one))
-    first = next(m for m in members if m.canonical_url == one.canonical_url)
-    assert also_covered_by(first, members) == ["Beta"]
-
-
-async def test_last_alert_is_found_through_any_article_of_the_story(store):
-    one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha")
-    two = draft("https://b.example/y", "Nexora raises $40 million Series B led by Accel", "Beta")
-    await store.articles.upsert_batch([one, two], NOW)
-    story_id = await story(store, two)
-    assert story_id is not None
-    assert await store.stories.last_alert(7, 42, story_id) is None
-    await store._db.execute(
-        "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, state, "
-        "next_attempt_at, created_at, sent_at) SELECT 7, pk, 'dm', 42, 'sent', 0, 100, ? "
-        "FROM articles WHERE canonical_url = ?",
-        (int(NOW.timestamp()), one.canonical_url),
-    )
-    assert await store.stories.last_alert(7, 42, story_id) == NOW
-    assert await store.stories.last_alert(8, 42, story_id) is None
 
 
 _WORDS = st.lists(st.sampled_from(["ferry", "harbour", "city", "trial", "2026", "40m", "7", "ai"]))
