@@ -108,10 +108,6 @@ class _Components:
             item, parent = parent, grand
         return item
 
-    def joined(self, a: int, b: int) -> bool:
-        """Whether ``a`` and ``b`` are already one component (neither is added)."""
-        return a in self._parent and b in self._parent and self.root(a) == self.root(b)
-
     def items(self) -> list[int]:
         """Everything joined so far."""
         return list(self._parent)
@@ -184,9 +180,9 @@ async def _join_near_identical(
 ) -> None:
     """Join each article to the stories whose headlines are near-identical to its own, from
     another outlet, within the window. Candidates come from shared title keys through the
-    index; those already in the article's story are not compared."""
+    index."""
     probes = [
-        [week, key, start, end, row.pk]
+        (week, key, start, end, row.pk)
         for row in rows.values()
         for start, end in [(row.published_at - rules.window_seconds,
                             row.published_at + rules.window_seconds)]
@@ -210,7 +206,7 @@ async def _join_near_identical(
     await db.execute("DELETE FROM temp.title_probes")
     for pk, other, story, domain, title in candidates:
         row = rows[pk]
-        if (row.domain == domain and row.domain) or components.joined(pk, story):
+        if row.domain == domain and row.domain:
             continue
         known = rows.get(other)
         headline = known.headline if known is not None else _headline(title)
