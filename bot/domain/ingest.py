@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
@@ -306,29 +306,39 @@ class Ingester:
         thread for small ones (a process costs more to start than a few files take)."""
         report = IngestReport()
         signatures: dict[Path, Signature | None] = {}
-        chunks = list(_chunks(files, min(self._batch_size, PARSE_CHUNK)))
         with _collector_paused():
-            async with _parser(len(files)) as parse:
-                ahead: deque[asyncio.Future[list[_PlainParsed]]] = deque()
-                pending: list[ParsedFile] = []
-                try:
-                    for chunk in chunks[: self._parse_ahead()]:
-                        ahead.append(parse(chunk, self._limits))
-                    queued = len(ahead)
-                    while ahead:
-                        parsed = _from_plain(await ahead.popleft())
-                        if queued < len(chunks):
-                            ahead.append(parse(chunks[queued], self._limits))
-                            queued += 1
-                        signatures.update((item.path, item.signature) for item in parsed)
-                        pending.extend(parsed)
-                        if len(pending) >= self._batch_size or not ahead:
-                            await self._store_chunk(pending, report, progress)
-                            pending = []
-                finally:
-                    for future in ahead:
-                        future.cancel()
+            async with (
+                _parser(len(files)) as parse,
+                contextlib.aclosing(self._parsed_ahead(files, parse)) as batches,
+            ):
+                async for parsed in batches:
+                    signatures.update((item.path, item.signature) for item in parsed)
+                    await self._store_chunk(parsed, report, progress)
         return report, signatures
+
+    async def _parsed_ahead(
+        self, files: Sequence[Path], parse: Parse
+    ) -> AsyncGenerator[list[ParsedFile], None]:
+        """The files parsed, a batch at a time, with the next chunks parsing meanwhile."""
+        chunks = list(_chunks(files, min(self._batch_size, PARSE_CHUNK)))
+        ahead: deque[asyncio.Future[list[_PlainParsed]]] = deque()
+        pending: list[ParsedFile] = []
+        try:
+            for chunk in chunks[: self._parse_ahead()]:
+                ahead.append(parse(chunk, self._limits))
+            queued = len(ahead)
+            while ahead:
+                parsed = _from_plain(await ahead.popleft())
+                if queued < len(chunks):
+                    ahead.append(parse(chunks[queued], self._limits))
+                    queued += 1
+                pending.extend(parsed)
+                if len(pending) >= self._batch_size or not ahead:
+                    yield pending
+                    pending = []
+        finally:
+            for future in ahead:
+                future.cancel()
 
     def _parse_ahead(self) -> int:
         return -(-self._batch_size // PARSE_CHUNK) + PARSE_SPARE_CHUNKS
