@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
 
 import pytest
 import yaml
@@ -11,25 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.domain import front_matter
-
-STOCK = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _outcome(load: Any, text: str) -> tuple[str, str]:
-    """What a loader does with ``text``: its value (as repr, so NaN equals NaN) or its error."""
-    try:
-        return ("value", repr(load(text)))
-    except RecursionError:
-        return ("error", "RecursionError")
-    except Exception as error:
-        return ("error", f"{type(error).__name__}: {error}")
+from tests.bot.domain.yaml_outcomes import outcome, stock_outcome, walked
 
 
 def _assert_same(text: str) -> None:
-    assert _outcome(front_matter.load, text) == _outcome(
-        lambda t: yaml.load(t, Loader=STOCK),
-        text,
-    )
+    assert outcome(front_matter.load, text) == stock_outcome(text)
 
 
 @pytest.mark.parametrize(
@@ -113,23 +98,12 @@ def test_any_yaml_like_text_gives_the_same_value_or_the_same_error(text):
     _assert_same(text)
 
 
-def _walked(value, depth=1):
-    """(values, deepest level) as article_file's shape check walks them."""
-    if isinstance(value, dict):
-        counts = [_walked(part, depth + 1) for pair in value.items() for part in pair]
-    elif isinstance(value, list):
-        counts = [_walked(item, depth + 1) for item in value]
-    else:
-        return 1, depth
-    return 1 + sum(c for c, _ in counts), max([depth, *(d for _, d in counts)])
-
-
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(value=_VALUES, flow=st.sampled_from([None, True, False]))
 def test_the_loader_counts_values_and_depth_as_the_shape_check_walks_them(value, flow):
     loaded = front_matter.load_counted(yaml.safe_dump(value, default_flow_style=flow))
     if loaded.counted:  # no alias, no stock loader
-        assert (loaded.values, loaded.depth) == _walked(loaded.value)
+        assert (loaded.values, loaded.depth) == walked(loaded.value)
 
 
 def test_a_repeated_alias_is_never_taken_as_counted():

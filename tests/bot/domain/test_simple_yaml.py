@@ -11,31 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.domain import front_matter, simple_yaml
+from tests.bot.domain.yaml_outcomes import outcome, stock_outcome, walked
 from tests.factories import EXAMPLES_DIR, SAMPLE_FILE, article_text
-
-STOCK = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _front_matter(text: str) -> str:
     return text.removeprefix("\ufeff").split("---\n")[1]
-
-
-def _stock(text: str) -> tuple[str, str]:
-    try:
-        return ("value", repr(yaml.load(text, Loader=STOCK)))
-    except Exception as error:
-        return ("error", f"{type(error).__name__}: {error}")
-
-
-def _walked(value: Any, depth: int = 1) -> tuple[int, int]:
-    """(values, deepest level) as article_file's shape check walks them."""
-    if isinstance(value, dict):
-        counts = [_walked(part, depth + 1) for pair in value.items() for part in pair]
-    elif isinstance(value, list):
-        counts = [_walked(item, depth + 1) for item in value]
-    else:
-        return 1, depth
-    return 1 + sum(c for c, _ in counts), max([depth, *(d for _, d in counts)])
 
 
 def _read_or_none(text: str) -> simple_yaml.Counted | None:
@@ -48,10 +29,10 @@ def _read_or_none(text: str) -> simple_yaml.Counted | None:
 def _assert_read_as_stock_reads(text: str) -> simple_yaml.Counted | None:
     read = _read_or_none(text)
     if read is not None:
-        assert ("value", repr(read.value)) == _stock(text)
+        assert ("value", repr(read.value)) == stock_outcome(text)
         composed = front_matter.load_composed(text)
         assert (read.values, read.depth) == (composed.values, composed.depth)
-        assert read.values >= _walked(read.value)[0]  # repeated keys count each time
+        assert read.values >= walked(read.value)[0]  # repeated keys count each time
     return read
 
 
@@ -146,14 +127,7 @@ def test_the_shared_sample_takes_the_quick_way():
 )
 def test_what_it_does_not_read_is_left_to_the_stock_loader(text):
     assert _read_or_none(text) is None
-    assert _outcome(front_matter.load, text) == _stock(text)
-
-
-def _outcome(load: Any, text: str) -> tuple[str, str]:
-    try:
-        return ("value", repr(load(text)))
-    except Exception as error:
-        return ("error", f"{type(error).__name__}: {error}")
+    assert outcome(front_matter.load, text) == stock_outcome(text)
 
 
 _KEYS = st.sampled_from(
