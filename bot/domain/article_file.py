@@ -187,7 +187,7 @@ def read_article_file(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> Artic
     is refused without waiting on it."""
     source = str(path)
     try:
-        if path.is_symlink():
+        if not _NO_FOLLOW and path.is_symlink():  # else opening refuses a link by itself
             raise ArticleFileError(source, "file", "is a symbolic link; links are not followed")
         data = _read_regular_file(path, limits.max_file_bytes + 1, source)
     except OSError as error:
@@ -195,10 +195,13 @@ def read_article_file(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> Artic
     return parse_article(data, source=source, limits=limits)
 
 
+_NO_FOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+
+
 def _read_regular_file(path: Path, size: int, source: str) -> bytes:
-    # O_NONBLOCK: opening a named pipe must not wait for a writer; O_NOFOLLOW: a link put in
-    # place after the check above is refused too.
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    # O_NONBLOCK: opening a named pipe must not wait for a writer; O_NOFOLLOW: opening a link
+    # fails, so a link is refused even if it is put in place after the file was listed.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _NO_FOLLOW
     try:
         descriptor = os.open(path, flags)
     except OSError as error:
