@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import zlib
+from collections.abc import Iterable
 from itertools import combinations
 
 STOPWORDS = frozenset(
@@ -77,7 +78,7 @@ def similarity(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def title_keys(words: list[str]) -> list[int]:
+def title_keys(words: Iterable[str]) -> list[int]:
     """Signed 64-bit keys for every three of the headline's four lowest-hash words.
 
     Headlines whose word sets are near-identical share most of their lowest-hash words, so
@@ -86,10 +87,10 @@ def title_keys(words: list[str]) -> list[int]:
     ranked = sorted({zlib.crc32(w.encode("utf-8")) for w in words})[:KEY_WORDS]
     if len(ranked) < KEY_SIZE:
         return [_key(ranked)] if ranked else []
-    return [_key(list(trio)) for trio in combinations(ranked, KEY_SIZE)]
+    return [_key(trio) for trio in combinations(ranked, KEY_SIZE)]
 
 
-def _key(hashes: list[int]) -> int:
+def _key(hashes: Iterable[int]) -> int:
     mixed = 0
     for value in hashes:
         mixed = (mixed * 0x9E3779B1 + value) & 0xFFFFFFFFFFFFFFFF
@@ -99,4 +100,4 @@ def _key(hashes: list[int]) -> int:
 def analyse(title: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """A headline's significant words and its grouping keys, computed once."""
     words = title_words(title)
-    return tuple(words), tuple(title_keys(sorted(words)))
+    return tuple(words), tuple(title_keys(words))
