@@ -255,3 +255,12 @@ def test_typical_dumped_articles_are_not_refused():
         text = _front_matter(article_text(title=f"Headline number {n}: what's new"))
         refused += _assert_read_as_stock_reads(text) is None
     assert refused == 0
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=20_000, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+)
+@given(text=_documents())
+def test_block_documents_at_scale_are_read_as_the_stock_loader_reads_them_or_refused(text):
+    _assert_read_as_stock_reads(text)
