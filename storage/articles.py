@@ -68,6 +68,11 @@ class _BatchPlan:
     parents: list[PreparedFile]
     coverage: list[PreparedArticle]
 
+    @property
+    def written(self) -> list[PreparedArticle]:
+        """Every article row the plan writes: the files' own, then coverage entries."""
+        return [f.article for f in self.parents] + self.coverage
+
 
 # A batch's article rows go to a staging table first and into ``articles`` by one statement.
 # Row by row, every INSERT or UPDATE ran as a statement of its own, and FTS5 flushes its
@@ -172,10 +177,9 @@ class ArticleRepository:
             # rows that were there before have children (topics, images, keys) to replace
             rewritten = {row.pk for row in existing.values()}
             await self._replace_children(plan, pks, rewritten)
-            written = [f.article for f in plan.parents] + plan.coverage
             await assign_stories(
                 self._db,
-                {pks[a.url]: _for_grouping(a, existing.get(a.url)) for a in written},
+                {pks[a.url]: _for_grouping(a, existing.get(a.url)) for a in plan.written},
                 self._grouping,
                 rewritten=rewritten,
             )
@@ -300,13 +304,12 @@ class ArticleRepository:
                 for position, (key, _) in enumerate(f.topics)
             ],
         )
-        imaged = [f.article for f in plan.parents] + plan.coverage
         await self._db.executemany(
             "INSERT INTO images (article_pk, position, url, width, height, is_cached) "
             "VALUES (?,?,?,?,?,?)",
             [
                 (pks[a.url], position, *image)
-                for a in imaged
+                for a in plan.written
                 for position, image in enumerate(a.images)
             ],
         )
