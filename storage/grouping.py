@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from storage.database import Database
 from storage.sql import chunks, placeholders
-from storage.titles import title_words
+from storage.titles import numbers_differ, title_words
 
 # Title keys are filed by week of publication (migration 0007).
 WEEK = 7 * 24 * 3600
@@ -47,12 +47,7 @@ class _Headline:
         shared = len(self.words & other.words)
         if shared / (len(self.words) + len(other.words) - shared) < threshold:
             return False
-        mine, theirs = _figures(self.words), _figures(other.words)
-        return not (mine and theirs and mine != theirs)
-
-
-def _figures(words: frozenset[str]) -> frozenset[str]:
-    return frozenset(w for w in words if w[0].isdigit())
+        return not numbers_differ(self.words, other.words)
 
 
 # Headlines met as candidates, by title: a story's articles meet again batch after batch.

@@ -11,6 +11,7 @@ import re
 import unicodedata
 import zlib
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from itertools import combinations
 
 STOPWORDS = frozenset(
@@ -64,7 +65,7 @@ def title_words(title: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w not in STOPWORDS))
 
 
-def numbers_differ(a: set[str], b: set[str]) -> bool:
+def numbers_differ(a: AbstractSet[str], b: AbstractSet[str]) -> bool:
     """True when both headlines carry figures and the figures are not the same."""
     figures_a = {w for w in a if w[0].isdigit()}
     figures_b = {w for w in b if w[0].isdigit()}
