@@ -387,16 +387,16 @@ def _check_loaded(loaded: front_matter_yaml.Loaded, source: str, limits: ParseLi
         loaded.counted and loaded.values <= limits.max_nodes and loaded.depth <= limits.max_depth
     )
     if not loaded.clean or not counted_within:
-        _check_shape(loaded.value, source, limits, escapes=not loaded.clean)
+        _check_shape(loaded.value, source, limits, check_strings=not loaded.clean)
 
 
 def _check_shape(
-    mapping: dict[Any, Any], source: str, limits: ParseLimits, *, escapes: bool = True
+    mapping: dict[Any, Any], source: str, limits: ParseLimits, *, check_strings: bool = True
 ) -> None:
     """Refuse alias bombs and deep nesting before anything walks the values recursively, and
     text the store cannot keep intact (a NUL written as an escape such as ``"\\0"``; a lone
-    surrogate, which the pure-Python YAML loader lets through). ``escapes=False`` says the
-    text held no escapes, so no string needs that last check."""
+    surrogate, which the pure-Python YAML loader lets through). ``check_strings=False`` skips
+    that last check, for a document no string of which can hold either (``Loaded.clean``)."""
     nodes = 0
     stack: list[tuple[Any, int, str]] = [(mapping, 1, "front matter")]
     while stack:
@@ -413,7 +413,7 @@ def _check_shape(
                 source, "front matter", f"is nested deeper than {limits.max_depth} levels"
             )
         if isinstance(value, str):
-            found = _UNSTORABLE.search(value) if escapes else None
+            found = _UNSTORABLE.search(value) if check_strings else None
             if found:
                 what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
                 raise ArticleFileError(source, field, f"contains {what}")
