@@ -16,28 +16,24 @@ error) is always exactly what ``yaml.load`` gives; a property test holds the two
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.domain import simple_yaml
+from bot.domain.simple_yaml import (
+    CACHE_LIMIT,
+    CACHED_VALUE_LENGTH,
+    INT_TAG,
+    PLAIN_DECIMAL,
+    SCALAR_TAGS,
+    STR_TAG,
+)
 
 _STOCK_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
-_INT = "tag:yaml.org,2002:int"
-# What the stock int constructor would read as plain base 10 (no 0-prefixed octal, no
-# underscores, no sexagesimal 1:30).
-_PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
-# Scalars typed by the stock constructors (they are few per file).
-_SCALAR_TAGS = frozenset(
-    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
-)
-_CACHED_VALUE_LENGTH = 40
-_CACHE_LIMIT = 50_000
 
 
 class _Unusual(Exception):
@@ -57,7 +53,7 @@ class _CachingLoader(_STOCK_LOADER):  # type: ignore[valid-type,misc]
         tag = self._tags.get(value)
         if tag is None:
             tag = super().resolve(kind, value, implicit)
-            if len(value) <= _CACHED_VALUE_LENGTH and len(self._tags) < _CACHE_LIMIT:
+            if len(value) <= CACHED_VALUE_LENGTH and len(self._tags) < CACHE_LIMIT:
                 self._tags[value] = tag
         return tag
 
@@ -90,11 +86,11 @@ class _Builder:
         tag = node.tag
         kind = type(node)
         if kind is ScalarNode:
-            if tag == _STR:
+            if tag == STR_TAG:
                 return node.value
-            if tag == _INT and _PLAIN_DECIMAL.fullmatch(node.value):
+            if tag == INT_TAG and PLAIN_DECIMAL.fullmatch(node.value):
                 return int(node.value)
-            if tag in _SCALAR_TAGS:
+            if tag in SCALAR_TAGS:
                 return self._loader.yaml_constructors[tag](self._loader, node)
         elif tag == _MAP and isinstance(node, MappingNode):
             return self._mapping(node, depth)
@@ -112,7 +108,7 @@ class _Builder:
         build = self.build
         inner = depth + 1
         for key_node, value_node in node.value:
-            if key_node.tag == _STR and type(key_node) is ScalarNode:
+            if key_node.tag == STR_TAG and type(key_node) is ScalarNode:
                 key = key_node.value  # nearly every key
                 self.values += 1
                 if inner > self.depth:

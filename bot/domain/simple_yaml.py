@@ -19,12 +19,19 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
-_STR = "tag:yaml.org,2002:str"
-_INT = "tag:yaml.org,2002:int"
-_SCALAR_TAGS = frozenset(
+# Shared with front_matter's libyaml path, which types scalars the same way.
+STR_TAG = "tag:yaml.org,2002:str"
+INT_TAG = "tag:yaml.org,2002:int"
+# Scalars typed by PyYAML's stock constructors.
+SCALAR_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float", "timestamp")
 )
-_PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+# What the stock int constructor would read as plain base 10 (no 0-prefixed octal, no
+# underscores, no sexagesimal 1:30).
+PLAIN_DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)")
+# Typing caches keep values this short, this many of them.
+CACHED_VALUE_LENGTH = 40
+CACHE_LIMIT = 50_000
 # Characters that make libyaml read a document in ways this module does not: tabs, line
 # breaks other than LF (YAML 1.1 also breaks at NEL, LS and PS), a byte-order mark, and
 # what YAML refuses as non-printable.
@@ -37,8 +44,6 @@ _NUMBER_STARTS = frozenset("0123456789.")
 # The escapes of double-quoted strings seen in exports; the others go the stock way.
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t"}
-_CACHE_LIMIT = 50_000
-_CACHED_VALUE_LENGTH = 40
 
 
 class NotSimple(Exception):
@@ -71,7 +76,7 @@ def _scalar(text: str) -> Any:
         return _known[text]
     except KeyError:
         value = _plain(text)
-    if len(text) <= _CACHED_VALUE_LENGTH and len(_known) < _CACHE_LIMIT:
+    if len(text) <= CACHED_VALUE_LENGTH and len(_known) < CACHE_LIMIT:
         _known[text] = value  # every type _plain returns is immutable
     return value
 
@@ -83,11 +88,11 @@ def _plain(text: str) -> Any:
     if ": " in text or " #" in text or text[-1] == ":":
         raise NotSimple
     tag = _implicit_tag(text)
-    if tag == _STR:
+    if tag == STR_TAG:
         return text
-    if tag == _INT and _PLAIN_DECIMAL.fullmatch(text):
+    if tag == INT_TAG and PLAIN_DECIMAL.fullmatch(text):
         return int(text)
-    if tag not in _SCALAR_TAGS:
+    if tag not in SCALAR_TAGS:
         raise NotSimple
     try:
         return _constructor.yaml_constructors[tag](_constructor, ScalarNode(tag, text))
@@ -106,9 +111,9 @@ def _implicit_tag(plain: str) -> str:
 def _is_string_key(key: str) -> bool:
     if key in _string_keys:
         return True
-    if _implicit_tag(key) != _STR:
+    if _implicit_tag(key) != STR_TAG:
         return False  # 'on', 'null' and such are not strings
-    if len(_string_keys) < _CACHE_LIMIT:
+    if len(_string_keys) < CACHE_LIMIT:
         _string_keys.add(key)
     return True
 
