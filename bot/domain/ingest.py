@@ -207,6 +207,8 @@ WORKER_NICENESS = 10
 # Chunks parsed ahead beyond the batch being filled: the workers keep parsing the next batch
 # while the writer stores this one.
 PARSE_SPARE_CHUNKS = 2
+# Files stored per transaction, unless the caller says otherwise (``ingest.batch_size``).
+DEFAULT_BATCH_SIZE = 2000
 # Below this many files a worker process costs more to start than it saves.
 PROCESS_POOL_MIN_FILES = 2000
 
@@ -290,7 +292,11 @@ class Ingester:
     """Stores article files; the CLI and the inbox scan both go through it."""
 
     def __init__(
-        self, store: Store, *, limits: ParseLimits = DEFAULT_LIMITS, batch_size: int = 2000
+        self,
+        store: Store,
+        *,
+        limits: ParseLimits = DEFAULT_LIMITS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         self._store = store
         self._limits = limits
@@ -389,7 +395,7 @@ async def ingest_paths(
     paths: Sequence[Path],
     *,
     limits: ParseLimits = DEFAULT_LIMITS,
-    batch_size: int = 2000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     on_total: Callable[[int], None] | None = None,
     progress: ProgressCallback | None = None,
 ) -> IngestReport:
@@ -463,7 +469,7 @@ async def scan_inbox(
     inbox: Path,
     *,
     limits: ParseLimits = DEFAULT_LIMITS,
-    batch_size: int = 2000,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     settle_seconds: float = 2.0,
 ) -> IngestReport:
     """Ingest what waits in the inbox; move stored files to processed/, refused ones to
