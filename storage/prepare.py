@@ -111,36 +111,38 @@ def extra_json(extra: dict[str, Any]) -> str:
 
 def prepare(draft: ArticleDraft) -> PreparedFile:
     """What the store writes for ``draft`` and the coverage it lists."""
-    related = tuple(_prepare_related(entry) for entry in draft.related)
-    images = _images(draft.images)
+    # each entry's payload goes into its own fingerprint and into the file's
+    payloads = [_related_fingerprint_payload(entry) for entry in draft.related]
+    related = tuple(map(_prepare_related, draft.related, payloads))
+    published_at = to_timestamp(draft.published_at)
+    extra = extra_json(draft.extra)
     digest = _digest(
         [
-            draft.web_url, draft.original_url, draft.title, draft.excerpt,
-            to_timestamp(draft.published_at), draft.category, draft.type, draft.quality,
-            draft.heat, draft.published, draft.provider.name, draft.provider.domain,
-            list(draft.topics), _image_payload(draft.images),
-            [_related_fingerprint_payload(entry) for entry in draft.related], draft.body,
-            extra_json(draft.extra), draft.secured,
+            draft.web_url, draft.original_url, draft.title, draft.excerpt, published_at,
+            draft.category, draft.type, draft.quality, draft.heat, draft.published,
+            draft.provider.name, draft.provider.domain, list(draft.topics),
+            _image_payload(draft.images), payloads, draft.body, extra, draft.secured,
         ]
     )  # fmt: skip
     content = (
-        draft.web_url, draft.original_url, draft.title, draft.excerpt,
-        to_timestamp(draft.published_at), draft.category, draft.type, draft.quality, draft.heat,
-        int(draft.published), draft.provider.name, draft.provider.domain,
-        ", ".join(draft.topics), draft.body, extra_json(draft.extra), draft.secured, 0, digest,
+        draft.web_url, draft.original_url, draft.title, draft.excerpt, published_at,
+        draft.category, draft.type, draft.quality, draft.heat, int(draft.published),
+        draft.provider.name, draft.provider.domain, ", ".join(draft.topics), draft.body, extra,
+        draft.secured, 0, digest,
     )  # fmt: skip
     words, keys = analyse(draft.title)
     article = PreparedArticle(
-        draft.canonical_url, short_id(draft.canonical_url), content, draft.published, images,
-        words, keys,
+        draft.canonical_url, short_id(draft.canonical_url), content, draft.published,
+        _images(draft.images), words, keys,
     )  # fmt: skip
     topics = tuple((topic_key(name), name) for name in draft.topics)
     return PreparedFile(article, topics, related)
 
 
-def _prepare_related(entry: RelatedDraft) -> PreparedArticle:
-    """A coverage-only article: what the listing file says of it; never published itself."""
-    digest = _digest(["coverage", *_related_fingerprint_payload(entry)])
+def _prepare_related(entry: RelatedDraft, payload: list[Any]) -> PreparedArticle:
+    """A coverage-only article: what the listing file says of it; never published itself.
+    ``payload`` is the entry's ``_related_fingerprint_payload``."""
+    digest = _digest(["coverage", *payload])
     content = (
         entry.web_url, "", entry.title, entry.excerpt, to_timestamp(entry.published_at), "",
         entry.type, entry.quality, -1, 0, entry.provider.name, entry.provider.domain, "", "",
