@@ -81,8 +81,9 @@ async def schema_version(connection: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def migrate(connection: aiosqlite.Connection) -> int:
-    """Apply every migration newer than the file's version; return the final version."""
+async def migrate(connection: aiosqlite.Connection, *, up_to: int | None = None) -> int:
+    """Apply every migration newer than the file's version (none past ``up_to``, when given:
+    upgrade tests build older stores so); return the final version."""
     current = await schema_version(connection)
     scripts = migration_scripts()
     latest = scripts[-1][0] if scripts else 0
@@ -91,8 +92,9 @@ async def migrate(connection: aiosqlite.Connection) -> int:
             f"the database is at schema version {current}, newer than this topicbot "
             f"understands ({latest}); upgrade topicbot"
         )
+    target = latest if up_to is None else min(up_to, latest)
     for version, sql in scripts:
-        if version <= current:
+        if not current < version <= target:
             continue
         log.info("applying schema migration %04d", version)
         try:
@@ -103,7 +105,7 @@ async def migrate(connection: aiosqlite.Connection) -> int:
             if connection.in_transaction:
                 await connection.rollback()
             raise
-    return max(current, latest)
+    return max(current, target)
 
 
 Params = Sequence[Any] | Mapping[str, Any]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.database import migration_scripts, open_connection
+from storage.database import migrate, open_connection
 from storage.prepare import short_id
 from storage.titles import analyse
 
@@ -14,10 +14,7 @@ from storage.titles import analyse
 async def store_at_version(path: Path, version: int) -> aiosqlite.Connection:
     """A database migrated up to ``version`` only; the caller closes it."""
     connection = await open_connection(path)
-    for number, script in migration_scripts()[:version]:
-        await connection.executescript(
-            f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-        )
+    await migrate(connection, up_to=version)
     return connection
 
 
