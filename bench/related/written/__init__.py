@@ -1,0 +1,156 @@
+"""The written evaluation set for related coverage: hand-written events, distractors, queries.
+
+`load()` reads the domain files (`*.yaml` beside this module, one list of articles each), the
+labels (`labels.yaml`) and generates the filler (`filler.py`); `write_files(written, folder)`
+writes every article that has a file of its own as an article file in the export format,
+ready for the real ingest. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.related.written.filler import anchors_from, filler_articles
+
+HERE = Path(__file__).resolve().parent
+LABELS = HERE / "labels.yaml"
+NOT_ARTICLES = {LABELS.name, "filler_pieces.yaml"}
+FILLER_COUNT = 2000
+FILLER_SEED = 12
+DISTRACTOR_KINDS = ("same-entity", "other-chapter", "same-kind", "shared-words")
+
+
+@dataclass(frozen=True)
+class Distractor:
+    url: str
+    event: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    summary: str
+    curated: bool
+    urls: tuple[str, ...]
+    distractors: tuple[Distractor, ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    event: str
+
+
+@dataclass
+class WrittenSet:
+    articles: list[dict[str, Any]]  # hand-written: events' coverage and distractors
+    events: dict[str, Event]
+    queries: list[Query]
+    filler: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def distractors(self) -> dict[str, Distractor]:
+        return {d.url: d for e in self.events.values() for d in e.distractors}
+
+    def event_of(self, url: str) -> str | None:
+        return self._event_by_url().get(url)
+
+    def _event_by_url(self) -> dict[str, str]:
+        return {url: e.id for e in self.events.values() for url in e.urls}
+
+    def by_url(self) -> dict[str, dict[str, Any]]:
+        return {a["webUrl"]: a for a in self.all_articles()}
+
+    def all_articles(self) -> Iterator[dict[str, Any]]:
+        yield from self.articles
+        yield from self.filler
+
+
+def domain_files() -> list[Path]:
+    return sorted(p for p in HERE.glob("*.yaml") if p.name not in NOT_ARTICLES)
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(value)
+
+
+def _read_articles(path: Path) -> list[dict[str, Any]]:
+    articles = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for article in articles:
+        article["publishedDateTime"] = _iso(article["publishedDateTime"])
+        article["domain_file"] = path.name
+    return list(articles)
+
+
+def _read_labels() -> tuple[dict[str, Event], list[Query]]:
+    raw = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
+    events = {
+        event_id: Event(
+            id=event_id,
+            summary=spec["summary"],
+            curated=bool(spec["curated"]),
+            urls=tuple(spec["articles"]),
+            distractors=tuple(
+                Distractor(d["url"], event_id, d["kind"]) for d in spec["distractors"]
+            ),
+        )
+        for event_id, spec in raw["events"].items()
+    }
+    queries = [Query(q["query"], q["event"]) for q in raw["queries"]]
+    return events, queries
+
+
+def load(*, filler_count: int = FILLER_COUNT, seed: int = FILLER_SEED) -> WrittenSet:
+    articles = [a for path in domain_files() for a in _read_articles(path)]
+    events, queries = _read_labels()
+    by_url = {a["webUrl"]: a for a in articles}
+    coverage = {e.id: [by_url[u] for u in e.urls if u in by_url] for e in events.values()}
+    filler = filler_articles(anchors_from(coverage), count=filler_count, seed=seed)
+    return WrittenSet(articles, events, queries, filler)
+
+
+# --- article files -------------------------------------------------------------------------
+
+_EXPORT_KEYS = ("title", "excerpt", "publishedDateTime", "webUrl", "provider", "quality")
+
+
+def _related_entry(article: dict[str, Any]) -> dict[str, Any]:
+    entry = {key: article[key] for key in _EXPORT_KEYS if key in article}
+    entry["type"] = "article"
+    return entry
+
+
+def _front_matter(article: dict[str, Any], by_url: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"category": "news"}
+    doc.update({key: article[key] for key in ("title", "excerpt", "publishedDateTime", "webUrl")})
+    doc.update(type="article", quality=article["quality"], heat=-1, published=True)
+    doc["provider"] = article["provider"]
+    doc["topics"] = list(article.get("topics", []))
+    doc["images"] = []
+    if article.get("related"):
+        doc["related"] = [_related_entry(by_url[url]) for url in article["related"]]
+    return doc
+
+
+def write_files(written: WrittenSet, folder: Path) -> int:
+    """Write every article with a file of its own into `folder`; returns how many."""
+    folder.mkdir(parents=True, exist_ok=True)
+    by_url = written.by_url()
+    count = 0
+    for article in written.all_articles():
+        if article.get("coverage_only"):
+            continue
+        doc = _front_matter(article, by_url)
+        text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000)
+        (folder / f"{count:05d}.md").write_text(f"---\n{text}---\n", encoding="utf-8")
+        count += 1
+    return count
