@@ -142,13 +142,14 @@ def _front_matter(article: dict[str, Any], by_url: dict[str, dict[str, Any]]) ->
 
 
 def write_files(written: WrittenSet, folder: Path) -> int:
-    """Write every article with a file of its own into `folder`; returns how many."""
+    """Write every article with a file of its own into `folder`, named in the order they were
+    published (as an export is), and return how many."""
     folder.mkdir(parents=True, exist_ok=True)
     by_url = written.by_url()
+    own_files = [a for a in written.all_articles() if not a.get("coverage_only")]
+    own_files.sort(key=lambda a: (a["publishedDateTime"], a["webUrl"]))
     count = 0
-    for article in written.all_articles():
-        if article.get("coverage_only"):
-            continue
+    for article in own_files:
         doc = _front_matter(article, by_url)
         text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=1000)
         (folder / f"{count:05d}.md").write_text(f"---\n{text}---\n", encoding="utf-8")

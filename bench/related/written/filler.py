@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 Piece = tuple[str, str, tuple[str, ...]]
+Used = dict[tuple[str, int], list[datetime]]  # (domain, piece index) -> when it was used
 
 PIECES_FILE = Path(__file__).resolve().parent / "filler_pieces.yaml"
 
@@ -86,7 +87,7 @@ PERIOD_START = datetime(2026, 8, 3, tzinfo=UTC)
 PERIOD_END = datetime(2026, 11, 12, tzinfo=UTC)
 NEAR_EVENT_SHARE = 0.30
 NEAR_EVENT_HOURS = 72
-SAME_PIECE_GAP = timedelta(days=4)
+SAME_PIECE_GAP = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -138,17 +139,33 @@ def _outlet(rng: random.Random, domain: str) -> tuple[str, str]:
     return rng.choice(pool)
 
 
-def _pick_piece(
-    rng: random.Random, domain: str, when: datetime, used: dict[tuple[str, int], list[datetime]]
-) -> tuple[int, Piece]:
-    """A piece of the domain not used within SAME_PIECE_GAP of `when`, if one is left."""
-    pieces = PIECES[domain]
-    for _ in range(30):
-        index = rng.randrange(len(pieces))
-        if all(abs(when - other) > SAME_PIECE_GAP for other in used.get((domain, index), [])):
+def _free_pieces(domain: str, when: datetime, used: Used) -> list[int]:
+    return [
+        index
+        for index in range(len(PIECES[domain]))
+        if all(abs(when - other) > SAME_PIECE_GAP for other in used.get((domain, index), []))
+    ]
+
+
+def _pick_piece(rng: random.Random, domain: str, when: datetime, used: Used) -> tuple[str, Piece]:
+    """A piece not used within SAME_PIECE_GAP of `when`: of the domain if one is left, else of
+    another domain; when none is left anywhere, the domain's least recently used one."""
+    others = [d for d in sorted(PIECES) if d != domain]
+    rng.shuffle(others)
+    for candidate in [domain, *others]:
+        free = _free_pieces(candidate, when, used)
+        if free:
+            index = rng.choice(free)
             break
-    used.setdefault((domain, index), []).append(when)
-    return index, pieces[index]
+    else:
+        candidate = domain
+        index = min(
+            range(len(PIECES[domain])),
+            key=lambda i: max(abs(when - t) for t in used.get((domain, i), [PERIOD_START])),
+            default=0,
+        )
+    used.setdefault((candidate, index), []).append(when)
+    return candidate, PIECES[candidate][index]
 
 
 def _topics(rng: random.Random, own: Sequence[str], anchor: EventAnchor | None) -> list[str]:
@@ -165,10 +182,10 @@ def _article(
     domain: str,
     when: datetime,
     anchor: EventAnchor | None,
-    used: dict[tuple[str, int], list[datetime]],
+    used: Used,
     titles: set[str],
 ) -> dict[str, Any]:
-    _, (title_piece, excerpt_piece, own_topics) = _pick_piece(rng, domain, when, used)
+    domain, (title_piece, excerpt_piece, own_topics) = _pick_piece(rng, domain, when, used)
     for _ in range(30):  # no two filler articles share a headline
         values = _slot_values(rng)
         title = _capitalised(title_piece.format(**values))
@@ -204,7 +221,7 @@ def filler_articles(
 ) -> list[dict[str, Any]]:
     """`count` filler articles (dicts in the written set's shape), deterministic for a seed."""
     rng = random.Random(seed)
-    used: dict[tuple[str, int], list[datetime]] = {}
+    used: Used = {}
     titles: set[str] = set()
     articles = []
     for serial in range(count):
