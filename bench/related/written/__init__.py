@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bench.related.written.filler import anchors_from, filler_articles
+from bench.related.written.filler import anchors_from, filler_articles, load_yaml
 
 HERE = Path(__file__).resolve().parent
 LABELS = HERE / "labels.yaml"
@@ -84,7 +84,7 @@ def _iso(value: Any) -> str:
 
 
 def _read_articles(path: Path) -> list[dict[str, Any]]:
-    articles = yaml.safe_load(path.read_text(encoding="utf-8"))
+    articles = load_yaml(path.read_text(encoding="utf-8"))
     for article in articles:
         article["publishedDateTime"] = _iso(article["publishedDateTime"])
         article["domain_file"] = path.name
@@ -92,7 +92,7 @@ def _read_articles(path: Path) -> list[dict[str, Any]]:
 
 
 def _read_labels() -> tuple[dict[str, Event], list[Query]]:
-    raw = yaml.safe_load(LABELS.read_text(encoding="utf-8"))
+    raw = load_yaml(LABELS.read_text(encoding="utf-8"))
     events = {
         event_id: Event(
             id=event_id,

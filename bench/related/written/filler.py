@@ -27,10 +27,15 @@ Piece = tuple[str, str, tuple[str, ...]]
 Used = dict[tuple[str, int], list[datetime]]  # (domain, piece index) -> when it was used
 
 PIECES_FILE = Path(__file__).resolve().parent / "filler_pieces.yaml"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_LOADER)
 
 
 def _load() -> tuple[dict[str, list[Piece]], dict[str, tuple[str, ...]]]:
-    raw = yaml.safe_load(PIECES_FILE.read_text(encoding="utf-8"))
+    raw = load_yaml(PIECES_FILE.read_text(encoding="utf-8"))
     pieces = {
         domain: [(p["title"], p["excerpt"], tuple(p["topics"])) for p in items]
         for domain, items in raw["pieces"].items()

@@ -1,0 +1,150 @@
+"""The written evaluation set for related coverage (bench/related/written/) holds together:
+enough events and distractors, each event covered by 3-5 outlets, one URL per article, labels
+that agree with the articles, and files the real parser accepts. Scores are not tested here
+(`python -m bench.related.eval` reports them)."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bench.related.written import DISTRACTOR_KINDS, FILLER_SEED, WrittenSet, load, write_files
+from bench.related.written.filler import (
+    NEAR_EVENT_HOURS,
+    anchors_from,
+    filler_articles,
+    name_clashes,
+)
+from bot.domain.article_file import read_article_file
+from bot.domain.urls import canonical_url
+
+
+@pytest.fixture(scope="module")
+def written() -> WrittenSet:
+    return load()
+
+
+def when(article: dict) -> datetime:
+    return datetime.fromisoformat(article["publishedDateTime"].replace("Z", "+00:00"))
+
+
+def test_at_least_40_events_each_covered_by_3_to_5_different_outlets(written):
+    by_url = written.by_url()
+    assert len(written.events) >= 40
+    for event in written.events.values():
+        outlets = [by_url[url]["provider"]["domain"] for url in event.urls]
+        assert 3 <= len(outlets) <= 5, event.id
+        assert len(set(outlets)) == len(outlets), f"{event.id}: one outlet twice"
+
+
+def test_coverage_of_one_event_is_paraphrased_and_spread_over_hours(written):
+    by_url = written.by_url()
+    for event in written.events.values():
+        articles = [by_url[url] for url in event.urls]
+        titles = [a["title"].lower() for a in articles]
+        assert len(set(titles)) == len(titles), event.id
+        span = max(map(when, articles)) - min(map(when, articles))
+        assert timedelta(hours=1) <= span <= timedelta(hours=60), event.id
+
+
+def test_at_least_3_distractors_per_event_of_known_kinds(written):
+    assert sum(len(e.distractors) for e in written.events.values()) >= 120
+    for event in written.events.values():
+        assert len(event.distractors) >= 3, event.id
+        assert {d.kind for d in event.distractors} <= set(DISTRACTOR_KINDS), event.id
+    kinds = Counter(d.kind for d in written.distractors.values())
+    assert all(kinds[kind] >= 20 for kind in DISTRACTOR_KINDS), kinds
+
+
+def test_every_url_is_one_article(written):
+    urls = [canonical_url(a["webUrl"]) for a in written.all_articles()]
+    assert [u for u, n in Counter(urls).items() if n > 1] == []
+
+
+def test_labels_and_articles_agree(written):
+    written_urls = {a["webUrl"] for a in written.articles}
+    event_urls = [url for e in written.events.values() for url in e.urls]
+    distractor_urls = [d.url for e in written.events.values() for d in e.distractors]
+    labelled = event_urls + distractor_urls
+    assert [u for u, n in Counter(labelled).items() if n > 1] == []
+    assert set(labelled) == written_urls
+
+
+def test_curated_links_stay_inside_their_event_and_most_events_have_none(written):
+    by_url = written.by_url()
+    listed = set()
+    for event in written.events.values():
+        related = [url for u in event.urls for url in by_url[u].get("related", [])]
+        assert set(related) <= set(event.urls), event.id
+        assert bool(related) == event.curated, event.id
+        listed.update(related)
+    coverage_only = {a["webUrl"] for a in written.articles if a.get("coverage_only")}
+    assert coverage_only <= listed
+    curated = sum(e.curated for e in written.events.values())
+    assert 5 <= curated <= len(written.events) // 3
+
+
+def test_articles_carry_what_an_export_carries(written):
+    for article in written.all_articles():
+        assert article["title"].strip() and article["excerpt"].strip(), article["webUrl"]
+        assert article["webUrl"].startswith("https://")
+        assert article["provider"]["domain"].endswith(".example")
+        assert 40 <= article["quality"] <= 90, article["webUrl"]
+        if not article.get("coverage_only"):
+            assert 2 <= len(article["topics"]) <= 5, article["webUrl"]
+
+
+def test_fifteen_queries_each_after_a_known_event(written):
+    assert len(written.queries) == 15
+    assert {q.event for q in written.queries} <= set(written.events)
+    assert len({q.text for q in written.queries}) == 15
+
+
+def test_filler_is_about_no_event_and_a_share_sits_near_events_with_their_topics(written):
+    assert len(written.filler) == 2000
+    assert name_clashes(a["title"] + " " + a["excerpt"] for a in written.articles) == []
+    by_url = written.by_url()
+    anchors = [
+        (
+            min(when(by_url[u]) for u in e.urls),
+            {t for u in e.urls for t in by_url[u].get("topics", [])},
+        )
+        for e in written.events.values()
+    ]
+    near = sum(
+        any(
+            abs(when(f) - start) <= timedelta(hours=NEAR_EVENT_HOURS) and topics & set(f["topics"])
+            for start, topics in anchors
+        )
+        for f in written.filler
+    )
+    assert 0.25 <= near / len(written.filler) <= 0.5
+
+
+def test_filler_is_the_same_for_the_same_seed(written):
+    by_url = written.by_url()
+    anchors = anchors_from({e.id: [by_url[u] for u in e.urls] for e in written.events.values()})
+    assert filler_articles(anchors, count=2000, seed=FILLER_SEED) == written.filler
+    assert filler_articles(anchors, count=50, seed=3) != filler_articles(anchors, count=50, seed=4)
+
+
+def test_the_real_parser_accepts_every_written_file(tmp_path: Path, written):
+    small = WrittenSet(written.articles, written.events, written.queries, written.filler[:100])
+    count = write_files(small, tmp_path)
+    files = sorted(tmp_path.glob("*.md"))
+    assert len(files) == count
+    drafts = [read_article_file(path) for path in files]
+    related = {r.canonical_url for d in drafts for r in d.related}
+    stored = {d.canonical_url for d in drafts} | related
+    assert stored >= {canonical_url(a["webUrl"]) for a in written.articles}
+
+
+def test_no_two_filler_articles_share_a_headline_in_a_week(written):
+    by_title = sorted(written.filler, key=lambda a: (a["title"], a["publishedDateTime"]))
+    for a, b in itertools.pairwise(by_title):
+        if a["title"] == b["title"]:
+            assert when(b) - when(a) > timedelta(days=7), a["title"]
