@@ -76,20 +76,34 @@ def retry_delay(attempt: int, *, base_seconds: float, cap_seconds: float) -> flo
     return random.uniform(ceiling / 2, ceiling)
 
 
+def next_local_moment(now: datetime, zone: str, at: time, weekday: int | None = None) -> datetime:
+    """The first moment after ``now`` (in UTC) when the zone's clocks read ``at`` (on
+    ``weekday``, 0 = Monday, when given).
+
+    A time the clocks skip (02:30 on a spring-forward night) comes an hour later, at 03:30; a
+    time they show twice (01:30 on a fall-back night) counts once, at its first showing.
+    Candidates are compared in UTC: datetimes sharing a zone compare by their wall clocks,
+    which would pick a moment already past during the repeated hour.
+    """
+    tz = ZoneInfo(zone)
+    today = now.astimezone(tz).date()
+    after = now.astimezone(UTC)
+    for days in range(-1, 9):
+        day = today + timedelta(days=days)
+        if weekday is not None and day.weekday() != weekday:
+            continue
+        moment = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+        if moment > after:
+            return moment
+    raise AssertionError("a daily or weekly moment always comes within eight days")
+
+
 def next_digest_times(
     now: datetime, zone: str, daily: time, weekly_day: str
 ) -> tuple[datetime, datetime]:
     """The next daily and weekly digest moments after ``now``, in UTC, by the zone's clock."""
-    tz = ZoneInfo(zone)
-    local = now.astimezone(tz)
-    daily_at = datetime.combine(local.date(), daily, tzinfo=tz)
-    if daily_at <= local:
-        daily_at = datetime.combine(local.date() + timedelta(days=1), daily, tzinfo=tz)
-    days_ahead = (WEEKDAYS.index(weekly_day) - local.weekday()) % 7
-    weekly_at = datetime.combine(local.date() + timedelta(days=days_ahead), daily, tzinfo=tz)
-    if weekly_at <= local:
-        weekly_at += timedelta(days=7)
-    return daily_at.astimezone(UTC), weekly_at.astimezone(UTC)
+    weekday = WEEKDAYS.index(weekly_day)
+    return next_local_moment(now, zone, daily), next_local_moment(now, zone, daily, weekday)
 
 
 @dataclass(frozen=True, slots=True)
