@@ -451,6 +451,18 @@ class DeliveryRepository:
             {"now": to_timestamp(now), "limit": limit},
         )
 
+    async def next_digest_due(self) -> datetime | None:
+        """When the earliest waiting digest row is due (None when none waits)."""
+        # One probe at the front of each mode's pending index.
+        found = await self._db.scalar(
+            "SELECT min(due) FROM ("
+            "SELECT min(next_attempt_at) AS due FROM deliveries "
+            "WHERE state = 'pending' AND mode = 'daily' AND target_kind = 'dm' UNION ALL "
+            "SELECT min(next_attempt_at) FROM deliveries "
+            "WHERE state = 'pending' AND mode = 'weekly' AND target_kind = 'dm')"
+        )
+        return None if found is None else from_timestamp(int(found))
+
     # --- health ----------------------------------------------------------------------------
 
     async def feed_health(self, guild_id: int) -> dict[int, HealthCounts]:
