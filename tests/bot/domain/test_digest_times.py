@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.delivery import next_digest_times, next_local_moment
+from bot.domain.digests import next_digest_times, next_local_moment
 
 
 def utc(text: str) -> datetime:
