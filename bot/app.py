@@ -63,7 +63,10 @@ def build_services(store: Store, settings: Settings, clock: Clock = utc_now) -> 
         store, max_per_member=settings.commands.max_subscriptions_per_member, clock=clock
     )
     guild_settings = GuildSettingsService(
-        store, default_min_quality=settings.delivery.default_min_quality, clock=clock
+        store,
+        default_min_quality=settings.delivery.default_min_quality,
+        digests=settings.digests,
+        clock=clock,
     )
     return Services(
         subscriptions=subscriptions,

@@ -145,3 +145,54 @@ async def test_a_digest_missed_while_down_is_sent_once_on_ready(
 
 async def _planned(deployment: Deployment) -> bool:
     return await deployment.pending() == 1
+
+
+async def set_zone(deployment: Deployment, guild, zone: str) -> None:
+    await deployment.double.wait_for_commands("settings", guild_id=None)
+    result = await deployment.double.slash(
+        guild.id, guild.moderator.id, "settings", {"timezone": zone}
+    )
+    assert result.content == "Saved.", result.content
+
+
+async def test_a_zone_set_just_before_its_minute_brings_the_waiting_digest_then(
+    discord_double: DiscordDouble, tmp_path: Path
+):
+    # the deployment's default is 08:00 UTC; the server moves to New York at 07:59:5x there
+    settings = settings_for(tmp_path, delivery={"plan_interval_seconds": 1})
+    world = build_world(discord_double, guilds=1, members=1)
+    reader = world.first.members[0].id
+    clock = RunningClock(MINUTE - timedelta(seconds=6))
+    async with await Store.open(settings.storage.path) as store:
+        deployment = Deployment(discord_double, settings, store)
+        await seed(store, world.first.id, {reader: "daily"}, clock())
+        async with deployment.running(clock):
+            await until(lambda: _planned(deployment))  # for 08:00 UTC tomorrow
+            await set_zone(deployment, world.first, "America/New_York")
+            arrived = await first_dm(discord_double, reader, clock, timeout_s=25)
+        assert MINUTE <= arrived <= MINUTE + timedelta(seconds=5), arrived - MINUTE
+        assert len(discord_double.dms_to(reader)) == 1
+        assert await deployment.pending() == 0  # nothing left for the old moment
+
+
+async def test_a_zone_set_just_before_the_minute_moves_the_digest_to_the_new_one(
+    deployment: Deployment,
+):
+    # waiting for 08:00 in New York; moved to 08:00 in Tokyo (23:00 UTC) a few seconds before
+    world = build_world(deployment.double, guilds=1, members=1)
+    reader = world.first.members[0].id
+    clock = RunningClock(MINUTE - timedelta(seconds=6))
+    await seed(deployment.store, world.first.id, {reader: "daily"}, clock())
+    tokyo = datetime(2026, 6, 11, 8, 0, tzinfo=ZoneInfo("Asia/Tokyo")).astimezone(UTC)
+    async with deployment.running(clock):
+        await until(lambda: _planned(deployment))
+        await set_zone(deployment, world.first, "Asia/Tokyo")
+        assert clock() < MINUTE
+        await asyncio.sleep((MINUTE + timedelta(seconds=3) - clock()).total_seconds())
+    assert deployment.double.dms_to(reader) == []
+
+    clock.set(tokyo - timedelta(seconds=3))
+    async with deployment.running(clock):
+        arrived = await first_dm(deployment.double, reader, clock, timeout_s=15)
+    assert tokyo <= arrived <= tokyo + timedelta(seconds=5), arrived - tokyo
+    assert len(deployment.double.dms_to(reader)) == 1
