@@ -163,3 +163,26 @@ async def test_a_new_schedule_moves_waiting_digests_and_new_ones_follow_it(harne
     (digest,) = harness.double.dms_to(weekly)
     assert digest.embeds[0]["title"] == "Your weekly digest"
     assert len(harness.double.dms_to(daily)) == 1
+
+
+async def test_new_digests_follow_the_servers_own_time_and_day(harness: Harness):
+    g = harness.first
+    harness.clock.now = NOW  # Wednesday 11:00 UTC
+    daily, weekly = g.members[0].id, g.members[1].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, daily, "Transport", delivery="daily")
+    await follow(harness, g, weekly, "Transport", delivery="weekly")
+    assert (await settings(harness, digest_time="18:30", digest_day="friday")).content == "Saved."
+    await story(harness, 1)
+    await harness.deliver()
+
+    harness.clock.now = datetime(2026, 6, 10, 18, 29, 59, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    harness.clock.advance(seconds=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    assert len(harness.double.dms_to(daily)) == 1
+    harness.clock.now = datetime(2026, 6, 12, 18, 29, 59, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    harness.clock.advance(seconds=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    assert harness.double.dms_to(weekly)[0].embeds[0]["title"] == "Your weekly digest"
