@@ -21,7 +21,16 @@ from bot.domain.related import RelatedService
 from bot.domain.stories import story_window
 from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
 from bot.errors import TopicTree
-from bot.scheduler import JobScheduler
+from bot.scheduler import (
+    HOUSEKEEPING_SECONDS,
+    JobScheduler,
+    ScheduledJob,
+    digest_job,
+    housekeeping_job,
+    inbox_job,
+    planning_job,
+    sending_job,
+)
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from storage import Store
@@ -54,7 +63,10 @@ def build_services(store: Store, settings: Settings, clock: Clock = utc_now) -> 
         store, max_per_member=settings.commands.max_subscriptions_per_member, clock=clock
     )
     guild_settings = GuildSettingsService(
-        store, default_min_quality=settings.delivery.default_min_quality, clock=clock
+        store,
+        default_min_quality=settings.delivery.default_min_quality,
+        digests=settings.digests,
+        clock=clock,
     )
     return Services(
         subscriptions=subscriptions,
@@ -116,8 +128,37 @@ class TopicBot(commands.Bot):
         )
         self.dispatcher = Dispatcher(self, clock=clock)
         self.autocomplete_throttle = Throttle(settings.commands.autocomplete_per_10s, 10.0)
-        self.jobs = JobScheduler(self) if run_jobs else None
+        self.jobs = (
+            JobScheduler(self.scheduled_jobs(), clock=clock, gateway_ready=self.is_ready)
+            if run_jobs
+            else None
+        )
         self._sync_on_start = sync_on_start
+
+    def scheduled_jobs(self) -> list[ScheduledJob]:
+        """The background jobs, with fixed ids. Digests are woken at the moment their
+        earliest row is due; the check interval is only the longest the job sleeps."""
+        ingest, delivery = self.settings.ingest, self.settings.delivery
+        return [
+            ScheduledJob("scan_inbox", inbox_job(self.store, ingest), ingest.interval_seconds),
+            ScheduledJob(
+                "plan_deliveries", planning_job(self.planner), delivery.plan_interval_seconds
+            ),
+            ScheduledJob(
+                "send_deliveries",
+                sending_job(self.dispatcher),
+                delivery.send_interval_seconds,
+                needs_gateway=True,  # views (the Unsubscribe button) need the connection
+            ),
+            ScheduledJob(
+                "send_digests",
+                digest_job(self.dispatcher),
+                self.settings.digests.check_interval_seconds,
+                next_wanted=self.store.deliveries.next_digest_due,
+                needs_gateway=True,
+            ),
+            ScheduledJob("housekeeping", housekeeping_job(self.store), HOUSEKEEPING_SECONDS),
+        ]
 
     async def setup_hook(self) -> None:
         """Load the cogs, sync commands when their definitions changed, start the jobs."""
@@ -136,5 +177,7 @@ class TopicBot(commands.Bot):
         await super().close()
 
     async def on_ready(self) -> None:
-        """Say who we are once connected."""
+        """Say who we are once connected; run the jobs that were waiting for the gateway."""
         log.info("connected as %s to %d guilds", self.user, len(self.guilds))
+        if self.jobs is not None:
+            self.jobs.gateway_is_ready()

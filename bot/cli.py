@@ -208,9 +208,21 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
         f"topics         {stats.topics}\n"
         f"subscriptions  {stats.subscriptions} ({stats.subscriptions_paused} paused)\n"
         f"feeds          {stats.feeds} ({stats.feeds_paused} paused)\n"
-        f"deliveries     {deliveries}"
+        f"deliveries     {deliveries}\n"
+        f"digests        {_overrides(stats.digest_overrides)}"
     )
     return EXIT_OK
+
+
+def _overrides(counts: dict[str, int]) -> str:
+    """How many servers set their own digest schedule (the rest follow digests.*)."""
+    if not counts["servers"]:
+        return "every server follows the configured schedule"
+    return (
+        f"{counts['servers']} servers set their own (time zone {counts['timezone']}, "
+        f"time {counts['digest_time']}, day {counts['digest_day']}); the rest follow the "
+        "configured schedule"
+    )
 
 
 # --- related ---------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import reprlib
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -136,12 +135,6 @@ class DigestSettings(_Section):
     ] = "08:00"
     weekly_day: Weekday = "monday"
     check_interval_seconds: Interval = 60
-
-    @property
-    def daily_clock(self) -> time:
-        """The daily digest time as a ``time``."""
-        hours, minutes = self.daily_time.split(":")
-        return time(int(hours), int(minutes))
 
 
 class CommandSettings(_Section):

@@ -1,86 +1,161 @@
 """Background jobs on APScheduler. All state lives in the store, so a job that runs twice
-does no harm; a failing run is logged and tried again on the next tick."""
+does no harm; a failing run is logged and tried again at the job's next turn.
+
+Each job runs at least every so many seconds. A job may also say when it is next wanted (the
+digest job: the moment its earliest waiting row is due, read from the store), and is then
+woken at that moment by its trigger; this is read again after each of its runs and after any
+job that did something (planning writes digest rows, sending moves rows to the digest). A job
+that needs the gateway skips a run made before the gateway is ready and runs as soon as it is.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.config import IngestSettings
 from bot.domain.article_file import ParseLimits
 from bot.domain.ingest import scan_inbox
 
 if TYPE_CHECKING:
-    from bot.app import TopicBot
+    from bot.alerts import Dispatcher
+    from bot.domain.delivery import DeliveryPlanner
+    from storage import Store
 
 log = logging.getLogger(__name__)
 
+# A job's summary of what it did; "" when it did nothing worth a log line.
 Job = Callable[[], Awaitable[str]]
+NextWanted = Callable[[], Awaitable[datetime | None]]
+Clock = Callable[[], datetime]
+Outcome = Literal["waiting for the gateway", "failed", "idle", "did something"]
 HOUSEKEEPING_SECONDS = 3600
 
 
-def logged(name: str, job: Job) -> Callable[[], Awaitable[None]]:
-    """Run ``job``, logging what it did and how long it took; never let it raise."""
+@dataclass(frozen=True, slots=True)
+class ScheduledJob:
+    """A job: its id (in the logs), what it runs, the longest it waits between runs, when it
+    is next wanted sooner (by the bot's clock), and whether it needs the gateway."""
 
-    async def run() -> None:
-        started = time.monotonic()
-        try:
-            summary = await job()
-        except Exception:
-            log.exception("job %s failed; it will run again on its next tick", name)
-            return
-        elapsed = time.monotonic() - started
-        if summary:
-            log.info("job %s: %s (%.3fs)", name, summary, elapsed)
-
-    return run
+    job_id: str
+    run: Job
+    every_seconds: float
+    next_wanted: NextWanted | None = None
+    needs_gateway: bool = False
 
 
 class JobScheduler:
-    """The bot's periodic jobs (started in setup_hook, shut down on close)."""
+    """Runs the bot's jobs (started in setup_hook, shut down on close)."""
 
-    def __init__(self, bot: TopicBot) -> None:
-        self._bot = bot
+    def __init__(
+        self,
+        jobs: Sequence[ScheduledJob],
+        *,
+        clock: Clock,
+        gateway_ready: Callable[[], bool],
+    ) -> None:
+        self._jobs = {job.job_id: job for job in jobs}
+        self._clock = clock
+        self._gateway_ready = gateway_ready
+        self._running: set[str] = set()
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30},
         )
+        # Each run that did something gets one line from us, named by its job id; APScheduler's
+        # own two lines for every run (every few seconds) would bury those.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
     def start(self) -> None:
-        """Add the jobs with fixed ids and start ticking."""
-        settings = self._bot.settings
-        jobs: list[tuple[str, Job, float]] = [
-            ("scan_inbox", self.scan_inbox, settings.ingest.interval_seconds),
-            ("plan_deliveries", self.plan_deliveries, settings.delivery.plan_interval_seconds),
-            ("send_deliveries", self.send_deliveries, settings.delivery.send_interval_seconds),
-            ("send_digests", self.send_digests, settings.digests.check_interval_seconds),
-            ("housekeeping", self.housekeeping, HOUSEKEEPING_SECONDS),
-        ]
-        for job_id, job, seconds in jobs:
+        """Start, then add the jobs under their ids; each runs once at once."""
+        self._scheduler.start()
+        for job in self._jobs.values():
             self._scheduler.add_job(
-                logged(job_id, job),
+                self._runner(job),
                 "interval",
-                seconds=seconds,
-                id=job_id,
+                seconds=job.every_seconds,
+                id=job.job_id,
+                name=job.job_id,
                 replace_existing=True,
                 next_run_time=datetime.now(UTC),
             )
-        self._scheduler.start()
 
     def shutdown(self) -> None:
-        """Stop ticking; a run in progress is not waited for."""
+        """Stop; a run in progress is not waited for."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
-    async def scan_inbox(self) -> str:
-        """Ingest what waits in the inbox."""
-        ingest = self._bot.settings.ingest
+    def gateway_is_ready(self) -> None:
+        """The gateway is ready: run now the jobs that skipped their turn waiting for it."""
+        for job in self._jobs.values():
+            if job.needs_gateway:
+                self._run_at(job.job_id, self._clock())
+
+    async def wake_when_wanted(self) -> None:
+        """Read when jobs are next wanted and have them run at that moment."""
+        for job in self._jobs.values():
+            if job.next_wanted is None or (job.needs_gateway and not self._gateway_ready()):
+                continue  # a job waiting for the gateway runs when it is ready
+            try:
+                moment = await job.next_wanted()
+            except Exception:
+                log.exception("could not tell when job %s is next wanted", job.job_id)
+                continue
+            if moment is not None:
+                self._run_at(job.job_id, moment)
+
+    def _run_at(self, job_id: str, moment: datetime) -> None:
+        """Bring the job's next run forward to ``moment`` (by the bot's clock), if sooner."""
+        scheduled = self._scheduler.get_job(job_id)
+        if scheduled is None or job_id in self._running:
+            return  # a running job reads its next moment again when it ends
+        # The clock first, then the wall: never earlier than the moment by the bot's clock.
+        delay = max(moment - self._clock(), timedelta(0))
+        wall = datetime.now(UTC) + delay
+        if scheduled.next_run_time is None or wall < scheduled.next_run_time:
+            scheduled.modify(next_run_time=wall)
+
+    def _runner(self, job: ScheduledJob) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            self._running.add(job.job_id)
+            try:
+                outcome = await self._run_logged(job)
+            finally:
+                self._running.discard(job.job_id)
+            # After a failure the job waits for its next turn: waking it at a row it could
+            # not send would only fail again at once.
+            if outcome == "did something" or (outcome == "idle" and job.next_wanted is not None):
+                await self.wake_when_wanted()
+
+        return run
+
+    async def _run_logged(self, job: ScheduledJob) -> Outcome:
+        if job.needs_gateway and not self._gateway_ready():
+            return "waiting for the gateway"
+        started = time.monotonic()
+        try:
+            summary = await job.run()
+        except Exception:
+            log.exception("job %s failed; it runs again at its next turn", job.job_id)
+            return "failed"
+        if not summary:
+            return "idle"
+        log.info("job %s: %s (%.3fs)", job.job_id, summary, time.monotonic() - started)
+        return "did something"
+
+
+def inbox_job(store: Store, ingest: IngestSettings) -> Job:
+    """Ingest what waits in the inbox."""
+
+    async def run() -> str:
         report = await scan_inbox(
-            self._bot.store,
+            store,
             ingest.inbox_dir,
             limits=ParseLimits(max_file_bytes=ingest.max_file_bytes),
             batch_size=ingest.batch_size,
@@ -93,27 +168,44 @@ class JobScheduler:
             f"{len(report.rejected)} rejected"
         )
 
-    async def plan_deliveries(self) -> str:
-        """Fan new publications out to the outbox."""
-        summary = await self._bot.planner.plan()
-        busy = summary.publications or summary.skipped_old
-        return str(summary) if busy else ""
+    return run
 
-    async def send_deliveries(self) -> str:
-        """Send what is due, paced; wait for the gateway first so views can be dispatched."""
-        if not self._bot.is_ready():
-            return ""
-        summary = await self._bot.dispatcher.send_due()
+
+def planning_job(planner: DeliveryPlanner) -> Job:
+    """Fan new publications out to the outbox."""
+
+    async def run() -> str:
+        summary = await planner.plan()
+        return str(summary) if summary.publications or summary.skipped_old else ""
+
+    return run
+
+
+def sending_job(dispatcher: Dispatcher) -> Job:
+    """Send the posts and DMs that are due, paced."""
+
+    async def run() -> str:
+        summary = await dispatcher.send_due()
         return str(summary) if summary.anything else ""
 
-    async def send_digests(self) -> str:
-        """Send the digests whose time has come."""
-        if not self._bot.is_ready():
-            return ""
-        summary = await self._bot.dispatcher.send_digests()
+    return run
+
+
+def digest_job(dispatcher: Dispatcher) -> Job:
+    """Send the digests whose moment has come."""
+
+    async def run() -> str:
+        summary = await dispatcher.send_digests()
         return str(summary) if summary.anything else ""
 
-    async def housekeeping(self) -> str:
-        """Keep the database file tidy."""
-        await self._bot.store.optimize()
+    return run
+
+
+def housekeeping_job(store: Store) -> Job:
+    """Keep the database file tidy."""
+
+    async def run() -> str:
+        await store.optimize()
         return "optimized the store"
+
+    return run

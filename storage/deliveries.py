@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from storage.database import Database, Params
-from storage.models import DeliveryMode
+from storage.models import DeliveryMode, DigestKey
 from storage.timestamps import from_timestamp, to_timestamp
 
 TargetKind = Literal["channel", "dm"]
@@ -203,25 +203,25 @@ class DeliveryRepository:
         *,
         now: datetime,
         default_bar: int,
-        default_zone: str,
-        digest_due: Mapping[str, tuple[datetime, datetime]],
+        default_due: tuple[datetime, datetime],
+        digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
         story_since: datetime,
     ) -> PlanCounts:
         """Write one row per matching channel and per matching member (one alert per member
         however many of their topics match), and mark the publication planned, atomically.
 
-        ``digest_due`` gives the next daily and weekly digest moments for each time zone in
-        use (a guild's own, else ``default_zone``). A target already given (or due) another
-        article of the same story since ``story_since`` is left out: one alert per story."""
+        ``digest_due`` gives the next daily and weekly digest moments for each digest schedule
+        guilds set (as stored, None where they kept a default); guilds that set none get
+        ``default_due``. A target already given (or due) another article of the same story
+        since ``story_since`` is left out: one alert per story."""
         params = {
             "pk": publication.article_pk,
             "guild": publication.guild_id,
             "now": to_timestamp(now),
             "bar": default_bar,
-            "zone": default_zone,
             "story_since": to_timestamp(story_since),
-            "daily": to_timestamp(digest_due[default_zone][0]),
-            "weekly": to_timestamp(digest_due[default_zone][1]),
+            "daily": to_timestamp(default_due[0]),
+            "weekly": to_timestamp(default_due[1]),
         }
         # Most stories have one article: then no target can have had another, and the
         # per-target check below is skipped (it would cost a probe per subscriber).
@@ -248,15 +248,42 @@ class DeliveryRepository:
                 )
         return PlanCounts(channels, members)
 
-    async def _load_digest_dues(self, digest_due: Mapping[str, tuple[datetime, datetime]]) -> None:
+    async def _load_digest_dues(
+        self, digest_due: Mapping[DigestKey, tuple[datetime, datetime]]
+    ) -> None:
+        # keyed by the stored schedule, '' for a default, so each row's lookup is one probe
         await self._db.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS plan_dues "
-            "(zone TEXT PRIMARY KEY, daily INTEGER NOT NULL, weekly INTEGER NOT NULL)"
+            "CREATE TEMP TABLE IF NOT EXISTS plan_schedule_dues (zone TEXT NOT NULL, "
+            "at TEXT NOT NULL, day TEXT NOT NULL, daily INTEGER NOT NULL, "
+            "weekly INTEGER NOT NULL, PRIMARY KEY (zone, at, day))"
         )
-        await self._db.execute("DELETE FROM plan_dues")
+        await self._db.execute("DELETE FROM plan_schedule_dues")
         await self._db.executemany(
-            "INSERT INTO plan_dues (zone, daily, weekly) VALUES (?, ?, ?)",
-            [(z, to_timestamp(d), to_timestamp(w)) for z, (d, w) in digest_due.items()],
+            "INSERT INTO plan_schedule_dues (zone, at, day, daily, weekly) VALUES (?, ?, ?, ?, ?)",
+            [
+                (*(part or "" for part in key), to_timestamp(daily), to_timestamp(weekly))
+                for key, (daily, weekly) in digest_due.items()
+            ],
+        )
+
+    async def reschedule_digests(
+        self, guild_id: int, now: datetime, daily: datetime, weekly: datetime
+    ) -> int:
+        """The guild's digest schedule changed: its daily and weekly rows not yet due move to
+        ``daily`` and ``weekly`` (rows already due go out as they are); how many moved."""
+        new_time = "CASE mode WHEN 'daily' THEN :daily ELSE :weekly END"
+        return await self._db.execute(
+            f"UPDATE deliveries SET next_attempt_at = {new_time} "
+            f"WHERE {pending_by(':whenever', modes=('daily', 'weekly'), alias='')} "
+            f"AND next_attempt_at > :now AND guild_id = :guild "
+            f"AND next_attempt_at != {new_time}",
+            {
+                "daily": to_timestamp(daily),
+                "weekly": to_timestamp(weekly),
+                "now": to_timestamp(now),
+                "guild": guild_id,
+                "whenever": WHENEVER,
+            },
         )
 
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int:
@@ -451,6 +478,18 @@ class DeliveryRepository:
             {"now": to_timestamp(now), "limit": limit},
         )
 
+    async def next_digest_due(self) -> datetime | None:
+        """When the earliest waiting digest row is due (None when none waits)."""
+        # One probe at the front of each mode's pending index.
+        found = await self._db.scalar(
+            "SELECT min(due) FROM ("
+            "SELECT min(next_attempt_at) AS due FROM deliveries "
+            "WHERE state = 'pending' AND mode = 'daily' AND target_kind = 'dm' UNION ALL "
+            "SELECT min(next_attempt_at) FROM deliveries "
+            "WHERE state = 'pending' AND mode = 'weekly' AND target_kind = 'dm')"
+        )
+        return None if found is None else from_timestamp(int(found))
+
     # --- health ----------------------------------------------------------------------------
 
     async def feed_health(self, guild_id: int) -> dict[int, HealthCounts]:
@@ -529,7 +568,8 @@ GROUP BY f.guild_id, f.channel_id
 # matching subscriptions first, and INSERT OR IGNORE keeps that first one. The sort also hands
 # the rows over in key order, so they are appended to the outbox and its indexes instead of
 # scattered through them (a GROUP BY would sort too, and cost a third more). Digest times are
-# looked up only for guilds with a time zone of their own; the rest use the defaults passed in.
+# looked up by the guild's own schedule (time zone, time, day); guilds that set none, or have
+# no settings row, use the defaults passed in.
 _PLAN_MEMBERS = f"""
 INSERT OR IGNORE INTO deliveries (guild_id, article_pk, target_kind, target_id,
                                   subscription_id, mode, state, note, next_attempt_at,
@@ -537,9 +577,12 @@ INSERT OR IGNORE INTO deliveries (guild_id, article_pk, target_kind, target_id,
 SELECT s.guild_id, a.pk, 'dm', s.user_id, s.id, s.delivery, 'pending', '',
        CASE s.delivery
            WHEN 'instant' THEN :now
-           WHEN 'daily' THEN coalesce(
-               (SELECT daily FROM temp.plan_dues WHERE zone = gs.timezone), :daily)
-           ELSE coalesce((SELECT weekly FROM temp.plan_dues WHERE zone = gs.timezone), :weekly)
+           WHEN 'daily' THEN coalesce((SELECT daily FROM temp.plan_schedule_dues
+               WHERE zone = coalesce(gs.timezone, '') AND at = coalesce(gs.digest_time, '')
+                 AND day = coalesce(gs.digest_day, '')), :daily)
+           ELSE coalesce((SELECT weekly FROM temp.plan_schedule_dues
+               WHERE zone = coalesce(gs.timezone, '') AND at = coalesce(gs.digest_time, '')
+                 AND day = coalesce(gs.digest_day, '')), :weekly)
        END,
        :now
 FROM articles a

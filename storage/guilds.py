@@ -7,8 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from storage.database import Database
-from storage.models import AuditEntry, GuildSettings
+from storage.models import AuditEntry, DigestKey, GuildSettings
 from storage.timestamps import from_timestamp, to_timestamp
+
+# The columns of guild_settings a guild sets, in GuildSettings' order.
+_SETTINGS = ("moderator_role_id", "min_quality", "timezone", "digest_time", "digest_day")
 
 
 class GuildSettingsRepository:
@@ -20,46 +23,36 @@ class GuildSettingsRepository:
     async def get(self, guild_id: int) -> GuildSettings:
         """The guild's settings; defaults (None) where it has set nothing."""
         row = await self._db.fetch_one(
-            "SELECT moderator_role_id, min_quality, timezone FROM guild_settings "
-            "WHERE guild_id = ?",
-            (guild_id,),
+            f"SELECT {', '.join(_SETTINGS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
         if row is None:
             return GuildSettings(guild_id)
-        return GuildSettings(guild_id, row[0], row[1], row[2])
+        return GuildSettings(guild_id, *row)
 
-    async def timezones_in_use(self) -> list[str]:
-        """The time zones guilds have chosen."""
+    async def digest_schedules_in_use(self) -> list[DigestKey]:
+        """The (timezone, digest_time, digest_day) guilds have set, None where they kept the
+        default; each combination once."""
         rows = await self._db.fetch_all(
-            "SELECT DISTINCT timezone FROM guild_settings WHERE timezone IS NOT NULL"
+            "SELECT DISTINCT timezone, digest_time, digest_day FROM guild_settings "
+            "WHERE timezone IS NOT NULL OR digest_time IS NOT NULL OR digest_day IS NOT NULL"
         )
-        return [row[0] for row in rows]
+        return [(row[0], row[1], row[2]) for row in rows]
 
     async def update(self, guild_id: int, now: datetime, **changes: int | str | None) -> None:
-        """Set some of moderator_role_id, min_quality, timezone; the others are kept."""
-        allowed = {"moderator_role_id", "min_quality", "timezone"}
-        unknown = set(changes) - allowed
+        """Set some of the guild's settings (the names of ``GuildSettings``); the others are
+        kept."""
+        unknown = set(changes) - set(_SETTINGS)
         if unknown:
             raise ValueError(f"unknown guild settings: {sorted(unknown)}")
         current = await self.get(guild_id)
-        merged = {
-            "moderator_role_id": current.moderator_role_id,
-            "min_quality": current.min_quality,
-            "timezone": current.timezone,
-            **changes,
-        }
+        merged = {name: getattr(current, name) for name in _SETTINGS} | changes
+        columns = ", ".join(_SETTINGS)
         await self._db.execute(
-            "INSERT INTO guild_settings (guild_id, moderator_role_id, min_quality, timezone, "
-            "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
-            "moderator_role_id = excluded.moderator_role_id, min_quality = excluded.min_quality, "
-            "timezone = excluded.timezone, updated_at = excluded.updated_at",
-            (
-                guild_id,
-                merged["moderator_role_id"],
-                merged["min_quality"],
-                merged["timezone"],
-                to_timestamp(now),
-            ),
+            f"INSERT INTO guild_settings (guild_id, {columns}, updated_at) "
+            f"VALUES (?, {', '.join('?' * len(_SETTINGS))}, ?) ON CONFLICT (guild_id) DO UPDATE "
+            f"SET {', '.join(f'{name} = excluded.{name}' for name in _SETTINGS)}, "
+            "updated_at = excluded.updated_at",
+            (guild_id, *(merged[name] for name in _SETTINGS), to_timestamp(now)),
         )
 
 

@@ -134,6 +134,9 @@ class StoreStats:
     feeds: int
     feeds_paused: int
     deliveries: dict[str, int]
+    # servers with a digest setting of their own: "servers" (any), "timezone", "digest_time",
+    # "digest_day"
+    digest_overrides: dict[str, int]
 
 
 UpsertOutcome = Literal["new", "updated", "unchanged"]
@@ -182,6 +185,10 @@ class Feed:
     disabled_reason: str | None
 
 
+# A guild's digest schedule as stored: (timezone, digest_time, digest_day), None = default.
+DigestKey = tuple[str | None, str | None, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class GuildSettings:
     """A guild's own settings; None means the deployment's default."""
@@ -190,6 +197,8 @@ class GuildSettings:
     moderator_role_id: int | None = None
     min_quality: int | None = None
     timezone: str | None = None
+    digest_time: str | None = None  # HH:MM
+    digest_day: str | None = None  # monday .. sunday
 
 
 @dataclass(frozen=True, slots=True)

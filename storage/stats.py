@@ -25,6 +25,12 @@ async def store_stats(db: Database) -> StoreStats:
         "SELECT count(*), sum(disabled_reason IS NOT NULL) FROM subscriptions"
     )
     feeds = await db.fetch_one("SELECT count(*), sum(disabled_reason IS NOT NULL) FROM feeds")
+    overrides = await db.fetch_one(
+        "SELECT count(*), count(timezone), count(digest_time), count(digest_day) "
+        "FROM guild_settings "
+        "WHERE timezone IS NOT NULL OR digest_time IS NOT NULL OR digest_day IS NOT NULL"
+    )
+    servers, zone, at, day = (int(v or 0) for v in overrides or (0,) * 4)
     return StoreStats(
         articles=total,
         published=published,
@@ -37,4 +43,10 @@ async def store_stats(db: Database) -> StoreStats:
         feeds=int(feeds[0] or 0) if feeds else 0,
         feeds_paused=int(feeds[1] or 0) if feeds else 0,
         deliveries=deliveries,
+        digest_overrides={
+            "servers": servers,
+            "timezone": zone,
+            "digest_time": at,
+            "digest_day": day,
+        },
     )

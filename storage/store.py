@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -105,6 +106,11 @@ class Store:
             await _close_all(self._checkpointer, self._search_db)
         finally:
             await self._db.close()
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """Make the block's calls (from this task) one write transaction, rolled back if it
+        raises: several repositories' changes land together or not at all."""
+        return self._db.transaction()
 
     async def stats(self) -> StoreStats:
         """Counts of articles, topics, subscriptions, feeds and deliveries."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from storage import Store
 from tests.factories import EXAMPLES_DIR, write_article
 
 
@@ -105,6 +108,29 @@ def test_stats_counts_what_was_ingested(tmp_path, config):
     assert stats["coverage_only"] == 2
     text = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout
     assert text.startswith(f"articles       {stats['articles']} (published 3,")
+
+
+def test_stats_say_how_many_servers_set_their_own_digest_schedule(tmp_path, config):
+    topicbot("ingest", str(EXAMPLES_DIR), "--config", str(config), cwd=tmp_path)
+    line = "digests        every server follows the configured schedule"
+    assert line in topicbot("stats", "--config", str(config), cwd=tmp_path).stdout.splitlines()
+
+    async def override() -> None:
+        now = datetime.now(UTC)
+        async with await Store.open(tmp_path / "data" / "topicbot.db") as store:
+            await store.guild_settings.update(1, now, timezone="Asia/Tokyo", digest_time="07:30")
+            await store.guild_settings.update(2, now, digest_day="friday")
+
+    asyncio.run(override())
+    text = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout
+    assert text.splitlines()[-1] == (
+        "digests        2 servers set their own (time zone 1, time 1, day 1); the rest follow "
+        "the configured schedule"
+    )
+    stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert stats["digest_overrides"] == {
+        "servers": 2, "timezone": 1, "digest_time": 1, "digest_day": 1
+    }  # fmt: skip
 
 
 def test_the_secured_field_never_reaches_the_output(tmp_path, config):

@@ -1,6 +1,9 @@
-"""/settings: a server's moderator role and quality bar (moderators only)."""
+"""/settings: a server's moderator role, quality bar and digest schedule (moderators only)."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import discord
 from discord import app_commands
@@ -9,12 +12,24 @@ from discord.ext import commands
 from bot.app import TopicBot
 from bot.checks import guild_id_of, moderator_only
 from bot.cogs.feeds import check_same_guild
+from bot.domain.digests import WEEKDAYS, find_zones, utc_offset
+from bot.domain.guild_settings import NextDigests
+from bot.ui.choices import zone_choices
 from bot.ui.embeds import BRAND_COLOUR
 from storage.models import GuildSettings
 
+DAY_CHOICES = [app_commands.Choice(name=day.capitalize(), value=day) for day in WEEKDAYS]
 
-def settings_embed(settings: GuildSettings, bar: int) -> discord.Embed:
-    """The server's settings as they now stand."""
+
+def _moment(moment: datetime, zone: str) -> str:
+    """A digest moment on the server's clock, and (for each reader) how far off it is."""
+    local = moment.astimezone(ZoneInfo(zone))
+    relative = f"<t:{int(moment.timestamp())}:R>"
+    return f"{local:%a} {local.day} {local:%b %H:%M} {local.tzname()} · {relative}"
+
+
+def settings_embed(settings: GuildSettings, bar: int, digests: NextDigests) -> discord.Embed:
+    """The server's settings as they now stand, with its next digests."""
     role = (
         f"<@&{settings.moderator_role_id}>"
         if settings.moderator_role_id
@@ -24,6 +39,27 @@ def settings_embed(settings: GuildSettings, bar: int) -> discord.Embed:
     embed.add_field(name="Moderator role", value=role)
     default = " (default)" if settings.min_quality is None else ""
     embed.add_field(name="Quality bar", value=f"{bar}{default}")
+    schedule = digests.schedule
+
+    def unless_own(setting: str) -> str:
+        return "" if setting in schedule.own else " (default)"
+
+    zone = schedule.zone
+    embed.add_field(
+        name="Time zone",
+        value=f"{zone} ({utc_offset(zone, digests.daily)}){unless_own('timezone')}",
+        inline=False,
+    )
+    embed.add_field(
+        name="Daily digest",
+        value=f"{schedule.daily_time}{unless_own('digest_time')}\n"
+        f"next: {_moment(digests.daily, zone)}",
+    )
+    embed.add_field(
+        name="Weekly digest",
+        value=f"{schedule.weekly_day.capitalize()}s{unless_own('digest_day')}\n"
+        f"next: {_moment(digests.weekly, zone)}",
+    )
     return embed
 
 
@@ -38,7 +74,11 @@ class SettingsCommands(commands.Cog):
     @app_commands.describe(
         moderator_role="Members with this role can moderate topicbot",
         min_quality="The server's quality bar for posts and /latest (0-100)",
+        timezone="The time zone digests follow: type a city, such as Paris or New York",
+        digest_time="When daily (and weekly) digests go out, as HH:MM on a 24-hour clock",
+        digest_day="The day weekly digests go out",
     )
+    @app_commands.choices(digest_day=DAY_CHOICES)
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @moderator_only()
@@ -47,6 +87,9 @@ class SettingsCommands(commands.Cog):
         interaction: discord.Interaction,
         moderator_role: discord.Role | None = None,
         min_quality: app_commands.Range[int, 0, 100] | None = None,
+        timezone: str | None = None,
+        digest_time: str | None = None,
+        digest_day: str | None = None,
     ) -> None:
         """Change the settings given; with none, show them."""
         guild_id = guild_id_of(interaction)
@@ -57,12 +100,28 @@ class SettingsCommands(commands.Cog):
             interaction.user.id,
             moderator_role_id=moderator_role.id if moderator_role else None,
             min_quality=min_quality,
+            timezone=timezone,
+            digest_time=digest_time,
+            digest_day=digest_day,
         )
+        if self.bot.jobs is not None and (timezone or digest_time or digest_day):
+            await self.bot.jobs.wake_when_wanted()  # waiting digests may now be due sooner
         bar = await self.settings.min_quality(guild_id)
-        changed = moderator_role is not None or min_quality is not None
+        digests = await self.settings.next_digests(guild_id)
+        options = (moderator_role, min_quality, timezone, digest_time, digest_day)
+        changed = any(option is not None for option in options)
         await interaction.response.send_message(
-            "Saved." if changed else None, embed=settings_embed(updated, bar), ephemeral=True
+            "Saved." if changed else None,
+            embed=settings_embed(updated, bar, digests),
+            ephemeral=True,
         )
+
+    @settings_command.autocomplete("timezone")
+    async def settings_timezone(
+        self, interaction: discord.Interaction, current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Time zones whose city (or name) matches what was typed."""
+        return zone_choices(find_zones(current), self.bot.clock())
 
 
 async def setup(bot: TopicBot) -> None:

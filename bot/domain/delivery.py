@@ -8,16 +8,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from bot.config import DeliverySettings, DigestSettings
+from bot.domain.digests import guild_schedule, schedule_of
 from storage import Store
 from storage.deliveries import Publication
 
 Clock = Callable[[], datetime]
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 # Discord's JSON error codes that mean "this target will not work" (never retry these: Discord
 # bans bots that make 10,000 invalid requests in 10 minutes).
@@ -76,22 +75,6 @@ def retry_delay(attempt: int, *, base_seconds: float, cap_seconds: float) -> flo
     return random.uniform(ceiling / 2, ceiling)
 
 
-def next_digest_times(
-    now: datetime, zone: str, daily: time, weekly_day: str
-) -> tuple[datetime, datetime]:
-    """The next daily and weekly digest moments after ``now``, in UTC, by the zone's clock."""
-    tz = ZoneInfo(zone)
-    local = now.astimezone(tz)
-    daily_at = datetime.combine(local.date(), daily, tzinfo=tz)
-    if daily_at <= local:
-        daily_at = datetime.combine(local.date() + timedelta(days=1), daily, tzinfo=tz)
-    days_ahead = (WEEKDAYS.index(weekly_day) - local.weekday()) % 7
-    weekly_at = datetime.combine(local.date() + timedelta(days=days_ahead), daily, tzinfo=tz)
-    if weekly_at <= local:
-        weekly_at += timedelta(days=7)
-    return daily_at.astimezone(UTC), weekly_at.astimezone(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class PlanSummary:
     """What one planning run did."""
@@ -129,14 +112,12 @@ class DeliveryPlanner:
         self._batch = batch
 
     async def digest_times(self, guild_id: int | None, now: datetime) -> tuple[datetime, datetime]:
-        """The guild's next daily and weekly digest moments (its time zone, else the default)."""
-        zone = self._digests.timezone
-        if guild_id is not None:
-            zone = (await self._store.guild_settings.get(guild_id)).timezone or zone
-        return self._times_in(zone, now)
-
-    def _times_in(self, zone: str, now: datetime) -> tuple[datetime, datetime]:
-        return next_digest_times(now, zone, self._digests.daily_clock, self._digests.weekly_day)
+        """The guild's next daily and weekly digest moments (its own schedule, else the
+        deployment's)."""
+        if guild_id is None:
+            return schedule_of(self._digests).next_moments(now)
+        stored = await self._store.guild_settings.get(guild_id)
+        return guild_schedule(stored, self._digests).next_moments(now)
 
     async def plan(self) -> PlanSummary:
         """Plan every unplanned publication: skip the old ones, fan out the rest."""
@@ -152,13 +133,13 @@ class DeliveryPlanner:
         return PlanSummary(planned, channel_posts, direct_messages, skipped)
 
     async def _plan_one(self, publication: Publication, now: datetime) -> tuple[int, int]:
-        zones = {self._digests.timezone, *await self._store.guild_settings.timezones_in_use()}
+        in_use = await self._store.guild_settings.digest_schedules_in_use()
         counts = await self._store.deliveries.write_plan(
             publication,
             now=now,
             default_bar=self._delivery.default_min_quality,
-            default_zone=self._digests.timezone,
-            digest_due={zone: self._times_in(zone, now) for zone in zones},
+            default_due=schedule_of(self._digests).next_moments(now),
+            digest_due={key: schedule_of(self._digests, *key).next_moments(now) for key in in_use},
             story_since=now - self._story_window,
         )
         return counts.channel_posts, counts.direct_messages

@@ -1,18 +1,48 @@
-"""A guild's own settings: its moderator role and its quality bar."""
+"""A guild's own settings: its moderator role, its quality bar and its digest schedule."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.config import DigestSettings
+from bot.domain.digests import (
+    DigestSchedule,
+    guild_schedule,
+    parse_clock_time,
+    parse_weekday,
+    parse_zone,
+)
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from storage import Store
 from storage.models import GuildSettings
+
+DIGEST_SETTINGS = frozenset({"timezone", "digest_time", "digest_day"})
+
+
+@dataclass(frozen=True, slots=True)
+class NextDigests:
+    """A guild's digest schedule and its next daily and weekly moments (UTC)."""
+
+    schedule: DigestSchedule
+    daily: datetime
+    weekly: datetime
 
 
 class GuildSettingsService:
     """Read and change one guild's settings, auditing each change."""
 
-    def __init__(self, store: Store, *, default_min_quality: int, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        default_min_quality: int,
+        digests: DigestSettings,
+        clock: Clock = utc_now,
+    ) -> None:
         self._store = store
         self._default_min_quality = default_min_quality
+        self._digests = digests
         self._clock = clock
 
     async def get(self, guild_id: int) -> GuildSettings:
@@ -24,6 +54,11 @@ class GuildSettingsService:
         settings = await self.get(guild_id)
         return self._default_min_quality if settings.min_quality is None else settings.min_quality
 
+    async def next_digests(self, guild_id: int) -> NextDigests:
+        """When the guild's digests go out, and their next moments."""
+        schedule = guild_schedule(await self.get(guild_id), self._digests)
+        return NextDigests(schedule, *schedule.next_moments(self._clock()))
+
     async def update(
         self,
         guild_id: int,
@@ -31,16 +66,38 @@ class GuildSettingsService:
         *,
         moderator_role_id: int | None = None,
         min_quality: int | None = None,
+        timezone: str | None = None,
+        digest_time: str | None = None,
+        digest_day: str | None = None,
     ) -> GuildSettings:
-        """Change the settings that were given; the others are kept."""
-        changes: dict[str, int] = {}
+        """Change the settings that were given; the others are kept. Every value is checked
+        before anything is written. A new digest schedule moves the guild's digest rows not
+        yet due to its next moments, in the same transaction."""
+        changes: dict[str, int | str] = {}
         if moderator_role_id is not None:
             changes["moderator_role_id"] = moderator_role_id
         if min_quality is not None:
             changes["min_quality"] = check_quality(min_quality)
+        if timezone is not None:
+            changes["timezone"] = parse_zone(timezone)
+        if digest_time is not None:
+            changes["digest_time"] = parse_clock_time(digest_time)
+        if digest_day is not None:
+            changes["digest_day"] = parse_weekday(digest_day)
         if changes:
-            await self._store.guild_settings.update(guild_id, self._clock(), **changes)
-            await self._store.audit.record(
-                guild_id, actor_id, "settings", self._clock(), detail=dict(changes)
-            )
+            await self._save(guild_id, actor_id, changes)
         return await self.get(guild_id)
+
+    async def _save(self, guild_id: int, actor_id: int, changes: dict[str, int | str]) -> None:
+        now = self._clock()
+        detail: dict[str, int | str] = dict(changes)
+        async with self._store.transaction():
+            await self._store.guild_settings.update(guild_id, now, **changes)
+            if changes.keys() & DIGEST_SETTINGS:
+                schedule = guild_schedule(await self.get(guild_id), self._digests)
+                daily, weekly = schedule.next_moments(now)
+                moved = await self._store.deliveries.reschedule_digests(
+                    guild_id, now, daily, weekly
+                )
+                detail["digest_items_moved"] = moved
+            await self._store.audit.record(guild_id, actor_id, "settings", now, detail=detail)

@@ -475,7 +475,6 @@ async def scan_inbox(
     """Ingest what waits in the inbox; move stored files to processed/, refused ones to
     rejected/ beside a ``<name>.error.txt``. A file that changed while it was read stays put
     and is taken on a later scan. Nothing is deleted."""
-    started = time.monotonic()
     waiting = await asyncio.to_thread(_list_inbox, inbox, settle_seconds)
     articles = [p for p in waiting if is_article_path(p)]
     report, signatures = await Ingester(store, limits=limits, batch_size=batch_size).ingest(
@@ -486,15 +485,6 @@ async def scan_inbox(
             report.rejected.append(Rejection(str(path), _unsupported_suffix(path)))
     signatures.update((p, file_signature(p)) for p in waiting if not is_article_path(p))
     await asyncio.to_thread(_move_finished, inbox, report, signatures)
-    if report.files:
-        log.info(
-            "inbox scan: %d new, %d updated, %d unchanged, %d rejected in %.2fs",
-            report.new,
-            report.updated,
-            report.unchanged,
-            len(report.rejected),
-            time.monotonic() - started,
-        )
     return report
 
 

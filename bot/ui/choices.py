@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from discord import app_commands
 
+from bot.domain.digests import utc_offset
 from bot.domain.text import clip
 from storage.models import GuildArticle, Subscription, Topic
 
@@ -39,3 +42,13 @@ def article_choices(items: Iterable[GuildArticle]) -> list[app_commands.Choice[s
         title = clip(item.article.title, MAX_CHOICE_LENGTH - len(suffix[:40]))
         choices.append(_choice(title + suffix[:40], item.article.id))
     return choices
+
+
+def zone_choices(zones: Iterable[str], now: datetime) -> list[app_commands.Choice[str]]:
+    """Time zone names with their offset and the time there now, so the right one shows."""
+    return [
+        _choice(
+            f"{zone} · {utc_offset(zone, now)} · {now.astimezone(ZoneInfo(zone)):%H:%M} now", zone
+        )
+        for zone in list(zones)[:MAX_CHOICES]
+    ]

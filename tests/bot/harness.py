@@ -47,6 +47,21 @@ class FakeClock:
         return self.now
 
 
+class RunningClock:
+    """The bot's clock for tests with the jobs running: real time, shifted so that it reads a
+    chosen moment now (APScheduler waits in real time; what the bot sees is shifted)."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.set(moment)
+
+    def set(self, moment: datetime) -> None:
+        """Read ``moment`` now and run on from there (a jump, as over a bot's downtime)."""
+        self._offset = moment - datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 @dataclass
 class Harness:
     """The double, its world, the store and the running bot."""

@@ -92,7 +92,7 @@ async def test_run_logs_in_syncs_answers_and_exits_cleanly_on_sigterm(
     bot = await start_topicbot(config, discord_double.token)
     try:
         await bot.wait_for_log("connected as")
-        await bot.wait_for_log("inbox scan: 5 new")
+        await bot.wait_for_log("job scan_inbox: 5 new, 0 updated, 0 unchanged, 0 rejected")
         assert len(list((inbox / "processed").iterdir())) == 5
         member = world.first.members[0].id
         result = await discord_double.slash(
@@ -105,6 +105,11 @@ async def test_run_logs_in_syncs_answers_and_exits_cleanly_on_sigterm(
     assert "Traceback" not in bot.log, bot.log
     assert "stopped cleanly" in bot.log
     assert discord_double.token not in bot.log
+    # a job run is logged by its job id, in one line, and only when it did something
+    assert "<locals>" not in bot.log
+    assert "Running job" not in bot.log
+    (scan,) = [line for line in bot.lines if "scan_inbox" in line and "Added job" not in line]
+    assert "5 new" in scan
 
 
 async def test_commands_are_not_synced_again_when_unchanged(
