@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from bot.config import ConfigError, Settings, config_is_missing, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.domain.article_file import ParseLimits
 from bot.domain.errors import UserError
 from bot.domain.ingest import IngestReport, ingest_paths
@@ -84,7 +84,7 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="YAML configuration (default: ./topicbot.yaml; missing means all defaults)",
+        help="YAML configuration (default: ./topicbot.yaml, which may be missing: all defaults)",
     )
 
 
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        settings = _settings(args.config)
+        settings = load_settings(args.config)
         return _dispatch(args, settings)
     except (ConfigError, UsageError) as error:
         print(f"topicbot: {error}", file=sys.stderr)
@@ -121,12 +121,6 @@ def _store_problem(error: sqlite3.OperationalError) -> str:
     if "locked" in text:
         return f"the store is busy ({text}): is another topicbot writing to it?"
     return f"the store failed: {text}"
-
-
-def _settings(config: Path | None) -> Settings:
-    if config_is_missing(config):
-        print(f"topicbot: {config}: no such file; using defaults", file=sys.stderr)
-    return load_settings(config)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

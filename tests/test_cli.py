@@ -87,6 +87,20 @@ def test_usage_and_config_errors_exit_two_with_one_line(tmp_path, config):
     assert no_args.returncode == 2
 
 
+@pytest.mark.parametrize("command", [["ingest", "in"], ["stats"], ["check-config"], ["run"]])
+def test_a_named_config_file_that_is_missing_is_an_error_not_defaults(tmp_path, command):
+    # a typo must not run with defaults and start a new, empty store in the working folder
+    write_article(tmp_path / "in", "a.md")
+    result = topicbot(*command, "--config", "topicbot.yml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "topicbot: topicbot.yml: no such configuration file "
+        "(only the default topicbot.yaml may be missing)"
+    ]
+    assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no store was made
+
+
 def test_check_config_accepts_the_example_and_defaults(tmp_path):
     example = Path(__file__).resolve().parents[1] / "config.example.yaml"
     assert topicbot("check-config", "--config", str(example), cwd=tmp_path).returncode == 0
