@@ -183,6 +183,8 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
     )
     for rejection in report.rejected:
         print(f"rejected {rejection.path}: {rejection.error}", file=out)
+    for path, warnings in report.warnings_by_file().items():
+        print(f"warning {path}: {' · '.join(warnings)}", file=out)
 
 
 # --- stats -----------------------------------------------------------------------------------
@@ -228,8 +230,9 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"results": rows}, ensure_ascii=False))
         return EXIT_OK
     for n, row in enumerate(rows, start=1):
+        date = row["published"][:10] if row["published"] else "date unknown"
         print(
-            f"{n:>2}. {row['title']} — {row['provider']}, {row['published'][:10]}, "
+            f"{n:>2}. {row['title']} — {row['provider']}, {date}, "
             f"quality {row['quality']}\n    {row['url']}\n    {row['reason']}"
         )
     if not rows:
@@ -244,7 +247,7 @@ def _related_row(result: RelatedResult) -> dict[str, Any]:
         "title": article.title,
         "url": article.web_url,
         "provider": article.provider.name,
-        "published": article.published_at.isoformat(),
+        "published": article.published_at.isoformat() if article.published_at else None,
         "quality": article.quality,
         "reason": result.reason,
     }
