@@ -246,6 +246,13 @@ async def test_related_shows_coverage_of_unknown_date_as_such(harness: Harness):
     assert {f["name"]: f["value"] for f in card["fields"]}["Published"] == "date unknown"
     assert "Harbour ferries sail without captains" in coverage["description"].splitlines()[0]
 
+    found = await harness.reply(harness.first, member, "related", {"query": "ferry take"})
+    listed = found.followups[0].embeds[0]["description"].splitlines()[::2]
+    assert sorted(line.split("** [")[1].split("]")[0] for line in listed) == [
+        "Ferry take 1", "Ferry take 2", "Ferry take 3"
+    ]  # fmt: skip
+    assert sum(" · date unknown · " in line for line in listed) == 2
+
 
 async def test_the_rest_of_a_story_lists_coverage_of_unknown_date_last(harness: Harness):
     story = await harness.add_article(
