@@ -125,7 +125,7 @@ def parse_stages(paths: Sequence[str]) -> tuple[dict[str, float], list[ArticleDr
         t4 = clock()
         article_file._check_loaded(loaded, path, limits)
         t5 = clock()
-        model = article_file._validate(loaded.value, path)
+        model = article_file._validate(loaded.value, path, [])
         t6 = clock()
         drafts.append(article_file._to_draft(model, body, path))
         t7 = clock()

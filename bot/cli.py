@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from bot.config import ConfigError, Settings, config_is_missing, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.domain.article_file import ParseLimits
 from bot.domain.errors import UserError
 from bot.domain.ingest import IngestReport, ingest_paths
@@ -84,7 +84,7 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="YAML configuration (default: ./topicbot.yaml; missing means all defaults)",
+        help="YAML configuration (default: ./topicbot.yaml, which may be missing: all defaults)",
     )
 
 
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        settings = _settings(args.config)
+        settings = load_settings(args.config)
         return _dispatch(args, settings)
     except (ConfigError, UsageError) as error:
         print(f"topicbot: {error}", file=sys.stderr)
@@ -121,12 +121,6 @@ def _store_problem(error: sqlite3.OperationalError) -> str:
     if "locked" in text:
         return f"the store is busy ({text}): is another topicbot writing to it?"
     return f"the store failed: {text}"
-
-
-def _settings(config: Path | None) -> Settings:
-    if config_is_missing(config):
-        print(f"topicbot: {config}: no such file; using defaults", file=sys.stderr)
-    return load_settings(config)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -189,6 +183,8 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
     )
     for rejection in report.rejected:
         print(f"rejected {rejection.path}: {rejection.error}", file=out)
+    for path, warnings in report.warnings_by_file().items():
+        print(f"warning {path}: {' · '.join(warnings)}", file=out)
 
 
 # --- stats -----------------------------------------------------------------------------------
@@ -246,8 +242,9 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps({"results": rows}, ensure_ascii=False))
         return EXIT_OK
     for n, row in enumerate(rows, start=1):
+        date = row["published"][:10] if row["published"] else "date unknown"
         print(
-            f"{n:>2}. {row['title']} — {row['provider']}, {row['published'][:10]}, "
+            f"{n:>2}. {row['title']} — {row['provider']}, {date}, "
             f"quality {row['quality']}\n    {row['url']}\n    {row['reason']}"
         )
     if not rows:
@@ -262,7 +259,7 @@ def _related_row(result: RelatedResult) -> dict[str, Any]:
         "title": article.title,
         "url": article.web_url,
         "provider": article.provider.name,
-        "published": article.published_at.isoformat(),
+        "published": article.published_at.isoformat() if article.published_at else None,
         "quality": article.quality,
         "reason": result.reason,
     }

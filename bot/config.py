@@ -1,4 +1,5 @@
-"""Settings: a YAML file validated into typed classes. A missing file means all defaults."""
+"""Settings: a YAML file validated into typed classes. A missing file at the default location
+means all defaults; a file named explicitly must exist."""
 
 from __future__ import annotations
 
@@ -189,8 +190,13 @@ class Settings(_Section):
 def load_settings(path: Path | None) -> Settings:
     """Load and validate settings from ``path`` (default ``topicbot.yaml``).
 
-    A missing file means all defaults; ``config_is_missing`` lets callers say so.
-    """
+    No file at the default location means all defaults; a ``path`` that names no file is a
+    ``ConfigError`` (a typo must not run with defaults and a new, empty store)."""
+    if path is not None and not path.exists():
+        raise ConfigError(
+            f"{path}: no such configuration file (only the default {DEFAULT_CONFIG_PATH} "
+            "may be missing)"
+        )
     config_path = path or DEFAULT_CONFIG_PATH
     if not config_path.exists():
         return Settings()
@@ -200,11 +206,6 @@ def load_settings(path: Path | None) -> Settings:
     except ValidationError as error:
         raise ConfigError(_describe(config_path, error)) from None
     return settings.resolved_against(config_path.resolve().parent)
-
-
-def config_is_missing(path: Path | None) -> bool:
-    """True when an explicitly named config file does not exist (defaults will be used)."""
-    return path is not None and not path.exists()
 
 
 def _read_yaml(config_path: Path) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from storage.prepare import (
     prepare,
 )
 from storage.sql import chunks, fts_match, placeholders
-from storage.timestamps import from_timestamp, to_timestamp
+from storage.timestamps import UNKNOWN_TIME, from_stored_time, from_timestamp, to_timestamp
 
 _ARTICLE_COLUMNS = (
     "pk, id, canonical_url, web_url, original_url, title, excerpt, published_at, category, "
@@ -58,6 +58,7 @@ class _Existing:
     source_published_at: int | None
     origin_guild_id: int | None
     story_id: int | None
+    dated: bool  # its date is known
 
 
 @dataclass(slots=True)
@@ -213,6 +214,8 @@ class ArticleRepository:
                 known = existing.get(entry.url)
                 if known is not None and not known.coverage_only:
                     continue
+                if known is not None and known.dated and not entry.dated:
+                    continue  # what an earlier file said of it, with its date, stays
                 if known is None or known.content_hash != entry.fingerprint:
                     plan.coverage.append(entry)
         return plan
@@ -344,13 +347,14 @@ class ArticleRepository:
         for chunk in chunks(urls):
             sql = (
                 "SELECT canonical_url, pk, content_hash, coverage_only, published, "
-                "source_published_at, origin_guild_id, story_id FROM articles "
-                f"WHERE canonical_url IN ({placeholders(len(chunk))})"
+                "source_published_at, origin_guild_id, story_id, published_at != ? "
+                f"FROM articles WHERE canonical_url IN ({placeholders(len(chunk))})"
             )
-            for row in await self._db.fetch_all(sql, chunk):
+            for row in await self._db.fetch_all(sql, [UNKNOWN_TIME, *chunk]):
                 found[row[0]] = _Existing(
-                    row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7]
-                )
+                    row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7],
+                    bool(row[8]),
+                )  # fmt: skip
         return found
 
     # --- reading -------------------------------------------------------------------------
@@ -456,7 +460,7 @@ def _article_from_row(
         original_url=row[4],
         title=row[5],
         excerpt=row[6],
-        published_at=from_timestamp(row[7]),
+        published_at=from_stored_time(row[7]),
         category=row[8],
         type=row[9],
         quality=row[10],

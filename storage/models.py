@@ -40,7 +40,7 @@ class RelatedDraft:
     web_url: str
     title: str
     excerpt: str
-    published_at: datetime
+    published_at: datetime | None  # None: the file gave no usable date
     type: str
     quality: int
     provider: Provider
@@ -83,7 +83,7 @@ class Article:
     original_url: str
     title: str
     excerpt: str
-    published_at: datetime
+    published_at: datetime | None  # None: unknown (only ever a coverage-only article)
     category: str
     type: str
     quality: int

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from storage.models import ArticleDraft, Image, RelatedDraft
-from storage.timestamps import to_timestamp
+from storage.timestamps import UNKNOWN_TIME, to_stored_time, to_timestamp
 from storage.titles import analyse
 from storage.topics import topic_key
 
@@ -54,8 +54,13 @@ class PreparedArticle(NamedTuple):
 
     @property
     def published_at(self) -> int:
-        """The article's own date, as a timestamp."""
+        """The article's own date, as a timestamp (``UNKNOWN_TIME`` when unknown)."""
         return int(self.content[_PUBLISHED_AT])
+
+    @property
+    def dated(self) -> bool:
+        """Whether its date is known (always, but for some coverage entries)."""
+        return self.published_at != UNKNOWN_TIME
 
     @property
     def provider_domain(self) -> str:
@@ -144,11 +149,15 @@ def _prepare_related(entry: RelatedDraft, payload: list[Any]) -> PreparedArticle
     ``payload`` is the entry's ``_related_fingerprint_payload``."""
     digest = _digest(["coverage", *payload])
     content = (
-        entry.web_url, "", entry.title, entry.excerpt, to_timestamp(entry.published_at), "",
+        entry.web_url, "", entry.title, entry.excerpt, to_stored_time(entry.published_at), "",
         entry.type, entry.quality, -1, 0, entry.provider.name, entry.provider.domain, "", "",
         extra_json(entry.extra), None, 1, digest,
     )  # fmt: skip
     words, keys = analyse(entry.title)
+    if entry.published_at is None:
+        # No date, no story window: its headline meets no other (it stays in the story of
+        # the file that lists it, through the link).
+        keys = ()
     return PreparedArticle(
         entry.canonical_url, short_id(entry.canonical_url), content, False,
         _images(entry.images), words, keys,
@@ -165,8 +174,10 @@ def _image_payload(images: Iterable[Image]) -> list[list[Any]]:
 
 
 def _related_fingerprint_payload(entry: RelatedDraft) -> list[Any]:
+    # an unknown date is None here: a new form, so every dated entry keeps its fingerprint
+    published_at = None if entry.published_at is None else to_timestamp(entry.published_at)
     return [
-        entry.web_url, entry.title, entry.excerpt, to_timestamp(entry.published_at),
+        entry.web_url, entry.title, entry.excerpt, published_at,
         entry.type, entry.quality, entry.provider.name, entry.provider.domain,
         _image_payload(entry.images), extra_json(entry.extra),
     ]  # fmt: skip

@@ -48,7 +48,7 @@ class StoryKey:
 
     pk: int
     story_id: int
-    published_at: int
+    published_at: int | None  # None: unknown
     topic_ids: tuple[int, ...]
 
 
@@ -249,8 +249,9 @@ class RelatedRepository:
         first = rows[0]
         article = article_from_row(first)
         story, topics = first[ARTICLE_SELECT_WIDTH + 1], first[ARTICLE_SELECT_WIDTH + 2]
+        published_at = None if article.published_at is None else int(first[7])
         key = StoryKey(
-            first[0], int(story), int(first[7]), tuple(int(t) for t in json.loads(topics))
+            first[0], int(story), published_at, tuple(int(t) for t in json.loads(topics))
         )
         links = [CoverageLink(article_from_row(r), r[ARTICLE_SELECT_WIDTH]) for r in rows[1:]]
         return StoryCoverage(article, key, links)

@@ -10,6 +10,7 @@ from typing import Any
 from storage.articles import ArticleRepository
 from storage.database import Database
 from storage.models import Article
+from storage.timestamps import UNKNOWN_TIME
 
 
 class StoryRepository:
@@ -27,13 +28,15 @@ class StoryRepository:
         return int(found) if found is not None else None
 
     async def members(self, story_id: int, *, guild_id: int | None = None) -> list[Article]:
-        """Every article of the story, earliest first. With ``guild_id``, only what that
-        guild may see (files' articles and its own moderators' additions)."""
+        """Every article of the story, earliest first (those of unknown date last). With
+        ``guild_id``, only what that guild may see (files' articles and its own moderators'
+        additions)."""
         sql = (
             "SELECT pk FROM articles WHERE story_id = :story AND (:guild IS NULL "
-            "OR origin_guild_id IS NULL OR origin_guild_id = :guild) ORDER BY published_at, pk"
+            "OR origin_guild_id IS NULL OR origin_guild_id = :guild) "
+            "ORDER BY published_at = :unknown, published_at, pk"
         )
-        params: dict[str, Any] = {"story": story_id, "guild": guild_id}
+        params: dict[str, Any] = {"story": story_id, "guild": guild_id, "unknown": UNKNOWN_TIME}
         pks = [int(r[0]) for r in await self._db.fetch_all(sql, params)]
         loaded = await self._articles.load(pks)
         return [loaded[pk] for pk in pks if pk in loaded]

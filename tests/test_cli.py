@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage import Store
-from tests.factories import EXAMPLES_DIR, write_article
+from tests.factories import EXAMPLES_DIR, article_fields, write_article
 
 
 def topicbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -59,6 +59,7 @@ def test_ingest_json_reports_rejections_and_exits_one(tmp_path, config):
                 "error": "front matter: not terminated: add a line '---' after the last field",
             }
         ],
+        "warnings": [],
     }
     again = topicbot("ingest", "in", "--json", "--config", str(config), cwd=tmp_path)
     assert json.loads(again.stdout)["unchanged"] == 1
@@ -70,6 +71,57 @@ def test_ingest_text_output_names_each_rejected_file(tmp_path, config):
     result = topicbot("ingest", "in", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout.splitlines()[1].startswith(f"rejected {Path('in') / 'bad.md'}: ")
+
+
+def _related_entries() -> list[dict[str, object]]:
+    """The factory's related entry, then one without a date and one with a hostile link."""
+    good = article_fields()["related"][0]
+    undated = {k: v for k, v in good.items() if k != "publishedDateTime"}
+    undated["webUrl"] = "https://coastwire.example/undated"
+    hostile = dict(good, webUrl="https://discord.com@evil.example/x")
+    return [good, undated, hostile]
+
+
+UNDATED_WARNING = "related[1].publishedDateTime: is missing (entry kept, date unknown)"
+HOSTILE_WARNING = (
+    "related[2].webUrl: URL has user information (name@ before the host), which disguises "
+    "the site it opens (entry skipped)"
+)
+
+
+def test_a_file_with_bad_related_entries_is_stored_and_says_so_in_one_line(tmp_path, config):
+    write_article(tmp_path / "in", "a.md", related=_related_entries())
+    write_article(tmp_path / "in", "b.md", webUrl="https://b.example/1", originalUrl=...)
+    result = topicbot("ingest", "in", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "2 files: 2 new, 0 updated, 0 unchanged, 0 rejected",
+        f"warning {Path('in') / 'a.md'}: {UNDATED_WARNING} · {HOSTILE_WARNING}",
+    ]
+    again = topicbot("ingest", "in", "--json", "--config", str(config), cwd=tmp_path)
+    assert again.returncode == 0
+    assert json.loads(again.stdout) == {
+        "new": 0,
+        "updated": 0,
+        "unchanged": 2,
+        "rejected": [],
+        "warnings": [
+            {"path": str(Path("in") / "a.md"), "warning": UNDATED_WARNING},
+            {"path": str(Path("in") / "a.md"), "warning": HOSTILE_WARNING},
+        ],
+    }
+    stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert (stats["articles"], stats["coverage_only"]) == (4, 2)  # a, b and the two kept entries
+
+    story = "https://harbour-times.example/transport/driverless-ferries"
+    shown = topicbot("related", "--story", story, "--json", "--config", str(config), cwd=tmp_path)
+    results = json.loads(shown.stdout)["results"]
+    assert [(r["url"], r["published"]) for r in results[:2]] == [
+        ("https://coastwire.example/2026/11/01/captain-free-ferries", "2026-11-01T12:00:00+00:00"),
+        ("https://coastwire.example/undated", None),
+    ]
+    text = topicbot("related", "--story", story, "--config", str(config), cwd=tmp_path).stdout
+    assert " — Coast Wire, date unknown, quality 41" in text.splitlines()[3]
 
 
 def test_usage_and_config_errors_exit_two_with_one_line(tmp_path, config):
@@ -88,6 +140,20 @@ def test_usage_and_config_errors_exit_two_with_one_line(tmp_path, config):
 
     no_args = topicbot("ingest", cwd=tmp_path)
     assert no_args.returncode == 2
+
+
+@pytest.mark.parametrize("command", [["ingest", "in"], ["stats"], ["check-config"], ["run"]])
+def test_a_named_config_file_that_is_missing_is_an_error_not_defaults(tmp_path, command):
+    # a typo must not run with defaults and start a new, empty store in the working folder
+    write_article(tmp_path / "in", "a.md")
+    result = topicbot(*command, "--config", "topicbot.yml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "topicbot: topicbot.yml: no such configuration file "
+        "(only the default topicbot.yaml may be missing)"
+    ]
+    assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in"]  # no store was made
 
 
 def test_check_config_accepts_the_example_and_defaults(tmp_path):

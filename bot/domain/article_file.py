@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from bot.domain import front_matter as front_matter_yaml
 from bot.domain.urls import InvalidUrlError, canonical_url, require_http_url
@@ -145,7 +146,7 @@ class ImageModel(_Model):
 class _Linked(_Model):
     title: RequiredText
     excerpt: OptionalText = ""
-    publishedDateTime: Timestamp
+    publishedDateTime: Timestamp | None = None  # required of an article; None: unknown
     webUrl: HttpUrlText | None = None
     originalUrl: HttpUrlText | None = None
     type: OptionalText = "article"
@@ -168,6 +169,7 @@ class RelatedModel(_Linked):
 
 
 class ArticleModel(_Linked):
+    publishedDateTime: Timestamp
     category: OptionalText = ""
     heat: int = Field(default=-1, ge=-1, le=1_000_000_000)
     published: bool = False
@@ -180,8 +182,10 @@ class ArticleModel(_Linked):
 # --- parsing ---------------------------------------------------------------------------------
 
 
-def read_article_file(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> ArticleDraft:
-    """Read and validate one article file from disk.
+def read_article_file(
+    path: Path, limits: ParseLimits = DEFAULT_LIMITS, *, warnings: list[str] | None = None
+) -> ArticleDraft:
+    """Read and validate one article file from disk (``warnings``: see ``parse_article``).
 
     Only regular files are read: links are not followed, and a named pipe, socket or device
     is refused without waiting on it."""
@@ -192,7 +196,7 @@ def read_article_file(path: Path, limits: ParseLimits = DEFAULT_LIMITS) -> Artic
         data = _read_regular_file(path, limits.max_file_bytes + 1, source)
     except OSError as error:
         raise ArticleFileError(source, "file", f"cannot be read ({error.strerror})") from None
-    return parse_article(data, source=source, limits=limits)
+    return parse_article(data, source=source, limits=limits, warnings=warnings)
 
 
 _NO_FOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
@@ -241,15 +245,24 @@ def _kind(mode: int) -> str:
 
 
 def parse_article(
-    data: bytes, *, source: str = "<article>", limits: ParseLimits = DEFAULT_LIMITS
+    data: bytes,
+    *,
+    source: str = "<article>",
+    limits: ParseLimits = DEFAULT_LIMITS,
+    warnings: list[str] | None = None,
 ) -> ArticleDraft:
-    """Validate the bytes of an article file into a draft ready for the store."""
+    """Validate the bytes of an article file into a draft ready for the store.
+
+    A bad image or related entry does not refuse the file: it is skipped, or kept without
+    what is wrong with it (a related entry's unknown date), and ``warnings`` (when given)
+    receives one line about each, such as ``related[1].publishedDateTime: is missing (entry
+    kept, date unknown)``."""
     try:
         text = _decode(data, source, limits)
         front_matter, body, first_line = _split_front_matter(text, source)
         loaded = _load_counted(front_matter, source, first_line)
         _check_loaded(loaded, source, limits)
-        model = _validate(loaded.value, source)
+        model = _validate(loaded.value, source, [] if warnings is None else warnings)
         return _to_draft(model, body, source)
     except ArticleFileError:
         raise
@@ -264,7 +277,7 @@ def draft_from_fields(
     try:
         _check_list_lengths(fields, source, limits)
         _check_shape(fields, source, limits)
-        return _to_draft(_validate(fields, source), "", source)
+        return _to_draft(_validate(fields, source, []), "", source)
     except ArticleFileError:
         raise
     except Exception as error:  # the same promise as parse_article
@@ -320,7 +333,10 @@ def front_matter_end(text: str) -> tuple[int, int] | None:
 
 def _load_counted(front_matter: str, source: str, first_line: int) -> front_matter_yaml.Loaded:
     try:
-        counted = front_matter_yaml.load_counted(front_matter)
+        try:
+            counted = front_matter_yaml.load_counted(front_matter)
+        except ValueError:  # a timestamp that names no moment (2026-02-30): see the loader
+            counted = front_matter_yaml.load_dates_as_written(front_matter)
     except yaml.MarkedYAMLError as error:
         line = first_line + error.problem_mark.line if error.problem_mark else first_line
         if _in_secured(front_matter, error):
@@ -428,30 +444,63 @@ def _check_shape(
             stack.extend((item, depth + 1, field) for item in value)
 
 
-def _validate(mapping: dict[Any, Any], source: str) -> ArticleModel:
+def _validate(mapping: dict[Any, Any], source: str, warnings: list[str]) -> ArticleModel:
+    """The validated article; what it holds that was skipped or degraded goes to
+    ``warnings``. A fault in the article's own fields refuses it (``ArticleFileError``)."""
     fields = {key if isinstance(key, str) else str(key): value for key, value in mapping.items()}
     try:
-        return ArticleModel.model_validate(fields)
+        model = ArticleModel.model_validate(fields)
     except ValidationError as error:
-        field, problem = _describe_first_error(error)
-        raise ArticleFileError(source, field, problem) from None
+        if not _only_entries_at_fault(error):
+            field, problem = _describe_first_error(error)
+            raise ArticleFileError(source, field, problem) from None
+        return _validated_entry_by_entry(fields, warnings)
+    for index, entry in enumerate(model.related):
+        if entry.publishedDateTime is None:
+            _warn_undated(warnings, f"related[{index}]")
+    return model
 
 
-def _describe_first_error(error: ValidationError) -> tuple[str, str]:
-    first = error.errors(include_url=False)[0]
-    field = _field_path(first["loc"])
-    message = str(first["msg"]).removeprefix("Value error, ")
+def _only_entries_at_fault(error: ValidationError) -> bool:
+    """Whether every fault is inside an image or a related entry (which costs only that)."""
+    return all(
+        len(loc) > 1 and loc[0] in ("images", "related") and isinstance(loc[1], int)
+        for loc in (detail["loc"] for detail in error.errors(include_url=False))
+    )
+
+
+def _validated_entry_by_entry(fields: dict[str, Any], warnings: list[str]) -> ArticleModel:
+    """The article of a file with a bad image or related entry: each one validated on its
+    own, bad images skipped, bad related entries skipped or degraded (``_related_entry``)."""
+    images = _valid_images(_none_as_list(fields.get("images")), "images", warnings)
+    related = [
+        entry
+        for index, raw in enumerate(_none_as_list(fields.get("related")))
+        if (entry := _related_entry(raw, f"related[{index}]", warnings)) is not None
+    ]
+    article = ArticleModel.model_validate({**fields, "images": [], "related": []})
+    return article.model_copy(update={"images": images, "related": related})
+
+
+def _describe_first_error(error: ValidationError, within: str = "") -> tuple[str, str]:
+    return _describe(error.errors(include_url=False)[0], within)
+
+
+def _describe(error: ErrorDetails, within: str = "") -> tuple[str, str]:
+    """The field (its path, under ``within``) and the problem of one validation error."""
+    field = _field_path(error["loc"], within)
+    message = str(error["msg"]).removeprefix("Value error, ")
     if message == _NEEDS_URL:  # raised by the model validator for the entry as a whole
         field = f"{field}.webUrl" if field else "webUrl"
-    if first["type"] == "missing":
+    if error["type"] == "missing":
         return field, "is required"
-    if "secured" not in field and "input" in first and first["type"] != "value_error":
-        message = f"{message} (got {_shown(first['input'])})"
+    if "secured" not in field and "input" in error and error["type"] != "value_error":
+        message = f"{message} (got {_shown(error['input'])})"
     return field, message
 
 
-def _field_path(location: tuple[int | str, ...]) -> str:
-    path = ""
+def _field_path(location: tuple[int | str, ...], within: str = "") -> str:
+    path = within
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
@@ -492,10 +541,92 @@ def _provider(model: ProviderModel) -> Provider:
     return Provider(model.name, model.domain)
 
 
-def _related(models: list[RelatedModel], parent_url: str, source: str) -> tuple[RelatedDraft, ...]:
+def _warn(warnings: list[str], field: str, problem: str, outcome: str) -> None:
+    warnings.append(f"{field}: {problem} ({outcome})")
+
+
+def _valid_images(raw: list[Any], within: str, warnings: list[str]) -> list[ImageModel]:
+    """The images that validate; each one that does not is skipped with a warning."""
+    images: list[ImageModel] = []
+    for index, item in enumerate(raw):
+        try:
+            images.append(ImageModel.model_validate(item))
+        except ValidationError as error:
+            field, problem = _describe_first_error(error, f"{within}[{index}]")
+            _warn(warnings, field, problem, "image skipped")
+    return images
+
+
+# A related entry is an article only while it has these: without one, it is skipped. (Its
+# link is webUrl, else originalUrl; a bad originalUrl beside a good webUrl is just left out.)
+_NAMING_FIELDS = frozenset({"", "title", "webUrl"})
+
+
+def _related_entry(raw: Any, within: str, warnings: list[str]) -> RelatedModel | None:
+    """A related entry validated on its own: skipped (None) when it cannot name an article
+    (a title and an http(s) link), else kept without its bad fields (a bad date makes its
+    date unknown); each skip or omission is a warning."""
+    if not isinstance(raw, dict):
+        _warn(warnings, within, f"is not a mapping of fields (got {_shown(raw)})", "entry skipped")
+        return None
+    fields = {str(key): value for key, value in raw.items()}
+    images = _none_as_list(fields.get("images"))
+    if isinstance(images, list):
+        fields["images"] = _valid_images(images, f"{within}.images", warnings)
+    undated = fields.get("publishedDateTime") is None  # (a bad date is warned of below)
+    model: RelatedModel | None
+    try:
+        model = RelatedModel.model_validate(fields)
+    except ValidationError as error:
+        model = _without_bad_fields(fields, error, within, warnings)
+    if model is not None and undated:
+        _warn_undated(warnings, within)
+    return model
+
+
+def _warn_undated(warnings: list[str], within: str) -> None:
+    _warn(warnings, f"{within}.publishedDateTime", "is missing", "entry kept, date unknown")
+
+
+def _without_bad_fields(
+    fields: dict[str, Any], error: ValidationError, within: str, warnings: list[str]
+) -> RelatedModel | None:
+    problems = _problems_by_field(error, within)
+    naming = [
+        name
+        for name in problems
+        if name in _NAMING_FIELDS or (name == "originalUrl" and not fields.get("webUrl"))
+    ]
+    if naming:
+        field, problem = problems[naming[0]]
+        _warn(warnings, field, problem, "entry skipped")
+        return None
+    for name, (field, problem) in problems.items():
+        dated = name == "publishedDateTime"
+        _warn(warnings, field, problem, "entry kept, date unknown" if dated else "left out")
+        fields.pop(name, None)
+    try:
+        return RelatedModel.model_validate(fields)
+    except ValidationError as again:  # not expected: every field at fault is gone
+        field, problem = _describe_first_error(again, within)
+        _warn(warnings, field, problem, "entry skipped")
+        return None
+
+
+def _problems_by_field(error: ValidationError, within: str) -> dict[str, tuple[str, str]]:
+    """Each entry field at fault ('' for the entry as a whole), with its first problem."""
+    problems: dict[str, tuple[str, str]] = {}
+    for detail in error.errors(include_url=False):
+        name = str(detail["loc"][0]) if detail["loc"] else ""
+        if name not in problems:
+            problems[name] = _describe(detail, within)
+    return problems
+
+
+def _related(models: list[RelatedModel], parent_url: str) -> tuple[RelatedDraft, ...]:
     drafts: dict[str, RelatedDraft] = {}
-    for index, model in enumerate(models):
-        url = _url_field(model, f"related[{index}].webUrl", source)
+    for model in models:
+        url = canonical_url(model.link)  # validated: an http(s) URL with a host
         if url == parent_url or url in drafts:
             continue
         drafts[url] = RelatedDraft(
@@ -530,7 +661,7 @@ def _to_draft(model: ArticleModel, body: str, source: str) -> ArticleDraft:
         provider=_provider(model.provider),
         topics=_unique_topics(model.topics),
         images=_images(model.images),
-        related=_related(model.related, url, source),
+        related=_related(model.related, url),
         body=body,
         extra=_jsonable(model.model_extra or {}),
         secured=_opaque(model.secured),

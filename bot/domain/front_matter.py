@@ -175,3 +175,27 @@ def load_composed(text: str) -> Loaded:
         loader.dispose()
     stock = yaml.load(text, Loader=_STOCK_LOADER)  # noqa: S506 - a safe loader
     return Loaded(stock, 0, 0, counted=False)
+
+
+class _DatesAsWrittenLoader(_STOCK_LOADER):  # type: ignore[valid-type,misc]
+    """The stock loader, but a plain scalar shaped like a timestamp that names no moment
+    (``2026-02-30``, ``2026-01-01T25:00``) stays the text written, where ``yaml.load``
+    raises ValueError: the file's validation then names the field."""
+
+    def construct_yaml_timestamp(self, node: ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_DatesAsWrittenLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", _DatesAsWrittenLoader.construct_yaml_timestamp
+)
+
+
+def load_dates_as_written(text: str) -> Loaded:
+    """``load_counted`` for a document that ``yaml.load`` cannot load because a timestamp
+    names no moment: such timestamps are left as strings (``_DatesAsWrittenLoader``)."""
+    value = yaml.load(text, Loader=_DatesAsWrittenLoader)  # noqa: S506 - a safe loader
+    return Loaded(value, 0, 0, counted=False)

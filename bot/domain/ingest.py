@@ -49,6 +49,15 @@ class Rejection:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class FileWarning:
+    """Something a stored file held that was skipped or degraded (an image, a related
+    entry), and why."""
+
+    path: str
+    warning: str
+
+
 @dataclass(slots=True)
 class IngestReport:
     """What one ingest run did, counted per file."""
@@ -58,6 +67,7 @@ class IngestReport:
     unchanged: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     stored_paths: list[Path] = field(default_factory=list)
+    warnings: list[FileWarning] = field(default_factory=list)  # of stored files only
 
     @property
     def files(self) -> int:
@@ -71,12 +81,21 @@ class IngestReport:
             "updated": self.updated,
             "unchanged": self.unchanged,
             "rejected": [{"path": r.path, "error": r.error} for r in self.rejected],
+            "warnings": [{"path": w.path, "warning": w.warning} for w in self.warnings],
         }
 
-    def count(self, outcome: str, path: Path) -> None:
-        """Record one stored file's outcome."""
+    def count(self, outcome: str, path: Path, warnings: Sequence[str] = ()) -> None:
+        """Record one stored file's outcome, and what it held that was skipped or degraded."""
         setattr(self, outcome, getattr(self, outcome) + 1)
         self.stored_paths.append(path)
+        self.warnings.extend(FileWarning(str(path), warning) for warning in warnings)
+
+    def warnings_by_file(self) -> dict[str, list[str]]:
+        """The warnings, by file, in order."""
+        by_file: dict[str, list[str]] = {}
+        for warning in self.warnings:
+            by_file.setdefault(warning.path, []).append(warning.warning)
+        return by_file
 
 
 Signature = tuple[int, int]  # a file's size and modification time
@@ -88,6 +107,7 @@ class ParsedFile:
     prepared: PreparedFile | None  # what the store writes, worked out by the parse worker
     error: str | None
     signature: Signature | None  # as the file was read, to spot a file still changing
+    warnings: tuple[str, ...] = ()  # what was skipped or degraded in it (``parse_article``)
 
 
 def file_signature(path: Path) -> Signature | None:
@@ -147,20 +167,21 @@ CHANGED_WHILE_READ = "file: changed while it was read; it will be read again onc
 
 def _parse_one(path: Path, limits: ParseLimits) -> ParsedFile:
     signature = file_signature(path)
+    warnings: list[str] = []
     try:
-        prepared = prepare(read_article_file(path, limits))
+        prepared = prepare(read_article_file(path, limits, warnings=warnings))
     except ArticleFileError as error:
         return ParsedFile(path, None, error.reason, signature)
     if file_signature(path) != signature:
         # Half old, half new: store nothing. The inbox leaves it for a later scan, since its
         # signature no longer matches the one taken before reading.
         return ParsedFile(path, None, CHANGED_WHILE_READ, signature)
-    return ParsedFile(path, prepared, None, signature)
+    return ParsedFile(path, prepared, None, signature, tuple(warnings))
 
 
 # What a parse worker sends back per file: ParsedFile's fields as plain values (see
 # storage.prepare.to_plain), a third of the pickling work of the objects themselves.
-_PlainParsed = tuple[str, PlainFile | None, str | None, Signature | None]
+_PlainParsed = tuple[str, PlainFile | None, str | None, Signature | None, tuple[str, ...]]
 
 
 def _parse_chunk(paths: Sequence[Path], limits: ParseLimits) -> list[_PlainParsed]:
@@ -169,13 +190,15 @@ def _parse_chunk(paths: Sequence[Path], limits: ParseLimits) -> list[_PlainParse
 
 def _to_plain(item: ParsedFile) -> _PlainParsed:
     prepared = to_plain(item.prepared) if item.prepared is not None else None
-    return (str(item.path), prepared, item.error, item.signature)
+    return (str(item.path), prepared, item.error, item.signature, item.warnings)
 
 
 def _from_plain(chunk: Sequence[_PlainParsed]) -> list[ParsedFile]:
     return [
-        ParsedFile(Path(path), from_plain(prepared) if prepared is not None else None, error, sig)
-        for path, prepared, error, sig in chunk
+        ParsedFile(
+            Path(path), from_plain(prepared) if prepared is not None else None, error, sig, notes
+        )
+        for path, prepared, error, sig, notes in chunk
     ]
 
 
@@ -374,7 +397,7 @@ class Ingester:
                 await self._store_single(item, report)
             return
         for item, outcome in zip(group, outcomes, strict=True):
-            report.count(outcome, item.path)
+            report.count(outcome, item.path, item.warnings)
 
     async def _store_single(self, item: ParsedFile, report: IngestReport) -> None:
         assert item.prepared is not None
@@ -387,7 +410,7 @@ class Ingester:
                 Rejection(str(item.path), f"store: could not be stored ({error})")
             )
             return
-        report.count(outcome, item.path)
+        report.count(outcome, item.path, item.warnings)
 
 
 async def ingest_paths(
@@ -485,6 +508,8 @@ async def scan_inbox(
             report.rejected.append(Rejection(str(path), _unsupported_suffix(path)))
     signatures.update((p, file_signature(p)) for p in waiting if not is_article_path(p))
     await asyncio.to_thread(_move_finished, inbox, report, signatures)
+    for name, warnings in report.warnings_by_file().items():
+        log.warning("stored %s with warnings: %s", name, " · ".join(warnings))
     return report
 
 

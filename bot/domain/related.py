@@ -163,7 +163,7 @@ class RelatedService:
             around=key is not None,
             guild_id=guild_id,
             audience=audience,
-            reference_time=key.published_at if key else int(time.time()),
+            reference_time=_reference_time(key),
             topic_ids=key.topic_ids if key else (),
             exclude_story=key.story_id if key else None,
             exclude_pk=key.pk if key else None,
@@ -256,6 +256,14 @@ class RelatedService:
         if len(shared) == len(words):
             return "matches every word"
         return "shared terms: " + ", ".join(shared[:4]) if shared else "similar words"
+
+
+def _reference_time(key: StoryKey | None) -> int:
+    """The moment closeness in time is measured from: the story's date, else now (a query,
+    or a story whose date is unknown)."""
+    if key is None or key.published_at is None:
+        return int(time.time())
+    return key.published_at
 
 
 def _outlet(article: Article) -> str:

@@ -47,6 +47,11 @@ def check_http_url(url: str) -> SplitResult:
         raise InvalidUrlError(f"URL has {shown}; only http and https links are allowed")
     if not parts.hostname:
         raise InvalidUrlError("URL has no host")
+    if "@" in parts.netloc:
+        # https://discord.com@evil.example/ shows one host and opens another
+        raise InvalidUrlError(
+            "URL has user information (name@ before the host), which disguises the site it opens"
+        )
     del port  # parsed only to reject malformed ports
     return parts
 
@@ -80,9 +85,6 @@ def canonical_from_parts(parts: SplitResult) -> str:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    if parts.username is not None:
-        userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
-        netloc = f"{userinfo}@{netloc}"
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)

@@ -35,9 +35,15 @@ def outlet(article: Article) -> str:
     return article.provider.name or article.provider.domain or "unknown outlet"
 
 
-def timestamp(article: Article) -> str:
-    """A Discord timestamp that each member sees in their own time zone."""
-    return discord.utils.format_dt(article.published_at, "f")
+UNKNOWN_DATE = "date unknown"
+
+
+def timestamp(article: Article, style: discord.utils.TimestampStyle = "f") -> str:
+    """A Discord timestamp that each member sees in their own time zone ("date unknown" for
+    coverage whose file gave no date)."""
+    if article.published_at is None:
+        return UNKNOWN_DATE
+    return discord.utils.format_dt(article.published_at, style)
 
 
 def link_line(article: Article, limit: int = 300) -> str:
@@ -110,7 +116,7 @@ def fit_embed(embed: discord.Embed, limit: int = EMBED_TOTAL_LIMIT) -> discord.E
 
 def result_line(index: int, article: Article, reason: str) -> str:
     """One numbered line of a result list: link, outlet, date, quality, and why."""
-    date = discord.utils.format_dt(article.published_at, "d")
+    date = timestamp(article, "d")
     return clip(
         f"**{index}.** {link_line(article, 240)} · {date} · quality {article.quality}\n"
         f"  _{plain(reason, 120)}_",

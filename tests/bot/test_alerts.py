@@ -318,3 +318,31 @@ async def test_a_linked_copy_within_the_story_window_is_not_alerted_again(harnes
     )
     await harness.deliver()
     assert len(harness.double.dms_to(reader)) == 1
+
+
+async def test_also_covered_by_lists_coverage_of_unknown_date_after_dated_coverage(
+    harness: Harness,
+):
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport")
+    alerted = await story(harness, 1, title="Captainless ferries start on the island route")
+    await harness.add_article(
+        title="Round-up: the week in shipping",
+        webUrl="https://roundup.example/week",
+        originalUrl=...,
+        published=False,
+        related=[
+            {"title": alerted.title, "webUrl": alerted.web_url, "publishedDateTime": fresh(harness)},
+            {"title": "Undated take", "webUrl": "https://undated.example/1"},
+            {"title": "Dated take", "webUrl": "https://dated.example/1",
+             "publishedDateTime": fresh(harness, 2)},
+        ],
+    )  # fmt: skip
+    summary = await harness.deliver()
+    assert summary.sent == 1
+    (dm,) = harness.double.dms_to(reader)
+    fields = {f["name"]: f["value"] for f in dm.embeds[0]["fields"]}
+    shown = [line.split("[")[1].split("]")[0] for line in fields["Also covered by"].splitlines()]
+    assert shown == ["Round-up: the week in shipping", "Dated take", "Undated take"]

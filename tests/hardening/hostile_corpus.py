@@ -2,9 +2,10 @@
 
 ``build(folder)`` writes every case and returns what each one must come to:
 
-- ``walk``: through ``ingest_paths(store, [folder])`` (files are read in place): ``stored``,
-  ``rejected`` (the reason starts with ``field``), ``ignored`` (a folder walk skips it) or
-  ``gone`` (the case deletes itself);
+- ``walk``: through ``ingest_paths(store, [folder])`` (files are read in place): ``stored``
+  (with a warning naming each of ``warnings``, in order: what it held that was skipped or
+  degraded), ``rejected`` (the reason starts with ``field``), ``ignored`` (a folder walk skips
+  it) or ``gone`` (the case deletes itself);
 - ``inbox``: through ``scan_inbox`` on the same folder: ``stored`` (moved to processed/),
   ``rejected`` (moved to rejected/ beside ``<name>.error.txt`` naming ``field``), ``left``
   (stays for a later scan) or ``gone``.
@@ -49,6 +50,7 @@ class Case:
     quality: int | None = None  # for "stored": the stored quality, when it matters
     coverage: int = 0  # for "stored": how many coverage-only articles it adds
     hook: Hook | None = None
+    warnings: tuple[str, ...] = ()  # for "stored": the field each warning names, in order
 
 
 class _Corpus:
@@ -72,6 +74,7 @@ class _Corpus:
         title: str | None = None,
         quality: int | None = None,
         coverage: int = 0,
+        warnings: tuple[str, ...] = (),
     ) -> None:
         self.write(name, data)
         self.cases.append(
@@ -84,6 +87,7 @@ class _Corpus:
                 title=title or _title(slug),
                 quality=quality,
                 coverage=coverage,
+                warnings=warnings,
             )
         )
 
@@ -150,6 +154,7 @@ def build(root: Path) -> list[Case]:
     root.mkdir(parents=True, exist_ok=True)
     c = _Corpus(root)
     _tolerances(c)
+    _degraded(c)
     _refusals(c)
     _hostile(c)
     _filesystem(c)
@@ -239,6 +244,52 @@ def _tolerances(c: _Corpus) -> None:
     c.stored("folder.md/inside.md", t, _article("inside-dir"), slug="inside-dir")
 
 
+# --- degraded: stored, with a warning naming what was skipped or left out ------------------------
+
+
+def _degraded(c: _Corpus) -> None:
+    d = "degraded"
+
+    def entry(n: int, slug: str, **changes: Any) -> dict[str, Any]:
+        fields = {**_related(n, slug), **changes}
+        return {key: value for key, value in fields.items() if value is not ...}
+
+    def stored(slug: str, entries: list[Any], kept: int, *warnings: str, **kw: Any) -> None:
+        text = _article(slug, related=entries, **kw)
+        c.stored(f"d-{slug}.md", d, text, slug=slug, coverage=kept, warnings=warnings)
+
+    # a related entry without a usable date: kept, its date unknown
+    date = "related[1].publishedDateTime"
+    stored("related-no-date", [entry(0, "nd"), entry(1, "nd", publishedDateTime=...)], 2, date)
+    stored("related-null-date", [entry(0, "nl"), entry(1, "nl", publishedDateTime=None)], 2, date)
+    bad_date = entry(1, "bd", publishedDateTime="yesterday")
+    stored("related-bad-date", [entry(0, "bd"), bad_date], 2, date)
+    later = entry(1, "ns", publishedDateTime="NO-SUCH-DAY")
+    no_such_day = _article("related-no-such-day", related=[entry(0, "ns"), later]).replace(
+        "publishedDateTime: NO-SUCH-DAY", "publishedDateTime: 2026-02-30"
+    )  # unquoted, so YAML reads a timestamp, of a day that does not exist: PyYAML raises
+    assert "2026-02-30" in no_such_day
+    slug = "related-no-such-day"
+    c.stored(f"d-{slug}.md", d, no_such_day, slug=slug, coverage=2, warnings=(date,))
+    # one that cannot name an article (a title and an http(s) link): skipped
+    stored("related-no-title", [entry(0, "nt", title=...), entry(1, "nt")], 1, "related[0].title")
+    stored("related-no-url", [entry(0, "nu"), entry(1, "nu", webUrl=...)], 1, "related[1].webUrl")
+    script = entry(1, "js", webUrl="javascript:alert(document.cookie)")
+    stored("related-javascript-url", [entry(0, "js"), script], 1, "related[1].webUrl")
+    userinfo = "https://discord.com@evil.example/x"
+    disguised = entry(0, "ui", webUrl=userinfo)
+    stored("related-userinfo-url", [disguised, entry(1, "ui")], 1, "related[0].webUrl")
+    stored("related-not-a-mapping", ["a line of text", entry(1, "nm")], 1, "related[0]")
+    # other bad fields are left out; bad images skipped
+    stored("related-bad-quality", [entry(0, "bq", quality=1000)], 1, "related[0].quality")
+    images = [{"url": "data:image/png;base64,AAAA"}, {"url": f"{BASE_URL}ok.png"}]
+    stored("image-data-url", [], 0, "images[0].url", images=images)
+    pictured = entry(0, "ri", images=[{"url": userinfo}])
+    stored("related-image-userinfo", [pictured], 1, "related[0].images[0].url")
+    both = [entry(0, "all", publishedDateTime=...), entry(1, "all", webUrl=...)]
+    stored("related-all-bad", both, 1, "related[0].publishedDateTime", "related[1].webUrl")
+
+
 # --- refused: the field is named -----------------------------------------------------------------
 
 
@@ -267,7 +318,6 @@ def _refusals(c: _Corpus) -> None:
         ("javascript-url", {"webUrl": "javascript:alert(1)"}, "webUrl"),
         ("file-url", {"webUrl": "file:///etc/passwd"}, "webUrl"),
         ("ftp-original-url", {"originalUrl": "ftp://a.example/x"}, "originalUrl"),
-        ("data-image", {"images": [{"url": "data:image/png;base64,AAAA"}]}, "images[0].url"),
         ("quality-101", {"quality": 101}, "quality"),
         ("quality-word", {"quality": "high"}, "quality"),
         ("heat-huge", {"heat": 10**30}, "heat"),
@@ -276,18 +326,12 @@ def _refusals(c: _Corpus) -> None:
         ("topics-51", {"topics": [f"t{n}" for n in range(51)]}, "topics"),
         ("images-51", {"images": [{"url": f"{BASE_URL}{n}.png"} for n in range(51)]}, "images"),
         ("related-101", {"related": [_related(n, "r101") for n in range(101)]}, "related"),
-        (
-            "related-no-title",
-            {"related": [{k: v for k, v in _related(0, "rnt").items() if k != "title"}]},
-            "related[0].title",
-        ),
-        (
-            "related-bad-url",
-            {"related": [_related(0, "rbu"), dict(_related(1, "rbu"), webUrl="javascript:x")]},
-            "related[1].webUrl",
-        ),
+        ("userinfo-url", {"webUrl": "https://discord.com@evil.example/x"}, "webUrl"),
+        ("userinfo-original-url", {"originalUrl": "https://u:pw@hostile.example/"}, "originalUrl"),
     ]:
         c.rejected(f"r-{name}.md", r, _article(name, **overrides), field)
+    no_such_day = _front(*_head("no-such-day")).replace("2026-11-01T08:30:00Z", "2026-02-30")
+    c.rejected("r-date-no-such-day.md", r, no_such_day, "publishedDateTime")
     # Files of other types: a folder walk skips them, the inbox sets them aside.
     c.rejected("r-notes.json", r, "{}", "file", walk="ignored")
     c.rejected("r-README", r, "no suffix", "file", walk="ignored")

@@ -1,6 +1,6 @@
 """The hostile corpus through ``ingest_paths`` and through the inbox: every file ends where its
-case says (stored, or refused with the field named), the run never aborts, nothing is lost,
-and the ``secured`` value never shows."""
+case says (stored, with a warning for each entry skipped or degraded, or refused with the
+field named), the run never aborts, nothing is lost, and the ``secured`` value never shows."""
 
 from __future__ import annotations
 
@@ -44,11 +44,11 @@ def hooked(monkeypatch) -> dict[Path, str]:
             run_hook(hooks.pop(path), path)
         return real_parse_one(path, limits)
 
-    def read(path, limits):
+    def read(path, limits, **options):
         hook = hooks.get(path)
         if hook == "vanish-while-read":
             run_hook(hooks.pop(path), path)
-        draft = real_read(path, limits)
+        draft = real_read(path, limits, **options)
         if hook == "change-while-read":
             run_hook(hooks.pop(path), path)
         return draft
@@ -66,7 +66,7 @@ def test_the_corpus_covers_every_category_with_at_least_40_cases(tmp_path):
     cases = build(tmp_path / "corpus")
     counts = Counter(c.category for c in cases)
     assert len(cases) >= 40
-    assert set(counts) == {"tolerance", "refusal", "hostile", "filesystem", "race"}
+    assert set(counts) == {"tolerance", "degraded", "refusal", "hostile", "filesystem", "race"}
     assert len({c.name for c in cases}) == len(cases)
     fields = {c.field for c in cases if c.field}
     assert {"front matter", "file", "title", "webUrl", "topics", "related", "secured"} <= fields
@@ -110,10 +110,17 @@ async def test_ingest_paths_takes_every_hostile_file_to_its_expected_end(
 
     rejected = {Path(r.path).relative_to(root).as_posix(): r.error for r in report.rejected}
     stored = [p.relative_to(root).as_posix() for p in report.stored_paths]
+    warned = {
+        Path(path).relative_to(root).as_posix(): warnings
+        for path, warnings in report.warnings_by_file().items()
+    }
     problems: list[str] = []
     for case in cases:
         if case.walk == "stored" and case.name not in stored:
             problems.append(f"{case.name}: not stored ({rejected.get(case.name)})")
+        warnings = warned.get(case.name, [])
+        if [w.split(": ")[0] for w in warnings] != list(case.warnings):
+            problems.append(f"{case.name}: expected warnings on {case.warnings}: {warnings}")
         if case.walk == "rejected":
             error = rejected.get(case.name)
             if error is None or not error.startswith(f"{case.field}: "):
@@ -130,6 +137,7 @@ async def test_ingest_paths_takes_every_hostile_file_to_its_expected_end(
     vanished = {c.name for c in cases if c.hook and c.hook.startswith("vanish")}
     assert entries(root) == sorted(set(before) - vanished)  # nothing moved, nothing deleted
     assert all(SECRET not in error for error in rejected.values())
+    assert all(SECRET not in warning.warning for warning in report.warnings)
     assert SECRET not in caplog.text
     assert not lexists(Path("PWNED"), root / "PWNED")
 
@@ -194,6 +202,14 @@ async def test_the_inbox_takes_every_hostile_file_to_its_expected_end(
     problems = [p for p in (_place_problem(inbox, case) for case in cases) if p]
     stored = [c for c in cases if c.inbox == "stored"]
     problems += await expect_store_holds(store, stored)
+    logged = [r.getMessage() for r in caplog.records if "with warnings" in r.getMessage()]
+    warned = [c for c in cases if c.warnings]
+    if len(logged) != len(warned):
+        problems.append(f"{len(logged)} files logged as stored with warnings, not {len(warned)}")
+    for case in warned:
+        line = f"stored {inbox / case.name} with warnings: {case.warnings[0]}: "
+        if not any(message.startswith(line) for message in logged):
+            problems.append(f"{case.name}: no log line starting {line!r}")
     assert problems == [], "\n".join(problems)
     assert report.new + report.updated + report.unchanged == len(stored)
     # Nothing lost: every original file is in processed/, rejected/ or still waiting.

@@ -243,3 +243,20 @@ async def test_article_add_stores_for_this_guild_only(harness: Harness):
         bad_url.content
         == "`url`: URL has 'javascript:'; only http and https links are allowed. Paste a full https:// link."
     )
+
+
+async def test_article_add_refuses_a_link_that_hides_its_host(harness: Harness):
+    # https://discord.com@evil.example/x shows discord.com and opens evil.example
+    moderator = harness.first.moderator.id
+    for url in ("https://discord.com@evil.example/x", "https://user:pw@local.example/news/a"):
+        refused = await harness.slash(
+            harness.first, moderator, "article add", {"url": url, "title": "x", "topics": "x"}
+        )
+        assert refused.message.flags & EPHEMERAL
+        assert refused.content == (
+            "`url`: URL has user information (name@ before the host), which disguises the site "
+            "it opens. Paste a full https:// link."
+        )
+    for stored in ("https://evil.example/x", "https://local.example/news/a"):
+        assert await harness.store.articles.get_by_url(stored) is None
+    assert [e.action for e in await harness.store.audit.recent(harness.first.id)] == []

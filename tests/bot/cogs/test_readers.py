@@ -202,3 +202,86 @@ async def test_latest_shows_published_items_above_the_guild_bar(harness: Harness
     privacy = await harness.slash(harness.first, member, "latest", {"topic": "privacy"})
     assert "Open-Weights" not in privacy.embeds[0]["description"]
     assert privacy.embeds[0]["title"] == "Latest in Privacy"
+
+
+def ferry_take(n: int, **fields: object) -> dict[str, object]:
+    """A related entry (without a date unless given one)."""
+    return {
+        "title": f"Ferry take {n}",
+        "webUrl": f"https://outlet{n}.example/ferries",
+        "provider": {"name": f"Outlet {n}"},
+        "quality": 40,
+        **fields,
+    }
+
+
+async def test_related_shows_coverage_of_unknown_date_as_such(harness: Harness):
+    story = await harness.add_article(
+        title="Harbour ferries sail without captains",
+        webUrl="https://harbour-times.example/ferries/captainless",
+        originalUrl=...,
+        published=True,
+        related=[
+            ferry_take(1),  # no publishedDateTime
+            ferry_take(2, publishedDateTime="2026-11-01T12:00:00Z"),
+            ferry_take(3, publishedDateTime="the day before"),
+        ],
+    )
+    member = harness.first.members[0].id
+    result = await harness.reply(harness.first, member, "related", {"story": story.id})
+    (message,) = result.followups
+    lines = message.embeds[1]["description"].splitlines()
+    titles = [line.split("** [")[1].split("]")[0] for line in lines[::2][:3]]
+    assert titles == ["Ferry take 1", "Ferry take 2", "Ferry take 3"]  # the file's order
+    assert " · date unknown · quality 40" in lines[0]
+    assert " · <t:1793534400:d> · quality 40" in lines[2]
+    assert " · date unknown · quality 40" in lines[4]
+
+    undated = await harness.store.articles.get_by_url("https://outlet1.example/ferries")
+    assert undated is not None
+    itself = await harness.reply(harness.first, member, "related", {"story": undated.id})
+    card, coverage = itself.followups[0].embeds
+    assert card["title"] == "Ferry take 1"
+    assert "timestamp" not in card
+    assert {f["name"]: f["value"] for f in card["fields"]}["Published"] == "date unknown"
+    assert "Harbour ferries sail without captains" in coverage["description"].splitlines()[0]
+
+    found = await harness.reply(harness.first, member, "related", {"query": "ferry take"})
+    listed = found.followups[0].embeds[0]["description"].splitlines()[::2]
+    assert sorted(line.split("** [")[1].split("]")[0] for line in listed) == [
+        "Ferry take 1", "Ferry take 2", "Ferry take 3"
+    ]  # fmt: skip
+    assert sum(" · date unknown · " in line for line in listed) == 2
+
+
+async def test_the_rest_of_a_story_lists_coverage_of_unknown_date_last(harness: Harness):
+    story = await harness.add_article(
+        title="Harbour ferries sail without captains",
+        webUrl="https://harbour-times.example/ferries/captainless",
+        originalUrl=...,
+        published=True,
+        publishedDateTime="2026-11-01T08:00:00Z",
+        related=[],
+    )
+    await harness.add_article(
+        title="Round-up: the week in shipping",
+        webUrl="https://roundup.example/week",
+        originalUrl=...,
+        published=True,
+        related=[
+            {"title": story.title, "webUrl": story.web_url, "publishedDateTime": "2026-11-01"},
+            ferry_take(1),  # no date
+            ferry_take(2, publishedDateTime="2026-11-20T08:00:00Z"),
+            ferry_take(3, publishedDateTime="2026-11-02T08:00:00Z"),
+        ],
+    )
+    member = harness.first.members[0].id
+    result = await harness.reply(harness.first, member, "related", {"story": story.id})
+    lines = result.followups[0].embeds[1]["description"].splitlines()
+    titles = [line.split("** [")[1].split("]")[0] for line in lines[::2][:4]]
+    assert titles == [
+        "Round-up: the week in shipping", "Ferry take 3", "Ferry take 2", "Ferry take 1"
+    ]  # fmt: skip
+    assert "lists this story as related" in lines[1]
+    assert "same story" in lines[3]
+    assert " · date unknown · " in lines[6]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import yaml
@@ -204,6 +205,8 @@ def test_python_tags_are_not_honoured():
         ({"webUrl": "https://"}, "webUrl", "no host"),
         ({"webUrl": "https://a.example/a b"}, "webUrl", "spaces"),
         ({"originalUrl": "ftp://a.example/x"}, "originalUrl", "'ftp:'"),
+        ({"webUrl": "https://discord.com@evil.example/x"}, "webUrl", "user information"),
+        ({"originalUrl": "https://u:pw@a.example/x"}, "originalUrl", "user information"),
         ({"quality": "high"}, "quality", "valid integer"),
         ({"quality": 101}, "quality", "less than or equal to 100"),
         ({"quality": -5}, "quality", "greater than or equal to 0"),
@@ -212,8 +215,7 @@ def test_python_tags_are_not_honoured():
         ({"provider": "Harbour Times"}, "provider", "valid dictionary"),
         ({"topics": [["nested"]]}, "topics[0]", "valid string"),
         ({"topics": ["x" * 101]}, "topics[0]", "at most 100"),
-        ({"images": [{"width": 3}]}, "images[0].url", "is required"),
-        ({"images": [{"url": "data:image/png;base64,AAAA"}]}, "images[0].url", "'data:'"),
+        ({"images": "not a list"}, "images", "valid list"),
         ({"related": "not a list"}, "related", "valid list"),
     ],
 )
@@ -223,12 +225,170 @@ def test_bad_fields_are_refused_with_field_and_problem(overrides, field, words):
     assert words in error.problem
 
 
-def test_bad_related_entries_name_their_position():
-    entry = article_fields()["related"][0]
-    error = refusal(article_text(related=[entry, dict(entry, webUrl="javascript:void(0)")]))
-    assert error.field == "related[1].webUrl"
-    error = refusal(article_text(related=[dict(entry, publishedDateTime="soon")]))
-    assert error.field == "related[0].publishedDateTime"
+def parse_noting(text: str | bytes) -> tuple[ArticleDraft, list[str]]:
+    """The draft, and the warnings about what was skipped or degraded in it."""
+    warnings: list[str] = []
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return parse_article(data, source="news/item.md", warnings=warnings), warnings
+
+
+RELATED = article_fields()["related"][0]
+
+
+def related_entry(n: int, **changes: Any) -> dict[str, Any]:
+    entry = {**RELATED, "webUrl": f"https://coastwire.example/{n}", **changes}
+    return {key: value for key, value in entry.items() if value is not ...}
+
+
+@pytest.mark.parametrize(
+    ("date", "warning"),
+    [
+        (..., "related[1].publishedDateTime: is missing (entry kept, date unknown)"),
+        (None, "related[1].publishedDateTime: is missing (entry kept, date unknown)"),
+        (
+            "soon",
+            "related[1].publishedDateTime: 'soon' is not an ISO 8601 date and time "
+            "(entry kept, date unknown)",
+        ),
+        (
+            "0900-01-01",
+            "related[1].publishedDateTime: '0900-01-01' is outside the years 1900 to 2200 "
+            "(entry kept, date unknown)",
+        ),
+        (
+            [2026],
+            "related[1].publishedDateTime: expected an ISO 8601 date and time, got list "
+            "(entry kept, date unknown)",
+        ),
+    ],
+)
+def test_a_related_entry_without_a_usable_date_is_kept_with_its_date_unknown(date, warning):
+    entries = [related_entry(0), related_entry(1, publishedDateTime=date), related_entry(2)]
+    draft, warnings = parse_noting(article_text(related=entries))
+    assert draft.title == "Harbour City Trials Driverless Ferries"  # the article itself
+    assert [r.web_url for r in draft.related] == [e["webUrl"] for e in entries]
+    assert [r.published_at for r in draft.related] == [
+        datetime(2026, 11, 1, 12, 0, tzinfo=UTC), None, datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    ]  # fmt: skip
+    assert draft.related[1].title == RELATED["title"]
+    assert draft.related[1].quality == RELATED["quality"]
+    assert warnings == [warning]
+
+
+def test_a_related_date_that_names_no_day_is_named_not_a_failure_to_read_the_file():
+    # YAML reads an unquoted 2026-02-30 as a timestamp, and PyYAML raises ValueError for it
+    text = article_text(related=[related_entry(0)]).replace(
+        "publishedDateTime: '2026-11-01T12:00:00Z'", "publishedDateTime: 2026-02-30"
+    )
+    draft, warnings = parse_noting(text)
+    assert draft.related[0].published_at is None
+    assert warnings == [
+        "related[0].publishedDateTime: '2026-02-30' is not an ISO 8601 date and time "
+        "(entry kept, date unknown)"
+    ]
+    own = article_text().replace(
+        "publishedDateTime: '2026-11-01T08:30:00Z'", "publishedDateTime: 2026-11-31T08:30:00Z"
+    )
+    error = refusal(own)
+    assert (error.field, error.problem) == (
+        "publishedDateTime",
+        "'2026-11-31T08:30:00Z' is not an ISO 8601 date and time",
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "warning"),
+    [
+        (related_entry(1, title=...), "related[1].title: is required (entry skipped)"),
+        (related_entry(1, title=""), "related[1].title: String should have at least 1"),
+        (
+            related_entry(1, webUrl=...),
+            "related[1].webUrl: a webUrl or originalUrl (http or https) is required "
+            "(entry skipped)",
+        ),
+        (
+            related_entry(1, webUrl="javascript:alert(1)"),
+            "related[1].webUrl: URL has 'javascript:'; only http and https links are allowed "
+            "(entry skipped)",
+        ),
+        (
+            related_entry(1, webUrl="https://discord.com@evil.example/x"),
+            "related[1].webUrl: URL has user information (name@ before the host), which "
+            "disguises the site it opens (entry skipped)",
+        ),
+        (
+            related_entry(1, webUrl=..., originalUrl="file:///etc/passwd"),
+            "related[1].originalUrl: URL has 'file:'; only http and https links are allowed "
+            "(entry skipped)",
+        ),
+        ("just a line", "related[1]: is not a mapping of fields (got 'just a line') (entry"),
+        (None, "related[1]: is not a mapping of fields (got None) (entry skipped)"),
+    ],
+)
+def test_a_related_entry_that_cannot_name_an_article_is_skipped_with_a_warning(entry, warning):
+    draft, warnings = parse_noting(article_text(related=[related_entry(0), entry]))
+    assert [r.web_url for r in draft.related] == ["https://coastwire.example/0"]
+    (only,) = warnings
+    assert only.startswith(warning)
+    assert only.endswith("(entry skipped)")
+
+
+def test_other_bad_fields_of_a_related_entry_are_left_out_and_the_entry_kept():
+    entry = related_entry(
+        0, quality=150, provider="Coast Wire", excerpt=["a", "b"], originalUrl="ftp://x.example/"
+    )
+    draft, warnings = parse_noting(article_text(related=[entry]))
+    (kept,) = draft.related
+    assert (kept.web_url, kept.title) == ("https://coastwire.example/0", RELATED["title"])
+    assert (kept.quality, kept.provider.name, kept.excerpt) == (0, "", "")
+    assert kept.published_at == datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    assert [w.split(":")[0] for w in warnings] == [
+        "related[0].excerpt", "related[0].originalUrl", "related[0].quality", "related[0].provider"
+    ]  # fmt: skip
+    assert all(w.endswith("(left out)") for w in warnings)
+
+
+def test_an_image_with_a_refused_url_is_skipped_not_the_file():
+    images = [
+        {"url": "https://harbour-times.example/a.jpg"},
+        {"url": "javascript:alert(1)"},
+        {"url": "https://discord.com@evil.example/b.jpg"},
+        {"width": 3},
+        "not an image",
+    ]
+    entry = related_entry(0, images=[{"url": "data:image/png;base64,AAAA"}, images[0]])
+    draft, warnings = parse_noting(article_text(images=images, related=[entry]))
+    assert [i.url for i in draft.images] == ["https://harbour-times.example/a.jpg"]
+    assert [i.url for i in draft.related[0].images] == ["https://harbour-times.example/a.jpg"]
+    assert [w.split(": ")[0] for w in warnings] == [
+        "images[1].url", "images[2].url", "images[3].url", "images[4]",
+        "related[0].images[0].url",
+    ]  # fmt: skip
+    assert all(w.endswith("(image skipped)") for w in warnings)
+    assert "user information" in warnings[1]
+
+
+@pytest.mark.skipif(not SAMPLE_FILE.exists(), reason="../shared/samples is not beside the checkout")
+def test_the_real_sample_keeps_its_article_when_a_related_entry_goes_bad():
+    sample = SAMPLE_FILE.read_bytes()
+    la_times = b"    publishedDateTime: 2020-09-21T17:24:00Z\n"
+    assert sample.count(la_times) == 1
+    for replacement, published_at in [
+        (b"", None),
+        (b"    publishedDateTime: 2020-09-31T17:24:00Z\n", None),
+        (b"    publishedDateTime: last Monday\n", None),
+    ]:
+        draft, warnings = parse_noting(sample.replace(la_times, replacement))
+        assert draft.title.startswith("More than 1,000 Parents Sign Open Letter")
+        assert [r.provider.name for r in draft.related] == ["MyNewsLA", "Los Angeles Times"]
+        assert draft.related[1].published_at is published_at
+        (warning,) = warnings
+        assert warning.startswith("related[1].publishedDateTime: ")
+        assert warning.endswith(" (entry kept, date unknown)")
+    hostile = sample.replace(b'"https://www.latimes.com/', b'"https://discord.com@www.latimes.com/')
+    draft, warnings = parse_noting(hostile)
+    assert [r.provider.name for r in draft.related] == ["MyNewsLA"]
+    assert warnings[0].startswith("related[1].webUrl: URL has user information")
 
 
 def test_non_utf8_bytes_are_refused_with_offset():
@@ -319,6 +479,40 @@ def test_arbitrary_yaml_gives_an_article_or_an_article_error(fields):
     _expect_article_or_error(f"---\n{front}---\n".encode())
     merged = article_fields(**fields)
     _expect_article_or_error(f"---\n{yaml.safe_dump(merged)}---\n".encode())
+
+
+_ENTRY_FIELDS = ["title", "webUrl", "originalUrl", "publishedDateTime", "quality", "provider",
+                 "images", "excerpt", "type", "other"]  # fmt: skip
+# Values the store can keep: a NUL or a lone surrogate anywhere refuses the file (as tested
+# above), whichever field holds it.
+_storable_text = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+_storable_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(_storable_text, max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(_storable_text, max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+related_entries = st.lists(
+    _storable_values
+    | st.dictionaries(st.sampled_from(_ENTRY_FIELDS), _storable_values)
+    | st.builds(lambda n, **kw: related_entry(n, **kw), st.integers(0, 3),
+                publishedDateTime=_storable_values, quality=_storable_values),
+    max_size=5,
+)  # fmt: skip
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(related_entries)
+def test_whatever_its_related_entries_hold_the_article_is_stored(entries):
+    draft, warnings = parse_noting(article_text(related=entries))
+    assert draft.title == "Harbour City Trials Driverless Ferries"
+    skipped = [w for w in warnings if w.endswith("(entry skipped)")]
+    assert len(skipped) + len(draft.related) <= len(entries)  # repeated URLs are dropped
+    undated = [w for w in warnings if w.endswith("(entry kept, date unknown)")]
+    assert len(undated) >= sum(r.published_at is None for r in draft.related)
+    assert all(re.match(r"(images|related)\[\d+\]", w) for w in warnings)
 
 
 @settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)

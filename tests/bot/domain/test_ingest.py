@@ -47,6 +47,39 @@ async def test_the_shared_sample_ingests_and_reingests_unchanged(store):
     assert await store.stats() == stats
 
 
+def sample_with_an_undated_related_entry(folder: Path) -> Path:
+    """The real sample, its Los Angeles Times entry without its date (written to ``folder``,
+    never into the repository)."""
+    text = SAMPLE_FILE.read_text(encoding="utf-8")
+    date = "    publishedDateTime: 2020-09-21T17:24:00Z\n"
+    assert text.count(date) == 1
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / SAMPLE_FILE.name
+    path.write_text(text.replace(date, ""), encoding="utf-8")
+    return path
+
+
+SAMPLE_WARNING = "related[1].publishedDateTime: is missing (entry kept, date unknown)"
+
+
+@pytest.mark.skipif(not SAMPLE_FILE.exists(), reason="../shared/samples is not beside the checkout")
+async def test_the_sample_with_an_undated_related_entry_is_stored_whole(store, tmp_path):
+    path = sample_with_an_undated_related_entry(tmp_path / "in")
+    report = await ingest_paths(store, [path])
+    assert (report.new, report.rejected) == (1, [])
+    assert [(w.path, w.warning) for w in report.warnings] == [(str(path), SAMPLE_WARNING)]
+    assert report.to_json()["warnings"] == [{"path": str(path), "warning": SAMPLE_WARNING}]
+    stats = await store.stats()
+    assert (stats.articles, stats.coverage_only) == (3, 2)
+    la_times = await store.articles.get_by_url(
+        "https://www.latimes.com/california/story/2020-09-21/lapd-controversial-facial-recognition-software"
+    )
+    assert la_times is not None
+    assert (la_times.coverage_only, la_times.published_at) == (True, None)
+    again = await ingest_paths(store, [path])
+    assert (again.unchanged, len(again.warnings)) == (1, 1)  # said again on every run
+
+
 async def test_folders_are_read_recursively_and_counted_per_file(store, tmp_path):
     root = tmp_path / "articles"
     write_article(root, "a.md", webUrl="https://a.example/1", originalUrl=...)
@@ -135,6 +168,21 @@ async def test_inbox_moves_stored_and_rejected_files_aside_keeping_everything(st
     assert not bad.exists()
 
 
+@pytest.mark.skipif(not SAMPLE_FILE.exists(), reason="../shared/samples is not beside the checkout")
+async def test_inbox_stores_a_file_with_warnings_and_logs_them(store, tmp_path, caplog):
+    inbox = tmp_path / "inbox"
+    path = sample_with_an_undated_related_entry(inbox)
+    age(path)
+    report = await scan_inbox(store, inbox, settle_seconds=2)
+    assert (report.new, report.rejected) == (1, [])
+    assert sorted(p.name for p in (inbox / "processed").iterdir()) == [path.name]
+    assert not (inbox / "rejected").exists()
+    (line,) = [r for r in caplog.records if "with warnings" in r.getMessage()]
+    assert line.levelname == "WARNING"
+    assert line.getMessage() == f"stored {path} with warnings: {SAMPLE_WARNING}"
+    assert "fOR7nBpUETfVfRf9" not in caplog.text  # the sample's secured value
+
+
 async def test_inbox_leaves_fresh_hidden_and_temporary_files_for_later(store, tmp_path):
     inbox = tmp_path / "inbox"
     fresh = write_article(inbox, "fresh.md")
@@ -187,8 +235,8 @@ async def test_a_file_still_being_written_while_read_stays_in_the_inbox(
     age(growing)
     real_read = ingest_module.read_article_file
 
-    def read_then_writer_appends(path, limits):
-        draft = real_read(path, limits)
+    def read_then_writer_appends(path, limits, **options):
+        draft = real_read(path, limits, **options)
         with path.open("a") as handle:  # the writer is not done yet
             handle.write("More body text arriving.\n")
         return draft
@@ -220,10 +268,17 @@ async def test_large_runs_parse_in_worker_processes_with_the_same_result(
             tmp_path / "in", f"{n:02}.md", webUrl=f"https://pool.example/{n}", originalUrl=...
         )
     (tmp_path / "in" / "broken.md").write_text("---\ntitle: [\n---\n")
+    write_article(
+        tmp_path / "in", "imageless.md", webUrl="https://pool.example/i", originalUrl=...,
+        images=[{"url": "javascript:x"}],
+    )  # fmt: skip
     report = await ingest_paths(store, [tmp_path / "in"], batch_size=5)
-    assert (report.new, len(report.rejected)) == (12, 1)
+    assert (report.new, len(report.rejected)) == (13, 1)
+    assert [(Path(w.path).name, w.warning.split(":")[0]) for w in report.warnings] == [
+        ("imageless.md", "images[0].url")
+    ]
     assert report.rejected[0].error.startswith("front matter: YAML syntax error at line 3")
-    assert (await store.stats()).articles == 13  # twelve files and their shared coverage entry
+    assert (await store.stats()).articles == 14  # the files and their shared coverage entry
 
 
 @pytest.mark.parametrize("enabled_before", [True, False])
@@ -235,9 +290,9 @@ async def test_a_run_pauses_the_cycle_collector_and_leaves_it_as_it_found_it(
     seen_during_run: list[bool] = []
     real_read = ingest_module.read_article_file
 
-    def read_noting_the_collector(path, limits):
+    def read_noting_the_collector(path, limits, **options):
         seen_during_run.append(gc.isenabled())
-        return real_read(path, limits)
+        return real_read(path, limits, **options)
 
     monkeypatch.setattr(ingest_module, "read_article_file", read_noting_the_collector)
     write_article(tmp_path / "in", "a.md")

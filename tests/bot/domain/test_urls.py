@@ -55,6 +55,11 @@ def test_http_and_https_stay_distinct():
         "https://a.example:99999/bad-port",
         "https://a.example/\nsplit",
         "https://a.example/" + "x" * 2100,
+        # user information: each shows one host and opens another (or hides a password)
+        "https://discord.com@evil.example/x",
+        "https://user:secret@news.example/a",
+        "https://@news.example/a",
+        "http://news.example\\@evil.example/",
     ],
 )
 def test_refused_urls(url):
@@ -81,3 +86,11 @@ def test_the_quick_way_agrees_with_the_long_way(head, rest):
         return
     require_http_url(url)  # accepted both ways
     assert canonical_url(url) == canonical_from_parts(parts)
+
+
+def test_user_information_is_refused_by_name_and_an_at_sign_elsewhere_is_fine():
+    with pytest.raises(InvalidUrlError, match="user information"):
+        require_http_url("https://discord.com@evil.example/x")
+    for fine in ("https://news.example/@someone", "https://news.example/a?by=@x#@y"):
+        require_http_url(fine)
+        assert canonical_url(fine).startswith("https://news.example/")
