@@ -1,6 +1,9 @@
 """Score the related-coverage engine on the written evaluation set (bench/related/written/).
 
-    python -m bench.related.eval [--json] [--config FILE] [--workdir DIR] [--filler N]
+    python -m bench.related.eval [--set written|heldout] [--json] [--config FILE]
+                                 [--workdir DIR] [--filler N] [--seed S]
+
+`--set heldout` scores the held-out set (bench/related/heldout/) instead, with its own filler.
 
 Builds a fresh store from the set through the real ingest (article files written to a
 temporary folder, `ingest_paths` as `topicbot ingest` runs it), then asks the engine what
@@ -34,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.related.written import FILLER_COUNT, FILLER_SEED, WrittenSet, load, write_files
+from bench.related.written import SETS, WrittenSet, load, write_files
 from bot.config import Settings, load_settings
 from bot.domain.article_file import ParseLimits
 from bot.domain.ingest import ingest_paths
@@ -295,7 +298,9 @@ def _settings(config: Path | None, db: Path) -> Settings:
     return base.model_copy(update={"storage": base.storage.model_copy(update={"path": db})})
 
 
-async def evaluate(written: WrittenSet, settings: Settings, folder: Path) -> dict[str, Any]:
+async def evaluate(
+    written: WrittenSet, settings: Settings, folder: Path, name: str = "written"
+) -> dict[str, Any]:
     labels = Labels(written)
     started = time.perf_counter()
     store, files = await build_store(written, settings, folder)
@@ -313,6 +318,7 @@ async def evaluate(written: WrittenSet, settings: Settings, folder: Path) -> dic
     uncurated = [s for s in stories if not s.curated]
     return {
         "set": {
+            "name": name,
             "events": len(written.events),
             "curated_events": sum(e.curated for e in written.events.values()),
             "event_articles": len(labels.event_of),
@@ -395,7 +401,7 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     all_, unc = report["story"]["all"], report["story"]["uncurated"]
     lines = [
         "",
-        f"written set: {st['events']} events ({st['curated_events']} with curated links), "
+        f"{st['name']} set: {st['events']} events ({st['curated_events']} with curated links), "
         f"{st['event_articles']} event articles, {st['distractors']} distractors, "
         f"{st['filler']} filler",
         f"store built from {st['files']} files in {secs['build']} s; engine asked in "
@@ -439,17 +445,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--workdir", type=Path, help="build here and keep it (default: a temporary folder)"
     )
-    parser.add_argument("--filler", type=int, default=FILLER_COUNT, help="filler articles")
-    parser.add_argument("--seed", type=int, default=FILLER_SEED, help="filler seed")
+    parser.add_argument(
+        "--set", choices=sorted(SETS), default="written", help="which labelled set (written)"
+    )
+    parser.add_argument("--filler", type=int, help="filler articles (default: the set's)")
+    parser.add_argument("--seed", type=int, help="filler seed (default: the set's)")
     args = parser.parse_args(argv)
-    written = load(filler_count=args.filler, seed=args.seed)
+    written = load(SETS[args.set], filler_count=args.filler, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="topicbot-eval-") as tmp:
         folder = args.workdir or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         if (folder / "store.db").exists():
             raise SystemExit(f"{folder / 'store.db'} exists: give an empty --workdir")
         settings = _settings(args.config, folder / "store.db")
-        report = asyncio.run(evaluate(written, settings, folder))
+        report = asyncio.run(evaluate(written, settings, folder, args.set))
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return 0

@@ -1,18 +1,20 @@
-"""The written evaluation set for related coverage (bench/related/written/) holds together:
-enough events and distractors, each event covered by 3-5 outlets, one URL per article, labels
-that agree with the articles, and files the real parser accepts. Scores are not tested here
-(`python -m bench.related.eval` reports them)."""
+"""The labelled evaluation sets for related coverage, the written one (bench/related/written/)
+and the held-out one (bench/related/heldout/), hold together: enough events and distractors,
+each event covered by 3-5 outlets, one URL per article, labels that agree with the articles,
+and files the real parser accepts; the held-out set shares no article with the written one.
+Scores are not tested here (`python -m bench.related.eval [--set heldout]` reports them)."""
 
 from __future__ import annotations
 
 import itertools
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bench.related.written import DISTRACTOR_KINDS, FILLER_SEED, WrittenSet, load, write_files
+from bench.related.written import DISTRACTOR_KINDS, SETS, SetSpec, WrittenSet, load, write_files
 from bench.related.written.filler import (
     NEAR_EVENT_HOURS,
     anchors_from,
@@ -23,18 +25,42 @@ from bot.domain.article_file import read_article_file
 from bot.domain.urls import canonical_url
 
 
+@dataclass(frozen=True)
+class Expected:
+    events: int
+    distractors: int
+    per_kind: int  # distractors of each kind, at least
+    queries: int
+
+
+EXPECTED = {
+    "written": Expected(events=40, distractors=120, per_kind=20, queries=15),
+    "heldout": Expected(events=24, distractors=75, per_kind=15, queries=10),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(SETS))
+def spec(request: pytest.FixtureRequest) -> SetSpec:
+    return SETS[request.param]
+
+
 @pytest.fixture(scope="module")
-def written() -> WrittenSet:
-    return load()
+def expected(spec: SetSpec) -> Expected:
+    return EXPECTED[spec.name]
+
+
+@pytest.fixture(scope="module")
+def written(spec: SetSpec) -> WrittenSet:
+    return load(spec)
 
 
 def when(article: dict) -> datetime:
     return datetime.fromisoformat(article["publishedDateTime"].replace("Z", "+00:00"))
 
 
-def test_at_least_40_events_each_covered_by_3_to_5_different_outlets(written):
+def test_enough_events_each_covered_by_3_to_5_different_outlets(written, expected):
     by_url = written.by_url()
-    assert len(written.events) >= 40
+    assert len(written.events) >= expected.events
     for event in written.events.values():
         outlets = [by_url[url]["provider"]["domain"] for url in event.urls]
         assert 3 <= len(outlets) <= 5, event.id
@@ -51,13 +77,13 @@ def test_coverage_of_one_event_is_paraphrased_and_spread_over_hours(written):
         assert timedelta(hours=1) <= span <= timedelta(hours=60), event.id
 
 
-def test_at_least_3_distractors_per_event_of_known_kinds(written):
-    assert sum(len(e.distractors) for e in written.events.values()) >= 120
+def test_at_least_3_distractors_per_event_of_known_kinds(written, expected):
+    assert sum(len(e.distractors) for e in written.events.values()) >= expected.distractors
     for event in written.events.values():
         assert len(event.distractors) >= 3, event.id
         assert {d.kind for d in event.distractors} <= set(DISTRACTOR_KINDS), event.id
     kinds = Counter(d.kind for d in written.distractors.values())
-    assert all(kinds[kind] >= 20 for kind in DISTRACTOR_KINDS), kinds
+    assert all(kinds[kind] >= expected.per_kind for kind in DISTRACTOR_KINDS), kinds
 
 
 def test_every_url_is_one_article(written):
@@ -98,14 +124,14 @@ def test_articles_carry_what_an_export_carries(written):
             assert 2 <= len(article["topics"]) <= 5, article["webUrl"]
 
 
-def test_fifteen_queries_each_after_a_known_event(written):
-    assert len(written.queries) == 15
+def test_queries_each_after_a_known_event(written, expected):
+    assert len(written.queries) == expected.queries
     assert {q.event for q in written.queries} <= set(written.events)
-    assert len({q.text for q in written.queries}) == 15
+    assert len({q.text for q in written.queries}) == expected.queries
 
 
-def test_filler_is_about_no_event_and_a_share_sits_near_events_with_their_topics(written):
-    assert len(written.filler) == 2000
+def test_filler_is_about_no_event_and_a_share_sits_near_events_with_their_topics(written, spec):
+    assert len(written.filler) == spec.filler_count
     assert name_clashes(a["title"] + " " + a["excerpt"] for a in written.articles) == []
     by_url = written.by_url()
     anchors = [
@@ -125,10 +151,11 @@ def test_filler_is_about_no_event_and_a_share_sits_near_events_with_their_topics
     assert 0.25 <= near / len(written.filler) <= 0.5
 
 
-def test_filler_is_the_same_for_the_same_seed(written):
+def test_filler_is_the_same_for_the_same_seed(written, spec):
     by_url = written.by_url()
     anchors = anchors_from({e.id: [by_url[u] for u in e.urls] for e in written.events.values()})
-    assert filler_articles(anchors, count=2000, seed=FILLER_SEED) == written.filler
+    again = filler_articles(anchors, count=spec.filler_count, seed=spec.filler_seed)
+    assert again == written.filler
     assert filler_articles(anchors, count=50, seed=3) != filler_articles(anchors, count=50, seed=4)
 
 
@@ -148,3 +175,19 @@ def test_no_two_filler_articles_share_a_headline_in_a_week(written):
     for a, b in itertools.pairwise(by_title):
         if a["title"] == b["title"]:
             assert when(b) - when(a) > timedelta(days=7), a["title"]
+
+
+def test_the_held_out_set_is_other_events_by_other_outlets():
+    """Held out means written apart: no article of the written set, its own seed, and the events'
+    coverage mostly from outlets the written set never uses."""
+    written, heldout = load(SETS["written"], filler_count=0), load(SETS["heldout"], filler_count=0)
+    assert SETS["heldout"].folder != SETS["written"].folder
+    assert SETS["heldout"].filler_seed != SETS["written"].filler_seed
+    written_urls = {canonical_url(a["webUrl"]) for a in written.articles}
+    shared = [a["webUrl"] for a in heldout.articles if canonical_url(a["webUrl"]) in written_urls]
+    assert shared == []
+    assert not set(heldout.events) & set(written.events)
+    written_outlets = {a["provider"]["domain"] for a in written.articles}
+    by_url = heldout.by_url()
+    outlets = [by_url[u]["provider"]["domain"] for e in heldout.events.values() for u in e.urls]
+    assert sum(o in written_outlets for o in outlets) <= len(outlets) // 10

@@ -3,7 +3,8 @@
 `load()` reads the domain files (`*.yaml` beside this module, one list of articles each), the
 labels (`labels.yaml`) and generates the filler (`filler.py`); `write_files(written, folder)`
 writes every article that has a file of its own as an article file in the export format,
-ready for the real ingest. See bench/README.md.
+ready for the real ingest. `load(SETS["heldout"])` reads the held-out set
+(bench/related/heldout/, same format, its own filler seed) instead. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -19,11 +20,28 @@ import yaml
 from bench.related.written.filler import anchors_from, filler_articles, load_yaml
 
 HERE = Path(__file__).resolve().parent
-LABELS = HERE / "labels.yaml"
-NOT_ARTICLES = {LABELS.name, "filler_pieces.yaml"}
+LABELS_FILE = "labels.yaml"
+NOT_ARTICLES = {LABELS_FILE, "filler_pieces.yaml"}
 FILLER_COUNT = 2000
 FILLER_SEED = 12
 DISTRACTOR_KINDS = ("same-entity", "other-chapter", "same-kind", "shared-words")
+
+
+@dataclass(frozen=True)
+class SetSpec:
+    """Where a labelled set lives and how much filler it gets, from which seed."""
+
+    name: str
+    folder: Path
+    filler_count: int
+    filler_seed: int
+
+
+SETS = {
+    "written": SetSpec("written", HERE, FILLER_COUNT, FILLER_SEED),
+    # Written by another hand and never read by whoever tunes the engine (bench/README.md).
+    "heldout": SetSpec("heldout", HERE.parent / "heldout", 1500, 2027),
+}
 
 
 @dataclass(frozen=True)
@@ -73,8 +91,8 @@ class WrittenSet:
         yield from self.filler
 
 
-def domain_files() -> list[Path]:
-    return sorted(p for p in HERE.glob("*.yaml") if p.name not in NOT_ARTICLES)
+def domain_files(folder: Path = HERE) -> list[Path]:
+    return sorted(p for p in folder.glob("*.yaml") if p.name not in NOT_ARTICLES)
 
 
 def _iso(value: Any) -> str:
@@ -91,8 +109,8 @@ def _read_articles(path: Path) -> list[dict[str, Any]]:
     return list(articles)
 
 
-def _read_labels() -> tuple[dict[str, Event], list[Query]]:
-    raw = load_yaml(LABELS.read_text(encoding="utf-8"))
+def _read_labels(folder: Path) -> tuple[dict[str, Event], list[Query]]:
+    raw = load_yaml((folder / LABELS_FILE).read_text(encoding="utf-8"))
     events = {
         event_id: Event(
             id=event_id,
@@ -109,12 +127,19 @@ def _read_labels() -> tuple[dict[str, Event], list[Query]]:
     return events, queries
 
 
-def load(*, filler_count: int = FILLER_COUNT, seed: int = FILLER_SEED) -> WrittenSet:
-    articles = [a for path in domain_files() for a in _read_articles(path)]
-    events, queries = _read_labels()
+def load(
+    spec: SetSpec = SETS["written"], *, filler_count: int | None = None, seed: int | None = None
+) -> WrittenSet:
+    """The set `spec` names, with its own filler unless `filler_count` or `seed` are given."""
+    articles = [a for path in domain_files(spec.folder) for a in _read_articles(path)]
+    events, queries = _read_labels(spec.folder)
     by_url = {a["webUrl"]: a for a in articles}
     coverage = {e.id: [by_url[u] for u in e.urls if u in by_url] for e in events.values()}
-    filler = filler_articles(anchors_from(coverage), count=filler_count, seed=seed)
+    filler = filler_articles(
+        anchors_from(coverage),
+        count=spec.filler_count if filler_count is None else filler_count,
+        seed=spec.filler_seed if seed is None else seed,
+    )
     return WrittenSet(articles, events, queries, filler)
 
 
