@@ -20,6 +20,20 @@ TargetKind = Literal["channel", "dm"]
 DeliveryKey = tuple[int, int, str, int]  # article_pk, guild_id, target_kind, target_id
 MODE_RANK = "CASE s.delivery WHEN 'instant' THEN 0 WHEN 'daily' THEN 1 ELSE 2 END"
 _PUBLISHED_IN_GUILD = "(gp.state = 'published' OR (gp.state IS NULL AND a.published = 1))"
+# The age rule. A source publication is as old as its article's date, a moderator's as their
+# decision; one older than :cutoff is never planned. The statements that select and write a
+# plan each check it themselves: a check made by an earlier statement would let through what an
+# ingest committed in between (an old article with `published: true`, say).
+_SOURCE_AGE = "a.published_at"
+_GUILD_AGE = "gp.decided_at"
+_SOURCE_FRESH = f"{_SOURCE_AGE} >= :cutoff"
+_GUILD_FRESH = f"{_GUILD_AGE} >= :cutoff"
+# In a plan's statements, :guild is the guild of a moderator's publication (NULL: the source's).
+_PUBLICATION_FRESH = (
+    f"(CASE WHEN :guild IS NULL THEN {_SOURCE_AGE} ELSE {_GUILD_AGE} END >= :cutoff)"
+)
+_UNPLANNED_SOURCE = "a.published = 1 AND a.planned_at IS NULL AND a.coverage_only = 0"
+_UNPLANNED_GUILD = "gp.state = 'published' AND gp.planned_at IS NULL"
 _KEY_MATCH = "article_pk = ? AND guild_id = ? AND target_kind = ? AND target_id = ?"
 _DELIVERY_COLUMNS = (
     "d.guild_id, d.article_pk, a.id, d.target_kind, d.target_id, d.feed_id, "
@@ -118,6 +132,7 @@ class PlanCounts:
 
     channel_posts: int
     direct_messages: int
+    skipped_old: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,33 +182,33 @@ class DeliveryRepository:
     # --- planning --------------------------------------------------------------------------
 
     async def skip_backlog(self, cutoff: datetime, now: datetime) -> int:
-        """Mark publications older than ``cutoff`` as planned-and-skipped: never sent."""
+        """Record publications older than ``cutoff`` as planned-and-skipped: never sent."""
         params = {"cutoff": to_timestamp(cutoff), "now": to_timestamp(now)}
         async with self._db.transaction():
             source = await self._db.execute(
-                "UPDATE articles SET planned_at = :now, plan_outcome = 'skipped_old' "
-                "WHERE published = 1 AND planned_at IS NULL AND coverage_only = 0 "
-                "AND published_at < :cutoff",
+                "UPDATE articles AS a SET planned_at = :now, plan_outcome = 'skipped_old' "
+                f"WHERE {_UNPLANNED_SOURCE} AND NOT {_SOURCE_FRESH}",
                 params,
             )
             guild = await self._db.execute(
-                "UPDATE guild_publication SET planned_at = :now, plan_outcome = 'skipped_old' "
-                "WHERE state = 'published' AND planned_at IS NULL AND decided_at < :cutoff",
+                "UPDATE guild_publication AS gp SET planned_at = :now, "
+                f"plan_outcome = 'skipped_old' WHERE {_UNPLANNED_GUILD} AND NOT {_GUILD_FRESH}",
                 params,
             )
         return source + guild
 
-    async def unplanned(self, *, limit: int) -> list[Publication]:
-        """Publications (the source's, then moderators') not planned yet."""
+    async def unplanned(self, cutoff: datetime, *, limit: int) -> list[Publication]:
+        """Publications (the source's, then moderators') not planned yet and not older than
+        ``cutoff``; older ones are left to ``skip_backlog``."""
         rows = await self._db.fetch_all(
-            "SELECT pk, NULL, quality, published_at FROM articles "
-            "WHERE published = 1 AND planned_at IS NULL AND coverage_only = 0 "
+            "SELECT a.pk, NULL, a.quality, a.published_at FROM articles a "
+            f"WHERE {_UNPLANNED_SOURCE} AND {_SOURCE_FRESH} "
             "UNION ALL "
             "SELECT gp.article_pk, gp.guild_id, a.quality, a.published_at "
             "FROM guild_publication gp JOIN articles a ON a.pk = gp.article_pk "
-            "WHERE gp.state = 'published' AND gp.planned_at IS NULL "
-            "LIMIT ?",
-            (limit,),
+            f"WHERE {_UNPLANNED_GUILD} AND {_GUILD_FRESH} "
+            "LIMIT :limit",
+            {"cutoff": to_timestamp(cutoff), "limit": limit},
         )
         return [Publication(r[0], r[1], r[2], from_timestamp(r[3])) for r in rows]
 
@@ -202,6 +217,7 @@ class DeliveryRepository:
         publication: Publication,
         *,
         now: datetime,
+        cutoff: datetime,
         default_bar: int,
         default_due: tuple[datetime, datetime],
         digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
@@ -209,6 +225,8 @@ class DeliveryRepository:
     ) -> PlanCounts:
         """Write one row per matching channel and per matching member (one alert per member
         however many of their topics match), and mark the publication planned, atomically.
+        A publication older than ``cutoff`` by now (re-dated by an ingest since it was
+        selected) gets no rows and is marked skipped instead.
 
         ``digest_due`` gives the next daily and weekly digest moments for each digest schedule
         guilds set (as stored, None where they kept a default); guilds that set none get
@@ -218,6 +236,7 @@ class DeliveryRepository:
             "pk": publication.article_pk,
             "guild": publication.guild_id,
             "now": to_timestamp(now),
+            "cutoff": to_timestamp(cutoff),
             "bar": default_bar,
             "story_since": to_timestamp(story_since),
             "daily": to_timestamp(default_due[0]),
@@ -235,18 +254,20 @@ class DeliveryRepository:
             channels = await self._db.execute(_PLAN_CHANNELS, params)
             members = await self._db.execute(_PLAN_MEMBERS, params)
             if publication.guild_id is None:
-                await self._db.execute(
-                    "UPDATE articles SET planned_at = :now, plan_outcome = 'planned' "
-                    "WHERE pk = :pk",
+                outcome = await self._db.fetch_all(
+                    "UPDATE articles AS a SET planned_at = :now, plan_outcome = "
+                    f"CASE WHEN {_SOURCE_FRESH} THEN 'planned' ELSE 'skipped_old' END "
+                    "WHERE a.pk = :pk RETURNING plan_outcome",
                     params,
                 )
             else:
-                await self._db.execute(
-                    "UPDATE guild_publication SET planned_at = :now, plan_outcome = 'planned' "
-                    "WHERE guild_id = :guild AND article_pk = :pk",
+                outcome = await self._db.fetch_all(
+                    "UPDATE guild_publication AS gp SET planned_at = :now, plan_outcome = "
+                    f"CASE WHEN {_GUILD_FRESH} THEN 'planned' ELSE 'skipped_old' END "
+                    "WHERE gp.guild_id = :guild AND gp.article_pk = :pk RETURNING plan_outcome",
                     params,
                 )
-        return PlanCounts(channels, members)
+        return PlanCounts(channels, members, skipped_old=outcome == [("skipped_old",)])
 
     async def _load_digest_dues(
         self, digest_due: Mapping[DigestKey, tuple[datetime, datetime]]
@@ -539,11 +560,12 @@ _SAME_STORY = """
       AND d2.state IN ('pending', 'sent') AND d2.created_at >= :story_since"""
 
 # A target in guild {guild} may hear of the publication: it is planned for every guild or for
-# that one, is not another guild's own article, is published there, and the target was not
-# given another article of its story lately.
+# that one, is not another guild's own article, is published there and not too old, and the
+# target was not given another article of its story lately.
 _REACHES = f"""(:guild IS NULL OR {{guild}} = :guild)
   AND (a.origin_guild_id IS NULL OR a.origin_guild_id = {{guild}})
   AND {_PUBLISHED_IN_GUILD}
+  AND {_PUBLICATION_FRESH}
   AND (:shared_story = 0 OR NOT EXISTS ({_SAME_STORY}))"""
 
 # One post per channel, even when a topic feed and an every-topic feed both match.

@@ -14,7 +14,7 @@ from typing import Literal
 from bot.config import DeliverySettings, DigestSettings
 from bot.domain.digests import guild_schedule, schedule_of
 from storage import Store
-from storage.deliveries import Publication
+from storage.deliveries import PlanCounts, Publication
 
 Clock = Callable[[], datetime]
 
@@ -120,26 +120,33 @@ class DeliveryPlanner:
         return guild_schedule(stored, self._digests).next_moments(now)
 
     async def plan(self) -> PlanSummary:
-        """Plan every unplanned publication: skip the old ones, fan out the rest."""
+        """Plan every unplanned publication: skip the old ones, fan out the rest. The age rule
+        is checked again by the statements that select and write each plan (see
+        ``storage.deliveries``), so what an ingest commits meanwhile cannot slip through."""
         now = self._clock()
         cutoff = now - timedelta(hours=self._delivery.max_age_hours)
         skipped = await self._store.deliveries.skip_backlog(cutoff, now)
         channel_posts = direct_messages = planned = 0
-        for publication in await self._store.deliveries.unplanned(limit=self._batch):
-            counts = await self._plan_one(publication, now)
-            channel_posts += counts[0]
-            direct_messages += counts[1]
+        for publication in await self._store.deliveries.unplanned(cutoff, limit=self._batch):
+            counts = await self._plan_one(publication, now, cutoff)
+            if counts.skipped_old:
+                skipped += 1
+                continue
+            channel_posts += counts.channel_posts
+            direct_messages += counts.direct_messages
             planned += 1
         return PlanSummary(planned, channel_posts, direct_messages, skipped)
 
-    async def _plan_one(self, publication: Publication, now: datetime) -> tuple[int, int]:
+    async def _plan_one(
+        self, publication: Publication, now: datetime, cutoff: datetime
+    ) -> PlanCounts:
         in_use = await self._store.guild_settings.digest_schedules_in_use()
-        counts = await self._store.deliveries.write_plan(
+        return await self._store.deliveries.write_plan(
             publication,
             now=now,
+            cutoff=cutoff,
             default_bar=self._delivery.default_min_quality,
             default_due=schedule_of(self._digests).next_moments(now),
             digest_due={key: schedule_of(self._digests, *key).next_moments(now) for key in in_use},
             story_since=now - self._story_window,
         )
-        return counts.channel_posts, counts.direct_messages
