@@ -23,6 +23,7 @@ from bot.domain.pacing import Pacer
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage.deliveries import Delivery, nonce_for
 from storage.models import Article
+from storage.related import MAX_COVERAGE
 
 if TYPE_CHECKING:
     from bot.app import TopicBot
@@ -149,21 +150,17 @@ class Dispatcher:
         return True
 
     async def _also_covered(self, delivery: Delivery, article: Article) -> list[Article]:
-        """Other outlets' coverage known so far: the file's own list, then the story's other
-        articles (once per article and guild in a run: 100k DMs share one lookup)."""
+        """Other outlets' coverage known so far that the guild's members see: the story's own
+        coverage as ``/related`` lists it (once per article and guild in a run: 100k DMs
+        share one lookup)."""
         guild_id = delivery.guild_id
         key = (delivery.article_pk, guild_id)
         if key not in self._coverage:
-            curated = [r.article for r in await self._store.articles.related(article.id)]
-            story = await self._store.stories.story_of(article.id)
-            members = await self._store.stories.members(story, guild_id=guild_id) if story else []
-            seen = {article.canonical_url}
-            others: list[Article] = []
-            for other in [*curated, *members]:
-                if other.canonical_url not in seen and other.origin_guild_id in (None, guild_id):
-                    seen.add(other.canonical_url)
-                    others.append(other)
-            self._coverage[key] = others
+            found = await self._store.related.story(
+                article.id, None, guild_id, coverage=MAX_COVERAGE
+            )
+            links = found.coverage if found else []
+            self._coverage[key] = [link.article for link in links]
         return self._coverage[key]
 
     async def _post(self, delivery: Delivery, article: Article) -> discord.Message:

@@ -25,6 +25,7 @@ from bot.domain.article_file import ParseLimits
 from bot.domain.errors import UserError
 from bot.domain.ingest import IngestReport, ingest_paths
 from bot.domain.related import RelatedResult, RelatedService
+from bot.domain.visibility import NO_GUILD
 from bot.runner import run_bot, sync_commands_now
 from bot.stores import open_store
 from storage import StoreError
@@ -63,6 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--story", metavar="ID_OR_URL", help="a stored story's id or link")
     target.add_argument("--query", metavar="TEXT", help="words to search for")
     related.add_argument("--limit", type=int, default=10, metavar="N", help="at most N results")
+    related.add_argument(
+        "--guild",
+        type=int,
+        default=None,
+        metavar="ID",
+        help="as this server's members see it (default: a server that added and decided nothing)",
+    )
     _add_config_option(related)
     related.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -131,6 +139,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "related":
         if not 1 <= args.limit <= 100:
             raise UsageError("--limit must be from 1 to 100")
+        if args.guild is not None and args.guild <= 0:
+            raise UsageError("--guild must be a server id (a positive number)")
         return asyncio.run(_related(args, settings))
     if args.command == "check-config":
         return _check_config(args.config, settings)
@@ -223,18 +233,16 @@ def _overrides(counts: dict[str, int]) -> str:
 
 # --- related ---------------------------------------------------------------------------------
 
-# The shell sees what a guild that added nothing of its own, and decided nothing, would see.
-_SHELL_GUILD = 0
-
 
 async def _related(args: argparse.Namespace, settings: Settings) -> int:
+    guild_id = NO_GUILD if args.guild is None else args.guild
     async with await open_store(settings) as store:
         service = RelatedService(store, settings.related)
         try:
             if args.story is not None:
-                _, results = await service.for_story(_SHELL_GUILD, args.story, limit=args.limit)
+                _, results = await service.for_story(guild_id, args.story, limit=args.limit)
             else:
-                results = await service.for_query(_SHELL_GUILD, args.query, limit=args.limit)
+                results = await service.for_query(guild_id, args.query, limit=args.limit)
         except UserError as error:
             raise UsageError(str(error)) from None
     rows = [_related_row(r) for r in results]

@@ -1,8 +1,9 @@
 """Publication as each guild sees it: the source's flag, overridden by the guild's moderators.
 
-An article is visible to a guild when it came from a file (everyone's) or was added by that
-guild's moderators. Its state there is the moderators' decision when they made one, else
-'published' when the source says so, else 'pending'.
+An article is listed to a guild's moderators when it came from a file (everyone's) or was added
+by that guild's moderators. Its state there is the moderators' decision when they made one, else
+'published' when the source says so, else 'pending' (``storage.visibility.guild_state``).
+Members see only what ``storage.visibility.members_see`` lets through: the 'published' lists.
 """
 
 from __future__ import annotations
@@ -21,21 +22,17 @@ from storage.database import Database
 from storage.models import ArticleState, GuildArticle, PublicationState
 from storage.sql import fts_match
 from storage.timestamps import to_timestamp
+from storage.visibility import guild_state, members_see, not_another_guilds
 
-_VISIBLE = "a.coverage_only = 0 AND (a.origin_guild_id IS NULL OR a.origin_guild_id = :guild)"
-_STATE = (
-    "CASE WHEN g.state IS NOT NULL THEN g.state "
-    "WHEN a.published = 1 THEN 'published' ELSE 'pending' END"
-)
-_JOIN = "LEFT JOIN guild_publication g ON g.article_pk = a.pk AND g.guild_id = :guild"
-_PUBLISHED = "(g.state = 'published' OR (g.state IS NULL AND a.published = 1))"
-_PENDING = "(g.state IS NULL AND a.published = 0)"
+_LISTED = f"a.coverage_only = 0 AND {not_another_guilds()}"
+_STATE = guild_state()
 
 # Autocomplete ranks this many of the newest title matches.
 SUGGEST_POOL = 400
 
 StateFilter = Literal["published", "pending", "any"]
-_FILTERS = {"published": _PUBLISHED, "pending": _PENDING, "any": "1"}
+# 'published': what members see (the lists members get: /latest, /related autocomplete).
+_FILTERS = {"published": members_see(), "pending": f"{_STATE} = 'pending'", "any": "1"}
 
 
 class PublicationRepository:
@@ -47,7 +44,7 @@ class PublicationRepository:
 
     async def get(self, guild_id: int, article_id: str) -> GuildArticle | None:
         """The article with this id as the guild sees it, or None if it cannot see it."""
-        sql = f"SELECT a.pk, {_STATE} FROM articles a {_JOIN} WHERE a.id = :id AND {_VISIBLE}"
+        sql = f"SELECT a.pk, {_STATE} FROM articles a WHERE a.id = :id AND {_LISTED}"
         rows = await self._rows(sql, {"guild": guild_id, "id": article_id.strip().lower()})
         return (await self._hydrate(rows))[0] if rows else None
 
@@ -75,7 +72,7 @@ class PublicationRepository:
 
     async def count(self, guild_id: int, state: StateFilter) -> int:
         """How many visible articles are in this state for the guild."""
-        sql = f"SELECT count(*) FROM articles a {_JOIN} WHERE {_VISIBLE} AND {_FILTERS[state]}"
+        sql = f"SELECT count(*) FROM articles a WHERE {_LISTED} AND {_FILTERS[state]}"
         rows = await self._rows(sql, {"guild": guild_id})
         return int(rows[0][0])
 
@@ -97,8 +94,8 @@ class PublicationRepository:
                 "JOIN topics t ON t.id = at.topic_id WHERE t.key = :topic)"
             )
         sql = (
-            f"SELECT a.pk, {_STATE} FROM articles a {_JOIN} "
-            f"WHERE {_VISIBLE} AND {_FILTERS[state]} AND a.quality >= :quality {topic_filter} "
+            f"SELECT a.pk, {_STATE} FROM articles a "
+            f"WHERE {_LISTED} AND {_FILTERS[state]} AND a.quality >= :quality {topic_filter} "
             "ORDER BY a.published_at DESC, a.pk DESC LIMIT :limit OFFSET :offset"
         )
         params = {
@@ -126,8 +123,8 @@ class PublicationRepository:
             "WITH hits AS MATERIALIZED (SELECT rowid AS pk, bm25(titles_fts) AS bm "
             "FROM titles_fts WHERE titles_fts MATCH :match ORDER BY rowid DESC LIMIT :pool), "
             f"shown AS MATERIALIZED (SELECT a.pk, {_STATE} AS state, f.bm, a.published_at AS at "
-            f"FROM hits f JOIN articles a ON a.pk = f.pk {_JOIN} "
-            f"WHERE {_VISIBLE} AND {_FILTERS[state]} "
+            "FROM hits f JOIN articles a ON a.pk = f.pk "
+            f"WHERE {_LISTED} AND {_FILTERS[state]} "
             "ORDER BY f.bm, a.published_at DESC, a.pk DESC LIMIT :limit) "
             f"SELECT {ARTICLE_SELECT}, s.state FROM shown s JOIN articles a ON a.pk = s.pk "
             "ORDER BY s.bm, s.at DESC, s.pk DESC"

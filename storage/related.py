@@ -25,18 +25,11 @@ from storage.articles import (
 from storage.database import Database
 from storage.models import Article
 from storage.sql import fts_phrase
+from storage.visibility import members_see
 
-Audience = Literal["story", "query"]
-
-_VISIBLE = "(a.origin_guild_id IS NULL OR a.origin_guild_id = :guild)"
-# Members are offered only full articles published in their guild (coverage-only ones are
-# fine); a free-text search also finds pending ones, never ones the guild retracted.
-_OFFERED: dict[Audience, str] = {
-    "story": "(a.coverage_only = 1 OR g.state = 'published' "
-    "OR (g.state IS NULL AND a.published = 1))",
-    "query": "(a.coverage_only = 1 OR g.state IS NULL OR g.state = 'published')",
-}
-_JOIN_STATE = "LEFT JOIN guild_publication g ON g.article_pk = a.pk AND g.guild_id = :guild"
+# Members are offered only what they see (``storage.visibility``): coverage, and full articles
+# published in their guild; never another guild's own, never one pending or retracted there.
+_SEEN = members_see()
 TEXT_COLUMNS = "{title excerpt}"
 # At most this many of the story's own coverage are read.
 MAX_COVERAGE = 200
@@ -80,7 +73,6 @@ class CandidateQuery:
     half_window: int
     around: bool
     guild_id: int
-    audience: Audience
     reference_time: int
     topic_ids: tuple[int, ...] = ()
     exclude_story: int | None = None
@@ -176,7 +168,7 @@ _FIXED_PLAN = (
 )
 
 
-def _scored(audience: Audience) -> str:
+def _scored() -> str:
     """The best 400 text matches of the plan, scored by text (BM25 over title and excerpt,
     relative to the best), shared topics, closeness in time and quality."""
     return (
@@ -192,8 +184,7 @@ def _scored(audience: Audience) -> str:
         " :w_text * h.bm / min((SELECT bm FROM best), -1e-9)"
         " + :w_time / (1.0 + abs(a.published_at - :at) / :scale)"
         " + :w_quality * a.quality / 100.0 AS base"
-        " FROM hits h JOIN articles a ON a.pk = h.pk "
-        f" {_JOIN_STATE} WHERE {_VISIBLE} AND {_OFFERED[audience]}"
+        f" FROM hits h JOIN articles a ON a.pk = h.pk WHERE {_SEEN}"
         " AND a.pk IS NOT :self AND (:story IS NULL OR a.story_id != :story))"
         " SELECT pk, base + :w_topics * shared / :topic_count AS score, shared, canonical_url,"
         " provider_domain, provider_name FROM scored"
@@ -212,12 +203,12 @@ class RelatedRepository:
         self, article_id: str, url: str | None, guild_id: int, *, coverage: int
     ) -> StoryCoverage | None:
         """The article with this short id (else the one stored under ``url``), with the first
-        ``coverage`` of its own coverage the guild may see: what the story lists (in its
+        ``coverage`` of its own coverage the guild's members see: what the story lists (in its
         order), what lists it, then the rest of its story (closest in time first). One
-        statement; None when there is no such article."""
+        statement; None when there is no such article, or the guild's members do not see it."""
         sql = (
             "WITH s AS MATERIALIZED (SELECT a.pk, ifnull(a.story_id, a.pk) AS story,"
-            f" a.published_at AS at, {_VISIBLE} AS visible FROM articles a WHERE a.pk = ("
+            f" a.published_at AS at, {_SEEN} AS visible FROM articles a WHERE a.pk = ("
             " SELECT pk FROM (SELECT pk FROM articles WHERE id = :id"
             " UNION ALL SELECT pk FROM articles WHERE canonical_url = :url) LIMIT 1)),"
             " tied (pk, tie, ord) AS ("
@@ -227,10 +218,10 @@ class RelatedRepository:
             " FROM s, related_links l WHERE l.child_pk = s.pk AND s.visible"
             " UNION ALL SELECT o.pk, 'same_story', 2000000000 + abs(o.published_at - s.at)"
             " FROM s, articles o WHERE o.story_id = s.story AND s.visible),"
-            " shown (pk, tie, ord) AS (SELECT pk, 'story', -1 FROM s UNION ALL"
+            " shown (pk, tie, ord) AS (SELECT pk, 'story', -1 FROM s WHERE s.visible UNION ALL"
             " SELECT * FROM (SELECT t.pk, t.tie, min(t.ord) AS ord FROM tied t"
-            f" JOIN articles a ON a.pk = t.pk {_JOIN_STATE}"
-            f" WHERE t.pk != (SELECT pk FROM s) AND {_VISIBLE} AND {_OFFERED['story']}"
+            " JOIN articles a ON a.pk = t.pk"
+            f" WHERE t.pk != (SELECT pk FROM s) AND {_SEEN}"
             " GROUP BY t.pk ORDER BY ord LIMIT :coverage))"
             f" SELECT {ARTICLE_SELECT}, sh.tie, s.story,"
             " CASE WHEN sh.tie = 'story' THEN (SELECT json_group_array(topic_id)"
@@ -265,7 +256,7 @@ class RelatedRepository:
         if not query.words:
             return []
         ctes = _PLAN if plan is None else _FIXED_PLAN
-        sql = f"WITH {ctes}, {_scored(query.audience)}"
+        sql = f"WITH {ctes}, {_scored()}"
         params = self._plan_params(query) if plan is None else self._fixed_params(plan)
         params |= {
             "topics": json.dumps(list(query.topic_ids)),

@@ -11,6 +11,7 @@ from storage.articles import ArticleRepository
 from storage.database import Database
 from storage.models import Article
 from storage.timestamps import UNKNOWN_TIME
+from storage.visibility import members_see
 
 
 class StoryRepository:
@@ -29,12 +30,11 @@ class StoryRepository:
 
     async def members(self, story_id: int, *, guild_id: int | None = None) -> list[Article]:
         """Every article of the story, earliest first (those of unknown date last). With
-        ``guild_id``, only what that guild may see (files' articles and its own moderators'
-        additions)."""
+        ``guild_id``, only what that guild's members see (``storage.visibility``)."""
         sql = (
-            "SELECT pk FROM articles WHERE story_id = :story AND (:guild IS NULL "
-            "OR origin_guild_id IS NULL OR origin_guild_id = :guild) "
-            "ORDER BY published_at = :unknown, published_at, pk"
+            "SELECT a.pk FROM articles a WHERE a.story_id = :story "
+            f"AND (:guild IS NULL OR {members_see()}) "
+            "ORDER BY a.published_at = :unknown, a.published_at, a.pk"
         )
         params: dict[str, Any] = {"story": story_id, "guild": guild_id, "unknown": UNKNOWN_TIME}
         pks = [int(r[0]) for r in await self._db.fetch_all(sql, params)]

@@ -1,12 +1,30 @@
-"""The topic repository: lookups and suggestions, most-used first."""
+"""The topic repository: lookups and suggestions, most-used first.
+
+``article_count`` counts the articles that members of a guild that added and decided nothing
+see (kept by triggers, migration 0011). For one guild, ``_GUILD_COUNTS`` adds what its own
+decisions and additions change, by the one rule (``storage.visibility.members_see``).
+"""
 
 from __future__ import annotations
 
 from storage.database import Database
 from storage.models import Topic
 from storage.sql import like_pattern
+from storage.visibility import members_see
 
 _COLUMNS = "id, key, name, article_count"
+
+# Topics with their counts as members of :guild see them. Only the articles the guild decided
+# on or added can count differently for it from the stored count.
+_GUILD_COUNTS = f"""
+WITH own AS (SELECT article_pk AS pk FROM guild_publication WHERE guild_id = :guild
+             UNION SELECT pk FROM articles WHERE origin_guild_id = :guild),
+delta AS (SELECT at.topic_id, sum({members_see()} - {members_see(guild="NULL")}) AS d
+          FROM own JOIN articles a ON a.pk = own.pk
+          JOIN article_topics at ON at.article_pk = a.pk GROUP BY at.topic_id),
+counted AS (SELECT t.id, t.key, t.name, t.article_count + ifnull(delta.d, 0) AS article_count
+            FROM topics t LEFT JOIN delta ON delta.topic_id = t.id)
+"""
 
 
 def topic_key(name: str) -> str:
@@ -51,7 +69,16 @@ class TopicRepository:
         sql = f"SELECT {_COLUMNS} FROM topics ORDER BY article_count DESC, key LIMIT ? OFFSET ?"
         return [Topic(*row) for row in await self._db.fetch_all(sql, (limit, offset))]
 
-    async def count_in_use(self) -> int:
-        """How many topics at least one article carries."""
-        row = await self._db.fetch_one("SELECT count(*) FROM topics WHERE article_count > 0")
-        return int(row[0]) if row else 0
+    async def seen_in(self, guild_id: int, *, limit: int, offset: int = 0) -> list[Topic]:
+        """Topics carried by articles that members of the guild see, by how many they see."""
+        sql = (
+            f"{_GUILD_COUNTS} SELECT {_COLUMNS} FROM counted WHERE article_count > 0 "
+            "ORDER BY article_count DESC, key LIMIT :limit OFFSET :offset"
+        )
+        params = {"guild": guild_id, "limit": limit, "offset": offset}
+        return [Topic(*row) for row in await self._db.fetch_all(sql, params)]
+
+    async def count_seen_in(self, guild_id: int) -> int:
+        """How many topics articles that members of the guild see carry."""
+        sql = f"{_GUILD_COUNTS} SELECT count(*) FROM counted WHERE article_count > 0"
+        return int(await self._db.scalar(sql, {"guild": guild_id}) or 0)

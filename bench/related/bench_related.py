@@ -56,7 +56,7 @@ async def _raw_best(
     plan fixed in advance. Neither the story lookup nor planning the plan is timed."""
     found = await store.related.story(short_id(article.url), None, GUILD, coverage=0)
     assert found is not None
-    query = service.search_query(significant_terms(article.title), found.key, GUILD, "story", 40)
+    query = service.search_query(significant_terms(article.title), found.key, GUILD, 40)
     weights = service.weights(False)
     plan = await store.related.plan(query)
     started = time.perf_counter()

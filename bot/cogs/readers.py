@@ -64,7 +64,9 @@ async def render_topics_page(
     interaction: discord.Interaction, page: int
 ) -> tuple[list[discord.Embed], discord.ui.View]:
     """Page ``page`` of /topics with its navigation."""
-    listing = await topicbot(interaction).services.catalog.topics(page, per_page=TOPICS_PER_PAGE)
+    listing = await topicbot(interaction).services.catalog.topics(
+        guild_id_of(interaction), page, per_page=TOPICS_PER_PAGE
+    )
     view = discord.ui.View(timeout=None)
     for button in nav_buttons("topics", listing.number, listing.pages):
         view.add_item(button)

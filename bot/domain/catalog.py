@@ -1,4 +1,5 @@
-"""Browsing what the store holds: topics by use, the latest published articles."""
+"""Browsing what the store holds, as members of a guild see it (``bot.domain.visibility``):
+topics by use, the latest published articles."""
 
 from __future__ import annotations
 
@@ -43,13 +44,16 @@ class CatalogService:
         self._subscriptions = subscriptions
         self._guild_settings = guild_settings
 
-    async def topics(self, page: int, *, per_page: int) -> TopicPage:
-        """Topics that articles carry, most-used first, one page (clamped)."""
-        total = await self._store.topics.count_in_use()
+    async def topics(self, guild_id: int, page: int, *, per_page: int) -> TopicPage:
+        """Topics of the articles the guild's members see, most-seen first, one page
+        (clamped), each with how many of those articles carry it."""
+        total = await self._store.topics.count_seen_in(guild_id)
         pages = max(1, math.ceil(total / per_page))
         number = min(max(page, 1), pages)
-        topics = await self._store.topics.most_used(limit=per_page, offset=(number - 1) * per_page)
-        return TopicPage([t for t in topics if t.article_count > 0], number, pages, total)
+        topics = await self._store.topics.seen_in(
+            guild_id, limit=per_page, offset=(number - 1) * per_page
+        )
+        return TopicPage(topics, number, pages, total)
 
     async def latest(self, guild_id: int, topic_text: str | None, *, limit: int) -> Latest:
         """The newest articles published in the guild and above its quality bar."""

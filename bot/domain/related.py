@@ -9,10 +9,11 @@ For a stored story the results are, in order:
    ``max_per_outlet`` from one outlet before the others have had their turn.
 
 A free-text query goes through the same search and scoring, with time measured from now.
-Never the story itself, never one URL twice, nothing another guild's moderators added, and no
-full article that is pending or retracted in the asking guild (coverage-only ones are fine;
-a free-text query also finds pending ones). What members type is reduced to plain words
-before it reaches the search, so it is never read as FTS5 syntax.
+Never the story itself, never one URL twice, and only what members of the asking guild see
+(``bot.domain.visibility``: nothing another guild's moderators added, no full article pending
+or retracted there; coverage-only ones are fine), for a story and a query alike; a story they
+do not see is not found. What members type is reduced to plain words before it reaches the
+search, so it is never read as FTS5 syntax.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from bot.domain.urls import InvalidUrlError, canonical_url
 from storage import Store
 from storage.models import Article
 from storage.related import (
-    Audience,
     Candidate,
     CandidateQuery,
     CoverageLink,
@@ -58,10 +58,6 @@ def significant_terms(text: str, *, limit: int = 8) -> list[str]:
     dressing, each once, in order."""
     words = title_words(text) or [fold(w) for w in query_terms(text, max_terms=limit)]
     return [w for w in words if len(w) > 1 or w.isdigit()][:limit] or words[:limit]
-
-
-def _visible(article: Article, guild_id: int) -> bool:
-    return article.origin_guild_id in (None, guild_id)
 
 
 def pick_terms(counts: dict[str, int], budget: int) -> list[str]:
@@ -95,7 +91,7 @@ class RelatedService:
         except InvalidUrlError:
             url = None
         found = await self._store.related.story(story, url, guild_id, coverage=coverage)
-        if found is None or not _visible(found.article, guild_id):
+        if found is None:
             raise UserError(
                 f"I can't find the story “{shown(story)}”. Start typing its title and pick one "
                 "of the suggestions, or search with `/related query:`."
@@ -114,7 +110,7 @@ class RelatedService:
         if wanted <= 0:
             return article, results[:limit]
         words = significant_terms(article.title)
-        query = self.search_query(words, key, guild_id, "story", limit * 4)
+        query = self.search_query(words, key, guild_id, limit * 4)
         ranked = await self._store.related.candidates(query, self._weights(False))
         before = [(_outlet(r.article), r.article.canonical_url) for r in results]
         picked = self._diverse([c for c in ranked if c.canonical_url not in seen], before, wanted)
@@ -131,7 +127,7 @@ class RelatedService:
         words = significant_terms(text)
         if not words:
             raise UserError("Type a few words to search for, such as `facial recognition`.")
-        query = self.search_query(words, None, guild_id, "query", limit * 4)
+        query = self.search_query(words, None, guild_id, limit * 4)
         ranked = await self._store.related.candidates(query, self._weights(True))
         picked = self._diverse(ranked, [], limit)
         loaded = await self._store.related.load([c.pk for c in picked])
@@ -148,7 +144,6 @@ class RelatedService:
         words: list[str],
         key: StoryKey | None,
         guild_id: int,
-        audience: Audience,
         wanted: int,
     ) -> CandidateQuery:
         """The one planned and scored search to run: the rarest words in a window of pks
@@ -162,7 +157,6 @@ class RelatedService:
             half_window=window // 2 if key else window,
             around=key is not None,
             guild_id=guild_id,
-            audience=audience,
             reference_time=_reference_time(key),
             topic_ids=key.topic_ids if key else (),
             exclude_story=key.story_id if key else None,

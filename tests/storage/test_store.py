@@ -240,9 +240,13 @@ async def test_coverage_entries_never_overwrite_a_full_article(store):
 
 
 async def test_topics_keep_the_first_display_form_and_fold_case_and_spacing(store):
-    await store.articles.upsert_batch([draft(topics=["  machine  learning "])], NOW)
+    await store.articles.upsert_batch([draft(topics=["  machine  learning "], published=True)], NOW)
     second = draft(
-        webUrl="https://b.example/2", originalUrl=..., topics=["MACHINE LEARNING"], related=[]
+        webUrl="https://b.example/2",
+        originalUrl=...,
+        topics=["MACHINE LEARNING"],
+        related=[],
+        published=True,
     )
     await store.articles.upsert_batch([second], NOW)
     topics = await store.topics.most_used()

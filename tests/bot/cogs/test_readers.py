@@ -137,20 +137,22 @@ async def test_topics_are_paginated_with_buttons(harness: Harness):
             originalUrl=...,
             related=[],
             topics=[f"Topic {n:02}"],
+            published=True,
         )
     member = harness.first.members[0].id
     first = await harness.slash(harness.first, member, "topics")
     assert first.message.flags & EPHEMERAL
     embed = first.embeds[0]
-    assert embed["footer"]["text"].startswith("52 topics · page 1 of 3")
-    assert embed["description"].splitlines()[0] == "**ai** — 3 articles"
+    assert embed["footer"]["text"].startswith("50 topics · page 1 of 3")
+    # ai: Riverton and the open model; the grid story carries it too, but is pending
+    assert embed["description"].splitlines()[0] == "**ai** — 2 articles"
     buttons = [c for row in first.message.components for c in row["components"]]
     assert [b.get("label") for b in buttons] == ["◀ Previous", "1 / 3", "Next ▶"]
     assert buttons[0]["disabled"] is True
 
     second = await harness.double.click(first.message, buttons[2]["custom_id"], member)
     assert second.callback_type == 7
-    assert second.message.embeds[0]["footer"]["text"].startswith("52 topics · page 2 of 3")
+    assert second.message.embeds[0]["footer"]["text"].startswith("50 topics · page 2 of 3")
     assert len(second.message.embeds[0]["description"].splitlines()) == 20
 
 
@@ -180,10 +182,8 @@ async def test_related_story_lists_curated_coverage_first_then_similar(harness: 
 
 async def test_related_query_and_argument_mistakes(harness: Harness):
     member = harness.first.members[0].id
-    found = await harness.reply(harness.first, member, "related", {"query": "wind forecasts"})
-    assert (
-        "Regional Grid Operator Pilots AI Forecasts" in found.followups[0].embeds[0]["description"]
-    )
+    found = await harness.reply(harness.first, member, "related", {"query": "language model"})
+    assert "Open-Weights Language Model" in found.followups[0].embeds[0]["description"]
     neither = await harness.slash(harness.first, member, "related")
     assert (
         neither.content == "Give either `story` (pick one from the list) or `query` (some words)."

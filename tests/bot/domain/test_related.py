@@ -112,13 +112,31 @@ async def test_other_guilds_additions_and_unpublished_full_articles_are_not_offe
     assert retracted in [r.article.id for r in elsewhere]
 
 
-async def test_a_free_text_search_finds_pending_but_not_retracted_articles(store):
+async def test_a_free_text_search_offers_what_a_story_offers(store):
+    mine = await add(store, GUILD, **face_story(1, "mine"))
+    theirs = await add(store, OTHER_GUILD, **face_story(2, "theirs"))
     pending = await add(store, **face_story(3, "pending", published=False))
     retracted = await add(store, **face_story(4, "retracted"))
     await store.publication.decide(GUILD, retracted, "retracted", 9, NOW)
     ids = [r.article.id for r in await RelatedService(store).for_query(GUILD, "face scanning")]
-    assert pending in ids
-    assert retracted not in ids
+    assert mine in ids
+    assert {theirs, pending, retracted}.isdisjoint(ids)
+    elsewhere = await RelatedService(store).for_query(OTHER_GUILD, "face scanning")
+    assert {theirs, retracted} <= {r.article.id for r in elsewhere}
+    assert pending not in {r.article.id for r in elsewhere}
+
+
+async def test_a_story_pending_or_retracted_here_is_not_found(store):
+    pending = await add(store, **face_story(3, "pending", published=False))
+    retracted = await add(store, **face_story(4, "retracted"))
+    await store.publication.decide(GUILD, retracted, "retracted", 9, NOW)
+    service = RelatedService(store)
+    for story in (pending, retracted):
+        with pytest.raises(UserError, match="can't find"):
+            await service.for_story(GUILD, story)
+    assert (await service.story(OTHER_GUILD, retracted)).id == retracted
+    await store.publication.decide(GUILD, pending, "published", 9, NOW)
+    assert (await service.story(GUILD, pending)).id == pending
 
 
 async def test_similar_stories_say_why_and_one_outlet_does_not_crowd_the_list(store):
@@ -179,7 +197,6 @@ async def test_the_one_statement_plans_as_the_engine_did(
         half_window=half,
         around=around,
         guild_id=GUILD,
-        audience="story" if around else "query",
         reference_time=0,
         term_cap=budget,
         term_budget=budget,
