@@ -1,0 +1,190 @@
+"""The one visibility rule (``storage.visibility.members_see``) on a real store, and the topic
+counts kept by it: stored (for a guild that decided nothing) and per guild."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.domain.article_file import parse_article
+from bot.domain.visibility import NO_GUILD
+from storage import Store
+from storage.models import ArticleDraft, PublicationState
+from storage.publication import StateFilter
+from storage.visibility import guild_state, members_see
+from tests.factories import article_text
+from tests.storage.legacy import add_article, store_at_version
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+GUILD, OTHER = 1, 2
+MOD = 99
+
+
+def draft(name: str, *, published: bool, topics: list[str], **fields: Any) -> ArticleDraft:
+    text = article_text(
+        webUrl=f"https://{name}.example/story",
+        originalUrl=...,
+        title=f"Story from {name}",
+        published=published,
+        topics=topics,
+        related=fields.pop("related", []),
+        **fields,
+    )
+    return parse_article(text.encode(), source=f"{name}.md")
+
+
+def url(name: str) -> str:
+    return f"https://{name}.example/story"
+
+
+async def put(
+    store: Store, name: str, *, published: bool, topics: Sequence[str] = (), **kw: Any
+) -> str:
+    origin = kw.pop("origin", None)
+    await store.articles.upsert_batch(
+        [draft(name, published=published, topics=list(topics), **kw)], NOW, origin_guild_id=origin
+    )
+    found = await store.articles.get_by_url(url(name))
+    assert found is not None
+    return found.id
+
+
+async def decide(store: Store, guild: int, article_id: str, state: PublicationState) -> None:
+    await store.publication.decide(guild, article_id, state, MOD, NOW)
+
+
+async def seen(store: Store, guild: int | None) -> set[str]:
+    """The names (hosts) of the articles that members of ``guild`` see, by the rule itself."""
+    rows = await store._db.fetch_all(
+        f"SELECT a.canonical_url FROM articles a WHERE {members_see()}", {"guild": guild}
+    )
+    return {row[0].split("/")[2].removesuffix(".example") for row in rows}
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = await Store.open(tmp_path / "topicbot.db")
+    yield opened
+    await opened.close()
+
+
+async def test_the_rule_in_every_state(store: Store):
+    await put(store, "source", published=True)
+    await put(store, "waiting", published=False)
+    related = [{"title": "Listed only", "webUrl": url("coverage"),
+                "publishedDateTime": "2026-11-20T10:00:00Z"}]  # fmt: skip
+    await put(store, "lister", published=True, related=related)
+    await decide(store, GUILD, await put(store, "pulled", published=True), "retracted")
+    await decide(store, GUILD, await put(store, "picked", published=False), "published")
+    own = await put(store, "own", published=False, origin=GUILD)
+    await decide(store, GUILD, own, "published")
+    await put(store, "ownpending", published=False, origin=GUILD)
+    await decide(
+        store, OTHER, await put(store, "theirs", published=True, origin=OTHER), "published"
+    )
+
+    everyone = {"source", "coverage", "lister"}
+    assert await seen(store, GUILD) == everyone | {"picked", "own"}
+    assert await seen(store, OTHER) == everyone | {"pulled", "theirs"}
+    assert await seen(store, None) == everyone | {"pulled"}
+    assert await seen(store, NO_GUILD) == await seen(store, None)
+
+
+async def test_the_state_moderators_see(store: Store):
+    pulled = await put(store, "pulled", published=True)
+    await decide(store, GUILD, pulled, "retracted")
+    await put(store, "waiting", published=False)
+    rows = await store._db.fetch_all(
+        f"SELECT a.canonical_url, {guild_state()} FROM articles a ORDER BY a.pk", {"guild": GUILD}
+    )
+    assert [r[1] for r in rows] == ["retracted", "pending"]
+    lists: list[tuple[StateFilter, list[str]]] = [("pending", ["waiting"]), ("published", [])]
+    for state, expected in lists:
+        listed = await store.publication.listing(GUILD, state, limit=10)
+        assert [a.article.canonical_url for a in listed] == [url(n) for n in expected]
+
+
+async def brute_force_counts(store: Store, guild: int | None) -> dict[str, int]:
+    rows = await store._db.fetch_all(
+        "SELECT t.name, count(*) FROM article_topics at JOIN articles a ON a.pk = at.article_pk "
+        f"JOIN topics t ON t.id = at.topic_id WHERE {members_see()} GROUP BY t.name",
+        {"guild": guild},
+    )
+    return dict(rows)
+
+
+async def assert_counts_follow_the_rule(store: Store) -> None:
+    stored = {t.name: t.article_count for t in await store.topics.most_used(limit=1000)}
+    expected = await brute_force_counts(store, None)
+    assert {n: c for n, c in stored.items() if c} == expected
+    assert all(c >= 0 for c in stored.values())
+    for guild in (GUILD, OTHER, NO_GUILD):
+        counted = {t.name: t.article_count for t in await store.topics.seen_in(guild, limit=1000)}
+        assert counted == await brute_force_counts(store, guild), guild
+        assert await store.topics.count_seen_in(guild) == len(counted)
+
+
+async def test_topic_counts_follow_the_rule_through_every_change(store: Store):
+    check = assert_counts_follow_the_rule
+    await put(store, "a", published=True, topics=["Ports", "Labour"])
+    await put(store, "b", published=False, topics=["Ports"])
+    related = [{"title": "Covered", "webUrl": url("c"), "publishedDateTime": "2026-11-20"}]
+    await put(store, "lister", published=True, topics=["Labour"], related=related)
+    await check(store)
+
+    await put(store, "b", published=True, topics=["Ports", "Weather"])  # the source publishes
+    await put(store, "a", published=False, topics=["Ports", "Labour"])  # and takes one back
+    await check(store)
+    await put(store, "c", published=True, topics=["Ports", "Covered Topic"])  # coverage -> full
+    await check(store)
+
+    own = await put(store, "own", published=False, topics=["Local", "Ports"], origin=GUILD)
+    await decide(store, GUILD, own, "published")
+    await decide(store, GUILD, await put(store, "b", published=True, topics=["Ports"]), "retracted")
+    await decide(
+        store, OTHER, await put(store, "a", published=False, topics=["Ports"]), "published"
+    )
+    await check(store)
+
+    await put(store, "own", published=True, topics=["Local", "Ports"])  # a file takes it over
+    await check(store)
+    await decide(store, GUILD, own, "retracted")
+    await check(store)
+
+    await store._db.execute("DELETE FROM articles WHERE canonical_url = ?", (url("b"),))
+    await store._db.execute("DELETE FROM articles WHERE canonical_url = ?", (url("own"),))
+    await check(store)
+    assert {t.name for t in await store.topics.seen_in(GUILD, limit=100)} == {
+        "Labour", "Ports", "Covered Topic"
+    }  # fmt: skip
+
+
+async def test_migration_10_recounts_topics_by_the_rule(tmp_path):
+    path = tmp_path / "v9.db"
+    connection = await store_at_version(path, 9)
+    try:
+        published = await add_article(connection, url("p"), "Published", published_at=1)
+        pending = await add_article(connection, url("q"), "Pending", published_at=1)
+        theirs = await add_article(connection, url("t"), "Theirs", published_at=1)
+        await connection.execute(
+            f"UPDATE articles SET published = 1 WHERE pk IN ({published}, {theirs})"
+        )
+        await connection.execute(f"UPDATE articles SET origin_guild_id = 5 WHERE pk = {theirs}")
+        await connection.execute("INSERT INTO topics (id, key, name) VALUES (1, 'ports', 'Ports')")
+        await connection.executemany(
+            "INSERT INTO article_topics (topic_id, article_pk, position) VALUES (1, ?, 0)",
+            [(published,), (pending,), (theirs,)],
+        )
+        await connection.commit()
+        async with connection.execute("SELECT article_count FROM topics") as cursor:
+            assert await cursor.fetchall() == [(3,)]  # what version 9 counted
+    finally:
+        await connection.close()
+    async with await Store.open(path) as store:
+        (ports,) = await store.topics.most_used()
+        assert ports.article_count == 1
+        assert [t.article_count for t in await store.topics.seen_in(5, limit=10)] == [2]
+        await assert_counts_follow_the_rule(store)
