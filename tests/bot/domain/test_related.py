@@ -221,3 +221,33 @@ async def test_a_story_is_found_by_link_and_by_id(store):
     with pytest.raises(UserError, match="can't find"):
         await service.story(GUILD, theirs)
     assert (await service.story(OTHER_GUILD, theirs)).id == theirs
+
+
+# sqlite_stat1 rows as ANALYZE left them on a 100k-article store.
+LARGE_STORE_STATS = [
+    ("articles", "articles_story", "100000 2"),
+    ("articles", "articles_published_at", "100000 1"),
+    ("articles", "sqlite_autoindex_articles_1", "100000 1"),
+    ("articles", "sqlite_autoindex_articles_2", "100000 1"),
+]
+
+
+async def test_a_story_lookup_never_reads_every_article_once_statistics_exist(tmp_path):
+    path = tmp_path / "analysed.db"
+    async with await Store.open(path) as store:
+        await ingest_paths(store, [EXAMPLES_DIR])
+        await store._db.execute("ANALYZE")
+        await store._db.execute("DELETE FROM sqlite_stat1 WHERE tbl = 'articles'")
+        await store._db.executemany("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)", LARGE_STORE_STATS)
+    async with await Store.open(path) as store:  # statistics are read when a connection opens
+        plans: list[str] = []
+        run = store.related._rows
+
+        async def explained(sql: str, params: object) -> list[tuple[object, ...]]:
+            plans.extend(r[3] for r in await run(f"EXPLAIN QUERY PLAN {sql}", params))
+            return await run(sql, params)
+
+        store.related._rows = explained  # type: ignore[method-assign]
+        found = await store.related.story(RIVERTON, RIVERTON, GUILD, coverage=10)
+    assert found is not None and found.coverage
+    assert not [step for step in plans if "BLOOM FILTER ON a" in step or step == "SCAN a"]
