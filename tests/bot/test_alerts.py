@@ -345,4 +345,5 @@ async def test_also_covered_by_lists_coverage_of_unknown_date_after_dated_covera
     (dm,) = harness.double.dms_to(reader)
     fields = {f["name"]: f["value"] for f in dm.embeds[0]["fields"]}
     shown = [line.split("[")[1].split("]")[0] for line in fields["Also covered by"].splitlines()]
-    assert shown == ["Round-up: the week in shipping", "Dated take", "Undated take"]
+    # the round-up itself is pending here, so members are not shown it (bot.domain.visibility)
+    assert shown == ["Dated take", "Undated take"]

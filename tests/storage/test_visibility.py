@@ -162,9 +162,9 @@ async def test_topic_counts_follow_the_rule_through_every_change(store: Store):
     }  # fmt: skip
 
 
-async def test_migration_10_recounts_topics_by_the_rule(tmp_path):
-    path = tmp_path / "v9.db"
-    connection = await store_at_version(path, 9)
+async def test_migration_11_recounts_topics_by_the_rule(tmp_path):
+    path = tmp_path / "v10.db"
+    connection = await store_at_version(path, 10)
     try:
         published = await add_article(connection, url("p"), "Published", published_at=1)
         pending = await add_article(connection, url("q"), "Pending", published_at=1)
@@ -180,7 +180,7 @@ async def test_migration_10_recounts_topics_by_the_rule(tmp_path):
         )
         await connection.commit()
         async with connection.execute("SELECT article_count FROM topics") as cursor:
-            assert await cursor.fetchall() == [(3,)]  # what version 9 counted
+            assert await cursor.fetchall() == [(3,)]  # what version 10 counted
     finally:
         await connection.close()
     async with await Store.open(path) as store:
