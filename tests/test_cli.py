@@ -90,7 +90,8 @@ HOSTILE_WARNING = (
 
 
 def test_a_file_with_bad_related_entries_is_stored_and_says_so_in_one_line(tmp_path, config):
-    write_article(tmp_path / "in", "a.md", related=_related_entries())
+    # published, so that `related` (as a server that decided nothing) finds the story
+    write_article(tmp_path / "in", "a.md", related=_related_entries(), published=True)
     write_article(tmp_path / "in", "b.md", webUrl="https://b.example/1", originalUrl=...)
     result = topicbot("ingest", "in", "--config", str(config), cwd=tmp_path)
     assert result.returncode == 0, result.stderr

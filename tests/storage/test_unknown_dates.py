@@ -141,5 +141,5 @@ async def test_planning_never_sees_coverage_of_unknown_date(store):
     file = listing("https://a.example/1", undated(), published=True, publishedDateTime="2026-11-26")
     await store.articles.upsert_batch([file], NOW)
     assert await store.deliveries.skip_backlog(NOW - timedelta(days=2), NOW) == 0
-    unplanned = await store.deliveries.unplanned(limit=10)
+    unplanned = await store.deliveries.unplanned(NOW - timedelta(days=2), limit=10)
     assert [p.published_at for p in unplanned] == [datetime(2026, 11, 26, tzinfo=UTC)]
