@@ -10,6 +10,7 @@ from bot.app import TopicBot
 from bot.checks import guild_id_of, moderator_only
 from bot.domain.errors import UserError
 from bot.domain.text import clip
+from bot.permissions import labels, missing_in_channel
 from bot.ui.choices import topic_choices
 from bot.ui.embeds import BRAND_COLOUR, health_text, plain
 from storage.deliveries import HealthCounts
@@ -18,8 +19,14 @@ from storage.models import Feed
 AnyTextChannel = discord.TextChannel | discord.Thread
 
 
-def describe_feed(feed: Feed, default_bar: int, health: HealthCounts | None = None) -> str:
-    """One line about a feed: where, what, the bar, the mention, and its health."""
+def describe_feed(
+    feed: Feed,
+    default_bar: int,
+    health: HealthCounts | None = None,
+    problem: str | None = None,
+) -> str:
+    """One line about a feed: where, what, the bar, the mention, what the bot cannot do
+    there, and its health."""
     topic = f"**{plain(feed.topic_name, 80)}**" if feed.topic_name else "**every topic**"
     bar = feed.min_quality if feed.min_quality is not None else default_bar
     line = f"<#{feed.channel_id}> ← {topic}, quality {bar}+"
@@ -27,6 +34,8 @@ def describe_feed(feed: Feed, default_bar: int, health: HealthCounts | None = No
         line += f", mentions <@&{feed.mention_role_id}>"
     if feed.disabled_reason:
         line += f" — ⚠️ paused: {plain(feed.disabled_reason, 160)}"
+    if problem:
+        line += f" — ⚠️ {problem}"
     if health is not None:
         line += f"\n  {health_text(health)}"
     return line
@@ -48,6 +57,34 @@ def check_same_guild(
         known = guild.get_channel_or_thread(thing.id) is not None
     if not known:
         raise UserError(f"That {name} is not in this server. Pick one from the list.")
+
+
+def permission_problem(
+    guild: discord.Guild, channel_id: int, mention_role_id: int | None
+) -> str | None:
+    """What stops the bot posting a feed in the channel, as the server has it now."""
+    channel = guild.get_channel(channel_id)
+    if channel is None:
+        return "channel not found: was it deleted? `/feed remove` it or add it again"
+    role = guild.get_role(mention_role_id) if mention_role_id is not None else None
+    lacking = missing_in_channel(channel, role)
+    if not lacking:
+        return None
+    return f"I am missing {labels(lacking)} in <#{channel_id}>"
+
+
+def check_can_post(
+    interaction: discord.Interaction, channel_id: int, role: discord.Role | None
+) -> None:
+    """Refuse a feed the bot could not post (a failure at its first article otherwise)."""
+    guild = interaction.guild
+    assert guild is not None  # check_same_guild passed
+    problem = permission_problem(guild, channel_id, role.id if role else None)
+    if problem:
+        raise UserError(
+            f"Not added: {problem}. Give my role those permissions in the channel's settings "
+            "(Edit Channel → Permissions), then run `/feed add` again."
+        )
 
 
 @app_commands.guild_only()
@@ -82,6 +119,7 @@ class FeedCommands(
         check_same_guild(interaction, channel, "channel")
         if mention_role is not None:
             check_same_guild(interaction, mention_role, "role")
+        check_can_post(interaction, channel.id, mention_role)
         saved = await self.feeds.add(
             guild_id_of(interaction),
             channel.id,
@@ -148,8 +186,16 @@ class FeedCommands(
         feeds = await self.feeds.of_guild(guild_id)
         health = await self.feeds.health(guild_id)
         bar = await self.bot.services.guild_settings.min_quality(guild_id)
+        guild = interaction.guild
+        assert guild is not None  # moderator_only checked it
         description = "\n".join(
-            describe_feed(f, bar, health.get(f.id, HealthCounts())) for f in feeds
+            describe_feed(
+                f,
+                bar,
+                health.get(f.id, HealthCounts()),
+                permission_problem(guild, f.channel_id, f.mention_role_id),
+            )
+            for f in feeds
         ) or ("No feeds yet. Add one with `/feed add`.")
         embed = discord.Embed(
             title="Feeds", description=clip(description, 4000), colour=BRAND_COLOUR

@@ -88,7 +88,10 @@ def channel(world: World, c: Channel) -> dict[str, Any]:
         "guild_id": str(c.guild_id),
         "name": c.name,
         "position": c.position,
-        "permission_overwrites": [],
+        "permission_overwrites": [
+            {"id": str(o.id), "type": o.type, "allow": str(o.allow), "deny": str(o.deny)}
+            for o in c.overwrites
+        ],
         "parent_id": _opt_id(c.parent_id),
         "topic": c.topic,
         "nsfw": False,

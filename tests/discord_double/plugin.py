@@ -64,6 +64,7 @@ def build_guild(double: DiscordDouble, name: str, members: int = 2) -> GuildWorl
     guild = world.add_guild(name, owner)
     moderator_role = world.add_role(guild, "Moderators", MANAGE_GUILD)
     member_role = world.add_role(guild, "Readers")
+    member_role.mentionable = True  # "Allow anyone to @mention this role"
     bot_role = world.add_role(guild, world.bot_user.username, BOT_PERMISSIONS)
     bot_role.managed = True
     guild.members[world.bot_user.id].roles = [bot_role.id]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import payloads
 from .faults import DiscordError, Reply
 from .interactions import APPLICATION_COMMAND, InteractionResult
-from .state import DM, Channel, CommandDef, Guild, Message
+from .state import DM, SEND_MESSAGES, VIEW_CHANNEL, Channel, CommandDef, Guild, Message
 
 if TYPE_CHECKING:
     from .server import ApiRequest, DiscordDouble
@@ -41,6 +41,18 @@ def _channel(double: DiscordDouble, req: ApiRequest) -> Channel:
     if channel is None:
         raise DiscordError(404, 10003)
     return channel
+
+
+def _bot_can(double: DiscordDouble, channel: Channel, permission: int) -> None:
+    """Discord's refusals for a guild channel: 50001 when the bot cannot see it, 50013 when it
+    lacks another permission."""
+    if channel.guild_id is None:
+        return
+    granted = double.world.channel_permissions(channel, double.world.bot_user.id)
+    if not granted & VIEW_CHANNEL:
+        raise DiscordError(403, 50001)
+    if not granted & permission:
+        raise DiscordError(403, 50013)
 
 
 def _message(double: DiscordDouble, channel: Channel, message_id: str) -> Message:
@@ -181,12 +193,15 @@ async def get_command_permissions(double: DiscordDouble, req: ApiRequest) -> Rep
 
 async def get_channel(double: DiscordDouble, req: ApiRequest) -> Reply:
     """GET /channels/{channel_id}."""
-    return ok(payloads.channel(double.world, _channel(double, req)))
+    channel = _channel(double, req)
+    _bot_can(double, channel, VIEW_CHANNEL)
+    return ok(payloads.channel(double.world, channel))
 
 
 async def create_message(double: DiscordDouble, req: ApiRequest) -> Reply:
     """POST /channels/{channel_id}/messages (honours enforce_nonce and DM refusal)."""
     channel = _channel(double, req)
+    _bot_can(double, channel, SEND_MESSAGES)
     body = req.json_object()
     headers: dict[str, str] = {}
     if double.rate_limiter is not None:

@@ -392,6 +392,10 @@ class DiscordDouble:
         await self._dispatch_message_create(channel, message)
         return message
 
+    async def update_channel(self, channel: Channel) -> None:
+        """Tell the bot a channel changed (its overwrites, say), as Discord does."""
+        await self.gateway.dispatch("CHANNEL_UPDATE", payloads.channel(self.world, channel))
+
     async def _dispatch_message_create(self, channel: Channel, message: Message) -> None:
         if message.ephemeral:
             return

@@ -19,6 +19,13 @@ GUILD_ANNOUNCEMENT = 5
 
 ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+EMBED_LINKS = 1 << 14
+MENTION_EVERYONE = 1 << 17
+# Overwrite types (https://discord.com/developers/docs/resources/channel#overwrite-object)
+ROLE_OVERWRITE = 0
+MEMBER_OVERWRITE = 1
 ALL_PERMISSIONS = (1 << 51) - 1
 # @everyone defaults: view channel, send messages, embed links, read history, use app commands...
 DEFAULT_EVERYONE_PERMISSIONS = (
@@ -67,6 +74,16 @@ class Role:
 
 
 @dataclass
+class Overwrite:
+    """A channel permission overwrite for a role (or @everyone, the guild's id) or a member."""
+
+    id: int
+    type: int = ROLE_OVERWRITE
+    allow: int = 0
+    deny: int = 0
+
+
+@dataclass
 class Channel:
     """A guild channel or a DM channel (guild_id None, recipient_id set)."""
 
@@ -79,6 +96,7 @@ class Channel:
     topic: str | None = None
     recipient_id: int | None = None
     last_message_id: int | None = None
+    overwrites: list[Overwrite] = field(default_factory=list)
 
 
 @dataclass
@@ -271,6 +289,32 @@ class World:
         for role_id in member.roles if member else []:
             perms |= guild.roles[role_id].permissions if role_id in guild.roles else 0
         return ALL_PERMISSIONS if perms & ADMINISTRATOR else perms
+
+    def channel_permissions(self, channel: Channel, user_id: int) -> int:
+        """A member's permissions in a guild channel, by Discord's rules: the guild-level
+        permissions, then the overwrites for @everyone, the member's roles together, and the
+        member; a channel one cannot see grants nothing, nor a message's extras without Send."""
+        guild = self.guilds[channel.guild_id or 0]
+        perms = self.member_permissions(guild, user_id)
+        if perms == ALL_PERMISSIONS:
+            return perms
+        member = guild.members.get(user_id)
+        roles = set(member.roles if member else [])
+        for chosen in (
+            [o for o in channel.overwrites if o.type == ROLE_OVERWRITE and o.id == guild.id],
+            [o for o in channel.overwrites if o.type == ROLE_OVERWRITE and o.id in roles],
+            [o for o in channel.overwrites if o.type == MEMBER_OVERWRITE and o.id == user_id],
+        ):
+            deny = allow = 0
+            for overwrite in chosen:
+                deny |= overwrite.deny
+                allow |= overwrite.allow
+            perms = (perms & ~deny) | allow
+        if not perms & VIEW_CHANNEL:
+            return 0
+        if not perms & SEND_MESSAGES:
+            perms &= ~(EMBED_LINKS | MENTION_EVERYONE | (1 << 15) | (1 << 12))
+        return perms
 
     def messages_in(self, channel_id: int, *, include_deleted: bool = False) -> list[Message]:
         """Messages stored for a channel, oldest first."""
