@@ -1,8 +1,9 @@
-"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, check-config.
+"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, check-config,
+invite-url, doctor.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable); 4 Discord could not
-be reached (run, sync-commands).
+be reached (run, sync-commands, invite-url, doctor).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.doctor import doctor_now, invite_url_now
 from bot.domain.article_file import ParseLimits
 from bot.domain.errors import UserError
 from bot.domain.ingest import IngestReport, ingest_paths
@@ -83,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync-commands", help="push slash command definitions now")
     _add_config_option(sync)
     sync.add_argument("--guild", type=int, default=None, metavar="ID", help="only this server")
+
+    invite = commands.add_parser("invite-url", help="print the URL that adds the bot to a server")
+    _add_config_option(invite)
+    doctor = commands.add_parser("doctor", help="check the set-up: Discord, feeds, store, inbox")
+    _add_config_option(doctor)
     return parser
 
 
@@ -148,6 +155,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_bot(settings)
     if args.command == "sync-commands":
         return sync_commands_now(settings, args.guild)
+    if args.command == "invite-url":
+        return invite_url_now(settings)
+    if args.command == "doctor":
+        return doctor_now(settings)
     raise UsageError(f"unknown command {args.command!r}")
 
 

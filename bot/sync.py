@@ -23,14 +23,20 @@ def commands_hash(bot: TopicBot, guild: discord.abc.Snowflake | None) -> str:
     return hashlib.sha256(encoded).hexdigest()
 
 
-async def sync_commands(bot: TopicBot, *, guild_id: int | None, force: bool = False) -> bool:
-    """Sync globally, or to one guild (with the global commands copied there) for
-    development; skipped when nothing changed since the last sync. True when synced."""
+def sync_target(bot: TopicBot, guild_id: int | None) -> tuple[discord.Object | None, str, str]:
+    """Where commands go (None: every server), the store key of their last synced hash, and
+    the hash of what would be pushed there now (global commands copied to a guild first)."""
     guild = discord.Object(guild_id) if guild_id is not None else None
     if guild is not None:
         bot.tree.copy_global_to(guild=guild)
     key = f"commands_hash:{guild_id if guild_id is not None else 'global'}"
-    digest = commands_hash(bot, guild)
+    return guild, key, commands_hash(bot, guild)
+
+
+async def sync_commands(bot: TopicBot, *, guild_id: int | None, force: bool = False) -> bool:
+    """Sync globally, or to one guild (with the global commands copied there) for
+    development; skipped when nothing changed since the last sync. True when synced."""
+    guild, key, digest = sync_target(bot, guild_id)
     if not force and await bot.store.meta.get(key) == digest:
         log.info("slash commands unchanged; not syncing")
         return False

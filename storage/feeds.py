@@ -107,6 +107,13 @@ class FeedRepository:
             )
         ]
 
+    async def every(self) -> list[Feed]:
+        """Every guild's feeds, by guild and channel."""
+        return [
+            _feed(tuple(row))
+            for row in await self._db.fetch_all(_SELECT + "ORDER BY f.guild_id, f.channel_id, f.id")
+        ]
+
     async def count(self, guild_id: int) -> int:
         """How many feeds the guild has."""
         row = await self._db.fetch_one("SELECT count(*) FROM feeds WHERE guild_id = ?", (guild_id,))

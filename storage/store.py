@@ -125,6 +125,12 @@ class Store:
         """SQLite's own verdict on the file: 'ok' when healthy."""
         return str(await self._db.scalar("PRAGMA integrity_check") or "no answer")
 
+    async def quick_check(self) -> list[str]:
+        """SQLite's quick check of the file (structure, not index contents): ['ok'] when
+        healthy, else what it found."""
+        rows = await self._db.fetch_all("PRAGMA quick_check")
+        return [str(row[0]) for row in rows] or ["no answer"]
+
     async def __aenter__(self) -> Self:
         return self
 

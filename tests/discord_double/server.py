@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import re
 import socket
@@ -118,6 +119,7 @@ class DiscordDouble:
         self.request_log: list[RequestRecord] = []
         self.interactions: dict[int, InteractionResult] = {}
         self.ack_deadline = ack_deadline
+        self.clock_offset_seconds = 0.0
         self.spec: SpecValidator | None = load_spec_validator(spec_path) if validate else None
         self.gateway = Gateway(self, heartbeat_interval_ms=heartbeat_interval_ms)
         self.builder = InteractionBuilder(self.world)
@@ -229,7 +231,12 @@ class DiscordDouble:
         api_request = ApiRequest(request.method, path, params, dict(request.query), body, files)
         reply = await self._process(request, entry, api_request)
         record.status = reply.status
-        return _json_response(reply)
+        response = _json_response(reply)
+        if self.clock_offset_seconds:
+            # Discord's clock as this machine would see it were one of them wrong.
+            moment = time.time() + self.clock_offset_seconds
+            response.headers["Date"] = email.utils.formatdate(moment, usegmt=True)
+        return response
 
     def _match(self, method: str, path: str) -> tuple[RouteEntry | None, dict[str, str]]:
         for entry in self._routes:
