@@ -185,14 +185,25 @@ async def _discord_checks(
             return True
         report.add(Check("token", True, _token_text(client)))
         report.add(Check("application", True, f"id {client.application_id}"))
-        if isinstance(client, TopicBot):
-            report.add(await _commands_check(client))
-            for check in await _feed_checks(client):
-                report.add(check)
-        else:
-            report.add(Check("commands and feeds", False, "not checked: the store is unusable"))
-        report.add(await _clock_check())
+        try:
+            await _logged_in_checks(report, client)
+        except discord.HTTPException as error:
+            text = f"Discord answered {error.status} ({error.text}) — try again in a while"
+            report.add(Check("discord", False, text))
+        except (OSError, aiohttp.ClientError) as error:
+            report.add(Check("discord", False, f"the connection failed: {error}"))
+            return False
     return True
+
+
+async def _logged_in_checks(report: Report, client: discord.Client) -> None:
+    if isinstance(client, TopicBot):
+        report.add(await _commands_check(client))
+        for check in await _feed_checks(client):
+            report.add(check)
+    else:
+        report.add(Check("commands and feeds", False, "not checked: the store is unusable"))
+    report.add(await _clock_check())
 
 
 def _token_text(client: discord.Client) -> str:
@@ -258,12 +269,12 @@ async def _channel_check(
             name, False, "not found (deleted?) — route its topics elsewhere with /feed add"
         )
     except discord.Forbidden:
-        return Check(name, False, f"I am missing View Channel — {CHANNEL_FIX}")
+        return Check(name, False, f"the bot is missing View Channel — {CHANNEL_FIX}")
     name = f"channel #{channel.get('name', channel_id)} ({channel_id}) in {guild['name']}"
     granted = permissions_from(guild=guild, channel=channel, member=member, user_id=bot.user.id)
     lacking = missing(granted, _needs(guild, feeds))
     if lacking:
-        return Check(name, False, f"I am missing {labels(lacking)} — {CHANNEL_FIX}")
+        return Check(name, False, f"the bot is missing {labels(lacking)} — {CHANNEL_FIX}")
     return Check(name, True, f"can post its {len(feeds)} feed(s)")
 
 

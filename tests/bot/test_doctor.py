@@ -37,12 +37,14 @@ async def topicbot(config: Path, token: str, *args: str) -> tuple[int, list[str]
     return process.returncode, out.decode().splitlines(), err.decode()
 
 
-async def add_feeds(tmp_path: Path, guild: GuildWorld, *feeds: tuple[int, int | None]) -> None:
+async def add_feeds(
+    tmp_path: Path, guild: GuildWorld, *feeds: tuple[int, int | None], guild_id: int | None = None
+) -> None:
     """Store feeds (channel id, mention role id) as /feed add would have."""
     async with await Store.open(tmp_path / "topicbot.db") as store:
         for channel_id, role_id in feeds:
             await store.feeds.save(
-                guild_id=guild.id,
+                guild_id=guild_id or guild.id,
                 channel_id=channel_id,
                 topic_id=None,
                 min_quality=None,
@@ -116,6 +118,8 @@ async def test_doctor_names_each_missing_permission_and_what_to_do(
         (pings.id, g.moderator_role.id),
         (deleted, None),
     )
+    left = discord_double.world.ids.next()  # a server that removed the bot
+    await add_feeds(tmp_path, g, (discord_double.world.ids.next(), None), guild_id=left)
     config = write_config(tmp_path, discord_double)
     assert (await topicbot(config, discord_double.token, "sync-commands"))[0] == 0
     code, out, err = await topicbot(config, discord_double.token, "doctor")
@@ -127,13 +131,15 @@ async def test_doctor_names_each_missing_permission_and_what_to_do(
         f"OK   application: id {discord_double.world.application_id}",
         f"OK   commands: {len(discord_double.world.commands_for(None))} in sync for every server",
         f"OK   channel #alerts ({g.alerts.id}) {where}: can post its 1 feed(s)",
-        f"FIX  channel {hidden.id} {where}: I am missing View Channel — {fix}",
-        f"FIX  channel #mute ({mute.id}) {where}: I am missing Send Messages — {fix}",
-        f"FIX  channel #plain ({plain.id}) {where}: I am missing Embed Links — {fix}",
-        f"FIX  channel #pings ({pings.id}) {where}: I am missing Mention @everyone, @here, "
+        f"FIX  channel {hidden.id} {where}: the bot is missing View Channel — {fix}",
+        f"FIX  channel #mute ({mute.id}) {where}: the bot is missing Send Messages — {fix}",
+        f"FIX  channel #plain ({plain.id}) {where}: the bot is missing Embed Links — {fix}",
+        f"FIX  channel #pings ({pings.id}) {where}: the bot is missing Mention @everyone, @here, "
         f"and All Roles — {fix}",
         f"FIX  channel {deleted} {where}: not found (deleted?) — route its topics elsewhere "
         "with /feed add",
+        f"FIX  server {left}: the bot is not in this server any more, so its 1 feed(s) cannot "
+        "post — invite it again (`topicbot invite-url`)",
         "OK   clock: within 10s of Discord's",
         f"OK   store: {tmp_path / 'topicbot.db'} passes SQLite's quick check",
         f"OK   inbox: {tmp_path / 'inbox'} will be created when the bot starts",
