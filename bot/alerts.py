@@ -20,6 +20,7 @@ import discord
 
 from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
 from bot.domain.pacing import Pacer
+from bot.observability.logs import delivery_ids
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage.deliveries import Delivery, nonce_for
 from storage.models import Article
@@ -111,7 +112,9 @@ class Dispatcher:
             try:
                 refused = await self._send_one(delivery, article, summary)
             except Exception:  # one bad row must not stop the others
-                log.exception("delivery %s could not be sent", delivery.label)
+                log.exception(
+                    "delivery %s could not be sent", delivery.label, extra=delivery_ids(delivery)
+                )
                 refused = False
             if refused:
                 return  # the target refused: its other rows were failed without a request
@@ -251,7 +254,10 @@ class Dispatcher:
                 await deliveries.give_up([delivery], "dead", failure.description)
                 summary.dead += 1
                 log.warning(
-                    "delivery %s gave up after retries: %s", delivery.label, failure.description
+                    "delivery %s gave up after retries: %s",
+                    delivery.label,
+                    failure.description,
+                    extra=delivery_ids(delivery),
                 )
             else:
                 delay = max(
@@ -270,7 +276,12 @@ class Dispatcher:
         await deliveries.give_up([delivery], "failed", failure.description)
         summary.failed += 1
         if failure.kind == "message":
-            log.error("Discord refused delivery %s: %s", delivery.label, failure.description)
+            log.error(
+                "Discord refused delivery %s: %s",
+                delivery.label,
+                failure.description,
+                extra=delivery_ids(delivery),
+            )
             return False
         summary.failed += await deliveries.fail_pending_for_target(
             delivery.target_kind, delivery.target_id, failure.description
@@ -281,7 +292,11 @@ class Dispatcher:
             delivery, reason, threshold=threshold, now=self._clock()
         )
         log.warning(
-            "%s %d refused: %s", delivery.target_kind, delivery.target_id, failure.description
+            "%s %d refused: %s",
+            delivery.target_kind,
+            delivery.target_id,
+            failure.description,
+            extra=delivery_ids(delivery),
         )
         if paused:
             summary.paused.append(f"{delivery.target_kind} {delivery.target_id}")
@@ -310,7 +325,11 @@ class Dispatcher:
             )
         except SendFailed as error:
             log.warning(
-                "could not tell moderator %d about feed %d: %s", feed.created_by, feed.id, error
+                "could not tell moderator %d about feed %d: %s",
+                feed.created_by,
+                feed.id,
+                error,
+                extra={"guild": delivery.guild_id, "user": feed.created_by},
             )
 
     # --- digests -----------------------------------------------------------------------------
@@ -373,7 +392,12 @@ class Dispatcher:
         if failure.kind == "message":
             await deliveries.give_up(rows, "failed", failure.description)
             summary.failed += len(rows)
-            log.error("Discord refused a digest for %d: %s", rows[0].target_id, failure.description)
+            log.error(
+                "Discord refused a digest for %d: %s",
+                rows[0].target_id,
+                failure.description,
+                extra={"user": rows[0].target_id},
+            )
             return
         # the member refused DMs: this fails all their pending rows and counts the refusal
         await self._handle_failure(rows[0], failure, summary)

@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from bot.domain.errors import UserError
 from bot.domain.ingest import IngestReport, ingest_paths
 from bot.domain.related import RelatedResult, RelatedService
 from bot.domain.visibility import NO_GUILD
+from bot.observability.logs import configure_logging
 from bot.runner import run_bot, sync_commands_now
 from bot.stores import open_store
 from storage import StoreError
@@ -100,13 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand and return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
         settings = load_settings(args.config)
+        _configure_logging(args, settings)
         return _dispatch(args, settings)
     except (ConfigError, UsageError) as error:
         print(f"topicbot: {error}", file=sys.stderr)
@@ -117,6 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, sqlite3.Error, OSError) as error:
         print(f"topicbot: the store failed: {error}", file=sys.stderr)
         return EXIT_STORE
+
+
+def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
+    token = os.environ.get(settings.discord.token_env, "").strip()
+    configure_logging(
+        settings.logging,
+        serving=args.command == "run",
+        verbose=args.verbose,
+        secrets=[token] if token else [],
+    )
 
 
 def _store_problem(error: sqlite3.OperationalError) -> str:

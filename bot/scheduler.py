@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import IngestSettings
 from bot.domain.article_file import ParseLimits
 from bot.domain.ingest import scan_inbox
+from bot.observability.logs import job_context
 
 if TYPE_CHECKING:
     from bot.alerts import Dispatcher
@@ -105,7 +106,11 @@ class JobScheduler:
             try:
                 moment = await job.next_wanted()
             except Exception:
-                log.exception("could not tell when job %s is next wanted", job.job_id)
+                log.exception(
+                    "could not tell when job %s is next wanted",
+                    job.job_id,
+                    extra={"job": job.job_id},
+                )
                 continue
             if moment is not None:
                 self._run_at(job.job_id, moment)
@@ -139,14 +144,16 @@ class JobScheduler:
         if job.needs_gateway and not self._gateway_ready():
             return "waiting for the gateway"
         started = time.monotonic()
+        ids = {"job": job.job_id}
         try:
-            summary = await job.run()
+            with job_context(job.job_id):
+                summary = await job.run()
         except Exception:
-            log.exception("job %s failed; it runs again at its next turn", job.job_id)
+            log.exception("job %s failed; it runs again at its next turn", job.job_id, extra=ids)
             return "failed"
         if not summary:
             return "idle"
-        log.info("job %s: %s (%.3fs)", job.job_id, summary, time.monotonic() - started)
+        log.info("job %s: %s (%.3fs)", job.job_id, summary, time.monotonic() - started, extra=ids)
         return "did something"
 
 
