@@ -86,6 +86,13 @@ class Dispatcher:
     async def send_due(self, *, batch: int = 500, concurrency: int = 64) -> SendSummary:
         """Send what is due: one worker per target, each target's rows in order."""
         summary = SendSummary()
+        try:
+            await self._send_due(summary, batch, concurrency)
+        finally:
+            self._bot.metrics.count_sends(summary)
+        return summary
+
+    async def _send_due(self, summary: SendSummary, batch: int, concurrency: int) -> None:
         self._coverage.clear()
         await self._store.deliveries.cancel_stale_due(self._clock())
         due = await self._store.deliveries.due(self._clock(), limit=batch)
@@ -100,7 +107,6 @@ class Dispatcher:
                 await self._send_target(rows, articles, summary)
 
         await asyncio.gather(*(work(rows) for rows in by_target.values()))
-        return summary
 
     async def _send_target(
         self, rows: list[Delivery], articles: dict[int, Article], summary: SendSummary
@@ -187,6 +193,7 @@ class Dispatcher:
                 view.add_item(UnsubscribeButton(delivery.guild_id, delivery.topic_id))
         return await self._send(
             channel_id,
+            kind=delivery.target_kind,
             content=content,
             embed=embed,
             view=view,
@@ -198,6 +205,7 @@ class Dispatcher:
         self,
         channel_id: int,
         *,
+        kind: str,
         nonce: str,
         mentions: discord.AllowedMentions,
         content: str | None = None,
@@ -214,10 +222,14 @@ class Dispatcher:
             options["embed"] = embed
         elif embeds:
             options["embeds"] = list(embeds)
+        metrics = self._bot.metrics
         try:
-            return await asyncio.wait_for(
-                channel.send(content, **options), self._settings.request_timeout_seconds
-            )
+            with metrics.send_seconds.time():
+                message = await asyncio.wait_for(
+                    channel.send(content, **options), self._settings.request_timeout_seconds
+                )
+            metrics.messages_sent.labels(kind).inc()
+            return message
         except discord.RateLimited as error:
             waited = f"rate limited for {error.retry_after:.0f}s"
             raise SendFailed(Failure("retry", waited, retry_after=error.retry_after)) from None
@@ -319,6 +331,7 @@ class Dispatcher:
             channel_id = await self._dm_channel(feed.created_by)
             await self._send(
                 channel_id,
+                kind="notice",
                 content=notice,
                 mentions=discord.AllowedMentions.none(),
                 nonce=f"tbp{feed.id}",
@@ -337,6 +350,13 @@ class Dispatcher:
     async def send_digests(self, *, batch: int = 20_000) -> SendSummary:
         """One DM per member and digest kind with the top items by quality; none if empty."""
         summary = SendSummary()
+        try:
+            await self._send_due_digests(summary, batch)
+        finally:
+            self._bot.metrics.count_sends(summary)
+        return summary
+
+    async def _send_due_digests(self, summary: SendSummary, batch: int) -> None:
         rows = await self._store.deliveries.due_digest_rows(self._clock(), limit=batch)
         groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
         for row in rows:
@@ -345,7 +365,6 @@ class Dispatcher:
             groups.pop(next(reversed(groups)))  # may be cut short: sent whole next time
         for (user_id, mode), member_rows in groups.items():
             await self._send_digest(user_id, mode, member_rows, summary)
-        return summary
 
     async def _send_digest(
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
@@ -357,6 +376,7 @@ class Dispatcher:
             channel_id = await self._dm_channel(user_id)
             message = await self._send(
                 channel_id,
+                kind="digest",
                 embeds=embeds,
                 mentions=discord.AllowedMentions.none(),
                 nonce=nonce_for("tbd", mode, sorted(r.key for r in rows)),
