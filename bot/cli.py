@@ -1,4 +1,5 @@
-"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, check-config.
+"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, backup,
+check-config.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable); 4 Discord could not
@@ -31,6 +32,7 @@ from bot.observability.logs import configure_logging
 from bot.runner import run_bot, sync_commands_now
 from bot.stores import open_store
 from storage import StoreError
+from storage.backup import BackupRefused, backup_store
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -81,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="connect to Discord and run the bot")
     _add_config_option(run)
+
+    backup = commands.add_parser("backup", help="copy the store, safely while the bot runs")
+    backup.add_argument("path", type=Path, metavar="PATH", help="the file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    _add_config_option(backup)
 
     sync = commands.add_parser("sync-commands", help="push slash command definitions now")
     _add_config_option(sync)
@@ -154,6 +161,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _check_config(args.config, settings)
     if args.command == "run":
         return run_bot(settings)
+    if args.command == "backup":
+        return _backup(args.path, settings, force=args.force)
     if args.command == "sync-commands":
         return sync_commands_now(settings, args.guild)
     raise UsageError(f"unknown command {args.command!r}")
@@ -279,6 +288,22 @@ def _related_row(result: RelatedResult) -> dict[str, Any]:
         "quality": article.quality,
         "reason": result.reason,
     }
+
+
+# --- backup ----------------------------------------------------------------------------------
+
+
+def _backup(path: Path, settings: Settings, *, force: bool) -> int:
+    try:
+        result = backup_store(settings.storage.path, path, overwrite=force)
+    except BackupRefused as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"backed up {settings.storage.path} to {result.path}: "
+        f"{result.size_bytes / 1_000_000:.1f} MB, schema version {result.schema_version}, "
+        "quick_check ok"
+    )
+    return EXIT_OK
 
 
 # --- check-config ----------------------------------------------------------------------------
