@@ -119,7 +119,7 @@ async def test_a_running_bot_logging_json_at_debug_never_shows_the_token_or_secu
     )
     bot = await start_topicbot(config, discord_double.token)
     try:
-        await bot.wait_for_log('"job": "scan_inbox"', timeout_s=60)
+        await bot.wait_for_log('"message": "job scan_inbox: ', timeout_s=60)
     finally:
         assert await bot.stop() == 0, bot.log
     entries = assert_json_lines(bot.log)
