@@ -20,6 +20,7 @@ import discord
 
 from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
 from bot.domain.pacing import Pacer
+from bot.observability.logs import delivery_ids
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage.deliveries import Delivery, nonce_for
 from storage.models import Article
@@ -85,6 +86,13 @@ class Dispatcher:
     async def send_due(self, *, batch: int = 500, concurrency: int = 64) -> SendSummary:
         """Send what is due: one worker per target, each target's rows in order."""
         summary = SendSummary()
+        try:
+            await self._send_due(summary, batch, concurrency)
+        finally:
+            self._bot.metrics.count_sends(summary)
+        return summary
+
+    async def _send_due(self, summary: SendSummary, batch: int, concurrency: int) -> None:
         self._coverage.clear()
         await self._store.deliveries.cancel_stale_due(self._clock())
         due = await self._store.deliveries.due(self._clock(), limit=batch)
@@ -99,7 +107,6 @@ class Dispatcher:
                 await self._send_target(rows, articles, summary)
 
         await asyncio.gather(*(work(rows) for rows in by_target.values()))
-        return summary
 
     async def _send_target(
         self, rows: list[Delivery], articles: dict[int, Article], summary: SendSummary
@@ -111,7 +118,9 @@ class Dispatcher:
             try:
                 refused = await self._send_one(delivery, article, summary)
             except Exception:  # one bad row must not stop the others
-                log.exception("delivery %s could not be sent", delivery.label)
+                log.exception(
+                    "delivery %s could not be sent", delivery.label, extra=delivery_ids(delivery)
+                )
                 refused = False
             if refused:
                 return  # the target refused: its other rows were failed without a request
@@ -184,6 +193,7 @@ class Dispatcher:
                 view.add_item(UnsubscribeButton(delivery.guild_id, delivery.topic_id))
         return await self._send(
             channel_id,
+            kind=delivery.target_kind,
             content=content,
             embed=embed,
             view=view,
@@ -195,6 +205,7 @@ class Dispatcher:
         self,
         channel_id: int,
         *,
+        kind: str,
         nonce: str,
         mentions: discord.AllowedMentions,
         content: str | None = None,
@@ -211,10 +222,14 @@ class Dispatcher:
             options["embed"] = embed
         elif embeds:
             options["embeds"] = list(embeds)
+        metrics = self._bot.metrics
         try:
-            return await asyncio.wait_for(
-                channel.send(content, **options), self._settings.request_timeout_seconds
-            )
+            with metrics.send_seconds.time():
+                message = await asyncio.wait_for(
+                    channel.send(content, **options), self._settings.request_timeout_seconds
+                )
+            metrics.messages_sent.labels(kind).inc()
+            return message
         except discord.RateLimited as error:
             waited = f"rate limited for {error.retry_after:.0f}s"
             raise SendFailed(Failure("retry", waited, retry_after=error.retry_after)) from None
@@ -251,7 +266,10 @@ class Dispatcher:
                 await deliveries.give_up([delivery], "dead", failure.description)
                 summary.dead += 1
                 log.warning(
-                    "delivery %s gave up after retries: %s", delivery.label, failure.description
+                    "delivery %s gave up after retries: %s",
+                    delivery.label,
+                    failure.description,
+                    extra=delivery_ids(delivery),
                 )
             else:
                 delay = max(
@@ -270,7 +288,12 @@ class Dispatcher:
         await deliveries.give_up([delivery], "failed", failure.description)
         summary.failed += 1
         if failure.kind == "message":
-            log.error("Discord refused delivery %s: %s", delivery.label, failure.description)
+            log.error(
+                "Discord refused delivery %s: %s",
+                delivery.label,
+                failure.description,
+                extra=delivery_ids(delivery),
+            )
             return False
         summary.failed += await deliveries.fail_pending_for_target(
             delivery.target_kind, delivery.target_id, failure.description
@@ -281,7 +304,11 @@ class Dispatcher:
             delivery, reason, threshold=threshold, now=self._clock()
         )
         log.warning(
-            "%s %d refused: %s", delivery.target_kind, delivery.target_id, failure.description
+            "%s %d refused: %s",
+            delivery.target_kind,
+            delivery.target_id,
+            failure.description,
+            extra=delivery_ids(delivery),
         )
         if paused:
             summary.paused.append(f"{delivery.target_kind} {delivery.target_id}")
@@ -304,13 +331,18 @@ class Dispatcher:
             channel_id = await self._dm_channel(feed.created_by)
             await self._send(
                 channel_id,
+                kind="notice",
                 content=notice,
                 mentions=discord.AllowedMentions.none(),
                 nonce=f"tbp{feed.id}",
             )
         except SendFailed as error:
             log.warning(
-                "could not tell moderator %d about feed %d: %s", feed.created_by, feed.id, error
+                "could not tell moderator %d about feed %d: %s",
+                feed.created_by,
+                feed.id,
+                error,
+                extra={"guild": delivery.guild_id, "user": feed.created_by},
             )
 
     # --- digests -----------------------------------------------------------------------------
@@ -318,6 +350,13 @@ class Dispatcher:
     async def send_digests(self, *, batch: int = 20_000) -> SendSummary:
         """One DM per member and digest kind with the top items by quality; none if empty."""
         summary = SendSummary()
+        try:
+            await self._send_due_digests(summary, batch)
+        finally:
+            self._bot.metrics.count_sends(summary)
+        return summary
+
+    async def _send_due_digests(self, summary: SendSummary, batch: int) -> None:
         rows = await self._store.deliveries.due_digest_rows(self._clock(), limit=batch)
         groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
         for row in rows:
@@ -326,7 +365,6 @@ class Dispatcher:
             groups.pop(next(reversed(groups)))  # may be cut short: sent whole next time
         for (user_id, mode), member_rows in groups.items():
             await self._send_digest(user_id, mode, member_rows, summary)
-        return summary
 
     async def _send_digest(
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
@@ -338,6 +376,7 @@ class Dispatcher:
             channel_id = await self._dm_channel(user_id)
             message = await self._send(
                 channel_id,
+                kind="digest",
                 embeds=embeds,
                 mentions=discord.AllowedMentions.none(),
                 nonce=nonce_for("tbd", mode, sorted(r.key for r in rows)),
@@ -373,7 +412,12 @@ class Dispatcher:
         if failure.kind == "message":
             await deliveries.give_up(rows, "failed", failure.description)
             summary.failed += len(rows)
-            log.error("Discord refused a digest for %d: %s", rows[0].target_id, failure.description)
+            log.error(
+                "Discord refused a digest for %d: %s",
+                rows[0].target_id,
+                failure.description,
+                extra={"user": rows[0].target_id},
+            )
             return
         # the member refused DMs: this fails all their pending rows and counts the refusal
         await self._handle_failure(rows[0], failure, summary)

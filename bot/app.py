@@ -21,6 +21,8 @@ from bot.domain.related import RelatedService
 from bot.domain.stories import story_window
 from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
 from bot.errors import TopicTree
+from bot.observability.metrics import Metrics
+from bot.observability.server import ObservabilityServer
 from bot.scheduler import (
     HOUSEKEEPING_SECONDS,
     JobScheduler,
@@ -102,8 +104,11 @@ class TopicBot(commands.Bot):
         run_jobs: bool = True,
         sync_on_start: bool = True,
         clock: Clock = utc_now,
+        metrics: Metrics | None = None,
         **options: Any,
     ) -> None:
+        metrics = metrics or Metrics()
+        options.setdefault("http_trace", metrics.http_trace())  # counts Discord's 429s
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -118,6 +123,9 @@ class TopicBot(commands.Bot):
         self.settings = settings
         self.store = store
         self.clock = clock
+        self.metrics = metrics
+        listen = settings.observability.listen
+        self.observability = ObservabilityServer(self, listen) if listen else None
         self.services = services or build_services(store, settings, clock)
         self.planner = DeliveryPlanner(
             store,
@@ -129,7 +137,9 @@ class TopicBot(commands.Bot):
         self.dispatcher = Dispatcher(self, clock=clock)
         self.autocomplete_throttle = Throttle(settings.commands.autocomplete_per_10s, 10.0)
         self.jobs = (
-            JobScheduler(self.scheduled_jobs(), clock=clock, gateway_ready=self.is_ready)
+            JobScheduler(
+                self.scheduled_jobs(), clock=clock, gateway_ready=self.is_ready, metrics=metrics
+            )
             if run_jobs
             else None
         )
@@ -140,9 +150,13 @@ class TopicBot(commands.Bot):
         earliest row is due; the check interval is only the longest the job sleeps."""
         ingest, delivery = self.settings.ingest, self.settings.delivery
         return [
-            ScheduledJob("scan_inbox", inbox_job(self.store, ingest), ingest.interval_seconds),
             ScheduledJob(
-                "plan_deliveries", planning_job(self.planner), delivery.plan_interval_seconds
+                "scan_inbox", inbox_job(self.store, ingest, self.metrics), ingest.interval_seconds
+            ),
+            ScheduledJob(
+                "plan_deliveries",
+                planning_job(self.planner, self.metrics),
+                delivery.plan_interval_seconds,
             ),
             ScheduledJob(
                 "send_deliveries",
@@ -161,7 +175,10 @@ class TopicBot(commands.Bot):
         ]
 
     async def setup_hook(self) -> None:
-        """Load the cogs, sync commands when their definitions changed, start the jobs."""
+        """Serve /healthz and /metrics (when configured), load the cogs, sync commands when
+        their definitions changed, start the jobs."""
+        if self.observability is not None:
+            await self.observability.start()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(UnsubscribeButton)
@@ -171,9 +188,11 @@ class TopicBot(commands.Bot):
             self.jobs.start()
 
     async def close(self) -> None:
-        """Stop the jobs, then disconnect."""
+        """Stop the jobs and the endpoints, then disconnect."""
         if self.jobs is not None:
             self.jobs.shutdown()
+        if self.observability is not None:
+            await self.observability.stop()
         await super().close()
 
     async def on_ready(self) -> None:

@@ -1,5 +1,5 @@
-"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, check-config,
-invite-url, doctor.
+"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, backup,
+check-config, invite-url, doctor.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable); 4 Discord could not
@@ -13,6 +13,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -28,9 +29,11 @@ from bot.domain.errors import UserError
 from bot.domain.ingest import IngestReport, ingest_paths
 from bot.domain.related import RelatedResult, RelatedService
 from bot.domain.visibility import NO_GUILD
+from bot.observability.logs import configure_logging
 from bot.runner import run_bot, sync_commands_now
 from bot.stores import open_store
 from storage import StoreError
+from storage.backup import BackupRefused, backup_store
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -82,6 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="connect to Discord and run the bot")
     _add_config_option(run)
 
+    backup = commands.add_parser("backup", help="copy the store, safely while the bot runs")
+    backup.add_argument("path", type=Path, metavar="PATH", help="the file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    _add_config_option(backup)
+
     sync = commands.add_parser("sync-commands", help="push slash command definitions now")
     _add_config_option(sync)
     sync.add_argument("--guild", type=int, default=None, metavar="ID", help="only this server")
@@ -107,13 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand and return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose or args.command == "run" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     try:
         settings = load_settings(args.config)
+        _configure_logging(args, settings)
         return _dispatch(args, settings)
     except (ConfigError, UsageError) as error:
         print(f"topicbot: {error}", file=sys.stderr)
@@ -124,6 +128,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StoreError, sqlite3.Error, OSError) as error:
         print(f"topicbot: the store failed: {error}", file=sys.stderr)
         return EXIT_STORE
+
+
+def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
+    token = os.environ.get(settings.discord.token_env, "").strip()
+    configure_logging(
+        settings.logging,
+        serving=args.command == "run",
+        verbose=args.verbose,
+        secrets=[token] if token else [],
+    )
 
 
 def _store_problem(error: sqlite3.OperationalError) -> str:
@@ -153,6 +167,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _check_config(args.config, settings)
     if args.command == "run":
         return run_bot(settings)
+    if args.command == "backup":
+        return _backup(args.path, settings, force=args.force)
     if args.command == "sync-commands":
         return sync_commands_now(settings, args.guild)
     if args.command == "invite-url":
@@ -282,6 +298,22 @@ def _related_row(result: RelatedResult) -> dict[str, Any]:
         "quality": article.quality,
         "reason": result.reason,
     }
+
+
+# --- backup ----------------------------------------------------------------------------------
+
+
+def _backup(path: Path, settings: Settings, *, force: bool) -> int:
+    try:
+        result = backup_store(settings.storage.path, path, overwrite=force)
+    except BackupRefused as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"backed up {settings.storage.path} to {result.path}: "
+        f"{result.size_bytes / 1_000_000:.1f} MB, schema version {result.schema_version}, "
+        "quick_check ok"
+    )
+    return EXIT_OK
 
 
 # --- check-config ----------------------------------------------------------------------------

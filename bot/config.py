@@ -70,6 +70,13 @@ def _env_name(value: str) -> str:
     return value
 
 
+def _listen_address(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65_535:
+        raise ValueError(f"{value!r} is not HOST:PORT (such as 127.0.0.1:9108)")
+    return value
+
+
 def _url_or_empty(value: str) -> str:
     if value and not re.match(r"^(https?|wss?)://", value):
         raise ValueError(
@@ -164,6 +171,16 @@ class RelatedSettings(_Section):
     term_budget: Annotated[int, Field(ge=100, le=100_000)] = 2000
 
 
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+
+
+class ObservabilitySettings(_Section):
+    # HOST:PORT for /healthz and /metrics; None serves nothing.
+    listen: Annotated[str, AfterValidator(_listen_address)] | None = None
+
+
 class Settings(_Section):
     """Everything topicbot can be configured with."""
 
@@ -174,6 +191,8 @@ class Settings(_Section):
     delivery: DeliverySettings = DeliverySettings()
     digests: DigestSettings = DigestSettings()
     related: RelatedSettings = RelatedSettings()
+    logging: LoggingSettings = LoggingSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     def resolved_against(self, folder: Path) -> Settings:
         """Relative paths are taken from the config file's folder, not the working directory."""

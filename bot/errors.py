@@ -80,6 +80,11 @@ async def report_error(interaction: discord.Interaction, error: BaseException, w
             interaction.guild_id,
             interaction.user.id,
             exc_info=error,
+            extra={
+                "guild": interaction.guild_id,
+                "channel": interaction.channel_id,
+                "user": interaction.user.id,
+            },
         )
         text = f"Sorry, something went wrong on my side. (error id `{error_id}`)"
     await send_private(interaction, text)

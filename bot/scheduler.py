@@ -22,10 +22,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import IngestSettings
 from bot.domain.article_file import ParseLimits
 from bot.domain.ingest import scan_inbox
+from bot.observability.logs import job_context
 
 if TYPE_CHECKING:
     from bot.alerts import Dispatcher
     from bot.domain.delivery import DeliveryPlanner
+    from bot.observability.metrics import Metrics
     from storage import Store
 
 log = logging.getLogger(__name__)
@@ -59,11 +61,16 @@ class JobScheduler:
         *,
         clock: Clock,
         gateway_ready: Callable[[], bool],
+        metrics: Metrics | None = None,
     ) -> None:
         self._jobs = {job.job_id: job for job in jobs}
         self._clock = clock
         self._gateway_ready = gateway_ready
+        self._metrics = metrics
         self._running: set[str] = set()
+        # time.monotonic() of each job's last run that did not raise (the start, before one)
+        self._last_ran: dict[str, float] = {}
+        self._last_failed: set[str] = set()
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30},
@@ -75,6 +82,8 @@ class JobScheduler:
     def start(self) -> None:
         """Start, then add the jobs under their ids; each runs once at once."""
         self._scheduler.start()
+        started = time.monotonic()
+        self._last_ran = dict.fromkeys(self._jobs, started)
         for job in self._jobs.values():
             self._scheduler.add_job(
                 self._runner(job),
@@ -91,6 +100,22 @@ class JobScheduler:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 
+    def overdue(self) -> list[str]:
+        """Jobs that have not run (without raising) within twice their interval, each as a
+        sentence for /healthz. A job running now counts as running on time: a dispatch of
+        many messages takes longer than the sending interval."""
+        now = time.monotonic()
+        late = []
+        for job_id, job in self._jobs.items():
+            since = now - self._last_ran.get(job_id, now)
+            if job_id in self._running or since <= 2 * job.every_seconds:
+                continue
+            why = "; its last run failed" if job_id in self._last_failed else ""
+            late.append(
+                f"job {job_id} last ran {since:.0f}s ago (every {job.every_seconds:g}s){why}"
+            )
+        return late
+
     def gateway_is_ready(self) -> None:
         """The gateway is ready: run now the jobs that skipped their turn waiting for it."""
         for job in self._jobs.values():
@@ -105,7 +130,11 @@ class JobScheduler:
             try:
                 moment = await job.next_wanted()
             except Exception:
-                log.exception("could not tell when job %s is next wanted", job.job_id)
+                log.exception(
+                    "could not tell when job %s is next wanted",
+                    job.job_id,
+                    extra={"job": job.job_id},
+                )
                 continue
             if moment is not None:
                 self._run_at(job.job_id, moment)
@@ -137,20 +166,37 @@ class JobScheduler:
 
     async def _run_logged(self, job: ScheduledJob) -> Outcome:
         if job.needs_gateway and not self._gateway_ready():
+            # not late: /healthz names the gateway, the job's own wait is no second problem
+            self._last_ran[job.job_id] = time.monotonic()
             return "waiting for the gateway"
         started = time.monotonic()
+        ids = {"job": job.job_id}
         try:
-            summary = await job.run()
+            with job_context(job.job_id):
+                summary = await job.run()
         except Exception:
-            log.exception("job %s failed; it runs again at its next turn", job.job_id)
+            log.exception("job %s failed; it runs again at its next turn", job.job_id, extra=ids)
+            self._finished(job.job_id, started, failed=True)
             return "failed"
+        self._finished(job.job_id, started, failed=False)
         if not summary:
             return "idle"
-        log.info("job %s: %s (%.3fs)", job.job_id, summary, time.monotonic() - started)
+        log.info("job %s: %s (%.3fs)", job.job_id, summary, time.monotonic() - started, extra=ids)
         return "did something"
 
+    def _finished(self, job_id: str, started: float, *, failed: bool) -> None:
+        if self._metrics is not None:
+            self._metrics.job_seconds.labels(job_id).observe(time.monotonic() - started)
+            if failed:
+                self._metrics.job_failures.labels(job_id).inc()
+        if failed:
+            self._last_failed.add(job_id)
+        else:
+            self._last_failed.discard(job_id)
+            self._last_ran[job_id] = time.monotonic()
 
-def inbox_job(store: Store, ingest: IngestSettings) -> Job:
+
+def inbox_job(store: Store, ingest: IngestSettings, metrics: Metrics | None = None) -> Job:
     """Ingest what waits in the inbox."""
 
     async def run() -> str:
@@ -161,6 +207,8 @@ def inbox_job(store: Store, ingest: IngestSettings) -> Job:
             batch_size=ingest.batch_size,
             settle_seconds=ingest.settle_seconds,
         )
+        if metrics is not None:
+            metrics.count_ingest(report)
         if not report.files:
             return ""
         return (
@@ -171,11 +219,13 @@ def inbox_job(store: Store, ingest: IngestSettings) -> Job:
     return run
 
 
-def planning_job(planner: DeliveryPlanner) -> Job:
+def planning_job(planner: DeliveryPlanner, metrics: Metrics | None = None) -> Job:
     """Fan new publications out to the outbox."""
 
     async def run() -> str:
         summary = await planner.plan()
+        if metrics is not None:
+            metrics.count_plan(summary)
         return str(summary) if summary.publications or summary.skipped_old else ""
 
     return run

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from storage.database import Database
+from storage.deliveries import MODES, WHENEVER, pending_by
 from storage.models import StoreStats
 
 _DELIVERY_STATES = ("pending", "sent", "failed", "dead", "skipped", "cancelled")
@@ -49,4 +52,41 @@ async def store_stats(db: Database) -> StoreStats:
             "digest_time": at,
             "digest_day": day,
         },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Gauges:
+    """What the store holds now, cheap enough to read at every metrics scrape."""
+
+    outbox_by_mode: dict[str, int]
+    paused_feeds: int
+    paused_subscriptions: int
+    size_bytes: int
+
+
+async def store_gauges(db: Database) -> Gauges:
+    """Pending rows per delivery mode (each counted from its own partial index), paused
+    feeds and subscriptions, and the file's size in pages."""
+    outbox = {
+        mode: int(
+            await db.scalar(
+                f"SELECT count(*) FROM deliveries WHERE {pending_by('?', modes=[mode], alias='')}",
+                (WHENEVER,),
+            )
+            or 0
+        )
+        for mode in MODES
+    }
+    feeds = await db.scalar("SELECT count(*) FROM feeds WHERE disabled_reason IS NOT NULL")
+    subscriptions = await db.scalar(
+        "SELECT count(*) FROM subscriptions WHERE disabled_reason IS NOT NULL"
+    )
+    pages = await db.scalar("PRAGMA page_count")
+    page_size = await db.scalar("PRAGMA page_size")
+    return Gauges(
+        outbox_by_mode=outbox,
+        paused_feeds=int(feeds or 0),
+        paused_subscriptions=int(subscriptions or 0),
+        size_bytes=int(pages or 0) * int(page_size or 0),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -17,7 +19,7 @@ from storage.guilds import AuditRepository, GuildSettingsRepository, MetaReposit
 from storage.models import StoreStats
 from storage.publication import PublicationRepository
 from storage.related import RelatedRepository
-from storage.stats import store_stats
+from storage.stats import Gauges, store_gauges, store_stats
 from storage.stories import StoryRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.topics import TopicRepository
@@ -115,6 +117,21 @@ class Store:
     async def stats(self) -> StoreStats:
         """Counts of articles, topics, subscriptions, feeds and deliveries."""
         return await store_stats(self._db)
+
+    async def gauges(self) -> Gauges:
+        """Outbox depth by mode, paused targets and size (the write-ahead log included)."""
+        gauges = await store_gauges(self._db)
+        return replace(gauges, size_bytes=gauges.size_bytes + self._wal_bytes())
+
+    def _wal_bytes(self) -> int:
+        try:
+            return os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            return 0
+
+    async def ping(self) -> bool:
+        """Whether the main connection answers a trivial query."""
+        return bool(await self._db.scalar("SELECT 1") == 1)
 
     async def optimize(self) -> None:
         """Let SQLite refresh its statistics and fold the WAL back into the file."""

@@ -136,6 +136,14 @@ INVALID: dict[str, tuple[str | bytes, str]] = {
         "discord:\n  api_base: &r [*r]\n",
         "discord.api_base: Input should be a valid string (got [[[...]]])",
     ),
+    "log-format-unknown": (
+        "logging:\n  format: xml\n",
+        "logging.format: Input should be 'text' or 'json' (got 'xml')",
+    ),
+    "listen-without-a-port": (
+        "observability:\n  listen: 127.0.0.1\n",
+        "observability.listen: '127.0.0.1' is not HOST:PORT (such as 127.0.0.1:9108)",
+    ),
 }
 
 VALID = {"empty": "", "only-comments": "# nothing here\n", "empty-mapping": "{}\n"}

@@ -14,6 +14,9 @@ import pytest
 from bot.domain.article_file import ArticleFileError, parse_article
 from bot.domain.ingest import scan_inbox
 from storage import Store
+from tests.bot.test_run import start_topicbot
+from tests.discord_double import DiscordDouble
+from tests.discord_double.plugin import build_world
 from tests.factories import article_text
 from tests.hardening.hostile_corpus import SECRET, age, build
 
@@ -34,17 +37,35 @@ def topicbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.fixture(params=["text", "json"])
+def log_format(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, log_format: str) -> Path:
     path = tmp_path / "topicbot.yaml"
     path.write_text(
         "discord:\n  api_base: http://127.0.0.1:9\n  gateway_url: ws://127.0.0.1:9\n"
         "storage:\n  path: topicbot.db\ningest:\n  inbox_dir: inbox\n"
+        f"logging:\n  level: debug\n  format: {log_format}\n"
     )
     return path
 
 
-def test_the_cli_never_prints_the_secured_value_or_the_token(tmp_path, config):
+def assert_json_lines(stderr: str) -> list[dict[str, object]]:
+    """Every line is a JSON log object, or the one-line error a command ends with."""
+    entries = []
+    for line in stderr.splitlines():
+        if line.startswith("topicbot: "):
+            continue
+        entry = json.loads(line)
+        assert {"time", "level", "logger", "message"} <= entry.keys(), line
+        entries.append(entry)
+    return entries
+
+
+def test_the_cli_never_prints_the_secured_value_or_the_token(tmp_path, config, log_format):
     corpus = tmp_path / "corpus"
     build(corpus)
     cfg = ("--config", str(config))
@@ -66,13 +87,49 @@ def test_the_cli_never_prints_the_secured_value_or_the_token(tmp_path, config):
         assert "Traceback" not in shown
         assert TOKEN not in shown
         assert SECRET not in shown, (result.args, shown[:2000])
+        if log_format == "json":
+            assert_json_lines(result.stderr)
+    if log_format == "json":
+        entries = assert_json_lines(runs[0].stderr)
+        assert any(e["logger"] == "storage.database" for e in entries)  # migrations
 
 
-def test_run_that_cannot_reach_discord_never_prints_the_token(tmp_path, config):
+def test_run_that_cannot_reach_discord_never_prints_the_token(tmp_path, config, log_format):
     result = topicbot("run", "--config", str(config), cwd=tmp_path)
     assert result.returncode != 0
     assert TOKEN not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
+    if log_format == "json":
+        assert_json_lines(result.stderr)
+
+
+async def test_a_running_bot_logging_json_at_debug_never_shows_the_token_or_secured(
+    discord_double: DiscordDouble, tmp_path
+):
+    build_world(discord_double, guilds=1)
+    inbox = tmp_path / "inbox"
+    build(inbox)
+    age(inbox)
+    config = tmp_path / "topicbot.yaml"
+    config.write_text(
+        f"discord:\n  api_base: {discord_double.api_base}\n"
+        f"  gateway_url: {discord_double.gateway_url}\n"
+        "storage:\n  path: topicbot.db\ningest:\n  inbox_dir: inbox\n  settle_seconds: 1\n"
+        "logging:\n  level: debug\n  format: json\n"
+    )
+    bot = await start_topicbot(config, discord_double.token)
+    try:
+        await bot.wait_for_log('"message": "job scan_inbox: ', timeout_s=60)
+    finally:
+        assert await bot.stop() == 0, bot.log
+    entries = assert_json_lines(bot.log)
+    assert discord_double.token not in bot.log
+    assert SECRET not in bot.log
+    assert any(e["level"] == "debug" and e["logger"].startswith("discord") for e in entries)
+    (summary,) = [e for e in entries if str(e["message"]).startswith("job scan_inbox: ")]
+    assert summary["job"] == "scan_inbox"
+    # a line logged by ingest during the job carries the job too
+    assert any(e["logger"] == "bot.domain.ingest" and e.get("job") == "scan_inbox" for e in entries)
 
 
 async def test_inbox_logs_and_reasons_never_show_the_secured_value(tmp_path, caplog):

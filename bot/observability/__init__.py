@@ -1,0 +1,1 @@
+"""What an operator watches: log lines (text or JSON), /healthz and /metrics."""

@@ -1,0 +1,63 @@
+"""What /healthz reports: the gateway connected, the store answering, no job overdue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.app import TopicBot
+
+log = logging.getLogger(__name__)
+
+# Longer than any single write transaction the bot holds (an ingest batch: a second or two).
+STORE_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The verdict: healthy when nothing is wrong."""
+
+    problems: list[str]
+
+    @property
+    def healthy(self) -> bool:
+        """Nothing is wrong."""
+        return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """The body of /healthz."""
+        return {"status": "ok" if self.healthy else "unhealthy", "problems": self.problems}
+
+
+async def check_health(bot: TopicBot) -> Health:
+    """Every check, each problem as one sentence."""
+    problems = []
+    if not gateway_connected(bot):
+        problems.append("gateway: not connected to Discord")
+    store = await store_problem(bot)
+    if store:
+        problems.append(store)
+    if bot.jobs is not None:
+        problems.extend(bot.jobs.overdue())
+    return Health(problems)
+
+
+def gateway_connected(bot: TopicBot) -> bool:
+    """Ready (READY received) and the websocket open now."""
+    websocket = getattr(bot, "ws", None)
+    return bot.is_ready() and not bot.is_closed() and websocket is not None and websocket.open
+
+
+async def store_problem(bot: TopicBot) -> str:
+    """'' when the store answers a query in time."""
+    try:
+        answered = await asyncio.wait_for(bot.store.ping(), STORE_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return f"store: no answer within {STORE_TIMEOUT_SECONDS:g}s"
+    except Exception as error:
+        log.warning("the store did not answer the health check: %s", error)
+        return f"store: {type(error).__name__}: {error}"
+    return "" if answered else "store: unexpected answer"
