@@ -164,6 +164,17 @@ class RelatedSettings(_Section):
     term_budget: Annotated[int, Field(ge=100, le=100_000)] = 2000
 
 
+Days = Annotated[int, Field(ge=1, le=36_500)]
+
+
+class RetentionSettings(_Section):
+    # null keeps forever
+    deliveries_days: Days | None = 30
+    audit_days: Days | None = None
+    batch_rows: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    reclaim_pages: Annotated[int, Field(ge=16, le=1_000_000)] = 1024
+
+
 class Settings(_Section):
     """Everything topicbot can be configured with."""
 
@@ -174,6 +185,7 @@ class Settings(_Section):
     delivery: DeliverySettings = DeliverySettings()
     digests: DigestSettings = DigestSettings()
     related: RelatedSettings = RelatedSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     def resolved_against(self, folder: Path) -> Settings:
         """Relative paths are taken from the config file's folder, not the working directory."""

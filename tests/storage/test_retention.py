@@ -1,0 +1,273 @@
+"""Retention against real SQLite files: pruning keeps every outbox row the rules still read
+(pending, the story window, the DM cap), removes the rest in batches, keeps the counts that
+commands and `topicbot stats` show, and an interrupted run loses nothing and is finished by the
+next one."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.config import RetentionSettings
+from bot.domain.retention import Housekeeper, deliveries_cutoff
+from storage import Store
+from tests.storage.legacy import add_article
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+DAY = 86_400
+GUILD, CHANNEL, FEED, MEMBER, SUBSCRIPTION = 7, 70, 1, 500, 2
+
+
+def ago(days: float) -> int:
+    return int((NOW - timedelta(days=days)).timestamp())
+
+
+async def seed(store: Store, rows: list[tuple[str, int, str, int, int | None]]) -> None:
+    """A feed, a subscription, and outbox rows (kind, target, state, created, sent) of
+    articles of their own, written as planning and sending would leave them."""
+    connection = store._db.connection
+    await connection.execute("INSERT OR IGNORE INTO topics (id, key, name) VALUES (1, 'ai', 'AI')")
+    await connection.execute(
+        "INSERT INTO feeds (id, guild_id, channel_id, topic_id, created_by, created_at) "
+        "VALUES (?, ?, ?, 1, 9, 0)",
+        (FEED, GUILD, CHANNEL),
+    )
+    await connection.execute(
+        "INSERT INTO subscriptions (id, guild_id, user_id, topic_id, created_at, updated_at) "
+        "VALUES (?, ?, ?, 1, 0, 0)",
+        (SUBSCRIPTION, GUILD, MEMBER),
+    )
+    await connection.commit()
+    for n, (kind, target, state, created, sent) in enumerate(rows):
+        pk = await add_article(connection, f"https://a.example/{n}", f"A {n}", published_at=created)
+        await connection.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, "
+            "subscription_id, mode, state, next_attempt_at, created_at, sent_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'instant', ?, ?, ?, ?)",
+            (
+                GUILD,
+                pk,
+                kind,
+                target,
+                FEED if kind == "channel" else None,
+                SUBSCRIPTION if kind == "dm" else None,
+                state,
+                created,
+                created,
+                sent,
+            ),
+        )
+    await connection.commit()
+
+
+async def outbox(store: Store) -> list[tuple[str, str, int]]:
+    rows = await store._db.fetch_all(
+        "SELECT target_kind, state, created_at FROM deliveries ORDER BY created_at, target_kind"
+    )
+    return [(kind, state, created) for kind, state, created in rows]
+
+
+async def shown(store: Store) -> tuple[object, ...]:
+    """Every count a command shows: /feed list, /subscriptions, topicbot stats."""
+    stats = await store.stats()
+    return (
+        await store.deliveries.feed_health(GUILD),
+        await store.deliveries.subscription_health(GUILD, MEMBER),
+        stats.deliveries,
+    )
+
+
+def housekeeper(store: Store, *, story_hours: float = 72, **settings: object) -> Housekeeper:
+    return Housekeeper(
+        store,
+        RetentionSettings.model_validate(settings),
+        story_window=timedelta(hours=story_hours),
+        clock=lambda: NOW,
+        pause_seconds=0,
+    )
+
+
+async def test_pruning_keeps_what_the_rules_read_and_removes_the_rest(tmp_path):
+    rows = [
+        ("dm", MEMBER, "sent", ago(40), ago(40)),  # old: goes
+        ("channel", CHANNEL, "sent", ago(31), ago(31)),  # old: goes
+        ("channel", CHANNEL, "failed", ago(35), None),  # old: goes
+        ("dm", MEMBER, "dead", ago(33), None),  # old: goes
+        ("dm", MEMBER, "cancelled", ago(50), None),  # old: goes
+        ("dm", MEMBER, "pending", ago(45), None),  # waiting (a bot long down): stays
+        ("dm", MEMBER, "sent", ago(40), ago(0.01)),  # sent within the DM cap's hour: stays
+        ("channel", CHANNEL, "sent", ago(2), ago(2)),  # within the story window: stays
+        ("dm", MEMBER, "sent", ago(29), ago(29)),  # within 30 days: stays
+    ]
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, rows)
+        before = await shown(store)
+        dm_cap = await store.deliveries.instant_dms_since(MEMBER, NOW - timedelta(hours=1))
+
+        run = await housekeeper(store, batch_rows=100).run()
+
+        assert run.deliveries == 5
+        assert run.finished_at == NOW
+        assert await outbox(store) == [
+            ("dm", "pending", ago(45)),
+            ("dm", "sent", ago(40)),
+            ("dm", "sent", ago(29)),
+            ("channel", "sent", ago(2)),
+        ]
+        assert await shown(store) == before
+        assert await store.deliveries.instant_dms_since(MEMBER, NOW - timedelta(hours=1)) == 1
+        assert dm_cap == 1
+        stats = await store.stats()
+        assert stats.deliveries_pruned == {
+            "pending": 0,
+            "sent": 2,
+            "failed": 1,
+            "dead": 1,
+            "skipped": 0,
+            "cancelled": 1,
+        }
+        assert stats.last_pruning == run
+
+
+async def test_a_story_window_longer_than_retention_keeps_its_rows(tmp_path):
+    rows = [("dm", MEMBER, "sent", ago(40), ago(40)), ("dm", MEMBER, "sent", ago(50), ago(50))]
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, rows)
+        run = await housekeeper(store, story_hours=45 * 24, deliveries_days=30).run()
+        assert run.deliveries == 1
+        assert await outbox(store) == [("dm", "sent", ago(40))]
+
+
+def test_the_cutoff_is_never_nearer_than_the_story_window_or_the_dm_cap():
+    window = timedelta(hours=72)
+    assert deliveries_cutoff(NOW, 30, window) == NOW - timedelta(days=30)
+    assert deliveries_cutoff(NOW, 1, window) == NOW - window
+    assert deliveries_cutoff(NOW, 1, timedelta(minutes=5)) == NOW - timedelta(days=1)
+    assert deliveries_cutoff(NOW, None, window) is None
+
+
+async def test_keeping_forever_prunes_nothing(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, [("dm", MEMBER, "sent", ago(400), ago(400))])
+        run = await housekeeper(store, deliveries_days=None).run()
+        assert run.deliveries == 0
+        assert len(await outbox(store)) == 1
+
+
+def old_rows(count: int) -> list[tuple[str, int, str, int, int | None]]:
+    return [
+        ("dm" if n % 2 else "channel", MEMBER if n % 2 else CHANNEL, "sent", ago(40 + n / 100), 1)
+        for n in range(count)
+    ]
+
+
+async def test_rows_go_in_batches_of_batch_rows(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(250))
+        taken = []
+        cutoff = NOW - timedelta(days=30)
+        while batch := await store.retention.prune_deliveries(cutoff, limit=100):
+            taken.append(batch)
+        assert taken == [100, 100, 50]
+
+
+async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(250))
+        before = await shown(store)
+        # The third batch fails inside its transaction, as a crash or a full disk would.
+        await store._db.execute(
+            "CREATE TEMP TRIGGER third_batch_fails BEFORE DELETE ON main.deliveries "
+            "WHEN (SELECT count(*) FROM main.deliveries) <= 50 "
+            "BEGIN SELECT RAISE(ABORT, 'interrupted'); END"
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="interrupted"):
+            await housekeeper(store, batch_rows=100).run()
+        assert len(await outbox(store)) == 50
+        assert await shown(store) == before
+        interrupted = await store.retention.last_run()
+        assert interrupted is not None
+        assert (interrupted.deliveries, interrupted.finished_at) == (200, None)
+
+        await store._db.execute("DROP TRIGGER temp.third_batch_fails")
+        run = await housekeeper(store, batch_rows=100).run()
+        assert run.deliveries == 50
+        assert await outbox(store) == []
+        assert await shown(store) == before
+
+
+async def test_a_run_cancelled_between_batches_is_finished_by_the_next(tmp_path, monkeypatch):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(250))
+        before = await shown(store)
+        prune, batches, second_done = store.retention.prune_deliveries, [], asyncio.Event()
+
+        async def counted(cutoff: datetime, *, limit: int) -> int:
+            batches.append(await prune(cutoff, limit=limit))
+            if len(batches) == 2:
+                second_done.set()
+            return batches[-1]
+
+        monkeypatch.setattr(store.retention, "prune_deliveries", counted)
+        keeper = Housekeeper(
+            store,
+            RetentionSettings(batch_rows=100),
+            story_window=timedelta(hours=72),
+            clock=lambda: NOW,
+            pause_seconds=0.2,
+        )
+        task = asyncio.create_task(keeper.run())
+        await second_done.wait()
+        task.cancel()  # during the pause after the second batch
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(await outbox(store)) == 50
+        assert await shown(store) == before
+
+        monkeypatch.undo()
+        await housekeeper(store, batch_rows=100).run()
+        assert await outbox(store) == []
+        assert await shown(store) == before
+
+
+async def test_counts_of_removed_feeds_and_subscriptions_are_forgotten(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(4))
+        await housekeeper(store).run()
+        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 2
+        await store._db.execute("DELETE FROM subscriptions")
+        await store._db.execute("DELETE FROM feeds")
+        before = (await store.stats()).deliveries
+        await housekeeper(store).run()
+        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 0
+        assert (await store.stats()).deliveries == before
+
+
+async def test_pruning_reads_the_outbox_in_age_order_through_its_index(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        plan = await store._db.fetch_all(
+            "EXPLAIN QUERY PLAN SELECT article_pk FROM deliveries "
+            "INDEXED BY deliveries_done_by_age WHERE state != 'pending' AND created_at < 5 "
+            "ORDER BY created_at LIMIT 10"
+        )
+    assert any("deliveries_done_by_age" in row[3] for row in plan)
+    assert not any("TEMP B-TREE" in row[3] for row in plan)
+
+
+async def test_audit_entries_older_than_audit_days_go_and_by_default_none(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        for days in (400, 40, 10, 1):
+            await store.audit.record(GUILD, 9, f"publish {days}", NOW - timedelta(days=days))
+        assert (await housekeeper(store).run()).audit_entries == 0
+        assert len(await store.audit.recent(GUILD)) == 4
+
+        run = await housekeeper(store, audit_days=30, batch_rows=100).run()
+
+        assert run.audit_entries == 2
+        assert [entry.action for entry in await store.audit.recent(GUILD)] == [
+            "publish 1",
+            "publish 10",
+        ]
