@@ -135,7 +135,6 @@ class RetentionRepository:
         before = int(await self._db.scalar("PRAGMA freelist_count") or 0)
         if before == 0:
             return 0
-        # Each step of the statement frees one page: read them all.
-        await self._db.fetch_all(f"PRAGMA incremental_vacuum({int(pages)})")
+        await self._db.execute_script(f"PRAGMA incremental_vacuum({int(pages)})")
         after = int(await self._db.scalar("PRAGMA freelist_count") or 0)
         return max(before - after, 0)

@@ -14,7 +14,7 @@ import pytest
 from bot.config import RetentionSettings
 from bot.domain.retention import Housekeeper, deliveries_cutoff
 from storage import Store
-from tests.storage.legacy import add_article
+from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = 86_400
@@ -271,3 +271,62 @@ async def test_audit_entries_older_than_audit_days_go_and_by_default_none(tmp_pa
             "publish 1",
             "publish 10",
         ]
+
+
+async def test_a_new_store_gives_free_pages_back_incrementally(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        size = await store.retention.size()
+    assert size.incremental_vacuum
+
+
+async def test_a_store_from_version_12_is_rebuilt_with_incremental_vacuum_and_keeps_its_rows(
+    tmp_path,
+):
+    path = tmp_path / "v12.db"
+    connection = await store_at_version(path, 12)
+    try:
+        pk = await add_article(connection, "https://a.example/1", "A", published_at=ago(1))
+        await connection.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
+            "next_attempt_at, created_at) VALUES (7, ?, 'dm', 5, 0, 0)",
+            (pk,),
+        )
+        await connection.commit()
+        assert await (await connection.execute("PRAGMA auto_vacuum")).fetchone() == (0,)
+    finally:
+        await connection.close()
+
+    async with await Store.open(path) as store:
+        assert (await store.retention.size()).incremental_vacuum
+        assert await store._db.scalar("SELECT count(*) FROM deliveries") == 1
+        assert await store.integrity_check() == "ok"
+
+
+async def test_housekeeping_gives_the_pages_pruning_freed_back_a_step_at_a_time(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(1))
+        # 20,000 old sent DMs of one article, as a plan and its sends leave them
+        await store._db.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
+            "subscription_id, state, next_attempt_at, created_at, sent_at, note) "
+            "WITH RECURSIVE n(value) AS (SELECT 1000 UNION ALL SELECT value + 1 FROM n "
+            "WHERE value < 20999) SELECT 7, 1, 'dm', value, 2, 'sent', :at, :at, :at, 'x' "
+            "FROM n",
+            {"at": ago(40)},
+        )
+        before = await store.retention.size()
+        steps = []
+        reclaim = store.retention.reclaim
+
+        async def counted(pages: int) -> int:
+            steps.append(await reclaim(pages))
+            return steps[-1]
+
+        store.retention.reclaim = counted  # type: ignore[method-assign]
+        run = await housekeeper(store, reclaim_pages=16).run()
+        after = await store.retention.size()
+
+    assert run.deliveries == 20_001
+    assert after.free_bytes == 0
+    assert run.pages_reclaimed * after.page_size >= before.bytes - after.bytes > 0
+    assert len(steps) > 2 and max(steps) == 16
