@@ -28,6 +28,26 @@ _PRUNABLE = (
 )
 
 
+# Articles that may go: old (both their date and their last ingest, so coverage of unknown
+# date and a late file live their time too), with no outbox row left (their rows go first, by
+# the deliveries rule, counted; so a published one never takes counts with it), listed by no
+# article
+# (a kept one; one that goes first frees its entries for a later batch), and either never
+# published anywhere (coverage-only, or a full article neither the source nor a moderator
+# published) or published but past :published_cutoff (NULL: published ones are kept).
+_ARTICLES_TO_PRUNE = """
+SELECT a.pk FROM articles a
+WHERE a.published_at < :cutoff AND a.updated_at < :cutoff
+  AND NOT EXISTS (SELECT 1 FROM related_links rl WHERE rl.child_pk = a.pk)
+  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = a.pk)
+  AND CASE WHEN a.coverage_only = 0 AND (a.published = 1 OR EXISTS (
+               SELECT 1 FROM guild_publication gp WHERE gp.article_pk = a.pk
+               AND (gp.state = 'published' OR gp.planned_at IS NOT NULL)))
+           THEN a.published_at < :published_cutoff AND a.updated_at < :published_cutoff
+           ELSE 1 END
+ORDER BY a.published_at LIMIT :limit"""
+
+
 class RetentionRepository:
     """Named statements of housekeeping."""
 
@@ -74,6 +94,46 @@ class RetentionRepository:
             "WHEN 'channel' THEN NOT EXISTS (SELECT 1 FROM feeds f WHERE f.id = source_id) "
             "ELSE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = source_id) END"
         )
+
+    async def prune_articles(
+        self, cutoff: datetime, published_cutoff: datetime | None, *, limit: int
+    ) -> int:
+        """Delete up to ``limit`` old articles that were never published (or, with
+        ``published_cutoff``, published before it) and that nothing kept lists, with their
+        topics, images, links, story keys and index entries; topics left with no article,
+        feed or subscription go too. How many articles went."""
+        published = None if published_cutoff is None else to_timestamp(published_cutoff)
+        params = {"cutoff": to_timestamp(cutoff), "published_cutoff": published, "limit": limit}
+        async with self._db.transaction():
+            await self._db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS prune_articles (pk INTEGER PRIMARY KEY)"
+            )
+            await self._db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS prune_topics (id INTEGER PRIMARY KEY)"
+            )
+            await self._db.execute("DELETE FROM temp.prune_articles")
+            await self._db.execute("DELETE FROM temp.prune_topics")
+            taken = await self._db.execute(
+                f"INSERT INTO temp.prune_articles {_ARTICLES_TO_PRUNE}", params
+            )
+            if taken <= 0:
+                return 0
+            await self._db.execute(
+                "INSERT OR IGNORE INTO temp.prune_topics SELECT topic_id FROM article_topics "
+                "WHERE article_pk IN (SELECT pk FROM temp.prune_articles)"
+            )
+            # the foreign keys' cascades and the triggers take topics, images, links, story
+            # keys, publications and both full-text indexes' entries with each article
+            await self._db.execute(
+                "DELETE FROM articles WHERE pk IN (SELECT pk FROM temp.prune_articles)"
+            )
+            await self._db.execute(
+                "DELETE FROM topics WHERE id IN (SELECT id FROM temp.prune_topics) "
+                "AND NOT EXISTS (SELECT 1 FROM article_topics at WHERE at.topic_id = topics.id) "
+                "AND NOT EXISTS (SELECT 1 FROM feeds f WHERE f.topic_id = topics.id) "
+                "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.topic_id = topics.id)"
+            )
+        return taken
 
     async def prune_audit(self, cutoff: datetime, *, limit: int) -> int:
         """Delete up to ``limit`` of the oldest audit entries written before ``cutoff``."""

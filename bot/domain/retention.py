@@ -28,6 +28,9 @@ DM_CAP_WINDOW = timedelta(hours=1)
 # Between two steps: long enough for waiting commands and sends to take the connection.
 PAUSE_SECONDS = 0.02
 
+# Articles per transaction: a tenth of retention.batch_rows.
+ARTICLES_PER_ROW = 10
+
 Step = Callable[[], Awaitable[int]]
 
 
@@ -83,6 +86,17 @@ class Housekeeper:
                 run, "deliveries", lambda: retention.prune_deliveries(deliveries, limit=limit)
             )
             await retention.forget_counts_of_removed_targets()
+        articles = days_cutoff(now, self._settings.articles_days)
+        if articles is not None:
+            published = days_cutoff(now, self._settings.published_articles_days)
+            # an article takes its topics, images, links and index entries with it
+            few = max(limit // ARTICLES_PER_ROW, 1)
+            run = await self._repeat(
+                run,
+                "articles",
+                lambda: retention.prune_articles(articles, published, limit=few),
+                full=1,  # until none is left: each batch frees the entries it listed
+            )
         audit = days_cutoff(now, self._settings.audit_days)
         if audit is not None:
             run = await self._repeat(

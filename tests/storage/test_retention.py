@@ -330,3 +330,119 @@ async def test_housekeeping_gives_the_pages_pruning_freed_back_a_step_at_a_time(
     assert after.free_bytes == 0
     assert run.pages_reclaimed * after.page_size >= before.bytes - after.bytes > 0
     assert len(steps) > 2 and max(steps) == 16
+
+
+def article(n: int, *, published: bool = False, when: str = "2026-08-01T08:00:00Z", **fields):
+    from bot.domain.article_file import parse_article
+    from tests.factories import article_text
+
+    fields.setdefault("related", [])
+    return parse_article(
+        article_text(
+            title=f"Story number {n} about harbour{n} ferries",
+            webUrl=f"https://harbour-times.example/{n}",
+            originalUrl=...,
+            publishedDateTime=when,
+            published=published,
+            topics=[f"Topic{n}"],
+            **fields,
+        ).encode(),
+        source=f"{n}.md",
+    )
+
+
+def coverage(n: int, when: str = "2026-08-01T09:00:00Z") -> dict[str, object]:
+    return {
+        "title": f"Coverage {n} of harbour ferries",
+        "webUrl": f"https://coast.example/{n}",
+        "publishedDateTime": when,
+        "provider": {"name": "Coast", "domain": "coast.example"},
+    }
+
+
+async def titles(store: Store) -> list[str]:
+    rows = await store._db.fetch_all("SELECT title FROM articles ORDER BY title")
+    return [title for (title,) in rows]
+
+
+async def test_old_unpublished_articles_and_coverage_go_with_everything_they_carry(tmp_path):
+    old = NOW - timedelta(days=100)
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await store.articles.upsert_batch(
+            [
+                article(1, related=[coverage(1)]),  # never published: goes, with its entry
+                article(2, published=True, related=[coverage(2)]),  # published: stays
+                article(3, related=[coverage(2)]),  # goes; coverage 2 is listed by 2: stays
+                article(4, when="2026-11-20T08:00:00Z"),  # recent: stays
+                article(5),  # goes, but its topic has a subscriber: the topic stays
+            ],
+            old,
+        )
+        await store._db.execute(
+            "INSERT INTO subscriptions (guild_id, user_id, topic_id, created_at, updated_at) "
+            "SELECT 7, 500, id, 0, 0 FROM topics WHERE key = 'topic5'"
+        )
+
+        run = await housekeeper(store, articles_days=30, batch_rows=100).run()
+
+        assert run.articles == 4
+        assert await titles(store) == [
+            "Coverage 2 of harbour ferries",
+            "Story number 2 about harbour2 ferries",
+            "Story number 4 about harbour4 ferries",
+        ]
+        topics = await store._db.fetch_all("SELECT key FROM topics ORDER BY key")
+        assert topics == [("topic2",), ("topic4",), ("topic5",)]
+        assert (await store.subscriptions.for_member(7, 500))[0].topic_name == "Topic5"
+        for table in ("article_topics", "images", "related_links", "story_title_keys"):
+            orphans = await store._db.scalar(
+                f"SELECT count(*) FROM {table} WHERE "
+                f"{'child_pk' if table == 'related_links' else 'article_pk'} "
+                "NOT IN (SELECT pk FROM articles)"
+            )
+            assert orphans == 0, table
+        assert await store._db.scalar("SELECT count(*) FROM images") == 2  # of 2 and 4
+        for index in ("articles_fts", "titles_fts"):
+            await store._db.execute(f"INSERT INTO {index} ({index}) VALUES ('integrity-check')")
+            for word, found in (("harbour1", 0), ("harbour3", 0), ("harbour2", 1)):
+                sql = f"SELECT count(*) FROM {index} WHERE {index} MATCH ?"
+                assert await store._db.scalar(sql, (word,)) == found, (index, word)
+
+
+async def test_published_articles_go_only_with_published_articles_days_and_no_outbox_rows(
+    tmp_path,
+):
+    old = NOW - timedelta(days=100)
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await store.articles.upsert_batch(
+            [
+                article(1, published=True, related=[coverage(1)]),
+                article(2, published=True),
+                article(3),  # published by a server's moderators
+            ],
+            old,
+        )
+        three = await store.articles.get_by_url("https://harbour-times.example/3")
+        assert three is not None
+        await store.publication.decide(7, three.id, "published", 1, old)
+        two = await store.articles.get_by_url("https://harbour-times.example/2")
+        assert two is not None
+        await store._db.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, state, "
+            "next_attempt_at, created_at) SELECT 7, pk, 'dm', 5, 'sent', 0, :at "
+            "FROM articles WHERE id = :id",
+            {"at": ago(20), "id": two.id},
+        )
+        assert (await housekeeper(store, articles_days=30).run()).articles == 0
+
+        run = await housekeeper(
+            store, articles_days=30, published_articles_days=60, deliveries_days=30
+        ).run()
+
+        assert (run.deliveries, run.articles) == (0, 3)
+        assert await titles(store) == ["Story number 2 about harbour2 ferries"]
+
+
+def test_published_articles_days_needs_articles_days():
+    with pytest.raises(ValueError, match="published_articles_days needs articles_days"):
+        RetentionSettings(published_articles_days=10)
