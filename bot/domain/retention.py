@@ -79,36 +79,50 @@ class Housekeeper:
         now = self._clock()
         run = PruningRun(started_at=now)
         await self._store.retention.save_run(run)
-        retention, limit = self._store.retention, self._settings.batch_rows
-        deliveries = deliveries_cutoff(now, self._settings.deliveries_days, self._story_window)
-        if deliveries is not None:
-            run = await self._repeat(
-                run, "deliveries", lambda: retention.prune_deliveries(deliveries, limit=limit)
-            )
-            await retention.forget_counts_of_removed_targets()
-        articles = days_cutoff(now, self._settings.articles_days)
-        if articles is not None:
-            published = days_cutoff(now, self._settings.published_articles_days)
-            # an article takes its topics, images, links and index entries with it
-            few = max(limit // ARTICLES_PER_ROW, 1)
-            run = await self._repeat(
-                run,
-                "articles",
-                lambda: retention.prune_articles(articles, published, limit=few),
-                full=1,  # until none is left: each batch frees the entries it listed
-            )
-        audit = days_cutoff(now, self._settings.audit_days)
-        if audit is not None:
-            run = await self._repeat(
-                run, "audit_entries", lambda: retention.prune_audit(audit, limit=limit)
-            )
+        run = await self._prune_deliveries(run, now)
+        run = await self._prune_articles(run, now)
+        run = await self._prune_audit(run, now)
         pages = self._settings.reclaim_pages
         run = await self._repeat(
-            run, "pages_reclaimed", lambda: retention.reclaim(pages), full=pages
+            run, "pages_reclaimed", lambda: self._store.retention.reclaim(pages), full=pages
         )
         run = dataclasses.replace(run, finished_at=self._clock())
-        await retention.save_run(run)
+        await self._store.retention.save_run(run)
         return run
+
+    async def _prune_deliveries(self, run: PruningRun, now: datetime) -> PruningRun:
+        cutoff = deliveries_cutoff(now, self._settings.deliveries_days, self._story_window)
+        if cutoff is None:
+            return run
+        retention, limit = self._store.retention, self._settings.batch_rows
+        run = await self._repeat(
+            run, "deliveries", lambda: retention.prune_deliveries(cutoff, limit=limit)
+        )
+        await retention.forget_counts_of_removed_targets()
+        return run
+
+    async def _prune_articles(self, run: PruningRun, now: datetime) -> PruningRun:
+        cutoff = days_cutoff(now, self._settings.articles_days)
+        if cutoff is None:
+            return run
+        published = days_cutoff(now, self._settings.published_articles_days)
+        # an article takes its topics, images, links and index entries with it
+        few = max(self._settings.batch_rows // ARTICLES_PER_ROW, 1)
+        return await self._repeat(
+            run,
+            "articles",
+            lambda: self._store.retention.prune_articles(cutoff, published, limit=few),
+            full=1,  # until none is left: each batch frees the entries it listed
+        )
+
+    async def _prune_audit(self, run: PruningRun, now: datetime) -> PruningRun:
+        cutoff = days_cutoff(now, self._settings.audit_days)
+        if cutoff is None:
+            return run
+        limit = self._settings.batch_rows
+        return await self._repeat(
+            run, "audit_entries", lambda: self._store.retention.prune_audit(cutoff, limit=limit)
+        )
 
     async def _repeat(
         self, run: PruningRun, field: str, step: Step, *, full: int | None = None
