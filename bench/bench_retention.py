@@ -140,6 +140,7 @@ async def commands_while_pruning(
     bot = TopicBot(settings=settings, store=store, run_jobs=False, guild_ready_timeout=0.05)
     feed_list: list[float] = []
     subscriptions: list[float] = []
+    baseline: list[float] = []
     async with running_bot(double, bot):
         await sync_commands(bot, guild_id=None, force=True)
         asked = (
@@ -148,6 +149,10 @@ async def commands_while_pruning(
         )
         for command, user, _ in asked * 10:  # warm the caches first
             await double.slash(world.id, user, command, {})
+        for command, user, _ in asked * 30:  # the same calls with nothing pruning
+            started = time.perf_counter()
+            await double.slash(world.id, user, command, {})
+            baseline.append(time.perf_counter() - started)
         keeper = housekeeper(store, settings, days + 2, 0.02)
         pruning = asyncio.create_task(keeper.run())
         started_pruning = time.perf_counter()
@@ -167,6 +172,7 @@ async def commands_while_pruning(
         "feed_list": percentiles(feed_list),
         "subscriptions": percentiles(subscriptions),
         "both": percentiles(feed_list + subscriptions),
+        "both_without_pruning": percentiles(baseline),
     }
 
 

@@ -80,9 +80,15 @@ class RetentionRepository:
                 "FROM temp.prune_batch GROUP BY state "
                 "ON CONFLICT DO UPDATE SET total = total + excluded.total"
             )
-            await self._db.execute(
-                "DELETE FROM deliveries WHERE (article_pk, guild_id, target_kind, target_id) "
-                "IN (SELECT article_pk, guild_id, target_kind, target_id FROM temp.prune_batch)"
+            # One probe of the whole key per row: SQLite matches a row-value IN list on the
+            # key's first two columns only, and a server's rows of one article are thousands.
+            keys = await self._db.fetch_all(
+                "SELECT article_pk, guild_id, target_kind, target_id FROM temp.prune_batch"
+            )
+            await self._db.executemany(
+                "DELETE FROM deliveries WHERE article_pk = ? AND guild_id = ? "
+                "AND target_kind = ? AND target_id = ?",
+                keys,
             )
         return taken
 
