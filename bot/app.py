@@ -18,6 +18,7 @@ from bot.domain.guild_settings import GuildSettingsService
 from bot.domain.moderation import ModerationService
 from bot.domain.pacing import Throttle
 from bot.domain.related import RelatedService
+from bot.domain.retention import Housekeeper
 from bot.domain.stories import story_window
 from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
 from bot.errors import TopicTree
@@ -135,6 +136,12 @@ class TopicBot(commands.Bot):
             story_window=story_window(settings.related),
         )
         self.dispatcher = Dispatcher(self, clock=clock)
+        self.housekeeper = Housekeeper(
+            store,
+            settings.retention,
+            story_window=story_window(settings.related),
+            clock=clock,
+        )
         self.autocomplete_throttle = Throttle(settings.commands.autocomplete_per_10s, 10.0)
         self.jobs = (
             JobScheduler(
@@ -171,7 +178,11 @@ class TopicBot(commands.Bot):
                 next_wanted=self.store.deliveries.next_digest_due,
                 needs_gateway=True,
             ),
-            ScheduledJob("housekeeping", housekeeping_job(self.store), HOUSEKEEPING_SECONDS),
+            ScheduledJob(
+                "housekeeping",
+                housekeeping_job(self.store, self.housekeeper),
+                HOUSEKEEPING_SECONDS,
+            ),
         ]
 
     async def setup_hook(self) -> None:

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -34,6 +35,7 @@ from bot.runner import run_bot, sync_commands_now
 from bot.stores import open_store
 from storage import StoreError
 from storage.backup import BackupRefused, backup_store
+from storage.models import PruningRun, StoreSize
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -231,9 +233,12 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
     async with await open_store(settings) as store:
         stats = await store.stats()
     if as_json:
-        print(json.dumps(dataclasses.asdict(stats)))
+        print(json.dumps(dataclasses.asdict(stats), default=_json_value))
         return EXIT_OK
     deliveries = ", ".join(f"{state} {count}" for state, count in stats.deliveries.items())
+    pruned = sum(stats.deliveries_pruned.values())
+    if pruned:
+        deliveries += f" ({pruned} of them pruned, counted still)"
     print(
         f"articles       {stats.articles} (published {stats.published}, "
         f"pending {stats.pending}, coverage-only {stats.coverage_only}, "
@@ -242,9 +247,45 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
         f"subscriptions  {stats.subscriptions} ({stats.subscriptions_paused} paused)\n"
         f"feeds          {stats.feeds} ({stats.feeds_paused} paused)\n"
         f"deliveries     {deliveries}\n"
+        f"store          {_size(stats.size)}\n"
+        f"last pruning   {_pruning(stats.last_pruning)}\n"
         f"digests        {_overrides(stats.digest_overrides)}"
     )
     return EXIT_OK
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MB"
+
+
+def _size(size: StoreSize | None) -> str:
+    """The file's size, its free pages, and whether they are given back."""
+    if size is None:
+        return "unknown"
+    reclaim = (
+        "given back a little at each housekeeping run"
+        if size.incremental_vacuum
+        else "reused, not given back (no incremental auto-vacuum)"
+    )
+    return f"{_megabytes(size.bytes)} ({_megabytes(size.free_bytes)} of free pages, {reclaim})"
+
+
+def _pruning(run: PruningRun | None) -> str:
+    """What the last housekeeping run removed, and when."""
+    if run is None:
+        return "never (the running bot prunes every hour)"
+    state = "" if run.finished_at is not None else ", did not finish (the next run carries on)"
+    return (
+        f"{run.started_at:%Y-%m-%d %H:%M} UTC: {run.deliveries} deliveries, "
+        f"{run.audit_entries} audit entries, {run.articles} articles, "
+        f"{run.pages_reclaimed} pages given back{state}"
+    )
 
 
 def _overrides(counts: dict[str, int]) -> str:

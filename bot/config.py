@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 DEFAULT_CONFIG_PATH = Path("topicbot.yaml")
@@ -181,6 +182,28 @@ class ObservabilitySettings(_Section):
     listen: Annotated[str, AfterValidator(_listen_address)] | None = None
 
 
+Days = Annotated[int, Field(ge=1, le=36_500)]
+
+
+class RetentionSettings(_Section):
+    # null keeps forever
+    deliveries_days: Days | None = 30
+    audit_days: Days | None = None
+    articles_days: Days | None = None
+    published_articles_days: Days | None = None
+    batch_rows: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    reclaim_pages: Annotated[int, Field(ge=16, le=1_000_000)] = 1024
+
+    @model_validator(mode="after")
+    def _published_needs_articles(self) -> RetentionSettings:
+        if self.published_articles_days is not None and self.articles_days is None:
+            raise ValueError(
+                "published_articles_days needs articles_days too (published articles go only "
+                "where unpublished ones do)"
+            )
+        return self
+
+
 class Settings(_Section):
     """Everything topicbot can be configured with."""
 
@@ -193,6 +216,7 @@ class Settings(_Section):
     related: RelatedSettings = RelatedSettings()
     logging: LoggingSettings = LoggingSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
+    retention: RetentionSettings = RetentionSettings()
 
     def resolved_against(self, folder: Path) -> Settings:
         """Relative paths are taken from the config file's folder, not the working directory."""

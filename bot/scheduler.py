@@ -22,11 +22,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import IngestSettings
 from bot.domain.article_file import ParseLimits
 from bot.domain.ingest import scan_inbox
+from bot.domain.retention import describe
 from bot.observability.logs import job_context
 
 if TYPE_CHECKING:
     from bot.alerts import Dispatcher
     from bot.domain.delivery import DeliveryPlanner
+    from bot.domain.retention import Housekeeper
     from bot.observability.metrics import Metrics
     from storage import Store
 
@@ -251,11 +253,12 @@ def digest_job(dispatcher: Dispatcher) -> Job:
     return run
 
 
-def housekeeping_job(store: Store) -> Job:
-    """Keep the database file tidy."""
+def housekeeping_job(store: Store, housekeeper: Housekeeper) -> Job:
+    """Prune what retention lets go, give freed pages back, keep the file tidy."""
 
     async def run() -> str:
+        pruned = describe(await housekeeper.run())
         await store.optimize()
-        return "optimized the store"
+        return f"{pruned}; optimized the store" if pruned else "optimized the store"
 
     return run

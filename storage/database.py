@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# A migration that must run outside a transaction (VACUUM) starts with this line; it must be
+# safe to run again, as a crash before its version is recorded runs it again.
+_OUTSIDE_A_TRANSACTION = "-- topicbot: outside a transaction"
 
 
 class StoreError(Exception):
@@ -97,10 +100,13 @@ async def migrate(connection: aiosqlite.Connection, *, up_to: int | None = None)
         if not current < version <= target:
             continue
         log.info("applying schema migration %04d", version)
+        script = (
+            f"{sql}\nPRAGMA user_version = {version};"
+            if sql.startswith(_OUTSIDE_A_TRANSACTION)
+            else f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
+        )
         try:
-            await connection.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-            )
+            await connection.executescript(script)
         except Exception:
             if connection.in_transaction:
                 await connection.rollback()
@@ -173,6 +179,13 @@ class Database:
             count = cursor.rowcount
             await cursor.close()
         return count
+
+    async def execute_script(self, sql: str) -> None:
+        """Run statements to their end through sqlite3_exec, without parameters. Needed where a
+        statement works one step at a time: Python's ``execute`` takes only the first step of
+        ``PRAGMA incremental_vacuum``, which frees one page."""
+        async with self._guard():
+            await self.connection.executescript(sql)
 
     async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         """Run one statement for each parameter set."""

@@ -524,7 +524,8 @@ class DeliveryRepository:
     async def _health(
         self, column: str, kind: TargetKind, guild_id: int, target_id: int | None
     ) -> dict[int, HealthCounts]:
-        # attempted rows through the history index, waiting ones through the pending queue
+        # attempted rows through the history index, waiting ones through the pending queue,
+        # and what pruned rows counted for
         where = (
             "guild_id = :guild AND target_kind = :kind AND (:target IS NULL OR target_id = :target)"
         )
@@ -532,13 +533,15 @@ class DeliveryRepository:
             f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "
             f"AND state != 'pending' GROUP BY {column}, state UNION ALL "
             f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "
-            f"AND {_ANY_PENDING} GROUP BY {column}"
+            f"AND {_ANY_PENDING} GROUP BY {column} UNION ALL "
+            f"SELECT source_id, state, total FROM delivery_counts WHERE {where}"
         )
         params = {"guild": guild_id, "kind": kind, "target": target_id, "whenever": WHENEVER}
         counts: dict[int, dict[str, int]] = {}
         for key, state, count in await self._db.fetch_all(sql, params):
             if key is not None:
-                counts.setdefault(key, {})[state] = count
+                by_state = counts.setdefault(key, {})
+                by_state[state] = by_state.get(state, 0) + count
         return {
             key: HealthCounts(
                 pending=by_state.get("pending", 0),

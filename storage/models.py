@@ -137,6 +137,32 @@ class StoreStats:
     # servers with a digest setting of their own: "servers" (any), "timezone", "digest_time",
     # "digest_day"
     digest_overrides: dict[str, int]
+    # deliveries above count pruned rows too; this is how many of them were pruned
+    deliveries_pruned: dict[str, int] = field(default_factory=dict)
+    size: StoreSize | None = None
+    last_pruning: PruningRun | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PruningRun:
+    """What one housekeeping run removed (so far, while ``finished_at`` is None)."""
+
+    started_at: datetime
+    finished_at: datetime | None = None
+    deliveries: int = 0
+    audit_entries: int = 0
+    articles: int = 0
+    pages_reclaimed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSize:
+    """The database file: its size, what of it is free pages, and how space comes back."""
+
+    bytes: int
+    free_bytes: int
+    page_size: int
+    incremental_vacuum: bool
 
 
 UpsertOutcome = Literal["new", "updated", "unchanged"]

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from storage.database import Database
 from storage.deliveries import MODES, WHENEVER, pending_by
 from storage.models import StoreStats
+from storage.retention import RetentionRepository
 
 _DELIVERY_STATES = ("pending", "sent", "failed", "dead", "skipped", "cancelled")
 
 
 async def store_stats(db: Database) -> StoreStats:
-    """Count articles by state, topics, subscriptions, feeds and deliveries by state."""
+    """Count articles by state, topics, subscriptions, feeds and deliveries by state (those
+    pruned included), with the file's size and the last pruning run."""
     row = await db.fetch_one(
         "SELECT count(*), "
         "sum(coverage_only = 0 AND published = 1), "
@@ -24,6 +26,10 @@ async def store_stats(db: Database) -> StoreStats:
     deliveries = dict.fromkeys(_DELIVERY_STATES, 0)
     for state, count in await db.fetch_all("SELECT state, count(*) FROM deliveries GROUP BY state"):
         deliveries[str(state)] = int(count)
+    retention = RetentionRepository(db)
+    pruned = await retention.pruned_totals()
+    for state, count in pruned.items():
+        deliveries[state] = deliveries.get(state, 0) + count
     subscriptions = await db.fetch_one(
         "SELECT count(*), sum(disabled_reason IS NOT NULL) FROM subscriptions"
     )
@@ -52,6 +58,9 @@ async def store_stats(db: Database) -> StoreStats:
             "digest_time": at,
             "digest_day": day,
         },
+        deliveries_pruned={state: pruned.get(state, 0) for state in deliveries},
+        size=await retention.size(),
+        last_pruning=await retention.last_run(),
     )
 
 

@@ -19,6 +19,7 @@ from storage.guilds import AuditRepository, GuildSettingsRepository, MetaReposit
 from storage.models import StoreStats
 from storage.publication import PublicationRepository
 from storage.related import RelatedRepository
+from storage.retention import RetentionRepository
 from storage.stats import Gauges, store_gauges, store_stats
 from storage.stories import StoryRepository
 from storage.subscriptions import SubscriptionRepository
@@ -59,6 +60,7 @@ class Store:
         self.audit = AuditRepository(connection)
         self.meta = MetaRepository(connection)
         self.deliveries = DeliveryRepository(connection)
+        self.retention = RetentionRepository(connection)
 
     @classmethod
     async def open(

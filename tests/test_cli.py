@@ -13,6 +13,7 @@ import pytest
 
 from storage import Store
 from tests.factories import EXAMPLES_DIR, article_fields, write_article
+from tests.storage.test_retention import MEMBER, NOW, ago, housekeeper, seed
 
 
 def topicbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -231,3 +232,33 @@ def test_related_from_the_shell_prints_json_in_rank_order(tmp_path, capsys):
     assert _json.loads(capsys.readouterr().out) == {"results": []}
     assert _main(["related", "--story", "nosuchid", "--config", str(config)]) == 2
     assert "can't find the story" in capsys.readouterr().err
+
+
+def test_stats_show_the_store_size_and_what_the_last_pruning_removed(tmp_path, config):
+    topicbot("ingest", str(EXAMPLES_DIR), "--config", str(config), cwd=tmp_path)
+    before = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout.splitlines()
+    assert "last pruning   never (the running bot prunes every hour)" in before
+
+    async def prune() -> None:
+        async with await Store.open(tmp_path / "data" / "topicbot.db") as store:
+            await seed(store, [("dm", MEMBER, "sent", ago(40), ago(40))])
+            await housekeeper(store).run()
+
+    asyncio.run(prune())
+    lines = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout.splitlines()
+    assert lines[4] == (
+        "deliveries     pending 0, sent 1, failed 0, dead 0, skipped 0, cancelled 0 "
+        "(1 of them pruned, counted still)"
+    )
+    assert lines[5].startswith("store          ")
+    assert lines[5].endswith(" MB of free pages, given back a little at each housekeeping run)")
+    assert lines[6] == (
+        f"last pruning   {NOW:%Y-%m-%d %H:%M} UTC: 1 deliveries, 0 audit entries, 0 articles, "
+        f"{lines[6].split(', ')[-1]}"
+    )
+    stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert stats["deliveries"]["sent"] == 1
+    assert stats["deliveries_pruned"]["sent"] == 1
+    assert stats["size"]["bytes"] > stats["size"]["free_bytes"] >= 0
+    assert stats["last_pruning"]["deliveries"] == 1
+    assert stats["last_pruning"]["finished_at"] == NOW.isoformat()

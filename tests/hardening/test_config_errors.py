@@ -41,6 +41,15 @@ INVALID: dict[str, tuple[str | bytes, str]] = {
         "digests: daily\n",
         "digests: Input should be a valid dictionary or instance of DigestSettings (got 'daily')",
     ),
+    "retention-days-zero": (
+        "retention:\n  deliveries_days: 0\n",
+        "retention.deliveries_days: Input should be greater than or equal to 1 (got 0)",
+    ),
+    "published-articles-days-alone": (
+        "retention:\n  published_articles_days: 90\n",
+        "retention: published_articles_days needs articles_days too (published articles go "
+        "only where unpublished ones do)",
+    ),
     "interval-zero": (
         "delivery:\n  plan_interval_seconds: 0\n",
         "delivery.plan_interval_seconds: Input should be greater than or equal to 1 (got 0)",

@@ -1,0 +1,228 @@
+"""Retention over time: does the store stop growing, and do commands stay fast while it prunes?
+
+    python -m bench.bench_retention [--subscribers 100000] [--articles-per-day 20] [--days 60]
+
+Simulates ``--days`` days of a server network where every published article reaches every
+subscriber: each day ``--articles-per-day`` articles are stored and, for each, one outbox row
+per subscriber (and one channel post per server) is written with bulk SQL as planning and
+sending leave them (sent; one in a hundred failed), then the real housekeeping job runs with
+the default retention (``deliveries_days: 30``) at the end of the day. The file's size is
+recorded every day; the goal is day 60 within 1.2x of day 30.
+
+Then one more day is written without pruning, and the real housekeeping run (its real batch
+size and pause) prunes a day of rows while the real bot, connected to the Discord double,
+answers ``/feed list`` (a moderator) and ``/subscriptions`` (a member) round trips, both of
+which read the outbox; the goal is p99 < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.bench_commands import percentiles
+from bot.app import TopicBot
+from bot.config import Settings
+from bot.domain.retention import Housekeeper
+from bot.domain.stories import story_window
+from bot.sync import sync_commands
+from storage import Store
+from tests.discord_double import DiscordDouble
+from tests.discord_double.client import running_bot
+from tests.discord_double.plugin import build_guild
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+SERVERS = 50
+DAY = 86_400
+
+
+async def seed_targets(store: Store, guild_id: int, member_id: int, subscribers: int) -> None:
+    """One topic; ``subscribers`` subscriptions over SERVERS servers (the double's real member
+    among them) and one channel feed per server."""
+    db = store._db
+    await db.execute("INSERT INTO topics (id, key, name) VALUES (1, 'transport', 'Transport')")
+    await db.execute(
+        "WITH RECURSIVE n(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM n WHERE v < :last) "
+        "INSERT INTO subscriptions (guild_id, user_id, topic_id, created_at, updated_at) "
+        "SELECT CASE WHEN v % :servers = 0 THEN :guild ELSE 1000 + v % :servers END, "
+        "CASE WHEN v = 0 THEN :member ELSE 10000000 + v END, 1, 0, 0 FROM n",
+        {"last": subscribers - 1, "servers": SERVERS, "guild": guild_id, "member": member_id},
+    )
+    await db.execute(
+        "WITH RECURSIVE n(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM n WHERE v < :last) "
+        "INSERT INTO feeds (guild_id, channel_id, topic_id, created_by, created_at) "
+        "SELECT CASE WHEN v = 0 THEN :guild ELSE 1000 + v END, 5000 + v, 1, 1, 0 FROM n",
+        {"last": SERVERS - 1, "guild": guild_id},
+    )
+
+
+async def write_day(store: Store, day: int, articles: int) -> None:
+    """A day's articles and their outbox rows, as planning and sending leave them."""
+    db = store._db
+    for n in range(articles):
+        at = int((START + timedelta(days=day, seconds=n * DAY // articles)).timestamp())
+        url = f"https://bench.example/{day}/{n}"
+        async with store.transaction():
+            await db.execute(
+                "INSERT INTO articles (id, canonical_url, web_url, title, published_at, "
+                "published, planned_at, content_hash, ingested_at, updated_at) "
+                "VALUES (:id, :url, :url, :title, :at, 1, :at, 'bench', :at, :at)",
+                {"id": f"b{day}x{n}", "url": url, "title": f"Ferry story {day} {n}", "at": at},
+            )
+            pk = await db.scalar("SELECT pk FROM articles WHERE canonical_url = ?", (url,))
+            await db.execute("UPDATE articles SET story_id = pk WHERE pk = ?", (pk,))
+            await db.execute(
+                "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, "
+                "mode, state, next_attempt_at, created_at, sent_at, message_id) "
+                "SELECT guild_id, :pk, 'channel', channel_id, id, 'instant', 'sent', :at, :at, "
+                ":at, id FROM feeds ORDER BY guild_id, channel_id",
+                {"pk": pk, "at": at},
+            )
+            await db.execute(
+                "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
+                "subscription_id, mode, state, next_attempt_at, created_at, sent_at, "
+                "message_id) SELECT guild_id, :pk, 'dm', user_id, id, 'instant', "
+                "CASE WHEN id % 100 = 0 THEN 'failed' ELSE 'sent' END, :at, :at, "
+                "CASE WHEN id % 100 = 0 THEN NULL ELSE :at END, id "
+                "FROM subscriptions ORDER BY guild_id, user_id",
+                {"pk": pk, "at": at},
+            )
+
+
+def housekeeper(store: Store, settings: Settings, day: float, pause: float) -> Housekeeper:
+    moment = START + timedelta(days=day)
+    return Housekeeper(
+        store,
+        settings.retention,
+        story_window=story_window(settings.related),
+        clock=lambda: moment,
+        pause_seconds=pause,
+    )
+
+
+async def simulate(
+    store: Store, settings: Settings, days: int, articles: int
+) -> tuple[list[dict[str, Any]], float]:
+    sizes: list[dict[str, Any]] = []
+    writing = 0.0
+    for day in range(days):
+        started = time.perf_counter()
+        await write_day(store, day, articles)
+        writing += time.perf_counter() - started
+        started = time.perf_counter()
+        run = await housekeeper(store, settings, day + 1, 0.0).run()
+        await store.optimize()
+        size = await store.retention.size()
+        rows = await store._db.scalar("SELECT count(*) FROM deliveries")
+        sizes.append(
+            {
+                "day": day + 1,
+                "mb": round(size.bytes / 1_048_576, 1),
+                "free_mb": round(size.free_bytes / 1_048_576, 1),
+                "rows": rows,
+                "pruned": run.deliveries,
+                "housekeeping_s": round(time.perf_counter() - started, 2),
+            }
+        )
+        print(json.dumps(sizes[-1]), flush=True)
+    return sizes, writing
+
+
+async def commands_while_pruning(
+    store: Store, settings: Settings, double: DiscordDouble, world: Any, days: int, articles: int
+) -> dict[str, Any]:
+    await write_day(store, days, articles)
+    bot = TopicBot(settings=settings, store=store, run_jobs=False, guild_ready_timeout=0.05)
+    feed_list: list[float] = []
+    subscriptions: list[float] = []
+    baseline: list[float] = []
+    async with running_bot(double, bot):
+        await sync_commands(bot, guild_id=None, force=True)
+        asked = (
+            ("feed list", world.moderator.id, feed_list),
+            ("subscriptions", world.members[0].id, subscriptions),
+        )
+        for command, user, _ in asked * 10:  # warm the caches first
+            await double.slash(world.id, user, command, {})
+        for command, user, _ in asked * 30:  # the same calls with nothing pruning
+            started = time.perf_counter()
+            await double.slash(world.id, user, command, {})
+            baseline.append(time.perf_counter() - started)
+        keeper = housekeeper(store, settings, days + 2, 0.02)
+        pruning = asyncio.create_task(keeper.run())
+        started_pruning = time.perf_counter()
+        while not pruning.done():
+            for command, user, samples in asked:
+                started = time.perf_counter()
+                await double.slash(world.id, user, command, {})
+                samples.append(time.perf_counter() - started)
+        run = await pruning
+        pruning_s = time.perf_counter() - started_pruning
+    if double.errors:
+        raise SystemExit("the double refused requests:\n" + "\n".join(double.errors))
+    return {
+        "pruned_while_measuring": run.deliveries,
+        "pruning_s": round(pruning_s, 1),
+        "calls": len(feed_list) + len(subscriptions),
+        "feed_list": percentiles(feed_list),
+        "subscriptions": percentiles(subscriptions),
+        "both": percentiles(feed_list + subscriptions),
+        "both_without_pruning": percentiles(baseline),
+    }
+
+
+async def run(subscribers: int, articles: int, days: int, path: Path) -> dict[str, Any]:
+    settings = Settings.model_validate({"storage": {"path": str(path)}})
+    async with DiscordDouble() as double:
+        world = build_guild(double, "bench", members=1)
+        store = await Store.open(path)
+        try:
+            await seed_targets(store, world.id, world.members[0].id, subscribers)
+            started = time.perf_counter()
+            sizes, writing = await simulate(store, settings, days, articles)
+            simulated = time.perf_counter() - started
+            latency = await commands_while_pruning(store, settings, double, world, days, articles)
+        finally:
+            await store.close()
+    day30 = sizes[29]["mb"] if days >= 30 else None
+    return {
+        "subscribers": subscribers,
+        "articles_per_day": articles,
+        "days": days,
+        "rows_per_day": (subscribers + SERVERS) * articles,
+        "simulation_s": round(simulated, 1),
+        "writing_s": round(writing, 1),
+        "mb_day_30": day30,
+        "mb_last_day": sizes[-1]["mb"],
+        "ratio_last_to_day_30": round(sizes[-1]["mb"] / day30, 3) if day30 else None,
+        "max_mb_after_day_30": max(s["mb"] for s in sizes[29:]) if day30 else None,
+        "housekeeping_s_per_day_after_30": (
+            round(sum(s["housekeeping_s"] for s in sizes[30:]) / max(len(sizes[30:]), 1), 2)
+        ),
+        "commands_while_pruning": latency,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--articles-per-day", type=int, default=20)
+    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--workdir", default="/tmp/topicbot-bench")
+    args = parser.parse_args()
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    path = workdir / f"retention-{args.subscribers}-{args.articles_per_day}-{args.days}.db"
+    for suffix in ("", "-wal", "-shm"):  # a fresh store each time
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    result = asyncio.run(run(args.subscribers, args.articles_per_day, args.days, path))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

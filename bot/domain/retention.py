@@ -1,0 +1,140 @@
+"""Retention: what housekeeping may delete, and the loop that deletes it in small steps.
+
+Rules (README "Retention"): a delivery row in a final state goes once it is older than
+``retention.deliveries_days``, but never while the rules still read it: the one-alert-per-story
+window (``related.story_window_hours``) and the hourly DM cap look back over the rows, so the
+cutoff is never nearer than either. Pending rows are never deleted. Each step is one short
+transaction and the loop pauses between steps, so commands and sending never wait behind it;
+a run cut short (a crash, a shutdown) loses nothing, and the next run carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.config import RetentionSettings
+from bot.domain.subscriptions import Clock, utc_now
+from storage.models import PruningRun
+
+if TYPE_CHECKING:
+    from storage import Store
+
+# The DM cap counts the instant DMs sent to a member in the last hour.
+DM_CAP_WINDOW = timedelta(hours=1)
+# Between two steps: long enough for waiting commands and sends to take the connection.
+PAUSE_SECONDS = 0.02
+
+# Articles per transaction: a tenth of retention.batch_rows.
+ARTICLES_PER_ROW = 10
+
+Step = Callable[[], Awaitable[int]]
+
+
+def deliveries_cutoff(now: datetime, days: int | None, story_window: timedelta) -> datetime | None:
+    """Rows in a final state created before this may go (None: keep them all)."""
+    if days is None:
+        return None
+    return now - max(timedelta(days=days), story_window, DM_CAP_WINDOW)
+
+
+def days_cutoff(now: datetime, days: int | None) -> datetime | None:
+    """``days`` before ``now`` (None: keep forever)."""
+    return None if days is None else now - timedelta(days=days)
+
+
+def describe(run: PruningRun) -> str:
+    """One line for the log; "" when the run removed and reclaimed nothing."""
+    if not (run.deliveries or run.audit_entries or run.articles or run.pages_reclaimed):
+        return ""
+    return (
+        f"pruned {run.deliveries} deliveries, {run.audit_entries} audit entries, "
+        f"{run.articles} articles; reclaimed {run.pages_reclaimed} pages"
+    )
+
+
+class Housekeeper:
+    """Prunes what the retention settings let go, then gives freed pages back."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: RetentionSettings,
+        *,
+        story_window: timedelta,
+        clock: Clock = utc_now,
+        pause_seconds: float = PAUSE_SECONDS,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._story_window = story_window
+        self._clock = clock
+        self._pause = pause_seconds
+
+    async def run(self) -> PruningRun:
+        """One housekeeping pass; the run is recorded after every step."""
+        now = self._clock()
+        run = PruningRun(started_at=now)
+        await self._store.retention.save_run(run)
+        run = await self._prune_deliveries(run, now)
+        run = await self._prune_articles(run, now)
+        run = await self._prune_audit(run, now)
+        pages = self._settings.reclaim_pages
+        run = await self._repeat(
+            run, "pages_reclaimed", lambda: self._store.retention.reclaim(pages), full=pages
+        )
+        run = dataclasses.replace(run, finished_at=self._clock())
+        await self._store.retention.save_run(run)
+        return run
+
+    async def _prune_deliveries(self, run: PruningRun, now: datetime) -> PruningRun:
+        cutoff = deliveries_cutoff(now, self._settings.deliveries_days, self._story_window)
+        if cutoff is None:
+            return run
+        retention, limit = self._store.retention, self._settings.batch_rows
+        run = await self._repeat(
+            run, "deliveries", lambda: retention.prune_deliveries(cutoff, limit=limit)
+        )
+        await retention.forget_counts_of_removed_targets()
+        return run
+
+    async def _prune_articles(self, run: PruningRun, now: datetime) -> PruningRun:
+        cutoff = days_cutoff(now, self._settings.articles_days)
+        if cutoff is None:
+            return run
+        published = days_cutoff(now, self._settings.published_articles_days)
+        # an article takes its topics, images, links and index entries with it
+        few = max(self._settings.batch_rows // ARTICLES_PER_ROW, 1)
+        return await self._repeat(
+            run,
+            "articles",
+            lambda: self._store.retention.prune_articles(cutoff, published, limit=few),
+            full=1,  # until none is left: each batch frees the entries it listed
+        )
+
+    async def _prune_audit(self, run: PruningRun, now: datetime) -> PruningRun:
+        cutoff = days_cutoff(now, self._settings.audit_days)
+        if cutoff is None:
+            return run
+        limit = self._settings.batch_rows
+        return await self._repeat(
+            run, "audit_entries", lambda: self._store.retention.prune_audit(cutoff, limit=limit)
+        )
+
+    async def _repeat(
+        self, run: PruningRun, field: str, step: Step, *, full: int | None = None
+    ) -> PruningRun:
+        """Run ``step`` until it does less than a full batch, adding what it did to ``field``
+        and recording the run after each step."""
+        full = self._settings.batch_rows if full is None else full
+        while True:
+            done = await step()
+            if done > 0:
+                run = dataclasses.replace(run, **{field: getattr(run, field) + done})
+                await self._store.retention.save_run(run)
+            if done < full:
+                return run
+            await asyncio.sleep(self._pause)

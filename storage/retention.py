@@ -1,0 +1,206 @@
+"""Retention: pruning old outbox rows (their counts kept) and audit entries, the record of
+the last pruning run, and giving freed pages back to the file system.
+
+Each call here is one short transaction; the caller (housekeeping) loops, yielding between
+calls, so commands and sending never wait behind a long delete.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+
+from storage.database import Database
+from storage.models import PruningRun, StoreSize
+from storage.timestamps import to_timestamp
+
+_LAST_RUN_KEY = "retention.last_run"
+
+# The oldest prunable rows: any state but 'pending' is final. The DM cap reads sent_at, so a
+# row sent after the cutoff stays too (created long ago, sent late: a digest after downtime).
+_PRUNABLE = (
+    "SELECT article_pk, guild_id, target_kind, target_id, "
+    "CASE target_kind WHEN 'channel' THEN feed_id ELSE subscription_id END, state "
+    "FROM deliveries INDEXED BY deliveries_done_by_age "
+    "WHERE state != 'pending' AND created_at < :cutoff AND coalesce(sent_at, 0) < :cutoff "
+    "ORDER BY created_at LIMIT :limit"
+)
+
+
+# Articles that may go: old (both their date and their last ingest, so coverage of unknown
+# date and a late file live their time too), with no outbox row left (their rows go first, by
+# the deliveries rule, counted; so a published one never takes counts with it), listed by no
+# article
+# (a kept one; one that goes first frees its entries for a later batch), and either never
+# published anywhere (coverage-only, or a full article neither the source nor a moderator
+# published) or published but past :published_cutoff (NULL: published ones are kept).
+_ARTICLES_TO_PRUNE = """
+SELECT a.pk FROM articles a
+WHERE a.published_at < :cutoff AND a.updated_at < :cutoff
+  AND NOT EXISTS (SELECT 1 FROM related_links rl WHERE rl.child_pk = a.pk)
+  AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = a.pk)
+  AND CASE WHEN a.coverage_only = 0 AND (a.published = 1 OR EXISTS (
+               SELECT 1 FROM guild_publication gp WHERE gp.article_pk = a.pk
+               AND (gp.state = 'published' OR gp.planned_at IS NOT NULL)))
+           THEN a.published_at < :published_cutoff AND a.updated_at < :published_cutoff
+           ELSE 1 END
+ORDER BY a.published_at LIMIT :limit"""
+
+
+class RetentionRepository:
+    """Named statements of housekeeping."""
+
+    def __init__(self, connection: Database) -> None:
+        self._db = connection
+
+    async def prune_deliveries(self, cutoff: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest rows in a final state created (and sent) before
+        ``cutoff``, adding them to the kept counts in the same transaction; how many went."""
+        params = {"cutoff": to_timestamp(cutoff), "limit": limit}
+        async with self._db.transaction():
+            await self._db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS prune_batch (article_pk INTEGER, "
+                "guild_id INTEGER, target_kind TEXT, target_id INTEGER, source_id INTEGER, "
+                "state TEXT)"
+            )
+            await self._db.execute("DELETE FROM temp.prune_batch")
+            taken = await self._db.execute(f"INSERT INTO temp.prune_batch {_PRUNABLE}", params)
+            if taken <= 0:
+                return 0
+            await self._db.execute(
+                "INSERT INTO delivery_counts (guild_id, target_kind, target_id, source_id, "
+                "state, total) SELECT guild_id, target_kind, target_id, source_id, state, "
+                "count(*) FROM temp.prune_batch WHERE source_id IS NOT NULL "
+                "GROUP BY guild_id, target_kind, target_id, source_id, state "
+                "ON CONFLICT DO UPDATE SET total = total + excluded.total"
+            )
+            await self._db.execute(
+                "INSERT INTO delivery_pruned (state, total) SELECT state, count(*) "
+                "FROM temp.prune_batch GROUP BY state "
+                "ON CONFLICT DO UPDATE SET total = total + excluded.total"
+            )
+            # One probe of the whole key per row: SQLite matches a row-value IN list on the
+            # key's first two columns only, and a server's rows of one article are thousands.
+            keys = await self._db.fetch_all(
+                "SELECT article_pk, guild_id, target_kind, target_id FROM temp.prune_batch"
+            )
+            await self._db.executemany(
+                "DELETE FROM deliveries WHERE article_pk = ? AND guild_id = ? "
+                "AND target_kind = ? AND target_id = ?",
+                keys,
+            )
+        return taken
+
+    async def forget_counts_of_removed_targets(self) -> int:
+        """Kept counts of feeds and subscriptions that no longer exist (nothing shows them;
+        `topicbot stats` reads its totals from ``delivery_pruned``)."""
+        return await self._db.execute(
+            "DELETE FROM delivery_counts WHERE CASE target_kind "
+            "WHEN 'channel' THEN NOT EXISTS (SELECT 1 FROM feeds f WHERE f.id = source_id) "
+            "ELSE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = source_id) END"
+        )
+
+    async def prune_articles(
+        self, cutoff: datetime, published_cutoff: datetime | None, *, limit: int
+    ) -> int:
+        """Delete up to ``limit`` old articles that were never published (or, with
+        ``published_cutoff``, published before it) and that nothing kept lists, with their
+        topics, images, links, story keys and index entries; topics left with no article,
+        feed or subscription go too. How many articles went."""
+        published = None if published_cutoff is None else to_timestamp(published_cutoff)
+        params = {"cutoff": to_timestamp(cutoff), "published_cutoff": published, "limit": limit}
+        async with self._db.transaction():
+            await self._db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS prune_articles (pk INTEGER PRIMARY KEY)"
+            )
+            await self._db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS prune_topics (id INTEGER PRIMARY KEY)"
+            )
+            await self._db.execute("DELETE FROM temp.prune_articles")
+            await self._db.execute("DELETE FROM temp.prune_topics")
+            taken = await self._db.execute(
+                f"INSERT INTO temp.prune_articles {_ARTICLES_TO_PRUNE}", params
+            )
+            if taken <= 0:
+                return 0
+            await self._db.execute(
+                "INSERT OR IGNORE INTO temp.prune_topics SELECT topic_id FROM article_topics "
+                "WHERE article_pk IN (SELECT pk FROM temp.prune_articles)"
+            )
+            # the foreign keys' cascades and the triggers take topics, images, links, story
+            # keys, publications and both full-text indexes' entries with each article
+            await self._db.execute(
+                "DELETE FROM articles WHERE pk IN (SELECT pk FROM temp.prune_articles)"
+            )
+            await self._db.execute(
+                "DELETE FROM topics WHERE id IN (SELECT id FROM temp.prune_topics) "
+                "AND NOT EXISTS (SELECT 1 FROM article_topics at WHERE at.topic_id = topics.id) "
+                "AND NOT EXISTS (SELECT 1 FROM feeds f WHERE f.topic_id = topics.id) "
+                "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.topic_id = topics.id)"
+            )
+        return taken
+
+    async def prune_audit(self, cutoff: datetime, *, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest audit entries written before ``cutoff``."""
+        return await self._db.execute(
+            "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE at < ? "
+            "ORDER BY id LIMIT ?)",
+            (to_timestamp(cutoff), limit),
+        )
+
+    async def pruned_totals(self) -> dict[str, int]:
+        """Rows pruned so far over the store's life, by state."""
+        rows = await self._db.fetch_all("SELECT state, total FROM delivery_pruned")
+        return {str(state): int(total) for state, total in rows}
+
+    async def save_run(self, run: PruningRun) -> None:
+        """Record the current (or last) pruning run."""
+        data = asdict(run) | {
+            "started_at": run.started_at.isoformat(),
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        }
+        await self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (_LAST_RUN_KEY, json.dumps(data)),
+        )
+
+    async def last_run(self) -> PruningRun | None:
+        """The last pruning run recorded (finished or not)."""
+        value = await self._db.scalar("SELECT value FROM meta WHERE key = ?", (_LAST_RUN_KEY,))
+        if value is None:
+            return None
+        data = json.loads(str(value))
+        finished = data["finished_at"]
+        return PruningRun(
+            started_at=datetime.fromisoformat(data["started_at"]),
+            finished_at=datetime.fromisoformat(finished) if finished else None,
+            deliveries=int(data["deliveries"]),
+            audit_entries=int(data["audit_entries"]),
+            articles=int(data["articles"]),
+            pages_reclaimed=int(data["pages_reclaimed"]),
+        )
+
+    async def size(self) -> StoreSize:
+        """The file's pages: in all, free (reclaimable), and their size."""
+        pages = int(await self._db.scalar("PRAGMA page_count") or 0)
+        free = int(await self._db.scalar("PRAGMA freelist_count") or 0)
+        page_size = int(await self._db.scalar("PRAGMA page_size") or 0)
+        mode = int(await self._db.scalar("PRAGMA auto_vacuum") or 0)
+        return StoreSize(
+            bytes=pages * page_size,
+            free_bytes=free * page_size,
+            page_size=page_size,
+            incremental_vacuum=mode == 2,
+        )
+
+    async def reclaim(self, pages: int) -> int:
+        """Give up to ``pages`` free pages back to the file system (one short transaction);
+        how many were given back."""
+        before = int(await self._db.scalar("PRAGMA freelist_count") or 0)
+        if before == 0:
+            return 0
+        await self._db.execute_script(f"PRAGMA incremental_vacuum({int(pages)})")
+        after = int(await self._db.scalar("PRAGMA freelist_count") or 0)
+        return max(before - after, 0)

@@ -1,0 +1,448 @@
+"""Retention against real SQLite files: pruning keeps every outbox row the rules still read
+(pending, the story window, the DM cap), removes the rest in batches, keeps the counts that
+commands and `topicbot stats` show, and an interrupted run loses nothing and is finished by the
+next one."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.config import RetentionSettings
+from bot.domain.retention import Housekeeper, deliveries_cutoff
+from storage import Store
+from tests.storage.legacy import add_article, store_at_version
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+DAY = 86_400
+GUILD, CHANNEL, FEED, MEMBER, SUBSCRIPTION = 7, 70, 1, 500, 2
+
+
+def ago(days: float) -> int:
+    return int((NOW - timedelta(days=days)).timestamp())
+
+
+async def seed(store: Store, rows: list[tuple[str, int, str, int, int | None]]) -> None:
+    """A feed, a subscription, and outbox rows (kind, target, state, created, sent) of
+    articles of their own, written as planning and sending would leave them."""
+    connection = store._db.connection
+    await connection.execute("INSERT OR IGNORE INTO topics (id, key, name) VALUES (1, 'ai', 'AI')")
+    await connection.execute(
+        "INSERT INTO feeds (id, guild_id, channel_id, topic_id, created_by, created_at) "
+        "VALUES (?, ?, ?, 1, 9, 0)",
+        (FEED, GUILD, CHANNEL),
+    )
+    await connection.execute(
+        "INSERT INTO subscriptions (id, guild_id, user_id, topic_id, created_at, updated_at) "
+        "VALUES (?, ?, ?, 1, 0, 0)",
+        (SUBSCRIPTION, GUILD, MEMBER),
+    )
+    await connection.commit()
+    for n, (kind, target, state, created, sent) in enumerate(rows):
+        pk = await add_article(connection, f"https://a.example/{n}", f"A {n}", published_at=created)
+        await connection.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, "
+            "subscription_id, mode, state, next_attempt_at, created_at, sent_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'instant', ?, ?, ?, ?)",
+            (
+                GUILD,
+                pk,
+                kind,
+                target,
+                FEED if kind == "channel" else None,
+                SUBSCRIPTION if kind == "dm" else None,
+                state,
+                created,
+                created,
+                sent,
+            ),
+        )
+    await connection.commit()
+
+
+async def outbox(store: Store) -> list[tuple[str, str, int]]:
+    rows = await store._db.fetch_all(
+        "SELECT target_kind, state, created_at FROM deliveries ORDER BY created_at, target_kind"
+    )
+    return [(kind, state, created) for kind, state, created in rows]
+
+
+async def shown(store: Store) -> tuple[object, ...]:
+    """Every count a command shows: /feed list, /subscriptions, topicbot stats."""
+    stats = await store.stats()
+    return (
+        await store.deliveries.feed_health(GUILD),
+        await store.deliveries.subscription_health(GUILD, MEMBER),
+        stats.deliveries,
+    )
+
+
+def housekeeper(store: Store, *, story_hours: float = 72, **settings: object) -> Housekeeper:
+    return Housekeeper(
+        store,
+        RetentionSettings.model_validate(settings),
+        story_window=timedelta(hours=story_hours),
+        clock=lambda: NOW,
+        pause_seconds=0,
+    )
+
+
+async def test_pruning_keeps_what_the_rules_read_and_removes_the_rest(tmp_path):
+    rows = [
+        ("dm", MEMBER, "sent", ago(40), ago(40)),  # old: goes
+        ("channel", CHANNEL, "sent", ago(31), ago(31)),  # old: goes
+        ("channel", CHANNEL, "failed", ago(35), None),  # old: goes
+        ("dm", MEMBER, "dead", ago(33), None),  # old: goes
+        ("dm", MEMBER, "cancelled", ago(50), None),  # old: goes
+        ("dm", MEMBER, "pending", ago(45), None),  # waiting (a bot long down): stays
+        ("dm", MEMBER, "sent", ago(40), ago(0.01)),  # sent within the DM cap's hour: stays
+        ("channel", CHANNEL, "sent", ago(2), ago(2)),  # within the story window: stays
+        ("dm", MEMBER, "sent", ago(29), ago(29)),  # within 30 days: stays
+    ]
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, rows)
+        before = await shown(store)
+        dm_cap = await store.deliveries.instant_dms_since(MEMBER, NOW - timedelta(hours=1))
+
+        run = await housekeeper(store, batch_rows=100).run()
+
+        assert run.deliveries == 5
+        assert run.finished_at == NOW
+        assert await outbox(store) == [
+            ("dm", "pending", ago(45)),
+            ("dm", "sent", ago(40)),
+            ("dm", "sent", ago(29)),
+            ("channel", "sent", ago(2)),
+        ]
+        assert await shown(store) == before
+        assert await store.deliveries.instant_dms_since(MEMBER, NOW - timedelta(hours=1)) == 1
+        assert dm_cap == 1
+        stats = await store.stats()
+        assert stats.deliveries_pruned == {
+            "pending": 0,
+            "sent": 2,
+            "failed": 1,
+            "dead": 1,
+            "skipped": 0,
+            "cancelled": 1,
+        }
+        assert stats.last_pruning == run
+
+
+async def test_a_story_window_longer_than_retention_keeps_its_rows(tmp_path):
+    rows = [("dm", MEMBER, "sent", ago(40), ago(40)), ("dm", MEMBER, "sent", ago(50), ago(50))]
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, rows)
+        run = await housekeeper(store, story_hours=45 * 24, deliveries_days=30).run()
+        assert run.deliveries == 1
+        assert await outbox(store) == [("dm", "sent", ago(40))]
+
+
+def test_the_cutoff_is_never_nearer_than_the_story_window_or_the_dm_cap():
+    window = timedelta(hours=72)
+    assert deliveries_cutoff(NOW, 30, window) == NOW - timedelta(days=30)
+    assert deliveries_cutoff(NOW, 1, window) == NOW - window
+    assert deliveries_cutoff(NOW, 1, timedelta(minutes=5)) == NOW - timedelta(days=1)
+    assert deliveries_cutoff(NOW, None, window) is None
+
+
+async def test_keeping_forever_prunes_nothing(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, [("dm", MEMBER, "sent", ago(400), ago(400))])
+        run = await housekeeper(store, deliveries_days=None).run()
+        assert run.deliveries == 0
+        assert len(await outbox(store)) == 1
+
+
+def old_rows(count: int) -> list[tuple[str, int, str, int, int | None]]:
+    return [
+        ("dm" if n % 2 else "channel", MEMBER if n % 2 else CHANNEL, "sent", ago(40 + n / 100), 1)
+        for n in range(count)
+    ]
+
+
+async def test_rows_go_in_batches_of_batch_rows(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(250))
+        taken = []
+        cutoff = NOW - timedelta(days=30)
+        while batch := await store.retention.prune_deliveries(cutoff, limit=100):
+            taken.append(batch)
+        assert taken == [100, 100, 50]
+
+
+async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(250))
+        before = await shown(store)
+        # The third batch fails inside its transaction, as a crash or a full disk would.
+        await store._db.execute(
+            "CREATE TEMP TRIGGER third_batch_fails BEFORE DELETE ON main.deliveries "
+            "WHEN (SELECT count(*) FROM main.deliveries) <= 50 "
+            "BEGIN SELECT RAISE(ABORT, 'interrupted'); END"
+        )
+        with pytest.raises(sqlite3.IntegrityError, match="interrupted"):
+            await housekeeper(store, batch_rows=100).run()
+        assert len(await outbox(store)) == 50
+        assert await shown(store) == before
+        interrupted = await store.retention.last_run()
+        assert interrupted is not None
+        assert (interrupted.deliveries, interrupted.finished_at) == (200, None)
+
+        await store._db.execute("DROP TRIGGER temp.third_batch_fails")
+        run = await housekeeper(store, batch_rows=100).run()
+        assert run.deliveries == 50
+        assert await outbox(store) == []
+        assert await shown(store) == before
+
+
+async def test_a_run_cancelled_between_batches_is_finished_by_the_next(tmp_path, monkeypatch):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(250))
+        before = await shown(store)
+        prune, batches, second_done = store.retention.prune_deliveries, [], asyncio.Event()
+
+        async def counted(cutoff: datetime, *, limit: int) -> int:
+            batches.append(await prune(cutoff, limit=limit))
+            if len(batches) == 2:
+                second_done.set()
+            return batches[-1]
+
+        monkeypatch.setattr(store.retention, "prune_deliveries", counted)
+        keeper = Housekeeper(
+            store,
+            RetentionSettings(batch_rows=100),
+            story_window=timedelta(hours=72),
+            clock=lambda: NOW,
+            pause_seconds=0.2,
+        )
+        task = asyncio.create_task(keeper.run())
+        await second_done.wait()
+        task.cancel()  # during the pause after the second batch
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(await outbox(store)) == 50
+        assert await shown(store) == before
+
+        monkeypatch.undo()
+        await housekeeper(store, batch_rows=100).run()
+        assert await outbox(store) == []
+        assert await shown(store) == before
+
+
+async def test_counts_of_removed_feeds_and_subscriptions_are_forgotten(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(4))
+        await housekeeper(store).run()
+        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 2
+        await store._db.execute("DELETE FROM subscriptions")
+        await store._db.execute("DELETE FROM feeds")
+        before = (await store.stats()).deliveries
+        await housekeeper(store).run()
+        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 0
+        assert (await store.stats()).deliveries == before
+
+
+async def test_pruning_reads_the_outbox_in_age_order_through_its_index(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        plan = await store._db.fetch_all(
+            "EXPLAIN QUERY PLAN SELECT article_pk FROM deliveries "
+            "INDEXED BY deliveries_done_by_age WHERE state != 'pending' AND created_at < 5 "
+            "ORDER BY created_at LIMIT 10"
+        )
+    assert any("deliveries_done_by_age" in row[3] for row in plan)
+    assert not any("TEMP B-TREE" in row[3] for row in plan)
+
+
+async def test_audit_entries_older_than_audit_days_go_and_by_default_none(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        for days in (400, 40, 10, 1):
+            await store.audit.record(GUILD, 9, f"publish {days}", NOW - timedelta(days=days))
+        assert (await housekeeper(store).run()).audit_entries == 0
+        assert len(await store.audit.recent(GUILD)) == 4
+
+        run = await housekeeper(store, audit_days=30, batch_rows=100).run()
+
+        assert run.audit_entries == 2
+        assert [entry.action for entry in await store.audit.recent(GUILD)] == [
+            "publish 1",
+            "publish 10",
+        ]
+
+
+async def test_a_new_store_gives_free_pages_back_incrementally(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        size = await store.retention.size()
+    assert size.incremental_vacuum
+
+
+async def test_a_store_from_version_12_is_rebuilt_with_incremental_vacuum_and_keeps_its_rows(
+    tmp_path,
+):
+    path = tmp_path / "v12.db"
+    connection = await store_at_version(path, 12)
+    try:
+        pk = await add_article(connection, "https://a.example/1", "A", published_at=ago(1))
+        await connection.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
+            "next_attempt_at, created_at) VALUES (7, ?, 'dm', 5, 0, 0)",
+            (pk,),
+        )
+        await connection.commit()
+        assert await (await connection.execute("PRAGMA auto_vacuum")).fetchone() == (0,)
+    finally:
+        await connection.close()
+
+    async with await Store.open(path) as store:
+        assert (await store.retention.size()).incremental_vacuum
+        assert await store._db.scalar("SELECT count(*) FROM deliveries") == 1
+        assert await store.integrity_check() == "ok"
+
+
+async def test_housekeeping_gives_the_pages_pruning_freed_back_a_step_at_a_time(tmp_path):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(1))
+        # 20,000 old sent DMs of one article, as a plan and its sends leave them
+        await store._db.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
+            "subscription_id, state, next_attempt_at, created_at, sent_at, note) "
+            "WITH RECURSIVE n(value) AS (SELECT 1000 UNION ALL SELECT value + 1 FROM n "
+            "WHERE value < 20999) SELECT 7, 1, 'dm', value, 2, 'sent', :at, :at, :at, 'x' "
+            "FROM n",
+            {"at": ago(40)},
+        )
+        before = await store.retention.size()
+        steps = []
+        reclaim = store.retention.reclaim
+
+        async def counted(pages: int) -> int:
+            steps.append(await reclaim(pages))
+            return steps[-1]
+
+        store.retention.reclaim = counted  # type: ignore[method-assign]
+        run = await housekeeper(store, reclaim_pages=16).run()
+        after = await store.retention.size()
+
+    assert run.deliveries == 20_001
+    assert after.free_bytes == 0
+    assert run.pages_reclaimed * after.page_size >= before.bytes - after.bytes > 0
+    assert len(steps) > 2 and max(steps) == 16
+
+
+def article(n: int, *, published: bool = False, when: str = "2026-08-01T08:00:00Z", **fields):
+    from bot.domain.article_file import parse_article
+    from tests.factories import article_text
+
+    fields.setdefault("related", [])
+    return parse_article(
+        article_text(
+            title=f"Story number {n} about harbour{n} ferries",
+            webUrl=f"https://harbour-times.example/{n}",
+            originalUrl=...,
+            publishedDateTime=when,
+            published=published,
+            topics=[f"Topic{n}"],
+            **fields,
+        ).encode(),
+        source=f"{n}.md",
+    )
+
+
+def coverage(n: int, when: str = "2026-08-01T09:00:00Z") -> dict[str, object]:
+    return {
+        "title": f"Coverage {n} of harbour ferries",
+        "webUrl": f"https://coast.example/{n}",
+        "publishedDateTime": when,
+        "provider": {"name": "Coast", "domain": "coast.example"},
+    }
+
+
+async def titles(store: Store) -> list[str]:
+    rows = await store._db.fetch_all("SELECT title FROM articles ORDER BY title")
+    return [title for (title,) in rows]
+
+
+async def test_old_unpublished_articles_and_coverage_go_with_everything_they_carry(tmp_path):
+    old = NOW - timedelta(days=100)
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await store.articles.upsert_batch(
+            [
+                article(1, related=[coverage(1)]),  # never published: goes, with its entry
+                article(2, published=True, related=[coverage(2)]),  # published: stays
+                article(3, related=[coverage(2)]),  # goes; coverage 2 is listed by 2: stays
+                article(4, when="2026-11-20T08:00:00Z"),  # recent: stays
+                article(5),  # goes, but its topic has a subscriber: the topic stays
+            ],
+            old,
+        )
+        await store._db.execute(
+            "INSERT INTO subscriptions (guild_id, user_id, topic_id, created_at, updated_at) "
+            "SELECT 7, 500, id, 0, 0 FROM topics WHERE key = 'topic5'"
+        )
+
+        run = await housekeeper(store, articles_days=30, batch_rows=100).run()
+
+        assert run.articles == 4
+        assert await titles(store) == [
+            "Coverage 2 of harbour ferries",
+            "Story number 2 about harbour2 ferries",
+            "Story number 4 about harbour4 ferries",
+        ]
+        topics = await store._db.fetch_all("SELECT key FROM topics ORDER BY key")
+        assert topics == [("topic2",), ("topic4",), ("topic5",)]
+        assert (await store.subscriptions.for_member(7, 500))[0].topic_name == "Topic5"
+        for table in ("article_topics", "images", "related_links", "story_title_keys"):
+            orphans = await store._db.scalar(
+                f"SELECT count(*) FROM {table} WHERE "
+                f"{'child_pk' if table == 'related_links' else 'article_pk'} "
+                "NOT IN (SELECT pk FROM articles)"
+            )
+            assert orphans == 0, table
+        assert await store._db.scalar("SELECT count(*) FROM images") == 2  # of 2 and 4
+        for index in ("articles_fts", "titles_fts"):
+            await store._db.execute(f"INSERT INTO {index} ({index}) VALUES ('integrity-check')")
+            for word, found in (("harbour1", 0), ("harbour3", 0), ("harbour2", 1)):
+                sql = f"SELECT count(*) FROM {index} WHERE {index} MATCH ?"
+                assert await store._db.scalar(sql, (word,)) == found, (index, word)
+
+
+async def test_published_articles_go_only_with_published_articles_days_and_no_outbox_rows(
+    tmp_path,
+):
+    old = NOW - timedelta(days=100)
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await store.articles.upsert_batch(
+            [
+                article(1, published=True, related=[coverage(1)]),
+                article(2, published=True),
+                article(3),  # published by a server's moderators
+            ],
+            old,
+        )
+        three = await store.articles.get_by_url("https://harbour-times.example/3")
+        assert three is not None
+        await store.publication.decide(7, three.id, "published", 1, old)
+        two = await store.articles.get_by_url("https://harbour-times.example/2")
+        assert two is not None
+        await store._db.execute(
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, state, "
+            "next_attempt_at, created_at) SELECT 7, pk, 'dm', 5, 'sent', 0, :at "
+            "FROM articles WHERE id = :id",
+            {"at": ago(20), "id": two.id},
+        )
+        assert (await housekeeper(store, articles_days=30).run()).articles == 0
+
+        run = await housekeeper(
+            store, articles_days=30, published_articles_days=60, deliveries_days=30
+        ).run()
+
+        assert (run.deliveries, run.articles) == (0, 3)
+        assert await titles(store) == ["Story number 2 about harbour2 ferries"]
+
+
+def test_published_articles_days_needs_articles_days():
+    with pytest.raises(ValueError, match="published_articles_days needs articles_days"):
+        RetentionSettings(published_articles_days=10)
