@@ -1,12 +1,13 @@
 """SQL for the related-coverage engine: a story with its own coverage, and scored candidates.
 Runs on the store's read-only search connection.
 
-A ``/related story`` request makes three statements: the story with its coverage (whole
-articles), the planned and scored search, and the shown similar articles. The full-text part
-stays fast on a large store by searching only for a few rare terms (their frequency is probed
-with capped counts, which cost the same for a common word as for a rare one), within a window
-of article pks around the story; the probes, the choice of terms and the scoring are one
-statement.
+A ``/related story`` request makes up to four statements: the story with its coverage (whole
+articles), one or two planned and scored searches (the second with feedback terms), and the
+shown similar articles. The full-text part stays fast on a large store: each term's matches
+are read once and at most ``term_cap`` of them (a capped read costs little more for a common
+word than for a rare one), within a window of article pks around the story; common terms are
+left out and the heaviest others searched for within a budget of matches; only the best text
+matches are scored. The reads, the choice of terms and the scoring are one statement.
 """
 
 from __future__ import annotations

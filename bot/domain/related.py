@@ -4,9 +4,14 @@ For a stored story the results are, in order:
 
 1. its own coverage: the entries its file lists as related (in the file's order), the articles
    whose files list it, then the rest of its story (``storage.grouping``), closest in time first;
-2. similar stories from the store, scored by text (BM25 over title and excerpt, searched by the
-   story's rarest headline words), shared topics, closeness in time and quality; at most
-   ``max_per_outlet`` from one outlet before the others have had their turn.
+2. similar stories from the store, found by the story's terms (``bot.domain.terms``: words,
+   names and figures of its headline and excerpt, weighed by where they are, what they are
+   and how rare they are in the store) joined by those of its own coverage, else of the
+   first search's best results (feedback: outlets paraphrasing one event share words the
+   story lacks); scored by the share of the story's term weight they hold, mostly counted
+   by closeness in time (one event's coverage comes within days), less for the story's own
+   outlet, plus shared topics and quality; at most ``max_per_outlet`` from one outlet before
+   the others have had their turn.
 
 A free-text query goes through the same search and scoring, with time measured from now.
 Never the story itself, never one URL twice, and only what members of the asking guild see
@@ -48,6 +53,7 @@ MAX_FEEDBACK_TERMS = 8
 # The best text matches scored per search; the first search only looks for feedback.
 SCORED_POOL = 60
 FEEDBACK_POOL = 20
+# A first result scoring under half the best says too little of the story to be feedback.
 FEEDBACK_MIN = 0.5
 # One shared word is incidental: a result holding fewer of the terms searched for (when more
 # were) tells nothing of the story.
@@ -216,46 +222,43 @@ class RelatedService:
         else its event's coverage says: its own coverage, else the first search's best
         (pseudo-relevance feedback: outlets that paraphrase the story share words with each
         other that the story lacks)."""
-        settings = self._settings
         weights = self.weights(False)
-        wanted = settings.feedback_articles
-        # (title, excerpt, strength): coverage counts fully, a search result as it scored
-        # against the best, so a weak second result adds little.
-        feedback = [(title, excerpt, 1.0) for title, excerpt in coverage[:wanted]]
+        needed = self._settings.feedback_articles
+        # (title, excerpt, strength): coverage counts fully
+        feedback = [(title, excerpt, 1.0) for title, excerpt in coverage[:needed]]
         first: Search | None = None
-        if len(feedback) < wanted:
-            first = await self._store.related.candidates(
-                replace(query, limit=wanted - len(feedback), pool=FEEDBACK_POOL), weights
-            )
+        if len(feedback) < needed:
+            narrowed = replace(query, limit=needed - len(feedback), pool=FEEDBACK_POOL)
+            first = await self._store.related.candidates(narrowed, weights)
             self._common.note(first, part)
-            found = first.candidates
-            best = found[0].score if found else 1.0
-            least = min(FEEDBACK_MIN_TERMS, len(first.chosen))
-            feedback += [
-                (c.title, c.excerpt, c.score / best)
-                for c in found
-                if c.score >= best * FEEDBACK_MIN and len(c.matched) >= least
-            ]
+            feedback += _as_feedback(first)
         if not feedback:
             return first if first is not None else await self._search(query, terms, weights)
+        weighed, new = self._expanded(terms, feedback, part)
+        if first is None or first.window is None or first.window.narrow:
+            return await self._search(query, [*weighed, *new], weights)
+        # The first search's matches are given, not read again: only the new terms are.
+        chosen = set(first.chosen)
+        again = replace(query, window=first.window, prior=first.hits)
+        return await self._search(again, [t for t in weighed if t.key in chosen] + new, weights)
+
+    def _expanded(
+        self, terms: list[Term], feedback: list[tuple[str, str, float]], part: int
+    ) -> tuple[list[Term], list[Term]]:
+        """The story's terms, heavier by what the feedback shares of them, and the feedback's
+        heaviest new terms (as written: each form is one more lookup)."""
         # Another article's words say less about the story than the story's own.
+        scale = self._settings.feedback_weight
         others = merge(
-            Term(t.key, t.forms, t.weight * strength * settings.feedback_weight, t.label)
+            Term(t.key, t.forms, t.weight * strength * scale, t.label)
             for title, excerpt, strength in feedback
             for t in story_terms(title, excerpt)
         )
         own = {t.key for t in terms}
         added = {t.key: t.weight for t in others if t.key in own}
+        weighed = [t._replace(weight=t.weight + added.get(t.key, 0.0)) for t in terms]
         new = [t._replace(forms=t.forms[:1]) for t in others if t.key not in own]
-        new = self._common.drop(new, part)[:MAX_FEEDBACK_TERMS]
-        if first is None or first.window is None or first.window.narrow:
-            expanded = [t._replace(weight=t.weight + added.get(t.key, 0.0)) for t in terms]
-            return await self._search(query, [*expanded, *new], weights)
-        # The first search's matches are given, not read again: only the new terms are.
-        chosen = set(first.chosen)
-        kept = [t._replace(weight=t.weight + added.get(t.key, 0.0)) for t in terms]
-        again = replace(query, window=first.window, prior=first.hits)
-        return await self._search(again, [t for t in kept if t.key in chosen] + new, weights)
+        return weighed, self._common.drop(new, part)[:MAX_FEEDBACK_TERMS]
 
     async def _search(self, query: CandidateQuery, terms: list[Term], weights: Weights) -> Search:
         search_terms = tuple(SearchTerm(t.key, t.forms, t.weight) for t in terms)
@@ -342,6 +345,21 @@ class RelatedService:
         if shared:
             parts.append("shared terms: " + ", ".join(shared[:4]))
         return " · ".join(parts) or "similar story"
+
+
+def _as_feedback(first: Search) -> list[tuple[str, str, float]]:
+    """The first search's results that tell of the story, each as strong as it scored against
+    the best (so a weak second result adds little)."""
+    found = first.candidates
+    if not found:
+        return []
+    best = found[0].score or 1.0
+    least = min(FEEDBACK_MIN_TERMS, len(first.chosen))
+    return [
+        (c.title, c.excerpt, c.score / best)
+        for c in found
+        if c.score >= best * FEEDBACK_MIN and len(c.matched) >= least
+    ]
 
 
 def _query_reason(candidate: Candidate, terms: list[Term]) -> str:

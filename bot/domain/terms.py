@@ -47,6 +47,7 @@ NAME_BOOST = 2.0
 FIGURE_BOOST = 1.5
 SMALL_NUMBER_WEIGHT = 0.5
 MAX_FORMS = 6
+MAX_FIGURE_DIGITS = 15  # within what a decimal's 28 digits of precision spell exactly
 MAX_TERM_LENGTH = 40
 _TOKEN = re.compile(r"[^\W_]+")
 _WORD = re.compile(r"[^\W\d_][^\W_]*|\d[^\W_]*")
@@ -262,6 +263,8 @@ class _Case:
 def _figure(match: re.Match[str], weight: float) -> Term | None:
     """A figure written in digits; None for a small bare number (read as a word)."""
     whole, frac = match.group("int").replace(",", ""), match.group("frac") or ""
+    if len(whole) + len(frac) > MAX_FIGURE_DIGITS:
+        return None  # not an amount anyone writes: read as words, as written
     written = match.group(0).strip()
     if match.group("clock"):
         written = written.strip("$€£¥ ")
@@ -340,7 +343,7 @@ def _spellings(value: Decimal) -> tuple[str, ...]:
             joined = len(unit) <= 2  # "13k", "4.2m": the unit sticks to the last digits
             found.append(f"{number}{unit}" if joined else f"{number} {unit}")
         word = spelled(scaled)
-        if word:
+        if word:  # before the digits, so that MAX_FORMS keeps it
             found.insert(2, f"{word} {_UNIT_NAMES[exponent][-1]}")
         break
     if "." not in plain:

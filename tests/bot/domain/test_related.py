@@ -66,6 +66,7 @@ HOSTILE = [
     "حظر التعرف على الوجه ‏ban‏",
     "\x00riverton\x00",
     "'; DROP TABLE articles; --",
+    "9" * 100 + " $" + "9" * 40 + "bn",
 ]
 
 
@@ -254,7 +255,9 @@ LARGE_STORE_STATS = [
 ]
 
 
-async def test_a_story_lookup_never_reads_every_article_once_statistics_exist(tmp_path):
+async def test_a_story_and_its_searches_never_read_every_article_once_statistics_exist(
+    tmp_path,
+):
     path = tmp_path / "analysed.db"
     async with await Store.open(path) as store:
         await ingest_paths(store, [EXAMPLES_DIR])
@@ -271,5 +274,10 @@ async def test_a_story_lookup_never_reads_every_article_once_statistics_exist(tm
 
         store.related._rows = explained  # type: ignore[method-assign]
         found = await store.related.story(RIVERTON, RIVERTON, GUILD, coverage=10)
-    assert found is not None and found.coverage
+        assert found is not None and found.coverage
+        assert not [step for step in plans if "BLOOM FILTER ON a" in step or step == "SCAN a"]
+        plans.clear()
+        await RelatedService(store).for_story(GUILD, RIVERTON)  # and its searches
+    assert any("VIRTUAL TABLE" in step for step in plans)
     assert not [step for step in plans if "BLOOM FILTER ON a" in step or step == "SCAN a"]
+    assert "SCAN articles" not in plans

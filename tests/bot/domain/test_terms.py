@@ -56,6 +56,15 @@ def test_a_letter_after_a_number_is_not_always_money(text):
     assert not any(t.key.endswith("000000") for t in query_terms(text))
 
 
+@pytest.mark.parametrize(
+    "text", ["9" * 100, "$" + "9" * 40 + "bn", "1." + "5" * 60 + "%", "999," * 12 + "999 dollars"]
+)
+def test_numbers_no_one_writes_are_read_as_words(text):
+    found = query_terms(text)  # never a decimal's InvalidOperation
+    assert found
+    assert all(form.isalnum() for t in found for form in t.forms)  # words, not phrases
+
+
 def test_small_bare_numbers_count_less_than_words():
     terms = by_key(query_terms("27 suspected species"))
     assert terms["27"].weight < terms["species"].weight
