@@ -156,20 +156,26 @@ class CommandSettings(_Section):
 
 class RelatedWeights(_Section):
     text: Annotated[float, Field(ge=0, le=10)] = 1.0
-    topics: Annotated[float, Field(ge=0, le=10)] = 0.5
-    time: Annotated[float, Field(ge=0, le=10)] = 0.5
-    quality: Annotated[float, Field(ge=0, le=10)] = 0.2
+    time: Annotated[float, Field(ge=0, le=1)] = 0.9
+    query_time: Annotated[float, Field(ge=0, le=1)] = 0.5
+    same_outlet: Annotated[float, Field(ge=0, le=1)] = 0.6
+    topics: Annotated[float, Field(ge=0, le=10)] = 0.05
+    quality: Annotated[float, Field(ge=0, le=10)] = 0.05
 
 
 class RelatedSettings(_Section):
     story_window_hours: Annotated[float, Field(gt=0, le=24 * 60)] = 72
     title_similarity: Annotated[float, Field(gt=0, le=1)] = 0.7
     max_per_outlet: Annotated[int, Field(ge=1, le=10)] = 2
-    time_scale_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 72
+    time_scale_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 36
     query_time_scale_days: Annotated[float, Field(gt=0, le=3650)] = 30
     weights: RelatedWeights = RelatedWeights()
     search_window_articles: Annotated[int, Field(ge=1000, le=100_000_000)] = 100_000
-    term_budget: Annotated[int, Field(ge=100, le=100_000)] = 2000
+    search_terms: Annotated[int, Field(ge=1, le=64)] = 24
+    term_cap: Annotated[int, Field(ge=10, le=100_000)] = 300
+    term_budget: Annotated[int, Field(ge=100, le=1_000_000)] = 3000
+    feedback_articles: Annotated[int, Field(ge=0, le=5)] = 2
+    feedback_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
 class LoggingSettings(_Section):

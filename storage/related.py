@@ -1,19 +1,20 @@
 """SQL for the related-coverage engine: a story with its own coverage, and scored candidates.
 Runs on the store's read-only search connection.
 
-A ``/related story`` request makes three statements: the story with its coverage (whole
-articles), the planned and scored search, and the shown similar articles. The full-text part
-stays fast on a large store by searching only for a few rare terms (their frequency is probed
-with capped counts, which cost the same for a common word as for a rare one), within a window
-of article pks around the story; the probes, the choice of terms and the scoring are one
-statement.
+A ``/related story`` request makes up to four statements: the story with its coverage (whole
+articles), one or two planned and scored searches (the second with feedback terms), and the
+shown similar articles. The full-text part stays fast on a large store: each term's matches
+are read once and at most ``term_cap`` of them (a capped read costs little more for a common
+word than for a rare one), within a window of article pks around the story; common terms are
+left out and the heaviest others searched for within a budget of matches; only the best text
+matches are scored. The reads, the choice of terms and the scoring are one statement.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from storage.articles import (
@@ -47,49 +48,76 @@ class StoryKey:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """How much each signal counts in a candidate's score (each signal is 0..1)."""
+    """How the signals combine into a candidate's score (defaults: ``bot.config``).
 
-    text: float = 1.0
-    topics: float = 0.5
-    time: float = 0.5
-    quality: float = 0.2
-    time_scale_seconds: int = 72 * 3600
+    ``text`` scales the share of the story's term weight a candidate matches (0..1); of it,
+    the share ``time`` depends on closeness in time (an article ``time_scale_seconds`` away
+    keeps half of that share) and the rest holds at any distance; an article from the story's
+    own outlet keeps ``same_outlet`` of it. ``topics`` (share of the story's topics carried)
+    and ``quality`` (0..1) are added."""
+
+    text: float
+    time: float
+    time_scale_seconds: int
+    same_outlet: float
+    topics: float
+    quality: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTerm:
+    """A term searched for: its ``key``, the token sequences that spell it (any is a match)
+    and its ``weight`` before rarity."""
+
+    key: str
+    forms: tuple[str, ...]
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A search window of pks, as a search planned it (``narrow``: only common terms were
+    left, so the window was narrowed and counts in it are not those of the wider one)."""
+
+    low_pk: int
+    high_pk: int
+    narrow: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class CandidateQuery:
     """One planned and scored full-text search.
 
-    The plan: each of ``words`` is counted (up to ``term_cap``) in the pk window
-    ``centre_pk ± half_window`` (the newest article when ``centre_pk`` is None), or in the
-    whole store when none occurs there; the rarest are searched for while their matches stay
-    within ``term_budget`` (at least one, at most ``max_terms``). When only common words are
-    left the window narrows to a sixteenth (at least 1000 pks each way; with ``around`` false
-    nothing past the centre) and at most two are searched for.
+    The plan: each term's matches are read (up to ``term_cap``: a capped count costs as
+    little for "the" as for a name) in the pk window ``centre_pk ± half_window`` (the newest
+    article when ``centre_pk`` is None; ``window`` when given, as a first search planned it),
+    or in the whole store when no term occurs there; matches a first search read come in
+    ``prior`` (its ``Search.hits``) and are not read again. Terms found ``term_cap`` times or
+    more are common and left out; the others weigh ``weight × log(window size / count)`` and
+    the heaviest are searched for while the matches read stay within ``term_budget`` (at
+    least one, at most ``max_terms``). When only common terms are left the window narrows to
+    a sixteenth (at least 1000 pks each way; with ``around`` false nothing past the centre)
+    and the two heaviest are searched for there. The ``pool`` best matches by text (pks
+    nearer the centre first among equals) are scored.
     """
 
-    words: tuple[str, ...]
+    terms: tuple[SearchTerm, ...]
     centre_pk: int | None
     half_window: int
     around: bool
     guild_id: int
     reference_time: int
+    term_cap: int
+    term_budget: int
+    max_terms: int
+    limit: int
+    pool: int
     topic_ids: tuple[int, ...] = ()
     exclude_story: int | None = None
     exclude_pk: int | None = None
-    limit: int = 40
-    term_cap: int = 2000
-    term_budget: int = 2000
-    max_terms: int = 4
-
-
-@dataclass(frozen=True, slots=True)
-class SearchPlan:
-    """The terms a search looks for, rarest first, and its pk window."""
-
-    terms: tuple[str, ...]
-    low_pk: int
-    high_pk: int
+    outlet: str = ""
+    window: Window | None = None
+    prior: str = "[]"
 
 
 Tie = Literal["listed_by_story", "lists_story", "same_story"]
@@ -97,14 +125,38 @@ Tie = Literal["listed_by_story", "lists_story", "same_story"]
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A scored article (by pk), with how many topics it shares with the story, and what the
-    ranking needs to keep one URL once and one outlet from crowding the list."""
+    """A scored article (by pk), with how many topics it shares with the story, the terms
+    it matched, its text (for feedback), and what the ranking needs to keep one URL once and
+    one outlet from crowding the list."""
 
     pk: int
     score: float
     shared_topics: int
     canonical_url: str
     outlet: str
+    title: str = ""
+    excerpt: str = ""
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """What a search found, best first, and how it was planned: the query, its window, each
+    term's capped count, the terms searched for (heaviest first) and their matches as read
+    (JSON, for ``CandidateQuery.prior``). None and empty: nothing was found."""
+
+    query: CandidateQuery
+    candidates: list[Candidate]
+    window: Window | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    chosen: tuple[str, ...] = ()
+    hits: str = "[]"
+
+    def planned(self) -> CandidateQuery:
+        """The same search with its window and matches given, so that it only scores."""
+        chosen = set(self.chosen)
+        terms = tuple(t for t in self.query.terms if t.key in chosen)
+        return replace(self.query, terms=terms, window=self.window, prior=self.hits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,72 +176,121 @@ class StoryCoverage:
     coverage: list[CoverageLink]
 
 
-# The window, the capped count of each word in it (in the whole store when none occurs
-# there), the rarest words within the budget, and the narrowed window when only common words
-# are left. Words come in as [word, FTS5 string] pairs, so no word is read as query syntax.
-_PLAN = """
-words AS (SELECT json_extract(value, '$[0]') AS term, json_extract(value, '$[1]') AS phrase
-    FROM json_each(:words)),
-env AS MATERIALIZED (SELECT centre, newest, max(centre - :half, 0) AS lo, centre + :half AS hi
+def _collect(window: str) -> str:
+    """The pks of a term's articles in a window, as a JSON array of at most ``:cap`` (read
+    once: their number is the term's capped count, and they are its matches)."""
+    return (
+        "(SELECT json_group_array(rowid) FROM (SELECT articles_fts.rowid AS rowid"
+        " FROM articles_fts WHERE articles_fts MATCH i.q"
+        f" AND articles_fts.rowid BETWEEN {window} LIMIT :cap))"
+    )
+
+
+# The window; each term's matches in it (read once, at most :cap; a term a first search
+# already read comes in :prior), else in the whole store when no term occurs there; the
+# weight of each usable term; the heaviest within the budget (terms already read cost
+# nothing); the narrowed window when only common terms are left. Terms come in as
+# [key, FTS5 query, weight] (the query's strings quoted: never read as syntax).
+_PLAN = f"""
+input AS (SELECT json_extract(value, '$[0]') AS key, json_extract(value, '$[1]') AS q,
+        json_extract(value, '$[2]') AS w
+    FROM json_each(:terms)),
+prior AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS key,
+        json_extract(value, '$[1]') AS pks
+    FROM json_each(:prior)),
+env AS MATERIALIZED (SELECT centre, newest,
+        ifnull(:fixed_lo, max(centre - :half, 0)) AS lo, ifnull(:fixed_hi, centre + :half) AS hi,
+        :fixed_lo IS NOT NULL AS fixed
     FROM (SELECT ifnull(:centre, n) AS centre, n AS newest
           FROM (SELECT ifnull(max(pk), 0) AS n FROM articles))),
-near AS MATERIALIZED (SELECT w.term, w.phrase, (SELECT count(*) FROM (SELECT 1
-        FROM articles_fts WHERE articles_fts MATCH :columns || w.phrase
-        AND articles_fts.rowid BETWEEN e.lo AND e.hi LIMIT :cap)) AS n
-    FROM words w, env e),
-wide AS MATERIALIZED (SELECT w.term, w.phrase, (SELECT count(*) FROM (SELECT 1
-        FROM articles_fts WHERE articles_fts MATCH :columns || w.phrase
-        AND articles_fts.rowid BETWEEN 0 AND e.newest LIMIT :cap)) AS n
-    FROM words w, env e WHERE NOT EXISTS (SELECT 1 FROM near WHERE n > 0)),
-counts AS (SELECT term, phrase, n, 0 AS widened FROM near
-    WHERE EXISTS (SELECT 1 FROM near WHERE n > 0)
-    UNION ALL SELECT term, phrase, n, 1 FROM wide),
-ranked AS (SELECT term, phrase, n, widened, row_number() OVER byrarity AS r,
-        sum(n) OVER (byrarity ROWS UNBOUNDED PRECEDING) AS total
-    FROM counts WHERE n > 0 WINDOW byrarity AS (ORDER BY n, term)),
-picked AS (SELECT * FROM ranked WHERE r <= :max_terms AND (r = 1 OR total <= :budget)),
-span AS (SELECT f.n >= :budget AS narrow, e.centre,
-        CASE WHEN f.widened THEN 0 ELSE e.lo END AS lo,
-        CASE WHEN f.widened THEN e.newest ELSE e.hi END AS hi
-    FROM picked f, env e WHERE f.r = 1),
-plan AS MATERIALIZED (SELECT
-        (SELECT json_group_array(term) FROM (SELECT term FROM picked
-         WHERE r <= CASE WHEN s.narrow THEN 2 ELSE :max_terms END ORDER BY r)) AS terms,
-        (SELECT :columns || '(' || group_concat(phrase, ' OR ') || ')' FROM (SELECT phrase
-         FROM picked WHERE r <= CASE WHEN s.narrow THEN 2 ELSE :max_terms END ORDER BY r)) AS q,
+near AS MATERIALIZED (SELECT i.key, i.q, i.w, r.pks IS NOT NULL AS given,
+        ifnull(r.pks, {_collect("e.lo AND e.hi")}) AS pks
+    FROM input i CROSS JOIN env e LEFT JOIN prior r ON r.key = i.key),
+wide AS MATERIALIZED (SELECT i.key, i.q, i.w, 0 AS given, {_collect("0 AND e.newest")} AS pks
+    FROM input i, env e
+    WHERE NOT e.fixed AND NOT EXISTS (SELECT 1 FROM near WHERE pks != '[]')),
+counts AS MATERIALIZED (SELECT key, q, w, given, pks, json_array_length(pks) AS n, 0 AS widened
+    FROM near WHERE NOT EXISTS (SELECT 1 FROM wide)
+    UNION ALL SELECT key, q, w, given, pks, json_array_length(pks), 1 FROM wide),
+span AS MATERIALIZED (SELECT e.centre,
+        CASE WHEN c.widened THEN 0 ELSE e.lo END AS lo,
+        CASE WHEN c.widened THEN e.newest ELSE e.hi END AS hi,
+        NOT EXISTS (SELECT 1 FROM counts WHERE n > 0 AND n < :cap) AS narrow
+    FROM env e, (SELECT ifnull(max(widened), 0) AS widened FROM counts) c),
+weighed AS (SELECT c.key, c.q, c.n, c.given, c.pks,
+        c.w * ln((min(s.hi, e.newest) - s.lo + 2.0) / c.n) AS wi
+    FROM counts c, span s, env e
+    WHERE c.n > 0 AND (c.n < :cap OR s.narrow)),
+ranked AS (SELECT key, q, n, pks, wi, row_number() OVER heaviest AS r,
+        sum(CASE WHEN given THEN 0 ELSE n END) OVER (heaviest ROWS UNBOUNDED PRECEDING) AS total
+    FROM weighed WINDOW heaviest AS (ORDER BY wi DESC, key)),
+chosen AS MATERIALIZED (SELECT ranked.* FROM ranked, span s
+    WHERE r <= CASE WHEN s.narrow THEN 2 ELSE :max_terms END
+    AND (r = 1 OR s.narrow OR total <= :budget)),
+plan AS MATERIALIZED (SELECT s.centre, s.narrow,
         CASE WHEN s.narrow THEN max(s.centre - max((s.hi - s.lo) / 16, 1000), 0)
              ELSE s.lo END AS lo,
         CASE WHEN s.narrow THEN s.centre + :around * max((s.hi - s.lo) / 16, 1000)
-             ELSE s.hi END AS hi
-    FROM span s)
+             ELSE s.hi END AS hi,
+        (SELECT sum(wi) FROM chosen) AS mass,
+        (SELECT json_group_object(key, n) FROM counts) AS counts,
+        (SELECT json_group_array(key) FROM (SELECT key FROM chosen ORDER BY r)) AS terms,
+        CASE WHEN s.narrow THEN '[]' ELSE
+            (SELECT json_group_array(json_array(key, json(pks))) FROM chosen) END AS hits
+    FROM span s WHERE EXISTS (SELECT 1 FROM chosen))
 """
-_FIXED_PLAN = (
-    "plan AS (SELECT :fixed_terms AS terms, :fixed_q AS q, :fixed_lo AS lo, :fixed_hi AS hi)"
-)
 
 
 def _scored() -> str:
-    """The best 400 text matches of the plan, scored by text (BM25 over title and excerpt,
-    relative to the best), shared topics, closeness in time and quality."""
+    """The matches of the chosen terms (their pks as read, or, in a narrowed window, read
+    there), the best ``:pool`` of them by text (nearer pks first among equals: pks follow
+    time), scored by text, closeness in time, outlet, shared topics and quality."""
+    outlet = "ifnull(nullif(a.provider_domain, ''), a.provider_name)"
     return (
-        "hits AS MATERIALIZED ("
-        " SELECT articles_fts.rowid AS pk, bm25(articles_fts, 4.0, 1.0, 0.0) AS bm"
-        " FROM plan p, articles_fts"
-        " WHERE articles_fts MATCH p.q AND articles_fts.rowid BETWEEN p.lo AND p.hi"
-        " ORDER BY bm LIMIT 400),"
-        " best AS (SELECT min(bm) AS bm FROM hits),"
-        " scored AS (SELECT h.pk, a.canonical_url, a.provider_domain, a.provider_name,"
+        "hits AS (SELECT c.key, c.wi, j.value AS pk FROM plan p, chosen c, json_each(c.pks) j"
+        " WHERE NOT p.narrow"
+        " UNION ALL SELECT c.key, c.wi, f.rowid FROM plan p CROSS JOIN chosen c"
+        " CROSS JOIN articles_fts f WHERE p.narrow AND f.articles_fts MATCH c.q"
+        " AND f.rowid BETWEEN p.lo AND p.hi),"
+        " pool AS MATERIALIZED (SELECT h.pk, sum(h.wi) AS s, json_group_array(h.key) AS matched"
+        " FROM hits h GROUP BY h.pk"
+        " ORDER BY sum(h.wi) / (1.0 + abs(h.pk - (SELECT centre FROM plan)) / :near) DESC"
+        " LIMIT :pool),"
+        " scored AS (SELECT h.pk, a.canonical_url,"
+        f" {outlet} AS outlet, a.title, a.excerpt, h.matched,"
         " (SELECT count(*) FROM article_topics t WHERE t.article_pk = h.pk"
         "  AND t.topic_id IN (SELECT value FROM json_each(:topics))) AS shared,"
-        " :w_text * h.bm / min((SELECT bm FROM best), -1e-9)"
-        " + :w_time / (1.0 + abs(a.published_at - :at) / :scale)"
+        " :w_text * h.s / p.mass"
+        " * (1.0 - :w_time + :w_time / (1.0 + ((a.published_at - :at) / :scale)"
+        "    * ((a.published_at - :at) / :scale)))"
+        f" * CASE WHEN {outlet} = :outlet THEN :w_outlet ELSE 1.0 END"
         " + :w_quality * a.quality / 100.0 AS base"
-        f" FROM hits h JOIN articles a ON a.pk = h.pk WHERE {_SEEN}"
-        " AND a.pk IS NOT :self AND (:story IS NULL OR a.story_id != :story))"
-        " SELECT pk, base + :w_topics * shared / :topic_count AS score, shared, canonical_url,"
-        " provider_domain, provider_name FROM scored"
-        " ORDER BY score DESC LIMIT :limit"
+        f" FROM pool h, plan p JOIN articles a ON a.pk = h.pk WHERE {_SEEN}"
+        " AND a.pk IS NOT :self AND (:story IS NULL OR a.story_id != :story)),"
+        " best AS (SELECT pk, base + :w_topics * shared / :topic_count AS score, shared,"
+        " canonical_url, outlet, title, excerpt, matched FROM scored"
+        " ORDER BY score DESC LIMIT :limit)"
+        # The plan comes back even when nothing is found, on a row of its own.
+        " SELECT b.pk, b.score, b.shared, b.canonical_url, b.outlet, b.title, b.excerpt,"
+        " b.matched, p.lo, p.hi, p.narrow, p.counts, p.terms, p.hits"
+        " FROM plan p LEFT JOIN best b ORDER BY b.score DESC"
     )
+
+
+def match_any(forms: Sequence[str]) -> str:
+    """An FTS5 query for title or excerpt holding any of ``forms`` (each a word sequence,
+    quoted: never read as query syntax)."""
+    return f"{TEXT_COLUMNS} : (" + " OR ".join(fts_phrase(f) for f in forms) + ")"
+
+
+def _distinct(terms: Sequence[SearchTerm]) -> list[SearchTerm]:
+    """One term per key (the first), none without a form that holds a word."""
+    seen: dict[str, SearchTerm] = {}
+    for term in terms:
+        forms = tuple(f for f in term.forms if f.replace("\x00", "").strip())
+        if forms and term.key not in seen:
+            seen[term.key] = term if forms == term.forms else replace(term, forms=forms)
+    return list(seen.values())
 
 
 class RelatedRepository:
@@ -252,50 +353,70 @@ class RelatedRepository:
         links = [CoverageLink(article_from_row(r), r[ARTICLE_SELECT_WIDTH]) for r in rows[1:]]
         return StoryCoverage(article, key, links)
 
-    async def candidates(
-        self, query: CandidateQuery, weights: Weights, *, plan: SearchPlan | None = None
-    ) -> list[Candidate]:
+    async def candidates(self, query: CandidateQuery, weights: Weights) -> Search:
         """Plan the search (``CandidateQuery``) and score the articles holding any of its
-        terms, in one statement. With ``plan``, that plan is searched instead (to time the
-        search alone)."""
-        if not query.words:
-            return []
-        ctes = _PLAN if plan is None else _FIXED_PLAN
-        sql = f"WITH {ctes}, {_scored()}"
-        params = self._plan_params(query) if plan is None else self._fixed_params(plan)
-        params |= {
+        terms, in one statement."""
+        terms = _distinct(query.terms)
+        if not terms:
+            return Search(query, [])
+        sql = f"WITH {_PLAN}, {_scored()}"
+        fixed = query.window
+        params = {
+            "terms": json.dumps(
+                [[t.key, match_any(t.forms), t.weight] for t in terms], ensure_ascii=False
+            ),
+            "prior": query.prior,
+            "centre": query.centre_pk,
+            "half": query.half_window,
+            "fixed_lo": fixed.low_pk if fixed else None,
+            "fixed_hi": fixed.high_pk if fixed else None,
+            "around": int(query.around),
+            "cap": query.term_cap,
+            "budget": query.term_budget,
+            "max_terms": query.max_terms,
+            "pool": max(query.pool, query.limit),
+            "near": float(max(query.half_window // 16, 100)),
             "topics": json.dumps(list(query.topic_ids)),
             "topic_count": float(max(len(query.topic_ids), 1)),
             "w_text": weights.text,
             "w_time": weights.time,
+            "w_outlet": weights.same_outlet,
             "w_quality": weights.quality,
             "w_topics": weights.topics,
             "at": query.reference_time,
             "scale": float(weights.time_scale_seconds),
+            "outlet": query.outlet,
             "guild": query.guild_id,
             "self": query.exclude_pk,
             "story": query.exclude_story,
             "limit": query.limit,
         }
         rows = await self._rows(sql, params)
-        return [Candidate(int(r[0]), float(r[1]), int(r[2]), r[3], r[4] or r[5]) for r in rows]
-
-    async def plan(self, query: CandidateQuery) -> SearchPlan | None:
-        """The terms and window ``candidates`` searches for this query (None: no word
-        occurs in the store)."""
-        if not query.words:
-            return None
-        sql = f"WITH {_PLAN} SELECT terms, lo, hi FROM plan"
-        rows = await self._rows(sql, self._plan_params(query))
         if not rows:
-            return None
-        return SearchPlan(tuple(json.loads(rows[0][0])), int(rows[0][1]), int(rows[0][2]))
+            return Search(query, [])
+        first = rows[0]
+        found = [
+            Candidate(
+                int(r[0]), float(r[1]), int(r[2]), r[3], r[4], r[5], r[6], tuple(json.loads(r[7]))
+            )
+            for r in rows
+            if r[0] is not None
+        ]
+        return Search(
+            query,
+            found,
+            Window(int(first[8]), int(first[9]), bool(first[10])),
+            {str(k): int(n) for k, n in json.loads(first[11]).items()},
+            tuple(str(k) for k in json.loads(first[12])),
+            first[13],
+        )
 
     async def term_counts(
-        self, terms: Sequence[str], low_pk: int, high_pk: int, *, cap: int
+        self, terms: Sequence[SearchTerm], low_pk: int, high_pk: int, *, cap: int
     ) -> dict[str, int]:
-        """How many articles in the pk window hold each term in title or excerpt, counted up
-        to ``cap`` (so a common word costs no more than a rare one)."""
+        """How many articles in the pk window hold each term in title or excerpt (any of its
+        forms), counted up to ``cap`` (so a common word costs no more than a rare one)."""
+        terms = _distinct(terms)
         if not terms:
             return {}
         probe = (
@@ -305,37 +426,13 @@ class RelatedRepository:
         sql = "SELECT " + ", ".join([probe] * len(terms))
         params: list[Any] = []
         for term in terms:
-            params += [f"{TEXT_COLUMNS} : {fts_phrase(term)}", low_pk, high_pk, cap]
+            params += [match_any(term.forms), low_pk, high_pk, cap]
         rows = await self._rows(sql, tuple(params))
-        return {term: int(count) for term, count in zip(terms, rows[0], strict=True)}
+        return {term.key: int(count) for term, count in zip(terms, rows[0], strict=True)}
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]:
         """Whole articles for these pks, read on the search connection."""
         return await self._articles.load(pks)
-
-    @staticmethod
-    def _plan_params(query: CandidateQuery) -> dict[str, Any]:
-        words = list(dict.fromkeys(query.words))
-        return {
-            "words": json.dumps([[w, fts_phrase(w)] for w in words], ensure_ascii=False),
-            "columns": f"{TEXT_COLUMNS} : ",
-            "centre": query.centre_pk,
-            "half": query.half_window,
-            "around": int(query.around),
-            "cap": query.term_cap,
-            "budget": query.term_budget,
-            "max_terms": query.max_terms,
-        }
-
-    @staticmethod
-    def _fixed_params(plan: SearchPlan) -> dict[str, Any]:
-        match = " OR ".join(fts_phrase(t) for t in plan.terms)
-        return {
-            "fixed_terms": json.dumps(list(plan.terms)),
-            "fixed_q": f"{TEXT_COLUMNS} : ({match})",
-            "fixed_lo": plan.low_pk,
-            "fixed_hi": plan.high_pk,
-        }
 
     async def _rows(self, sql: str, params: Any) -> list[tuple[Any, ...]]:
         return await self._db.fetch_all(sql, params)

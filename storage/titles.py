@@ -45,13 +45,19 @@ def _money(match: re.Match[str]) -> str:
     return f"{match.group(1)}{unit}"
 
 
-def headline(title: str) -> str:
-    """The headline without an outlet's prefix or suffix and with numbers in one style."""
+def undressed(title: str) -> str:
+    """The headline without an outlet's prefix (``Analysis:``) or suffix (``| Outlet``)."""
     # Each pattern runs only where its required character is (most headlines have few), so
     # a plain headline costs a few scans instead of four regex passes.
     text = _PREFIX.sub("", title, count=1) if ":" in title else title
     if "-" in text or "|" in text or "–" in text or "—" in text:
         text = _SUFFIX.sub("", text, count=1)
+    return text
+
+
+def headline(title: str) -> str:
+    """The headline without an outlet's prefix or suffix and with numbers in one style."""
+    text = undressed(title)
     if _DIGIT.search(text) is None:
         return text
     if "," in text:

@@ -25,6 +25,7 @@ with atheris.instrument_imports():
     from bot.domain.related import RelatedService
     from bot.domain.text import query_terms
     from storage import Store
+    from storage.related import SearchTerm
     from storage.sql import fts_match
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -41,7 +42,9 @@ async def _search(store: Store, text: str, raw: list[str]) -> None:
     await store.articles.search(words)
     await store.articles.search(raw, any_term=True)
     await store.publication.suggest(0, words, "any")
-    await store.related.term_counts(words, 0, 10**9, cap=100)
+    await store.related.term_counts(
+        [SearchTerm(w, (w, *raw[:2]), 1.0) for w in words], 0, 10**9, cap=100
+    )
     fts_match(raw, prefix_last=True)
     with contextlib.suppress(UserError):
         await RelatedService(store).for_query(0, text)

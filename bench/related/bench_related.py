@@ -25,7 +25,8 @@ from typing import Any
 from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, GenArticle, generate
 from bot.config import RelatedSettings
-from bot.domain.related import RelatedService, significant_terms
+from bot.domain.related import MAX_STORY_TERMS, RelatedService, significant_terms
+from bot.domain.terms import story_terms
 from storage import Store
 from storage.prepare import short_id
 
@@ -50,22 +51,21 @@ async def _timed(calls: list[Callable[[], Awaitable[Any]]]) -> list[float]:
 async def _raw_best(
     store: Store, service: RelatedService, article: GenArticle
 ) -> tuple[float, float]:
-    """The single SQL statement the engine relies on: its planned and scored candidate
-    search (probing the headline's words, choosing the rarest, scoring the matches), exactly
-    as the engine runs it for this story; and, for reference, the scoring part alone with the
-    plan fixed in advance. Neither the story lookup nor planning the plan is timed."""
-    found = await store.related.story(short_id(article.url), None, GUILD, coverage=0)
+    """The SQL the engine relies on: its planned and scored candidate searches (the
+    story's terms probed, the heaviest chosen, the matches scored; then the same with its
+    feedback's terms), exactly as the engine runs them for this story; and, for reference,
+    the last search's scoring alone, with its window and counts given. Neither the story
+    lookup nor its coverage is timed."""
+    found = await store.related.story(short_id(article.url), None, GUILD, coverage=10)
     assert found is not None
-    query = service.search_query(significant_terms(article.title), found.key, GUILD, 40)
-    weights = service.weights(False)
-    plan = await store.related.plan(query)
+    terms = story_terms(found.article.title, found.article.excerpt)[:MAX_STORY_TERMS]
     started = time.perf_counter()
-    await store.related.candidates(query, weights)
+    search = await service.similar(found, terms, GUILD, 40)
     whole = (time.perf_counter() - started) * 1000
-    if plan is None:
+    if search.window is None:
         return whole, 0.0
     started = time.perf_counter()
-    await store.related.candidates(query, weights, plan=plan)
+    await store.related.candidates(search.planned(), service.weights(False))
     return whole, (time.perf_counter() - started) * 1000
 
 

@@ -4,9 +4,14 @@ For a stored story the results are, in order:
 
 1. its own coverage: the entries its file lists as related (in the file's order), the articles
    whose files list it, then the rest of its story (``storage.grouping``), closest in time first;
-2. similar stories from the store, scored by text (BM25 over title and excerpt, searched by the
-   story's rarest headline words), shared topics, closeness in time and quality; at most
-   ``max_per_outlet`` from one outlet before the others have had their turn.
+2. similar stories from the store, found by the story's terms (``bot.domain.terms``: words,
+   names and figures of its headline and excerpt, weighed by where they are, what they are
+   and how rare they are in the store) joined by those of its own coverage, else of the
+   first search's best results (feedback: outlets paraphrasing one event share words the
+   story lacks); scored by the share of the story's term weight they hold, mostly counted
+   by closeness in time (one event's coverage comes within days), less for the story's own
+   outlet, plus shared topics and quality; at most ``max_per_outlet`` from one outlet before
+   the others have had their turn.
 
 A free-text query goes through the same search and scoring, with time measured from now.
 Never the story itself, never one URL twice, and only what members of the asking guild see
@@ -19,12 +24,14 @@ search, so it is never read as FTS5 syntax.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import RelatedSettings
 from bot.domain.errors import UserError
-from bot.domain.text import query_terms, shown
+from bot.domain.terms import Term, merge, query_terms, story_terms
+from bot.domain.text import shown
 from bot.domain.urls import InvalidUrlError, canonical_url
 from storage import Store
 from storage.models import Article
@@ -32,13 +39,27 @@ from storage.related import (
     Candidate,
     CandidateQuery,
     CoverageLink,
+    Search,
+    SearchTerm,
     StoryCoverage,
     StoryKey,
     Weights,
 )
-from storage.titles import STOPWORDS, fold, similarity, title_words
+from storage.titles import fold, similarity, title_words
 
-MAX_SEARCH_TERMS = 4
+# Terms looked up per search at most: a story's heaviest, then its feedback's heaviest new ones.
+MAX_STORY_TERMS = 16
+MAX_FEEDBACK_TERMS = 8
+# The best text matches scored per search; the first search only looks for feedback.
+SCORED_POOL = 60
+FEEDBACK_POOL = 20
+# A first result scoring under half the best says too little of the story to be feedback.
+FEEDBACK_MIN = 0.5
+# One shared word is incidental: a result holding fewer of the terms searched for (when more
+# were) tells nothing of the story.
+FEEDBACK_MIN_TERMS = 2
+# Terms remembered as common (see ``CommonTerms``).
+COMMON_TERMS_KEPT = 50_000
 _TIES = {
     "listed_by_story": "curated coverage",
     "lists_story": "lists this story as related",
@@ -54,24 +75,36 @@ class RelatedResult:
 
 
 def significant_terms(text: str, *, limit: int = 8) -> list[str]:
-    """The words of a headline or query that say most about it: no stopwords, no outlet
-    dressing, each once, in order."""
-    words = title_words(text) or [fold(w) for w in query_terms(text, max_terms=limit)]
+    """The words of a headline that say most about it: no stopwords, no outlet dressing,
+    each once, in order (what a member would type about it)."""
+    words = title_words(text)
     return [w for w in words if len(w) > 1 or w.isdigit()][:limit] or words[:limit]
 
 
-def pick_terms(counts: dict[str, int], budget: int) -> list[str]:
-    """The rarest terms whose matches together stay within ``budget`` (at least one, at
-    most ``MAX_SEARCH_TERMS``); terms that match nothing are left out."""
-    ranked = sorted((count, term) for term, count in counts.items() if count > 0)
-    picked: list[str] = []
-    total = 0
-    for count, term in ranked[:MAX_SEARCH_TERMS]:
-        if picked and total + count > budget:
-            break
-        picked.append(term)
-        total += count
-    return picked
+class CommonTerms:
+    """Terms a search found common (``term_cap`` matches or more) around a part of the store,
+    so that the next searches there do not look them up only to leave them out: looking a
+    term up is what a search costs most. Bounded; a term common in a part of the store stays
+    common there as articles arrive."""
+
+    def __init__(self, size: int = COMMON_TERMS_KEPT) -> None:
+        self._size = size
+        self._known: OrderedDict[tuple[str, int], None] = OrderedDict()
+
+    def drop(self, terms: list[Term], part: int) -> list[Term]:
+        """``terms`` without those known to be common in ``part`` (all of them when every
+        one is: a search of common terms only narrows its window)."""
+        kept = [t for t in terms if (t.key, part) not in self._known]
+        return kept or terms
+
+    def note(self, search: Search, part: int) -> None:
+        cap = search.query.term_cap
+        for key, count in search.counts.items():
+            if count >= cap:
+                self._known[(key, part)] = None
+                self._known.move_to_end((key, part))
+        while len(self._known) > self._size:
+            self._known.popitem(last=False)
 
 
 class RelatedService:
@@ -80,6 +113,7 @@ class RelatedService:
     def __init__(self, store: Store, settings: RelatedSettings | None = None) -> None:
         self._store = store
         self._settings = settings or RelatedSettings()
+        self._common = CommonTerms()
 
     async def story(self, guild_id: int, story: str) -> Article:
         """The story named by an id or a link, if this guild can see it."""
@@ -103,20 +137,21 @@ class RelatedService:
     ) -> tuple[Article, list[RelatedResult]]:
         """The story, then its own coverage, then similar stories."""
         found = await self._story(guild_id, story, coverage=limit)
-        article, key = found.article, found.key
+        article = found.article
         seen = {article.canonical_url}
         results = self._coverage_results(article, found.coverage, seen)
         wanted = limit - len(results)
         if wanted <= 0:
             return article, results[:limit]
-        words = significant_terms(article.title)
-        query = self.search_query(words, key, guild_id, limit * 4)
-        ranked = await self._store.related.candidates(query, self._weights(False))
+        terms = story_terms(article.title, article.excerpt)
+        labels = {t.key: t.label for t in terms}
+        search = await self.similar(found, terms, guild_id, limit * 2)
         before = [(_outlet(r.article), r.article.canonical_url) for r in results]
-        picked = self._diverse([c for c in ranked if c.canonical_url not in seen], before, wanted)
+        ranked = [c for c in search.candidates if c.canonical_url not in seen]
+        picked = self._diverse(ranked, before, wanted)
         loaded = await self._store.related.load([c.pk for c in picked])
         results += [
-            RelatedResult(loaded[c.pk], self._similar_reason(loaded[c.pk], words, article.topics))
+            RelatedResult(loaded[c.pk], self._similar_reason(loaded[c.pk], c, labels, article))
             for c in picked
             if c.pk in loaded
         ]
@@ -124,66 +159,131 @@ class RelatedService:
 
     async def for_query(self, guild_id: int, text: str, *, limit: int = 10) -> list[RelatedResult]:
         """Stored stories matching free text, best first."""
-        words = significant_terms(text)
-        if not words:
+        terms = query_terms(text)
+        if not terms:
             raise UserError("Type a few words to search for, such as `facial recognition`.")
-        query = self.search_query(words, None, guild_id, limit * 4)
-        ranked = await self._store.related.candidates(query, self._weights(True))
-        picked = self._diverse(ranked, [], limit)
+        search = await self._store.related.candidates(
+            self.free_text_query(terms, guild_id, limit * 4), self.weights(True)
+        )
+        picked = self._diverse(search.candidates, [], limit)
         loaded = await self._store.related.load([c.pk for c in picked])
         return [
-            RelatedResult(loaded[c.pk], self._query_reason(loaded[c.pk], words))
-            for c in picked
-            if c.pk in loaded
+            RelatedResult(loaded[c.pk], _query_reason(c, terms)) for c in picked if c.pk in loaded
         ]
 
     # --- the search -----------------------------------------------------------------------
 
-    def search_query(
-        self,
-        words: list[str],
-        key: StoryKey | None,
-        guild_id: int,
-        wanted: int,
+    async def similar(
+        self, found: StoryCoverage, terms: list[Term], guild_id: int, wanted: int
+    ) -> Search:
+        """The search for a story's similar articles (by its heaviest ``terms`` not known to
+        be common around it) in a window of pks around it (see ``CandidateQuery``), never
+        finding the story or its own coverage."""
+        key = found.key
+        part = key.pk // max(self._settings.search_window_articles // 2, 1)
+        terms = self._common.drop(terms, part)[:MAX_STORY_TERMS]
+        query = self._query(terms, key, guild_id, wanted, outlet=_outlet(found.article))
+        feedback = [(c.article.title, c.article.excerpt) for c in found.coverage]
+        search = await self._with_feedback(query, terms, feedback, part)
+        self._common.note(search, part)
+        return search
+
+    def free_text_query(self, terms: list[Term], guild_id: int, wanted: int) -> CandidateQuery:
+        """The search for what a member typed, among the newest articles."""
+        return self._query(terms, None, guild_id, wanted, outlet="")
+
+    def _query(
+        self, terms: list[Term], key: StoryKey | None, guild_id: int, wanted: int, *, outlet: str
     ) -> CandidateQuery:
-        """The one planned and scored search to run: the rarest words in a window of pks
-        around the story (the newest, for a query), widened to the whole store when none
-        occurs there (see ``CandidateQuery``; planned in SQL, as ``pick_terms`` does)."""
         settings = self._settings
         window = settings.search_window_articles
         return CandidateQuery(
-            words=tuple(words),
+            terms=tuple(SearchTerm(t.key, t.forms, t.weight) for t in terms),
             centre_pk=key.pk if key else None,
             half_window=window // 2 if key else window,
             around=key is not None,
             guild_id=guild_id,
             reference_time=_reference_time(key),
+            term_cap=settings.term_cap,
+            term_budget=settings.term_budget,
+            max_terms=settings.search_terms,
+            limit=wanted,
+            pool=SCORED_POOL,
             topic_ids=key.topic_ids if key else (),
             exclude_story=key.story_id if key else None,
             exclude_pk=key.pk if key else None,
-            limit=wanted,
-            term_cap=settings.term_budget,
-            term_budget=settings.term_budget,
-            max_terms=MAX_SEARCH_TERMS,
+            outlet=outlet,
         )
+
+    async def _with_feedback(
+        self, query: CandidateQuery, terms: list[Term], coverage: list[tuple[str, str]], part: int
+    ) -> Search:
+        """Search with the story's terms joined by those of the articles that best tell what
+        else its event's coverage says: its own coverage, else the first search's best
+        (pseudo-relevance feedback: outlets that paraphrase the story share words with each
+        other that the story lacks)."""
+        weights = self.weights(False)
+        needed = self._settings.feedback_articles
+        # (title, excerpt, strength): coverage counts fully
+        feedback = [(title, excerpt, 1.0) for title, excerpt in coverage[:needed]]
+        first: Search | None = None
+        if len(feedback) < needed:
+            narrowed = replace(query, limit=needed - len(feedback), pool=FEEDBACK_POOL)
+            first = await self._store.related.candidates(narrowed, weights)
+            self._common.note(first, part)
+            feedback += _as_feedback(first)
+        if not feedback:
+            return first if first is not None else await self._search(query, terms, weights)
+        weighed, new = self._expanded(terms, feedback, part)
+        if first is None or first.window is None or first.window.narrow:
+            return await self._search(query, [*weighed, *new], weights)
+        # The first search's matches are given, not read again: only the new terms are.
+        chosen = set(first.chosen)
+        again = replace(query, window=first.window, prior=first.hits)
+        return await self._search(again, [t for t in weighed if t.key in chosen] + new, weights)
+
+    def _expanded(
+        self, terms: list[Term], feedback: list[tuple[str, str, float]], part: int
+    ) -> tuple[list[Term], list[Term]]:
+        """The story's terms, heavier by what the feedback shares of them, and the feedback's
+        heaviest new terms (as written: each form is one more lookup)."""
+        # Another article's words say less about the story than the story's own.
+        scale = self._settings.feedback_weight
+        others = merge(
+            Term(t.key, t.forms, t.weight * strength * scale, t.label)
+            for title, excerpt, strength in feedback
+            for t in story_terms(title, excerpt)
+        )
+        own = {t.key for t in terms}
+        added = {t.key: t.weight for t in others if t.key in own}
+        weighed = [t._replace(weight=t.weight + added.get(t.key, 0.0)) for t in terms]
+        new = [t._replace(forms=t.forms[:1]) for t in others if t.key not in own]
+        return weighed, self._common.drop(new, part)[:MAX_FEEDBACK_TERMS]
+
+    async def _search(self, query: CandidateQuery, terms: list[Term], weights: Weights) -> Search:
+        search_terms = tuple(SearchTerm(t.key, t.forms, t.weight) for t in terms)
+        return await self._store.related.candidates(replace(query, terms=search_terms), weights)
 
     def weights(self, for_query: bool) -> Weights:
-        """The scoring weights, with the time scale of a story or of a free-text query."""
-        return self._weights(for_query)
-
-    def _weights(self, for_query: bool) -> Weights:
+        """The scoring weights of a story's search, or of a free-text query's."""
         settings = self._settings
-        scale = (
-            settings.query_time_scale_days * 86400
-            if for_query
-            else settings.time_scale_hours * 3600
-        )
+        w = settings.weights
+        if for_query:
+            return Weights(
+                text=w.text,
+                time=w.query_time,
+                time_scale_seconds=int(settings.query_time_scale_days * 86400),
+                same_outlet=1.0,
+                topics=w.topics,
+                quality=w.quality,
+            )
         return Weights(
-            text=settings.weights.text,
-            topics=settings.weights.topics,
-            time=settings.weights.time,
-            quality=settings.weights.quality,
-            time_scale_seconds=int(scale),
+            text=w.text,
+            time=w.time,
+            time_scale_seconds=int(settings.time_scale_hours * 3600),
+            same_outlet=w.same_outlet,
+            topics=w.topics,
+            quality=w.quality,
         )
 
     # --- results and reasons --------------------------------------------------------------
@@ -230,26 +330,44 @@ class RelatedService:
         return (first + later)[: max(wanted, 0)]
 
     @staticmethod
-    def _similar_reason(article: Article, words: list[str], topics: Sequence[str]) -> str:
+    def _similar_reason(
+        article: Article, candidate: Candidate, labels: dict[str, str], story: Article
+    ) -> str:
+        """The story's topics the article carries and the story's terms it holds, heaviest
+        first."""
         parts: list[str] = []
         article_topics = {fold(t) for t in article.topics}
-        shared_topics = [name for name in topics if fold(name) in article_topics]
+        shared_topics = [name for name in story.topics if fold(name) in article_topics]
         if shared_topics:
             parts.append("shared topics: " + ", ".join(shared_topics[:3]))
-        text_words = set(title_words(article.title + " " + article.excerpt))
-        shared = [w for w in words if w in text_words]
+        matched = set(candidate.matched)
+        shared = [label for key, label in labels.items() if key in matched]
         if shared:
             parts.append("shared terms: " + ", ".join(shared[:4]))
         return " · ".join(parts) or "similar story"
 
-    @staticmethod
-    def _query_reason(article: Article, words: list[str]) -> str:
-        text_words = set(title_words(article.title + " " + article.excerpt))
-        text_words |= {w for topic in article.topics for w in title_words(topic)}
-        shared = [w for w in words if w in text_words]
-        if len(shared) == len(words):
-            return "matches every word"
-        return "shared terms: " + ", ".join(shared[:4]) if shared else "similar words"
+
+def _as_feedback(first: Search) -> list[tuple[str, str, float]]:
+    """The first search's results that tell of the story, each as strong as it scored against
+    the best (so a weak second result adds little)."""
+    found = first.candidates
+    if not found:
+        return []
+    best = found[0].score or 1.0
+    least = min(FEEDBACK_MIN_TERMS, len(first.chosen))
+    return [
+        (c.title, c.excerpt, c.score / best)
+        for c in found
+        if c.score >= best * FEEDBACK_MIN and len(c.matched) >= least
+    ]
+
+
+def _query_reason(candidate: Candidate, terms: list[Term]) -> str:
+    matched = set(candidate.matched)
+    shared = [t.label for t in terms if t.key in matched]
+    if len(shared) == len(terms):
+        return "matches every word"
+    return "shared terms: " + ", ".join(shared[:4]) if shared else "similar words"
 
 
 def _reference_time(key: StoryKey | None) -> int:
@@ -264,4 +382,4 @@ def _outlet(article: Article) -> str:
     return article.provider.domain or article.provider.name
 
 
-__all__ = ["STOPWORDS", "RelatedResult", "RelatedService", "pick_terms", "significant_terms"]
+__all__ = ["RelatedResult", "RelatedService", "significant_terms"]

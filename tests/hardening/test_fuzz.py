@@ -25,6 +25,7 @@ from bot.domain.ingest import ingest_paths
 from bot.domain.related import RelatedService
 from bot.domain.text import query_terms
 from storage import Store
+from storage.related import SearchTerm
 from tests.factories import EXAMPLES_DIR, article_fields, article_text
 from tests.hardening.hostile_corpus import SECRET
 
@@ -254,7 +255,9 @@ async def search_everywhere(store: Store, text: str, terms: list[str]) -> None:
     await store.publication.suggest(0, words, "any")
     if terms and any(terms):
         await store.publication.suggest(0, [t for t in terms if t] or ["x"], "pending")
-    await store.related.term_counts(words, 0, 10**9, cap=100)
+    await store.related.term_counts(
+        [SearchTerm(w, (w, *terms[:2]), 1.0) for w in words], 0, 10**9, cap=100
+    )
     with contextlib.suppress(UserError):  # nothing to search for: said to the member
         await RelatedService(store).for_query(0, text)
 

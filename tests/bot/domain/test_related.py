@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import pytest
@@ -10,9 +11,9 @@ from bot.config import RelatedSettings
 from bot.domain.article_file import parse_article
 from bot.domain.errors import UserError
 from bot.domain.ingest import ingest_paths
-from bot.domain.related import RelatedService, pick_terms
+from bot.domain.related import RelatedService
 from storage import Store
-from storage.related import CandidateQuery, Weights
+from storage.related import CandidateQuery, SearchTerm, Window
 from tests.factories import EXAMPLES_DIR, article_text
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -65,6 +66,7 @@ HOSTILE = [
     "حظر التعرف على الوجه ‏ban‏",
     "\x00riverton\x00",
     "'; DROP TABLE articles; --",
+    "9" * 100 + " $" + "9" * 40 + "bn",
 ]
 
 
@@ -155,61 +157,82 @@ async def test_similar_stories_say_why_and_one_outlet_does_not_crowd_the_list(st
     assert "shared terms: " in similar.reason
 
 
+def plain(*words: str) -> tuple[SearchTerm, ...]:
+    return tuple(SearchTerm(w, (w,), 1.0 + n / 10) for n, w in enumerate(words))
+
+
 async def reference_plan(
     store: Store, query: CandidateQuery
-) -> tuple[tuple[str, ...], int, int] | None:
-    """The search plan as the engine made it in Python before it moved into one statement."""
+) -> tuple[tuple[str, ...], Window] | None:
+    """The search plan of ``CandidateQuery``, written out in Python."""
     newest = max((await store.related.load(range(1, 1000))).keys())
     centre = query.centre_pk if query.centre_pk is not None else newest
     low, high = max(centre - query.half_window, 0), centre + query.half_window
-    words = list(query.words)
-    counts = await store.related.term_counts(words, low, high, cap=query.term_cap)
+    terms = list(query.terms)
+    cap = query.term_cap
+    counts = await store.related.term_counts(terms, low, high, cap=cap)
     if not any(counts.values()):
         low, high = 0, newest
-        counts = await store.related.term_counts(words, low, high, cap=query.term_cap)
-    terms = pick_terms(counts, query.term_budget)
-    if terms and counts[terms[0]] >= query.term_budget:
+        counts = await store.related.term_counts(terms, low, high, cap=cap)
+    narrow = not any(0 < n < cap for n in counts.values())
+    size = min(high, newest) - low + 2.0
+    weighed = sorted(
+        (-t.weight * math.log(size / counts[t.key]), t.key)
+        for t in terms
+        if counts[t.key] > 0 and (counts[t.key] < cap or narrow)
+    )
+    chosen: list[str] = []
+    total = 0
+    for _, key in weighed[: 2 if narrow else query.max_terms]:
+        total += counts[key]
+        if chosen and not narrow and total > query.term_budget:
+            break
+        chosen.append(key)
+    if narrow:
         half = max((high - low) // 16, 1000)
         low, high = max(centre - half, 0), centre + (half if query.around else 0)
-        terms = terms[:2]
-    return (tuple(terms), low, high) if terms else None
+    return (tuple(chosen), Window(low, high, narrow)) if chosen else None
 
 
 PLANS = [
-    (["riverton", "police", "zzznothing"], 3, 2, 100),  # rarest first, within the budget
-    (["face", "scanning", "ban", "riverton"], 3, 2, 2),  # only common words: narrowed
-    (["zzznothing", "parcel"], 1, 1, 100),  # nothing near the story: the whole store
-    (["zzznothing", "qqqnothing"], 3, 5, 100),  # nothing anywhere
-    (['"quoted', "NEAR(x", "title:", "*"], 3, 5, 100),  # never query syntax
+    (plain("riverton", "police", "zzznothing"), 3, 2, 100, 100),  # all rare: all searched
+    (plain("riverton", "police", "face", "ban"), 3, 2, 100, 4),  # the heaviest within budget
+    (plain("face", "scanning", "ban", "riverton"), 3, 2, 2, 2),  # only common words: narrowed
+    (plain("zzznothing", "parcel"), 1, 1, 100, 100),  # nothing near the story: the whole store
+    (plain("zzznothing", "qqqnothing"), 3, 5, 100, 100),  # nothing anywhere
+    (plain('"quoted', "NEAR(x", "title:", "*"), 3, 5, 100, 100),  # never query syntax
+    ((SearchTerm("13000", ("13k", "13 000"), 2.0),), 3, 5, 100, 100),  # any of its forms
 ]
 
 
-@pytest.mark.parametrize(("words", "centre", "half", "budget"), PLANS)
+@pytest.mark.parametrize(("terms", "centre", "half", "cap", "budget"), PLANS)
 @pytest.mark.parametrize("around", [True, False])
-async def test_the_one_statement_plans_as_the_engine_did(
-    store, words, centre, half, budget, around
+async def test_the_one_statement_plans_as_written_out(
+    store, terms, centre, half, cap, budget, around
 ):
     for n in range(4):
-        await add(store, **face_story(n, f"outlet{n}"))
+        await add(store, **face_story(n, f"outlet{n}", excerpt=f"A $13K fine, {n} times."))
     query = CandidateQuery(
-        words=tuple(words),
+        terms=terms,
         centre_pk=centre if around else None,
         half_window=half,
         around=around,
         guild_id=GUILD,
         reference_time=0,
-        term_cap=budget,
+        term_cap=cap,
         term_budget=budget,
+        max_terms=8,
+        limit=40,
+        pool=100,
     )
-    plan = await store.related.plan(query)
+    weights = RelatedService(store).weights(False)
+    search = await store.related.candidates(query, weights)
     expected = await reference_plan(store, query)
-    assert (plan and (plan.terms, plan.low_pk, plan.high_pk)) == expected
-    found = await store.related.candidates(query, Weights())
-    if expected is None:
-        assert found == []
-    else:
-        fixed = await store.related.candidates(query, Weights(), plan=plan)
-        assert [c.pk for c in found] == [c.pk for c in fixed]
+    assert (expected and (search.chosen, search.window)) == expected
+    if expected is not None:
+        again = await store.related.candidates(search.planned(), weights)
+        assert [c.pk for c in again.candidates] == [c.pk for c in search.candidates]
+        assert (again.chosen, again.window) == expected
 
 
 async def test_a_story_is_found_by_link_and_by_id(store):
@@ -232,7 +255,9 @@ LARGE_STORE_STATS = [
 ]
 
 
-async def test_a_story_lookup_never_reads_every_article_once_statistics_exist(tmp_path):
+async def test_a_story_and_its_searches_never_read_every_article_once_statistics_exist(
+    tmp_path,
+):
     path = tmp_path / "analysed.db"
     async with await Store.open(path) as store:
         await ingest_paths(store, [EXAMPLES_DIR])
@@ -249,5 +274,10 @@ async def test_a_story_lookup_never_reads_every_article_once_statistics_exist(tm
 
         store.related._rows = explained  # type: ignore[method-assign]
         found = await store.related.story(RIVERTON, RIVERTON, GUILD, coverage=10)
-    assert found is not None and found.coverage
+        assert found is not None and found.coverage
+        assert not [step for step in plans if "BLOOM FILTER ON a" in step or step == "SCAN a"]
+        plans.clear()
+        await RelatedService(store).for_story(GUILD, RIVERTON)  # and its searches
+    assert any("VIRTUAL TABLE" in step for step in plans)
     assert not [step for step in plans if "BLOOM FILTER ON a" in step or step == "SCAN a"]
+    assert "SCAN articles" not in plans

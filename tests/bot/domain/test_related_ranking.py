@@ -1,0 +1,349 @@
+"""How the related engine ranks real, paraphrased news, through a real store: other outlets'
+coverage of one event above earlier chapters, same-word distractors and the story's own
+outlet; figures written differently; words only in excerpts; what its coverage says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.config import RelatedSettings
+from bot.domain.article_file import parse_article
+from bot.domain.related import RelatedService
+from storage import Store
+from storage.related import CandidateQuery, Search, Weights
+from tests.factories import article_text
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+GUILD, OTHER_GUILD = 1, 2
+# Other news of the same weeks, so that everyday words are everyday in the store too.
+FILLER = [
+    ("Council approves new cycle lanes on the high street", "Work starts in spring, it said."),
+    ("Local bakery wins national award for its sourdough", "The owners thanked customers."),
+    ("Storm warning issued for the coast this weekend", "Winds may reach 70mph."),
+    ("School reopens after summer repairs to its roof", "Pupils return on Monday."),
+    ("Museum extends opening hours for the holidays", "Late openings run until January."),
+    ("Police appeal for witnesses after a shop fire", "Nobody was hurt, police said."),
+    ("Airline adds winter flights to the islands", "Tickets go on sale this week."),
+    ("Researchers map the city's oldest trees", "The survey found 900 trees."),
+    ("Lost dog found after three weeks on the moors", "Its owners found it near a farm."),
+    ("Library reaches 10,000 members", "Most new members are students, it said."),
+    ("Energy supplier says customers will get refunds", "About 8,000 customers were overcharged."),
+    ("Rail fares to rise in January", "The operator said the rise reaches 4%."),
+    ("Study finds city parks cooler in heat waves", "Researchers found parks were 3C cooler."),
+    ("Football club reaches cup semi-final", "Fans found tickets hard to get."),
+    ("Hospital waiting lists reach a record", "Officials said staff shortages were to blame."),
+    ("Bank branch to close in the town centre", "Customers can use the post office instead."),
+]
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = await Store.open(tmp_path / "t.db")
+    for n, (title, excerpt) in enumerate(FILLER):
+        await add(opened, f"filler{n}", title, excerpt, f"2026-08-{1 + n:02d}T09:00:00Z")
+    yield opened
+    await opened.close()
+
+
+async def add(
+    store: Store,
+    slug: str,
+    title: str,
+    excerpt: str,
+    when: str,
+    *,
+    outlet: str = "",
+    related: tuple[str, ...] = (),
+    guild: int | None = None,
+    **fields: object,
+) -> str:
+    outlet = outlet or slug
+    listed = [
+        {
+            "title": f"Listed {url}",
+            "webUrl": url,
+            "publishedDateTime": when,
+            "provider": {"name": "Lister", "domain": "lister.example"},
+        }
+        for url in related
+    ]
+    text = article_text(
+        **{
+            "title": title,
+            "excerpt": excerpt,
+            "publishedDateTime": when,
+            "webUrl": f"https://{outlet}.example/{slug}",
+            "originalUrl": ...,
+            "provider": {"name": outlet.title(), "domain": f"{outlet}.example"},
+            "topics": ["News"],
+            "published": True,
+            "related": listed,
+            **fields,
+        }
+    )
+    draft = parse_article(text.encode(), source=f"{slug}.md")
+    await store.articles.upsert_batch([draft], NOW, origin_guild_id=guild)
+    stored = await store.articles.get_by_url(draft.canonical_url)
+    assert stored is not None
+    return stored.id
+
+
+async def similar(store: Store, story: str, guild: int = GUILD) -> list[str]:
+    """The titles /related story lists for ``story``."""
+    _, results = await RelatedService(store).for_story(guild, story, limit=5)
+    return [r.article.title for r in results]
+
+
+async def test_other_outlets_paraphrase_beats_an_earlier_chapter_and_a_same_word_distractor(
+    store,
+):
+    story = await add(
+        store,
+        "placenta",
+        "Microplastics found in every placenta tested",
+        "University of Carrow researchers found plastic particles in all 62 placentas they "
+        "tested, most of it polyethylene.",
+        "2026-08-12T09:00:00Z",
+        outlet="sciencedesk",
+    )
+    await add(
+        store,
+        "womb",
+        "Plastic pollution reaches the womb, researchers warn",
+        "Tiny plastic particles turned up in all 62 placentas donated to the University of "
+        "Carrow study.",
+        "2026-08-12T15:00:00Z",
+        outlet="meridian",
+    )
+    await add(
+        store,
+        "begins",
+        "University of Carrow begins study of microplastics in placentas",
+        "Researchers will test placentas donated by expectant mothers for plastic particles.",
+        "2026-06-20T09:00:00Z",
+        outlet="sciencedesk",
+    )
+    await add(
+        store,
+        "nuvo",
+        "Digital bank Nuvo reaches 5 million customers",
+        "The app-only bank says it found most of its customers through referrals.",
+        "2026-08-12T10:00:00Z",
+        outlet="financedaily",
+    )
+    titles = await similar(store, story)
+    assert titles[0] == "Plastic pollution reaches the womb, researchers warn"
+
+
+async def test_a_figure_matches_however_an_outlet_writes_it(store):
+    story = await add(
+        store,
+        "rebate",
+        "Heat pump buyers to get $13K rebate from January",
+        "Homeowners who replace a gas boiler can claim the grant from the state energy office.",
+        "2026-09-01T08:00:00Z",
+    )
+    await add(
+        store,
+        "households",
+        "Households offered $13,000 to swap gas boilers",
+        "The state energy office grant covers most of the cost of a heat pump.",
+        "2026-09-01T12:00:00Z",
+    )
+    await add(
+        store,
+        "cheaper",
+        "Heat pump rebate of $9K for renters announced",
+        "Tenants in older flats will be eligible from March, the housing minister said.",
+        "2026-09-01T10:00:00Z",
+        quality=95,
+    )
+    titles = await similar(store, story)
+    assert titles[0] == "Households offered $13,000 to swap gas boilers"
+    query = await RelatedService(store).for_query(GUILD, "$13,000 heat pump rebate")
+    assert query[0].article.title == "Heat pump buyers to get $13K rebate from January"
+
+
+async def test_other_outlets_same_day_coverage_comes_before_the_outlet_s_own_follow_up(store):
+    story = await add(
+        store,
+        "closed",
+        "Kessler Street Bridge closed after inspectors find cracks",
+        "Brookfield closed the Kessler Street Bridge to all traffic after inspectors found "
+        "cracks in two steel girders.",
+        "2026-10-05T07:00:00Z",
+        outlet="valleypost",
+    )
+    await add(
+        store,
+        "months",
+        "Kessler Street Bridge to stay closed for months after inspectors find cracks",
+        "Repairs to the cracked girders of the Kessler Street Bridge will take until spring, "
+        "Brookfield said.",
+        "2026-10-07T09:00:00Z",
+        outlet="valleypost",
+    )
+    await add(
+        store,
+        "shuts",
+        "Brookfield shuts key river crossing over safety fears",
+        "Inspectors found cracked steel girders on the Kessler Street Bridge, the city said.",
+        "2026-10-05T11:00:00Z",
+        outlet="brookfieldnow",
+    )
+    titles = await similar(store, story)
+    assert titles[:2] == [
+        "Brookfield shuts key river crossing over safety fears",
+        "Kessler Street Bridge to stay closed for months after inspectors find cracks",
+    ]
+
+
+async def test_one_incidental_word_cannot_decide(store):
+    story = await add(
+        store,
+        "debut",
+        "Kestrel Pay shares soar 38% in Nasdaq debut",
+        "The payments company, which sells invoicing software to plumbers, raised $612 million "
+        "in its initial public offering.",
+        "2026-10-14T20:00:00Z",
+    )
+    await add(
+        store,
+        "moorland",
+        "Kestrel numbers soar on moorland after shooting ban",
+        "Birdwatchers counted twice as many kestrels as last year.",
+        "2026-10-14T18:00:00Z",
+    )
+    await add(
+        store,
+        "kpay",
+        "KPAY closes up 38 per cent on first day of trading",
+        "The invoicing software firm for plumbers raised $612 million in its public offering.",
+        "2026-10-15T08:00:00Z",
+    )
+    assert (await similar(store, story))[0] == "KPAY closes up 38 per cent on first day of trading"
+
+
+async def test_words_only_in_the_excerpts_find_the_coverage(store):
+    story = await add(
+        store,
+        "slams",
+        "Civil liberties group slams police plan for real-time face matching",
+        "Open Streets called the Port Caldwell rollout of live facial recognition vans 'mass "
+        "surveillance' and may go to court.",
+        "2026-08-18T17:45:00Z",
+    )
+    await add(
+        store,
+        "seaside",
+        "LFR comes to the seaside: what the new camera vans can and can't do",
+        "Live facial recognition vans will scan crowds in Port Caldwell at busy times, police say.",
+        "2026-08-19T10:00:00Z",
+    )
+    await add(
+        store,
+        "captions",
+        "Video app adds real-time captions for group calls",
+        "The feature works in twelve languages and runs on the phone.",
+        "2026-08-18T16:00:00Z",
+    )
+    assert (await similar(store, story))[0].startswith("LFR comes to the seaside")
+
+
+async def test_what_the_story_s_coverage_says_finds_more_of_its_event(store):
+    # The phone maker's coverage is linked from the story's file; the supplier piece shares
+    # no word with the story, only with that coverage.
+    listed = "https://techwire.example/pulls"
+    await add(
+        store,
+        "pulls",
+        "Phone maker pulls flagship over overheating batteries",
+        "Arvo said cells from one supplier could overheat and catch fire while charging.",
+        "2026-09-14T12:00:00Z",
+        outlet="techwire",
+    )
+    story = await add(
+        store,
+        "recall",
+        "Arvo recalls 300,000 Nova 7 handsets",
+        "Owners should stop using the Nova 7 and ask for a refund or a replacement.",
+        "2026-09-14T09:00:00Z",
+        related=(listed,),
+    )
+    await add(
+        store,
+        "supplier",
+        "Inside the battery crisis: how one supplier's cells caught fire",
+        "Overheating cells made by a single supplier were behind the fires while charging.",
+        "2026-09-15T09:00:00Z",
+    )
+    titles = await similar(store, story)
+    assert titles[0] == "Phone maker pulls flagship over overheating batteries"  # curated
+    assert titles[1] == "Inside the battery crisis: how one supplier's cells caught fire"
+
+
+async def test_what_members_do_not_see_is_never_offered(store):
+    story = await add(
+        store,
+        "measles",
+        "Measles outbreak in Dunmore County reaches 48 cases",
+        "Unvaccinated pupils have been sent home from three schools, health officials said.",
+        "2026-09-20T09:00:00Z",
+    )
+    pending = await add(
+        store,
+        "pending",
+        "Dunmore County measles cases reach 48 as schools send pupils home",
+        "Health officials traced the Dunmore outbreak to an unvaccinated traveller.",
+        "2026-09-20T10:00:00Z",
+        published=False,
+    )
+    theirs = await add(
+        store,
+        "theirs",
+        "Measles: Dunmore County outbreak grows to 48",
+        "Three schools sent unvaccinated pupils home.",
+        "2026-09-20T11:00:00Z",
+        guild=OTHER_GUILD,
+    )
+    service = RelatedService(store)
+    _, results = await service.for_story(GUILD, story, limit=10)
+    ids = [r.article.id for r in results]
+    assert pending not in ids and theirs not in ids
+    _, elsewhere = await service.for_story(OTHER_GUILD, story, limit=10)
+    assert theirs in [r.article.id for r in elsewhere]
+
+
+async def test_terms_remembered_as_common_change_nothing_of_what_is_found(store):
+    story = await add(
+        store,
+        "measles",
+        "Measles outbreak in Dunmore County reaches 48 cases",
+        "Unvaccinated pupils have been sent home from three schools, officials said.",
+        "2026-09-20T09:00:00Z",
+    )
+    await add(
+        store,
+        "dunmore",
+        "Dunmore County measles cases reach 48",
+        "Three schools sent unvaccinated pupils home.",
+        "2026-09-20T11:00:00Z",
+    )
+    # "reach" is common here (4 articles hold it): below the least term_cap configurable.
+    service = RelatedService(store, RelatedSettings().model_copy(update={"term_cap": 3}))
+    looked_up: list[set[str]] = []
+    search = store.related.candidates
+
+    async def spy(query: CandidateQuery, weights: Weights) -> Search:
+        looked_up.append({t.key for t in query.terms})
+        return await search(query, weights)
+
+    store.related.candidates = spy  # type: ignore[method-assign]
+    first = [r.article.title for r in (await service.for_story(GUILD, story, limit=5))[1]]
+    asked = len(looked_up)
+    again = [r.article.title for r in (await service.for_story(GUILD, story, limit=5))[1]]
+    assert "reach" in looked_up[0] and "reach" not in looked_up[asked]
+    assert first == again
+    assert first[0] == "Dunmore County measles cases reach 48"
