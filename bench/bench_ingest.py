@@ -28,6 +28,7 @@ import gc
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -74,6 +75,11 @@ def list_files(corpus_dir: Path) -> list[str]:
     return sorted(entry.path for entry in os.scandir(corpus_dir) if entry.name.endswith(".md"))
 
 
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def parse_only(paths: Sequence[str]) -> float:
     """Seconds to read and YAML-load every file's front matter, and nothing else."""
     gc.collect()
@@ -95,15 +101,17 @@ class Phase(NamedTuple):
     report: IngestReport
     seconds: float
     peak: PeakRss
+    writer_cpu: float  # seconds of CPU, this process (all its threads)
+    workers_cpu: float  # seconds of CPU, the parse workers (reaped when the run ends)
 
 
 async def _timed_ingest(store: Store, corpus_dir: Path, batch_size: int) -> Phase:
     gc.collect()
     with PeakRss() as peak:
-        started = time.perf_counter()
+        started, writer, workers = time.perf_counter(), _cpu(), _cpu(resource.RUSAGE_CHILDREN)
         report = await ingest_paths(store, [corpus_dir], batch_size=batch_size)
         seconds = time.perf_counter() - started
-    return Phase(report, seconds, peak)
+    return Phase(report, seconds, peak, _cpu() - writer, _cpu(resource.RUSAGE_CHILDREN) - workers)
 
 
 async def ingest_phases(
@@ -142,6 +150,11 @@ def _counts(report: IngestReport) -> dict[str, int]:
     }
 
 
+def _cpu_line(phase: Phase, count: int) -> str:
+    writer, workers = (seconds / count * 1e6 for seconds in (phase.writer_cpu, phase.workers_cpu))
+    return f"CPU per file: writer {writer:,.0f} us, workers {workers:,.0f} us"
+
+
 def _peak(phase: Phase) -> str:
     return f"peak RSS writer {phase.peak.writer_mb:,.0f} MB, all {phase.peak.all_mb:,.0f} MB"
 
@@ -164,8 +177,14 @@ def run(
     if not len(collected) == len(paths) == count:
         raise SystemExit(f"expected {count} files, found {len(paths)} / {len(collected)}")
 
+    parse_cpu = _cpu()
     parse_runs = [parse_only(paths)]
-    print(f"parse #1:  {parse_runs[0]:8.2f}s  {count / parse_runs[0]:9,.0f} files/s", flush=True)
+    parse_cpu = _cpu() - parse_cpu
+    print(
+        f"parse #1:  {parse_runs[0]:8.2f}s  {count / parse_runs[0]:9,.0f} files/s  "
+        f"(CPU {parse_cpu / count * 1e6:,.0f} us per file)",
+        flush=True,
+    )
 
     db_path = workdir / f"bench-{preset}-n{count}-s{seed}.db"
     _fresh_db(db_path)
@@ -175,7 +194,7 @@ def run(
     first, ingest_s = first_phase.report, first_phase.seconds
     second, reingest_s = second_phase.report, second_phase.seconds
     print(f"ingest:    {ingest_s:8.2f}s  {count / ingest_s:9,.0f} files/s  {_counts(first)}")
-    print(f"           {_peak(first_phase)}")
+    print(f"           {_peak(first_phase)}; {_cpu_line(first_phase, count)}")
     print(f"reingest:  {reingest_s:8.2f}s  {count / reingest_s:9,.0f} files/s  {_counts(second)}")
     print(f"           {_peak(second_phase)}", flush=True)
 
@@ -222,6 +241,10 @@ def run(
         "reingest_peak_rss_writer_mb": round(second_phase.peak.writer_mb, 1),
         "reingest_peak_rss_all_mb": round(second_phase.peak.all_mb, 1),
         "rss_at_start_mb": round(first_phase.peak.start_mb, 1),
+        # CPU per file, steadier than the rates on a shared machine
+        "parse_cpu_us_per_file": round(parse_cpu / count * 1e6),
+        "ingest_writer_cpu_us_per_file": round(first_phase.writer_cpu / count * 1e6),
+        "ingest_workers_cpu_us_per_file": round(first_phase.workers_cpu / count * 1e6),
         "memory_goal_met": peak_writer <= GOAL_WRITER_MB and peak_all <= GOAL_ALL_MB,
         "ingest": _counts(first),
         "reingest": _counts(second),
