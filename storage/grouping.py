@@ -61,8 +61,8 @@ class _Headline:
 
 
 class _Headlines:
-    """Headlines by title, of the articles met lately: a story's articles meet again batch
-    after batch, and the articles just written are the next batches' candidates. Two
+    """Headlines by title, of the stored articles met lately as candidates: a story's
+    articles, or the first filed under a stop key, meet again batch after batch. Two
     generations of at most ``size`` each, the older dropped whole when the newer is full, so
     the memory held stays within ``2 x size`` headlines however long a run is."""
 
@@ -76,22 +76,13 @@ class _Headlines:
         found = self._new.get(title)
         if found is None:
             found = self._old.get(title) or _Headline.of(title_words(title))
-            self._keep(title, found)
+            if len(self._new) >= self._size:
+                self._old, self._new = self._new, {}
+            self._new[title] = found
         return found
 
-    def put(self, title: str, words: Iterable[str]) -> _Headline:
-        """The headline of ``title``, whose significant words are ``words``, kept."""
-        headline = _Headline.of(words)
-        self._keep(title, headline)
-        return headline
 
-    def _keep(self, title: str, headline: _Headline) -> None:
-        if len(self._new) >= self._size:
-            self._old, self._new = self._new, {}
-        self._new[title] = headline
-
-
-_headlines = _Headlines(10_000)
+_headlines = _Headlines(4096)
 
 
 class Written(NamedTuple):
@@ -100,8 +91,7 @@ class Written(NamedTuple):
     story_id: int | None  # as stored before this write; None for a new row
     published_at: int
     domain: str
-    title: str
-    words: tuple[str, ...]  # ``titles.analyse(title)``
+    words: tuple[str, ...]  # ``titles.analyse`` of its title
     keys: tuple[int, ...]
 
 
@@ -152,7 +142,7 @@ async def assign_stories(
     if not written:
         return
     rows = {
-        pk: _Row(pk, w.story_id, w.published_at, w.domain, _headlines.put(w.title, w.words), w.keys)
+        pk: _Row(pk, w.story_id, w.published_at, w.domain, _Headline.of(w.words), w.keys)
         for pk, w in written.items()
     }
     components = _Components()
