@@ -1,6 +1,7 @@
 """Ingest throughput against the bare cost of reading and YAML-parsing the same files.
 
-    python -m bench.bench_ingest --count 100000 [--workdir DIR] [--seed S] [--batch-size N]
+    python -m bench.bench_ingest --count 100000 [--corpus default|lowvocab] [--workdir DIR]
+        [--seed S] [--batch-size N]
 
 Phases, in one run, over one generated corpus (reused from the workdir when its manifest matches):
 
@@ -10,7 +11,12 @@ Phases, in one run, over one generated corpus (reused from the workdir when its 
   ingest     ``ingest_paths(store, [corpus_dir], batch_size=...)`` into a new SQLite file.
   reingest   the same call again on the same store; every file must come back ``unchanged``.
 
-The goal is ingest files/s >= 0.60 x parse files/s. The last line printed is one JSON object.
+Each ingest phase reports its peak resident memory: the writing process's own and that of all
+processes together (the writer and its parse workers; ``bench.memory``). The corpus is
+generated in a process of its own, so its memory is not counted.
+
+The goals are ingest files/s >= 0.60 x parse files/s and a peak of at most 200 MB in the
+writer and 400 MB in all. The last line printed is one JSON object.
 Exit status: 0 when every check passed (goal or not), 1 when a check failed.
 """
 
@@ -22,37 +28,56 @@ import gc
 import json
 import os
 import re
+import resource
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
-from bench.corpus import CorpusSpec, generate_corpus, read_manifest
+from bench.corpus import PRESETS, CorpusSpec, preset_spec, read_manifest
+from bench.memory import PeakRss
 from bot.domain.ingest import IngestReport, collect_article_files, ingest_paths
 from storage.store import Store
 
 GOAL_RATIO = 0.60
+GOAL_WRITER_MB = 200
+GOAL_ALL_MB = 400
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _LOADER = yaml.CSafeLoader
 
 
-def prepare_corpus(workdir: Path, spec: CorpusSpec) -> tuple[Path, dict[str, Any], bool]:
+def prepare_corpus(
+    workdir: Path, preset: str, spec: CorpusSpec
+) -> tuple[Path, dict[str, Any], bool]:
     """The corpus directory and its manifest; generated unless a matching one is there."""
-    corpus_dir = workdir / f"corpus-n{spec.count}-s{spec.seed}"
+    corpus_dir = workdir / f"corpus-{preset}-n{spec.count}-s{spec.seed}"
     manifest = read_manifest(corpus_dir)
     if manifest is not None and all(manifest.get(k) == v for k, v in spec.key().items()):
         present = sum(1 for entry in os.scandir(corpus_dir) if entry.name.endswith(".md"))
         if present == spec.count:
             return corpus_dir, manifest, True
-    result = generate_corpus(corpus_dir, spec, overwrite=True)
-    return corpus_dir, result.manifest(spec), False
+    # in a process of its own: the generator holds the whole corpus, and the memory this
+    # process kept of it would count as the ingest's
+    command = [sys.executable, "-m", "bench.corpus", str(corpus_dir), "--overwrite"]
+    command += ["--count", str(spec.count), "--seed", str(spec.seed), "--preset", preset]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    manifest = read_manifest(corpus_dir)
+    if manifest is None:
+        raise SystemExit(f"{corpus_dir}: the generator wrote no manifest")
+    return corpus_dir, manifest, False
 
 
 def list_files(corpus_dir: Path) -> list[str]:
     return sorted(entry.path for entry in os.scandir(corpus_dir) if entry.name.endswith(".md"))
+
+
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def parse_only(paths: Sequence[str]) -> float:
@@ -72,27 +97,35 @@ def parse_only(paths: Sequence[str]) -> float:
     return time.perf_counter() - started
 
 
-async def _timed_ingest(
-    store: Store, corpus_dir: Path, batch_size: int
-) -> tuple[IngestReport, float]:
+class Phase(NamedTuple):
+    report: IngestReport
+    seconds: float
+    peak: PeakRss
+    writer_cpu: float  # seconds of CPU, this process (all its threads)
+    workers_cpu: float  # seconds of CPU, the parse workers (reaped when the run ends)
+
+
+async def _timed_ingest(store: Store, corpus_dir: Path, batch_size: int) -> Phase:
     gc.collect()
-    started = time.perf_counter()
-    report = await ingest_paths(store, [corpus_dir], batch_size=batch_size)
-    return report, time.perf_counter() - started
+    with PeakRss() as peak:
+        started, writer, workers = time.perf_counter(), _cpu(), _cpu(resource.RUSAGE_CHILDREN)
+        report = await ingest_paths(store, [corpus_dir], batch_size=batch_size)
+        seconds = time.perf_counter() - started
+    return Phase(report, seconds, peak, _cpu() - writer, _cpu(resource.RUSAGE_CHILDREN) - workers)
 
 
 async def ingest_phases(
     db_path: Path, corpus_dir: Path, batch_size: int
-) -> tuple[IngestReport, float, IngestReport, float, int, str]:
+) -> tuple[Phase, Phase, int, str]:
     store = await Store.open(db_path)
     try:
-        first, first_seconds = await _timed_ingest(store, corpus_dir, batch_size)
-        second, second_seconds = await _timed_ingest(store, corpus_dir, batch_size)
+        first = await _timed_ingest(store, corpus_dir, batch_size)
+        second = await _timed_ingest(store, corpus_dir, batch_size)
         stored = await store.articles.count()
         integrity = await store.integrity_check()
     finally:
         await store.close()
-    return first, first_seconds, second, second_seconds, stored, integrity
+    return first, second, stored, integrity
 
 
 def _fresh_db(path: Path) -> None:
@@ -117,11 +150,22 @@ def _counts(report: IngestReport) -> dict[str, int]:
     }
 
 
-def run(count: int, seed: int, workdir: Path, batch_size: int) -> dict[str, Any]:
+def _cpu_line(phase: Phase, count: int) -> str:
+    writer, workers = (seconds / count * 1e6 for seconds in (phase.writer_cpu, phase.workers_cpu))
+    return f"CPU per file: writer {writer:,.0f} us, workers {workers:,.0f} us"
+
+
+def _peak(phase: Phase) -> str:
+    return f"peak RSS writer {phase.peak.writer_mb:,.0f} MB, all {phase.peak.all_mb:,.0f} MB"
+
+
+def run(
+    count: int, seed: int, workdir: Path, batch_size: int, preset: str = "default"
+) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
-    spec = CorpusSpec(count=count, seed=seed)
+    spec = preset_spec(preset, count, seed)
     started = time.perf_counter()
-    corpus_dir, manifest, reused = prepare_corpus(workdir, spec)
+    corpus_dir, manifest, reused = prepare_corpus(workdir, preset, spec)
     how = "reused" if reused else f"generated in {time.perf_counter() - started:.1f}s"
     print(f"corpus: {corpus_dir} ({count:,} files, {how})", flush=True)
     paths = list_files(corpus_dir)
@@ -133,16 +177,26 @@ def run(count: int, seed: int, workdir: Path, batch_size: int) -> dict[str, Any]
     if not len(collected) == len(paths) == count:
         raise SystemExit(f"expected {count} files, found {len(paths)} / {len(collected)}")
 
+    parse_cpu = _cpu()
     parse_runs = [parse_only(paths)]
-    print(f"parse #1:  {parse_runs[0]:8.2f}s  {count / parse_runs[0]:9,.0f} files/s", flush=True)
+    parse_cpu = _cpu() - parse_cpu
+    print(
+        f"parse #1:  {parse_runs[0]:8.2f}s  {count / parse_runs[0]:9,.0f} files/s  "
+        f"(CPU {parse_cpu / count * 1e6:,.0f} us per file)",
+        flush=True,
+    )
 
-    db_path = workdir / f"bench-n{count}-s{seed}.db"
+    db_path = workdir / f"bench-{preset}-n{count}-s{seed}.db"
     _fresh_db(db_path)
-    first, ingest_s, second, reingest_s, stored, integrity = asyncio.run(
+    first_phase, second_phase, stored, integrity = asyncio.run(
         ingest_phases(db_path, corpus_dir, batch_size)
     )
+    first, ingest_s = first_phase.report, first_phase.seconds
+    second, reingest_s = second_phase.report, second_phase.seconds
     print(f"ingest:    {ingest_s:8.2f}s  {count / ingest_s:9,.0f} files/s  {_counts(first)}")
+    print(f"           {_peak(first_phase)}; {_cpu_line(first_phase, count)}")
     print(f"reingest:  {reingest_s:8.2f}s  {count / reingest_s:9,.0f} files/s  {_counts(second)}")
+    print(f"           {_peak(second_phase)}", flush=True)
 
     parse_runs.append(parse_only(paths))
     print(f"parse #2:  {parse_runs[1]:8.2f}s  {count / parse_runs[1]:9,.0f} files/s", flush=True)
@@ -162,7 +216,10 @@ def run(count: int, seed: int, workdir: Path, batch_size: int) -> dict[str, Any]
 
     parse_rate, ingest_rate, reingest_rate = (count / s for s in (parse_s, ingest_s, reingest_s))
     ratio = ingest_rate / parse_rate
+    peak_writer = max(first_phase.peak.writer_mb, second_phase.peak.writer_mb)
+    peak_all = max(first_phase.peak.all_mb, second_phase.peak.all_mb)
     return {
+        "corpus": preset,
         "count": count,
         "seed": seed,
         "batch_size": batch_size,
@@ -179,6 +236,16 @@ def run(count: int, seed: int, workdir: Path, batch_size: int) -> dict[str, Any]
         "reingest_ratio": round(reingest_rate / parse_rate, 3),
         "goal_ratio": GOAL_RATIO,
         "goal_met": ratio >= GOAL_RATIO,
+        "ingest_peak_rss_writer_mb": round(first_phase.peak.writer_mb, 1),
+        "ingest_peak_rss_all_mb": round(first_phase.peak.all_mb, 1),
+        "reingest_peak_rss_writer_mb": round(second_phase.peak.writer_mb, 1),
+        "reingest_peak_rss_all_mb": round(second_phase.peak.all_mb, 1),
+        "rss_at_start_mb": round(first_phase.peak.start_mb, 1),
+        # CPU per file, steadier than the rates on a shared machine
+        "parse_cpu_us_per_file": round(parse_cpu / count * 1e6),
+        "ingest_writer_cpu_us_per_file": round(first_phase.writer_cpu / count * 1e6),
+        "ingest_workers_cpu_us_per_file": round(first_phase.workers_cpu / count * 1e6),
+        "memory_goal_met": peak_writer <= GOAL_WRITER_MB and peak_all <= GOAL_ALL_MB,
         "ingest": _counts(first),
         "reingest": _counts(second),
         "articles_expected": expected,
@@ -197,15 +264,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Ingest files/s versus bare read+YAML files/s on a synthetic corpus.",
     )
     parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--corpus", choices=sorted(PRESETS), default="default")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/topicbot-bench"))
     parser.add_argument("--batch-size", type=int, default=2000)
     args = parser.parse_args(argv)
-    result = run(args.count, args.seed, args.workdir, args.batch_size)
+    result = run(args.count, args.seed, args.workdir, args.batch_size, args.corpus)
     print(
         f"ratio ingest/parse: {result['ratio']:.3f} (goal >= {GOAL_RATIO:.2f}: "
         f"{'met' if result['goal_met'] else 'NOT met'}); re-ingest/parse: "
         f"{result['reingest_ratio']:.3f}"
+    )
+    print(
+        f"peak RSS writer {result['ingest_peak_rss_writer_mb']:,.0f} MB, all processes "
+        f"{result['ingest_peak_rss_all_mb']:,.0f} MB (goal <= {GOAL_WRITER_MB} / {GOAL_ALL_MB}: "
+        f"{'met' if result['memory_goal_met'] else 'NOT met'})"
     )
     print(
         f"articles stored {result['articles_stored']:,} (expected "

@@ -248,6 +248,15 @@ _KINDS_WEIGHTS = (
     ("vulnerability", 7),
 )  # fmt: skip
 
+# The low-vocabulary preset's headline words: common news words, none a grouping stopword.
+LOW_VOCABULARY = (
+    "government", "election", "vote", "market", "prices", "bank", "rates", "police", "court",
+    "city", "state", "president", "minister", "officials", "plan", "deal", "crisis", "talks",
+    "workers", "strike", "record", "rise", "fall", "warn", "storm", "fire", "health",
+    "school", "energy", "tax", "budget", "trade", "war", "peace", "report", "leaders",
+    "protest", "results", "shares", "power",
+)  # fmt: skip
+
 # Title and excerpt templates per event kind; outlets covering one story pick different ones.
 TITLES: dict[str, tuple[str, ...]] = {
     "launch": (
@@ -461,10 +470,28 @@ class CorpusSpec:
     utm_rate: float = 0.01  # article URLs published with utm_* tracking parameters
     fragment_rate: float = 0.005  # article URLs published with a #fragment
     distractor_rate: float = 0.3  # stories that reuse a previous story's org, kind and topics
+    # "templates": headlines from the event templates above; "lowvocab": every headline is
+    # 6-12 of LOW_VOCABULARY's 40 words (a burst of news in few words: an election night)
+    headlines: str = "templates"
 
     def key(self) -> dict[str, Any]:
         """What identifies a generated corpus, for reuse checks."""
         return {"generator_version": GENERATOR_VERSION, **asdict(self)}
+
+
+# Presets selectable by name (``--corpus`` / ``--preset``): changes to the default spec.
+PRESETS: dict[str, dict[str, Any]] = {
+    "default": {},
+    # 0-3 related entries per file, every article within one month
+    "lowvocab": {"headlines": "lowvocab", "days": 30, "cross_link_rate": 0.0},
+}
+
+
+def preset_spec(name: str, count: int, seed: int) -> CorpusSpec:
+    """The spec of preset ``name`` for ``count`` files from ``seed``."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown corpus preset {name!r} (known: {', '.join(PRESETS)})")
+    return CorpusSpec(count=count, seed=seed, **PRESETS[name])
 
 
 @dataclass(slots=True)
@@ -933,6 +960,64 @@ class _Generator:
         return files, stories, family_map, cross_linked
 
 
+class _LowVocabGenerator(_Generator):
+    """Stories whose headlines all draw on ``LOW_VOCABULARY``: any two articles of the same
+    days share words and grouping keys, while only one story's coverage is near-identical."""
+
+    def build(self) -> tuple[list[_File], dict[str, list[str]], dict[str, list[str]], int]:
+        rng = self.rng
+        spec = self.spec
+        files: list[_File] = []
+        stories: dict[str, list[str]] = {}
+        while len(files) < spec.count:
+            story_id = f"s{len(stories) + 1:06d}"
+            center = spec.start_epoch + rng.randrange(spec.days * 86400)
+            words = rng.sample(LOW_VOCABULARY, rng.randint(6, 12))
+            topics = self._pick_topics()
+            providers: list[_Provider] = []
+            while len(providers) < 1 + rng.randrange(4):
+                provider = self.providers.pick(rng)
+                if provider not in providers:
+                    providers.append(provider)
+            articles = [
+                self._low_vocab_article(words, provider, center, topics[0])
+                for provider in providers
+            ]
+            for article in articles:
+                self._images(article, (60, 40))
+            story_file = _File(articles[0], story_id, topics)
+            story_file.related = [(a, a.web_url) for a in articles[1:]]
+            files.append(story_file)
+            stories[story_id] = [a.url for a in articles]
+        return files, stories, {}, 0
+
+    def _low_vocab_article(
+        self, words: list[str], provider: _Provider, center: int, topic: str
+    ) -> _Article:
+        """One outlet's take: the story's words in its own order, now and then one swapped."""
+        rng = self.rng
+        own = rng.sample(words, len(words))
+        if rng.random() < 0.3:
+            own[rng.randrange(len(own))] = rng.choice([w for w in LOW_VOCABULARY if w not in words])
+        title = _cap(" ".join(own))
+        if provider.title_case:
+            title = _title_case(title)
+        ts = (center + rng.randint(-36 * 3600, 36 * 3600)) // 60 * 60
+        excerpt = _cap(" ".join(rng.sample(LOW_VOCABULARY, 14))) + "."
+        url = self._unique_url(provider, _slug(title), ts, _topic_text(topic))
+        return _Article(
+            url=url,
+            web_url=url,
+            title=title,
+            excerpt=excerpt,
+            ts=ts,
+            provider=provider,
+            quality=self._quality(),
+            type="article",
+            images=[],
+        )
+
+
 def _render(story_file: _File, secured: str, rng: random.Random) -> str:
     article = story_file.article
     provider = article.provider
@@ -1019,7 +1104,7 @@ def generate_corpus(
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
 
-    generator = _Generator(spec)
+    generator = _LowVocabGenerator(spec) if spec.headlines == "lowvocab" else _Generator(spec)
     files, stories, families, cross_linked = generator.build()
     # Chronological, like an export; ties broken by URL so the order is stable.
     files.sort(key=lambda f: (f.article.ts, f.article.url))
@@ -1061,16 +1146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="default")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT_DIR")
     args = parser.parse_args(argv)
+    spec = preset_spec(args.preset, args.count, args.seed)
     try:
-        result = generate_corpus(
-            args.out_dir, CorpusSpec(count=args.count, seed=args.seed), overwrite=args.overwrite
-        )
+        result = generate_corpus(args.out_dir, spec, overwrite=args.overwrite)
     except FileExistsError as error:
         print(error, file=sys.stderr)
         return 2
-    print(json.dumps(result.manifest(CorpusSpec(count=args.count, seed=args.seed))))
+    print(json.dumps(result.manifest(spec)))
     return 0
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import aiosqlite.core
 
 from bench.bench_ingest import _fresh_db, list_files, parse_only, prepare_corpus
-from bench.corpus import CorpusSpec
+from bench.corpus import PRESETS, preset_spec
 from bot.domain import article_file
 from bot.domain.ingest import ingest_paths
 from storage.models import ArticleDraft
@@ -185,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_ingest", description=__doc__)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corpus", choices=sorted(PRESETS), default="default")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/topicbot-bench"))
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--cprofile", type=Path, help="write a cProfile of the first store pass")
@@ -192,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    corpus_dir, _, _ = prepare_corpus(args.workdir, CorpusSpec(count=args.count, seed=args.seed))
+    spec = preset_spec(args.corpus, args.count, args.seed)
+    corpus_dir, _, _ = prepare_corpus(args.workdir, args.corpus, spec)
     paths = list_files(corpus_dir)
     count = len(paths)
     parse_only(paths)  # warm the file cache

@@ -129,7 +129,7 @@ def _update_values(
 def _for_grouping(article: PreparedArticle, before: _Existing | None) -> Written:
     return Written(
         before.story_id if before is not None else None, article.published_at,
-        article.provider_domain, article.title, article.title_words, article.title_keys,
+        article.provider_domain, article.title_words, article.title_keys,
     )  # fmt: skip
 
 

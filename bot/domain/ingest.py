@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -84,10 +85,19 @@ class IngestReport:
             "warnings": [{"path": w.path, "warning": w.warning} for w in self.warnings],
         }
 
-    def count(self, outcome: str, path: Path, warnings: Sequence[str] = ()) -> None:
-        """Record one stored file's outcome, and what it held that was skipped or degraded."""
+    def count(
+        self,
+        outcome: str,
+        path: Path,
+        warnings: Sequence[str] = (),
+        *,
+        keep_path: bool = True,
+    ) -> None:
+        """Record one stored file's outcome, what it held that was skipped or degraded, and
+        its path when asked to keep it (the inbox moves them)."""
         setattr(self, outcome, getattr(self, outcome) + 1)
-        self.stored_paths.append(path)
+        if keep_path:
+            self.stored_paths.append(path)
         self.warnings.extend(FileWarning(str(path), warning) for warning in warnings)
 
     def warnings_by_file(self) -> dict[str, list[str]]:
@@ -121,24 +131,53 @@ def file_signature(path: Path) -> Signature | None:
 
 def is_article_path(path: Path) -> bool:
     """Whether the file name has one of the article suffixes."""
-    return path.suffix.lower() in ARTICLE_SUFFIXES
+    return _is_article_name(path.name)
+
+
+def _is_article_name(name: str) -> bool:
+    # Path.suffix's rule, without a Path
+    dot = name.rfind(".")
+    return 0 < dot < len(name) - 1 and name[dot:].lower() in ARTICLE_SUFFIXES
+
+
+def iter_article_files(paths: Iterable[Path]) -> Iterator[Path | Rejection]:
+    """Folders expanded (recursively, hidden entries skipped) into article files, in order,
+    as they are walked. A file named explicitly with the wrong suffix comes as its rejection
+    rather than being ignored."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            yield from (p for p in _walk(path) if is_article_path(p))
+        elif is_article_path(path):
+            yield path
+        else:
+            yield Rejection(str(path), _unsupported_suffix(path))
 
 
 def collect_article_files(paths: Iterable[Path]) -> tuple[list[Path], list[Rejection]]:
-    """Expand folders (recursively, hidden entries skipped) into article files, in order.
-
-    A file named explicitly with the wrong suffix is rejected rather than ignored.
-    """
+    """``iter_article_files`` as lists: the article files, and the rejected ones."""
     files: list[Path] = []
     rejected: list[Rejection] = []
+    for found in iter_article_files(paths):
+        if isinstance(found, Rejection):
+            rejected.append(found)
+        else:
+            files.append(found)
+    return files, rejected
+
+
+def count_article_files(paths: Iterable[Path]) -> int:
+    """How many article files ``iter_article_files`` finds, without making a path for each."""
+    count = 0
     for path in paths:
         if path.is_dir() and not path.is_symlink():
-            files.extend(p for p in _walk(path) if is_article_path(p))
+            for root, dirs, names in os.walk(path, followlinks=False):
+                dirs[:], links = _split_linked_dirs(root, dirs)
+                count += sum(
+                    1 for n in (*names, *links) if not n.startswith(".") and _is_article_name(n)
+                )
         elif is_article_path(path):
-            files.append(path)
-        else:
-            rejected.append(Rejection(str(path), _unsupported_suffix(path)))
-    return files, rejected
+            count += 1
+    return count
 
 
 def _unsupported_suffix(path: Path) -> str:
@@ -179,9 +218,10 @@ def _parse_one(path: Path, limits: ParseLimits) -> ParsedFile:
     return ParsedFile(path, prepared, None, signature, tuple(warnings))
 
 
-# What a parse worker sends back per file: ParsedFile's fields as plain values (see
-# storage.prepare.to_plain), a third of the pickling work of the objects themselves.
-_PlainParsed = tuple[str, PlainFile | None, str | None, Signature | None, tuple[str, ...]]
+# What a parse worker sends back per file: ParsedFile's fields but the path (the writer has
+# it) as plain values (see storage.prepare.to_plain), a third of the pickling work of the
+# objects themselves.
+_PlainParsed = tuple[PlainFile | None, str | None, Signature | None, tuple[str, ...]]
 
 
 def _parse_chunk(paths: Sequence[Path], limits: ParseLimits) -> list[_PlainParsed]:
@@ -190,21 +230,22 @@ def _parse_chunk(paths: Sequence[Path], limits: ParseLimits) -> list[_PlainParse
 
 def _to_plain(item: ParsedFile) -> _PlainParsed:
     prepared = to_plain(item.prepared) if item.prepared is not None else None
-    return (str(item.path), prepared, item.error, item.signature, item.warnings)
+    return (prepared, item.error, item.signature, item.warnings)
 
 
-def _from_plain(chunk: Sequence[_PlainParsed]) -> list[ParsedFile]:
+def _from_plain(paths: Sequence[Path], chunk: Sequence[_PlainParsed]) -> list[ParsedFile]:
+    """The parsed files of ``paths``; each keeps the caller's path object, so a run holds one
+    per file however many lists name it."""
     return [
-        ParsedFile(
-            Path(path), from_plain(prepared) if prepared is not None else None, error, sig, notes
-        )
-        for path, prepared, error, sig, notes in chunk
+        ParsedFile(path, from_plain(prepared) if prepared is not None else None, error, sig, notes)
+        for path, (prepared, error, sig, notes) in zip(paths, chunk, strict=True)
     ]
 
 
-def _chunks(items: Sequence[Path], size: int) -> Iterator[Sequence[Path]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Iterable[Path], size: int) -> Iterator[list[Path]]:
+    remaining = iter(items)
+    while chunk := list(islice(remaining, size)):
+        yield chunk
 
 
 def _split_on_repeated_urls(parsed: Sequence[ParsedFile]) -> list[list[ParsedFile]]:
@@ -251,10 +292,10 @@ def parser_processes() -> int:
 
 
 @asynccontextmanager
-async def _parser(files: int) -> AsyncIterator[Parse]:
+async def _parser(in_processes: bool) -> AsyncIterator[Parse]:
     """Something that parses a chunk of files off the event loop, as a future."""
     loop = asyncio.get_running_loop()
-    if files < PROCESS_POOL_MIN_FILES:
+    if not in_processes:
 
         def in_thread(
             chunk: Sequence[Path], limits: ParseLimits
@@ -326,67 +367,73 @@ class Ingester:
         self._batch_size = batch_size
 
     async def ingest(
-        self, files: Sequence[Path], progress: ProgressCallback | None = None
-    ) -> tuple[IngestReport, dict[Path, Signature | None]]:
-        """Parse and store the files; return the report and each file's signature as read.
+        self,
+        files: Iterable[Path],
+        progress: ProgressCallback | None = None,
+        *,
+        signatures: dict[Path, Signature | None] | None = None,
+        keep_stored_paths: bool = False,
+    ) -> IngestReport:
+        """Parse and store the files, taken from ``files`` as the run goes; return the
+        report. Each file's signature as read goes into ``signatures`` when given, and the
+        report lists stored files' paths with ``keep_stored_paths`` (the inbox needs both);
+        otherwise a run keeps nothing per file but its rejections, so its memory does not
+        grow with the number of files.
 
         Parsing runs ahead of storing: in worker processes for large runs (YAML and
         validation are CPU work that would otherwise share one core with the store), in a
         thread for small ones (a process costs more to start than a few files take)."""
-        report = IngestReport()
-        signatures: dict[Path, Signature | None] = {}
+        remaining = iter(files)
+        head = list(islice(remaining, PROCESS_POOL_MIN_FILES))
+        run = _Run(IngestReport(), progress, signatures, keep_stored_paths)
         with _collector_paused():
             async with (
-                _parser(len(files)) as parse,
-                contextlib.aclosing(self._parsed_ahead(files, parse)) as batches,
+                _parser(len(head) >= PROCESS_POOL_MIN_FILES) as parse,
+                contextlib.aclosing(self._parsed_ahead(chain(head, remaining), parse)) as batches,
             ):
+                del head  # the chunks hold what is still to parse
                 async for parsed in batches:
-                    signatures.update((item.path, item.signature) for item in parsed)
-                    await self._store_chunk(parsed, report, progress)
-        return report, signatures
+                    await self._store_chunk(parsed, run)
+        return run.report
 
     async def _parsed_ahead(
-        self, files: Sequence[Path], parse: Parse
+        self, files: Iterable[Path], parse: Parse
     ) -> AsyncGenerator[list[ParsedFile], None]:
         """The files parsed, a batch at a time, with the next chunks parsing meanwhile."""
-        chunks = list(_chunks(files, min(self._batch_size, PARSE_CHUNK)))
-        ahead: deque[asyncio.Future[list[_PlainParsed]]] = deque()
+        chunks = _chunks(files, min(self._batch_size, PARSE_CHUNK))
+        ahead: deque[tuple[list[Path], asyncio.Future[list[_PlainParsed]]]] = deque()
         pending: list[ParsedFile] = []
         try:
-            for chunk in chunks[: self._parse_ahead()]:
-                ahead.append(parse(chunk, self._limits))
-            queued = len(ahead)
+            for chunk in islice(chunks, self._parse_ahead()):
+                ahead.append((chunk, parse(chunk, self._limits)))
             while ahead:
-                parsed = _from_plain(await ahead.popleft())
-                if queued < len(chunks):
-                    ahead.append(parse(chunks[queued], self._limits))
-                    queued += 1
+                paths, future = ahead.popleft()
+                parsed = _from_plain(paths, await future)
+                if (following := next(chunks, None)) is not None:
+                    ahead.append((following, parse(following, self._limits)))
                 pending.extend(parsed)
                 if len(pending) >= self._batch_size or not ahead:
                     yield pending
                     pending = []
         finally:
-            for future in ahead:
+            for _, future in ahead:
                 future.cancel()
 
     def _parse_ahead(self) -> int:
         return -(-self._batch_size // PARSE_CHUNK) + PARSE_SPARE_CHUNKS
 
-    async def _store_chunk(
-        self,
-        parsed: Sequence[ParsedFile],
-        report: IngestReport,
-        progress: ProgressCallback | None,
-    ) -> None:
+    async def _store_chunk(self, parsed: Sequence[ParsedFile], run: _Run) -> None:
+        if run.signatures is not None:
+            run.signatures.update((item.path, item.signature) for item in parsed)
         for item in parsed:
             if item.error is not None:
-                report.rejected.append(Rejection(str(item.path), item.error))
+                run.report.rejected.append(Rejection(str(item.path), item.error))
         for group in _split_on_repeated_urls(parsed):
-            await self._store_group(group, report)
-        if progress is not None:
-            progress(len(parsed))
+            await self._store_group(group, run)
+        if run.progress is not None:
+            run.progress(len(parsed))
 
-    async def _store_group(self, group: list[ParsedFile], report: IngestReport) -> None:
+    async def _store_group(self, group: list[ParsedFile], run: _Run) -> None:
         files = [item.prepared for item in group if item.prepared is not None]
         now = datetime.now(UTC)
         try:
@@ -394,23 +441,36 @@ class Ingester:
         except sqlite3.IntegrityError:
             # One bad row spoils the batch: store file by file to find it.
             for item in group:
-                await self._store_single(item, report)
+                await self._store_single(item, run)
             return
         for item, outcome in zip(group, outcomes, strict=True):
-            report.count(outcome, item.path, item.warnings)
+            run.stored(outcome, item.path, item.warnings)
 
-    async def _store_single(self, item: ParsedFile, report: IngestReport) -> None:
+    async def _store_single(self, item: ParsedFile, run: _Run) -> None:
         assert item.prepared is not None
         try:
             (outcome,) = await self._store.articles.upsert_prepared(
                 [item.prepared], datetime.now(UTC)
             )
         except sqlite3.IntegrityError as error:
-            report.rejected.append(
+            run.report.rejected.append(
                 Rejection(str(item.path), f"store: could not be stored ({error})")
             )
             return
-        report.count(outcome, item.path, item.warnings)
+        run.stored(outcome, item.path, item.warnings)
+
+
+@dataclass(slots=True)
+class _Run:
+    """One ingest run: its report, and what its caller wants to hear or keep per file."""
+
+    report: IngestReport
+    progress: ProgressCallback | None
+    signatures: dict[Path, Signature | None] | None
+    keep_stored_paths: bool
+
+    def stored(self, outcome: str, path: Path, warnings: Sequence[str]) -> None:
+        self.report.count(outcome, path, warnings, keep_path=self.keep_stored_paths)
 
 
 async def ingest_paths(
@@ -421,17 +481,32 @@ async def ingest_paths(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_total: Callable[[int], None] | None = None,
     progress: ProgressCallback | None = None,
+    keep_stored_paths: bool = False,
 ) -> IngestReport:
     """Ingest files and folders (recursively) into the store. Nothing on disk is moved.
 
-    ``on_total`` hears how many files were found; ``progress`` hears each batch's size.
+    Folders are walked as the run goes and nothing is kept per file but rejections (and
+    stored files' paths, with ``keep_stored_paths``), so a run of a million files needs no
+    more memory than one of a few batches. ``on_total`` hears how many files were found
+    (a walk of its own, which makes no path objects); ``progress`` hears each batch's size.
     """
-    files, rejected = collect_article_files(paths)
     if on_total is not None:
-        on_total(len(files))
-    report, _ = await Ingester(store, limits=limits, batch_size=batch_size).ingest(files, progress)
+        on_total(count_article_files(paths))
+    rejected: list[Rejection] = []
+    files = _set_aside(iter_article_files(paths), rejected)
+    ingester = Ingester(store, limits=limits, batch_size=batch_size)
+    report = await ingester.ingest(files, progress, keep_stored_paths=keep_stored_paths)
     report.rejected[:0] = rejected
     return report
+
+
+def _set_aside(found: Iterable[Path | Rejection], rejected: list[Rejection]) -> Iterator[Path]:
+    """The paths of ``found``; its rejections go to ``rejected``."""
+    for item in found:
+        if isinstance(item, Rejection):
+            rejected.append(item)
+        else:
+            yield item
 
 
 # --- the inbox -------------------------------------------------------------------------------
@@ -500,8 +575,9 @@ async def scan_inbox(
     and is taken on a later scan. Nothing is deleted."""
     waiting = await asyncio.to_thread(_list_inbox, inbox, settle_seconds)
     articles = [p for p in waiting if is_article_path(p)]
-    report, signatures = await Ingester(store, limits=limits, batch_size=batch_size).ingest(
-        articles
+    signatures: dict[Path, Signature | None] = {}
+    report = await Ingester(store, limits=limits, batch_size=batch_size).ingest(
+        articles, signatures=signatures, keep_stored_paths=True
     )
     for path in waiting:
         if not is_article_path(path):

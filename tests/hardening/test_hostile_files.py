@@ -106,7 +106,7 @@ async def test_ingest_paths_takes_every_hostile_file_to_its_expected_end(
     before = entries(root)
 
     with fifo_safety(root):
-        report = await ingest_paths(store, [root])
+        report = await ingest_paths(store, [root], keep_stored_paths=True)
 
     rejected = {Path(r.path).relative_to(root).as_posix(): r.error for r in report.rejected}
     stored = [p.relative_to(root).as_posix() for p in report.stored_paths]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import zlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -165,3 +168,98 @@ async def test_headlines_stored_before_the_weekly_filing_still_group_after_the_u
         stored = await store.articles.get_by_url(two.canonical_url)
         assert stored is not None
         assert await store.stories.story_of(stored.id) == old_pk
+
+
+# --- bounded work: a crowd of headlines sharing title keys -----------------------------------
+
+# Words ranked by the hash that picks a headline's key words (``titles.title_keys``): a
+# headline made of the four lowest and any higher ones files exactly their four keys.
+_RANKED = sorted(
+    (f"{a}{b}" for a in ("bal", "cor", "dun", "fel", "gar", "hol", "kin", "lom", "mar", "nor")
+     for b in ("ak", "en", "ix", "od", "ur", "ym")),
+    key=lambda word: zlib.crc32(word.encode()),
+)  # fmt: skip
+_KEY_WORDS, _OTHER_WORDS = _RANKED[:4], _RANKED[4:]
+
+
+def _crowd(count: int, shared: list[str], seed: int) -> list[ArticleDraft]:
+    """``count`` headlines from ``count`` outlets within a day, each of the ``shared`` words
+    and four others: they share title keys, none is near-identical to another."""
+    rng = random.Random(seed)
+    return [
+        draft(f"https://crowd{seed}-{n}.example/a", " ".join(shared + rng.sample(_OTHER_WORDS, 4)),
+              f"Crowd{seed}x{n}", at=f"2026-11-20T{n % 24:02d}:{n % 60:02d}:00Z")
+        for n in range(count)
+    ]  # fmt: skip
+
+
+async def _comparisons_for_one_more_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crowd: int
+) -> int:
+    async with await Store.open(tmp_path / f"crowd{crowd}.db") as store:
+        await store.articles.upsert_batch(_crowd(crowd, _KEY_WORDS, seed=1), NOW)
+        calls = 0
+        real = _Headline.is_near
+
+        def counted(self: _Headline, other: _Headline, threshold: float) -> bool:
+            nonlocal calls
+            calls += 1
+            return real(self, other, threshold)
+
+        monkeypatch.setattr(_Headline, "is_near", counted)
+        await store.articles.upsert_batch(_crowd(1, _KEY_WORDS, seed=2), NOW)
+        monkeypatch.setattr(_Headline, "is_near", real)
+        return calls
+
+
+async def test_the_work_for_a_file_does_not_grow_with_the_headlines_sharing_its_keys(
+    tmp_path, monkeypatch
+):
+    # an election night: hundreds of headlines a day made of the same few words
+    few = await _comparisons_for_one_more_file(tmp_path, monkeypatch, 150)
+    many = await _comparisons_for_one_more_file(tmp_path, monkeypatch, 600)
+    assert many == few
+    assert many <= 4 * GroupingRules().stop_key_headlines
+
+
+async def test_near_identical_headlines_meet_through_their_other_keys_when_one_is_a_stop_key(
+    store,
+):
+    # the crowd files the key of the pair's three lowest words, and its own others
+    await store.articles.upsert_batch(_crowd(200, _KEY_WORDS[:3], seed=3), NOW)
+    words = [*_KEY_WORDS, *_OTHER_WORDS[-4:]]
+    one = draft("https://a.example/pair", " ".join(words), "Alpha")
+    two = draft("https://b.example/pair", " ".join(reversed(words)), "Beta")
+    await store.articles.upsert_batch([one], NOW)
+    await store.articles.upsert_batch([two], NOW)
+    assert await story(store, one) == await story(store, two)
+
+
+async def test_more_outlets_than_a_stop_key_allows_with_one_headline_stay_one_story(tmp_path):
+    # an election result: every outlet's headline files the same keys, so they are stop keys
+    rules = GroupingRules(stop_key_headlines=3)
+    async with await Store.open(tmp_path / "t.db", grouping=rules) as store:
+        outlets = [f"Outlet{n}" for n in range(12)]
+        drafts = [
+            draft(f"https://o{n}.example/result", title, outlet, at=f"2026-11-20T{8 + n:02d}:00:00Z")
+            for n, (outlet, title) in enumerate(
+                zip(outlets, ["Smith wins Ohio governor race by 4 points",
+                              "Analysis: Smith Wins Ohio Governor Race By 4 Points"] * 6,
+                    strict=True)
+            )
+        ]  # fmt: skip
+        for batch in (drafts[:5], drafts[5:6], drafts[6:7], drafts[7:]):
+            await store.articles.upsert_batch(batch, NOW)
+        assert len({await story(store, d) for d in drafts}) == 1
+
+
+async def test_near_identical_headlines_weeks_apart_group_under_a_window_of_weeks(tmp_path):
+    rules = GroupingRules(window_seconds=20 * 24 * 3600)
+    async with await Store.open(tmp_path / "t.db", grouping=rules) as store:
+        one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha",
+                    at="2026-11-02T10:00:00Z")  # fmt: skip
+        two = draft("https://b.example/y", "Nexora raises $40 million Series B led by Accel",
+                    "Beta", at="2026-11-20T09:00:00Z")  # fmt: skip
+        await store.articles.upsert_batch([two], NOW)
+        await store.articles.upsert_batch([one], NOW)
+        assert await story(store, one) == await story(store, two)

@@ -96,6 +96,19 @@ async def test_folders_are_read_recursively_and_counted_per_file(store, tmp_path
     assert (await store.stats()).articles == 4  # three files share one related entry
 
 
+async def test_the_total_announced_is_the_number_of_files_then_read(store, tmp_path):
+    root = tmp_path / "articles"
+    for n, name in enumerate(["a.md", "deep/b.MARKDOWN", "c.txt", "d.md.", "e.", "bad.md"]):
+        write_article(root, name, webUrl=f"https://a.example/{n}", originalUrl=...)
+    (root / ".hidden").mkdir()
+    write_article(root / ".hidden", "f.md")
+    (root / "linked.md").symlink_to(root / "deep", target_is_directory=True)
+    (root / "bad.md").write_text("no front matter here")
+    totals: list[int] = []
+    report = await ingest_paths(store, [root, root / "c.txt"], on_total=totals.append)
+    assert totals == [report.files] == [6]  # a, b, c twice, bad, the link (refused)
+
+
 async def test_a_named_file_with_another_suffix_is_rejected_not_ignored(store, tmp_path):
     path = tmp_path / "article.yaml"
     path.write_text(article_text())
@@ -316,11 +329,11 @@ async def test_overlapping_runs_resume_the_collector_only_when_the_last_one_ends
     release_first = asyncio.Event()
     real_store_chunk = ingest_module.Ingester._store_chunk
 
-    async def store_chunk_waiting_for_release(self, parsed, report, progress):
+    async def store_chunk_waiting_for_release(self, parsed, *rest):
         if any(item.path.name == "slow.md" for item in parsed):
             first_reading.set()
             await release_first.wait()
-        await real_store_chunk(self, parsed, report, progress)
+        await real_store_chunk(self, parsed, *rest)
 
     monkeypatch.setattr(ingest_module.Ingester, "_store_chunk", store_chunk_waiting_for_release)
     write_article(tmp_path / "one", "slow.md", webUrl="https://a.example/slow", originalUrl=...)

@@ -1,0 +1,40 @@
+"""A run's memory depends on its batch size, not on how many files it holds."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from bench.corpus import CorpusSpec, generate_corpus
+from bot.domain.ingest import ingest_paths
+from storage import Store
+
+pytestmark = pytest.mark.slow
+
+
+async def _peak_of_a_run(folder: Path, db: Path) -> int:
+    """The most memory Python objects held during an ingest of ``folder``, beyond what they
+    held before it (SQLite's page cache, bounded by its own setting, is not counted)."""
+    async with await Store.open(db) as store:
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            report = await ingest_paths(store, [folder], batch_size=500)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert report.rejected == []
+    return peak - before
+
+
+async def test_a_run_of_three_times_the_files_needs_no_more_memory(tmp_path):
+    # both runs are past the point where every bounded cache is full (4,000 files hold
+    # about 11,000 headlines)
+    for count in (4_000, 12_000):
+        generate_corpus(tmp_path / f"n{count}", CorpusSpec(count=count, seed=count))
+    small = await _peak_of_a_run(tmp_path / "n4000", tmp_path / "small.db")
+    large = await _peak_of_a_run(tmp_path / "n12000", tmp_path / "large.db")
+    # a path, a signature or a headline kept per file would be 8,000 x hundreds of bytes
+    assert large - small < 2_000_000, f"{small / 1e6:.1f} MB -> {large / 1e6:.1f} MB"
