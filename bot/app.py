@@ -9,14 +9,12 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.alerts import Dispatcher
 from bot.config import Settings
 from bot.domain.catalog import CatalogService
 from bot.domain.delivery import DeliveryPlanner
 from bot.domain.feeds import FeedService
 from bot.domain.guild_settings import GuildSettingsService
 from bot.domain.moderation import ModerationService
-from bot.domain.pacing import Throttle
 from bot.domain.related import RelatedService
 from bot.domain.retention import Housekeeper
 from bot.domain.stories import story_window
@@ -34,6 +32,8 @@ from bot.scheduler import (
     planning_job,
     sending_job,
 )
+from bot.sending.dispatcher import Dispatcher
+from bot.sending.pacing import Throttle
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from storage import Store

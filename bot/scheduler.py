@@ -26,10 +26,10 @@ from bot.domain.retention import describe
 from bot.observability.logs import job_context
 
 if TYPE_CHECKING:
-    from bot.alerts import Dispatcher
     from bot.domain.delivery import DeliveryPlanner
     from bot.domain.retention import Housekeeper
     from bot.observability.metrics import Metrics
+    from bot.sending.dispatcher import Dispatcher
     from storage import Store
 
 log = logging.getLogger(__name__)

@@ -69,10 +69,18 @@ def pause_reason(failure: Failure, target_kind: str) -> str:
     return f"DMs keep failing ({failure.description})"
 
 
-def retry_delay(attempt: int, *, base_seconds: float, cap_seconds: float) -> float:
-    """Exponential backoff with full jitter: up to base * 2**attempt, capped."""
+def retry_delay(
+    attempt: int,
+    *,
+    base_seconds: float,
+    cap_seconds: float,
+    draw: Callable[[float, float], float] = random.uniform,
+) -> float:
+    """Exponential backoff with equal jitter: the ceiling is base * 2**attempt (at most the
+    cap), and the delay is drawn between half the ceiling and all of it. The floor keeps a
+    retry from coming at once; the jitter spreads retries that failed together."""
     ceiling = min(cap_seconds, base_seconds * (2**attempt))
-    return random.uniform(ceiling / 2, ceiling)
+    return draw(ceiling / 2, ceiling)
 
 
 @dataclass(frozen=True, slots=True)

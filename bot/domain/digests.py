@@ -40,7 +40,8 @@ def next_local_moment(now: datetime, zone: str, at: time, weekday: int | None = 
     """The first moment after ``now`` (in UTC) when the zone's clocks read ``at`` (on
     ``weekday``, 0 = Monday, when given).
 
-    A time the clocks skip (02:30 on a spring-forward night) comes an hour later, at 03:30; a
+    A time the clocks skip comes as much later as they jump (02:30 on a spring-forward night
+    comes at 03:30; on Lord Howe Island, half an hour later); a
     time they show twice (01:30 on a fall-back night) counts once, at its first showing.
     Candidates are compared in UTC: datetimes sharing a zone compare by their wall clocks,
     which would pick a moment already past during the repeated hour.

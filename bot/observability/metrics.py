@@ -12,9 +12,9 @@ import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 if TYPE_CHECKING:
-    from bot.alerts import SendSummary
     from bot.domain.delivery import PlanSummary
     from bot.domain.ingest import IngestReport
+    from bot.sending.dispatcher import SendSummary
     from storage.stats import Gauges
 
 # Discord usually answers a message in 50-300 ms; a timeout is request_timeout_seconds (15).

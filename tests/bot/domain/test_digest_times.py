@@ -82,3 +82,24 @@ def test_the_next_daily_and_weekly_digest_in_a_zone():
     daily, weekly = next_digest_times(daily, "America/New_York", time(8, 0), "wednesday")
     assert daily == utc("2026-06-11T12:00")
     assert weekly == utc("2026-06-17T12:00")
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "start", "moments"),
+    [
+        # 2026-10-04: Sydney goes from 02:00 to 03:00 (southern spring); 02:30 comes at 03:30.
+        ("Australia/Sydney", time(2, 30), "2026-10-03T12:00",
+         ["2026-10-03T16:30", "2026-10-04T15:30", "2026-10-05T15:30"]),
+        # 2026-04-05: Sydney shows 02:00-03:00 twice; 02:30 counts at its first showing.
+        ("Australia/Sydney", time(2, 30), "2026-04-04T12:00",
+         ["2026-04-04T15:30", "2026-04-05T16:30", "2026-04-06T16:30"]),
+        # 2026-10-04: Lord Howe Island moves half an hour, 02:00 to 02:30; 02:15 comes at 02:45.
+        ("Australia/Lord_Howe", time(2, 15), "2026-10-03T12:00",
+         ["2026-10-03T15:45", "2026-10-04T15:15", "2026-10-05T15:15"]),
+        # 2026-04-05: Lord Howe shows 01:30-02:00 twice.
+        ("Australia/Lord_Howe", time(1, 45), "2026-04-04T12:00",
+         ["2026-04-04T14:45", "2026-04-05T15:15", "2026-04-06T15:15"]),
+    ],
+)  # fmt: skip
+def test_southern_and_half_hour_changes(zone, at, start, moments):
+    assert_next_of([utc(m) for m in moments], nows(zone, start, 48), at, zone)

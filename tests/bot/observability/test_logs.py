@@ -35,14 +35,14 @@ def lines(stream: io.StringIO) -> list[dict[str, object]]:
 
 
 def test_a_line_carries_its_ids_and_the_job_it_ran_in(captured):
-    log = logging.getLogger("bot.alerts")
+    log = logging.getLogger("bot.sending.dispatcher")
     with job_context("send_deliveries"):
         log.warning("channel %d refused", 42, extra={"guild": 7, "channel": 42, "article": "abc"})
     log.info("outside any job")
     first, second = lines(captured)
     assert first["message"] == "channel 42 refused"
     assert first["level"] == "warning"
-    assert first["logger"] == "bot.alerts"
+    assert first["logger"] == "bot.sending.dispatcher"
     assert (first["job"], first["guild"], first["channel"], first["article"]) == (
         "send_deliveries",
         7,

@@ -19,8 +19,8 @@ import aiohttp
 import discord
 
 from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
-from bot.domain.pacing import Pacer
 from bot.observability.logs import delivery_ids
+from bot.sending.pacing import Pacer
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage.deliveries import Delivery, nonce_for
 from storage.models import Article

@@ -28,6 +28,41 @@ class SlidingWindow:
         """Count an event at ``now``."""
         self._times.append(now)
 
+    def idle(self, now: float) -> bool:
+        """No event within the last ``window`` seconds: forgetting it changes nothing."""
+        return not self._times or now - self._times[-1] >= self.window
+
+
+class KeyedWindows:
+    """One sliding window per key (a channel, a member). Past ``keep`` keys, windows idle for
+    a whole window are forgotten, least recently used first; a busy one never is: forgetting
+    it would let its key exceed the limit."""
+
+    def __init__(self, limit: int, window: float, *, keep: int) -> None:
+        self._limit = limit
+        self._window = window
+        self._keep = keep
+        self._windows: dict[object, SlidingWindow] = {}  # least recently used first
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+    def get(self, key: object, now: float) -> SlidingWindow:
+        """The key's window, now the most recently used."""
+        window = self._windows.pop(key, None)
+        if window is None:
+            self._forget_idle(now)
+            window = SlidingWindow(self._limit, self._window)
+        self._windows[key] = window
+        return window
+
+    def _forget_idle(self, now: float) -> None:
+        while len(self._windows) >= self._keep:
+            key, oldest = next(iter(self._windows.items()))
+            if not oldest.idle(now):
+                return  # every later one was used since: busy too
+            del self._windows[key]
+
 
 class Pacer:
     """Waits as long as needed so that each channel gets at most ``per_channel`` messages per
@@ -42,11 +77,9 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._per_channel = per_channel
-        self._channel_window = channel_window
         # a one-second window with a whole number of slots, rounded down to stay under
         self._global = SlidingWindow(max(1, int(global_per_second)), 1.0)
-        self._channels: dict[int, SlidingWindow] = {}
+        self._channels = KeyedWindows(per_channel, channel_window, keep=10_000)
         self._clock = clock
         self._sleep = sleep
 
@@ -55,8 +88,8 @@ class Pacer:
         fits within every limit, counting it."""
         while True:
             now = self._clock()
-            window = self._channel(channel_id)
-            delay = max(self._global.delay(now), window.delay(now) if window else 0.0)
+            window = None if channel_id is None else self._channels.get(channel_id, now)
+            delay = max(self._global.delay(now), window.delay(now) if window is not None else 0.0)
             if delay <= 0:
                 self._global.record(now)
                 if window is not None:
@@ -64,17 +97,10 @@ class Pacer:
                 return
             await self._sleep(delay)
 
-    def _channel(self, channel_id: int | None) -> SlidingWindow | None:
-        if channel_id is None:
-            return None
-        window = self._channels.get(channel_id)
-        if window is None:
-            if len(self._channels) > 10_000:  # forget idle channels now and then
-                self._channels.clear()
-            window = self._channels[channel_id] = SlidingWindow(
-                self._per_channel, self._channel_window
-            )
-        return window
+    @property
+    def channels_kept(self) -> int:
+        """How many channels' windows are remembered."""
+        return len(self._channels)
 
 
 class Throttle:
@@ -83,19 +109,13 @@ class Throttle:
     def __init__(
         self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._limit = limit
-        self._window = window
         self._clock = clock
-        self._windows: dict[object, SlidingWindow] = {}
+        self._windows = KeyedWindows(limit, window, keep=50_000)
 
     def allow(self, key: object) -> bool:
         """Count an event for ``key``; False when it is over the limit (and not counted)."""
         now = self._clock()
-        window = self._windows.get(key)
-        if window is None:
-            if len(self._windows) > 50_000:  # forget idle members now and then
-                self._windows.clear()
-            window = self._windows[key] = SlidingWindow(self._limit, self._window)
+        window = self._windows.get(key, now)
         if window.delay(now) > 0:
             return False
         window.record(now)

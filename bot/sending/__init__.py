@@ -1,0 +1,1 @@
+"""Sending to Discord: the dispatcher, what it sends through, and the pacing."""

@@ -1,0 +1,103 @@
+"""The pacer and the throttle on a fake clock: the limits hold, however many channels."""
+
+from __future__ import annotations
+
+from bot.sending.pacing import Pacer, Throttle
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the pacer sleeps (or the test says)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def pacer(
+    clock: FakeClock, *, per_channel: int = 5, global_per_second: float = 1_000_000.0
+) -> Pacer:
+    return Pacer(
+        per_channel=per_channel,
+        channel_window=5.0,
+        global_per_second=global_per_second,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+
+
+async def send_times(
+    pacer: Pacer, clock: FakeClock, channel: int | None, count: int
+) -> list[float]:
+    times = []
+    for _ in range(count):
+        await pacer.wait(channel)
+        times.append(clock.now)
+    return times
+
+
+async def test_a_channel_gets_at_most_its_limit_in_any_window():
+    clock = FakeClock()
+    times = await send_times(pacer(clock), clock, 42, 12)
+    assert times == [0.0] * 5 + [5.0] * 5 + [10.0] * 2
+
+
+async def test_channels_are_paced_apart():
+    clock = FakeClock()
+    paced = pacer(clock)
+    await send_times(paced, clock, 1, 5)
+    assert await send_times(paced, clock, 2, 5) == [0.0] * 5
+    assert clock.slept == []
+
+
+async def test_the_global_limit_holds_across_channels():
+    clock = FakeClock()
+    paced = pacer(clock, global_per_second=3)
+    times = [t for channel in range(7) for t in await send_times(paced, clock, channel, 1)]
+    assert times == [0.0] * 3 + [1.0] * 3 + [2.0]
+
+
+async def test_a_busy_channel_keeps_its_window_past_ten_thousand_channels():
+    clock = FakeClock()
+    paced = pacer(clock)
+    await send_times(paced, clock, 42, 5)  # channel 42 is full until t=5
+    clock.now = 1.0
+    for channel in range(1000, 1000 + 10_002):  # one post each: more channels than kept
+        await paced.wait(channel)
+    assert clock.now == 1.0
+    await paced.wait(42)
+    assert clock.now == 5.0  # still waited for its window: six in 5s would exceed the limit
+
+
+async def test_idle_channels_are_forgotten():
+    clock = FakeClock()
+    paced = pacer(clock)
+    for channel in range(20_000):
+        clock.now = channel / 1000  # each window is idle 5s after its one post
+        await paced.wait(channel)
+    assert clock.slept == []
+    assert paced.channels_kept <= 10_001
+
+
+async def test_the_throttle_refuses_past_the_limit_and_allows_after_the_window():
+    clock = FakeClock()
+    throttle = Throttle(2, 10.0, clock=clock)
+    assert [throttle.allow("member") for _ in range(3)] == [True, True, False]
+    assert throttle.allow("other")
+    clock.now = 10.0
+    assert throttle.allow("member")
+
+
+async def test_the_throttle_keeps_a_busy_members_window_past_its_size():
+    clock = FakeClock()
+    throttle = Throttle(2, 10.0, clock=clock)
+    assert throttle.allow("busy") and throttle.allow("busy")
+    for member in range(50_002):
+        throttle.allow(member)
+    assert not throttle.allow("busy")
