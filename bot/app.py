@@ -34,6 +34,7 @@ from bot.scheduler import (
 )
 from bot.sending.dispatcher import Dispatcher
 from bot.sending.pacing import Throttle
+from bot.sending.sender import DiscordSender
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from storage import Store
@@ -135,7 +136,14 @@ class TopicBot(commands.Bot):
             clock=clock,
             story_window=story_window(settings.related),
         )
-        self.dispatcher = Dispatcher(self, clock=clock)
+        self.dispatcher = Dispatcher(
+            store,
+            settings.delivery,
+            DiscordSender(self),
+            clock=clock,
+            metrics=metrics,
+            digest_times=self.planner.digest_times,
+        )
         self.housekeeper = Housekeeper(
             store,
             settings.retention,

@@ -3,6 +3,10 @@
 A row is marked sent only after Discord accepted the message, and every send carries a nonce
 derived from the row (discord.py sends it with ``enforce_nonce``), so a crash between the
 send and the commit does not post twice. Sends are paced under Discord's limits.
+
+The dispatcher is given what it uses (the store, the delivery settings, a clock, the metrics,
+the digest schedule and a ``Sender``), not the bot: it reads no guild cache, so it sends as
+well from a client logged in over REST only.
 """
 
 from __future__ import annotations
@@ -10,28 +14,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import discord
 
+from bot.config import DeliverySettings
 from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
 from bot.observability.logs import delivery_ids
+from bot.observability.metrics import Metrics
 from bot.sending.pacing import Pacer
+from bot.sending.sender import Outgoing, Sender
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
+from storage import Store
 from storage.deliveries import Delivery, nonce_for
 from storage.models import Article
 from storage.related import MAX_COVERAGE
 
-if TYPE_CHECKING:
-    from bot.app import TopicBot
-
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# A guild's (or, for None, the deployment's) next daily and weekly digest moments after now.
+DigestTimes = Callable[[int | None, datetime], Awaitable[tuple[datetime, datetime]]]
 
 
 class SendFailed(Exception):
@@ -69,17 +75,29 @@ class SendSummary:
 class Dispatcher:
     """Sends due deliveries; one instance per bot."""
 
-    def __init__(self, bot: TopicBot, *, clock: Clock) -> None:
-        self._bot = bot
-        self._store = bot.store
-        self._settings = bot.settings.delivery
+    def __init__(
+        self,
+        store: Store,
+        settings: DeliverySettings,
+        sender: Sender,
+        *,
+        clock: Clock,
+        metrics: Metrics,
+        digest_times: DigestTimes,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._sender = sender
         self._clock = clock
+        self._metrics = metrics
+        self._digest_times = digest_times
         self._pacer = Pacer(
             per_channel=self._settings.channel_messages_per_5s,
             global_per_second=self._settings.global_requests_per_second,
         )
         self._dm_lock = asyncio.Lock()
         self._coverage: dict[tuple[int, int], list[Article]] = {}
+        self._guild_names: dict[int, str] = {}
 
     # --- instant posts and DMs -------------------------------------------------------------
 
@@ -89,11 +107,12 @@ class Dispatcher:
         try:
             await self._send_due(summary, batch, concurrency)
         finally:
-            self._bot.metrics.count_sends(summary)
+            self._metrics.count_sends(summary)
         return summary
 
     async def _send_due(self, summary: SendSummary, batch: int, concurrency: int) -> None:
         self._coverage.clear()
+        self._guild_names.clear()  # read once a run: a renamed server shows its new name
         await self._store.deliveries.cancel_stale_due(self._clock())
         due = await self._store.deliveries.due(self._clock(), limit=batch)
         by_target: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
@@ -137,10 +156,10 @@ class Dispatcher:
                 summary.to_digest += 1
                 return False
         try:
-            message = await self._post(delivery, article)
+            message_id = await self._post(delivery, article)
         except SendFailed as error:
             return await self._handle_failure(delivery, error.failure, summary)
-        await self._store.deliveries.mark_sent([delivery], message.id, self._clock())
+        await self._store.deliveries.mark_sent([delivery], message_id, self._clock())
         await self._store.deliveries.record_success(delivery)
         summary.sent += 1
         return False
@@ -152,7 +171,7 @@ class Dispatcher:
         )
         if sent < self._settings.dm_cap_per_hour:
             return False
-        daily, _ = await self._bot.planner.digest_times(delivery.guild_id, now)
+        daily, _ = await self._digest_times(delivery.guild_id, now)
         await self._store.deliveries.move_to_digest(
             delivery, daily, f"over {self._settings.dm_cap_per_hour} alerts an hour"
         )
@@ -172,7 +191,7 @@ class Dispatcher:
             self._coverage[key] = [link.article for link in links]
         return self._coverage[key]
 
-    async def _post(self, delivery: Delivery, article: Article) -> discord.Message:
+    async def _post(self, delivery: Delivery, article: Article) -> int:
         related = await self._also_covered(delivery, article)
         embed = alert_embed(article, related, delivery)
         if delivery.target_kind == "channel":
@@ -191,45 +210,20 @@ class Dispatcher:
             view = discord.ui.View(timeout=None)
             if delivery.topic_id is not None:
                 view.add_item(UnsubscribeButton(delivery.guild_id, delivery.topic_id))
-        return await self._send(
-            channel_id,
-            kind=delivery.target_kind,
-            content=content,
-            embed=embed,
-            view=view,
-            mentions=mentions,
-            nonce=delivery.nonce,
-        )
+        message = Outgoing(delivery.nonce, mentions, content=content, embeds=[embed], view=view)
+        return await self._send(channel_id, message, kind=delivery.target_kind)
 
-    async def _send(
-        self,
-        channel_id: int,
-        *,
-        kind: str,
-        nonce: str,
-        mentions: discord.AllowedMentions,
-        content: str | None = None,
-        embed: discord.Embed | None = None,
-        embeds: Sequence[discord.Embed] = (),
-        view: discord.ui.View | None = None,
-    ) -> discord.Message:
+    async def _send(self, channel_id: int, message: Outgoing, *, kind: str) -> int:
+        """Send, paced; the message's id. Raises ``SendFailed``."""
         await self._pacer.wait(channel_id)
-        channel = self._bot.get_partial_messageable(channel_id)
-        options: dict[str, Any] = {"allowed_mentions": mentions, "nonce": nonce}
-        if view is not None:
-            options["view"] = view
-        if embed is not None:
-            options["embed"] = embed
-        elif embeds:
-            options["embeds"] = list(embeds)
-        metrics = self._bot.metrics
+        metrics = self._metrics
         try:
             with metrics.send_seconds.time():
-                message = await asyncio.wait_for(
-                    channel.send(content, **options), self._settings.request_timeout_seconds
+                message_id = await asyncio.wait_for(
+                    self._sender.post(channel_id, message), self._settings.request_timeout_seconds
                 )
             metrics.messages_sent.labels(kind).inc()
-            return message
+            return message_id
         except discord.RateLimited as error:
             waited = f"rate limited for {error.retry_after:.0f}s"
             raise SendFailed(Failure("retry", waited, retry_after=error.retry_after)) from None
@@ -246,16 +240,15 @@ class Dispatcher:
         async with self._dm_lock:
             await self._pacer.wait(None)
             try:
-                channel = await asyncio.wait_for(
-                    self._bot.create_dm(discord.Object(user_id)),
-                    self._settings.request_timeout_seconds,
+                channel_id = await asyncio.wait_for(
+                    self._sender.open_dm(user_id), self._settings.request_timeout_seconds
                 )
             except discord.HTTPException as error:
                 raise SendFailed(classify_failure(error.status, error.code, error.text)) from None
             except (TimeoutError, aiohttp.ClientError, OSError) as error:
                 raise SendFailed(classify_failure(None, None, type(error).__name__)) from None
-            await self._store.deliveries.save_dm_channel(user_id, channel.id)
-            return channel.id
+            await self._store.deliveries.save_dm_channel(user_id, channel_id)
+            return channel_id
 
     async def _handle_failure(
         self, delivery: Delivery, failure: Failure, summary: SendSummary
@@ -325,17 +318,12 @@ class Dispatcher:
             feed.id, self._clock()
         ):
             return
-        guild = self._bot.get_guild(delivery.guild_id)
-        notice = paused_feed_notice(feed, guild.name if guild else str(delivery.guild_id), reason)
+        name = await self._guild_name(delivery.guild_id)
+        notice = paused_feed_notice(feed, name, reason)
+        message = Outgoing(f"tbp{feed.id}", discord.AllowedMentions.none(), content=notice)
         try:
             channel_id = await self._dm_channel(feed.created_by)
-            await self._send(
-                channel_id,
-                kind="notice",
-                content=notice,
-                mentions=discord.AllowedMentions.none(),
-                nonce=f"tbp{feed.id}",
-            )
+            await self._send(channel_id, message, kind="notice")
         except SendFailed as error:
             log.warning(
                 "could not tell moderator %d about feed %d: %s",
@@ -353,10 +341,11 @@ class Dispatcher:
         try:
             await self._send_due_digests(summary, batch)
         finally:
-            self._bot.metrics.count_sends(summary)
+            self._metrics.count_sends(summary)
         return summary
 
     async def _send_due_digests(self, summary: SendSummary, batch: int) -> None:
+        self._guild_names.clear()  # read once a run: a renamed server shows its new name
         rows = await self._store.deliveries.due_digest_rows(self._clock(), limit=batch)
         groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
         for row in rows:
@@ -370,21 +359,19 @@ class Dispatcher:
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
     ) -> None:
         articles = await self._store.articles.load([r.article_pk for r in rows])
-        names = {r.guild_id: self._guild_name(r.guild_id) for r in rows}
+        names = {
+            guild_id: await self._guild_name(guild_id) for guild_id in {r.guild_id for r in rows}
+        }
         embeds = digest_embeds(mode, rows, articles, names, limit=self._settings.digest_items)
+        nonce = nonce_for("tbd", mode, sorted(r.key for r in rows))
+        message = Outgoing(nonce, discord.AllowedMentions.none(), embeds=embeds)
         try:
             channel_id = await self._dm_channel(user_id)
-            message = await self._send(
-                channel_id,
-                kind="digest",
-                embeds=embeds,
-                mentions=discord.AllowedMentions.none(),
-                nonce=nonce_for("tbd", mode, sorted(r.key for r in rows)),
-            )
+            message_id = await self._send(channel_id, message, kind="digest")
         except SendFailed as error:
             await self._digest_failed(rows, error.failure, summary)
             return
-        await self._store.deliveries.mark_sent(rows, message.id, self._clock())
+        await self._store.deliveries.mark_sent(rows, message_id, self._clock())
         await self._store.deliveries.record_success(rows[0])
         summary.sent += len(rows)
 
@@ -422,6 +409,16 @@ class Dispatcher:
         # the member refused DMs: this fails all their pending rows and counts the refusal
         await self._handle_failure(rows[0], failure, summary)
 
-    def _guild_name(self, guild_id: int) -> str:
-        guild = self._bot.get_guild(guild_id)
-        return guild.name if guild else f"server {guild_id}"
+    async def _guild_name(self, guild_id: int) -> str:
+        """The server's name, asked of Discord once a run; "server <id>" when it cannot be
+        read (the bot was removed, Discord is slow): the message goes out anyway."""
+        if guild_id not in self._guild_names:
+            await self._pacer.wait(None)
+            try:
+                name = await asyncio.wait_for(
+                    self._sender.guild_name(guild_id), self._settings.request_timeout_seconds
+                )
+            except (TimeoutError, aiohttp.ClientError, OSError):
+                name = None
+            self._guild_names[guild_id] = name or f"server {guild_id}"
+        return self._guild_names[guild_id]

@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import discord
+
+from bot.observability.metrics import Metrics
+from bot.sending.dispatcher import Dispatcher
+from bot.sending.sender import DiscordSender
 from tests.bot.harness import Harness
 from tests.discord_double.plugin import GuildWorld
 
@@ -347,3 +352,32 @@ async def test_also_covered_by_lists_coverage_of_unknown_date_after_dated_covera
     shown = [line.split("[")[1].split("]")[0] for line in fields["Also covered by"].splitlines()]
     # the round-up itself is pending here, so members are not shown it (bot.domain.visibility)
     assert shown == ["Dated take", "Undated take"]
+
+
+async def test_a_client_logged_in_over_rest_only_sends_alerts_and_digests(harness: Harness):
+    """No gateway, no guild cache: what a sending-only process has."""
+    g = harness.first
+    instant, daily = g.members[0].id, g.members[1].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, instant, "Transport")
+    await follow(harness, g, daily, "Transport", delivery="daily")
+    await story(harness, 1, title="Story 1")
+    await harness.bot.planner.plan()
+    async with discord.Client(intents=discord.Intents(guilds=True)) as rest:
+        await rest.login(harness.double.token)
+        dispatcher = Dispatcher(
+            harness.store,
+            harness.bot.settings.delivery,
+            DiscordSender(rest),
+            clock=harness.clock,
+            metrics=Metrics(),
+            digest_times=harness.bot.planner.digest_times,
+        )
+        assert (await dispatcher.send_due()).sent == 1
+        harness.clock.advance(days=1, minutes=1)
+        assert (await dispatcher.send_digests()).sent == 1
+        assert list(rest.guilds) == [] and not rest.is_ready()
+    (alert,) = harness.double.dms_to(instant)
+    assert alert.embeds[0]["title"] == "Story 1"
+    (digest,) = harness.double.dms_to(daily)
+    assert f"· {g.guild.name}_" in digest.embeds[0]["description"]
