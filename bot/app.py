@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import discord
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.domain.catalog import CatalogService
 from bot.domain.delivery import DeliveryPlanner
-from bot.domain.feeds import FeedService
-from bot.domain.guild_settings import GuildSettingsService
-from bot.domain.moderation import ModerationService
-from bot.domain.related import RelatedService
 from bot.domain.retention import Housekeeper
 from bot.domain.stories import story_window
-from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
+from bot.domain.subscriptions import Clock, utc_now
 from bot.errors import TopicTree
 from bot.observability.metrics import Metrics
 from bot.observability.server import ObservabilityServer
@@ -37,6 +31,7 @@ from bot.sending.pacing import Throttle
 from bot.sending.sender import DiscordSender
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
+from bot.wiring import ServiceBot, Services, build_services, intents
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -49,52 +44,7 @@ EXTENSIONS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    """The domain services the cogs call."""
-
-    subscriptions: SubscriptionService
-    feeds: FeedService
-    moderation: ModerationService
-    guild_settings: GuildSettingsService
-    related: RelatedService
-    catalog: CatalogService
-
-
-def build_services(store: Store, settings: Settings, clock: Clock = utc_now) -> Services:
-    """Services over one store, configured from the settings."""
-    subscriptions = SubscriptionService(
-        store, max_per_member=settings.commands.max_subscriptions_per_member, clock=clock
-    )
-    guild_settings = GuildSettingsService(
-        store,
-        default_min_quality=settings.delivery.default_min_quality,
-        digests=settings.digests,
-        clock=clock,
-    )
-    return Services(
-        subscriptions=subscriptions,
-        feeds=FeedService(
-            store,
-            subscriptions,
-            max_per_guild=settings.commands.max_feeds_per_guild,
-            clock=clock,
-        ),
-        moderation=ModerationService(store, clock=clock),
-        guild_settings=guild_settings,
-        related=RelatedService(store, settings.related),
-        catalog=CatalogService(store, subscriptions, guild_settings),
-    )
-
-
-def intents() -> discord.Intents:
-    """Only what topicbot needs: guilds (channels and roles). No privileged intents."""
-    wanted = discord.Intents.none()
-    wanted.guilds = True
-    return wanted
-
-
-class TopicBot(commands.Bot):
+class TopicBot(ServiceBot):
     """topicbot on Discord. Resources are opened by the caller and injected."""
 
     def __init__(
@@ -126,8 +76,6 @@ class TopicBot(commands.Bot):
         self.store = store
         self.clock = clock
         self.metrics = metrics
-        listen = settings.observability.listen
-        self.observability = ObservabilityServer(self, listen) if listen else None
         self.services = services or build_services(store, settings, clock)
         self.planner = DeliveryPlanner(
             store,
@@ -156,6 +104,12 @@ class TopicBot(commands.Bot):
                 self.scheduled_jobs(), clock=clock, gateway_ready=self.is_ready, metrics=metrics
             )
             if run_jobs
+            else None
+        )
+        listen = settings.observability.listen
+        self.observability = (
+            ObservabilityServer(listen, client=self, store=store, metrics=metrics, jobs=self.jobs)
+            if listen
             else None
         )
         self._sync_on_start = sync_on_start
@@ -202,7 +156,9 @@ class TopicBot(commands.Bot):
             await self.load_extension(extension)
         self.add_dynamic_items(UnsubscribeButton)
         if self._sync_on_start:
-            await sync_commands(self, guild_id=self.settings.discord.dev_guild_id)
+            await sync_commands(
+                self.tree, self.store.meta, guild_id=self.settings.discord.dev_guild_id
+            )
         if self.jobs is not None:
             self.jobs.start()
 

@@ -23,14 +23,14 @@ from typing import Any
 import aiohttp
 import discord
 
-from bot.app import TopicBot, intents
 from bot.config import Settings
 from bot.permissions import Needed, labels, missing, needed_for
 from bot.permissions import channel_permissions as permissions_from
 from bot.permissions import invite_url as build_invite_url
-from bot.runner import TokenError, point_at_discord, read_token
+from bot.runner import TokenError, build_bot, point_at_discord, read_token
 from bot.stores import open_store
 from bot.sync import sync_target
+from bot.wiring import ServiceBot, intents
 from storage import Store, StoreError
 from storage.models import Feed
 
@@ -163,11 +163,8 @@ async def _discord_checks(
     report: Report, settings: Settings, token: str, store: Store | None
 ) -> bool:
     """Token, application, commands, feeds and clock; False when Discord cannot be reached."""
-    client: discord.Client = (
-        TopicBot(settings=settings, store=store, run_jobs=False, sync_on_start=False)
-        if store is not None
-        else discord.Client(intents=intents())
-    )
+    bot = build_bot(settings, store, serving=False) if store is not None else None
+    client = bot or discord.Client(intents=intents())
     async with client:
         try:
             await _login(client, token)
@@ -186,7 +183,7 @@ async def _discord_checks(
         report.add(Check("token", True, _token_text(client)))
         report.add(Check("application", True, f"id {client.application_id}"))
         try:
-            await _logged_in_checks(report, client)
+            await _logged_in_checks(report, client, bot)
         except discord.HTTPException as error:
             text = f"Discord answered {error.status} ({error.text}) — try again in a while"
             report.add(Check("discord", False, text))
@@ -196,10 +193,10 @@ async def _discord_checks(
     return True
 
 
-async def _logged_in_checks(report: Report, client: discord.Client) -> None:
-    if isinstance(client, TopicBot):
-        report.add(await _commands_check(client))
-        for check in await _feed_checks(client):
+async def _logged_in_checks(report: Report, client: discord.Client, bot: ServiceBot | None) -> None:
+    if bot is not None:
+        report.add(await _commands_check(bot, bot.store))
+        for check in await _feed_checks(bot, bot.store):
             report.add(check)
     else:
         report.add(Check("commands and feeds", False, "not checked: the store is unusable"))
@@ -210,13 +207,13 @@ def _token_text(client: discord.Client) -> str:
     return f"accepted, logged in as {client.user}" if client.user else "not checked"
 
 
-async def _commands_check(bot: TopicBot) -> Check:
+async def _commands_check(bot: ServiceBot, store: Store) -> Check:
     guild_id = bot.settings.discord.dev_guild_id
-    guild, key, digest = sync_target(bot, guild_id)
+    guild, key, digest = sync_target(bot.tree, guild_id)
     where = f"guild {guild_id}" if guild_id is not None else "every server"
     local = sorted(c.name for c in bot.tree.get_commands(guild=guild))
     remote = sorted(c.name for c in await bot.tree.fetch_commands(guild=guild))
-    if local == remote and await bot.store.meta.get(key) == digest:
+    if local == remote and await store.meta.get(key) == digest:
         return Check("commands", True, f"{len(local)} in sync for {where}")
     return Check(
         "commands",
@@ -226,8 +223,8 @@ async def _commands_check(bot: TopicBot) -> Check:
     )
 
 
-async def _feed_checks(bot: TopicBot) -> list[Check]:
-    feeds = await bot.store.feeds.every()
+async def _feed_checks(bot: discord.Client, store: Store) -> list[Check]:
+    feeds = await store.feeds.every()
     if not feeds:
         return [Check("feeds", True, "none yet (add one with /feed add)")]
     checks: list[Check] = []
@@ -236,7 +233,7 @@ async def _feed_checks(bot: TopicBot) -> list[Check]:
     return checks
 
 
-async def _guild_feed_checks(bot: TopicBot, guild_id: int, feeds: list[Feed]) -> list[Check]:
+async def _guild_feed_checks(bot: discord.Client, guild_id: int, feeds: list[Feed]) -> list[Check]:
     assert bot.user is not None
     try:
         guild = await bot.http.get_guild(guild_id)
@@ -258,7 +255,7 @@ async def _guild_feed_checks(bot: TopicBot, guild_id: int, feeds: list[Feed]) ->
 
 
 async def _channel_check(
-    bot: TopicBot, guild: Any, member: Any, channel_id: int, feeds: list[Feed]
+    bot: discord.Client, guild: Any, member: Any, channel_id: int, feeds: list[Feed]
 ) -> Check:
     assert bot.user is not None
     name = f"channel {channel_id} in {guild['name']}"

@@ -20,6 +20,7 @@ from bot.app import TopicBot
 from bot.config import Settings
 from bot.stores import open_store
 from bot.sync import sync_commands
+from storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ def point_at_discord(settings: Settings) -> None:
 Session = Callable[[TopicBot, str], Awaitable[int]]
 
 
+def build_bot(settings: Settings, store: Store, *, serving: bool) -> TopicBot:
+    """topicbot over an open store; the jobs and the start-up sync only when ``serving``."""
+    return TopicBot(settings=settings, store=store, run_jobs=serving, sync_on_start=serving)
+
+
 def run_bot(settings: Settings) -> int:
     """``topicbot run``: 0 after a clean shutdown, 2 when the token is missing or refused."""
     return _with_bot(settings, _serve)
@@ -64,7 +70,7 @@ def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
 
     async def sync(bot: TopicBot, token: str) -> int:
         await bot.login(token)
-        await sync_commands(bot, guild_id=target, force=True)
+        await sync_commands(bot.tree, bot.store.meta, guild_id=target, force=True)
         where = f"guild {target}" if target is not None else "every server (global)"
         print(f"synced slash commands to {where}")
         return EXIT_OK
@@ -87,9 +93,7 @@ def _with_bot(settings: Settings, session: Session, *, serving: bool = True) -> 
 async def _session(settings: Settings, token: str, session: Session, serving: bool) -> int:
     store = await open_store(settings)
     try:
-        async with TopicBot(
-            settings=settings, store=store, run_jobs=serving, sync_on_start=serving
-        ) as bot:
+        async with build_bot(settings, store, serving=serving) as bot:
             try:
                 return await session(bot, token)
             except discord.LoginFailure:

@@ -5,43 +5,48 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import TYPE_CHECKING
+from typing import Any
 
 import discord
+from discord import app_commands
 
-if TYPE_CHECKING:
-    from bot.app import TopicBot
+from storage.guilds import MetaRepository
 
 log = logging.getLogger(__name__)
 
+Tree = app_commands.CommandTree[Any]
 
-def commands_hash(bot: TopicBot, guild: discord.abc.Snowflake | None) -> str:
+
+def commands_hash(tree: Tree, guild: discord.abc.Snowflake | None) -> str:
     """A digest of the command definitions Discord would be sent."""
-    definitions = [command.to_dict(bot.tree) for command in bot.tree.get_commands(guild=guild)]
+    definitions = [command.to_dict(tree) for command in tree.get_commands(guild=guild)]
     definitions.sort(key=lambda d: str(d.get("name")))
     encoded = json.dumps(definitions, sort_keys=True, default=str).encode("utf-8")
     return hashlib.sha256(encoded).hexdigest()
 
 
-def sync_target(bot: TopicBot, guild_id: int | None) -> tuple[discord.Object | None, str, str]:
+def sync_target(tree: Tree, guild_id: int | None) -> tuple[discord.Object | None, str, str]:
     """Where commands go (None: every server), the store key of their last synced hash, and
     the hash of what would be pushed there now (global commands copied to a guild first)."""
     guild = discord.Object(guild_id) if guild_id is not None else None
     if guild is not None:
-        bot.tree.copy_global_to(guild=guild)
+        tree.copy_global_to(guild=guild)
     key = f"commands_hash:{guild_id if guild_id is not None else 'global'}"
-    return guild, key, commands_hash(bot, guild)
+    return guild, key, commands_hash(tree, guild)
 
 
-async def sync_commands(bot: TopicBot, *, guild_id: int | None, force: bool = False) -> bool:
+async def sync_commands(
+    tree: Tree, meta: MetaRepository, *, guild_id: int | None, force: bool = False
+) -> bool:
     """Sync globally, or to one guild (with the global commands copied there) for
-    development; skipped when nothing changed since the last sync. True when synced."""
-    guild, key, digest = sync_target(bot, guild_id)
-    if not force and await bot.store.meta.get(key) == digest:
+    development; skipped when nothing changed since the last sync (the hash kept in
+    ``meta``). True when synced."""
+    guild, key, digest = sync_target(tree, guild_id)
+    if not force and await meta.get(key) == digest:
         log.info("slash commands unchanged; not syncing")
         return False
-    synced = await bot.tree.sync(guild=guild)
-    await bot.store.meta.put(key, digest)
+    synced = await tree.sync(guild=guild)
+    await meta.put(key, digest)
     log.info(
         "synced %d slash commands %s", len(synced), f"to guild {guild_id}" if guild else "globally"
     )

@@ -42,7 +42,7 @@ def describe_feed(
 
 
 def check_same_guild(
-    interaction: discord.Interaction, thing: discord.abc.Snowflake, name: str
+    interaction: discord.Interaction[TopicBot], thing: discord.abc.Snowflake, name: str
 ) -> None:
     """Refuse a channel or role that belongs to another server (a crafted interaction).
 
@@ -74,7 +74,7 @@ def permission_problem(
 
 
 def check_can_post(
-    interaction: discord.Interaction, channel_id: int, role: discord.Role | None
+    interaction: discord.Interaction[TopicBot], channel_id: int, role: discord.Role | None
 ) -> None:
     """Refuse a feed the bot could not post (a failure at its first article otherwise)."""
     guild = interaction.guild
@@ -109,7 +109,7 @@ class FeedCommands(
     @moderator_only()
     async def add(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TopicBot],
         channel: discord.TextChannel,
         topic: str | None = None,
         min_quality: app_commands.Range[int, 0, 100] | None = None,
@@ -136,7 +136,7 @@ class FeedCommands(
 
     @add.autocomplete("topic")
     async def add_topic(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Known topics."""
         return topic_choices(await self.bot.services.subscriptions.suggest_topics(current))
@@ -148,7 +148,7 @@ class FeedCommands(
     @moderator_only()
     async def remove(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TopicBot],
         channel: discord.TextChannel,
         topic: str | None = None,
     ) -> None:
@@ -164,7 +164,7 @@ class FeedCommands(
 
     @remove.autocomplete("topic")
     async def remove_topic(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Topics this server has feeds for."""
         if interaction.guild_id is None:
@@ -180,7 +180,7 @@ class FeedCommands(
 
     @app_commands.command(name="list", description="This server's feeds")
     @moderator_only()
-    async def list_feeds(self, interaction: discord.Interaction) -> None:
+    async def list_feeds(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Every feed of this server, with its health."""
         guild_id = guild_id_of(interaction)
         feeds = await self.feeds.of_guild(guild_id)

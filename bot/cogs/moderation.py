@@ -15,7 +15,6 @@ from bot.checks import (
     guild_id_of,
     member_is_moderator,
     moderator_only,
-    topicbot,
 )
 from bot.domain.text import clip
 from bot.errors import report_error
@@ -65,17 +64,22 @@ class QueueDecision(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
     ) -> QueueDecision:
         """Rebuild the button from its custom id."""
         return cls(match["action"], match["article"], int(match["page"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(  # type: ignore[override]  # registered on a TopicBot only
+        self, interaction: discord.Interaction[TopicBot]
+    ) -> None:
         """Record the decision, then show the queue page again with a note of what happened."""
         try:
             if not await member_is_moderator(interaction):
                 raise app_commands.CheckFailure(NOT_A_MODERATOR)
-            moderation = topicbot(interaction).services.moderation
+            moderation = interaction.client.services.moderation
             guild_id, actor = guild_id_of(interaction), interaction.user.id
             if self.action == "publish":
                 decided = await moderation.publish(guild_id, actor, self.article_id)
@@ -91,12 +95,12 @@ class QueueDecision(
 
 @page_renderer("queue")
 async def render_queue_page(
-    interaction: discord.Interaction, page: int
+    interaction: discord.Interaction[TopicBot], page: int
 ) -> tuple[list[discord.Embed], discord.ui.View]:
     """One page of the review queue, with a Publish and a Reject button per article."""
     if not await member_is_moderator(interaction):
         raise app_commands.CheckFailure(NOT_A_MODERATOR)
-    listing = await topicbot(interaction).services.moderation.queue(
+    listing = await interaction.client.services.moderation.queue(
         guild_id_of(interaction), page, page_size=QUEUE_PAGE_SIZE
     )
     view = discord.ui.View(timeout=None)
@@ -143,10 +147,8 @@ class Moderation(commands.Cog):
 
     @app_commands.command(name="publish", description="Publish a pending article in this server")
     @app_commands.describe(article="A pending article (start typing its title)")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
     @moderator_only()
-    async def publish(self, interaction: discord.Interaction, article: str) -> None:
+    async def publish(self, interaction: discord.Interaction[TopicBot], article: str) -> None:
         """Publish an article here."""
         decided = await self.moderation.publish(
             guild_id_of(interaction), interaction.user.id, article
@@ -158,7 +160,7 @@ class Moderation(commands.Cog):
 
     @publish.autocomplete("article")
     async def publish_article(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Articles pending in this server."""
         if interaction.guild_id is None or not await member_is_moderator(interaction):
@@ -169,10 +171,8 @@ class Moderation(commands.Cog):
 
     @app_commands.command(name="unpublish", description="Retract an article in this server")
     @app_commands.describe(article="A published article (start typing its title)")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
     @moderator_only()
-    async def unpublish(self, interaction: discord.Interaction, article: str) -> None:
+    async def unpublish(self, interaction: discord.Interaction[TopicBot], article: str) -> None:
         """Retract an article here."""
         decided = await self.moderation.unpublish(
             guild_id_of(interaction), interaction.user.id, article
@@ -184,7 +184,7 @@ class Moderation(commands.Cog):
 
     @unpublish.autocomplete("article")
     async def unpublish_article(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Articles published in this server."""
         if interaction.guild_id is None or not await member_is_moderator(interaction):
@@ -194,10 +194,8 @@ class Moderation(commands.Cog):
         )
 
     @app_commands.command(name="queue", description="Review pending articles")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
     @moderator_only()
-    async def queue(self, interaction: discord.Interaction) -> None:
+    async def queue(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Pending articles, newest first, with Publish and Reject buttons."""
         embeds, view = await render_queue_page(interaction, 1)
         await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
@@ -214,7 +212,7 @@ class Moderation(commands.Cog):
     @moderator_only()
     async def article_add(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TopicBot],
         url: app_commands.Range[str, 1, 2048],
         title: app_commands.Range[str, 1, 300],
         topics: app_commands.Range[str, 1, 1000],

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import TopicBot
-from bot.checks import guild_id_of, in_guild, member_cooldown, topicbot
+from bot.checks import guild_id_of, in_guild, member_cooldown
 from bot.domain.errors import UserError
 from bot.domain.related import RelatedResult
 from bot.domain.text import clip
@@ -61,10 +61,10 @@ def latest_embed(items: list[Article], topic: str | None, bar: int) -> discord.E
 
 @page_renderer("topics")
 async def render_topics_page(
-    interaction: discord.Interaction, page: int
+    interaction: discord.Interaction[TopicBot], page: int
 ) -> tuple[list[discord.Embed], discord.ui.View]:
     """Page ``page`` of /topics with its navigation."""
-    listing = await topicbot(interaction).services.catalog.topics(
+    listing = await interaction.client.services.catalog.topics(
         guild_id_of(interaction), page, per_page=TOPICS_PER_PAGE
     )
     view = discord.ui.View(timeout=None)
@@ -86,11 +86,10 @@ class Readers(commands.Cog):
         min_quality="Only alert for articles at least this good (0-100, default 0)",
         delivery="Right away by DM, or a daily or weekly digest (default instant)",
     )
-    @app_commands.guild_only()
     @in_guild()
     async def subscribe(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TopicBot],
         topic: str,
         min_quality: app_commands.Range[int, 0, 100] = 0,
         delivery: DeliveryChoice = "instant",
@@ -110,16 +109,15 @@ class Readers(commands.Cog):
 
     @subscribe.autocomplete("topic")
     async def subscribe_topic(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Known topics matching what was typed, most-used first."""
         return topic_choices(await self.services.subscriptions.suggest_topics(current))
 
     @app_commands.command(name="unsubscribe", description="Stop alerts for a topic")
     @app_commands.describe(topic="One of the topics you follow")
-    @app_commands.guild_only()
     @in_guild()
-    async def unsubscribe(self, interaction: discord.Interaction, topic: str) -> None:
+    async def unsubscribe(self, interaction: discord.Interaction[TopicBot], topic: str) -> None:
         """Stop following a topic."""
         name = await self.services.subscriptions.unsubscribe(
             guild_id_of(interaction), interaction.user.id, topic
@@ -130,7 +128,7 @@ class Readers(commands.Cog):
 
     @unsubscribe.autocomplete("topic")
     async def unsubscribe_topic(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """The member's own subscriptions in this server."""
         if interaction.guild_id is None:
@@ -141,9 +139,8 @@ class Readers(commands.Cog):
         return subscription_choices(own)
 
     @app_commands.command(name="subscriptions", description="The topics you follow here")
-    @app_commands.guild_only()
     @in_guild()
-    async def subscriptions(self, interaction: discord.Interaction) -> None:
+    async def subscriptions(self, interaction: discord.Interaction[TopicBot]) -> None:
         """List the member's subscriptions in this server with their settings."""
         own = await self.services.subscriptions.of_member(
             guild_id_of(interaction), interaction.user.id
@@ -165,9 +162,8 @@ class Readers(commands.Cog):
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @app_commands.command(name="topics", description="Known topics and how many articles each has")
-    @app_commands.guild_only()
     @in_guild()
-    async def topics(self, interaction: discord.Interaction) -> None:
+    async def topics(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Page through the topics, most-used first."""
         embeds, view = await render_topics_page(interaction, 1)
         await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
@@ -176,12 +172,11 @@ class Readers(commands.Cog):
     @app_commands.describe(
         story="A story (start typing its title)", query="Or: words to search for"
     )
-    @app_commands.guild_only()
     @in_guild()
     @member_cooldown(lambda settings: settings.related_per_minute)
     async def related(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TopicBot],
         story: str | None = None,
         query: str | None = None,
     ) -> None:
@@ -212,7 +207,7 @@ class Readers(commands.Cog):
 
     @related.autocomplete("story")
     async def related_story(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Published stories in this server whose title matches what was typed."""
         if interaction.guild_id is None:
@@ -222,10 +217,11 @@ class Readers(commands.Cog):
 
     @app_commands.command(name="latest", description="The newest published articles here")
     @app_commands.describe(topic="Only this topic (optional)")
-    @app_commands.guild_only()
     @in_guild()
     @member_cooldown(lambda settings: settings.latest_per_minute)
-    async def latest(self, interaction: discord.Interaction, topic: str | None = None) -> None:
+    async def latest(
+        self, interaction: discord.Interaction[TopicBot], topic: str | None = None
+    ) -> None:
         """The newest published articles above this server's quality bar."""
         latest = await self.services.catalog.latest(
             guild_id_of(interaction), topic, limit=RESULTS_SHOWN
@@ -235,7 +231,7 @@ class Readers(commands.Cog):
 
     @latest.autocomplete("topic")
     async def latest_topic(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Known topics."""
         return topic_choices(await self.services.subscriptions.suggest_topics(current))

@@ -79,12 +79,10 @@ class SettingsCommands(commands.Cog):
         digest_day="The day weekly digests go out",
     )
     @app_commands.choices(digest_day=DAY_CHOICES)
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
     @moderator_only()
     async def settings_command(
         self,
-        interaction: discord.Interaction,
+        interaction: discord.Interaction[TopicBot],
         moderator_role: discord.Role | None = None,
         min_quality: app_commands.Range[int, 0, 100] | None = None,
         timezone: str | None = None,
@@ -118,7 +116,7 @@ class SettingsCommands(commands.Cog):
 
     @settings_command.autocomplete("timezone")
     async def settings_timezone(
-        self, interaction: discord.Interaction, current: str
+        self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Time zones whose city (or name) matches what was typed."""
         return zone_choices(find_zones(current), self.bot.clock())

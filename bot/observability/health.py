@@ -7,8 +7,11 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import discord
+
 if TYPE_CHECKING:
-    from bot.app import TopicBot
+    from bot.scheduler import JobScheduler
+    from storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -32,29 +35,29 @@ class Health:
         return {"status": "ok" if self.healthy else "unhealthy", "problems": self.problems}
 
 
-async def check_health(bot: TopicBot) -> Health:
+async def check_health(client: discord.Client, store: Store, jobs: JobScheduler | None) -> Health:
     """Every check, each problem as one sentence."""
     problems = []
-    if not gateway_connected(bot):
+    if not gateway_connected(client):
         problems.append("gateway: not connected to Discord")
-    store = await store_problem(bot)
-    if store:
-        problems.append(store)
-    if bot.jobs is not None:
-        problems.extend(bot.jobs.overdue())
+    store_answer = await store_problem(store)
+    if store_answer:
+        problems.append(store_answer)
+    if jobs is not None:
+        problems.extend(jobs.overdue())
     return Health(problems)
 
 
-def gateway_connected(bot: TopicBot) -> bool:
+def gateway_connected(bot: discord.Client) -> bool:
     """Ready (READY received) and the websocket open now."""
     websocket = getattr(bot, "ws", None)
     return bot.is_ready() and not bot.is_closed() and websocket is not None and websocket.open
 
 
-async def store_problem(bot: TopicBot) -> str:
+async def store_problem(store: Store) -> str:
     """'' when the store answers a query in time."""
     try:
-        answered = await asyncio.wait_for(bot.store.ping(), STORE_TIMEOUT_SECONDS)
+        answered = await asyncio.wait_for(store.ping(), STORE_TIMEOUT_SECONDS)
     except TimeoutError:
         return f"store: no answer within {STORE_TIMEOUT_SECONDS:g}s"
     except Exception as error:

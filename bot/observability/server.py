@@ -6,14 +6,17 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+import discord
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.config import ConfigError
 from bot.observability.health import STORE_TIMEOUT_SECONDS, check_health
+from bot.observability.metrics import Metrics
 
 if TYPE_CHECKING:
-    from bot.app import TopicBot
+    from bot.scheduler import JobScheduler
+    from storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +24,19 @@ log = logging.getLogger(__name__)
 class ObservabilityServer:
     """Serves /healthz and /metrics for one bot; started in setup_hook, stopped on close."""
 
-    def __init__(self, bot: TopicBot, listen: str) -> None:
-        self._bot = bot
+    def __init__(
+        self,
+        listen: str,
+        *,
+        client: discord.Client,
+        store: Store,
+        metrics: Metrics,
+        jobs: JobScheduler | None,
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._counters = metrics
+        self._jobs = jobs
         self._listen = listen
         host, _, port = listen.rpartition(":")
         self._host = host.strip("[]")  # [::1]:9108
@@ -60,14 +74,14 @@ class ObservabilityServer:
             self._runner = None
 
     async def _healthz(self, _request: web.Request) -> web.Response:
-        health = await check_health(self._bot)
+        health = await check_health(self._client, self._store, self._jobs)
         return web.json_response(health.to_json(), status=200 if health.healthy else 503)
 
     async def _metrics(self, _request: web.Request) -> web.Response:
-        metrics = self._bot.metrics
-        metrics.set_gateway_latency(self._bot.latency)
+        metrics = self._counters
+        metrics.set_gateway_latency(self._client.latency)
         try:
-            gauges = await asyncio.wait_for(self._bot.store.gauges(), STORE_TIMEOUT_SECONDS)
+            gauges = await asyncio.wait_for(self._store.gauges(), STORE_TIMEOUT_SECONDS)
         except Exception as error:  # the counters are still worth serving
             log.warning("metrics: could not read the store's gauges: %s", error)
         else:

@@ -15,7 +15,6 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -27,6 +26,7 @@ from bot.observability.logs import delivery_ids
 from bot.observability.metrics import Metrics
 from bot.sending.pacing import Pacer
 from bot.sending.sender import Outgoing, Sender
+from bot.sending.summary import SendSummary
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage import Store
 from storage.deliveries import Delivery, nonce_for
@@ -46,30 +46,6 @@ class SendFailed(Exception):
     def __init__(self, failure: Failure) -> None:
         self.failure = failure
         super().__init__(failure.description)
-
-
-@dataclass(slots=True)
-class SendSummary:
-    """What one sending run did."""
-
-    sent: int = 0
-    retried: int = 0
-    failed: int = 0
-    dead: int = 0
-    to_digest: int = 0
-    paused: list[str] = field(default_factory=list)
-
-    def __str__(self) -> str:
-        text = (
-            f"{self.sent} sent, {self.retried} to retry, {self.failed} refused, "
-            f"{self.dead} gave up, {self.to_digest} moved to the digest"
-        )
-        return text + (f"; paused: {', '.join(self.paused)}" if self.paused else "")
-
-    @property
-    def anything(self) -> bool:
-        """Whether the run did anything worth logging."""
-        return bool(self.sent or self.retried or self.failed or self.dead or self.to_digest)
 
 
 class Dispatcher:

@@ -8,10 +8,10 @@ from typing import Any
 
 import discord
 
-from bot.checks import topicbot
 from bot.domain.text import clip
 from bot.errors import report_error
 from bot.ui.embeds import BRAND_COLOUR, article_embed, link_line, plain
+from bot.wiring import ServiceBot
 from storage.deliveries import Delivery
 from storage.models import Article, Feed
 
@@ -100,10 +100,12 @@ class UnsubscribeButton(
         """Rebuild the button from its custom id."""
         return cls(int(match["guild"]), int(match["topic"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
+    async def callback(  # type: ignore[override]  # registered on a ServiceBot only
+        self, interaction: discord.Interaction[ServiceBot]
+    ) -> None:
         """Unsubscribe the member who clicked (only ever themselves)."""
         try:
-            name = await topicbot(interaction).services.subscriptions.unsubscribe_topic_id(
+            name = await interaction.client.services.subscriptions.unsubscribe_topic_id(
                 self.guild_id, interaction.user.id, self.topic_id
             )
             await interaction.response.send_message(

@@ -17,7 +17,7 @@ from storage.models import Topic
 TOPICS_PER_PAGE = 20
 
 Render = Callable[
-    [discord.Interaction, int], Awaitable[tuple[list[discord.Embed], discord.ui.View]]
+    [discord.Interaction[Any], int], Awaitable[tuple[list[discord.Embed], discord.ui.View]]
 ]
 
 

@@ -1,0 +1,29 @@
+"""What one sending run did, for the job's log line and the metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class SendSummary:
+    """What one sending run did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dead: int = 0
+    to_digest: int = 0
+    paused: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.sent} sent, {self.retried} to retry, {self.failed} refused, "
+            f"{self.dead} gave up, {self.to_digest} moved to the digest"
+        )
+        return text + (f"; paused: {', '.join(self.paused)}" if self.paused else "")
+
+    @property
+    def anything(self) -> bool:
+        """Whether the run did anything worth logging."""
+        return bool(self.sent or self.retried or self.failed or self.dead or self.to_digest)

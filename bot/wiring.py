@@ -1,0 +1,74 @@
+"""What commands and buttons reach through an interaction's client: the domain services and
+the settings, built over one store. ``TopicBot`` is a ``ServiceBot``; checks and components
+type their interactions ``discord.Interaction[ServiceBot]`` and need not know the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import discord
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.domain.catalog import CatalogService
+from bot.domain.feeds import FeedService
+from bot.domain.guild_settings import GuildSettingsService
+from bot.domain.moderation import ModerationService
+from bot.domain.related import RelatedService
+from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
+from bot.sending.pacing import Throttle
+from storage import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The domain services the cogs call."""
+
+    subscriptions: SubscriptionService
+    feeds: FeedService
+    moderation: ModerationService
+    guild_settings: GuildSettingsService
+    related: RelatedService
+    catalog: CatalogService
+
+
+def build_services(store: Store, settings: Settings, clock: Clock = utc_now) -> Services:
+    """Services over one store, configured from the settings."""
+    subscriptions = SubscriptionService(
+        store, max_per_member=settings.commands.max_subscriptions_per_member, clock=clock
+    )
+    guild_settings = GuildSettingsService(
+        store,
+        default_min_quality=settings.delivery.default_min_quality,
+        digests=settings.digests,
+        clock=clock,
+    )
+    return Services(
+        subscriptions=subscriptions,
+        feeds=FeedService(
+            store,
+            subscriptions,
+            max_per_guild=settings.commands.max_feeds_per_guild,
+            clock=clock,
+        ),
+        moderation=ModerationService(store, clock=clock),
+        guild_settings=guild_settings,
+        related=RelatedService(store, settings.related),
+        catalog=CatalogService(store, subscriptions, guild_settings),
+    )
+
+
+def intents() -> discord.Intents:
+    """Only what topicbot needs: guilds (channels and roles). No privileged intents."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    return wanted
+
+
+class ServiceBot(commands.Bot):
+    """A bot that carries the services and settings its commands use."""
+
+    settings: Settings
+    store: Store
+    services: Services
+    autocomplete_throttle: Throttle
