@@ -14,18 +14,17 @@ from bot.domain.retention import Housekeeper
 from bot.domain.stories import story_window
 from bot.domain.subscriptions import Clock, utc_now
 from bot.errors import TopicTree
-from bot.observability.metrics import Metrics
-from bot.observability.server import ObservabilityServer
-from bot.scheduler import (
+from bot.jobs import (
     HOUSEKEEPING_SECONDS,
-    JobScheduler,
-    ScheduledJob,
     digest_job,
     housekeeping_job,
     inbox_job,
     planning_job,
     sending_job,
 )
+from bot.observability.metrics import Metrics
+from bot.observability.server import ObservabilityServer
+from bot.scheduler import JobScheduler, ScheduledJob
 from bot.sending.dispatcher import Dispatcher
 from bot.sending.pacing import Throttle
 from bot.sending.sender import DiscordSender

@@ -1,0 +1,82 @@
+"""The bot's jobs, as the scheduler runs them: each a coroutine function returning its
+summary ("" when it did nothing worth a log line). Built where the app is wired."""
+
+from __future__ import annotations
+
+from bot.config import IngestSettings
+from bot.domain.article_file import ParseLimits
+from bot.domain.delivery import DeliveryPlanner
+from bot.domain.ingest import scan_inbox
+from bot.domain.retention import Housekeeper, describe
+from bot.observability.metrics import Metrics
+from bot.scheduler import Job
+from bot.sending.dispatcher import Dispatcher
+from storage import Store
+
+HOUSEKEEPING_SECONDS = 3600
+
+
+def inbox_job(store: Store, ingest: IngestSettings, metrics: Metrics | None = None) -> Job:
+    """Ingest what waits in the inbox."""
+
+    async def run() -> str:
+        report = await scan_inbox(
+            store,
+            ingest.inbox_dir,
+            limits=ParseLimits(max_file_bytes=ingest.max_file_bytes),
+            batch_size=ingest.batch_size,
+            settle_seconds=ingest.settle_seconds,
+        )
+        if metrics is not None:
+            metrics.count_ingest(report)
+        if not report.files:
+            return ""
+        return (
+            f"{report.new} new, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{len(report.rejected)} rejected"
+        )
+
+    return run
+
+
+def planning_job(planner: DeliveryPlanner, metrics: Metrics | None = None) -> Job:
+    """Fan new publications out to the outbox."""
+
+    async def run() -> str:
+        summary = await planner.plan()
+        if metrics is not None:
+            metrics.count_plan(summary)
+        return str(summary) if summary.publications or summary.skipped_old else ""
+
+    return run
+
+
+def sending_job(dispatcher: Dispatcher) -> Job:
+    """Send the posts and DMs that are due, paced."""
+
+    async def run() -> str:
+        summary = await dispatcher.send_due()
+        return str(summary) if summary.anything else ""
+
+    return run
+
+
+def digest_job(dispatcher: Dispatcher) -> Job:
+    """Send the digests whose moment has come."""
+
+    async def run() -> str:
+        summary = await dispatcher.send_digests()
+        return str(summary) if summary.anything else ""
+
+    return run
+
+
+def housekeeping_job(store: Store, housekeeper: Housekeeper) -> Job:
+    """Prune what retention lets go, give freed pages back, keep the file tidy."""
+
+    async def run() -> str:
+        pruned = describe(await housekeeper.run())
+        await store.optimize()
+        return f"{pruned}; optimized the store" if pruned else "optimized the store"
+
+    return run
