@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import pkgutil
 from typing import Any
 
 import discord
 from discord.ext import commands
 
+from bot import cogs
 from bot.config import Settings
 from bot.domain.delivery import DeliveryPlanner
 from bot.domain.retention import Housekeeper
@@ -35,12 +37,10 @@ from storage import Store
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = (
-    "bot.cogs.readers",
-    "bot.cogs.moderation",
-    "bot.cogs.feeds",
-    "bot.cogs.settings",
-)
+
+def extensions() -> list[str]:
+    """Every module of ``bot.cogs``: a new cog is loaded by being there."""
+    return [f"{cogs.__name__}.{module.name}" for module in pkgutil.iter_modules(cogs.__path__)]
 
 
 class TopicBot(ServiceBot):
@@ -151,7 +151,7 @@ class TopicBot(ServiceBot):
         their definitions changed, start the jobs."""
         if self.observability is not None:
             await self.observability.start()
-        for extension in EXTENSIONS:
+        for extension in extensions():
             await self.load_extension(extension)
         self.add_dynamic_items(UnsubscribeButton)
         if self._sync_on_start:

@@ -12,6 +12,8 @@ import discord
 from discord import app_commands
 
 from bot.config import CommandSettings
+from bot.domain.errors import UserError
+from bot.permissions import permission_problem
 from bot.wiring import ServiceBot
 
 T = TypeVar("T")
@@ -84,3 +86,35 @@ def member_cooldown(limit: Callable[[CommandSettings], int]) -> Callable[[T], T]
         return interaction.guild_id, interaction.user.id
 
     return app_commands.checks.dynamic_cooldown(factory, key=key)
+
+
+def check_same_guild(
+    interaction: discord.Interaction[Any], thing: discord.abc.Snowflake, name: str
+) -> None:
+    """Refuse a channel or role that belongs to another server (a crafted interaction).
+
+    Resolved options are built as if they belonged to this guild, so they are checked against
+    the guild's own channels and roles instead."""
+    guild = interaction.guild
+    if guild is None:
+        known = False
+    elif isinstance(thing, discord.Role):
+        known = guild.get_role(thing.id) is not None
+    else:
+        known = guild.get_channel_or_thread(thing.id) is not None
+    if not known:
+        raise UserError(f"That {name} is not in this server. Pick one from the list.")
+
+
+def check_can_post(
+    interaction: discord.Interaction[Any], channel_id: int, role: discord.Role | None
+) -> None:
+    """Refuse a feed the bot could not post (a failure at its first article otherwise)."""
+    guild = interaction.guild
+    assert guild is not None  # check_same_guild passed
+    problem = permission_problem(guild, channel_id, role.id if role else None)
+    if problem:
+        raise UserError(
+            f"Not added: {problem}. Give my role those permissions in the channel's settings "
+            "(Edit Channel → Permissions), then run `/feed add` again."
+        )

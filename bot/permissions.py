@@ -136,3 +136,17 @@ def _implicit(permissions: discord.Permissions) -> discord.Permissions:
             embed_links=False, attach_files=False, mention_everyone=False, send_tts_messages=False
         )
     return permissions
+
+
+def permission_problem(
+    guild: discord.Guild, channel_id: int, mention_role_id: int | None
+) -> str | None:
+    """What stops the bot posting a feed in the channel, as the server has it now."""
+    channel = guild.get_channel(channel_id)
+    if channel is None:
+        return "channel not found: was it deleted? `/feed remove` it or add it again"
+    role = guild.get_role(mention_role_id) if mention_role_id is not None else None
+    lacking = missing_in_channel(channel, role)
+    if not lacking:
+        return None
+    return f"I am missing {labels(lacking)} in <#{channel_id}>"

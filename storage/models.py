@@ -111,15 +111,6 @@ class RelatedArticle:
 
 
 @dataclass(frozen=True, slots=True)
-class TopicCount:
-    """A topic with how many articles carry it."""
-
-    key: str
-    name: str
-    article_count: int
-
-
-@dataclass(frozen=True, slots=True)
 class StoreStats:
     """Counts that summarise the store for operators."""
 

@@ -103,3 +103,9 @@ def test_the_circle_finder_finds_one():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_cogs_do_not_import_each_other():
+    graph = bot_import_graph()
+    cogs = {name for name in graph if name.startswith("bot.cogs.")}
+    assert {name: graph[name] & cogs for name in cogs if graph[name] & cogs} == {}

@@ -7,84 +7,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import TopicBot
-from bot.checks import guild_id_of, moderator_only
-from bot.domain.errors import UserError
+from bot.checks import check_can_post, check_same_guild, guild_id_of, moderator_only
 from bot.domain.text import clip
-from bot.permissions import labels, missing_in_channel
+from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
-from bot.ui.embeds import BRAND_COLOUR, health_text, plain
+from bot.ui.embeds import BRAND_COLOUR
+from bot.ui.feeds import describe_feed
 from storage.deliveries import HealthCounts
-from storage.models import Feed
-
-AnyTextChannel = discord.TextChannel | discord.Thread
-
-
-def describe_feed(
-    feed: Feed,
-    default_bar: int,
-    health: HealthCounts | None = None,
-    problem: str | None = None,
-) -> str:
-    """One line about a feed: where, what, the bar, the mention, what the bot cannot do
-    there, and its health."""
-    topic = f"**{plain(feed.topic_name, 80)}**" if feed.topic_name else "**every topic**"
-    bar = feed.min_quality if feed.min_quality is not None else default_bar
-    line = f"<#{feed.channel_id}> ← {topic}, quality {bar}+"
-    if feed.mention_role_id:
-        line += f", mentions <@&{feed.mention_role_id}>"
-    if feed.disabled_reason:
-        line += f" — ⚠️ paused: {plain(feed.disabled_reason, 160)}"
-    if problem:
-        line += f" — ⚠️ {problem}"
-    if health is not None:
-        line += f"\n  {health_text(health)}"
-    return line
-
-
-def check_same_guild(
-    interaction: discord.Interaction[TopicBot], thing: discord.abc.Snowflake, name: str
-) -> None:
-    """Refuse a channel or role that belongs to another server (a crafted interaction).
-
-    Resolved options are built as if they belonged to this guild, so they are checked against
-    the guild's own channels and roles instead."""
-    guild = interaction.guild
-    if guild is None:
-        known = False
-    elif isinstance(thing, discord.Role):
-        known = guild.get_role(thing.id) is not None
-    else:
-        known = guild.get_channel_or_thread(thing.id) is not None
-    if not known:
-        raise UserError(f"That {name} is not in this server. Pick one from the list.")
-
-
-def permission_problem(
-    guild: discord.Guild, channel_id: int, mention_role_id: int | None
-) -> str | None:
-    """What stops the bot posting a feed in the channel, as the server has it now."""
-    channel = guild.get_channel(channel_id)
-    if channel is None:
-        return "channel not found: was it deleted? `/feed remove` it or add it again"
-    role = guild.get_role(mention_role_id) if mention_role_id is not None else None
-    lacking = missing_in_channel(channel, role)
-    if not lacking:
-        return None
-    return f"I am missing {labels(lacking)} in <#{channel_id}>"
-
-
-def check_can_post(
-    interaction: discord.Interaction[TopicBot], channel_id: int, role: discord.Role | None
-) -> None:
-    """Refuse a feed the bot could not post (a failure at its first article otherwise)."""
-    guild = interaction.guild
-    assert guild is not None  # check_same_guild passed
-    problem = permission_problem(guild, channel_id, role.id if role else None)
-    if problem:
-        raise UserError(
-            f"Not added: {problem}. Give my role those permissions in the channel's settings "
-            "(Edit Channel → Permissions), then run `/feed add` again."
-        )
 
 
 @app_commands.guild_only()

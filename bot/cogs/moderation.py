@@ -19,27 +19,11 @@ from bot.checks import (
 from bot.domain.text import clip
 from bot.errors import report_error
 from bot.ui.choices import article_choices
-from bot.ui.embeds import BRAND_COLOUR, outlet, plain, timestamp
+from bot.ui.embeds import BRAND_COLOUR, plain
+from bot.ui.moderation import queue_item_embed
 from bot.ui.pages import nav_buttons, page_renderer
-from storage.models import GuildArticle
 
 QUEUE_PAGE_SIZE = 4  # two buttons per item on its own row, plus a row for paging
-
-
-def queue_item_embed(index: int, item: GuildArticle) -> discord.Embed:
-    """A compact card for one queued article (ten fit within a message's 6,000 characters)."""
-    article = item.article
-    embed = discord.Embed(
-        title=clip(f"{index}. {plain(article.title, 200)}", 256),
-        url=article.web_url,
-        description=plain(article.excerpt, 280) or None,
-        colour=BRAND_COLOUR,
-    )
-    embed.add_field(name="Outlet", value=plain(outlet(article), 100))
-    embed.add_field(name="Published", value=timestamp(article))
-    embed.add_field(name="Quality", value=f"{article.quality}/100")
-    embed.set_footer(text=clip(f"id {article.id} · {', '.join(article.topics)}", 200))
-    return embed
 
 
 class QueueDecision(

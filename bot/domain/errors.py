@@ -9,7 +9,3 @@ class UserError(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
-
-
-class PermissionRefused(UserError):
-    """The member may not do this here."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,11 +18,6 @@ TOPICS_PER_PAGE = 20
 Render = Callable[
     [discord.Interaction[Any], int], Awaitable[tuple[list[discord.Embed], discord.ui.View]]
 ]
-
-
-def page_count(total: int, per_page: int) -> int:
-    """How many pages ``total`` items fill (at least one)."""
-    return max(1, math.ceil(total / per_page))
 
 
 def nav_buttons(kind: str, page: int, pages: int, *, row: int = 0) -> list[discord.ui.Button[Any]]:

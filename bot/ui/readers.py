@@ -1,0 +1,47 @@
+"""What the readers' commands show: subscriptions, related results, the latest articles."""
+
+from __future__ import annotations
+
+import discord
+
+from bot.domain.related import RelatedResult
+from bot.domain.text import clip
+from bot.ui.embeds import BRAND_COLOUR, health_text, plain, result_line
+from storage.deliveries import HealthCounts
+from storage.models import Article, Subscription
+
+
+def describe_subscription(subscription: Subscription, health: HealthCounts | None = None) -> str:
+    """One line about a subscription, with its settings and health."""
+    line = (
+        f"**{plain(subscription.topic_name, 80)}** — {subscription.delivery}, "
+        f"quality {subscription.min_quality}+"
+    )
+    if subscription.disabled_reason:
+        line += f" — ⚠️ paused: {plain(subscription.disabled_reason, 160)}"
+    if health is not None:
+        line += f"\n  {health_text(health)}"
+    return line
+
+
+def results_embed(title: str, results: list[RelatedResult], empty: str) -> discord.Embed:
+    """A numbered list of related articles with why each is there."""
+    lines = [result_line(i, r.article, r.reason) for i, r in enumerate(results, start=1)]
+    embed = discord.Embed(title=clip(title, 256), colour=BRAND_COLOUR)
+    embed.description = clip("\n".join(lines), 4000) if lines else empty
+    return embed
+
+
+def latest_embed(items: list[Article], topic: str | None, bar: int) -> discord.Embed:
+    """The newest published articles."""
+    lines = [
+        result_line(i, article, f"{', '.join(article.topics[:3]) or 'no topic'}")
+        for i, article in enumerate(items, start=1)
+    ]
+    scope = f" in {plain(topic, 80)}" if topic else ""
+    embed = discord.Embed(title=f"Latest{scope}", colour=BRAND_COLOUR)
+    embed.description = (
+        clip("\n".join(lines), 4000) if lines else "Nothing published here yet above the bar."
+    )
+    embed.set_footer(text=f"quality {bar}+ · /related story: for other outlets' coverage")
+    return embed
