@@ -26,6 +26,8 @@ from storage import Store
 log = logging.getLogger(__name__)
 
 _TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".swp", "~")
+# A file modified more recently than this may still be being written.
+DEFAULT_SETTLE_SECONDS = 2.0
 PROCESSED_DIR = "processed"
 REJECTED_DIR = "rejected"
 
@@ -82,7 +84,7 @@ async def scan_inbox(
     *,
     limits: ParseLimits = DEFAULT_LIMITS,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    settle_seconds: float = 2.0,
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS,
 ) -> IngestReport:
     """Ingest what waits in the inbox; move stored files to processed/, refused ones to
     rejected/ beside a ``<name>.error.txt``. A file that changed while it was read stays put
