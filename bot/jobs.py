@@ -3,11 +3,11 @@ summary ("" when it did nothing worth a log line). Built where the app is wired.
 
 from __future__ import annotations
 
+from bot.articles.article_file import ParseLimits
 from bot.config import IngestSettings
-from bot.domain.article_file import ParseLimits
 from bot.domain.delivery import DeliveryPlanner
-from bot.domain.ingest import scan_inbox
 from bot.domain.retention import Housekeeper, describe
+from bot.ingest.inbox import scan_inbox
 from bot.observability.metrics import Metrics
 from bot.scheduler import Job
 from bot.sending.dispatcher import Dispatcher

@@ -13,7 +13,7 @@ from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
 from bot.ui.embeds import BRAND_COLOUR
 from bot.ui.feeds import describe_feed
-from storage.deliveries import HealthCounts
+from storage.outbox.health import HealthCounts
 
 
 @app_commands.guild_only()

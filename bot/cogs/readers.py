@@ -16,7 +16,7 @@ from bot.ui.choices import article_choices, subscription_choices, topic_choices
 from bot.ui.embeds import BRAND_COLOUR, article_embed, plain
 from bot.ui.pages import TOPICS_PER_PAGE, PageButton, nav_buttons, page_renderer, topics_page
 from bot.ui.readers import describe_subscription, latest_embed, results_embed
-from storage.deliveries import HealthCounts
+from storage.outbox.health import HealthCounts
 
 DeliveryChoice = Literal["instant", "daily", "weekly"]
 RESULTS_SHOWN = 10

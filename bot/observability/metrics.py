@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 if TYPE_CHECKING:
     from bot.domain.delivery import PlanSummary
-    from bot.domain.ingest import IngestReport
+    from bot.ingest.report import IngestReport
     from bot.sending.summary import SendSummary
     from storage.stats import Gauges
 

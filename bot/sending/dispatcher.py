@@ -29,8 +29,8 @@ from bot.sending.sender import Outgoing, Sender
 from bot.sending.summary import SendSummary
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage import Store
-from storage.deliveries import Delivery, nonce_for
 from storage.models import Article
+from storage.outbox.rows import Delivery, nonce_for
 from storage.related import MAX_COVERAGE
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.ui.embeds import health_text, plain
-from storage.deliveries import HealthCounts
 from storage.models import Feed
+from storage.outbox.health import HealthCounts
 
 
 def describe_feed(

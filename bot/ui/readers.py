@@ -7,8 +7,8 @@ import discord
 from bot.domain.related import RelatedResult
 from bot.domain.text import clip
 from bot.ui.embeds import BRAND_COLOUR, health_text, plain, result_line
-from storage.deliveries import HealthCounts
 from storage.models import Article, Subscription
+from storage.outbox.health import HealthCounts
 
 
 def describe_subscription(subscription: Subscription, health: HealthCounts | None = None) -> str:
