@@ -13,7 +13,7 @@ def python_files(folder: str) -> list[Path]:
     return sorted((ROOT / folder).rglob("*.py"))
 
 
-# Everything but the Discord edge (the app, alerts, checks, sync, cogs and ui) stays free of
+# Everything but the Discord edge (the app, sending, checks, sync, cogs and ui) stays free of
 # discord.py, so it runs and is tested without a gateway connection.
 DISCORD_FREE_PACKAGES = (
     "storage",

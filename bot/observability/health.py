@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-import discord
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.scheduler import JobScheduler
@@ -17,6 +15,23 @@ log = logging.getLogger(__name__)
 
 # Longer than any single write transaction the bot holds (an ingest batch: a second or two).
 STORE_TIMEOUT_SECONDS = 5.0
+
+
+class Gateway(Protocol):
+    """The connection to Discord, as a discord.py client shows it."""
+
+    @property
+    def latency(self) -> float:
+        """Seconds between a heartbeat and its acknowledgement."""
+        ...
+
+    def is_ready(self) -> bool:
+        """READY was received."""
+        ...
+
+    def is_closed(self) -> bool:
+        """The client was closed."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +50,7 @@ class Health:
         return {"status": "ok" if self.healthy else "unhealthy", "problems": self.problems}
 
 
-async def check_health(client: discord.Client, store: Store, jobs: JobScheduler | None) -> Health:
+async def check_health(client: Gateway, store: Store, jobs: JobScheduler | None) -> Health:
     """Every check, each problem as one sentence."""
     problems = []
     if not gateway_connected(client):
@@ -48,7 +63,7 @@ async def check_health(client: discord.Client, store: Store, jobs: JobScheduler 
     return Health(problems)
 
 
-def gateway_connected(bot: discord.Client) -> bool:
+def gateway_connected(bot: Gateway) -> bool:
     """Ready (READY received) and the websocket open now."""
     websocket = getattr(bot, "ws", None)
     return bot.is_ready() and not bot.is_closed() and websocket is not None and websocket.open

@@ -6,12 +6,11 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-import discord
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot.config import ConfigError
-from bot.observability.health import STORE_TIMEOUT_SECONDS, check_health
+from bot.observability.health import STORE_TIMEOUT_SECONDS, Gateway, check_health
 from bot.observability.metrics import Metrics
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ class ObservabilityServer:
         self,
         listen: str,
         *,
-        client: discord.Client,
+        client: Gateway,
         store: Store,
         metrics: Metrics,
         jobs: JobScheduler | None,
