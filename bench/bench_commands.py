@@ -63,7 +63,7 @@ async def run(articles: int, calls: int, workdir: Path) -> dict[str, Any]:
         try:
             async with running_bot(double, bot):
                 # a fresh double knows no commands, whatever the store's hash says
-                await sync_commands(bot, guild_id=None, force=True)
+                await sync_commands(bot.tree, bot.store.meta, guild_id=None, force=True)
                 related, stories, topics = [], [], []
                 for n, article in enumerate(sample):
                     typed = significant_terms(article.title)[0][: rng.randint(3, 6)]

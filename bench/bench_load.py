@@ -94,7 +94,7 @@ async def run(
         try:
             async with running_bot(double, bot):
                 # a fresh double knows no commands, whatever the store's hash says
-                await sync_commands(bot, guild_id=None, force=True)
+                await sync_commands(bot.tree, bot.store.meta, guild_id=None, force=True)
                 calls = plan_calls(corpus, member_ids, commands)
                 gap = seconds / len(calls)
                 started = time.perf_counter()

@@ -142,7 +142,7 @@ async def commands_while_pruning(
     subscriptions: list[float] = []
     baseline: list[float] = []
     async with running_bot(double, bot):
-        await sync_commands(bot, guild_id=None, force=True)
+        await sync_commands(bot.tree, bot.store.meta, guild_id=None, force=True)
         asked = (
             ("feed list", world.moderator.id, feed_list),
             ("subscriptions", world.members[0].id, subscriptions),
