@@ -36,6 +36,7 @@ from bot.stores import open_store
 from storage import StoreError
 from storage.backup import BackupRefused, backup_store
 from storage.models import PruningRun, StoreSize
+from storage.postgresql import password_of
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -134,11 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
     token = os.environ.get(settings.discord.token_env, "").strip()
+    database_password = password_of(os.environ.get(settings.storage.url_env, ""))
     configure_logging(
         settings.logging,
         serving=args.command == "run",
         verbose=args.verbose,
-        secrets=[token] if token else [],
+        secrets=[secret for secret in (token, database_password) if secret],
     )
 
 
