@@ -10,8 +10,12 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from storage.database import StoreError
+
+# A connection of its own, or one lent by a pool: the store's SQL runs on either.
+Connection = asyncpg.Connection | PoolConnectionProxy
 
 SCHEMES = ("postgresql", "postgres")
 URL_FORM = "postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
