@@ -12,6 +12,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -36,25 +37,31 @@ def postgresql_server_url() -> str:
     return url
 
 
-async def _administer(server_url: str, statement: str) -> None:
-    connection = await asyncpg.connect(server_url)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
+def _administer(server_url: str, statement: str) -> None:
+    """Run one statement on the server, on a loop of its own in a thread of its own: the
+    fixture serves plain tests and, through ``request.getfixturevalue``, async fixtures whose
+    loop is already running."""
+
+    async def run() -> None:
+        connection = await asyncpg.connect(server_url)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture
 def postgresql_database_url(postgresql_server_url: str) -> Iterator[str]:
     """The URL of a new, empty database of this test's own, dropped after it."""
     name = f"topicbot_test_{uuid.uuid4().hex[:16]}"
-    asyncio.run(_administer(postgresql_server_url, f'CREATE DATABASE "{name}"'))
+    _administer(postgresql_server_url, f'CREATE DATABASE "{name}"')
     try:
         yield with_database(postgresql_server_url, name)
     finally:
-        asyncio.run(
-            _administer(postgresql_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        )
+        _administer(postgresql_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _skipped_for_postgresql(report: pytest.TestReport) -> bool:
