@@ -183,3 +183,19 @@ def test_a_server_that_answers_is_refused_clearly_while_the_store_is_not_there(
         "server answered at $TOPICBOT_DATABASE_URL); use storage.backend: sqlite"
     ]
     assert not (tmp_path / "data").exists()  # nothing served from a SQLite file instead
+
+
+def test_doctor_says_what_is_wrong_with_the_postgresql_store(tmp_path):
+    config = tmp_path / "topicbot.yaml"
+    config.write_text(
+        "storage:\n  backend: postgresql\n"
+        "discord:\n  api_base: http://127.0.0.1:9/api/v10\n"  # unreachable: the local checks
+    )
+    url = f"postgresql://bot:{PASSWORD}@127.0.0.1:{free_port()}/topicbot"
+    env = {"TOPICBOT_DATABASE_URL": url, "DISCORD_TOKEN": "x" * 40}
+    result = topicbot("doctor", "--config", str(config), cwd=tmp_path, env=env)
+    assert result.returncode == 4, result.stderr
+    (store,) = [line for line in result.stdout.splitlines() if line.startswith("FIX  store")]
+    assert store.startswith("FIX  store: cannot reach PostgreSQL at bot@127.0.0.1:")
+    assert PASSWORD not in result.stdout + result.stderr
+    assert not (tmp_path / "topicbot.db").exists()  # no SQLite store checked in its place
