@@ -347,6 +347,11 @@ def _related_row(result: RelatedResult) -> dict[str, Any]:
 
 
 def _backup(path: Path, settings: Settings, *, force: bool) -> int:
+    if settings.storage.backend == "postgresql":
+        raise UsageError(
+            "backup copies the SQLite store; with storage.backend: postgresql, back up the "
+            "database with PostgreSQL's own tools (pg_dump)"
+        )
     try:
         result = backup_store(settings.storage.path, path, overwrite=force)
     except BackupRefused as error:
@@ -365,7 +370,10 @@ def _backup(path: Path, settings: Settings, *, force: bool) -> int:
 def _check_config(config: Path | None, settings: Settings) -> int:
     source = str(config) if config and config.exists() else "defaults (no config file)"
     print(f"configuration OK: {source}")
-    print(f"  store: {settings.storage.path}")
+    if settings.storage.backend == "postgresql":
+        print(f"  store: PostgreSQL at ${settings.storage.url_env}")
+    else:
+        print(f"  store: {settings.storage.path}")
     print(f"  inbox: {settings.ingest.inbox_dir} (every {settings.ingest.interval_seconds:g}s)")
     print(f"  token read from ${settings.discord.token_env}")
     return EXIT_OK

@@ -199,3 +199,19 @@ def test_doctor_says_what_is_wrong_with_the_postgresql_store(tmp_path):
     assert store.startswith("FIX  store: cannot reach PostgreSQL at bot@127.0.0.1:")
     assert PASSWORD not in result.stdout + result.stderr
     assert not (tmp_path / "topicbot.db").exists()  # no SQLite store checked in its place
+
+
+def test_backup_refuses_to_copy_the_sqlite_file_of_a_postgresql_store(tmp_path, config):
+    result = run_with("postgresql://bot@127.0.0.1/topicbot", tmp_path, config, "backup", "b.db")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "topicbot: backup copies the SQLite store; with storage.backend: postgresql, back up "
+        "the database with PostgreSQL's own tools (pg_dump)"
+    ]
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_check_config_names_the_store_it_would_use(tmp_path, config):
+    result = run_with(None, tmp_path, config, "check-config")
+    assert result.returncode == 0
+    assert "  store: PostgreSQL at $TOPICBOT_DATABASE_URL" in result.stdout.splitlines()
