@@ -46,6 +46,7 @@ if TYPE_CHECKING:
         UpsertOutcome,
     )
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+    from storage.postgresql.subscriptions import PgSubscriptionRepository
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
     from storage.related import CandidateQuery, Search, SearchTerm, StoryCoverage, Weights
@@ -406,4 +407,9 @@ if TYPE_CHECKING:
         return repository
 
     def _postgresql_meta_conforms(repository: PgMetaRepository) -> MetaApi:
+        return repository
+
+    def _postgresql_subscriptions_conform(
+        repository: PgSubscriptionRepository,
+    ) -> SubscriptionsApi:
         return repository
