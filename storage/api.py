@@ -19,13 +19,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from storage.deliveries import (
-        Delivery,
-        HealthCounts,
-        PlanCounts,
-        Publication,
-        TargetKind,
-    )
     from storage.feeds import FeedSaved
     from storage.models import (
         Article,
@@ -45,6 +38,9 @@ if TYPE_CHECKING:
         Topic,
         UpsertOutcome,
     )
+    from storage.outbox.health import HealthCounts
+    from storage.outbox.planning import PlanCounts, Publication
+    from storage.outbox.rows import Delivery, TargetKind
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
     from storage.prepare import PreparedFile
