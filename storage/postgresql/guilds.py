@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from storage.guilds import SETTINGS
 from storage.models import DigestKey, GuildSettings
 from storage.postgresql.database import PgDatabase
 from storage.timestamps import to_timestamp
 
-# The columns of guild_settings a guild sets, in GuildSettings' order.
-_SETTINGS = ("moderator_role_id", "min_quality", "timezone", "digest_time", "digest_day")
+# The column list is the SQLite store's: the same names on both engines.
+_SETTINGS = tuple(column.field for column in SETTINGS.columns if column.field != "guild_id")
 
 
 class PgGuildSettingsRepository:
@@ -22,11 +23,11 @@ class PgGuildSettingsRepository:
     async def get(self, guild_id: int) -> GuildSettings:
         """The guild's settings; defaults (None) where it has set nothing."""
         row = await self._db.fetch_one(
-            f"SELECT {', '.join(_SETTINGS)} FROM guild_settings WHERE guild_id = $1", guild_id
+            f"SELECT {SETTINGS.select} FROM guild_settings WHERE guild_id = $1", guild_id
         )
         if row is None:
             return GuildSettings(guild_id)
-        return GuildSettings(guild_id, *row)
+        return SETTINGS.from_row(tuple(row))
 
     async def digest_schedules_in_use(self) -> list[DigestKey]:
         """The (timezone, digest_time, digest_day) guilds have set, None where they kept the

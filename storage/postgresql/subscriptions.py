@@ -8,30 +8,18 @@ import asyncpg
 
 from storage.models import DeliveryMode, Subscription
 from storage.postgresql.database import PgDatabase
-from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
-from storage.timestamps import from_timestamp, to_timestamp
+from storage.subscriptions import SUBSCRIPTION, SubscriptionCapReached, SubscriptionSaved
+from storage.timestamps import to_timestamp
 
-_SELECT = (
-    "SELECT s.id, s.guild_id, s.user_id, t.key, t.name, s.min_quality, s.delivery, "
-    "s.disabled_reason, s.created_at FROM subscriptions s JOIN topics t ON t.id = s.topic_id "
-)
+# The column list is the SQLite store's: the same names and expressions on both engines.
+_SELECT = f"SELECT {SUBSCRIPTION.select} FROM subscriptions s JOIN topics t ON t.id = s.topic_id "
 # Saves for one member wait for each other (the cap is counted, then a row added: two saves at
 # once must not both pass it). Keyed by guild and member; 0x7B0C is topicbot's prefix here.
 _MEMBER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('0x7B0C:' || $1 || ':' || $2, 0))"
 
 
 def _subscription(row: asyncpg.Record) -> Subscription:
-    return Subscription(
-        id=row[0],
-        guild_id=row[1],
-        user_id=row[2],
-        topic_key=row[3],
-        topic_name=row[4],
-        min_quality=row[5],
-        delivery=row[6],
-        disabled_reason=row[7],
-        created_at=from_timestamp(row[8]),
-    )
+    return SUBSCRIPTION.from_row(tuple(row))
 
 
 class PgSubscriptionRepository:
