@@ -75,11 +75,7 @@ async def test_each_digest_schedule_in_use_is_listed_once(engine):
     ]
 
 
-async def test_two_updates_at_once_of_different_settings_both_land(engine, request):
-    if engine.name == "sqlite":
-        # storage/guilds.py reads the settings, then writes them all back: the second write
-        # undoes the first. Left to the branch that owns that module (see the report).
-        request.applymarker(pytest.mark.xfail(strict=True, reason="a lost update on SQLite"))
+async def test_two_updates_at_once_of_different_settings_both_land(engine):
     await asyncio.gather(
         engine.guild_settings.update(GUILD, NOW, min_quality=55),
         engine.guild_settings.update(GUILD, NOW, digest_day="sunday"),
