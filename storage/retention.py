@@ -17,15 +17,20 @@ from storage.timestamps import to_timestamp
 
 _LAST_RUN_KEY = "retention.last_run"
 
-# The oldest prunable rows: any state but 'pending' is final. The DM cap reads sent_at, so a
-# row sent after the cutoff stays too (created long ago, sent late: a digest after downtime).
-_PRUNABLE = (
+# The oldest prunable rows, a UTC day at a time and, within the day, a target at a time (see
+# migration 0014): a target's rows of a day lie together in every index, so a batch dirties
+# a page per target rather than one per row. Only whole days before the cutoff's day go: a
+# row lives up to a day past the cutoff, never less. Any state but 'pending' is final. The DM
+# cap reads sent_at, so a row sent after the cutoff stays too (created long ago, sent late: a
+# digest after downtime).
+PRUNABLE = (
     "SELECT article_pk, guild_id, target_kind, target_id, "
     "CASE target_kind WHEN 'channel' THEN feed_id ELSE subscription_id END, state "
-    "FROM deliveries INDEXED BY deliveries_done_by_age "
-    "WHERE state != 'pending' AND created_at < :cutoff AND coalesce(sent_at, 0) < :cutoff "
-    "ORDER BY created_at LIMIT :limit"
+    "FROM deliveries INDEXED BY deliveries_done_by_day "
+    "WHERE state != 'pending' AND created_at / 86400 < :day AND coalesce(sent_at, 0) < :cutoff "
+    "ORDER BY created_at / 86400, guild_id, target_kind, target_id LIMIT :limit"
 )
+SECONDS_A_DAY = 86_400
 
 
 # Articles that may go: old (both their date and their last ingest, so coverage of unknown
@@ -55,9 +60,11 @@ class RetentionRepository:
         self._db = connection
 
     async def prune_deliveries(self, cutoff: datetime, *, limit: int) -> int:
-        """Delete up to ``limit`` of the oldest rows in a final state created (and sent) before
-        ``cutoff``, adding them to the kept counts in the same transaction; how many went."""
-        params = {"cutoff": to_timestamp(cutoff), "limit": limit}
+        """Delete up to ``limit`` of the oldest rows in a final state created before the UTC
+        day of ``cutoff`` (and sent before ``cutoff``), adding them to the kept counts in the
+        same transaction; how many went."""
+        stamp = to_timestamp(cutoff)
+        params = {"cutoff": stamp, "day": stamp // SECONDS_A_DAY, "limit": limit}
         async with self._db.transaction():
             await self._db.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS prune_batch (article_pk INTEGER, "
@@ -65,7 +72,7 @@ class RetentionRepository:
                 "state TEXT)"
             )
             await self._db.execute("DELETE FROM temp.prune_batch")
-            taken = await self._db.execute(f"INSERT INTO temp.prune_batch {_PRUNABLE}", params)
+            taken = await self._db.execute(f"INSERT INTO temp.prune_batch {PRUNABLE}", params)
             if taken <= 0:
                 return 0
             await self._db.execute(

@@ -14,6 +14,7 @@ import pytest
 from bot.config import RetentionSettings
 from bot.domain.retention import Housekeeper, deliveries_cutoff
 from storage import Store
+from storage.retention import PRUNABLE
 from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -87,6 +88,7 @@ def housekeeper(store: Store, *, story_hours: float = 72, **settings: object) ->
         story_window=timedelta(hours=story_hours),
         clock=lambda: NOW,
         pause_seconds=0,
+        timer=lambda: 0.0,  # every step quick: sizes double from 16 up to batch_rows
     )
 
 
@@ -178,23 +180,24 @@ async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_pa
     async with await Store.open(tmp_path / "topicbot.db") as store:
         await seed(store, old_rows(250))
         before = await shown(store)
-        # The third batch fails inside its transaction, as a crash or a full disk would.
+        # Batches of 16, 32, 64 go; the fourth (100) fails inside its transaction, as a crash
+        # or a full disk would.
         await store._db.execute(
-            "CREATE TEMP TRIGGER third_batch_fails BEFORE DELETE ON main.deliveries "
+            "CREATE TEMP TRIGGER fourth_batch_fails BEFORE DELETE ON main.deliveries "
             "WHEN (SELECT count(*) FROM main.deliveries) <= 50 "
             "BEGIN SELECT RAISE(ABORT, 'interrupted'); END"
         )
         with pytest.raises(sqlite3.IntegrityError, match="interrupted"):
             await housekeeper(store, batch_rows=100).run()
-        assert len(await outbox(store)) == 50
+        assert len(await outbox(store)) == 138
         assert await shown(store) == before
         interrupted = await store.retention.last_run()
         assert interrupted is not None
-        assert (interrupted.deliveries, interrupted.finished_at) == (200, None)
+        assert (interrupted.deliveries, interrupted.finished_at) == (112, None)
 
-        await store._db.execute("DROP TRIGGER temp.third_batch_fails")
+        await store._db.execute("DROP TRIGGER temp.fourth_batch_fails")
         run = await housekeeper(store, batch_rows=100).run()
-        assert run.deliveries == 50
+        assert run.deliveries == 138
         assert await outbox(store) == []
         assert await shown(store) == before
 
@@ -218,19 +221,61 @@ async def test_a_run_cancelled_between_batches_is_finished_by_the_next(tmp_path,
             story_window=timedelta(hours=72),
             clock=lambda: NOW,
             pause_seconds=0.2,
+            timer=lambda: 0.0,
         )
         task = asyncio.create_task(keeper.run())
         await second_done.wait()
-        task.cancel()  # during the pause after the second batch
+        task.cancel()  # during the pause after the second batch (16 and 32 rows)
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert len(await outbox(store)) == 50
+        assert len(await outbox(store)) == 202
         assert await shown(store) == before
 
         monkeypatch.undo()
         await housekeeper(store, batch_rows=100).run()
         assert await outbox(store) == []
         assert await shown(store) == before
+
+
+class ScriptedTimer:
+    """A timer under which each step (read at its start and end) takes the next duration."""
+
+    def __init__(self, durations: list[float]) -> None:
+        self._durations = iter(durations)
+        self._now = 0.0
+        self._at_start = True
+
+    def __call__(self) -> float:
+        if not self._at_start:
+            self._now += next(self._durations)
+        self._at_start = not self._at_start
+        return self._now
+
+
+async def test_steps_grow_while_quick_and_shrink_after_a_slow_one(tmp_path, monkeypatch):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(400))
+        prune, asked = store.retention.prune_deliveries, []
+
+        async def recorded(cutoff: datetime, *, limit: int) -> int:
+            asked.append(limit)
+            return await prune(cutoff, limit=limit)
+
+        monkeypatch.setattr(store.retention, "prune_deliveries", recorded)
+        quick, slow = 0.001, 0.020  # against a budget of 0.005 s a step
+        keeper = Housekeeper(
+            store,
+            RetentionSettings(batch_rows=100),
+            story_window=timedelta(hours=72),
+            clock=lambda: NOW,
+            pause_seconds=0,
+            step_seconds=0.005,
+            timer=ScriptedTimer([quick, quick, slow] + [quick] * 10),
+        )
+        run = await keeper.run()
+        assert asked == [16, 32, 64, 16, 32, 64, 100, 100]
+        assert run.deliveries == 400
+        assert await outbox(store) == []
 
 
 async def test_counts_of_removed_feeds_and_subscriptions_are_forgotten(tmp_path):
@@ -246,14 +291,12 @@ async def test_counts_of_removed_feeds_and_subscriptions_are_forgotten(tmp_path)
         assert (await store.stats()).deliveries == before
 
 
-async def test_pruning_reads_the_outbox_in_age_order_through_its_index(tmp_path):
+async def test_pruning_reads_the_outbox_by_day_then_target_through_its_index(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
         plan = await store._db.fetch_all(
-            "EXPLAIN QUERY PLAN SELECT article_pk FROM deliveries "
-            "INDEXED BY deliveries_done_by_age WHERE state != 'pending' AND created_at < 5 "
-            "ORDER BY created_at LIMIT 10"
+            f"EXPLAIN QUERY PLAN {PRUNABLE}", {"day": 5, "cutoff": 5 * DAY, "limit": 10}
         )
-    assert any("deliveries_done_by_age" in row[3] for row in plan)
+    assert any("deliveries_done_by_day" in row[3] for row in plan)
     assert not any("TEMP B-TREE" in row[3] for row in plan)
 
 
