@@ -112,6 +112,7 @@ class Housekeeper:
             "deliveries",
             lambda rows: retention.prune_deliveries(cutoff, limit=rows),
             most=self._settings.batch_rows,
+            full=1,  # until none is left: a step takes rows of one day only
         )
         await retention.forget_counts_of_removed_targets()
         return run

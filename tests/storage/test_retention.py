@@ -166,22 +166,24 @@ def old_rows(count: int) -> list[tuple[str, int, str, int, int | None]]:
     ]
 
 
-async def test_rows_go_in_batches_of_batch_rows(tmp_path):
+async def test_rows_go_in_batches_of_at_most_the_limit_a_day_at_a_time(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, old_rows(250))
+        await seed(store, old_rows(250))  # UTC days of 99, 100 and 51 rows
         taken = []
         cutoff = NOW - timedelta(days=30)
-        while batch := await store.retention.prune_deliveries(cutoff, limit=100):
+        while batch := await store.retention.prune_deliveries(cutoff, limit=40):
             taken.append(batch)
-        assert taken == [100, 100, 50]
+        assert taken == [40, 40, 19, 40, 40, 20, 40, 11]
+        assert await outbox(store) == []
 
 
 async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
         await seed(store, old_rows(250))
         before = await shown(store)
-        # Batches of 16, 32, 64 go; the fourth (100) fails inside its transaction, as a crash
-        # or a full disk would.
+        # Batches of 16, 32 and the first day's last 51, then the second day's 100 go; the
+        # batch of the third day's 51 fails inside its transaction, as a crash or a full disk
+        # would.
         await store._db.execute(
             "CREATE TEMP TRIGGER fourth_batch_fails BEFORE DELETE ON main.deliveries "
             "WHEN (SELECT count(*) FROM main.deliveries) <= 50 "
@@ -189,15 +191,15 @@ async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_pa
         )
         with pytest.raises(sqlite3.IntegrityError, match="interrupted"):
             await housekeeper(store, batch_rows=100).run()
-        assert len(await outbox(store)) == 138
+        assert len(await outbox(store)) == 51
         assert await shown(store) == before
         interrupted = await store.retention.last_run()
         assert interrupted is not None
-        assert (interrupted.deliveries, interrupted.finished_at) == (112, None)
+        assert (interrupted.deliveries, interrupted.finished_at) == (199, None)
 
         await store._db.execute("DROP TRIGGER temp.fourth_batch_fails")
         run = await housekeeper(store, batch_rows=100).run()
-        assert run.deliveries == 138
+        assert run.deliveries == 51
         assert await outbox(store) == []
         assert await shown(store) == before
 
@@ -273,7 +275,9 @@ async def test_steps_grow_while_quick_and_shrink_after_a_slow_one(tmp_path, monk
             timer=ScriptedTimer([quick, quick, slow] + [quick] * 10),
         )
         run = await keeper.run()
-        assert asked == [16, 32, 64, 16, 32, 64, 100, 100]
+        # doubling from 16 to the batch size, back to 16 after the slow third step; the last
+        # step finds nothing left
+        assert asked == [16, 32, 64, 16, 32, 64, 100, 100, 100, 100]
         assert run.deliveries == 400
         assert await outbox(store) == []
 
@@ -294,7 +298,7 @@ async def test_counts_of_removed_feeds_and_subscriptions_are_forgotten(tmp_path)
 async def test_pruning_reads_the_outbox_by_day_then_target_through_its_index(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
         plan = await store._db.fetch_all(
-            f"EXPLAIN QUERY PLAN {PRUNABLE}", {"day": 5, "cutoff": 5 * DAY, "limit": 10}
+            f"EXPLAIN QUERY PLAN {PRUNABLE}", {"this_day": 5, "cutoff": 5 * DAY, "limit": 10}
         )
     assert any("deliveries_done_by_day" in row[3] for row in plan)
     assert not any("TEMP B-TREE" in row[3] for row in plan)
