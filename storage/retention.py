@@ -116,15 +116,6 @@ class RetentionRepository:
                 raise StoreError(f"pruning counted {taken} outbox rows but deleted {deleted}")
         return taken
 
-    async def forget_counts_of_removed_targets(self) -> int:
-        """Kept counts of feeds and subscriptions that no longer exist (nothing shows them;
-        `topicbot stats` reads its totals from ``delivery_pruned``)."""
-        return await self._db.execute(
-            "DELETE FROM delivery_counts WHERE CASE target_kind "
-            "WHEN 'channel' THEN NOT EXISTS (SELECT 1 FROM feeds f WHERE f.id = source_id) "
-            "ELSE NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = source_id) END"
-        )
-
     async def prune_articles(
         self, cutoff: datetime, published_cutoff: datetime | None, *, limit: int
     ) -> int:

@@ -107,15 +107,13 @@ class Housekeeper:
         if cutoff is None:
             return run
         retention = self._store.retention
-        run = await self._repeat(
+        return await self._repeat(
             run,
             "deliveries",
             lambda rows: retention.prune_deliveries(cutoff, limit=rows),
             most=self._settings.batch_rows,
             full=1,  # until none is left: a step takes rows of one day only
         )
-        await retention.forget_counts_of_removed_targets()
-        return run
 
     async def _prune_articles(self, run: PruningRun, now: datetime) -> PruningRun:
         cutoff = days_cutoff(now, self._settings.articles_days)

@@ -282,15 +282,15 @@ async def test_steps_grow_while_quick_and_shrink_after_a_slow_one(tmp_path, monk
         assert await outbox(store) == []
 
 
-async def test_counts_of_removed_feeds_and_subscriptions_are_forgotten(tmp_path):
+async def test_counts_of_removed_feeds_and_subscriptions_go_with_them(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
         await seed(store, old_rows(4))
         await housekeeper(store).run()
         assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 2
-        await store._db.execute("DELETE FROM subscriptions")
-        await store._db.execute("DELETE FROM feeds")
         before = (await store.stats()).deliveries
-        await housekeeper(store).run()
+        assert await store.subscriptions.delete(GUILD, MEMBER, "ai")
+        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 1
+        assert await store.feeds.remove_channel(GUILD, CHANNEL) == 1
         assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 0
         assert (await store.stats()).deliveries == before
 
