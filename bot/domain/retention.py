@@ -125,7 +125,7 @@ class Housekeeper:
         return await self._repeat(
             run,
             "articles",
-            lambda _: self._store.retention.prune_articles(cutoff, published, limit=few),
+            lambda size: self._store.retention.prune_articles(cutoff, published, limit=size),
             most=few,
             full=1,  # until none is left: each batch frees the entries it listed
         )
