@@ -1,13 +1,13 @@
 """Retention: what housekeeping may delete, and the loop that deletes it in small steps.
 
 Rules (README "Retention"): a delivery row in a final state goes once it is older than
-``retention.deliveries_days``, but never while the rules still read it: the one-alert-per-story
-window (``related.story_window_hours``) and the hourly DM cap look back over the rows, so the
-cutoff is never nearer than either. Pending rows are never deleted. Each step is one short
-transaction sized to hold the writer a few milliseconds (``STEP_SECONDS``: it grows while
-steps are quick and shrinks when one is slow) and the loop pauses between steps, so commands
-and sending never wait long behind it;
-a run cut short (a crash, a shutdown) loses nothing, and the next run carries on.
+``retention.deliveries_days`` (a whole UTC day at a time), but never while the rules still
+read it: the one-alert-per-story window (``related.story_window_hours``) and the hourly DM cap
+look back over the rows, so the cutoff is never nearer than either. Pending rows are never
+deleted. Each step is one short transaction sized to hold the writer a few milliseconds
+(``STEP_SECONDS``: steps grow while quick and shrink after a slow one) and the loop pauses
+between steps, so commands and sending never wait long behind it; a run cut short (a crash,
+a shutdown) loses nothing, and the next run carries on.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ Timer = Callable[[], float]
 
 
 def deliveries_cutoff(now: datetime, days: int | None, story_window: timedelta) -> datetime | None:
-    """Rows in a final state created before this may go (None: keep them all)."""
+    """Rows in a final state created before this may go (None: keep them all); they go a
+    whole UTC day at a time, once the cutoff has passed the day's end."""
     if days is None:
         return None
     return now - max(timedelta(days=days), story_window, DM_CAP_WINDOW)
