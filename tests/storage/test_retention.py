@@ -493,3 +493,24 @@ async def test_published_articles_go_only_with_published_articles_days_and_no_ou
 def test_published_articles_days_needs_articles_days():
     with pytest.raises(ValueError, match="published_articles_days needs articles_days"):
         RetentionSettings(published_articles_days=10)
+
+
+async def test_a_members_counts_are_read_from_their_own_rows_not_the_servers(tmp_path):
+    # /subscriptions in a server of 2,000 members would otherwise read 2,000 members' rows
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(4))
+        asked: list[tuple[str, object]] = []
+        fetch_all = store._db.fetch_all
+
+        async def recorded(sql: str, params: object = ()) -> list[tuple[object, ...]]:
+            asked.append((sql, params))
+            return await fetch_all(sql, params)  # type: ignore[arg-type]
+
+        store._db.fetch_all = recorded  # type: ignore[method-assign]
+        counts = await store.deliveries.subscription_health(GUILD, MEMBER)
+        store._db.fetch_all = fetch_all  # type: ignore[method-assign]
+        assert counts[SUBSCRIPTION].sent == 2
+        [(sql, params)] = asked
+        plan = await store._db.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)  # type: ignore[arg-type]
+        [history] = [row[3] for row in plan if "deliveries_history" in row[3]]
+        assert "target_id=?" in history
