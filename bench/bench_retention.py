@@ -3,16 +3,20 @@
     python -m bench.bench_retention [--subscribers 100000] [--articles-per-day 20] [--days 60]
 
 Simulates ``--days`` days of a server network where every published article reaches every
-subscriber: each day ``--articles-per-day`` articles are stored and, for each, one outbox row
-per subscriber (and one channel post per server) is written with bulk SQL as planning and
-sending leave them (sent; one in a hundred failed), then the real housekeeping job runs with
-the default retention (``deliveries_days: 30``) at the end of the day. The file's size is
-recorded every day; the goal is day 60 within 1.2x of day 30.
+subscriber: each day ``--articles-per-day`` articles are stored with their outbox rows, one
+per subscriber and article (and one channel post per server), as planning and sending leave
+them (sent; one in a hundred failed), written in one transaction of bulk SQL target by target;
+then the real housekeeping job runs with the default retention (``deliveries_days: 30``) at
+the end of the day, with steps of up to SIMULATED_BATCH_ROWS and no pause (no command waits in
+the simulated past). The file's size is recorded every day; the goal is day 60 within 1.2x of
+day 30.
 
-Then one more day is written without pruning, and the real housekeeping run (its real batch
-size and pause) prunes a day of rows while the real bot, connected to the Discord double,
-answers ``/feed list`` (a moderator) and ``/subscriptions`` (a member) round trips, both of
-which read the outbox; the goal is p99 < 50 ms.
+Then one more day is written without pruning, and the real housekeeping run with the real
+settings (steps sized to ~5 ms, 20 ms pauses) prunes two days of rows while the real bot,
+connected to the Discord double, answers ``/feed list`` (a moderator) and ``/subscriptions`` (a
+member) round trips back to back (up to MEASURED_CALLS), both of which read the outbox; the
+goal is p99 < 50 ms. The load average before and after is reported: on a shared machine the
+round trips wait for the CPU as much as for the store.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ SERVERS = 50
 DAY = 86_400
 # Rows per transaction while simulating the past (the measured day uses the real settings).
 SIMULATED_BATCH_ROWS = 50_000
+# Round trips measured while housekeeping prunes (fewer if it finishes first).
+MEASURED_CALLS = 1000
 
 
 async def seed_targets(store: Store, guild_id: int, member_id: int, subscribers: int) -> None:
@@ -182,11 +188,13 @@ async def commands_while_pruning(
         load_before = os.getloadavg()[0]
         pruning = asyncio.create_task(keeper.run())
         started_pruning = time.perf_counter()
-        while not pruning.done():
+        # back-to-back calls, as many as MEASURED_CALLS, then pruning finishes on its own
+        while not pruning.done() and len(feed_list) + len(subscriptions) < MEASURED_CALLS:
             for command, user, samples in asked:
                 started = time.perf_counter()
                 await double.slash(world.id, user, command, {})
                 samples.append(time.perf_counter() - started)
+        measured_s = time.perf_counter() - started_pruning
         run = await pruning
         pruning_s = time.perf_counter() - started_pruning
         load_after = os.getloadavg()[0]
@@ -195,6 +203,7 @@ async def commands_while_pruning(
     return {
         "pruned_while_measuring": run.deliveries,
         "pruning_s": round(pruning_s, 1),
+        "measured_s": round(measured_s, 1),
         "pages_reclaimed_while_measuring": run.pages_reclaimed,
         "load_average_1min_before_and_after": [round(load_before, 2), round(load_after, 2)],
         "calls": len(feed_list) + len(subscriptions),
