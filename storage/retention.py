@@ -19,14 +19,15 @@ _LAST_RUN_KEY = "retention.last_run"
 
 # Prunable rows go a UTC day at a time and, within the day, a target at a time (see migration
 # 0014): a target's rows of a day lie together in every index, so a batch dirties a page per
-# target rather than one per row. Only whole days before the cutoff's day go: a row lives up
-# to a day past the cutoff, never less. Any state but 'pending' is final. The DM cap reads
-# sent_at, so a row sent after the cutoff stays too (created long ago, sent late: a digest
-# after downtime).
-_PRUNABLE_WHERE = "state != 'pending' AND coalesce(sent_at, 0) < :cutoff AND created_at / 86400"
+# target rather than one per row. A row's day is that of the later of its creation and its
+# sending (the DM cap reads sent_at: a row created long ago and sent late, a digest after
+# downtime, stays as long as a row sent then). Only whole days before the cutoff's day go: a
+# row lives up to a day past the cutoff, never less. Any state but 'pending' is final.
+_DONE_DAY = "max(created_at, coalesce(sent_at, 0)) / 86400"
+_PRUNABLE_WHERE = f"state != 'pending' AND {_DONE_DAY}"
 FIRST_PRUNABLE_DAY = (
-    f"SELECT created_at / 86400 FROM deliveries INDEXED BY deliveries_done_by_day "
-    f"WHERE {_PRUNABLE_WHERE} < :day ORDER BY created_at / 86400 LIMIT 1"
+    f"SELECT {_DONE_DAY} FROM deliveries INDEXED BY deliveries_done_by_day "
+    f"WHERE {_PRUNABLE_WHERE} < :day ORDER BY {_DONE_DAY} LIMIT 1"
 )
 # The first :limit prunable rows of :this_day, in the index's order.
 PRUNABLE = (
@@ -73,11 +74,10 @@ class RetentionRepository:
         self._db = connection
 
     async def prune_deliveries(self, cutoff: datetime, *, limit: int) -> int:
-        """Delete up to ``limit`` of the oldest rows in a final state created before the UTC
-        day of ``cutoff`` (and sent before ``cutoff``), all of one day, adding them to the kept
-        counts in the same transaction; how many went (0: none is left)."""
-        stamp = to_timestamp(cutoff)
-        params: dict[str, object] = {"cutoff": stamp, "day": stamp // SECONDS_A_DAY}
+        """Delete up to ``limit`` of the oldest rows in a final state created and sent before
+        the UTC day of ``cutoff``, all of one day, adding them to the kept counts in the same
+        transaction; how many went (0: none is left)."""
+        params: dict[str, object] = {"day": to_timestamp(cutoff) // SECONDS_A_DAY}
         async with self._db.transaction():
             day = await self._db.scalar(FIRST_PRUNABLE_DAY, params)
             if day is None:
