@@ -4,15 +4,21 @@ what /related finds with them, through a real store."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from bot.config import RelatedSettings
+from bot.config import RelatedSettings, RetentionSettings
 from bot.domain.associations import AssociationLearner, associated_terms, learn
 from bot.domain.related import RelatedService
+from bot.domain.retention import Housekeeper
 from bot.domain.terms import story_terms
+from bot.scheduler import housekeeping_job
 from storage import Store
 from storage.associations import Association, StoryMember
 from tests.bot.domain.test_related_ranking import FILLER, GUILD, add
+
+WINDOW = timedelta(hours=72)
 
 
 @pytest.fixture
@@ -146,3 +152,12 @@ async def test_coverage_sharing_no_word_with_the_story_is_found_by_what_the_stor
     assert "Face cameras switched off after wrongful stops" not in [
         r.article.title for r in results
     ]
+
+
+async def test_housekeeping_relearns_the_associations(store):
+    await add_face_history(store)
+    job = housekeeping_job(store, Housekeeper(store, RetentionSettings(), story_window=WINDOW))
+    said = await job()
+    learned = await store.associations.associates(["facial"])
+    assert {"camera", "face"} <= {a.associate for a in learned}
+    assert f"learned {len(await store.associations.all())} term associations" in said
