@@ -22,7 +22,7 @@ WITH recent AS MATERIALIZED (
 SELECT r.story_id, a.title, a.excerpt, coalesce(nullif(a.provider_domain, ''), a.provider_name)
 FROM recent r JOIN articles a ON a.story_id = r.story_id
 WHERE a.pk IN (SELECT pk FROM articles WHERE story_id = r.story_id ORDER BY pk LIMIT :per_story)
-ORDER BY r.story_id"""
+ORDER BY r.story_id DESC, a.pk"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +53,8 @@ class AssociationRepository:
     async def story_members(self, *, stories: int, per_story: int) -> list[StoryMember]:
         """The articles of the newest ``stories`` stories holding more than one article (at
         most ``per_story`` of each), grouped by story."""
-        rows = await self._db.fetch_all(_MEMBERS, {"stories": stories, "per_story": per_story})
+        # on the read-only search connection: the writer (ingest, commands) does not wait
+        rows = await self._search.fetch_all(_MEMBERS, {"stories": stories, "per_story": per_story})
         return [StoryMember(int(r[0]), r[1] or "", r[2] or "", r[3] or "") for r in rows]
 
     async def replace(self, associations: Sequence[Association]) -> None:
