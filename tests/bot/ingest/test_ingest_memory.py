@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.corpus import CorpusSpec, generate_corpus
-from bot.domain.ingest import ingest_paths
+from bot.ingest.writer import ingest_paths
 from storage import Store
 
 pytestmark = pytest.mark.slow
