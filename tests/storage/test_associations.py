@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.article_file import parse_article
+from bot.articles.article_file import parse_article
 from storage import Store
 from storage.associations import Association
 from tests.factories import article_text
