@@ -192,6 +192,8 @@ class RelatedSettings(_Section):
     term_budget: Annotated[int, Field(ge=100, le=1_000_000)] = 3000
     feedback_articles: Annotated[int, Field(ge=0, le=5)] = 2
     feedback_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # learned term associations (bot/domain/associations.py); 0 searches none
+    association_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
 
 
 class LoggingSettings(_Section):

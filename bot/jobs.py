@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.articles.article_file import ParseLimits
 from bot.config import IngestSettings
+from bot.domain.associations import AssociationLearner
 from bot.domain.delivery import DeliveryPlanner
 from bot.domain.retention import Housekeeper, describe
 from bot.ingest.inbox import scan_inbox
@@ -72,11 +73,14 @@ def digest_job(dispatcher: Dispatcher) -> Job:
 
 
 def housekeeping_job(store: Store, housekeeper: Housekeeper) -> Job:
-    """Prune what retention lets go, give freed pages back, keep the file tidy."""
+    """Prune what retention lets go, give freed pages back, relearn term associations from
+    the stories (off the ingest path: bot/domain/associations.py), keep the file tidy."""
 
     async def run() -> str:
         pruned = describe(await housekeeper.run())
+        learned = await AssociationLearner(store).run()
         await store.optimize()
-        return f"{pruned}; optimized the store" if pruned else "optimized the store"
+        done = f"learned {learned} term associations; optimized the store"
+        return f"{pruned}; {done}" if pruned else done
 
     return run

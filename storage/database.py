@@ -22,7 +22,7 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A migration that must run outside a transaction (VACUUM) starts with this line; it must be
 # safe to run again, as a crash before its version is recorded runs it again.
-_OUTSIDE_A_TRANSACTION = "-- topicbot: outside a transaction"
+OUTSIDE_A_TRANSACTION = "-- topicbot: outside a transaction"
 
 
 class StoreError(Exception):
@@ -102,7 +102,7 @@ async def migrate(connection: aiosqlite.Connection, *, up_to: int | None = None)
         log.info("applying schema migration %04d", version)
         script = (
             f"{sql}\nPRAGMA user_version = {version};"
-            if sql.startswith(_OUTSIDE_A_TRANSACTION)
+            if sql.startswith(OUTSIDE_A_TRANSACTION)
             else f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
         )
         try:

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Self
 
 from storage.articles import ArticleRepository
+from storage.associations import AssociationRepository
 from storage.checkpoints import SAFETY_NET_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer
 from storage.database import Database, cap_size, migrate, open_connection
 from storage.feeds import FeedRepository
@@ -52,6 +53,7 @@ class Store:
         self.articles = ArticleRepository(connection, grouping)
         self.stories = StoryRepository(connection, self.articles)
         self.related = RelatedRepository(search, ArticleRepository(search))
+        self.associations = AssociationRepository(connection, search)
         self.topics = TopicRepository(connection)
         self.publication = PublicationRepository(connection, self.articles)
         self.subscriptions = SubscriptionRepository(connection)

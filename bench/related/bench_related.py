@@ -25,6 +25,7 @@ from typing import Any
 from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, GenArticle, generate
 from bot.config import RelatedSettings
+from bot.domain.associations import AssociationLearner
 from bot.domain.related import MAX_STORY_TERMS, RelatedService, significant_terms
 from bot.domain.terms import story_terms
 from storage import Store
@@ -103,6 +104,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     multi = [a for a in askable if truth[a.url]]
     eval_sample = rng.sample(multi, k=min(args.queries, len(multi)))
     async with await Store.open(path) as store:
+        # What housekeeping does: learn term associations from the stories (curated links).
+        learning_started = time.perf_counter()
+        associations = await AssociationLearner(store).run()
+        learning = time.perf_counter() - learning_started
         service = RelatedService(store, RelatedSettings())
         for a in sample[:50]:  # warm the page cache
             await service.for_story(GUILD, short_id(a.url), limit=10)
@@ -128,6 +133,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "articles": args.articles,
         "generate_s": round(generated, 1),
         "build_s": round(build_seconds, 1),
+        "associations_learned": associations,
+        "associations_learning_s": round(learning, 2),
         "engine_story": _percentiles(engine),
         "engine_query": _percentiles(query),
         "raw_candidate_sql": _percentiles(raw),

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from bench.related.corpus import GenArticle
-from storage.database import migration_scripts
+from storage.database import OUTSIDE_A_TRANSACTION, migration_scripts
 from storage.prepare import short_id
 from storage.topics import topic_key
 
@@ -31,7 +31,10 @@ def build_store(path: Path, articles: Sequence[GenArticle], *, log: bool = True)
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     for version, script in migration_scripts():
-        db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
+        if script.startswith(OUTSIDE_A_TRANSACTION):  # VACUUM and PRAGMAs that refuse one
+            db.executescript(f"{script}\nPRAGMA user_version = {version};")
+        else:
+            db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {version};\nCOMMIT;")
     db.execute("PRAGMA synchronous = OFF")
     db.execute("PRAGMA cache_size = -1000000")
     stories = _stories(articles)

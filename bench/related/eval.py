@@ -41,6 +41,7 @@ from bench.related.written import SETS, WrittenSet, load, write_files
 from bot.articles.article_file import ParseLimits
 from bot.articles.urls import canonical_url
 from bot.config import Settings, load_settings
+from bot.domain.associations import AssociationLearner
 from bot.domain.related import RelatedService
 from bot.ingest.writer import ingest_paths
 from bot.stores import open_store
@@ -170,6 +171,15 @@ async def build_store(written: WrittenSet, settings: Settings, folder: Path) -> 
         problems = "; ".join(f"{r.path}: {r.error}" for r in report.rejected[:5])
         raise SystemExit(f"ingest refused part of the set ({report.new}/{files} new): {problems}")
     return store, files
+
+
+async def learn_associations(store: Store) -> list[list[Any]]:
+    """What housekeeping does after an ingest: learn term associations from the stories the
+    store holds (its files' `related` lists and grouping at ingest; never from the labels).
+    The associations learned, strongest first, as [term, associate, strength]."""
+    await AssociationLearner(store).run()
+    learned = await store.associations.all()
+    return [[a.term, a.associate, a.strength] for a in learned]
 
 
 async def article_ids(store: Store, urls: Iterable[str]) -> dict[str, str]:
@@ -306,6 +316,7 @@ async def evaluate(
     store, files = await build_store(written, settings, folder)
     built = time.perf_counter() - started
     try:
+        associations = await learn_associations(store)
         ids = await article_ids(store, labels.title)
         service = RelatedService(store, settings.related)
         started = time.perf_counter()
@@ -341,6 +352,7 @@ async def evaluate(
             "queries": [asdict(q) for q in queries],
         },
         "grouping": grouping,
+        "associations": associations,
         "stories": [
             {**asdict(s), "precision_at_k": s.precision_at_k, "recall_at_5": s.recall_at_5}
             for s in stories
@@ -417,6 +429,9 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     lines.append(f"  the story itself listed: {v['story_itself']}, one URL twice: {v['url_twice']}")
     q = report["query"]
     lines.append(f"/related query: the event in the top 5 for {q['answered']} of {q['total']}")
+    learned = report["associations"]
+    lines.append(f"term associations learned from the store's stories: {len(learned)}")
+    lines += [f"  {a} ~ {b} ({strength:.2f})" for a, b, strength in learned[:12]]
     return lines + grouping_lines(report["grouping"])
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 
 from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.config import RelatedSettings
+from bot.domain.associations import associated_terms
 from bot.domain.errors import UserError
 from bot.domain.terms import Term, merge, query_terms, story_terms
 from bot.domain.text import shown
@@ -50,6 +51,9 @@ from storage.titles import fold, similarity, title_words
 # Terms looked up per search at most: a story's heaviest, then its feedback's heaviest new ones.
 MAX_STORY_TERMS = 16
 MAX_FEEDBACK_TERMS = 8
+# A story's heaviest terms whose learned associates are searched for, and associates at most.
+ASSOCIATION_SOURCES = 8
+MAX_ASSOCIATES = 4
 # The best text matches scored per search; the first search only looks for feedback.
 SCORED_POOL = 60
 FEEDBACK_POOL = 20
@@ -182,11 +186,22 @@ class RelatedService:
         key = found.key
         part = key.pk // max(self._settings.search_window_articles // 2, 1)
         terms = self._common.drop(terms, part)[:MAX_STORY_TERMS]
+        terms += await self._associates(terms)
         query = self._query(terms, key, guild_id, wanted, outlet=_outlet(found.article))
         feedback = [(c.article.title, c.article.excerpt) for c in found.coverage]
         search = await self._with_feedback(query, terms, feedback, part)
         self._common.note(search, part)
         return search
+
+    async def _associates(self, terms: list[Term]) -> list[Term]:
+        """What other outlets write for the story's heaviest terms, as the store learned it
+        (``bot.domain.associations``), at reduced weight."""
+        scale = self._settings.association_weight
+        if scale <= 0 or not terms:
+            return []
+        sources = terms[:ASSOCIATION_SOURCES]
+        found = await self._store.associations.associates([t.key for t in sources])
+        return associated_terms(sources, found, scale=scale, limit=MAX_ASSOCIATES)
 
     def free_text_query(self, terms: list[Term], guild_id: int, wanted: int) -> CandidateQuery:
         """The search for what a member typed, among the newest articles."""

@@ -1,17 +1,20 @@
 """Retention: what housekeeping may delete, and the loop that deletes it in small steps.
 
 Rules (README "Retention"): a delivery row in a final state goes once it is older than
-``retention.deliveries_days``, but never while the rules still read it: the one-alert-per-story
-window (``related.story_window_hours``) and the hourly DM cap look back over the rows, so the
-cutoff is never nearer than either. Pending rows are never deleted. Each step is one short
-transaction and the loop pauses between steps, so commands and sending never wait behind it;
-a run cut short (a crash, a shutdown) loses nothing, and the next run carries on.
+``retention.deliveries_days`` (a whole UTC day at a time), but never while the rules still
+read it: the one-alert-per-story window (``related.story_window_hours``) and the hourly DM cap
+look back over the rows, so the cutoff is never nearer than either. Pending rows are never
+deleted. Each step is one short transaction sized to hold the writer a few milliseconds
+(``STEP_SECONDS``: steps grow while quick and shrink after a slow one) and the loop pauses
+between steps, so commands and sending never wait long behind it; a run cut short (a crash,
+a shutdown) loses nothing, and the next run carries on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -27,15 +30,22 @@ if TYPE_CHECKING:
 DM_CAP_WINDOW = timedelta(hours=1)
 # Between two steps: long enough for waiting commands and sends to take the connection.
 PAUSE_SECONDS = 0.02
+# How long one step (one transaction) should hold the writer: a command or a send that comes
+# meanwhile waits at most about this long.
+STEP_SECONDS = 0.005
+# The smallest step: below this, a transaction's fixed cost (the commit) outweighs its work.
+SMALLEST_STEP = 16
 
 # Articles per transaction: a tenth of retention.batch_rows.
 ARTICLES_PER_ROW = 10
 
-Step = Callable[[], Awaitable[int]]
+Step = Callable[[int], Awaitable[int]]
+Timer = Callable[[], float]
 
 
 def deliveries_cutoff(now: datetime, days: int | None, story_window: timedelta) -> datetime | None:
-    """Rows in a final state created before this may go (None: keep them all)."""
+    """Rows in a final state created before this may go (None: keep them all); they go a
+    whole UTC day at a time, once the cutoff has passed the day's end."""
     if days is None:
         return None
     return now - max(timedelta(days=days), story_window, DM_CAP_WINDOW)
@@ -67,12 +77,16 @@ class Housekeeper:
         story_window: timedelta,
         clock: Clock = utc_now,
         pause_seconds: float = PAUSE_SECONDS,
+        step_seconds: float = STEP_SECONDS,
+        timer: Timer = time.perf_counter,
     ) -> None:
         self._store = store
         self._settings = settings
         self._story_window = story_window
         self._clock = clock
         self._pause = pause_seconds
+        self._step_seconds = step_seconds
+        self._timer = timer
 
     async def run(self) -> PruningRun:
         """One housekeeping pass; the run is recorded after every step."""
@@ -82,9 +96,8 @@ class Housekeeper:
         run = await self._prune_deliveries(run, now)
         run = await self._prune_articles(run, now)
         run = await self._prune_audit(run, now)
-        pages = self._settings.reclaim_pages
         run = await self._repeat(
-            run, "pages_reclaimed", lambda: self._store.retention.reclaim(pages), full=pages
+            run, "pages_reclaimed", self._store.retention.reclaim, most=self._settings.reclaim_pages
         )
         run = dataclasses.replace(run, finished_at=self._clock())
         await self._store.retention.save_run(run)
@@ -94,12 +107,14 @@ class Housekeeper:
         cutoff = deliveries_cutoff(now, self._settings.deliveries_days, self._story_window)
         if cutoff is None:
             return run
-        retention, limit = self._store.retention, self._settings.batch_rows
-        run = await self._repeat(
-            run, "deliveries", lambda: retention.prune_deliveries(cutoff, limit=limit)
+        retention = self._store.retention
+        return await self._repeat(
+            run,
+            "deliveries",
+            lambda rows: retention.prune_deliveries(cutoff, limit=rows),
+            most=self._settings.batch_rows,
+            full=1,  # until none is left: a step takes rows of one day only
         )
-        await retention.forget_counts_of_removed_targets()
-        return run
 
     async def _prune_articles(self, run: PruningRun, now: datetime) -> PruningRun:
         cutoff = days_cutoff(now, self._settings.articles_days)
@@ -111,7 +126,8 @@ class Housekeeper:
         return await self._repeat(
             run,
             "articles",
-            lambda: self._store.retention.prune_articles(cutoff, published, limit=few),
+            lambda size: self._store.retention.prune_articles(cutoff, published, limit=size),
+            most=few,
             full=1,  # until none is left: each batch frees the entries it listed
         )
 
@@ -119,22 +135,35 @@ class Housekeeper:
         cutoff = days_cutoff(now, self._settings.audit_days)
         if cutoff is None:
             return run
-        limit = self._settings.batch_rows
         return await self._repeat(
-            run, "audit_entries", lambda: self._store.retention.prune_audit(cutoff, limit=limit)
+            run,
+            "audit_entries",
+            lambda rows: self._store.retention.prune_audit(cutoff, limit=rows),
+            most=self._settings.batch_rows,
         )
 
     async def _repeat(
-        self, run: PruningRun, field: str, step: Step, *, full: int | None = None
+        self, run: PruningRun, field: str, step: Step, *, most: int, full: int | None = None
     ) -> PruningRun:
-        """Run ``step`` until it does less than a full batch, adding what it did to ``field``
-        and recording the run after each step."""
-        full = self._settings.batch_rows if full is None else full
+        """Run ``step`` (asked for up to a size) until it does less than asked (or than
+        ``full``), adding what it did to ``field`` and recording the run after each step."""
+        size = min(SMALLEST_STEP, most)
         while True:
-            done = await step()
+            started = self._timer()
+            done = await step(size)
+            took = self._timer() - started
             if done > 0:
                 run = dataclasses.replace(run, **{field: getattr(run, field) + done})
                 await self._store.retention.save_run(run)
-            if done < full:
+            if done < (size if full is None else full):
                 return run
+            size = self._next_size(size, took, most)
             await asyncio.sleep(self._pause)
+
+    def _next_size(self, size: int, took: float, most: int) -> int:
+        """Double a step that took under half the budget, scale down one that overran it."""
+        if took > self._step_seconds:
+            return max(min(SMALLEST_STEP, most), int(size * self._step_seconds / took))
+        if took < self._step_seconds / 2:
+            return min(size * 2, most)
+        return size

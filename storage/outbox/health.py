@@ -37,8 +37,10 @@ class HealthQueries:
     ) -> dict[int, HealthCounts]:
         # attempted rows through the history index, waiting ones through the pending queue,
         # and what pruned rows counted for
-        where = (
-            "guild_id = :guild AND target_kind = :kind AND (:target IS NULL OR target_id = :target)"
+        # the target as a term of its own when given: inside an OR, SQLite would not seek on it
+        # and would read every row of the guild (1.2 million for a member of a large server)
+        where = "guild_id = :guild AND target_kind = :kind" + (
+            "" if target_id is None else " AND target_id = :target"
         )
         sql = (
             f"SELECT {column}, state, count(*) FROM deliveries WHERE {where} "

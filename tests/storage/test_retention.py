@@ -14,6 +14,7 @@ import pytest
 from bot.config import RetentionSettings
 from bot.domain.retention import Housekeeper, deliveries_cutoff
 from storage import Store
+from storage.retention import PRUNABLE
 from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -87,6 +88,7 @@ def housekeeper(store: Store, *, story_hours: float = 72, **settings: object) ->
         story_window=timedelta(hours=story_hours),
         clock=lambda: NOW,
         pause_seconds=0,
+        timer=lambda: 0.0,  # every step quick: sizes double from 16 up to batch_rows
     )
 
 
@@ -164,37 +166,40 @@ def old_rows(count: int) -> list[tuple[str, int, str, int, int | None]]:
     ]
 
 
-async def test_rows_go_in_batches_of_batch_rows(tmp_path):
+async def test_rows_go_in_batches_of_at_most_the_limit_a_day_at_a_time(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, old_rows(250))
+        await seed(store, old_rows(250))  # UTC days of 99, 100 and 51 rows
         taken = []
         cutoff = NOW - timedelta(days=30)
-        while batch := await store.retention.prune_deliveries(cutoff, limit=100):
+        while batch := await store.retention.prune_deliveries(cutoff, limit=40):
             taken.append(batch)
-        assert taken == [100, 100, 50]
+        assert taken == [40, 40, 19, 40, 40, 20, 40, 11]
+        assert await outbox(store) == []
 
 
 async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
         await seed(store, old_rows(250))
         before = await shown(store)
-        # The third batch fails inside its transaction, as a crash or a full disk would.
+        # Batches of 16, 32 and the first day's last 51, then the second day's 100 go; the
+        # batch of the third day's 51 fails inside its transaction, as a crash or a full disk
+        # would.
         await store._db.execute(
-            "CREATE TEMP TRIGGER third_batch_fails BEFORE DELETE ON main.deliveries "
+            "CREATE TEMP TRIGGER fourth_batch_fails BEFORE DELETE ON main.deliveries "
             "WHEN (SELECT count(*) FROM main.deliveries) <= 50 "
             "BEGIN SELECT RAISE(ABORT, 'interrupted'); END"
         )
         with pytest.raises(sqlite3.IntegrityError, match="interrupted"):
             await housekeeper(store, batch_rows=100).run()
-        assert len(await outbox(store)) == 50
+        assert len(await outbox(store)) == 51
         assert await shown(store) == before
         interrupted = await store.retention.last_run()
         assert interrupted is not None
-        assert (interrupted.deliveries, interrupted.finished_at) == (200, None)
+        assert (interrupted.deliveries, interrupted.finished_at) == (199, None)
 
-        await store._db.execute("DROP TRIGGER temp.third_batch_fails")
+        await store._db.execute("DROP TRIGGER temp.fourth_batch_fails")
         run = await housekeeper(store, batch_rows=100).run()
-        assert run.deliveries == 50
+        assert run.deliveries == 51
         assert await outbox(store) == []
         assert await shown(store) == before
 
@@ -218,13 +223,14 @@ async def test_a_run_cancelled_between_batches_is_finished_by_the_next(tmp_path,
             story_window=timedelta(hours=72),
             clock=lambda: NOW,
             pause_seconds=0.2,
+            timer=lambda: 0.0,
         )
         task = asyncio.create_task(keeper.run())
         await second_done.wait()
-        task.cancel()  # during the pause after the second batch
+        task.cancel()  # during the pause after the second batch (16 and 32 rows)
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert len(await outbox(store)) == 50
+        assert len(await outbox(store)) == 202
         assert await shown(store) == before
 
         monkeypatch.undo()
@@ -233,27 +239,68 @@ async def test_a_run_cancelled_between_batches_is_finished_by_the_next(tmp_path,
         assert await shown(store) == before
 
 
-async def test_counts_of_removed_feeds_and_subscriptions_are_forgotten(tmp_path):
+class ScriptedTimer:
+    """A timer under which each step (read at its start and end) takes the next duration."""
+
+    def __init__(self, durations: list[float]) -> None:
+        self._durations = iter(durations)
+        self._now = 0.0
+        self._at_start = True
+
+    def __call__(self) -> float:
+        if not self._at_start:
+            self._now += next(self._durations)
+        self._at_start = not self._at_start
+        return self._now
+
+
+async def test_steps_grow_while_quick_and_shrink_after_a_slow_one(tmp_path, monkeypatch):
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(400))
+        prune, asked = store.retention.prune_deliveries, []
+
+        async def recorded(cutoff: datetime, *, limit: int) -> int:
+            asked.append(limit)
+            return await prune(cutoff, limit=limit)
+
+        monkeypatch.setattr(store.retention, "prune_deliveries", recorded)
+        quick, slow = 0.001, 0.020  # against a budget of 0.005 s a step
+        keeper = Housekeeper(
+            store,
+            RetentionSettings(batch_rows=100),
+            story_window=timedelta(hours=72),
+            clock=lambda: NOW,
+            pause_seconds=0,
+            step_seconds=0.005,
+            timer=ScriptedTimer([quick, quick, slow] + [quick] * 10),
+        )
+        run = await keeper.run()
+        # doubling from 16 to the batch size, back to 16 after the slow third step; the last
+        # step finds nothing left
+        assert asked == [16, 32, 64, 16, 32, 64, 100, 100, 100, 100]
+        assert run.deliveries == 400
+        assert await outbox(store) == []
+
+
+async def test_counts_of_removed_feeds_and_subscriptions_go_with_them(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
         await seed(store, old_rows(4))
         await housekeeper(store).run()
         assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 2
-        await store._db.execute("DELETE FROM subscriptions")
-        await store._db.execute("DELETE FROM feeds")
         before = (await store.stats()).deliveries
-        await housekeeper(store).run()
+        assert await store.subscriptions.delete(GUILD, MEMBER, "ai")
+        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 1
+        assert await store.feeds.remove_channel(GUILD, CHANNEL) == 1
         assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 0
         assert (await store.stats()).deliveries == before
 
 
-async def test_pruning_reads_the_outbox_in_age_order_through_its_index(tmp_path):
+async def test_pruning_reads_the_outbox_by_day_then_target_through_its_index(tmp_path):
     async with await Store.open(tmp_path / "topicbot.db") as store:
         plan = await store._db.fetch_all(
-            "EXPLAIN QUERY PLAN SELECT article_pk FROM deliveries "
-            "INDEXED BY deliveries_done_by_age WHERE state != 'pending' AND created_at < 5 "
-            "ORDER BY created_at LIMIT 10"
+            f"EXPLAIN QUERY PLAN {PRUNABLE}", {"this_day": 5, "limit": 10}
         )
-    assert any("deliveries_done_by_age" in row[3] for row in plan)
+    assert any("deliveries_done_by_day" in row[3] for row in plan)
     assert not any("TEMP B-TREE" in row[3] for row in plan)
 
 
@@ -446,3 +493,24 @@ async def test_published_articles_go_only_with_published_articles_days_and_no_ou
 def test_published_articles_days_needs_articles_days():
     with pytest.raises(ValueError, match="published_articles_days needs articles_days"):
         RetentionSettings(published_articles_days=10)
+
+
+async def test_a_members_counts_are_read_from_their_own_rows_not_the_servers(tmp_path):
+    # /subscriptions in a server of 2,000 members would otherwise read 2,000 members' rows
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(4))
+        asked: list[tuple[str, object]] = []
+        fetch_all = store._db.fetch_all
+
+        async def recorded(sql: str, params: object = ()) -> list[tuple[object, ...]]:
+            asked.append((sql, params))
+            return await fetch_all(sql, params)  # type: ignore[arg-type]
+
+        store._db.fetch_all = recorded  # type: ignore[method-assign]
+        counts = await store.deliveries.subscription_health(GUILD, MEMBER)
+        store._db.fetch_all = fetch_all  # type: ignore[method-assign]
+        assert counts[SUBSCRIPTION].sent == 2
+        [(sql, params)] = asked
+        plan = await store._db.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)  # type: ignore[arg-type]
+        [history] = [row[3] for row in plan if "deliveries_history" in row[3]]
+        assert "target_id=?" in history

@@ -41,6 +41,8 @@ SETS = {
     "written": SetSpec("written", HERE, FILLER_COUNT, FILLER_SEED),
     # Written by another hand and never read by whoever tunes the engine (bench/README.md).
     "heldout": SetSpec("heldout", HERE.parent / "heldout", 1500, 2027),
+    # Written after the engine was tuned on the first set, to check that tuning generalises.
+    "written2": SetSpec("written2", HERE.parent / "written2", 800, 21),
 }
 
 
