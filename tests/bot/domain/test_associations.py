@@ -13,7 +13,7 @@ from bot.domain.associations import AssociationLearner, associated_terms, learn
 from bot.domain.related import RelatedService
 from bot.domain.retention import Housekeeper
 from bot.domain.terms import story_terms
-from bot.scheduler import housekeeping_job
+from bot.jobs import housekeeping_job
 from storage import Store
 from storage.associations import Association, StoryMember
 from tests.bot.domain.test_related_ranking import FILLER, GUILD, add
