@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from storage.database import DEFAULT_CACHE_MB
+
 DEFAULT_CONFIG_PATH = Path("topicbot.yaml")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -110,6 +112,9 @@ class StorageSettings(_Section):
     path: Path = Path("./topicbot.db")
     # A ceiling for the database file, for small disks: past it writes fail cleanly ("full").
     max_size_mb: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    # SQLite's page cache, per connection (the writer's and the searches'): most of the
+    # memory a long ingest holds.
+    cache_mb: Annotated[int, Field(ge=1, le=65_536)] = DEFAULT_CACHE_MB
 
 
 class IngestSettings(_Section):
