@@ -16,8 +16,8 @@ async def test_the_configured_cache_bounds_the_writer_and_the_search_connection(
             assert await connection.scalar("PRAGMA cache_size") == -12 * 1024
 
 
-async def test_without_the_setting_each_connection_keeps_64_mb(tmp_path):
+async def test_without_the_setting_each_connection_keeps_24_mb(tmp_path):
     config = tmp_path / "topicbot.yaml"
     config.write_text("storage:\n  path: data/topicbot.db\n")
     async with await open_store(load_settings(config)) as store:
-        assert await store._db.scalar("PRAGMA cache_size") == -64 * 1024
+        assert await store._db.scalar("PRAGMA cache_size") == -24 * 1024
