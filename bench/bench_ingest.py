@@ -40,7 +40,9 @@ import yaml
 
 from bench.corpus import PRESETS, CorpusSpec, preset_spec, read_manifest
 from bench.memory import PeakRss
-from bot.domain.ingest import IngestReport, collect_article_files, ingest_paths
+from bot.ingest.discovery import collect_article_files
+from bot.ingest.report import IngestReport
+from bot.ingest.writer import ingest_paths
 from storage.database import DEFAULT_CACHE_MB
 from storage.store import Store
 

@@ -18,8 +18,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.articles.article_file import parse_article
 from bot.config import Settings
-from bot.domain.article_file import parse_article
 from bot.domain.delivery import DeliveryPlanner
 from storage import Store
 from tests.factories import article_text

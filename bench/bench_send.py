@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import TopicBot
+from bot.articles.article_file import parse_article
 from bot.config import Settings
-from bot.domain.article_file import parse_article
 from storage import Store
 from tests.discord_double import DiscordDouble
 from tests.discord_double.client import running_bot

@@ -2,7 +2,7 @@
 
     python -m bench.profile_ingest --count 10000 [--workdir DIR] [--seed S] [--cprofile OUT]
 
-Parse stages call the parser's internal steps one by one (``bot.domain.article_file``'s
+Parse stages call the parser's internal steps one by one (``bot.articles.article_file``'s
 ``_decode``, ``_split_front_matter``, ``_load_counted``, ``_check_loaded``, ``_validate``,
 ``_to_draft``); if those are renamed, only the whole ``read_article_file`` is timed. Store stages
 feed the already-parsed drafts to ``ArticleRepository.upsert_batch`` in batches, and time every
@@ -32,8 +32,8 @@ import aiosqlite.core
 
 from bench.bench_ingest import _fresh_db, list_files, parse_only, prepare_corpus
 from bench.corpus import PRESETS, preset_spec
-from bot.domain import article_file
-from bot.domain.ingest import ingest_paths
+from bot.articles import article_file
+from bot.ingest.writer import ingest_paths
 from storage.models import ArticleDraft
 from storage.store import Store
 
@@ -131,7 +131,7 @@ def parse_stages(paths: Sequence[str]) -> tuple[dict[str, float], list[ArticleDr
         t7 = clock()
         seconds["decode"] += t2 - t1
         seconds["split front matter"] += t3 - t2
-        seconds["YAML (bot/domain/front_matter.py)"] += t4 - t3
+        seconds["YAML (bot/articles/front_matter.py)"] += t4 - t3
         seconds["list lengths, shape check"] += t5 - t4
         seconds["pydantic validate"] += t6 - t5
         seconds["to draft (canonical URLs...)"] += t7 - t6

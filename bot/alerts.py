@@ -22,8 +22,8 @@ from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_d
 from bot.domain.pacing import Pacer
 from bot.observability.logs import delivery_ids
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
-from storage.deliveries import Delivery, nonce_for
 from storage.models import Article
+from storage.outbox.rows import Delivery, nonce_for
 from storage.related import MAX_COVERAGE
 
 if TYPE_CHECKING:

@@ -23,12 +23,13 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from bot.articles.article_file import ParseLimits
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain.article_file import ParseLimits
 from bot.domain.errors import UserError
-from bot.domain.ingest import IngestReport, ingest_paths
 from bot.domain.related import RelatedResult, RelatedService
 from bot.domain.visibility import NO_GUILD
+from bot.ingest.report import IngestReport
+from bot.ingest.writer import ingest_paths
 from bot.observability.logs import configure_logging
 from bot.stores import open_store
 from storage import StoreError

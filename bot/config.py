@@ -21,7 +21,15 @@ from pydantic import (
     model_validator,
 )
 
+# A default the code holds itself (the store's story rules, the parser's limits, ingest's batch
+# and settle time) is read from there: each has one home.
+from bot.articles.article_file import DEFAULT_LIMITS
+from bot.ingest.inbox import DEFAULT_SETTLE_SECONDS
+from bot.ingest.writer import DEFAULT_BATCH_SIZE
 from storage.database import DEFAULT_CACHE_MB
+from storage.grouping import GroupingRules
+
+_GROUPING = GroupingRules()
 
 DEFAULT_CONFIG_PATH = Path("topicbot.yaml")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -120,10 +128,12 @@ class StorageSettings(_Section):
 class IngestSettings(_Section):
     inbox_dir: Path = Path("./inbox")
     interval_seconds: Interval = 60
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 2000
-    max_file_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1_048_576
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_BATCH_SIZE
+    max_file_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = (
+        DEFAULT_LIMITS.max_file_bytes
+    )
     # A file modified more recently than this may still be being written.
-    settle_seconds: Annotated[float, Field(ge=0, le=3600)] = 2
+    settle_seconds: Annotated[float, Field(ge=0, le=3600)] = DEFAULT_SETTLE_SECONDS
 
 
 class DeliverySettings(_Section):
@@ -169,8 +179,8 @@ class RelatedWeights(_Section):
 
 
 class RelatedSettings(_Section):
-    story_window_hours: Annotated[float, Field(gt=0, le=24 * 60)] = 72
-    title_similarity: Annotated[float, Field(gt=0, le=1)] = 0.7
+    story_window_hours: Annotated[float, Field(gt=0, le=24 * 60)] = _GROUPING.window_seconds / 3600
+    title_similarity: Annotated[float, Field(gt=0, le=1)] = _GROUPING.title_similarity
     max_per_outlet: Annotated[int, Field(ge=1, le=10)] = 2
     time_scale_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 36
     query_time_scale_days: Annotated[float, Field(gt=0, le=3650)] = 30

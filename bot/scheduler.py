@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.articles.article_file import ParseLimits
 from bot.config import IngestSettings
-from bot.domain.article_file import ParseLimits
-from bot.domain.ingest import scan_inbox
 from bot.domain.retention import describe
+from bot.ingest.inbox import scan_inbox
 from bot.observability.logs import job_context
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import storage.prepare as prepared
+from storage.columns import Column, Columns
 from storage.database import Database
 from storage.grouping import GroupingRules, Written, assign_stories
 from storage.models import (
@@ -29,24 +30,65 @@ from storage.prepare import (
 from storage.sql import chunks, fts_match, placeholders
 from storage.timestamps import UNKNOWN_TIME, from_stored_time, from_timestamp, to_timestamp
 
-_ARTICLE_COLUMNS = (
-    "pk, id, canonical_url, web_url, original_url, title, excerpt, published_at, category, "
-    "type, quality, heat, published, provider_name, provider_domain, body, extra_json, "
-    "secured, coverage_only, ingested_at, updated_at, source_published_at, origin_guild_id"
-)
+
+def _stored_article(*, pk: int, provider_name: str, provider_domain: str, **fields: Any) -> Article:
+    # the pk is selected for the callers that key articles by it; an Article does not hold it
+    return Article(provider=Provider(provider_name, provider_domain), **fields)
 
 
-# Whole articles in one statement: every column of ``a``, then its topics' names and its
-# images as JSON arrays (in their positions' order); read back with ``article_from_row``.
-ARTICLE_SELECT = (
-    ", ".join(f"a.{column}" for column in _ARTICLE_COLUMNS.split(", "))
-    + ", (SELECT json_group_array(name) FROM (SELECT t.name FROM article_topics at "
-    "JOIN topics t ON t.id = at.topic_id WHERE at.article_pk = a.pk ORDER BY at.position)), "
-    "(SELECT json_group_array(json_array(url, width, height, is_cached)) FROM (SELECT url, "
-    "width, height, is_cached FROM images WHERE article_pk = a.pk ORDER BY position))"
+def _topics(names: str) -> tuple[str, ...]:
+    return tuple(json.loads(names))
+
+
+def _images(images: str) -> tuple[Image, ...]:
+    return tuple(Image(i[0], i[1], i[2], bool(i[3])) for i in json.loads(images))
+
+
+def _known_time(stamp: int | None) -> datetime | None:
+    return from_timestamp(stamp) if stamp is not None else None
+
+
+# Whole articles (``a``) in one statement: their columns, then their topics' names and their
+# images as JSON arrays (in their positions' order).
+ARTICLE = Columns(
+    _stored_article,
+    Column("pk", "a.pk"),
+    Column("id", "a.id"),
+    Column("canonical_url", "a.canonical_url"),
+    Column("web_url", "a.web_url"),
+    Column("original_url", "a.original_url"),
+    Column("title", "a.title"),
+    Column("excerpt", "a.excerpt"),
+    Column("published_at", "a.published_at", from_stored_time),
+    Column("category", "a.category"),
+    Column("type", "a.type"),
+    Column("quality", "a.quality"),
+    Column("heat", "a.heat"),
+    Column("published", "a.published", bool),
+    Column("provider_name", "a.provider_name"),
+    Column("provider_domain", "a.provider_domain"),
+    Column("body", "a.body"),
+    Column("extra", "a.extra_json", json.loads),
+    Column("secured", "a.secured"),
+    Column("coverage_only", "a.coverage_only", bool),
+    Column("ingested_at", "a.ingested_at", from_timestamp),
+    Column("updated_at", "a.updated_at", from_timestamp),
+    Column("source_published_at", "a.source_published_at", _known_time),
+    Column("origin_guild_id", "a.origin_guild_id"),
+    Column(
+        "topics",
+        "(SELECT json_group_array(name) FROM (SELECT t.name FROM article_topics at "
+        "JOIN topics t ON t.id = at.topic_id WHERE at.article_pk = a.pk ORDER BY at.position))",
+        _topics,
+    ),
+    Column(
+        "images",
+        "(SELECT json_group_array(json_array(url, width, height, is_cached)) FROM (SELECT url, "
+        "width, height, is_cached FROM images WHERE article_pk = a.pk ORDER BY position))",
+        _images,
+    ),
 )
-# How many values ``ARTICLE_SELECT`` yields.
-ARTICLE_SELECT_WIDTH = len(_ARTICLE_COLUMNS.split(", ")) + 2
+_PK = ARTICLE.index("pk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +101,20 @@ class _Existing:
     origin_guild_id: int | None
     story_id: int | None
     dated: bool  # its date is known
+
+
+# What a batch needs to know of the rows already stored under its URLs (``?``: UNKNOWN_TIME).
+_EXISTING = Columns(
+    _Existing,
+    Column("pk", "pk"),
+    Column("content_hash", "content_hash"),
+    Column("coverage_only", "coverage_only", bool),
+    Column("published", "published", bool),
+    Column("source_published_at", "source_published_at"),
+    Column("origin_guild_id", "origin_guild_id"),
+    Column("story_id", "story_id"),
+    Column("dated", "published_at != ?", bool),
+)
 
 
 @dataclass(slots=True)
@@ -346,15 +402,11 @@ class ArticleRepository:
         found: dict[str, _Existing] = {}
         for chunk in chunks(urls):
             sql = (
-                "SELECT canonical_url, pk, content_hash, coverage_only, published, "
-                "source_published_at, origin_guild_id, story_id, published_at != ? "
+                f"SELECT canonical_url, {_EXISTING.select} "
                 f"FROM articles WHERE canonical_url IN ({placeholders(len(chunk))})"
             )
             for row in await self._db.fetch_all(sql, [UNKNOWN_TIME, *chunk]):
-                found[row[0]] = _Existing(
-                    row[1], row[2], bool(row[3]), bool(row[4]), row[5], row[6], row[7],
-                    bool(row[8]),
-                )  # fmt: skip
+                found[row[0]] = _EXISTING.from_row(row, start=1)
         return found
 
     # --- reading -------------------------------------------------------------------------
@@ -425,8 +477,8 @@ class ArticleRepository:
         return [loaded[pk] for pk in pks if pk in loaded]
 
     async def _one(self, where: str, params: tuple[Any, ...]) -> Article | None:
-        row = await self._db.fetch_one(f"SELECT {ARTICLE_SELECT} FROM articles a {where}", params)
-        return article_from_row(row) if row is not None else None
+        row = await self._db.fetch_one(f"SELECT {ARTICLE.select} FROM articles a {where}", params)
+        return ARTICLE.from_row(row) if row is not None else None
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]:
         """Read whole articles (with topics and images) for these primary keys: one statement
@@ -435,46 +487,7 @@ class ArticleRepository:
         loaded: dict[int, Article] = {}
         for chunk in chunks(unique):
             marks = placeholders(len(chunk))
-            sql = f"SELECT {ARTICLE_SELECT} FROM articles a WHERE a.pk IN ({marks})"
+            sql = f"SELECT {ARTICLE.select} FROM articles a WHERE a.pk IN ({marks})"
             for row in await self._db.fetch_all(sql, chunk):
-                loaded[int(row[0])] = article_from_row(row)
+                loaded[int(row[_PK])] = ARTICLE.from_row(row)
         return loaded
-
-
-def article_from_row(row: Sequence[Any]) -> Article:
-    """An article from the values of ``ARTICLE_SELECT`` (extra values after them are ignored)."""
-    topics = tuple(json.loads(row[ARTICLE_SELECT_WIDTH - 2]))
-    images = tuple(
-        Image(i[0], i[1], i[2], bool(i[3])) for i in json.loads(row[ARTICLE_SELECT_WIDTH - 1])
-    )
-    return _article_from_row(row, topics, images)
-
-
-def _article_from_row(
-    row: Sequence[Any], topics: tuple[str, ...], images: tuple[Image, ...]
-) -> Article:
-    return Article(
-        id=row[1],
-        canonical_url=row[2],
-        web_url=row[3],
-        original_url=row[4],
-        title=row[5],
-        excerpt=row[6],
-        published_at=from_stored_time(row[7]),
-        category=row[8],
-        type=row[9],
-        quality=row[10],
-        heat=row[11],
-        published=bool(row[12]),
-        provider=Provider(row[13], row[14]),
-        topics=topics,
-        images=images,
-        body=row[15],
-        extra=json.loads(row[16]),
-        secured=row[17],
-        coverage_only=bool(row[18]),
-        ingested_at=from_timestamp(row[19]),
-        updated_at=from_timestamp(row[20]),
-        source_published_at=from_timestamp(row[21]) if row[21] is not None else None,
-        origin_guild_id=row[22],
-    )

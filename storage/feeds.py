@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from storage.columns import Column, Columns
 from storage.database import Database
 from storage.models import Feed
 from storage.timestamps import to_timestamp
 
-_SELECT = (
-    "SELECT f.id, f.guild_id, f.channel_id, t.key, t.name, f.min_quality, f.mention_role_id, "
-    "f.created_by, f.disabled_reason FROM feeds f LEFT JOIN topics t ON t.id = f.topic_id "
+FEED = Columns(
+    Feed,
+    Column("id", "f.id"),
+    Column("guild_id", "f.guild_id"),
+    Column("channel_id", "f.channel_id"),
+    Column("topic_key", "t.key"),
+    Column("topic_name", "t.name"),
+    Column("min_quality", "f.min_quality"),
+    Column("mention_role_id", "f.mention_role_id"),
+    Column("created_by", "f.created_by"),
+    Column("disabled_reason", "f.disabled_reason"),
 )
+_SELECT = f"SELECT {FEED.select} FROM feeds f LEFT JOIN topics t ON t.id = f.topic_id "
 
 
 class FeedCapReached(Exception):
@@ -30,10 +39,6 @@ class FeedSaved:
 
     feed: Feed
     created: bool
-
-
-def _feed(row: tuple[Any, ...]) -> Feed:
-    return Feed(*row)
 
 
 class FeedRepository:
@@ -100,7 +105,7 @@ class FeedRepository:
     async def for_guild(self, guild_id: int) -> list[Feed]:
         """The guild's feeds by channel, every-topic feeds first."""
         return [
-            _feed(tuple(row))
+            FEED.from_row(row)
             for row in await self._db.fetch_all(
                 _SELECT + "WHERE f.guild_id = ? ORDER BY f.channel_id, t.key IS NOT NULL, t.key",
                 (guild_id,),
@@ -110,7 +115,7 @@ class FeedRepository:
     async def every(self) -> list[Feed]:
         """Every guild's feeds, by guild and channel."""
         return [
-            _feed(tuple(row))
+            FEED.from_row(row)
             for row in await self._db.fetch_all(_SELECT + "ORDER BY f.guild_id, f.channel_id, f.id")
         ]
 
@@ -124,4 +129,4 @@ class FeedRepository:
             _SELECT + "WHERE f.guild_id = ? AND f.channel_id = ? AND f.topic_id IS ?",
             (guild_id, channel_id, topic_id),
         )
-        return _feed(tuple(row)) if row else None
+        return FEED.from_row(row) if row else None

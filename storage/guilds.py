@@ -6,12 +6,31 @@ import json
 from datetime import datetime
 from typing import Any
 
+from storage.columns import Column, Columns
 from storage.database import Database
 from storage.models import AuditEntry, DigestKey, GuildSettings
 from storage.timestamps import from_timestamp, to_timestamp
 
-# The columns of guild_settings a guild sets, in GuildSettings' order.
-_SETTINGS = ("moderator_role_id", "min_quality", "timezone", "digest_time", "digest_day")
+SETTINGS = Columns(
+    GuildSettings,
+    Column("guild_id", "guild_id"),
+    Column("moderator_role_id", "moderator_role_id"),
+    Column("min_quality", "min_quality"),
+    Column("timezone", "timezone"),
+    Column("digest_time", "digest_time"),
+    Column("digest_day", "digest_day"),
+)
+# The columns of guild_settings a guild sets.
+_SETTINGS = tuple(column.field for column in SETTINGS.columns if column.field != "guild_id")
+AUDIT_ENTRY = Columns(
+    AuditEntry,
+    Column("guild_id", "l.guild_id"),
+    Column("actor_id", "l.actor_id"),
+    Column("action", "l.action"),
+    Column("article_id", "a.id"),
+    Column("detail", "l.detail_json", json.loads),
+    Column("at", "l.at", from_timestamp),
+)
 
 
 class GuildSettingsRepository:
@@ -23,11 +42,11 @@ class GuildSettingsRepository:
     async def get(self, guild_id: int) -> GuildSettings:
         """The guild's settings; defaults (None) where it has set nothing."""
         row = await self._db.fetch_one(
-            f"SELECT {', '.join(_SETTINGS)} FROM guild_settings WHERE guild_id = ?", (guild_id,)
+            f"SELECT {SETTINGS.select} FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
         if row is None:
             return GuildSettings(guild_id)
-        return GuildSettings(guild_id, *row)
+        return SETTINGS.from_row(row)
 
     async def digest_schedules_in_use(self) -> list[DigestKey]:
         """The (timezone, digest_time, digest_day) guilds have set, None where they kept the
@@ -89,15 +108,12 @@ class AuditRepository:
     async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         """The guild's latest entries, newest first."""
         rows = await self._db.fetch_all(
-            "SELECT l.guild_id, l.actor_id, l.action, a.id, l.detail_json, l.at "
-            "FROM audit_log l LEFT JOIN articles a ON a.pk = l.article_pk "
+            f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
+            "LEFT JOIN articles a ON a.pk = l.article_pk "
             "WHERE l.guild_id = ? ORDER BY l.id DESC LIMIT ?",
             (guild_id, limit),
         )
-        return [
-            AuditEntry(row[0], row[1], row[2], row[3], json.loads(row[4]), from_timestamp(row[5]))
-            for row in rows
-        ]
+        return [AUDIT_ENTRY.from_row(row) for row in rows]
 
 
 class MetaRepository:

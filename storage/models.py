@@ -48,16 +48,15 @@ class RelatedDraft:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class ArticleDraft:
-    """A validated article ready to be written to the store."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleContent:
+    """What an article file says of an article, as both a draft and a stored article hold it."""
 
     canonical_url: str
     web_url: str
     original_url: str
     title: str
     excerpt: str
-    published_at: datetime
     category: str
     type: str
     quality: int
@@ -66,40 +65,31 @@ class ArticleDraft:
     provider: Provider
     topics: tuple[str, ...]
     images: tuple[Image, ...]
-    related: tuple[RelatedDraft, ...]
     body: str
     extra: dict[str, Any]
     # Opaque to topicbot: stored verbatim, never displayed or logged.
     secured: str | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class Article:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArticleDraft(ArticleContent):
+    """A validated article ready to be written to the store."""
+
+    published_at: datetime
+    related: tuple[RelatedDraft, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article(ArticleContent):
     """An article as stored."""
 
     id: str
-    canonical_url: str
-    web_url: str
-    original_url: str
-    title: str
-    excerpt: str
     published_at: datetime | None  # None: unknown (only ever a coverage-only article)
-    category: str
-    type: str
-    quality: int
-    heat: int
-    published: bool
-    provider: Provider
-    topics: tuple[str, ...]
-    images: tuple[Image, ...]
-    body: str
-    extra: dict[str, Any]
     coverage_only: bool
     ingested_at: datetime
     updated_at: datetime
     source_published_at: datetime | None
     origin_guild_id: int | None = None
-    secured: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

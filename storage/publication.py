@@ -13,10 +13,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from storage.articles import (
-    ARTICLE_SELECT,
-    ARTICLE_SELECT_WIDTH,
+    ARTICLE,
     ArticleRepository,
-    article_from_row,
 )
 from storage.database import Database
 from storage.models import ArticleState, GuildArticle, PublicationState
@@ -126,7 +124,7 @@ class PublicationRepository:
             "FROM hits f JOIN articles a ON a.pk = f.pk "
             f"WHERE {_LISTED} AND {_FILTERS[state]} "
             "ORDER BY f.bm, a.published_at DESC, a.pk DESC LIMIT :limit) "
-            f"SELECT {ARTICLE_SELECT}, s.state FROM shown s JOIN articles a ON a.pk = s.pk "
+            f"SELECT {ARTICLE.select}, s.state FROM shown s JOIN articles a ON a.pk = s.pk "
             "ORDER BY s.bm, s.at DESC, s.pk DESC"
         )
         params = {
@@ -136,7 +134,7 @@ class PublicationRepository:
             "pool": SUGGEST_POOL,
         }
         rows = await self._rows(sql, params)
-        return [GuildArticle(article_from_row(row), row[ARTICLE_SELECT_WIDTH]) for row in rows]
+        return [GuildArticle(ARTICLE.from_row(row), row[ARTICLE.width]) for row in rows]
 
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in await self._db.fetch_all(sql, params)]

@@ -18,15 +18,16 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from storage.articles import (
-    ARTICLE_SELECT,
-    ARTICLE_SELECT_WIDTH,
+    ARTICLE,
     ArticleRepository,
-    article_from_row,
 )
 from storage.database import Database
 from storage.models import Article
 from storage.sql import fts_phrase
 from storage.visibility import members_see
+
+# where a story's own values sit in its row of ``ARTICLE``
+_PK, _PUBLISHED_AT = ARTICLE.index("pk"), ARTICLE.index("published_at")
 
 # Members are offered only what they see (``storage.visibility``): coverage, and full articles
 # published in their guild; never another guild's own, never one pending or retracted there.
@@ -329,7 +330,7 @@ class RelatedRepository:
             " WHERE t.pk != (SELECT pk FROM s)"
             f" AND (SELECT {_SEEN} FROM articles a WHERE a.pk = t.pk)"
             " GROUP BY t.pk ORDER BY ord LIMIT :coverage))"
-            f" SELECT {ARTICLE_SELECT}, sh.tie, s.story,"
+            f" SELECT {ARTICLE.select}, sh.tie, s.story,"
             " CASE WHEN sh.tie = 'story' THEN (SELECT json_group_array(topic_id)"
             " FROM article_topics WHERE article_pk = s.pk) END"
             " FROM shown sh JOIN articles a ON a.pk = sh.pk, s ORDER BY sh.ord"
@@ -344,13 +345,13 @@ class RelatedRepository:
         if not rows:
             return None
         first = rows[0]
-        article = article_from_row(first)
-        story, topics = first[ARTICLE_SELECT_WIDTH + 1], first[ARTICLE_SELECT_WIDTH + 2]
-        published_at = None if article.published_at is None else int(first[7])
+        article = ARTICLE.from_row(first)
+        story, topics = first[ARTICLE.width + 1], first[ARTICLE.width + 2]
+        published_at = None if article.published_at is None else int(first[_PUBLISHED_AT])
         key = StoryKey(
-            first[0], int(story), published_at, tuple(int(t) for t in json.loads(topics))
+            first[_PK], int(story), published_at, tuple(int(t) for t in json.loads(topics))
         )
-        links = [CoverageLink(article_from_row(r), r[ARTICLE_SELECT_WIDTH]) for r in rows[1:]]
+        links = [CoverageLink(ARTICLE.from_row(r), r[ARTICLE.width]) for r in rows[1:]]
         return StoryCoverage(article, key, links)
 
     async def candidates(self, query: CandidateQuery, weights: Weights) -> Search:

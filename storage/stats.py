@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storage.database import Database
-from storage.deliveries import MODES, WHENEVER, pending_by
 from storage.models import StoreStats
+from storage.outbox.rows import MODES, WHENEVER, pending_by
 from storage.retention import RetentionRepository
 
 _DELIVERY_STATES = ("pending", "sent", "failed", "dead", "skipped", "cancelled")

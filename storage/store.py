@@ -12,11 +12,11 @@ from typing import Self
 from storage.articles import ArticleRepository
 from storage.checkpoints import SAFETY_NET_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer
 from storage.database import DEFAULT_CACHE_MB, Database, cap_size, migrate, open_connection
-from storage.deliveries import DeliveryRepository
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.models import StoreStats
+from storage.outbox.repository import DeliveryRepository
 from storage.publication import PublicationRepository
 from storage.related import RelatedRepository
 from storage.retention import RetentionRepository

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from storage.columns import Column, Columns
 from storage.database import Database
 from storage.models import DeliveryMode, Subscription
 from storage.timestamps import from_timestamp, to_timestamp
 
-_SELECT = (
-    "SELECT s.id, s.guild_id, s.user_id, t.key, t.name, s.min_quality, s.delivery, "
-    "s.disabled_reason, s.created_at FROM subscriptions s JOIN topics t ON t.id = s.topic_id "
+SUBSCRIPTION = Columns(
+    Subscription,
+    Column("id", "s.id"),
+    Column("guild_id", "s.guild_id"),
+    Column("user_id", "s.user_id"),
+    Column("topic_key", "t.key"),
+    Column("topic_name", "t.name"),
+    Column("min_quality", "s.min_quality"),
+    Column("delivery", "s.delivery"),
+    Column("disabled_reason", "s.disabled_reason"),
+    Column("created_at", "s.created_at", from_timestamp),
 )
+_SELECT = f"SELECT {SUBSCRIPTION.select} FROM subscriptions s JOIN topics t ON t.id = s.topic_id "
 
 
 class SubscriptionCapReached(Exception):
@@ -30,20 +39,6 @@ class SubscriptionSaved:
 
     subscription: Subscription
     created: bool
-
-
-def _subscription(row: tuple[Any, ...]) -> Subscription:
-    return Subscription(
-        id=row[0],
-        guild_id=row[1],
-        user_id=row[2],
-        topic_key=row[3],
-        topic_name=row[4],
-        min_quality=row[5],
-        delivery=row[6],
-        disabled_reason=row[7],
-        created_at=from_timestamp(row[8]),
-    )
 
 
 class SubscriptionRepository:
@@ -93,7 +88,7 @@ class SubscriptionRepository:
     async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild, by topic name."""
         return [
-            _subscription(tuple(row))
+            SUBSCRIPTION.from_row(row)
             for row in await self._db.fetch_all(
                 _SELECT + "WHERE s.guild_id = ? AND s.user_id = ? ORDER BY t.key",
                 (guild_id, user_id),
@@ -113,4 +108,4 @@ class SubscriptionRepository:
             _SELECT + "WHERE s.guild_id = ? AND s.user_id = ? AND s.topic_id = ?",
             (guild_id, user_id, topic_id),
         )
-        return _subscription(tuple(row)) if row else None
+        return SUBSCRIPTION.from_row(row) if row else None

@@ -7,12 +7,20 @@ decisions and additions change, by the one rule (``storage.visibility.members_se
 
 from __future__ import annotations
 
+from storage.columns import Column, Columns
 from storage.database import Database
 from storage.models import Topic
 from storage.sql import like_pattern
 from storage.visibility import members_see
 
-_COLUMNS = "id, key, name, article_count"
+TOPIC = Columns(
+    Topic,
+    Column("id", "id"),
+    Column("key", "key"),
+    Column("name", "name"),
+    Column("article_count", "article_count"),
+)
+_COLUMNS = TOPIC.select
 
 # Topics with their counts as members of :guild see them. Only the articles the guild decided
 # on or added can count differently for it from the stored count.
@@ -43,12 +51,12 @@ class TopicRepository:
         row = await self._db.fetch_one(
             f"SELECT {_COLUMNS} FROM topics WHERE key = ?", (topic_key(name),)
         )
-        return Topic(*row) if row else None
+        return TOPIC.from_row(row) if row else None
 
     async def by_id(self, topic_id: int) -> Topic | None:
         """The topic with this id, or None."""
         row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM topics WHERE id = ?", (topic_id,))
-        return Topic(*row) if row else None
+        return TOPIC.from_row(row) if row else None
 
     async def suggest(self, typed: str, *, limit: int = 25) -> list[Topic]:
         """Topics whose name starts with, then contains, the typed text; most-used first."""
@@ -60,14 +68,14 @@ class TopicRepository:
             "ORDER BY substr(key, 1, length(?)) = ? DESC, article_count DESC, key LIMIT ?"
         )
         return [
-            Topic(*row)
+            TOPIC.from_row(row)
             for row in await self._db.fetch_all(sql, (like_pattern(key), key, key, limit))
         ]
 
     async def most_used(self, *, limit: int = 25, offset: int = 0) -> list[Topic]:
         """Topics by how many articles carry them."""
         sql = f"SELECT {_COLUMNS} FROM topics ORDER BY article_count DESC, key LIMIT ? OFFSET ?"
-        return [Topic(*row) for row in await self._db.fetch_all(sql, (limit, offset))]
+        return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, (limit, offset))]
 
     async def seen_in(self, guild_id: int, *, limit: int, offset: int = 0) -> list[Topic]:
         """Topics carried by articles that members of the guild see, by how many they see."""
@@ -76,7 +84,7 @@ class TopicRepository:
             "ORDER BY article_count DESC, key LIMIT :limit OFFSET :offset"
         )
         params = {"guild": guild_id, "limit": limit, "offset": offset}
-        return [Topic(*row) for row in await self._db.fetch_all(sql, params)]
+        return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
     async def count_seen_in(self, guild_id: int) -> int:
         """How many topics articles that members of the guild see carry."""

@@ -15,7 +15,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from bot.domain.article_file import ArticleFileError, parse_article
+    from bot.articles.article_file import ArticleFileError, parse_article
 
 MARKER = b"ATHERIS-SECURED-MARKER"
 

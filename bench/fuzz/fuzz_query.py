@@ -21,9 +21,9 @@ import atheris
 
 with atheris.instrument_imports():
     from bot.domain.errors import UserError
-    from bot.domain.ingest import ingest_paths
     from bot.domain.related import RelatedService
     from bot.domain.text import query_terms
+    from bot.ingest.writer import ingest_paths
     from storage import Store
     from storage.related import SearchTerm
     from storage.sql import fts_match

@@ -22,7 +22,7 @@ from typing import Any
 
 import storage.articles
 from bench.related.corpus import CorpusSpec, generate, iter_files
-from bot.domain.ingest import ingest_paths
+from bot.ingest.writer import ingest_paths
 from storage import Store
 
 

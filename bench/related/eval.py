@@ -38,11 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.related.written import SETS, WrittenSet, load, write_files
+from bot.articles.article_file import ParseLimits
+from bot.articles.urls import canonical_url
 from bot.config import Settings, load_settings
-from bot.domain.article_file import ParseLimits
-from bot.domain.ingest import ingest_paths
 from bot.domain.related import RelatedService
-from bot.domain.urls import canonical_url
+from bot.ingest.writer import ingest_paths
 from bot.stores import open_store
 from storage import Store
 

@@ -13,8 +13,8 @@ from bot.domain.text import clip
 from bot.permissions import labels, missing_in_channel
 from bot.ui.choices import topic_choices
 from bot.ui.embeds import BRAND_COLOUR, health_text, plain
-from storage.deliveries import HealthCounts
 from storage.models import Feed
+from storage.outbox.health import HealthCounts
 
 AnyTextChannel = discord.TextChannel | discord.Thread
 

@@ -16,8 +16,8 @@ from bot.domain.text import clip
 from bot.ui.choices import article_choices, subscription_choices, topic_choices
 from bot.ui.embeds import BRAND_COLOUR, article_embed, health_text, plain, result_line
 from bot.ui.pages import TOPICS_PER_PAGE, PageButton, nav_buttons, page_renderer, topics_page
-from storage.deliveries import HealthCounts
 from storage.models import Article, Subscription
+from storage.outbox.health import HealthCounts
 
 DeliveryChoice = Literal["instant", "daily", "weekly"]
 RESULTS_SHOWN = 10

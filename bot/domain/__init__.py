@@ -1,1 +1,2 @@
-"""The domain: articles, matching, ranking and delivery planning. No Discord imports here."""
+"""The services: catalog, feeds, subscriptions, guild settings, moderation, related stories,
+delivery planning, digests and retention. No Discord imports here."""

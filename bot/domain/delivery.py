@@ -14,7 +14,7 @@ from typing import Literal
 from bot.config import DeliverySettings, DigestSettings
 from bot.domain.digests import guild_schedule, schedule_of
 from storage import Store
-from storage.deliveries import PlanCounts, Publication
+from storage.outbox.planning import PlanCounts, Publication
 
 Clock = Callable[[], datetime]
 
@@ -122,7 +122,7 @@ class DeliveryPlanner:
     async def plan(self) -> PlanSummary:
         """Plan every unplanned publication: skip the old ones, fan out the rest. The age rule
         is checked again by the statements that select and write each plan (see
-        ``storage.deliveries``), so what an ingest commits meanwhile cannot slip through."""
+        ``storage.outbox.planning``), so what an ingest commits meanwhile cannot slip through."""
         now = self._clock()
         cutoff = now - timedelta(hours=self._delivery.max_age_hours)
         skipped = await self._store.deliveries.skip_backlog(cutoff, now)

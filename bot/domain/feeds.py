@@ -5,9 +5,9 @@ from __future__ import annotations
 from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, SubscriptionService, check_quality, utc_now
 from storage import Store
-from storage.deliveries import HealthCounts
 from storage.feeds import FeedCapReached, FeedSaved
 from storage.models import Feed
+from storage.outbox.health import HealthCounts
 
 
 class FeedService:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bot.domain.article_file import ArticleFileError, draft_from_fields
+from bot.articles.article_file import ArticleFileError, draft_from_fields
+from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from bot.domain.text import query_terms, shown
-from bot.domain.urls import InvalidUrlError, canonical_url
 from storage import Store
 from storage.models import GuildArticle, PublicationState
 from storage.publication import StateFilter

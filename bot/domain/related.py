@@ -28,11 +28,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.config import RelatedSettings
 from bot.domain.errors import UserError
 from bot.domain.terms import Term, merge, query_terms, story_terms
 from bot.domain.text import shown
-from bot.domain.urls import InvalidUrlError, canonical_url
 from storage import Store
 from storage.models import Article
 from storage.related import (

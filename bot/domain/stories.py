@@ -14,8 +14,9 @@ The rules (applied at ingest, in the same transaction as the articles, by
 - stories only merge, never split, so an alert sent for a story stays valid for it.
 
 For delivery: a member or channel already told of a story in a guild is not told again of
-another outlet's copy within the story window (the planner's SQL, ``storage.deliveries``), and
-an alert lists the other coverage known so far ("Also covered by", ``bot.alerts``).
+another outlet's copy within the story window (the planner's SQL,
+``storage.outbox.planning``), and an alert lists the other coverage known so far ("Also
+covered by", ``bot.alerts``).
 """
 
 from __future__ import annotations

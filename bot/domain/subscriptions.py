@@ -9,8 +9,8 @@ from typing import get_args
 from bot.domain.errors import UserError
 from bot.domain.text import shown
 from storage import Store
-from storage.deliveries import HealthCounts
 from storage.models import DeliveryMode, Subscription, Topic
+from storage.outbox.health import HealthCounts
 from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
 from storage.topics import topic_key
 

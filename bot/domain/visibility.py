@@ -12,7 +12,7 @@ So a full article that is pending or retracted in a server is never shown to its
 not by ``/related`` (a story, a query, the story autocomplete), ``/latest``, the counts of
 ``/topics``, "Also covered by" in alerts, nor ``topicbot related --guild``. Its moderators see
 pending ones in ``/queue`` and ``/publish``. Alerts go only to what is published (planning's
-own rule, ``storage.deliveries``).
+own rule, ``storage.outbox.planning``).
 
 The rule is written once, as SQL: ``storage.visibility.members_see``; topic counts are kept by
 it (migration 0011).

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.config import LoggingSettings
-    from storage.deliveries import Delivery
+    from storage.outbox.rows import Delivery
 
 # The ids a line may carry, passed with ``extra=`` at the log call (the job from the context).
 ID_FIELDS = ("job", "guild", "channel", "user", "article")

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 if TYPE_CHECKING:
     from bot.alerts import SendSummary
     from bot.domain.delivery import PlanSummary
-    from bot.domain.ingest import IngestReport
+    from bot.ingest.report import IngestReport
     from storage.stats import Gauges
 
 # Discord usually answers a message in 50-300 ms; a timeout is request_timeout_seconds (15).

@@ -12,8 +12,8 @@ from bot.checks import topicbot
 from bot.domain.text import clip
 from bot.errors import report_error
 from bot.ui.embeds import BRAND_COLOUR, article_embed, link_line, plain
-from storage.deliveries import Delivery
 from storage.models import Article, Feed
+from storage.outbox.rows import Delivery
 
 DIGEST_TITLES = {"daily": "Your daily digest", "weekly": "Your weekly digest"}
 

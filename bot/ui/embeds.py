@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import discord
 
 from bot.domain.text import clip
-from storage.deliveries import HealthCounts
 from storage.models import Article
+from storage.outbox.health import HealthCounts
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096

@@ -21,8 +21,8 @@ from bench.related.written.filler import (
     filler_articles,
     name_clashes,
 )
-from bot.domain.article_file import read_article_file
-from bot.domain.urls import canonical_url
+from bot.articles.article_file import read_article_file
+from bot.articles.urls import canonical_url
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import TopicBot
+from bot.articles.article_file import parse_article
 from bot.config import Settings
-from bot.domain.article_file import parse_article
-from bot.domain.ingest import ingest_paths
+from bot.ingest.writer import ingest_paths
 from storage import Store
 from storage.models import Article
 from tests.discord_double import DiscordDouble, DoubleWorld

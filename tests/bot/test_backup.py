@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from storage import Store
-from storage.deliveries import nonce_for
+from storage.outbox.rows import nonce_for
 from tests.bot.test_restart import dm_count, seed
 from tests.bot.test_run import ROOT, start_topicbot
 from tests.discord_double import DiscordDouble

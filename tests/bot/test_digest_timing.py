@@ -14,8 +14,8 @@ import pytest
 import pytest_asyncio
 
 from bot.app import TopicBot
+from bot.articles.article_file import parse_article
 from bot.config import Settings
-from bot.domain.article_file import parse_article
 from storage import Store
 from tests.bot.harness import RunningClock, settings_for
 from tests.discord_double import DiscordDouble

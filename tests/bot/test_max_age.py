@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.domain.article_file import parse_article
-from bot.domain.ingest import scan_inbox
+from bot.articles.article_file import parse_article
+from bot.ingest.inbox import scan_inbox
 from storage import Store
 from tests.bot.harness import Harness
 from tests.bot.test_alerts import follow, posts, route

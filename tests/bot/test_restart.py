@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain.article_file import parse_article
+from bot.articles.article_file import parse_article
 from storage import Store
 from tests.bot.test_run import start_topicbot
 from tests.discord_double import DiscordDouble

@@ -19,11 +19,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.article_file import ArticleFileError, draft_from_fields, parse_article
+from bot.articles.article_file import ArticleFileError, draft_from_fields, parse_article
 from bot.domain.errors import UserError
-from bot.domain.ingest import ingest_paths
 from bot.domain.related import RelatedService
 from bot.domain.text import query_terms
+from bot.ingest.writer import ingest_paths
 from storage import Store
 from storage.related import SearchTerm
 from tests.factories import EXAMPLES_DIR, article_fields, article_text

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import bot.domain.ingest as ingest
-from bot.domain.ingest import ingest_paths, scan_inbox
+import bot.ingest.workers as workers
+from bot.ingest.inbox import scan_inbox
+from bot.ingest.writer import ingest_paths
 from storage import Store
 from tests.hardening.hostile_corpus import (
     SECRET,
@@ -36,8 +37,8 @@ async def store(tmp_path):
 def hooked(monkeypatch) -> dict[Path, str]:
     """Run the cases' hooks from wrappers around the reader: register ``path -> hook``."""
     hooks: dict[Path, str] = {}
-    real_parse_one = ingest._parse_one
-    real_read = ingest.read_article_file
+    real_parse_one = workers._parse_one
+    real_read = workers.read_article_file
 
     def parse_one(path, limits):
         if hooks.get(path) == "vanish-before-read":
@@ -53,8 +54,8 @@ def hooked(monkeypatch) -> dict[Path, str]:
             run_hook(hooks.pop(path), path)
         return draft
 
-    monkeypatch.setattr(ingest, "_parse_one", parse_one)
-    monkeypatch.setattr(ingest, "read_article_file", read)
+    monkeypatch.setattr(workers, "_parse_one", parse_one)
+    monkeypatch.setattr(workers, "read_article_file", read)
     return hooks
 
 

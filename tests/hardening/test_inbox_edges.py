@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.domain import front_matter
-from bot.domain.article_file import ArticleFileError, draft_from_fields, parse_article
-from bot.domain.ingest import ingest_paths, scan_inbox
+from bot.articles import front_matter
+from bot.articles.article_file import ArticleFileError, draft_from_fields, parse_article
+from bot.ingest.inbox import scan_inbox
+from bot.ingest.writer import ingest_paths
 from storage import Store
 from tests.factories import article_fields, article_text, write_article
 from tests.hardening.hostile_corpus import age, entries, fifo_safety
@@ -47,21 +48,21 @@ async def test_a_link_to_a_folder_is_reported_not_skipped(store, tmp_path):
 
 
 async def test_a_file_gone_before_it_is_read_does_not_stop_the_scan(store, tmp_path, monkeypatch):
-    import bot.domain.ingest as ingest
+    import bot.ingest.inbox as inbox_module
 
     inbox = tmp_path / "inbox"
     write_article(inbox, "a-gone.md", webUrl="https://g.example/1", originalUrl=...)
     write_article(inbox, "b-kept.md", webUrl="https://g.example/2", originalUrl=...)
     (inbox / "c-bad.md").write_text("no front matter")
     age(inbox)
-    real_list = ingest._list_inbox
+    real_list = inbox_module._list_inbox
 
     def list_then_delete(folder: Path, settle: float) -> list[Path]:
         listed = real_list(folder, settle)
         (folder / "a-gone.md").unlink()
         return listed
 
-    monkeypatch.setattr(ingest, "_list_inbox", list_then_delete)
+    monkeypatch.setattr(inbox_module, "_list_inbox", list_then_delete)
     report = await scan_inbox(store, inbox, settle_seconds=1)
     assert report.new == 1
     assert entries(inbox) == [

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.article_file import ArticleFileError, parse_article
-from bot.domain.ingest import scan_inbox
+from bot.articles.article_file import ArticleFileError, parse_article
+from bot.ingest.inbox import scan_inbox
 from storage import Store
 from tests.bot.test_run import start_topicbot
 from tests.discord_double import DiscordDouble
@@ -129,7 +129,7 @@ async def test_a_running_bot_logging_json_at_debug_never_shows_the_token_or_secu
     (summary,) = [e for e in entries if str(e["message"]).startswith("job scan_inbox: ")]
     assert summary["job"] == "scan_inbox"
     # a line logged by ingest during the job carries the job too
-    assert any(e["logger"] == "bot.domain.ingest" and e.get("job") == "scan_inbox" for e in entries)
+    assert any(e["logger"] == "bot.ingest.inbox" and e.get("job") == "scan_inbox" for e in entries)
 
 
 async def test_inbox_logs_and_reasons_never_show_the_secured_value(tmp_path, caplog):

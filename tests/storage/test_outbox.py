@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage import Store
-from storage.deliveries import MODES, WHENEVER, pending_by
+from storage.outbox.rows import MODES, WHENEVER, pending_by
 from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

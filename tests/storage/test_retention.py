@@ -333,7 +333,7 @@ async def test_housekeeping_gives_the_pages_pruning_freed_back_a_step_at_a_time(
 
 
 def article(n: int, *, published: bool = False, when: str = "2026-08-01T08:00:00Z", **fields):
-    from bot.domain.article_file import parse_article
+    from bot.articles.article_file import parse_article
     from tests.factories import article_text
 
     fields.setdefault("related", [])

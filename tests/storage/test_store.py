@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.article_file import parse_article
+from bot.articles.article_file import parse_article
 from storage import Store, StoreError
 from storage.database import migration_scripts
 from storage.models import ArticleDraft

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain.article_file import parse_article
+from bot.articles.article_file import parse_article
 from storage import Store
 from storage.grouping import WEEK, GroupingRules, _Headline
 from storage.models import ArticleDraft

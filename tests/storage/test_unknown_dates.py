@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.article_file import parse_article
+from bot.articles.article_file import parse_article
 from storage import Store
 from storage.grouping import GroupingRules
 from storage.models import Article, ArticleDraft

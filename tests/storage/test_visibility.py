@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.article_file import parse_article
+from bot.articles.article_file import parse_article
 from bot.domain.visibility import NO_GUILD
 from storage import Store
 from storage.models import ArticleDraft, PublicationState

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.articles.article_file import parse_article
 from bot.config import RelatedSettings
-from bot.domain.article_file import parse_article
 from bot.domain.errors import UserError
-from bot.domain.ingest import ingest_paths
 from bot.domain.related import RelatedService
+from bot.ingest.writer import ingest_paths
 from storage import Store
 from storage.related import CandidateQuery, SearchTerm, Window
 from tests.factories import EXAMPLES_DIR, article_text

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.articles.article_file import parse_article
 from bot.config import RelatedSettings
-from bot.domain.article_file import parse_article
 from bot.domain.related import RelatedService
 from storage import Store
 from storage.related import CandidateQuery, Search, Weights

@@ -16,7 +16,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import TopicBot
-from bot.domain.article_file import parse_article
+from bot.articles.article_file import parse_article
 from storage import Store
 from tests.bot.harness import settings_for
 from tests.bot.test_run import start_topicbot, write_config

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.article_file import parse_article
+from bot.articles.article_file import parse_article
 from bot.ui.embeds import article_embed, result_line
 from storage.models import Article, Image, Provider
 from tests.bot.harness import Harness

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain.urls import (
+from bot.articles.urls import (
     InvalidUrlError,
     canonical_from_parts,
     canonical_url,

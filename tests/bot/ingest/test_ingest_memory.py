@@ -13,7 +13,7 @@ import pytest
 from bench.bench_ingest import GOAL_ALL_MB, GOAL_WRITER_MB
 from bench.corpus import CorpusSpec, generate_corpus
 from bench.memory import peak_of_command
-from bot.domain.ingest import ingest_paths
+from bot.ingest.writer import ingest_paths
 from storage import Store
 
 pytestmark = pytest.mark.slow

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain import front_matter
-from tests.bot.domain.yaml_outcomes import outcome, stock_outcome, walked
+from bot.articles import front_matter
+from tests.bot.articles.yaml_outcomes import outcome, stock_outcome, walked
 
 
 def _assert_same(text: str) -> None:

@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.domain import simple_yaml
-from bot.domain.simple_yaml import (
+from bot.articles import simple_yaml
+from bot.articles.simple_yaml import (
     CACHE_LIMIT,
     CACHED_VALUE_LENGTH,
     INT_TAG,

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain import front_matter, simple_yaml
-from tests.bot.domain.yaml_outcomes import outcome, stock_outcome, walked
+from bot.articles import front_matter, simple_yaml
+from tests.bot.articles.yaml_outcomes import outcome, stock_outcome, walked
 from tests.factories import EXAMPLES_DIR, SAMPLE_FILE, article_text
 
 

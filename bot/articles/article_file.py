@@ -28,8 +28,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from bot.domain import front_matter as front_matter_yaml
-from bot.domain.urls import InvalidUrlError, canonical_url, require_http_url
+from bot.articles import front_matter as front_matter_yaml
+from bot.articles.urls import InvalidUrlError, canonical_url, require_http_url
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
 from storage.topics import topic_key
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.ingest import ingest_paths, scan_inbox
+from bot.ingest.inbox import scan_inbox
+from bot.ingest.writer import ingest_paths
 from storage import Store
 from tests.factories import EXAMPLES_DIR, SAMPLE_FILE, article_text, write_article
 
@@ -241,12 +242,12 @@ async def test_inbox_does_not_rescan_its_own_processed_and_rejected_folders(stor
 async def test_a_file_still_being_written_while_read_stays_in_the_inbox(
     store, tmp_path, monkeypatch
 ):
-    import bot.domain.ingest as ingest_module
+    import bot.ingest.workers as workers
 
     inbox = tmp_path / "inbox"
     growing = write_article(inbox, "growing.md")
     age(growing)
-    real_read = ingest_module.read_article_file
+    real_read = workers.read_article_file
 
     def read_then_writer_appends(path, limits, **options):
         draft = real_read(path, limits, **options)
@@ -254,16 +255,16 @@ async def test_a_file_still_being_written_while_read_stays_in_the_inbox(
             handle.write("More body text arriving.\n")
         return draft
 
-    monkeypatch.setattr(ingest_module, "read_article_file", read_then_writer_appends)
+    monkeypatch.setattr(workers, "read_article_file", read_then_writer_appends)
     report = await scan_inbox(store, inbox, settle_seconds=1)
     assert report.new == 0  # half old, half new: nothing is stored
-    assert [r.error for r in report.rejected] == [ingest_module.CHANGED_WHILE_READ]
+    assert [r.error for r in report.rejected] == [workers.CHANGED_WHILE_READ]
     assert growing.exists()
     assert not (inbox / "processed").exists() or not any((inbox / "processed").iterdir())
     assert not (inbox / "rejected").exists()
     assert (await store.stats()).articles == 0
 
-    monkeypatch.setattr(ingest_module, "read_article_file", real_read)
+    monkeypatch.setattr(workers, "read_article_file", real_read)
     age(growing)
     later = await scan_inbox(store, inbox, settle_seconds=1)
     assert later.new == 1
@@ -273,9 +274,9 @@ async def test_a_file_still_being_written_while_read_stays_in_the_inbox(
 async def test_large_runs_parse_in_worker_processes_with_the_same_result(
     store, tmp_path, monkeypatch
 ):
-    import bot.domain.ingest as ingest_module
+    import bot.ingest.writer as writer
 
-    monkeypatch.setattr(ingest_module, "PROCESS_POOL_MIN_FILES", 1)
+    monkeypatch.setattr(writer, "PROCESS_POOL_MIN_FILES", 1)
     for n in range(12):
         write_article(
             tmp_path / "in", f"{n:02}.md", webUrl=f"https://pool.example/{n}", originalUrl=...
@@ -298,16 +299,16 @@ async def test_large_runs_parse_in_worker_processes_with_the_same_result(
 async def test_a_run_pauses_the_cycle_collector_and_leaves_it_as_it_found_it(
     store, tmp_path, monkeypatch, enabled_before
 ):
-    import bot.domain.ingest as ingest_module
+    import bot.ingest.workers as workers
 
     seen_during_run: list[bool] = []
-    real_read = ingest_module.read_article_file
+    real_read = workers.read_article_file
 
     def read_noting_the_collector(path, limits, **options):
         seen_during_run.append(gc.isenabled())
         return real_read(path, limits, **options)
 
-    monkeypatch.setattr(ingest_module, "read_article_file", read_noting_the_collector)
+    monkeypatch.setattr(workers, "read_article_file", read_noting_the_collector)
     write_article(tmp_path / "in", "a.md")
     (gc.enable if enabled_before else gc.disable)()
     try:
@@ -323,11 +324,11 @@ async def test_a_run_pauses_the_cycle_collector_and_leaves_it_as_it_found_it(
 async def test_overlapping_runs_resume_the_collector_only_when_the_last_one_ends(
     store, tmp_path, monkeypatch
 ):
-    import bot.domain.ingest as ingest_module
+    import bot.ingest.writer as writer
 
     first_reading = asyncio.Event()
     release_first = asyncio.Event()
-    real_store_chunk = ingest_module.Ingester._store_chunk
+    real_store_chunk = writer.Ingester._store_chunk
 
     async def store_chunk_waiting_for_release(self, parsed, *rest):
         if any(item.path.name == "slow.md" for item in parsed):
@@ -335,7 +336,7 @@ async def test_overlapping_runs_resume_the_collector_only_when_the_last_one_ends
             await release_first.wait()
         await real_store_chunk(self, parsed, *rest)
 
-    monkeypatch.setattr(ingest_module.Ingester, "_store_chunk", store_chunk_waiting_for_release)
+    monkeypatch.setattr(writer.Ingester, "_store_chunk", store_chunk_waiting_for_release)
     write_article(tmp_path / "one", "slow.md", webUrl="https://a.example/slow", originalUrl=...)
     write_article(tmp_path / "two", "fast.md", webUrl="https://a.example/fast", originalUrl=...)
     assert gc.isenabled()
@@ -351,12 +352,12 @@ async def test_overlapping_runs_resume_the_collector_only_when_the_last_one_ends
 
 
 async def test_a_failing_run_still_resumes_the_collector(store, tmp_path, monkeypatch):
-    import bot.domain.ingest as ingest_module
+    import bot.ingest.writer as writer
 
     async def store_fails(*args, **kwargs):
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(ingest_module.Ingester, "_store_chunk", store_fails)
+    monkeypatch.setattr(writer.Ingester, "_store_chunk", store_fails)
     write_article(tmp_path / "in", "a.md")
     with pytest.raises(RuntimeError, match="disk gone"):
         await ingest_paths(store, [tmp_path / "in"])

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.domain.article_file import ArticleFileError, ParseLimits, front_matter_end, parse_article
+from bot.articles.article_file import ArticleFileError, ParseLimits, front_matter_end, parse_article
 from storage.models import ArticleDraft
 from tests.factories import SAMPLE_FILE, article_fields, article_text
 

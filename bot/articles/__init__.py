@@ -1,0 +1,1 @@
+"""The article file format: front matter, its YAML, URLs, and the validated draft. No Discord."""
