@@ -35,6 +35,7 @@ from bot.stores import open_store
 from storage import StoreError
 from storage.backup import BackupRefused, backup_store
 from storage.models import PruningRun, StoreSize
+from storage.postgresql import password_of
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -133,11 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
     token = os.environ.get(settings.discord.token_env, "").strip()
+    database_password = password_of(os.environ.get(settings.storage.url_env, ""))
     configure_logging(
         settings.logging,
         serving=args.command == "run",
         verbose=args.verbose,
-        secrets=[token] if token else [],
+        secrets=[secret for secret in (token, database_password) if secret],
     )
 
 
@@ -353,6 +355,11 @@ def _related_row(result: RelatedResult) -> dict[str, Any]:
 
 
 def _backup(path: Path, settings: Settings, *, force: bool) -> int:
+    if settings.storage.backend == "postgresql":
+        raise UsageError(
+            "backup copies the SQLite store; with storage.backend: postgresql, back up the "
+            "database with PostgreSQL's own tools (pg_dump)"
+        )
     try:
         result = backup_store(settings.storage.path, path, overwrite=force)
     except BackupRefused as error:
@@ -371,7 +378,10 @@ def _backup(path: Path, settings: Settings, *, force: bool) -> int:
 def _check_config(config: Path | None, settings: Settings) -> int:
     source = str(config) if config and config.exists() else "defaults (no config file)"
     print(f"configuration OK: {source}")
-    print(f"  store: {settings.storage.path}")
+    if settings.storage.backend == "postgresql":
+        print(f"  store: PostgreSQL at ${settings.storage.url_env}")
+    else:
+        print(f"  store: {settings.storage.path}")
     print(f"  inbox: {settings.ingest.inbox_dir} (every {settings.ingest.interval_seconds:g}s)")
     print(f"  token read from ${settings.discord.token_env}")
     return EXIT_OK

@@ -117,7 +117,12 @@ class DiscordSettings(_Section):
 
 
 class StorageSettings(_Section):
+    backend: Literal["sqlite", "postgresql"] = "sqlite"
     path: Path = Path("./topicbot.db")
+    # postgresql: the connection URL is read from this environment variable only (it may hold
+    # a password, which has no place in a file that gets copied around).
+    url_env: Annotated[str, AfterValidator(_env_name)] = "TOPICBOT_DATABASE_URL"
+    pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     # A ceiling for the database file, for small disks: past it writes fail cleanly ("full").
     max_size_mb: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
     # SQLite's page cache, per connection (the writer's and the searches'): most of the

@@ -24,7 +24,7 @@ import aiohttp
 import discord
 
 from bot.app import TopicBot, intents
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.permissions import Needed, labels, missing, needed_for
 from bot.permissions import channel_permissions as permissions_from
 from bot.permissions import invite_url as build_invite_url
@@ -314,6 +314,8 @@ async def _clock_check() -> Check:
 
 async def _open_checked_store(settings: Settings) -> tuple[Store | None, Check]:
     """The store, opened as ``run`` opens it, and SQLite's quick check of it."""
+    if settings.storage.backend == "postgresql":
+        return await _open_postgresql_store(settings)
     path = settings.storage.path
     if not path.exists():
         # Not created here: a typo in storage.path must not leave a new, empty store behind.
@@ -331,6 +333,15 @@ async def _open_checked_store(settings: Settings) -> tuple[Store | None, Check]:
     await store.close()  # what it holds cannot be trusted: the feeds are not read from it
     found = "; ".join(" ".join(problem.split()) for problem in verdict[:3])  # one line
     return None, Check("store", False, f"{path} is damaged ({found}) — restore it from a backup")
+
+
+async def _open_postgresql_store(settings: Settings) -> tuple[Store | None, Check]:
+    """The store on PostgreSQL as ``run`` opens it; never the SQLite file in its place."""
+    try:
+        store = await open_store(settings)
+    except (StoreError, ConfigError) as error:
+        return None, Check("store", False, str(error))
+    return store, Check("store", True, f"PostgreSQL answers at ${settings.storage.url_env}")
 
 
 def _inbox_check(inbox: Path) -> Check:

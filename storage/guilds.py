@@ -63,15 +63,17 @@ class GuildSettingsRepository:
         unknown = set(changes) - set(_SETTINGS)
         if unknown:
             raise ValueError(f"unknown guild settings: {sorted(unknown)}")
-        current = await self.get(guild_id)
-        merged = {name: getattr(current, name) for name in _SETTINGS} | changes
-        columns = ", ".join(_SETTINGS)
+        # Only the named columns are written, in one statement: two moderators changing
+        # different settings at once both keep their change.
+        names = list(changes)
+        assignments = [f"{name} = excluded.{name}" for name in names] + [
+            "updated_at = excluded.updated_at"
+        ]
         await self._db.execute(
-            f"INSERT INTO guild_settings (guild_id, {columns}, updated_at) "
-            f"VALUES (?, {', '.join('?' * len(_SETTINGS))}, ?) ON CONFLICT (guild_id) DO UPDATE "
-            f"SET {', '.join(f'{name} = excluded.{name}' for name in _SETTINGS)}, "
-            "updated_at = excluded.updated_at",
-            (guild_id, *(merged[name] for name in _SETTINGS), to_timestamp(now)),
+            f"INSERT INTO guild_settings (guild_id, {''.join(f'{name}, ' for name in names)}"
+            f"updated_at) VALUES (?, {'?, ' * len(names)}?) ON CONFLICT (guild_id) DO UPDATE "
+            f"SET {', '.join(assignments)}",
+            (guild_id, *(changes[name] for name in names), to_timestamp(now)),
         )
 
 

@@ -1,3 +1,3 @@
 """Shared pytest configuration for topicbot's tests."""
 
-pytest_plugins = ["tests.discord_double.plugin"]
+pytest_plugins = ["tests.discord_double.plugin", "tests.postgresql"]

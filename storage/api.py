@@ -1,0 +1,411 @@
+"""The store API as protocols: what the services may call, whichever engine holds the data.
+
+One protocol per repository the store exposes (``store.articles``, ``store.deliveries``...)
+and ``StoreApi`` for the store itself. The SQLite store (``storage.store.Store`` and its
+repositories) satisfies them, which mypy checks below; the PostgreSQL repositories
+(``storage.postgresql``) implement the same protocols one by one. The values passed and
+returned are the shared dataclasses (``storage.models``, and for now a few still defined next
+to their SQLite repository), never rows or engine types.
+
+Some members speak of SQLite's file (``RetentionApi.size`` and ``reclaim``, ``StoreApi``'s
+checks): on PostgreSQL they will report the database's size and leave space to autovacuum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from storage.feeds import FeedSaved
+    from storage.models import (
+        Article,
+        ArticleDraft,
+        AuditEntry,
+        DeliveryMode,
+        DigestKey,
+        Feed,
+        GuildArticle,
+        GuildSettings,
+        PruningRun,
+        PublicationState,
+        RelatedArticle,
+        StoreSize,
+        StoreStats,
+        Subscription,
+        Topic,
+        UpsertOutcome,
+    )
+    from storage.outbox.health import HealthCounts
+    from storage.outbox.planning import PlanCounts, Publication
+    from storage.outbox.rows import Delivery, TargetKind
+    from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+    from storage.postgresql.subscriptions import PgSubscriptionRepository
+    from storage.prepare import PreparedFile
+    from storage.publication import StateFilter
+    from storage.related import CandidateQuery, Search, SearchTerm, StoryCoverage, Weights
+    from storage.stats import Gauges
+    from storage.store import Store
+    from storage.subscriptions import SubscriptionSaved
+
+
+class ArticlesApi(Protocol):
+    """``store.articles``: storing ingested articles and reading them back."""
+
+    async def upsert_batch(
+        self, drafts: Sequence[ArticleDraft], now: datetime, *, origin_guild_id: int | None = None
+    ) -> list[UpsertOutcome]: ...
+
+    async def upsert_prepared(
+        self,
+        files: Sequence[PreparedFile],
+        now: datetime,
+        *,
+        origin_guild_id: int | None = None,
+    ) -> list[UpsertOutcome]: ...
+
+    async def get(self, article_id: str) -> Article | None: ...
+
+    async def get_by_url(self, canonical_url: str) -> Article | None: ...
+
+    async def count(self) -> int: ...
+
+    async def related(self, article_id: str) -> list[RelatedArticle]: ...
+
+    async def search(
+        self,
+        terms: Sequence[str],
+        *,
+        any_term: bool = False,
+        guild_id: int | None = None,
+        exclude_ids: Sequence[str] = (),
+        limit: int = 10,
+    ) -> list[Article]: ...
+
+    async def load(self, pks: Sequence[int]) -> dict[int, Article]: ...
+
+
+class StoriesApi(Protocol):
+    """``store.stories``: which story an article belongs to, and its members."""
+
+    async def story_of(self, article_id: str) -> int | None: ...
+
+    async def members(self, story_id: int, *, guild_id: int | None = None) -> list[Article]: ...
+
+
+class RelatedApi(Protocol):
+    """``store.related``: the related-coverage engine's reads."""
+
+    async def story(
+        self, article_id: str, url: str | None, guild_id: int, *, coverage: int
+    ) -> StoryCoverage | None: ...
+
+    async def candidates(self, query: CandidateQuery, weights: Weights) -> Search: ...
+
+    async def term_counts(
+        self, terms: Sequence[SearchTerm], low_pk: int, high_pk: int, *, cap: int
+    ) -> dict[str, int]: ...
+
+    async def load(self, pks: Sequence[int]) -> dict[int, Article]: ...
+
+
+class TopicsApi(Protocol):
+    """``store.topics``."""
+
+    async def get(self, name: str) -> Topic | None: ...
+
+    async def by_id(self, topic_id: int) -> Topic | None: ...
+
+    async def suggest(self, typed: str, *, limit: int = 25) -> list[Topic]: ...
+
+    async def most_used(self, *, limit: int = 25, offset: int = 0) -> list[Topic]: ...
+
+    async def seen_in(self, guild_id: int, *, limit: int, offset: int = 0) -> list[Topic]: ...
+
+    async def count_seen_in(self, guild_id: int) -> int: ...
+
+
+class PublicationApi(Protocol):
+    """``store.publication``: what each guild's moderators decided, and what members see."""
+
+    async def get(self, guild_id: int, article_id: str) -> GuildArticle | None: ...
+
+    async def decide(
+        self,
+        guild_id: int,
+        article_id: str,
+        state: PublicationState,
+        actor_id: int,
+        now: datetime,
+    ) -> None: ...
+
+    async def pending(
+        self, guild_id: int, *, limit: int, offset: int = 0
+    ) -> list[GuildArticle]: ...
+
+    async def count(self, guild_id: int, state: StateFilter) -> int: ...
+
+    async def listing(
+        self,
+        guild_id: int,
+        state: StateFilter,
+        *,
+        limit: int,
+        offset: int = 0,
+        min_quality: int = 0,
+        topic_key: str | None = None,
+    ) -> list[GuildArticle]: ...
+
+    async def suggest(
+        self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int = 25
+    ) -> list[GuildArticle]: ...
+
+
+class SubscriptionsApi(Protocol):
+    """``store.subscriptions``: members' topic alerts."""
+
+    async def save(
+        self,
+        *,
+        guild_id: int,
+        user_id: int,
+        topic_id: int,
+        min_quality: int,
+        delivery: DeliveryMode,
+        now: datetime,
+        cap: int,
+    ) -> SubscriptionSaved: ...
+
+    async def delete(self, guild_id: int, user_id: int, topic_key: str) -> bool: ...
+
+    async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]: ...
+
+    async def count(self, guild_id: int, user_id: int) -> int: ...
+
+
+class FeedsApi(Protocol):
+    """``store.feeds``: channel routes."""
+
+    async def save(
+        self,
+        *,
+        guild_id: int,
+        channel_id: int,
+        topic_id: int | None,
+        min_quality: int | None,
+        mention_role_id: int | None,
+        created_by: int,
+        now: datetime,
+        cap: int,
+    ) -> FeedSaved: ...
+
+    async def remove(self, guild_id: int, channel_id: int, topic_id: int | None) -> int: ...
+
+    async def remove_channel(self, guild_id: int, channel_id: int) -> int: ...
+
+    async def for_guild(self, guild_id: int) -> list[Feed]: ...
+
+    async def every(self) -> list[Feed]: ...
+
+    async def count(self, guild_id: int) -> int: ...
+
+
+class GuildSettingsApi(Protocol):
+    """``store.guild_settings``."""
+
+    async def get(self, guild_id: int) -> GuildSettings: ...
+
+    async def digest_schedules_in_use(self) -> list[DigestKey]: ...
+
+    async def update(self, guild_id: int, now: datetime, **changes: int | str | None) -> None: ...
+
+
+class AuditApi(Protocol):
+    """``store.audit``: what moderators did."""
+
+    async def record(
+        self,
+        guild_id: int,
+        actor_id: int,
+        action: str,
+        now: datetime,
+        *,
+        article_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]: ...
+
+
+class MetaApi(Protocol):
+    """``store.meta``: small facts the bot keeps about itself."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str) -> None: ...
+
+
+class DeliveriesApi(Protocol):
+    """``store.deliveries``: the outbox, from planning to sent (or given up)."""
+
+    async def skip_backlog(self, cutoff: datetime, now: datetime) -> int: ...
+
+    async def unplanned(self, cutoff: datetime, *, limit: int) -> list[Publication]: ...
+
+    async def write_plan(
+        self,
+        publication: Publication,
+        *,
+        now: datetime,
+        cutoff: datetime,
+        default_bar: int,
+        default_due: tuple[datetime, datetime],
+        digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+        story_since: datetime,
+    ) -> PlanCounts: ...
+
+    async def reschedule_digests(
+        self, guild_id: int, now: datetime, daily: datetime, weekly: datetime
+    ) -> int: ...
+
+    async def cancel_for_guild(self, guild_id: int, article_id: str) -> int: ...
+
+    async def cancel_stale_due(self, now: datetime) -> int: ...
+
+    async def due(self, now: datetime, *, limit: int) -> list[Delivery]: ...
+
+    async def mark_sent(self, rows: Sequence[Delivery], message_id: int, now: datetime) -> None: ...
+
+    async def retry_later(self, rows: Sequence[Delivery], at: datetime, error: str) -> None: ...
+
+    async def give_up(
+        self,
+        rows: Sequence[Delivery],
+        state: Literal["failed", "dead", "skipped"],
+        error: str,
+    ) -> None: ...
+
+    async def fail_pending_for_target(
+        self, kind: TargetKind, target_id: int, error: str
+    ) -> int: ...
+
+    async def record_failure(
+        self, delivery: Delivery, reason: str, *, threshold: int, now: datetime
+    ) -> bool: ...
+
+    async def record_success(self, delivery: Delivery) -> None: ...
+
+    async def mark_feed_notified(self, feed_id: int, now: datetime) -> bool: ...
+
+    async def instant_dms_since(self, user_id: int, since: datetime) -> int: ...
+
+    async def already_told(self, user_id: int, article_pk: int) -> bool: ...
+
+    async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None: ...
+
+    async def dm_channel(self, user_id: int) -> int | None: ...
+
+    async def save_dm_channel(self, user_id: int, channel_id: int) -> None: ...
+
+    async def due_digest_rows(self, now: datetime, *, limit: int) -> list[Delivery]: ...
+
+    async def next_digest_due(self) -> datetime | None: ...
+
+    async def feed_health(self, guild_id: int) -> dict[int, HealthCounts]: ...
+
+    async def subscription_health(self, guild_id: int, user_id: int) -> dict[int, HealthCounts]: ...
+
+
+class RetentionApi(Protocol):
+    """``store.retention``: housekeeping."""
+
+    async def prune_deliveries(self, cutoff: datetime, *, limit: int) -> int: ...
+
+    async def forget_counts_of_removed_targets(self) -> int: ...
+
+    async def prune_articles(
+        self, cutoff: datetime, published_cutoff: datetime | None, *, limit: int
+    ) -> int: ...
+
+    async def prune_audit(self, cutoff: datetime, *, limit: int) -> int: ...
+
+    async def pruned_totals(self) -> dict[str, int]: ...
+
+    async def save_run(self, run: PruningRun) -> None: ...
+
+    async def last_run(self) -> PruningRun | None: ...
+
+    async def size(self) -> StoreSize: ...
+
+    async def reclaim(self, pages: int) -> int: ...
+
+
+class StoreApi(Protocol):
+    """The store: its repositories, transactions spanning them, and operators' figures."""
+
+    @property
+    def articles(self) -> ArticlesApi: ...
+
+    @property
+    def stories(self) -> StoriesApi: ...
+
+    @property
+    def related(self) -> RelatedApi: ...
+
+    @property
+    def topics(self) -> TopicsApi: ...
+
+    @property
+    def publication(self) -> PublicationApi: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionsApi: ...
+
+    @property
+    def feeds(self) -> FeedsApi: ...
+
+    @property
+    def guild_settings(self) -> GuildSettingsApi: ...
+
+    @property
+    def audit(self) -> AuditApi: ...
+
+    @property
+    def meta(self) -> MetaApi: ...
+
+    @property
+    def deliveries(self) -> DeliveriesApi: ...
+
+    @property
+    def retention(self) -> RetentionApi: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+    async def stats(self) -> StoreStats: ...
+
+    async def gauges(self) -> Gauges: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+if TYPE_CHECKING:
+
+    def _the_sqlite_store_conforms(store: Store) -> StoreApi:
+        return store
+
+    def _postgresql_guild_settings_conform(
+        repository: PgGuildSettingsRepository,
+    ) -> GuildSettingsApi:
+        return repository
+
+    def _postgresql_meta_conforms(repository: PgMetaRepository) -> MetaApi:
+        return repository
+
+    def _postgresql_subscriptions_conform(
+        repository: PgSubscriptionRepository,
+    ) -> SubscriptionsApi:
+        return repository

@@ -1,0 +1,85 @@
+"""The pool every PostgreSQL repository runs its SQL through, with ``Store.transaction``'s
+meaning: the calls a task makes inside ``transaction()`` share one connection and commit or
+roll back together; other calls take any free connection for one statement."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+
+from storage.postgresql.connection import Connection
+
+# The connection of the transaction the current task is in, if any.
+_IN_TRANSACTION: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
+    "topicbot_postgresql_transaction", default=None
+)
+
+
+class PgDatabase:
+    """A pool, and the task's transaction when it has one."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        current = _IN_TRANSACTION.get()
+        if current is not None:
+            yield current
+            return
+        async with self.pool.acquire() as lent:
+            yield lent
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Run the block's calls (from this task) in one transaction, rolled back if it
+        raises; a transaction inside another is part of it."""
+        if _IN_TRANSACTION.get() is not None:
+            yield
+            return
+        async with self.pool.acquire() as lent, lent.transaction():
+            token = _IN_TRANSACTION.set(lent)
+            try:
+                yield
+            finally:
+                _IN_TRANSACTION.reset(token)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        """Run one statement; its status (such as ``UPDATE 3``)."""
+        async with self._connection() as connection:
+            return await connection.execute(sql, *representable(args))
+
+    async def fetch_all(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Every row of one statement."""
+        async with self._connection() as connection:
+            return await connection.fetch(sql, *representable(args))
+
+    async def fetch_one(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        """The first row of one statement, or None."""
+        async with self._connection() as connection:
+            return await connection.fetchrow(sql, *representable(args))
+
+    async def scalar(self, sql: str, *args: Any) -> Any:
+        """The first column of the first row, or None."""
+        async with self._connection() as connection:
+            return await connection.fetchval(sql, *representable(args))
+
+    async def close(self) -> None:
+        """Close every connection of the pool."""
+        await self.pool.close()
+
+
+def representable(args: Sequence[Any]) -> list[Any]:
+    """``args`` with text PostgreSQL cannot hold made holdable: a NUL (which SQLite keeps) and
+    lone surrogates (which a crafted interaction can carry) become U+FFFD, so a search for
+    them finds nothing instead of failing, as on SQLite."""
+    return [_holdable(value) if isinstance(value, str) else value for value in args]
+
+
+def _holdable(text: str) -> str:
+    cleaned = text.replace("\x00", "\ufffd")
+    return cleaned.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

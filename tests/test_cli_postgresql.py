@@ -1,0 +1,217 @@
+"""Choosing the PostgreSQL backend, as an operator does: ``storage.backend: postgresql`` in the
+file, the URL in an environment variable. Every way the URL or the server can be wrong says so
+in one line, exits 3 and never shows the password; a server that answers is refused clearly
+while this version has no store on PostgreSQL (never a silent fall back to the SQLite file)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+from tests.postgresql import with_database
+
+PASSWORD = "Hunter2-s3cret-Pa55"
+
+
+def topicbot(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k != "TOPICBOT_DATABASE_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "topicbot.yaml"
+    path.write_text("storage:\n  backend: postgresql\n  path: data/topicbot.db\n")
+    return path
+
+
+def run_with(url: str | None, tmp_path: Path, config: Path, *command: str):
+    env = {} if url is None else {"TOPICBOT_DATABASE_URL": url}
+    return topicbot(*command, "--config", str(config), cwd=tmp_path, env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def assert_one_line_exit_3(result: subprocess.CompletedProcess[str], *expected: str) -> None:
+    assert result.returncode == 3, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    for part in expected:
+        assert part in lines[0]
+    assert PASSWORD not in result.stderr + result.stdout
+
+
+def test_a_missing_variable_is_named(tmp_path, config):
+    result = run_with(None, tmp_path, config, "stats")
+    assert_one_line_exit_3(result, "storage.backend is postgresql", "$TOPICBOT_DATABASE_URL")
+    assert not (tmp_path / "data").exists()  # no SQLite store made in its place
+
+
+def test_the_variable_named_by_url_env_is_the_one_read(tmp_path):
+    config = tmp_path / "topicbot.yaml"
+    config.write_text("storage:\n  backend: postgresql\n  url_env: MY_DB\n")
+    result = topicbot(
+        "stats", "--config", str(config), cwd=tmp_path, env={"TOPICBOT_DATABASE_URL": "x"}
+    )
+    assert_one_line_exit_3(result, "$MY_DB is not set")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"mysql://bot:{PASSWORD}@127.0.0.1/topicbot",
+        f"postgresql://bot:{PASSWORD}@127.0.0.1:port/topicbot",
+        f"postgresql://bot:{PASSWORD}@127.0.0.1:5432",
+    ],
+)
+def test_a_bad_url_is_refused_without_showing_it(tmp_path, config, url):
+    result = run_with(url, tmp_path, config, "stats")
+    assert_one_line_exit_3(result, "$TOPICBOT_DATABASE_URL", "postgresql://")
+
+
+@pytest.mark.parametrize("command", [("stats",), ("run",)])
+def test_an_unreachable_server_is_named_without_the_password(tmp_path, config, command):
+    url = f"postgresql://bot:{PASSWORD}@127.0.0.1:{free_port()}/topicbot"
+    env = {"TOPICBOT_DATABASE_URL": url, "DISCORD_TOKEN": "x" * 40}
+    result = topicbot(*command, "--config", str(config), cwd=tmp_path, env=env)
+    assert_one_line_exit_3(result, "cannot reach PostgreSQL at bot@127.0.0.1:", "refused")
+
+
+def test_an_unknown_host_is_named(tmp_path, config):
+    url = f"postgresql://bot:{PASSWORD}@no-such-host.invalid:5432/topicbot"
+    result = run_with(url, tmp_path, config, "stats")
+    assert_one_line_exit_3(result, "unknown host 'no-such-host.invalid'")
+
+
+class PasswordRefusingServer:
+    """Just enough of the PostgreSQL protocol to ask for a password and refuse it (the test
+    server trusts every connection, so it cannot be made to refuse one)."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.passwords: list[bytes] = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                self._refuse(connection)
+
+    def _refuse(self, connection: socket.socket) -> None:
+        length, code = struct.unpack("!ii", _read(connection, 8))
+        if code == 80877103:  # SSLRequest: no TLS here, then the real start-up message
+            connection.sendall(b"N")
+            length, code = struct.unpack("!ii", _read(connection, 8))
+        _read(connection, length - 8)
+        connection.sendall(b"R" + struct.pack("!ii", 8, 3))  # cleartext password, please
+        _kind, size = struct.unpack("!ci", _read(connection, 5))
+        self.passwords.append(_read(connection, size - 4).rstrip(b"\0"))
+        fields = b'SFATAL\0VFATAL\0C28P01\0Mpassword authentication failed for user "bot"\0\0'
+        connection.sendall(b"E" + struct.pack("!i", len(fields) + 4) + fields)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def _read(connection: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            raise OSError("closed")
+        data += chunk
+    return data
+
+
+@pytest.fixture
+def refusing_server() -> Iterator[PasswordRefusingServer]:
+    server = PasswordRefusingServer()
+    yield server
+    server.close()
+
+
+def test_a_wrong_password_is_said_without_showing_it(tmp_path, config, refusing_server):
+    url = f"postgresql://bot:{PASSWORD}@127.0.0.1:{refusing_server.port}/topicbot?sslmode=disable"
+    result = run_with(url, tmp_path, config, "stats")
+    assert_one_line_exit_3(result, "refused the password for user 'bot'")
+    assert refusing_server.passwords == [PASSWORD.encode()]  # it was sent, and refused
+
+
+def test_an_unknown_database_is_named(tmp_path, config, postgresql_server_url):
+    parts = urlsplit(with_database(postgresql_server_url, "no_such_topicbot_db"))
+    address = f"{parts.username or 'postgres'}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}"
+    result = run_with(urlunsplit(parts._replace(netloc=address)), tmp_path, config, "stats")
+    assert_one_line_exit_3(result, "the database 'no_such_topicbot_db' does not exist")
+
+
+@pytest.mark.parametrize("command", [("stats",), ("run",)])
+def test_a_server_that_answers_is_refused_clearly_while_the_store_is_not_there(
+    tmp_path, config, postgresql_database_url, command
+):
+    env = {"TOPICBOT_DATABASE_URL": postgresql_database_url, "DISCORD_TOKEN": "x" * 40}
+    result = topicbot(*command, "--config", str(config), cwd=tmp_path, env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        "topicbot: storage.backend: postgresql is not available in this version yet (the "
+        "server answered at $TOPICBOT_DATABASE_URL); use storage.backend: sqlite"
+    ]
+    assert not (tmp_path / "data").exists()  # nothing served from a SQLite file instead
+
+
+def test_doctor_says_what_is_wrong_with_the_postgresql_store(tmp_path):
+    config = tmp_path / "topicbot.yaml"
+    config.write_text(
+        "storage:\n  backend: postgresql\n"
+        "discord:\n  api_base: http://127.0.0.1:9/api/v10\n"  # unreachable: the local checks
+    )
+    url = f"postgresql://bot:{PASSWORD}@127.0.0.1:{free_port()}/topicbot"
+    env = {"TOPICBOT_DATABASE_URL": url, "DISCORD_TOKEN": "x" * 40}
+    result = topicbot("doctor", "--config", str(config), cwd=tmp_path, env=env)
+    assert result.returncode == 4, result.stderr
+    (store,) = [line for line in result.stdout.splitlines() if line.startswith("FIX  store")]
+    assert store.startswith("FIX  store: cannot reach PostgreSQL at bot@127.0.0.1:")
+    assert PASSWORD not in result.stdout + result.stderr
+    assert not (tmp_path / "topicbot.db").exists()  # no SQLite store checked in its place
+
+
+def test_backup_refuses_to_copy_the_sqlite_file_of_a_postgresql_store(tmp_path, config):
+    result = run_with("postgresql://bot@127.0.0.1/topicbot", tmp_path, config, "backup", "b.db")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "topicbot: backup copies the SQLite store; with storage.backend: postgresql, back up "
+        "the database with PostgreSQL's own tools (pg_dump)"
+    ]
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_check_config_names_the_store_it_would_use(tmp_path, config):
+    result = run_with(None, tmp_path, config, "check-config")
+    assert result.returncode == 0
+    assert "  store: PostgreSQL at $TOPICBOT_DATABASE_URL" in result.stdout.splitlines()
