@@ -1,7 +1,7 @@
 """Ingest throughput against the bare cost of reading and YAML-parsing the same files.
 
     python -m bench.bench_ingest --count 100000 [--corpus default|lowvocab] [--workdir DIR]
-        [--seed S] [--batch-size N]
+        [--seed S] [--batch-size N] [--cache-mb MB]
 
 Phases, in one run, over one generated corpus (reused from the workdir when its manifest matches):
 
@@ -43,6 +43,7 @@ from bench.memory import PeakRss
 from bot.ingest.discovery import collect_article_files
 from bot.ingest.report import IngestReport
 from bot.ingest.writer import ingest_paths
+from storage.database import DEFAULT_CACHE_MB
 from storage.store import Store
 
 GOAL_RATIO = 0.60
@@ -75,6 +76,20 @@ def prepare_corpus(
 
 def list_files(corpus_dir: Path) -> list[str]:
     return sorted(entry.path for entry in os.scandir(corpus_dir) if entry.name.endswith(".md"))
+
+
+def _check_corpus(corpus_dir: Path, count: int) -> tuple[int, float]:
+    """The corpus's size in bytes and the seconds ``collect_article_files`` takes to walk it.
+    The lists made here are dropped before any phase that measures memory: the peak RSS
+    reported is the ingest's, not this process's lists of 100,000 paths."""
+    paths = list_files(corpus_dir)
+    corpus_bytes = sum(os.path.getsize(p) for p in paths)
+    walk_started = time.perf_counter()
+    collected, _ = collect_article_files([corpus_dir])
+    walk_seconds = time.perf_counter() - walk_started
+    if not len(collected) == len(paths) == count:
+        raise SystemExit(f"expected {count} files, found {len(paths)} / {len(collected)}")
+    return corpus_bytes, walk_seconds
 
 
 def _cpu(who: int = resource.RUSAGE_SELF) -> float:
@@ -117,9 +132,9 @@ async def _timed_ingest(store: Store, corpus_dir: Path, batch_size: int) -> Phas
 
 
 async def ingest_phases(
-    db_path: Path, corpus_dir: Path, batch_size: int
+    db_path: Path, corpus_dir: Path, batch_size: int, cache_mb: int
 ) -> tuple[Phase, Phase, int, str]:
-    store = await Store.open(db_path)
+    store = await Store.open(db_path, cache_mb=cache_mb)
     try:
         first = await _timed_ingest(store, corpus_dir, batch_size)
         second = await _timed_ingest(store, corpus_dir, batch_size)
@@ -162,7 +177,12 @@ def _peak(phase: Phase) -> str:
 
 
 def run(
-    count: int, seed: int, workdir: Path, batch_size: int, preset: str = "default"
+    count: int,
+    seed: int,
+    workdir: Path,
+    batch_size: int,
+    preset: str = "default",
+    cache_mb: int = DEFAULT_CACHE_MB,
 ) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     spec = preset_spec(preset, count, seed)
@@ -170,17 +190,10 @@ def run(
     corpus_dir, manifest, reused = prepare_corpus(workdir, preset, spec)
     how = "reused" if reused else f"generated in {time.perf_counter() - started:.1f}s"
     print(f"corpus: {corpus_dir} ({count:,} files, {how})", flush=True)
-    paths = list_files(corpus_dir)
-    corpus_bytes = sum(os.path.getsize(p) for p in paths)
-
-    walk_started = time.perf_counter()
-    collected, _ = collect_article_files([corpus_dir])
-    walk_seconds = time.perf_counter() - walk_started
-    if not len(collected) == len(paths) == count:
-        raise SystemExit(f"expected {count} files, found {len(paths)} / {len(collected)}")
+    corpus_bytes, walk_seconds = _check_corpus(corpus_dir, count)
 
     parse_cpu = _cpu()
-    parse_runs = [parse_only(paths)]
+    parse_runs = [parse_only(list_files(corpus_dir))]
     parse_cpu = _cpu() - parse_cpu
     print(
         f"parse #1:  {parse_runs[0]:8.2f}s  {count / parse_runs[0]:9,.0f} files/s  "
@@ -191,7 +204,7 @@ def run(
     db_path = workdir / f"bench-{preset}-n{count}-s{seed}.db"
     _fresh_db(db_path)
     first_phase, second_phase, stored, integrity = asyncio.run(
-        ingest_phases(db_path, corpus_dir, batch_size)
+        ingest_phases(db_path, corpus_dir, batch_size, cache_mb)
     )
     first, ingest_s = first_phase.report, first_phase.seconds
     second, reingest_s = second_phase.report, second_phase.seconds
@@ -200,7 +213,7 @@ def run(
     print(f"reingest:  {reingest_s:8.2f}s  {count / reingest_s:9,.0f} files/s  {_counts(second)}")
     print(f"           {_peak(second_phase)}", flush=True)
 
-    parse_runs.append(parse_only(paths))
+    parse_runs.append(parse_only(list_files(corpus_dir)))
     print(f"parse #2:  {parse_runs[1]:8.2f}s  {count / parse_runs[1]:9,.0f} files/s", flush=True)
     parse_s = min(parse_runs)
 
@@ -225,6 +238,7 @@ def run(
         "count": count,
         "seed": seed,
         "batch_size": batch_size,
+        "cache_mb": cache_mb,
         "corpus_bytes": corpus_bytes,
         "walk_seconds": round(walk_seconds, 3),
         "parse_seconds": round(parse_s, 3),
@@ -270,8 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/topicbot-bench"))
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--cache-mb", type=int, default=DEFAULT_CACHE_MB, help="storage.cache_mb")
     args = parser.parse_args(argv)
-    result = run(args.count, args.seed, args.workdir, args.batch_size, args.corpus)
+    result = run(args.count, args.seed, args.workdir, args.batch_size, args.corpus, args.cache_mb)
     print(
         f"ratio ingest/parse: {result['ratio']:.3f} (goal >= {GOAL_RATIO:.2f}: "
         f"{'met' if result['goal_met'] else 'NOT met'}); re-ingest/parse: "

@@ -4,6 +4,8 @@
         ...
     peak.writer_mb, peak.all_mb
 
+    code, peak = peak_of_command([sys.executable, "-m", "bot", "ingest", ...])
+
 ``writer_mb`` is this process's own peak (the kernel's high-water mark, reset on entry through
 ``/proc/self/clear_refs``); ``all_mb`` is the largest sum, over samples taken every
 ``interval`` seconds, of this process's resident set and its descendants' (parse workers).
@@ -16,11 +18,16 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import subprocess
 import threading
+import time
+from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _MB = 1024 * 1024
+_SAMPLE_SECONDS = 0.05
 
 
 def _status_kb(pid: int | str, field: str) -> int:
@@ -58,7 +65,7 @@ def descendants(pid: int) -> list[int]:
 class PeakRss:
     """See the module's docstring."""
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = _SAMPLE_SECONDS) -> None:
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="peak-rss", daemon=True)
@@ -100,3 +107,18 @@ class PeakRss:
         own = _rss_bytes(self._pid)
         self._own = max(self._own, own)
         self._all = max(self._all, own + sum(map(_rss_bytes, descendants(self._pid))))
+
+
+def peak_of_command(command: Sequence[str], **popen: Any) -> tuple[int, PeakRss]:
+    """Run ``command`` to its end; its exit status, and the peak resident memory of the process
+    (``writer_mb``: its ``VmHWM``, read until it exits) and of it with its descendants
+    (``all_mb``, sampled as ``PeakRss`` does)."""
+    peak = PeakRss()
+    process = subprocess.Popen(command, **popen)
+    own = every = 0
+    while process.poll() is None:
+        own = max(own, _status_kb(process.pid, "VmHWM") * 1024)
+        every = max(every, sum(map(_rss_bytes, [process.pid, *descendants(process.pid)])))
+        time.sleep(_SAMPLE_SECONDS)
+    peak.writer_mb, peak.all_mb = own / _MB, max(every, own) / _MB
+    return process.returncode, peak

@@ -26,6 +26,7 @@ from pydantic import (
 from bot.articles.article_file import DEFAULT_LIMITS
 from bot.ingest.inbox import DEFAULT_SETTLE_SECONDS
 from bot.ingest.writer import DEFAULT_BATCH_SIZE
+from storage.database import DEFAULT_CACHE_MB
 from storage.grouping import GroupingRules
 
 _GROUPING = GroupingRules()
@@ -124,6 +125,9 @@ class StorageSettings(_Section):
     pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     # A ceiling for the database file, for small disks: past it writes fail cleanly ("full").
     max_size_mb: Annotated[int, Field(ge=1, le=10_000_000)] | None = None
+    # SQLite's page cache, per connection (the writer's and the searches'): most of the
+    # memory a long ingest holds.
+    cache_mb: Annotated[int, Field(ge=1, le=65_536)] = DEFAULT_CACHE_MB
 
 
 class IngestSettings(_Section):

@@ -12,7 +12,7 @@ from storage.postgresql import URL_FORM, PostgresConnectError, open_pool
 
 async def open_store(settings: Settings) -> Store:
     """The store the configuration names: the SQLite file at ``storage.path`` (with the
-    configured grouping rules and size cap), or the PostgreSQL database at
+    configured grouping rules, size cap and cache), or the PostgreSQL database at
     ``$storage.url_env``."""
     if settings.storage.backend == "postgresql":
         await _check_postgresql(settings)
@@ -20,6 +20,7 @@ async def open_store(settings: Settings) -> Store:
         settings.storage.path,
         grouping=grouping_rules(settings.related),
         max_size_mb=settings.storage.max_size_mb,
+        cache_mb=settings.storage.cache_mb,
     )
 
 

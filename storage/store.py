@@ -12,7 +12,7 @@ from typing import Self
 from storage.articles import ArticleRepository
 from storage.associations import AssociationRepository
 from storage.checkpoints import SAFETY_NET_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer
-from storage.database import Database, cap_size, migrate, open_connection
+from storage.database import DEFAULT_CACHE_MB, Database, cap_size, migrate, open_connection
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
@@ -72,16 +72,18 @@ class Store:
         grouping: GroupingRules | None = None,
         max_size_mb: int | None = None,
         checkpoint_seconds: float = 1.0,
+        cache_mb: int = DEFAULT_CACHE_MB,
     ) -> Self:
         """Open (creating if needed) and migrate the database file at ``path``; ``grouping``
         sets when near-identical headlines make one story; ``max_size_mb`` caps the file
         (writes past it fail with "database or disk is full", as on a full disk);
-        ``checkpoint_seconds`` is how often the WAL is folded back in the background."""
+        ``checkpoint_seconds`` is how often the WAL is folded back in the background;
+        ``cache_mb`` bounds the page cache of each of the main and search connections."""
         resolved = Path(path)
         in_memory = str(resolved) == ":memory:"
         if not in_memory:
             resolved.parent.mkdir(parents=True, exist_ok=True)
-        connection = await open_connection(resolved)
+        connection = await open_connection(resolved, cache_mb=cache_mb)
         search: Database | None = None
         checkpointer: WalCheckpointer | None = None
         try:
@@ -89,7 +91,9 @@ class Store:
             if max_size_mb is not None:
                 await cap_size(connection, max_size_mb)
             if not in_memory:
-                search = Database(await open_connection(resolved, read_only=True))
+                search = Database(
+                    await open_connection(resolved, read_only=True, cache_mb=cache_mb)
+                )
                 checkpointer = await WalCheckpointer.start(resolved, interval=checkpoint_seconds)
                 await connection.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES}")
                 await connection.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT_BYTES}")

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from bench.bench_ingest import GOAL_ALL_MB, GOAL_WRITER_MB
 from bench.corpus import CorpusSpec, generate_corpus
+from bench.memory import peak_of_command
 from bot.ingest.writer import ingest_paths
 from storage import Store
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def _peak_of_a_run(folder: Path, db: Path) -> int:
@@ -29,12 +35,42 @@ async def _peak_of_a_run(folder: Path, db: Path) -> int:
     return peak - before
 
 
+def generate_corpus_folder(folder: Path, count: int) -> Path:
+    generate_corpus(folder, CorpusSpec(count=count, seed=count))
+    return folder
+
+
+def _in_folders_of(folder: Path, size: int) -> None:
+    for index, path in enumerate(sorted(folder.glob("*.md"))):
+        part = folder / f"part{index // size:03d}"
+        part.mkdir(exist_ok=True)
+        path.rename(part / path.name)
+
+
 async def test_a_run_of_three_times_the_files_needs_no_more_memory(tmp_path):
-    # both runs are past the point where every bounded cache is full (4,000 files hold
-    # about 11,000 headlines)
-    for count in (4_000, 12_000):
-        generate_corpus(tmp_path / f"n{count}", CorpusSpec(count=count, seed=count))
-    small = await _peak_of_a_run(tmp_path / "n4000", tmp_path / "small.db")
-    large = await _peak_of_a_run(tmp_path / "n12000", tmp_path / "large.db")
-    # a path, a signature or a headline kept per file would be 8,000 x hundreds of bytes
+    # The walk holds one folder's names at a time (sorted, for a stable order), so the files
+    # go in folders of 2,000 as an inbox that is emptied as it fills would hold them; both
+    # runs are long enough for the parse-ahead and the headline cache to reach their bounds.
+    for count in (8_000, 24_000):
+        _in_folders_of(generate_corpus_folder(tmp_path / f"n{count}", count), 2_000)
+    small = await _peak_of_a_run(tmp_path / "n8000", tmp_path / "small.db")
+    large = await _peak_of_a_run(tmp_path / "n24000", tmp_path / "large.db")
+    # a path, a signature or a headline kept per file would be 16,000 x hundreds of bytes
     assert large - small < 2_000_000, f"{small / 1e6:.1f} MB -> {large / 1e6:.1f} MB"
+
+
+def test_topicbot_ingest_of_20000_files_stays_within_the_memory_goal(tmp_path):
+    # the goal of issue 11, checked as an operator runs it: the default batch size and cache,
+    # the parse workers counted; ``python -m bench.bench_ingest --count 100000`` checks 100k
+    generate_corpus(tmp_path / "in", CorpusSpec(count=20_000, seed=11))
+    (tmp_path / "topicbot.yaml").write_text("storage:\n  path: data/topicbot.db\n")
+    command = [sys.executable, "-m", "bot", "ingest", "in", "--json"]
+    code, peak = peak_of_command(
+        command,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+    )
+    assert code == 0
+    assert peak.writer_mb <= GOAL_WRITER_MB, f"writer {peak.writer_mb:.0f} MB"
+    assert peak.all_mb <= GOAL_ALL_MB, f"all processes {peak.all_mb:.0f} MB"
