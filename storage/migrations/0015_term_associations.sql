@@ -1,4 +1,4 @@
--- topicbot schema, version 14: term associations learned from stories.
+-- topicbot schema, version 15: term associations learned from stories.
 --
 -- Outlets covering one event paraphrase each other ("face cameras" / "facial recognition").
 -- Housekeeping learns, from pairs of articles that one story holds (curated `related` links
