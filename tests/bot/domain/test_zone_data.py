@@ -1,0 +1,38 @@
+"""Time zones work where the system has no zone data (slim images, Windows): tzdata."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+_PROBE = """
+import json
+from zoneinfo import available_timezones
+from bot.config import DigestSettings
+from bot.domain.digests import find_zones, parse_zone
+print(json.dumps({
+    "configured": DigestSettings(timezone="Europe/Paris").timezone,
+    "city": find_zones("new york")[:1],
+    "typed": parse_zone("paris"),
+    "zones": len(available_timezones()),
+}))
+"""
+
+
+def test_zone_lookup_works_without_system_zone_data(tmp_path: Path) -> None:
+    no_zone_data = tmp_path / "zoneinfo"
+    no_zone_data.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        env={"PYTHONTZPATH": str(no_zone_data), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["configured"] == "Europe/Paris"
+    assert found["city"] == ["America/New_York"]
+    assert found["typed"] == "Europe/Paris"
+    assert found["zones"] > 400
