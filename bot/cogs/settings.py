@@ -9,10 +9,13 @@ from discord.ext import commands
 from bot.app import TopicBot
 from bot.checks import check_same_guild, guild_id_of, moderator_only
 from bot.domain.digests import WEEKDAYS, find_zones
+from bot.domain.guild_settings import RESETTABLE
 from bot.ui.choices import zone_choices
 from bot.ui.settings import settings_embed
 
 DAY_CHOICES = [app_commands.Choice(name=day.capitalize(), value=day) for day in WEEKDAYS]
+# Named as the options they reset, so a refusal names what the moderator picked.
+RESET_CHOICES = [app_commands.Choice(name=name, value=name) for name in RESETTABLE]
 
 
 class SettingsCommands(commands.Cog):
@@ -29,8 +32,9 @@ class SettingsCommands(commands.Cog):
         timezone="The time zone digests follow: type a city, such as Paris or New York",
         digest_time="When daily (and weekly) digests go out, as HH:MM on a 24-hour clock",
         digest_day="The day weekly digests go out",
+        reset="Send a setting back to the default (digest schedule: all three of its parts)",
     )
-    @app_commands.choices(digest_day=DAY_CHOICES)
+    @app_commands.choices(digest_day=DAY_CHOICES, reset=RESET_CHOICES)
     @moderator_only()
     async def settings_command(
         self,
@@ -40,6 +44,7 @@ class SettingsCommands(commands.Cog):
         timezone: str | None = None,
         digest_time: str | None = None,
         digest_day: str | None = None,
+        reset: str | None = None,
     ) -> None:
         """Change the settings given; with none, show them."""
         guild_id = guild_id_of(interaction)
@@ -53,12 +58,13 @@ class SettingsCommands(commands.Cog):
             timezone=timezone,
             digest_time=digest_time,
             digest_day=digest_day,
+            reset=reset,
         )
-        if self.bot.jobs is not None and (timezone or digest_time or digest_day):
+        if self.bot.jobs is not None and (timezone or digest_time or digest_day or reset):
             await self.bot.jobs.wake_when_wanted()  # waiting digests may now be due sooner
         bar = await self.settings.min_quality(guild_id)
         digests = await self.settings.next_digests(guild_id)
-        options = (moderator_role, min_quality, timezone, digest_time, digest_day)
+        options = (moderator_role, min_quality, timezone, digest_time, digest_day, reset)
         changed = any(option is not None for option in options)
         await interaction.response.send_message(
             "Saved." if changed else None,

@@ -13,11 +13,21 @@ from bot.domain.digests import (
     parse_weekday,
     parse_zone,
 )
+from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from storage import Store
 from storage.models import GuildSettings
 
 DIGEST_SETTINGS = frozenset({"timezone", "digest_time", "digest_day"})
+# What a moderator can send back to the default, and the stored settings each one clears.
+RESETTABLE: dict[str, tuple[str, ...]] = {
+    "timezone": ("timezone",),
+    "digest_time": ("digest_time",),
+    "digest_day": ("digest_day",),
+    "digest_schedule": ("timezone", "digest_time", "digest_day"),
+    "min_quality": ("min_quality",),
+    "moderator_role": ("moderator_role_id",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +79,13 @@ class GuildSettingsService:
         timezone: str | None = None,
         digest_time: str | None = None,
         digest_day: str | None = None,
+        reset: str | None = None,
     ) -> GuildSettings:
-        """Change the settings that were given; the others are kept. Every value is checked
-        before anything is written. A new digest schedule moves the guild's digest rows not
-        yet due to its next moments, in the same transaction."""
-        changes: dict[str, int | str] = {}
+        """Change the settings that were given, and send ``reset`` (a key of ``RESETTABLE``)
+        back to the default; the others are kept. Every value is checked before anything is
+        written. A new digest schedule moves the guild's digest rows not yet due to its next
+        moments, in the same transaction."""
+        changes: dict[str, int | str | None] = {}
         if moderator_role_id is not None:
             changes["moderator_role_id"] = moderator_role_id
         if min_quality is not None:
@@ -84,13 +96,17 @@ class GuildSettingsService:
             changes["digest_time"] = parse_clock_time(digest_time)
         if digest_day is not None:
             changes["digest_day"] = parse_weekday(digest_day)
+        if reset is not None:
+            changes.update(_cleared(reset, changes))
         if changes:
             await self._save(guild_id, actor_id, changes)
         return await self.get(guild_id)
 
-    async def _save(self, guild_id: int, actor_id: int, changes: dict[str, int | str]) -> None:
+    async def _save(
+        self, guild_id: int, actor_id: int, changes: dict[str, int | str | None]
+    ) -> None:
         now = self._clock()
-        detail: dict[str, int | str] = dict(changes)
+        detail: dict[str, int | str | None] = dict(changes)
         async with self._store.transaction():
             await self._store.guild_settings.update(guild_id, now, **changes)
             if changes.keys() & DIGEST_SETTINGS:
@@ -101,3 +117,16 @@ class GuildSettingsService:
                 )
                 detail["digest_items_moved"] = moved
             await self._store.audit.record(guild_id, actor_id, "settings", now, detail=detail)
+
+
+def _cleared(reset: str, changes: dict[str, int | str | None]) -> dict[str, None]:
+    """The stored settings ``reset`` clears; refused when one is also being set."""
+    cleared = RESETTABLE.get(reset)
+    if cleared is None:
+        raise UserError(f"`reset` must be one of: {', '.join(RESETTABLE)}.")
+    both = [name.removesuffix("_id") for name in cleared if name in changes]
+    if both:
+        raise UserError(
+            f"`reset` {reset} clears {', '.join(both)}: set it or reset it, not both at once."
+        )
+    return dict.fromkeys(cleared)

@@ -186,3 +186,80 @@ async def test_new_digests_follow_the_servers_own_time_and_day(harness: Harness)
     harness.clock.advance(seconds=1)
     assert (await harness.bot.dispatcher.send_digests()).sent == 1
     assert harness.double.dms_to(weekly)[0].embeds[0]["title"] == "Your weekly digest"
+
+
+async def test_reset_sends_the_schedule_back_to_the_default_and_moves_waiting_digests(
+    harness: Harness,
+):
+    g = harness.first
+    harness.clock.now = NOW
+    daily = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, daily, "Transport", delivery="daily")
+    own = await settings(
+        harness, timezone="Asia/Tokyo", digest_time="18:30", digest_day="friday", min_quality=70
+    )
+    assert own.content == "Saved."
+    await story(harness, 1, title="Waiting")
+    await harness.deliver()  # waits for Thursday 18:30 in Tokyo (09:30 UTC)
+
+    reset = await settings(harness, reset="digest_schedule")
+    assert reset.content == "Saved."
+    assert reset.message.flags & EPHEMERAL
+    thursday_8 = datetime(2026, 6, 11, 8, 0, tzinfo=UTC)
+    monday_8 = datetime(2026, 6, 15, 8, 0, tzinfo=UTC)
+    assert {k: v for k, v in fields(reset).items() if k != "Moderator role"} == {
+        "Quality bar": "70",
+        "Time zone": "UTC (UTC+00:00) (default)",
+        "Daily digest": f"08:00 (default)\nnext: Thu 11 Jun 08:00 UTC · <t:{stamp(thursday_8)}:R>",
+        "Weekly digest": f"Mondays (default)\nnext: Mon 15 Jun 08:00 UTC · <t:{stamp(monday_8)}:R>",
+    }  # fmt: skip
+    stored = await harness.store.guild_settings.get(g.id)
+    assert (stored.timezone, stored.digest_time, stored.digest_day) == (None, None, None)
+    assert stored.min_quality == 70
+    latest = (await harness.store.audit.recent(g.id))[0]
+    assert latest.detail == {
+        "timezone": None, "digest_time": None, "digest_day": None, "digest_items_moved": 1,
+    }  # fmt: skip
+
+    # the waiting digest moved from 09:30 UTC (Tokyo's 18:30) to the default 08:00 UTC
+    harness.clock.now = datetime(2026, 6, 11, 7, 59, 59, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    harness.clock.advance(seconds=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    (digest,) = harness.double.dms_to(daily)
+    assert "Waiting" in digest.embeds[0]["description"]
+
+
+async def test_reset_one_setting_keeps_the_others(harness: Harness):
+    g = harness.first
+    await settings(harness, timezone="Asia/Tokyo", digest_time="18:30", min_quality=70)
+    assert (await settings(harness, reset="digest_time")).content == "Saved."
+    quality = await settings(harness, reset="min_quality")
+    shown = fields(quality)
+    assert shown["Quality bar"].endswith(" (default)")
+    assert shown["Daily digest"].startswith("08:00 (default)\n")
+    assert shown["Time zone"] == "Asia/Tokyo (UTC+09:00)"
+    stored = await harness.store.guild_settings.get(g.id)
+    assert (stored.timezone, stored.digest_time, stored.min_quality) == ("Asia/Tokyo", None, None)
+
+
+async def test_reset_and_set_the_same_setting_is_refused_and_changes_nothing(harness: Harness):
+    g = harness.first
+    refused = await settings(harness, timezone="Europe/Paris", reset="digest_schedule")
+    assert refused.message.flags & EPHEMERAL
+    assert refused.content == (
+        "`reset` digest_schedule clears timezone: set it or reset it, not both at once."
+    )
+    assert (await harness.store.guild_settings.get(g.id)).timezone is None
+    assert await harness.store.audit.recent(g.id) == []
+
+
+async def test_members_cannot_reset_settings(harness: Harness):
+    g = harness.first
+    await settings(harness, timezone="Asia/Tokyo")
+    refused = await harness.slash(
+        g, g.members[0].id, "settings", {"reset": "digest_schedule"}, force=True
+    )
+    assert refused.content.startswith("Only moderators can do this")
+    assert (await harness.store.guild_settings.get(g.id)).timezone == "Asia/Tokyo"
