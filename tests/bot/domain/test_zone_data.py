@@ -24,7 +24,8 @@ def test_zone_lookup_works_without_system_zone_data(tmp_path: Path) -> None:
     no_zone_data.mkdir()
     result = subprocess.run(
         [sys.executable, "-c", _PROBE],
-        env={"PYTHONTZPATH": str(no_zone_data), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONTZPATH": str(no_zone_data)},
+        cwd=Path(__file__).parents[3],  # the checkout, so `bot` imports from it
         capture_output=True,
         text=True,
         timeout=60,
