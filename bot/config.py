@@ -51,7 +51,8 @@ class ConfigError(Exception):
 def _timezone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: from the tzdata package, a folder such as "America" fails to open as a file
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(
             f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)"
         ) from None

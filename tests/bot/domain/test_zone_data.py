@@ -8,13 +8,20 @@ from pathlib import Path
 _PROBE = """
 import json
 from zoneinfo import available_timezones
+from pydantic import ValidationError
 from bot.config import DigestSettings
+try:
+    DigestSettings(timezone="America")
+    folder = "accepted"
+except ValidationError as error:
+    folder = error.errors()[0]["msg"]
 from bot.domain.digests import find_zones, parse_zone
 print(json.dumps({
     "configured": DigestSettings(timezone="Europe/Paris").timezone,
     "city": find_zones("new york")[:1],
     "typed": parse_zone("paris"),
     "zones": len(available_timezones()),
+    "folder": folder,
 }))
 """
 
@@ -37,3 +44,6 @@ def test_zone_lookup_works_without_system_zone_data(tmp_path: Path) -> None:
     assert found["city"] == ["America/New_York"]
     assert found["typed"] == "Europe/Paris"
     assert found["zones"] > 400
+    assert found["folder"] == (
+        "Value error, unknown time zone 'America' (use an IANA name such as Europe/Paris)"
+    )
