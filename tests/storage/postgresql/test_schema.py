@@ -61,6 +61,71 @@ async def test_every_sqlite_table_and_column_has_its_place(connection, tmp_path)
     }
 
 
+# SQLite's indexes and triggers that PostgreSQL has under another name or not at all, each on
+# purpose; every other one must be there under its SQLite name. None: nothing stands in for it.
+INDEX_STAND_INS: dict[str, str | None] = {
+    # FTS5 virtual tables: stored tsvector columns with GIN indexes (0001's header).
+    "articles_fts": "articles_search",
+    "titles_fts": "articles_title_words",
+}
+TRIGGER_STAND_INS: dict[str, str | None] = {
+    # They keep the FTS5 tables; the tsvector columns are generated, kept by PostgreSQL itself.
+    "articles_fts_insert": None,
+    "articles_fts_delete": None,
+    "articles_fts_update": None,
+    "titles_fts_insert": None,
+    "titles_fts_delete": None,
+    "titles_fts_update": None,
+}
+
+
+async def sqlite_schema_names(path: Path, kind: str) -> set[str]:
+    """The store's indexes (with the FTS5 virtual tables, which stand where indexes do) or
+    triggers on SQLite; not the automatic indexes, nor the FTS5 tables' shadow tables'."""
+    store = await Store.open(path)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        if kind == "trigger":
+            query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            query = (
+                "SELECT name FROM sqlite_master WHERE (type = 'index' AND sql IS NOT NULL "
+                "AND tbl_name NOT LIKE '%\\_fts\\_%' ESCAPE '\\') "
+                "OR (type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%')"
+            )
+        return {name for (name,) in db.execute(query)}
+
+
+async def postgresql_schema_names(connection: asyncpg.Connection, kind: str) -> set[str]:
+    if kind == "trigger":
+        query = "SELECT tgname AS name FROM pg_trigger WHERE NOT tgisinternal"
+    else:
+        query = "SELECT indexname AS name FROM pg_indexes WHERE schemaname = 'public'"
+    return {row["name"] for row in await connection.fetch(query)}
+
+
+@pytest.mark.parametrize(
+    ("kind", "stand_ins", "one_there"),
+    [
+        ("index", INDEX_STAND_INS, "deliveries_history"),
+        ("trigger", TRIGGER_STAND_INS, "articles_deliveries_delete"),
+    ],
+)
+async def test_every_sqlite_index_and_trigger_has_its_place(
+    connection, tmp_path, kind, stand_ins, one_there
+):
+    on_sqlite = await sqlite_schema_names(tmp_path / "store.db", kind)
+    on_postgresql = await postgresql_schema_names(connection, kind)
+    assert one_there in on_sqlite  # the comparison below compares something
+    assert set(stand_ins) <= on_sqlite  # no stand-in for what SQLite no longer has
+    missing = {
+        name: stand_ins.get(name, name)
+        for name in on_sqlite
+        if stand_ins.get(name, name) not in on_postgresql | {None}
+    }
+    assert missing == {}
+
+
 async def test_migrations_are_recorded_and_applied_once(connection):
     latest = len(migrations())
     assert await schema_version(connection) == latest
@@ -192,6 +257,87 @@ async def test_an_articles_outbox_rows_go_with_it(connection):
     await connection.execute("DELETE FROM articles WHERE pk = $1", gone)
     left = await connection.fetch("SELECT article_pk FROM deliveries")
     assert [row["article_pk"] for row in left] == [kept]
+
+
+async def add_feed_and_subscription(connection, topic_key: str, channel: int) -> list[int]:
+    """A topic with a channel feed and a member's subscription, each with kept counts."""
+    topic = await connection.fetchval(
+        "INSERT INTO topics (key, name) VALUES ($1, $1) RETURNING id", topic_key
+    )
+    feed = await connection.fetchval(
+        "INSERT INTO feeds (guild_id, channel_id, topic_id, created_by, created_at) "
+        "VALUES (7, $1, $2, 9, $3) RETURNING id",
+        channel,
+        topic,
+        NOW,
+    )
+    subscription = await connection.fetchval(
+        "INSERT INTO subscriptions (guild_id, user_id, topic_id, created_at, updated_at) "
+        "VALUES (7, 500, $1, $2, $2) RETURNING id",
+        topic,
+        NOW,
+    )
+    await connection.executemany(
+        "INSERT INTO delivery_counts (guild_id, target_kind, target_id, source_id, state, total) "
+        "VALUES (7, $1, $2, $3, $4, 3)",
+        [
+            ("channel", channel, feed, "sent"),
+            ("channel", channel, feed, "failed"),
+            ("dm", 500, subscription, "sent"),
+        ],
+    )
+    return [topic, feed, subscription]
+
+
+async def kept_counts(connection) -> set[tuple[str, int]]:
+    rows = await connection.fetch("SELECT target_kind, source_id FROM delivery_counts")
+    return {(row["target_kind"], row["source_id"]) for row in rows}
+
+
+async def test_counts_of_removed_feeds_and_subscriptions_go_with_them(connection):
+    _, ai_feed, ai_subscription = await add_feed_and_subscription(connection, "ai", 70)
+    chips, chips_feed, chips_subscription = await add_feed_and_subscription(connection, "chips", 71)
+    await connection.execute("DELETE FROM subscriptions WHERE id = $1", ai_subscription)
+    assert await kept_counts(connection) == {
+        ("channel", ai_feed),
+        ("channel", chips_feed),
+        ("dm", chips_subscription),
+    }
+    await connection.execute("DELETE FROM feeds WHERE id = $1", ai_feed)
+    assert await kept_counts(connection) == {("channel", chips_feed), ("dm", chips_subscription)}
+    await connection.execute("DELETE FROM topics WHERE id = $1", chips)  # both cascade
+    assert await kept_counts(connection) == set()
+
+
+# SQLite's pruning statements (storage/retention.py) as PostgreSQL will run them: the day
+# written as the index writes it.
+DONE_DAY = "greatest(created_at, coalesce(sent_at, 0)) / 86400"
+PRUNABLE = (
+    "SELECT article_pk, guild_id, target_kind, target_id, state FROM deliveries "
+    f"WHERE state <> 'pending' AND {DONE_DAY} = $1 "
+    "ORDER BY guild_id, target_kind, target_id, article_pk LIMIT $2"
+)
+DELETE_PRUNABLE = (
+    f"DELETE FROM deliveries WHERE state <> 'pending' AND {DONE_DAY} = $1 "
+    "AND (guild_id, target_kind, target_id, article_pk) <= ($2, $3, $4, $5)"
+)
+
+
+async def plan(connection, statement: str, *arguments) -> str:
+    async with connection.transaction():
+        # On a near-empty table a scan of it is cheapest; what is asked is whether the
+        # index can serve the statement, as SQLite's test asks with INDEXED BY.
+        await connection.execute("SET LOCAL enable_seqscan = off")
+        rows = await connection.fetch(f"EXPLAIN {statement}", *arguments)
+    return "\n".join(row[0] for row in rows)
+
+
+async def test_pruning_reads_the_outbox_by_day_then_target_through_its_index(connection):
+    chosen = await plan(connection, PRUNABLE, 20_000, 10)
+    assert "deliveries_done_by_day" in chosen
+    assert "Sort" not in chosen  # the index gives the order
+    chosen = await plan(connection, DELETE_PRUNABLE, 20_000, 7, "dm", 500, 1)
+    assert "deliveries_done_by_day" in chosen
 
 
 CLAIM = (
