@@ -35,12 +35,9 @@ async def _peak_of_a_run(folder: Path, db: Path) -> int:
     return peak - before
 
 
-def generate_corpus_folder(folder: Path, count: int) -> Path:
+def _corpus_in_folders(folder: Path, count: int, size: int) -> None:
+    """``count`` generated article files under ``folder``, ``size`` to a subfolder."""
     generate_corpus(folder, CorpusSpec(count=count, seed=count))
-    return folder
-
-
-def _in_folders_of(folder: Path, size: int) -> None:
     for index, path in enumerate(sorted(folder.glob("*.md"))):
         part = folder / f"part{index // size:03d}"
         part.mkdir(exist_ok=True)
@@ -52,7 +49,7 @@ async def test_a_run_of_three_times_the_files_needs_no_more_memory(tmp_path):
     # go in folders of 2,000 as an inbox that is emptied as it fills would hold them; both
     # runs are long enough for the parse-ahead and the headline cache to reach their bounds.
     for count in (8_000, 24_000):
-        _in_folders_of(generate_corpus_folder(tmp_path / f"n{count}", count), 2_000)
+        _corpus_in_folders(tmp_path / f"n{count}", count, size=2_000)
     small = await _peak_of_a_run(tmp_path / "n8000", tmp_path / "small.db")
     large = await _peak_of_a_run(tmp_path / "n24000", tmp_path / "large.db")
     # a path, a signature or a headline kept per file would be 16,000 x hundreds of bytes
