@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.config import RelatedSettings, RetentionSettings
 from bot.domain.associations import AssociationLearner, associated_terms, learn
 from bot.domain.related import RelatedService
@@ -16,18 +14,9 @@ from bot.domain.terms import story_terms
 from bot.jobs import housekeeping_job
 from storage import Store
 from storage.associations import Association, StoryMember
-from tests.bot.domain.test_related_ranking import FILLER, GUILD, add
+from tests.bot.domain.news_store import GUILD, add
 
 WINDOW = timedelta(hours=72)
-
-
-@pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "t.db")
-    for n, (title, excerpt) in enumerate(FILLER):
-        await add(opened, f"filler{n}", title, excerpt, f"2026-08-{1 + n:02d}T09:00:00Z")
-    yield opened
-    await opened.close()
 
 
 def member(story: int, title: str, excerpt: str, outlet: str) -> StoryMember:
