@@ -1,0 +1,71 @@
+"""The store on PostgreSQL: one object that owns the pool and exposes the repositories, as
+``storage.store.Store`` does for the SQLite file.
+
+The repositories arrive one by one (each beside its SQLite twin's protocol in
+``storage.api``); until the last one is here the bot cannot run on this store, and
+``bot.stores.open_store`` still refuses ``storage.backend: postgresql``.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
+from typing import Self
+
+from storage.grouping import GroupingRules
+from storage.postgresql.database import PgDatabase
+from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+from storage.postgresql.schema import open_migrated_pool
+from storage.postgresql.subscriptions import PgSubscriptionRepository
+
+DEFAULT_POOL_SIZE = 10
+
+
+class PgStore:
+    """topicbot's store on a PostgreSQL database. Open once at start with ``PgStore.open``
+    and close at exit."""
+
+    def __init__(self, db: PgDatabase, *, grouping: GroupingRules | None = None) -> None:
+        self._db = db
+        self._grouping = grouping
+        self.subscriptions = PgSubscriptionRepository(db)
+        self.guild_settings = PgGuildSettingsRepository(db)
+        self.meta = PgMetaRepository(db)
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        *,
+        pool_size: int = DEFAULT_POOL_SIZE,
+        source: str = "$TOPICBOT_DATABASE_URL",
+        grouping: GroupingRules | None = None,
+    ) -> Self:
+        """Connect a pool of ``pool_size`` to ``url`` and bring the schema up to date;
+        ``source`` names where the URL came from in errors (never the URL: it may hold a
+        password)."""
+        pool = await open_migrated_pool(url, size=pool_size, source=source)
+        return cls(PgDatabase(pool), grouping=grouping)
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """Make the block's calls (from this task) one transaction, rolled back if it raises."""
+        return self._db.transaction()
+
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query."""
+        return bool(await self._db.scalar("SELECT 1") == 1)
+
+    async def close(self) -> None:
+        """Close every connection of the pool."""
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
