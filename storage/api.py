@@ -41,7 +41,11 @@ if TYPE_CHECKING:
     from storage.outbox.health import HealthCounts
     from storage.outbox.planning import PlanCounts, Publication
     from storage.outbox.rows import Delivery, TargetKind
+    from storage.postgresql.audit import PgAuditRepository
+    from storage.postgresql.feeds import PgFeedRepository
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+    from storage.postgresql.publication import PgPublicationRepository
+    from storage.postgresql.retention import PgRetentionRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
@@ -406,4 +410,16 @@ if TYPE_CHECKING:
     def _postgresql_subscriptions_conform(
         repository: PgSubscriptionRepository,
     ) -> SubscriptionsApi:
+        return repository
+
+    def _postgresql_publication_conforms(repository: PgPublicationRepository) -> PublicationApi:
+        return repository
+
+    def _postgresql_feeds_conform(repository: PgFeedRepository) -> FeedsApi:
+        return repository
+
+    def _postgresql_audit_conforms(repository: PgAuditRepository) -> AuditApi:
+        return repository
+
+    def _postgresql_retention_conforms(repository: PgRetentionRepository) -> RetentionApi:
         return repository

@@ -33,6 +33,11 @@ AUDIT_ENTRY = Columns(
 )
 
 
+def audit_detail(detail: dict[str, Any] | None) -> str:
+    """An entry's detail as stored (JSON text, readable as written)."""
+    return json.dumps(detail or {}, ensure_ascii=False)
+
+
 class GuildSettingsRepository:
     """Per-guild settings."""
 
@@ -102,7 +107,7 @@ class AuditRepository:
                 actor_id,
                 action,
                 article_id,
-                json.dumps(detail or {}, ensure_ascii=False),
+                audit_detail(detail),
                 to_timestamp(now),
             ),
         )

@@ -13,10 +13,16 @@ from types import TracebackType
 from typing import Self
 
 from storage.grouping import GroupingRules
+from storage.models import StoreStats
+from storage.postgresql.audit import PgAuditRepository
 from storage.postgresql.database import PgDatabase
+from storage.postgresql.feeds import PgFeedRepository
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+from storage.postgresql.publication import PgPublicationRepository
+from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import open_migrated_pool
 from storage.postgresql.subscriptions import PgSubscriptionRepository
+from storage.stats import Gauges, store_gauges, store_stats
 
 DEFAULT_POOL_SIZE = 10
 
@@ -31,6 +37,10 @@ class PgStore:
         self.subscriptions = PgSubscriptionRepository(db)
         self.guild_settings = PgGuildSettingsRepository(db)
         self.meta = PgMetaRepository(db)
+        self.publication = PgPublicationRepository(db)
+        self.feeds = PgFeedRepository(db)
+        self.audit = PgAuditRepository(db)
+        self.retention = PgRetentionRepository(db)
 
     @classmethod
     async def open(
@@ -50,6 +60,14 @@ class PgStore:
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Make the block's calls (from this task) one transaction, rolled back if it raises."""
         return self._db.transaction()
+
+    async def stats(self) -> StoreStats:
+        """Counts of articles, topics, subscriptions, feeds and deliveries."""
+        return await store_stats(self._db, self.retention)
+
+    async def gauges(self) -> Gauges:
+        """Outbox depth by mode, paused targets and the database's size."""
+        return await store_gauges(self._db, (await self.retention.size()).bytes)
 
     async def ping(self) -> bool:
         """Whether the database answers a trivial query."""
