@@ -16,9 +16,9 @@ from bot.domain.retention import Housekeeper, deliveries_cutoff
 from storage import Store
 from storage.postgresql.store import PgStore
 from storage.retention import PRUNABLE
+from tests.storage import rows as plain
 from tests.storage.legacy import add_article as add_legacy_article
 from tests.storage.legacy import store_at_version
-from tests.storage import rows as plain
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = 86_400
