@@ -33,7 +33,7 @@ from bot.sending.sender import DiscordSender
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from bot.wiring import ServiceBot, Services, build_services, intents
-from storage import Store
+from storage.api import StoreApi
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class TopicBot(ServiceBot):
         self,
         *,
         settings: Settings,
-        store: Store,
+        store: StoreApi,
         services: Services | None = None,
         run_jobs: bool = True,
         sync_on_start: bool = True,

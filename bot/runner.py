@@ -20,7 +20,7 @@ from bot.app import TopicBot
 from bot.config import Settings
 from bot.stores import open_store
 from bot.sync import sync_commands
-from storage import Store
+from storage.api import StoreApi
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def point_at_discord(settings: Settings) -> None:
 Session = Callable[[TopicBot, str], Awaitable[int]]
 
 
-def build_bot(settings: Settings, store: Store, *, serving: bool) -> TopicBot:
+def build_bot(settings: Settings, store: StoreApi, *, serving: bool) -> TopicBot:
     """topicbot over an open store; the jobs and the start-up sync only when ``serving``."""
     return TopicBot(settings=settings, store=store, run_jobs=serving, sync_on_start=serving)
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeGuard
 
 if TYPE_CHECKING:
+    from storage.associations import Association, StoryMember
     from storage.feeds import FeedSaved
     from storage.models import (
         Article,
@@ -344,8 +346,19 @@ class RetentionApi(Protocol):
     async def reclaim(self, pages: int) -> int: ...
 
 
+class AssociationsApi(Protocol):
+    """``store.associations``: term associations learned from stories."""
+
+    async def story_members(self, *, stories: int, per_story: int) -> list[StoryMember]: ...
+
+    async def replace(self, associations: Sequence[Association]) -> None: ...
+
+    async def associates(self, terms: Sequence[str]) -> list[Association]: ...
+
+
 class StoreApi(Protocol):
-    """The store: its repositories, transactions spanning them, and operators' figures."""
+    """The store: its repositories, transactions spanning them, operators' figures and checks,
+    and its lifetime (``async with store:`` closes it)."""
 
     @property
     def articles(self) -> ArticlesApi: ...
@@ -383,6 +396,9 @@ class StoreApi(Protocol):
     @property
     def retention(self) -> RetentionApi: ...
 
+    @property
+    def associations(self) -> AssociationsApi: ...
+
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
     async def stats(self) -> StoreStats: ...
@@ -391,7 +407,33 @@ class StoreApi(Protocol):
 
     async def ping(self) -> bool: ...
 
+    async def optimize(self) -> None:
+        """Refresh the planner's statistics (and, on SQLite, fold the WAL back in)."""
+
+    async def quick_check(self) -> list[str]:
+        """The engine's quick verdict on the store: ['ok'] when healthy, else what it found."""
+
     async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+
+def missing_members(store: object) -> list[str]:
+    """What of ``StoreApi`` (repositories and calls) ``store`` does not have yet."""
+    members = [name for name in vars(StoreApi) if not name.startswith("_")]
+    return sorted(name for name in members if not hasattr(store, name))
+
+
+def serves_the_bot(store: object) -> TypeGuard[StoreApi]:
+    """Whether ``store`` has every member of ``StoreApi``: the bot can run on it."""
+    return not missing_members(store)
 
 
 if TYPE_CHECKING:

@@ -26,7 +26,7 @@ from bot.ingest.workers import (
     from_plain_parsed,
     parser,
 )
-from storage import Store
+from storage.api import StoreApi
 
 ProgressCallback = Callable[[int], None]
 
@@ -96,7 +96,7 @@ class Ingester:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         *,
         limits: ParseLimits = DEFAULT_LIMITS,
         batch_size: int = DEFAULT_BATCH_SIZE,
@@ -213,7 +213,7 @@ class _Run:
 
 
 async def ingest_paths(
-    store: Store,
+    store: StoreApi,
     paths: Sequence[Path],
     *,
     limits: ParseLimits = DEFAULT_LIMITS,

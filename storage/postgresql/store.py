@@ -20,7 +20,7 @@ from storage.postgresql.feeds import PgFeedRepository
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.publication import PgPublicationRepository
 from storage.postgresql.retention import PgRetentionRepository
-from storage.postgresql.schema import open_migrated_pool
+from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.subscriptions import PgSubscriptionRepository
 from storage.stats import Gauges, store_gauges, store_stats
 
@@ -57,6 +57,12 @@ class PgStore:
         pool = await open_migrated_pool(url, size=pool_size, source=source)
         return cls(PgDatabase(pool), grouping=grouping)
 
+    async def migrate(self) -> None:
+        """Bring the schema up to date (``open`` does; for a store built on a pool of its
+        caller's)."""
+        async with self._db.pool.acquire() as connection:
+            await migrate(connection)
+
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Make the block's calls (from this task) one transaction, rolled back if it raises."""
         return self._db.transaction()
@@ -72,6 +78,23 @@ class PgStore:
     async def ping(self) -> bool:
         """Whether the database answers a trivial query."""
         return bool(await self._db.scalar("SELECT 1") == 1)
+
+    async def optimize(self) -> None:
+        """Refresh the planner's statistics (autovacuum does too, on its own schedule)."""
+        await self._db.execute("ANALYZE")
+
+    async def quick_check(self) -> list[str]:
+        """['ok'] when the database takes writes and holds this version's schema; else what
+        is wrong (the server checks its own pages: there is no file here to check)."""
+        problems = []
+        if await self._db.scalar("SELECT pg_is_in_recovery()"):
+            problems.append("the server is a read-only standby (in recovery)")
+        async with self._db.pool.acquire() as connection:
+            found = await schema_version(connection)
+        newest = migrations()[-1].version
+        if found != newest:
+            problems.append(f"the schema is at version {found}, this version needs {newest}")
+        return problems or ["ok"]
 
     async def close(self) -> None:
         """Close every connection of the pool."""
