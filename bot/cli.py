@@ -278,6 +278,8 @@ def _size(size: StoreSize | None) -> str:
     """The file's size, its free pages, and whether they are given back."""
     if size is None:
         return "unknown"
+    if size.autovacuum:
+        return f"{_megabytes(size.bytes)} (deleted rows' space reused through autovacuum)"
     reclaim = (
         "given back a little at each housekeeping run"
         if size.incremental_vacuum

@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.cli import _size as cli_size
 from storage import Store
 from storage.api import missing_members, serves_the_bot
 from storage.postgresql.database import PgDatabase
@@ -157,3 +158,11 @@ def test_check_config_names_the_store_it_would_use(tmp_path, config):
     result = run_with(None, tmp_path, config, "check-config")
     assert result.returncode == 0
     assert "  store: PostgreSQL at $TOPICBOT_DATABASE_URL" in result.stdout.splitlines()
+
+
+async def test_stats_say_how_a_postgresql_database_reuses_space(postgresql_database_url):
+    async with await PgStore.open(postgresql_database_url, pool_size=1) as store:
+        size = await store.retention.size()
+    shown = cli_size(size)
+    assert shown.endswith(" MB (deleted rows' space reused through autovacuum)")
+    assert "free pages" not in shown

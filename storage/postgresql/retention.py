@@ -136,7 +136,11 @@ class PgRetentionRepository:
         )
         assert row is not None
         return StoreSize(
-            bytes=int(row[0]), free_bytes=0, page_size=int(row[1]), incremental_vacuum=False
+            bytes=int(row[0]),
+            free_bytes=0,
+            page_size=int(row[1]),
+            incremental_vacuum=False,
+            autovacuum=True,
         )
 
     async def reclaim(self, pages: int) -> int:

@@ -32,7 +32,9 @@ def ago(days: float) -> int:
 async def seed(store, rows: list[tuple[str, int, str, int, int | None]]) -> None:
     """A feed, a subscription, and outbox rows (kind, target, state, created, sent) of
     articles of their own, written as planning and sending would leave them (either engine)."""
-    await plain.run(store, "INSERT INTO topics (id, key, name) VALUES (1, 'ai', 'AI')")
+    await plain.run(
+        store, "INSERT INTO topics (id, key, name) VALUES (1, 'ai', 'AI') ON CONFLICT DO NOTHING"
+    )
     await plain.run(
         store,
         "INSERT INTO feeds (id, guild_id, channel_id, topic_id, created_by, created_at) "
@@ -583,7 +585,7 @@ async def test_space_on_postgresql_is_the_databases_and_autovacuum_reuses_it(
         await seed(pg, old_rows(20))
         size = await pg.retention.size()
         assert size.bytes > 1_000_000 and size.page_size == 8192
-        assert (size.free_bytes, size.incremental_vacuum) == (0, False)
+        assert (size.free_bytes, size.incremental_vacuum, size.autovacuum) == (0, False, True)
         run = await housekeeper(pg, batch_rows=100).run()
         assert (run.deliveries, run.pages_reclaimed) == (20, 0)
         assert (await pg.gauges()).size_bytes >= size.bytes - 1_000_000
