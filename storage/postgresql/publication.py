@@ -26,6 +26,8 @@ _FILTERS: dict[StateFilter, str] = {
     "any": "true",
 }
 _SELECT = f"SELECT {ARTICLE.select}, {_STATE} FROM articles a "
+# Autocomplete looks for common words among this many of the newest titles first.
+_NEWEST_TITLES = 10 * SUGGEST_POOL
 
 
 def _guild_article(row: asyncpg.Record) -> GuildArticle:
@@ -111,20 +113,29 @@ class PgPublicationRepository:
         query = words_query(terms, prefix_last=bool(terms) and len(terms[-1]) >= 3)
         if not query:
             return await self.listing(guild_id, state, limit=limit)
-        # As on SQLite: the newest title matches only (from the title index, full articles
-        # only), ranked by how well the title matches, so a common word or a short prefix on
-        # a large store costs little more than a rare word.
+        # As on SQLite: the newest title matches only (full articles), ranked by how well
+        # the title matches. GIN gives matches in no order, so where the words are common
+        # they are looked for among the newest titles first (a backward read of the primary
+        # key that stops at the pool); only words too rare for that are read from the title
+        # index whole and sorted.
         rows = await self._db.fetch_all(
             "WITH q AS (SELECT to_tsquery('topicbot_text', $2) AS query), "
-            "hits AS MATERIALIZED (SELECT a.pk, ts_rank(a.title_words, q.query, 1) AS rank "
-            "FROM articles a, q WHERE a.title_words @@ q.query AND a.coverage_only = 0 "
-            "ORDER BY a.pk DESC LIMIT $4) "
-            f"SELECT {ARTICLE.select}, {_STATE} FROM hits h JOIN articles a ON a.pk = h.pk "
+            "recent AS MATERIALIZED (SELECT r.pk FROM (SELECT a.pk, a.title_words "
+            "FROM articles a WHERE a.coverage_only = 0 ORDER BY a.pk DESC LIMIT $5) r, q "
+            "WHERE r.title_words @@ q.query LIMIT $4), "
+            "older AS MATERIALIZED (SELECT a.pk FROM articles a, q "
+            "WHERE (SELECT count(*) FROM recent) < $4 AND a.title_words @@ q.query "
+            "AND a.coverage_only = 0 ORDER BY a.pk + 0 DESC LIMIT $4), "
+            "hits AS (SELECT pk FROM recent WHERE (SELECT count(*) FROM recent) >= $4 "
+            "UNION ALL SELECT pk FROM older) "
+            f"SELECT {ARTICLE.select}, {_STATE} FROM hits h JOIN articles a ON a.pk = h.pk, q "
             f"WHERE {_LISTED} AND {_FILTERS[state]} "
-            "ORDER BY h.rank DESC, a.published_at DESC, a.pk DESC LIMIT $3",
+            "ORDER BY ts_rank(a.title_words, q.query, 1) DESC, a.published_at DESC, a.pk DESC "
+            "LIMIT $3",
             guild_id,
             query,
             limit,
             SUGGEST_POOL,
+            _NEWEST_TITLES,
         )
         return [_guild_article(row) for row in rows]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from storage.models import PublicationState
+from storage.publication import SUGGEST_POOL
 from tests.storage.rows import add_article
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -124,3 +125,16 @@ async def test_autocomplete_never_reads_typed_text_as_query_syntax(any_store):
     for hostile in (["harbour", "&", "!"], ["harbour:*"], ["'harbour'"], ["(harbour"], ["\x00"]):
         assert names(await suggest(GUILD, hostile, "published")) in (["a"], []), hostile
     assert names(await suggest(GUILD, ["harbour)", "|ferries"], "published")) == ["a"]
+
+
+async def test_autocomplete_of_a_common_word_offers_the_newest_matches(any_store):
+    # more matches than autocomplete ranks (SUGGEST_POOL): the latest stored are offered,
+    # so the best title, stored first, is not among them
+    await add_article(any_store, "first", at=T0 + DAY, published=True, title="Harbour")
+    for n in range(SUGGEST_POOL + 50):
+        title = f"Harbour ferries update number {n:04d}"
+        await add_article(any_store, f"h{n}", at=T0 + n, published=True, title=title)
+    offered = await any_store.publication.suggest(GUILD, ["harbour"], "published", limit=3)
+    assert names(offered) == [f"h{n}" for n in (449, 448, 447)]
+    rare = await any_store.publication.suggest(GUILD, ["harbour", "0007"], "published")
+    assert names(rare) in (["h7"], [])  # a number is a word on SQLite only
