@@ -41,8 +41,11 @@ if TYPE_CHECKING:
     from storage.outbox.health import HealthCounts
     from storage.outbox.planning import PlanCounts, Publication
     from storage.outbox.rows import Delivery, TargetKind
+    from storage.postgresql.articles import PgArticleRepository
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+    from storage.postgresql.stories import PgStoryRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
+    from storage.postgresql.topics import PgTopicRepository
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
     from storage.related import CandidateQuery, Search, SearchTerm, StoryCoverage, Weights
@@ -406,4 +409,13 @@ if TYPE_CHECKING:
     def _postgresql_subscriptions_conform(
         repository: PgSubscriptionRepository,
     ) -> SubscriptionsApi:
+        return repository
+
+    def _postgresql_articles_conform(repository: PgArticleRepository) -> ArticlesApi:
+        return repository
+
+    def _postgresql_stories_conform(repository: PgStoryRepository) -> StoriesApi:
+        return repository
+
+    def _postgresql_topics_conform(repository: PgTopicRepository) -> TopicsApi:
         return repository

@@ -13,10 +13,13 @@ from types import TracebackType
 from typing import Self
 
 from storage.grouping import GroupingRules
+from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.schema import open_migrated_pool
+from storage.postgresql.stories import PgStoryRepository
 from storage.postgresql.subscriptions import PgSubscriptionRepository
+from storage.postgresql.topics import PgTopicRepository
 
 DEFAULT_POOL_SIZE = 10
 
@@ -28,6 +31,9 @@ class PgStore:
     def __init__(self, db: PgDatabase, *, grouping: GroupingRules | None = None) -> None:
         self._db = db
         self._grouping = grouping
+        self.articles = PgArticleRepository(db, grouping)
+        self.stories = PgStoryRepository(db, self.articles)
+        self.topics = PgTopicRepository(db)
         self.subscriptions = PgSubscriptionRepository(db)
         self.guild_settings = PgGuildSettingsRepository(db)
         self.meta = PgMetaRepository(db)
