@@ -13,10 +13,13 @@ checks): on PostgreSQL they will report the database's size and leave space to a
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import asyncpg
 
 if TYPE_CHECKING:
     from storage.feeds import FeedSaved
@@ -54,6 +57,16 @@ if TYPE_CHECKING:
     from storage.subscriptions import SubscriptionSaved
 
 
+# What a batch of articles raises, on either engine, when the database refuses one of its rows
+# (a CHECK, a key, a value out of range): nothing of the batch is stored, and the caller may
+# store its files one by one to find the row.
+ROW_REFUSED: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
+)
+
+
 class ArticlesApi(Protocol):
     """``store.articles``: storing ingested articles and reading them back."""
 
@@ -88,6 +101,13 @@ class ArticlesApi(Protocol):
     ) -> list[Article]: ...
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]: ...
+
+
+class ArticleStoreApi(Protocol):
+    """A store the ingest writer can store articles in (either engine's store)."""
+
+    @property
+    def articles(self) -> ArticlesApi: ...
 
 
 class StoriesApi(Protocol):
