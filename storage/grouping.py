@@ -105,7 +105,7 @@ class _Row:
     keys: tuple[int, ...]
 
 
-class _Components:
+class Components:
     """Union-find over article pks and story ids (both are pks)."""
 
     def __init__(self) -> None:
@@ -183,7 +183,7 @@ async def assign_stories(
         pk: _Row(pk, w.story_id, w.published_at, w.domain, _Headline.of(w.words), w.keys)
         for pk, w in written.items()
     }
-    components = _Components()
+    components = Components()
     for row in rows.values():
         components.join(row.pk, row.story_id or row.pk)
     for a, b in await queries.linked(list(written)):
@@ -197,7 +197,7 @@ def _title_keys(rows: Mapping[int, _Row]) -> list[TitleKey]:
     return [
         TitleKey(row.published_at // WEEK, key, row.published_at, row.pk)
         for row in rows.values()
-        for key in row.keys
+        for key in dict.fromkeys(row.keys)
     ]
 
 
@@ -205,7 +205,7 @@ async def _join_near_identical(
     queries: GroupingQueries,
     rows: dict[int, _Row],
     rules: GroupingRules,
-    components: _Components,
+    components: Components,
 ) -> None:
     """Join each article to the stories whose headlines are near-identical to its own, from
     another outlet, within the window. Candidates come from shared title keys through the

@@ -15,7 +15,7 @@ from typing import Any
 
 import storage.prepare as prepared
 from storage.columns import Column, Columns
-from storage.grouping import Written
+from storage.grouping import Components, Written
 from storage.models import Article, Image, Provider, UpsertOutcome
 from storage.prepare import CONTENT_COLUMNS, SHORT_ID_LENGTH, PreparedArticle, PreparedFile
 from storage.timestamps import UNKNOWN_TIME, from_stored_time, from_timestamp
@@ -271,12 +271,14 @@ def first_seen_topics(files: Sequence[PreparedFile]) -> dict[str, str]:
 def topic_links(
     plan: BatchPlan, topic_ids: dict[str, int], pks: dict[str, int]
 ) -> list[tuple[int, int, int]]:
-    """(topic id, article pk, position) for the plan's files."""
-    return [
-        (topic_ids[key], pks[f.article.url], position)
-        for f in plan.parents
-        for position, (key, _) in enumerate(f.topics)
-    ]
+    """(topic id, article pk, position) for the plan's files; a topic a file names twice
+    (in two spellings) keeps its first position."""
+    links: dict[tuple[int, int], int] = {}
+    for f in plan.parents:
+        pk = pks[f.article.url]
+        for position, (key, _) in enumerate(f.topics):
+            links.setdefault((topic_ids[key], pk), position)
+    return [(topic, pk, position) for (topic, pk), position in links.items()]
 
 
 def image_rows(plan: BatchPlan, pks: dict[str, int]) -> list[tuple[Any, ...]]:
@@ -289,13 +291,15 @@ def image_rows(plan: BatchPlan, pks: dict[str, int]) -> list[tuple[Any, ...]]:
 
 
 def related_links(plan: BatchPlan, pks: dict[str, int]) -> list[tuple[int, int, int]]:
-    """(parent pk, child pk, position) for the coverage the plan's files list."""
-    return [
-        (pks[f.article.url], pks[entry.url], position)
-        for f in plan.parents
-        for position, entry in enumerate(f.related)
-        if entry.url != f.article.url
-    ]
+    """(parent pk, child pk, position) for the coverage the plan's files list; an entry a
+    file lists twice keeps its first position."""
+    links: dict[tuple[int, int], int] = {}
+    for f in plan.parents:
+        parent = pks[f.article.url]
+        for position, entry in enumerate(f.related):
+            if entry.url != f.article.url:
+                links.setdefault((parent, pks[entry.url]), position)
+    return [(parent, child, position) for (parent, child), position in links.items()]
 
 
 def for_grouping(
@@ -310,3 +314,22 @@ def for_grouping(
             article.provider_domain, article.title_words, article.title_keys,
         )  # fmt: skip
     return written
+
+
+def linked_stories(
+    plan: BatchPlan, existing: dict[str, Existing], pks: dict[str, int]
+) -> dict[int, int]:
+    """The story each new row will be in by the links the batch writes (the smallest pk of
+    what they join), for an engine that writes a row's story with the row: story grouping
+    then changes only the rows a headline or an older link moves. By pk of the new rows."""
+    components = Components()
+    for row in existing.values():
+        components.join(row.pk, row.story_id or row.pk)
+    for file in plan.parents:
+        for entry in file.related:
+            if entry.url != file.article.url:
+                components.join(pks[file.article.url], pks[entry.url])
+    known = {row.pk for row in existing.values()}
+    return {
+        pk: components.root(pk) for article in plan.written if (pk := pks[article.url]) not in known
+    }

@@ -16,7 +16,6 @@ from storage.grouping import GroupingRules, assign_stories
 from storage.ingest_plan import (
     EXISTING,
     WRITTEN_COLUMNS,
-    ArticleRows,
     BatchPlan,
     Existing,
     all_urls,
@@ -26,6 +25,7 @@ from storage.ingest_plan import (
     first_seen_topics,
     for_grouping,
     image_rows,
+    linked_stories,
     plan_batch,
     related_links,
     rewritten_pks,
@@ -52,23 +52,26 @@ _INTEGERS = {
 }  # fmt: skip
 # Wider than ``articles``' columns (bigint for every number), so a value out of range is
 # refused by the INSERT with the column's name, not by the COPY.
-_STAGED_COLUMNS = (*WRITTEN_COLUMNS, "replan", "pk", "position")
+_STAGED_COLUMNS = (*WRITTEN_COLUMNS, "replan", "pk", "is_new", "story_id")
 _STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS staged_articles ("
     + ", ".join(f"{c} {'bigint' if c in _INTEGERS else 'text'}" for c in WRITTEN_COLUMNS)
-    + ", replan boolean, pk bigint, position integer) ON COMMIT DELETE ROWS"
+    + ", replan boolean, pk bigint, is_new boolean, story_id bigint) ON COMMIT DELETE ROWS"
 )
+# New rows come with their pk (drawn beforehand) and their story by the batch's links: an
+# UPDATE of the story afterwards would write each row twice (its search columns and every
+# index again).
 _INSERT_STAGED = (
-    f"INSERT INTO articles ({', '.join(WRITTEN_COLUMNS)}) "
-    f"SELECT {', '.join(WRITTEN_COLUMNS)} FROM staged_articles WHERE pk IS NULL "
-    "ORDER BY position RETURNING canonical_url, pk"
+    f"INSERT INTO articles (pk, story_id, {', '.join(WRITTEN_COLUMNS)}) "
+    f"SELECT pk, story_id, {', '.join(WRITTEN_COLUMNS)} FROM staged_articles WHERE is_new"
 )
+_NEW_PKS = "SELECT nextval('articles_pk_seq') FROM generate_series(1, $1)"
 _UPDATE_STAGED = (
     f"UPDATE articles SET {', '.join(f'{c} = s.{c}' for c in CONTENT_COLUMNS)}, "
     "source_published_at = s.source_published_at, "
     "planned_at = CASE WHEN s.replan THEN NULL ELSE articles.planned_at END, "
     "updated_at = s.updated_at, origin_guild_id = s.origin_guild_id "
-    "FROM staged_articles s WHERE s.pk IS NOT NULL AND articles.pk = s.pk"
+    "FROM staged_articles s WHERE NOT s.is_new AND articles.pk = s.pk"
 )
 # ts_rank's weights are {D, C, B, A}: excerpt (C) 1, topics (B) 2, title (A) 4, as SQLite's
 # bm25(articles_fts, 4.0, 1.0, 2.0).
@@ -131,9 +134,11 @@ class PgArticleRepository:
             existing = await self._existing(all_urls(files))
             plan = plan_batch(files, existing)
             pks = {url: row.pk for url, row in existing.items()}
-            pks |= await self._write_article_rows(
-                article_rows(plan, existing, stamp, origin_guild_id)
-            )
+            rows = article_rows(plan, existing, stamp, origin_guild_id)
+            inserts = await self._with_unique_ids(rows.inserts)
+            pks |= await self._new_pks(inserts)
+            stories = linked_stories(plan, existing, pks)
+            await self._write_article_rows(inserts, rows.updates, pks, stories)
             rewritten = {row.pk for row in existing.values()}
             await self._replace_children(plan, pks, rewritten)
             await assign_stories(
@@ -153,29 +158,45 @@ class PgArticleRepository:
         )
         return {as_stored[row[0]]: EXISTING.from_row(tuple(row), start=1) for row in rows}
 
-    async def _write_article_rows(self, rows: ArticleRows) -> dict[str, int]:
-        """Write the plan's article rows; return the new ones' pks by canonical URL."""
-        if not rows.inserts and not rows.updates:
+    async def _with_unique_ids(self, inserts: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if not inserts:
+            return inserts
+        taken = await self._db.fetch_all(
+            "SELECT id FROM articles WHERE id = ANY($1::text[])", [i[0] for i in inserts]
+        )
+        return with_unique_ids(inserts, {row[0] for row in taken})
+
+    async def _new_pks(self, inserts: list[tuple[Any, ...]]) -> dict[str, int]:
+        """A pk for each new row, by canonical URL, in order."""
+        if not inserts:
             return {}
-        inserts = rows.inserts
-        if inserts:
-            taken = await self._db.fetch_all(
-                "SELECT id FROM articles WHERE id = ANY($1::text[])", [i[0] for i in inserts]
-            )
-            inserts = with_unique_ids(inserts, {row[0] for row in taken})
-        staged = [(*_holdable_row(i), None, None, n) for n, i in enumerate(inserts)]
-        staged += [(*_holdable_row(u), None) for u in rows.updates]
+        drawn = await self._db.fetch_all(_NEW_PKS, len(inserts))
+        return {str(i[1]): int(row[0]) for i, row in zip(inserts, drawn, strict=True)}
+
+    async def _write_article_rows(
+        self,
+        inserts: list[tuple[Any, ...]],
+        updates: list[tuple[Any, ...]],
+        pks: dict[str, int],
+        stories: dict[int, int],
+    ) -> None:
+        """Write the plan's article rows: the new ones with their pks and stories."""
+        if not inserts and not updates:
+            return
+        staged = []
+        for row in inserts:
+            pk = pks[str(row[1])]
+            staged.append((*_holdable_row(row), None, pk, True, stories[pk]))
+        staged += [(*_holdable_row(u), False, None) for u in updates]
         await self._db.execute(_STAGING)
         await self._db.copy_records("staged_articles", _STAGED_COLUMNS, staged)
-        new_pks: dict[str, int] = {}
         if inserts:
-            new_pks = {row[0]: row[1] for row in await self._db.fetch_all(_INSERT_STAGED)}
-        if rows.updates:
+            await self._db.execute(_INSERT_STAGED)
+        if updates:
             await self._db.execute(_UPDATE_STAGED)
         # the rows go at commit (ON COMMIT DELETE ROWS); a later batch of this transaction
         # must not meet them
         await self._db.execute("TRUNCATE staged_articles")
-        return {url: new_pks[holdable(url)] for url in _urls(inserts)}
 
     async def _replace_children(
         self, plan: BatchPlan, pks: dict[str, int], rewritten: set[int]
@@ -196,8 +217,7 @@ class PgArticleRepository:
         if links := topic_links(plan, topic_ids, pks):
             await self._db.execute(
                 "INSERT INTO article_topics (topic_id, article_pk, position) "
-                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[]) "
-                "ON CONFLICT DO NOTHING",
+                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[])",
                 *_columns(links, 3),
             )
         if images := image_rows(plan, pks):
@@ -210,8 +230,7 @@ class PgArticleRepository:
         if related := related_links(plan, pks):
             await self._db.execute(
                 "INSERT INTO related_links (parent_pk, child_pk, position) "
-                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[]) "
-                "ON CONFLICT DO NOTHING",
+                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::integer[])",
                 *_columns(related, 3),
             )
 
@@ -310,7 +329,3 @@ class PgArticleRepository:
             sorted(set(pks)),
         )
         return {int(row[_PK]): ARTICLE.from_row(tuple(row)) for row in rows}
-
-
-def _urls(inserts: Sequence[tuple[Any, ...]]) -> list[str]:
-    return [str(row[1]) for row in inserts]

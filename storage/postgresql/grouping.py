@@ -67,8 +67,7 @@ class PgGrouping:
             weeks, values, times, pks = (list(column) for column in zip(*keys, strict=True))
             await self._db.execute(
                 "INSERT INTO story_title_keys (week, key, published_at, article_pk) "
-                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) "
-                "ON CONFLICT DO NOTHING",
+                "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])",
                 weeks,
                 values,
                 times,
