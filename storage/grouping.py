@@ -141,11 +141,11 @@ class GroupingQueries(Protocol):
         ...
 
     async def key_walks(
-        self, pks: Sequence[int], rules: GroupingRules, cap: int
+        self, keys: Sequence[TitleKey], rules: GroupingRules, cap: int
     ) -> list[tuple[int, list[int]]]:
-        """For each title key the articles ``pks`` filed: (article, the first ``cap``
-        articles filed under that key within its window, in index order), leaving out walks
-        that found the article alone."""
+        """For each of the title keys just filed (``write_keys``): (its article, the first
+        ``cap`` articles filed under that key within the article's window, in index order),
+        leaving out walks that found the article alone."""
         ...
 
     async def stored_candidates(self, pks: Collection[int]) -> list[tuple[int, str, str, int]]:
@@ -188,8 +188,9 @@ async def assign_stories(
         components.join(row.pk, row.story_id or row.pk)
     for a, b in await queries.linked(list(written)):
         components.join(a, b)
-    await queries.write_keys(_title_keys(rows), [pk for pk in rows if pk in rewritten])
-    await _join_near_identical(queries, rows, rules, components)
+    keys = _title_keys(rows)
+    await queries.write_keys(keys, [pk for pk in rows if pk in rewritten])
+    await _join_near_identical(queries, rows, keys, rules, components)
     await queries.merge([(components.root(item), item) for item in components.items()])
 
 
@@ -204,6 +205,7 @@ def _title_keys(rows: Mapping[int, _Row]) -> list[TitleKey]:
 async def _join_near_identical(
     queries: GroupingQueries,
     rows: dict[int, _Row],
+    keys: Sequence[TitleKey],
     rules: GroupingRules,
     components: Components,
 ) -> None:
@@ -212,7 +214,7 @@ async def _join_near_identical(
     index, at most a stop key's first from each of its keys (``GroupingRules``)."""
     # with the article itself, a walk that reaches bound + 2 headlines found a stop key
     cap = rules.stop_key_headlines + 2
-    pairs = candidate_pairs(await queries.key_walks(list(rows), rules, cap), cap)
+    pairs = candidate_pairs(await queries.key_walks(keys, rules, cap), cap)
     wanted = {other for _, other in pairs if other not in rows}
     stored = {
         pk: (domain, _headlines.get(title), story)

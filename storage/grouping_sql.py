@@ -44,10 +44,12 @@ class SqliteGrouping:
         )
 
     async def key_walks(
-        self, pks: Sequence[int], rules: GroupingRules, cap: int
+        self, keys: Sequence[TitleKey], rules: GroupingRules, cap: int
     ) -> list[tuple[int, list[int]]]:
-        """Each walk of a key the articles filed, stopping at ``cap`` headlines."""
-        params = {"pks": json.dumps(list(pks)), "window": rules.window_seconds, "cap": cap}
+        """Each walk of a key just filed, stopping at ``cap`` headlines; the keys are read
+        back by their articles' pks (a short parameter)."""
+        pks = list(dict.fromkeys(key.article_pk for key in keys))
+        params = {"pks": json.dumps(pks), "window": rules.window_seconds, "cap": cap}
         walks = await self._db.fetch_all(_key_walks(week_windows(rules)), params)
         return [(int(pk), [int(other) for other in found.split(",")]) for pk, found in walks]
 

@@ -21,27 +21,28 @@ _LINKED = (
     "UNION ALL SELECT l.child_pk, coalesce(a.story_id, a.pk) FROM related_links l "
     "JOIN articles a ON a.pk = l.parent_pk WHERE l.child_pk = ANY($1::bigint[])"
 )
-# One walk per title key the batch filed, a week at a time through the primary key (week, key,
-# published_at, article_pk), each stopping at $3 headlines; the first $3 of them in index
-# order, as on SQLite. Walks that found the article alone are left out.
+# One walk per title key the batch filed (sent as arrays), a week at a time through the
+# primary key (week, key, published_at, article_pk), each stopping at $5 headlines; the first
+# $5 of them in index order, as on SQLite. Walks that found the article alone are left out.
 _KEY_WALKS = f"""
 WITH probes AS (
-    SELECT k.article_pk AS pk, k.key, k.published_at - $2 AS lo, k.published_at + $2 AS hi
-    FROM story_title_keys k WHERE k.article_pk = ANY($1::bigint[])
+    SELECT p.pk, p.key, p.published_at - $4 AS lo, p.published_at + $4 AS hi, p.n
+    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) WITH ORDINALITY
+        AS p(pk, key, published_at, n)
 )
 SELECT p.pk, w.found FROM probes p
 CROSS JOIN LATERAL (
-    SELECT (array_agg(f.article_pk ORDER BY wk.week, f.published_at, f.article_pk))[1:$3]
+    SELECT (array_agg(f.article_pk ORDER BY wk.week, f.published_at, f.article_pk))[1:$5]
         AS found
     FROM generate_series({_week_of("p.lo")}, {_week_of("p.hi")}) AS wk(week)
     CROSS JOIN LATERAL (
         SELECT s.published_at, s.article_pk FROM story_title_keys s
         WHERE s.week = wk.week AND s.key = p.key AND s.published_at BETWEEN p.lo AND p.hi
-        ORDER BY s.published_at, s.article_pk LIMIT $3
+        ORDER BY s.published_at, s.article_pk LIMIT $5
     ) f
 ) w
 WHERE w.found <> ARRAY[p.pk]
-ORDER BY p.pk, p.key
+ORDER BY p.n
 """
 
 
@@ -75,10 +76,14 @@ class PgGrouping:
             )
 
     async def key_walks(
-        self, pks: Sequence[int], rules: GroupingRules, cap: int
+        self, keys: Sequence[TitleKey], rules: GroupingRules, cap: int
     ) -> list[tuple[int, list[int]]]:
-        """Each walk of a key the articles filed, stopping at ``cap`` headlines."""
-        rows = await self._db.fetch_all(_KEY_WALKS, list(pks), rules.window_seconds, cap)
+        """Each walk of a key just filed, stopping at ``cap`` headlines."""
+        if not keys:
+            return []
+        pks, values, times = ([k.article_pk for k in keys], [k.key for k in keys],
+                              [k.published_at for k in keys])  # fmt: skip
+        rows = await self._db.fetch_all(_KEY_WALKS, pks, values, times, rules.window_seconds, cap)
         return [(int(pk), list(found)) for pk, found in rows]
 
     async def stored_candidates(self, pks: Collection[int]) -> list[tuple[int, str, str, int]]:
