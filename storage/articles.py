@@ -14,6 +14,7 @@ from storage.ingest_plan import (
     WRITTEN_COLUMNS,
     ArticleRows,
     BatchPlan,
+    DraftUpserts,
     Existing,
     all_urls,
     article_columns,
@@ -28,8 +29,8 @@ from storage.ingest_plan import (
     topic_links,
     with_unique_ids,
 )
-from storage.models import Article, ArticleDraft, RelatedArticle, UpsertOutcome
-from storage.prepare import CONTENT_COLUMNS, PreparedFile, prepare
+from storage.models import Article, RelatedArticle, UpsertOutcome
+from storage.prepare import CONTENT_COLUMNS, PreparedFile
 from storage.sql import chunks, fts_match, placeholders
 from storage.timestamps import to_timestamp
 
@@ -69,7 +70,7 @@ _UPDATE_STAGED = (
 )
 
 
-class ArticleRepository:
+class ArticleRepository(DraftUpserts):
     """Named queries over articles, topics, images and related links."""
 
     def __init__(self, connection: Database, grouping: GroupingRules | None = None) -> None:
@@ -77,15 +78,6 @@ class ArticleRepository:
         self._grouping = grouping or GroupingRules()
 
     # --- writing -------------------------------------------------------------------------
-
-    async def upsert_batch(
-        self, drafts: Sequence[ArticleDraft], now: datetime, *, origin_guild_id: int | None = None
-    ) -> list[UpsertOutcome]:
-        """Store a batch of articles in one transaction; return each draft's outcome (see
-        ``upsert_prepared``)."""
-        return await self.upsert_prepared(
-            [prepare(draft) for draft in drafts], now, origin_guild_id=origin_guild_id
-        )
 
     async def upsert_prepared(
         self,

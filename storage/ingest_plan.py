@@ -8,6 +8,7 @@ read the rows already stored under a batch's URLs (``EXISTING``), then plan with
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 import storage.prepare as prepared
 from storage.columns import Column, Columns
 from storage.grouping import Components, Written
-from storage.models import Article, Image, Provider, UpsertOutcome
+from storage.models import Article, ArticleDraft, Image, Provider, UpsertOutcome
 from storage.prepare import CONTENT_COLUMNS, SHORT_ID_LENGTH, PreparedArticle, PreparedFile
 from storage.timestamps import UNKNOWN_TIME, from_stored_time, from_timestamp
 
@@ -119,6 +120,30 @@ class BatchPlan:
     def written(self) -> list[PreparedArticle]:
         """Every article row the plan writes: the files' own, then coverage entries."""
         return [f.article for f in self.parents] + self.coverage
+
+
+class DraftUpserts(ABC):
+    """``upsert_batch`` for either engine's article repository: drafts prepared, then
+    stored by the engine's ``upsert_prepared``."""
+
+    async def upsert_batch(
+        self, drafts: Sequence[ArticleDraft], now: datetime, *, origin_guild_id: int | None = None
+    ) -> list[UpsertOutcome]:
+        """Store a batch of articles in one transaction; return each draft's outcome (see
+        ``upsert_prepared``)."""
+        return await self.upsert_prepared(
+            [prepared.prepare(draft) for draft in drafts], now, origin_guild_id=origin_guild_id
+        )
+
+    @abstractmethod
+    async def upsert_prepared(
+        self,
+        files: Sequence[PreparedFile],
+        now: datetime,
+        *,
+        origin_guild_id: int | None = None,
+    ) -> list[UpsertOutcome]:
+        """Store a batch of prepared articles in one transaction; each one's outcome."""
 
 
 def check_unique_urls(files: Sequence[PreparedFile]) -> None:

@@ -17,6 +17,7 @@ from storage.ingest_plan import (
     EXISTING,
     WRITTEN_COLUMNS,
     BatchPlan,
+    DraftUpserts,
     Existing,
     all_urls,
     article_columns,
@@ -32,10 +33,10 @@ from storage.ingest_plan import (
     topic_links,
     with_unique_ids,
 )
-from storage.models import Article, ArticleDraft, RelatedArticle, UpsertOutcome
+from storage.models import Article, RelatedArticle, UpsertOutcome
 from storage.postgresql.database import PgDatabase, holdable
 from storage.postgresql.grouping import PgGrouping
-from storage.prepare import CONTENT_COLUMNS, PreparedFile, prepare
+from storage.prepare import CONTENT_COLUMNS, PreparedFile
 from storage.timestamps import to_timestamp
 
 ARTICLE = article_columns(
@@ -100,7 +101,7 @@ def _query(terms: Sequence[str], any_term: bool) -> tuple[str, list[str]]:
     return sql, distinct
 
 
-class PgArticleRepository:
+class PgArticleRepository(DraftUpserts):
     """Named queries over articles, topics, images and related links."""
 
     def __init__(self, db: PgDatabase, grouping: GroupingRules | None = None) -> None:
@@ -108,15 +109,6 @@ class PgArticleRepository:
         self._grouping = grouping or GroupingRules()
 
     # --- writing -------------------------------------------------------------------------
-
-    async def upsert_batch(
-        self, drafts: Sequence[ArticleDraft], now: datetime, *, origin_guild_id: int | None = None
-    ) -> list[UpsertOutcome]:
-        """Store a batch of articles in one transaction; return each draft's outcome (see
-        ``upsert_prepared``)."""
-        return await self.upsert_prepared(
-            [prepare(draft) for draft in drafts], now, origin_guild_id=origin_guild_id
-        )
 
     async def upsert_prepared(
         self,

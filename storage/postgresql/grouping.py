@@ -99,23 +99,18 @@ class PgGrouping:
 
     async def merge(self, updates: Sequence[tuple[int, int]]) -> None:
         """Give every article its story; fold merged stories into theirs."""
-        if not updates:
+        await self._set_stories("a.pk = u.item AND a.story_id IS DISTINCT FROM u.root", updates)
+        merged = [(root, item) for root, item in updates if root != item]
+        await self._set_stories("a.story_id = u.item", merged)
+
+    async def _set_stories(self, where: str, pairs: Sequence[tuple[int, int]]) -> None:
+        """Set story ``root`` where ``where`` holds for (root, item), for each pair."""
+        if not pairs:
             return
-        roots, items = (list(column) for column in zip(*updates, strict=True))
+        roots, items = (list(column) for column in zip(*pairs, strict=True))
         await self._db.execute(
             "UPDATE articles a SET story_id = u.root "
-            "FROM unnest($1::bigint[], $2::bigint[]) AS u(root, item) "
-            "WHERE a.pk = u.item AND a.story_id IS DISTINCT FROM u.root",
+            f"FROM unnest($1::bigint[], $2::bigint[]) AS u(root, item) WHERE {where}",
             roots,
             items,
         )
-        merged = [(root, item) for root, item in updates if root != item]
-        if merged:
-            roots, items = (list(column) for column in zip(*merged, strict=True))
-            await self._db.execute(
-                "UPDATE articles a SET story_id = u.root "
-                "FROM unnest($1::bigint[], $2::bigint[]) AS u(root, item) "
-                "WHERE a.story_id = u.item",
-                roots,
-                items,
-            )
