@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
 from bot.config import ConfigError, Settings
 from bot.domain.stories import grouping_rules
 from storage import Store
 from storage.api import StoreApi, missing_members, serves_the_bot
-from storage.postgresql import URL_FORM, PostgresConnectError, open_pool
+from storage.postgresql import open_pool
 from storage.postgresql.database import PgDatabase
-from storage.postgresql.store import PgStore
+from storage.postgresql.store import PgStore, url_from_environment
 
 
 async def open_store(settings: Settings) -> StoreApi:
@@ -33,12 +31,7 @@ async def open_postgresql_store(settings: Settings) -> StoreApi:
     calls (and never the SQLite file in its place: that would serve other data than the
     operator chose); the database is then left as it was."""
     source = f"${settings.storage.url_env}"
-    url = os.environ.get(settings.storage.url_env, "").strip()
-    if not url:
-        raise PostgresConnectError(
-            f"storage.backend is postgresql but {source} is not set (it holds the "
-            f"connection URL, {URL_FORM})"
-        )
+    url = url_from_environment(settings.storage.url_env)
     pool = await open_pool(url, size=settings.storage.pool_size, source=source)
     store = PgStore(PgDatabase(pool), grouping=grouping_rules(settings.related))
     missing = missing_members(store)

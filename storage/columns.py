@@ -37,17 +37,6 @@ class Columns(Generic[T]):
             if column.read is not None
         )
 
-    def replaced(self, **sql: str) -> Columns[T]:
-        """The same entity read with some columns' SQL replaced (by field), such as another
-        engine's spelling of the same value."""
-        unknown = set(sql) - set(self._fields)
-        if unknown:
-            raise ValueError(f"no such columns: {sorted(unknown)}")
-        columns = [
-            column._replace(sql=sql.get(column.field, column.sql)) for column in self.columns
-        ]
-        return Columns(self._make, *columns)
-
     def index(self, field: str) -> int:
         """Where ``field``'s value sits in a row of ``select``."""
         return self._fields.index(field)

@@ -21,22 +21,19 @@ def guild_state(alias: str = "a", guild: str = ":guild") -> str:
     )
 
 
-# SQL's "equal, NULL equal to NULL": SQLite spells it IS (IS NOT DISTINCT FROM only since
-# 3.39), PostgreSQL IS NOT DISTINCT FROM.
-SQLITE_SAME = "IS"
-POSTGRESQL_SAME = "IS NOT DISTINCT FROM"
-
-
-def not_another_guilds(alias: str = "a", guild: str = ":guild", *, same: str = SQLITE_SAME) -> str:
+def not_another_guilds(alias: str = "a", guild: str = ":guild") -> str:
     """SQL: article ``alias`` came from a file, or from guild ``guild``'s own moderators."""
-    return f"({alias}.origin_guild_id IS NULL OR {alias}.origin_guild_id {same} {guild})"
+    # IS NOT DISTINCT FROM: SQLite's ``IS`` under the name both engines know
+    return (
+        f"({alias}.origin_guild_id IS NULL OR {alias}.origin_guild_id IS NOT DISTINCT FROM {guild})"
+    )
 
 
-def members_see(alias: str = "a", guild: str = ":guild", *, same: str = SQLITE_SAME) -> str:
+def members_see(alias: str = "a", guild: str = ":guild") -> str:
     """SQL, 1 or 0 (never NULL): members of guild ``guild`` see article ``alias``. With
     ``guild`` NULL (or a guild that added and decided nothing): what the source published, and
     coverage. ``migrations/0011`` keeps topic counts by this rule for a NULL guild."""
     return (
-        f"({not_another_guilds(alias, guild, same=same)} AND ({alias}.coverage_only = 1 "
+        f"({not_another_guilds(alias, guild)} AND ({alias}.coverage_only = 1 "
         f"OR {guild_state(alias, guild)} = 'published'))"
     )

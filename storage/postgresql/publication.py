@@ -10,18 +10,18 @@ from typing import Any
 import asyncpg
 
 from storage.models import GuildArticle, PublicationState
-from storage.postgresql.article_columns import ARTICLE
+from storage.postgresql.articles import ARTICLE
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.text_query import words_query
 from storage.publication import SUGGEST_POOL, StateFilter
 from storage.timestamps import to_timestamp
-from storage.visibility import POSTGRESQL_SAME, guild_state, members_see, not_another_guilds
+from storage.visibility import guild_state, members_see, not_another_guilds
 
 # The guild is always $1.
 _STATE = guild_state(guild="$1")
-_LISTED = f"a.coverage_only = 0 AND {not_another_guilds(guild='$1', same=POSTGRESQL_SAME)}"
+_LISTED = f"a.coverage_only = 0 AND {not_another_guilds(guild='$1')}"
 _FILTERS: dict[StateFilter, str] = {
-    "published": members_see(guild="$1", same=POSTGRESQL_SAME),
+    "published": members_see(guild="$1"),
     "pending": f"{_STATE} = 'pending'",
     "any": "true",
 }

@@ -8,20 +8,25 @@ The repositories arrive one by one (each beside its SQLite twin's protocol in
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Self
 
 from storage.grouping import GroupingRules
 from storage.models import StoreStats
+from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.audit import PgAuditRepository
+from storage.postgresql.connection import URL_FORM, PostgresConnectError
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.feeds import PgFeedRepository
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.publication import PgPublicationRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
+from storage.postgresql.stories import PgStoryRepository
 from storage.postgresql.subscriptions import PgSubscriptionRepository
+from storage.postgresql.topics import PgTopicRepository
 from storage.stats import Gauges, store_gauges, store_stats
 
 DEFAULT_POOL_SIZE = 10
@@ -34,6 +39,9 @@ class PgStore:
     def __init__(self, db: PgDatabase, *, grouping: GroupingRules | None = None) -> None:
         self._db = db
         self._grouping = grouping
+        self.articles = PgArticleRepository(db, grouping)
+        self.stories = PgStoryRepository(db, self.articles)
+        self.topics = PgTopicRepository(db)
         self.subscriptions = PgSubscriptionRepository(db)
         self.guild_settings = PgGuildSettingsRepository(db)
         self.meta = PgMetaRepository(db)
@@ -110,3 +118,23 @@ class PgStore:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def open_from_environment(
+    variable: str, *, pool_size: int = DEFAULT_POOL_SIZE, grouping: GroupingRules | None = None
+) -> PgStore:
+    """``PgStore.open`` on the URL held by the environment variable ``variable``."""
+    url = url_from_environment(variable)
+    return await PgStore.open(url, pool_size=pool_size, source=f"${variable}", grouping=grouping)
+
+
+def url_from_environment(variable: str) -> str:
+    """The connection URL held by the environment variable ``variable`` (never read from a
+    file: it may hold a password), or a ``PostgresConnectError`` naming the variable."""
+    url = os.environ.get(variable, "").strip()
+    if not url:
+        raise PostgresConnectError(
+            f"storage.backend is postgresql but ${variable} is not set (it holds the "
+            f"connection URL, {URL_FORM})"
+        )
+    return url

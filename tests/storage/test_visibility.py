@@ -14,7 +14,7 @@ from bot.domain.visibility import NO_GUILD
 from storage import Store
 from storage.models import ArticleDraft, PublicationState
 from storage.publication import StateFilter
-from storage.visibility import POSTGRESQL_SAME, SQLITE_SAME, guild_state, members_see
+from storage.visibility import guild_state, members_see
 from tests.factories import article_text
 from tests.storage import rows as plain
 from tests.storage.legacy import add_article, store_at_version
@@ -67,8 +67,7 @@ async def store(tmp_path):
 async def seen(store: Any, guild: int | None) -> set[str]:
     """The names (hosts) of the articles that members of ``guild`` see, by the rule itself
     (either engine)."""
-    same = POSTGRESQL_SAME if plain.on_postgresql(store) else SQLITE_SAME
-    sql = f"SELECT a.canonical_url FROM articles a WHERE {members_see(guild='?', same=same)}"
+    sql = f"SELECT a.canonical_url FROM articles a WHERE {members_see(guild='?')}"
     rows = await plain.rows(store, sql, *[guild] * sql.count("?"))
     return {row[0].split("/")[2].removesuffix(".example") for row in rows}
 
