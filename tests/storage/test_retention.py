@@ -475,37 +475,38 @@ async def test_old_unpublished_articles_and_coverage_go_with_everything_they_car
 
 
 async def test_published_articles_go_only_with_published_articles_days_and_no_outbox_rows(
-    tmp_path,
+    store,
 ):
     old = NOW - timedelta(days=100)
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await store.articles.upsert_batch(
-            [
-                article(1, published=True, related=[coverage(1)]),
-                article(2, published=True),
-                article(3),  # published by a server's moderators
-            ],
-            old,
-        )
-        three = await store.articles.get_by_url("https://harbour-times.example/3")
-        assert three is not None
-        await store.publication.decide(7, three.id, "published", 1, old)
-        two = await store.articles.get_by_url("https://harbour-times.example/2")
-        assert two is not None
-        await store._db.execute(
-            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, state, "
-            "next_attempt_at, created_at) SELECT 7, pk, 'dm', 5, 'sent', 0, :at "
-            "FROM articles WHERE id = :id",
-            {"at": ago(20), "id": two.id},
-        )
-        assert (await housekeeper(store, articles_days=30).run()).articles == 0
+    await store.articles.upsert_batch(
+        [
+            article(1, published=True, related=[coverage(1)]),
+            article(2, published=True),
+            article(3),  # published by a server's moderators
+        ],
+        old,
+    )
+    three = await store.articles.get_by_url("https://harbour-times.example/3")
+    assert three is not None
+    await store.publication.decide(7, three.id, "published", 1, old)
+    two = await store.articles.get_by_url("https://harbour-times.example/2")
+    assert two is not None
+    await plain.run(
+        store,
+        "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, state, "
+        "next_attempt_at, created_at) SELECT 7, pk, 'dm', 5, 'sent', 0, ? "
+        "FROM articles WHERE id = ?",
+        ago(20),
+        two.id,
+    )
+    assert (await housekeeper(store, articles_days=30).run()).articles == 0
 
-        run = await housekeeper(
-            store, articles_days=30, published_articles_days=60, deliveries_days=30
-        ).run()
+    run = await housekeeper(
+        store, articles_days=30, published_articles_days=60, deliveries_days=30
+    ).run()
 
-        assert (run.deliveries, run.articles) == (0, 3)
-        assert await titles(store) == ["Story number 2 about harbour2 ferries"]
+    assert (run.deliveries, run.articles) == (0, 3)
+    assert await titles(store) == ["Story number 2 about harbour2 ferries"]
 
 
 def test_published_articles_days_needs_articles_days():

@@ -58,10 +58,9 @@ async def decide(store: Any, guild: int, article_id: str, state: PublicationStat
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "topicbot.db")
-    yield opened
-    await opened.close()
+def store(any_store: Any) -> Any:
+    """The store on each engine in turn."""
+    return any_store
 
 
 async def seen(store: Any, guild: int | None) -> set[str]:
@@ -72,8 +71,8 @@ async def seen(store: Any, guild: int | None) -> set[str]:
     return {row[0].split("/")[2].removesuffix(".example") for row in rows}
 
 
-async def test_the_rule_in_every_state(any_store: Any):
-    store, add = any_store, plain.add_article
+async def test_the_rule_in_every_state(store: Any):
+    add = plain.add_article
     await add(store, "source", at=1, published=True)
     await add(store, "waiting", at=2)
     await add(store, "coverage", at=3, coverage=True)
@@ -93,8 +92,7 @@ async def test_the_rule_in_every_state(any_store: Any):
     assert await seen(store, NO_GUILD) == await seen(store, None)
 
 
-async def test_the_state_moderators_see(any_store: Any):
-    store = any_store
+async def test_the_state_moderators_see(store: Any):
     pulled = await plain.add_article(store, "pulled", at=1, published=True)
     await decide(store, GUILD, pulled, "retracted")
     await plain.add_article(store, "waiting", at=2)
@@ -110,16 +108,15 @@ async def test_the_state_moderators_see(any_store: Any):
         assert [a.article.canonical_url for a in listed] == [url(n) for n in expected]
 
 
-async def brute_force_counts(store: Store, guild: int | None) -> dict[str, int]:
-    rows = await store._db.fetch_all(
+async def brute_force_counts(store: Any, guild: int | None) -> dict[str, int]:
+    sql = (
         "SELECT t.name, count(*) FROM article_topics at JOIN articles a ON a.pk = at.article_pk "
-        f"JOIN topics t ON t.id = at.topic_id WHERE {members_see()} GROUP BY t.name",
-        {"guild": guild},
+        f"JOIN topics t ON t.id = at.topic_id WHERE {members_see(guild='?')} GROUP BY t.name"
     )
-    return dict(rows)
+    return dict(await plain.rows(store, sql, *[guild] * sql.count("?")))
 
 
-async def assert_counts_follow_the_rule(store: Store) -> None:
+async def assert_counts_follow_the_rule(store: Any) -> None:
     stored = {t.name: t.article_count for t in await store.topics.most_used(limit=1000)}
     expected = await brute_force_counts(store, None)
     assert {n: c for n, c in stored.items() if c} == expected
@@ -130,7 +127,7 @@ async def assert_counts_follow_the_rule(store: Store) -> None:
         assert await store.topics.count_seen_in(guild) == len(counted)
 
 
-async def test_topic_counts_follow_the_rule_through_every_change(store: Store):
+async def test_topic_counts_follow_the_rule_through_every_change(store: Any):
     check = assert_counts_follow_the_rule
     await put(store, "a", published=True, topics=["Ports", "Labour"])
     await put(store, "b", published=False, topics=["Ports"])
@@ -157,8 +154,8 @@ async def test_topic_counts_follow_the_rule_through_every_change(store: Store):
     await decide(store, GUILD, own, "retracted")
     await check(store)
 
-    await store._db.execute("DELETE FROM articles WHERE canonical_url = ?", (url("b"),))
-    await store._db.execute("DELETE FROM articles WHERE canonical_url = ?", (url("own"),))
+    await plain.run(store, "DELETE FROM articles WHERE canonical_url = ?", url("b"))
+    await plain.run(store, "DELETE FROM articles WHERE canonical_url = ?", url("own"))
     await check(store)
     assert {t.name for t in await store.topics.seen_in(GUILD, limit=100)} == {
         "Labour", "Ports", "Covered Topic"
