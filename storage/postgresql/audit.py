@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage.guilds import AUDIT_ENTRY, audit_detail
+from storage.guilds import AUDIT_ENTRY, RECENT_AUDIT, RECORD_AUDIT, audit_detail
 from storage.models import AuditEntry
 from storage.postgresql.database import PgDatabase
+from storage.sql import numbered
 from storage.timestamps import to_timestamp
+
+_RECORD = numbered(RECORD_AUDIT)
+_RECENT = numbered(RECENT_AUDIT)
 
 
 class PgAuditRepository:
@@ -29,8 +33,7 @@ class PgAuditRepository:
     ) -> None:
         """Append one entry."""
         await self._db.execute(
-            "INSERT INTO audit_log (guild_id, actor_id, action, article_pk, detail_json, at) "
-            "VALUES ($1, $2, $3, (SELECT pk FROM articles WHERE id = $4), $5, $6)",
+            _RECORD,
             guild_id,
             actor_id,
             action,
@@ -41,11 +44,5 @@ class PgAuditRepository:
 
     async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         """The guild's latest entries, newest first."""
-        rows = await self._db.fetch_all(
-            f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
-            "LEFT JOIN articles a ON a.pk = l.article_pk "
-            "WHERE l.guild_id = $1 ORDER BY l.id DESC LIMIT $2",
-            guild_id,
-            limit,
-        )
+        rows = await self._db.fetch_all(_RECENT, guild_id, limit)
         return [AUDIT_ENTRY.from_row(tuple(row)) for row in rows]

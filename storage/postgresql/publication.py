@@ -13,7 +13,8 @@ from storage.models import GuildArticle, PublicationState
 from storage.postgresql.articles import ARTICLE
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.text_query import words_query
-from storage.publication import SUGGEST_POOL, StateFilter
+from storage.publication import DECIDE, SUGGEST_POOL, StateFilter
+from storage.sql import numbered
 from storage.timestamps import to_timestamp
 from storage.visibility import guild_state, members_see, not_another_guilds
 
@@ -25,6 +26,7 @@ _FILTERS: dict[StateFilter, str] = {
     "pending": f"{_STATE} = 'pending'",
     "any": "true",
 }
+_DECIDE = numbered(DECIDE)
 _SELECT = f"SELECT {ARTICLE.select}, {_STATE} FROM articles a "
 # Autocomplete looks for common words among this many of the newest titles first.
 _NEWEST_TITLES = 10 * SUGGEST_POOL
@@ -57,11 +59,7 @@ class PgPublicationRepository:
     ) -> None:
         """Record a moderator's publish or retract for their guild; a publish is planned anew."""
         await self._db.execute(
-            "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
-            "SELECT $1, pk, $2, $3, $4 FROM articles WHERE id = $5 "
-            "ON CONFLICT (guild_id, article_pk) DO UPDATE SET state = excluded.state, "
-            "decided_by = excluded.decided_by, decided_at = excluded.decided_at, "
-            "planned_at = NULL",
+            _DECIDE,
             guild_id,
             state,
             actor_id,

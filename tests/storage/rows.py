@@ -5,34 +5,28 @@ become ``$1``, ``$2``... on PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from storage.postgresql.store import PgStore
 from storage.prepare import short_id
+from storage.sql import numbered
 
 
 def on_postgresql(store: Any) -> bool:
     return isinstance(store, PgStore)
 
 
-def _numbered(sql: str) -> str:
-    count = itertools.count(1)
-    return re.sub(r"\?", lambda _: f"${next(count)}", sql)
-
-
 async def run(store: Any, sql: str, *args: Any) -> None:
     if on_postgresql(store):
-        await store._db.execute(_numbered(sql), *args)
+        await store._db.execute(numbered(sql), *args)
     else:
         await store._db.execute(sql, args)
 
 
 async def rows(store: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     if on_postgresql(store):
-        return [tuple(row) for row in await store._db.fetch_all(_numbered(sql), *args)]
+        return [tuple(row) for row in await store._db.fetch_all(numbered(sql), *args)]
     return [tuple(row) for row in await store._db.fetch_all(sql, args)]
 
 
