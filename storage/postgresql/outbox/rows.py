@@ -28,15 +28,18 @@ class OutboxQueries:
     async def _execute(
         self, sql: str, params: Mapping[str, Any], types: Mapping[str, str] | None = None
     ) -> int:
-        return changed(await self._db.execute(*bind(sql, params, types)))
+        statement, args = bind(sql, params, types)
+        return changed(await self._db.execute(statement, *args))
 
     async def _fetch(
         self, sql: str, params: Mapping[str, Any], types: Mapping[str, str] | None = None
     ) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in await self._db.fetch_all(*bind(sql, params, types))]
+        statement, args = bind(sql, params, types)
+        return [tuple(row) for row in await self._db.fetch_all(statement, *args)]
 
     async def _scalar(self, sql: str, params: Mapping[str, Any]) -> Any:
-        return await self._db.scalar(*bind(sql, params))
+        statement, args = bind(sql, params)
+        return await self._db.scalar(statement, *args)
 
     async def _deliveries(self, where: str, params: Mapping[str, Any]) -> list[Delivery]:
         return deliveries(
