@@ -131,6 +131,19 @@ async def test_plans_follow_what_each_guild_sees(any_store):
     assert sorted(rows) == [(G2, retracted), (G2, own)]
 
 
+async def test_a_moderators_publication_of_a_planned_article_adds_no_second_alert(any_store):
+    outbox = Outbox(any_store)
+    ai = await outbox.topic("AI")
+    await outbox.subscribe(G1, 100, ai)
+    await outbox.feed(G1, 500, ai)
+    pk = await outbox.article("twice", [ai])
+    await outbox.decide(G1, pk, "published")  # the source's and G1's own publication
+    counts = await plan_all(any_store)
+    assert sorted(counts, key=lambda c: c.direct_messages) == [PlanCounts(0, 0), PlanCounts(1, 1)]
+    assert targets(await outbox.rows()) == [(G1, "channel", 500), (G1, "dm", 100)]
+    assert await any_store.deliveries.unplanned(CUTOFF, limit=10) == []
+
+
 async def test_sending_outcomes_and_the_hourly_cap_counts(any_store):
     outbox = Outbox(any_store)
     ai = await outbox.topic("AI")

@@ -79,8 +79,10 @@ class PgPlanningQueries(OutboxQueries):
         params.update(zip(_DUE_COLUMNS, map(list, columns), strict=True))
         mark = MARK_SOURCE_PLANNED if publication.guild_id is None else MARK_GUILD_PLANNED
         async with self._db.transaction():
-            channels = await self._execute(_PLAN_CHANNELS, params, _PLAN_TYPES)
-            members = await self._execute(_PLAN_MEMBERS, params, _PLAN_TYPES | _DUE_TYPES)
+            await self._db.execute(_SORT_MEMORY)
+            keep = _KEEP_EXISTING if await self._scalar(_ALREADY_PLANNED, params) else ""
+            channels = await self._execute(_PLAN_CHANNELS + keep, params, _PLAN_TYPES)
+            members = await self._execute(_PLAN_MEMBERS + keep, params, _PLAN_TYPES | _DUE_TYPES)
             outcome = await self._fetch(mark, params, _PLAN_TYPES)
         return PlanCounts(channels, members, skipped_old=was_skipped(outcome))
 
@@ -110,6 +112,9 @@ _DUE_TYPES = {
 
 # One post per channel, even when a topic feed and an every-topic feed both match.
 _PLAN_CHANNELS = f"""
+WITH decisions AS MATERIALIZED (
+    SELECT guild_id, state, decided_at FROM guild_publication WHERE article_pk = :pk
+)
 INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, mode, state,
                         note, next_attempt_at, created_at)
 SELECT f.guild_id, a.pk, 'channel', f.channel_id, min(f.id), 'instant', 'pending', '',
@@ -118,22 +123,30 @@ FROM articles a
 JOIN feeds f ON (f.topic_id IS NULL
                  OR f.topic_id IN (SELECT topic_id FROM article_topics WHERE article_pk = a.pk))
 LEFT JOIN guild_settings gs ON gs.guild_id = f.guild_id
-LEFT JOIN guild_publication gp ON gp.guild_id = f.guild_id AND gp.article_pk = a.pk
+LEFT JOIN decisions gp ON gp.guild_id = f.guild_id
 WHERE a.pk = :pk
   AND f.disabled_reason IS NULL
   AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)
   AND {reaches(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
 GROUP BY f.guild_id, f.channel_id, a.pk
-ON CONFLICT DO NOTHING
 """
 
 # One alert per member and guild: DISTINCT ON keeps, per member, the first row in the order
-# given, the most immediate of their matching subscriptions. Digest times are looked up by
-# the guild's own schedule (time zone, time, day); guilds that set none, or have no settings
-# row, use the defaults passed in.
+# given, the most immediate of their matching subscriptions. What depends on the guild alone
+# (its quality bar, its digest moments by its own schedule: time zone, time, day; the
+# defaults passed in where it set none) and the guilds' decisions on this article are looked
+# up once, before the rows, not once per row.
 _PLAN_MEMBERS = f"""
 WITH dues (zone, at, day, daily, weekly) AS (
     SELECT * FROM unnest(:zones, :ats, :days, :dailies, :weeklies)
+),
+terms AS MATERIALIZED (
+    SELECT gs.guild_id, gs.min_quality, dues.daily, dues.weekly
+    FROM guild_settings gs LEFT JOIN dues ON dues.zone = coalesce(gs.timezone, '')
+        AND dues.at = coalesce(gs.digest_time, '') AND dues.day = coalesce(gs.digest_day, '')
+),
+decisions AS MATERIALIZED (
+    SELECT guild_id, state, decided_at FROM guild_publication WHERE article_pk = :pk
 )
 INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, subscription_id, mode,
                         state, note, next_attempt_at, created_at)
@@ -141,21 +154,30 @@ SELECT DISTINCT ON (s.guild_id, s.user_id)
        s.guild_id, a.pk, 'dm', s.user_id, s.id, s.delivery, 'pending', '',
        CASE s.delivery
            WHEN 'instant' THEN :now
-           WHEN 'daily' THEN coalesce(dues.daily, :daily)
-           ELSE coalesce(dues.weekly, :weekly)
+           WHEN 'daily' THEN coalesce(gt.daily, :daily)
+           ELSE coalesce(gt.weekly, :weekly)
        END,
        :now
 FROM articles a
 JOIN article_topics at ON at.article_pk = a.pk
 JOIN subscriptions s ON s.topic_id = at.topic_id
-LEFT JOIN guild_settings gs ON gs.guild_id = s.guild_id
-LEFT JOIN guild_publication gp ON gp.guild_id = s.guild_id AND gp.article_pk = a.pk
-LEFT JOIN dues ON dues.zone = coalesce(gs.timezone, '') AND dues.at = coalesce(gs.digest_time, '')
-              AND dues.day = coalesce(gs.digest_day, '')
+LEFT JOIN terms gt ON gt.guild_id = s.guild_id
+LEFT JOIN decisions gp ON gp.guild_id = s.guild_id
 WHERE a.pk = :pk
   AND s.disabled_reason IS NULL
-  AND a.quality >= greatest(s.min_quality, coalesce(gs.min_quality, :bar))
+  AND a.quality >= greatest(s.min_quality, coalesce(gt.min_quality, :bar))
   AND {reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
 ORDER BY s.guild_id, s.user_id, {MODE_RANK}
-ON CONFLICT DO NOTHING
 """
+
+# Rows of the article already in the outbox (planned for a moderator's publication before
+# the source's, or the other way round) are kept: then, and only then, the inserts skip the
+# targets they cover. ON CONFLICT makes each row's insert speculative (a probe of the primary
+# key before, a confirmation after), a third of a 100,000-row plan's time: a plan with
+# nothing to collide with goes without it. Only the worker plans (issue #15), so no rows of
+# the article can appear meanwhile; should another planner race it anyway, the duplicate key
+# rolls this plan back whole and it is planned again on the next run.
+_ALREADY_PLANNED = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE article_pk = :pk)"
+_KEEP_EXISTING = " ON CONFLICT DO NOTHING"
+# A 100,000-row plan sorts ~8 MB of rows (one alert per member): in memory, not on disk.
+_SORT_MEMORY = "SET LOCAL work_mem = '32MB'"
