@@ -9,25 +9,8 @@ from datetime import datetime
 
 from storage.database import Database
 from storage.models import DigestKey
-from storage.outbox.plans import (
-    CANCEL_FOR_GUILD,
-    MARK_GUILD_PLANNED,
-    MARK_SOURCE_PLANNED,
-    MODE_RANK,
-    RESCHEDULE_DIGESTS,
-    SHARED_STORY,
-    SKIP_GUILD_BACKLOG,
-    SKIP_SOURCE_BACKLOG,
-    UNPLANNED,
-    PlanCounts,
-    Publication,
-    backlog_params,
-    plan_params,
-    reaches,
-    reschedule_params,
-    schedule_dues,
-    was_skipped,
-)
+from storage.outbox import plans
+from storage.outbox.plans import PlanCounts, Publication
 from storage.timestamps import from_timestamp, to_timestamp
 
 
@@ -38,16 +21,18 @@ class PlanningQueries:
 
     async def skip_backlog(self, cutoff: datetime, now: datetime) -> int:
         """Record publications older than ``cutoff`` as planned-and-skipped: never sent."""
-        params = backlog_params(cutoff, now)
+        params = plans.backlog_params(cutoff, now)
         async with self._db.transaction():
-            source = await self._db.execute(SKIP_SOURCE_BACKLOG, params)
-            guild = await self._db.execute(SKIP_GUILD_BACKLOG, params)
+            source = await self._db.execute(plans.SKIP_SOURCE_BACKLOG, params)
+            guild = await self._db.execute(plans.SKIP_GUILD_BACKLOG, params)
         return source + guild
 
     async def unplanned(self, cutoff: datetime, *, limit: int) -> list[Publication]:
         """Publications (the source's, then moderators') not planned yet and not older than
         ``cutoff``; older ones are left to ``skip_backlog``."""
-        rows = await self._db.fetch_all(UNPLANNED, {"cutoff": to_timestamp(cutoff), "limit": limit})
+        rows = await self._db.fetch_all(
+            plans.UNPLANNED, {"cutoff": to_timestamp(cutoff), "limit": limit}
+        )
         return [Publication(r[0], r[1], r[2], from_timestamp(r[3])) for r in rows]
 
     async def write_plan(
@@ -70,7 +55,7 @@ class PlanningQueries:
         guilds set (as stored, None where they kept a default); guilds that set none get
         ``default_due``. A target already given (or due) another article of the same story
         since ``story_since`` is left out: one alert per story."""
-        params = plan_params(
+        params = plans.plan_params(
             publication,
             now=now,
             cutoff=cutoff,
@@ -78,14 +63,18 @@ class PlanningQueries:
             default_due=default_due,
             story_since=story_since,
         )
-        params["shared_story"] = await self._db.scalar(SHARED_STORY, params)
+        params["shared_story"] = await self._db.scalar(plans.SHARED_STORY, params)
         async with self._db.transaction():
             await self._load_digest_dues(digest_due)
             channels = await self._db.execute(_PLAN_CHANNELS, params)
             members = await self._db.execute(_PLAN_MEMBERS, params)
-            mark = MARK_SOURCE_PLANNED if publication.guild_id is None else MARK_GUILD_PLANNED
+            mark = (
+                plans.MARK_SOURCE_PLANNED
+                if publication.guild_id is None
+                else plans.MARK_GUILD_PLANNED
+            )
             outcome = await self._db.fetch_all(mark, params)
-        return PlanCounts(channels, members, skipped_old=was_skipped(outcome))
+        return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
 
     async def _load_digest_dues(
         self, digest_due: Mapping[DigestKey, tuple[datetime, datetime]]
@@ -99,7 +88,7 @@ class PlanningQueries:
         await self._db.execute("DELETE FROM plan_schedule_dues")
         await self._db.executemany(
             "INSERT INTO plan_schedule_dues (zone, at, day, daily, weekly) VALUES (?, ?, ?, ?, ?)",
-            schedule_dues(digest_due),
+            plans.schedule_dues(digest_due),
         )
 
     async def reschedule_digests(
@@ -108,12 +97,14 @@ class PlanningQueries:
         """The guild's digest schedule changed: its daily and weekly rows not yet due move to
         ``daily`` and ``weekly`` (rows already due go out as they are); how many moved."""
         return await self._db.execute(
-            RESCHEDULE_DIGESTS, reschedule_params(guild_id, now, daily, weekly)
+            plans.RESCHEDULE_DIGESTS, plans.reschedule_params(guild_id, now, daily, weekly)
         )
 
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int:
         """A moderator retracted the article in their guild: cancel what waits there."""
-        return await self._db.execute(CANCEL_FOR_GUILD, {"article": article_id, "guild": guild_id})
+        return await self._db.execute(
+            plans.CANCEL_FOR_GUILD, {"article": article_id, "guild": guild_id}
+        )
 
 
 # One post per channel, even when a topic feed and an every-topic feed both match.
@@ -130,7 +121,7 @@ LEFT JOIN guild_publication gp ON gp.guild_id = f.guild_id AND gp.article_pk = a
 WHERE a.pk = :pk
   AND f.disabled_reason IS NULL
   AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)
-  AND {reaches(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
+  AND {plans.reaches(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
 GROUP BY f.guild_id, f.channel_id
 """
 
@@ -163,6 +154,6 @@ LEFT JOIN guild_publication gp ON gp.guild_id = s.guild_id AND gp.article_pk = a
 WHERE a.pk = :pk
   AND s.disabled_reason IS NULL
   AND a.quality >= max(s.min_quality, coalesce(gs.min_quality, :bar))
-  AND {reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
-ORDER BY s.guild_id, s.user_id, {MODE_RANK}
+  AND {plans.reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
+ORDER BY s.guild_id, s.user_id, {plans.MODE_RANK}
 """

@@ -9,31 +9,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from storage.database import Database, Params
+from storage.outbox import sends
 from storage.outbox.rows import DELIVERY, DELIVERY_FROM, KEY_MATCH, Delivery, TargetKind
-from storage.outbox.sends import (
-    ALREADY_TOLD,
-    DM_CHANNEL,
-    DUE_DIGEST,
-    DUE_DIGEST_ORDER,
-    DUE_INSTANT,
-    DUE_INSTANT_ORDER,
-    GIVE_UP,
-    INSTANT_DMS_SINCE,
-    MARK_FEED_NOTIFIED,
-    NEXT_DIGEST_DUE,
-    RETRY,
-    SAVE_DM_CHANNEL,
-    SENT,
-    TO_DIGEST,
-    cancel_orphaned,
-    cancel_retracted,
-    due_params,
-    fail_pending_for_target,
-    fail_pending_params,
-    failure_counting,
-    pause_reason,
-    success_reset,
-)
 from storage.timestamps import from_timestamp, to_timestamp
 
 
@@ -59,24 +36,27 @@ class SendingQueries:
     async def cancel_stale_due(self, now: datetime) -> int:
         """Among rows whose time has come, cancel those whose article is no longer published
         in their guild, or whose feed or subscription was removed or paused."""
-        due = due_params(now, 0)
-        retracted = await self._db.execute(cancel_retracted(), due)
-        orphaned = await self._db.execute(cancel_orphaned(), due)
+        due = sends.due_params(now, 0)
+        retracted = await self._db.execute(sends.cancel_retracted(), due)
+        orphaned = await self._db.execute(sends.cancel_orphaned(), due)
         return retracted + orphaned
 
     async def due(self, now: datetime, *, limit: int) -> list[Delivery]:
         """Instant rows whose time has come, oldest first."""
         return await self._deliveries(
-            f"{DUE_INSTANT} ORDER BY {DUE_INSTANT_ORDER} LIMIT :limit", due_params(now, limit)
+            f"{sends.DUE_INSTANT} ORDER BY {sends.DUE_INSTANT_ORDER} LIMIT :limit",
+            sends.due_params(now, limit),
         )
 
     async def mark_sent(self, rows: Sequence[Delivery], message_id: int, now: datetime) -> None:
         """Discord accepted the message: record its id."""
-        await self._update_rows(SENT, rows, {"message_id": message_id, "now": to_timestamp(now)})
+        await self._update_rows(
+            sends.SENT, rows, {"message_id": message_id, "now": to_timestamp(now)}
+        )
 
     async def retry_later(self, rows: Sequence[Delivery], at: datetime, error: str) -> None:
         """A transient failure: count the attempt and try again at ``at``."""
-        await self._update_rows(RETRY, rows, {"at": to_timestamp(at), "error": error})
+        await self._update_rows(sends.RETRY, rows, {"at": to_timestamp(at), "error": error})
 
     async def give_up(
         self,
@@ -86,12 +66,12 @@ class SendingQueries:
     ) -> None:
         """Stop trying: 'failed' (Discord refused for good), 'dead' (retries ran out) or
         'skipped' (no longer needed)."""
-        await self._update_rows(GIVE_UP, rows, {"state": state, "error": error})
+        await self._update_rows(sends.GIVE_UP, rows, {"state": state, "error": error})
 
     async def fail_pending_for_target(self, kind: TargetKind, target_id: int, error: str) -> int:
         """Fail, without a request, every other pending row for a target Discord refused."""
         return await self._db.execute(
-            fail_pending_for_target(), fail_pending_params(kind, target_id, error)
+            sends.fail_pending_for_target(), sends.fail_pending_params(kind, target_id, error)
         )
 
     async def record_failure(
@@ -99,64 +79,66 @@ class SendingQueries:
     ) -> bool:
         """Count a permanent failure against the feed or subscription; pause it at the
         threshold. True when this failure paused it."""
-        counting = failure_counting(delivery)
+        counting = sends.failure_counting(delivery)
         if counting is None:
             return False
         count, pause, key = counting
         async with self._db.transaction():
             await self._db.execute(count, {"key": key})
             paused = await self._db.execute(
-                pause, {"key": key, "reason": pause_reason(reason, now), "threshold": threshold}
+                pause,
+                {"key": key, "reason": sends.pause_reason(reason, now), "threshold": threshold},
             )
         return paused > 0
 
     async def record_success(self, delivery: Delivery) -> None:
         """A send worked: the target's failure streak is over."""
-        reset = success_reset(delivery)
+        reset = sends.success_reset(delivery)
         if reset is not None:
             await self._db.execute(*reset)
 
     async def mark_feed_notified(self, feed_id: int, now: datetime) -> bool:
         """Note that moderators were told the feed is paused; False if they already were."""
         changed = await self._db.execute(
-            MARK_FEED_NOTIFIED, {"now": to_timestamp(now), "feed": feed_id}
+            sends.MARK_FEED_NOTIFIED, {"now": to_timestamp(now), "feed": feed_id}
         )
         return changed > 0
 
     async def instant_dms_since(self, user_id: int, since: datetime) -> int:
         """Instant DMs sent to the member since ``since`` (for the hourly cap)."""
         count = await self._db.scalar(
-            INSTANT_DMS_SINCE, {"user": user_id, "since": to_timestamp(since)}
+            sends.INSTANT_DMS_SINCE, {"user": user_id, "since": to_timestamp(since)}
         )
         return int(count or 0)
 
     async def already_told(self, user_id: int, article_pk: int) -> bool:
         """Whether the member already got this article by DM (through another guild)."""
-        found = await self._db.scalar(ALREADY_TOLD, {"user": user_id, "article": article_pk})
+        found = await self._db.scalar(sends.ALREADY_TOLD, {"user": user_id, "article": article_pk})
         return found is not None
 
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None:
         """Over the hourly cap: send it with the next daily digest instead."""
-        await self._update_rows(TO_DIGEST, [row], {"at": to_timestamp(due), "note": note})
+        await self._update_rows(sends.TO_DIGEST, [row], {"at": to_timestamp(due), "note": note})
 
     async def dm_channel(self, user_id: int) -> int | None:
         """The DM channel id kept for the member, if any."""
-        found = await self._db.scalar(DM_CHANNEL, {"user": user_id})
+        found = await self._db.scalar(sends.DM_CHANNEL, {"user": user_id})
         return int(found) if found is not None else None
 
     async def save_dm_channel(self, user_id: int, channel_id: int) -> None:
         """Keep the member's DM channel id so a DM costs one request, not two."""
-        await self._db.execute(SAVE_DM_CHANNEL, {"user": user_id, "channel": channel_id})
+        await self._db.execute(sends.SAVE_DM_CHANNEL, {"user": user_id, "channel": channel_id})
 
     # --- digests ---------------------------------------------------------------------------
 
     async def due_digest_rows(self, now: datetime, *, limit: int) -> list[Delivery]:
         """Digest rows whose time has come, grouped by member (then kind), best first."""
         return await self._deliveries(
-            f"{DUE_DIGEST} ORDER BY {DUE_DIGEST_ORDER} LIMIT :limit", due_params(now, limit)
+            f"{sends.DUE_DIGEST} ORDER BY {sends.DUE_DIGEST_ORDER} LIMIT :limit",
+            sends.due_params(now, limit),
         )
 
     async def next_digest_due(self) -> datetime | None:
         """When the earliest waiting digest row is due (None when none waits)."""
-        found = await self._db.scalar(NEXT_DIGEST_DUE)
+        found = await self._db.scalar(sends.NEXT_DIGEST_DUE)
         return None if found is None else from_timestamp(int(found))

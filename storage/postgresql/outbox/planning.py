@@ -9,25 +9,8 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from storage.models import DigestKey
-from storage.outbox.plans import (
-    CANCEL_FOR_GUILD,
-    MARK_GUILD_PLANNED,
-    MARK_SOURCE_PLANNED,
-    MODE_RANK,
-    RESCHEDULE_DIGESTS,
-    SHARED_STORY,
-    SKIP_GUILD_BACKLOG,
-    SKIP_SOURCE_BACKLOG,
-    UNPLANNED,
-    PlanCounts,
-    Publication,
-    backlog_params,
-    plan_params,
-    reaches,
-    reschedule_params,
-    schedule_dues,
-    was_skipped,
-)
+from storage.outbox import plans
+from storage.outbox.plans import PlanCounts, Publication
 from storage.postgresql.outbox.rows import OutboxQueries
 from storage.timestamps import from_timestamp, to_timestamp
 
@@ -40,16 +23,16 @@ class PgPlanningQueries(OutboxQueries):
 
     async def skip_backlog(self, cutoff: datetime, now: datetime) -> int:
         """Record publications older than ``cutoff`` as planned-and-skipped: never sent."""
-        params = backlog_params(cutoff, now)
+        params = plans.backlog_params(cutoff, now)
         async with self._db.transaction():
-            source = await self._execute(SKIP_SOURCE_BACKLOG, params)
-            guild = await self._execute(SKIP_GUILD_BACKLOG, params)
+            source = await self._execute(plans.SKIP_SOURCE_BACKLOG, params)
+            guild = await self._execute(plans.SKIP_GUILD_BACKLOG, params)
         return source + guild
 
     async def unplanned(self, cutoff: datetime, *, limit: int) -> list[Publication]:
         """Publications (the source's, then moderators') not planned yet and not older than
         ``cutoff``; older ones are left to ``skip_backlog``."""
-        rows = await self._fetch(UNPLANNED, {"cutoff": to_timestamp(cutoff), "limit": limit})
+        rows = await self._fetch(plans.UNPLANNED, {"cutoff": to_timestamp(cutoff), "limit": limit})
         return [Publication(r[0], r[1], r[2], from_timestamp(r[3])) for r in rows]
 
     async def write_plan(
@@ -66,7 +49,7 @@ class PgPlanningQueries(OutboxQueries):
         """Write one row per matching channel and per matching member (one alert per member
         however many of their topics match), and mark the publication planned, atomically;
         see ``storage.api.DeliveriesApi`` and the SQLite twin for the rules."""
-        params = plan_params(
+        params = plans.plan_params(
             publication,
             now=now,
             cutoff=cutoff,
@@ -74,17 +57,21 @@ class PgPlanningQueries(OutboxQueries):
             default_due=default_due,
             story_since=story_since,
         )
-        params["shared_story"] = int(await self._scalar(SHARED_STORY, params))
-        columns = list(zip(*schedule_dues(digest_due), strict=True)) or [()] * len(_DUE_COLUMNS)
+        params["shared_story"] = int(await self._scalar(plans.SHARED_STORY, params))
+        columns = list(zip(*plans.schedule_dues(digest_due), strict=True)) or [()] * len(
+            _DUE_COLUMNS
+        )
         params.update(zip(_DUE_COLUMNS, map(list, columns), strict=True))
-        mark = MARK_SOURCE_PLANNED if publication.guild_id is None else MARK_GUILD_PLANNED
+        mark = (
+            plans.MARK_SOURCE_PLANNED if publication.guild_id is None else plans.MARK_GUILD_PLANNED
+        )
         async with self._db.transaction():
             await self._db.execute(_SORT_MEMORY)
             keep = _KEEP_EXISTING if await self._scalar(_ALREADY_PLANNED, params) else ""
             channels = await self._execute(_PLAN_CHANNELS + keep, params, _PLAN_TYPES)
             members = await self._execute(_PLAN_MEMBERS + keep, params, _PLAN_TYPES | _DUE_TYPES)
             outcome = await self._fetch(mark, params, _PLAN_TYPES)
-        return PlanCounts(channels, members, skipped_old=was_skipped(outcome))
+        return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
 
     async def reschedule_digests(
         self, guild_id: int, now: datetime, daily: datetime, weekly: datetime
@@ -92,15 +79,17 @@ class PgPlanningQueries(OutboxQueries):
         """The guild's digest schedule changed: its daily and weekly rows not yet due move to
         ``daily`` and ``weekly`` (rows already due go out as they are); how many moved."""
         return await self._execute(
-            RESCHEDULE_DIGESTS, reschedule_params(guild_id, now, daily, weekly)
+            plans.RESCHEDULE_DIGESTS, plans.reschedule_params(guild_id, now, daily, weekly)
         )
 
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int:
         """A moderator retracted the article in their guild: cancel what waits there."""
-        return await self._execute(CANCEL_FOR_GUILD, {"article": article_id, "guild": guild_id})
+        return await self._execute(
+            plans.CANCEL_FOR_GUILD, {"article": article_id, "guild": guild_id}
+        )
 
 
-# The digest schedules guilds set, as arrays of one column each (``schedule_dues``).
+# The digest schedules guilds set, as arrays of one column each (``plans.schedule_dues``).
 _DUE_COLUMNS = ("zones", "ats", "days", "dailies", "weeklies")
 _DUE_TYPES = {
     "zones": "text[]",
@@ -127,7 +116,7 @@ LEFT JOIN decisions gp ON gp.guild_id = f.guild_id
 WHERE a.pk = :pk
   AND f.disabled_reason IS NULL
   AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)
-  AND {reaches(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
+  AND {plans.reaches(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
 GROUP BY f.guild_id, f.channel_id, a.pk
 """
 
@@ -166,8 +155,8 @@ LEFT JOIN decisions gp ON gp.guild_id = s.guild_id
 WHERE a.pk = :pk
   AND s.disabled_reason IS NULL
   AND a.quality >= greatest(s.min_quality, coalesce(gt.min_quality, :bar))
-  AND {reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
-ORDER BY s.guild_id, s.user_id, {MODE_RANK}
+  AND {plans.reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
+ORDER BY s.guild_id, s.user_id, {plans.MODE_RANK}
 """
 
 # Rows of the article already in the outbox (planned for a moderator's publication before

@@ -17,32 +17,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from storage.outbox import sends
 from storage.outbox.rows import DELIVERY, DELIVERY_JOINS, Delivery, DeliveryKey, TargetKind
-from storage.outbox.sends import (
-    ALREADY_TOLD,
-    DM_CHANNEL,
-    DUE_DIGEST,
-    DUE_DIGEST_ORDER,
-    DUE_INSTANT,
-    DUE_INSTANT_ORDER,
-    GIVE_UP,
-    INSTANT_DMS_SINCE,
-    MARK_FEED_NOTIFIED,
-    NEXT_DIGEST_DUE,
-    RETRY,
-    SAVE_DM_CHANNEL,
-    SENT,
-    TO_DIGEST,
-    ClaimLost,
-    cancel_orphaned,
-    cancel_retracted,
-    due_params,
-    fail_pending_for_target,
-    fail_pending_params,
-    failure_counting,
-    pause_reason,
-    success_reset,
-)
+from storage.outbox.sends import ClaimLost
 from storage.postgresql.outbox.rows import OutboxQueries, deliveries
 from storage.timestamps import from_timestamp, to_timestamp
 
@@ -75,8 +52,8 @@ def _claim(where: str, order: str) -> str:
     )
 
 
-_CLAIM_INSTANT = _claim(DUE_INSTANT, DUE_INSTANT_ORDER)
-_CLAIM_DIGEST = _claim(DUE_DIGEST, DUE_DIGEST_ORDER)
+_CLAIM_INSTANT = _claim(sends.DUE_INSTANT, sends.DUE_INSTANT_ORDER)
+_CLAIM_DIGEST = _claim(sends.DUE_DIGEST, sends.DUE_DIGEST_ORDER)
 
 
 def _keys(rows: Sequence[Delivery]) -> dict[str, list[Any]]:
@@ -99,9 +76,9 @@ class PgSendingQueries(OutboxQueries):
         """Among rows whose time has come (and that no other sender holds), cancel those
         whose article is no longer published in their guild, or whose feed or subscription
         was removed or paused."""
-        params = due_params(now, 0) | {"claimer": self.claimer}
-        retracted = await self._execute(cancel_retracted(_NOT_OTHERS, _RELEASE), params)
-        orphaned = await self._execute(cancel_orphaned(_NOT_OTHERS, _RELEASE), params)
+        params = sends.due_params(now, 0) | {"claimer": self.claimer}
+        retracted = await self._execute(sends.cancel_retracted(_NOT_OTHERS, _RELEASE), params)
+        orphaned = await self._execute(sends.cancel_orphaned(_NOT_OTHERS, _RELEASE), params)
         return retracted + orphaned
 
     async def due(self, now: datetime, *, limit: int) -> list[Delivery]:
@@ -114,7 +91,7 @@ class PgSendingQueries(OutboxQueries):
         return await self._claimed(_CLAIM_DIGEST, now, limit)
 
     async def _claimed(self, sql: str, now: datetime, limit: int) -> list[Delivery]:
-        params = due_params(now, limit) | {
+        params = sends.due_params(now, limit) | {
             "claimer": self.claimer,
             "lease_until": to_timestamp(now + self.lease),
         }
@@ -156,11 +133,13 @@ class PgSendingQueries(OutboxQueries):
     async def mark_sent(self, rows: Sequence[Delivery], message_id: int, now: datetime) -> None:
         """Discord accepted the message: record its id (``ClaimLost`` for rows another
         sender took over)."""
-        await self._write_back(SENT, rows, {"message_id": message_id, "now": to_timestamp(now)})
+        await self._write_back(
+            sends.SENT, rows, {"message_id": message_id, "now": to_timestamp(now)}
+        )
 
     async def retry_later(self, rows: Sequence[Delivery], at: datetime, error: str) -> None:
         """A transient failure: count the attempt and let any sender try again at ``at``."""
-        await self._write_back(RETRY, rows, {"at": to_timestamp(at), "error": error})
+        await self._write_back(sends.RETRY, rows, {"at": to_timestamp(at), "error": error})
 
     async def give_up(
         self,
@@ -170,16 +149,17 @@ class PgSendingQueries(OutboxQueries):
     ) -> None:
         """Stop trying: 'failed' (Discord refused for good), 'dead' (retries ran out) or
         'skipped' (no longer needed)."""
-        await self._write_back(GIVE_UP, rows, {"state": state, "error": error})
+        await self._write_back(sends.GIVE_UP, rows, {"state": state, "error": error})
 
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None:
         """Over the hourly cap: send it with the next daily digest instead."""
-        await self._write_back(TO_DIGEST, [row], {"at": to_timestamp(due), "note": note})
+        await self._write_back(sends.TO_DIGEST, [row], {"at": to_timestamp(due), "note": note})
 
     async def fail_pending_for_target(self, kind: TargetKind, target_id: int, error: str) -> int:
         """Fail, without a request, every other pending row for a target Discord refused."""
         return await self._execute(
-            fail_pending_for_target(_RELEASE), fail_pending_params(kind, target_id, error)
+            sends.fail_pending_for_target(_RELEASE),
+            sends.fail_pending_params(kind, target_id, error),
         )
 
     async def record_failure(
@@ -187,52 +167,57 @@ class PgSendingQueries(OutboxQueries):
     ) -> bool:
         """Count a permanent failure against the feed or subscription; pause it at the
         threshold. True when this failure paused it."""
-        counting = failure_counting(delivery)
+        counting = sends.failure_counting(delivery)
         if counting is None:
             return False
         count, pause, key = counting
         async with self._db.transaction():
             await self._execute(count, {"key": key})
             paused = await self._execute(
-                pause, {"key": key, "reason": pause_reason(reason, now), "threshold": threshold}
+                pause,
+                {"key": key, "reason": sends.pause_reason(reason, now), "threshold": threshold},
             )
         return paused > 0
 
     async def record_success(self, delivery: Delivery) -> None:
         """A send worked: the target's failure streak is over."""
-        reset = success_reset(delivery)
+        reset = sends.success_reset(delivery)
         if reset is not None:
             await self._execute(*reset)
 
     async def mark_feed_notified(self, feed_id: int, now: datetime) -> bool:
         """Note that moderators were told the feed is paused; False if they already were."""
         return (
-            await self._execute(MARK_FEED_NOTIFIED, {"now": to_timestamp(now), "feed": feed_id}) > 0
+            await self._execute(
+                sends.MARK_FEED_NOTIFIED, {"now": to_timestamp(now), "feed": feed_id}
+            )
+            > 0
         )
 
     async def instant_dms_since(self, user_id: int, since: datetime) -> int:
         """Instant DMs sent to the member since ``since`` (for the hourly cap)."""
         count = await self._scalar(
-            INSTANT_DMS_SINCE, {"user": user_id, "since": to_timestamp(since)}
+            sends.INSTANT_DMS_SINCE, {"user": user_id, "since": to_timestamp(since)}
         )
         return int(count or 0)
 
     async def already_told(self, user_id: int, article_pk: int) -> bool:
         """Whether the member already got this article by DM (through another guild)."""
         return (
-            await self._scalar(ALREADY_TOLD, {"user": user_id, "article": article_pk}) is not None
+            await self._scalar(sends.ALREADY_TOLD, {"user": user_id, "article": article_pk})
+            is not None
         )
 
     async def dm_channel(self, user_id: int) -> int | None:
         """The DM channel id kept for the member, if any."""
-        found = await self._scalar(DM_CHANNEL, {"user": user_id})
+        found = await self._scalar(sends.DM_CHANNEL, {"user": user_id})
         return int(found) if found is not None else None
 
     async def save_dm_channel(self, user_id: int, channel_id: int) -> None:
         """Keep the member's DM channel id so a DM costs one request, not two."""
-        await self._execute(SAVE_DM_CHANNEL, {"user": user_id, "channel": channel_id})
+        await self._execute(sends.SAVE_DM_CHANNEL, {"user": user_id, "channel": channel_id})
 
     async def next_digest_due(self) -> datetime | None:
         """When the earliest waiting digest row is due (None when none waits)."""
-        found = await self._scalar(NEXT_DIGEST_DUE, {})
+        found = await self._scalar(sends.NEXT_DIGEST_DUE, {})
         return None if found is None else from_timestamp(int(found))
