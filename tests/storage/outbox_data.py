@@ -1,18 +1,21 @@
-"""Rows the outbox tests plan from (articles, topics, feeds, subscriptions, guild decisions),
-written with plain SQL that both engines run, so that the outbox is tested apart from ingest.
-Statements take named parameters (``:name``): SQLite binds them itself, PostgreSQL through
+"""Rows the outbox tests plan from: articles ingested through the store's API, and topics,
+feeds, subscriptions and guild decisions written with plain SQL that both engines run (the
+rows as their repositories leave them, with what a test needs set directly). Statements take
+named parameters (``:name``): SQLite binds them itself, PostgreSQL through
 ``storage.postgresql.params.bind``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.articles.article_file import parse_article
 from storage.postgresql.params import bind
 from storage.postgresql.store import PgStore
 from storage.timestamps import to_timestamp
+from tests.factories import article_text
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -33,13 +36,18 @@ class Outbox:
 
     store: Any
 
+    topic_names: dict[int, str] = field(default_factory=dict)
+    ids: dict[int, str] = field(default_factory=dict)  # article id by pk
+
     async def topic(self, name: str) -> int:
+        """A topic members can follow before any article has it."""
         rows = await sql(
             self.store,
             "INSERT INTO topics (key, name) VALUES (:key, :name) RETURNING id",
             key=name.lower(),
             name=name,
         )
+        self.topic_names[int(rows[0][0])] = name
         return int(rows[0][0])
 
     async def article(
@@ -50,43 +58,32 @@ class Outbox:
         quality: int = 60,
         published: bool = True,
         age: timedelta = HOUR,
-        story: int | None = None,
+        title: str | None = None,
+        outlet: str = "news.example",
         origin_guild: int | None = None,
     ) -> int:
-        """An article published (by the source, unless ``published`` is False) ``age`` ago."""
-        stamp = to_timestamp(NOW - age)
-        rows = await sql(
-            self.store,
-            "INSERT INTO articles (id, canonical_url, web_url, title, published_at, quality, "
-            "published, content_hash, origin_guild_id, ingested_at, updated_at) VALUES "
-            "(:id, :url, :url, :title, :at, :quality, :published, '', :origin, :at, :at) "
-            "RETURNING pk",
-            {"origin": "bigint"},
-            id=slug,
-            url=f"https://news.example/{slug}",
-            title=slug.title(),
-            at=stamp,
+        """An article ingested (published by the source, unless ``published`` is False)
+        dated ``age`` ago; its pk. The same ``slug`` again updates it."""
+        url = f"https://{outlet}/{slug}"
+        text = article_text(
+            title=title or f"{slug.title()} in the news, {slug} report",
+            webUrl=url,
+            originalUrl=...,
+            related=[],
+            images=[],
+            provider={"name": outlet, "domain": outlet},
+            topics=[self.topic_names[topic] for topic in topics],
             quality=quality,
-            published=int(published),
-            origin=origin_guild,
+            published=published,
+            publishedDateTime=(NOW - age).isoformat(),
         )
-        pk = int(rows[0][0])
-        await sql(
-            self.store,
-            "UPDATE articles SET story_id = :story WHERE pk = :pk",
-            story=story if story is not None else pk,
-            pk=pk,
+        draft = parse_article(text.encode(), source=f"{slug}.md")
+        await self.store.articles.upsert_batch([draft], NOW, origin_guild_id=origin_guild)
+        [(pk, article_id)] = await sql(
+            self.store, "SELECT pk, id FROM articles WHERE web_url = :url", url=url
         )
-        for position, topic in enumerate(topics):
-            await sql(
-                self.store,
-                "INSERT INTO article_topics (topic_id, article_pk, position) "
-                "VALUES (:topic, :pk, :position)",
-                topic=topic,
-                pk=pk,
-                position=position,
-            )
-        return pk
+        self.ids[pk] = article_id
+        return int(pk)
 
     async def subscribe(
         self,
