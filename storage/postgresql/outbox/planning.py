@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from storage.models import DigestKey
 from storage.outbox import plans
@@ -58,10 +59,7 @@ class PgPlanningQueries(OutboxQueries):
             story_since=story_since,
         )
         params["shared_story"] = int(await self._scalar(plans.SHARED_STORY, params))
-        columns = list(zip(*plans.schedule_dues(digest_due), strict=True)) or [()] * len(
-            _DUE_COLUMNS
-        )
-        params.update(zip(_DUE_COLUMNS, map(list, columns), strict=True))
+        params.update(_due_arrays(digest_due))
         mark = (
             plans.MARK_SOURCE_PLANNED if publication.guild_id is None else plans.MARK_GUILD_PLANNED
         )
@@ -91,6 +89,15 @@ class PgPlanningQueries(OutboxQueries):
 
 # The digest schedules guilds set, as arrays of one column each (``plans.schedule_dues``).
 _DUE_COLUMNS = ("zones", "ats", "days", "dailies", "weeklies")
+
+
+def _due_arrays(
+    digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+) -> dict[str, list[Any]]:
+    rows = plans.schedule_dues(digest_due)
+    return {name: [row[n] for row in rows] for n, name in enumerate(_DUE_COLUMNS)}
+
+
 _DUE_TYPES = {
     "zones": "text[]",
     "ats": "text[]",
