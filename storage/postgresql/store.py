@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
@@ -21,6 +22,7 @@ from storage.postgresql.connection import URL_FORM, PostgresConnectError
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.feeds import PgFeedRepository
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+from storage.postgresql.outbox.repository import DEFAULT_LEASE, PgDeliveryRepository
 from storage.postgresql.publication import PgPublicationRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
@@ -36,7 +38,14 @@ class PgStore:
     """topicbot's store on a PostgreSQL database. Open once at start with ``PgStore.open``
     and close at exit."""
 
-    def __init__(self, db: PgDatabase, *, grouping: GroupingRules | None = None) -> None:
+    def __init__(
+        self,
+        db: PgDatabase,
+        *,
+        grouping: GroupingRules | None = None,
+        claimer: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
         self._db = db
         self._grouping = grouping
         self.articles = PgArticleRepository(db, grouping)
@@ -49,6 +58,7 @@ class PgStore:
         self.feeds = PgFeedRepository(db)
         self.audit = PgAuditRepository(db)
         self.retention = PgRetentionRepository(db)
+        self.deliveries = PgDeliveryRepository(db, claimer=claimer, lease=lease)
 
     @classmethod
     async def open(
@@ -58,12 +68,16 @@ class PgStore:
         pool_size: int = DEFAULT_POOL_SIZE,
         source: str = "$TOPICBOT_DATABASE_URL",
         grouping: GroupingRules | None = None,
+        claimer: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> Self:
         """Connect a pool of ``pool_size`` to ``url`` and bring the schema up to date;
         ``source`` names where the URL came from in errors (never the URL: it may hold a
-        password)."""
+        password). ``claimer`` names this process as a sender of the outbox (default: host
+        and process id) and ``lease`` is how long rows it claims stay its own
+        (``storage.postgresql.outbox.sending``)."""
         pool = await open_migrated_pool(url, size=pool_size, source=source)
-        return cls(PgDatabase(pool), grouping=grouping)
+        return cls(PgDatabase(pool), grouping=grouping, claimer=claimer, lease=lease)
 
     async def migrate(self) -> None:
         """Bring the schema up to date (``open`` does; for a store built on a pool of its
