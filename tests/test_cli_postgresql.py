@@ -98,7 +98,7 @@ def test_a_server_that_answers_is_refused_clearly_while_the_store_is_not_all_the
 ):
     missing = missing_members(PgStore(PgDatabase(None)))  # type: ignore[arg-type]
     if not missing:
-        pytest.skip("the PostgreSQL store has everything: test_the_bot_runs_on_postgresql")
+        pytest.skip("the PostgreSQL store is complete: test_stats_read_a_complete_postgresql_store")
     env = {"TOPICBOT_DATABASE_URL": postgresql_database_url, "DISCORD_TOKEN": "x" * 40}
     result = topicbot(*command, "--config", str(config), cwd=tmp_path, env=env)
     assert result.returncode == 2, result.stderr
@@ -109,6 +109,21 @@ def test_a_server_that_answers_is_refused_clearly_while_the_store_is_not_all_the
     ]
     assert not (tmp_path / "data").exists()  # nothing served from a SQLite file instead
     assert asyncio.run(tables_in(postgresql_database_url)) == []  # the database left as it was
+
+
+def test_stats_read_a_complete_postgresql_store(tmp_path, config, postgresql_database_url):
+    if missing_members(PgStore(PgDatabase(None))):  # type: ignore[arg-type]
+        pytest.skip("refused while the PostgreSQL store is incomplete: the test above")
+    env = {"TOPICBOT_DATABASE_URL": postgresql_database_url}
+    result = topicbot("stats", "--config", str(config), cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "articles       0 (published 0, pending 0, coverage-only 0, too old to post 0)"
+    )
+    assert lines[5].endswith(" MB (deleted rows' space reused through autovacuum)")
+    assert "schema_migrations" in asyncio.run(tables_in(postgresql_database_url))
+    assert not (tmp_path / "data").exists()
 
 
 async def tables_in(url: str) -> list[str]:
