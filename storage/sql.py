@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -20,13 +18,6 @@ def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any
 def placeholders(count: int) -> str:
     """``?,?,?`` for ``count`` parameters."""
     return ",".join("?" * count)
-
-
-def numbered(sql: str) -> str:
-    """A statement written with SQLite's ``?`` placeholders, with PostgreSQL's ``$1``, ``$2``...
-    instead, so both engines run one text (the statements passed have no ``?`` of their own)."""
-    count = itertools.count(1)
-    return re.sub(r"\?", lambda _: f"${next(count)}", sql)
 
 
 def fts_phrase(term: str) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from storage.guilds import AUDIT_ENTRY, RECENT_AUDIT, RECORD_AUDIT, audit_detail
 from storage.models import AuditEntry
 from storage.postgresql.database import PgDatabase
-from storage.sql import numbered
+from storage.postgresql.params import numbered
 from storage.timestamps import to_timestamp
 
 _RECORD = numbered(RECORD_AUDIT)

@@ -9,7 +9,7 @@ from storage import feeds as sqlite
 from storage.feeds import FEED, FeedCapReached, FeedSaved
 from storage.models import Feed
 from storage.postgresql.database import PgDatabase
-from storage.sql import numbered
+from storage.postgresql.params import numbered
 from storage.timestamps import to_timestamp
 
 _FIND_ROUTE = numbered(sqlite.FIND_ROUTE)

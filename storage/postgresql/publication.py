@@ -12,9 +12,9 @@ import asyncpg
 from storage.models import GuildArticle, PublicationState
 from storage.postgresql.articles import ARTICLE
 from storage.postgresql.database import PgDatabase
+from storage.postgresql.params import numbered
 from storage.postgresql.text_query import words_query
 from storage.publication import DECIDE, SUGGEST_POOL, StateFilter
-from storage.sql import numbered
 from storage.timestamps import to_timestamp
 from storage.visibility import guild_state, members_see, not_another_guilds
 

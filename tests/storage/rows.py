@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from storage.postgresql.params import numbered
 from storage.postgresql.store import PgStore
 from storage.prepare import short_id
-from storage.sql import numbered
 
 
 def on_postgresql(store: Any) -> bool:
