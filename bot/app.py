@@ -30,6 +30,7 @@ from bot.scheduler import JobScheduler, ScheduledJob
 from bot.sending.dispatcher import Dispatcher
 from bot.sending.pacing import Throttle
 from bot.sending.sender import DiscordSender
+from bot.sharding import IdentifyPacer, IdentifySlots, ShardPlan
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from bot.wiring import ServiceBot, Services, build_services, intents
@@ -56,10 +57,14 @@ class TopicBot(ServiceBot):
         sync_on_start: bool = True,
         clock: Clock = utc_now,
         metrics: Metrics | None = None,
+        shards: ShardPlan | None = None,
+        identify_slots: IdentifySlots | None = None,
         **options: Any,
     ) -> None:
         metrics = metrics or Metrics()
         options.setdefault("http_trace", metrics.http_trace())  # counts Discord's 429s
+        self.shard_plan = shards or ShardPlan()
+        options.update(self.shard_plan.options)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -112,6 +117,8 @@ class TopicBot(ServiceBot):
             else None
         )
         self._sync_on_start = sync_on_start
+        self._max_concurrency: int | None = None
+        self.identify_pacer = IdentifyPacer(self._fetch_max_concurrency, identify_slots)
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
         """The background jobs, with fixed ids. Digests are woken at the moment their
@@ -169,8 +176,33 @@ class TopicBot(ServiceBot):
             await self.observability.stop()
         await super().close()
 
+    async def launch_shards(self) -> None:
+        """Learn the shard count (and the identify concurrency) from Discord when none was
+        given, then connect through the configured gateway: discord.py would otherwise
+        connect to the URL ``GET /gateway/bot`` names, past a configured gateway."""
+        if self.shard_count is None and not self.is_closed():
+            count, _, limits = await self.http.get_bot_gateway()
+            self.shard_count = count
+            self._max_concurrency = limits["max_concurrency"]
+        await super().launch_shards()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for this shard's identify turn (see ``bot.sharding.IdentifyPacer``)."""
+        await self.identify_pacer.wait_turn(shard_id)
+
+    async def _fetch_max_concurrency(self) -> int:
+        if self._max_concurrency is None:
+            limits = await self.fetch_session_start_limits()
+            self._max_concurrency = limits.max_concurrency
+        return self._max_concurrency
+
     async def on_ready(self) -> None:
         """Say who we are once connected; run the jobs that were waiting for the gateway."""
-        log.info("connected as %s to %d guilds", self.user, len(self.guilds))
+        log.info(
+            "connected as %s to %d guilds (%s)",
+            self.user,
+            len(self.guilds),
+            self.shard_plan.describe(self.shard_count),
+        )
         if self.jobs is not None:
             self.jobs.gateway_is_ready()

@@ -31,6 +31,7 @@ from bot.domain.visibility import NO_GUILD
 from bot.ingest.report import IngestReport
 from bot.ingest.writer import ingest_paths
 from bot.observability.logs import configure_logging
+from bot.sharding import ShardPlanError, parse_shard_plan
 from bot.stores import open_store
 from storage import StoreError
 from storage.backup import BackupRefused, backup_store
@@ -86,6 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="connect to Discord and run the bot")
     _add_config_option(run)
+    run.add_argument(
+        "--shard-ids",
+        default=None,
+        metavar="IDS",
+        help="connect only these shards, comma-separated (such as 0,1); needs --shard-count",
+    )
+    run.add_argument(
+        "--shard-count",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many shards the bot has in all (default: what Discord recommends)",
+    )
+    run.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="never run the jobs (inbox, planning, sending, digests, housekeeping) here",
+    )
 
     backup = commands.add_parser("backup", help="copy the store, safely while the bot runs")
     backup.add_argument("path", type=Path, metavar="PATH", help="the file to write")
@@ -180,7 +199,11 @@ def _discord_command(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runner import run_bot, sync_commands_now
 
     if args.command == "run":
-        return run_bot(settings)
+        try:
+            shards = parse_shard_plan(args.shard_ids, args.shard_count)
+        except ShardPlanError as error:
+            raise UsageError(str(error)) from None
+        return run_bot(settings, shards=shards, run_jobs=not args.no_jobs)
     if args.command == "sync-commands":
         return sync_commands_now(settings, args.guild)
     if args.command == "invite-url":

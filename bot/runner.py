@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import aiohttp
 import discord
@@ -18,6 +19,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.app import TopicBot
 from bot.config import Settings
+from bot.sharding import ShardPlan
 from bot.stores import open_store
 from bot.sync import sync_commands
 from storage import Store
@@ -54,14 +56,35 @@ def point_at_discord(settings: Settings) -> None:
 Session = Callable[[TopicBot, str], Awaitable[int]]
 
 
-def build_bot(settings: Settings, store: Store, *, serving: bool) -> TopicBot:
-    """topicbot over an open store; the jobs and the start-up sync only when ``serving``."""
-    return TopicBot(settings=settings, store=store, run_jobs=serving, sync_on_start=serving)
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What ``topicbot run``'s flags choose: the shards, and whether the jobs run here."""
+
+    shards: ShardPlan = field(default_factory=ShardPlan)
+    run_jobs: bool = True
 
 
-def run_bot(settings: Settings) -> int:
+REST_ONLY = RunOptions(run_jobs=False)  # sync-commands, doctor: no gateway, no jobs
+
+
+def build_bot(
+    settings: Settings, store: Store, *, serving: bool, run: RunOptions = REST_ONLY
+) -> TopicBot:
+    """topicbot over an open store; the start-up sync only when ``serving``, the jobs only
+    when ``serving`` and ``run`` wants them."""
+    return TopicBot(
+        settings=settings,
+        store=store,
+        run_jobs=serving and run.run_jobs,
+        sync_on_start=serving,
+        shards=run.shards,
+    )
+
+
+def run_bot(settings: Settings, *, shards: ShardPlan | None = None, run_jobs: bool = True) -> int:
     """``topicbot run``: 0 after a clean shutdown, 2 when the token is missing or refused."""
-    return _with_bot(settings, _serve)
+    options = RunOptions(shards or ShardPlan(), run_jobs)
+    return _with_bot(settings, _serve, run=options)
 
 
 def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
@@ -75,10 +98,12 @@ def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
         print(f"synced slash commands to {where}")
         return EXIT_OK
 
-    return _with_bot(settings, sync, serving=False)
+    return _with_bot(settings, sync, serving=False, run=REST_ONLY)
 
 
-def _with_bot(settings: Settings, session: Session, *, serving: bool = True) -> int:
+def _with_bot(
+    settings: Settings, session: Session, *, run: RunOptions, serving: bool = True
+) -> int:
     """Read the token, point discord.py where configured, open the store, build the bot and
     run ``session`` with it; close everything afterwards."""
     try:
@@ -87,13 +112,15 @@ def _with_bot(settings: Settings, session: Session, *, serving: bool = True) -> 
         print(f"topicbot: {error}", file=sys.stderr)
         return EXIT_USAGE
     point_at_discord(settings)
-    return asyncio.run(_session(settings, token, session, serving))
+    return asyncio.run(_session(settings, token, session, serving, run))
 
 
-async def _session(settings: Settings, token: str, session: Session, serving: bool) -> int:
+async def _session(
+    settings: Settings, token: str, session: Session, serving: bool, run: RunOptions
+) -> int:
     store = await open_store(settings)
     try:
-        async with build_bot(settings, store, serving=serving) as bot:
+        async with build_bot(settings, store, serving=serving, run=run) as bot:
             try:
                 return await session(bot, token)
             except discord.LoginFailure:
