@@ -24,6 +24,7 @@ from bot.jobs import (
     planning_job,
     sending_job,
 )
+from bot.leadership import JobLeadership
 from bot.observability.metrics import Metrics
 from bot.observability.server import ObservabilityServer
 from bot.scheduler import JobScheduler, ScheduledJob
@@ -35,6 +36,7 @@ from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from bot.wiring import ServiceBot, Services, build_services, intents
 from storage import Store
+from storage.lease import SoleProcessLease, WorkerLease
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class TopicBot(ServiceBot):
         metrics: Metrics | None = None,
         shards: ShardPlan | None = None,
         identify_slots: IdentifySlots | None = None,
+        worker_lease: WorkerLease | None = None,
         **options: Any,
     ) -> None:
         metrics = metrics or Metrics()
@@ -108,6 +111,12 @@ class TopicBot(ServiceBot):
                 self.scheduled_jobs(), clock=clock, gateway_ready=self.is_ready, metrics=metrics
             )
             if run_jobs
+            else None
+        )
+        # On SQLite this process is the store's only one (storage.exclusive): always the holder.
+        self.leadership = (
+            JobLeadership(worker_lease or SoleProcessLease(), self.jobs)
+            if self.jobs is not None
             else None
         )
         listen = settings.observability.listen
@@ -165,13 +174,13 @@ class TopicBot(ServiceBot):
             await sync_commands(
                 self.tree, self.store.meta, guild_id=self.settings.discord.dev_guild_id
             )
-        if self.jobs is not None:
-            self.jobs.start()
+        if self.leadership is not None:
+            await self.leadership.start()
 
     async def close(self) -> None:
-        """Stop the jobs and the endpoints, then disconnect."""
-        if self.jobs is not None:
-            self.jobs.shutdown()
+        """Stop the jobs (giving the worker lease up) and the endpoints, then disconnect."""
+        if self.leadership is not None:
+            await self.leadership.stop()
         if self.observability is not None:
             await self.observability.stop()
         await super().close()

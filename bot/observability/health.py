@@ -64,9 +64,15 @@ async def check_health(client: Gateway, store: Store, jobs: JobScheduler | None)
 
 
 def gateway_connected(bot: Gateway) -> bool:
-    """Ready (READY received) and the websocket open now."""
+    """Ready (READY received) and the websocket open now: every shard's, for a sharded
+    client."""
+    if not bot.is_ready() or bot.is_closed():
+        return False
+    shards = getattr(bot, "shards", None)
+    if shards is not None:
+        return bool(shards) and not any(shard.is_closed() for shard in shards.values())
     websocket = getattr(bot, "ws", None)
-    return bot.is_ready() and not bot.is_closed() and websocket is not None and websocket.open
+    return websocket is not None and bool(websocket.open)
 
 
 async def store_problem(store: Store) -> str:
