@@ -35,6 +35,7 @@ from bot.sharding import ShardPlanError, parse_shard_plan
 from bot.stores import open_store
 from storage import StoreError
 from storage.backup import BackupRefused, backup_store
+from storage.exclusive import StoreInUse
 from storage.models import PruningRun, StoreSize
 from storage.postgresql import password_of
 
@@ -143,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as error:
         print(f"topicbot: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreInUse as error:
+        print(f"topicbot: {error}", file=sys.stderr)
+        return EXIT_STORE
     except sqlite3.OperationalError as error:
         print(f"topicbot: {_store_problem(error)}", file=sys.stderr)
         return EXIT_STORE

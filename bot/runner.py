@@ -23,6 +23,7 @@ from bot.sharding import ShardPlan
 from bot.stores import open_store
 from bot.sync import sync_commands
 from storage import Store
+from storage.exclusive import sole_process
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,15 @@ def _with_bot(
 
 
 async def _session(
+    settings: Settings, token: str, session: Session, serving: bool, run: RunOptions
+) -> int:
+    with contextlib.ExitStack() as sole:
+        if serving and settings.storage.backend == "sqlite":
+            sole.enter_context(sole_process(settings.storage.path))
+        return await _on_store(settings, token, session, serving, run)
+
+
+async def _on_store(
     settings: Settings, token: str, session: Session, serving: bool, run: RunOptions
 ) -> int:
     store = await open_store(settings)

@@ -10,9 +10,11 @@ from bot.cli import main
 from bot.sharding import IdentifyPacer, LocalSlots, ShardPlan, ShardPlanError, parse_shard_plan
 from storage import Store
 from tests.bot.harness import seed_examples, settings_for
+from tests.bot.test_run import start_topicbot, write_config
 from tests.discord_double import DiscordDouble, running_bot
 from tests.discord_double.plugin import build_world
 from tests.discord_double.sharding import shard_of
+from tests.factories import EXAMPLES_DIR
 
 
 def test_shard_flags_make_a_plan():
@@ -115,3 +117,41 @@ async def test_two_bots_with_two_shards_each_answer_their_own_servers(tmp_path):
                 (i, 4) for i in range(4)
             ]
         assert double.errors == []
+
+
+async def test_a_shard_process_answers_its_servers_and_a_second_one_on_sqlite_is_refused(
+    tmp_path,
+):
+    async with DiscordDouble(shards=4, max_concurrency=4) as double:
+        world = build_world(double, guilds=4, shard_count=4)
+        config = write_config(tmp_path, double)
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        (inbox / "a.md").write_bytes(next(EXAMPLES_DIR.iterdir()).read_bytes())
+        first = await start_topicbot(config, double.token, "--shard-ids", "0,1",
+                                     "--shard-count", "4", "--no-jobs")  # fmt: skip
+        try:
+            await first.wait_for_log("connected as")
+            assert "to 2 guilds (shards 0,1 of 4)" in first.log
+            await double.wait_for_commands("subscribe", timeout_s=20)
+            for g in world.guilds[:2]:
+                result = await double.slash(g.id, g.members[0].id, "subscribe", {"topic": "AI"})
+                # answered; and with --no-jobs the inbox's article (topic AI) was never stored
+                assert result.content.startswith("There is no topic called “AI”.")
+            assert double.gateway.session_for(world.guilds[2].id) is None
+            second = await start_topicbot(config, double.token, "--shard-ids", "2,3",
+                                          "--shard-count", "4")  # fmt: skip
+            assert await second.finish() == 3
+            assert second.lines[-1] == (
+                f"topicbot: {tmp_path / 'topicbot.db'} is in use by another topicbot run "
+                f"(pid {first.process.pid}): a SQLite store serves one process; to run "
+                "several, use storage.backend: postgresql"
+            )
+            assert "Traceback" not in second.log
+            # --no-jobs: the inbox was never scanned
+            assert (inbox / "a.md").exists() and not (inbox / "processed").exists()
+            assert "scan_inbox" not in first.log and "worker lease" not in first.log
+        finally:
+            code = await first.stop()
+        assert code == 0, first.log
+        double.errors.clear()  # the refused process's aborted login
