@@ -181,6 +181,7 @@ class TopicBot(ServiceBot):
         """Stop the jobs (giving the worker lease up) and the endpoints, then disconnect."""
         if self.leadership is not None:
             await self.leadership.stop()
+        await self.identify_pacer.close()
         if self.observability is not None:
             await self.observability.stop()
         await super().close()

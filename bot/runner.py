@@ -19,6 +19,7 @@ from discord.gateway import DiscordWebSocket
 
 from bot.app import TopicBot
 from bot.config import Settings
+from bot.coordination import coordination_for
 from bot.sharding import ShardPlan
 from bot.stores import open_store
 from bot.sync import sync_commands
@@ -72,13 +73,16 @@ def build_bot(
     settings: Settings, store: Store, *, serving: bool, run: RunOptions = REST_ONLY
 ) -> TopicBot:
     """topicbot over an open store; the start-up sync only when ``serving``, the jobs only
-    when ``serving`` and ``run`` wants them."""
+    when ``serving`` and ``run`` wants them (and this process holds the worker lease)."""
+    coordination = coordination_for(settings)
     return TopicBot(
         settings=settings,
         store=store,
         run_jobs=serving and run.run_jobs,
         sync_on_start=serving,
         shards=run.shards,
+        worker_lease=coordination.lease,
+        identify_slots=coordination.identify_slots,
     )
 
 

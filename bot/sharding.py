@@ -85,6 +85,10 @@ class IdentifySlots(Protocol):
         seconds to wait until it."""
         ...
 
+    async def close(self) -> None:
+        """Give back what is held (at shutdown)."""
+        ...
+
 
 class LocalSlots:
     """Identify turns booked in this process only."""
@@ -99,6 +103,9 @@ class LocalSlots:
         turn = now if last is None else max(now, last + window)
         self._last[bucket] = turn
         return turn - now
+
+    async def close(self) -> None:
+        return None
 
 
 class IdentifyPacer:
@@ -117,15 +124,19 @@ class IdentifyPacer:
         self._max_concurrency = max_concurrency
         self._concurrency: int | None = None
         self._slots = slots or LocalSlots()
-        self._window = window
+        self.window = window
         self._sleep = sleep
 
     async def wait_turn(self, shard_id: int | None) -> None:
         """Return once ``shard_id`` may identify."""
         bucket = await self._bucket(shard_id or 0)
-        delay = await self._slots.reserve(bucket, self._window)
+        delay = await self._slots.reserve(bucket, self.window)
         if delay > 0:
             await self._sleep(delay)
+
+    async def close(self) -> None:
+        """Give back the turns held (at shutdown)."""
+        await self._slots.close()
 
     async def _bucket(self, shard_id: int) -> int:
         if self._concurrency is None:
