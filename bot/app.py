@@ -62,6 +62,7 @@ class TopicBot(ServiceBot):
         shards: ShardPlan | None = None,
         identify_slots: IdentifySlots | None = None,
         worker_lease: WorkerLease | None = None,
+        uses_gateway: bool = True,
         **options: Any,
     ) -> None:
         metrics = metrics or Metrics()
@@ -82,6 +83,8 @@ class TopicBot(ServiceBot):
         self.settings = settings
         self.store = store
         self.clock = clock
+        # False for ``topicbot worker``: logged in over REST only, it sends without a gateway
+        self.uses_gateway = uses_gateway
         self.metrics = metrics
         self.services = services or build_services(store, settings, clock)
         self.planner = DeliveryPlanner(
@@ -108,7 +111,10 @@ class TopicBot(ServiceBot):
         self.autocomplete_throttle = Throttle(settings.commands.autocomplete_per_10s, 10.0)
         self.jobs = (
             JobScheduler(
-                self.scheduled_jobs(), clock=clock, gateway_ready=self.is_ready, metrics=metrics
+                self.scheduled_jobs(),
+                clock=clock,
+                gateway_ready=self.is_ready if uses_gateway else lambda: True,
+                metrics=metrics,
             )
             if run_jobs
             else None

@@ -1,9 +1,9 @@
-"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, backup,
+"""The ``topicbot`` command line: run, worker, sync-commands, ingest, stats, related, backup,
 check-config, invite-url, doctor.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable); 4 Discord could not
-be reached (run, sync-commands, invite-url, doctor).
+be reached (run, worker, sync-commands, invite-url, doctor).
 """
 
 from __future__ import annotations
@@ -107,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="never run the jobs (inbox, planning, sending, digests, housekeeping) here",
     )
 
+    worker = commands.add_parser(
+        "worker", help="run the jobs without a gateway connection (REST only)"
+    )
+    _add_config_option(worker)
+
     backup = commands.add_parser("backup", help="copy the store, safely while the bot runs")
     backup.add_argument("path", type=Path, metavar="PATH", help="the file to write")
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
@@ -160,7 +165,7 @@ def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
     database_password = password_of(os.environ.get(settings.storage.url_env, ""))
     configure_logging(
         settings.logging,
-        serving=args.command == "run",
+        serving=args.command in ("run", "worker"),
         verbose=args.verbose,
         secrets=[secret for secret in (token, database_password) if secret],
     )
@@ -200,7 +205,7 @@ def _discord_command(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: discord.py and the scheduler are about 27 MB of a process's memory, which
     # ``topicbot ingest`` (bounded to 200 MB) and the other store commands do without.
     from bot.doctor import doctor_now, invite_url_now
-    from bot.runner import run_bot, sync_commands_now
+    from bot.runner import run_bot, run_worker, sync_commands_now
 
     if args.command == "run":
         try:
@@ -208,6 +213,8 @@ def _discord_command(args: argparse.Namespace, settings: Settings) -> int:
         except ShardPlanError as error:
             raise UsageError(str(error)) from None
         return run_bot(settings, shards=shards, run_jobs=not args.no_jobs)
+    if args.command == "worker":
+        return run_worker(settings)
     if args.command == "sync-commands":
         return sync_commands_now(settings, args.guild)
     if args.command == "invite-url":

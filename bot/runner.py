@@ -64,9 +64,13 @@ class RunOptions:
 
     shards: ShardPlan = field(default_factory=ShardPlan)
     run_jobs: bool = True
+    uses_gateway: bool = True
 
 
 REST_ONLY = RunOptions(run_jobs=False)  # sync-commands, doctor: no gateway, no jobs
+
+
+WORKER = RunOptions(uses_gateway=False)  # topicbot worker: the jobs, over REST only
 
 
 def build_bot(
@@ -83,6 +87,7 @@ def build_bot(
         shards=run.shards,
         worker_lease=coordination.lease,
         identify_slots=coordination.identify_slots,
+        uses_gateway=run.uses_gateway,
     )
 
 
@@ -90,6 +95,12 @@ def run_bot(settings: Settings, *, shards: ShardPlan | None = None, run_jobs: bo
     """``topicbot run``: 0 after a clean shutdown, 2 when the token is missing or refused."""
     options = RunOptions(shards or ShardPlan(), run_jobs)
     return _with_bot(settings, _serve, run=options)
+
+
+def run_worker(settings: Settings) -> int:
+    """``topicbot worker``: the jobs (while this process holds the worker lease), logged in
+    over REST only, without a gateway connection; 0 after SIGINT/SIGTERM."""
+    return _with_bot(settings, _work, run=WORKER)
 
 
 def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
@@ -161,8 +172,25 @@ async def _serve(bot: TopicBot, token: str) -> int:
     return EXIT_OK
 
 
-def _stop_on_signals(bot: TopicBot) -> None:
+async def _work(bot: TopicBot, token: str) -> int:
+    stopped = _stop_on_signals(bot)
+    await bot.login(token)  # and setup_hook: the jobs compete for the worker lease
+    log.info("worker logged in as %s over REST (no gateway connection)", bot.user)
+    await stopped.wait()
+    log.info("stopped cleanly")
+    return EXIT_OK
+
+
+def _stop_on_signals(bot: TopicBot) -> asyncio.Event:
+    """Close the bot on SIGINT/SIGTERM; the event is set once it is closed."""
     loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+
+    async def stop() -> None:
+        await bot.close()
+        stopped.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(stop()))
+    return stopped

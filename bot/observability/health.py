@@ -33,6 +33,11 @@ class Gateway(Protocol):
         """The client was closed."""
         ...
 
+    @property
+    def uses_gateway(self) -> bool:
+        """False for a process that only sends, over REST (``topicbot worker``)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Health:
@@ -53,7 +58,7 @@ class Health:
 async def check_health(client: Gateway, store: Store, jobs: JobScheduler | None) -> Health:
     """Every check, each problem as one sentence."""
     problems = []
-    if not gateway_connected(client):
+    if client.uses_gateway and not gateway_connected(client):
         problems.append("gateway: not connected to Discord")
     store_answer = await store_problem(store)
     if store_answer:

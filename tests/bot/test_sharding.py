@@ -3,6 +3,8 @@ one application, each answering the servers of its own shards."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bot.app import TopicBot
@@ -10,11 +12,12 @@ from bot.cli import main
 from bot.sharding import IdentifyPacer, LocalSlots, ShardPlan, ShardPlanError, parse_shard_plan
 from storage import Store
 from tests.bot.harness import seed_examples, settings_for
+from tests.bot.test_doctor import add_feeds
 from tests.bot.test_run import start_topicbot, write_config
 from tests.discord_double import DiscordDouble, running_bot
 from tests.discord_double.plugin import build_world
 from tests.discord_double.sharding import shard_of
-from tests.factories import EXAMPLES_DIR
+from tests.factories import EXAMPLES_DIR, article_fields, write_article
 
 
 def test_shard_flags_make_a_plan():
@@ -155,3 +158,25 @@ async def test_a_shard_process_answers_its_servers_and_a_second_one_on_sqlite_is
             code = await first.stop()
         assert code == 0, first.log
         double.errors.clear()  # the refused process's aborted login
+
+
+async def test_the_worker_sends_over_rest_without_a_gateway_connection(tmp_path):
+    async with DiscordDouble() as double:
+        g = build_world(double, guilds=1).first
+        config = write_config(tmp_path, double)
+        await add_feeds(tmp_path, g, (g.general.id, None))
+        now = datetime.now(UTC).replace(microsecond=0)
+        write_article(
+            tmp_path / "inbox", "news.md", published=True, publishedDateTime=now.isoformat()
+        )
+        worker = await start_topicbot(config, double.token, subcommand="worker")
+        try:
+            await worker.wait_for_log("over REST (no gateway connection)")
+            await worker.wait_for_log("job send_deliveries: ")
+            (post,) = double.messages_in(g.general.id)
+            assert post.embeds[0]["title"] == article_fields()["title"]
+            assert double.gateway.connections == 0 and double.gateway.identifies == 0
+        finally:
+            code = await worker.stop()
+        assert code == 0, worker.log
+        assert "stopped cleanly" in worker.log and "Traceback" not in worker.log
