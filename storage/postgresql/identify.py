@@ -15,9 +15,7 @@ import contextlib
 import logging
 import time
 
-import asyncpg
-
-from storage.postgresql.connection import CONNECT_TIMEOUT_SECONDS, connect_problem, server_address
+from storage.postgresql.dedicated import CONNECTION_ERRORS, DedicatedConnection
 
 log = logging.getLogger(__name__)
 
@@ -25,18 +23,16 @@ log = logging.getLogger(__name__)
 # buckets never meet the worker lease's key ("topicbot").
 IDENTIFY_LOCK_BASE = int.from_bytes(b"topicb\x01\x00", "big")
 POLL_SECONDS = 0.25
-_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 class PgIdentifySlots:
     """``bot.sharding.IdentifySlots`` through advisory locks on a connection of its own."""
 
     def __init__(self, url: str, *, source: str, poll_seconds: float = POLL_SECONDS) -> None:
-        self._url = url
-        self._source = source
-        self._address = server_address(url, source=source)
+        self._connection = DedicatedConnection(
+            url, source=source, settings={"application_name": "topicbot identify turns"}
+        )
         self._poll = poll_seconds
-        self._connection: asyncpg.Connection | None = None
         self._query = asyncio.Lock()  # one statement at a time on the connection
         # A session takes its own advisory lock again without waiting: a bucket this process
         # holds is waited for here first.
@@ -65,13 +61,13 @@ class PgIdentifySlots:
         while True:
             try:
                 async with self._query:
-                    connection = await self._connect()
+                    connection = await self._connection.get()
                     if await connection.fetchval("SELECT pg_try_advisory_lock($1)", key):
                         return True
-            except _ERRORS as error:
-                problem = connect_problem(error, self._address, self._source)
+            except CONNECTION_ERRORS as error:
+                problem = self._connection.problem(error)
                 log.warning("identify turns: %s; identifying without them", problem)
-                await self._drop()
+                await self._connection.drop()
                 return False
             if time.monotonic() - started > 60:
                 log.warning("identify turns: waited 60 s for a turn; identifying anyway")
@@ -83,10 +79,11 @@ class PgIdentifySlots:
     ) -> None:
         try:
             await asyncio.sleep(window)
-            if held and self._connection is not None:
-                with contextlib.suppress(*_ERRORS):
+            connection = self._connection.current
+            if held and connection is not None:
+                with contextlib.suppress(*CONNECTION_ERRORS):
                     async with self._query:
-                        await self._connection.execute(
+                        await connection.execute(
                             "SELECT pg_advisory_unlock($1)", IDENTIFY_LOCK_BASE + bucket
                         )
         finally:
@@ -97,19 +94,4 @@ class PgIdentifySlots:
         for task in list(self._releases):
             task.cancel()
         await asyncio.gather(*self._releases, return_exceptions=True)
-        await self._drop()
-
-    async def _connect(self) -> asyncpg.Connection:
-        if self._connection is None or self._connection.is_closed():
-            self._connection = await asyncpg.connect(
-                self._url,
-                timeout=CONNECT_TIMEOUT_SECONDS,
-                server_settings={"application_name": "topicbot identify turns"},
-            )
-        return self._connection
-
-    async def _drop(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None and not connection.is_closed():
-            with contextlib.suppress(*_ERRORS):
-                await connection.close()
+        await self._connection.drop()

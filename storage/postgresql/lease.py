@@ -12,12 +12,9 @@ session still holds the lock, and stops running the jobs as soon as it does not.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
-import asyncpg
-
-from storage.postgresql.connection import CONNECT_TIMEOUT_SECONDS, connect_problem, server_address
+from storage.postgresql.dedicated import CONNECTION_ERRORS, DedicatedConnection
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +40,17 @@ class PgWorkerLease:
     """The worker lease as an advisory lock on a connection of its own to ``url``."""
 
     def __init__(self, url: str, *, source: str, key: int = WORKER_LEASE_KEY) -> None:
-        self._url = url
-        self._source = source
-        self._address = server_address(url, source=source)
+        self._connection = DedicatedConnection(
+            url,
+            source=source,
+            settings={
+                "application_name": "topicbot worker lease",
+                "tcp_keepalives_idle": str(KEEPALIVE_IDLE_SECONDS),
+                "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL_SECONDS),
+                "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+            },
+        )
         self._key = key
-        self._connection: asyncpg.Connection | None = None
         self._holding = False
 
     async def acquire(self) -> bool:
@@ -56,13 +59,13 @@ class PgWorkerLease:
         if self._holding:
             return await self.held()
         try:
-            connection = await self._connect()
+            connection = await self._connection.get()
             taken = await connection.fetchval(
                 "SELECT pg_try_advisory_lock($1)", self._key, timeout=CHECK_TIMEOUT_SECONDS
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
-            log.warning("worker lease: %s", connect_problem(error, self._address, self._source))
-            await self._drop()
+        except CONNECTION_ERRORS as error:
+            log.warning("worker lease: %s", self._connection.problem(error))
+            await self.release()
             return False
         self._holding = bool(taken)
         return self._holding
@@ -70,44 +73,24 @@ class PgWorkerLease:
     async def held(self) -> bool:
         """Whether this session holds the lock now; False (and the connection dropped) when
         the session is gone or does not answer in time."""
-        if not self._holding or self._connection is None:
+        if not self._holding:
+            return False
+        connection = self._connection.current
+        if connection is None:  # closed under us: the session, and the lock, are gone
+            await self.release()
             return False
         try:
-            holds = await self._connection.fetchval(
-                _HOLDS, self._key, timeout=CHECK_TIMEOUT_SECONDS
+            holds = bool(
+                await connection.fetchval(_HOLDS, self._key, timeout=CHECK_TIMEOUT_SECONDS)
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
-            log.warning(
-                "worker lease lost: %s", connect_problem(error, self._address, self._source)
-            )
+        except CONNECTION_ERRORS as error:
+            log.warning("worker lease lost: %s", self._connection.problem(error))
             holds = False
         if not holds:
-            await self._drop()
-        return bool(holds)
+            await self.release()
+        return holds
 
     async def release(self) -> None:
         """Close the lock's connection: the lock goes with its session."""
-        await self._drop()
-
-    async def _connect(self) -> asyncpg.Connection:
-        if self._connection is None or self._connection.is_closed():
-            self._connection = await asyncpg.connect(
-                self._url,
-                timeout=CONNECT_TIMEOUT_SECONDS,
-                server_settings={
-                    "application_name": "topicbot worker lease",
-                    "tcp_keepalives_idle": str(KEEPALIVE_IDLE_SECONDS),
-                    "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL_SECONDS),
-                    "tcp_keepalives_count": str(KEEPALIVE_COUNT),
-                },
-            )
-        return self._connection
-
-    async def _drop(self) -> None:
         self._holding = False
-        connection, self._connection = self._connection, None
-        if connection is not None and not connection.is_closed():
-            try:
-                await asyncio.wait_for(connection.close(), CHECK_TIMEOUT_SECONDS)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-                connection.terminate()
+        await self._connection.drop()

@@ -12,7 +12,7 @@ from bot.sharding import IdentifyPacer, ShardPlan
 from storage import Store
 from storage.postgresql.identify import PgIdentifySlots
 from tests.bot.harness import settings_for
-from tests.discord_double import DiscordDouble, running_bot
+from tests.discord_double import DiscordDouble, patch_for, running_bot
 from tests.discord_double.plugin import build_world
 
 WINDOW = 0.5  # Discord's 5 s, shortened on both sides for a quick test
@@ -76,14 +76,17 @@ async def test_two_bots_started_at_once_stay_within_the_identify_limit(
                 )
                 bot.identify_pacer.window = WINDOW
                 bots.append(bot)
-            async with contextlib.AsyncExitStack() as running:
-                await asyncio.gather(
-                    *(running.enter_async_context(running_bot(double, bot)) for bot in bots)
-                )
-                await double.wait_for_commands("subscribe")
-                for g in world.guilds:
-                    result = await double.slash(g.id, g.members[0].id, "subscriptions")
-                    assert result.acknowledged
+            # the bots patch discord.py's URLs and restore them in the order they started;
+            # the outer patch restores the original whatever that order
+            with patch_for(double):
+                async with contextlib.AsyncExitStack() as running:
+                    await asyncio.gather(
+                        *(running.enter_async_context(running_bot(double, bot)) for bot in bots)
+                    )
+                    await double.wait_for_commands("subscribe")
+                    for g in world.guilds:
+                        result = await double.slash(g.id, g.members[0].id, "subscriptions")
+                        assert result.acknowledged
         assert limiter.refused == 0
         assert limiter.busiest_window() == 1
         assert len(limiter.log) == 4

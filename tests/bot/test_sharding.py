@@ -14,6 +14,7 @@ from storage import Store
 from tests.bot.harness import seed_examples, settings_for
 from tests.bot.test_doctor import add_feeds
 from tests.bot.test_run import start_topicbot, write_config
+from tests.clocks import FakeMonotonic
 from tests.discord_double import DiscordDouble, running_bot
 from tests.discord_double.plugin import build_world
 from tests.discord_double.sharding import shard_of
@@ -56,21 +57,8 @@ def test_bad_shard_flags_are_one_line_and_exit_two(ids, count, message, capsys, 
         parse_shard_plan(ids, count)
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 100.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 async def test_identify_waits_only_for_its_own_bucket():
-    clock = FakeTime()
+    clock = FakeMonotonic(100.0)
     asked = []
 
     async def max_concurrency() -> int:

@@ -62,7 +62,8 @@ async def test_one_holder_at_a_time_and_a_release_hands_it_over(postgresql_datab
         assert await first.acquire()  # taking it again while holding it is no new lock
         await first.release()
         assert not await first.held()
-        assert await second.acquire() and await second.held()
+        await eventually(second.acquire)  # once the server has ended the first's session
+        assert await second.held()
         assert not await first.acquire()
     finally:
         await first.release()
@@ -80,6 +81,8 @@ async def test_a_holder_whose_session_ends_knows_and_the_standby_takes_over(
         assert not await holder.held()
         await eventually(standby.acquire)
         assert not await holder.acquire()
+        await standby.release()
+        await eventually(holder.acquire)  # the old holder competes again, on a new session
     finally:
         await holder.release()
         await standby.release()
