@@ -11,8 +11,15 @@ import asyncpg
 
 from storage.postgresql.connection import CONNECT_TIMEOUT_SECONDS, connect_problem, server_address
 
-# What a lost or unreachable server raises through asyncpg.
-CONNECTION_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+# What a lost or unreachable server raises through asyncpg (InternalClientError: a
+# connection cut in the middle of a statement, then used or closed).
+CONNECTION_ERRORS = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 CLOSE_TIMEOUT_SECONDS = 5.0
 
 
