@@ -24,7 +24,7 @@ from bot.jobs import (
     planning_job,
     sending_job,
 )
-from bot.leadership import JobLeadership
+from bot.leadership import JobLeadership, while_held
 from bot.observability.metrics import Metrics
 from bot.observability.server import ObservabilityServer
 from bot.scheduler import JobScheduler, ScheduledJob
@@ -102,6 +102,8 @@ class TopicBot(ServiceBot):
             metrics=metrics,
             digest_times=self.planner.digest_times,
         )
+        # On SQLite this process is the store's only one (storage.exclusive): always the holder.
+        self.worker_lease = worker_lease or SoleProcessLease()
         self.housekeeper = Housekeeper(
             store,
             settings.retention,
@@ -119,11 +121,8 @@ class TopicBot(ServiceBot):
             if run_jobs
             else None
         )
-        # On SQLite this process is the store's only one (storage.exclusive): always the holder.
         self.leadership = (
-            JobLeadership(worker_lease or SoleProcessLease(), self.jobs)
-            if self.jobs is not None
-            else None
+            JobLeadership(self.worker_lease, self.jobs) if self.jobs is not None else None
         )
         listen = settings.observability.listen
         self.observability = (
@@ -150,13 +149,13 @@ class TopicBot(ServiceBot):
             ),
             ScheduledJob(
                 "send_deliveries",
-                sending_job(self.dispatcher),
+                while_held(self.worker_lease, sending_job(self.dispatcher)),
                 delivery.send_interval_seconds,
                 needs_gateway=True,  # views (the Unsubscribe button) need the connection
             ),
             ScheduledJob(
                 "send_digests",
-                digest_job(self.dispatcher),
+                while_held(self.worker_lease, digest_job(self.dispatcher)),
                 self.settings.digests.check_interval_seconds,
                 next_wanted=self.store.deliveries.next_digest_due,
                 needs_gateway=True,

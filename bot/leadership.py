@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 
-from bot.scheduler import JobScheduler
+from bot.scheduler import Job, JobScheduler
 from storage.lease import WorkerLease
 
 log = logging.getLogger(__name__)
@@ -76,3 +76,16 @@ class JobLeadership:
             self.holding = True
             self._jobs.resume()
             log.info("worker lease taken: this process runs the jobs")
+
+
+def while_held(lease: WorkerLease, job: Job) -> Job:
+    """``job``, run only after checking that this process still holds the lease: a holder
+    that lost it (its connection cut, say) and has not noticed yet sends nothing more."""
+
+    async def run() -> str:
+        if not await lease.held():
+            log.warning("worker lease no longer held: this run is skipped")
+            return ""
+        return await job()
+
+    return run

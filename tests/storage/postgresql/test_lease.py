@@ -14,7 +14,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bot.leadership import JobLeadership
+from bot.leadership import JobLeadership, while_held
 from bot.scheduler import JobScheduler, ScheduledJob
 from storage.postgresql.lease import WORKER_LEASE_KEY, PgWorkerLease
 
@@ -162,3 +162,21 @@ async def test_only_the_holder_runs_the_jobs_and_the_standby_takes_them_over(
     finally:
         await first.leadership.stop()
         await second.leadership.stop()
+
+
+async def test_a_holder_that_lost_the_lease_sends_nothing_more(postgresql_database_url):
+    holder, sent = lease(postgresql_database_url), []
+
+    async def send() -> str:
+        sent.append("batch")
+        return "1 sent"
+
+    guarded = while_held(holder, send)
+    try:
+        assert await holder.acquire()
+        assert await guarded() == "1 sent"
+        await kill_holder_session(postgresql_database_url)  # before the keep-alive notices
+        assert await guarded() == ""
+        assert sent == ["batch"]
+    finally:
+        await holder.release()
