@@ -466,6 +466,11 @@ def missing_members(store: object) -> list[str]:
     return sorted(name for name in members if not hasattr(store, name))
 
 
+def shares_the_outbox(deliveries: DeliveriesApi) -> TypeGuard[ClaimedDeliveriesApi]:
+    """Whether other senders may share this outbox: its rows are claimed under a lease."""
+    return hasattr(deliveries, "renew_claims")
+
+
 def serves_the_bot(store: object) -> TypeGuard[StoreApi]:
     """Whether ``store`` has every member of ``StoreApi``: the bot can run on it."""
     return not missing_members(store)

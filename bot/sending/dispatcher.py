@@ -4,6 +4,11 @@ A row is marked sent only after Discord accepted the message, and every send car
 derived from the row (discord.py sends it with ``enforce_nonce``), so a crash between the
 send and the commit does not post twice. Sends are paced under Discord's limits.
 
+Where several senders share the outbox (PostgreSQL), the rows a run takes are claimed under a
+lease: before each send the dispatcher renews its claim on the row and leaves a row another
+sender took over to that sender (which sends it with the same nonce); a write-back refused
+for such a row (``ClaimLost``) is a takeover, logged and counted as one, not a failure.
+
 The dispatcher is given what it uses (the store, the delivery settings, a clock, the metrics,
 the digest schedule and a ``Sender``), not the bot: it reads no guild cache, so it sends as
 well from a client logged in over REST only.
@@ -28,9 +33,10 @@ from bot.sending.pacing import Pacer
 from bot.sending.sender import Outgoing, Sender
 from bot.sending.summary import SendSummary
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
-from storage.api import StoreApi
+from storage.api import StoreApi, shares_the_outbox
 from storage.models import Article
 from storage.outbox.rows import Delivery, nonce_for
+from storage.outbox.sends import ClaimLost
 from storage.related import MAX_COVERAGE
 
 log = logging.getLogger(__name__)
@@ -112,6 +118,9 @@ class Dispatcher:
                 continue
             try:
                 refused = await self._send_one(delivery, article, summary)
+            except ClaimLost as lost:
+                self._taken_over(lost.rows, summary)
+                refused = False
             except Exception:  # one bad row must not stop the others
                 log.exception(
                     "delivery %s could not be sent", delivery.label, extra=delivery_ids(delivery)
@@ -122,6 +131,8 @@ class Dispatcher:
 
     async def _send_one(self, delivery: Delivery, article: Article, summary: SendSummary) -> bool:
         """Send one row; True when the target refused for good."""
+        if not await self._held([delivery], summary):
+            return False
         if delivery.target_kind == "dm":
             if await self._store.deliveries.already_told(delivery.target_id, delivery.article_pk):
                 await self._store.deliveries.give_up(
@@ -139,6 +150,28 @@ class Dispatcher:
         await self._store.deliveries.record_success(delivery)
         summary.sent += 1
         return False
+
+    async def _held(self, rows: list[Delivery], summary: SendSummary) -> list[Delivery]:
+        """The rows (of ``rows``) this sender still holds, their lease renewed; all of them
+        where no other sender shares the outbox (SQLite)."""
+        deliveries = self._store.deliveries
+        if not shares_the_outbox(deliveries):
+            return rows
+        held = await deliveries.renew_claims(rows, self._clock())
+        kept = {row.key for row in held}
+        self._taken_over([row for row in rows if row.key not in kept], summary)
+        return held
+
+    def _taken_over(self, rows: list[Delivery], summary: SendSummary) -> None:
+        """Rows whose lease ran out and that another sender claimed: they are its to send
+        (with the same nonce), so this one leaves them; not a failed delivery."""
+        for row in rows:
+            log.info(
+                "delivery %s was taken over by another sender: left to it",
+                row.label,
+                extra=delivery_ids(row),
+            )
+        summary.taken_over += len(rows)
 
     async def _over_hourly_cap(self, delivery: Delivery) -> bool:
         now = self._clock()
@@ -329,11 +362,17 @@ class Dispatcher:
         if len(rows) == batch and len(groups) > 1:
             groups.pop(next(reversed(groups)))  # may be cut short: sent whole next time
         for (user_id, mode), member_rows in groups.items():
-            await self._send_digest(user_id, mode, member_rows, summary)
+            try:
+                await self._send_digest(user_id, mode, member_rows, summary)
+            except ClaimLost as lost:
+                self._taken_over(lost.rows, summary)
 
     async def _send_digest(
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
     ) -> None:
+        rows = await self._held(rows, summary)
+        if not rows:
+            return
         articles = await self._store.articles.load([r.article_pk for r in rows])
         names = {
             guild_id: await self._guild_name(guild_id) for guild_id in {r.guild_id for r in rows}
@@ -347,7 +386,11 @@ class Dispatcher:
         except SendFailed as error:
             await self._digest_failed(rows, error.failure, summary)
             return
-        await self._store.deliveries.mark_sent(rows, message_id, self._clock())
+        try:
+            await self._store.deliveries.mark_sent(rows, message_id, self._clock())
+        except ClaimLost as lost:  # the rest were written: sent by this sender
+            summary.sent += len(rows) - len(lost.rows)
+            raise
         await self._store.deliveries.record_success(rows[0])
         summary.sent += len(rows)
 

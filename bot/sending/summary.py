@@ -14,6 +14,7 @@ class SendSummary:
     failed: int = 0
     dead: int = 0
     to_digest: int = 0
+    taken_over: int = 0  # rows another sender took over when this one's lease ran out
     paused: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
@@ -21,9 +22,18 @@ class SendSummary:
             f"{self.sent} sent, {self.retried} to retry, {self.failed} refused, "
             f"{self.dead} gave up, {self.to_digest} moved to the digest"
         )
+        if self.taken_over:
+            text += f", {self.taken_over} taken over by another sender"
         return text + (f"; paused: {', '.join(self.paused)}" if self.paused else "")
 
     @property
     def anything(self) -> bool:
         """Whether the run did anything worth logging."""
-        return bool(self.sent or self.retried or self.failed or self.dead or self.to_digest)
+        return bool(
+            self.sent
+            or self.retried
+            or self.failed
+            or self.dead
+            or self.to_digest
+            or self.taken_over
+        )
