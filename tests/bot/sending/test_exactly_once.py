@@ -6,6 +6,7 @@ same nonce, which the double de-duplicates as Discord does)."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, suppress
@@ -143,12 +144,13 @@ async def senders(
         yield Senders(discord_double, postgresql_database_url, FakeClock(NOW), stack)
 
 
-async def test_two_senders_together_deliver_every_alert_exactly_once(senders: Senders):
+@pytest.mark.parametrize("alerts", [400, pytest.param(2000, marks=pytest.mark.slow)])
+async def test_two_senders_together_deliver_every_alert_exactly_once(senders: Senders, alerts: int):
     a, b = await senders.store("a"), await senders.store("b")
-    await senders.seed(a, 400)
+    await senders.seed(a, alerts)
     one, other = await senders.dispatcher(a), await senders.dispatcher(b)
     first, second = await asyncio.gather(drain(one), drain(other))
-    assert first.sent + second.sent == 400 and first.sent > 0 and second.sent > 0
+    assert first.sent + second.sent == alerts and first.sent > 0 and second.sent > 0
     senders.assert_exactly_once()
     assert max(senders.posts().values()) == 1  # not one request twice: the claims kept them apart
     assert await senders.unsent(a) == []
@@ -271,3 +273,13 @@ async def test_a_stale_sender_sends_nothing_another_took_over(
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     senders.assert_exactly_once()
     assert await senders.unsent(a) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("alerts", "seed"), [(2000, 0), (2000, 1), *((300, n) for n in range(8))])
+async def test_a_sender_killed_at_a_random_point_loses_and_doubles_nothing(
+    senders: Senders, alerts: int, seed: int
+):
+    chance = random.Random(seed)
+    death: Death = chance.choice(["before_post", "after_post", "pool"])
+    await kill_and_take_over(senders, alerts, chance.randint(1, min(alerts, 500)), death)
