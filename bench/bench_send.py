@@ -64,6 +64,16 @@ async def seed(store: Store, guild_id: int, channel_ids: list[int], articles: in
         )
 
 
+def permitted(total: int, per_channel: int) -> float:
+    """The fastest rate Discord's limits allow for ``total`` messages, ``per_channel`` to each
+    channel: a channel may send a burst of 5, then one every second; so may every channel at
+    once, up to the global limit."""
+    per_channel_time = max(
+        0.0, (per_channel - PER_CHANNEL_LIMIT) * PER_CHANNEL_WINDOW / PER_CHANNEL_LIMIT
+    )
+    return min(GLOBAL_LIMIT, total / per_channel_time if per_channel_time else GLOBAL_LIMIT)
+
+
 async def run(channels: int, per_channel: int) -> dict[str, float]:
     async with DiscordDouble() as double:
         world = build_guild(double, "bench", members=1)
@@ -97,14 +107,7 @@ async def run(channels: int, per_channel: int) -> dict[str, float]:
         if double.errors:
             raise SystemExit("the double refused requests:\n" + "\n".join(double.errors))
         hits = double.rate_limit_hits
-    # A channel may send a burst of 5, then one every second; so may every channel at once,
-    # up to the global limit.
-    per_channel_time = max(
-        0.0, (per_channel - PER_CHANNEL_LIMIT) * PER_CHANNEL_WINDOW / PER_CHANNEL_LIMIT
-    )
-    permitted_rate = min(
-        GLOBAL_LIMIT, total / per_channel_time if per_channel_time else GLOBAL_LIMIT
-    )
+    permitted_rate = permitted(total, per_channel)
     achieved = total / elapsed
     return {
         "messages": total,

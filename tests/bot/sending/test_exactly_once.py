@@ -7,132 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, suppress
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Literal
 
-import discord
 import pytest
 import pytest_asyncio
 
-from bot.config import DeliverySettings
-from bot.observability.metrics import Metrics
-from bot.sending.dispatcher import Dispatcher
 from bot.sending.sender import DiscordSender, Outgoing, Sender
 from bot.sending.summary import SendSummary
-from storage.api import StoreApi
-from storage.outbox.rows import nonce_for
 from storage.postgresql.store import PgStore
 from tests.bot.harness import FakeClock
+from tests.bot.sending.senders import LEASE, Senders, drain
 from tests.discord_double import DiscordDouble
 from tests.discord_double.client import patch_for
-from tests.discord_double.plugin import build_guild
-from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
-
-LEASE = timedelta(seconds=30)
-CHANNELS = 40
-
-
-class _NoCoverage:
-    async def story(self, *_args: Any, **_options: Any) -> None:
-        return None
-
-
-class _Sending:
-    """A PgStore as the dispatcher sees it. Until the related repository is on PostgreSQL
-    (branch pgrelated) alerts show no other coverage; everything else is the PgStore's."""
-
-    def __init__(self, store: PgStore) -> None:
-        self._store = store
-        self.related = _NoCoverage()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-
-@dataclass
-class Senders:
-    """Two sending processes' parts (a store of their own each) over one outbox."""
-
-    double: DiscordDouble
-    url: str
-    clock: FakeClock
-    stack: AsyncExitStack
-    expected: set[tuple[int, str]] = field(default_factory=set)  # (channel, nonce)
-
-    async def rest(self) -> discord.Client:
-        """A client of its own logged in over REST, as each sending process has."""
-        client = await self.stack.enter_async_context(
-            discord.Client(intents=discord.Intents.none())
-        )
-        await client.login(self.double.token)
-        return client
-
-    async def store(self, claimer: str) -> PgStore:
-        opened = await PgStore.open(
-            self.url, pool_size=4, source="$TEST", claimer=claimer, lease=LEASE
-        )
-        self.stack.push_async_callback(opened.close)
-        return opened
-
-    async def dispatcher(self, store: PgStore, sender: Sender | None = None) -> Dispatcher:
-        async def digest_times(_guild: int | None, now: datetime) -> tuple[datetime, datetime]:
-            return now, now
-
-        return Dispatcher(
-            cast(StoreApi, _Sending(store)),
-            DeliverySettings(),
-            sender or DiscordSender(await self.rest()),
-            clock=self.clock,
-            metrics=Metrics(),
-            digest_times=digest_times,
-        )
-
-    async def seed(self, store: PgStore, alerts: int) -> None:
-        """``alerts`` channel alerts due, spread over the channels of one server."""
-        world = self.double.world
-        guild = build_guild(self.double, "news").guild
-        outbox = Outbox(store)
-        channels = [world.add_channel(guild, f"alerts{i}") for i in range(CHANNELS)]
-        feeds = [await outbox.feed(guild.id, c.id, None) for c in channels]
-        pks = [await outbox.article(f"story{n}", []) for n in range(alerts // CHANNELS + 1)]
-        for n in range(alerts):
-            channel, feed = channels[n % CHANNELS], feeds[n % CHANNELS]
-            pk = pks[n // CHANNELS]
-            await outbox.add_row(guild.id, "channel", channel.id, pk, due=NOW - HOUR, feed=feed)
-        keys = await sql(
-            store, "SELECT article_pk, guild_id, target_kind, target_id FROM deliveries"
-        )
-        self.expected = {(int(key[3]), nonce_for("tb", tuple(key))) for key in keys}
-
-    def arrived(self) -> Counter[tuple[int, str]]:
-        """How often each (channel, nonce) is stored by the double."""
-        return Counter(
-            (m.channel_id, str(m.nonce))
-            for m in self.double.world.messages.values()
-            if m.author_id == self.double.world.bot_user.id
-        )
-
-    def posts(self) -> Counter[str]:
-        """How many message creates the double was asked for, by nonce."""
-        return Counter(
-            str(r.json["nonce"])
-            for r in self.double.request_log
-            if r.method == "POST" and r.route == "/channels/{channel_id}/messages"
-        )
-
-    async def unsent(self, store: PgStore) -> list[tuple[str, int]]:
-        return await sql(
-            store, "SELECT state, count(*) FROM deliveries WHERE state <> 'sent' GROUP BY 1"
-        )
-
-    def assert_exactly_once(self) -> None:
-        arrived = self.arrived()
-        assert set(arrived) == self.expected
-        assert [key for key, count in arrived.items() if count > 1] == []
+from tests.storage.outbox_data import NOW
 
 
 @pytest_asyncio.fixture
@@ -194,16 +83,6 @@ class Dying:
 
     async def guild_name(self, guild_id: int) -> str | None:
         return await self._inner.guild_name(guild_id)
-
-
-async def drain(dispatcher: Dispatcher) -> SendSummary:
-    """Run the sending job until a run finds nothing due; what the runs did together."""
-    total = SendSummary()
-    while (run := await dispatcher.send_due(batch=100)).anything:
-        total.sent += run.sent
-        total.failed += run.failed
-        total.taken_over += run.taken_over
-    return total
 
 
 async def kill_and_take_over(senders: Senders, alerts: int, at: int, death: Death) -> Dying:
