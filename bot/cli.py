@@ -3,7 +3,7 @@ migrate-store, check-config, invite-url, doctor.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable); 4 Discord could not
-be reached (run, sync-commands, invite-url, doctor).
+be reached (run, sync-commands, invite-url, doctor); 130 migrate-store interrupted (SIGINT).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_STORE = 3
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
 
 log = logging.getLogger("topicbot")
 
@@ -198,7 +199,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "backup":
         return _backup(args.path, settings, force=args.force)
     if args.command == "migrate-store":
-        return asyncio.run(_migrate_store(settings, force=args.force))
+        return _migrate_store_now(settings, force=args.force)
     return _discord_command(args, settings)
 
 
@@ -402,6 +403,18 @@ def _backup(path: Path, settings: Settings, *, force: bool) -> int:
 
 
 # --- migrate-store ---------------------------------------------------------------------------
+
+
+def _migrate_store_now(settings: Settings, *, force: bool) -> int:
+    try:
+        return asyncio.run(_migrate_store(settings, force=force))
+    except KeyboardInterrupt:
+        print(
+            "topicbot: migrate-store interrupted; the copy is one transaction, so the "
+            "database holds all of it or nothing: run the command again",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
 
 
 async def _migrate_store(settings: Settings, *, force: bool) -> int:

@@ -156,13 +156,25 @@ def test_a_wrong_password_is_one_line_exit_3(empty_store, tmp_path, refusing_ser
     assert_one_line_exit_3(migrate(tmp_path, url), "refused the password for user 'bot'")
 
 
+@pytest.mark.parametrize(
+    ("signal_number", "status", "said"),
+    [
+        (signal.SIGKILL, -signal.SIGKILL, ""),
+        (
+            signal.SIGINT,
+            130,
+            "topicbot: migrate-store interrupted; the copy is one transaction, so the "
+            "database holds all of it or nothing: run the command again\n",
+        ),
+    ],
+)
 def test_a_run_killed_mid_copy_leaves_nothing_and_the_next_run_completes(
-    store, tmp_path, postgresql_database_url
+    store, tmp_path, postgresql_database_url, signal_number, status, said
 ):
     before = fingerprint(store)
     asyncio.run(_migrated(postgresql_database_url))
-    child = asyncio.run(_kill_while_copying(tmp_path, postgresql_database_url))
-    assert child == -signal.SIGKILL
+    killed = asyncio.run(_kill_while_copying(tmp_path, postgresql_database_url, signal_number))
+    assert killed == (status, said)
     assert asyncio.run(count(postgresql_database_url, "articles")) == 0  # nothing committed
     result = migrate(tmp_path, postgresql_database_url)  # no --force needed
     assert result.returncode == 0, result.stderr
@@ -180,9 +192,9 @@ async def _migrated(url: str) -> None:
         await connection.close()
 
 
-async def _kill_while_copying(tmp_path: Path, url: str) -> int:
+async def _kill_while_copying(tmp_path: Path, url: str, signal_number: int) -> tuple[int, str]:
     """Start a copy, let it copy the tables before ``images`` and wait at it (a lock held
-    here), kill it there with SIGKILL, and return its exit status."""
+    here), send it ``signal_number`` there; its exit status and what it said last."""
     holder = await asyncpg.connect(url)
     try:
         async with holder.transaction():
@@ -190,17 +202,18 @@ async def _kill_while_copying(tmp_path: Path, url: str) -> int:
             env = {**os.environ, "TOPICBOT_DATABASE_URL": url}
             child = await asyncio.create_subprocess_exec(
                 TOPICBOT, "migrate-store", "--to-postgresql", "--config", "topicbot.yaml",
-                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             )  # fmt: skip
             try:
                 await _until_waiting_for_a_lock(holder)
                 assert await holder.fetchval(WROTE_ARTICLES_AND_WAITS)  # killed mid-copy
             finally:
-                child.send_signal(signal.SIGKILL)
-                status = await asyncio.wait_for(child.wait(), timeout=30)
+                child.send_signal(signal_number)
+                _, err = await asyncio.wait_for(child.communicate(), timeout=30)
     finally:
         await holder.close()
-    return status
+    last = err.decode().splitlines(keepends=True)[-1]
+    return child.returncode or 0, "" if last.startswith("copying images") else last
 
 
 # The waiting copy's transaction has written to articles (copied before images).

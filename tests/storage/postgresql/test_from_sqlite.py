@@ -46,6 +46,15 @@ def every_row_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "topicbot.db"
 
 
+def changed_copy(store: Path, folder: Path, statement: str) -> Path:
+    """A copy of ``store`` in ``folder`` with ``statement`` run on it."""
+    changed = folder / "changed.db"
+    shutil.copyfile(store, changed)
+    with sqlite3.connect(changed) as db:
+        db.execute(statement)
+    return changed
+
+
 def fingerprint(path: Path) -> tuple[str, int]:
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
 
@@ -156,10 +165,9 @@ async def test_a_non_empty_target_is_refused_unless_forced(
 async def test_a_sqlite_table_neither_copied_nor_explained_stops_the_copy(
     every_row_store, postgresql_database_url, tmp_path
 ):
-    changed = tmp_path / "changed.db"
-    shutil.copyfile(every_row_store, changed)
-    with sqlite3.connect(changed) as db:
-        db.execute("CREATE TABLE reminders (id INTEGER PRIMARY KEY, at INTEGER)")
+    changed = changed_copy(
+        every_row_store, tmp_path, "CREATE TABLE reminders (id INTEGER PRIMARY KEY, at INTEGER)"
+    )
     with pytest.raises(CopyRefused, match="SQLite table reminders has no PostgreSQL table"):
         await copy_sqlite_file(changed, postgresql_database_url, source="$TEST")
 
@@ -181,10 +189,9 @@ async def test_every_sqlite_table_is_copied_or_listed_as_not_needing_a_copy(conn
 async def test_text_postgresql_cannot_hold_is_refused_with_its_place_and_nothing_copied(
     every_row_store, postgresql_database_url, tmp_path
 ):
-    changed = tmp_path / "nul.db"
-    shutil.copyfile(every_row_store, changed)
-    with sqlite3.connect(changed) as db:
-        db.execute("UPDATE guild_settings SET timezone = 'Europe/Zu' || char(0) || 'rich'")
+    changed = changed_copy(
+        every_row_store, tmp_path, "UPDATE guild_settings SET timezone = 'Zu' || char(0) || 'rich'"
+    )
     with pytest.raises(CopyRefused) as refused:
         await copy_sqlite_file(changed, postgresql_database_url, source="$TEST")
     assert str(refused.value) == (
