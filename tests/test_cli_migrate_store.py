@@ -193,12 +193,12 @@ async def _migrated(url: str) -> None:
 
 
 async def _kill_while_copying(tmp_path: Path, url: str, signal_number: int) -> tuple[int, str]:
-    """Start a copy, let it copy the tables before ``images`` and wait at it (a lock held
+    """Start a copy, let it copy the tables before ``term_associations`` and wait at it (a lock held
     here), send it ``signal_number`` there; its exit status and what it said last."""
     holder = await asyncpg.connect(url)
     try:
         async with holder.transaction():
-            await holder.execute("LOCK TABLE images IN SHARE MODE")
+            await holder.execute("LOCK TABLE term_associations IN SHARE MODE")
             env = {**os.environ, "TOPICBOT_DATABASE_URL": url}
             child = await asyncio.create_subprocess_exec(
                 TOPICBOT, "migrate-store", "--to-postgresql", "--config", "topicbot.yaml",
@@ -213,10 +213,10 @@ async def _kill_while_copying(tmp_path: Path, url: str, signal_number: int) -> t
     finally:
         await holder.close()
     last = err.decode().splitlines(keepends=True)[-1]
-    return child.returncode or 0, "" if last.startswith("copying images") else last
+    return child.returncode or 0, "" if last.startswith("copying term_associations") else last
 
 
-# The waiting copy's transaction has written to articles (copied before images).
+# The waiting copy's transaction has written to articles (copied before term_associations).
 WROTE_ARTICLES_AND_WAITS = """
 SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
                WHERE a.wait_event_type = 'Lock' AND a.datname = current_database()
@@ -237,4 +237,4 @@ async def _until_waiting_for_a_lock(holder: asyncpg.Connection) -> None:
         if waiting:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("the copy never reached the images table")
+    raise AssertionError("the copy never reached the term_associations table")
