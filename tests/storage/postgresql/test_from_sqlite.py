@@ -18,9 +18,11 @@ from storage.postgresql.from_sqlite import (
     NOT_COPIED,
     CopyMismatch,
     CopyRefused,
+    add_checksums,
     copy_sqlite_file,
     open_sqlite_read_only,
     plan_copy,
+    row_checksum,
     sqlite_tables,
 )
 from storage.postgresql.schema import migrate
@@ -255,3 +257,17 @@ async def test_the_schema_is_whole_after_a_copy_and_after_a_failed_one(
         await connection.execute(
             "INSERT INTO images (article_pk, position, url) VALUES (-1, 0, '')"
         )
+
+
+def test_a_row_checksum_reads_values_not_the_types_a_driver_gave():
+    assert row_checksum((1, "a", None, 0.75)) == row_checksum((1.0, "a", None, 0.75))
+    assert row_checksum((True,)) == row_checksum((1,))
+    different = [(1,), ("1",), (None,), ("",), ("\x1e",), (1, 2), ("1\x1f2",), (b"1",), (0.5,)]
+    assert len({row_checksum(row) for row in different}) == len(different)
+    rows = [row_checksum((n, f"title {n}")) for n in range(100)]
+    forwards = backwards = 0
+    for value in rows:
+        forwards = add_checksums(forwards, value)
+    for value in reversed(rows):
+        backwards = add_checksums(backwards, value)
+    assert forwards == backwards != 0
