@@ -6,9 +6,9 @@ Generates the corpus (or reuses it, as ``bench.bench_ingest`` does), ingests it 
 store of its own under the workdir (reused when it is there), then copies that store into a
 new database next to the one URL names (default ``$TOPICBOT_TEST_DATABASE_URL``), dropped
 after. Timed: the whole ``copy_sqlite_file`` (connect, COPY of every table, sequences, topic
-recount, checksums of both sides, commit) and each table's share of it (from one table's
-start to the next's; the last also holds the recount and the checksums of every table). The
-last line is a JSON object: ``seconds``, ``rows``, ``rows_per_s``, ``articles``, ``tables``.
+recount, checksums of both sides, commit) and each of its steps (each table's copy, the
+indexes and keys made again, sequences and topic counts, the comparison and commit). The last
+line is a JSON object: ``seconds``, ``rows``, ``rows_per_s``, ``articles``, ``steps``.
 """
 
 from __future__ import annotations
@@ -65,28 +65,23 @@ async def scratch_database(server_url: str) -> AsyncIterator[str]:
 
 
 async def measure(source: Path, server_url: str) -> dict[str, object]:
-    starts: list[tuple[str, float]] = []
+    steps: list[tuple[str, float]] = []
     async with scratch_database(server_url) as url:
         began = time.perf_counter()
         checks = await copy_sqlite_file(
-            source,
-            url,
-            source="--url",
-            progress=lambda t, _: starts.append((t, time.perf_counter())),
+            source, url, source="--url", progress=lambda s: steps.append((s, time.perf_counter()))
         )
         seconds = time.perf_counter() - began
-    ends = [moment for _, moment in starts[1:]] + [began + seconds]
-    shares = {
-        table: round(end - start, 3) for (table, start), end in zip(starts, ends, strict=True)
-    }
+    ends = [moment for _, moment in steps[1:]] + [began + seconds]
     rows = sum(check.postgresql_rows for check in checks)
-    articles = next(check.postgresql_rows for check in checks if check.table == "articles")
     return {
         "seconds": round(seconds, 2),
         "rows": rows,
         "rows_per_s": round(rows / seconds),
-        "articles": articles,
-        "tables": {c.table: [c.postgresql_rows, shares[c.table]] for c in checks},
+        "articles": next(c.postgresql_rows for c in checks if c.table == "articles"),
+        "steps": {
+            step: round(end - start, 2) for (step, start), end in zip(steps, ends, strict=True)
+        },
     }
 
 
@@ -102,8 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
     source = asyncio.run(sqlite_store(args.workdir, args.count, args.seed))
     result = asyncio.run(measure(source, args.url))
-    for table, (rows, share) in result["tables"].items():  # type: ignore[attr-defined]
-        print(f"{table:<20} {rows:>9} rows {share:>8.2f} s")
+    for step, seconds in result["steps"].items():  # type: ignore[attr-defined]
+        print(f"{seconds:>8.2f} s  {step}")
     print(f"{result['rows']} rows in {result['seconds']} s ({result['rows_per_s']} rows/s)")
     print(json.dumps(result))
     return 0

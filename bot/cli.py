@@ -436,8 +436,8 @@ async def _migrate_store(settings: Settings, *, force: bool) -> int:
     return EXIT_OK
 
 
-def _copying(table: str, rows: int) -> None:
-    print(f"copying {table} ({rows} rows)", file=sys.stderr, flush=True)
+def _copying(step: str) -> None:
+    print(step, file=sys.stderr, flush=True)
 
 
 def _print_checks(checks: Sequence[TableCheck]) -> None:

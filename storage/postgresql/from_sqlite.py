@@ -50,7 +50,12 @@ CHUNK_ROWS = 5_000
 COPY_LOCK = 0x1D1F_7E4A_94C3_05E2
 _INTEGER_TYPES = frozenset({"bigint", "integer", "smallint"})
 
-Progress = Callable[[str, int], None]
+# Told of each step as it starts, in words for an operator ("copying articles (9 rows)").
+Progress = Callable[[str], None]
+
+
+def _quiet(step: str) -> None:
+    pass
 
 
 class CopyRefused(StoreError):
@@ -303,22 +308,24 @@ async def copy_store(
     connection: Connection,
     *,
     force: bool = False,
-    progress: Progress | None = None,
+    progress: Progress = _quiet,
 ) -> list[TableCheck]:
     """Copy every table of ``sqlite`` into the migrated, empty database of ``connection`` (or
     empty it first with ``force``), in one transaction that commits only when every table's
-    count and checksum match; return the checks. ``progress(table, rows)`` is told of each
-    table before it is copied."""
+    count and checksum match; return the checks. ``progress`` is told of each step."""
     tables = await plan_copy(sqlite, connection)
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", COPY_LOCK)
         await _make_room(connection, tables, force=force)
         restore = await _set_aside_keys_and_indexes(connection, tables)
         sums = [await _copy_table(sqlite, connection, table, progress) for table in tables]
+        progress(f"making the {len(restore)} indexes and foreign keys set aside again")
         for statement in restore:
             await connection.execute(statement)
+        progress("moving the id sequences and counting each topic's articles")
         await _move_sequences(connection, tables)
         await rebuild_derived(connection)
+        progress("comparing row counts and checksums")
         checks = [
             TableCheck(table.name, rows, checksum, *await postgresql_checksum(connection, table))
             for table, (rows, checksum) in zip(tables, sums, strict=True)
@@ -380,12 +387,11 @@ async def _copy_table(
     sqlite: sqlite3.Connection,
     connection: Connection,
     table: TableCopy,
-    progress: Progress | None,
+    progress: Progress,
 ) -> tuple[int, int]:
     """Copy one table in chunks; its SQLite row count and checksum."""
-    if progress is not None:
-        (total,) = sqlite.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()
-        progress(table.name, int(total))
+    (total,) = sqlite.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()
+    progress(f"copying {table.name} ({total} rows)")
     rows = checksum = 0
     for chunk in _chunks(sqlite, table):
         for row in chunk:
@@ -450,7 +456,7 @@ async def copy_sqlite_file(
     *,
     source: str,
     force: bool = False,
-    progress: Progress | None = None,
+    progress: Progress = _quiet,
 ) -> list[TableCheck]:
     """``copy_store`` from the SQLite file at ``path`` to the database at ``url`` (brought up
     to the current schema first); ``source`` names where the URL came from in errors."""
