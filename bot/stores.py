@@ -24,26 +24,17 @@ async def open_store(settings: Settings) -> Store:
     )
 
 
-def postgresql_url(
-    settings: Settings, *, wanted_by: str = "storage.backend is postgresql"
-) -> tuple[str, str]:
-    """The PostgreSQL URL from ``$storage.url_env`` and that variable's name (``$NAME``, for
-    messages, which must never show the URL), or a ``PostgresConnectError`` saying that
-    ``wanted_by`` needs it when it is unset."""
-    source = f"${settings.storage.url_env}"
-    url = os.environ.get(settings.storage.url_env, "").strip()
-    if not url:
-        raise PostgresConnectError(
-            f"{wanted_by} but {source} is not set (it holds the connection URL, {URL_FORM})"
-        )
-    return url, source
-
-
 async def _check_postgresql(settings: Settings) -> None:
     """Connect as the PostgreSQL store will, so that the URL and the server are checked; then
     refuse, clearly: this version has no store on PostgreSQL yet, and falling back to the
     SQLite file would serve other data than the operator chose."""
-    url, source = postgresql_url(settings)
+    source = f"${settings.storage.url_env}"
+    url = os.environ.get(settings.storage.url_env, "").strip()
+    if not url:
+        raise PostgresConnectError(
+            f"storage.backend is postgresql but {source} is not set (it holds the "
+            f"connection URL, {URL_FORM})"
+        )
     pool = await open_pool(url, size=1, source=source)
     await pool.close()
     raise ConfigError(

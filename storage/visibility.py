@@ -23,7 +23,10 @@ def guild_state(alias: str = "a", guild: str = ":guild") -> str:
 
 def not_another_guilds(alias: str = "a", guild: str = ":guild") -> str:
     """SQL: article ``alias`` came from a file, or from guild ``guild``'s own moderators."""
-    return f"({alias}.origin_guild_id IS NULL OR {alias}.origin_guild_id IS {guild})"
+    # IS NOT DISTINCT FROM: SQLite's ``IS`` under the name both engines know
+    return (
+        f"({alias}.origin_guild_id IS NULL OR {alias}.origin_guild_id IS NOT DISTINCT FROM {guild})"
+    )
 
 
 def members_see(alias: str = "a", guild: str = ":guild") -> str:

@@ -13,10 +13,14 @@ from types import TracebackType
 from typing import Self
 
 from storage.grouping import GroupingRules
+from storage.postgresql.articles import PgArticleRepository
+from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.schema import open_migrated_pool
+from storage.postgresql.stories import PgStoryRepository
 from storage.postgresql.subscriptions import PgSubscriptionRepository
+from storage.postgresql.topics import PgTopicRepository
 
 DEFAULT_POOL_SIZE = 10
 
@@ -28,6 +32,9 @@ class PgStore:
     def __init__(self, db: PgDatabase, *, grouping: GroupingRules | None = None) -> None:
         self._db = db
         self._grouping = grouping
+        self.articles = PgArticleRepository(db, grouping)
+        self.stories = PgStoryRepository(db, self.articles)
+        self.topics = PgTopicRepository(db)
         self.subscriptions = PgSubscriptionRepository(db)
         self.guild_settings = PgGuildSettingsRepository(db)
         self.meta = PgMetaRepository(db)
@@ -69,3 +76,12 @@ class PgStore:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def open_from_environment(
+    variable: str, *, pool_size: int = DEFAULT_POOL_SIZE, grouping: GroupingRules | None = None
+) -> PgStore:
+    """``PgStore.open`` on the URL held by the environment variable ``variable`` (the URL
+    is never read from a file: it may hold a password)."""
+    url, source = url_from_environment(variable)
+    return await PgStore.open(url, pool_size=pool_size, source=source, grouping=grouping)
