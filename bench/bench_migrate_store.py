@@ -6,9 +6,9 @@ Generates the corpus (or reuses it, as ``bench.bench_ingest`` does), ingests it 
 store of its own under the workdir (reused when it is there), then copies that store into a
 new database next to the one URL names (default ``$TOPICBOT_TEST_DATABASE_URL``), dropped
 after. Timed: the whole ``copy_sqlite_file`` (connect, COPY of every table, sequences, topic
-recount, checksums of both sides, commit) and each of its steps (each table's copy, the
-indexes and keys made again, sequences and topic counts, the comparison and commit). The last
-line is a JSON object: ``seconds``, ``rows``, ``rows_per_s``, ``articles``, ``steps``.
+recount, checksums of both sides, commit) and each of its steps (each table's copy with its
+SQLite-side checksum, sequences and topic counts, the PostgreSQL-side checksums and the
+commit). The last line is a JSON object: ``seconds``, ``rows``, ``rows_per_s``, ``articles``, ``steps``.
 """
 
 from __future__ import annotations

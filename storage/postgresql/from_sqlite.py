@@ -317,11 +317,7 @@ async def copy_store(
     async with connection.transaction():
         await connection.execute("SELECT pg_advisory_xact_lock($1)", COPY_LOCK)
         await _make_room(connection, tables, force=force)
-        restore = await _set_aside_keys_and_indexes(connection, tables)
         sums = [await _copy_table(sqlite, connection, table, progress) for table in tables]
-        progress(f"making the {len(restore)} indexes and foreign keys set aside again")
-        for statement in restore:
-            await connection.execute(statement)
         progress("moving the id sequences and counting each topic's articles")
         await _move_sequences(connection, tables)
         await rebuild_derived(connection)
@@ -350,37 +346,6 @@ async def _make_room(connection: Connection, tables: Sequence[TableCopy], *, for
         )
     listed = ", ".join(f'"{name}"' for name in names)
     await connection.execute(f"TRUNCATE {listed} RESTART IDENTITY")
-
-
-async def _set_aside_keys_and_indexes(
-    connection: Connection, tables: Sequence[TableCopy]
-) -> list[str]:
-    """Drop the tables' foreign keys and the indexes no constraint stands on (primary keys and
-    unique constraints stay); the statements that make them again, in order. Checking a key
-    once over a whole table and building an index from sorted rows cost a fraction of doing
-    both row by row; the transaction keeps this out of sight, and a failed copy restores it."""
-    names = [table.name for table in tables]
-    keys = await connection.fetch(
-        "SELECT conrelid::regclass::text AS owner, conname AS name, "
-        "pg_get_constraintdef(oid) AS definition FROM pg_constraint "
-        "WHERE contype = 'f' AND conrelid::regclass::text = any($1::text[]) ORDER BY conname",
-        names,
-    )
-    indexes = await connection.fetch(
-        "SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS definition "
-        "FROM pg_index i WHERE indrelid::regclass::text = any($1::text[]) AND NOT EXISTS "
-        "(SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid "
-        "AND c.contype IN ('p', 'u', 'x')) ORDER BY 1",
-        names,
-    )
-    for key in keys:
-        await connection.execute(f'ALTER TABLE "{key["owner"]}" DROP CONSTRAINT "{key["name"]}"')
-    for index in indexes:
-        await connection.execute(f'DROP INDEX "{index["name"]}"')
-    return [index["definition"] for index in indexes] + [
-        f'ALTER TABLE "{key["owner"]}" ADD CONSTRAINT "{key["name"]}" {key["definition"]}'
-        for key in keys
-    ]
 
 
 async def _copy_table(

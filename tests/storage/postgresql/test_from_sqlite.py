@@ -231,34 +231,6 @@ async def test_a_missing_sqlite_file_is_said(postgresql_database_url, tmp_path):
     assert not (tmp_path / "nothing.db").exists()
 
 
-SCHEMA_OBJECTS = """
-SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = current_schema()
-UNION ALL
-SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' '
-       || pg_get_constraintdef(oid)
-FROM pg_constraint WHERE connamespace = current_schema()::regnamespace
-ORDER BY 1
-"""
-
-
-async def test_the_schema_is_whole_after_a_copy_and_after_a_failed_one(
-    every_row_store, connection, postgresql_database_url, tmp_path
-):
-    migrated = [row[0] for row in await connection.fetch(SCHEMA_OBJECTS)]
-    assert any("FOREIGN KEY (article_pk) REFERENCES articles(pk)" in o for o in migrated)
-    assert any("USING gin (search)" in o for o in migrated)
-    bad = changed_copy(every_row_store, tmp_path, "UPDATE meta SET value = char(0)")
-    with pytest.raises(CopyRefused):
-        await copy_sqlite_file(bad, postgresql_database_url, source="$TEST")
-    assert [row[0] for row in await connection.fetch(SCHEMA_OBJECTS)] == migrated
-    await copy_sqlite_file(every_row_store, postgresql_database_url, source="$TEST")
-    assert [row[0] for row in await connection.fetch(SCHEMA_OBJECTS)] == migrated
-    with pytest.raises(asyncpg.ForeignKeyViolationError):  # the keys hold again
-        await connection.execute(
-            "INSERT INTO images (article_pk, position, url) VALUES (-1, 0, '')"
-        )
-
-
 def test_a_row_checksum_reads_values_not_the_types_a_driver_gave():
     assert row_checksum((1, "a", None, 0.75)) == row_checksum((1.0, "a", None, 0.75))
     assert row_checksum((True,)) == row_checksum((1,))
