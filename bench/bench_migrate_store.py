@@ -8,7 +8,8 @@ new database next to the one URL names (default ``$TOPICBOT_TEST_DATABASE_URL``)
 after. Timed: the whole ``copy_sqlite_file`` (connect, COPY of every table, sequences, topic
 recount, checksums of both sides, commit) and each of its steps (each table's copy with its
 SQLite-side checksum, sequences and topic counts, the PostgreSQL-side checksums and the
-commit). The last line is a JSON object: ``seconds``, ``rows``, ``rows_per_s``, ``articles``, ``steps``.
+commit). The last line is a JSON object: ``seconds``, ``rows``, ``rows_per_s``,
+``articles``, ``steps``.
 """
 
 from __future__ import annotations

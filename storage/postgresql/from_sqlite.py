@@ -45,9 +45,9 @@ POSTGRESQL_ONLY: dict[str, str] = {
 }
 # Rows per COPY; bounded so that a store of any size copies in bounded memory.
 CHUNK_ROWS = 5_000
-# pg_advisory_xact_lock's key: the first eight bytes of sha256("topicbot migrate-store"), so
-# that two runs at once cannot both find the target empty.
-COPY_LOCK = 0x1D1F_7E4A_94C3_05E2
+# pg_advisory_xact_lock's key, so that two runs at once cannot both find the target empty: the
+# first eight bytes of sha256("topicbot migrate-store"), top bit cleared to fit a bigint.
+COPY_LOCK = 0x3624_042C_9992_1043
 _INTEGER_TYPES = frozenset({"bigint", "integer", "smallint"})
 
 # Told of each step as it starts, in words for an operator ("copying articles (9 rows)").
@@ -117,9 +117,7 @@ def open_sqlite_read_only(path: Path) -> sqlite3.Connection:
         _check_sqlite_version(connection, path)
     except sqlite3.DatabaseError as error:
         connection.close()
-        raise CopyRefused(
-            f"{path} (storage.path) is not a readable SQLite store: {error}"
-        ) from None
+        raise StoreError(f"{path} (storage.path) is not a readable SQLite store: {error}") from None
     except BaseException:
         connection.close()
         raise

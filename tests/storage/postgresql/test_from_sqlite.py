@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from storage import Store
+from storage import Store, StoreError
 from storage.postgresql.from_sqlite import (
     NOT_COPIED,
     CopyMismatch,
@@ -27,6 +27,7 @@ from storage.postgresql.from_sqlite import (
 )
 from storage.postgresql.schema import migrate
 from storage.postgresql.store import PgStore
+from tests.storage.legacy import store_at_version
 from tests.storage.postgresql.every_row import (
     READERS,
     SECURED,
@@ -243,3 +244,16 @@ def test_a_row_checksum_reads_values_not_the_types_a_driver_gave():
     for value in reversed(rows):
         backwards = add_checksums(backwards, value)
     assert forwards == backwards != 0
+
+
+async def test_a_file_that_is_not_a_store_or_is_behind_is_refused_untouched(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database")
+    with pytest.raises(StoreError, match=r"junk\.db \(storage\.path\) is not a readable SQLite"):
+        open_sqlite_read_only(junk)
+    old = tmp_path / "old.db"
+    await (await store_at_version(old, 4)).close()
+    before = fingerprint(old)
+    with pytest.raises(CopyRefused, match=r"at schema version 4, this topicbot's is \d+: open it"):
+        open_sqlite_read_only(old)
+    assert fingerprint(old) == before
