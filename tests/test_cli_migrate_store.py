@@ -17,7 +17,7 @@ import asyncpg
 import pytest
 
 from storage import Store
-from tests.storage.postgresql.every_row import build_store_with_every_row
+from tests.storage.postgresql.every_row import SHOUTING_META, build_store_with_every_row
 from tests.test_cli_postgresql import (
     PASSWORD,
     assert_one_line_exit_3,
@@ -238,3 +238,24 @@ async def _until_waiting_for_a_lock(holder: asyncpg.Connection) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the copy never reached the term_associations table")
+
+
+def test_a_copy_that_differs_prints_where_and_exits_3(store, tmp_path, postgresql_database_url):
+    async def shouting_meta() -> None:
+        await _migrated(postgresql_database_url)
+        connection = await asyncpg.connect(postgresql_database_url)
+        try:  # a trigger of the target's own changes what is written
+            await connection.execute(SHOUTING_META)
+        finally:
+            await connection.close()
+
+    asyncio.run(shouting_meta())
+    result = migrate(tmp_path, postgresql_database_url)
+    assert result.returncode == 3
+    differing = [line.split()[0] for line in result.stdout.splitlines() if "DIFFERS" in line]
+    assert differing == ["meta"]
+    assert result.stderr.splitlines()[-1] == (
+        "topicbot: the store failed: the copy differs from the SQLite store in meta; nothing "
+        "was committed"
+    )
+    assert asyncio.run(count(postgresql_database_url, "articles")) == 0

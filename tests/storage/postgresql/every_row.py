@@ -21,6 +21,12 @@ CHANNEL, MODERATOR = 8_000_000_000_000_001, 9_000_000_000_000_001
 READERS = (9_000_000_000_000_101, 9_000_000_000_000_102)
 UNICODE_TITLE = "Zürich öffnet das Café „Ünïcödé“ — 東京の電車 ✓ 🚆"
 SECURED = "c2VjcmV0LXRva2Vu;b3BhcXVl"
+# A target database whose own trigger changes what is written: a copy must notice and roll back.
+SHOUTING_META = """
+CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN NEW.value := upper(NEW.value); RETURN NEW; END $$;
+CREATE TRIGGER shout BEFORE INSERT ON meta FOR EACH ROW EXECUTE FUNCTION shout();
+"""
 
 
 def _recent(now: datetime, hours: float) -> str:

@@ -31,6 +31,7 @@ from tests.storage.legacy import store_at_version
 from tests.storage.postgresql.every_row import (
     READERS,
     SECURED,
+    SHOUTING_META,
     UNICODE_TITLE,
     build_store_with_every_row,
 )
@@ -213,11 +214,7 @@ async def test_a_copy_that_differs_is_rolled_back(every_row_store, postgresql_da
     try:
         await migrate(connection)
         # A trigger of the target's own changes a value on its way in: the copy must notice.
-        await connection.execute(
-            "CREATE FUNCTION shout() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN NEW.value := upper(NEW.value); RETURN NEW; END $$; "
-            "CREATE TRIGGER shout BEFORE INSERT ON meta FOR EACH ROW EXECUTE FUNCTION shout()"
-        )
+        await connection.execute(SHOUTING_META)
         with pytest.raises(CopyMismatch, match="differs from the SQLite store in meta;") as error:
             await copy_sqlite_file(every_row_store, postgresql_database_url, source="$TEST")
         assert [c.table for c in error.value.checks if not c.matches] == ["meta"]
