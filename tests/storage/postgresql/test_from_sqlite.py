@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +254,29 @@ async def test_a_file_that_is_not_a_store_or_is_behind_is_refused_untouched(tmp_
     with pytest.raises(CopyRefused, match=r"at schema version 4, this topicbot's is \d+: open it"):
         open_sqlite_read_only(old)
     assert fingerprint(old) == before
+
+
+PKS = range(1, 7)
+
+
+async def test_the_outbox_carries_on_where_it_was(
+    every_row_store, postgresql_database_url, tmp_path
+):
+    """What a sender finds due after the copy is what it would have found on SQLite: the
+    pending rows (retried one included, when its time comes), never the sent or dead ones."""
+    sqlite_path = tmp_path / "sqlite.db"
+    shutil.copyfile(every_row_store, sqlite_path)
+    await copy_sqlite_file(every_row_store, postgresql_database_url, source="$TEST")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    async with await Store.open(sqlite_path) as store:
+        on_sqlite = await store.deliveries.due(later, limit=100)
+        told_sqlite = [await store.deliveries.already_told(u, pk) for u in READERS for pk in PKS]
+    async with await PgStore.open(postgresql_database_url, pool_size=2, source="$TEST") as store:
+        on_postgresql = await store.deliveries.due(later, limit=100)
+        told_postgresql = [
+            await store.deliveries.already_told(u, pk) for u in READERS for pk in PKS
+        ]
+    assert sorted(on_postgresql, key=repr) == sorted(on_sqlite, key=repr)
+    assert {(d.state, d.attempts) for d in on_sqlite} == {("pending", 0), ("pending", 1)}
+    assert told_postgresql == told_sqlite
+    assert any(told_sqlite)  # a DM went out before the copy: not told again after it
