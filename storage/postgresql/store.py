@@ -8,7 +8,6 @@ The repositories arrive one by one (each beside its SQLite twin's protocol in
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from types import TracebackType
@@ -18,7 +17,7 @@ from storage.grouping import GroupingRules
 from storage.models import StoreStats
 from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.audit import PgAuditRepository
-from storage.postgresql.connection import URL_FORM, PostgresConnectError
+from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.feeds import PgFeedRepository
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
@@ -137,18 +136,7 @@ class PgStore:
 async def open_from_environment(
     variable: str, *, pool_size: int = DEFAULT_POOL_SIZE, grouping: GroupingRules | None = None
 ) -> PgStore:
-    """``PgStore.open`` on the URL held by the environment variable ``variable``."""
-    url = url_from_environment(variable)
-    return await PgStore.open(url, pool_size=pool_size, source=f"${variable}", grouping=grouping)
-
-
-def url_from_environment(variable: str) -> str:
-    """The connection URL held by the environment variable ``variable`` (never read from a
-    file: it may hold a password), or a ``PostgresConnectError`` naming the variable."""
-    url = os.environ.get(variable, "").strip()
-    if not url:
-        raise PostgresConnectError(
-            f"storage.backend is postgresql but ${variable} is not set (it holds the "
-            f"connection URL, {URL_FORM})"
-        )
-    return url
+    """``PgStore.open`` on the URL held by the environment variable ``variable`` (the URL
+    is never read from a file: it may hold a password)."""
+    url, source = url_from_environment(variable)
+    return await PgStore.open(url, pool_size=pool_size, source=source, grouping=grouping)
