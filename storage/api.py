@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
+    from storage.associations import Association, StoryMember
     from storage.feeds import FeedSaved
     from storage.models import (
         Article,
@@ -41,7 +42,9 @@ if TYPE_CHECKING:
     from storage.outbox.health import HealthCounts
     from storage.outbox.planning import PlanCounts, Publication
     from storage.outbox.rows import Delivery, TargetKind
+    from storage.postgresql.associations import PgAssociationRepository
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+    from storage.postgresql.related import PgRelatedRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
@@ -109,6 +112,19 @@ class RelatedApi(Protocol):
     ) -> dict[str, int]: ...
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]: ...
+
+
+class AssociationsApi(Protocol):
+    """``store.associations``: term associations learned from stories (housekeeping writes
+    them, the related engine reads them)."""
+
+    async def story_members(self, *, stories: int, per_story: int) -> list[StoryMember]: ...
+
+    async def replace(self, associations: Sequence[Association]) -> None: ...
+
+    async def associates(self, terms: Sequence[str]) -> list[Association]: ...
+
+    async def all(self) -> list[Association]: ...
 
 
 class TopicsApi(Protocol):
@@ -353,6 +369,9 @@ class StoreApi(Protocol):
     def related(self) -> RelatedApi: ...
 
     @property
+    def associations(self) -> AssociationsApi: ...
+
+    @property
     def topics(self) -> TopicsApi: ...
 
     @property
@@ -406,4 +425,12 @@ if TYPE_CHECKING:
     def _postgresql_subscriptions_conform(
         repository: PgSubscriptionRepository,
     ) -> SubscriptionsApi:
+        return repository
+
+    def _postgresql_related_conforms(repository: PgRelatedRepository) -> RelatedApi:
+        return repository
+
+    def _postgresql_associations_conform(
+        repository: PgAssociationRepository,
+    ) -> AssociationsApi:
         return repository

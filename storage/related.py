@@ -284,7 +284,7 @@ def match_any(forms: Sequence[str]) -> str:
     return f"{TEXT_COLUMNS} : (" + " OR ".join(fts_phrase(f) for f in forms) + ")"
 
 
-def _distinct(terms: Sequence[SearchTerm]) -> list[SearchTerm]:
+def distinct_terms(terms: Sequence[SearchTerm]) -> list[SearchTerm]:
     """One term per key (the first), none without a form that holds a word."""
     seen: dict[str, SearchTerm] = {}
     for term in terms:
@@ -357,7 +357,7 @@ class RelatedRepository:
     async def candidates(self, query: CandidateQuery, weights: Weights) -> Search:
         """Plan the search (``CandidateQuery``) and score the articles holding any of its
         terms, in one statement."""
-        terms = _distinct(query.terms)
+        terms = distinct_terms(query.terms)
         if not terms:
             return Search(query, [])
         sql = f"WITH {_PLAN}, {_scored()}"
@@ -417,7 +417,7 @@ class RelatedRepository:
     ) -> dict[str, int]:
         """How many articles in the pk window hold each term in title or excerpt (any of its
         forms), counted up to ``cap`` (so a common word costs no more than a rare one)."""
-        terms = _distinct(terms)
+        terms = distinct_terms(terms)
         if not terms:
             return {}
         probe = (

@@ -13,8 +13,10 @@ from types import TracebackType
 from typing import Self
 
 from storage.grouping import GroupingRules
+from storage.postgresql.associations import PgAssociationRepository
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.schema import open_migrated_pool
 from storage.postgresql.subscriptions import PgSubscriptionRepository
 
@@ -31,6 +33,8 @@ class PgStore:
         self.subscriptions = PgSubscriptionRepository(db)
         self.guild_settings = PgGuildSettingsRepository(db)
         self.meta = PgMetaRepository(db)
+        self.related = PgRelatedRepository(db)
+        self.associations = PgAssociationRepository(db)
 
     @classmethod
     async def open(

@@ -1,14 +1,22 @@
-"""The related engine's tests share a store of everyday news (test_related.py brings its own)."""
+"""The related engine's tests share a store of everyday news (test_related.py brings its own),
+on each engine in turn (PostgreSQL: ``tests.mirrored_store``)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.bot.domain.news_store import open_with_filler
+from tests.mirrored_store import mirrored
 
 
-@pytest.fixture
-async def store(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request, tmp_path):
     opened = await open_with_filler(tmp_path / "t.db")
-    yield opened
-    await opened.close()
+    try:
+        if request.param == "sqlite":
+            yield opened
+        else:
+            async with mirrored(opened, request.getfixturevalue("postgresql_database_url")) as both:
+                yield both
+    finally:
+        await opened.close()
