@@ -1,15 +1,28 @@
-"""Copy what the related engine reads from a SQLite store into a PostgreSQL database: its
-benchmarks and tests build a store by the normal ingest on SQLite, then search the same rows
-on both engines. (Not ``topicbot migrate-store``: no checks, no resumption; the target's rows
-of these tables are replaced.)"""
+"""The related engine on PostgreSQL before the PostgreSQL store ingests: its benchmarks and
+tests build a store by the normal ingest on SQLite and copy what the engine reads into a
+PostgreSQL database (``copy_store``; not ``topicbot migrate-store``: no checks, no
+resumption, the target's rows of these tables are replaced). ``MirroredStore`` takes writes
+on SQLite, copies each, and serves the engine's reads (``related``, ``associations``) from
+PostgreSQL. Once ``PgStore`` ingests, the tests run on ``any_store`` instead."""
 
 from __future__ import annotations
 
 import sqlite3
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
+
+from storage import Store
+from storage.articles import ArticleRepository
+from storage.models import ArticleDraft, UpsertOutcome
 from storage.postgresql.database import PgDatabase, representable
+from storage.postgresql.store import PgStore
 
 # In the order their foreign keys need.
 TABLES = (
@@ -37,9 +50,7 @@ async def copy_store(source: Path, target: PgDatabase) -> dict[str, int]:
                 cursor = sqlite.execute(f"SELECT {', '.join(columns)} FROM {table}")
                 while rows := cursor.fetchmany(_BATCH):
                     records = [tuple(representable(row)) for row in rows]
-                    await connection.copy_records_to_table(
-                        table, records=records, columns=columns
-                    )
+                    await connection.copy_records_to_table(table, records=records, columns=columns)
                     copied[table] += len(records)
             # The counting triggers added each link once more: the copied counts stand.
             counts = sqlite.execute("SELECT id, article_count FROM topics").fetchall()
@@ -68,3 +79,63 @@ async def _columns(connection: Any, table: str, sqlite: sqlite3.Connection) -> l
     )
     on_sqlite = {row[1] for row in sqlite.execute(f"PRAGMA table_info('{table}')")}
     return [row[0] for row in rows if row[0] in on_sqlite]
+
+
+class _CopyingArticles:
+    """SQLite's article repository, copying the store to PostgreSQL after each write."""
+
+    def __init__(self, articles: ArticleRepository, copy: Callable[[], Awaitable[None]]) -> None:
+        self._articles = articles
+        self._copy = copy
+
+    async def upsert_batch(
+        self, drafts: Sequence[ArticleDraft], now: datetime, *, origin_guild_id: int | None = None
+    ) -> list[UpsertOutcome]:
+        outcomes = await self._articles.upsert_batch(drafts, now, origin_guild_id=origin_guild_id)
+        await self._copy()
+        return outcomes
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._articles, name)
+
+
+class MirroredStore:
+    """Writes on SQLite, copied; the related engine's reads on PostgreSQL."""
+
+    def __init__(self, sqlite: Store, postgresql: PgStore) -> None:
+        self.sqlite = sqlite
+        self.postgresql = postgresql
+        self.articles = _CopyingArticles(sqlite.articles, self.copy)
+        self.related = postgresql.related
+        self.associations = postgresql.associations
+
+    async def copy(self) -> None:
+        await copy_store(self.sqlite.path, self.postgresql._db)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sqlite, name)
+
+
+@asynccontextmanager
+async def mirrored(sqlite: Store, url: str) -> AsyncIterator[MirroredStore]:
+    """``sqlite`` mirrored into the (empty) PostgreSQL database at ``url``."""
+    async with await PgStore.open(url, pool_size=4, source="$TEST") as postgresql:
+        store = MirroredStore(sqlite, postgresql)
+        await store.copy()
+        yield store
+
+
+@asynccontextmanager
+async def scratch_database(server_url: str) -> AsyncIterator[str]:
+    """The URL of a new database beside the one ``server_url`` names, dropped after: a
+    benchmark never writes into a database someone uses."""
+    name = f"topicbot_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

@@ -1,12 +1,12 @@
 """The related engine's tests share a store of everyday news (test_related.py brings its own),
-on each engine in turn (PostgreSQL: ``tests.mirrored_store``)."""
+on each engine in turn (PostgreSQL: ``bench.pg_copy.mirrored``)."""
 
 from __future__ import annotations
 
 import pytest
 
+from bench.pg_copy import mirrored
 from tests.bot.domain.news_store import open_with_filler
-from tests.mirrored_store import mirrored
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
