@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -19,8 +18,6 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from storage import Store
-from storage.articles import ArticleRepository
-from storage.models import ArticleDraft, UpsertOutcome
 from storage.postgresql.database import PgDatabase, representable
 from storage.postgresql.store import PgStore
 
@@ -37,9 +34,10 @@ TABLES = (
 _BATCH = 20_000
 
 
-async def copy_store(source: Path, target: PgDatabase) -> dict[str, int]:
-    """Replace ``TABLES``' rows in ``target`` by those of the SQLite store at ``source``;
-    how many rows each table holds."""
+async def copy_store(source: Path, target: PgDatabase, *, analyze: bool = True) -> dict[str, int]:
+    """Replace ``TABLES``' rows in ``target`` by those of the SQLite store at ``source``
+    (then gather the planner's statistics, with ``analyze``); how many rows each table
+    holds."""
     copied: dict[str, int] = {}
     with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as sqlite:
         async with target.pool.acquire() as connection, connection.transaction():
@@ -66,7 +64,8 @@ async def copy_store(source: Path, target: PgDatabase) -> dict[str, int]:
                     f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
                     f" (SELECT coalesce(max({key}), 0) + 1 FROM {table}), false)"
                 )
-            await connection.execute("ANALYZE")
+            if analyze:
+                await connection.execute("ANALYZE")
     return copied
 
 
@@ -81,22 +80,25 @@ async def _columns(connection: Any, table: str, sqlite: sqlite3.Connection) -> l
     return [row[0] for row in rows if row[0] in on_sqlite]
 
 
-class _CopyingArticles:
-    """SQLite's article repository, copying the store to PostgreSQL after each write."""
+class _CopyingAfter:
+    """A SQLite repository whose named writes copy the store to PostgreSQL once done."""
 
-    def __init__(self, articles: ArticleRepository, copy: Callable[[], Awaitable[None]]) -> None:
-        self._articles = articles
+    def __init__(self, inner: Any, copy: Callable[[], Awaitable[None]], writes: set[str]) -> None:
+        self._inner = inner
         self._copy = copy
-
-    async def upsert_batch(
-        self, drafts: Sequence[ArticleDraft], now: datetime, *, origin_guild_id: int | None = None
-    ) -> list[UpsertOutcome]:
-        outcomes = await self._articles.upsert_batch(drafts, now, origin_guild_id=origin_guild_id)
-        await self._copy()
-        return outcomes
+        self._writes = writes
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._articles, name)
+        found = getattr(self._inner, name)
+        if name not in self._writes:
+            return found
+
+        async def written(*args: Any, **kwargs: Any) -> Any:
+            result = await found(*args, **kwargs)
+            await self._copy()
+            return result
+
+        return written
 
 
 class MirroredStore:
@@ -105,12 +107,13 @@ class MirroredStore:
     def __init__(self, sqlite: Store, postgresql: PgStore) -> None:
         self.sqlite = sqlite
         self.postgresql = postgresql
-        self.articles = _CopyingArticles(sqlite.articles, self.copy)
+        self.articles = _CopyingAfter(sqlite.articles, self.copy, {"upsert_batch"})
+        self.publication = _CopyingAfter(sqlite.publication, self.copy, {"decide"})
         self.related = postgresql.related
         self.associations = postgresql.associations
 
-    async def copy(self) -> None:
-        await copy_store(self.sqlite.path, self.postgresql._db)
+    async def copy(self, *, analyze: bool = False) -> None:
+        await copy_store(self.sqlite.path, self.postgresql._db, analyze=analyze)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.sqlite, name)
@@ -121,7 +124,7 @@ async def mirrored(sqlite: Store, url: str) -> AsyncIterator[MirroredStore]:
     """``sqlite`` mirrored into the (empty) PostgreSQL database at ``url``."""
     async with await PgStore.open(url, pool_size=4, source="$TEST") as postgresql:
         store = MirroredStore(sqlite, postgresql)
-        await store.copy()
+        await store.copy(analyze=True)
         yield store
 
 

@@ -175,19 +175,22 @@ WITH env AS MATERIALIZED (SELECT n AS newest, coalesce($1::bigint, n) AS centre
     FROM (SELECT coalesce(max(pk), 0) AS n FROM articles) m),
 win AS MATERIALIZED (SELECT newest, centre,
         coalesce($2::bigint, greatest(centre - $4::bigint, 0)) AS lo,
-        coalesce($3::bigint, centre + $4::bigint) AS hi FROM env)
+        coalesce($3::bigint, centre + $4::bigint) AS hi FROM env),
+input AS MATERIALIZED (SELECT n, to_tsquery('topicbot_text', q) AS q
+    FROM unnest($5::text[]) WITH ORDINALITY AS i(q, n))
 SELECT w.newest, w.centre, w.lo, w.hi, i.n, ARRAY(SELECT a.pk FROM articles a
-        WHERE a.search @@ to_tsquery('topicbot_text', i.q) AND a.pk BETWEEN w.lo AND w.hi
-        LIMIT $6) AS pks
-FROM win w LEFT JOIN LATERAL unnest($5::text[]) WITH ORDINALITY AS i(q, n) ON true
+        WHERE a.search @@ i.q AND a.pk BETWEEN w.lo AND w.hi LIMIT $6) AS pks
+FROM win w LEFT JOIN input i ON true
 ORDER BY i.n
 """
 
 # Every match of the chosen terms in a (narrowed) window.
 _NARROW = """
-SELECT i.n, ARRAY(SELECT a.pk FROM articles a
-        WHERE a.search @@ to_tsquery('topicbot_text', i.q) AND a.pk BETWEEN $2 AND $3) AS pks
-FROM unnest($1::text[]) WITH ORDINALITY AS i(q, n) ORDER BY i.n
+WITH input AS MATERIALIZED (SELECT n, to_tsquery('topicbot_text', q) AS q
+    FROM unnest($1::text[]) WITH ORDINALITY AS i(q, n))
+SELECT i.n, ARRAY(SELECT a.pk FROM articles a WHERE a.search @@ i.q
+        AND a.pk BETWEEN $2 AND $3) AS pks
+FROM input i ORDER BY i.n
 """
 
 # What scoring needs of the pooled articles members see, never the story nor its story.
@@ -333,10 +336,11 @@ class PgRelatedRepository:
         if not terms:
             return {}
         rows = await self._db.fetch_all(
-            "SELECT i.n, (SELECT count(*) FROM (SELECT 1 FROM articles a"
-            " WHERE a.search @@ to_tsquery('topicbot_text', i.q) AND a.pk BETWEEN $2 AND $3"
-            " LIMIT $4) c) AS found"
-            " FROM unnest($1::text[]) WITH ORDINALITY AS i(q, n) ORDER BY i.n",
+            "WITH input AS MATERIALIZED (SELECT n, to_tsquery('topicbot_text', q) AS q"
+            " FROM unnest($1::text[]) WITH ORDINALITY AS i(q, n))"
+            " SELECT i.n, (SELECT count(*) FROM (SELECT 1 FROM articles a"
+            " WHERE a.search @@ i.q AND a.pk BETWEEN $2 AND $3 LIMIT $4) c) AS found"
+            " FROM input i ORDER BY i.n",
             [tsquery_of(t.forms) for t in terms],
             low_pk,
             high_pk,

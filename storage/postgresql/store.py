@@ -19,6 +19,7 @@ from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepositor
 from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.schema import open_migrated_pool
 from storage.postgresql.subscriptions import PgSubscriptionRepository
+from storage.postgresql.titles import PgTitleSuggestions
 
 DEFAULT_POOL_SIZE = 10
 
@@ -35,6 +36,8 @@ class PgStore:
         self.meta = PgMetaRepository(db)
         self.related = PgRelatedRepository(db)
         self.associations = PgAssociationRepository(db)
+        # title autocomplete, for the publication repository's ``suggest``
+        self.titles = PgTitleSuggestions(db)
 
     @classmethod
     async def open(
