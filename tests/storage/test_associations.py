@@ -1,5 +1,6 @@
 """The store's side of learned term associations: which stories learning reads, and the
-table it replaces, through real SQLite files."""
+table it replaces, on both engines (PostgreSQL: the SQLite store mirrored into a database of
+the test's own, ``bench.pg_copy.mirrored``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.pg_copy import mirrored
 from bot.articles.article_file import parse_article
 from storage import Store
 from storage.associations import Association
@@ -15,11 +17,17 @@ from tests.factories import article_text
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def store(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request, tmp_path):
     opened = await Store.open(tmp_path / "t.db")
-    yield opened
-    await opened.close()
+    try:
+        if request.param == "sqlite":
+            yield opened
+        else:
+            async with mirrored(opened, request.getfixturevalue("postgresql_database_url")) as both:
+                yield both
+    finally:
+        await opened.close()
 
 
 async def add(store: Store, slug: str, title: str, related: tuple[str, ...] = ()) -> None:
