@@ -178,8 +178,7 @@ win AS MATERIALIZED (SELECT newest, centre,
         coalesce($3::bigint, centre + $4::bigint) AS hi FROM env),
 input AS MATERIALIZED (SELECT n, to_tsquery('topicbot_text', q) AS q
     FROM unnest($5::text[]) WITH ORDINALITY AS i(q, n))
-SELECT w.newest, w.centre, w.lo, w.hi, i.n, ARRAY(SELECT a.pk FROM articles a
-        WHERE a.search @@ i.q AND a.pk BETWEEN w.lo AND w.hi LIMIT $6) AS pks
+SELECT w.newest, w.centre, w.lo, w.hi, i.n, topicbot_term_pks(i.q, w.lo, w.hi, $6) AS pks
 FROM win w LEFT JOIN input i ON true
 ORDER BY i.n
 """
