@@ -21,21 +21,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+import asyncpg
 from tqdm import tqdm
 
 from bot.articles.article_file import ParseLimits
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import UserError
 from bot.domain.related import RelatedResult, RelatedService
+from bot.domain.stories import grouping_rules
 from bot.domain.visibility import NO_GUILD
 from bot.ingest.report import IngestReport
 from bot.ingest.writer import ingest_paths
 from bot.observability.logs import configure_logging
 from bot.stores import open_store
-from storage import StoreError
+from storage import Store, StoreError
 from storage.backup import BackupRefused, backup_store
 from storage.models import PruningRun, StoreSize
 from storage.postgresql import password_of
+from storage.postgresql.store import PgStore, open_from_environment
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -127,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.OperationalError as error:
         print(f"topicbot: {_store_problem(error)}", file=sys.stderr)
         return EXIT_STORE
-    except (StoreError, sqlite3.Error, OSError) as error:
+    except (StoreError, sqlite3.Error, asyncpg.PostgresError, OSError) as error:
         print(f"topicbot: the store failed: {error}", file=sys.stderr)
         return EXIT_STORE
 
@@ -199,7 +202,7 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
     limits = ParseLimits(max_file_bytes=settings.ingest.max_file_bytes)
     show_bar = not as_json and sys.stderr.isatty()
-    async with await open_store(settings) as store:
+    async with await _ingest_store(settings) as store:
         with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=1.0) as bar:
             report = await ingest_paths(
                 store,
@@ -211,6 +214,18 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
             )
     _print_report(report, as_json=as_json, out=sys.stdout)
     return EXIT_REJECTED if report.rejected else EXIT_OK
+
+
+async def _ingest_store(settings: Settings) -> Store | PgStore:
+    """The store ``ingest`` writes to. PostgreSQL is opened here until ``open_store`` serves
+    it to the bot too (the PostgreSQL store has every repository ingest needs)."""
+    if settings.storage.backend == "postgresql":
+        return await open_from_environment(
+            settings.storage.url_env,
+            pool_size=settings.storage.pool_size,
+            grouping=grouping_rules(settings.related),
+        )
+    return await open_store(settings)
 
 
 def _set_total(bar: tqdm[Any]) -> Any:

@@ -13,10 +13,13 @@ checks): on PostgreSQL they will report the database's size and leave space to a
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import asyncpg
 
 if TYPE_CHECKING:
     from storage.associations import Association, StoryMember
@@ -42,16 +45,29 @@ if TYPE_CHECKING:
     from storage.outbox.health import HealthCounts
     from storage.outbox.planning import PlanCounts, Publication
     from storage.outbox.rows import Delivery, TargetKind
+    from storage.postgresql.articles import PgArticleRepository
     from storage.postgresql.associations import PgAssociationRepository
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
     from storage.postgresql.related import PgRelatedRepository
+    from storage.postgresql.stories import PgStoryRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
+    from storage.postgresql.topics import PgTopicRepository
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
     from storage.related import CandidateQuery, Search, SearchTerm, StoryCoverage, Weights
     from storage.stats import Gauges
     from storage.store import Store
     from storage.subscriptions import SubscriptionSaved
+
+
+# What a batch of articles raises, on either engine, when the database refuses one of its rows
+# (a CHECK, a key, a value out of range): nothing of the batch is stored, and the caller may
+# store its files one by one to find the row.
+ROW_REFUSED: tuple[type[Exception], ...] = (
+    sqlite3.IntegrityError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
+)
 
 
 class ArticlesApi(Protocol):
@@ -88,6 +104,13 @@ class ArticlesApi(Protocol):
     ) -> list[Article]: ...
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]: ...
+
+
+class ArticleStoreApi(Protocol):
+    """A store the ingest writer can store articles in (either engine's store)."""
+
+    @property
+    def articles(self) -> ArticlesApi: ...
 
 
 class StoriesApi(Protocol):
@@ -433,4 +456,13 @@ if TYPE_CHECKING:
     def _postgresql_associations_conform(
         repository: PgAssociationRepository,
     ) -> AssociationsApi:
+        return repository
+
+    def _postgresql_articles_conform(repository: PgArticleRepository) -> ArticlesApi:
+        return repository
+
+    def _postgresql_stories_conform(repository: PgStoryRepository) -> StoriesApi:
+        return repository
+
+    def _postgresql_topics_conform(repository: PgTopicRepository) -> TopicsApi:
         return repository

@@ -37,15 +37,6 @@ class Columns(Generic[T]):
             if column.read is not None
         )
 
-    def replaced(self, **sql: str) -> Columns[T]:
-        """The same columns, some read by other SQL (by field name): another engine's
-        spelling of the same value."""
-        unknown = set(sql) - set(self._fields)
-        if unknown:
-            raise ValueError(f"no such columns: {sorted(unknown)}")
-        columns = [c._replace(sql=sql.get(c.field, c.sql)) for c in self.columns]
-        return Columns(self._make, *columns)
-
     def index(self, field: str) -> int:
         """Where ``field``'s value sits in a row of ``select``."""
         return self._fields.index(field)

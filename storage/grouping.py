@@ -5,18 +5,18 @@ headlines are near-identical (``titles.similarity`` at least ``GroupingRules.tit
 they come from different outlets and were published within ``GroupingRules.window_seconds``
 of each other. A story is named by the smallest article pk it ever held. Stories only merge,
 never split, so an alert sent for a story stays valid for it.
+
+This module is the engines' shared logic (which headlines are near-identical, which articles
+join); each engine reads and writes through its ``GroupingQueries`` (SQLite:
+``storage.grouping_sql``, PostgreSQL: ``storage.postgresql.grouping``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
-from storage.database import Database
-from storage.sql import chunks, placeholders
 from storage.titles import numbers_differ, title_words
 
 # Title keys are filed by week of publication (migration 0007).
@@ -105,7 +105,7 @@ class _Row:
     keys: tuple[int, ...]
 
 
-class _Components:
+class Components:
     """Union-find over article pks and story ids (both are pks)."""
 
     def __init__(self) -> None:
@@ -129,8 +129,46 @@ class _Components:
             self._parent[max(ra, rb)] = min(ra, rb)
 
 
+class GroupingQueries(Protocol):
+    """The SQL grouping runs, on one engine, inside the caller's transaction."""
+
+    async def linked(self, pks: Sequence[int]) -> list[tuple[int, int]]:
+        """(article, story or article) pairs joined by curated links touching ``pks``."""
+        ...
+
+    async def write_keys(self, keys: Sequence[TitleKey], rewritten: Sequence[int]) -> None:
+        """Remove the title keys of ``rewritten`` articles, then file ``keys``."""
+        ...
+
+    async def key_walks(
+        self, keys: Sequence[TitleKey], rules: GroupingRules, cap: int
+    ) -> list[tuple[int, list[int]]]:
+        """For each of the title keys just filed (``write_keys``): (its article, the first
+        ``cap`` articles filed under that key within the article's window, in index order),
+        leaving out walks that found the article alone."""
+        ...
+
+    async def stored_candidates(self, pks: Collection[int]) -> list[tuple[int, str, str, int]]:
+        """Stored articles by pk: (pk, outlet's domain, title, story)."""
+        ...
+
+    async def merge(self, updates: Sequence[tuple[int, int]]) -> None:
+        """Give each (story, article) article its story, and fold every article of a story
+        ``article`` named before into ``story``."""
+        ...
+
+
+class TitleKey(NamedTuple):
+    """One title key filed for an article (``story_title_keys``)."""
+
+    week: int
+    key: int
+    published_at: int
+    article_pk: int
+
+
 async def assign_stories(
-    db: Database,
+    queries: GroupingQueries,
     written: Mapping[int, Written],
     rules: GroupingRules,
     *,
@@ -145,55 +183,43 @@ async def assign_stories(
         pk: _Row(pk, w.story_id, w.published_at, w.domain, _Headline.of(w.words), w.keys)
         for pk, w in written.items()
     }
-    components = _Components()
+    components = Components()
     for row in rows.values():
         components.join(row.pk, row.story_id or row.pk)
-    for a, b in await _linked(db, list(written)):
+    for a, b in await queries.linked(list(written)):
         components.join(a, b)
-    await _write_keys(db, rows, rewritten)
-    await _join_near_identical(db, rows, rules, components)
-    await _merge(db, components)
+    keys = _title_keys(rows)
+    await queries.write_keys(keys, [pk for pk in rows if pk in rewritten])
+    await _join_near_identical(queries, rows, keys, rules, components)
+    await queries.merge([(components.root(item), item) for item in components.items()])
 
 
-async def _linked(db: Database, pks: Sequence[int]) -> list[tuple[int, int]]:
-    """(article, story or article) pairs joined by curated links touching ``pks``."""
-    pairs: list[tuple[int, int]] = []
-    for chunk in chunks(sorted(set(pks)), 450):
-        marks = placeholders(len(chunk))
-        sql = (
-            "SELECT l.parent_pk, ifnull(a.story_id, a.pk) FROM related_links l "
-            f"JOIN articles a ON a.pk = l.child_pk WHERE l.parent_pk IN ({marks}) "
-            "UNION ALL SELECT l.child_pk, ifnull(a.story_id, a.pk) FROM related_links l "
-            f"JOIN articles a ON a.pk = l.parent_pk WHERE l.child_pk IN ({marks})"
-        )
-        pairs.extend((int(r[0]), int(r[1])) for r in await db.fetch_all(sql, [*chunk, *chunk]))
-    return pairs
-
-
-async def _write_keys(db: Database, rows: dict[int, _Row], rewritten: Collection[int]) -> None:
-    await db.executemany(
-        "DELETE FROM story_title_keys WHERE article_pk = ?",
-        [(pk,) for pk in rows if pk in rewritten],
-    )
-    await db.executemany(
-        "INSERT OR IGNORE INTO story_title_keys (week, key, published_at, article_pk) "
-        "VALUES (?,?,?,?)",
-        [
-            (row.published_at // WEEK, key, row.published_at, row.pk)
-            for row in rows.values()
-            for key in row.keys
-        ],
-    )
+def _title_keys(rows: Mapping[int, _Row]) -> list[TitleKey]:
+    return [
+        TitleKey(row.published_at // WEEK, key, row.published_at, row.pk)
+        for row in rows.values()
+        for key in dict.fromkeys(row.keys)
+    ]
 
 
 async def _join_near_identical(
-    db: Database, rows: dict[int, _Row], rules: GroupingRules, components: _Components
+    queries: GroupingQueries,
+    rows: dict[int, _Row],
+    keys: Sequence[TitleKey],
+    rules: GroupingRules,
+    components: Components,
 ) -> None:
     """Join each article to the stories whose headlines are near-identical to its own, from
     another outlet, within the window. Candidates come from shared title keys through the
     index, at most a stop key's first from each of its keys (``GroupingRules``)."""
-    pairs = await _candidate_pairs(db, rows, rules)
-    stored = await _stored_candidates(db, {other for _, other in pairs if other not in rows})
+    # with the article itself, a walk that reaches bound + 2 headlines found a stop key
+    cap = rules.stop_key_headlines + 2
+    pairs = candidate_pairs(await queries.key_walks(keys, rules, cap), cap)
+    wanted = {other for _, other in pairs if other not in rows}
+    stored = {
+        pk: (domain, _headlines.get(title), story)
+        for pk, domain, title, story in await queries.stored_candidates(wanted)
+    }
     for pk, other in pairs:
         row = rows[pk]
         known = rows.get(other)
@@ -210,78 +236,23 @@ async def _join_near_identical(
             components.join(pk, other)
 
 
-def _week_of(seconds: str) -> str:
-    """SQL for the week of a timestamp, rounded down as Python's ``//`` does before 1970."""
-    return f"(({seconds}) - ((({seconds}) % {WEEK}) + {WEEK}) % {WEEK}) / {WEEK}"
-
-
-@cache
-def _key_walks(weeks: int) -> str:
-    """One walk of the index per title key of each article just written, over the weeks its
-    window reaches (at most ``weeks``), made from the keys the batch filed (nothing to send
-    but the batch's pks), stopping after ``:cap`` headlines: however many share a key, the
-    walk reads no more, and the headlines themselves are read only for the candidates kept.
-    Walks that find nothing but the article itself are left out here; most are."""
-    first = _week_of("k.published_at - :window")
-    last = _week_of("k.published_at + :window")
-    spanned = ", ".join(
-        f"CASE WHEN p.w0 + {n} <= p.w1 THEN p.w0 + {n} END" if n else "p.w0" for n in range(weeks)
-    )
-    return (
-        "WITH probes AS (SELECT k.article_pk AS pk, k.key AS key,"
-        " k.published_at - :window AS start, k.published_at + :window AS end,"
-        f" {first} AS w0, {last} AS w1"
-        " FROM json_each(:pks) b JOIN story_title_keys k ON k.article_pk = b.value)"
-        " SELECT pk, found FROM (SELECT p.pk, (SELECT group_concat(article_pk)"
-        f" FROM (SELECT s.article_pk FROM story_title_keys s WHERE s.week IN ({spanned})"
-        " AND s.key = p.key AND s.published_at BETWEEN p.start AND p.end LIMIT :cap)) AS found"
-        " FROM probes p LIMIT -1)"  # (the LIMIT keeps the walk from running twice for the WHERE)
-        " WHERE found <> CAST(pk AS TEXT)"
-    )
-
-
-async def _candidate_pairs(
-    db: Database, rows: dict[int, _Row], rules: GroupingRules
-) -> set[tuple[int, int]]:
-    """(article, candidate) pairs: every other headline filed under one of the article's
-    keys within its window, unless the key is a stop key; then one, per article: the first
-    filed under its first stop key. A crowd sharing a key that is one big story (an election
-    result in forty outlets' words) still meets, so it stays one story, for one comparison."""
-    # with the article itself, a walk that reaches bound + 2 headlines found a stop key
-    cap = rules.stop_key_headlines + 2
-    params = {"pks": json.dumps(list(rows)), "window": rules.window_seconds, "cap": cap}
-    walks = await db.fetch_all(_key_walks(2 * rules.window_seconds // WEEK + 2), params)
+def candidate_pairs(walks: Iterable[tuple[int, list[int]]], cap: int) -> set[tuple[int, int]]:
+    """(article, candidate) pairs from the walks: every other headline filed under one of
+    the article's keys within its window, unless the key is a stop key (its walk reached
+    ``cap``); then one, per article: the first filed under its first stop key. A crowd
+    sharing a key that is one big story (an election result in forty outlets' words) still
+    meets, so it stays one story, for one comparison."""
     pairs: set[tuple[int, int]] = set()
     first: dict[int, int] = {}
     for pk, found in walks:
-        if found.count(",") + 1 < cap:
-            pairs.update((pk, other) for other in map(int, found.split(",")) if other != pk)
+        if len(found) < cap:
+            pairs.update((pk, other) for other in found if other != pk)
         elif pk not in first:
-            first[pk] = next(other for other in map(int, found.split(",", 2)[:2]) if other != pk)
+            first[pk] = next(other for other in found[:2] if other != pk)
     pairs.update(first.items())
     return pairs
 
 
-async def _stored_candidates(
-    db: Database, pks: Collection[int]
-) -> dict[int, tuple[str, _Headline, int]]:
-    """Stored articles by pk: their outlet's domain, headline and story."""
-    found: dict[int, tuple[str, _Headline, int]] = {}
-    for chunk in chunks(sorted(pks)):
-        sql = (
-            "SELECT pk, provider_domain, title, ifnull(story_id, pk) FROM articles "
-            f"WHERE pk IN ({placeholders(len(chunk))})"
-        )
-        for pk, domain, title, story in await db.fetch_all(sql, chunk):
-            found[int(pk)] = (str(domain), _headlines.get(str(title)), int(story))
-    return found
-
-
-async def _merge(db: Database, components: _Components) -> None:
-    """Give every article of a component its story id; fold merged stories into it."""
-    updates = [(components.root(item), item) for item in components.items()]
-    await db.executemany(
-        "UPDATE articles SET story_id = ?1 WHERE pk = ?2 AND story_id IS NOT ?1", updates
-    )
-    merged = [(root, item) for root, item in updates if root != item]
-    await db.executemany("UPDATE articles SET story_id = ? WHERE story_id = ?", merged)
+def week_windows(rules: GroupingRules) -> int:
+    """How many weeks an article's window can reach (its walks visit at most these)."""
+    return 2 * rules.window_seconds // WEEK + 2

@@ -21,17 +21,19 @@ def guild_state(alias: str = "a", guild: str = ":guild") -> str:
     )
 
 
-def not_another_guilds(alias: str = "a", guild: str = ":guild", *, same_as: str = "IS") -> str:
-    """SQL: article ``alias`` came from a file, or from guild ``guild``'s own moderators.
-    ``same_as`` is the engine's NULL-safe equality (PostgreSQL: ``IS NOT DISTINCT FROM``)."""
-    return f"({alias}.origin_guild_id IS NULL OR {alias}.origin_guild_id {same_as} {guild})"
+def not_another_guilds(alias: str = "a", guild: str = ":guild") -> str:
+    """SQL: article ``alias`` came from a file, or from guild ``guild``'s own moderators."""
+    # IS NOT DISTINCT FROM: SQLite's ``IS`` under the name both engines know
+    return (
+        f"({alias}.origin_guild_id IS NULL OR {alias}.origin_guild_id IS NOT DISTINCT FROM {guild})"
+    )
 
 
-def members_see(alias: str = "a", guild: str = ":guild", *, same_as: str = "IS") -> str:
+def members_see(alias: str = "a", guild: str = ":guild") -> str:
     """SQL, 1 or 0 (never NULL): members of guild ``guild`` see article ``alias``. With
     ``guild`` NULL (or a guild that added and decided nothing): what the source published, and
     coverage. ``migrations/0011`` keeps topic counts by this rule for a NULL guild."""
     return (
-        f"({not_another_guilds(alias, guild, same_as=same_as)} AND ({alias}.coverage_only = 1 "
+        f"({not_another_guilds(alias, guild)} AND ({alias}.coverage_only = 1 "
         f"OR {guild_state(alias, guild)} = 'published'))"
     )

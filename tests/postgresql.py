@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -53,15 +54,22 @@ def _administer(server_url: str, statement: str) -> None:
         thread.submit(asyncio.run, run()).result()
 
 
+@contextmanager
+def new_database(server_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the server of ``server_url``, dropped after."""
+    name = f"topicbot_test_{uuid.uuid4().hex[:16]}"
+    _administer(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        _administer(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def postgresql_database_url(postgresql_server_url: str) -> Iterator[str]:
     """The URL of a new, empty database of this test's own, dropped after it."""
-    name = f"topicbot_test_{uuid.uuid4().hex[:16]}"
-    _administer(postgresql_server_url, f'CREATE DATABASE "{name}"')
-    try:
-        yield with_database(postgresql_server_url, name)
-    finally:
-        _administer(postgresql_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database(postgresql_server_url) as url:
+        yield url
 
 
 def _skipped_for_postgresql(report: pytest.TestReport) -> bool:

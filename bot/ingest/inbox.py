@@ -21,7 +21,7 @@ from bot.ingest.discovery import (
 )
 from bot.ingest.report import IngestReport, Rejection
 from bot.ingest.writer import DEFAULT_BATCH_SIZE, Ingester
-from storage import Store
+from storage.api import ArticleStoreApi
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def _move_aside(path: Path, inbox: Path, folder: str, *, note_suffix: str | None
 
 
 async def scan_inbox(
-    store: Store,
+    store: ArticleStoreApi,
     inbox: Path,
     *,
     limits: ParseLimits = DEFAULT_LIMITS,

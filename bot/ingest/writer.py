@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import sqlite3
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from bot.ingest.workers import (
     from_plain_parsed,
     parser,
 )
-from storage import Store
+from storage.api import ROW_REFUSED, ArticleStoreApi
 
 ProgressCallback = Callable[[int], None]
 
@@ -96,7 +95,7 @@ class Ingester:
 
     def __init__(
         self,
-        store: Store,
+        store: ArticleStoreApi,
         *,
         limits: ParseLimits = DEFAULT_LIMITS,
         batch_size: int = DEFAULT_BATCH_SIZE,
@@ -177,7 +176,7 @@ class Ingester:
         now = datetime.now(UTC)
         try:
             outcomes = await self._store.articles.upsert_prepared(files, now)
-        except sqlite3.IntegrityError:
+        except ROW_REFUSED:
             # One bad row spoils the batch: store file by file to find it.
             for item in group:
                 await self._store_single(item, run)
@@ -191,7 +190,7 @@ class Ingester:
             (outcome,) = await self._store.articles.upsert_prepared(
                 [item.prepared], datetime.now(UTC)
             )
-        except sqlite3.IntegrityError as error:
+        except ROW_REFUSED as error:
             run.report.rejected.append(
                 Rejection(str(item.path), f"store: could not be stored ({error})")
             )
@@ -213,7 +212,7 @@ class _Run:
 
 
 async def ingest_paths(
-    store: Store,
+    store: ArticleStoreApi,
     paths: Sequence[Path],
     *,
     limits: ParseLimits = DEFAULT_LIMITS,

@@ -68,6 +68,14 @@ class PgDatabase:
         async with self._connection() as connection:
             return await connection.fetchval(sql, *representable(args))
 
+    async def copy_records(
+        self, table: str, columns: Sequence[str], records: Sequence[Sequence[Any]]
+    ) -> None:
+        """COPY ``records`` (their text already ``holdable``) into ``table``'s ``columns``:
+        one round trip for a whole batch."""
+        async with self._connection() as connection:
+            await connection.copy_records_to_table(table, records=records, columns=columns)
+
     async def close(self) -> None:
         """Close every connection of the pool."""
         await self.pool.close()
@@ -77,9 +85,13 @@ def representable(args: Sequence[Any]) -> list[Any]:
     """``args`` with text PostgreSQL cannot hold made holdable: a NUL (which SQLite keeps) and
     lone surrogates (which a crafted interaction can carry) become U+FFFD, so a search for
     them finds nothing instead of failing, as on SQLite."""
-    return [_holdable(value) if isinstance(value, str) else value for value in args]
+    return [holdable(value) if isinstance(value, str) else value for value in args]
 
 
-def _holdable(text: str) -> str:
+def holdable(text: str) -> str:
+    """``text`` as PostgreSQL can hold it (see ``representable``); most text is returned
+    as it is, after one quick look."""
+    if text.isascii() and "\x00" not in text:
+        return text
     cleaned = text.replace("\x00", "\ufffd")
     return cleaned.encode("utf-16", "surrogatepass").decode("utf-16", "replace")

@@ -23,8 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from storage.articles import ARTICLE
 from storage.models import Article
+from storage.postgresql.articles import ARTICLE as PG_ARTICLE
+from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.database import PgDatabase
 from storage.related import (
     MAX_COVERAGE,
@@ -41,20 +42,13 @@ from storage.related import (
 )
 from storage.visibility import members_see
 
-# Whole articles, their topics and images as JSON text, as SQLite's ``ARTICLE`` reads them.
-PG_ARTICLE = ARTICLE.replaced(
-    topics="(SELECT coalesce(json_agg(t.name ORDER BY at.position), '[]')::text"
-    " FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_pk = a.pk)",
-    images="(SELECT coalesce(json_agg(json_build_array(i.url, i.width, i.height, i.is_cached)"
-    " ORDER BY i.position), '[]')::text FROM images i WHERE i.article_pk = a.pk)",
-)
 _PK, _PUBLISHED_AT = PG_ARTICLE.index("pk"), PG_ARTICLE.index("published_at")
 _WORD = re.compile(r"[^\W_]+")
 _OUTLET = "coalesce(nullif(a.provider_domain, ''), a.provider_name)"
 
 
 def _seen(guild: str) -> str:
-    return members_see("a", guild, same_as="IS NOT DISTINCT FROM")
+    return members_see("a", guild)
 
 
 def tsquery_of(forms: Sequence[str]) -> str:
@@ -206,8 +200,9 @@ WHERE a.pk = ANY($1::bigint[]) AND {_seen("$3")}
 class PgRelatedRepository:
     """Named queries for related coverage."""
 
-    def __init__(self, db: PgDatabase) -> None:
+    def __init__(self, db: PgDatabase, articles: PgArticleRepository) -> None:
         self._db = db
+        self._articles = articles
 
     async def story(
         self, article_id: str, url: str | None, guild_id: int, *, coverage: int
@@ -349,13 +344,7 @@ class PgRelatedRepository:
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]:
         """Whole articles for these pks."""
-        if not pks:
-            return {}
-        rows = await self._db.fetch_all(
-            f"SELECT {PG_ARTICLE.select} FROM articles a WHERE a.pk = ANY($1::bigint[])",
-            sorted(set(pks)),
-        )
-        return {int(row[_PK]): PG_ARTICLE.from_row(tuple(row)) for row in rows}
+        return await self._articles.load(pks)
 
 
 # SQLite's ``RelatedRepository.story`` statement; an article's tie is the one ordering it first.

@@ -8,18 +8,23 @@ The repositories arrive one by one (each beside its SQLite twin's protocol in
 
 from __future__ import annotations
 
+import os
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 from typing import Self
 
 from storage.grouping import GroupingRules
+from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.associations import PgAssociationRepository
+from storage.postgresql.connection import URL_FORM, PostgresConnectError
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.schema import open_migrated_pool
+from storage.postgresql.stories import PgStoryRepository
 from storage.postgresql.subscriptions import PgSubscriptionRepository
 from storage.postgresql.titles import PgTitleSuggestions
+from storage.postgresql.topics import PgTopicRepository
 
 DEFAULT_POOL_SIZE = 10
 
@@ -31,10 +36,13 @@ class PgStore:
     def __init__(self, db: PgDatabase, *, grouping: GroupingRules | None = None) -> None:
         self._db = db
         self._grouping = grouping
+        self.articles = PgArticleRepository(db, grouping)
+        self.stories = PgStoryRepository(db, self.articles)
+        self.topics = PgTopicRepository(db)
         self.subscriptions = PgSubscriptionRepository(db)
         self.guild_settings = PgGuildSettingsRepository(db)
         self.meta = PgMetaRepository(db)
-        self.related = PgRelatedRepository(db)
+        self.related = PgRelatedRepository(db, self.articles)
         self.associations = PgAssociationRepository(db)
         # title autocomplete, for the publication repository's ``suggest``
         self.titles = PgTitleSuggestions(db)
@@ -76,3 +84,18 @@ class PgStore:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+async def open_from_environment(
+    variable: str, *, pool_size: int = DEFAULT_POOL_SIZE, grouping: GroupingRules | None = None
+) -> PgStore:
+    """``PgStore.open`` on the URL held by the environment variable ``variable`` (the URL
+    is never read from a file: it may hold a password)."""
+    source = f"${variable}"
+    url = os.environ.get(variable, "").strip()
+    if not url:
+        raise PostgresConnectError(
+            f"storage.backend is postgresql but {source} is not set (it holds the "
+            f"connection URL, {URL_FORM})"
+        )
+    return await PgStore.open(url, pool_size=pool_size, source=source, grouping=grouping)

@@ -16,17 +16,16 @@ import re
 from collections.abc import Sequence
 
 from storage.models import ArticleState, GuildArticle
+from storage.postgresql.articles import ARTICLE as PG_ARTICLE
 from storage.postgresql.database import PgDatabase
-from storage.postgresql.related import PG_ARTICLE
 from storage.publication import SUGGEST_POOL, StateFilter
-from storage.visibility import guild_state, members_see
+from storage.visibility import guild_state, members_see, not_another_guilds
 
 _WORD = re.compile(r"[^\W_]+")
-_SAME = "IS NOT DISTINCT FROM"
 _STATE = guild_state("a", "$1")
-_LISTED = f"a.coverage_only = 0 AND (a.origin_guild_id IS NULL OR a.origin_guild_id {_SAME} $1)"
+_LISTED = f"a.coverage_only = 0 AND {not_another_guilds('a', '$1')}"
 _FILTERS = {
-    "published": members_see("a", "$1", same_as=_SAME),
+    "published": members_see("a", "$1"),
     "pending": f"{_STATE} = 'pending'",
     "any": "true",
 }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import zlib
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -13,10 +12,12 @@ from hypothesis import strategies as st
 
 from bot.articles.article_file import parse_article
 from storage import Store
+from storage.api import StoreApi
 from storage.grouping import WEEK, GroupingRules, _Headline
 from storage.models import ArticleDraft
 from storage.titles import similarity
 from tests.factories import article_text
+from tests.storage.conftest import OpenStore
 from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -38,13 +39,12 @@ def draft(url: str, title: str, outlet: str, at: str = "2026-11-20T10:00:00Z", *
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "t.db", grouping=GroupingRules(window_seconds=72 * 3600))
-    yield opened
-    await opened.close()
+async def store(open_any_store):
+    async with open_any_store(GroupingRules(window_seconds=72 * 3600)) as opened:
+        yield opened
 
 
-async def story(store: Store, draft: ArticleDraft) -> int | None:
+async def story(store: StoreApi, draft: ArticleDraft) -> int | None:
     article = await store.articles.get_by_url(draft.canonical_url)
     assert article is not None
     return await store.stories.story_of(article.id)
@@ -194,9 +194,9 @@ def _crowd(count: int, shared: list[str], seed: int) -> list[ArticleDraft]:
 
 
 async def _comparisons_for_one_more_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crowd: int
+    open_any_store: OpenStore, monkeypatch: pytest.MonkeyPatch, crowd: int
 ) -> int:
-    async with await Store.open(tmp_path / f"crowd{crowd}.db") as store:
+    async with open_any_store() as store:
         await store.articles.upsert_batch(_crowd(crowd, _KEY_WORDS, seed=1), NOW)
         calls = 0
         real = _Headline.is_near
@@ -213,11 +213,11 @@ async def _comparisons_for_one_more_file(
 
 
 async def test_the_work_for_a_file_does_not_grow_with_the_headlines_sharing_its_keys(
-    tmp_path, monkeypatch
+    open_any_store, monkeypatch
 ):
     # an election night: hundreds of headlines a day made of the same few words
-    few = await _comparisons_for_one_more_file(tmp_path, monkeypatch, 150)
-    many = await _comparisons_for_one_more_file(tmp_path, monkeypatch, 600)
+    few = await _comparisons_for_one_more_file(open_any_store, monkeypatch, 150)
+    many = await _comparisons_for_one_more_file(open_any_store, monkeypatch, 600)
     assert many == few
     assert many <= 4 * GroupingRules().stop_key_headlines
 
@@ -235,10 +235,12 @@ async def test_near_identical_headlines_meet_through_their_other_keys_when_one_i
     assert await story(store, one) == await story(store, two)
 
 
-async def test_more_outlets_than_a_stop_key_allows_with_one_headline_stay_one_story(tmp_path):
+async def test_more_outlets_than_a_stop_key_allows_with_one_headline_stay_one_story(
+    open_any_store,
+):
     # an election result: every outlet's headline files the same keys, so they are stop keys
     rules = GroupingRules(stop_key_headlines=3)
-    async with await Store.open(tmp_path / "t.db", grouping=rules) as store:
+    async with open_any_store(rules) as store:
         outlets = [f"Outlet{n}" for n in range(12)]
         drafts = [
             draft(f"https://o{n}.example/result", title, outlet, at=f"2026-11-20T{8 + n:02d}:00:00Z")
@@ -253,9 +255,11 @@ async def test_more_outlets_than_a_stop_key_allows_with_one_headline_stay_one_st
         assert len({await story(store, d) for d in drafts}) == 1
 
 
-async def test_near_identical_headlines_weeks_apart_group_under_a_window_of_weeks(tmp_path):
+async def test_near_identical_headlines_weeks_apart_group_under_a_window_of_weeks(
+    open_any_store,
+):
     rules = GroupingRules(window_seconds=20 * 24 * 3600)
-    async with await Store.open(tmp_path / "t.db", grouping=rules) as store:
+    async with open_any_store(rules) as store:
         one = draft("https://a.example/x", "Nexora Raises $40M Series B Led by Accel", "Alpha",
                     at="2026-11-02T10:00:00Z")  # fmt: skip
         two = draft("https://b.example/y", "Nexora raises $40 million Series B led by Accel",
