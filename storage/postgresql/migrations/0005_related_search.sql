@@ -34,17 +34,18 @@ CREATE INDEX articles_search ON articles USING gin (search);
 CREATE INDEX articles_title_words ON articles USING gin (title_words) WHERE coverage_only = 0;
 
 -- A term's matches among the articles with pks lo..hi, at most cap (storage/postgresql/
--- related.py). Planned for each call with the term itself (EXECUTE): the planner's statistics
--- of the search column then choose the GIN index for a rare term and a walk of the pk range
--- that stops at `cap` for a common one; a plan made once for any term (a subquery per term in
--- one statement) walks the range for every term, ~50 ms each at 100k articles.
+-- related.py). Planned for each call with the term itself, written into the statement as a
+-- quoted literal (%L): the planner's statistics of the search column then choose the GIN
+-- index for a rare term and a walk of the pk range that stops at `cap` for a common one. A
+-- plan made for any term (one subquery per term in one statement, or the term passed as a
+-- parameter) walks the range for every term: ~50 ms a term at 100k articles.
 CREATE FUNCTION topicbot_term_pks(q tsquery, lo bigint, hi bigint, cap integer)
     RETURNS bigint[] LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
     found bigint[];
 BEGIN
-    EXECUTE 'SELECT ARRAY(SELECT pk FROM articles WHERE search @@ $1'
-            ' AND pk BETWEEN $2 AND $3 LIMIT $4)'
-        INTO found USING q, lo, hi, cap;
+    EXECUTE format('SELECT ARRAY(SELECT pk FROM articles WHERE search @@ %L::tsquery'
+                   ' AND pk BETWEEN $1 AND $2 LIMIT $3)', q)
+        INTO found USING lo, hi, cap;
     RETURN found;
 END $$;
