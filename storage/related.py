@@ -21,13 +21,11 @@ from storage.articles import (
     ARTICLE,
     ArticleRepository,
 )
+from storage.columns import Columns
 from storage.database import Database
 from storage.models import Article
 from storage.sql import fts_phrase
 from storage.visibility import members_see
-
-# where a story's own values sit in its row of ``ARTICLE``
-_PK, _PUBLISHED_AT = ARTICLE.index("pk"), ARTICLE.index("published_at")
 
 # Members are offered only what they see (``storage.visibility``): coverage, and full articles
 # published in their guild; never another guild's own, never one pending or retracted there.
@@ -294,6 +292,27 @@ def distinct_terms(terms: Sequence[SearchTerm]) -> list[SearchTerm]:
     return list(seen.values())
 
 
+def story_coverage(
+    rows: Sequence[Sequence[Any]], article: Columns[Article]
+) -> StoryCoverage | None:
+    """A story's statement's rows (each ``article``'s columns, then its tie; the first row
+    the story's, with its story id and topic ids as JSON) as what the engine needs."""
+    if not rows:
+        return None
+    first = rows[0]
+    story = article.from_row(first)
+    story_id, topics = first[article.width + 1], first[article.width + 2]
+    at = first[article.index("published_at")]
+    key = StoryKey(
+        int(first[article.index("pk")]),
+        int(story_id),
+        None if story.published_at is None else int(at),
+        tuple(int(t) for t in json.loads(topics)),
+    )
+    links = [CoverageLink(article.from_row(r), r[article.width]) for r in rows[1:]]
+    return StoryCoverage(story, key, links)
+
+
 class RelatedRepository:
     """Named queries for related coverage."""
 
@@ -341,18 +360,7 @@ class RelatedRepository:
             "guild": guild_id,
             "coverage": min(max(coverage, 0), MAX_COVERAGE),
         }
-        rows = await self._rows(sql, params)
-        if not rows:
-            return None
-        first = rows[0]
-        article = ARTICLE.from_row(first)
-        story, topics = first[ARTICLE.width + 1], first[ARTICLE.width + 2]
-        published_at = None if article.published_at is None else int(first[_PUBLISHED_AT])
-        key = StoryKey(
-            first[_PK], int(story), published_at, tuple(int(t) for t in json.loads(topics))
-        )
-        links = [CoverageLink(ARTICLE.from_row(r), r[ARTICLE.width]) for r in rows[1:]]
-        return StoryCoverage(article, key, links)
+        return story_coverage(await self._rows(sql, params), ARTICLE)
 
     async def candidates(self, query: CandidateQuery, weights: Weights) -> Search:
         """Plan the search (``CandidateQuery``) and score the articles holding any of its

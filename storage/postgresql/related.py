@@ -31,18 +31,16 @@ from storage.related import (
     MAX_COVERAGE,
     Candidate,
     CandidateQuery,
-    CoverageLink,
     Search,
     SearchTerm,
     StoryCoverage,
-    StoryKey,
     Weights,
     Window,
     distinct_terms,
+    story_coverage,
 )
 from storage.visibility import members_see
 
-_PK, _PUBLISHED_AT = PG_ARTICLE.index("pk"), PG_ARTICLE.index("published_at")
 _WORD = re.compile(r"[^\W_]+")
 _OUTLET = "coalesce(nullif(a.provider_domain, ''), a.provider_name)"
 
@@ -208,9 +206,8 @@ class PgRelatedRepository:
         self, article_id: str, url: str | None, guild_id: int, *, coverage: int
     ) -> StoryCoverage | None:
         """The article with this short id (else the one stored under ``url``), with the first
-        ``coverage`` of its own coverage the guild's members see: what the story lists (in its
-        order), what lists it, then the rest of its story (closest in time first). One
-        statement; None when there is no such article, or the guild's members do not see it."""
+        ``coverage`` of its own coverage the guild's members see, as SQLite's
+        ``RelatedRepository.story``. One statement."""
         rows = await self._db.fetch_all(
             _STORY,
             article_id.strip().lower(),
@@ -218,17 +215,7 @@ class PgRelatedRepository:
             guild_id,
             min(max(coverage, 0), MAX_COVERAGE),
         )
-        if not rows:
-            return None
-        first = rows[0]
-        article = PG_ARTICLE.from_row(tuple(first))
-        story, topics = first[PG_ARTICLE.width + 1], first[PG_ARTICLE.width + 2]
-        published_at = None if article.published_at is None else int(first[_PUBLISHED_AT])
-        key = StoryKey(
-            first[_PK], int(story), published_at, tuple(int(t) for t in json.loads(topics))
-        )
-        links = [CoverageLink(PG_ARTICLE.from_row(tuple(r)), r[PG_ARTICLE.width]) for r in rows[1:]]
-        return StoryCoverage(article, key, links)
+        return story_coverage([tuple(r) for r in rows], PG_ARTICLE)
 
     async def candidates(self, query: CandidateQuery, weights: Weights) -> Search:
         """Plan the search (``CandidateQuery``) and score the articles holding any of its

@@ -1,6 +1,5 @@
 """The store's side of learned term associations: which stories learning reads, and the
-table it replaces, on both engines (PostgreSQL: the SQLite store mirrored into a database of
-the test's own, ``bench.pg_copy.mirrored``)."""
+table it replaces, on both engines."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bench.pg_copy import mirrored
 from bot.articles.article_file import parse_article
 from storage import Store
 from storage.associations import Association
@@ -17,17 +15,9 @@ from tests.factories import article_text
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request, tmp_path):
-    opened = await Store.open(tmp_path / "t.db")
-    try:
-        if request.param == "sqlite":
-            yield opened
-        else:
-            async with mirrored(opened, request.getfixturevalue("postgresql_database_url")) as both:
-                yield both
-    finally:
-        await opened.close()
+@pytest.fixture
+def store(any_store):
+    return any_store
 
 
 async def add(store: Store, slug: str, title: str, related: tuple[str, ...] = ()) -> None:
