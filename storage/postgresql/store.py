@@ -16,6 +16,7 @@ from typing import Self
 from storage.grouping import GroupingRules
 from storage.models import StoreStats
 from storage.postgresql.articles import PgArticleRepository
+from storage.postgresql.associations import PgAssociationRepository
 from storage.postgresql.audit import PgAuditRepository
 from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
@@ -23,10 +24,12 @@ from storage.postgresql.feeds import PgFeedRepository
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.outbox.repository import DEFAULT_LEASE, PgDeliveryRepository
 from storage.postgresql.publication import PgPublicationRepository
+from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.stories import PgStoryRepository
 from storage.postgresql.subscriptions import PgSubscriptionRepository
+from storage.postgresql.titles import PgTitleSuggestions
 from storage.postgresql.topics import PgTopicRepository
 from storage.stats import Gauges, store_gauges, store_stats
 
@@ -57,6 +60,10 @@ class PgStore:
         self.feeds = PgFeedRepository(db)
         self.audit = PgAuditRepository(db)
         self.retention = PgRetentionRepository(db)
+        self.related = PgRelatedRepository(db, self.articles)
+        self.associations = PgAssociationRepository(db)
+        # title autocomplete, for the publication repository's ``suggest``
+        self.titles = PgTitleSuggestions(db)
         self.deliveries = PgDeliveryRepository(db, claimer=claimer, lease=lease)
 
     @classmethod
