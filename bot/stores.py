@@ -7,8 +7,9 @@ from bot.domain.stories import grouping_rules
 from storage import Store
 from storage.api import StoreApi, missing_members, serves_the_bot
 from storage.postgresql import open_pool
+from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
-from storage.postgresql.store import PgStore, url_from_environment
+from storage.postgresql.store import PgStore
 
 
 async def open_store(settings: Settings) -> StoreApi:
@@ -30,8 +31,7 @@ async def open_postgresql_store(settings: Settings) -> StoreApi:
     date. Refused, clearly, while this version's PostgreSQL store lacks some of what the bot
     calls (and never the SQLite file in its place: that would serve other data than the
     operator chose); the database is then left as it was."""
-    source = f"${settings.storage.url_env}"
-    url = url_from_environment(settings.storage.url_env)
+    url, source = url_from_environment(settings.storage.url_env)
     pool = await open_pool(url, size=settings.storage.pool_size, source=source)
     store = PgStore(PgDatabase(pool), grouping=grouping_rules(settings.related))
     missing = missing_members(store)

@@ -47,11 +47,13 @@ if TYPE_CHECKING:
     from storage.outbox.plans import PlanCounts, Publication
     from storage.outbox.rows import Delivery, TargetKind
     from storage.postgresql.articles import PgArticleRepository
+    from storage.postgresql.associations import PgAssociationRepository
     from storage.postgresql.audit import PgAuditRepository
     from storage.postgresql.feeds import PgFeedRepository
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
     from storage.postgresql.outbox.repository import PgDeliveryRepository
     from storage.postgresql.publication import PgPublicationRepository
+    from storage.postgresql.related import PgRelatedRepository
     from storage.postgresql.retention import PgRetentionRepository
     from storage.postgresql.stories import PgStoryRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
@@ -139,6 +141,19 @@ class RelatedApi(Protocol):
     ) -> dict[str, int]: ...
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]: ...
+
+
+class AssociationsApi(Protocol):
+    """``store.associations``: term associations learned from stories (housekeeping writes
+    them, the related engine reads them)."""
+
+    async def story_members(self, *, stories: int, per_story: int) -> list[StoryMember]: ...
+
+    async def replace(self, associations: Sequence[Association]) -> None: ...
+
+    async def associates(self, terms: Sequence[str]) -> list[Association]: ...
+
+    async def all(self) -> list[Association]: ...
 
 
 class TopicsApi(Protocol):
@@ -381,16 +396,6 @@ class RetentionApi(Protocol):
     async def reclaim(self, pages: int) -> int: ...
 
 
-class AssociationsApi(Protocol):
-    """``store.associations``: term associations learned from stories."""
-
-    async def story_members(self, *, stories: int, per_story: int) -> list[StoryMember]: ...
-
-    async def replace(self, associations: Sequence[Association]) -> None: ...
-
-    async def associates(self, terms: Sequence[str]) -> list[Association]: ...
-
-
 class StoreApi(Protocol):
     """The store: its repositories, transactions spanning them, operators' figures and checks,
     and its lifetime (``async with store:`` closes it)."""
@@ -403,6 +408,9 @@ class StoreApi(Protocol):
 
     @property
     def related(self) -> RelatedApi: ...
+
+    @property
+    def associations(self) -> AssociationsApi: ...
 
     @property
     def topics(self) -> TopicsApi: ...
@@ -430,9 +438,6 @@ class StoreApi(Protocol):
 
     @property
     def retention(self) -> RetentionApi: ...
-
-    @property
-    def associations(self) -> AssociationsApi: ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 
@@ -507,6 +512,14 @@ if TYPE_CHECKING:
         return repository
 
     def _postgresql_retention_conforms(repository: PgRetentionRepository) -> RetentionApi:
+        return repository
+
+    def _postgresql_related_conforms(repository: PgRelatedRepository) -> RelatedApi:
+        return repository
+
+    def _postgresql_associations_conform(
+        repository: PgAssociationRepository,
+    ) -> AssociationsApi:
         return repository
 
     def _postgresql_articles_conform(repository: PgArticleRepository) -> ArticlesApi:

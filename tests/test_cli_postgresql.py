@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -20,8 +21,13 @@ from storage import Store
 from storage.api import missing_members, serves_the_bot
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.store import PgStore
+from tests.postgresql import with_database
+from tests.refusing_postgresql import refusing_server
 
 PASSWORD = "Hunter2-s3cret-Pa55"
+
+
+__all__ = ["refusing_server"]  # the fixture
 
 
 def topicbot(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -181,3 +187,31 @@ async def test_stats_say_how_a_postgresql_database_reuses_space(postgresql_datab
     shown = cli_size(size)
     assert shown.endswith(" MB (deleted rows' space reused through autovacuum)")
     assert "free pages" not in shown
+
+
+@pytest.mark.parametrize("command", [("stats",), ("run",)])
+def test_an_unreachable_server_is_named_without_the_password(tmp_path, config, command):
+    url = f"postgresql://bot:{PASSWORD}@127.0.0.1:{free_port()}/topicbot"
+    env = {"TOPICBOT_DATABASE_URL": url, "DISCORD_TOKEN": "x" * 40}
+    result = topicbot(*command, "--config", str(config), cwd=tmp_path, env=env)
+    assert_one_line_exit_3(result, "cannot reach PostgreSQL at bot@127.0.0.1:", "refused")
+
+
+def test_an_unknown_host_is_named(tmp_path, config):
+    url = f"postgresql://bot:{PASSWORD}@no-such-host.invalid:5432/topicbot"
+    result = run_with(url, tmp_path, config, "stats")
+    assert_one_line_exit_3(result, "unknown host 'no-such-host.invalid'")
+
+
+def test_a_wrong_password_is_said_without_showing_it(tmp_path, config, refusing_server):
+    url = f"postgresql://bot:{PASSWORD}@127.0.0.1:{refusing_server.port}/topicbot?sslmode=disable"
+    result = run_with(url, tmp_path, config, "stats")
+    assert_one_line_exit_3(result, "refused the password for user 'bot'")
+    assert refusing_server.passwords == [PASSWORD.encode()]  # it was sent, and refused
+
+
+def test_an_unknown_database_is_named(tmp_path, config, postgresql_server_url):
+    parts = urlsplit(with_database(postgresql_server_url, "no_such_topicbot_db"))
+    address = f"{parts.username or 'postgres'}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}"
+    result = run_with(urlunsplit(parts._replace(netloc=address)), tmp_path, config, "stats")
+    assert_one_line_exit_3(result, "the database 'no_such_topicbot_db' does not exist")

@@ -8,7 +8,6 @@ The repositories arrive one by one (each beside its SQLite twin's protocol in
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from types import TracebackType
@@ -17,17 +16,20 @@ from typing import Self
 from storage.grouping import GroupingRules
 from storage.models import StoreStats
 from storage.postgresql.articles import PgArticleRepository
+from storage.postgresql.associations import PgAssociationRepository
 from storage.postgresql.audit import PgAuditRepository
-from storage.postgresql.connection import URL_FORM, PostgresConnectError
+from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.feeds import PgFeedRepository
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.outbox.repository import DEFAULT_LEASE, PgDeliveryRepository
 from storage.postgresql.publication import PgPublicationRepository
+from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.stories import PgStoryRepository
 from storage.postgresql.subscriptions import PgSubscriptionRepository
+from storage.postgresql.titles import PgTitleSuggestions
 from storage.postgresql.topics import PgTopicRepository
 from storage.stats import Gauges, store_gauges, store_stats
 
@@ -58,6 +60,10 @@ class PgStore:
         self.feeds = PgFeedRepository(db)
         self.audit = PgAuditRepository(db)
         self.retention = PgRetentionRepository(db)
+        self.related = PgRelatedRepository(db, self.articles)
+        self.associations = PgAssociationRepository(db)
+        # title autocomplete, for the publication repository's ``suggest``
+        self.titles = PgTitleSuggestions(db)
         self.deliveries = PgDeliveryRepository(db, claimer=claimer, lease=lease)
 
     @classmethod
@@ -137,18 +143,7 @@ class PgStore:
 async def open_from_environment(
     variable: str, *, pool_size: int = DEFAULT_POOL_SIZE, grouping: GroupingRules | None = None
 ) -> PgStore:
-    """``PgStore.open`` on the URL held by the environment variable ``variable``."""
-    url = url_from_environment(variable)
-    return await PgStore.open(url, pool_size=pool_size, source=f"${variable}", grouping=grouping)
-
-
-def url_from_environment(variable: str) -> str:
-    """The connection URL held by the environment variable ``variable`` (never read from a
-    file: it may hold a password), or a ``PostgresConnectError`` naming the variable."""
-    url = os.environ.get(variable, "").strip()
-    if not url:
-        raise PostgresConnectError(
-            f"storage.backend is postgresql but ${variable} is not set (it holds the "
-            f"connection URL, {URL_FORM})"
-        )
-    return url
+    """``PgStore.open`` on the URL held by the environment variable ``variable`` (the URL
+    is never read from a file: it may hold a password)."""
+    url, source = url_from_environment(variable)
+    return await PgStore.open(url, pool_size=pool_size, source=source, grouping=grouping)
