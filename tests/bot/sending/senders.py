@@ -8,7 +8,6 @@ from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 import discord
 
@@ -17,7 +16,6 @@ from bot.observability.metrics import Metrics
 from bot.sending.dispatcher import Dispatcher
 from bot.sending.sender import DiscordSender, Sender
 from bot.sending.summary import SendSummary
-from storage.api import StoreApi
 from storage.outbox.rows import nonce_for
 from storage.postgresql.store import PgStore
 from tests.bot.harness import FakeClock
@@ -27,23 +25,6 @@ from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
 
 LEASE = timedelta(seconds=30)
 CHANNELS = 40
-
-
-class _NoCoverage:
-    async def story(self, *_args: Any, **_options: Any) -> None:
-        return None
-
-
-class _Sending:
-    """A PgStore as the dispatcher sees it. Until the related repository is on PostgreSQL
-    (branch pgrelated) alerts show no other coverage; everything else is the PgStore's."""
-
-    def __init__(self, store: PgStore) -> None:
-        self._store = store
-        self.related = _NoCoverage()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 @dataclass
@@ -81,7 +62,7 @@ class Senders:
             return now, now
 
         return Dispatcher(
-            cast(StoreApi, _Sending(store)),
+            store,
             settings or DeliverySettings(),
             sender or DiscordSender(await self.rest()),
             clock=self.clock,
