@@ -21,7 +21,8 @@ from tests.bot.harness import FakeClock
 from tests.bot.sending.senders import LEASE, Senders, drain
 from tests.discord_double import DiscordDouble
 from tests.discord_double.client import patch_for
-from tests.storage.outbox_data import NOW, sql
+from tests.discord_double.plugin import build_guild
+from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
 
 
 @pytest_asyncio.fixture
@@ -169,3 +170,41 @@ async def test_a_sender_killed_at_a_random_point_loses_and_doubles_nothing(
     chance = random.Random(seed)
     death: Death = chance.choice(["before_post", "after_post", "pool"])
     await kill_and_take_over(senders, alerts, chance.randint(1, min(alerts, 500)), death)
+
+
+async def test_a_stale_digest_sender_leaves_the_members_taken_over(senders: Senders):
+    a, b = await senders.store("a"), await senders.store("b")
+    world, outbox = senders.double.world, Outbox(a)
+    guild = build_guild(senders.double, "digests").guild
+    readers = [world.add_user(f"reader{n}") for n in range(3)]
+    topic = await outbox.topic("Transport")
+    pks = [await outbox.article(f"digest{n}", [topic]) for n in range(2)]
+    for reader in readers:
+        sub = await outbox.subscribe(guild.id, reader.id, topic, delivery="daily")
+        for pk in pks:
+            await outbox.add_row(
+                guild.id, "dm", reader.id, pk, mode="daily", due=NOW - HOUR, subscription=sub
+            )
+    stalled, resume = asyncio.Event(), asyncio.Event()
+
+    class Stalling(DiscordSender):
+        posts = 0
+
+        async def post(self, channel_id: int, message: Outgoing) -> int:
+            self.posts += 1
+            if self.posts == 2:  # the second member's digest waits past the lease
+                stalled.set()
+                await resume.wait()
+            return await super().post(channel_id, message)
+
+    stalling = Stalling(await senders.rest())
+    stale = asyncio.create_task((await senders.dispatcher(a, stalling)).send_digests())
+    await stalled.wait()
+    senders.clock.advance(seconds=LEASE.total_seconds())
+    taken = await (await senders.dispatcher(b)).send_digests()
+    resume.set()
+    summary = await stale
+    assert stalling.posts == 2  # the third member's digest was left to b
+    assert (summary.sent, summary.taken_over, summary.failed) == (2, 4, 0)
+    assert taken.sent == 4
+    assert [len(senders.double.dms_to(r.id)) for r in readers] == [1, 1, 1]
