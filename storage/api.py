@@ -42,10 +42,11 @@ if TYPE_CHECKING:
         UpsertOutcome,
     )
     from storage.outbox.health import HealthCounts
-    from storage.outbox.planning import PlanCounts, Publication
+    from storage.outbox.plans import PlanCounts, Publication
     from storage.outbox.rows import Delivery, TargetKind
     from storage.postgresql.articles import PgArticleRepository
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+    from storage.postgresql.outbox.repository import PgDeliveryRepository
     from storage.postgresql.stories import PgStoryRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
     from storage.postgresql.topics import PgTopicRepository
@@ -341,6 +342,17 @@ class DeliveriesApi(Protocol):
     async def subscription_health(self, guild_id: int, user_id: int) -> dict[int, HealthCounts]: ...
 
 
+class ClaimedDeliveriesApi(DeliveriesApi, Protocol):
+    """The outbox where several senders share it (PostgreSQL): ``due`` and
+    ``due_digest_rows`` claim the rows they return for ``claimer`` until a lease runs out;
+    outcomes are written only to rows still claimed by ``claimer`` (``ClaimLost`` for the
+    others), and ``renew_claims`` says which rows a sender still holds before it sends them."""
+
+    claimer: str
+
+    async def renew_claims(self, rows: Sequence[Delivery], now: datetime) -> list[Delivery]: ...
+
+
 class RetentionApi(Protocol):
     """``store.retention``: housekeeping."""
 
@@ -424,6 +436,9 @@ if TYPE_CHECKING:
         return repository
 
     def _postgresql_meta_conforms(repository: PgMetaRepository) -> MetaApi:
+        return repository
+
+    def _postgresql_deliveries_conform(repository: PgDeliveryRepository) -> ClaimedDeliveriesApi:
         return repository
 
     def _postgresql_subscriptions_conform(

@@ -14,7 +14,7 @@ from typing import Literal
 from bot.config import DeliverySettings, DigestSettings
 from bot.domain.digests import guild_schedule, schedule_of
 from storage import Store
-from storage.outbox.planning import PlanCounts, Publication
+from storage.outbox.plans import PlanCounts, Publication
 
 Clock = Callable[[], datetime]
 

@@ -5,48 +5,13 @@ transaction."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 from storage.database import Database
 from storage.models import DigestKey
-from storage.outbox.rows import PUBLISHED_IN_GUILD, WHENEVER, pending_by
+from storage.outbox import plans
+from storage.outbox.plans import PlanCounts, Publication
 from storage.timestamps import from_timestamp, to_timestamp
-
-MODE_RANK = "CASE s.delivery WHEN 'instant' THEN 0 WHEN 'daily' THEN 1 ELSE 2 END"
-# The age rule. A source publication is as old as its article's date, a moderator's as their
-# decision; one older than :cutoff is never planned. The statements that select and write a
-# plan each check it themselves: a check made by an earlier statement would let through what an
-# ingest committed in between (an old article with `published: true`, say).
-_SOURCE_AGE = "a.published_at"
-_GUILD_AGE = "gp.decided_at"
-_SOURCE_FRESH = f"{_SOURCE_AGE} >= :cutoff"
-_GUILD_FRESH = f"{_GUILD_AGE} >= :cutoff"
-# In a plan's statements, :guild is the guild of a moderator's publication (NULL: the source's).
-_PUBLICATION_FRESH = (
-    f"(CASE WHEN :guild IS NULL THEN {_SOURCE_AGE} ELSE {_GUILD_AGE} END >= :cutoff)"
-)
-_UNPLANNED_SOURCE = "a.published = 1 AND a.planned_at IS NULL AND a.coverage_only = 0"
-_UNPLANNED_GUILD = "gp.state = 'published' AND gp.planned_at IS NULL"
-
-
-@dataclass(frozen=True, slots=True)
-class Publication:
-    """A publication waiting to be planned: the source's (guild None) or a guild's."""
-
-    article_pk: int
-    guild_id: int | None
-    quality: int
-    published_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PlanCounts:
-    """How many rows a plan wrote."""
-
-    channel_posts: int
-    direct_messages: int
-    skipped_old: bool = False
 
 
 class PlanningQueries:
@@ -56,32 +21,17 @@ class PlanningQueries:
 
     async def skip_backlog(self, cutoff: datetime, now: datetime) -> int:
         """Record publications older than ``cutoff`` as planned-and-skipped: never sent."""
-        params = {"cutoff": to_timestamp(cutoff), "now": to_timestamp(now)}
+        params = plans.backlog_params(cutoff, now)
         async with self._db.transaction():
-            source = await self._db.execute(
-                "UPDATE articles AS a SET planned_at = :now, plan_outcome = 'skipped_old' "
-                f"WHERE {_UNPLANNED_SOURCE} AND NOT {_SOURCE_FRESH}",
-                params,
-            )
-            guild = await self._db.execute(
-                "UPDATE guild_publication AS gp SET planned_at = :now, "
-                f"plan_outcome = 'skipped_old' WHERE {_UNPLANNED_GUILD} AND NOT {_GUILD_FRESH}",
-                params,
-            )
+            source = await self._db.execute(plans.SKIP_SOURCE_BACKLOG, params)
+            guild = await self._db.execute(plans.SKIP_GUILD_BACKLOG, params)
         return source + guild
 
     async def unplanned(self, cutoff: datetime, *, limit: int) -> list[Publication]:
         """Publications (the source's, then moderators') not planned yet and not older than
         ``cutoff``; older ones are left to ``skip_backlog``."""
         rows = await self._db.fetch_all(
-            "SELECT a.pk, NULL, a.quality, a.published_at FROM articles a "
-            f"WHERE {_UNPLANNED_SOURCE} AND {_SOURCE_FRESH} "
-            "UNION ALL "
-            "SELECT gp.article_pk, gp.guild_id, a.quality, a.published_at "
-            "FROM guild_publication gp JOIN articles a ON a.pk = gp.article_pk "
-            f"WHERE {_UNPLANNED_GUILD} AND {_GUILD_FRESH} "
-            "LIMIT :limit",
-            {"cutoff": to_timestamp(cutoff), "limit": limit},
+            plans.UNPLANNED, {"cutoff": to_timestamp(cutoff), "limit": limit}
         )
         return [Publication(r[0], r[1], r[2], from_timestamp(r[3])) for r in rows]
 
@@ -105,42 +55,26 @@ class PlanningQueries:
         guilds set (as stored, None where they kept a default); guilds that set none get
         ``default_due``. A target already given (or due) another article of the same story
         since ``story_since`` is left out: one alert per story."""
-        params = {
-            "pk": publication.article_pk,
-            "guild": publication.guild_id,
-            "now": to_timestamp(now),
-            "cutoff": to_timestamp(cutoff),
-            "bar": default_bar,
-            "story_since": to_timestamp(story_since),
-            "daily": to_timestamp(default_due[0]),
-            "weekly": to_timestamp(default_due[1]),
-        }
-        # Most stories have one article: then no target can have had another, and the
-        # per-target check below is skipped (it would cost a probe per subscriber).
-        params["shared_story"] = await self._db.scalar(
-            "SELECT EXISTS (SELECT 1 FROM articles a JOIN articles sib "
-            "ON sib.story_id = a.story_id AND sib.pk != a.pk WHERE a.pk = :pk)",
-            params,
+        params = plans.plan_params(
+            publication,
+            now=now,
+            cutoff=cutoff,
+            default_bar=default_bar,
+            default_due=default_due,
+            story_since=story_since,
         )
+        params["shared_story"] = await self._db.scalar(plans.SHARED_STORY, params)
         async with self._db.transaction():
             await self._load_digest_dues(digest_due)
             channels = await self._db.execute(_PLAN_CHANNELS, params)
             members = await self._db.execute(_PLAN_MEMBERS, params)
-            if publication.guild_id is None:
-                outcome = await self._db.fetch_all(
-                    "UPDATE articles AS a SET planned_at = :now, plan_outcome = "
-                    f"CASE WHEN {_SOURCE_FRESH} THEN 'planned' ELSE 'skipped_old' END "
-                    "WHERE a.pk = :pk RETURNING plan_outcome",
-                    params,
-                )
-            else:
-                outcome = await self._db.fetch_all(
-                    "UPDATE guild_publication AS gp SET planned_at = :now, plan_outcome = "
-                    f"CASE WHEN {_GUILD_FRESH} THEN 'planned' ELSE 'skipped_old' END "
-                    "WHERE gp.guild_id = :guild AND gp.article_pk = :pk RETURNING plan_outcome",
-                    params,
-                )
-        return PlanCounts(channels, members, skipped_old=outcome == [("skipped_old",)])
+            mark = (
+                plans.MARK_SOURCE_PLANNED
+                if publication.guild_id is None
+                else plans.MARK_GUILD_PLANNED
+            )
+            outcome = await self._db.fetch_all(mark, params)
+        return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
 
     async def _load_digest_dues(
         self, digest_due: Mapping[DigestKey, tuple[datetime, datetime]]
@@ -154,10 +88,7 @@ class PlanningQueries:
         await self._db.execute("DELETE FROM plan_schedule_dues")
         await self._db.executemany(
             "INSERT INTO plan_schedule_dues (zone, at, day, daily, weekly) VALUES (?, ?, ?, ?, ?)",
-            [
-                (*(part or "" for part in key), to_timestamp(daily), to_timestamp(weekly))
-                for key, (daily, weekly) in digest_due.items()
-            ],
+            plans.schedule_dues(digest_due),
         )
 
     async def reschedule_digests(
@@ -165,48 +96,16 @@ class PlanningQueries:
     ) -> int:
         """The guild's digest schedule changed: its daily and weekly rows not yet due move to
         ``daily`` and ``weekly`` (rows already due go out as they are); how many moved."""
-        new_time = "CASE mode WHEN 'daily' THEN :daily ELSE :weekly END"
         return await self._db.execute(
-            f"UPDATE deliveries SET next_attempt_at = {new_time} "
-            f"WHERE {pending_by(':whenever', modes=('daily', 'weekly'), alias='')} "
-            f"AND next_attempt_at > :now AND guild_id = :guild "
-            f"AND next_attempt_at != {new_time}",
-            {
-                "daily": to_timestamp(daily),
-                "weekly": to_timestamp(weekly),
-                "now": to_timestamp(now),
-                "guild": guild_id,
-                "whenever": WHENEVER,
-            },
+            plans.RESCHEDULE_DIGESTS, plans.reschedule_params(guild_id, now, daily, weekly)
         )
 
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int:
         """A moderator retracted the article in their guild: cancel what waits there."""
         return await self._db.execute(
-            "UPDATE deliveries SET state = 'cancelled', last_error = 'retracted' "
-            "WHERE article_pk = (SELECT pk FROM articles WHERE id = ?) AND guild_id = ? "
-            "AND state = 'pending'",
-            (article_id, guild_id),
+            plans.CANCEL_FOR_GUILD, {"article": article_id, "guild": guild_id}
         )
 
-
-# Another article of the same story already sent (or due) to this target lately. A story of
-# one article finds only itself, so the common case costs one index probe.
-_SAME_STORY = """
-    SELECT 1 FROM articles sib
-    JOIN deliveries d2 ON d2.article_pk = sib.pk AND d2.guild_id = {guild}
-         AND d2.target_kind = {kind} AND d2.target_id = {target}
-    WHERE sib.story_id = a.story_id AND sib.pk != a.pk
-      AND d2.state IN ('pending', 'sent') AND d2.created_at >= :story_since"""
-
-# A target in guild {guild} may hear of the publication: it is planned for every guild or for
-# that one, is not another guild's own article, is published there and not too old, and the
-# target was not given another article of its story lately.
-_REACHES = f"""(:guild IS NULL OR {{guild}} = :guild)
-  AND (a.origin_guild_id IS NULL OR a.origin_guild_id = {{guild}})
-  AND {PUBLISHED_IN_GUILD}
-  AND {_PUBLICATION_FRESH}
-  AND (:shared_story = 0 OR NOT EXISTS ({_SAME_STORY}))"""
 
 # One post per channel, even when a topic feed and an every-topic feed both match.
 _PLAN_CHANNELS = f"""
@@ -222,7 +121,7 @@ LEFT JOIN guild_publication gp ON gp.guild_id = f.guild_id AND gp.article_pk = a
 WHERE a.pk = :pk
   AND f.disabled_reason IS NULL
   AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)
-  AND {_REACHES.format(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
+  AND {plans.reaches(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
 GROUP BY f.guild_id, f.channel_id
 """
 
@@ -255,6 +154,6 @@ LEFT JOIN guild_publication gp ON gp.guild_id = s.guild_id AND gp.article_pk = a
 WHERE a.pk = :pk
   AND s.disabled_reason IS NULL
   AND a.quality >= max(s.min_quality, coalesce(gs.min_quality, :bar))
-  AND {_REACHES.format(guild="s.guild_id", kind="'dm'", target="s.user_id")}
-ORDER BY s.guild_id, s.user_id, {MODE_RANK}
+  AND {plans.reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
+ORDER BY s.guild_id, s.user_id, {plans.MODE_RANK}
 """

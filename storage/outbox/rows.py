@@ -16,7 +16,10 @@ from storage.timestamps import from_timestamp
 TargetKind = Literal["channel", "dm"]
 DeliveryKey = tuple[int, int, str, int]  # article_pk, guild_id, target_kind, target_id
 PUBLISHED_IN_GUILD = "(gp.state = 'published' OR (gp.state IS NULL AND a.published = 1))"
-KEY_MATCH = "article_pk = ? AND guild_id = ? AND target_kind = ? AND target_id = ?"
+KEY_MATCH = (
+    "article_pk = :article_pk AND guild_id = :guild_id AND target_kind = :target_kind "
+    "AND target_id = :target_id"
+)
 MODES = ("instant", "daily", "weekly")
 # Far beyond any timestamp: "pending, whatever its time".
 WHENEVER = 2**62
@@ -70,6 +73,16 @@ class Delivery:
         return (self.article_pk, self.guild_id, self.target_kind, self.target_id)
 
     @property
+    def key_params(self) -> dict[str, int | str]:
+        """The key as the named parameters of ``KEY_MATCH``."""
+        return {
+            "article_pk": self.article_pk,
+            "guild_id": self.guild_id,
+            "target_kind": self.target_kind,
+            "target_id": self.target_id,
+        }
+
+    @property
     def label(self) -> str:
         """A short name for logs."""
         return f"{self.target_kind} {self.target_id} <- article {self.article_id}"
@@ -106,10 +119,11 @@ DELIVERY = Columns(
     Column("topic_id", "s.topic_id"),
     Column("topic_name", "t.name"),
 )
-# The tables ``DELIVERY`` reads from (``d`` the outbox).
-DELIVERY_FROM = (
-    "FROM deliveries d JOIN articles a ON a.pk = d.article_pk "
+# What ``DELIVERY`` reads beside the outbox row ``d``, and all it reads from.
+DELIVERY_JOINS = (
+    "JOIN articles a ON a.pk = d.article_pk "
     "LEFT JOIN feeds f ON f.id = d.feed_id "
     "LEFT JOIN subscriptions s ON s.id = d.subscription_id "
     "LEFT JOIN topics t ON t.id = s.topic_id "
 )
+DELIVERY_FROM = f"FROM deliveries d {DELIVERY_JOINS}"

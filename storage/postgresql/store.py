@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
@@ -18,6 +19,7 @@ from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.connection import URL_FORM, PostgresConnectError
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
+from storage.postgresql.outbox.repository import DEFAULT_LEASE, PgDeliveryRepository
 from storage.postgresql.schema import open_migrated_pool
 from storage.postgresql.stories import PgStoryRepository
 from storage.postgresql.subscriptions import PgSubscriptionRepository
@@ -30,7 +32,14 @@ class PgStore:
     """topicbot's store on a PostgreSQL database. Open once at start with ``PgStore.open``
     and close at exit."""
 
-    def __init__(self, db: PgDatabase, *, grouping: GroupingRules | None = None) -> None:
+    def __init__(
+        self,
+        db: PgDatabase,
+        *,
+        grouping: GroupingRules | None = None,
+        claimer: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> None:
         self._db = db
         self._grouping = grouping
         self.articles = PgArticleRepository(db, grouping)
@@ -39,6 +48,7 @@ class PgStore:
         self.subscriptions = PgSubscriptionRepository(db)
         self.guild_settings = PgGuildSettingsRepository(db)
         self.meta = PgMetaRepository(db)
+        self.deliveries = PgDeliveryRepository(db, claimer=claimer, lease=lease)
 
     @classmethod
     async def open(
@@ -48,12 +58,16 @@ class PgStore:
         pool_size: int = DEFAULT_POOL_SIZE,
         source: str = "$TOPICBOT_DATABASE_URL",
         grouping: GroupingRules | None = None,
+        claimer: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> Self:
         """Connect a pool of ``pool_size`` to ``url`` and bring the schema up to date;
         ``source`` names where the URL came from in errors (never the URL: it may hold a
-        password)."""
+        password). ``claimer`` names this process as a sender of the outbox (default: host
+        and process id) and ``lease`` is how long rows it claims stay its own
+        (``storage.postgresql.outbox.sending``)."""
         pool = await open_migrated_pool(url, size=pool_size, source=source)
-        return cls(PgDatabase(pool), grouping=grouping)
+        return cls(PgDatabase(pool), grouping=grouping, claimer=claimer, lease=lease)
 
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Make the block's calls (from this task) one transaction, rolled back if it raises."""

@@ -1,10 +1,11 @@
-"""A guild's digest schedule in the store: the upgrade that adds its time and day, moving its
-waiting digest rows, and the operator's count of servers that set their own."""
+"""A guild's digest schedule in the store: the upgrade that adds its time and day, and the
+operator's count of servers that set their own (moving its waiting digest rows is tested on
+both engines in ``test_outbox_engines``)."""
 
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -48,36 +49,6 @@ async def test_a_store_from_version_9_keeps_its_guild_settings_and_gains_time_an
                 await store._db.execute(
                     f"UPDATE guild_settings SET {column} = ? WHERE guild_id = 8", (value,)
                 )
-
-
-async def test_a_new_schedule_moves_only_the_guilds_digest_rows_not_yet_due(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await store._db.execute(
-            "INSERT INTO articles (id, canonical_url, web_url, title, published_at, "
-            "content_hash, ingested_at, updated_at) VALUES "
-            "('a1', 'https://a.example/1', 'https://a.example/1', 'A', 1, '', 1, 1)"
-        )
-        rows = [  # (guild, target, mode, state, due in hours)
-            (7, 1, "daily", "pending", 21),  # moves
-            (7, 2, "weekly", "pending", 117),  # moves, to the weekly moment
-            (7, 3, "daily", "pending", -1),  # already due: goes out as it is
-            (7, 4, "daily", "sent", 21),
-            (7, 5, "instant", "pending", 21),
-            (9, 6, "daily", "pending", 21),  # another guild
-        ]
-        await store._db.executemany(
-            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, mode, state, "
-            "next_attempt_at, created_at) VALUES (?, 1, 'dm', ?, ?, ?, ?, 1)",
-            [(g, t, mode, state, STAMP + hours * HOUR) for g, t, mode, state, hours in rows],
-        )
-        daily, weekly = NOW + timedelta(hours=12), NOW + timedelta(hours=108)
-        assert await store.deliveries.reschedule_digests(7, NOW, daily, weekly) == 2
-        assert await store.deliveries.reschedule_digests(7, NOW, daily, weekly) == 0
-        due = await store._db.fetch_all(
-            "SELECT target_id, next_attempt_at FROM deliveries ORDER BY target_id"
-        )
-    hours = {target: (at - STAMP) // HOUR for target, at in due}
-    assert hours == {1: 12, 2: 108, 3: -1, 4: 21, 5: 21, 6: 21}
 
 
 async def test_stats_count_the_servers_with_a_schedule_of_their_own(tmp_path):

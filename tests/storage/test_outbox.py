@@ -1,5 +1,6 @@
 """The outbox against real SQLite files: upgrading to the lean outbox, reaching pending rows
-through the per-mode queues, and folding the WAL back in the background."""
+through the per-mode queues, and folding the WAL back in the background. What holds on both
+engines is in ``test_outbox_engines``."""
 
 from __future__ import annotations
 
@@ -91,46 +92,3 @@ async def test_closing_the_store_stops_the_checkpoints(tmp_path):
     assert any(task.get_name() == "wal-checkpoint" for task in asyncio.all_tasks())
     await store.close()
     assert not any(task.get_name() == "wal-checkpoint" for task in asyncio.all_tasks())
-
-
-async def test_an_articles_deliveries_go_with_it(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        kept = await store._db.execute(
-            "INSERT INTO articles (id, canonical_url, web_url, title, published_at, "
-            "content_hash, ingested_at, updated_at) VALUES "
-            "('a1', 'https://a.example/1', 'https://a.example/1', 'A', 1, '', 1, 1), "
-            "('a2', 'https://a.example/2', 'https://a.example/2', 'B', 1, '', 1, 1)"
-        )
-        assert kept == 2
-        await store._db.execute(
-            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
-            "next_attempt_at, created_at) VALUES (7, 1, 'dm', 5, 1, 1), (7, 2, 'dm', 5, 1, 1)"
-        )
-        await store._db.execute("DELETE FROM articles WHERE pk = 1")
-        left = await store._db.fetch_all("SELECT article_pk FROM deliveries")
-    assert left == [(2,)]
-
-
-async def test_the_next_digest_moment_is_the_earliest_waiting_digest_row(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        assert await store.deliveries.next_digest_due() is None
-        await store._db.execute(
-            "INSERT INTO articles (id, canonical_url, web_url, title, published_at, "
-            "content_hash, ingested_at, updated_at) VALUES "
-            "('a1', 'https://a.example/1', 'https://a.example/1', 'A', 1, '', 1, 1)"
-        )
-        rows = [  # (target, mode, state, due in hours)
-            (1, "instant", "pending", 1),  # not a digest
-            (2, "daily", "sent", 2),  # already sent
-            (3, "weekly", "pending", 30),
-            (4, "daily", "pending", 5),
-            (5, "daily", "pending", 9),
-        ]
-        await store._db.executemany(
-            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, mode, state, "
-            "next_attempt_at, created_at) VALUES (7, 1, 'dm', ?, ?, ?, ?, 1)",
-            [(t, mode, state, STAMP + hours * 3600) for t, mode, state, hours in rows],
-        )
-        assert await store.deliveries.next_digest_due() == NOW + timedelta(hours=5)
-        await store._db.execute("UPDATE deliveries SET state = 'sent' WHERE mode = 'daily'")
-        assert await store.deliveries.next_digest_due() == NOW + timedelta(hours=30)

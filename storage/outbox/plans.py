@@ -1,0 +1,174 @@
+"""What planning means on either engine: the publication and plan values, the rules as SQL
+fragments with named parameters (``:name``, which both stores bind), and the parameters a plan
+is written with. The statements that fan out differ by engine (``storage.outbox.planning`` on
+SQLite, ``storage.postgresql.outbox.planning``); the rules they apply are these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from storage.models import DigestKey
+from storage.outbox.rows import PUBLISHED_IN_GUILD, WHENEVER, pending_by
+from storage.timestamps import to_timestamp
+
+MODE_RANK = "CASE s.delivery WHEN 'instant' THEN 0 WHEN 'daily' THEN 1 ELSE 2 END"
+# The age rule. A source publication is as old as its article's date, a moderator's as their
+# decision; one older than :cutoff is never planned. The statements that select and write a
+# plan each check it themselves: a check made by an earlier statement would let through what an
+# ingest committed in between (an old article with `published: true`, say).
+_SOURCE_AGE = "a.published_at"
+_GUILD_AGE = "gp.decided_at"
+_SOURCE_FRESH = f"{_SOURCE_AGE} >= :cutoff"
+_GUILD_FRESH = f"{_GUILD_AGE} >= :cutoff"
+# In a plan's statements, :guild is the guild of a moderator's publication (NULL: the source's).
+_PUBLICATION_FRESH = (
+    f"(CASE WHEN :guild IS NULL THEN {_SOURCE_AGE} ELSE {_GUILD_AGE} END >= :cutoff)"
+)
+_UNPLANNED_SOURCE = "a.published = 1 AND a.planned_at IS NULL AND a.coverage_only = 0"
+_UNPLANNED_GUILD = "gp.state = 'published' AND gp.planned_at IS NULL"
+
+SKIP_SOURCE_BACKLOG = (
+    "UPDATE articles AS a SET planned_at = :now, plan_outcome = 'skipped_old' "
+    f"WHERE {_UNPLANNED_SOURCE} AND NOT {_SOURCE_FRESH}"
+)
+SKIP_GUILD_BACKLOG = (
+    "UPDATE guild_publication AS gp SET planned_at = :now, "
+    f"plan_outcome = 'skipped_old' WHERE {_UNPLANNED_GUILD} AND NOT {_GUILD_FRESH}"
+)
+UNPLANNED = (
+    "SELECT a.pk, NULL, a.quality, a.published_at FROM articles a "
+    f"WHERE {_UNPLANNED_SOURCE} AND {_SOURCE_FRESH} "
+    "UNION ALL "
+    "SELECT gp.article_pk, gp.guild_id, a.quality, a.published_at "
+    "FROM guild_publication gp JOIN articles a ON a.pk = gp.article_pk "
+    f"WHERE {_UNPLANNED_GUILD} AND {_GUILD_FRESH} "
+    "LIMIT :limit"
+)
+# Most stories have one article: then no target can have had another, and the per-target
+# check (``reaches``) is skipped (it would cost a probe per subscriber).
+SHARED_STORY = (
+    "SELECT EXISTS (SELECT 1 FROM articles a JOIN articles sib "
+    "ON sib.story_id = a.story_id AND sib.pk != a.pk WHERE a.pk = :pk)"
+)
+MARK_SOURCE_PLANNED = (
+    "UPDATE articles AS a SET planned_at = :now, plan_outcome = "
+    f"CASE WHEN {_SOURCE_FRESH} THEN 'planned' ELSE 'skipped_old' END "
+    "WHERE a.pk = :pk RETURNING plan_outcome"
+)
+MARK_GUILD_PLANNED = (
+    "UPDATE guild_publication AS gp SET planned_at = :now, plan_outcome = "
+    f"CASE WHEN {_GUILD_FRESH} THEN 'planned' ELSE 'skipped_old' END "
+    "WHERE gp.guild_id = :guild AND gp.article_pk = :pk RETURNING plan_outcome"
+)
+_NEW_DIGEST_TIME = "CASE mode WHEN 'daily' THEN :daily ELSE :weekly END"
+RESCHEDULE_DIGESTS = (
+    f"UPDATE deliveries SET next_attempt_at = {_NEW_DIGEST_TIME} "
+    f"WHERE {pending_by(':whenever', modes=('daily', 'weekly'), alias='')} "
+    f"AND next_attempt_at > :now AND guild_id = :guild "
+    f"AND next_attempt_at != {_NEW_DIGEST_TIME}"
+)
+CANCEL_FOR_GUILD = (
+    "UPDATE deliveries SET state = 'cancelled', last_error = 'retracted' "
+    "WHERE article_pk = (SELECT pk FROM articles WHERE id = :article) AND guild_id = :guild "
+    "AND state = 'pending'"
+)
+
+# Another article of the same story already sent (or due) to this target lately. A story of
+# one article finds only itself, so the common case costs one index probe.
+_SAME_STORY = """
+    SELECT 1 FROM articles sib
+    JOIN deliveries d2 ON d2.article_pk = sib.pk AND d2.guild_id = {guild}
+         AND d2.target_kind = {kind} AND d2.target_id = {target}
+    WHERE sib.story_id = a.story_id AND sib.pk != a.pk
+      AND d2.state IN ('pending', 'sent') AND d2.created_at >= :story_since"""
+
+
+def reaches(guild: str, kind: str, target: str) -> str:
+    """SQL: a target (``kind`` and ``target`` expressions) in guild ``guild`` may hear of the
+    publication of article ``a``: it is planned for every guild or for that one, is not
+    another guild's own article, is published there (``gp`` its guild publication row) and
+    not too old, and the target was not given another article of its story lately."""
+    same_story = _SAME_STORY.format(guild=guild, kind=kind, target=target)
+    return f"""(:guild IS NULL OR {guild} = :guild)
+  AND (a.origin_guild_id IS NULL OR a.origin_guild_id = {guild})
+  AND {PUBLISHED_IN_GUILD}
+  AND {_PUBLICATION_FRESH}
+  AND (:shared_story = 0 OR NOT EXISTS ({same_story}))"""
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """A publication waiting to be planned: the source's (guild None) or a guild's."""
+
+    article_pk: int
+    guild_id: int | None
+    quality: int
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCounts:
+    """How many rows a plan wrote."""
+
+    channel_posts: int
+    direct_messages: int
+    skipped_old: bool = False
+
+
+def backlog_params(cutoff: datetime, now: datetime) -> dict[str, int]:
+    """The parameters of ``SKIP_*_BACKLOG``."""
+    return {"cutoff": to_timestamp(cutoff), "now": to_timestamp(now)}
+
+
+def plan_params(
+    publication: Publication,
+    *,
+    now: datetime,
+    cutoff: datetime,
+    default_bar: int,
+    default_due: tuple[datetime, datetime],
+    story_since: datetime,
+) -> dict[str, Any]:
+    """The parameters of a plan's statements (``:shared_story`` is added once known)."""
+    return {
+        "pk": publication.article_pk,
+        "guild": publication.guild_id,
+        "now": to_timestamp(now),
+        "cutoff": to_timestamp(cutoff),
+        "bar": default_bar,
+        "story_since": to_timestamp(story_since),
+        "daily": to_timestamp(default_due[0]),
+        "weekly": to_timestamp(default_due[1]),
+    }
+
+
+def reschedule_params(
+    guild_id: int, now: datetime, daily: datetime, weekly: datetime
+) -> dict[str, int]:
+    """The parameters of ``RESCHEDULE_DIGESTS``."""
+    return {
+        "daily": to_timestamp(daily),
+        "weekly": to_timestamp(weekly),
+        "now": to_timestamp(now),
+        "guild": guild_id,
+        "whenever": WHENEVER,
+    }
+
+
+def schedule_dues(
+    digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+) -> list[tuple[str, str, str, int, int]]:
+    """Each digest schedule guilds set, keyed as stored with '' for a default part, with its
+    next daily and weekly moments: what a plan looks a member's digest time up in."""
+    return [
+        (zone or "", at or "", day or "", to_timestamp(daily), to_timestamp(weekly))
+        for (zone, at, day), (daily, weekly) in digest_due.items()
+    ]
+
+
+def was_skipped(outcome: Sequence[Sequence[Any]]) -> bool:
+    """Whether marking the publication planned found it too old (``MARK_*_PLANNED``)."""
+    return [tuple(row) for row in outcome] == [("skipped_old",)]

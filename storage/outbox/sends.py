@@ -1,0 +1,179 @@
+"""What sending means on either engine: which rows are due, what each outcome writes to a
+row, and how failures count against a feed or member, as SQL with named parameters (``:name``,
+which both stores bind) and the parameters they take. How rows are taken and written back
+differs by engine (``storage.outbox.sending`` on SQLite, one writer;
+``storage.postgresql.outbox.sending``, claims with a lease); what they write is this."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.database import StoreError
+from storage.outbox.rows import (
+    ANY_PENDING,
+    PUBLISHED_IN_GUILD,
+    WHENEVER,
+    Delivery,
+    TargetKind,
+    pending_by,
+)
+from storage.timestamps import to_timestamp
+
+# Rows whose time has come.
+_DUE = pending_by(":due")
+# Instant rows whose time has come, and their order; then the digest rows'.
+DUE_INSTANT = "d.state = 'pending' AND d.mode = 'instant' AND d.next_attempt_at <= :due"
+DUE_INSTANT_ORDER = "d.next_attempt_at, d.created_at"
+DUE_DIGEST = f"{pending_by(':due', modes=('daily', 'weekly'))} AND d.target_kind = 'dm'"
+DUE_DIGEST_ORDER = "d.target_id, d.mode, a.quality DESC, d.created_at"
+
+# What each outcome sets on a row (``d`` is not usable in a SET list).
+SENT = "state = 'sent', message_id = :message_id, sent_at = :now, last_error = NULL"
+RETRY = "attempts = attempts + 1, next_attempt_at = :at, last_error = :error"
+GIVE_UP = "state = :state, attempts = attempts + 1, last_error = :error"
+TO_DIGEST = "mode = 'daily', next_attempt_at = :at, note = ltrim(note || ' · ' || :note, ' ·')"
+
+MARK_FEED_NOTIFIED = "UPDATE feeds SET notified_at = :now WHERE id = :feed AND notified_at IS NULL"
+INSTANT_DMS_SINCE = (
+    "SELECT count(*) FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
+    "AND state = 'sent' AND sent_at >= :since AND mode = 'instant'"
+)
+ALREADY_TOLD = (
+    "SELECT 1 FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
+    "AND state = 'sent' AND sent_at IS NOT NULL AND article_pk = :article LIMIT 1"
+)
+DM_CHANNEL = "SELECT channel_id FROM dm_channels WHERE user_id = :user"
+SAVE_DM_CHANNEL = (
+    "INSERT INTO dm_channels (user_id, channel_id) VALUES (:user, :channel) "
+    "ON CONFLICT (user_id) DO UPDATE SET channel_id = excluded.channel_id"
+)
+# One probe at the front of each mode's pending index.
+NEXT_DIGEST_DUE = (
+    "SELECT min(due) FROM ("
+    "SELECT min(next_attempt_at) AS due FROM deliveries "
+    "WHERE state = 'pending' AND mode = 'daily' AND target_kind = 'dm' UNION ALL "
+    "SELECT min(next_attempt_at) FROM deliveries "
+    "WHERE state = 'pending' AND mode = 'weekly' AND target_kind = 'dm') AS dues"
+)
+
+
+class ClaimLost(StoreError):
+    """Rows this sender was to write back are no longer its own: their lease ran out and
+    another sender claimed them (and will send them, with the same nonce)."""
+
+    def __init__(self, rows: Sequence[Delivery]) -> None:
+        self.rows = list(rows)
+        listed = ", ".join(row.label for row in self.rows[:3])
+        more = f" and {len(self.rows) - 3} more" if len(self.rows) > 3 else ""
+        super().__init__(f"no longer this sender's (lease taken over): {listed}{more}")
+
+
+def fail_pending_for_target(also_set: str = "") -> str:
+    """Fail every pending row of target ``:kind`` ``:target`` (also setting ``also_set``, an
+    SQL assignment list, if given)."""
+    return (
+        f"UPDATE deliveries SET state = 'failed', last_error = :error{_list(also_set)} "
+        f"WHERE {ANY_PENDING} AND target_kind = :kind AND target_id = :target"
+    )
+
+
+def cancel_retracted(also: str = "", also_set: str = "") -> str:
+    """Cancel due rows whose article is no longer published in their guild (among rows that
+    also meet ``also``, an SQL condition on ``d``, if given; also setting ``also_set``)."""
+    return (
+        f"UPDATE deliveries SET state = 'cancelled', last_error = 'retracted'{_list(also_set)} "
+        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
+        "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
+        "JOIN articles a ON a.pk = d.article_pk LEFT JOIN guild_publication gp "
+        "ON gp.guild_id = d.guild_id AND gp.article_pk = d.article_pk "
+        f"WHERE {_DUE} AND NOT {PUBLISHED_IN_GUILD}{_and(also)})"
+    )
+
+
+def cancel_orphaned(also: str = "", also_set: str = "") -> str:
+    """Cancel due rows whose feed or subscription was removed or paused (among rows that also
+    meet ``also``, if given; also setting ``also_set``)."""
+    return (
+        "UPDATE deliveries SET state = 'cancelled', last_error = 'target removed or paused'"
+        f"{_list(also_set)} "
+        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
+        "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
+        f"WHERE {_DUE} AND CASE d.target_kind "
+        "WHEN 'channel' THEN NOT EXISTS (SELECT 1 FROM feeds f "
+        "WHERE f.id = d.feed_id AND f.disabled_reason IS NULL) "
+        "ELSE NOT EXISTS (SELECT 1 FROM subscriptions s "
+        f"WHERE s.id = d.subscription_id AND s.disabled_reason IS NULL) END{_and(also)})"
+    )
+
+
+def _and(condition: str) -> str:
+    return f" AND {condition}" if condition else ""
+
+
+def _list(assignments: str) -> str:
+    return f", {assignments}" if assignments else ""
+
+
+def due_params(now: datetime, limit: int) -> dict[str, int]:
+    """The parameters of ``DUE_*`` and ``cancel_*``."""
+    return {"due": to_timestamp(now), "limit": limit}
+
+
+def fail_pending_params(kind: TargetKind, target_id: int, error: str) -> dict[str, Any]:
+    """The parameters of ``fail_pending_for_target``."""
+    return {
+        "error": f"not attempted: {error}",
+        "whenever": WHENEVER,
+        "kind": kind,
+        "target": target_id,
+    }
+
+
+def failure_counting(delivery: Delivery) -> tuple[str, str, int] | None:
+    """The statements counting a permanent failure against the row's feed or subscription,
+    then pausing it at ``:threshold`` (with ``:reason``), and the id they take as ``:key``;
+    None when the row has neither."""
+    table, key = (
+        ("feeds", delivery.feed_id)
+        if delivery.target_kind == "channel"
+        else ("subscriptions", delivery.subscription_id)
+    )
+    if key is None:
+        return None
+    # A DM channel belongs to the member, so a refused DM counts against all their
+    # subscriptions, in every guild.
+    where = (
+        "id = :key"
+        if table == "feeds"
+        else "user_id = (SELECT user_id FROM subscriptions WHERE id = :key)"
+    )
+    count = f"UPDATE {table} SET failure_count = failure_count + 1 WHERE {where}"
+    pause = (
+        f"UPDATE {table} SET disabled_reason = :reason "
+        f"WHERE {where} AND disabled_reason IS NULL AND failure_count >= :threshold"
+    )
+    return count, pause, key
+
+
+def pause_reason(reason: str, now: datetime) -> str:
+    """What a paused feed or subscription says about why and since when."""
+    return f"{reason} (since {now:%Y-%m-%d %H:%M} UTC)"
+
+
+def success_reset(delivery: Delivery) -> tuple[str, dict[str, int]] | None:
+    """The statement ending the failure streak of the row's feed or member, if it has one."""
+    if delivery.target_kind == "channel" and delivery.feed_id is not None:
+        return (
+            "UPDATE feeds SET failure_count = 0 WHERE id = :key AND failure_count > 0",
+            {"key": delivery.feed_id},
+        )
+    if delivery.subscription_id is not None:
+        return (
+            "UPDATE subscriptions SET failure_count = 0 "
+            "WHERE user_id = (SELECT user_id FROM subscriptions WHERE id = :key) "
+            "AND failure_count > 0",
+            {"key": delivery.subscription_id},
+        )
+    return None

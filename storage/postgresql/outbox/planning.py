@@ -1,0 +1,179 @@
+"""Planning the outbox on PostgreSQL: each publication becomes one row per matching channel
+and member in set-based ``INSERT ... SELECT`` statements, written with the publication marked
+planned in one transaction. The rules are the shared ones of ``storage.outbox.plans``; only
+the fan-out statements are this engine's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from storage.models import DigestKey
+from storage.outbox import plans
+from storage.outbox.plans import PlanCounts, Publication
+from storage.postgresql.outbox.rows import OutboxQueries
+from storage.timestamps import from_timestamp, to_timestamp
+
+# :guild is NULL for the source's publications: its type cannot come from the value.
+_PLAN_TYPES = {"guild": "bigint"}
+
+
+class PgPlanningQueries(OutboxQueries):
+    """Planning publications into the outbox, and moving or cancelling what waits there."""
+
+    async def skip_backlog(self, cutoff: datetime, now: datetime) -> int:
+        """Record publications older than ``cutoff`` as planned-and-skipped: never sent."""
+        params = plans.backlog_params(cutoff, now)
+        async with self._db.transaction():
+            source = await self._execute(plans.SKIP_SOURCE_BACKLOG, params)
+            guild = await self._execute(plans.SKIP_GUILD_BACKLOG, params)
+        return source + guild
+
+    async def unplanned(self, cutoff: datetime, *, limit: int) -> list[Publication]:
+        """Publications (the source's, then moderators') not planned yet and not older than
+        ``cutoff``; older ones are left to ``skip_backlog``."""
+        rows = await self._fetch(plans.UNPLANNED, {"cutoff": to_timestamp(cutoff), "limit": limit})
+        return [Publication(r[0], r[1], r[2], from_timestamp(r[3])) for r in rows]
+
+    async def write_plan(
+        self,
+        publication: Publication,
+        *,
+        now: datetime,
+        cutoff: datetime,
+        default_bar: int,
+        default_due: tuple[datetime, datetime],
+        digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+        story_since: datetime,
+    ) -> PlanCounts:
+        """Write one row per matching channel and per matching member (one alert per member
+        however many of their topics match), and mark the publication planned, atomically;
+        see ``storage.api.DeliveriesApi`` and the SQLite twin for the rules."""
+        params = plans.plan_params(
+            publication,
+            now=now,
+            cutoff=cutoff,
+            default_bar=default_bar,
+            default_due=default_due,
+            story_since=story_since,
+        )
+        params["shared_story"] = int(await self._scalar(plans.SHARED_STORY, params))
+        params.update(_due_arrays(digest_due))
+        mark = (
+            plans.MARK_SOURCE_PLANNED if publication.guild_id is None else plans.MARK_GUILD_PLANNED
+        )
+        async with self._db.transaction():
+            await self._db.execute(_SORT_MEMORY)
+            keep = _KEEP_EXISTING if await self._scalar(_ALREADY_PLANNED, params) else ""
+            channels = await self._execute(_PLAN_CHANNELS + keep, params, _PLAN_TYPES)
+            members = await self._execute(_PLAN_MEMBERS + keep, params, _PLAN_TYPES | _DUE_TYPES)
+            outcome = await self._fetch(mark, params, _PLAN_TYPES)
+        return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
+
+    async def reschedule_digests(
+        self, guild_id: int, now: datetime, daily: datetime, weekly: datetime
+    ) -> int:
+        """The guild's digest schedule changed: its daily and weekly rows not yet due move to
+        ``daily`` and ``weekly`` (rows already due go out as they are); how many moved."""
+        return await self._execute(
+            plans.RESCHEDULE_DIGESTS, plans.reschedule_params(guild_id, now, daily, weekly)
+        )
+
+    async def cancel_for_guild(self, guild_id: int, article_id: str) -> int:
+        """A moderator retracted the article in their guild: cancel what waits there."""
+        return await self._execute(
+            plans.CANCEL_FOR_GUILD, {"article": article_id, "guild": guild_id}
+        )
+
+
+# The digest schedules guilds set, as arrays of one column each (``plans.schedule_dues``).
+_DUE_COLUMNS = ("zones", "ats", "days", "dailies", "weeklies")
+
+
+def _due_arrays(
+    digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+) -> dict[str, list[Any]]:
+    rows = plans.schedule_dues(digest_due)
+    return {name: [row[n] for row in rows] for n, name in enumerate(_DUE_COLUMNS)}
+
+
+_DUE_TYPES = {
+    "zones": "text[]",
+    "ats": "text[]",
+    "days": "text[]",
+    "dailies": "bigint[]",
+    "weeklies": "bigint[]",
+}
+
+# One post per channel, even when a topic feed and an every-topic feed both match.
+_PLAN_CHANNELS = f"""
+WITH decisions AS MATERIALIZED (
+    SELECT guild_id, state, decided_at FROM guild_publication WHERE article_pk = :pk
+)
+INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, mode, state,
+                        note, next_attempt_at, created_at)
+SELECT f.guild_id, a.pk, 'channel', f.channel_id, min(f.id), 'instant', 'pending', '',
+       :now, :now
+FROM articles a
+JOIN feeds f ON (f.topic_id IS NULL
+                 OR f.topic_id IN (SELECT topic_id FROM article_topics WHERE article_pk = a.pk))
+LEFT JOIN guild_settings gs ON gs.guild_id = f.guild_id
+LEFT JOIN decisions gp ON gp.guild_id = f.guild_id
+WHERE a.pk = :pk
+  AND f.disabled_reason IS NULL
+  AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)
+  AND {plans.reaches(guild="f.guild_id", kind="'channel'", target="f.channel_id")}
+GROUP BY f.guild_id, f.channel_id, a.pk
+"""
+
+# One alert per member and guild: DISTINCT ON keeps, per member, the first row in the order
+# given, the most immediate of their matching subscriptions. What depends on the guild alone
+# (its quality bar, its digest moments by its own schedule: time zone, time, day; the
+# defaults passed in where it set none) and the guilds' decisions on this article are looked
+# up once, before the rows, not once per row.
+_PLAN_MEMBERS = f"""
+WITH dues (zone, at, day, daily, weekly) AS (
+    SELECT * FROM unnest(:zones, :ats, :days, :dailies, :weeklies)
+),
+terms AS MATERIALIZED (
+    SELECT gs.guild_id, gs.min_quality, dues.daily, dues.weekly
+    FROM guild_settings gs LEFT JOIN dues ON dues.zone = coalesce(gs.timezone, '')
+        AND dues.at = coalesce(gs.digest_time, '') AND dues.day = coalesce(gs.digest_day, '')
+),
+decisions AS MATERIALIZED (
+    SELECT guild_id, state, decided_at FROM guild_publication WHERE article_pk = :pk
+)
+INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, subscription_id, mode,
+                        state, note, next_attempt_at, created_at)
+SELECT DISTINCT ON (s.guild_id, s.user_id)
+       s.guild_id, a.pk, 'dm', s.user_id, s.id, s.delivery, 'pending', '',
+       CASE s.delivery
+           WHEN 'instant' THEN :now
+           WHEN 'daily' THEN coalesce(gt.daily, :daily)
+           ELSE coalesce(gt.weekly, :weekly)
+       END,
+       :now
+FROM articles a
+JOIN article_topics at ON at.article_pk = a.pk
+JOIN subscriptions s ON s.topic_id = at.topic_id
+LEFT JOIN terms gt ON gt.guild_id = s.guild_id
+LEFT JOIN decisions gp ON gp.guild_id = s.guild_id
+WHERE a.pk = :pk
+  AND s.disabled_reason IS NULL
+  AND a.quality >= greatest(s.min_quality, coalesce(gt.min_quality, :bar))
+  AND {plans.reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
+ORDER BY s.guild_id, s.user_id, {plans.MODE_RANK}
+"""
+
+# Rows of the article already in the outbox (planned for a moderator's publication before
+# the source's, or the other way round) are kept: then, and only then, the inserts skip the
+# targets they cover. ON CONFLICT makes each row's insert speculative (a probe of the primary
+# key before, a confirmation after), a third of a 100,000-row plan's time: a plan with
+# nothing to collide with goes without it. Only the worker plans (issue #15), so no rows of
+# the article can appear meanwhile; should another planner race it anyway, the duplicate key
+# rolls this plan back whole and it is planned again on the next run.
+_ALREADY_PLANNED = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE article_pk = :pk)"
+_KEEP_EXISTING = " ON CONFLICT DO NOTHING"
+# A 100,000-row plan sorts ~8 MB of rows (one alert per member): in memory, not on disk.
+_SORT_MEMORY = "SET LOCAL work_mem = '32MB'"

@@ -1,0 +1,44 @@
+"""Named parameters on PostgreSQL: statements shared with the SQLite store are written with
+``:name`` placeholders (SQLite's own form); ``bind`` turns them into asyncpg's ``$n`` ones.
+
+Each placeholder is cast to its type, because PostgreSQL cannot infer the type of a
+parameter that is only compared with NULL (``:guild IS NULL``) or a value that is None."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+# ``:name``, but not the second colon of a cast (``x::bigint``) nor the first.
+_PLACEHOLDER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)\b(?!:)")
+_TYPES: tuple[tuple[type, str], ...] = ((bool, "boolean"), (int, "bigint"), (str, "text"))
+
+
+def bind(
+    sql: str, params: Mapping[str, Any], types: Mapping[str, str] | None = None
+) -> tuple[str, list[Any]]:
+    """``sql`` with each ``:name`` as ``$n::type``, and the values in ``$n`` order. A type
+    comes from ``types``, else from the value (bool, int, str); a value of another kind (or
+    None) must be given a type."""
+    declared = types or {}
+    numbers: dict[str, int] = {}
+    args: list[Any] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in params:
+            raise KeyError(f"no value for :{name}")
+        if name not in numbers:
+            numbers[name] = len(args) + 1
+            args.append(params[name])
+        return f"${numbers[name]}::{declared.get(name) or _type_of(name, params[name])}"
+
+    return _PLACEHOLDER.sub(number, sql), args
+
+
+def _type_of(name: str, value: Any) -> str:
+    for kind, sql_type in _TYPES:
+        if isinstance(value, kind):
+            return sql_type
+    raise TypeError(f":{name} is {value!r}: give its SQL type")

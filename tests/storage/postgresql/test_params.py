@@ -1,0 +1,24 @@
+"""Named parameters bound for asyncpg: the statements both engines share."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.postgresql.params import bind
+
+
+def test_each_name_becomes_one_numbered_typed_parameter():
+    sql, args = bind(
+        "SELECT :a, x::bigint, :b, ' · ', :a IS NULL, :c",
+        {"a": 7, "b": "text", "c": None, "unused": 1},
+        {"c": "bigint[]"},
+    )
+    assert sql == "SELECT $1::bigint, x::bigint, $2::text, ' · ', $1::bigint IS NULL, $3::bigint[]"
+    assert args == [7, "text", None]
+
+
+def test_a_missing_value_or_an_untyped_none_is_named():
+    with pytest.raises(KeyError, match=":guild"):
+        bind("SELECT :guild", {})
+    with pytest.raises(TypeError, match=":guild is None: give its SQL type"):
+        bind("SELECT :guild", {"guild": None})
