@@ -24,16 +24,19 @@ from bot.jobs import (
     planning_job,
     sending_job,
 )
+from bot.leadership import JobLeadership, while_held
 from bot.observability.metrics import Metrics
 from bot.observability.server import ObservabilityServer
 from bot.scheduler import JobScheduler, ScheduledJob
 from bot.sending.dispatcher import Dispatcher
 from bot.sending.pacing import Throttle
 from bot.sending.sender import DiscordSender
+from bot.sharding import IdentifyPacer, IdentifySlots, ShardPlan
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from bot.wiring import ServiceBot, Services, build_services, intents
 from storage import Store
+from storage.lease import SoleProcessLease, WorkerLease
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +59,16 @@ class TopicBot(ServiceBot):
         sync_on_start: bool = True,
         clock: Clock = utc_now,
         metrics: Metrics | None = None,
+        shards: ShardPlan | None = None,
+        identify_slots: IdentifySlots | None = None,
+        worker_lease: WorkerLease | None = None,
+        uses_gateway: bool = True,
         **options: Any,
     ) -> None:
         metrics = metrics or Metrics()
         options.setdefault("http_trace", metrics.http_trace())  # counts Discord's 429s
+        self.shard_plan = shards or ShardPlan()
+        options.update(self.shard_plan.options)
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -74,6 +83,8 @@ class TopicBot(ServiceBot):
         self.settings = settings
         self.store = store
         self.clock = clock
+        # False for ``topicbot worker``: logged in over REST only, it sends without a gateway
+        self.uses_gateway = uses_gateway
         self.metrics = metrics
         self.services = services or build_services(store, settings, clock)
         self.planner = DeliveryPlanner(
@@ -91,6 +102,8 @@ class TopicBot(ServiceBot):
             metrics=metrics,
             digest_times=self.planner.digest_times,
         )
+        # On SQLite this process is the store's only one (storage.exclusive): always the holder.
+        self.worker_lease = worker_lease or SoleProcessLease()
         self.housekeeper = Housekeeper(
             store,
             settings.retention,
@@ -100,10 +113,16 @@ class TopicBot(ServiceBot):
         self.autocomplete_throttle = Throttle(settings.commands.autocomplete_per_10s, 10.0)
         self.jobs = (
             JobScheduler(
-                self.scheduled_jobs(), clock=clock, gateway_ready=self.is_ready, metrics=metrics
+                self.scheduled_jobs(),
+                clock=clock,
+                gateway_ready=self.is_ready if uses_gateway else lambda: True,
+                metrics=metrics,
             )
             if run_jobs
             else None
+        )
+        self.leadership = (
+            JobLeadership(self.worker_lease, self.jobs) if self.jobs is not None else None
         )
         listen = settings.observability.listen
         self.observability = (
@@ -112,6 +131,8 @@ class TopicBot(ServiceBot):
             else None
         )
         self._sync_on_start = sync_on_start
+        self._max_concurrency: int | None = None
+        self.identify_pacer = IdentifyPacer(self._fetch_max_concurrency, identify_slots)
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
         """The background jobs, with fixed ids. Digests are woken at the moment their
@@ -128,13 +149,13 @@ class TopicBot(ServiceBot):
             ),
             ScheduledJob(
                 "send_deliveries",
-                sending_job(self.dispatcher),
+                while_held(self.worker_lease, sending_job(self.dispatcher)),
                 delivery.send_interval_seconds,
                 needs_gateway=True,  # views (the Unsubscribe button) need the connection
             ),
             ScheduledJob(
                 "send_digests",
-                digest_job(self.dispatcher),
+                while_held(self.worker_lease, digest_job(self.dispatcher)),
                 self.settings.digests.check_interval_seconds,
                 next_wanted=self.store.deliveries.next_digest_due,
                 needs_gateway=True,
@@ -158,19 +179,45 @@ class TopicBot(ServiceBot):
             await sync_commands(
                 self.tree, self.store.meta, guild_id=self.settings.discord.dev_guild_id
             )
-        if self.jobs is not None:
-            self.jobs.start()
+        if self.leadership is not None:
+            await self.leadership.start()
 
     async def close(self) -> None:
-        """Stop the jobs and the endpoints, then disconnect."""
-        if self.jobs is not None:
-            self.jobs.shutdown()
+        """Stop the jobs (giving the worker lease up) and the endpoints, then disconnect."""
+        if self.leadership is not None:
+            await self.leadership.stop()
+        await self.identify_pacer.close()
         if self.observability is not None:
             await self.observability.stop()
         await super().close()
 
+    async def launch_shards(self) -> None:
+        """Learn the shard count (and the identify concurrency) from Discord when none was
+        given, then connect through the configured gateway: discord.py would otherwise
+        connect to the URL ``GET /gateway/bot`` names, past a configured gateway."""
+        if self.shard_count is None and not self.is_closed():
+            count, _, limits = await self.http.get_bot_gateway()
+            self.shard_count = count
+            self._max_concurrency = limits["max_concurrency"]
+        await super().launch_shards()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for this shard's identify turn (see ``bot.sharding.IdentifyPacer``)."""
+        await self.identify_pacer.wait_turn(shard_id)
+
+    async def _fetch_max_concurrency(self) -> int:
+        if self._max_concurrency is None:
+            limits = await self.fetch_session_start_limits()
+            self._max_concurrency = limits.max_concurrency
+        return self._max_concurrency
+
     async def on_ready(self) -> None:
         """Say who we are once connected; run the jobs that were waiting for the gateway."""
-        log.info("connected as %s to %d guilds", self.user, len(self.guilds))
+        log.info(
+            "connected as %s to %d guilds (%s)",
+            self.user,
+            len(self.guilds),
+            self.shard_plan.describe(self.shard_count),
+        )
         if self.jobs is not None:
             self.jobs.gateway_is_ready()

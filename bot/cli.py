@@ -1,9 +1,9 @@
-"""The ``topicbot`` command line: run, sync-commands, ingest, stats, related, backup,
+"""The ``topicbot`` command line: run, worker, sync-commands, ingest, stats, related, backup,
 check-config, invite-url, doctor.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable); 4 Discord could not
-be reached (run, sync-commands, invite-url, doctor).
+be reached (run, worker, sync-commands, invite-url, doctor).
 """
 
 from __future__ import annotations
@@ -33,9 +33,11 @@ from bot.domain.visibility import NO_GUILD
 from bot.ingest.report import IngestReport
 from bot.ingest.writer import ingest_paths
 from bot.observability.logs import configure_logging
+from bot.sharding import ShardPlanError, parse_shard_plan
 from bot.stores import open_store
 from storage import Store, StoreError
 from storage.backup import BackupRefused, backup_store
+from storage.exclusive import StoreInUse
 from storage.models import PruningRun, StoreSize
 from storage.postgresql import password_of
 from storage.postgresql.store import PgStore, open_from_environment
@@ -89,6 +91,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="connect to Discord and run the bot")
     _add_config_option(run)
+    run.add_argument(
+        "--shard-ids",
+        default=None,
+        metavar="IDS",
+        help="connect only these shards, comma-separated (such as 0,1); needs --shard-count",
+    )
+    run.add_argument(
+        "--shard-count",
+        type=int,
+        default=None,
+        metavar="N",
+        help="how many shards the bot has in all (default: what Discord recommends)",
+    )
+    run.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="never run the jobs (inbox, planning, sending, digests, housekeeping) here",
+    )
+
+    worker = commands.add_parser(
+        "worker", help="run the jobs without a gateway connection (REST only)"
+    )
+    _add_config_option(worker)
 
     backup = commands.add_parser("backup", help="copy the store, safely while the bot runs")
     backup.add_argument("path", type=Path, metavar="PATH", help="the file to write")
@@ -127,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, UsageError) as error:
         print(f"topicbot: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except StoreInUse as error:
+        print(f"topicbot: {error}", file=sys.stderr)
+        return EXIT_STORE
     except sqlite3.OperationalError as error:
         print(f"topicbot: {_store_problem(error)}", file=sys.stderr)
         return EXIT_STORE
@@ -140,7 +168,7 @@ def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
     database_password = password_of(os.environ.get(settings.storage.url_env, ""))
     configure_logging(
         settings.logging,
-        serving=args.command == "run",
+        serving=args.command in ("run", "worker"),
         verbose=args.verbose,
         secrets=[secret for secret in (token, database_password) if secret],
     )
@@ -180,10 +208,16 @@ def _discord_command(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: discord.py and the scheduler are about 27 MB of a process's memory, which
     # ``topicbot ingest`` (bounded to 200 MB) and the other store commands do without.
     from bot.doctor import doctor_now, invite_url_now
-    from bot.runner import run_bot, sync_commands_now
+    from bot.runner import run_bot, run_worker, sync_commands_now
 
     if args.command == "run":
-        return run_bot(settings)
+        try:
+            shards = parse_shard_plan(args.shard_ids, args.shard_count)
+        except ShardPlanError as error:
+            raise UsageError(str(error)) from None
+        return run_bot(settings, shards=shards, run_jobs=not args.no_jobs)
+    if args.command == "worker":
+        return run_worker(settings)
     if args.command == "sync-commands":
         return sync_commands_now(settings, args.guild)
     if args.command == "invite-url":

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import aiohttp
 import discord
@@ -18,9 +19,12 @@ from discord.gateway import DiscordWebSocket
 
 from bot.app import TopicBot
 from bot.config import Settings
+from bot.coordination import coordination_for
+from bot.sharding import ShardPlan
 from bot.stores import open_store
 from bot.sync import sync_commands
 from storage import Store
+from storage.exclusive import sole_process
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +58,49 @@ def point_at_discord(settings: Settings) -> None:
 Session = Callable[[TopicBot, str], Awaitable[int]]
 
 
-def build_bot(settings: Settings, store: Store, *, serving: bool) -> TopicBot:
-    """topicbot over an open store; the jobs and the start-up sync only when ``serving``."""
-    return TopicBot(settings=settings, store=store, run_jobs=serving, sync_on_start=serving)
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What ``topicbot run``'s flags choose: the shards, and whether the jobs run here."""
+
+    shards: ShardPlan = field(default_factory=ShardPlan)
+    run_jobs: bool = True
+    uses_gateway: bool = True
 
 
-def run_bot(settings: Settings) -> int:
+REST_ONLY = RunOptions(run_jobs=False)  # sync-commands, doctor: no gateway, no jobs
+
+
+WORKER = RunOptions(uses_gateway=False)  # topicbot worker: the jobs, over REST only
+
+
+def build_bot(
+    settings: Settings, store: Store, *, serving: bool, run: RunOptions = REST_ONLY
+) -> TopicBot:
+    """topicbot over an open store; the start-up sync only when ``serving``, the jobs only
+    when ``serving`` and ``run`` wants them (and this process holds the worker lease)."""
+    coordination = coordination_for(settings)
+    return TopicBot(
+        settings=settings,
+        store=store,
+        run_jobs=serving and run.run_jobs,
+        sync_on_start=serving,
+        shards=run.shards,
+        worker_lease=coordination.lease,
+        identify_slots=coordination.identify_slots,
+        uses_gateway=run.uses_gateway,
+    )
+
+
+def run_bot(settings: Settings, *, shards: ShardPlan | None = None, run_jobs: bool = True) -> int:
     """``topicbot run``: 0 after a clean shutdown, 2 when the token is missing or refused."""
-    return _with_bot(settings, _serve)
+    options = RunOptions(shards or ShardPlan(), run_jobs)
+    return _with_bot(settings, _serve, run=options)
+
+
+def run_worker(settings: Settings) -> int:
+    """``topicbot worker``: the jobs (while this process holds the worker lease), logged in
+    over REST only, without a gateway connection; 0 after SIGINT/SIGTERM."""
+    return _with_bot(settings, _work, run=WORKER)
 
 
 def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
@@ -75,10 +114,12 @@ def sync_commands_now(settings: Settings, guild_id: int | None) -> int:
         print(f"synced slash commands to {where}")
         return EXIT_OK
 
-    return _with_bot(settings, sync, serving=False)
+    return _with_bot(settings, sync, serving=False, run=REST_ONLY)
 
 
-def _with_bot(settings: Settings, session: Session, *, serving: bool = True) -> int:
+def _with_bot(
+    settings: Settings, session: Session, *, run: RunOptions, serving: bool = True
+) -> int:
     """Read the token, point discord.py where configured, open the store, build the bot and
     run ``session`` with it; close everything afterwards."""
     try:
@@ -87,13 +128,24 @@ def _with_bot(settings: Settings, session: Session, *, serving: bool = True) -> 
         print(f"topicbot: {error}", file=sys.stderr)
         return EXIT_USAGE
     point_at_discord(settings)
-    return asyncio.run(_session(settings, token, session, serving))
+    return asyncio.run(_session(settings, token, session, serving, run))
 
 
-async def _session(settings: Settings, token: str, session: Session, serving: bool) -> int:
+async def _session(
+    settings: Settings, token: str, session: Session, serving: bool, run: RunOptions
+) -> int:
+    with contextlib.ExitStack() as sole:
+        if serving and settings.storage.backend == "sqlite":
+            sole.enter_context(sole_process(settings.storage.path))
+        return await _on_store(settings, token, session, serving, run)
+
+
+async def _on_store(
+    settings: Settings, token: str, session: Session, serving: bool, run: RunOptions
+) -> int:
     store = await open_store(settings)
     try:
-        async with build_bot(settings, store, serving=serving) as bot:
+        async with build_bot(settings, store, serving=serving, run=run) as bot:
             try:
                 return await session(bot, token)
             except discord.LoginFailure:
@@ -120,8 +172,25 @@ async def _serve(bot: TopicBot, token: str) -> int:
     return EXIT_OK
 
 
-def _stop_on_signals(bot: TopicBot) -> None:
+async def _work(bot: TopicBot, token: str) -> int:
+    stopped = _stop_on_signals(bot)
+    await bot.login(token)  # and setup_hook: the jobs compete for the worker lease
+    log.info("worker logged in as %s over REST (no gateway connection)", bot.user)
+    await stopped.wait()
+    log.info("stopped cleanly")
+    return EXIT_OK
+
+
+def _stop_on_signals(bot: TopicBot) -> asyncio.Event:
+    """Close the bot on SIGINT/SIGTERM; the event is set once it is closed."""
     loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
+
+    async def stop() -> None:
+        await bot.close()
+        stopped.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # not on Windows
-            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(bot.close()))
+            loop.add_signal_handler(sig, lambda: asyncio.ensure_future(stop()))
+    return stopped

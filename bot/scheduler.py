@@ -61,6 +61,7 @@ class JobScheduler:
         self._gateway_ready = gateway_ready
         self._metrics = metrics
         self._running: set[str] = set()
+        self.standing_by = False
         # time.monotonic() of each job's last run that did not raise (the start, before one)
         self._last_ran: dict[str, float] = {}
         self._last_failed: set[str] = set()
@@ -72,9 +73,11 @@ class JobScheduler:
         # own two lines for every run (every few seconds) would bury those.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
 
-    def start(self) -> None:
-        """Start, then add the jobs under their ids; each runs once at once."""
-        self._scheduler.start()
+    def start(self, *, paused: bool = False) -> None:
+        """Start, then add the jobs under their ids; each runs once at once (or, ``paused``,
+        at once when resumed)."""
+        self._scheduler.start(paused=paused)
+        self.standing_by = paused
         started = time.monotonic()
         self._last_ran = dict.fromkeys(self._jobs, started)
         for job in self._jobs.values():
@@ -88,6 +91,20 @@ class JobScheduler:
                 next_run_time=datetime.now(UTC),
             )
 
+    def pause(self) -> None:
+        """Stand by: no job starts until ``resume`` (one running now runs to its end)."""
+        self.standing_by = True
+        self._scheduler.pause()
+
+    def resume(self) -> None:
+        """Run the jobs again, each at once."""
+        now, moment = time.monotonic(), datetime.now(UTC)
+        self._last_ran = dict.fromkeys(self._jobs, now)
+        for job_id in self._jobs:
+            self._scheduler.modify_job(job_id, next_run_time=moment)
+        self.standing_by = False
+        self._scheduler.resume()
+
     def shutdown(self) -> None:
         """Stop; a run in progress is not waited for."""
         if self._scheduler.running:
@@ -97,6 +114,8 @@ class JobScheduler:
         """Jobs that have not run (without raising) within twice their interval, each as a
         sentence for /healthz. A job running now counts as running on time: a dispatch of
         many messages takes longer than the sending interval."""
+        if self.standing_by:
+            return []  # another process runs them
         now = time.monotonic()
         late = []
         for job_id, job in self._jobs.items():

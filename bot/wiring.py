@@ -65,8 +65,9 @@ def intents() -> discord.Intents:
     return wanted
 
 
-class ServiceBot(commands.Bot):
-    """A bot that carries the services and settings its commands use."""
+class ServiceBot(commands.AutoShardedBot):
+    """A bot that carries the services and settings its commands use. Sharded: the shards it
+    connects are chosen at start (every shard Discord recommends, by default)."""
 
     settings: Settings
     store: Store

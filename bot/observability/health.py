@@ -33,6 +33,11 @@ class Gateway(Protocol):
         """The client was closed."""
         ...
 
+    @property
+    def uses_gateway(self) -> bool:
+        """False for a process that only sends, over REST (``topicbot worker``)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Health:
@@ -53,7 +58,7 @@ class Health:
 async def check_health(client: Gateway, store: Store, jobs: JobScheduler | None) -> Health:
     """Every check, each problem as one sentence."""
     problems = []
-    if not gateway_connected(client):
+    if client.uses_gateway and not gateway_connected(client):
         problems.append("gateway: not connected to Discord")
     store_answer = await store_problem(store)
     if store_answer:
@@ -64,9 +69,15 @@ async def check_health(client: Gateway, store: Store, jobs: JobScheduler | None)
 
 
 def gateway_connected(bot: Gateway) -> bool:
-    """Ready (READY received) and the websocket open now."""
+    """Ready (READY received) and the websocket open now: every shard's, for a sharded
+    client."""
+    if not bot.is_ready() or bot.is_closed():
+        return False
+    shards = getattr(bot, "shards", None)
+    if shards is not None:
+        return bool(shards) and not any(shard.is_closed() for shard in shards.values())
     websocket = getattr(bot, "ws", None)
-    return bot.is_ready() and not bot.is_closed() and websocket is not None and websocket.open
+    return websocket is not None and bool(websocket.open)
 
 
 async def store_problem(store: Store) -> str:

@@ -71,10 +71,12 @@ class Topicbot:
         return "\n".join(self.lines)
 
 
-async def start_topicbot(config: Path, token: str) -> Topicbot:
+async def start_topicbot(
+    config: Path, token: str, *flags: str, subcommand: str = "run"
+) -> Topicbot:
     env = {**os.environ, "DISCORD_TOKEN": token, "PYTHONUNBUFFERED": "1"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--config", str(config),
+        sys.executable, "-m", "bot", subcommand, "--config", str(config), *flags,
         cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     return Topicbot(process)

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from . import payloads
+from .sharding import UNSHARDED, IdentifyLimiter, Shard, covers, parse_shard
 
 if TYPE_CHECKING:
     from .server import DiscordDouble
+    from .state import Guild
 
 DISPATCH, HEARTBEAT, IDENTIFY, RESUME, RECONNECT = 0, 1, 2, 6, 7
 REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 8, 9, 10, 11
@@ -35,6 +37,9 @@ class GatewaySession:
     ws: web.WebSocketResponse | None = None
     identified: asyncio.Event = field(default_factory=asyncio.Event)
     resumes: int = 0
+    shard: Shard = UNSHARDED
+    # the order sessions identified in: of two sessions of one shard, the later one serves it
+    order: int = 0
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         """Send (or queue for resume) a DISPATCH frame."""
@@ -48,11 +53,20 @@ class GatewaySession:
 class Gateway:
     """Serves the gateway websocket (text JSON frames, no compression)."""
 
-    def __init__(self, double: DiscordDouble, *, heartbeat_interval_ms: int = 41_250) -> None:
+    def __init__(
+        self,
+        double: DiscordDouble,
+        *,
+        heartbeat_interval_ms: int = 41_250,
+        limiter: IdentifyLimiter | None = None,
+    ) -> None:
         self.double = double
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.sessions: dict[str, GatewaySession] = {}
+        # the session serving each shard: the last one identified for it
+        self.by_shard: dict[Shard, GatewaySession] = {}
         self.current: GatewaySession | None = None
+        self.limiter = limiter or IdentifyLimiter()
         self.identifies = 0
         self.connections = 0
         self.heartbeats = 0
@@ -97,29 +111,48 @@ class Gateway:
         if data.get("token") != self.double.token:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
+        shard = parse_shard(data.get("shard"))
+        if shard is None:
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        if not self.limiter.admit(shard):
+            await self._send(ws, INVALID_SESSION, False)
+            return None
         self.identifies += 1
-        session = GatewaySession(session_id=secrets.token_hex(16), intents=data.get("intents", 0))
+        session = GatewaySession(
+            session_id=secrets.token_hex(16),
+            intents=data.get("intents", 0),
+            shard=shard,
+            order=self.identifies,
+        )
         session.ws = ws
         self.sessions[session.session_id] = session
+        self.by_shard[shard] = session
         self.current = session
-        world = self.double.world
         await session.dispatch("READY", self._ready_payload(session))
-        for guild in world.guilds.values():
-            await session.dispatch("GUILD_CREATE", payloads.guild(world, guild, full=True))
+        for guild in self._guilds_of(shard):
+            await session.dispatch(
+                "GUILD_CREATE", payloads.guild(self.double.world, guild, full=True)
+            )
         session.identified.set()
         self._ready.set()
         return session
+
+    def _guilds_of(self, shard: Shard) -> list[Guild]:
+        return [g for g in self.double.world.guilds.values() if covers(shard, g.id)]
 
     def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
         world = self.double.world
         return {
             "v": 10,
             "user": payloads.user(world.bot_user),
-            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+            "guilds": [
+                {"id": str(g.id), "unavailable": True} for g in self._guilds_of(session.shard)
+            ],
             "session_id": session.session_id,
             "resume_gateway_url": self.double.gateway_url,
             "session_type": "normal",
-            "shard": [0, 1],
+            "shard": list(session.shard),
             "application": {"id": str(world.application_id), "flags": 0},
             "private_channels": [],
             "relationships": [],
@@ -173,15 +206,25 @@ class Gateway:
         assert self.current is not None
         return self.current
 
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Dispatch an event to the current session (queued for RESUME if disconnected)."""
-        if self.current is None:
-            raise RuntimeError("no client has identified on the gateway yet")
-        await self.current.dispatch(event, data)
+    def session_for(self, guild_id: int | None) -> GatewaySession | None:
+        """The session that receives ``guild_id``'s events (None: a DM's, shard 0's)."""
+        serving = [s for shard, s in self.by_shard.items() if covers(shard, guild_id)]
+        return max(serving, key=lambda s: s.order, default=None)
 
-    def wants(self, intent: int) -> bool:
-        """Whether the current session subscribed to ``intent``."""
-        return self.current is not None and bool(self.current.intents & intent)
+    async def dispatch(self, event: str, data: dict[str, Any]) -> GatewaySession:
+        """Dispatch an event to the session of the shard its server is on (``data``'s
+        ``guild_id``; shard 0 for none), queued for RESUME if disconnected; that session."""
+        guild_id = data.get("guild_id")
+        session = self.session_for(int(guild_id) if guild_id else None)
+        if session is None:
+            raise RuntimeError(f"no client has identified on the shard of guild {guild_id}")
+        await session.dispatch(event, data)
+        return session
+
+    def wants(self, intent: int, guild_id: int | None = None) -> bool:
+        """Whether the session of ``guild_id``'s shard subscribed to ``intent``."""
+        session = self.session_for(guild_id)
+        return session is not None and bool(session.intents & intent)
 
     async def force_close(self, code: int = 4000) -> None:
         """Drop the current socket (a resumable close code by default)."""
@@ -200,6 +243,8 @@ class Gateway:
             return
         if not resumable:
             self.sessions.pop(session.session_id, None)
+            if self.by_shard.get(session.shard) is session:
+                del self.by_shard[session.shard]
         await self._send(session.ws, INVALID_SESSION, resumable)
 
     async def close_all(self) -> None:

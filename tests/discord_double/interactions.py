@@ -52,6 +52,8 @@ class InteractionResult:
     modal: dict[str, Any] | None = None
     original_deleted: bool = False
     late_ack: bool = False
+    # the shard whose session the interaction was dispatched to, (shard_id, shard_count)
+    shard: tuple[int, int] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
     # -- convenient views -----------------------------------------------------------

@@ -57,11 +57,14 @@ class DoubleWorld:
         return self.guilds[1]
 
 
-def build_guild(double: DiscordDouble, name: str, members: int = 2) -> GuildWorld:
-    """A guild with an owner, a moderator (Manage Server), plain members, two text channels."""
+def build_guild(
+    double: DiscordDouble, name: str, members: int = 2, *, shard: tuple[int, int] | None = None
+) -> GuildWorld:
+    """A guild with an owner, a moderator (Manage Server), plain members, two text channels;
+    on shard ``shard`` (shard_id, shard_count) when given."""
     world = double.world
     owner = world.add_user(f"{name}-owner")
-    guild = world.add_guild(name, owner)
+    guild = world.add_guild(name, owner, shard=shard)
     moderator_role = world.add_role(guild, "Moderators", MANAGE_GUILD)
     member_role = world.add_role(guild, "Readers")
     member_role.mentionable = True  # "Allow anyone to @mention this role"
@@ -86,9 +89,22 @@ def build_guild(double: DiscordDouble, name: str, members: int = 2) -> GuildWorl
     )
 
 
-def build_world(double: DiscordDouble, guilds: int = 2, members: int = 2) -> DoubleWorld:
-    """``guilds`` guilds built with :func:`build_guild` (call before the bot connects)."""
-    return DoubleWorld([build_guild(double, f"guild{i + 1}", members) for i in range(guilds)])
+def build_world(
+    double: DiscordDouble, guilds: int = 2, members: int = 2, *, shard_count: int | None = None
+) -> DoubleWorld:
+    """``guilds`` guilds built with :func:`build_guild` (call before the bot connects); with
+    ``shard_count``, guild ``i`` is on shard ``i % shard_count``."""
+    return DoubleWorld(
+        [
+            build_guild(
+                double,
+                f"guild{i + 1}",
+                members,
+                shard=None if shard_count is None else (i % shard_count, shard_count),
+            )
+            for i in range(guilds)
+        ]
+    )
 
 
 @pytest_asyncio.fixture

@@ -95,8 +95,13 @@ async def get_gateway(double: DiscordDouble, req: ApiRequest) -> Reply:
 
 async def get_gateway_bot(double: DiscordDouble, req: ApiRequest) -> Reply:
     """GET /gateway/bot."""
-    limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-    return ok({"url": double.gateway_url, "shards": 1, "session_start_limit": limit})
+    return ok(
+        {
+            "url": double.gateway_url,
+            "shards": double.recommended_shards,
+            "session_start_limit": double.gateway.limiter.session_start_limit(),
+        }
+    )
 
 
 # -- application commands ----------------------------------------------------------------

@@ -29,6 +29,7 @@ from .interactions import (
     InvocationContext,
     find_component,
 )
+from .sharding import IdentifyLimiter
 from .spec import SpecValidator, discord_error_body, load_spec_validator, template_regex
 from .state import Channel, Guild, Message, SnowflakeFactory, User, World
 
@@ -109,8 +110,12 @@ class DiscordDouble:
         spec_path: Path | None = None,
         heartbeat_interval_ms: int = 41_250,
         ack_deadline: float = 3.0,
+        shards: int = 1,
+        max_concurrency: int = 1,
     ) -> None:
         self.token = token
+        # what GET /gateway/bot recommends
+        self.recommended_shards = shards
         ids = SnowflakeFactory()
         bot = User(id=ids.next(), username=bot_name, bot=True, global_name=bot_name)
         self.world = World(bot_user=bot, application_id=bot.id, ids=ids)
@@ -121,7 +126,11 @@ class DiscordDouble:
         self.ack_deadline = ack_deadline
         self.clock_offset_seconds = 0.0
         self.spec: SpecValidator | None = load_spec_validator(spec_path) if validate else None
-        self.gateway = Gateway(self, heartbeat_interval_ms=heartbeat_interval_ms)
+        self.gateway = Gateway(
+            self,
+            heartbeat_interval_ms=heartbeat_interval_ms,
+            limiter=IdentifyLimiter(max_concurrency=max_concurrency),
+        )
         self.builder = InteractionBuilder(self.world)
         self.rate_limiter: RateLimiter | None = None
         self._faults: list[FaultRule] = []
@@ -339,6 +348,15 @@ class DiscordDouble:
         self.rate_limiter = RateLimiter(per_channel, global_per_second)
         return self.rate_limiter
 
+    def enforce_identify_limit(self, max_concurrency: int | None = None) -> IdentifyLimiter:
+        """Refuse, like Discord, a second identify in a rate-limit bucket within 5 s (the
+        gateway answers INVALID_SESSION, which discord.py meets by identifying again later)."""
+        limiter = self.gateway.limiter
+        if max_concurrency is not None:
+            limiter.max_concurrency = max_concurrency
+        limiter.enforce = True
+        return limiter
+
     @property
     def rate_limit_hits(self) -> int:
         """How many 429s the rate-limit emulation answered."""
@@ -407,7 +425,7 @@ class DiscordDouble:
         if message.ephemeral:
             return
         intent = DIRECT_MESSAGES if channel.guild_id is None else GUILD_MESSAGES
-        if self.gateway.current is not None and self.gateway.wants(intent):
+        if self.gateway.wants(intent, channel.guild_id):
             await self.gateway.dispatch("MESSAGE_CREATE", payloads.message(self.world, message))
 
     async def user_message(self, channel_id: int, user_id: int, content: str) -> Message:
@@ -556,7 +574,8 @@ class DiscordDouble:
         )
         self.interactions[result.id] = result
         result.dispatched_at = time.monotonic()
-        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        session = await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        result.shard = session.shard
         if timeout_s is not None:
             await result.wait_ack(timeout_s)
         return result

@@ -47,6 +47,14 @@ class SnowflakeFactory:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A fresh snowflake whose server would be on shard ``shard_id`` of ``shard_count``
+        (its millisecond part moved forward to the next that maps there)."""
+        ms = max(self.next() >> 22, (self._last >> 22) + 1)
+        ms += (shard_id - ms) % shard_count
+        self._last = (ms << 22) | (next(self._counter) & 0xFFF)
+        return self._last
+
 
 @dataclass
 class User:
@@ -212,9 +220,11 @@ class World:
         self.users[user.id] = user
         return user
 
-    def add_guild(self, name: str, owner: User) -> Guild:
-        """Create a guild with its @everyone role, owned by ``owner``; the bot joins it."""
-        guild = Guild(id=self.ids.next(), name=name, owner_id=owner.id)
+    def add_guild(self, name: str, owner: User, *, shard: tuple[int, int] | None = None) -> Guild:
+        """Create a guild with its @everyone role, owned by ``owner``; the bot joins it. With
+        ``shard`` (shard_id, shard_count), its id puts it on that shard."""
+        guild_id = self.ids.next() if shard is None else self.ids.next_on_shard(*shard)
+        guild = Guild(id=guild_id, name=name, owner_id=owner.id)
         everyone = Role(id=guild.id, guild_id=guild.id, name="@everyone")
         everyone.permissions = DEFAULT_EVERYONE_PERMISSIONS
         guild.roles[everyone.id] = everyone

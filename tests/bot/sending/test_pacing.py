@@ -3,21 +3,7 @@
 from __future__ import annotations
 
 from bot.sending.pacing import Pacer, Throttle
-
-
-class FakeClock:
-    """A monotonic clock that moves only when the pacer sleeps (or the test says)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.clocks import FakeMonotonic as FakeClock
 
 
 def pacer(

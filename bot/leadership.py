@@ -1,0 +1,91 @@
+"""The jobs run only in the process holding the worker lease (``storage.lease``). Every
+``topicbot run`` competes for it (unless ``--no-jobs``); one holds it and runs the jobs, the
+others stand by, trying to take it every few seconds, and the first to find it free takes
+over. The holder checks every few seconds that it still holds the lease, and stands by the
+moment it does not."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.scheduler import Job, JobScheduler
+from storage.lease import WorkerLease
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 2.0
+KEEPALIVE_SECONDS = 2.0
+
+
+class JobLeadership:
+    """Runs ``jobs`` while ``lease`` is held, and stands by while it is not."""
+
+    def __init__(
+        self,
+        lease: WorkerLease,
+        jobs: JobScheduler,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        keepalive_seconds: float = KEEPALIVE_SECONDS,
+    ) -> None:
+        self._lease = lease
+        self._jobs = jobs
+        self._poll = poll_seconds
+        self._keepalive = keepalive_seconds
+        self._task: asyncio.Task[None] | None = None
+        self.holding = False
+
+    async def start(self) -> None:
+        """Try the lease once now: the jobs start at once when it is free, paused when not;
+        then keep competing (or checking) in the background."""
+        self.holding = await self._lease.acquire()
+        self._jobs.start(paused=not self.holding)
+        log.info(
+            "worker lease %s", "taken: this process runs the jobs" if self.holding else "held "
+            "by another process: standing by",
+        )  # fmt: skip
+        self._task = asyncio.create_task(self._watch(), name="worker-lease")
+
+    async def stop(self) -> None:
+        """Stop the jobs and give the lease up, so that a standby takes over at once."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._jobs.shutdown()
+        await self._lease.release()
+        self.holding = False
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self._keepalive if self.holding else self._poll)
+            try:
+                await self._check()
+            except Exception:
+                log.exception("worker lease check failed; trying again")
+
+    async def _check(self) -> None:
+        if self.holding:
+            if not await self._lease.held():
+                self.holding = False
+                self._jobs.pause()
+                log.warning("worker lease lost: standing by (another process takes over)")
+        elif await self._lease.acquire():
+            self.holding = True
+            self._jobs.resume()
+            log.info("worker lease taken: this process runs the jobs")
+
+
+def while_held(lease: WorkerLease, job: Job) -> Job:
+    """``job``, run only after checking that this process still holds the lease: a holder
+    that lost it (its connection cut, say) and has not noticed yet sends nothing more."""
+
+    async def run() -> str:
+        if not await lease.held():
+            log.warning("worker lease no longer held: this run is skipped")
+            return ""
+        return await job()
+
+    return run

@@ -1,0 +1,54 @@
+"""One running bot per SQLite store: an exclusive lock on a file beside the store, held for as
+long as the bot runs. SQLite serves one writing process; two bots on one file would both run
+the jobs (and send every alert twice), so the second is refused with a line that says so.
+The operating system drops the lock when its process ends, however it ends."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from storage.database import StoreError
+
+
+class StoreInUse(StoreError):
+    """Another process runs the bot on this SQLite store."""
+
+
+def lock_path(store_path: Path) -> Path:
+    """The lock file of the store at ``store_path``: ``topicbot.db.lock`` beside
+    ``topicbot.db``."""
+    return store_path.with_name(store_path.name + ".lock")
+
+
+@contextlib.contextmanager
+def sole_process(store_path: Path) -> Iterator[None]:
+    """Hold the store's lock for the block, or raise ``StoreInUse`` naming the holder."""
+    path = lock_path(store_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StoreInUse(_refusal(store_path, _holder(descriptor))) from None
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        os.close(descriptor)  # closing it releases the lock
+
+
+def _holder(descriptor: int) -> str:
+    text = os.pread(descriptor, 32, 0).decode(errors="replace").strip()
+    return f" (pid {text})" if text.isdigit() else ""
+
+
+def _refusal(store_path: Path, holder: str) -> str:
+    return (
+        f"{store_path} is in use by another topicbot run{holder}: a SQLite store serves one "
+        "process; to run several, use storage.backend: postgresql"
+    )
