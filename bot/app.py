@@ -35,7 +35,7 @@ from bot.sharding import IdentifyPacer, IdentifySlots, ShardPlan
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from bot.wiring import ServiceBot, Services, build_services, intents
-from storage import Store
+from storage.api import StoreApi
 from storage.lease import SoleProcessLease, WorkerLease
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class TopicBot(ServiceBot):
         self,
         *,
         settings: Settings,
-        store: Store,
+        store: StoreApi,
         services: Services | None = None,
         run_jobs: bool = True,
         sync_on_start: bool = True,

@@ -1,9 +1,10 @@
 """The ``topicbot`` command line: run, worker, sync-commands, ingest, stats, related, backup,
-check-config, invite-url, doctor.
+migrate-store, check-config, invite-url, doctor.
 
 Exit codes: 0 success; 1 some input was rejected (the rest was stored); 2 usage or
 configuration error; 3 the store failed (disk full, locked, unreadable); 4 Discord could not
-be reached (run, worker, sync-commands, invite-url, doctor).
+be reached (run, worker, sync-commands, invite-url, doctor); 130 migrate-store interrupted
+(SIGINT).
 """
 
 from __future__ import annotations
@@ -35,17 +36,20 @@ from bot.ingest.writer import ingest_paths
 from bot.observability.logs import configure_logging
 from bot.sharding import ShardPlanError, parse_shard_plan
 from bot.stores import open_store
-from storage import Store, StoreError
+from storage import StoreError
+from storage.api import StoreApi
 from storage.backup import BackupRefused, backup_store
 from storage.exclusive import StoreInUse
 from storage.models import PruningRun, StoreSize
-from storage.postgresql import password_of
+from storage.postgresql import password_of, server_address, url_from_environment
+from storage.postgresql.from_sqlite import CopyMismatch, CopyRefused, TableCheck, copy_sqlite_file
 from storage.postgresql.store import PgStore, open_from_environment
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_STORE = 3
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
 
 log = logging.getLogger("topicbot")
 
@@ -120,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
     _add_config_option(backup)
 
+    _add_migrate_store(commands)
+
     sync = commands.add_parser("sync-commands", help="push slash command definitions now")
     _add_config_option(sync)
     sync.add_argument("--guild", type=int, default=None, metavar="ID", help="only this server")
@@ -129,6 +135,30 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check the set-up: Discord, feeds, store, inbox")
     _add_config_option(doctor)
     return parser
+
+
+def _add_migrate_store(commands: Any) -> None:
+    migrate = commands.add_parser(
+        "migrate-store",
+        help="copy the SQLite store into PostgreSQL",
+        description=(
+            "Copy the SQLite store at storage.path into the empty PostgreSQL database whose "
+            "URL is in $storage.url_env, then compare each table's row count and checksum on "
+            "both sides. The copy is one transaction: it commits only when every table "
+            "matches, so an interrupted or failed run leaves the database as it was and can "
+            "simply be run again. The SQLite file is only read."
+        ),
+    )
+    migrate.add_argument(
+        "--to-postgresql", action="store_true", required=True, help="the only direction"
+    )
+    migrate.add_argument(
+        "--force",
+        action="store_true",
+        help="empty the database's topicbot tables first, replacing the store it holds (in "
+        "the copy's transaction: kept if the copy fails)",
+    )
+    _add_config_option(migrate)
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -201,6 +231,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _check_config(args.config, settings)
     if args.command == "backup":
         return _backup(args.path, settings, force=args.force)
+    if args.command == "migrate-store":
+        return _migrate_store_now(settings, force=args.force)
     return _discord_command(args, settings)
 
 
@@ -250,7 +282,7 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
     return EXIT_REJECTED if report.rejected else EXIT_OK
 
 
-async def _ingest_store(settings: Settings) -> Store | PgStore:
+async def _ingest_store(settings: Settings) -> StoreApi | PgStore:
     """The store ``ingest`` writes to. PostgreSQL is opened here until ``open_store`` serves
     it to the bot too (the PostgreSQL store has every repository ingest needs)."""
     if settings.storage.backend == "postgresql":
@@ -327,6 +359,8 @@ def _size(size: StoreSize | None) -> str:
     """The file's size, its free pages, and whether they are given back."""
     if size is None:
         return "unknown"
+    if size.autovacuum:
+        return f"{_megabytes(size.bytes)} (deleted rows' space reused through autovacuum)"
     reclaim = (
         "given back a little at each housekeeping run"
         if size.incremental_vacuum
@@ -419,6 +453,60 @@ def _backup(path: Path, settings: Settings, *, force: bool) -> int:
         "quick_check ok"
     )
     return EXIT_OK
+
+
+# --- migrate-store ---------------------------------------------------------------------------
+
+
+def _migrate_store_now(settings: Settings, *, force: bool) -> int:
+    try:
+        return asyncio.run(_migrate_store(settings, force=force))
+    except KeyboardInterrupt:
+        print(
+            "topicbot: migrate-store interrupted; the copy is one transaction, so the "
+            "database holds all of it or nothing: run the command again",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+async def _migrate_store(settings: Settings, *, force: bool) -> int:
+    url, source = url_from_environment(
+        settings.storage.url_env, wanted_by="migrate-store --to-postgresql"
+    )
+    path = settings.storage.path
+    try:
+        checks = await copy_sqlite_file(path, url, source=source, force=force, progress=_copying)
+    except CopyRefused as error:
+        raise UsageError(str(error)) from None
+    except CopyMismatch as error:
+        _print_checks(error.checks)
+        raise
+    _print_checks(checks)
+    rows = sum(check.postgresql_rows for check in checks)
+    print(
+        f"copied {rows} rows in {len(checks)} tables from {path} to PostgreSQL at "
+        f"{server_address(url, source=source)} ({source}): every count and checksum matches"
+    )
+    return EXIT_OK
+
+
+def _copying(step: str) -> None:
+    print(step, file=sys.stderr, flush=True)
+
+
+def _print_checks(checks: Sequence[TableCheck]) -> None:
+    width = max(len("table"), *(len(check.table) for check in checks))
+    print(
+        f"{'table':<{width}}  {'SQLite rows':>11}  {'PostgreSQL rows':>15}  "
+        f"{'SQLite checksum':<16}  {'PostgreSQL checksum':<19}  match"
+    )
+    for check in checks:
+        print(
+            f"{check.table:<{width}}  {check.sqlite_rows:>11}  {check.postgresql_rows:>15}  "
+            f"{check.sqlite_checksum:016x}  {check.postgresql_checksum:016x}     "
+            f"{'ok' if check.matches else 'DIFFERS'}"
+        )
 
 
 # --- check-config ----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from bot.stores import open_store
 from bot.sync import sync_target
 from bot.wiring import ServiceBot, intents
 from storage import Store, StoreError
+from storage.api import StoreApi
 from storage.models import Feed
 
 EXIT_OK = 0
@@ -160,7 +161,7 @@ async def _doctor(settings: Settings) -> int:
 
 
 async def _discord_checks(
-    report: Report, settings: Settings, token: str, store: Store | None
+    report: Report, settings: Settings, token: str, store: StoreApi | None
 ) -> bool:
     """Token, application, commands, feeds and clock; False when Discord cannot be reached."""
     bot = build_bot(settings, store, serving=False) if store is not None else None
@@ -207,7 +208,7 @@ def _token_text(client: discord.Client) -> str:
     return f"accepted, logged in as {client.user}" if client.user else "not checked"
 
 
-async def _commands_check(bot: ServiceBot, store: Store) -> Check:
+async def _commands_check(bot: ServiceBot, store: StoreApi) -> Check:
     guild_id = bot.settings.discord.dev_guild_id
     guild, key, digest = sync_target(bot.tree, guild_id)
     where = f"guild {guild_id}" if guild_id is not None else "every server"
@@ -223,7 +224,7 @@ async def _commands_check(bot: ServiceBot, store: Store) -> Check:
     )
 
 
-async def _feed_checks(bot: discord.Client, store: Store) -> list[Check]:
+async def _feed_checks(bot: discord.Client, store: StoreApi) -> list[Check]:
     feeds = await store.feeds.every()
     if not feeds:
         return [Check("feeds", True, "none yet (add one with /feed add)")]
@@ -309,7 +310,7 @@ async def _clock_check() -> Check:
     )
 
 
-async def _open_checked_store(settings: Settings) -> tuple[Store | None, Check]:
+async def _open_checked_store(settings: Settings) -> tuple[StoreApi | None, Check]:
     """The store, opened as ``run`` opens it, and SQLite's quick check of it."""
     if settings.storage.backend == "postgresql":
         return await _open_postgresql_store(settings)
@@ -332,13 +333,18 @@ async def _open_checked_store(settings: Settings) -> tuple[Store | None, Check]:
     return None, Check("store", False, f"{path} is damaged ({found}) — restore it from a backup")
 
 
-async def _open_postgresql_store(settings: Settings) -> tuple[Store | None, Check]:
+async def _open_postgresql_store(settings: Settings) -> tuple[StoreApi | None, Check]:
     """The store on PostgreSQL as ``run`` opens it; never the SQLite file in its place."""
     try:
         store = await open_store(settings)
     except (StoreError, ConfigError) as error:
         return None, Check("store", False, str(error))
-    return store, Check("store", True, f"PostgreSQL answers at ${settings.storage.url_env}")
+    source = f"${settings.storage.url_env}"
+    verdict = await store.quick_check()
+    if verdict == ["ok"]:
+        return store, Check("store", True, f"PostgreSQL at {source} answers and is up to date")
+    await store.close()
+    return None, Check("store", False, f"PostgreSQL at {source}: {'; '.join(verdict)}")
 
 
 def _inbox_check(inbox: Path) -> Check:

@@ -12,12 +12,12 @@ from bot.ingest.inbox import scan_inbox
 from bot.observability.metrics import Metrics
 from bot.scheduler import Job
 from bot.sending.dispatcher import Dispatcher
-from storage import Store
+from storage.api import StoreApi
 
 HOUSEKEEPING_SECONDS = 3600
 
 
-def inbox_job(store: Store, ingest: IngestSettings, metrics: Metrics | None = None) -> Job:
+def inbox_job(store: StoreApi, ingest: IngestSettings, metrics: Metrics | None = None) -> Job:
     """Ingest what waits in the inbox."""
 
     async def run() -> str:
@@ -72,7 +72,7 @@ def digest_job(dispatcher: Dispatcher) -> Job:
     return run
 
 
-def housekeeping_job(store: Store, housekeeper: Housekeeper) -> Job:
+def housekeeping_job(store: StoreApi, housekeeper: Housekeeper) -> Job:
     """Prune what retention lets go, give freed pages back, relearn term associations from
     the stories (off the ingest path: bot/domain/associations.py), keep the file tidy."""
 

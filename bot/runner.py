@@ -23,7 +23,7 @@ from bot.coordination import coordination_for
 from bot.sharding import ShardPlan
 from bot.stores import open_store
 from bot.sync import sync_commands
-from storage import Store
+from storage.api import StoreApi
 from storage.exclusive import sole_process
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ WORKER = RunOptions(uses_gateway=False)  # topicbot worker: the jobs, over REST 
 
 
 def build_bot(
-    settings: Settings, store: Store, *, serving: bool, run: RunOptions = REST_ONLY
+    settings: Settings, store: StoreApi, *, serving: bool, run: RunOptions = REST_ONLY
 ) -> TopicBot:
     """topicbot over an open store; the start-up sync only when ``serving``, the jobs only
     when ``serving`` and ``run`` wants them (and this process holds the worker lease)."""

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import os
-
 from bot.config import ConfigError, Settings
 from bot.domain.stories import grouping_rules
 from storage import Store
-from storage.postgresql import URL_FORM, PostgresConnectError, open_pool
+from storage.api import StoreApi, missing_members, serves_the_bot
+from storage.postgresql import open_pool
+from storage.postgresql.connection import url_from_environment
+from storage.postgresql.database import PgDatabase
+from storage.postgresql.store import PgStore
 
 
-async def open_store(settings: Settings) -> Store:
+async def open_store(settings: Settings) -> StoreApi:
     """The store the configuration names: the SQLite file at ``storage.path`` (with the
     configured grouping rules, size cap and cache), or the PostgreSQL database at
-    ``$storage.url_env``."""
+    ``$storage.url_env`` (with a pool of ``storage.pool_size``)."""
     if settings.storage.backend == "postgresql":
-        await _check_postgresql(settings)
+        return await open_postgresql_store(settings)
     return await Store.open(
         settings.storage.path,
         grouping=grouping_rules(settings.related),
@@ -24,20 +26,26 @@ async def open_store(settings: Settings) -> Store:
     )
 
 
-async def _check_postgresql(settings: Settings) -> None:
-    """Connect as the PostgreSQL store will, so that the URL and the server are checked; then
-    refuse, clearly: this version has no store on PostgreSQL yet, and falling back to the
-    SQLite file would serve other data than the operator chose."""
-    source = f"${settings.storage.url_env}"
-    url = os.environ.get(settings.storage.url_env, "").strip()
-    if not url:
-        raise PostgresConnectError(
-            f"storage.backend is postgresql but {source} is not set (it holds the "
-            f"connection URL, {URL_FORM})"
+async def open_postgresql_store(settings: Settings) -> StoreApi:
+    """The store on the PostgreSQL database at ``$storage.url_env``, its schema brought up to
+    date. Refused, clearly, while this version's PostgreSQL store lacks some of what the bot
+    calls (and never the SQLite file in its place: that would serve other data than the
+    operator chose); the database is then left as it was."""
+    url, source = url_from_environment(settings.storage.url_env)
+    pool = await open_pool(url, size=settings.storage.pool_size, source=source)
+    store = PgStore(PgDatabase(pool), grouping=grouping_rules(settings.related))
+    missing = missing_members(store)
+    if missing:
+        await store.close()
+        raise ConfigError(
+            "storage.backend: postgresql is not available in this version yet (the server "
+            f"answered at {source}; the PostgreSQL store has no {', '.join(missing)} yet); "
+            "use storage.backend: sqlite"
         )
-    pool = await open_pool(url, size=1, source=source)
-    await pool.close()
-    raise ConfigError(
-        "storage.backend: postgresql is not available in this version yet (the server "
-        f"answered at {source}); use storage.backend: sqlite"
-    )
+    try:
+        await store.migrate()
+    except BaseException:
+        await store.close()
+        raise
+    assert serves_the_bot(store)  # nothing is missing: checked above
+    return store

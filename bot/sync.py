@@ -10,7 +10,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from storage.guilds import MetaRepository
+from storage.api import MetaApi
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def sync_target(tree: Tree, guild_id: int | None) -> tuple[discord.Object | None
 
 
 async def sync_commands(
-    tree: Tree, meta: MetaRepository, *, guild_id: int | None, force: bool = False
+    tree: Tree, meta: MetaApi, *, guild_id: int | None, force: bool = False
 ) -> bool:
     """Sync globally, or to one guild (with the global commands copied there) for
     development; skipped when nothing changed since the last sync (the hash kept in

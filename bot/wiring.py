@@ -17,7 +17,7 @@ from bot.domain.moderation import ModerationService
 from bot.domain.related import RelatedService
 from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
 from bot.sending.pacing import Throttle
-from storage import Store
+from storage.api import StoreApi
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,7 @@ class Services:
     catalog: CatalogService
 
 
-def build_services(store: Store, settings: Settings, clock: Clock = utc_now) -> Services:
+def build_services(store: StoreApi, settings: Settings, clock: Clock = utc_now) -> Services:
     """Services over one store, configured from the settings."""
     subscriptions = SubscriptionService(
         store, max_per_member=settings.commands.max_subscriptions_per_member, clock=clock
@@ -70,6 +70,6 @@ class ServiceBot(commands.AutoShardedBot):
     connects are chosen at start (every shard Discord recommends, by default)."""
 
     settings: Settings
-    store: Store
+    store: StoreApi
     services: Services
     autocomplete_throttle: Throttle

@@ -17,11 +17,13 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeGuard
 
 import asyncpg
 
 if TYPE_CHECKING:
+    from storage.associations import Association, StoryMember
     from storage.feeds import FeedSaved
     from storage.models import (
         Article,
@@ -45,8 +47,14 @@ if TYPE_CHECKING:
     from storage.outbox.plans import PlanCounts, Publication
     from storage.outbox.rows import Delivery, TargetKind
     from storage.postgresql.articles import PgArticleRepository
+    from storage.postgresql.associations import PgAssociationRepository
+    from storage.postgresql.audit import PgAuditRepository
+    from storage.postgresql.feeds import PgFeedRepository
     from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
     from storage.postgresql.outbox.repository import PgDeliveryRepository
+    from storage.postgresql.publication import PgPublicationRepository
+    from storage.postgresql.related import PgRelatedRepository
+    from storage.postgresql.retention import PgRetentionRepository
     from storage.postgresql.stories import PgStoryRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
     from storage.postgresql.topics import PgTopicRepository
@@ -133,6 +141,19 @@ class RelatedApi(Protocol):
     ) -> dict[str, int]: ...
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]: ...
+
+
+class AssociationsApi(Protocol):
+    """``store.associations``: term associations learned from stories (housekeeping writes
+    them, the related engine reads them)."""
+
+    async def story_members(self, *, stories: int, per_story: int) -> list[StoryMember]: ...
+
+    async def replace(self, associations: Sequence[Association]) -> None: ...
+
+    async def associates(self, terms: Sequence[str]) -> list[Association]: ...
+
+    async def all(self) -> list[Association]: ...
 
 
 class TopicsApi(Protocol):
@@ -376,7 +397,8 @@ class RetentionApi(Protocol):
 
 
 class StoreApi(Protocol):
-    """The store: its repositories, transactions spanning them, and operators' figures."""
+    """The store: its repositories, transactions spanning them, operators' figures and checks,
+    and its lifetime (``async with store:`` closes it)."""
 
     @property
     def articles(self) -> ArticlesApi: ...
@@ -386,6 +408,9 @@ class StoreApi(Protocol):
 
     @property
     def related(self) -> RelatedApi: ...
+
+    @property
+    def associations(self) -> AssociationsApi: ...
 
     @property
     def topics(self) -> TopicsApi: ...
@@ -422,7 +447,33 @@ class StoreApi(Protocol):
 
     async def ping(self) -> bool: ...
 
+    async def optimize(self) -> None:
+        """Refresh the planner's statistics (and, on SQLite, fold the WAL back in)."""
+
+    async def quick_check(self) -> list[str]:
+        """The engine's quick verdict on the store: ['ok'] when healthy, else what it found."""
+
     async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+
+def missing_members(store: object) -> list[str]:
+    """What of ``StoreApi`` (repositories and calls) ``store`` does not have yet."""
+    members = [name for name in vars(StoreApi) if not name.startswith("_")]
+    return sorted(name for name in members if not hasattr(store, name))
+
+
+def serves_the_bot(store: object) -> TypeGuard[StoreApi]:
+    """Whether ``store`` has every member of ``StoreApi``: the bot can run on it."""
+    return not missing_members(store)
 
 
 if TYPE_CHECKING:
@@ -444,6 +495,26 @@ if TYPE_CHECKING:
     def _postgresql_subscriptions_conform(
         repository: PgSubscriptionRepository,
     ) -> SubscriptionsApi:
+        return repository
+
+    def _postgresql_publication_conforms(repository: PgPublicationRepository) -> PublicationApi:
+        return repository
+
+    def _postgresql_feeds_conform(repository: PgFeedRepository) -> FeedsApi:
+        return repository
+
+    def _postgresql_audit_conforms(repository: PgAuditRepository) -> AuditApi:
+        return repository
+
+    def _postgresql_retention_conforms(repository: PgRetentionRepository) -> RetentionApi:
+        return repository
+
+    def _postgresql_related_conforms(repository: PgRelatedRepository) -> RelatedApi:
+        return repository
+
+    def _postgresql_associations_conform(
+        repository: PgAssociationRepository,
+    ) -> AssociationsApi:
         return repository
 
     def _postgresql_articles_conform(repository: PgArticleRepository) -> ArticlesApi:

@@ -77,7 +77,7 @@ class AssociationRepository:
             f"WHERE term IN ({marks}) ORDER BY strength DESC, term, associate",
             tuple(terms),
         )
-        return [_association(r) for r in rows]
+        return [association_of(r) for r in rows]
 
     async def all(self) -> list[Association]:
         """Every association, strongest first."""
@@ -85,8 +85,9 @@ class AssociationRepository:
             "SELECT term, associate, forms, strength FROM term_associations "
             "ORDER BY strength DESC, term, associate"
         )
-        return [_association(r) for r in rows]
+        return [association_of(r) for r in rows]
 
 
-def _association(row: tuple[Any, ...]) -> Association:
+def association_of(row: tuple[Any, ...]) -> Association:
+    """An association from its stored (term, associate, forms, strength)."""
     return Association(row[0], row[1], tuple(str(row[2]).split("|")), float(row[3]))

@@ -33,6 +33,22 @@ AUDIT_ENTRY = Columns(
 )
 
 
+def audit_detail(detail: dict[str, Any] | None) -> str:
+    """An entry's detail as stored (JSON text, readable as written)."""
+    return json.dumps(detail or {}, ensure_ascii=False)
+
+
+# The audit log's statements, for both engines (PostgreSQL through ``storage.sql.numbered``).
+RECORD_AUDIT = (
+    "INSERT INTO audit_log (guild_id, actor_id, action, article_pk, detail_json, at) "
+    "VALUES (?, ?, ?, (SELECT pk FROM articles WHERE id = ?), ?, ?)"
+)
+RECENT_AUDIT = (
+    f"SELECT {AUDIT_ENTRY.select} FROM audit_log l LEFT JOIN articles a ON a.pk = l.article_pk "
+    "WHERE l.guild_id = ? ORDER BY l.id DESC LIMIT ?"
+)
+
+
 class GuildSettingsRepository:
     """Per-guild settings."""
 
@@ -95,26 +111,20 @@ class AuditRepository:
     ) -> None:
         """Append one entry."""
         await self._db.execute(
-            "INSERT INTO audit_log (guild_id, actor_id, action, article_pk, detail_json, at) "
-            "VALUES (?, ?, ?, (SELECT pk FROM articles WHERE id = ?), ?, ?)",
+            RECORD_AUDIT,
             (
                 guild_id,
                 actor_id,
                 action,
                 article_id,
-                json.dumps(detail or {}, ensure_ascii=False),
+                audit_detail(detail),
                 to_timestamp(now),
             ),
         )
 
     async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         """The guild's latest entries, newest first."""
-        rows = await self._db.fetch_all(
-            f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
-            "LEFT JOIN articles a ON a.pk = l.article_pk "
-            "WHERE l.guild_id = ? ORDER BY l.id DESC LIMIT ?",
-            (guild_id, limit),
-        )
+        rows = await self._db.fetch_all(RECENT_AUDIT, (guild_id, limit))
         return [AUDIT_ENTRY.from_row(row) for row in rows]
 
 

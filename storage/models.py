@@ -138,12 +138,14 @@ class PruningRun:
 
 @dataclass(frozen=True, slots=True)
 class StoreSize:
-    """The database file: its size, what of it is free pages, and how space comes back."""
+    """The database (file): its size, what of it is free pages, and how space comes back."""
 
     bytes: int
     free_bytes: int
     page_size: int
     incremental_vacuum: bool
+    # PostgreSQL: deleted rows' space is made reusable by the server's autovacuum.
+    autovacuum: bool = False
 
 
 UpsertOutcome = Literal["new", "updated", "unchanged"]

@@ -33,6 +33,16 @@ StateFilter = Literal["published", "pending", "any"]
 _FILTERS = {"published": members_see(), "pending": f"{_STATE} = 'pending'", "any": "1"}
 
 
+# A moderator's decision, for both engines (PostgreSQL through ``storage.sql.numbered``):
+# (guild, state, actor, time, article id).
+DECIDE = (
+    "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
+    "SELECT ?, pk, ?, ?, ? FROM articles WHERE id = ? "
+    "ON CONFLICT (guild_id, article_pk) DO UPDATE SET state = excluded.state, "
+    "decided_by = excluded.decided_by, decided_at = excluded.decided_at, planned_at = NULL"
+)
+
+
 class PublicationRepository:
     """Per-guild publication decisions and the lists built on them."""
 
@@ -56,11 +66,7 @@ class PublicationRepository:
     ) -> None:
         """Record a moderator's publish or retract for their guild; a publish is planned anew."""
         await self._db.execute(
-            "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
-            "SELECT ?, pk, ?, ?, ? FROM articles WHERE id = ? "
-            "ON CONFLICT (guild_id, article_pk) DO UPDATE SET state = excluded.state, "
-            "decided_by = excluded.decided_by, decided_at = excluded.decided_at, "
-            "planned_at = NULL",
+            DECIDE,
             (guild_id, state, actor_id, to_timestamp(now), article_id),
         )
 

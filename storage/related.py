@@ -21,13 +21,11 @@ from storage.articles import (
     ARTICLE,
     ArticleRepository,
 )
+from storage.columns import Columns
 from storage.database import Database
 from storage.models import Article
 from storage.sql import fts_phrase
 from storage.visibility import members_see
-
-# where a story's own values sit in its row of ``ARTICLE``
-_PK, _PUBLISHED_AT = ARTICLE.index("pk"), ARTICLE.index("published_at")
 
 # Members are offered only what they see (``storage.visibility``): coverage, and full articles
 # published in their guild; never another guild's own, never one pending or retracted there.
@@ -284,7 +282,7 @@ def match_any(forms: Sequence[str]) -> str:
     return f"{TEXT_COLUMNS} : (" + " OR ".join(fts_phrase(f) for f in forms) + ")"
 
 
-def _distinct(terms: Sequence[SearchTerm]) -> list[SearchTerm]:
+def distinct_terms(terms: Sequence[SearchTerm]) -> list[SearchTerm]:
     """One term per key (the first), none without a form that holds a word."""
     seen: dict[str, SearchTerm] = {}
     for term in terms:
@@ -292,6 +290,27 @@ def _distinct(terms: Sequence[SearchTerm]) -> list[SearchTerm]:
         if forms and term.key not in seen:
             seen[term.key] = term if forms == term.forms else replace(term, forms=forms)
     return list(seen.values())
+
+
+def story_coverage(
+    rows: Sequence[Sequence[Any]], article: Columns[Article]
+) -> StoryCoverage | None:
+    """A story's statement's rows (each ``article``'s columns, then its tie; the first row
+    the story's, with its story id and topic ids as JSON) as what the engine needs."""
+    if not rows:
+        return None
+    first = rows[0]
+    story = article.from_row(first)
+    story_id, topics = first[article.width + 1], first[article.width + 2]
+    at = first[article.index("published_at")]
+    key = StoryKey(
+        int(first[article.index("pk")]),
+        int(story_id),
+        None if story.published_at is None else int(at),
+        tuple(int(t) for t in json.loads(topics)),
+    )
+    links = [CoverageLink(article.from_row(r), r[article.width]) for r in rows[1:]]
+    return StoryCoverage(story, key, links)
 
 
 class RelatedRepository:
@@ -341,23 +360,12 @@ class RelatedRepository:
             "guild": guild_id,
             "coverage": min(max(coverage, 0), MAX_COVERAGE),
         }
-        rows = await self._rows(sql, params)
-        if not rows:
-            return None
-        first = rows[0]
-        article = ARTICLE.from_row(first)
-        story, topics = first[ARTICLE.width + 1], first[ARTICLE.width + 2]
-        published_at = None if article.published_at is None else int(first[_PUBLISHED_AT])
-        key = StoryKey(
-            first[_PK], int(story), published_at, tuple(int(t) for t in json.loads(topics))
-        )
-        links = [CoverageLink(ARTICLE.from_row(r), r[ARTICLE.width]) for r in rows[1:]]
-        return StoryCoverage(article, key, links)
+        return story_coverage(await self._rows(sql, params), ARTICLE)
 
     async def candidates(self, query: CandidateQuery, weights: Weights) -> Search:
         """Plan the search (``CandidateQuery``) and score the articles holding any of its
         terms, in one statement."""
-        terms = _distinct(query.terms)
+        terms = distinct_terms(query.terms)
         if not terms:
             return Search(query, [])
         sql = f"WITH {_PLAN}, {_scored()}"
@@ -417,7 +425,7 @@ class RelatedRepository:
     ) -> dict[str, int]:
         """How many articles in the pk window hold each term in title or excerpt (any of its
         forms), counted up to ``cap`` (so a common word costs no more than a rare one)."""
-        terms = _distinct(terms)
+        terms = distinct_terms(terms)
         if not terms:
             return {}
         probe = (

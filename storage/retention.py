@@ -15,7 +15,9 @@ from storage.database import Database, StoreError
 from storage.models import PruningRun, StoreSize
 from storage.timestamps import to_timestamp
 
-_LAST_RUN_KEY = "retention.last_run"
+# Where the last pruning run is kept in ``meta`` (on both engines, as ``run_to_json`` writes it).
+LAST_RUN_KEY = "retention.last_run"
+
 
 # Prunable rows go a UTC day at a time and, within the day, a target at a time (see migration
 # 0014): a target's rows of a day lie together in every index, so a batch dirties a page per
@@ -23,7 +25,19 @@ _LAST_RUN_KEY = "retention.last_run"
 # sending (the DM cap reads sent_at: a row created long ago and sent late, a digest after
 # downtime, stays as long as a row sent then). Only whole days before the cutoff's day go: a
 # row lives up to a day past the cutoff, never less. Any state but 'pending' is final.
-_DONE_DAY = "max(created_at, coalesce(sent_at, 0)) / 86400"
+def done_day(greatest: str = "max") -> str:
+    """SQL for an outbox row's UTC day, by the engine's name for "the larger of two"."""
+    return f"{greatest}(created_at, coalesce(sent_at, 0)) / 86400"
+
+
+# What the kept counts need of a pruned row (its source: the feed or subscription), and the
+# order rows of a day go in (the index's).
+PRUNED_COLUMNS = (
+    "article_pk, guild_id, target_kind, target_id, "
+    "CASE target_kind WHEN 'channel' THEN feed_id ELSE subscription_id END AS source_id, state"
+)
+PRUNE_ORDER = "guild_id, target_kind, target_id, article_pk"
+_DONE_DAY = done_day()
 _PRUNABLE_WHERE = f"state != 'pending' AND {_DONE_DAY}"
 FIRST_PRUNABLE_DAY = (
     f"SELECT {_DONE_DAY} FROM deliveries INDEXED BY deliveries_done_by_day "
@@ -31,11 +45,8 @@ FIRST_PRUNABLE_DAY = (
 )
 # The first :limit prunable rows of :this_day, in the index's order.
 PRUNABLE = (
-    "SELECT article_pk, guild_id, target_kind, target_id, "
-    "CASE target_kind WHEN 'channel' THEN feed_id ELSE subscription_id END, state "
-    "FROM deliveries INDEXED BY deliveries_done_by_day "
-    f"WHERE {_PRUNABLE_WHERE} = :this_day "
-    "ORDER BY guild_id, target_kind, target_id, article_pk LIMIT :limit"
+    f"SELECT {PRUNED_COLUMNS} FROM deliveries INDEXED BY deliveries_done_by_day "
+    f"WHERE {_PRUNABLE_WHERE} = :this_day ORDER BY {PRUNE_ORDER} LIMIT :limit"
 )
 # The same rows, deleted as one range of the index up to the last of them: one statement walks
 # the range (a statement per row, found by its key, cost eight times as much).
@@ -53,18 +64,47 @@ SECONDS_A_DAY = 86_400
 # article
 # (a kept one; one that goes first frees its entries for a later batch), and either never
 # published anywhere (coverage-only, or a full article neither the source nor a moderator
-# published) or published but past :published_cutoff (NULL: published ones are kept).
-_ARTICLES_TO_PRUNE = """
+# published) or published but past the published cutoff (NULL: published ones are kept).
+# The parameters are SQL placeholders: each engine spells its own.
+def articles_to_prune(cutoff: str, published_cutoff: str, limit: str, *, true: str = "1") -> str:
+    """SELECT the pks of up to ``limit`` articles that may go, oldest first."""
+    return f"""
 SELECT a.pk FROM articles a
-WHERE a.published_at < :cutoff AND a.updated_at < :cutoff
+WHERE a.published_at < {cutoff} AND a.updated_at < {cutoff}
   AND NOT EXISTS (SELECT 1 FROM related_links rl WHERE rl.child_pk = a.pk)
   AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = a.pk)
   AND CASE WHEN a.coverage_only = 0 AND (a.published = 1 OR EXISTS (
                SELECT 1 FROM guild_publication gp WHERE gp.article_pk = a.pk
                AND (gp.state = 'published' OR gp.planned_at IS NOT NULL)))
-           THEN a.published_at < :published_cutoff AND a.updated_at < :published_cutoff
-           ELSE 1 END
-ORDER BY a.published_at LIMIT :limit"""
+           THEN a.published_at < {published_cutoff} AND a.updated_at < {published_cutoff}
+           ELSE {true} END
+ORDER BY a.published_at LIMIT {limit}"""
+
+
+_ARTICLES_TO_PRUNE = articles_to_prune(":cutoff", ":published_cutoff", ":limit")
+
+
+def run_to_json(run: PruningRun) -> str:
+    """A pruning run as stored in ``meta``."""
+    data = asdict(run) | {
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+    return json.dumps(data)
+
+
+def run_from_json(value: str) -> PruningRun:
+    """The pruning run ``run_to_json`` stored."""
+    data = json.loads(value)
+    finished = data["finished_at"]
+    return PruningRun(
+        started_at=datetime.fromisoformat(data["started_at"]),
+        finished_at=datetime.fromisoformat(finished) if finished else None,
+        deliveries=int(data["deliveries"]),
+        audit_entries=int(data["audit_entries"]),
+        articles=int(data["articles"]),
+        pages_reclaimed=int(data["pages_reclaimed"]),
+    )
 
 
 class RetentionRepository:
@@ -171,31 +211,16 @@ class RetentionRepository:
 
     async def save_run(self, run: PruningRun) -> None:
         """Record the current (or last) pruning run."""
-        data = asdict(run) | {
-            "started_at": run.started_at.isoformat(),
-            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        }
         await self._db.execute(
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (_LAST_RUN_KEY, json.dumps(data)),
+            (LAST_RUN_KEY, run_to_json(run)),
         )
 
     async def last_run(self) -> PruningRun | None:
         """The last pruning run recorded (finished or not)."""
-        value = await self._db.scalar("SELECT value FROM meta WHERE key = ?", (_LAST_RUN_KEY,))
-        if value is None:
-            return None
-        data = json.loads(str(value))
-        finished = data["finished_at"]
-        return PruningRun(
-            started_at=datetime.fromisoformat(data["started_at"]),
-            finished_at=datetime.fromisoformat(finished) if finished else None,
-            deliveries=int(data["deliveries"]),
-            audit_entries=int(data["audit_entries"]),
-            articles=int(data["articles"]),
-            pages_reclaimed=int(data["pages_reclaimed"]),
-        )
+        value = await self._db.scalar("SELECT value FROM meta WHERE key = ?", (LAST_RUN_KEY,))
+        return None if value is None else run_from_json(str(value))
 
     async def size(self) -> StoreSize:
         """The file's pages: in all, free (reclaimable), and their size."""

@@ -1,39 +1,56 @@
-"""Counts that summarise the store."""
+"""Counts that summarise the store, on either engine: the SQL here is read alike by SQLite
+and PostgreSQL, and takes no parameters."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from storage.database import Database
 from storage.models import StoreStats
 from storage.outbox.rows import MODES, WHENEVER, pending_by
-from storage.retention import RetentionRepository
 
+if TYPE_CHECKING:
+    from storage.api import RetentionApi
+
+
+class Counts(Protocol):
+    """What the counting needs of an engine's database: statements without parameters."""
+
+    # Rows are tuples on SQLite, asyncpg records on PostgreSQL: read by position either way.
+    async def fetch_all(self, sql: str, /) -> Sequence[Any]: ...
+
+    async def fetch_one(self, sql: str, /) -> Any: ...
+
+    async def scalar(self, sql: str, /) -> Any: ...
+
+
+def _count_of(condition: str) -> str:
+    return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+
+_SKIPPED_OLD = "plan_outcome = 'skipped_old'"
 _DELIVERY_STATES = ("pending", "sent", "failed", "dead", "skipped", "cancelled")
 
 
-async def store_stats(db: Database) -> StoreStats:
+async def store_stats(db: Counts, retention: RetentionApi) -> StoreStats:
     """Count articles by state, topics, subscriptions, feeds and deliveries by state (those
-    pruned included), with the file's size and the last pruning run."""
+    pruned included), with the store's size and the last pruning run."""
     row = await db.fetch_one(
-        "SELECT count(*), "
-        "sum(coverage_only = 0 AND published = 1), "
-        "sum(coverage_only = 0 AND published = 0), "
-        "sum(coverage_only = 1), "
-        "sum(plan_outcome = 'skipped_old') FROM articles"
+        f"SELECT count(*), {_count_of('coverage_only = 0 AND published = 1')}, "
+        f"{_count_of('coverage_only = 0 AND published = 0')}, {_count_of('coverage_only = 1')}, "
+        f"{_count_of(_SKIPPED_OLD)} FROM articles"
     )
     total, published, pending, coverage, skipped = (int(v or 0) for v in row or (0,) * 5)
     deliveries = dict.fromkeys(_DELIVERY_STATES, 0)
     for state, count in await db.fetch_all("SELECT state, count(*) FROM deliveries GROUP BY state"):
         deliveries[str(state)] = int(count)
-    retention = RetentionRepository(db)
     pruned = await retention.pruned_totals()
     for state, count in pruned.items():
         deliveries[state] = deliveries.get(state, 0) + count
-    subscriptions = await db.fetch_one(
-        "SELECT count(*), sum(disabled_reason IS NOT NULL) FROM subscriptions"
-    )
-    feeds = await db.fetch_one("SELECT count(*), sum(disabled_reason IS NOT NULL) FROM feeds")
+    paused = _count_of("disabled_reason IS NOT NULL")
+    subscriptions = await db.fetch_one(f"SELECT count(*), {paused} FROM subscriptions")
+    feeds = await db.fetch_one(f"SELECT count(*), {paused} FROM feeds")
     overrides = await db.fetch_one(
         "SELECT count(*), count(timezone), count(digest_time), count(digest_day) "
         "FROM guild_settings "
@@ -74,14 +91,14 @@ class Gauges:
     size_bytes: int
 
 
-async def store_gauges(db: Database) -> Gauges:
+async def store_gauges(db: Counts, size_bytes: int) -> Gauges:
     """Pending rows per delivery mode (each counted from its own partial index), paused
-    feeds and subscriptions, and the file's size in pages."""
+    feeds and subscriptions, with the store's size as given."""
     outbox = {
         mode: int(
             await db.scalar(
-                f"SELECT count(*) FROM deliveries WHERE {pending_by('?', modes=[mode], alias='')}",
-                (WHENEVER,),
+                "SELECT count(*) FROM deliveries "
+                f"WHERE {pending_by(str(WHENEVER), modes=[mode], alias='')}"
             )
             or 0
         )
@@ -91,11 +108,9 @@ async def store_gauges(db: Database) -> Gauges:
     subscriptions = await db.scalar(
         "SELECT count(*) FROM subscriptions WHERE disabled_reason IS NOT NULL"
     )
-    pages = await db.scalar("PRAGMA page_count")
-    page_size = await db.scalar("PRAGMA page_size")
     return Gauges(
         outbox_by_mode=outbox,
         paused_feeds=int(feeds or 0),
         paused_subscriptions=int(subscriptions or 0),
-        size_bytes=int(pages or 0) * int(page_size or 0),
+        size_bytes=size_bytes,
     )

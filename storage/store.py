@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from contextlib import AbstractAsyncContextManager
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -124,12 +123,12 @@ class Store:
 
     async def stats(self) -> StoreStats:
         """Counts of articles, topics, subscriptions, feeds and deliveries."""
-        return await store_stats(self._db)
+        return await store_stats(self._db, self.retention)
 
     async def gauges(self) -> Gauges:
         """Outbox depth by mode, paused targets and size (the write-ahead log included)."""
-        gauges = await store_gauges(self._db)
-        return replace(gauges, size_bytes=gauges.size_bytes + self._wal_bytes())
+        size = await self.retention.size()
+        return await store_gauges(self._db, size.bytes + self._wal_bytes())
 
     def _wal_bytes(self) -> int:
         try:

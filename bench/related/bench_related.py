@@ -2,12 +2,17 @@
 precision@5 of same-story results on a labelled corpus.
 
     python -m bench.related.bench_related --articles 100000 [--workdir DIR] [--queries 500]
+                                          [--backend sqlite|postgresql]
 
 The store is built with bulk SQL (``bench.related.build``: minutes at a million articles; the
 real ingest would spend that time parsing YAML). Precision is scored on the same store:
 for sampled stories with at least two articles, the share of the first five results that
 belong to the same story (ground truth from the generator), counting only stories whose
 other articles number at least five or capping the denominator at what exists.
+
+``--backend postgresql`` copies the store into a scratch database on the server
+``$TOPICBOT_DATABASE_URL`` names (``bench.pg_copy``; dropped after) and asks the engine there;
+title autocomplete is then PostgreSQL's (``storage.postgresql.titles``).
 """
 
 from __future__ import annotations
@@ -15,13 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.pg_copy import mirrored, scratch_database
 from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, GenArticle, generate
 from bot.config import RelatedSettings
@@ -103,7 +112,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sample = rng.sample(askable, k=min(args.queries, len(askable)))
     multi = [a for a in askable if truth[a.url]]
     eval_sample = rng.sample(multi, k=min(args.queries, len(multi)))
-    async with await Store.open(path) as store:
+    async with await Store.open(path) as sqlite, _engine(sqlite, args) as store:
         # What housekeeping does: learn term associations from the stories (curated links).
         learning_started = time.perf_counter()
         associations = await AssociationLearner(store).run()
@@ -120,9 +129,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         typed = [significant_terms(a.title)[0][: rng.randint(2, 6)] for a in sample]
         words = [" ".join(significant_terms(a.title)[:2]) for a in sample]
         query = await _timed([lambda w=w: service.for_query(GUILD, w, limit=10) for w in words])
+        suggest = store.postgresql.titles.suggest if args.backend == "postgresql" else None
         titles = await _timed(
-            [lambda t=t: store.publication.suggest(GUILD, [t], "published") for t in typed]
+            [
+                lambda t=t: (suggest or store.publication.suggest)(GUILD, [t], "published")
+                for t in typed
+            ]
         )
+        # topics: SQLite's on both backends (the mirror serves only the related engine)
         topics = await _timed([lambda t=t: store.topics.suggest(t[:3]) for t in typed])
         found: dict[str, list[str]] = {}
         for a in eval_sample:
@@ -151,6 +165,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+@asynccontextmanager
+async def _engine(sqlite: Store, args: argparse.Namespace) -> AsyncIterator[Any]:
+    """The store the engine is asked on: the SQLite file, or its copy on PostgreSQL."""
+    if args.backend == "sqlite":
+        yield sqlite
+        return
+    url = os.environ.get("TOPICBOT_DATABASE_URL", "").strip()
+    if not url:
+        raise SystemExit("--backend postgresql needs $TOPICBOT_DATABASE_URL (a server to use)")
+    copying = time.perf_counter()
+    async with scratch_database(url) as scratch, mirrored(sqlite, scratch) as store:
+        print(f"copied to PostgreSQL in {time.perf_counter() - copying:.1f} s", file=sys.stderr)
+        yield store
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
@@ -158,6 +187,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--workdir", default="/tmp/topicbot-bench")
     parser.add_argument("--rebuild", action="store_true", help="build the store even if present")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     report = asyncio.run(run(args))

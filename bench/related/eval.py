@@ -2,8 +2,12 @@
 
     python -m bench.related.eval [--set written|heldout] [--json] [--config FILE]
                                  [--workdir DIR] [--filler N] [--seed S]
+                                 [--backend sqlite|postgresql]
 
 `--set heldout` scores the held-out set (bench/related/heldout/) instead, with its own filler.
+`--backend postgresql` asks the engine on PostgreSQL: the store built on SQLite is copied into
+a new database on the server `$TOPICBOT_DATABASE_URL` names (dropped after; see
+`bench/pg_copy.py`), and associations are learned and searched there.
 
 Builds a fresh store from the set through the real ingest (article files written to a
 temporary folder, `ingest_paths` as `topicbot ingest` runs it), then asks the engine what
@@ -28,6 +32,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import sys
 import tempfile
 import time
@@ -37,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.pg_copy import mirrored, scratch_database
 from bench.related.written import SETS, WrittenSet, load, write_files
 from bot.articles.article_file import ParseLimits
 from bot.articles.urls import canonical_url
@@ -309,23 +315,43 @@ def _settings(config: Path | None, db: Path) -> Settings:
 
 
 async def evaluate(
-    written: WrittenSet, settings: Settings, folder: Path, name: str = "written"
+    written: WrittenSet,
+    settings: Settings,
+    folder: Path,
+    name: str = "written",
+    postgresql_url: str | None = None,
 ) -> dict[str, Any]:
     labels = Labels(written)
     started = time.perf_counter()
-    store, files = await build_store(written, settings, folder)
-    built = time.perf_counter() - started
+    sqlite, files = await build_store(written, settings, folder)
     try:
-        associations = await learn_associations(store)
-        ids = await article_ids(store, labels.title)
-        service = RelatedService(store, settings.related)
-        started = time.perf_counter()
-        stories = await score_stories(service, labels, ids)
-        queries = await score_queries(service, labels)
-        asked = time.perf_counter() - started
-        grouping = await score_grouping(store, labels, ids)
+        if postgresql_url is None:
+            built = time.perf_counter() - started
+            return await _evaluate(sqlite, written, settings, labels, name, files, built)
+        async with scratch_database(postgresql_url) as url, mirrored(sqlite, url) as store:
+            built = time.perf_counter() - started
+            return await _evaluate(store, written, settings, labels, name, files, built)
     finally:
-        await store.close()
+        await sqlite.close()
+
+
+async def _evaluate(
+    store: Any,
+    written: WrittenSet,
+    settings: Settings,
+    labels: Labels,
+    name: str,
+    files: int,
+    built: float,
+) -> dict[str, Any]:
+    associations = await learn_associations(store)
+    ids = await article_ids(store, labels.title)
+    service = RelatedService(store, settings.related)
+    started = time.perf_counter()
+    stories = await score_stories(service, labels, ids)
+    queries = await score_queries(service, labels)
+    asked = time.perf_counter() - started
+    grouping = await score_grouping(store, labels, ids)
     uncurated = [s for s in stories if not s.curated]
     return {
         "set": {
@@ -465,7 +491,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--filler", type=int, help="filler articles (default: the set's)")
     parser.add_argument("--seed", type=int, help="filler seed (default: the set's)")
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="the engine asked (postgresql: a scratch database on $TOPICBOT_DATABASE_URL's server)",
+    )
     args = parser.parse_args(argv)
+    postgresql_url = None
+    if args.backend == "postgresql":
+        postgresql_url = os.environ.get("TOPICBOT_DATABASE_URL", "").strip()
+        if not postgresql_url:
+            parser.error("--backend postgresql needs $TOPICBOT_DATABASE_URL (a server to use)")
     written = load(SETS[args.set], filler_count=args.filler, seed=args.seed)
     with tempfile.TemporaryDirectory(prefix="topicbot-eval-") as tmp:
         folder = args.workdir or Path(tmp)
@@ -473,7 +510,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (folder / "store.db").exists():
             raise SystemExit(f"{folder / 'store.db'} exists: give an empty --workdir")
         settings = _settings(args.config, folder / "store.db")
-        report = asyncio.run(evaluate(written, settings, folder, args.set))
+        report = asyncio.run(evaluate(written, settings, folder, args.set, postgresql_url))
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return 0

@@ -204,7 +204,7 @@ class Moderation(commands.Cog):
         quality: app_commands.Range[int, 0, 100] = 50,
         publish: bool = False,
     ) -> None:
-        """Store an article for this server only, optionally publishing it."""
+        """StoreApi an article for this server only, optionally publishing it."""
         added = await self.moderation.add_article(
             guild_id_of(interaction),
             interaction.user.id,

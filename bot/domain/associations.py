@@ -30,7 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from bot.domain.terms import Term, story_terms
-from storage import Store
+from storage.api import StoreApi
 from storage.associations import Association, StoryMember
 
 MIN_PAIRS = 2
@@ -121,7 +121,7 @@ def associated_terms(
 class AssociationLearner:
     """Relearns the store's term associations (a housekeeping step)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreApi) -> None:
         self._store = store
 
     async def run(self) -> int:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.domain.guild_settings import GuildSettingsService
 from bot.domain.subscriptions import SubscriptionService
-from storage import Store
+from storage.api import StoreApi
 from storage.models import Article, Topic
 
 
@@ -36,7 +36,7 @@ class CatalogService:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         subscriptions: SubscriptionService,
         guild_settings: GuildSettingsService,
     ) -> None:

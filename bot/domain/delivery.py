@@ -13,7 +13,7 @@ from typing import Literal
 
 from bot.config import DeliverySettings, DigestSettings
 from bot.domain.digests import guild_schedule, schedule_of
-from storage import Store
+from storage.api import StoreApi
 from storage.outbox.plans import PlanCounts, Publication
 
 Clock = Callable[[], datetime]
@@ -104,7 +104,7 @@ class DeliveryPlanner:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         delivery: DeliverySettings,
         digests: DigestSettings,
         *,

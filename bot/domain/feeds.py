@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, SubscriptionService, check_quality, utc_now
-from storage import Store
+from storage.api import StoreApi
 from storage.feeds import FeedCapReached, FeedSaved
 from storage.models import Feed
 from storage.outbox.health import HealthCounts
@@ -15,7 +15,7 @@ class FeedService:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         topics: SubscriptionService,
         *,
         max_per_guild: int,

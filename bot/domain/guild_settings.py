@@ -15,7 +15,7 @@ from bot.domain.digests import (
 )
 from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, check_quality, utc_now
-from storage import Store
+from storage.api import StoreApi
 from storage.models import GuildSettings
 
 DIGEST_SETTINGS = frozenset({"timezone", "digest_time", "digest_day"})
@@ -44,7 +44,7 @@ class GuildSettingsService:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         *,
         default_min_quality: int,
         digests: DigestSettings,

@@ -13,7 +13,7 @@ from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from bot.domain.text import query_terms, shown
-from storage import Store
+from storage.api import StoreApi
 from storage.models import GuildArticle, PublicationState
 from storage.publication import StateFilter
 
@@ -38,7 +38,7 @@ def split_topics(text: str) -> list[str]:
 class ModerationService:
     """Publication decisions and the review queue for one guild at a time."""
 
-    def __init__(self, store: Store, *, clock: Clock = utc_now) -> None:
+    def __init__(self, store: StoreApi, *, clock: Clock = utc_now) -> None:
         self._store = store
         self._clock = clock
 

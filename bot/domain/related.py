@@ -34,7 +34,7 @@ from bot.domain.associations import associated_terms
 from bot.domain.errors import UserError
 from bot.domain.terms import Term, merge, query_terms, story_terms
 from bot.domain.text import shown
-from storage import Store
+from storage.api import StoreApi
 from storage.models import Article
 from storage.related import (
     Candidate,
@@ -114,7 +114,7 @@ class CommonTerms:
 class RelatedService:
     """Find related coverage for a stored story or for free text."""
 
-    def __init__(self, store: Store, settings: RelatedSettings | None = None) -> None:
+    def __init__(self, store: StoreApi, settings: RelatedSettings | None = None) -> None:
         self._store = store
         self._settings = settings or RelatedSettings()
         self._common = CommonTerms()

@@ -24,7 +24,7 @@ from bot.domain.subscriptions import Clock, utc_now
 from storage.models import PruningRun
 
 if TYPE_CHECKING:
-    from storage import Store
+    from storage.api import StoreApi
 
 # The DM cap counts the instant DMs sent to a member in the last hour.
 DM_CAP_WINDOW = timedelta(hours=1)
@@ -71,7 +71,7 @@ class Housekeeper:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         settings: RetentionSettings,
         *,
         story_window: timedelta,

@@ -8,7 +8,7 @@ from typing import get_args
 
 from bot.domain.errors import UserError
 from bot.domain.text import shown
-from storage import Store
+from storage.api import StoreApi
 from storage.models import DeliveryMode, Subscription, Topic
 from storage.outbox.health import HealthCounts
 from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
@@ -34,7 +34,7 @@ def check_quality(value: object, option: str = "min_quality") -> int:
 class SubscriptionService:
     """Subscribe, unsubscribe and list, one guild at a time."""
 
-    def __init__(self, store: Store, *, max_per_member: int, clock: Clock = utc_now) -> None:
+    def __init__(self, store: StoreApi, *, max_per_member: int, clock: Clock = utc_now) -> None:
         self._store = store
         self._max_per_member = max_per_member
         self._clock = clock

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from bot.scheduler import JobScheduler
-    from storage import Store
+    from storage.api import StoreApi
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Health:
         return {"status": "ok" if self.healthy else "unhealthy", "problems": self.problems}
 
 
-async def check_health(client: Gateway, store: Store, jobs: JobScheduler | None) -> Health:
+async def check_health(client: Gateway, store: StoreApi, jobs: JobScheduler | None) -> Health:
     """Every check, each problem as one sentence."""
     problems = []
     if client.uses_gateway and not gateway_connected(client):
@@ -80,7 +80,7 @@ def gateway_connected(bot: Gateway) -> bool:
     return websocket is not None and bool(websocket.open)
 
 
-async def store_problem(store: Store) -> str:
+async def store_problem(store: StoreApi) -> str:
     """'' when the store answers a query in time."""
     try:
         answered = await asyncio.wait_for(store.ping(), STORE_TIMEOUT_SECONDS)

@@ -15,7 +15,7 @@ from bot.observability.metrics import Metrics
 
 if TYPE_CHECKING:
     from bot.scheduler import JobScheduler
-    from storage import Store
+    from storage.api import StoreApi
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ class ObservabilityServer:
         listen: str,
         *,
         client: Gateway,
-        store: Store,
+        store: StoreApi,
         metrics: Metrics,
         jobs: JobScheduler | None,
     ) -> None:

@@ -28,7 +28,7 @@ from bot.sending.pacing import Pacer
 from bot.sending.sender import Outgoing, Sender
 from bot.sending.summary import SendSummary
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
-from storage import Store
+from storage.api import StoreApi
 from storage.models import Article
 from storage.outbox.rows import Delivery, nonce_for
 from storage.related import MAX_COVERAGE
@@ -53,7 +53,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: StoreApi,
         settings: DeliverySettings,
         sender: Sender,
         *,

@@ -11,6 +11,7 @@ from storage.postgresql.connection import (
     open_pool,
     password_of,
     server_address,
+    url_from_environment,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "open_pool",
     "password_of",
     "server_address",
+    "url_from_environment",
 ]

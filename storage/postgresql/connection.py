@@ -5,6 +5,7 @@ only the parts of it that are not secret (user, host, port, database)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, unquote, urlsplit
@@ -41,6 +42,21 @@ class ServerAddress:
 
     def __str__(self) -> str:
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def url_from_environment(
+    variable: str, *, wanted_by: str = "storage.backend is postgresql"
+) -> tuple[str, str]:
+    """The URL the environment variable ``variable`` holds, and where it came from
+    (``$VARIABLE``, what messages name instead of the URL); a ``PostgresConnectError`` saying
+    that ``wanted_by`` needs it when it is unset."""
+    source = f"${variable}"
+    url = os.environ.get(variable, "").strip()
+    if not url:
+        raise PostgresConnectError(
+            f"{wanted_by} but {source} is not set (it holds the connection URL, {URL_FORM})"
+        )
+    return url, source
 
 
 def server_address(url: str, *, source: str) -> ServerAddress:

@@ -1,11 +1,12 @@
-"""Named parameters on PostgreSQL: statements shared with the SQLite store are written with
-``:name`` placeholders (SQLite's own form); ``bind`` turns them into asyncpg's ``$n`` ones.
+"""Parameters on PostgreSQL: statements shared with the SQLite store are written with SQLite's
+placeholders; ``bind`` turns ``:name`` ones into asyncpg's ``$n``, ``numbered`` turns ``?`` ones.
 
 Each placeholder is cast to its type, because PostgreSQL cannot infer the type of a
 parameter that is only compared with NULL (``:guild IS NULL``) or a value that is None."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -42,3 +43,10 @@ def _type_of(name: str, value: Any) -> str:
         if isinstance(value, kind):
             return sql_type
     raise TypeError(f":{name} is {value!r}: give its SQL type")
+
+
+def numbered(sql: str) -> str:
+    """A statement written with SQLite's ``?`` placeholders, with PostgreSQL's ``$1``, ``$2``...
+    instead, so both engines run one text (the statements passed have no ``?`` of their own)."""
+    count = itertools.count(1)
+    return re.sub(r"\?", lambda _: f"${next(count)}", sql)

@@ -8,22 +8,30 @@ The repositories arrive one by one (each beside its SQLite twin's protocol in
 
 from __future__ import annotations
 
-import os
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
 from storage.grouping import GroupingRules
+from storage.models import StoreStats
 from storage.postgresql.articles import PgArticleRepository
-from storage.postgresql.connection import URL_FORM, PostgresConnectError
+from storage.postgresql.associations import PgAssociationRepository
+from storage.postgresql.audit import PgAuditRepository
+from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
+from storage.postgresql.feeds import PgFeedRepository
 from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.outbox.repository import DEFAULT_LEASE, PgDeliveryRepository
-from storage.postgresql.schema import open_migrated_pool
+from storage.postgresql.publication import PgPublicationRepository
+from storage.postgresql.related import PgRelatedRepository
+from storage.postgresql.retention import PgRetentionRepository
+from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.stories import PgStoryRepository
 from storage.postgresql.subscriptions import PgSubscriptionRepository
+from storage.postgresql.titles import PgTitleSuggestions
 from storage.postgresql.topics import PgTopicRepository
+from storage.stats import Gauges, store_gauges, store_stats
 
 DEFAULT_POOL_SIZE = 10
 
@@ -48,6 +56,14 @@ class PgStore:
         self.subscriptions = PgSubscriptionRepository(db)
         self.guild_settings = PgGuildSettingsRepository(db)
         self.meta = PgMetaRepository(db)
+        self.publication = PgPublicationRepository(db)
+        self.feeds = PgFeedRepository(db)
+        self.audit = PgAuditRepository(db)
+        self.retention = PgRetentionRepository(db)
+        self.related = PgRelatedRepository(db, self.articles)
+        self.associations = PgAssociationRepository(db)
+        # title autocomplete, for the publication repository's ``suggest``
+        self.titles = PgTitleSuggestions(db)
         self.deliveries = PgDeliveryRepository(db, claimer=claimer, lease=lease)
 
     @classmethod
@@ -69,13 +85,44 @@ class PgStore:
         pool = await open_migrated_pool(url, size=pool_size, source=source)
         return cls(PgDatabase(pool), grouping=grouping, claimer=claimer, lease=lease)
 
+    async def migrate(self) -> None:
+        """Bring the schema up to date (``open`` does; for a store built on a pool of its
+        caller's)."""
+        async with self._db.pool.acquire() as connection:
+            await migrate(connection)
+
     def transaction(self) -> AbstractAsyncContextManager[None]:
         """Make the block's calls (from this task) one transaction, rolled back if it raises."""
         return self._db.transaction()
 
+    async def stats(self) -> StoreStats:
+        """Counts of articles, topics, subscriptions, feeds and deliveries."""
+        return await store_stats(self._db, self.retention)
+
+    async def gauges(self) -> Gauges:
+        """Outbox depth by mode, paused targets and the database's size."""
+        return await store_gauges(self._db, (await self.retention.size()).bytes)
+
     async def ping(self) -> bool:
         """Whether the database answers a trivial query."""
         return bool(await self._db.scalar("SELECT 1") == 1)
+
+    async def optimize(self) -> None:
+        """Refresh the planner's statistics (autovacuum does too, on its own schedule)."""
+        await self._db.execute("ANALYZE")
+
+    async def quick_check(self) -> list[str]:
+        """['ok'] when the database takes writes and holds this version's schema; else what
+        is wrong (the server checks its own pages: there is no file here to check)."""
+        problems = []
+        if await self._db.scalar("SELECT pg_is_in_recovery()"):
+            problems.append("the server is a read-only standby (in recovery)")
+        async with self._db.pool.acquire() as connection:
+            found = await schema_version(connection)
+        newest = migrations()[-1].version
+        if found != newest:
+            problems.append(f"the schema is at version {found}, this version needs {newest}")
+        return problems or ["ok"]
 
     async def close(self) -> None:
         """Close every connection of the pool."""
@@ -98,11 +145,5 @@ async def open_from_environment(
 ) -> PgStore:
     """``PgStore.open`` on the URL held by the environment variable ``variable`` (the URL
     is never read from a file: it may hold a password)."""
-    source = f"${variable}"
-    url = os.environ.get(variable, "").strip()
-    if not url:
-        raise PostgresConnectError(
-            f"storage.backend is postgresql but {source} is not set (it holds the "
-            f"connection URL, {URL_FORM})"
-        )
+    url, source = url_from_environment(variable)
     return await PgStore.open(url, pool_size=pool_size, source=source, grouping=grouping)

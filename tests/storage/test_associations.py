@@ -1,5 +1,5 @@
 """The store's side of learned term associations: which stories learning reads, and the
-table it replaces, through real SQLite files."""
+table it replaces, on both engines."""
 
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "t.db")
-    yield opened
-    await opened.close()
+def store(any_store):
+    return any_store
 
 
 async def add(store: Store, slug: str, title: str, related: tuple[str, ...] = ()) -> None:

@@ -14,8 +14,11 @@ import pytest
 from bot.config import RetentionSettings
 from bot.domain.retention import Housekeeper, deliveries_cutoff
 from storage import Store
+from storage.postgresql.store import PgStore
 from storage.retention import PRUNABLE
-from tests.storage.legacy import add_article, store_at_version
+from tests.storage import rows as plain
+from tests.storage.legacy import add_article as add_legacy_article
+from tests.storage.legacy import store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 DAY = 86_400
@@ -26,52 +29,57 @@ def ago(days: float) -> int:
     return int((NOW - timedelta(days=days)).timestamp())
 
 
-async def seed(store: Store, rows: list[tuple[str, int, str, int, int | None]]) -> None:
+async def seed(store, rows: list[tuple[str, int, str, int, int | None]]) -> None:
     """A feed, a subscription, and outbox rows (kind, target, state, created, sent) of
-    articles of their own, written as planning and sending would leave them."""
-    connection = store._db.connection
-    await connection.execute("INSERT OR IGNORE INTO topics (id, key, name) VALUES (1, 'ai', 'AI')")
-    await connection.execute(
+    articles of their own, written as planning and sending would leave them (either engine)."""
+    await plain.run(
+        store, "INSERT INTO topics (id, key, name) VALUES (1, 'ai', 'AI') ON CONFLICT DO NOTHING"
+    )
+    await plain.run(
+        store,
         "INSERT INTO feeds (id, guild_id, channel_id, topic_id, created_by, created_at) "
         "VALUES (?, ?, ?, 1, 9, 0)",
-        (FEED, GUILD, CHANNEL),
+        FEED,
+        GUILD,
+        CHANNEL,
     )
-    await connection.execute(
+    await plain.run(
+        store,
         "INSERT INTO subscriptions (id, guild_id, user_id, topic_id, created_at, updated_at) "
         "VALUES (?, ?, ?, 1, 0, 0)",
-        (SUBSCRIPTION, GUILD, MEMBER),
+        SUBSCRIPTION,
+        GUILD,
+        MEMBER,
     )
-    await connection.commit()
     for n, (kind, target, state, created, sent) in enumerate(rows):
-        pk = await add_article(connection, f"https://a.example/{n}", f"A {n}", published_at=created)
-        await connection.execute(
+        article = await plain.add_article(store, f"a{n}", at=created)
+        await plain.run(
+            store,
             "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, "
             "subscription_id, mode, state, next_attempt_at, created_at, sent_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'instant', ?, ?, ?, ?)",
-            (
-                GUILD,
-                pk,
-                kind,
-                target,
-                FEED if kind == "channel" else None,
-                SUBSCRIPTION if kind == "dm" else None,
-                state,
-                created,
-                created,
-                sent,
-            ),
+            "SELECT ?, pk, ?, ?, ?, ?, 'instant', ?, ?, ?, ? FROM articles WHERE id = ?",
+            GUILD,
+            kind,
+            target,
+            FEED if kind == "channel" else None,
+            SUBSCRIPTION if kind == "dm" else None,
+            state,
+            created,
+            created,
+            sent,
+            article,
         )
-    await connection.commit()
 
 
-async def outbox(store: Store) -> list[tuple[str, str, int]]:
-    rows = await store._db.fetch_all(
-        "SELECT target_kind, state, created_at FROM deliveries ORDER BY created_at, target_kind"
+async def outbox(store) -> list[tuple[str, str, int]]:
+    found = await plain.rows(
+        store,
+        "SELECT target_kind, state, created_at FROM deliveries ORDER BY created_at, target_kind",
     )
-    return [(kind, state, created) for kind, state, created in rows]
+    return [(kind, state, created) for kind, state, created in found]
 
 
-async def shown(store: Store) -> tuple[object, ...]:
+async def shown(store) -> tuple[object, ...]:
     """Every count a command shows: /feed list, /subscriptions, topicbot stats."""
     stats = await store.stats()
     return (
@@ -81,7 +89,13 @@ async def shown(store: Store) -> tuple[object, ...]:
     )
 
 
-def housekeeper(store: Store, *, story_hours: float = 72, **settings: object) -> Housekeeper:
+@pytest.fixture
+def store(any_store):
+    """The store on each engine in turn (tests of SQLite's file open their own)."""
+    return any_store
+
+
+def housekeeper(store, *, story_hours: float = 72, **settings: object) -> Housekeeper:
     return Housekeeper(
         store,
         RetentionSettings.model_validate(settings),
@@ -92,7 +106,7 @@ def housekeeper(store: Store, *, story_hours: float = 72, **settings: object) ->
     )
 
 
-async def test_pruning_keeps_what_the_rules_read_and_removes_the_rest(tmp_path):
+async def test_pruning_keeps_what_the_rules_read_and_removes_the_rest(store):
     rows = [
         ("dm", MEMBER, "sent", ago(40), ago(40)),  # old: goes
         ("channel", CHANNEL, "sent", ago(31), ago(31)),  # old: goes
@@ -104,43 +118,41 @@ async def test_pruning_keeps_what_the_rules_read_and_removes_the_rest(tmp_path):
         ("channel", CHANNEL, "sent", ago(2), ago(2)),  # within the story window: stays
         ("dm", MEMBER, "sent", ago(29), ago(29)),  # within 30 days: stays
     ]
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, rows)
-        before = await shown(store)
-        dm_cap = await store.deliveries.instant_dms_since(MEMBER, NOW - timedelta(hours=1))
+    await seed(store, rows)
+    before = await shown(store)
+    dm_cap = await store.deliveries.instant_dms_since(MEMBER, NOW - timedelta(hours=1))
 
-        run = await housekeeper(store, batch_rows=100).run()
+    run = await housekeeper(store, batch_rows=100).run()
 
-        assert run.deliveries == 5
-        assert run.finished_at == NOW
-        assert await outbox(store) == [
-            ("dm", "pending", ago(45)),
-            ("dm", "sent", ago(40)),
-            ("dm", "sent", ago(29)),
-            ("channel", "sent", ago(2)),
-        ]
-        assert await shown(store) == before
-        assert await store.deliveries.instant_dms_since(MEMBER, NOW - timedelta(hours=1)) == 1
-        assert dm_cap == 1
-        stats = await store.stats()
-        assert stats.deliveries_pruned == {
-            "pending": 0,
-            "sent": 2,
-            "failed": 1,
-            "dead": 1,
-            "skipped": 0,
-            "cancelled": 1,
-        }
-        assert stats.last_pruning == run
+    assert run.deliveries == 5
+    assert run.finished_at == NOW
+    assert await outbox(store) == [
+        ("dm", "pending", ago(45)),
+        ("dm", "sent", ago(40)),
+        ("dm", "sent", ago(29)),
+        ("channel", "sent", ago(2)),
+    ]
+    assert await shown(store) == before
+    assert await store.deliveries.instant_dms_since(MEMBER, NOW - timedelta(hours=1)) == 1
+    assert dm_cap == 1
+    stats = await store.stats()
+    assert stats.deliveries_pruned == {
+        "pending": 0,
+        "sent": 2,
+        "failed": 1,
+        "dead": 1,
+        "skipped": 0,
+        "cancelled": 1,
+    }
+    assert stats.last_pruning == run
 
 
-async def test_a_story_window_longer_than_retention_keeps_its_rows(tmp_path):
+async def test_a_story_window_longer_than_retention_keeps_its_rows(store):
     rows = [("dm", MEMBER, "sent", ago(40), ago(40)), ("dm", MEMBER, "sent", ago(50), ago(50))]
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, rows)
-        run = await housekeeper(store, story_hours=45 * 24, deliveries_days=30).run()
-        assert run.deliveries == 1
-        assert await outbox(store) == [("dm", "sent", ago(40))]
+    await seed(store, rows)
+    run = await housekeeper(store, story_hours=45 * 24, deliveries_days=30).run()
+    assert run.deliveries == 1
+    assert await outbox(store) == [("dm", "sent", ago(40))]
 
 
 def test_the_cutoff_is_never_nearer_than_the_story_window_or_the_dm_cap():
@@ -151,12 +163,11 @@ def test_the_cutoff_is_never_nearer_than_the_story_window_or_the_dm_cap():
     assert deliveries_cutoff(NOW, None, window) is None
 
 
-async def test_keeping_forever_prunes_nothing(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, [("dm", MEMBER, "sent", ago(400), ago(400))])
-        run = await housekeeper(store, deliveries_days=None).run()
-        assert run.deliveries == 0
-        assert len(await outbox(store)) == 1
+async def test_keeping_forever_prunes_nothing(store):
+    await seed(store, [("dm", MEMBER, "sent", ago(400), ago(400))])
+    run = await housekeeper(store, deliveries_days=None).run()
+    assert run.deliveries == 0
+    assert len(await outbox(store)) == 1
 
 
 def old_rows(count: int) -> list[tuple[str, int, str, int, int | None]]:
@@ -166,15 +177,14 @@ def old_rows(count: int) -> list[tuple[str, int, str, int, int | None]]:
     ]
 
 
-async def test_rows_go_in_batches_of_at_most_the_limit_a_day_at_a_time(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, old_rows(250))  # UTC days of 99, 100 and 51 rows
-        taken = []
-        cutoff = NOW - timedelta(days=30)
-        while batch := await store.retention.prune_deliveries(cutoff, limit=40):
-            taken.append(batch)
-        assert taken == [40, 40, 19, 40, 40, 20, 40, 11]
-        assert await outbox(store) == []
+async def test_rows_go_in_batches_of_at_most_the_limit_a_day_at_a_time(store):
+    await seed(store, old_rows(250))  # UTC days of 99, 100 and 51 rows
+    taken = []
+    cutoff = NOW - timedelta(days=30)
+    while batch := await store.retention.prune_deliveries(cutoff, limit=40):
+        taken.append(batch)
+    assert taken == [40, 40, 19, 40, 40, 20, 40, 11]
+    assert await outbox(store) == []
 
 
 async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_path):
@@ -204,39 +214,38 @@ async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_pa
         assert await shown(store) == before
 
 
-async def test_a_run_cancelled_between_batches_is_finished_by_the_next(tmp_path, monkeypatch):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, old_rows(250))
-        before = await shown(store)
-        prune, batches, second_done = store.retention.prune_deliveries, [], asyncio.Event()
+async def test_a_run_cancelled_between_batches_is_finished_by_the_next(store, monkeypatch):
+    await seed(store, old_rows(250))
+    before = await shown(store)
+    prune, batches, second_done = store.retention.prune_deliveries, [], asyncio.Event()
 
-        async def counted(cutoff: datetime, *, limit: int) -> int:
-            batches.append(await prune(cutoff, limit=limit))
-            if len(batches) == 2:
-                second_done.set()
-            return batches[-1]
+    async def counted(cutoff: datetime, *, limit: int) -> int:
+        batches.append(await prune(cutoff, limit=limit))
+        if len(batches) == 2:
+            second_done.set()
+        return batches[-1]
 
-        monkeypatch.setattr(store.retention, "prune_deliveries", counted)
-        keeper = Housekeeper(
-            store,
-            RetentionSettings(batch_rows=100),
-            story_window=timedelta(hours=72),
-            clock=lambda: NOW,
-            pause_seconds=0.2,
-            timer=lambda: 0.0,
-        )
-        task = asyncio.create_task(keeper.run())
-        await second_done.wait()
-        task.cancel()  # during the pause after the second batch (16 and 32 rows)
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert len(await outbox(store)) == 202
-        assert await shown(store) == before
+    monkeypatch.setattr(store.retention, "prune_deliveries", counted)
+    keeper = Housekeeper(
+        store,
+        RetentionSettings(batch_rows=100),
+        story_window=timedelta(hours=72),
+        clock=lambda: NOW,
+        pause_seconds=0.2,
+        timer=lambda: 0.0,
+    )
+    task = asyncio.create_task(keeper.run())
+    await second_done.wait()
+    task.cancel()  # during the pause after the second batch (16 and 32 rows)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert len(await outbox(store)) == 202
+    assert await shown(store) == before
 
-        monkeypatch.undo()
-        await housekeeper(store, batch_rows=100).run()
-        assert await outbox(store) == []
-        assert await shown(store) == before
+    monkeypatch.undo()
+    await housekeeper(store, batch_rows=100).run()
+    assert await outbox(store) == []
+    assert await shown(store) == before
 
 
 class ScriptedTimer:
@@ -254,45 +263,43 @@ class ScriptedTimer:
         return self._now
 
 
-async def test_steps_grow_while_quick_and_shrink_after_a_slow_one(tmp_path, monkeypatch):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, old_rows(400))
-        prune, asked = store.retention.prune_deliveries, []
+async def test_steps_grow_while_quick_and_shrink_after_a_slow_one(store, monkeypatch):
+    await seed(store, old_rows(400))
+    prune, asked = store.retention.prune_deliveries, []
 
-        async def recorded(cutoff: datetime, *, limit: int) -> int:
-            asked.append(limit)
-            return await prune(cutoff, limit=limit)
+    async def recorded(cutoff: datetime, *, limit: int) -> int:
+        asked.append(limit)
+        return await prune(cutoff, limit=limit)
 
-        monkeypatch.setattr(store.retention, "prune_deliveries", recorded)
-        quick, slow = 0.001, 0.020  # against a budget of 0.005 s a step
-        keeper = Housekeeper(
-            store,
-            RetentionSettings(batch_rows=100),
-            story_window=timedelta(hours=72),
-            clock=lambda: NOW,
-            pause_seconds=0,
-            step_seconds=0.005,
-            timer=ScriptedTimer([quick, quick, slow] + [quick] * 10),
-        )
-        run = await keeper.run()
-        # doubling from 16 to the batch size, back to 16 after the slow third step; the last
-        # step finds nothing left
-        assert asked == [16, 32, 64, 16, 32, 64, 100, 100, 100, 100]
-        assert run.deliveries == 400
-        assert await outbox(store) == []
+    monkeypatch.setattr(store.retention, "prune_deliveries", recorded)
+    quick, slow = 0.001, 0.020  # against a budget of 0.005 s a step
+    keeper = Housekeeper(
+        store,
+        RetentionSettings(batch_rows=100),
+        story_window=timedelta(hours=72),
+        clock=lambda: NOW,
+        pause_seconds=0,
+        step_seconds=0.005,
+        timer=ScriptedTimer([quick, quick, slow] + [quick] * 10),
+    )
+    run = await keeper.run()
+    # doubling from 16 to the batch size, back to 16 after the slow third step; the last
+    # step finds nothing left
+    assert asked == [16, 32, 64, 16, 32, 64, 100, 100, 100, 100]
+    assert run.deliveries == 400
+    assert await outbox(store) == []
 
 
-async def test_counts_of_removed_feeds_and_subscriptions_go_with_them(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await seed(store, old_rows(4))
-        await housekeeper(store).run()
-        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 2
-        before = (await store.stats()).deliveries
-        assert await store.subscriptions.delete(GUILD, MEMBER, "ai")
-        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 1
-        assert await store.feeds.remove_channel(GUILD, CHANNEL) == 1
-        assert await store._db.scalar("SELECT count(*) FROM delivery_counts") == 0
-        assert (await store.stats()).deliveries == before
+async def test_counts_of_removed_feeds_and_subscriptions_go_with_them(store):
+    await seed(store, old_rows(4))
+    await housekeeper(store).run()
+    assert await plain.value(store, "SELECT count(*) FROM delivery_counts") == 2
+    before = (await store.stats()).deliveries
+    assert await store.subscriptions.delete(GUILD, MEMBER, "ai")
+    assert await plain.value(store, "SELECT count(*) FROM delivery_counts") == 1
+    assert await store.feeds.remove_channel(GUILD, CHANNEL) == 1
+    assert await plain.value(store, "SELECT count(*) FROM delivery_counts") == 0
+    assert (await store.stats()).deliveries == before
 
 
 async def test_pruning_reads_the_outbox_by_day_then_target_through_its_index(tmp_path):
@@ -304,20 +311,19 @@ async def test_pruning_reads_the_outbox_by_day_then_target_through_its_index(tmp
     assert not any("TEMP B-TREE" in row[3] for row in plan)
 
 
-async def test_audit_entries_older_than_audit_days_go_and_by_default_none(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        for days in (400, 40, 10, 1):
-            await store.audit.record(GUILD, 9, f"publish {days}", NOW - timedelta(days=days))
-        assert (await housekeeper(store).run()).audit_entries == 0
-        assert len(await store.audit.recent(GUILD)) == 4
+async def test_audit_entries_older_than_audit_days_go_and_by_default_none(store):
+    for days in (400, 40, 10, 1):
+        await store.audit.record(GUILD, 9, f"publish {days}", NOW - timedelta(days=days))
+    assert (await housekeeper(store).run()).audit_entries == 0
+    assert len(await store.audit.recent(GUILD)) == 4
 
-        run = await housekeeper(store, audit_days=30, batch_rows=100).run()
+    run = await housekeeper(store, audit_days=30, batch_rows=100).run()
 
-        assert run.audit_entries == 2
-        assert [entry.action for entry in await store.audit.recent(GUILD)] == [
-            "publish 1",
-            "publish 10",
-        ]
+    assert run.audit_entries == 2
+    assert [entry.action for entry in await store.audit.recent(GUILD)] == [
+        "publish 1",
+        "publish 10",
+    ]
 
 
 async def test_a_new_store_gives_free_pages_back_incrementally(tmp_path):
@@ -332,7 +338,7 @@ async def test_a_store_from_version_12_is_rebuilt_with_incremental_vacuum_and_ke
     path = tmp_path / "v12.db"
     connection = await store_at_version(path, 12)
     try:
-        pk = await add_article(connection, "https://a.example/1", "A", published_at=ago(1))
+        pk = await add_legacy_article(connection, "https://a.example/1", "A", published_at=ago(1))
         await connection.execute(
             "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
             "next_attempt_at, created_at) VALUES (7, ?, 'dm', 5, 0, 0)",
@@ -407,9 +413,10 @@ def coverage(n: int, when: str = "2026-08-01T09:00:00Z") -> dict[str, object]:
     }
 
 
-async def titles(store: Store) -> list[str]:
-    rows = await store._db.fetch_all("SELECT title FROM articles ORDER BY title")
-    return [title for (title,) in rows]
+async def titles(store) -> list[str]:
+    return [
+        title for (title,) in await plain.rows(store, "SELECT title FROM articles ORDER BY title")
+    ]
 
 
 async def test_old_unpublished_articles_and_coverage_go_with_everything_they_carry(tmp_path):
@@ -457,37 +464,38 @@ async def test_old_unpublished_articles_and_coverage_go_with_everything_they_car
 
 
 async def test_published_articles_go_only_with_published_articles_days_and_no_outbox_rows(
-    tmp_path,
+    store,
 ):
     old = NOW - timedelta(days=100)
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        await store.articles.upsert_batch(
-            [
-                article(1, published=True, related=[coverage(1)]),
-                article(2, published=True),
-                article(3),  # published by a server's moderators
-            ],
-            old,
-        )
-        three = await store.articles.get_by_url("https://harbour-times.example/3")
-        assert three is not None
-        await store.publication.decide(7, three.id, "published", 1, old)
-        two = await store.articles.get_by_url("https://harbour-times.example/2")
-        assert two is not None
-        await store._db.execute(
-            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, state, "
-            "next_attempt_at, created_at) SELECT 7, pk, 'dm', 5, 'sent', 0, :at "
-            "FROM articles WHERE id = :id",
-            {"at": ago(20), "id": two.id},
-        )
-        assert (await housekeeper(store, articles_days=30).run()).articles == 0
+    await store.articles.upsert_batch(
+        [
+            article(1, published=True, related=[coverage(1)]),
+            article(2, published=True),
+            article(3),  # published by a server's moderators
+        ],
+        old,
+    )
+    three = await store.articles.get_by_url("https://harbour-times.example/3")
+    assert three is not None
+    await store.publication.decide(7, three.id, "published", 1, old)
+    two = await store.articles.get_by_url("https://harbour-times.example/2")
+    assert two is not None
+    await plain.run(
+        store,
+        "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, state, "
+        "next_attempt_at, created_at) SELECT 7, pk, 'dm', 5, 'sent', 0, ? "
+        "FROM articles WHERE id = ?",
+        ago(20),
+        two.id,
+    )
+    assert (await housekeeper(store, articles_days=30).run()).articles == 0
 
-        run = await housekeeper(
-            store, articles_days=30, published_articles_days=60, deliveries_days=30
-        ).run()
+    run = await housekeeper(
+        store, articles_days=30, published_articles_days=60, deliveries_days=30
+    ).run()
 
-        assert (run.deliveries, run.articles) == (0, 3)
-        assert await titles(store) == ["Story number 2 about harbour2 ferries"]
+    assert (run.deliveries, run.articles) == (0, 3)
+    assert await titles(store) == ["Story number 2 about harbour2 ferries"]
 
 
 def test_published_articles_days_needs_articles_days():
@@ -514,3 +522,60 @@ async def test_a_members_counts_are_read_from_their_own_rows_not_the_servers(tmp
         plan = await store._db.fetch_all(f"EXPLAIN QUERY PLAN {sql}", params)  # type: ignore[arg-type]
         [history] = [row[3] for row in plan if "deliveries_history" in row[3]]
         assert "target_id=?" in history
+
+
+async def test_old_articles_go_by_the_rules_with_what_they_carry(store):
+    """The article rules on either engine, with rows as ingest leaves them."""
+    old, recent = ago(100), ago(2)
+    gone = await plain.add_article(store, "gone", at=old, topics=["Gone"])
+    lister = await plain.add_article(store, "lister", at=old, published=True, topics=["Kept"])
+    await plain.add_article(store, "listed", at=old, coverage=True)
+    await plain.add_article(store, "subscribed", at=old, topics=["Followed"])
+    await plain.add_article(store, "recent", at=recent, topics=["Gone"])
+    picked = await plain.add_article(store, "picked", at=old)
+    await store.publication.decide(GUILD, picked, "published", 9, NOW)
+    await plain.run(
+        store,
+        "INSERT INTO related_links (parent_pk, child_pk, position) SELECT p.pk, c.pk, 0 "
+        "FROM articles p, articles c WHERE p.id = ? AND c.canonical_url LIKE '%listed%'",
+        lister,
+    )
+    await plain.run(
+        store,
+        "INSERT INTO images (article_pk, position, url) SELECT pk, 0, 'https://i.example/1' "
+        "FROM articles WHERE id = ?",
+        gone,
+    )
+    await plain.run(
+        store,
+        "INSERT INTO subscriptions (guild_id, user_id, topic_id, created_at, updated_at) "
+        "SELECT 7, 500, id, 0, 0 FROM topics WHERE key = 'followed'",
+    )
+
+    run = await housekeeper(store, articles_days=30, batch_rows=100).run()
+
+    assert run.articles == 2  # "gone" and "subscribed"
+    assert await titles(store) == [
+        f"Story from {n}" for n in ("listed", "lister", "picked", "recent")
+    ]
+    topics = await plain.rows(store, "SELECT key FROM topics ORDER BY key")
+    assert topics == [("followed",), ("gone",), ("kept",)]  # "gone" stays for "recent"
+    assert await plain.value(store, "SELECT count(*) FROM images") == 0
+
+    run = await housekeeper(store, articles_days=30, published_articles_days=60).run()
+    assert run.articles == 3  # "lister", then "listed" it no longer lists, and "picked"
+    assert await titles(store) == ["Story from recent"]
+    assert await plain.value(store, "SELECT count(*) FROM related_links") == 0
+
+
+async def test_space_on_postgresql_is_the_databases_and_autovacuum_reuses_it(
+    postgresql_database_url,
+):
+    async with await PgStore.open(postgresql_database_url, pool_size=2) as pg:
+        await seed(pg, old_rows(20))
+        size = await pg.retention.size()
+        assert size.bytes > 1_000_000 and size.page_size == 8192
+        assert (size.free_bytes, size.incremental_vacuum, size.autovacuum) == (0, False, True)
+        run = await housekeeper(pg, batch_rows=100).run()
+        assert (run.deliveries, run.pages_reclaimed) == (20, 0)
+        assert (await pg.gauges()).size_bytes >= size.bytes - 1_000_000

@@ -16,6 +16,7 @@ from storage.models import ArticleDraft, PublicationState
 from storage.publication import StateFilter
 from storage.visibility import guild_state, members_see
 from tests.factories import article_text
+from tests.storage import rows as plain
 from tests.storage.legacy import add_article, store_at_version
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -52,53 +53,53 @@ async def put(
     return found.id
 
 
-async def decide(store: Store, guild: int, article_id: str, state: PublicationState) -> None:
+async def decide(store: Any, guild: int, article_id: str, state: PublicationState) -> None:
     await store.publication.decide(guild, article_id, state, MOD, NOW)
 
 
-async def seen(store: Store, guild: int | None) -> set[str]:
-    """The names (hosts) of the articles that members of ``guild`` see, by the rule itself."""
-    rows = await store._db.fetch_all(
-        f"SELECT a.canonical_url FROM articles a WHERE {members_see()}", {"guild": guild}
-    )
+@pytest.fixture
+def store(any_store: Any) -> Any:
+    """The store on each engine in turn."""
+    return any_store
+
+
+async def seen(store: Any, guild: int | None) -> set[str]:
+    """The names (hosts) of the articles that members of ``guild`` see, by the rule itself
+    (either engine)."""
+    sql = f"SELECT a.canonical_url FROM articles a WHERE {members_see(guild='?')}"
+    rows = await plain.rows(store, sql, *[guild] * sql.count("?"))
     return {row[0].split("/")[2].removesuffix(".example") for row in rows}
 
 
-@pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "topicbot.db")
-    yield opened
-    await opened.close()
-
-
-async def test_the_rule_in_every_state(store: Store):
-    await put(store, "source", published=True)
-    await put(store, "waiting", published=False)
-    related = [{"title": "Listed only", "webUrl": url("coverage"),
-                "publishedDateTime": "2026-11-20T10:00:00Z"}]  # fmt: skip
-    await put(store, "lister", published=True, related=related)
-    await decide(store, GUILD, await put(store, "pulled", published=True), "retracted")
-    await decide(store, GUILD, await put(store, "picked", published=False), "published")
-    own = await put(store, "own", published=False, origin=GUILD)
+async def test_the_rule_in_every_state(store: Any):
+    add = plain.add_article
+    await add(store, "source", at=1, published=True)
+    await add(store, "waiting", at=2)
+    await add(store, "coverage", at=3, coverage=True)
+    await decide(store, GUILD, await add(store, "pulled", at=4, published=True), "retracted")
+    await decide(store, GUILD, await add(store, "picked", at=5), "published")
+    own = await add(store, "own", at=6, origin=GUILD)
     await decide(store, GUILD, own, "published")
-    await put(store, "ownpending", published=False, origin=GUILD)
+    await add(store, "ownpending", at=7, origin=GUILD)
     await decide(
-        store, OTHER, await put(store, "theirs", published=True, origin=OTHER), "published"
+        store, OTHER, await add(store, "theirs", at=8, published=True, origin=OTHER), "published"
     )
 
-    everyone = {"source", "coverage", "lister"}
+    everyone = {"source", "coverage"}
     assert await seen(store, GUILD) == everyone | {"picked", "own"}
     assert await seen(store, OTHER) == everyone | {"pulled", "theirs"}
     assert await seen(store, None) == everyone | {"pulled"}
     assert await seen(store, NO_GUILD) == await seen(store, None)
 
 
-async def test_the_state_moderators_see(store: Store):
-    pulled = await put(store, "pulled", published=True)
+async def test_the_state_moderators_see(store: Any):
+    pulled = await plain.add_article(store, "pulled", at=1, published=True)
     await decide(store, GUILD, pulled, "retracted")
-    await put(store, "waiting", published=False)
-    rows = await store._db.fetch_all(
-        f"SELECT a.canonical_url, {guild_state()} FROM articles a ORDER BY a.pk", {"guild": GUILD}
+    await plain.add_article(store, "waiting", at=2)
+    rows = await plain.rows(
+        store,
+        f"SELECT a.canonical_url, {guild_state(guild='?')} FROM articles a ORDER BY a.pk",
+        GUILD,
     )
     assert [r[1] for r in rows] == ["retracted", "pending"]
     lists: list[tuple[StateFilter, list[str]]] = [("pending", ["waiting"]), ("published", [])]
@@ -107,16 +108,15 @@ async def test_the_state_moderators_see(store: Store):
         assert [a.article.canonical_url for a in listed] == [url(n) for n in expected]
 
 
-async def brute_force_counts(store: Store, guild: int | None) -> dict[str, int]:
-    rows = await store._db.fetch_all(
+async def brute_force_counts(store: Any, guild: int | None) -> dict[str, int]:
+    sql = (
         "SELECT t.name, count(*) FROM article_topics at JOIN articles a ON a.pk = at.article_pk "
-        f"JOIN topics t ON t.id = at.topic_id WHERE {members_see()} GROUP BY t.name",
-        {"guild": guild},
+        f"JOIN topics t ON t.id = at.topic_id WHERE {members_see(guild='?')} GROUP BY t.name"
     )
-    return dict(rows)
+    return dict(await plain.rows(store, sql, *[guild] * sql.count("?")))
 
 
-async def assert_counts_follow_the_rule(store: Store) -> None:
+async def assert_counts_follow_the_rule(store: Any) -> None:
     stored = {t.name: t.article_count for t in await store.topics.most_used(limit=1000)}
     expected = await brute_force_counts(store, None)
     assert {n: c for n, c in stored.items() if c} == expected
@@ -127,7 +127,7 @@ async def assert_counts_follow_the_rule(store: Store) -> None:
         assert await store.topics.count_seen_in(guild) == len(counted)
 
 
-async def test_topic_counts_follow_the_rule_through_every_change(store: Store):
+async def test_topic_counts_follow_the_rule_through_every_change(store: Any):
     check = assert_counts_follow_the_rule
     await put(store, "a", published=True, topics=["Ports", "Labour"])
     await put(store, "b", published=False, topics=["Ports"])
@@ -154,8 +154,8 @@ async def test_topic_counts_follow_the_rule_through_every_change(store: Store):
     await decide(store, GUILD, own, "retracted")
     await check(store)
 
-    await store._db.execute("DELETE FROM articles WHERE canonical_url = ?", (url("b"),))
-    await store._db.execute("DELETE FROM articles WHERE canonical_url = ?", (url("own"),))
+    await plain.run(store, "DELETE FROM articles WHERE canonical_url = ?", url("b"))
+    await plain.run(store, "DELETE FROM articles WHERE canonical_url = ?", url("own"))
     await check(store)
     assert {t.name for t in await store.topics.seen_in(GUILD, limit=100)} == {
         "Labour", "Ports", "Covered Topic"

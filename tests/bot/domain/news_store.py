@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.articles.article_file import parse_article
 from storage import Store
@@ -35,13 +36,18 @@ FILLER = [
 async def open_with_filler(path: Path) -> Store:
     """A store at ``path`` holding the filler news, so everyday words are everyday in it."""
     opened = await Store.open(path)
-    for n, (title, excerpt) in enumerate(FILLER):
-        await add(opened, f"filler{n}", title, excerpt, f"2026-08-{1 + n:02d}T09:00:00Z")
+    await add_filler(opened)
     return opened
 
 
+async def add_filler(store: Any) -> None:
+    """The filler news, into a store of either engine."""
+    for n, (title, excerpt) in enumerate(FILLER):
+        await add(store, f"filler{n}", title, excerpt, f"2026-08-{1 + n:02d}T09:00:00Z")
+
+
 async def add(
-    store: Store,
+    store: Any,
     slug: str,
     title: str,
     excerpt: str,

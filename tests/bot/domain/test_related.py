@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bench.pg_copy import mirrored
 from bot.articles.article_file import parse_article
 from bot.config import RelatedSettings
 from bot.domain.errors import UserError
@@ -21,12 +22,19 @@ GUILD, OTHER_GUILD = 1, 2
 RIVERTON = "https://www.riverton-ledger.example/news/2026/11/20/council-bans-face-scanning"
 
 
-@pytest.fixture
-async def store(tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request, tmp_path):
+    """The examples stored, on each engine in turn (PostgreSQL: ``bench.pg_copy.mirrored``)."""
     opened = await Store.open(tmp_path / "t.db")
-    await ingest_paths(opened, [EXAMPLES_DIR])
-    yield opened
-    await opened.close()
+    try:
+        await ingest_paths(opened, [EXAMPLES_DIR])
+        if request.param == "sqlite":
+            yield opened
+        else:
+            async with mirrored(opened, request.getfixturevalue("postgresql_database_url")) as both:
+                yield both
+    finally:
+        await opened.close()
 
 
 async def add(store: Store, guild: int | None = None, **fields: object) -> str:

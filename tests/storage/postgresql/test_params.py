@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.postgresql.params import bind
+from storage.postgresql.params import bind, numbered
 
 
 def test_each_name_becomes_one_numbered_typed_parameter():
@@ -22,3 +22,10 @@ def test_a_missing_value_or_an_untyped_none_is_named():
         bind("SELECT :guild", {})
     with pytest.raises(TypeError, match=":guild is None: give its SQL type"):
         bind("SELECT :guild", {"guild": None})
+
+
+def test_question_marks_become_numbered_in_order():
+    statement = "SELECT x FROM t WHERE a = ? AND b IS NOT DISTINCT FROM ? LIMIT ?"
+    assert numbered(statement) == (
+        "SELECT x FROM t WHERE a = $1 AND b IS NOT DISTINCT FROM $2 LIMIT $3"
+    )

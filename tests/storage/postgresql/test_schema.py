@@ -50,14 +50,6 @@ async def test_every_sqlite_table_and_column_has_its_place(connection, tmp_path)
         "articles": {"search", "title_words"},
         "deliveries": {"claimed_by", "lease_until"},
         "schema_migrations": {"version", "name", "applied_at"},
-        "term_documents": {"term", "documents"},
-        "search_totals": {
-            "only_row",
-            "documents",
-            "title_terms",
-            "excerpt_terms",
-            "topic_terms",
-        },
     }
 
 
