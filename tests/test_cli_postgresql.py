@@ -1,7 +1,8 @@
 """Choosing the PostgreSQL backend, as an operator does: ``storage.backend: postgresql`` in the
 file, the URL in an environment variable. Every way the URL or the server can be wrong says so
 in one line, exits 3 and never shows the password; a server that answers is refused clearly
-while this version has no store on PostgreSQL (never a silent fall back to the SQLite file)."""
+by the commands the PostgreSQL store cannot serve yet (never a silent fall back to the SQLite
+file), and ``ingest`` stores files there."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from storage import Store
 from storage.api import missing_members, serves_the_bot
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.store import PgStore
+from tests.factories import write_article
 from tests.postgresql import with_database
 from tests.refusing_postgresql import refusing_server
 
@@ -179,6 +181,36 @@ def test_check_config_names_the_store_it_would_use(tmp_path, config):
     result = run_with(None, tmp_path, config, "check-config")
     assert result.returncode == 0
     assert "  store: PostgreSQL at $TOPICBOT_DATABASE_URL" in result.stdout.splitlines()
+
+
+def test_ingest_stores_the_files_in_the_postgresql_database(
+    tmp_path, config, postgresql_database_url
+):
+    inbox = tmp_path / "inbox"
+    write_article(inbox, "a.md", published=True)
+    write_article(inbox, "b.md", webUrl="https://b.example/2", originalUrl=..., related=[])
+    first = run_with(postgresql_database_url, tmp_path, config, "ingest", str(inbox))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == ["2 files: 2 new, 0 updated, 0 unchanged, 0 rejected"]
+    again = run_with(postgresql_database_url, tmp_path, config, "ingest", str(inbox))
+    assert again.stdout.splitlines() == ["2 files: 0 new, 0 updated, 2 unchanged, 0 rejected"]
+    assert not (tmp_path / "data").exists()  # nothing written to a SQLite file instead
+
+    async def stored() -> list[tuple[str, bool]]:
+        async with await PgStore.open(postgresql_database_url, source="$TEST") as store:
+            article = await store.articles.get_by_url("https://b.example/2")
+            assert article is not None
+            return [(t.key, t.article_count > 0) for t in await store.topics.most_used()]
+
+    assert asyncio.run(stored()) == [("autonomous vehicles", True), ("transport", True)]
+
+
+def test_ingest_without_the_variable_says_so_and_stores_nothing(tmp_path, config):
+    inbox = tmp_path / "inbox"
+    write_article(inbox, "a.md")
+    result = run_with(None, tmp_path, config, "ingest", str(inbox))
+    assert_one_line_exit_3(result, "storage.backend is postgresql", "$TOPICBOT_DATABASE_URL")
+    assert not (tmp_path / "data").exists()
 
 
 async def test_stats_say_how_a_postgresql_database_reuses_space(postgresql_database_url):
