@@ -18,9 +18,6 @@ import asyncpg
 import pytest
 
 from bot.cli import _size as cli_size
-from storage import Store
-from storage.api import missing_members, serves_the_bot
-from storage.postgresql.database import PgDatabase
 from storage.postgresql.store import PgStore
 from tests.factories import write_article
 from tests.postgresql import with_database
@@ -100,28 +97,7 @@ def test_a_bad_url_is_refused_without_showing_it(tmp_path, config, url):
     assert_one_line_exit_3(result, "$TOPICBOT_DATABASE_URL", "postgresql://")
 
 
-@pytest.mark.parametrize("command", [("stats",), ("run",)])
-def test_a_server_that_answers_is_refused_clearly_while_the_store_is_not_all_there(
-    tmp_path, config, postgresql_database_url, command
-):
-    missing = missing_members(PgStore(PgDatabase(None)))  # type: ignore[arg-type]
-    if not missing:
-        pytest.skip("the PostgreSQL store is complete: test_stats_read_a_complete_postgresql_store")
-    env = {"TOPICBOT_DATABASE_URL": postgresql_database_url, "DISCORD_TOKEN": "x" * 40}
-    result = topicbot(*command, "--config", str(config), cwd=tmp_path, env=env)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.splitlines() == [
-        "topicbot: storage.backend: postgresql is not available in this version yet (the "
-        "server answered at $TOPICBOT_DATABASE_URL; the PostgreSQL store has no "
-        f"{', '.join(missing)} yet); use storage.backend: sqlite"
-    ]
-    assert not (tmp_path / "data").exists()  # nothing served from a SQLite file instead
-    assert asyncio.run(tables_in(postgresql_database_url)) == []  # the database left as it was
-
-
 def test_stats_read_a_complete_postgresql_store(tmp_path, config, postgresql_database_url):
-    if missing_members(PgStore(PgDatabase(None))):  # type: ignore[arg-type]
-        pytest.skip("refused while the PostgreSQL store is incomplete: the test above")
     env = {"TOPICBOT_DATABASE_URL": postgresql_database_url}
     result = topicbot("stats", "--config", str(config), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
@@ -143,12 +119,6 @@ async def tables_in(url: str) -> list[str]:
     finally:
         await connection.close()
     return [row[0] for row in rows]
-
-
-async def test_the_sqlite_store_has_everything_the_bot_calls(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        assert missing_members(store) == []
-        assert serves_the_bot(store)
 
 
 def test_doctor_says_what_is_wrong_with_the_postgresql_store(tmp_path):
