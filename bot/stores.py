@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.domain.stories import grouping_rules
 from storage import Store
-from storage.api import StoreApi, missing_members, serves_the_bot
+from storage.api import StoreApi
 from storage.postgresql import open_pool
 from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
@@ -28,24 +28,14 @@ async def open_store(settings: Settings) -> StoreApi:
 
 async def open_postgresql_store(settings: Settings) -> StoreApi:
     """The store on the PostgreSQL database at ``$storage.url_env``, its schema brought up to
-    date. Refused, clearly, while this version's PostgreSQL store lacks some of what the bot
-    calls (and never the SQLite file in its place: that would serve other data than the
-    operator chose); the database is then left as it was."""
+    date (never the SQLite file in its place: that would serve other data than the operator
+    chose)."""
     url, source = url_from_environment(settings.storage.url_env)
     pool = await open_pool(url, size=settings.storage.pool_size, source=source)
     store = PgStore(PgDatabase(pool), grouping=grouping_rules(settings.related))
-    missing = missing_members(store)
-    if missing:
-        await store.close()
-        raise ConfigError(
-            "storage.backend: postgresql is not available in this version yet (the server "
-            f"answered at {source}; the PostgreSQL store has no {', '.join(missing)} yet); "
-            "use storage.backend: sqlite"
-        )
     try:
         await store.migrate()
     except BaseException:
         await store.close()
         raise
-    assert serves_the_bot(store)  # nothing is missing: checked above
     return store

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from storage.postgresql.publication import PgPublicationRepository
     from storage.postgresql.related import PgRelatedRepository
     from storage.postgresql.retention import PgRetentionRepository
+    from storage.postgresql.store import PgStore
     from storage.postgresql.stories import PgStoryRepository
     from storage.postgresql.subscriptions import PgSubscriptionRepository
     from storage.postgresql.topics import PgTopicRepository
@@ -465,25 +466,17 @@ class StoreApi(Protocol):
     ) -> None: ...
 
 
-def missing_members(store: object) -> list[str]:
-    """What of ``StoreApi`` (repositories and calls) ``store`` does not have yet."""
-    members = [name for name in vars(StoreApi) if not name.startswith("_")]
-    return sorted(name for name in members if not hasattr(store, name))
-
-
 def shares_the_outbox(deliveries: DeliveriesApi) -> TypeGuard[ClaimedDeliveriesApi]:
     """Whether other senders may share this outbox: its rows are claimed under a lease."""
     return hasattr(deliveries, "renew_claims")
 
 
-def serves_the_bot(store: object) -> TypeGuard[StoreApi]:
-    """Whether ``store`` has every member of ``StoreApi``: the bot can run on it."""
-    return not missing_members(store)
-
-
 if TYPE_CHECKING:
 
     def _the_sqlite_store_conforms(store: Store) -> StoreApi:
+        return store
+
+    def _the_postgresql_store_conforms(store: PgStore) -> StoreApi:
         return store
 
     def _postgresql_guild_settings_conform(

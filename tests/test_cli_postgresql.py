@@ -1,7 +1,8 @@
 """Choosing the PostgreSQL backend, as an operator does: ``storage.backend: postgresql`` in the
 file, the URL in an environment variable. Every way the URL or the server can be wrong says so
 in one line, exits 3 and never shows the password; a server that answers is refused clearly
-while this version has no store on PostgreSQL (never a silent fall back to the SQLite file)."""
+by the commands the PostgreSQL store cannot serve yet (never a silent fall back to the SQLite
+file), and ``ingest`` stores files there."""
 
 from __future__ import annotations
 
@@ -17,10 +18,8 @@ import asyncpg
 import pytest
 
 from bot.cli import _size as cli_size
-from storage import Store
-from storage.api import missing_members, serves_the_bot
-from storage.postgresql.database import PgDatabase
 from storage.postgresql.store import PgStore
+from tests.factories import write_article
 from tests.postgresql import with_database
 from tests.refusing_postgresql import refusing_server
 
@@ -98,28 +97,7 @@ def test_a_bad_url_is_refused_without_showing_it(tmp_path, config, url):
     assert_one_line_exit_3(result, "$TOPICBOT_DATABASE_URL", "postgresql://")
 
 
-@pytest.mark.parametrize("command", [("stats",), ("run",)])
-def test_a_server_that_answers_is_refused_clearly_while_the_store_is_not_all_there(
-    tmp_path, config, postgresql_database_url, command
-):
-    missing = missing_members(PgStore(PgDatabase(None)))  # type: ignore[arg-type]
-    if not missing:
-        pytest.skip("the PostgreSQL store is complete: test_stats_read_a_complete_postgresql_store")
-    env = {"TOPICBOT_DATABASE_URL": postgresql_database_url, "DISCORD_TOKEN": "x" * 40}
-    result = topicbot(*command, "--config", str(config), cwd=tmp_path, env=env)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.splitlines() == [
-        "topicbot: storage.backend: postgresql is not available in this version yet (the "
-        "server answered at $TOPICBOT_DATABASE_URL; the PostgreSQL store has no "
-        f"{', '.join(missing)} yet); use storage.backend: sqlite"
-    ]
-    assert not (tmp_path / "data").exists()  # nothing served from a SQLite file instead
-    assert asyncio.run(tables_in(postgresql_database_url)) == []  # the database left as it was
-
-
 def test_stats_read_a_complete_postgresql_store(tmp_path, config, postgresql_database_url):
-    if missing_members(PgStore(PgDatabase(None))):  # type: ignore[arg-type]
-        pytest.skip("refused while the PostgreSQL store is incomplete: the test above")
     env = {"TOPICBOT_DATABASE_URL": postgresql_database_url}
     result = topicbot("stats", "--config", str(config), cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
@@ -141,12 +119,6 @@ async def tables_in(url: str) -> list[str]:
     finally:
         await connection.close()
     return [row[0] for row in rows]
-
-
-async def test_the_sqlite_store_has_everything_the_bot_calls(tmp_path):
-    async with await Store.open(tmp_path / "topicbot.db") as store:
-        assert missing_members(store) == []
-        assert serves_the_bot(store)
 
 
 def test_doctor_says_what_is_wrong_with_the_postgresql_store(tmp_path):
@@ -179,6 +151,36 @@ def test_check_config_names_the_store_it_would_use(tmp_path, config):
     result = run_with(None, tmp_path, config, "check-config")
     assert result.returncode == 0
     assert "  store: PostgreSQL at $TOPICBOT_DATABASE_URL" in result.stdout.splitlines()
+
+
+def test_ingest_stores_the_files_in_the_postgresql_database(
+    tmp_path, config, postgresql_database_url
+):
+    inbox = tmp_path / "inbox"
+    write_article(inbox, "a.md", published=True)
+    write_article(inbox, "b.md", webUrl="https://b.example/2", originalUrl=..., related=[])
+    first = run_with(postgresql_database_url, tmp_path, config, "ingest", str(inbox))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines() == ["2 files: 2 new, 0 updated, 0 unchanged, 0 rejected"]
+    again = run_with(postgresql_database_url, tmp_path, config, "ingest", str(inbox))
+    assert again.stdout.splitlines() == ["2 files: 0 new, 0 updated, 2 unchanged, 0 rejected"]
+    assert not (tmp_path / "data").exists()  # nothing written to a SQLite file instead
+
+    async def stored() -> list[tuple[str, bool]]:
+        async with await PgStore.open(postgresql_database_url, source="$TEST") as store:
+            article = await store.articles.get_by_url("https://b.example/2")
+            assert article is not None
+            return [(t.key, t.article_count > 0) for t in await store.topics.most_used()]
+
+    assert asyncio.run(stored()) == [("autonomous vehicles", True), ("transport", True)]
+
+
+def test_ingest_without_the_variable_says_so_and_stores_nothing(tmp_path, config):
+    inbox = tmp_path / "inbox"
+    write_article(inbox, "a.md")
+    result = run_with(None, tmp_path, config, "ingest", str(inbox))
+    assert_one_line_exit_3(result, "storage.backend is postgresql", "$TOPICBOT_DATABASE_URL")
+    assert not (tmp_path / "data").exists()
 
 
 async def test_stats_say_how_a_postgresql_database_reuses_space(postgresql_database_url):

@@ -428,9 +428,15 @@ async def copy_sqlite_file(
         pool = await open_migrated_pool(url, size=1, source=source)
         try:
             async with pool.acquire() as connection:
-                return await copy_store(sqlite, connection, force=force, progress=progress)
-        finally:
-            await pool.close()
+                checks = await copy_store(sqlite, connection, force=force, progress=progress)
+        except BaseException:
+            # Interrupted (Ctrl-C cancels the task) or failed: drop the connection rather
+            # than wait for a graceful rollback, which can hang behind a lock the copy was
+            # waiting for; the server rolls the open transaction back when it goes.
+            pool.terminate()
+            raise
+        await pool.close()
+        return checks
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
         raise StoreError(
             f"PostgreSQL ({source}) failed during the copy: {error}; nothing was committed, "

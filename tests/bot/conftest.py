@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import pytest
 import pytest_asyncio
 
 from bot.app import TopicBot
 from storage import Store
+from storage.api import StoreApi
+from storage.postgresql.store import PgStore
 from tests.bot.harness import FakeClock, Harness, seed_examples, settings_for
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import StartBot, build_world
@@ -16,18 +19,37 @@ from tests.discord_double.plugin import StartBot, build_world
 MakeHarness = Callable[..., Awaitable[Harness]]
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> Callable[[Any], Awaitable[StoreApi]]:
+    """How the harness opens its store: each end-to-end test runs on a SQLite file and on a
+    PostgreSQL database of its own (skipped without ``TOPICBOT_TEST_DATABASE_URL``)."""
+    if request.param == "sqlite":
+
+        async def open_sqlite(settings: Any) -> StoreApi:
+            return await Store.open(settings.storage.path)
+
+        return open_sqlite
+    url = request.getfixturevalue("postgresql_database_url")
+
+    async def open_postgresql(settings: Any) -> StoreApi:
+        return await PgStore.open(url, pool_size=4, source="$TEST")
+
+    return open_postgresql
+
+
 @pytest_asyncio.fixture
 async def make_harness(
-    discord_double: DiscordDouble, start_bot: StartBot, tmp_path
+    discord_double: DiscordDouble, start_bot: StartBot, tmp_path, engine
 ) -> AsyncIterator[MakeHarness]:
     """``await make_harness(seed=True, **settings_sections)``: topicbot with two guilds on a
-    fresh store, commands synced globally, jobs off (tests drive them), a fake clock."""
-    opened: list[tuple[TopicBot, Store]] = []
+    fresh store (on each engine in turn), commands synced globally, jobs off (tests drive
+    them), a fake clock."""
+    opened: list[tuple[TopicBot, StoreApi]] = []
 
     async def make(*, seed: bool = True, members: int = 3, **sections: dict[str, Any]) -> Harness:
         world = build_world(discord_double, guilds=2, members=members)
         settings = settings_for(tmp_path, **sections)
-        store = await Store.open(settings.storage.path)
+        store = await engine(settings)
         if seed:
             await seed_examples(store)
         clock = FakeClock()
@@ -37,7 +59,7 @@ async def make_harness(
         opened.append((bot, store))
         await start_bot(bot)
         await discord_double.wait_for_commands("subscribe", guild_id=None)
-        return Harness(discord_double, world, store, bot, clock)
+        return Harness(discord_double, world, store, bot, clock, lambda: engine(settings))
 
     yield make
     for bot, store in opened:

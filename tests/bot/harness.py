@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from bot.app import TopicBot
 from bot.articles.article_file import parse_article
 from bot.config import Settings
 from bot.ingest.writer import ingest_paths
-from storage import Store
+from storage.api import StoreApi
 from storage.models import Article
 from tests.discord_double import DiscordDouble, DoubleWorld
 from tests.discord_double.interactions import InteractionResult
@@ -68,9 +69,11 @@ class Harness:
 
     double: DiscordDouble
     world: DoubleWorld
-    store: Store
+    store: StoreApi
     bot: TopicBot
     clock: FakeClock
+    # A second store on the same file or database (another process's view of it).
+    reopen: Callable[[], Awaitable[StoreApi]]
 
     async def plan(self) -> Any:
         """Run the planning job once."""
@@ -148,7 +151,7 @@ def recent(hours: float = 1) -> str:
     return (datetime.now(UTC) - timedelta(hours=hours)).isoformat()
 
 
-async def seed_examples(store: Store) -> None:
+async def seed_examples(store: StoreApi) -> None:
     """The bundled example articles."""
     report = await ingest_paths(store, [EXAMPLES_DIR])
     assert report.rejected == []

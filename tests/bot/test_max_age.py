@@ -16,7 +16,6 @@ import pytest
 
 from bot.articles.article_file import parse_article
 from bot.ingest.inbox import scan_inbox
-from storage import Store
 from tests.bot.harness import Harness
 from tests.bot.test_alerts import follow, posts, route
 from tests.factories import article_text, write_article
@@ -55,7 +54,7 @@ async def routed_and_followed(harness: Harness) -> int:
 async def commit_elsewhere(harness: Harness, **fields: Any) -> None:
     """Store an article through a second connection to the same file (committed at once)."""
     draft = parse_article(article_text(**fields).encode(), source="elsewhere.md")
-    async with await Store.open(harness.store.path) as other:
+    async with await harness.reopen() as other:
         await other.articles.upsert_batch([draft], harness.clock.now)
 
 
@@ -108,7 +107,7 @@ async def test_an_old_moderator_decision_committed_between_skip_and_select_is_ne
     decided = harness.clock.now - timedelta(days=30)
 
     async def old_decision() -> None:
-        async with await Store.open(harness.store.path) as other:
+        async with await harness.reopen() as other:
             await other.publication.decide(
                 harness.first.id, article.id, "published", harness.first.moderator.id, decided
             )

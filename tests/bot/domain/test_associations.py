@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.config import RelatedSettings, RetentionSettings
 from bot.domain.associations import AssociationLearner, associated_terms, learn
 from bot.domain.related import RelatedService
@@ -16,7 +14,6 @@ from bot.domain.terms import story_terms
 from bot.jobs import housekeeping_job
 from storage import Store
 from storage.associations import Association, StoryMember
-from storage.postgresql.store import PgStore
 from tests.bot.domain.news_store import GUILD, add
 
 WINDOW = timedelta(hours=72)
@@ -147,8 +144,6 @@ async def test_coverage_sharing_no_word_with_the_story_is_found_by_what_the_stor
 
 
 async def test_housekeeping_relearns_the_associations(store):
-    if isinstance(store, PgStore):
-        pytest.skip("housekeeping on PostgreSQL waits for its retention repository")
     await add_face_history(store)
     job = housekeeping_job(store, Housekeeper(store, RetentionSettings(), story_window=WINDOW))
     said = await job()
