@@ -70,6 +70,10 @@ _INSERT_STAGED = (
     f"INSERT INTO articles (pk, story_id, {', '.join(WRITTEN_COLUMNS)}) "
     f"SELECT pk, story_id, {', '.join(WRITTEN_COLUMNS)} FROM staged_articles WHERE is_new"
 )
+# A batch's articles' keys that another writer may take first: the URL and the id made of it.
+_ARTICLE_KEYS = frozenset({"articles_canonical_url_key", "articles_id_key"})
+# Tries of a batch that keeps meeting other writers' new articles before it is refused.
+_ATTEMPTS = 4
 _NEW_PKS = "SELECT nextval('articles_pk_seq') FROM generate_series(1, $1)"
 _UPDATE_STAGED = (
     f"UPDATE articles SET {', '.join(f'{c} = s.{c}' for c in CONTENT_COLUMNS)}, "
@@ -125,10 +129,19 @@ class PgArticleRepository(DraftUpserts):
         each one's outcome, as ``storage.articles.ArticleRepository.upsert_prepared`` does.
         Text PostgreSQL cannot hold (a NUL) is stored as U+FFFD."""
         check_unique_urls(files)
-        try:
-            return await self._upsert_prepared(files, now, origin_guild_id)
-        except asyncpg.ProgramLimitExceededError as error:
-            raise too_large_to_index(error) from None
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return await self._upsert_prepared(files, now, origin_guild_id)
+            except asyncpg.ProgramLimitExceededError as error:
+                raise too_large_to_index(error) from None
+            except asyncpg.UniqueViolationError as error:
+                # Another writer stored a URL this batch planned as new, and committed: planned
+                # again, the batch finds it stored (read committed) and updates it instead.
+                # Inside a caller's transaction the whole of it is spoiled: theirs to retry.
+                raced = error.constraint_name in _ARTICLE_KEYS and not self._db.in_transaction
+                if not raced or attempt == _ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _upsert_prepared(
         self, files: Sequence[PreparedFile], now: datetime, origin_guild_id: int | None
