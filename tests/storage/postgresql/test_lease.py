@@ -17,6 +17,7 @@ import asyncpg
 from bot.leadership import JobLeadership, while_held
 from bot.scheduler import JobScheduler, ScheduledJob
 from storage.postgresql.lease import WORKER_LEASE_KEY, PgWorkerLease
+from tests.postgresql import new_database
 
 ROOT = Path(__file__).resolve().parents[3]
 TAKEOVER_LIMIT_SECONDS = 15.0
@@ -39,15 +40,22 @@ async def eventually(check: Callable[[], object], timeout_s: float = 20.0) -> fl
         await asyncio.sleep(0.05)
 
 
+HOLDER_SESSIONS_ENDED = """
+SELECT count(pg_terminate_backend(pid)) FROM pg_locks
+WHERE locktype = 'advisory' AND granted
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND classid = ($1::bigint >> 32)::oid AND objid = ($1::bigint & 4294967295)::oid
+  AND objsubid = 1
+"""
+
+
 async def kill_holder_session(url: str) -> None:
-    """End, from outside, the session that holds the lock (as a lost connection would)."""
+    """End, from outside, the session that holds the lock (as a lost connection would).
+    Only in this test's database: pg_locks lists every database's locks, and other tests
+    running beside this one hold the same key in theirs."""
     admin = await asyncpg.connect(url)
     try:
-        ended = await admin.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' "
-            "AND granted AND objid = ($1::bigint & 4294967295)::oid",
-            WORKER_LEASE_KEY,
-        )
+        ended = await admin.fetchval(HOLDER_SESSIONS_ENDED, WORKER_LEASE_KEY)
     finally:
         await admin.close()
     assert ended == 1
@@ -100,6 +108,24 @@ async def main():
 
 asyncio.run(main())
 """
+
+
+async def test_a_holder_in_another_database_is_no_rival_and_is_left_alone(
+    postgresql_server_url, postgresql_database_url
+):
+    """Advisory locks are the database's own: a bot on another database of the same server
+    (another test, another deployment) neither blocks this one nor is ended with it."""
+    with new_database(postgresql_server_url) as elsewhere_url:
+        elsewhere, here = lease(elsewhere_url), lease(postgresql_database_url)
+        try:
+            assert await elsewhere.acquire()
+            assert await here.acquire()
+            await kill_holder_session(postgresql_database_url)
+            assert not await here.held()
+            assert await elsewhere.held()
+        finally:
+            await here.release()
+            await elsewhere.release()
 
 
 async def test_sigkill_of_the_holding_process_hands_it_over_within_15_s(postgresql_database_url):
