@@ -24,16 +24,28 @@ from storage.timestamps import to_timestamp
 # The expression indexed by deliveries_done_by_day (migration 0003), spelled the same.
 _DONE_DAY = f"({done_day('greatest')})"
 _FINAL = "state <> 'pending'"
+# A row's place in that index: pruning goes in this order, and a step starts after the key
+# where the previous one stopped (``PgRetentionRepository._cursor``).
+_KEY = f"{_DONE_DAY}, {PRUNE_ORDER}"
+_AFTER = f"({_KEY}) > ($2::bigint, $3::bigint, $4::text, $5::bigint, $6::bigint)"
 _FIRST_PRUNABLE_DAY = (
     f"SELECT {_DONE_DAY} FROM deliveries WHERE {_FINAL} AND {_DONE_DAY} < $1 "
     f"ORDER BY {_DONE_DAY} LIMIT 1"
 )
-# One statement: the batch (the first $2 final rows of day $1, in the index's order) is
-# deleted, and exactly the deleted rows are added to the kept counts.
-_PRUNE_DAY = f"""
+_NEXT_PRUNABLE_DAY = (
+    f"SELECT {_DONE_DAY} FROM deliveries WHERE {_FINAL} AND {_DONE_DAY} < $1 AND {_AFTER} "
+    f"ORDER BY {_KEY} LIMIT 1"
+)
+
+
+def _prune_day(day: str, limit: str) -> str:
+    """One statement: the batch (the first ``limit`` final rows that ``day`` selects, in the
+    index's order) is deleted, exactly the deleted rows are added to the kept counts, and the
+    count comes back with the batch's last key."""
+    return f"""
 WITH batch AS (
-    SELECT {PRUNED_COLUMNS} FROM deliveries WHERE {_FINAL} AND {_DONE_DAY} = $1
-    ORDER BY {PRUNE_ORDER} LIMIT $2 FOR UPDATE),
+    SELECT {PRUNED_COLUMNS} FROM deliveries WHERE {_FINAL} AND {day}
+    ORDER BY {_KEY} LIMIT {limit} FOR UPDATE),
 gone AS (
     DELETE FROM deliveries d USING batch b
     WHERE (d.article_pk, d.guild_id, d.target_kind, d.target_id)
@@ -48,7 +60,17 @@ counted AS (
 pruned AS (
     INSERT INTO delivery_pruned AS p (state, total) SELECT state, count(*) FROM gone
     GROUP BY state ON CONFLICT (state) DO UPDATE SET total = p.total + excluded.total)
-SELECT count(*) FROM gone"""
+SELECT (SELECT count(*) FROM gone), guild_id, target_kind, target_id, article_pk FROM batch
+ORDER BY guild_id DESC, target_kind DESC, target_id DESC, article_pk DESC LIMIT 1"""
+
+
+_PRUNE_DAY_FROM_START = _prune_day(f"{_DONE_DAY} = $1", "$2")
+# Day $1's rows after the key: written as a range up to the day's end, not as "day = $1", for
+# with an equality on the day the index scan starts at the day's first entry and only
+# filters by the key (walking the entries deleted before it); a range lets the key be the
+# scan's start. The day is the first with a prunable row after the key, so nothing of an
+# earlier day lies in that range.
+_PRUNE_DAY_AFTER = _prune_day(f"{_AFTER} AND {_DONE_DAY} <= $1", "$7")
 _ARTICLES_TO_PRUNE = articles_to_prune("$1", "$2", "$3", true="true")
 _UNUSED_TOPICS = (
     "DELETE FROM topics WHERE id = ANY($1::bigint[]) "
@@ -58,21 +80,57 @@ _UNUSED_TOPICS = (
 )
 
 
+# Where the last step stopped: (day, guild, target kind, target, article), the last key it
+# deleted. Deleted rows' index entries stay until VACUUM, so a seek from the index's start
+# walks every one deleted since: 4 to 3,110 buffers a step, growing with each (see
+# docs/performance.md). A step that starts after the cursor reads only live entries.
+_Key = tuple[int, int, str, int, int]
+
+
 class PgRetentionRepository:
     """Named statements of housekeeping."""
 
     def __init__(self, db: PgDatabase) -> None:
         self._db = db
+        self._cursor: _Key | None = None
 
     async def prune_deliveries(self, cutoff: datetime, *, limit: int) -> int:
         """Delete up to ``limit`` of the oldest rows in a final state created and sent before
         the UTC day of ``cutoff``, all of one day, adding them to the kept counts in the same
-        transaction; how many went (0: none is left)."""
+        transaction; how many went (0: none is left).
+
+        Steps go on from the last key the previous one deleted. A row can still turn prunable
+        behind it (an old pending row cancelled since), and another cutoff can come, so 0 is
+        said only after a seek from the index's start has found nothing too: that walk over
+        the deleted rows' entries is paid once a run, not once a step."""
+        day_limit = to_timestamp(cutoff) // SECONDS_A_DAY
+        if self._cursor is not None:
+            pruned = await self._prune_after(day_limit, self._cursor, limit)
+            if pruned:
+                return pruned
+        return await self._prune_after(day_limit, None, limit)
+
+    async def _prune_after(self, day_limit: int, after: _Key | None, limit: int) -> int:
+        """One step from ``after`` (None: the index's start); the cursor moves once the
+        step's transaction is over (a step rolled back leaves it where it was)."""
         async with self._db.transaction():
-            day = await self._db.scalar(_FIRST_PRUNABLE_DAY, to_timestamp(cutoff) // SECONDS_A_DAY)
+            if after is None:
+                day = await self._db.scalar(_FIRST_PRUNABLE_DAY, day_limit)
+            else:
+                day = await self._db.scalar(_NEXT_PRUNABLE_DAY, day_limit, *after)
             if day is None:
+                self._cursor = None
                 return 0
-            return int(await self._db.scalar(_PRUNE_DAY, day, limit))
+            if after is None:
+                row = await self._db.fetch_one(_PRUNE_DAY_FROM_START, day, limit)
+            else:
+                row = await self._db.fetch_one(_PRUNE_DAY_AFTER, day, *after, limit)
+        if row is None:  # the day's rows went meanwhile (the day was found in this step)
+            self._cursor = None
+            return 0
+        count, guild, kind, target, article = row
+        self._cursor = (int(day), int(guild), str(kind), int(target), int(article))
+        return int(count)
 
     async def prune_articles(
         self, cutoff: datetime, published_cutoff: datetime | None, *, limit: int
