@@ -102,7 +102,8 @@ class PgRetentionRepository:
         Steps go on from the last key the previous one deleted. A row can still turn prunable
         behind it (an old pending row cancelled since), and another cutoff can come, so 0 is
         said only after a seek from the index's start has found nothing too: that walk over
-        the deleted rows' entries is paid once a run, not once a step."""
+        the deleted rows' entries is paid in a run's last step, not in every step (the
+        next run goes on from the same key)."""
         day_limit = to_timestamp(cutoff) // SECONDS_A_DAY
         if self._cursor is not None:
             pruned = await self._prune_after(day_limit, self._cursor, limit)
@@ -119,14 +120,12 @@ class PgRetentionRepository:
             else:
                 day = await self._db.scalar(_NEXT_PRUNABLE_DAY, day_limit, *after)
             if day is None:
-                self._cursor = None
                 return 0
             if after is None:
                 row = await self._db.fetch_one(_PRUNE_DAY_FROM_START, day, limit)
             else:
                 row = await self._db.fetch_one(_PRUNE_DAY_AFTER, day, *after, limit)
         if row is None:  # the day's rows went meanwhile (the day was found in this step)
-            self._cursor = None
             return 0
         count, guild, kind, target, article = row
         self._cursor = (int(day), int(guild), str(kind), int(target), int(article))
