@@ -71,6 +71,13 @@ _PRUNE_DAY_FROM_START = _prune_day(f"{_DONE_DAY} = $1", "$2")
 # scan's start. The day is the first with a prunable row after the key, so nothing of an
 # earlier day lies in that range.
 _PRUNE_DAY_AFTER = _prune_day(f"{_AFTER} AND {_DONE_DAY} <= $1", "$7")
+# A step's commit does not wait for its WAL to reach the disk: that flush was most of a
+# step (a 16-row step 6.9 ms at p50 with it, 1.4 ms without; 256 rows 7.7 and 1.9 ms), so
+# steps overran their 5 ms budget at any size. A crash can lose only the last steps'
+# commits, each whole (the rows come back with their counts and are pruned again), never
+# make the store inconsistent; the next commit that waits (any other write) flushes them.
+# SQLite's file makes the same trade for every write (synchronous = NORMAL in WAL mode).
+_NO_WAIT_FOR_THE_DISK = "SET LOCAL synchronous_commit = off"
 _ARTICLES_TO_PRUNE = articles_to_prune("$1", "$2", "$3", true="true")
 _UNUSED_TOPICS = (
     "DELETE FROM topics WHERE id = ANY($1::bigint[]) "
@@ -115,6 +122,7 @@ class PgRetentionRepository:
         """One step from ``after`` (None: the index's start); the cursor moves once the
         step's transaction is over (a step rolled back leaves it where it was)."""
         async with self._db.transaction():
+            await self._db.execute(_NO_WAIT_FOR_THE_DISK)
             if after is None:
                 day = await self._db.scalar(_FIRST_PRUNABLE_DAY, day_limit)
             else:
