@@ -42,6 +42,9 @@ POSTGRESQL_ONLY: dict[str, str] = {
     # BM25 statistics nothing reads or maintains (a later migration drops them).
     "term_documents": "unused",
     "search_totals": "unused",
+    # the related engine's postings (migration 0006), written by triggers on articles as
+    # their rows are copied
+    "search_words": "filled from articles by triggers",
 }
 # Rows per COPY; bounded so that a store of any size copies in bounded memory.
 CHUNK_ROWS = 5_000
