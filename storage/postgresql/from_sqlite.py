@@ -42,9 +42,10 @@ POSTGRESQL_ONLY: dict[str, str] = {
     # BM25 statistics nothing reads or maintains (a later migration drops them).
     "term_documents": "unused",
     "search_totals": "unused",
-    # the related engine's postings (migration 0006), written by triggers on articles as
-    # their rows are copied
+    # the related engine's and title autocomplete's postings (migration 0006), written by
+    # triggers on articles as their rows are copied
     "search_words": "filled from articles by triggers",
+    "suggest_words": "filled from articles by triggers",
 }
 # Rows per COPY; bounded so that a store of any size copies in bounded memory.
 CHUNK_ROWS = 5_000

@@ -1,7 +1,7 @@
-"""The related engine's postings on PostgreSQL (``search_words``, migration 0006) follow every
-write to ``articles``, so the engine finds what the articles now say: a new article, a title
-rewritten by a later ingest, an article removed, a store emptied; and a store made before
-them gains them when it is migrated."""
+"""The related engine's and title autocomplete's postings on PostgreSQL (``search_words`` and
+``suggest_words``, migration 0006) follow every write to ``articles``, so both find what the
+articles now say: a new article, a title rewritten by a later ingest, an article removed, a
+store emptied; and a store made before them gains them when it is migrated."""
 
 from __future__ import annotations
 
@@ -45,20 +45,36 @@ async def found(store: PgStore) -> dict[str, int]:
     return await store.related.term_counts(terms, 0, 10**9, cap=100)
 
 
-async def test_the_engine_finds_what_the_articles_say_after_each_write(store):
+async def offered(store: PgStore, typed: str) -> list[str]:
+    """The titles autocomplete offers for ``typed``."""
+    found = await store.publication.suggest(1, typed.split(), "any")
+    return [g.article.title for g in found]
+
+
+async def test_search_and_autocomplete_find_what_the_articles_say_after_each_write(store):
     await ingest(store, 1, "Semiconductor tariffs rise", "A $25 million levy.")
     await ingest(store, 2, "Harvest festival opens", "Tariffs are not mentioned.")
     assert await found(store) == {"semiconductor": 1, "harvest": 1, "tariffs": 2, "25 million": 1}
+    assert await offered(store, "semicon") == ["Semiconductor tariffs rise"]
 
     await ingest(store, 1, "Chip levies rise", "A levy of 25 million.")  # the same URL, rewritten
     assert await found(store) == {"semiconductor": 0, "harvest": 1, "tariffs": 1, "25 million": 1}
+    assert await offered(store, "semicon") == []
+    assert await offered(store, "chi") == ["Chip levies rise"]
+
+    await store._db.execute("UPDATE articles SET coverage_only = 1 WHERE title LIKE 'Chip%'")
+    assert await offered(store, "chi") == []  # coverage is not offered
+    await store._db.execute("UPDATE articles SET coverage_only = 0 WHERE title LIKE 'Chip%'")
+    assert await offered(store, "chi") == ["Chip levies rise"]
 
     await store._db.execute("DELETE FROM articles WHERE title LIKE 'Harvest%'")
     assert await found(store) == {"semiconductor": 0, "harvest": 0, "tariffs": 0, "25 million": 1}
+    assert await offered(store, "harv") == []
 
     await store._db.execute("TRUNCATE articles CASCADE")
     await ingest(store, 3, "Harvest tariffs", "")
     assert await found(store) == {"semiconductor": 0, "harvest": 1, "tariffs": 1, "25 million": 0}
+    assert await offered(store, "harv") == ["Harvest tariffs"]
 
 
 async def test_a_store_made_before_the_postings_gains_them_when_migrated(postgresql_database_url):
@@ -86,3 +102,4 @@ async def test_a_store_made_before_the_postings_gains_them_when_migrated(postgre
         assert await found(migrated) == {
             "semiconductor": 1, "harvest": 1, "tariffs": 1, "25 million": 1,
         }  # fmt: skip
+        assert await offered(migrated, "semiconductor harv") == ["Semiconductor harvest"]
