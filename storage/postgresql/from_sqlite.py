@@ -433,6 +433,10 @@ async def copy_sqlite_file(
         try:
             async with pool.acquire() as connection:
                 checks = await copy_store(sqlite, connection, force=force, progress=progress)
+                progress("gathering the planner's statistics")
+                # and marking the copied pages all-visible, so that the search postings'
+                # index-only scans read no table pages from the first search on
+                await connection.execute("VACUUM (ANALYZE)")
         except BaseException:
             # Interrupted (Ctrl-C cancels the task) or failed: drop the connection rather
             # than wait for a graceful rollback, which can hang behind a lock the copy was
