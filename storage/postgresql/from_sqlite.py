@@ -43,7 +43,7 @@ POSTGRESQL_ONLY: dict[str, str] = {
     # BM25 statistics nothing reads or maintains (a later migration drops them).
     "term_documents": "unused",
     "search_totals": "unused",
-    # the related engine's and title autocomplete's postings (migration 0006), written by
+    # the related engine's and title autocomplete's postings (migration 0007), written by
     # triggers on articles as their rows are copied
     "search_words": "filled from articles by triggers",
     "suggest_words": "filled from articles by triggers",

@@ -2,7 +2,7 @@
 ranking as it does.
 
 A term's weight is its count among the articles in a window of pks around the story, capped
-(``CandidateQuery``): read here from ``search_words`` (migration 0006: a btree of each title and
+(``CandidateQuery``): read here from ``search_words`` (migration 0007: a btree of each title and
 excerpt word with its article's pk, whose range scan yields a word's matches in a window in pk
 order and stops at the cap, as FTS5's index does), at most ``term_cap`` pks per term, so
 counts, weights, the terms chosen, the matches and the scores are SQLite's. A phrase (a

@@ -4,7 +4,7 @@
 
 As on SQLite, the newest ``SUGGEST_POOL`` title matches are ranked (every typed word, the last
 one as a prefix once it has three letters), so a short prefix on a large store costs no more
-than its newest matches. They are read newest first from ``suggest_words`` (migration 0006:
+than its newest matches. They are read newest first from ``suggest_words`` (migration 0007:
 each title word under its first three letters, in a btree), by the last typed word: alone, its
 matches are the answer; with other words, the newest of its candidates are checked against
 the query (``_WALKED`` of them at most: past that the query is rare, and GIN finds its few

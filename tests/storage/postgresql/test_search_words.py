@@ -1,5 +1,5 @@
 """The related engine's and title autocomplete's postings on PostgreSQL (``search_words`` and
-``suggest_words``, migration 0006) follow every write to ``articles``, so both find what the
+``suggest_words``, migration 0007) follow every write to ``articles``, so both find what the
 articles now say: a new article, a title rewritten by a later ingest, an article removed, a
 store emptied; and a store made before them gains them when it is migrated."""
 
@@ -82,7 +82,7 @@ async def test_a_store_made_before_the_postings_gains_them_when_migrated(postgre
     try:
         await connection.execute(VERSION_TABLE)
         for migration in migrations():
-            if migration.version < 6:
+            if migration.version < 7:
                 await connection.execute(migration.sql)
                 await connection.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
@@ -95,7 +95,7 @@ async def test_a_store_made_before_the_postings_gains_them_when_migrated(postgre
             " 'https://o.example/1', 'Semiconductor harvest', 'A 25 million tariffs plan',"
             " 1760000000, 'h', 1760000000, 1760000000)"
         )
-        assert 6 in await migrate(connection)
+        assert 7 in await migrate(connection)
     finally:
         await connection.close()
     async with await PgStore.open(postgresql_database_url, pool_size=1) as migrated:
