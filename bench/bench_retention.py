@@ -190,6 +190,7 @@ async def commands_while_pruning(
             baseline.append(time.perf_counter() - started)
         keeper = housekeeper(store, settings, days + 2)
         steps = timed_steps(store)
+        wal_mb = wal_bytes(store.path) / 1_048_576
         load_before = os.getloadavg()[0]
         pruning = asyncio.create_task(keeper.run())
         started_pruning = time.perf_counter()
@@ -207,6 +208,7 @@ async def commands_while_pruning(
         raise SystemExit("the double refused requests:\n" + "\n".join(double.errors))
     return {
         "pruned_while_measuring": run.deliveries,
+        "wal_mb_when_pruning_began": round(wal_mb, 1),
         "pruning_s": round(pruning_s, 1),
         "measured_s": round(measured_s, 1),
         "pages_reclaimed_while_measuring": run.pages_reclaimed,
@@ -219,6 +221,14 @@ async def commands_while_pruning(
         "pruning_steps": len(steps),
         "pruning_step_ms": percentiles(steps) | {"max_ms": round(max(steps, default=0) * 1000, 1)},
     }
+
+
+def wal_bytes(path: Path) -> int:
+    """The write-ahead log's size: what the checkpoints have yet to write into the file."""
+    try:
+        return os.stat(f"{path}-wal").st_size
+    except OSError:
+        return 0
 
 
 def timed_steps(store: Store) -> list[float]:
