@@ -180,6 +180,7 @@ async def commands_while_pruning(
     articles: int,
     *,
     finish: bool = True,
+    calls: int = MEASURED_CALLS,
 ) -> dict[str, Any]:
     await write_day(store, days, articles)
     bot = TopicBot(settings=settings, store=store, run_jobs=False, guild_ready_timeout=0.05)
@@ -205,7 +206,7 @@ async def commands_while_pruning(
         pruning = asyncio.create_task(keeper.run())
         started_pruning = time.perf_counter()
         # back-to-back calls, as many as MEASURED_CALLS, then pruning finishes on its own
-        while not pruning.done() and len(feed_list) + len(subscriptions) < MEASURED_CALLS:
+        while not pruning.done() and len(feed_list) + len(subscriptions) < calls:
             for command, user, samples in asked:
                 started = time.perf_counter()
                 await double.slash(world.id, user, command, {})
@@ -278,6 +279,7 @@ async def run(
     path: Path,
     *,
     finish: bool = True,
+    calls: int = MEASURED_CALLS,
 ) -> dict[str, Any]:
     settings = Settings.model_validate(
         {"storage": {"path": str(path)}, "retention": {"deliveries_days": retention_days}}
@@ -291,7 +293,7 @@ async def run(
             sizes, writing = await simulate(store, settings, days, articles)
             simulated = time.perf_counter() - started
             latency = await commands_while_pruning(
-                store, settings, double, world, days, articles, finish=finish
+                store, settings, double, world, days, articles, finish=finish, calls=calls
             )
         finally:
             await store.close()
@@ -335,6 +337,12 @@ def main() -> None:
         action="store_true",
         help="stop the measured pruning run once the round trips are measured",
     )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=MEASURED_CALLS,
+        help="round trips measured while pruning (fewer if it finishes first)",
+    )
     parser.add_argument("--workdir", default="/tmp/topicbot-bench")
     args = parser.parse_args()
     workdir = Path(args.workdir)
@@ -352,6 +360,7 @@ def main() -> None:
             args.retention_days,
             path,
             finish=not args.measure_only,
+            calls=args.calls,
         )
     )
     print(json.dumps(result))
