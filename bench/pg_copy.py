@@ -36,8 +36,9 @@ _BATCH = 20_000
 
 async def copy_store(source: Path, target: PgDatabase, *, analyze: bool = True) -> dict[str, int]:
     """Replace ``TABLES``' rows in ``target`` by those of the SQLite store at ``source``
-    (then gather the planner's statistics, with ``analyze``); how many rows each table
-    holds."""
+    (then, with ``analyze``, gather the planner's statistics and mark the pages all-visible,
+    as autovacuum would: the postings' index-only scans otherwise read the table too); how
+    many rows each table holds."""
     copied: dict[str, int] = {}
     with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as sqlite:
         async with target.pool.acquire() as connection, connection.transaction():
@@ -64,8 +65,9 @@ async def copy_store(source: Path, target: PgDatabase, *, analyze: bool = True) 
                     f"SELECT setval(pg_get_serial_sequence('{table}', '{key}'),"
                     f" (SELECT coalesce(max({key}), 0) + 1 FROM {table}), false)"
                 )
-            if analyze:
-                await connection.execute("ANALYZE")
+    if analyze:
+        async with target.pool.acquire() as connection:
+            await connection.execute("VACUUM (ANALYZE)")
     return copied
 
 

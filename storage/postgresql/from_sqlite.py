@@ -43,6 +43,10 @@ POSTGRESQL_ONLY: dict[str, str] = {
     # BM25 statistics nothing reads or maintains (a later migration drops them).
     "term_documents": "unused",
     "search_totals": "unused",
+    # the related engine's and title autocomplete's postings (migration 0007), written by
+    # triggers on articles as their rows are copied
+    "search_words": "filled from articles by triggers",
+    "suggest_words": "filled from articles by triggers",
 }
 # Rows per COPY; bounded so that a store of any size copies in bounded memory.
 CHUNK_ROWS = 5_000
@@ -455,6 +459,10 @@ async def copy_sqlite_file(
         try:
             async with pool.acquire() as connection:
                 checks = await copy_store(sqlite, connection, force=force, progress=progress)
+                progress("gathering the planner's statistics")
+                # and marking the copied pages all-visible, so that the search postings'
+                # index-only scans read no table pages from the first search on
+                await connection.execute("VACUUM (ANALYZE)")
         except BaseException:
             # Interrupted (Ctrl-C cancels the task) or failed: drop the connection rather
             # than wait for a graceful rollback, which can hang behind a lock the copy was

@@ -14,7 +14,8 @@ from storage.postgresql.articles import ARTICLE
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.params import numbered
 from storage.postgresql.text_query import words_query
-from storage.publication import DECIDE, SUGGEST_POOL, StateFilter
+from storage.postgresql.titles import PgTitleSuggestions
+from storage.publication import DECIDE, StateFilter
 from storage.timestamps import to_timestamp
 from storage.visibility import guild_state, members_see, not_another_guilds
 
@@ -28,8 +29,6 @@ _FILTERS: dict[StateFilter, str] = {
 }
 _DECIDE = numbered(DECIDE)
 _SELECT = f"SELECT {ARTICLE.select}, {_STATE} FROM articles a "
-# Autocomplete looks for common words among this many of the newest titles first.
-_NEWEST_TITLES = 10 * SUGGEST_POOL
 
 
 def _guild_article(row: asyncpg.Record) -> GuildArticle:
@@ -41,6 +40,7 @@ class PgPublicationRepository:
 
     def __init__(self, db: PgDatabase) -> None:
         self._db = db
+        self._titles = PgTitleSuggestions(db)
 
     async def get(self, guild_id: int, article_id: str) -> GuildArticle | None:
         """The article with this id as the guild sees it, or None if it cannot see it."""
@@ -108,32 +108,8 @@ class PgPublicationRepository:
         """Autocomplete over titles: visible articles in this state matching the typed words
         (the last one as a prefix once it has three letters), best match first; the newest
         when nothing is typed."""
-        query = words_query(terms, prefix_last=bool(terms) and len(terms[-1]) >= 3)
-        if not query:
+        if not words_query(terms):
             return await self.listing(guild_id, state, limit=limit)
         # As on SQLite: the newest title matches only (full articles), ranked by how well
-        # the title matches. GIN gives matches in no order, so where the words are common
-        # they are looked for among the newest titles first (a backward read of the primary
-        # key that stops at the pool); only words too rare for that are read from the title
-        # index whole and sorted.
-        rows = await self._db.fetch_all(
-            "WITH q AS (SELECT to_tsquery('topicbot_text', $2) AS query), "
-            "recent AS MATERIALIZED (SELECT r.pk FROM (SELECT a.pk, a.title_words "
-            "FROM articles a WHERE a.coverage_only = 0 ORDER BY a.pk DESC LIMIT $5) r, q "
-            "WHERE r.title_words @@ q.query LIMIT $4), "
-            "older AS MATERIALIZED (SELECT a.pk FROM articles a, q "
-            "WHERE (SELECT count(*) FROM recent) < $4 AND a.title_words @@ q.query "
-            "AND a.coverage_only = 0 ORDER BY a.pk + 0 DESC LIMIT $4), "
-            "hits AS (SELECT pk FROM recent WHERE (SELECT count(*) FROM recent) >= $4 "
-            "UNION ALL SELECT pk FROM older) "
-            f"SELECT {ARTICLE.select}, {_STATE} FROM hits h JOIN articles a ON a.pk = h.pk, q "
-            f"WHERE {_LISTED} AND {_FILTERS[state]} "
-            "ORDER BY ts_rank(a.title_words, q.query, 1) DESC, a.published_at DESC, a.pk DESC "
-            "LIMIT $3",
-            guild_id,
-            query,
-            limit,
-            SUGGEST_POOL,
-            _NEWEST_TITLES,
-        )
-        return [_guild_article(row) for row in rows]
+        # the title matches (``storage.postgresql.titles``).
+        return await self._titles.suggest(guild_id, terms, state, limit=limit)

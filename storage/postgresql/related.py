@@ -2,16 +2,20 @@
 ranking as it does.
 
 A term's weight is its count among the articles in a window of pks around the story, capped
-(``CandidateQuery``): read here from the GIN index on the stored ``search`` tsvector, at most
-``term_cap`` pks per term, so counts, weights, the terms chosen, the matches and the scores are
-SQLite's. No corpus statistics are kept at ingest (migration 0005 says why). What SQLite does in
-one statement takes three here (the terms' matches, the matches of a narrowed window when only
-common terms are left, the scoring of the best): the plan between them is ``plan_search``, in
-Python, and each statement is one round trip.
+(``CandidateQuery``): read here from ``search_words`` (migration 0007: a btree of each title and
+excerpt word with its article's pk, whose range scan yields a word's matches in a window in pk
+order and stops at the cap, as FTS5's index does), at most ``term_cap`` pks per term, so
+counts, weights, the terms chosen, the matches and the scores are SQLite's. A phrase (a
+figure's ``25 million``) is read by its rarest word, its candidates checked for its other
+words in the postings and then against the stored ``search`` tsvector (the words in order).
+What SQLite does in one statement takes three here (the terms' matches, the matches of a
+narrowed window when only common terms are left, the scoring of the best): the plan between
+them is ``plan_search``, in Python, and each statement is one round trip.
 
-Terms reach PostgreSQL as ``to_tsquery`` operands quoted in Python from their words alone
-(letters and digits: ``tsquery_of``), restricted to the title and excerpt (weights A and C), so
-nothing an article or a member wrote is ever read as query syntax.
+Terms reach PostgreSQL as words (letters and digits between spaces, split and folded by the
+text-search configuration, as the postings were) and as ``to_tsquery`` operands quoted in
+Python from those words alone, restricted to the title and excerpt (weights A and C), so
+nothing an article or a member wrote is ever read as query syntax (``form_rows``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.database import PgDatabase
 from storage.related import (
     MAX_COVERAGE,
+    RARITY_POWER,
     Candidate,
     CandidateQuery,
     Search,
@@ -47,14 +52,6 @@ _OUTLET = "coalesce(nullif(a.provider_domain, ''), a.provider_name)"
 
 def _seen(guild: str) -> str:
     return members_see("a", guild)
-
-
-def tsquery_of(forms: Sequence[str]) -> str:
-    """A ``to_tsquery`` text matching title or excerpt (weights A, C) holding any of ``forms``
-    (each a word sequence, matched as a phrase). Only letters and digits reach it, quoted, so
-    no operator, quote or backslash a text holds is read as syntax."""
-    phrases = (" ".join(_WORD.findall(form)) for form in forms)
-    return " | ".join(f"'{words}':AC" for words in phrases if words)
 
 
 # --- the plan (SQLite's ``_PLAN`` in storage/related.py, step for step) -------------------
@@ -94,15 +91,15 @@ class Plan:
 def plan_search(
     query: CandidateQuery, reads: list[_Read], centre: int, span: tuple[int, int], newest: int
 ) -> Plan | None:
-    """Weigh the terms read in ``span`` (``weight × log(window size / capped count)``), leave
-    out the common ones, choose the heaviest within the budget, or narrow the window when only
-    common terms are left; None when no term has a match."""
+    """Weigh the terms read in ``span`` (``weight × log(window size / capped count) **
+    RARITY_POWER``), leave out the common ones, choose the heaviest within the budget, or
+    narrow the window when only common terms are left; None when no term has a match."""
     cap = query.term_cap
     low, high = span
     narrow = not any(0 < len(r.pks) < cap for r in reads)
     size = min(high, newest) - low + 2.0
     weighed = [
-        (r, r.term.weight * math.log(size / len(r.pks)))
+        (r, r.term.weight * math.log(size / len(r.pks)) ** RARITY_POWER)
         for r in reads
         if r.pks and (len(r.pks) < cap or narrow)
     ]
@@ -160,29 +157,82 @@ def score(row: Any, text: float, mass: float, query: CandidateQuery, weights: We
 
 # --- statements ----------------------------------------------------------------------------
 
-# The newest pk, the window, and each term's matches in it (at most $6: past that a term is
+# A phrase's candidates come from its rarest word in the window (counted up to this many:
+# past it, a word is read whole, so a phrase of two common words reads the less common).
+_DRIVER_COUNT = 10_000
+
+
+def _forms(numbers: str, words: str, queries: str, low: str, high: str) -> str:
+    """Each form of each term: its term's number, its words as ``search_words`` holds them,
+    the word its matches are read by (a phrase's rarest) and, for a phrase, the query its
+    candidates are checked against."""
+    count = (
+        "(SELECT count(*) FROM (SELECT 1 FROM search_words x WHERE x.word = o"
+        f" AND x.pk BETWEEN {low} AND {high} LIMIT {_DRIVER_COUNT}) c)"
+    )
+    return f"""
+forms AS MATERIALIZED (SELECT f.n, f.q, f.lex, f.single, CASE WHEN f.single THEN f.lex[1]
+        ELSE (SELECT o FROM unnest(f.lex) o ORDER BY {count}, o LIMIT 1) END AS driver
+    FROM (SELECT i.n, to_tsquery('topicbot_text', i.q) AS q,
+            tsvector_to_array(to_tsvector('topicbot_text', i.w)) AS lex,
+            numnode(to_tsquery('topicbot_text', i.q)) = 1 AS single
+        FROM unnest({numbers}::int[], {words}::text[], {queries}::text[]) AS i(n, w, q)) f)"""
+
+
+def _matches(term: str, low: str, high: str, cap: str) -> str:
+    """The pks of term number ``term``'s articles in ``low``..``high`` (by any of its forms),
+    the first ``cap`` of them (all with a NULL cap): read from the postings in pk order, a
+    phrase's candidates checked against its query."""
+    return f"""ARRAY(SELECT DISTINCT m.pk FROM forms d CROSS JOIN LATERAL (SELECT s.pk
+        FROM search_words s WHERE s.word = d.driver AND s.pk BETWEEN {low} AND {high}
+        AND (d.single OR (NOT EXISTS (SELECT 1 FROM unnest(d.lex) o WHERE o <> d.driver
+                AND NOT EXISTS (SELECT 1 FROM search_words x WHERE x.word = o AND x.pk = s.pk))
+            AND EXISTS (SELECT 1 FROM articles a WHERE a.pk = s.pk AND a.search @@ d.q)))
+        ORDER BY s.pk LIMIT {cap}) m WHERE d.n = {term} ORDER BY m.pk LIMIT {cap})"""
+
+
+# The newest pk, the window, and each term's matches in it (at most $8: past that a term is
 # common, and which of its matches were read does not matter).
-_READ = """
+_READ = f"""
 WITH env AS MATERIALIZED (SELECT n AS newest, coalesce($1::bigint, n) AS centre
     FROM (SELECT coalesce(max(pk), 0) AS n FROM articles) m),
 win AS MATERIALIZED (SELECT newest, centre,
         coalesce($2::bigint, greatest(centre - $4::bigint, 0)) AS lo,
         coalesce($3::bigint, centre + $4::bigint) AS hi FROM env),
-input AS MATERIALIZED (SELECT n, to_tsquery('topicbot_text', q) AS q
-    FROM unnest($5::text[]) WITH ORDINALITY AS i(q, n))
-SELECT w.newest, w.centre, w.lo, w.hi, i.n, topicbot_term_pks(i.q, w.lo, w.hi, $6) AS pks
-FROM win w LEFT JOIN input i ON true
-ORDER BY i.n
+{_forms("$6", "$7", "$8", "(SELECT lo FROM win)", "(SELECT hi FROM win)")}
+SELECT w.newest, w.centre, w.lo, w.hi, t.n, {_matches("t.n", "w.lo", "w.hi", "$9")} AS pks
+FROM win w LEFT JOIN generate_series(1, $5::int) AS t(n) ON true
+ORDER BY t.n
 """
 
+_WINDOW = ("$5::bigint", "$6::bigint")
 # Every match of the chosen terms in a (narrowed) window.
-_NARROW = """
-WITH input AS MATERIALIZED (SELECT n, to_tsquery('topicbot_text', q) AS q
-    FROM unnest($1::text[]) WITH ORDINALITY AS i(q, n))
-SELECT i.n, ARRAY(SELECT a.pk FROM articles a WHERE a.search @@ i.q
-        AND a.pk BETWEEN $2 AND $3) AS pks
-FROM input i ORDER BY i.n
+_NARROW = f"""
+WITH {_forms("$2", "$3", "$4", *_WINDOW)}
+SELECT t.n, {_matches("t.n", *_WINDOW, "NULL")} AS pks
+FROM generate_series(1, $1::int) AS t(n) ORDER BY t.n
 """
+# How many articles in a window hold each term, up to $7.
+_COUNTS = f"""
+WITH {_forms("$2", "$3", "$4", *_WINDOW)}
+SELECT t.n, cardinality({_matches("t.n", *_WINDOW, "$7::int")}) AS found
+FROM generate_series(1, $1::int) AS t(n) ORDER BY t.n
+"""
+
+
+def form_rows(terms: Sequence[SearchTerm]) -> tuple[int, list[int], list[str], list[str]]:
+    """The terms as the statements take them: how many, then for each form its term's number
+    (from 1), its words (letters and digits between spaces) and its ``to_tsquery`` text
+    (those words quoted, title and excerpt only: nothing a text holds is read as syntax)."""
+    numbers: list[int] = []
+    words: list[str] = []
+    for n, term in enumerate(terms, start=1):
+        for form in term.forms:
+            if found := " ".join(_WORD.findall(form)):
+                numbers.append(n)
+                words.append(found)
+    return len(terms), numbers, words, [f"'{w}':AC" for w in words]
+
 
 # What scoring needs of the pooled articles members see, never the story nor its story.
 _SCORING = f"""
@@ -259,7 +309,7 @@ class PgRelatedRepository:
             low,
             high,
             query.half_window,
-            [tsquery_of(t.forms) for t in terms],
+            *form_rows(terms),
             query.term_cap,
         )
         first = rows[0]
@@ -272,7 +322,7 @@ class PgRelatedRepository:
     async def _narrowed(self, plan: Plan) -> dict[str, list[int]]:
         rows = await self._db.fetch_all(
             _NARROW,
-            [tsquery_of(t.forms) for t, _, _ in plan.chosen],
+            *form_rows([t for t, _, _ in plan.chosen]),
             plan.window.low_pk,
             plan.window.high_pk,
         )
@@ -316,17 +366,7 @@ class PgRelatedRepository:
         terms = distinct_terms(terms)
         if not terms:
             return {}
-        rows = await self._db.fetch_all(
-            "WITH input AS MATERIALIZED (SELECT n, to_tsquery('topicbot_text', q) AS q"
-            " FROM unnest($1::text[]) WITH ORDINALITY AS i(q, n))"
-            " SELECT i.n, (SELECT count(*) FROM (SELECT 1 FROM articles a"
-            " WHERE a.search @@ i.q AND a.pk BETWEEN $2 AND $3 LIMIT $4) c) AS found"
-            " FROM input i ORDER BY i.n",
-            [tsquery_of(t.forms) for t in terms],
-            low_pk,
-            high_pk,
-            cap,
-        )
+        rows = await self._db.fetch_all(_COUNTS, *form_rows(terms), low_pk, high_pk, cap)
         return {t.key: int(r["found"]) for t, r in zip(terms, rows, strict=True)}
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from storage.models import PublicationState
+from storage.postgresql import titles
 from storage.publication import SUGGEST_POOL
 from tests.storage.rows import add_article
 
@@ -138,3 +139,19 @@ async def test_autocomplete_of_a_common_word_offers_the_newest_matches(any_store
     assert names(offered) == [f"h{n}" for n in (449, 448, 447)]
     rare = await any_store.publication.suggest(GUILD, ["harbour", "0007"], "published")
     assert names(rare) in (["h7"], [])  # a number is a word on SQLite only
+
+
+async def test_autocomplete_finds_a_rare_pair_behind_many_newer_matches_of_the_last_word(
+    any_store, monkeypatch
+):
+    # PostgreSQL checks the newest few candidates of the last word against the other words,
+    # then asks the title index for the rest: the old match is found either way
+    monkeypatch.setattr(titles, "_WALKED", 5)
+    await add_article(any_store, "old", at=T0, published=True, title="Harbour pilots strike")
+    for n in range(20):
+        title = f"Ferries harbour update {n:02d}"
+        await add_article(any_store, f"h{n}", at=T0 + 1 + n, published=True, title=title)
+    offered = await any_store.publication.suggest(GUILD, ["pilots", "harb"], "published")
+    assert names(offered) == ["old"]
+    newest = await any_store.publication.suggest(GUILD, ["update", "harb"], "published", limit=2)
+    assert names(newest) == ["h19", "h18"]
