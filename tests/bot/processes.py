@@ -140,6 +140,10 @@ class Backlog:
     def count(self) -> int:
         return sum(self.arrived().values())
 
+    def sent_since(self, before: int, more: int) -> bool:
+        """Whether ``more`` alerts arrived since there were ``before``."""
+        return self.count() >= before + more
+
     def complete(self) -> bool:
         return set(self.arrived()) == self.expected
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,50 @@ async def test_sigkill_of_the_holder_during_2000_alerts(fleet: Fleet, fraction: 
 @pytest.mark.parametrize("seed", range(6))
 async def test_sigkill_of_the_holder_at_a_random_point(fleet: Fleet, seed: int):
     await kill_the_holder(fleet, alerts=2000, fraction=random.Random(seed).uniform(0.02, 0.98))
+
+
+def other_ids(ids: str) -> str:
+    return "2,3" if ids == "0,1" else "0,1"
+
+
+async def restart(fleet: Fleet, process: Topicbot, ids: str) -> Topicbot:
+    """SIGTERM ``process`` (shards ``ids`` of 4) and start it again; the new process, not yet
+    connected."""
+    assert await process.stop() == 0, process.log
+    fleet.processes.remove(process)
+    return await fleet.start_shards(ids, 4)
+
+
+@pytest.mark.parametrize(
+    ("alerts", "restarts"), [(600, 1), pytest.param(2000, 2, marks=pytest.mark.slow)]
+)
+async def test_a_rolling_restart_keeps_alerts_flowing_and_commands_answered(
+    fleet: Fleet, alerts: int, restarts: int
+):
+    double = fleet.double
+    backlog = Backlog(double, channels=40)
+    world = build_world(double, guilds=8, shard_count=4)
+    low, high = await start_pair(fleet)
+    shards = {"0,1": {0, 1}, "2,3": {2, 3}}
+    running = {"0,1": low, "2,3": high}
+    await backlog.seed(fleet.url, alerts)
+    for _ in range(restarts):  # the holder first; then the other, holding by then
+        ids = next(ids for ids, p in running.items() if holds_lease(p))
+        other = running[next(i for i in running if i != ids)]
+        before = backlog.count()
+        new = await restart(fleet, running[ids], ids)
+        # while its shards restart: the other shards' servers are answered, alerts flow
+        for g in guilds_of(world, shards[other_ids(ids)]):
+            await answered(double, g)
+        await wait_until(partial(holds_lease, other), TAKEOVER_GOAL_S, "takeover")
+        await wait_until(partial(backlog.sent_since, before, 80), 120, "alerts flowing")
+        assert not backlog.complete()  # still flowing while the shards restart
+        await new.wait_for_log("connected as", START_S)
+        assert STANDING_BY in new.log
+        running[ids] = new
+        for g in guilds_of(world, shards[ids]):  # answered as soon as its shards are back
+            await answered(double, g)
+    await wait_until(backlog.complete, 300, "every alert arrived")
+    await wait_until_all_sent(fleet.url, 60)
+    backlog.assert_exactly_once()
+    assert sum(count - 1 for count in backlog.posts().values()) <= 40
