@@ -10,6 +10,7 @@ that needs the gateway skips a run made before the gateway is ready and runs as 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -167,6 +168,11 @@ class JobScheduler:
             self._running.add(job.job_id)
             try:
                 outcome = await self._run_logged(job)
+            except asyncio.CancelledError:
+                # the scheduler's shutdown (SIGTERM) cancels a run under way: its rows are
+                # left for the next run, here or in another process; no traceback
+                log.info("job %s stopped by the shutdown", job.job_id, extra={"job": job.job_id})
+                return
             finally:
                 self._running.discard(job.job_id)
             # After a failure the job waits for its next turn: waking it at a row it could

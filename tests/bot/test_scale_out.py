@@ -188,6 +188,7 @@ async def restart(fleet: Fleet, process: Topicbot, ids: str) -> Topicbot:
     """SIGTERM ``process`` (shards ``ids`` of 4) and start it again; the new process, not yet
     connected."""
     assert await process.stop() == 0, process.log
+    assert "Traceback" not in process.log, process.log  # a run under way stops quietly
     fleet.processes.remove(process)
     return await fleet.start_shards(ids, 4)
 
