@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
 from typing import Any
@@ -39,6 +40,8 @@ from storage.api import StoreApi, shares_the_outbox
 from storage.lease import SoleProcessLease, WorkerLease
 
 log = logging.getLogger(__name__)
+
+TAKEOVER_PAUSE_SECONDS = 5.0  # Discord's per-channel window
 
 
 def extensions() -> list[str]:
@@ -144,6 +147,10 @@ class TopicBot(ServiceBot):
             freed = await deliveries.take_over_claims()
             if freed:
                 log.info("worker lease: %d rows another process held were taken over", freed)
+                # The old holder was sending: Discord still counts its last messages against
+                # each channel's 5 per 5 s, which this process's pacer never saw; sending at
+                # once would meet 429s.
+                await asyncio.sleep(TAKEOVER_PAUSE_SECONDS)
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
         """The background jobs, with fixed ids. Digests are woken at the moment their
@@ -160,7 +167,7 @@ class TopicBot(ServiceBot):
             ),
             ScheduledJob(
                 "send_deliveries",
-                while_held(self.worker_lease, sending_job(self.dispatcher)),
+                while_held(self.worker_lease, sending_job(self.dispatcher, self.worker_lease.held)),
                 delivery.send_interval_seconds,
                 needs_gateway=True,  # views (the Unsubscribe button) need the connection
             ),
