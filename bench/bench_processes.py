@@ -3,7 +3,7 @@ backlog against a Discord double that enforces Discord's limits; optionally the 
 worker lease SIGKILLed mid-dispatch, several times.
 
     TOPICBOT_TEST_DATABASE_URL=postgresql://... python -m bench.bench_processes \
-        [--alerts 2000] [--channels 40] [--kills 0]
+        [--alerts 2000] [--channels 40] [--kills 0] [--per-second 40]
 
 Real subprocesses, as an operator starts them. One of them holds the worker lease and sends;
 the other stands by. The double answers with real rate-limit headers and 429s past 5 messages
@@ -45,7 +45,9 @@ from tests.postgresql import URL_VARIABLE, new_database
 START_S = 120.0
 
 
-async def one_round(url: str, alerts: int, channels: int, kill_at: float | None) -> dict[str, Any]:
+async def one_round(
+    url: str, alerts: int, channels: int, kill_at: float | None, per_second: float = 40
+) -> dict[str, Any]:
     """One backlog through two processes; the holder SIGKILLed once ``kill_at`` of it arrived."""
     async with DiscordDouble(shards=4, max_concurrency=2) as double:
         double.enforce_rate_limits(
@@ -54,7 +56,8 @@ async def one_round(url: str, alerts: int, channels: int, kill_at: float | None)
         backlog = Backlog(double, channels)
         build_world(double, guilds=4, shard_count=4)
         with tempfile.TemporaryDirectory() as folder:
-            fleet = Fleet(double, write_pg_config(Path(folder), double), url)
+            config = write_pg_config(Path(folder), double, per_second=per_second)
+            fleet = Fleet(double, config, url)
             try:
                 return await _dispatch(fleet, backlog, alerts, kill_at)
             finally:
@@ -97,8 +100,15 @@ async def _dispatch(
         "exactly_once": set(arrived) == backlog.expected and max(arrived.values()) == 1,
         "resent": sum(count - 1 for count in backlog.posts().values()),
         "refused": len(double.errors),
+        # why posts went out again without a kill, if they did: the processes' own words
+        "lease_lost": _lines(fleet, "worker lease lost"),
+        "warnings": _lines(fleet, " WARNING ") + _lines(fleet, " ERROR "),
     }
     return result
+
+
+def _lines(fleet: Fleet, text: str) -> int:
+    return sum(text in line for process in fleet.processes for line in process.lines)
 
 
 def _ids(backlog: Backlog) -> set[int]:
@@ -111,6 +121,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=40)
     parser.add_argument("--kills", type=int, default=0, help="rounds with the holder SIGKILLed")
     parser.add_argument("--seed", type=int, default=0, help="for the kill points")
+    parser.add_argument("--per-second", type=float, default=40, help="the sending pacing")
     args = parser.parse_args()
     server = os.environ.get(URL_VARIABLE) or "postgresql://postgres@127.0.0.1:5432/test"
     chance = random.Random(args.seed)
@@ -118,7 +129,9 @@ def main() -> None:
     results = []
     for kill_at in rounds:
         with new_database(server) as url:
-            result = asyncio.run(one_round(url, args.alerts, args.channels, kill_at))
+            result = asyncio.run(
+                one_round(url, args.alerts, args.channels, kill_at, args.per_second)
+            )
         result["load_average"] = round(os.getloadavg()[0], 2)
         results.append(result)
         print(json.dumps(result), flush=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import pkgutil
 from typing import Any
@@ -40,8 +39,6 @@ from storage.api import StoreApi, shares_the_outbox
 from storage.lease import SoleProcessLease, WorkerLease
 
 log = logging.getLogger(__name__)
-
-TAKEOVER_PAUSE_SECONDS = 5.0  # Discord's per-channel window
 
 
 def extensions() -> list[str]:
@@ -147,10 +144,6 @@ class TopicBot(ServiceBot):
             freed = await deliveries.take_over_claims()
             if freed:
                 log.info("worker lease: %d rows another process held were taken over", freed)
-                # The old holder was sending: Discord still counts its last messages against
-                # each channel's 5 per 5 s, which this process's pacer never saw; sending at
-                # once would meet 429s.
-                await asyncio.sleep(TAKEOVER_PAUSE_SECONDS)
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
         """The background jobs, with fixed ids. Digests are woken at the moment their

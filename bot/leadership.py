@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 KEEPALIVE_SECONDS = 2.0
+# After taking over from another process, the jobs wait this long: Discord still counts the old
+# holder's last posts against each channel's 5 messages per 5 s, which this process's pacer
+# never saw, and sending at once would meet 429s.
+SETTLE_SECONDS = 5.0
 
 
 class JobLeadership:
@@ -33,10 +37,12 @@ class JobLeadership:
         poll_seconds: float = POLL_SECONDS,
         keepalive_seconds: float = KEEPALIVE_SECONDS,
         on_taken: Callable[[], Awaitable[None]] | None = None,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self._lease = lease
         self._jobs = jobs
         self._on_taken = on_taken
+        self._settle = settle_seconds
         self._poll = poll_seconds
         self._keepalive = keepalive_seconds
         self._task: asyncio.Task[None] | None = None
@@ -83,6 +89,7 @@ class JobLeadership:
             self.holding = True
             log.info("worker lease taken: this process runs the jobs")
             await self._took_over()
+            await asyncio.sleep(self._settle)
             self._jobs.resume()
 
     async def _took_over(self) -> None:

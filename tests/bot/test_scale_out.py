@@ -55,6 +55,8 @@ async def fleet(postgresql_database_url: str, tmp_path: Path) -> AsyncIterator[F
         assert unclean == []
         for process in started.processes:
             assert "Traceback" not in process.log, process.log
+            # the lease moves only when its holder stops or dies, never under a live holder
+            assert "worker lease lost" not in process.log, process.log
 
 
 async def start_pair(fleet: Fleet) -> tuple[Topicbot, Topicbot]:
@@ -161,8 +163,8 @@ async def kill_the_holder(fleet: Fleet, alerts: int, fraction: float, channels: 
 
 
 async def test_sigkill_of_the_holder_mid_dispatch_loses_and_doubles_no_alert(fleet: Fleet):
-    result = await kill_the_holder(fleet, alerts=300, fraction=0.5)
-    assert 150 <= result.sent_before < 300
+    result = await kill_the_holder(fleet, alerts=200, fraction=0.5)
+    assert 100 <= result.sent_before < 200
     # the rows the dead holder had claimed went straight to the standby, not after their lease
     assert result.taken_over_log
 
@@ -194,7 +196,7 @@ async def restart(fleet: Fleet, process: Topicbot, ids: str) -> Topicbot:
 
 
 @pytest.mark.parametrize(
-    ("alerts", "restarts"), [(600, 1), pytest.param(2000, 2, marks=pytest.mark.slow)]
+    ("alerts", "restarts"), [(400, 1), pytest.param(2000, 2, marks=pytest.mark.slow)]
 )
 async def test_a_rolling_restart_keeps_alerts_flowing_and_commands_answered(
     fleet: Fleet, alerts: int, restarts: int
@@ -215,7 +217,7 @@ async def test_a_rolling_restart_keeps_alerts_flowing_and_commands_answered(
         for g in guilds_of(world, shards[other_ids(ids)]):
             await answered(double, g)
         await wait_until(partial(holds_lease, other), TAKEOVER_GOAL_S, "takeover")
-        await wait_until(partial(backlog.sent_since, before, 80), 120, "alerts flowing")
+        await wait_until(partial(backlog.sent_since, before, 40), 120, "alerts flowing")
         assert not backlog.complete()  # still flowing while the shards restart
         await new.wait_for_log("connected as", START_S)
         assert STANDING_BY in new.log

@@ -134,7 +134,9 @@ class Worker:
             clock=lambda: datetime.now(UTC),
             gateway_ready=lambda: True,
         )
-        self.leadership = JobLeadership(self.lease, jobs, poll_seconds=0.1, keepalive_seconds=0.1)
+        self.leadership = JobLeadership(
+            self.lease, jobs, poll_seconds=0.1, keepalive_seconds=0.1, settle_seconds=0.1
+        )
 
     async def _count(self) -> str:
         self.runs += 1
