@@ -203,6 +203,7 @@ async def _kill_while_copying(tmp_path: Path, url: str, signal_number: int) -> t
             child = await asyncio.create_subprocess_exec(
                 TOPICBOT, "migrate-store", "--to-postgresql", "--config", "topicbot.yaml",
                 cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                preexec_fn=_as_in_a_terminal,
             )  # fmt: skip
             try:
                 await _until_waiting_for_a_lock(holder)
@@ -214,6 +215,13 @@ async def _kill_while_copying(tmp_path: Path, url: str, signal_number: int) -> t
         await holder.close()
     last = err.decode().splitlines(keepends=True)[-1]
     return child.returncode or 0, "" if last.startswith("copying term_associations") else last
+
+
+def _as_in_a_terminal() -> None:
+    """Ctrl-C reaches the child even when these tests run as a background job: a shell without
+    job control starts those with SIGINT ignored, which the child would inherit (and honour,
+    as `nohup` wants), so the signal would never arrive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 # The waiting copy's transaction has written to articles (copied before term_associations).
