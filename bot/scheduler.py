@@ -46,6 +46,20 @@ class ScheduledJob:
     needs_gateway: bool = False
 
 
+class _SkippedTurns(logging.Filter):
+    """Drops APScheduler's warning for a turn skipped because the job's last run is still
+    going: one run at a time is the design, and a long run (a backlog sent batch after batch)
+    would otherwise warn at every interval."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+def _quiet_skipped_turns(logger: logging.Logger) -> None:
+    if not any(isinstance(f, _SkippedTurns) for f in logger.filters):
+        logger.addFilter(_SkippedTurns())
+
+
 class JobScheduler:
     """Runs the bot's jobs (started in setup_hook, shut down on close)."""
 
@@ -73,6 +87,7 @@ class JobScheduler:
         # Each run that did something gets one line from us, named by its job id; APScheduler's
         # own two lines for every run (every few seconds) would bury those.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+        _quiet_skipped_turns(logging.getLogger("apscheduler.scheduler"))
 
     def start(self, *, paused: bool = False) -> None:
         """Start, then add the jobs under their ids; each runs once at once (or, ``paused``,
