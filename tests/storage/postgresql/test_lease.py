@@ -45,7 +45,10 @@ async def kill_holder_session(url: str) -> None:
     try:
         ended = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' "
-            "AND granted AND objid = ($1::bigint & 4294967295)::oid",
+            "AND granted AND objid = ($1::bigint & 4294967295)::oid "
+            # pg_locks shows every database's locks: only this test's (others' tests run
+            # beside it on the same server, their lease holders included)
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             WORKER_LEASE_KEY,
         )
     finally:
