@@ -1,6 +1,7 @@
 """Retention over time: does the store stop growing, and do commands stay fast while it prunes?
 
     python -m bench.bench_retention [--subscribers 100000] [--articles-per-day 20] [--days 60]
+                                    [--backend sqlite|postgresql]
 
 Simulates ``--days`` days of a server network where every published article reaches every
 subscriber: each day ``--articles-per-day`` articles are stored with their outbox rows, one
@@ -17,6 +18,13 @@ connected to the Discord double, answers ``/feed list`` (a moderator) and ``/sub
 member) round trips back to back (up to MEASURED_CALLS), both of which read the outbox; the
 goal is p99 < 50 ms. The load average before and after is reported: on a shared machine the
 round trips wait for the CPU as much as for the store.
+
+``--backend postgresql`` runs it all in a new database beside the one
+``$TOPICBOT_DATABASE_URL`` names (dropped after). There the size is the database's, and
+deleted rows' space is made reusable by autovacuum, which the simulated days outrun: at each
+day's end the bench runs what autovacuum would have run by then, a plain ``VACUUM`` of
+``deliveries`` once its dead rows pass autovacuum's default threshold (50 + 20 % of its live
+rows).
 """
 
 from __future__ import annotations
@@ -26,17 +34,21 @@ import asyncio
 import json
 import os
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench.bench_commands import percentiles
+from bench.pg_copy import scratch_database
 from bot.app import TopicBot
 from bot.config import Settings
 from bot.domain.retention import Housekeeper
 from bot.domain.stories import story_window
 from bot.sync import sync_commands
 from storage import Store
+from storage.postgresql.store import PgStore
 from tests.discord_double import DiscordDouble
 from tests.discord_double.client import running_bot
 from tests.discord_double.plugin import build_guild
@@ -50,9 +62,12 @@ SIMULATED_BATCH_ROWS = 50_000
 MEASURED_CALLS = 1000
 
 
-async def seed_targets(store: Store, guild_id: int, member_id: int, subscribers: int) -> None:
+async def seed_targets(store: Any, guild_id: int, member_id: int, subscribers: int) -> None:
     """One topic; ``subscribers`` subscriptions over SERVERS servers (the double's real member
     among them) and one channel feed per server."""
+    if isinstance(store, PgStore):
+        await _seed_targets_pg(store, guild_id, member_id, subscribers)
+        return
     db = store._db
     await db.execute("INSERT INTO topics (id, key, name) VALUES (1, 'transport', 'Transport')")
     await db.execute(
@@ -70,10 +85,13 @@ async def seed_targets(store: Store, guild_id: int, member_id: int, subscribers:
     )
 
 
-async def write_day(store: Store, day: int, articles: int) -> None:
+async def write_day(store: Any, day: int, articles: int) -> None:
     """A day's articles and their outbox rows, as planning and sending leave them, in one
     transaction of bulk SQL: the rows go in target by target (each target's rows of the day
     together), so the indexes keyed by target take a page per target, not one per row."""
+    if isinstance(store, PgStore):
+        await _write_day_pg(store, day, articles)
+        return
     db = store._db
     start = int((START + timedelta(days=day)).timestamp())
     async with store.transaction():
@@ -113,7 +131,81 @@ async def write_day(store: Store, day: int, articles: int) -> None:
         )
 
 
-def housekeeper(store: Store, settings: Settings, day: float) -> Housekeeper:
+async def _seed_targets_pg(store: PgStore, guild_id: int, member_id: int, n: int) -> None:
+    db = store._db
+    await db.execute("INSERT INTO topics (id, key, name) VALUES (1, 'transport', 'Transport')")
+    await db.execute(
+        "INSERT INTO subscriptions (guild_id, user_id, topic_id, created_at, updated_at) "
+        "SELECT CASE WHEN v % $2::int = 0 THEN $3::bigint ELSE 1000 + v % $2::int END, "
+        "CASE WHEN v = 0 THEN $4::bigint ELSE 10000000 + v END, 1, 0, 0 "
+        "FROM generate_series(0, $1::int - 1) v",
+        n, SERVERS, guild_id, member_id,
+    )  # fmt: skip
+    await db.execute(
+        "INSERT INTO feeds (guild_id, channel_id, topic_id, created_by, created_at) "
+        "SELECT CASE WHEN v = 0 THEN $2::bigint ELSE 1000 + v END, 5000 + v, 1, 1, 0 "
+        "FROM generate_series(0, $1::int - 1) v",
+        SERVERS, guild_id,
+    )  # fmt: skip
+
+
+async def _write_day_pg(store: PgStore, day: int, articles: int) -> None:
+    db = store._db
+    start = int((START + timedelta(days=day)).timestamp())
+    every = DAY // articles
+    async with store.transaction():
+        await db.execute(
+            "INSERT INTO articles (id, canonical_url, web_url, title, published_at, published, "
+            "planned_at, content_hash, ingested_at, updated_at) "
+            "SELECT 'b' || $1::int || 'x' || v, 'https://bench.example/' || $1::int || '/' || v, "
+            "'https://bench.example/' || $1::int || '/' || v, "
+            "'Ferry story ' || $1::int || ' ' || v, $2::bigint + v * $3::int, 1, "
+            "$2::bigint + v * $3::int, 'bench', $2::bigint + v * $3::int, "
+            "$2::bigint + v * $3::int FROM generate_series(0, $4::int - 1) v",
+            day, start, every, articles,
+        )  # fmt: skip
+        await db.execute("UPDATE articles SET story_id = pk WHERE story_id IS NULL")
+        day_rows = (
+            "SELECT pk, published_at AS at FROM articles "
+            "WHERE published_at >= $1::bigint AND published_at < $2::bigint"
+        )
+        await db.execute(
+            f"WITH a AS ({day_rows}) "
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, feed_id, "
+            "mode, state, next_attempt_at, created_at, sent_at, message_id) "
+            "SELECT f.guild_id, a.pk, 'channel', f.channel_id, f.id, 'instant', 'sent', a.at, "
+            "a.at, a.at, f.id FROM feeds f CROSS JOIN a ORDER BY f.guild_id, f.channel_id, a.pk",
+            start, start + DAY,
+        )  # fmt: skip
+        await db.execute(
+            f"WITH a AS ({day_rows}) "
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
+            "subscription_id, mode, state, next_attempt_at, created_at, sent_at, "
+            "message_id) SELECT s.guild_id, a.pk, 'dm', s.user_id, s.id, 'instant', "
+            "CASE WHEN s.id % 100 = 0 THEN 'failed' ELSE 'sent' END, a.at, a.at, "
+            "CASE WHEN s.id % 100 = 0 THEN NULL ELSE a.at END, s.id "
+            "FROM subscriptions s CROSS JOIN a ORDER BY s.guild_id, s.user_id, a.pk",
+            start, start + DAY,
+        )  # fmt: skip
+
+
+async def as_autovacuum_would(store: Any) -> bool:
+    """On PostgreSQL, ``VACUUM deliveries`` when autovacuum's default rule would have by now
+    (dead rows > 50 + 20 % of live ones); whether it ran."""
+    if not isinstance(store, PgStore):
+        return False
+    db = store._db
+    await db.execute("SELECT pg_stat_clear_snapshot()")
+    row = await db.fetch_one(
+        "SELECT n_dead_tup, n_live_tup FROM pg_stat_user_tables WHERE relname = 'deliveries'"
+    )
+    if row is None or row[0] <= 50 + 0.2 * row[1]:
+        return False
+    await db.execute("VACUUM deliveries")
+    return True
+
+
+def housekeeper(store: Any, settings: Settings, day: float) -> Housekeeper:
     """The real housekeeping with the settings' retention, its clock at the end of ``day``."""
     moment = START + timedelta(days=day)
     return Housekeeper(
@@ -121,7 +213,7 @@ def housekeeper(store: Store, settings: Settings, day: float) -> Housekeeper:
     )
 
 
-def fast_housekeeper(store: Store, settings: Settings, day: float) -> Housekeeper:
+def fast_housekeeper(store: Any, settings: Settings, day: float) -> Housekeeper:
     """The same rules for the simulated past, where no command waits: steps of up to
     SIMULATED_BATCH_ROWS, no pause."""
     moment = START + timedelta(days=day)
@@ -137,7 +229,7 @@ def fast_housekeeper(store: Store, settings: Settings, day: float) -> Housekeepe
 
 
 async def simulate(
-    store: Store, settings: Settings, days: int, articles: int
+    store: Any, settings: Settings, days: int, articles: int
 ) -> tuple[list[dict[str, Any]], float]:
     sizes: list[dict[str, Any]] = []
     writing = 0.0
@@ -147,6 +239,7 @@ async def simulate(
         writing += time.perf_counter() - started
         started = time.perf_counter()
         run = await fast_housekeeper(store, settings, day + 1).run()
+        vacuumed = await as_autovacuum_would(store)
         await store.optimize()
         size = await store.retention.size()
         rows = await store._db.scalar("SELECT count(*) FROM deliveries")
@@ -158,6 +251,7 @@ async def simulate(
                 "rows": rows,
                 "pruned": run.deliveries,
                 "housekeeping_s": round(time.perf_counter() - started, 2),
+                **({"vacuumed": True} if vacuumed else {}),
             }
         )
         print(json.dumps(sizes[-1]), flush=True)
@@ -165,7 +259,7 @@ async def simulate(
 
 
 async def commands_while_pruning(
-    store: Store, settings: Settings, double: DiscordDouble, world: Any, days: int, articles: int
+    store: Any, settings: Settings, double: DiscordDouble, world: Any, days: int, articles: int
 ) -> dict[str, Any]:
     await write_day(store, days, articles)
     bot = TopicBot(settings=settings, store=store, run_jobs=False, guild_ready_timeout=0.05)
@@ -214,21 +308,37 @@ async def commands_while_pruning(
     }
 
 
-async def run(subscribers: int, articles: int, days: int, path: Path) -> dict[str, Any]:
+@asynccontextmanager
+async def opened(path: Path, backend: str) -> AsyncIterator[Any]:
+    """A new store: the SQLite file at ``path``, or a scratch PostgreSQL database."""
+    if backend == "sqlite":
+        async with await Store.open(path) as store:
+            yield store
+        return
+    url = os.environ.get("TOPICBOT_DATABASE_URL", "").strip()
+    if not url:
+        raise SystemExit("--backend postgresql needs $TOPICBOT_DATABASE_URL (a server to use)")
+    async with (
+        scratch_database(url) as scratch,
+        await PgStore.open(scratch, source="$TOPICBOT_DATABASE_URL") as store,
+    ):
+        yield store
+
+
+async def run(
+    subscribers: int, articles: int, days: int, path: Path, backend: str = "sqlite"
+) -> dict[str, Any]:
     settings = Settings.model_validate({"storage": {"path": str(path)}})
-    async with DiscordDouble() as double:
+    async with DiscordDouble() as double, opened(path, backend) as store:
         world = build_guild(double, "bench", members=1)
-        store = await Store.open(path)
-        try:
-            await seed_targets(store, world.id, world.members[0].id, subscribers)
-            started = time.perf_counter()
-            sizes, writing = await simulate(store, settings, days, articles)
-            simulated = time.perf_counter() - started
-            latency = await commands_while_pruning(store, settings, double, world, days, articles)
-        finally:
-            await store.close()
+        await seed_targets(store, world.id, world.members[0].id, subscribers)
+        started = time.perf_counter()
+        sizes, writing = await simulate(store, settings, days, articles)
+        simulated = time.perf_counter() - started
+        latency = await commands_while_pruning(store, settings, double, world, days, articles)
     day30 = sizes[29]["mb"] if days >= 30 else None
     return {
+        "backend": backend,
         "subscribers": subscribers,
         "articles_per_day": articles,
         "days": days,
@@ -252,13 +362,16 @@ def main() -> None:
     parser.add_argument("--articles-per-day", type=int, default=20)
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--workdir", default="/tmp/topicbot-bench")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / f"retention-{args.subscribers}-{args.articles_per_day}-{args.days}.db"
     for suffix in ("", "-wal", "-shm"):  # a fresh store each time
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    result = asyncio.run(run(args.subscribers, args.articles_per_day, args.days, path))
+    result = asyncio.run(
+        run(args.subscribers, args.articles_per_day, args.days, path, args.backend)
+    )
     print(json.dumps(result))
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bot.ingest.writer import ingest_paths
 from storage import Store
+from tests.factories import write_article
 from tests.refusing_postgresql import refusing_server
 from tests.storage.postgresql.every_row import SHOUTING_META, build_store_with_every_row
 from tests.test_cli_postgresql import (
@@ -266,4 +268,38 @@ def test_a_copy_that_differs_prints_where_and_exits_3(store, tmp_path, postgresq
         "topicbot: the store failed: the copy differs from the SQLite store in meta; nothing "
         "was committed"
     )
+    assert asyncio.run(count(postgresql_database_url, "articles")) == 0
+
+
+def test_an_article_too_wordy_for_postgresqls_text_index_is_named_and_nothing_committed(
+    tmp_path, postgresql_database_url
+):
+    """SQLite indexes any excerpt; PostgreSQL's full-text index of one article holds 1 MiB. A
+    store holding such an article cannot move as it is: the run says which article, never its
+    text, and commits nothing."""
+    (tmp_path / "topicbot.yaml").write_text("storage:\n  path: topicbot.db\n")
+    wordy = " ".join(f"w{n}" for n in range(110_000))  # a 0.8 MB file: within the default
+    write_article(
+        tmp_path / "in", "wordy.md", title="Wordy", webUrl="https://wordy.example/a",
+        originalUrl=..., related=[], excerpt=wordy,
+    )  # fmt: skip
+    write_article(tmp_path / "in", "fine.md", webUrl="https://fine.example/a", originalUrl=...)
+
+    async def ingest() -> str:
+        async with await Store.open(tmp_path / "topicbot.db") as store:
+            assert (await ingest_paths(store, [tmp_path / "in"])).new >= 2
+            article = await store.articles.get_by_url("https://wordy.example/a")
+            assert article is not None
+            return article.id
+
+    wordy_id = asyncio.run(ingest())
+    result = migrate(tmp_path, postgresql_database_url)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"topicbot: the store failed: article {wordy_id} holds more distinct words than "
+        "PostgreSQL's full-text index of one article can (1,117,980 bytes, at most "
+        f"1,048,575): shorten its excerpt ({len(wordy):,} characters) in its file, ingest "
+        "that again on SQLite and run migrate-store again; nothing was committed"
+    )
+    assert "w1000" not in result.stderr
     assert asyncio.run(count(postgresql_database_url, "articles")) == 0

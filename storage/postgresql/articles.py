@@ -8,10 +8,14 @@ and title keys go in as arrays (``unnest``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
+from storage.api import TextIndexTooLarge
 from storage.grouping import GroupingRules, assign_stories
 from storage.ingest_plan import (
     EXISTING,
@@ -66,6 +70,10 @@ _INSERT_STAGED = (
     f"INSERT INTO articles (pk, story_id, {', '.join(WRITTEN_COLUMNS)}) "
     f"SELECT pk, story_id, {', '.join(WRITTEN_COLUMNS)} FROM staged_articles WHERE is_new"
 )
+# A batch's articles' keys that another writer may take first: the URL and the id made of it.
+_ARTICLE_KEYS = frozenset({"articles_canonical_url_key", "articles_id_key"})
+# Tries of a batch that keeps meeting other writers' new articles before it is refused.
+_ATTEMPTS = 4
 _NEW_PKS = "SELECT nextval('articles_pk_seq') FROM generate_series(1, $1)"
 _UPDATE_STAGED = (
     f"UPDATE articles SET {', '.join(f'{c} = s.{c}' for c in CONTENT_COLUMNS)}, "
@@ -121,6 +129,23 @@ class PgArticleRepository(DraftUpserts):
         each one's outcome, as ``storage.articles.ArticleRepository.upsert_prepared`` does.
         Text PostgreSQL cannot hold (a NUL) is stored as U+FFFD."""
         check_unique_urls(files)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                return await self._upsert_prepared(files, now, origin_guild_id)
+            except asyncpg.ProgramLimitExceededError as error:
+                raise too_large_to_index(error) from None
+            except asyncpg.UniqueViolationError as error:
+                # Another writer stored a URL this batch planned as new, and committed: planned
+                # again, the batch finds it stored (read committed) and updates it instead.
+                # Inside a caller's transaction the whole of it is spoiled: theirs to retry.
+                raced = error.constraint_name in _ARTICLE_KEYS and not self._db.in_transaction
+                if not raced or attempt == _ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _upsert_prepared(
+        self, files: Sequence[PreparedFile], now: datetime, origin_guild_id: int | None
+    ) -> list[UpsertOutcome]:
         stamp = to_timestamp(now)
         async with self._db.transaction():
             existing = await self._existing(all_urls(files))
@@ -321,3 +346,30 @@ class PgArticleRepository(DraftUpserts):
             sorted(set(pks)),
         )
         return {int(row[_PK]): ARTICLE.from_row(tuple(row)) for row in rows}
+
+
+_TSVECTOR_TOO_LONG = re.compile(r"string is too long for tsvector \((\d+) bytes, max (\d+) bytes\)")
+
+
+def index_overflow(error: asyncpg.ProgramLimitExceededError) -> tuple[int, int] | None:
+    """When ``error`` says a row's ``search`` column would pass the tsvector limit (1 MiB:
+    many distinct words, each costing the index several bytes more than its text), the bytes
+    it needed and the most it may hold."""
+    found = _TSVECTOR_TOO_LONG.search(str(error))
+    if found is None:
+        return None
+    needed, most = found.groups()
+    return int(needed), int(most)
+
+
+def too_large_to_index(error: asyncpg.ProgramLimitExceededError) -> Exception:
+    """The error a batch raises when a row is too large to index: the batch is refused as for
+    any refused row (``ROW_REFUSED``), saying why; any other limit as it came."""
+    overflow = index_overflow(error)
+    if overflow is None:
+        return error
+    needed, most = overflow
+    return TextIndexTooLarge(
+        "its title, topics and excerpt hold more distinct words than PostgreSQL's full-text "
+        f"index of one article can ({needed:,} bytes, at most {most:,}); shorten its excerpt"
+    )

@@ -34,6 +34,11 @@ class PgDatabase:
         async with self.pool.acquire() as lent:
             yield lent
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this task's calls are part of a transaction already (``transaction``)."""
+        return _IN_TRANSACTION.get() is not None
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
         """Run the block's calls (from this task) in one transaction, rolled back if it

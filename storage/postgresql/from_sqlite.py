@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 
 from storage.database import StoreError, migration_scripts
+from storage.postgresql.articles import index_overflow
 from storage.postgresql.connection import Connection
 from storage.postgresql.schema import open_migrated_pool
 
@@ -360,9 +361,34 @@ async def _copy_table(
         for row in chunk:
             checksum = add_checksums(checksum, row_checksum(row))
         records = [_postgresql_row(table, row) for row in chunk]
-        await connection.copy_records_to_table(table.name, records=records, columns=table.columns)
+        try:
+            await connection.copy_records_to_table(
+                table.name, records=records, columns=table.columns
+            )
+        except asyncpg.ProgramLimitExceededError as error:
+            raise _too_large_to_index(error, table, chunk) from None
         rows += len(chunk)
     return rows, checksum
+
+
+def _too_large_to_index(
+    error: asyncpg.ProgramLimitExceededError, table: TableCopy, chunk: Sequence[Sequence[Any]]
+) -> Exception:
+    """An article SQLite holds whose words PostgreSQL's full-text index of one article cannot
+    (SQLite's FTS5 has no such limit): named by its id (the one of its chunk with the longest
+    excerpt), never by its text; any other limit as it came."""
+    overflow = index_overflow(error)
+    if overflow is None or table.name != "articles":
+        return error
+    needed, most = overflow
+    excerpt, identifier = table.columns.index("excerpt"), table.columns.index("id")
+    longest = max(chunk, key=lambda row: len(row[excerpt] or ""))
+    return StoreError(
+        f"article {longest[identifier]} holds more distinct words than PostgreSQL's full-text "
+        f"index of one article can ({needed:,} bytes, at most {most:,}): shorten its excerpt "
+        f"({len(longest[excerpt]):,} characters) in its file, ingest that again on SQLite and "
+        "run migrate-store again; nothing was committed"
+    )
 
 
 def _chunks(sqlite: sqlite3.Connection, table: TableCopy) -> Iterator[list[tuple[Any, ...]]]:

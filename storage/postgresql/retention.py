@@ -93,8 +93,12 @@ class PgRetentionRepository:
                 "SELECT DISTINCT topic_id FROM article_topics WHERE article_pk = ANY($1::bigint[])",
                 pks,
             )
-            # the foreign keys' cascades and the triggers take topics, images, links, story
-            # keys, publications and outbox rows with each article
+            # the foreign keys' cascades and the triggers take topics, images, links,
+            # publications and outbox rows with each article; story keys have no foreign key
+            # (migration 0006)
+            await self._db.execute(
+                "DELETE FROM story_title_keys WHERE article_pk = ANY($1::bigint[])", pks
+            )
             await self._db.execute("DELETE FROM articles WHERE pk = ANY($1::bigint[])", pks)
             await self._db.execute(_UNUSED_TOPICS, [row[0] for row in topics])
         return len(pks)
