@@ -79,13 +79,19 @@ def kill(process: Topicbot) -> float:
 
 
 async def wait_until(
-    condition: Callable[[], bool], timeout_s: float, what: str, poll_s: float = 0.05
+    condition: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    poll_s: float = 0.05,
+    fleet: Fleet | None = None,
 ) -> None:
-    """Return once ``condition()`` holds; an AssertionError naming ``what`` past the timeout."""
+    """Return once ``condition()`` holds; an AssertionError naming ``what`` past the timeout
+    (with the logs of ``fleet``'s processes, if given)."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s:g} s: {what}")
+            logs = "" if fleet is None else "\n".join(f"---\n{p.log}" for p in fleet.processes)
+            raise AssertionError(f"not within {timeout_s:g} s: {what}\n{logs}")
         await asyncio.sleep(poll_s)
 
 

@@ -153,7 +153,9 @@ async def kill_the_holder(fleet: Fleet, alerts: int, fraction: float, channels: 
     killed = kill(holder)
     sent_before = backlog.count()
     await holder.finish()
-    await wait_until(lambda: holds_lease(standby), TAKEOVER_GOAL_S, "the standby took over")
+    await wait_until(
+        lambda: holds_lease(standby), TAKEOVER_GOAL_S, "the standby took over", fleet=fleet
+    )
     takeover = time.monotonic() - killed
     await wait_until(backlog.complete, 300, "every alert arrived")
     await wait_until_all_sent(fleet.url, 60)
@@ -218,7 +220,7 @@ async def test_a_rolling_restart_keeps_alerts_flowing_and_commands_answered(
         # while its shards restart: the other shards' servers are answered, alerts flow
         for g in guilds_of(world, shards[other_ids(ids)]):
             await answered(double, g)
-        await wait_until(partial(holds_lease, other), TAKEOVER_GOAL_S, "takeover")
+        await wait_until(partial(holds_lease, other), TAKEOVER_GOAL_S, "takeover", fleet=fleet)
         await wait_until(partial(backlog.sent_since, before, 40), 120, "alerts flowing")
         assert not backlog.complete()  # still flowing while the shards restart
         await new.wait_for_log("connected as", START_S)
