@@ -186,6 +186,12 @@ async def test_sigkill_of_the_holder_at_a_random_point(fleet: Fleet, seed: int):
     await kill_the_holder(fleet, alerts=2000, fraction=random.Random(seed).uniform(0.02, 0.98))
 
 
+def took_lease(other: Topicbot, new: Topicbot) -> bool:
+    """Whether a running process holds the lease (one that took it holds it still: the
+    fleet's teardown fails on a lease lost under a live holder)."""
+    return holds_lease(other) or holds_lease(new)
+
+
 def other_ids(ids: str) -> str:
     return "2,3" if ids == "0,1" else "0,1"
 
@@ -212,19 +218,20 @@ async def test_a_rolling_restart_keeps_alerts_flowing_and_commands_answered(
     shards = {"0,1": {0, 1}, "2,3": {2, 3}}
     running = {"0,1": low, "2,3": high}
     await backlog.seed(fleet.url, alerts)
-    for _ in range(restarts):  # the holder first; then the other, holding by then
-        ids = next(ids for ids, p in running.items() if holds_lease(p))
-        other = running[next(i for i in running if i != ids)]
+    holder = next(ids for ids, p in running.items() if holds_lease(p))
+    for ids in [holder, other_ids(holder)][:restarts]:  # the holder first, then the other
+        other = running[other_ids(ids)]
         before = backlog.count()
         new = await restart(fleet, running[ids], ids)
         # while its shards restart: the other shards' servers are answered, alerts flow
         for g in guilds_of(world, shards[other_ids(ids)]):
             await answered(double, g)
-        await wait_until(partial(holds_lease, other), TAKEOVER_GOAL_S, "takeover", fleet=fleet)
+        # the lease goes to whichever asks first: the standby's poll or the new process
+        took = partial(took_lease, other, new)
+        await wait_until(took, TAKEOVER_GOAL_S, "takeover", fleet=fleet)
         await wait_until(partial(backlog.sent_since, before, 40), 120, "alerts flowing")
         assert not backlog.complete()  # still flowing while the shards restart
         await new.wait_for_log("connected as", START_S)
-        assert STANDING_BY in new.log
         running[ids] = new
         for g in guilds_of(world, shards[ids]):  # answered as soon as its shards are back
             await answered(double, g)
