@@ -177,9 +177,9 @@ class CommandSettings(_Section):
 
 class RelatedWeights(_Section):
     text: Annotated[float, Field(ge=0, le=10)] = 1.0
-    time: Annotated[float, Field(ge=0, le=1)] = 0.9
+    time: Annotated[float, Field(ge=0, le=1)] = 0.97
     query_time: Annotated[float, Field(ge=0, le=1)] = 0.5
-    same_outlet: Annotated[float, Field(ge=0, le=1)] = 0.6
+    same_outlet: Annotated[float, Field(ge=0, le=1)] = 0.3
     topics: Annotated[float, Field(ge=0, le=10)] = 0.05
     quality: Annotated[float, Field(ge=0, le=10)] = 0.05
 
@@ -196,7 +196,7 @@ class RelatedSettings(_Section):
     term_cap: Annotated[int, Field(ge=10, le=100_000)] = 300
     term_budget: Annotated[int, Field(ge=100, le=1_000_000)] = 3000
     feedback_articles: Annotated[int, Field(ge=0, le=5)] = 2
-    feedback_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
+    feedback_weight: Annotated[float, Field(ge=0, le=1)] = 0.8
     # learned term associations (bot/domain/associations.py); 0 searches none
     association_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
 

@@ -33,6 +33,11 @@ _SEEN = members_see()
 TEXT_COLUMNS = "{title excerpt}"
 # At most this many of the story's own coverage are read.
 MAX_COVERAGE = 200
+# A term weighs ``weight × log(window size / count) ** RARITY_POWER``: the story's rarity
+# counts both in what it says of the story and in what it says of the article matching it
+# (tf-idf's idf on both sides), short of its square, so that a few generic words an article
+# shares with the story outweigh one rare word less often than once in a small store.
+RARITY_POWER = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +97,8 @@ class CandidateQuery:
     article when ``centre_pk`` is None; ``window`` when given, as a first search planned it),
     or in the whole store when no term occurs there; matches a first search read come in
     ``prior`` (its ``Search.hits``) and are not read again. Terms found ``term_cap`` times or
-    more are common and left out; the others weigh ``weight × log(window size / count)`` and
+    more are common and left out; the others weigh ``weight × log(window size / count) **
+    RARITY_POWER`` and
     the heaviest are searched for while the matches read stay within ``term_budget`` (at
     least one, at most ``max_terms``). When only common terms are left the window narrows to
     a sixteenth (at least 1000 pks each way; with ``around`` false nothing past the centre)
@@ -217,7 +223,7 @@ span AS MATERIALIZED (SELECT e.centre,
         NOT EXISTS (SELECT 1 FROM counts WHERE n > 0 AND n < :cap) AS narrow
     FROM env e, (SELECT ifnull(max(widened), 0) AS widened FROM counts) c),
 weighed AS (SELECT c.key, c.q, c.n, c.given, c.pks,
-        c.w * ln((min(s.hi, e.newest) - s.lo + 2.0) / c.n) AS wi
+        c.w * pow(ln((min(s.hi, e.newest) - s.lo + 2.0) / c.n), {RARITY_POWER}) AS wi
     FROM counts c, span s, env e
     WHERE c.n > 0 AND (c.n < :cap OR s.narrow)),
 ranked AS (SELECT key, q, n, pks, wi, row_number() OVER heaviest AS r,

@@ -50,7 +50,7 @@ from storage.titles import fold, similarity, title_words
 
 # Terms looked up per search at most: a story's heaviest, then its feedback's heaviest new ones.
 MAX_STORY_TERMS = 16
-MAX_FEEDBACK_TERMS = 8
+MAX_FEEDBACK_TERMS = 12
 # A story's heaviest terms whose learned associates are searched for, and associates at most.
 ASSOCIATION_SOURCES = 8
 MAX_ASSOCIATES = 4

@@ -6,8 +6,8 @@ read it: the one-alert-per-story window (``related.story_window_hours``) and the
 look back over the rows, so the cutoff is never nearer than either. Pending rows are never
 deleted. Each step is one short transaction sized to hold the writer a few milliseconds
 (``STEP_SECONDS``: steps grow while quick and shrink after a slow one) and the loop pauses
-between steps, so commands and sending never wait long behind it; a run cut short (a crash,
-a shutdown) loses nothing, and the next run carries on.
+between steps, longer after a slow step (``pace``), so commands and sending never wait long
+behind it; a run cut short (a crash, a shutdown) loses nothing, and the next run carries on.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 DM_CAP_WINDOW = timedelta(hours=1)
 # Between two steps: long enough for waiting commands and sends to take the connection.
 PAUSE_SECONDS = 0.02
+# The longest pause after a slow step: pruning still moves (16 rows a second at worst, against
+# the 2 million rows a day of 100,000 subscribers, is too slow only if every step is slow).
+LONGEST_PAUSE = 1.0
 # How long one step (one transaction) should hold the writer: a command or a send that comes
 # meanwhile waits at most about this long.
 STEP_SECONDS = 0.005
@@ -41,6 +44,35 @@ ARTICLES_PER_ROW = 10
 
 Step = Callable[[int], Awaitable[int]]
 Timer = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Pace:
+    """The next step's size and the pause before it."""
+
+    size: int
+    pause: float
+
+
+def pace(size: int, took: float, *, most: int, step_seconds: float, pause_seconds: float) -> Pace:
+    """After a step of ``size`` that took ``took`` seconds (its delete and commit, waiting
+    for the connection included): the next step doubles while under half the budget
+    ``step_seconds`` and is scaled down to the budget after overrunning it, between
+    SMALLEST_STEP and ``most``; the pause keeps pruning's share of the time at what it is
+    when steps keep their budget (``step_seconds`` in ``step_seconds + pause_seconds``), up
+    to LONGEST_PAUSE. A step is slow when the disk is busy (its commit waits to write, the
+    old pages it reads are no longer cached): then pruning backs off, in size and in pace,
+    and commands reading meanwhile find the disk quieter."""
+    smallest = min(SMALLEST_STEP, most)
+    if took > step_seconds:
+        size = max(smallest, int(size * step_seconds / took))
+    elif took < step_seconds / 2:
+        size = min(size * 2, most)
+    pause = pause_seconds
+    if step_seconds > 0 and took > step_seconds:
+        pause = max(pause, min(took * pause_seconds / step_seconds, LONGEST_PAUSE))
+    return Pace(size=size, pause=pause)
 
 
 def deliveries_cutoff(now: datetime, days: int | None, story_window: timedelta) -> datetime | None:
@@ -79,6 +111,7 @@ class Housekeeper:
         pause_seconds: float = PAUSE_SECONDS,
         step_seconds: float = STEP_SECONDS,
         timer: Timer = time.perf_counter,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -87,6 +120,7 @@ class Housekeeper:
         self._pause = pause_seconds
         self._step_seconds = step_seconds
         self._timer = timer
+        self._sleep = sleep
 
     async def run(self) -> PruningRun:
         """One housekeeping pass; the run is recorded after every step."""
@@ -157,13 +191,12 @@ class Housekeeper:
                 await self._store.retention.save_run(run)
             if done < (size if full is None else full):
                 return run
-            size = self._next_size(size, took, most)
-            await asyncio.sleep(self._pause)
-
-    def _next_size(self, size: int, took: float, most: int) -> int:
-        """Double a step that took under half the budget, scale down one that overran it."""
-        if took > self._step_seconds:
-            return max(min(SMALLEST_STEP, most), int(size * self._step_seconds / took))
-        if took < self._step_seconds / 2:
-            return min(size * 2, most)
-        return size
+            step_pace = pace(
+                size,
+                took,
+                most=most,
+                step_seconds=self._step_seconds,
+                pause_seconds=self._pause,
+            )
+            size = step_pace.size
+            await self._sleep(step_pace.pause)

@@ -63,7 +63,7 @@ _FIGURE = re.compile(
     r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?"
     r"(?:(?P<clock>(?::\d{2}){1,2})"
     r"|\s?(?P<pct>%|per\s?cent\b|percent\b)"
-    r"|\s?(?P<unit>thousand|mn|million|bn|billion|tn|trillion)\b"
+    r"|[\s-]?(?P<unit>thousand|mn|million|bn|billion|tn|trillion)\b"
     r"|(?P<letter>[kmb])\b)?"
     r"(?![^\W_])",
     re.IGNORECASE,

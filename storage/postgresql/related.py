@@ -29,6 +29,7 @@ from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.database import PgDatabase
 from storage.related import (
     MAX_COVERAGE,
+    RARITY_POWER,
     Candidate,
     CandidateQuery,
     Search,
@@ -94,15 +95,15 @@ class Plan:
 def plan_search(
     query: CandidateQuery, reads: list[_Read], centre: int, span: tuple[int, int], newest: int
 ) -> Plan | None:
-    """Weigh the terms read in ``span`` (``weight × log(window size / capped count)``), leave
-    out the common ones, choose the heaviest within the budget, or narrow the window when only
-    common terms are left; None when no term has a match."""
+    """Weigh the terms read in ``span`` (``weight × log(window size / capped count) **
+    RARITY_POWER``), leave out the common ones, choose the heaviest within the budget, or
+    narrow the window when only common terms are left; None when no term has a match."""
     cap = query.term_cap
     low, high = span
     narrow = not any(0 < len(r.pks) < cap for r in reads)
     size = min(high, newest) - low + 2.0
     weighed = [
-        (r, r.term.weight * math.log(size / len(r.pks)))
+        (r, r.term.weight * math.log(size / len(r.pks)) ** RARITY_POWER)
         for r in reads
         if r.pks and (len(r.pks) < cap or narrow)
     ]

@@ -193,8 +193,9 @@ async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_pa
         before = await shown(store)
         # Batches of 16, 32 and the first day's last 51, then the second day's 100 go; the
         # batch of the third day's 51 fails inside its transaction, as a crash or a full disk
-        # would.
-        await store._db.execute(
+        # would. (A temporary trigger belongs to its connection: housekeeping's own.)
+        pruning = store.retention._db
+        await pruning.execute(
             "CREATE TEMP TRIGGER fourth_batch_fails BEFORE DELETE ON main.deliveries "
             "WHEN (SELECT count(*) FROM main.deliveries) <= 50 "
             "BEGIN SELECT RAISE(ABORT, 'interrupted'); END"
@@ -207,7 +208,7 @@ async def test_an_interrupted_run_loses_nothing_and_the_next_run_finishes(tmp_pa
         assert interrupted is not None
         assert (interrupted.deliveries, interrupted.finished_at) == (199, None)
 
-        await store._db.execute("DROP TRIGGER temp.fourth_batch_fails")
+        await pruning.execute("DROP TRIGGER temp.fourth_batch_fails")
         run = await housekeeper(store, batch_rows=100).run()
         assert run.deliveries == 51
         assert await outbox(store) == []
@@ -592,3 +593,33 @@ async def test_space_on_postgresql_is_the_databases_and_autovacuum_reuses_it(
         run = await housekeeper(pg, batch_rows=100).run()
         assert (run.deliveries, run.pages_reclaimed) == (20, 0)
         assert (await pg.gauges()).size_bytes >= size.bytes - 1_000_000
+
+
+async def test_commands_read_while_a_pruning_step_holds_its_transaction(tmp_path):
+    # housekeeping prunes on a connection of its own: a command's read does not queue behind a
+    # step, and a write waits for the step to commit, then lands
+    async with await Store.open(tmp_path / "topicbot.db") as store:
+        await seed(store, old_rows(4))
+        in_step, step_may_end = asyncio.Event(), asyncio.Event()
+
+        async def pruning_step() -> None:
+            async with store.retention._db.transaction():
+                await store.retention._db.execute(
+                    "DELETE FROM deliveries WHERE created_at = ?", (ago(40),)
+                )
+                in_step.set()
+                await step_may_end.wait()
+
+        step = asyncio.create_task(pruning_step())
+        await in_step.wait()
+        try:
+            read = store.deliveries.subscription_health(GUILD, MEMBER)
+            counts = await asyncio.wait_for(read, 5)
+            assert counts[SUBSCRIPTION].sent == 2  # the step's delete is not committed yet
+            write = asyncio.create_task(store.audit.record(GUILD, 9, "feed.add", NOW))
+            await asyncio.sleep(0.05)
+            assert not write.done()
+        finally:
+            step_may_end.set()
+        await asyncio.wait_for(asyncio.gather(step, write), 5)
+        assert [entry.action for entry in await store.audit.recent(GUILD)] == ["feed.add"]

@@ -403,3 +403,40 @@ async def test_secured_values_stay_out_of_the_log_even_at_debug_level(store, cap
     )
     assert stored is not None
     assert "opaque-s3cr3t" not in caplog.text
+
+
+async def optimize_work(path, outbox_rows: int) -> int:
+    """SQLite's progress ticks (one per 100 virtual machine steps) taken by ``optimize`` on a
+    store of ``outbox_rows`` sent DMs whose outbox a command has read."""
+    async with await Store.open(path) as store:
+        db = store._db
+        await db.execute("INSERT INTO topics (id, key, name) VALUES (1, 'ai', 'AI')")
+        await db.execute(
+            "WITH RECURSIVE n(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM n WHERE v < :last) "
+            "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, "
+            "subscription_id, mode, state, next_attempt_at, created_at, sent_at) "
+            "SELECT 1, v / 100, 'dm', v % 100, 1, 'instant', 'sent', 0, 0, 0 FROM n",
+            {"last": outbox_rows - 1},
+        )
+        await store.deliveries.subscription_health(1, 5)  # the planner reads the outbox
+        ticks = 0
+
+        def tick() -> int:
+            nonlocal ticks
+            ticks += 1
+            return 0
+
+        await db.connection.set_progress_handler(tick, 100)
+        await store.optimize()
+        await db.connection.set_progress_handler(None, 0)
+        analyzed = await db.scalar("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'deliveries'")
+    assert analyzed, "optimize gathered no statistics for the outbox"
+    return ticks
+
+
+async def test_optimize_samples_the_outbox_instead_of_reading_all_of_it(tmp_path):
+    # housekeeping runs optimize on the connection commands use: it must not read 60 million
+    # outbox rows (a minute or two) every hour
+    small = await optimize_work(tmp_path / "small.db", 4_000)
+    large = await optimize_work(tmp_path / "large.db", 40_000)
+    assert large < 2 * small

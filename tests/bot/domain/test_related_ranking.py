@@ -121,6 +121,36 @@ async def test_other_outlets_same_day_coverage_comes_before_the_outlet_s_own_fol
     ]
 
 
+async def test_another_outlet_s_paraphrase_beats_the_outlet_s_own_closer_worded_follow_up(store):
+    # The follow-up repeats the story's words; the other outlet's report shares fewer of them.
+    story = await add(
+        store,
+        "suspended",
+        "Wexmoor harbour ferry suspended after engine room fire",
+        "The Wexmoor ferry was taken out of service after a fire broke out in its engine room; "
+        "no one was hurt.",
+        "2026-11-03T08:00:00Z",
+        outlet="coastlinenews",
+    )
+    await add(
+        store,
+        "until",
+        "Wexmoor harbour ferry to stay suspended after engine room fire",
+        "The Wexmoor ferry will stay out of service until the engine room is repaired.",
+        "2026-11-03T16:00:00Z",
+        outlet="coastlinenews",
+    )
+    await add(
+        store,
+        "stranded",
+        "Commuters stranded as blaze halts Wexmoor crossing",
+        "Passengers were turned away at the quay after a fire on the boat.",
+        "2026-11-03T10:00:00Z",
+        outlet="dailycurrent",
+    )
+    assert (await similar(store, story))[0] == "Commuters stranded as blaze halts Wexmoor crossing"
+
+
 async def test_one_incidental_word_cannot_decide(store):
     story = await add(
         store,

@@ -38,6 +38,8 @@ def test_one_amount_written_any_way_is_one_term(written):
         ("2:00:28", "2:00:28", "2 00 28"),
         ("$41.50 a share", "41.5", "41 50"),
         ("1,337 seconds", "1337", "1 337"),
+        ("a 150-million-year-old beast", "150000000", "150 million"),
+        ("a $4-billion deal", "4000000000", "4bn"),
     ],
 )
 def test_figures_are_normalised_and_searched_as_outlets_spell_them(written, key, form):
