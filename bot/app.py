@@ -35,7 +35,7 @@ from bot.sharding import IdentifyPacer, IdentifySlots, ShardPlan
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
 from bot.wiring import ServiceBot, Services, build_services, intents
-from storage.api import StoreApi
+from storage.api import StoreApi, shares_the_outbox
 from storage.lease import SoleProcessLease, WorkerLease
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,9 @@ class TopicBot(ServiceBot):
             else None
         )
         self.leadership = (
-            JobLeadership(self.worker_lease, self.jobs) if self.jobs is not None else None
+            JobLeadership(self.worker_lease, self.jobs, on_taken=self._take_over_outbox)
+            if self.jobs is not None
+            else None
         )
         listen = settings.observability.listen
         self.observability = (
@@ -133,6 +135,15 @@ class TopicBot(ServiceBot):
         self._sync_on_start = sync_on_start
         self._max_concurrency: int | None = None
         self.identify_pacer = IdentifyPacer(self._fetch_max_concurrency, identify_slots)
+
+    async def _take_over_outbox(self) -> None:
+        """As this process takes the worker lease: the rows another process held (a holder
+        killed mid-dispatch) return to the outbox now rather than when their claims run out."""
+        deliveries = self.store.deliveries
+        if shares_the_outbox(deliveries):
+            freed = await deliveries.take_over_claims()
+            if freed:
+                log.info("worker lease: %d rows another process held were taken over", freed)
 
     def scheduled_jobs(self) -> list[ScheduledJob]:
         """The background jobs, with fixed ids. Digests are woken at the moment their
@@ -149,7 +160,7 @@ class TopicBot(ServiceBot):
             ),
             ScheduledJob(
                 "send_deliveries",
-                while_held(self.worker_lease, sending_job(self.dispatcher)),
+                while_held(self.worker_lease, sending_job(self.dispatcher, self.worker_lease.held)),
                 delivery.send_interval_seconds,
                 needs_gateway=True,  # views (the Unsubscribe button) need the connection
             ),

@@ -2,13 +2,16 @@
 ``topicbot run`` competes for it (unless ``--no-jobs``); one holds it and runs the jobs, the
 others stand by, trying to take it every few seconds, and the first to find it free takes
 over. The holder checks every few seconds that it still holds the lease, and stands by the
-moment it does not."""
+moment it does not. On taking the lease a process first takes over the outbox rows another
+process held (``on_taken``): their holder is dead or stale, and they need not wait for their
+claims to run out."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.scheduler import Job, JobScheduler
 from storage.lease import WorkerLease
@@ -17,6 +20,10 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 KEEPALIVE_SECONDS = 2.0
+# After taking over from another process, the jobs wait this long: Discord still counts the old
+# holder's last posts against each channel's 5 messages per 5 s, which this process's pacer
+# never saw, and sending at once would meet 429s.
+SETTLE_SECONDS = 5.0
 
 
 class JobLeadership:
@@ -29,9 +36,13 @@ class JobLeadership:
         *,
         poll_seconds: float = POLL_SECONDS,
         keepalive_seconds: float = KEEPALIVE_SECONDS,
+        on_taken: Callable[[], Awaitable[None]] | None = None,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self._lease = lease
         self._jobs = jobs
+        self._on_taken = on_taken
+        self._settle = settle_seconds
         self._poll = poll_seconds
         self._keepalive = keepalive_seconds
         self._task: asyncio.Task[None] | None = None
@@ -41,6 +52,8 @@ class JobLeadership:
         """Try the lease once now: the jobs start at once when it is free, paused when not;
         then keep competing (or checking) in the background."""
         self.holding = await self._lease.acquire()
+        if self.holding:
+            await self._took_over()
         self._jobs.start(paused=not self.holding)
         log.info(
             "worker lease %s", "taken: this process runs the jobs" if self.holding else "held "
@@ -74,8 +87,18 @@ class JobLeadership:
                 log.warning("worker lease lost: standing by (another process takes over)")
         elif await self._lease.acquire():
             self.holding = True
-            self._jobs.resume()
             log.info("worker lease taken: this process runs the jobs")
+            await self._took_over()
+            await asyncio.sleep(self._settle)
+            self._jobs.resume()
+
+    async def _took_over(self) -> None:
+        if self._on_taken is None:
+            return
+        try:
+            await self._on_taken()
+        except Exception:  # the rows come back when their claims run out, all the same
+            log.exception("taking over the previous holder's rows failed")
 
 
 def while_held(lease: WorkerLease, job: Job) -> Job:

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 4
+SHARDING_REQUIRED = 4011  # the gateway's close code: a session would hold too many servers
+GUILDS_PER_SHARD = 2500
 
 
 class TokenError(Exception):
@@ -154,6 +156,11 @@ async def _on_store(
                     file=sys.stderr,
                 )
                 return EXIT_USAGE
+            except discord.ConnectionClosed as error:
+                if error.code != SHARDING_REQUIRED:
+                    raise
+                print(f"topicbot: {sharding_required(bot)}", file=sys.stderr)
+                return EXIT_USAGE
             except (OSError, aiohttp.ClientError, discord.GatewayNotFound) as error:
                 # Not the store's fault (the CLI would say so): the network or Discord is down.
                 print(
@@ -163,6 +170,17 @@ async def _on_store(
                 return EXIT_UNREACHABLE
     finally:
         await store.close()
+
+
+def sharding_required(bot: TopicBot) -> str:
+    """Why the gateway closed with 4011, and what to do, in one line."""
+    count = bot.shard_count or 1
+    return (
+        "Discord closed the gateway with 4011 (sharding required): a shard serves at most "
+        f"{GUILDS_PER_SHARD:,} servers, and this bot is in more than {count} "
+        f"shard{'s' if count > 1 else ''} may serve; raise --shard-count (or leave it out "
+        "for the count Discord recommends)"
+    )
 
 
 async def _serve(bot: TopicBot, token: str) -> int:

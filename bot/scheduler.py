@@ -10,6 +10,7 @@ that needs the gateway skips a run made before the gateway is ready and runs as 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -45,6 +46,20 @@ class ScheduledJob:
     needs_gateway: bool = False
 
 
+class _SkippedTurns(logging.Filter):
+    """Drops APScheduler's warning for a turn skipped because the job's last run is still
+    going: one run at a time is the design, and a long run (a backlog sent batch after batch)
+    would otherwise warn at every interval."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+def _quiet_skipped_turns(logger: logging.Logger) -> None:
+    if not any(isinstance(f, _SkippedTurns) for f in logger.filters):
+        logger.addFilter(_SkippedTurns())
+
+
 class JobScheduler:
     """Runs the bot's jobs (started in setup_hook, shut down on close)."""
 
@@ -72,6 +87,7 @@ class JobScheduler:
         # Each run that did something gets one line from us, named by its job id; APScheduler's
         # own two lines for every run (every few seconds) would bury those.
         logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+        _quiet_skipped_turns(logging.getLogger("apscheduler.scheduler"))
 
     def start(self, *, paused: bool = False) -> None:
         """Start, then add the jobs under their ids; each runs once at once (or, ``paused``,
@@ -167,6 +183,11 @@ class JobScheduler:
             self._running.add(job.job_id)
             try:
                 outcome = await self._run_logged(job)
+            except asyncio.CancelledError:
+                # the scheduler's shutdown (SIGTERM) cancels a run under way: its rows are
+                # left for the next run, here or in another process; no traceback
+                log.info("job %s stopped by the shutdown", job.job_id, extra={"job": job.job_id})
+                return
             finally:
                 self._running.discard(job.job_id)
             # After a failure the job waits for its next turn: waking it at a row it could

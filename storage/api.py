@@ -374,11 +374,14 @@ class ClaimedDeliveriesApi(DeliveriesApi, Protocol):
     """The outbox where several senders share it (PostgreSQL): ``due`` and
     ``due_digest_rows`` claim the rows they return for ``claimer`` until a lease runs out;
     outcomes are written only to rows still claimed by ``claimer`` (``ClaimLost`` for the
-    others), and ``renew_claims`` says which rows a sender still holds before it sends them."""
+    others), ``renew_claims`` says which rows a sender still holds before it sends them, and
+    ``take_over_claims`` frees the rows other senders hold (for a new worker-lease holder)."""
 
     claimer: str
 
     async def renew_claims(self, rows: Sequence[Delivery], now: datetime) -> list[Delivery]: ...
+
+    async def take_over_claims(self) -> int: ...
 
 
 class RetentionApi(Protocol):

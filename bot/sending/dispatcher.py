@@ -97,6 +97,7 @@ class Dispatcher:
         self._guild_names.clear()  # read once a run: a renamed server shows its new name
         await self._store.deliveries.cancel_stale_due(self._clock())
         due = await self._store.deliveries.due(self._clock(), limit=batch)
+        summary.full = len(due) >= batch
         by_target: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
         for delivery in due:
             by_target[(delivery.target_kind, delivery.target_id)].append(delivery)

@@ -16,6 +16,18 @@ class SendSummary:
     to_digest: int = 0
     taken_over: int = 0  # rows another sender took over when this one's lease ran out
     paused: list[str] = field(default_factory=list)
+    full: bool = False  # the run took as many rows as it could: more may be due
+
+    def add(self, other: SendSummary) -> None:
+        """Count ``other`` (a later run of the same job) in this one."""
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.dead += other.dead
+        self.to_digest += other.to_digest
+        self.taken_over += other.taken_over
+        self.paused += other.paused
+        self.full = other.full
 
     def __str__(self) -> str:
         text = (

@@ -12,6 +12,7 @@ session still holds the lock, and stops running the jobs as soon as it does not.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from storage.postgresql.dedicated import CONNECTION_ERRORS, DedicatedConnection
@@ -52,12 +53,31 @@ class PgWorkerLease:
         )
         self._key = key
         self._holding = False
+        # One statement at a time on the connection: the jobs check the lease at the same
+        # moment (when the gateway is ready), and asyncpg refuses a second statement under
+        # way, which would be taken for a lost connection and give the lease up.
+        self._turn = asyncio.Lock()
 
     async def acquire(self) -> bool:
         """Take the lock if it is free; a server that cannot be reached counts as not taken
         (logged) and is tried again at the next call."""
+        async with self._turn:
+            return await self._acquire()
+
+    async def held(self) -> bool:
+        """Whether this session holds the lock now; False (and the connection dropped) when
+        the session is gone or does not answer in time."""
+        async with self._turn:
+            return await self._held()
+
+    async def release(self) -> None:
+        """Close the lock's connection: the lock goes with its session."""
+        async with self._turn:
+            await self._release()
+
+    async def _acquire(self) -> bool:
         if self._holding:
-            return await self.held()
+            return await self._held()
         try:
             connection = await self._connection.get()
             taken = await connection.fetchval(
@@ -65,19 +85,17 @@ class PgWorkerLease:
             )
         except CONNECTION_ERRORS as error:
             log.warning("worker lease: %s", self._connection.problem(error))
-            await self.release()
+            await self._release()
             return False
         self._holding = bool(taken)
         return self._holding
 
-    async def held(self) -> bool:
-        """Whether this session holds the lock now; False (and the connection dropped) when
-        the session is gone or does not answer in time."""
+    async def _held(self) -> bool:
         if not self._holding:
             return False
         connection = self._connection.current
         if connection is None:  # closed under us: the session, and the lock, are gone
-            await self.release()
+            await self._release()
             return False
         try:
             holds = bool(
@@ -87,10 +105,9 @@ class PgWorkerLease:
             log.warning("worker lease lost: %s", self._connection.problem(error))
             holds = False
         if not holds:
-            await self.release()
+            await self._release()
         return holds
 
-    async def release(self) -> None:
-        """Close the lock's connection: the lock goes with its session."""
+    async def _release(self) -> None:
         self._holding = False
         await self._connection.drop()

@@ -72,12 +72,16 @@ class Topicbot:
 
 
 async def start_topicbot(
-    config: Path, token: str, *flags: str, subcommand: str = "run"
+    config: Path,
+    token: str,
+    *flags: str,
+    subcommand: str = "run",
+    env: dict[str, str] | None = None,
 ) -> Topicbot:
-    env = {**os.environ, "DISCORD_TOKEN": token, "PYTHONUNBUFFERED": "1"}
+    environment = {**os.environ, "DISCORD_TOKEN": token, "PYTHONUNBUFFERED": "1", **(env or {})}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", subcommand, "--config", str(config), *flags,
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "bot", subcommand, "--config", str(config), *flags, cwd=ROOT,
+        env=environment, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     return Topicbot(process)
 

@@ -168,3 +168,24 @@ async def test_the_worker_sends_over_rest_without_a_gateway_connection(tmp_path)
             code = await worker.stop()
         assert code == 0, worker.log
         assert "stopped cleanly" in worker.log and "Traceback" not in worker.log
+
+
+async def test_too_few_shards_for_the_servers_is_one_line_and_exit_two(tmp_path):
+    async with DiscordDouble(shards=2) as double:
+        double.gateway.max_guilds_per_session = 2  # Discord's 2,500, scaled down
+        build_world(double, guilds=4, shard_count=2)
+        config = write_config(tmp_path, double)
+        bot = await start_topicbot(config, double.token, "--shard-count", "1")
+        code = await bot.finish()
+        assert code == 2, bot.log
+        assert bot.lines[-1] == (
+            "topicbot: Discord closed the gateway with 4011 (sharding required): a shard "
+            "serves at most 2,500 servers, and this bot is in more than 1 shard may serve; "
+            "raise --shard-count (or leave it out for the count Discord recommends)"
+        )
+        assert "Traceback" not in bot.log, bot.log
+        # without the flag: the count Discord recommends (2), each within the limit
+        bot = await start_topicbot(config, double.token)
+        await bot.wait_for_log("connected as", 60)
+        assert "to 4 guilds (shards 0,1 of 2)" in bot.log
+        assert await bot.stop() == 0, bot.log

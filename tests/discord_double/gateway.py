@@ -67,6 +67,9 @@ class Gateway:
         self.by_shard: dict[Shard, GatewaySession] = {}
         self.current: GatewaySession | None = None
         self.limiter = limiter or IdentifyLimiter()
+        # Discord's 2,500 servers a session may hold (None: no limit); past it, an IDENTIFY is
+        # closed with 4011 (sharding required)
+        self.max_guilds_per_session: int | None = None
         self.identifies = 0
         self.connections = 0
         self.heartbeats = 0
@@ -114,6 +117,10 @@ class Gateway:
         shard = parse_shard(data.get("shard"))
         if shard is None:
             await ws.close(code=4010, message=b"Invalid shard.")
+            return None
+        limit = self.max_guilds_per_session
+        if limit is not None and len(self._guilds_of(shard)) > limit:
+            await ws.close(code=4011, message=b"Sharding required.")
             return None
         if not self.limiter.admit(shard):
             await self._send(ws, INVALID_SESSION, False)

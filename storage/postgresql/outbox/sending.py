@@ -108,6 +108,19 @@ class PgSendingQueries(OutboxQueries):
         )
         return [row for row in rows if row.key in held]
 
+    async def take_over_claims(self) -> int:
+        """Release every row another sender holds, whatever its lease, so that this sender
+        may claim them now; how many. Called by the holder of the worker lease as it takes
+        over: senders run only under that lease, so the others' claims are a dead (or stale)
+        holder's. A stale holder renews its claim before each send and finds the row gone;
+        a post it had under way is sent again with the same nonce, which Discord
+        de-duplicates, as after a lease that ran out."""
+        return await self._execute(
+            f"UPDATE deliveries SET {_RELEASE} "
+            "WHERE claimed_by IS NOT NULL AND claimed_by <> :claimer",
+            {"claimer": self.claimer},
+        )
+
     async def _write_back(
         self, assignments: str, rows: Sequence[Delivery], values: dict[str, Any]
     ) -> None:

@@ -160,7 +160,9 @@ class Worker:
             clock=lambda: datetime.now(UTC),
             gateway_ready=lambda: True,
         )
-        self.leadership = JobLeadership(self.lease, jobs, poll_seconds=0.1, keepalive_seconds=0.1)
+        self.leadership = JobLeadership(
+            self.lease, jobs, poll_seconds=0.1, keepalive_seconds=0.1, settle_seconds=0.1
+        )
 
     async def _count(self) -> str:
         self.runs += 1
@@ -206,3 +208,17 @@ async def test_a_holder_that_lost_the_lease_sends_nothing_more(postgresql_databa
         assert sent == ["batch"]
     finally:
         await holder.release()
+
+
+async def test_checks_at_the_same_moment_keep_the_lease(postgresql_database_url):
+    # the jobs waiting for the gateway all check the lease the moment it is ready: two
+    # statements at once on the lease's one connection must not count as a lost connection
+    holder, other = lease(postgresql_database_url), lease(postgresql_database_url)
+    try:
+        assert await holder.acquire()
+        assert await asyncio.gather(*(holder.held() for _ in range(4))) == [True] * 4
+        assert await asyncio.gather(holder.acquire(), holder.held()) == [True, True]
+        assert not await other.acquire()
+    finally:
+        await holder.release()
+        await other.release()

@@ -144,3 +144,16 @@ async def test_another_senders_row_in_flight_is_not_cancelled_under_it(store):
 def test_a_lease_must_be_positive(store):
     with pytest.raises(ValueError, match="longer than zero"):
         PgDeliveryRepository(store._db, claimer="c", lease=timedelta(0))
+
+
+async def test_a_new_worker_lease_holder_takes_over_the_rows_others_claimed(store):
+    await seed(store, 3)
+    a, b = store.deliveries, sender(store, "b")
+    claimed = await a.due(NOW, limit=2)
+    [own] = await b.due(NOW, limit=10)
+    assert await b.due(NOW, limit=10) == []  # a's under a live lease
+    assert await b.take_over_claims() == 2  # b's own claim is kept
+    again = await b.due(NOW, limit=10)  # long before a's lease ends
+    assert {(r.key, r.nonce) for r in again} == {(r.key, r.nonce) for r in claimed}
+    assert await a.renew_claims(claimed, NOW) == []  # a, stale, leaves them
+    assert await b.renew_claims([own, *again], NOW) == [own, *again]
