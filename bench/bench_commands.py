@@ -31,6 +31,7 @@ from typing import Any
 from bench.pg_copy import scratch_database
 from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, generate
+from bench.servers import postgresql_url
 from bot.app import TopicBot
 from bot.config import Settings
 from bot.domain.related import significant_terms
@@ -60,9 +61,7 @@ async def opened(path: Path, backend: str) -> AsyncIterator[StoreApi]:
         async with await Store.open(path) as store:
             yield store
         return
-    url = os.environ.get("TOPICBOT_DATABASE_URL", "").strip()
-    if not url:
-        raise SystemExit("--backend postgresql needs $TOPICBOT_DATABASE_URL (a server to use)")
+    url = postgresql_url()
     async with scratch_database(url) as scratch:
         started = time.perf_counter()
         await copy_sqlite_file(path, scratch, source="$TOPICBOT_DATABASE_URL")

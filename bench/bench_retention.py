@@ -47,6 +47,7 @@ from typing import Any
 
 from bench.bench_commands import percentiles
 from bench.pg_copy import scratch_database
+from bench.servers import postgresql_url
 from bot.app import TopicBot
 from bot.config import Settings
 from bot.domain.retention import Housekeeper
@@ -374,9 +375,7 @@ async def opened(path: Path, backend: str) -> AsyncIterator[Any]:
         async with await Store.open(path) as store:
             yield store
         return
-    url = os.environ.get("TOPICBOT_DATABASE_URL", "").strip()
-    if not url:
-        raise SystemExit("--backend postgresql needs $TOPICBOT_DATABASE_URL (a server to use)")
+    url = postgresql_url()
     async with (
         scratch_database(url) as scratch,
         await PgStore.open(scratch, source="$TOPICBOT_DATABASE_URL") as store,

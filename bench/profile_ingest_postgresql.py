@@ -26,6 +26,7 @@ from typing import Any
 from bench.bench_ingest import prepare_corpus
 from bench.corpus import PRESETS, preset_spec
 from bench.pg_copy import scratch_database
+from bench.servers import postgresql_url
 from bot.ingest.writer import ingest_paths
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.store import PgStore
@@ -96,9 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/topicbot-bench"))
     parser.add_argument("--top", type=int, default=20)
     args = parser.parse_args(argv)
-    url = os.environ.get("TOPICBOT_DATABASE_URL", "").strip()
-    if not url:
-        raise SystemExit("needs $TOPICBOT_DATABASE_URL (a server to use)")
+    url = postgresql_url("this profile")
     args.workdir.mkdir(parents=True, exist_ok=True)
     spec = preset_spec(args.corpus, args.count, args.seed)
     corpus, _, _ = prepare_corpus(args.workdir, args.corpus, spec)

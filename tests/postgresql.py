@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -95,3 +96,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         "(a PostgreSQL 15 server URL, such as postgresql://postgres@127.0.0.1:5432/test)",
         yellow=True,
     )
+
+
+async def until_sessions_wait_for_locks(holder: asyncpg.Connection, count: int, what: str) -> None:
+    """Return once ``count`` sessions of ``holder``'s database wait for a lock (within 60 s,
+    for a loaded machine); otherwise fail saying ``what`` never happened."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        # Activity is a snapshot per transaction, and the holder is usually in one.
+        await holder.execute("SELECT pg_stat_clear_snapshot()")
+        waiting = await holder.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"
+        )
+        if waiting >= count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(what)

@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import asyncpg
@@ -19,6 +18,7 @@ import pytest
 from bot.ingest.writer import ingest_paths
 from storage import Store
 from tests.factories import write_article
+from tests.postgresql import until_sessions_wait_for_locks
 from tests.refusing_postgresql import refusing_server
 from tests.storage.postgresql.every_row import SHOUTING_META, build_store_with_every_row
 from tests.test_cli_postgresql import (
@@ -208,7 +208,9 @@ async def _kill_while_copying(tmp_path: Path, url: str, signal_number: int) -> t
                 preexec_fn=_as_in_a_terminal,
             )  # fmt: skip
             try:
-                await _until_waiting_for_a_lock(holder)
+                await until_sessions_wait_for_locks(
+                    holder, 1, "the copy never reached the term_associations table"
+                )
                 assert await holder.fetchval(WROTE_ARTICLES_AND_WAITS)  # killed mid-copy
             finally:
                 child.send_signal(signal_number)
@@ -233,21 +235,6 @@ SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
                  AND l.granted AND l.relation = 'articles'::regclass
                  AND l.mode = 'RowExclusiveLock')
 """
-
-
-async def _until_waiting_for_a_lock(holder: asyncpg.Connection) -> None:
-    deadline = time.monotonic() + 60  # a loaded machine
-    while time.monotonic() < deadline:
-        # Activity is a snapshot per transaction, and this connection is in one.
-        await holder.execute("SELECT pg_stat_clear_snapshot()")
-        waiting = await holder.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database()"
-        )
-        if waiting:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the copy never reached the term_associations table")
 
 
 def test_a_copy_that_differs_prints_where_and_exits_3(store, tmp_path, postgresql_database_url):

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 from bench.pg_copy import mirrored, scratch_database
 from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, GenArticle, generate
+from bench.servers import postgresql_url
 from bot.config import RelatedSettings
 from bot.domain.associations import AssociationLearner
 from bot.domain.related import MAX_STORY_TERMS, RelatedService, significant_terms
@@ -171,9 +171,7 @@ async def _engine(sqlite: Store, args: argparse.Namespace) -> AsyncIterator[Any]
     if args.backend == "sqlite":
         yield sqlite
         return
-    url = os.environ.get("TOPICBOT_DATABASE_URL", "").strip()
-    if not url:
-        raise SystemExit("--backend postgresql needs $TOPICBOT_DATABASE_URL (a server to use)")
+    url = postgresql_url()
     copying = time.perf_counter()
     async with scratch_database(url) as scratch, mirrored(sqlite, scratch) as store:
         print(f"copied to PostgreSQL in {time.perf_counter() - copying:.1f} s", file=sys.stderr)

@@ -3,26 +3,8 @@ the paced rate (not one batch per interval), checking the worker lease between b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
-
-import pytest_asyncio
-
 from bot.jobs import sending_job
-from tests.bot.harness import FakeClock
 from tests.bot.sending.senders import Senders
-from tests.discord_double import DiscordDouble
-from tests.discord_double.client import patch_for
-from tests.storage.outbox_data import NOW
-
-
-@pytest_asyncio.fixture
-async def senders(
-    discord_double: DiscordDouble, postgresql_database_url: str
-) -> AsyncIterator[Senders]:
-    async with AsyncExitStack() as stack:
-        stack.enter_context(patch_for(discord_double))
-        yield Senders(discord_double, postgresql_database_url, FakeClock(NOW), stack)
 
 
 async def test_a_backlog_goes_out_in_one_run_batch_after_batch(senders: Senders):

@@ -7,31 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, suppress
+from contextlib import suppress
 from typing import Literal
 
 import pytest
-import pytest_asyncio
 
 from bot.sending.sender import DiscordSender, Outgoing, Sender
 from bot.sending.summary import SendSummary
 from storage.postgresql.store import PgStore
-from tests.bot.harness import FakeClock
 from tests.bot.sending.senders import LEASE, Senders, drain
-from tests.discord_double import DiscordDouble
-from tests.discord_double.client import patch_for
 from tests.discord_double.plugin import build_guild
 from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
-
-
-@pytest_asyncio.fixture
-async def senders(
-    discord_double: DiscordDouble, postgresql_database_url: str
-) -> AsyncIterator[Senders]:
-    async with AsyncExitStack() as stack:
-        stack.enter_context(patch_for(discord_double))
-        yield Senders(discord_double, postgresql_database_url, FakeClock(NOW), stack)
 
 
 @pytest.mark.parametrize("alerts", [400, pytest.param(2000, marks=pytest.mark.slow)])

@@ -14,7 +14,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,24 +24,11 @@ import asyncpg
 from bot.articles.article_file import parse_article
 from storage.postgresql.store import PgStore
 from tests.factories import article_fields, article_text, write_article
+from tests.postgresql import until_sessions_wait_for_locks
 
 NOW = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
 SAME = "https://same.example/story"
 COVERAGE = "https://coverage.example/shared"
-
-
-async def _waiting_for_locks(holder: asyncpg.Connection, count: int) -> None:
-    deadline = time.monotonic() + 60  # a loaded machine
-    while time.monotonic() < deadline:
-        await holder.execute("SELECT pg_stat_clear_snapshot()")
-        waiting = await holder.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database()"
-        )
-        if waiting >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{count} writers never waited together")
 
 
 async def together(url: str, *writers: Awaitable[Any]) -> list[Any]:
@@ -53,7 +39,9 @@ async def together(url: str, *writers: Awaitable[Any]) -> list[Any]:
             # reads go on (ACCESS SHARE); every INSERT or UPDATE waits (ROW EXCLUSIVE)
             await holder.execute("LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE")
             tasks = [asyncio.ensure_future(writer) for writer in writers]
-            await _waiting_for_locks(holder, len(tasks))
+            await until_sessions_wait_for_locks(
+                holder, len(tasks), f"{len(tasks)} writers never waited together"
+            )
         return await asyncio.gather(*tasks)
     finally:
         await holder.close()
