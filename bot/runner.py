@@ -151,25 +151,21 @@ async def _on_store(
             try:
                 return await session(bot, token)
             except discord.LoginFailure:
-                print(
-                    f"topicbot: Discord refused the token in ${settings.discord.token_env}",
-                    file=sys.stderr,
-                )
-                return EXIT_USAGE
+                said = f"Discord refused the token in ${settings.discord.token_env}"
+                code = EXIT_USAGE
             except discord.ConnectionClosed as error:
                 if error.code != SHARDING_REQUIRED:
                     raise
-                print(f"topicbot: {sharding_required(bot)}", file=sys.stderr)
-                return EXIT_USAGE
+                said, code = sharding_required(bot), EXIT_USAGE
             except (OSError, aiohttp.ClientError, discord.GatewayNotFound) as error:
                 # Not the store's fault (the CLI would say so): the network or Discord is down.
-                print(
-                    f"topicbot: cannot reach Discord at {discord.http.Route.BASE}: {error}",
-                    file=sys.stderr,
-                )
-                return EXIT_UNREACHABLE
+                said = f"cannot reach Discord at {discord.http.Route.BASE}: {error}"
+                code = EXIT_UNREACHABLE
     finally:
         await store.close()
+    # Said once the bot, its jobs and the store have stopped: the last line an operator reads.
+    print(f"topicbot: {said}", file=sys.stderr)
+    return code
 
 
 def sharding_required(bot: TopicBot) -> str:
