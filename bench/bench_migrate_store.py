@@ -20,16 +20,12 @@ import json
 import os
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
-
-import asyncpg
 
 from bench.bench_ingest import prepare_corpus
 from bench.corpus import preset_spec
+from bench.pg_copy import scratch_database
 from bot.ingest.writer import ingest_paths
 from storage import Store
 from storage.postgresql.from_sqlite import copy_sqlite_file
@@ -48,21 +44,6 @@ async def sqlite_store(workdir: Path, count: int, seed: int) -> Path:
         raise SystemExit(f"the corpus had {len(report.rejected)} rejected files")
     partial.rename(path)
     return path
-
-
-@asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
-    """A new database beside the one ``server_url`` names, dropped after."""
-    name = f"topicbot_bench_migrate_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def measure(source: Path, server_url: str) -> dict[str, object]:
