@@ -48,16 +48,12 @@ if TYPE_CHECKING:
     from storage.outbox.rows import Delivery, TargetKind
     from storage.postgresql.articles import PgArticleRepository
     from storage.postgresql.associations import PgAssociationRepository
-    from storage.postgresql.audit import PgAuditRepository
-    from storage.postgresql.feeds import PgFeedRepository
-    from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
     from storage.postgresql.outbox.repository import PgDeliveryRepository
     from storage.postgresql.publication import PgPublicationRepository
     from storage.postgresql.related import PgRelatedRepository
     from storage.postgresql.retention import PgRetentionRepository
     from storage.postgresql.store import PgStore
     from storage.postgresql.stories import PgStoryRepository
-    from storage.postgresql.subscriptions import PgSubscriptionRepository
     from storage.postgresql.topics import PgTopicRepository
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
@@ -488,29 +484,10 @@ if TYPE_CHECKING:
     def _the_postgresql_store_conforms(store: PgStore) -> StoreApi:
         return store
 
-    def _postgresql_guild_settings_conform(
-        repository: PgGuildSettingsRepository,
-    ) -> GuildSettingsApi:
-        return repository
-
-    def _postgresql_meta_conforms(repository: PgMetaRepository) -> MetaApi:
-        return repository
-
     def _postgresql_deliveries_conform(repository: PgDeliveryRepository) -> ClaimedDeliveriesApi:
         return repository
 
-    def _postgresql_subscriptions_conform(
-        repository: PgSubscriptionRepository,
-    ) -> SubscriptionsApi:
-        return repository
-
     def _postgresql_publication_conforms(repository: PgPublicationRepository) -> PublicationApi:
-        return repository
-
-    def _postgresql_feeds_conform(repository: PgFeedRepository) -> FeedsApi:
-        return repository
-
-    def _postgresql_audit_conforms(repository: PgAuditRepository) -> AuditApi:
         return repository
 
     def _postgresql_retention_conforms(repository: PgRetentionRepository) -> RetentionApi:

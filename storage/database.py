@@ -214,6 +214,10 @@ class Database:
                 raise
             await self.connection.commit()
 
+    async def hold_lock(self, key: str, /) -> None:
+        """Nothing to do: a transaction here begins IMMEDIATE, so it holds the file's one write
+        lock already, for every key (``storage.sql.Statements.hold_lock``)."""
+
     async def close(self) -> None:
         """Close the connection (after any call in progress)."""
         async with self._guard():

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.columns import Column, Columns
-from storage.database import Database
 from storage.models import Feed
+from storage.sql import Statements
 from storage.timestamps import to_timestamp
 
 FEED = Columns(
@@ -22,25 +22,12 @@ FEED = Columns(
     Column("created_by", "f.created_by"),
     Column("disabled_reason", "f.disabled_reason"),
 )
-# The feeds' statements, for both engines (PostgreSQL through ``storage.sql.numbered``). A route
-# is (guild, channel, topic), the topic NULL for every topic: IS NOT DISTINCT FROM (SQLite's
-# ``IS``, under the name both engines know) matches it either way.
-SELECT_FEEDS = f"SELECT {FEED.select} FROM feeds f LEFT JOIN topics t ON t.id = f.topic_id "
-ROUTE = "f.guild_id = ? AND f.channel_id = ? AND f.topic_id IS NOT DISTINCT FROM ?"
-FIND_ROUTE = SELECT_FEEDS + f"WHERE {ROUTE}"
-GUILD_FEEDS = SELECT_FEEDS + "WHERE f.guild_id = ? ORDER BY f.channel_id, t.key IS NOT NULL, t.key"
-EVERY_FEED = SELECT_FEEDS + "ORDER BY f.guild_id, f.channel_id, f.id"
-ADD_FEED = (
-    "INSERT INTO feeds (guild_id, channel_id, topic_id, min_quality, mention_role_id, "
-    "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+# A route is (guild, channel, topic), the topic NULL for every topic: IS NOT DISTINCT FROM
+# (SQLite's ``IS``, under the name both engines know) matches it either way.
+_SELECT = f"SELECT {FEED.select} FROM feeds f LEFT JOIN topics t ON t.id = f.topic_id "
+_ROUTE = (
+    "f.guild_id = :guild AND f.channel_id = :channel AND f.topic_id IS NOT DISTINCT FROM :topic"
 )
-RENEW_FEED = (
-    "UPDATE feeds SET min_quality = ?, mention_role_id = ?, disabled_reason = NULL, "
-    "failure_count = 0 WHERE id = ?"
-)
-REMOVE_ROUTE = f"DELETE FROM feeds AS f WHERE {ROUTE}"
-REMOVE_CHANNEL = "DELETE FROM feeds WHERE guild_id = ? AND channel_id = ?"
-COUNT_FEEDS = "SELECT count(*) FROM feeds WHERE guild_id = ?"
 
 
 class FeedCapReached(Exception):
@@ -60,10 +47,10 @@ class FeedSaved:
 
 
 class FeedRepository:
-    """Named queries over feeds."""
+    """Named queries over feeds, on either engine (``storage.sql.Statements``)."""
 
-    def __init__(self, connection: Database) -> None:
-        self._db = connection
+    def __init__(self, db: Statements) -> None:
+        self._db = db
 
     async def save(
         self,
@@ -78,50 +65,65 @@ class FeedRepository:
         cap: int,
     ) -> FeedSaved:
         """Create or update (re-enabling) the route from the topic to the channel."""
+        route = {"guild": guild_id, "channel": channel_id, "topic": topic_id}
+        settings = {"quality": min_quality, "role": mention_role_id}
         async with self._db.transaction():
-            existing = await self._find(guild_id, channel_id, topic_id)
+            # the cap is counted, then a row added: two saves at once must not both pass it
+            await self._db.hold_lock(f"feeds:{guild_id}")
+            existing = await self._find(route)
             if existing is None:
                 if await self.count(guild_id) >= cap:
                     raise FeedCapReached(cap)
                 await self._db.execute(
-                    ADD_FEED,
-                    (
-                        guild_id,
-                        channel_id,
-                        topic_id,
-                        min_quality,
-                        mention_role_id,
-                        created_by,
-                        to_timestamp(now),
-                    ),
+                    "INSERT INTO feeds (guild_id, channel_id, topic_id, min_quality, "
+                    "mention_role_id, created_by, created_at) "
+                    "VALUES (:guild, :channel, :topic, :quality, :role, :by, :at)",
+                    {**route, **settings, "by": created_by, "at": to_timestamp(now)},
                 )
             else:
-                await self._db.execute(RENEW_FEED, (min_quality, mention_role_id, existing.id))
-            saved = await self._find(guild_id, channel_id, topic_id)
+                await self._db.execute(
+                    "UPDATE feeds SET min_quality = :quality, mention_role_id = :role, "
+                    "disabled_reason = NULL, failure_count = 0 WHERE id = :id",
+                    {**settings, "id": existing.id},
+                )
+            saved = await self._find(route)
         assert saved is not None
         return FeedSaved(saved, created=existing is None)
 
     async def remove(self, guild_id: int, channel_id: int, topic_id: int | None) -> int:
         """Remove the channel's route for one topic, or (``topic_id`` None) for every-topic."""
-        return await self._db.execute(REMOVE_ROUTE, (guild_id, channel_id, topic_id))
+        return await self._db.execute(
+            f"DELETE FROM feeds AS f WHERE {_ROUTE}",
+            {"guild": guild_id, "channel": channel_id, "topic": topic_id},
+        )
 
     async def remove_channel(self, guild_id: int, channel_id: int) -> int:
         """Remove every route to the channel."""
-        return await self._db.execute(REMOVE_CHANNEL, (guild_id, channel_id))
+        return await self._db.execute(
+            "DELETE FROM feeds WHERE guild_id = :guild AND channel_id = :channel",
+            {"guild": guild_id, "channel": channel_id},
+        )
 
     async def for_guild(self, guild_id: int) -> list[Feed]:
         """The guild's feeds by channel, every-topic feeds first."""
-        return [FEED.from_row(row) for row in await self._db.fetch_all(GUILD_FEEDS, (guild_id,))]
+        rows = await self._db.fetch_all(
+            _SELECT + "WHERE f.guild_id = :guild ORDER BY f.channel_id, t.key IS NOT NULL, t.key",
+            {"guild": guild_id},
+        )
+        return [FEED.from_row(row) for row in rows]
 
     async def every(self) -> list[Feed]:
         """Every guild's feeds, by guild and channel."""
-        return [FEED.from_row(row) for row in await self._db.fetch_all(EVERY_FEED)]
+        rows = await self._db.fetch_all(_SELECT + "ORDER BY f.guild_id, f.channel_id, f.id")
+        return [FEED.from_row(row) for row in rows]
 
     async def count(self, guild_id: int) -> int:
         """How many feeds the guild has."""
-        row = await self._db.fetch_one(COUNT_FEEDS, (guild_id,))
-        return int(row[0]) if row else 0
+        counted = await self._db.scalar(
+            "SELECT count(*) FROM feeds WHERE guild_id = :guild", {"guild": guild_id}
+        )
+        return int(counted or 0)
 
-    async def _find(self, guild_id: int, channel_id: int, topic_id: int | None) -> Feed | None:
-        row = await self._db.fetch_one(FIND_ROUTE, (guild_id, channel_id, topic_id))
+    async def _find(self, route: dict[str, int | None]) -> Feed | None:
+        row = await self._db.fetch_one(_SELECT + f"WHERE {_ROUTE}", route)
         return FEED.from_row(row) if row else None

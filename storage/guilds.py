@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from storage.columns import Column, Columns
-from storage.database import Database
 from storage.models import AuditEntry, DigestKey, GuildSettings
+from storage.sql import Statements
 from storage.timestamps import from_timestamp, to_timestamp
 
 SETTINGS = Columns(
@@ -38,27 +38,19 @@ def audit_detail(detail: dict[str, Any] | None) -> str:
     return json.dumps(detail or {}, ensure_ascii=False)
 
 
-# The audit log's statements, for both engines (PostgreSQL through ``storage.sql.numbered``).
-RECORD_AUDIT = (
-    "INSERT INTO audit_log (guild_id, actor_id, action, article_pk, detail_json, at) "
-    "VALUES (?, ?, ?, (SELECT pk FROM articles WHERE id = ?), ?, ?)"
-)
-RECENT_AUDIT = (
-    f"SELECT {AUDIT_ENTRY.select} FROM audit_log l LEFT JOIN articles a ON a.pk = l.article_pk "
-    "WHERE l.guild_id = ? ORDER BY l.id DESC LIMIT ?"
-)
-
-
+# The repositories here serve both engines (``storage.sql.Statements``); PostgreSQL holds
+# the same tables and columns.
 class GuildSettingsRepository:
     """Per-guild settings."""
 
-    def __init__(self, connection: Database) -> None:
-        self._db = connection
+    def __init__(self, db: Statements) -> None:
+        self._db = db
 
     async def get(self, guild_id: int) -> GuildSettings:
         """The guild's settings; defaults (None) where it has set nothing."""
         row = await self._db.fetch_one(
-            f"SELECT {SETTINGS.select} FROM guild_settings WHERE guild_id = ?", (guild_id,)
+            f"SELECT {SETTINGS.select} FROM guild_settings WHERE guild_id = :guild",
+            {"guild": guild_id},
         )
         if row is None:
             return GuildSettings(guild_id)
@@ -80,24 +72,25 @@ class GuildSettingsRepository:
         if unknown:
             raise ValueError(f"unknown guild settings: {sorted(unknown)}")
         # Only the named columns are written, in one statement: two moderators changing
-        # different settings at once both keep their change.
-        names = list(changes)
-        assignments = [f"{name} = excluded.{name}" for name in names] + [
-            "updated_at = excluded.updated_at"
-        ]
+        # different settings at once (in one process or two) both keep their change. The
+        # columns come in one order, so each set of them is one statement text.
+        names = [name for name in _SETTINGS if name in changes]
+        listed = "".join(f", {name}" for name in names)
+        values = "".join(f", :{name}" for name in names)
+        updates = "".join(f", {name} = excluded.{name}" for name in names)
         await self._db.execute(
-            f"INSERT INTO guild_settings (guild_id, {''.join(f'{name}, ' for name in names)}"
-            f"updated_at) VALUES (?, {'?, ' * len(names)}?) ON CONFLICT (guild_id) DO UPDATE "
-            f"SET {', '.join(assignments)}",
-            (guild_id, *(changes[name] for name in names), to_timestamp(now)),
+            f"INSERT INTO guild_settings (guild_id, updated_at{listed}) "
+            f"VALUES (:guild, :now{values}) "
+            f"ON CONFLICT (guild_id) DO UPDATE SET updated_at = excluded.updated_at{updates}",
+            {"guild": guild_id, "now": to_timestamp(now), **changes},
         )
 
 
 class AuditRepository:
     """What moderators did, per guild."""
 
-    def __init__(self, connection: Database) -> None:
-        self._db = connection
+    def __init__(self, db: Statements) -> None:
+        self._db = db
 
     async def record(
         self,
@@ -111,38 +104,45 @@ class AuditRepository:
     ) -> None:
         """Append one entry."""
         await self._db.execute(
-            RECORD_AUDIT,
-            (
-                guild_id,
-                actor_id,
-                action,
-                article_id,
-                audit_detail(detail),
-                to_timestamp(now),
-            ),
+            "INSERT INTO audit_log (guild_id, actor_id, action, article_pk, detail_json, at) "
+            "VALUES (:guild, :actor, :action, (SELECT pk FROM articles WHERE id = :article), "
+            ":detail, :at)",
+            {
+                "guild": guild_id,
+                "actor": actor_id,
+                "action": action,
+                "article": article_id,
+                "detail": audit_detail(detail),
+                "at": to_timestamp(now),
+            },
         )
 
     async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
         """The guild's latest entries, newest first."""
-        rows = await self._db.fetch_all(RECENT_AUDIT, (guild_id, limit))
+        rows = await self._db.fetch_all(
+            f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
+            "LEFT JOIN articles a ON a.pk = l.article_pk "
+            "WHERE l.guild_id = :guild ORDER BY l.id DESC LIMIT :limit",
+            {"guild": guild_id, "limit": limit},
+        )
         return [AUDIT_ENTRY.from_row(row) for row in rows]
 
 
 class MetaRepository:
     """Small facts the bot keeps about itself (such as the synced command hash)."""
 
-    def __init__(self, connection: Database) -> None:
-        self._db = connection
+    def __init__(self, db: Statements) -> None:
+        self._db = db
 
     async def get(self, key: str) -> str | None:
         """The value stored under ``key``."""
-        row = await self._db.fetch_one("SELECT value FROM meta WHERE key = ?", (key,))
-        return str(row[0]) if row else None
+        value = await self._db.scalar("SELECT value FROM meta WHERE key = :key", {"key": key})
+        return None if value is None else str(value)
 
     async def put(self, key: str, value: str) -> None:
         """Store ``value`` under ``key``."""
         await self._db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "INSERT INTO meta (key, value) VALUES (:key, :value) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
+            {"key": key, "value": value},
         )

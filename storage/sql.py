@@ -2,8 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Row = tuple[Any, ...]
+
+
+class Statements(Protocol):
+    """A database as a repository that serves both engines uses it: statements written once,
+    with named parameters (``:name``; PostgreSQL's database binds them as ``$n``), rows as
+    tuples, the number of rows a statement changed, and the task's transaction.
+
+    SQLite's ``storage.database.Database`` is one as it is; PostgreSQL's is
+    ``storage.postgresql.database.PgDatabase.named``.
+    """
+
+    def transaction(self) -> AbstractAsyncContextManager[None]: ...
+
+    async def fetch_all(self, sql: str, params: Mapping[str, Any] = ..., /) -> list[Row]: ...
+
+    async def fetch_one(self, sql: str, params: Mapping[str, Any] = ..., /) -> Row | None: ...
+
+    async def scalar(self, sql: str, params: Mapping[str, Any] = ..., /) -> Any: ...
+
+    async def execute(self, sql: str, params: Mapping[str, Any] = ..., /) -> int:
+        """Run one statement; how many rows it changed."""
+
+    async def hold_lock(self, key: str, /) -> None:
+        """Inside a transaction: wait until no other transaction holds the lock named ``key``,
+        and hold it until this one ends (a check then a write, such as a cap counted before a
+        row is added, is then one step for every process)."""
+
 
 # Keeps every IN (...) list well under SQLite's bound-parameter limit.
 IN_CHUNK = 900

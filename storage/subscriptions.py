@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.columns import Column, Columns
-from storage.database import Database
 from storage.models import DeliveryMode, Subscription
+from storage.sql import Statements
 from storage.timestamps import from_timestamp, to_timestamp
 
 SUBSCRIPTION = Columns(
@@ -42,10 +42,10 @@ class SubscriptionSaved:
 
 
 class SubscriptionRepository:
-    """Named queries over subscriptions."""
+    """Named queries over subscriptions, on either engine (``storage.sql.Statements``)."""
 
-    def __init__(self, connection: Database) -> None:
-        self._db = connection
+    def __init__(self, db: Statements) -> None:
+        self._db = db
 
     async def save(
         self,
@@ -59,53 +59,53 @@ class SubscriptionRepository:
         cap: int,
     ) -> SubscriptionSaved:
         """Create or update (re-enabling) a subscription; refuse a new one past the cap."""
-        stamp = to_timestamp(now)
+        key = {"guild": guild_id, "user": user_id, "topic": topic_id}
         async with self._db.transaction():
-            existing = await self._find(guild_id, user_id, topic_id)
+            # the cap is counted, then a row added: two saves at once must not both pass it
+            await self._db.hold_lock(f"{guild_id}:{user_id}")
+            existing = await self._find(key)
             if existing is None and await self.count(guild_id, user_id) >= cap:
                 raise SubscriptionCapReached(cap)
             await self._db.execute(
                 "INSERT INTO subscriptions (guild_id, user_id, topic_id, min_quality, delivery, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id, user_id, topic_id) DO UPDATE SET "
+                "created_at, updated_at) VALUES (:guild, :user, :topic, :quality, :delivery, "
+                ":now, :now) ON CONFLICT (guild_id, user_id, topic_id) DO UPDATE SET "
                 "min_quality = excluded.min_quality, delivery = excluded.delivery, "
                 "updated_at = excluded.updated_at, disabled_reason = NULL, failure_count = 0",
-                (guild_id, user_id, topic_id, min_quality, delivery, stamp, stamp),
+                {**key, "quality": min_quality, "delivery": delivery, "now": to_timestamp(now)},
             )
-            saved = await self._find(guild_id, user_id, topic_id)
+            saved = await self._find(key)
         assert saved is not None
         return SubscriptionSaved(saved, created=existing is None)
 
     async def delete(self, guild_id: int, user_id: int, topic_key: str) -> bool:
         """Remove the member's subscription to the topic; False when there was none."""
         count = await self._db.execute(
-            "DELETE FROM subscriptions WHERE guild_id = ? AND user_id = ? "
-            "AND topic_id = (SELECT id FROM topics WHERE key = ?)",
-            (guild_id, user_id, topic_key),
+            "DELETE FROM subscriptions WHERE guild_id = :guild AND user_id = :user "
+            "AND topic_id = (SELECT id FROM topics WHERE key = :topic)",
+            {"guild": guild_id, "user": user_id, "topic": topic_key},
         )
         return count > 0
 
     async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild, by topic name."""
-        return [
-            SUBSCRIPTION.from_row(row)
-            for row in await self._db.fetch_all(
-                _SELECT + "WHERE s.guild_id = ? AND s.user_id = ? ORDER BY t.key",
-                (guild_id, user_id),
-            )
-        ]
+        rows = await self._db.fetch_all(
+            _SELECT + "WHERE s.guild_id = :guild AND s.user_id = :user ORDER BY t.key",
+            {"guild": guild_id, "user": user_id},
+        )
+        return [SUBSCRIPTION.from_row(row) for row in rows]
 
     async def count(self, guild_id: int, user_id: int) -> int:
         """How many subscriptions the member has in the guild."""
-        row = await self._db.fetch_one(
-            "SELECT count(*) FROM subscriptions WHERE guild_id = ? AND user_id = ?",
-            (guild_id, user_id),
+        counted = await self._db.scalar(
+            "SELECT count(*) FROM subscriptions WHERE guild_id = :guild AND user_id = :user",
+            {"guild": guild_id, "user": user_id},
         )
-        return int(row[0]) if row else 0
+        return int(counted or 0)
 
-    async def _find(self, guild_id: int, user_id: int, topic_id: int) -> Subscription | None:
+    async def _find(self, key: dict[str, int]) -> Subscription | None:
         row = await self._db.fetch_one(
-            _SELECT + "WHERE s.guild_id = ? AND s.user_id = ? AND s.topic_id = ?",
-            (guild_id, user_id, topic_id),
+            _SELECT + "WHERE s.guild_id = :guild AND s.user_id = :user AND s.topic_id = :topic",
+            key,
         )
         return SUBSCRIPTION.from_row(row) if row else None

@@ -5,14 +5,17 @@ roll back together; other calls take any free connection for one statement."""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
 
 from storage.postgresql.connection import Connection
+from storage.postgresql.params import bind
+from storage.sql import Row
 
+_NO_PARAMS: Mapping[str, Any] = {}
 # The connection of the transaction the current task is in, if any.
 _IN_TRANSACTION: contextvars.ContextVar[Connection | None] = contextvars.ContextVar(
     "topicbot_postgresql_transaction", default=None
@@ -24,6 +27,7 @@ class PgDatabase:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self.named = NamedStatements(self)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Connection]:
@@ -84,6 +88,57 @@ class PgDatabase:
     async def close(self) -> None:
         """Close every connection of the pool."""
         await self.pool.close()
+
+
+# Keyed locks of ``NamedStatements.hold_lock``, held to the end of the transaction; 0x7B0C is
+# topicbot's prefix, so that the keys stay apart from any other application's on the server.
+_HOLD_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('0x7B0C:' || $1, 0))"
+
+
+class NamedStatements:
+    """The pool with the calling convention of the repositories both engines share
+    (``storage.sql.Statements``): ``:name`` parameters bound as ``$n``, rows as tuples, the
+    count of rows changed."""
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+
+    def transaction(self) -> AbstractAsyncContextManager[None]:
+        """The task's transaction (``PgDatabase.transaction``)."""
+        return self._db.transaction()
+
+    async def fetch_all(self, sql: str, params: Mapping[str, Any] = _NO_PARAMS, /) -> list[Row]:
+        """Every row of one statement."""
+        statement, args = bind(sql, params)
+        return [tuple(row) for row in await self._db.fetch_all(statement, *args)]
+
+    async def fetch_one(self, sql: str, params: Mapping[str, Any] = _NO_PARAMS, /) -> Row | None:
+        """The first row of one statement, or None."""
+        statement, args = bind(sql, params)
+        row = await self._db.fetch_one(statement, *args)
+        return None if row is None else tuple(row)
+
+    async def scalar(self, sql: str, params: Mapping[str, Any] = _NO_PARAMS, /) -> Any:
+        """The first column of the first row, or None."""
+        statement, args = bind(sql, params)
+        return await self._db.scalar(statement, *args)
+
+    async def execute(self, sql: str, params: Mapping[str, Any] = _NO_PARAMS, /) -> int:
+        """Run one statement; how many rows it changed."""
+        statement, args = bind(sql, params)
+        return changed(await self._db.execute(statement, *args))
+
+    async def hold_lock(self, key: str, /) -> None:
+        """Wait for the advisory lock named ``key`` and hold it to the end of the task's
+        transaction (``storage.sql.Statements.hold_lock``)."""
+        if not self._db.in_transaction:
+            raise RuntimeError("hold_lock outside a transaction would hold nothing")
+        await self._db.execute(_HOLD_LOCK, key)
+
+
+def changed(status: str) -> int:
+    """How many rows a statement changed, from its status (``UPDATE 3``, ``INSERT 0 5``)."""
+    return int(status.rsplit(" ", 1)[-1])
 
 
 def representable(args: Sequence[Any]) -> list[Any]:

@@ -2,7 +2,9 @@
 placeholders; ``bind`` turns ``:name`` ones into asyncpg's ``$n``, ``numbered`` turns ``?`` ones.
 
 Each placeholder is cast to its type, because PostgreSQL cannot infer the type of a
-parameter that is only compared with NULL (``:guild IS NULL``) or a value that is None."""
+parameter that is only compared with NULL (``:guild IS NULL``). A None of no declared type is
+left to the server to infer from where it stands (a column it is stored in or compared with);
+where nothing tells, the statement fails with "could not determine data type": declare it."""
 
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ def bind(
     sql: str, params: Mapping[str, Any], types: Mapping[str, str] | None = None
 ) -> tuple[str, list[Any]]:
     """``sql`` with each ``:name`` as ``$n::type``, and the values in ``$n`` order. A type
-    comes from ``types``, else from the value (bool, int, str); a value of another kind (or
-    None) must be given a type."""
+    comes from ``types``, else from the value (bool, int, str); a value of another kind must
+    be given a type, and a None of no given type stays ``$n``."""
     declared = types or {}
     numbers: dict[str, int] = {}
     args: list[Any] = []
@@ -33,7 +35,9 @@ def bind(
         if name not in numbers:
             numbers[name] = len(args) + 1
             args.append(params[name])
-        return f"${numbers[name]}::{declared.get(name) or _type_of(name, params[name])}"
+        value = params[name]
+        sql_type = declared.get(name) or (None if value is None else _type_of(name, value))
+        return f"${numbers[name]}" + (f"::{sql_type}" if sql_type else "")
 
     return _PLACEHOLDER.sub(number, sql), args
 

@@ -13,25 +13,24 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
+from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
+from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.models import StoreStats
 from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.associations import PgAssociationRepository
-from storage.postgresql.audit import PgAuditRepository
 from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
-from storage.postgresql.feeds import PgFeedRepository
-from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.outbox.repository import DEFAULT_LEASE, PgDeliveryRepository
 from storage.postgresql.publication import PgPublicationRepository
 from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.stories import PgStoryRepository
-from storage.postgresql.subscriptions import PgSubscriptionRepository
 from storage.postgresql.titles import PgTitleSuggestions
 from storage.postgresql.topics import PgTopicRepository
 from storage.stats import Gauges, store_gauges, store_stats
+from storage.subscriptions import SubscriptionRepository
 
 DEFAULT_POOL_SIZE = 10
 
@@ -53,12 +52,13 @@ class PgStore:
         self.articles = PgArticleRepository(db, grouping)
         self.stories = PgStoryRepository(db, self.articles)
         self.topics = PgTopicRepository(db)
-        self.subscriptions = PgSubscriptionRepository(db)
-        self.guild_settings = PgGuildSettingsRepository(db)
-        self.meta = PgMetaRepository(db)
+        # the repositories whose statements both engines share
+        self.subscriptions = SubscriptionRepository(db.named)
+        self.guild_settings = GuildSettingsRepository(db.named)
+        self.meta = MetaRepository(db.named)
+        self.feeds = FeedRepository(db.named)
+        self.audit = AuditRepository(db.named)
         self.publication = PgPublicationRepository(db)
-        self.feeds = PgFeedRepository(db)
-        self.audit = PgAuditRepository(db)
         self.retention = PgRetentionRepository(db)
         self.related = PgRelatedRepository(db, self.articles)
         self.associations = PgAssociationRepository(db)

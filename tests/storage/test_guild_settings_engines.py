@@ -13,9 +13,9 @@ import pytest_asyncio
 
 from storage import Store
 from storage.api import GuildSettingsApi, MetaApi
+from storage.guilds import GuildSettingsRepository, MetaRepository
 from storage.models import GuildSettings
 from storage.postgresql.database import PgDatabase
-from storage.postgresql.guilds import PgGuildSettingsRepository, PgMetaRepository
 from storage.postgresql.schema import open_migrated_pool
 
 NOW = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)
@@ -38,7 +38,8 @@ async def engine(request, tmp_path) -> AsyncIterator[Repositories]:
     url = request.getfixturevalue("postgresql_database_url")
     db = PgDatabase(await open_migrated_pool(url, size=4, source="$TEST"))
     try:
-        yield Repositories("postgresql", PgGuildSettingsRepository(db), PgMetaRepository(db))
+        named = db.named
+        yield Repositories("postgresql", GuildSettingsRepository(named), MetaRepository(named))
     finally:
         await db.close()
 

@@ -14,8 +14,7 @@ from storage import Store
 from storage.api import SubscriptionsApi
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.schema import open_migrated_pool
-from storage.postgresql.subscriptions import PgSubscriptionRepository
-from storage.subscriptions import SubscriptionCapReached
+from storage.subscriptions import SubscriptionCapReached, SubscriptionRepository
 
 NOW = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)
 GUILD, MEMBER = 7, 70
@@ -53,7 +52,7 @@ async def engine(request, tmp_path) -> AsyncIterator[Engine]:
         )
 
     try:
-        yield Engine(PgSubscriptionRepository(db), add_postgresql_topic)
+        yield Engine(SubscriptionRepository(db.named), add_postgresql_topic)
     finally:
         await db.close()
 

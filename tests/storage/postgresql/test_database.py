@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
+from storage.guilds import MetaRepository
 from storage.postgresql.database import PgDatabase
-from storage.postgresql.guilds import PgMetaRepository
 from storage.postgresql.schema import open_migrated_pool
 
 
@@ -24,7 +24,7 @@ async def db(postgresql_database_url) -> AsyncIterator[PgDatabase]:
 
 
 async def test_a_transaction_that_raises_keeps_nothing_and_other_tasks_are_apart(db):
-    meta = PgMetaRepository(db)
+    meta = MetaRepository(db.named)
     started = asyncio.Event()
     written = asyncio.Event()
 
@@ -51,7 +51,7 @@ async def test_a_transaction_that_raises_keeps_nothing_and_other_tasks_are_apart
 
 
 async def test_a_transaction_that_ends_keeps_everything(db):
-    meta = PgMetaRepository(db)
+    meta = MetaRepository(db.named)
     async with db.transaction():
         await meta.put("a", "1")
         await meta.put("b", "2")
@@ -59,7 +59,7 @@ async def test_a_transaction_that_ends_keeps_everything(db):
 
 
 async def test_a_nul_or_a_lone_surrogate_is_stored_as_a_replacement_character(db):
-    meta = PgMetaRepository(db)
+    meta = MetaRepository(db.named)
     await meta.put("typed", "a\x00b\ud800c")
     assert await meta.get("typed") == "a\ufffdb\ufffdc"
     assert await meta.get("\ud800") is None

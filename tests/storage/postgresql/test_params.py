@@ -17,11 +17,17 @@ def test_each_name_becomes_one_numbered_typed_parameter():
     assert args == [7, "text", None]
 
 
-def test_a_missing_value_or_an_untyped_none_is_named():
+def test_a_missing_value_or_a_value_of_no_known_type_is_named():
     with pytest.raises(KeyError, match=":guild"):
         bind("SELECT :guild", {})
-    with pytest.raises(TypeError, match=":guild is None: give its SQL type"):
-        bind("SELECT :guild", {"guild": None})
+    with pytest.raises(TypeError, match=r":at is 1\.5: give its SQL type"):
+        bind("SELECT :at", {"at": 1.5})
+
+
+def test_an_untyped_none_is_left_to_the_server_to_infer():
+    sql, args = bind("UPDATE t SET a = :a WHERE id = :id", {"a": None, "id": 3})
+    assert sql == "UPDATE t SET a = $1 WHERE id = $2::bigint"
+    assert args == [None, 3]
 
 
 def test_question_marks_become_numbered_in_order():
