@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from types import TracebackType
 from typing import Self
 
 from storage.articles import ArticleRepository
@@ -15,6 +14,7 @@ from storage.database import DEFAULT_CACHE_MB, Database, cap_size, migrate, open
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
+from storage.lifetime import ClosedOnExit
 from storage.models import StoreStats
 from storage.outbox.repository import DeliveryRepository
 from storage.publication import PublicationRepository
@@ -34,7 +34,7 @@ ANALYSIS_LIMIT = 2000
 HOUSEKEEPING_CACHE_MB = 8
 
 
-class Store:
+class Store(ClosedOnExit):
     """topicbot's embedded database. Open once at start with ``Store.open`` and close at exit.
 
     Searches (``related``, autocomplete) run on a second, read-only connection of their own,
@@ -177,17 +177,6 @@ class Store:
         healthy, else what it found."""
         rows = await self._db.fetch_all("PRAGMA quick_check")
         return [str(row[0]) for row in rows] or ["no answer"]
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def _close_all(

@@ -1,21 +1,20 @@
 """The store on PostgreSQL: one object that owns the pool and exposes the repositories, as
-``storage.store.Store`` does for the SQLite file.
+``storage.store.Store`` does for the SQLite file (both behind ``storage.api.StoreApi``).
 
-The repositories arrive one by one (each beside its SQLite twin's protocol in
-``storage.api``); until the last one is here the bot cannot run on this store, and
-``bot.stores.open_store`` still refuses ``storage.backend: postgresql``.
+A repository whose statements are SQLite's too is the SQLite package's, run on the pool's
+named-parameter face (``PgDatabase.named``); the others are here, one module each.
 """
 
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
-from types import TracebackType
 from typing import Self
 
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
+from storage.lifetime import ClosedOnExit
 from storage.models import StoreStats
 from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.associations import PgAssociationRepository
@@ -35,7 +34,7 @@ from storage.subscriptions import SubscriptionRepository
 DEFAULT_POOL_SIZE = 10
 
 
-class PgStore:
+class PgStore(ClosedOnExit):
     """topicbot's store on a PostgreSQL database. Open once at start with ``PgStore.open``
     and close at exit."""
 
@@ -127,17 +126,6 @@ class PgStore:
     async def close(self) -> None:
         """Close every connection of the pool."""
         await self._db.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def open_from_environment(

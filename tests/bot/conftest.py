@@ -9,32 +9,25 @@ import pytest
 import pytest_asyncio
 
 from bot.app import TopicBot
-from storage import Store
 from storage.api import StoreApi
-from storage.postgresql.store import PgStore
 from tests.bot.harness import FakeClock, Harness, seed_examples, settings_for
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import StartBot, build_world
+from tests.engines import ENGINES, open_store, postgresql_url
 
 MakeHarness = Callable[..., Awaitable[Harness]]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> Callable[[Any], Awaitable[StoreApi]]:
     """How the harness opens its store: each end-to-end test runs on a SQLite file and on a
     PostgreSQL database of its own (skipped without ``TOPICBOT_TEST_DATABASE_URL``)."""
-    if request.param == "sqlite":
+    url = postgresql_url(request)
 
-        async def open_sqlite(settings: Any) -> StoreApi:
-            return await Store.open(settings.storage.path)
+    async def open_engine_store(settings: Any) -> StoreApi:
+        return await open_store(settings.storage.path, url)
 
-        return open_sqlite
-    url = request.getfixturevalue("postgresql_database_url")
-
-    async def open_postgresql(settings: Any) -> StoreApi:
-        return await PgStore.open(url, pool_size=4, source="$TEST")
-
-    return open_postgresql
+    return open_engine_store
 
 
 @pytest_asyncio.fixture

@@ -11,28 +11,21 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from storage import Store
 from storage.grouping import GroupingRules
-from storage.postgresql.store import PgStore
+from tests.engines import ENGINES, open_store, postgresql_url
 from tests.postgresql import new_database
 
 OpenStore = Callable[..., AbstractAsyncContextManager[Any]]
 
 
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+@pytest_asyncio.fixture(params=ENGINES)
 async def any_store(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[Any]:
-    """A new, empty store on each engine in turn (typed Any until ``PgStore`` has every
-    repository of ``storage.api.StoreApi``)."""
-    if request.param == "sqlite":
-        async with await Store.open(tmp_path / "topicbot.db") as store:
-            yield store
-        return
-    url = request.getfixturevalue("postgresql_database_url")
-    async with await PgStore.open(url, pool_size=4, source="$TEST") as store:
+    """A new, empty store on each engine in turn (typed Any: tests reach into either)."""
+    async with await open_store(tmp_path / "topicbot.db", postgresql_url(request)) as store:
         yield store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 def open_any_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[OpenStore]:
     """Open new, empty stores with grouping rules of the test's choosing, on each engine in
     turn: ``async with open_any_store(rules) as store``. Each store opened is one of its own
@@ -44,16 +37,13 @@ def open_any_store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Op
     databases = ExitStack()
 
     @asynccontextmanager
-    async def open_store(grouping: GroupingRules | None = None) -> AsyncIterator[Any]:
+    async def open_one(grouping: GroupingRules | None = None) -> AsyncIterator[Any]:
         nonlocal opened
         opened += 1
-        if request.param == "sqlite":
-            async with await Store.open(tmp_path / f"store{opened}.db", grouping=grouping) as store:
-                yield store
-            return
-        url = databases.enter_context(new_database(server))
-        async with await PgStore.open(url, pool_size=4, source="$TEST", grouping=grouping) as store:
+        url = databases.enter_context(new_database(server)) if server else None
+        path = tmp_path / f"store{opened}.db"
+        async with await open_store(path, url, grouping=grouping) as store:
             yield store
 
     with databases:
-        yield open_store
+        yield open_one

@@ -1,22 +1,16 @@
 """Guild settings and the bot's key-value facts, the same tests on both engines: the SQLite
-store's repositories and the PostgreSQL ones behind the same protocols (``storage.api``)."""
+store's repositories, run on each engine's database (``storage.sql.Statements``)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-import pytest_asyncio
 
-from storage import Store
 from storage.api import GuildSettingsApi, MetaApi
-from storage.guilds import GuildSettingsRepository, MetaRepository
 from storage.models import GuildSettings
-from storage.postgresql.database import PgDatabase
-from storage.postgresql.schema import open_migrated_pool
 
 NOW = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)
 GUILD = 7
@@ -24,24 +18,13 @@ GUILD = 7
 
 @dataclass
 class Repositories:
-    name: str
     guild_settings: GuildSettingsApi
     meta: MetaApi
 
 
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def engine(request, tmp_path) -> AsyncIterator[Repositories]:
-    if request.param == "sqlite":
-        async with await Store.open(tmp_path / "topicbot.db") as store:
-            yield Repositories("sqlite", store.guild_settings, store.meta)
-        return
-    url = request.getfixturevalue("postgresql_database_url")
-    db = PgDatabase(await open_migrated_pool(url, size=4, source="$TEST"))
-    try:
-        named = db.named
-        yield Repositories("postgresql", GuildSettingsRepository(named), MetaRepository(named))
-    finally:
-        await db.close()
+@pytest.fixture
+def engine(any_store) -> Repositories:
+    return Repositories(any_store.guild_settings, any_store.meta)
 
 
 async def test_a_guild_that_set_nothing_has_the_defaults(engine):

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 
-from storage import Store
 from storage.api import SubscriptionsApi
-from storage.postgresql.database import PgDatabase
-from storage.postgresql.schema import open_migrated_pool
-from storage.subscriptions import SubscriptionCapReached, SubscriptionRepository
+from storage.subscriptions import SubscriptionCapReached
+from tests.engines import statements
 
 NOW = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)
 GUILD, MEMBER = 7, 70
@@ -26,35 +23,18 @@ class Engine:
     add_topic: Callable[[str], Awaitable[int]]
 
 
-@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
-async def engine(request, tmp_path) -> AsyncIterator[Engine]:
-    if request.param == "sqlite":
-        async with await Store.open(tmp_path / "topicbot.db") as store:
-
-            async def add_sqlite_topic(name: str) -> int:
-                await store._db.execute(
-                    "INSERT INTO topics (key, name) VALUES (?, ?)", (name.lower(), name)
-                )
-                topic = await store.topics.get(name)
-                assert topic is not None
-                return topic.id
-
-            yield Engine(store.subscriptions, add_sqlite_topic)
-        return
-    url = request.getfixturevalue("postgresql_database_url")
-    db = PgDatabase(await open_migrated_pool(url, size=4, source="$TEST"))
-
-    async def add_postgresql_topic(name: str) -> int:
-        return int(
-            await db.scalar(
-                "INSERT INTO topics (key, name) VALUES ($1, $2) RETURNING id", name.lower(), name
-            )
+@pytest.fixture
+def engine(any_store) -> Engine:
+    async def add_topic(name: str) -> int:
+        await statements(any_store).execute(
+            "INSERT INTO topics (key, name) VALUES (:key, :name)",
+            {"key": name.lower(), "name": name},
         )
+        topic = await any_store.topics.get(name)
+        assert topic is not None
+        return topic.id
 
-    try:
-        yield Engine(SubscriptionRepository(db.named), add_postgresql_topic)
-    finally:
-        await db.close()
+    return Engine(any_store.subscriptions, add_topic)
 
 
 async def subscribe(engine: Engine, topic_id: int, *, member=MEMBER, cap=25, **changes):
