@@ -129,7 +129,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         typed = [significant_terms(a.title)[0][: rng.randint(2, 6)] for a in sample]
         words = [" ".join(significant_terms(a.title)[:2]) for a in sample]
         query = await _timed([lambda w=w: service.for_query(GUILD, w, limit=10) for w in words])
-        suggest = store.postgresql.titles.suggest if args.backend == "postgresql" else None
+        suggest = store.postgresql.publication.suggest if args.backend == "postgresql" else None
         titles = await _timed(
             [
                 lambda t=t: (suggest or store.publication.suggest)(GUILD, [t], "published")

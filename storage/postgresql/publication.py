@@ -13,7 +13,6 @@ from storage.models import GuildArticle, PublicationState
 from storage.postgresql.articles import ARTICLE
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.params import numbered
-from storage.postgresql.text_query import words_query
 from storage.postgresql.titles import PgTitleSuggestions
 from storage.publication import DECIDE, StateFilter
 from storage.timestamps import to_timestamp
@@ -108,8 +107,7 @@ class PgPublicationRepository:
         """Autocomplete over titles: visible articles in this state matching the typed words
         (the last one as a prefix once it has three letters), best match first; the newest
         when nothing is typed."""
-        if not words_query(terms):
-            return await self.listing(guild_id, state, limit=limit)
         # As on SQLite: the newest title matches only (full articles), ranked by how well
-        # the title matches (``storage.postgresql.titles``).
+        # the title matches (``storage.postgresql.titles``); typed text without a word finds
+        # nothing.
         return await self._titles.suggest(guild_id, terms, state, limit=limit)

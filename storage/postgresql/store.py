@@ -26,7 +26,6 @@ from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.stories import PgStoryRepository
-from storage.postgresql.titles import PgTitleSuggestions
 from storage.postgresql.topics import PgTopicRepository
 from storage.stats import Gauges, store_gauges, store_stats
 from storage.subscriptions import SubscriptionRepository
@@ -61,8 +60,6 @@ class PgStore(ClosedOnExit):
         self.retention = PgRetentionRepository(db)
         self.related = PgRelatedRepository(db, self.articles)
         self.associations = PgAssociationRepository(db)
-        # title autocomplete, for the publication repository's ``suggest``
-        self.titles = PgTitleSuggestions(db)
         self.deliveries = PgDeliveryRepository(db, claimer=claimer, lease=lease)
 
     @classmethod

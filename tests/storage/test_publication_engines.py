@@ -128,6 +128,12 @@ async def test_autocomplete_never_reads_typed_text_as_query_syntax(any_store):
     assert names(await suggest(GUILD, ["harbour)", "|ferries"], "published")) == ["a"]
 
 
+async def test_typed_text_without_a_word_offers_nothing(any_store):
+    await add_article(any_store, "a", at=T0, published=True, title="Harbour ferries resume")
+    for typed in (["🚓"], ["!!!"], ["(((", "&"]):
+        assert names(await any_store.publication.suggest(GUILD, typed, "published")) == [], typed
+
+
 async def test_autocomplete_of_a_common_word_offers_the_newest_matches(any_store):
     # more matches than autocomplete ranks (SUGGEST_POOL): the latest stored are offered,
     # so the best title, stored first, is not among them

@@ -106,7 +106,7 @@ async def test_the_same_searches_find_the_same_candidates(both):
 async def test_title_autocomplete_offers_what_sqlite_offers(both, typed):
     words = typed_terms(typed)  # as /related's autocomplete passes them
     on_sqlite = await both.sqlite.publication.suggest(GUILD, words, "published")
-    on_postgresql = await both.postgresql.titles.suggest(GUILD, words, "published")
+    on_postgresql = await both.postgresql.publication.suggest(GUILD, words, "published")
     assert {g.article.id for g in on_postgresql} == {g.article.id for g in on_sqlite}
     assert on_sqlite or len(typed) < 3
 
@@ -118,7 +118,7 @@ HOSTILE = ['"', "'", "\\", "a & b | !c", "x:*", "<->", "'quoted'", "\x00", "🚓
 async def test_typed_syntax_is_only_text(both, typed):
     query = prefix_tsquery([typed])
     assert query.count("'") in (0, 2) and "\\" not in query
-    found = await both.postgresql.titles.suggest(GUILD, [typed], "published")
+    found = await both.postgresql.publication.suggest(GUILD, [typed], "published")
     assert found == []
 
 
@@ -129,13 +129,13 @@ async def test_autocomplete_offers_only_what_the_guild_lists_in_the_state(both):
     )
     pending = await add(both, 21, "Reserve bank pending story", "", published=False)
     await both.copy()
-    published = await both.postgresql.titles.suggest(GUILD, ["reserve"], "published")
-    waiting = await both.postgresql.titles.suggest(GUILD, ["reserve"], "pending")
-    everything = await both.postgresql.titles.suggest(GUILD, ["reserve"], "any")
+    published = await both.postgresql.publication.suggest(GUILD, ["reserve"], "published")
+    waiting = await both.postgresql.publication.suggest(GUILD, ["reserve"], "pending")
+    everything = await both.postgresql.publication.suggest(GUILD, ["reserve"], "any")
     assert [g.article.title for g in published] == ["Reserve bank cuts rate to 1.75%"]
     assert [(g.article.id, g.state) for g in waiting] == [(pending, "pending")]
     assert {g.article.id for g in everything} == {pending, published[0].article.id}
-    elsewhere = await both.postgresql.titles.suggest(OTHER_GUILD, ["reserve"], "published")
+    elsewhere = await both.postgresql.publication.suggest(OTHER_GUILD, ["reserve"], "published")
     assert theirs in {g.article.id for g in elsewhere}
-    newest = await both.postgresql.titles.suggest(GUILD, [], "pending")
+    newest = await both.postgresql.publication.suggest(GUILD, [], "pending")
     assert [g.article.id for g in newest] == [pending]
