@@ -54,7 +54,6 @@ if TYPE_CHECKING:
     from storage.postgresql.retention import PgRetentionRepository
     from storage.postgresql.store import PgStore
     from storage.postgresql.stories import PgStoryRepository
-    from storage.postgresql.topics import PgTopicRepository
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
     from storage.related import CandidateQuery, Search, SearchTerm, StoryCoverage, Weights
@@ -505,7 +504,4 @@ if TYPE_CHECKING:
         return repository
 
     def _postgresql_stories_conform(repository: PgStoryRepository) -> StoriesApi:
-        return repository
-
-    def _postgresql_topics_conform(repository: PgTopicRepository) -> TopicsApi:
         return repository

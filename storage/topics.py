@@ -8,9 +8,8 @@ decisions and additions change, by the one rule (``storage.visibility.members_se
 from __future__ import annotations
 
 from storage.columns import Column, Columns
-from storage.database import Database
 from storage.models import Topic
-from storage.sql import like_pattern
+from storage.sql import Statements, like_pattern
 from storage.visibility import members_see
 
 TOPIC = Columns(
@@ -22,15 +21,22 @@ TOPIC = Columns(
 )
 _COLUMNS = TOPIC.select
 
+
+def _one_if(condition: str) -> str:
+    # 1 or 0 on both engines (a comparison is a boolean on PostgreSQL, not a number)
+    return f"CASE WHEN {condition} THEN 1 ELSE 0 END"
+
+
 # Topics with their counts as members of :guild see them. Only the articles the guild decided
 # on or added can count differently for it from the stored count.
 _GUILD_COUNTS = f"""
 WITH own AS (SELECT article_pk AS pk FROM guild_publication WHERE guild_id = :guild
              UNION SELECT pk FROM articles WHERE origin_guild_id = :guild),
-delta AS (SELECT at.topic_id, sum({members_see()} - {members_see(guild="NULL")}) AS d
+delta AS (SELECT at.topic_id,
+                 sum({_one_if(members_see())} - {_one_if(members_see(guild="NULL"))}) AS d
           FROM own JOIN articles a ON a.pk = own.pk
           JOIN article_topics at ON at.article_pk = a.pk GROUP BY at.topic_id),
-counted AS (SELECT t.id, t.key, t.name, t.article_count + ifnull(delta.d, 0) AS article_count
+counted AS (SELECT t.id, t.key, t.name, t.article_count + coalesce(delta.d, 0) AS article_count
             FROM topics t LEFT JOIN delta ON delta.topic_id = t.id)
 """
 
@@ -41,21 +47,23 @@ def topic_key(name: str) -> str:
 
 
 class TopicRepository:
-    """Named queries over topics."""
+    """Named queries over topics, on either engine (``storage.sql.Statements``)."""
 
-    def __init__(self, connection: Database) -> None:
-        self._db = connection
+    def __init__(self, db: Statements) -> None:
+        self._db = db
 
     async def get(self, name: str) -> Topic | None:
         """The topic with this name (in any case or spacing), or None."""
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM topics WHERE key = ?", (topic_key(name),)
+            f"SELECT {_COLUMNS} FROM topics WHERE key = :key", {"key": topic_key(name)}
         )
         return TOPIC.from_row(row) if row else None
 
     async def by_id(self, topic_id: int) -> Topic | None:
         """The topic with this id, or None."""
-        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM topics WHERE id = ?", (topic_id,))
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM topics WHERE id = :id", {"id": topic_id}
+        )
         return TOPIC.from_row(row) if row else None
 
     async def suggest(self, typed: str, *, limit: int = 25) -> list[Topic]:
@@ -64,18 +72,21 @@ class TopicRepository:
         if not key:
             return await self.most_used(limit=limit)
         sql = (
-            f"SELECT {_COLUMNS} FROM topics WHERE key LIKE ? ESCAPE '\\' "
-            "ORDER BY substr(key, 1, length(?)) = ? DESC, article_count DESC, key LIMIT ?"
+            f"SELECT {_COLUMNS} FROM topics WHERE key LIKE :pattern ESCAPE '\\' "
+            "ORDER BY substr(key, 1, length(:key)) = :key DESC, article_count DESC, key "
+            "LIMIT :limit"
         )
-        return [
-            TOPIC.from_row(row)
-            for row in await self._db.fetch_all(sql, (like_pattern(key), key, key, limit))
-        ]
+        params = {"pattern": like_pattern(key), "key": key, "limit": limit}
+        return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
     async def most_used(self, *, limit: int = 25, offset: int = 0) -> list[Topic]:
         """Topics by how many articles carry them."""
-        sql = f"SELECT {_COLUMNS} FROM topics ORDER BY article_count DESC, key LIMIT ? OFFSET ?"
-        return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, (limit, offset))]
+        sql = (
+            f"SELECT {_COLUMNS} FROM topics ORDER BY article_count DESC, key "
+            "LIMIT :limit OFFSET :offset"
+        )
+        params = {"limit": limit, "offset": offset}
+        return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
     async def seen_in(self, guild_id: int, *, limit: int, offset: int = 0) -> list[Topic]:
         """Topics carried by articles that members of the guild see, by how many they see."""

@@ -26,9 +26,9 @@ from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.stories import PgStoryRepository
-from storage.postgresql.topics import PgTopicRepository
 from storage.stats import Gauges, store_gauges, store_stats
 from storage.subscriptions import SubscriptionRepository
+from storage.topics import TopicRepository
 
 DEFAULT_POOL_SIZE = 10
 
@@ -49,8 +49,8 @@ class PgStore(ClosedOnExit):
         self._grouping = grouping
         self.articles = PgArticleRepository(db, grouping)
         self.stories = PgStoryRepository(db, self.articles)
-        self.topics = PgTopicRepository(db)
         # the repositories whose statements both engines share
+        self.topics = TopicRepository(db.named)
         self.subscriptions = SubscriptionRepository(db.named)
         self.guild_settings = GuildSettingsRepository(db.named)
         self.meta = MetaRepository(db.named)
