@@ -3,6 +3,7 @@ precision@5 of same-story results on a labelled corpus.
 
     python -m bench.related.bench_related --articles 100000 [--workdir DIR] [--queries 500]
                                           [--backend sqlite|postgresql]
+                                          [--pg-template NAME]
 
 The store is built with bulk SQL (``bench.related.build``: minutes at a million articles; the
 real ingest would spend that time parsing YAML). Precision is scored on the same store:
