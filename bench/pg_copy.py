@@ -19,6 +19,7 @@ import asyncpg
 
 from storage import Store
 from storage.postgresql.database import PgDatabase, representable
+from storage.postgresql.schema import migrate
 from storage.postgresql.store import PgStore
 
 # In the order their foreign keys need.
@@ -130,17 +131,70 @@ async def mirrored(sqlite: Store, url: str) -> AsyncIterator[MirroredStore]:
         yield store
 
 
+def database_url(server_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server ``server_url`` names."""
+    return urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+
+
 @asynccontextmanager
-async def scratch_database(server_url: str) -> AsyncIterator[str]:
-    """The URL of a new database beside the one ``server_url`` names, dropped after: a
-    benchmark never writes into a database someone uses."""
+async def scratch_database(server_url: str, *, template: str | None = None) -> AsyncIterator[str]:
+    """The URL of a new database beside the one ``server_url`` names (a copy of database
+    ``template`` if given), dropped after: a benchmark never writes into a database someone
+    uses."""
     name = f"topicbot_bench_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(server_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        copied = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{copied}')
         try:
-            yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+            yield database_url(server_url, name)
         finally:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@asynccontextmanager
+async def mirrored_from_template(
+    sqlite: Store, server_url: str, template: str, *, rebuild: bool = False
+) -> AsyncIterator[MirroredStore]:
+    """``sqlite`` mirrored into a scratch copy of database ``template``, which is kept: made
+    (``sqlite`` copied into it) when missing, when built from another SQLite store, or with
+    ``rebuild``; else migrated in place to this version's schema. A million-article copy
+    takes minutes; a copy of the template takes seconds."""
+    built_from = sqlite.path.name
+    admin = await asyncpg.connect(server_url)
+    try:
+        found = await admin.fetchval(
+            "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database"
+            " WHERE datname = $1",
+            template,
+        )
+        if found is not None and (rebuild or found != built_from):
+            await admin.execute(f'DROP DATABASE "{template}" WITH (FORCE)')
+            found = None
+        if found is None:
+            await admin.execute(f'CREATE DATABASE "{template}"')
+            async with mirrored(sqlite, database_url(server_url, template)):
+                pass
+            await admin.execute(f"COMMENT ON DATABASE \"{template}\" IS '{built_from}'")
+        else:
+            await _migrate_in_place(database_url(server_url, template))
+    finally:
+        await admin.close()
+    async with (
+        scratch_database(server_url, template=template) as scratch,
+        await PgStore.open(scratch, pool_size=4, source="$TEST") as postgresql,
+    ):
+        yield MirroredStore(sqlite, postgresql)
+
+
+async def _migrate_in_place(url: str) -> None:
+    """Bring a kept database to this version's schema, then gather statistics and mark
+    pages all-visible as ``copy_store`` does (a migration may have rewritten a table)."""
+    connection = await asyncpg.connect(url)
+    try:
+        if await migrate(connection):
+            await connection.execute("VACUUM (ANALYZE)")
+    finally:
+        await connection.close()

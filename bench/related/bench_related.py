@@ -3,6 +3,7 @@ precision@5 of same-story results on a labelled corpus.
 
     python -m bench.related.bench_related --articles 100000 [--workdir DIR] [--queries 500]
                                           [--backend sqlite|postgresql]
+                                          [--pg-template NAME]
 
 The store is built with bulk SQL (``bench.related.build``: minutes at a million articles; the
 real ingest would spend that time parsing YAML). Precision is scored on the same store:
@@ -12,7 +13,11 @@ other articles number at least five or capping the denominator at what exists.
 
 ``--backend postgresql`` copies the store into a scratch database on the server
 ``$TOPICBOT_DATABASE_URL`` names (``bench.pg_copy``; dropped after) and asks the engine there;
-title autocomplete is then PostgreSQL's (``storage.postgresql.titles``).
+title autocomplete is then PostgreSQL's (``storage.postgresql.titles``). With
+``--pg-template NAME`` the copy is kept as database NAME (made on the first run, remade with
+``--rebuild`` or when the SQLite store differs, migrated in place to the code's schema) and each
+run measures on a fresh ``CREATE DATABASE ... TEMPLATE NAME`` copy of it: seconds, not the
+minutes of copying a million articles.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.pg_copy import mirrored, scratch_database
+from bench.pg_copy import mirrored, mirrored_from_template, scratch_database
 from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, GenArticle, generate
 from bench.servers import postgresql_url
@@ -173,6 +178,12 @@ async def _engine(sqlite: Store, args: argparse.Namespace) -> AsyncIterator[Any]
         return
     url = postgresql_url()
     copying = time.perf_counter()
+    if args.pg_template:
+        kept = mirrored_from_template(sqlite, url, args.pg_template, rebuild=args.rebuild)
+        async with kept as store:
+            print(f"copied to PostgreSQL in {time.perf_counter() - copying:.1f} s", file=sys.stderr)
+            yield store
+        return
     async with scratch_database(url) as scratch, mirrored(sqlite, scratch) as store:
         print(f"copied to PostgreSQL in {time.perf_counter() - copying:.1f} s", file=sys.stderr)
         yield store
@@ -186,6 +197,12 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp/topicbot-bench")
     parser.add_argument("--rebuild", action="store_true", help="build the store even if present")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--pg-template",
+        metavar="NAME",
+        help="with --backend postgresql: keep the copied store as database NAME and measure"
+        " on a copy of it (made when missing or built from another store; migrated in place)",
+    )
     args = parser.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     report = asyncio.run(run(args))

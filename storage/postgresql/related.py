@@ -7,7 +7,10 @@ excerpt word with its article's pk, whose range scan yields a word's matches in 
 order and stops at the cap, as FTS5's index does), at most ``term_cap`` pks per term, so
 counts, weights, the terms chosen, the matches and the scores are SQLite's. A phrase (a
 figure's ``25 million``) is read by its rarest word, its candidates checked for its other
-words in the postings and then against the stored ``search`` tsvector (the words in order).
+words in the postings and then against the stored ``search`` tsvector (the words in order);
+which word is rarest is judged without reading the postings' most common words (the
+planner's statistics name them: ``common_words``), so ``000`` of ``25 000 000`` is never
+counted through.
 What SQLite does in one statement takes three here (the terms' matches, the matches of a
 narrowed window when only common terms are left, the scoring of the best): the plan between
 them is ``plan_search``, in Python, and each statement is one round trip.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -157,22 +161,27 @@ def score(row: Any, text: float, mass: float, query: CandidateQuery, weights: We
 
 # --- statements ----------------------------------------------------------------------------
 
-# A phrase's candidates come from its rarest word in the window (counted up to this many:
-# past it, a word is read whole, so a phrase of two common words reads the less common).
-_DRIVER_COUNT = 10_000
+# A phrase's candidates come from its rarest word in the window. A word among the postings'
+# most common (``common_words``) drives only when all of the phrase's words are (the least
+# common of them); the others are counted in the window up to this many (past it, a word is
+# common too, and which one drives changes the cost only, never the matches).
+_DRIVER_COUNT = 1_000
 
 
-def _forms(numbers: str, words: str, queries: str, low: str, high: str) -> str:
+def _forms(numbers: str, words: str, queries: str, common: str, low: str, high: str) -> str:
     """Each form of each term: its term's number, its words as ``search_words`` holds them,
-    the word its matches are read by (a phrase's rarest) and, for a phrase, the query its
-    candidates are checked against."""
+    the word its matches are read by (a phrase's rarest, ``common`` the most common words
+    first) and, for a phrase, the query its candidates are checked against."""
     count = (
         "(SELECT count(*) FROM (SELECT 1 FROM search_words x WHERE x.word = o"
         f" AND x.pk BETWEEN {low} AND {high} LIMIT {_DRIVER_COUNT}) c)"
     )
+    rank = f"array_position({common}::text[], o)"
     return f"""
 forms AS MATERIALIZED (SELECT f.n, f.q, f.lex, f.single, CASE WHEN f.single THEN f.lex[1]
-        ELSE (SELECT o FROM unnest(f.lex) o ORDER BY {count}, o LIMIT 1) END AS driver
+        ELSE (SELECT o FROM unnest(f.lex) o
+            ORDER BY {rank} DESC NULLS FIRST, CASE WHEN {rank} IS NULL THEN {count} END, o
+            LIMIT 1) END AS driver
     FROM (SELECT i.n, to_tsquery('topicbot_text', i.q) AS q,
             tsvector_to_array(to_tsvector('topicbot_text', i.w)) AS lex,
             numnode(to_tsquery('topicbot_text', i.q)) = 1 AS single
@@ -199,7 +208,7 @@ WITH env AS MATERIALIZED (SELECT n AS newest, coalesce($1::bigint, n) AS centre
 win AS MATERIALIZED (SELECT newest, centre,
         coalesce($2::bigint, greatest(centre - $4::bigint, 0)) AS lo,
         coalesce($3::bigint, centre + $4::bigint) AS hi FROM env),
-{_forms("$6", "$7", "$8", "(SELECT lo FROM win)", "(SELECT hi FROM win)")}
+{_forms("$6", "$7", "$8", "$10", "(SELECT lo FROM win)", "(SELECT hi FROM win)")}
 SELECT w.newest, w.centre, w.lo, w.hi, t.n, {_matches("t.n", "w.lo", "w.hi", "$9")} AS pks
 FROM win w LEFT JOIN generate_series(1, $5::int) AS t(n) ON true
 ORDER BY t.n
@@ -208,13 +217,13 @@ ORDER BY t.n
 _WINDOW = ("$5::bigint", "$6::bigint")
 # Every match of the chosen terms in a (narrowed) window.
 _NARROW = f"""
-WITH {_forms("$2", "$3", "$4", *_WINDOW)}
+WITH {_forms("$2", "$3", "$4", "$7", *_WINDOW)}
 SELECT t.n, {_matches("t.n", *_WINDOW, "NULL")} AS pks
 FROM generate_series(1, $1::int) AS t(n) ORDER BY t.n
 """
 # How many articles in a window hold each term, up to $7.
 _COUNTS = f"""
-WITH {_forms("$2", "$3", "$4", *_WINDOW)}
+WITH {_forms("$2", "$3", "$4", "$8", *_WINDOW)}
 SELECT t.n, cardinality({_matches("t.n", *_WINDOW, "$7::int")}) AS found
 FROM generate_series(1, $1::int) AS t(n) ORDER BY t.n
 """
@@ -234,6 +243,19 @@ def form_rows(terms: Sequence[SearchTerm]) -> tuple[int, list[int], list[str], l
     return len(terms), numbers, words, [f"'{w}':AC" for w in words]
 
 
+# The postings' most common words, most common first, as the planner's statistics (gathered
+# by ANALYZE and autovacuum) last saw them: none before the first ANALYZE.
+_COMMON = """
+SELECT c.word FROM pg_stats s,
+    unnest(s.most_common_vals::text::text[], s.most_common_freqs) AS c(word, share)
+WHERE s.schemaname = current_schema() AND s.tablename = 'search_words' AND s.attname = 'word'
+ORDER BY c.share DESC, c.word
+"""
+# How long the common words are kept before they are read again (they change slowly, and a
+# stale list only makes a phrase's read slower, never its matches different).
+COMMON_WORDS_SECONDS = 600.0
+
+
 # What scoring needs of the pooled articles members see, never the story nor its story.
 _SCORING = f"""
 SELECT a.pk, a.canonical_url, {_OUTLET} AS outlet, a.title, a.excerpt, a.published_at,
@@ -251,6 +273,16 @@ class PgRelatedRepository:
     def __init__(self, db: PgDatabase, articles: PgArticleRepository) -> None:
         self._db = db
         self._articles = articles
+        self._common: tuple[float, list[str]] | None = None
+
+    async def common_words(self) -> list[str]:
+        """The postings' most common words, most common first (``_COMMON``), read at most
+        every ``COMMON_WORDS_SECONDS``."""
+        now = time.monotonic()
+        if self._common is None or now - self._common[0] > COMMON_WORDS_SECONDS:
+            rows = await self._db.fetch_all(_COMMON)
+            self._common = (now, [str(r[0]) for r in rows])
+        return self._common[1]
 
     async def story(
         self, article_id: str, url: str | None, guild_id: int, *, coverage: int
@@ -311,6 +343,7 @@ class PgRelatedRepository:
             query.half_window,
             *form_rows(terms),
             query.term_cap,
+            await self.common_words(),
         )
         first = rows[0]
         found = {
@@ -325,6 +358,7 @@ class PgRelatedRepository:
             *form_rows([t for t, _, _ in plan.chosen]),
             plan.window.low_pk,
             plan.window.high_pk,
+            await self.common_words(),
         )
         return {t.key: list(r["pks"]) for (t, _, _), r in zip(plan.chosen, rows, strict=True)}
 
@@ -366,7 +400,9 @@ class PgRelatedRepository:
         terms = distinct_terms(terms)
         if not terms:
             return {}
-        rows = await self._db.fetch_all(_COUNTS, *form_rows(terms), low_pk, high_pk, cap)
+        rows = await self._db.fetch_all(
+            _COUNTS, *form_rows(terms), low_pk, high_pk, cap, await self.common_words()
+        )
         return {t.key: int(r["found"]) for t, r in zip(terms, rows, strict=True)}
 
     async def load(self, pks: Sequence[int]) -> dict[int, Article]:

@@ -103,3 +103,23 @@ async def test_a_store_made_before_the_postings_gains_them_when_migrated(postgre
             "semiconductor": 1, "harvest": 1, "tariffs": 1, "25 million": 1,
         }  # fmt: skip
         assert await offered(migrated, "semiconductor harv") == ["Semiconductor harvest"]
+
+
+async def test_a_figure_of_common_words_is_read_by_the_rarer_and_finds_exactly_its_articles(
+    store,
+):
+    # "000" and "25" are in every article (the postings' most common words once analysed);
+    # the phrase "25 000 000" is in two of them, and "450 000 000" in one.
+    for n in range(1, 13):
+        figure = "25,000,000" if n in (3, 9) else "450,000,000" if n == 5 else f"25,{n:03}"
+        await ingest(store, n, f"Grid plan {n} costs {figure}", "Tender of 000 lots for 25 towns.")
+    await store._db.execute("ANALYZE search_words")
+    common = await store.related.common_words()
+    assert {"000", "25"} <= set(common[:6])
+    terms = [
+        SearchTerm("25000000", ("25 000 000",), 1.0),
+        SearchTerm("450000000", ("450 000 000",), 1.0),
+        SearchTerm("25 towns", ("25 towns",), 1.0),
+    ]
+    counts = await store.related.term_counts(terms, 0, 10**9, cap=100)
+    assert counts == {"25000000": 2, "450000000": 1, "25 towns": 12}
