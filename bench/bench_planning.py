@@ -34,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench.servers import server_cpu_seconds
 from bot.articles.article_file import parse_article
 from bot.config import Settings
 from bot.domain.delivery import DeliveryPlanner
@@ -149,21 +150,7 @@ class PostgresqlBench(Bench):
         await db.execute("VACUUM ANALYZE subscriptions")
 
     async def server_seconds(self) -> float | None:
-        # On a loaded machine the wall time mostly measures waiting for a core; the server
-        # processes' own CPU time does not (readable when the server runs on this machine).
-        rows = await self.store._db.fetch_all(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        )
-        try:
-            return sum(_cpu_seconds(row[0]) for row in rows)
-        except OSError:
-            return None
-
-
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return await server_cpu_seconds(self.store._db)
 
 
 @asynccontextmanager

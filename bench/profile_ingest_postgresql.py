@@ -26,7 +26,7 @@ from typing import Any
 from bench.bench_ingest import prepare_corpus
 from bench.corpus import PRESETS, preset_spec
 from bench.pg_copy import scratch_database
-from bench.servers import postgresql_url
+from bench.servers import postgresql_url, server_cpu_seconds
 from bot.ingest.writer import ingest_paths
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.store import PgStore
@@ -74,16 +74,20 @@ async def profile(url: str, corpus: Path, top: int) -> None:
         await PgStore.open(scratch, source="$TOPICBOT_DATABASE_URL") as store,
     ):
         load = os.getloadavg()[0]
+        server = await server_cpu_seconds(store._db)
         started, cpu = time.perf_counter(), _cpu()
         with timed_statements() as timings:
             report = await ingest_paths(store, [corpus])
         wall, cpu = time.perf_counter() - started, _cpu() - cpu
+        server_after = await server_cpu_seconds(store._db)
     waited = sum(seconds for _, seconds in timings.values())
     print(
         f"{report.new} files new in {wall:.1f} s (load {load:.1f} before, "
         f"{os.getloadavg()[0]:.1f} after); the writer's CPU {cpu:.1f} s; "
         f"waiting for statements {waited:.1f} s"
     )
+    if server is not None and server_after is not None:
+        print(f"the server's CPU for this database: {server_after - server:.1f} s")
     ranked = sorted(timings.items(), key=lambda item: -item[1][1])
     for (name, statement), (calls, seconds) in ranked[:top]:
         print(f"{seconds:7.2f} s {int(calls):5d}  {name:<12} {statement}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from storage.postgresql.database import PgDatabase
+
 URL_VARIABLE = "TOPICBOT_DATABASE_URL"
 
 
@@ -13,3 +15,20 @@ def postgresql_url(wanted_by: str = "--backend postgresql") -> str:
     if not url:
         raise SystemExit(f"{wanted_by} needs ${URL_VARIABLE} (a server to use)")
     return url
+
+
+async def server_cpu_seconds(db: PgDatabase) -> float | None:
+    """CPU time the server's processes working on ``db``'s database have spent so far (None
+    when the server is not on this machine). On a loaded machine a wall time mostly measures
+    waiting for a core; this does not."""
+    rows = await db.fetch_all("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    try:
+        return sum(_cpu_seconds(row[0]) for row in rows)
+    except OSError:
+        return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -66,8 +66,9 @@ class PlanningQueries:
         params["shared_story"] = await self._db.scalar(plans.SHARED_STORY, params)
         async with self._db.transaction():
             await self._load_digest_dues(digest_due)
-            channels = await self._db.execute(_PLAN_CHANNELS, params)
+            # Members first: see _PLAN_MEMBERS on the order of the rows.
             members = await self._db.execute(_PLAN_MEMBERS, params)
+            channels = await self._db.execute(_PLAN_CHANNELS, params)
             mark = (
                 plans.MARK_SOURCE_PLANNED
                 if publication.guild_id is None
@@ -130,7 +131,9 @@ GROUP BY f.guild_id, f.channel_id
 # the rows over in key order, so they are appended to the outbox and its indexes instead of
 # scattered through them (a GROUP BY would sort too, and cost a third more). Digest times are
 # looked up by the guild's own schedule (time zone, time, day); guilds that set none, or have
-# no settings row, use the defaults passed in.
+# no settings row, use the defaults passed in. Appended, that is, when they are written before
+# the channel posts: after them, each server's members land between its posts and the next
+# server's, in the middle of the key (a plan took a fifth more CPU time that way).
 _PLAN_MEMBERS = f"""
 INSERT OR IGNORE INTO deliveries (guild_id, article_pk, target_kind, target_id,
                                   subscription_id, mode, state, note, next_attempt_at,

@@ -317,7 +317,8 @@ class PgArticleRepository(DraftUpserts):
 
         Each term is one phrase (``phraseto_tsquery``), so nothing a member types is read as
         query syntax. With ``any_term`` one term suffices. Articles another guild's moderators
-        added are left out."""
+        added are left out. No index serves it here (migration 0008): it reads every article,
+        which is fine for the tests that call it and nothing in the bot does."""
         query, distinct = _query(terms, any_term)
         if not distinct:
             return []

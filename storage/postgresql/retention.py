@@ -79,6 +79,12 @@ _PRUNE_DAY_AFTER = _prune_day(f"{_AFTER} AND {_DONE_DAY} <= $1", "$7")
 # SQLite's file makes the same trade for every write (synchronous = NORMAL in WAL mode).
 _NO_WAIT_FOR_THE_DISK = "SET LOCAL synchronous_commit = off"
 _ARTICLES_TO_PRUNE = articles_to_prune("$1", "$2", "$3", true="true")
+_ARTICLE_ROWS = (
+    "DELETE FROM story_title_keys WHERE article_pk = ANY($1::bigint[])",
+    "DELETE FROM article_topics WHERE article_pk = ANY($1::bigint[])",
+    "DELETE FROM images WHERE article_pk = ANY($1::bigint[])",
+    "DELETE FROM related_links WHERE parent_pk = ANY($1::bigint[]) OR child_pk = ANY($1::bigint[])",
+)
 _UNUSED_TOPICS = (
     "DELETE FROM topics WHERE id = ANY($1::bigint[]) "
     "AND NOT EXISTS (SELECT 1 FROM article_topics at WHERE at.topic_id = topics.id) "
@@ -158,12 +164,11 @@ class PgRetentionRepository:
                 "SELECT DISTINCT topic_id FROM article_topics WHERE article_pk = ANY($1::bigint[])",
                 pks,
             )
-            # the foreign keys' cascades and the triggers take topics, images, links,
-            # publications and outbox rows with each article; story keys have no foreign key
-            # (migration 0006)
-            await self._db.execute(
-                "DELETE FROM story_title_keys WHERE article_pk = ANY($1::bigint[])", pks
-            )
+            # the foreign keys' cascades and the triggers take publications and outbox rows
+            # with each article; story keys, topics, images and links have no foreign key to
+            # it (migrations 0006 and 0008)
+            for statement in _ARTICLE_ROWS:
+                await self._db.execute(statement, pks)
             await self._db.execute("DELETE FROM articles WHERE pk = ANY($1::bigint[])", pks)
             await self._db.execute(_UNUSED_TOPICS, [row[0] for row in topics])
         return len(pks)

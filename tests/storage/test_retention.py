@@ -525,10 +525,14 @@ async def test_a_members_counts_are_read_from_their_own_rows_not_the_servers(tmp
         assert "target_id=?" in history
 
 
-# An article's story keys go with it (on PostgreSQL no foreign key takes them: see its
-# migration 0006).
-ORPHAN_STORY_KEYS = (
-    "SELECT count(*) FROM story_title_keys WHERE article_pk NOT IN (SELECT pk FROM articles)"
+# An article's story keys, topics, images and links go with it (on PostgreSQL no foreign key
+# takes them: see its migrations 0006 and 0008).
+ORPHANS = (
+    "SELECT (SELECT count(*) FROM story_title_keys WHERE article_pk NOT IN (SELECT pk FROM articles))"
+    " + (SELECT count(*) FROM article_topics WHERE article_pk NOT IN (SELECT pk FROM articles))"
+    " + (SELECT count(*) FROM images WHERE article_pk NOT IN (SELECT pk FROM articles))"
+    " + (SELECT count(*) FROM related_links WHERE parent_pk NOT IN (SELECT pk FROM articles)"
+    " OR child_pk NOT IN (SELECT pk FROM articles))"
 )
 
 
@@ -568,7 +572,7 @@ async def test_old_articles_go_by_the_rules_with_what_they_carry(store):
     run = await housekeeper(store, articles_days=30, batch_rows=100).run()
 
     assert run.articles == 2  # "gone" and "subscribed"
-    assert await plain.value(store, ORPHAN_STORY_KEYS) == 0
+    assert await plain.value(store, ORPHANS) == 0
     assert await titles(store) == [
         f"Story from {n}" for n in ("listed", "lister", "picked", "recent")
     ]

@@ -66,8 +66,9 @@ class PgPlanningQueries(OutboxQueries):
         async with self._db.transaction():
             await self._db.execute(_SORT_MEMORY)
             keep = _KEEP_EXISTING if await self._scalar(_ALREADY_PLANNED, params) else ""
-            channels = await self._execute(_PLAN_CHANNELS + keep, params, _PLAN_TYPES)
+            # Members first: see _PLAN_MEMBERS on the order of the rows.
             members = await self._execute(_PLAN_MEMBERS + keep, params, _PLAN_TYPES | _DUE_TYPES)
+            channels = await self._execute(_PLAN_CHANNELS + keep, params, _PLAN_TYPES)
             outcome = await self._fetch(mark, params, _PLAN_TYPES)
         return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
 
@@ -132,6 +133,13 @@ GROUP BY f.guild_id, f.channel_id, a.pk
 # (its quality bar, its digest moments by its own schedule: time zone, time, day; the
 # defaults passed in where it set none) and the guilds' decisions on this article are looked
 # up once, before the rows, not once per row.
+# The rows come sorted by (server, member), which is the primary key's order after the
+# article: written before the channel posts, each lands at the right end of the key, where
+# PostgreSQL appends without searching the tree from its root and splits a full page into a
+# full one and an empty one. Written after them, each member's row would land between two
+# servers' channel posts, in the middle of the key: a search from the root per row and pages
+# split in halves (a 100,000-row plan touched 590,000 buffers and wrote 33.6 MB of WAL that
+# way, 360,000-410,000 and 30.2 MB this way).
 _PLAN_MEMBERS = f"""
 WITH dues (zone, at, day, daily, weekly) AS (
     SELECT * FROM unnest(:zones, :ats, :days, :dailies, :weeklies)
