@@ -122,7 +122,13 @@ class TopicBot(ServiceBot):
             else None
         )
         self.leadership = (
-            JobLeadership(self.worker_lease, self.jobs, on_taken=self._take_over_outbox)
+            JobLeadership(
+                self.worker_lease,
+                self.jobs,
+                on_taken=self._take_over_outbox,
+                # alone on its store (SQLite), no other process sent a moment ago
+                settle_at_start=shares_the_outbox(store.deliveries),
+            )
             if self.jobs is not None
             else None
         )
