@@ -459,6 +459,7 @@ class _SendRun:
         self._articles: dict[int, Article] = {}
         self._waiting = 0  # rows claimed that no worker has taken yet
         self._low = asyncio.Event()  # set when fewer than half a batch wait
+        self._progress = asyncio.Event()  # set when a row is done with (since the last claim)
         self._workers: set[asyncio.Task[None]] = set()
 
     async def run(self, concurrency: int) -> None:
@@ -481,8 +482,7 @@ class _SendRun:
         full = await self._claim(gate)
         while full and self._more is not None:
             await self._low.wait()
-            if not self._summary.anything and self._workers:
-                await asyncio.wait(self._workers)  # did the rows claimed so far come to anything?
+            await self._progress.wait()  # a row of the last claim done: did any come to anything?
             if not self._summary.anything or not await self._more():
                 return  # nothing could be done with them (wait a turn), or the lease is gone
             full = await self._claim(gate)
@@ -497,6 +497,8 @@ class _SendRun:
         wanted = [d.article_pk for d in due if d.article_pk not in self._articles]
         self._articles |= await store.articles.load(wanted)
         self._low.clear()
+        self._progress.clear()
+        waiting = self._waiting
         for delivery in due:
             target = (delivery.target_kind, delivery.target_id)
             if target in self._refused:
@@ -509,6 +511,8 @@ class _SendRun:
             self._queues[target] = deque([delivery])
             worker = asyncio.create_task(self._work(target, gate))
             self._workers.add(worker)
+        if self._waiting == waiting:
+            self._progress.set()  # nothing queued: nothing to wait for
         self._note_waiting()
         return self._summary.full
 
@@ -519,7 +523,9 @@ class _SendRun:
                 delivery = queue.popleft()
                 self._waiting -= 1
                 self._note_waiting()
-                if await self._dispatcher._send_row(delivery, self._articles, self._summary):
+                refused = await self._dispatcher._send_row(delivery, self._articles, self._summary)
+                self._progress.set()
+                if refused:
                     self._refused.add(target)  # its other rows were failed without a request
                     self._waiting -= len(queue)
                     queue.clear()
