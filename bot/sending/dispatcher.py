@@ -77,6 +77,8 @@ class Dispatcher:
             per_channel=self._settings.channel_messages_per_5s,
             global_per_second=self._settings.global_requests_per_second,
         )
+        if warning := settings.pacing_warning():
+            log.warning("%s", warning)
         self._dm_lock = asyncio.Lock()
         self._coverage: dict[tuple[int, int], asyncio.Future[list[Article]]] = {}
         self._guild_names: dict[int, str] = {}
