@@ -35,7 +35,7 @@ from bot.sending.summary import SendSummary
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage.api import StoreApi, shares_the_outbox
 from storage.models import Article
-from storage.outbox.rows import Delivery, nonce_for
+from storage.outbox.rows import Delivery, DeliveryKey, nonce_for
 from storage.outbox.sends import ClaimLost
 from storage.related import MAX_COVERAGE
 
@@ -443,7 +443,9 @@ class Dispatcher:
 
 class _SendRun:
     """One run of ``Dispatcher.send_due``: claims feed per-target queues, one worker per
-    target drains its queue in order, and the next claim is made while the workers send."""
+    target drains its queue in order, and the next claim is made while the workers send.
+    That needs claims: on SQLite, where ``due`` reads the pending rows again until they are
+    written back, the next batch is read once every row of the last is done with."""
 
     def __init__(
         self,
@@ -459,7 +461,9 @@ class _SendRun:
         self._queues: dict[tuple[str, int], deque[Delivery]] = {}
         self._refused: set[tuple[str, int]] = set()
         self._articles: dict[int, Article] = {}
+        self._overlap = shares_the_outbox(dispatcher._store.deliveries)
         self._waiting = 0  # rows claimed that no worker has taken yet
+        self._known: set[DeliveryKey] = set()  # rows waiting or being sent
         self._low = asyncio.Event()  # set when fewer than half a batch wait
         self._progress = asyncio.Event()  # set when a row is done with (since the last claim)
         self._workers: set[asyncio.Task[None]] = set()
@@ -505,6 +509,9 @@ class _SendRun:
             target = (delivery.target_kind, delivery.target_id)
             if target in self._refused:
                 continue  # failed with the rest of its target's rows, without a request
+            if delivery.key in self._known:
+                continue  # still waiting here past its lease, and claimed again by this sender
+            self._known.add(delivery.key)
             self._waiting += 1
             queue = self._queues.get(target)
             if queue is not None:
@@ -526,14 +533,17 @@ class _SendRun:
                 self._waiting -= 1
                 self._note_waiting()
                 refused = await self._dispatcher._send_row(delivery, self._articles, self._summary)
+                self._known.discard(delivery.key)
                 self._progress.set()
                 if refused:
                     self._refused.add(target)  # its other rows were failed without a request
                     self._waiting -= len(queue)
+                    self._known.difference_update(row.key for row in queue)
                     queue.clear()
             del self._queues[target]  # a later claim starts a new worker for it
         self._note_waiting()
 
     def _note_waiting(self) -> None:
-        if self._waiting < max(1, self._batch // 2):
+        low = self._waiting < max(1, self._batch // 2) if self._overlap else not self._known
+        if low:
             self._low.set()
