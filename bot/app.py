@@ -69,6 +69,9 @@ class TopicBot(ServiceBot):
         options.setdefault("http_trace", metrics.http_trace())  # counts Discord's 429s
         self.shard_plan = shards or ShardPlan()
         options.update(self.shard_plan.options)
+        # No voice here: discord.py's warnings that PyNaCl and davey (voice) are missing, two
+        # WARNING lines at every start, say nothing an operator can act on.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -122,7 +125,13 @@ class TopicBot(ServiceBot):
             else None
         )
         self.leadership = (
-            JobLeadership(self.worker_lease, self.jobs, on_taken=self._take_over_outbox)
+            JobLeadership(
+                self.worker_lease,
+                self.jobs,
+                on_taken=self._take_over_outbox,
+                # alone on its store (SQLite), no other process sent a moment ago
+                settle_at_start=shares_the_outbox(store.deliveries),
+            )
             if self.jobs is not None
             else None
         )

@@ -521,4 +521,7 @@ def _check_config(config: Path | None, settings: Settings) -> int:
         print(f"  store: {settings.storage.path}")
     print(f"  inbox: {settings.ingest.inbox_dir} (every {settings.ingest.interval_seconds:g}s)")
     print(f"  token read from ${settings.discord.token_env}")
+    warning = settings.delivery.pacing_warning()
+    if warning:
+        print(f"  warning: {warning}")
     return EXIT_OK

@@ -39,6 +39,11 @@ _YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 _SHOWN = reprlib.Repr()
 _SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 2, 4, 4, 60, 60
 
+# Discord's global rate limit: requests a second per bot token, unless Discord raised it.
+DISCORD_GLOBAL_PER_SECOND = 50
+# Past this a pacing is a typo (Discord grants large bots a few times the usual limit).
+MAX_GLOBAL_PER_SECOND = 1000
+
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 Interval = Annotated[float, Field(ge=1, le=86_400)]
 QualityBar = Annotated[int, Field(ge=0, le=100)]
@@ -154,8 +159,20 @@ class DeliverySettings(_Section):
     disable_after_failures: Annotated[int, Field(ge=1, le=100)] = 3
     request_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15
     channel_messages_per_5s: Annotated[int, Field(ge=1, le=5)] = 5
-    global_requests_per_second: Annotated[float, Field(gt=0, le=45)] = 40
+    # Discord's 50 a second per bot, less room for the other processes' requests (replies to
+    # commands do not count); more only for a bot Discord granted more, up to a sane bound.
+    global_requests_per_second: Annotated[float, Field(gt=0, le=MAX_GLOBAL_PER_SECOND)] = 47
     digest_items: Annotated[int, Field(ge=1, le=10)] = 10
+
+    def pacing_warning(self) -> str | None:
+        """What to say when the pacing is above Discord's usual global limit."""
+        if self.global_requests_per_second <= DISCORD_GLOBAL_PER_SECOND:
+            return None
+        return (
+            f"delivery.global_requests_per_second is {self.global_requests_per_second:g}, above "
+            f"Discord's {DISCORD_GLOBAL_PER_SECOND} requests a second per bot: right only if "
+            "Discord granted this bot a higher global limit (set it below the grant)"
+        )
 
 
 class DigestSettings(_Section):

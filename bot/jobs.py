@@ -14,7 +14,6 @@ from bot.ingest.inbox import scan_inbox
 from bot.observability.metrics import Metrics
 from bot.scheduler import Job
 from bot.sending.dispatcher import Dispatcher
-from bot.sending.summary import SendSummary
 from storage.api import StoreApi
 
 HOUSEKEEPING_SECONDS = 3600
@@ -67,17 +66,14 @@ def sending_job(
     further batch that this process ``still_held`` the worker lease."""
 
     async def run() -> str:
-        total = SendSummary()
-        while True:
-            summary = await dispatcher.send_due(batch=batch)
-            total.add(summary)
-            if not (summary.full and summary.anything):
-                break  # nothing more due, or nothing could be done with it: wait a turn
-            if still_held is not None and not await still_held():
-                break
-        return str(total) if total.anything else ""
+        summary = await dispatcher.send_due(batch=batch, more=still_held or _always)
+        return str(summary) if summary.anything else ""
 
     return run
+
+
+async def _always() -> bool:
+    return True
 
 
 def digest_job(dispatcher: Dispatcher) -> Job:

@@ -38,28 +38,33 @@ class JobLeadership:
         keepalive_seconds: float = KEEPALIVE_SECONDS,
         on_taken: Callable[[], Awaitable[None]] | None = None,
         settle_seconds: float = SETTLE_SECONDS,
+        settle_at_start: bool = True,
     ) -> None:
         self._lease = lease
         self._jobs = jobs
         self._on_taken = on_taken
         self._settle = settle_seconds
+        self._settle_at_start = settle_at_start
         self._poll = poll_seconds
         self._keepalive = keepalive_seconds
         self._task: asyncio.Task[None] | None = None
         self.holding = False
 
     async def start(self) -> None:
-        """Try the lease once now: the jobs start at once when it is free, paused when not;
-        then keep competing (or checking) in the background."""
+        """Try the lease once now: the jobs start when it is free (after the settle pause, if
+        ``settle_at_start``: the process that held it until a moment ago, this one before a
+        restart say, may have sent within Discord's windows), paused when not; then keep
+        competing (or checking) in the background."""
         self.holding = await self._lease.acquire()
         if self.holding:
             await self._took_over()
-        self._jobs.start(paused=not self.holding)
+        settling = self.holding and self._settle_at_start and self._settle > 0
+        self._jobs.start(paused=not self.holding or settling)
         log.info(
             "worker lease %s", "taken: this process runs the jobs" if self.holding else "held "
             "by another process: standing by",
         )  # fmt: skip
-        self._task = asyncio.create_task(self._watch(), name="worker-lease")
+        self._task = asyncio.create_task(self._watch(settling), name="worker-lease")
 
     async def stop(self) -> None:
         """Stop the jobs and give the lease up, so that a standby takes over at once."""
@@ -71,7 +76,10 @@ class JobLeadership:
         await self._lease.release()
         self.holding = False
 
-    async def _watch(self) -> None:
+    async def _watch(self, settling: bool) -> None:
+        if settling:
+            await asyncio.sleep(self._settle)
+            self._jobs.resume()
         while True:
             await asyncio.sleep(self._keepalive if self.holding else self._poll)
             try:

@@ -166,6 +166,30 @@ def test_check_config_accepts_the_example_and_defaults(tmp_path):
     assert "defaults" in defaults.stdout
 
 
+def test_a_pacing_past_discords_usual_limit_is_accepted_with_a_warning_and_a_typo_refused(
+    tmp_path,
+):
+    # a bot Discord granted more than 50 requests a second may use it
+    granted = tmp_path / "granted.yaml"
+    granted.write_text("delivery:\n  global_requests_per_second: 240\n")
+    result = topicbot("check-config", "--config", str(granted), cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[-1] == (
+        "  warning: delivery.global_requests_per_second is 240, above Discord's 50 requests a "
+        "second per bot: right only if Discord granted this bot a higher global limit (set it "
+        "below the grant)"
+    )
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("delivery:\n  global_requests_per_second: 4700\n")
+    result = topicbot("check-config", "--config", str(typo), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"topicbot: {typo}: delivery.global_requests_per_second: "
+        "Input should be less than or equal to 1000 (got 4700)"
+    )
+    assert "warning" not in topicbot("check-config", cwd=tmp_path).stdout
+
+
 def test_stats_counts_what_was_ingested(tmp_path, config):
     topicbot("ingest", str(EXAMPLES_DIR), "--config", str(config), cwd=tmp_path)
     result = topicbot("stats", "--json", "--config", str(config), cwd=tmp_path)

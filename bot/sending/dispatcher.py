@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -35,7 +35,7 @@ from bot.sending.summary import SendSummary
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage.api import StoreApi, shares_the_outbox
 from storage.models import Article
-from storage.outbox.rows import Delivery, nonce_for
+from storage.outbox.rows import Delivery, DeliveryKey, nonce_for
 from storage.outbox.sends import ClaimLost
 from storage.related import MAX_COVERAGE
 
@@ -77,58 +77,49 @@ class Dispatcher:
             per_channel=self._settings.channel_messages_per_5s,
             global_per_second=self._settings.global_requests_per_second,
         )
+        if warning := settings.pacing_warning():
+            log.warning("%s", warning)
         self._dm_lock = asyncio.Lock()
-        self._coverage: dict[tuple[int, int], list[Article]] = {}
+        self._coverage: dict[tuple[int, int], asyncio.Future[list[Article]]] = {}
         self._guild_names: dict[int, str] = {}
 
     # --- instant posts and DMs -------------------------------------------------------------
 
-    async def send_due(self, *, batch: int = 500, concurrency: int = 64) -> SendSummary:
-        """Send what is due: one worker per target, each target's rows in order."""
+    async def send_due(
+        self,
+        *,
+        batch: int = 500,
+        concurrency: int = 64,
+        more: Callable[[], Awaitable[bool]] | None = None,
+    ) -> SendSummary:
+        """Send what is due: one worker per target, each target's rows in order. Rows are
+        claimed ``batch`` at a time; with ``more`` (the worker lease check), while a claim
+        comes back full the next is claimed as soon as fewer than half a batch wait, if
+        ``more()`` still says so: the workers never wait for a whole batch to end (its
+        slowest channel) nor for the next claim, so a backlog goes out at the paced rate."""
         summary = SendSummary()
         try:
-            await self._send_due(summary, batch, concurrency)
+            await _SendRun(self, summary, batch, more).run(concurrency)
         finally:
             self._metrics.count_sends(summary)
         return summary
 
-    async def _send_due(self, summary: SendSummary, batch: int, concurrency: int) -> None:
-        self._coverage.clear()
-        self._guild_names.clear()  # read once a run: a renamed server shows its new name
-        await self._store.deliveries.cancel_stale_due(self._clock())
-        due = await self._store.deliveries.due(self._clock(), limit=batch)
-        summary.full = len(due) >= batch
-        by_target: dict[tuple[str, int], list[Delivery]] = defaultdict(list)
-        for delivery in due:
-            by_target[(delivery.target_kind, delivery.target_id)].append(delivery)
-        articles = await self._store.articles.load([d.article_pk for d in due])
-        gate = asyncio.Semaphore(concurrency)
-
-        async def work(rows: list[Delivery]) -> None:
-            async with gate:
-                await self._send_target(rows, articles, summary)
-
-        await asyncio.gather(*(work(rows) for rows in by_target.values()))
-
-    async def _send_target(
-        self, rows: list[Delivery], articles: dict[int, Article], summary: SendSummary
-    ) -> None:
-        for delivery in rows:
-            article = articles.get(delivery.article_pk)
-            if article is None:
-                continue
-            try:
-                refused = await self._send_one(delivery, article, summary)
-            except ClaimLost as lost:
-                self._taken_over(lost.rows, summary)
-                refused = False
-            except Exception:  # one bad row must not stop the others
-                log.exception(
-                    "delivery %s could not be sent", delivery.label, extra=delivery_ids(delivery)
-                )
-                refused = False
-            if refused:
-                return  # the target refused: its other rows were failed without a request
+    async def _send_row(
+        self, delivery: Delivery, articles: dict[int, Article], summary: SendSummary
+    ) -> bool:
+        """Send one claimed row; True when its target refused for good."""
+        article = articles.get(delivery.article_pk)
+        if article is None:
+            return False
+        try:
+            return await self._send_one(delivery, article, summary)
+        except ClaimLost as lost:
+            self._taken_over(lost.rows, summary)
+        except Exception:  # one bad row must not stop the others
+            log.exception(
+                "delivery %s could not be sent", delivery.label, extra=delivery_ids(delivery)
+            )
+        return False
 
     async def _send_one(self, delivery: Delivery, article: Article, summary: SendSummary) -> bool:
         """Send one row; True when the target refused for good."""
@@ -189,17 +180,23 @@ class Dispatcher:
 
     async def _also_covered(self, delivery: Delivery, article: Article) -> list[Article]:
         """Other outlets' coverage known so far that the guild's members see: the story's own
-        coverage as ``/related`` lists it (once per article and guild in a run: 100k DMs
-        share one lookup)."""
-        guild_id = delivery.guild_id
-        key = (delivery.article_pk, guild_id)
-        if key not in self._coverage:
-            found = await self._store.related.story(
-                article.id, None, guild_id, coverage=MAX_COVERAGE
-            )
-            links = found.coverage if found else []
-            self._coverage[key] = [link.article for link in links]
-        return self._coverage[key]
+        coverage as ``/related`` lists it (once per article and guild in a run: 100k DMs, or
+        the workers of every channel asking at once, share one lookup)."""
+        key = (delivery.article_pk, delivery.guild_id)
+        lookup = self._coverage.get(key)
+        if lookup is None:
+            lookup = asyncio.ensure_future(self._coverage_of(article, delivery.guild_id))
+            self._coverage[key] = lookup
+        try:
+            return await asyncio.shield(lookup)  # one worker cancelled cancels no other's
+        except Exception:
+            if self._coverage.get(key) is lookup:
+                del self._coverage[key]  # a failed lookup is tried again by the next row
+            raise
+
+    async def _coverage_of(self, article: Article, guild_id: int) -> list[Article]:
+        found = await self._store.related.story(article.id, None, guild_id, coverage=MAX_COVERAGE)
+        return [link.article for link in found.coverage] if found else []
 
     async def _post(self, delivery: Delivery, article: Article) -> int:
         related = await self._also_covered(delivery, article)
@@ -442,3 +439,111 @@ class Dispatcher:
                 name = None
             self._guild_names[guild_id] = name or f"server {guild_id}"
         return self._guild_names[guild_id]
+
+
+class _SendRun:
+    """One run of ``Dispatcher.send_due``: claims feed per-target queues, one worker per
+    target drains its queue in order, and the next claim is made while the workers send.
+    That needs claims: on SQLite, where ``due`` reads the pending rows again until they are
+    written back, the next batch is read once every row of the last is done with."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        summary: SendSummary,
+        batch: int,
+        more: Callable[[], Awaitable[bool]] | None,
+    ) -> None:
+        self._dispatcher = dispatcher
+        self._summary = summary
+        self._batch = batch
+        self._more = more
+        self._queues: dict[tuple[str, int], deque[Delivery]] = {}
+        self._refused: set[tuple[str, int]] = set()
+        self._articles: dict[int, Article] = {}
+        self._overlap = shares_the_outbox(dispatcher._store.deliveries)
+        self._waiting = 0  # rows claimed that no worker has taken yet
+        self._known: set[DeliveryKey] = set()  # rows waiting or being sent
+        self._low = asyncio.Event()  # set when fewer than half a batch wait
+        self._progress = asyncio.Event()  # set when a row is done with (since the last claim)
+        self._workers: set[asyncio.Task[None]] = set()
+
+    async def run(self, concurrency: int) -> None:
+        self._dispatcher._coverage.clear()
+        self._dispatcher._guild_names.clear()  # read once a run: a renamed server shows its name
+        gate = asyncio.Semaphore(concurrency)
+        try:
+            await self._feed(gate)
+        except asyncio.CancelledError:
+            for worker in self._workers:
+                worker.cancel()
+            raise
+        finally:
+            results = await asyncio.gather(*self._workers, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+
+    async def _feed(self, gate: asyncio.Semaphore) -> None:
+        full = await self._claim(gate)
+        while full and self._more is not None:
+            await self._low.wait()
+            await self._progress.wait()  # a row of the last claim done: did any come to anything?
+            if not self._summary.anything or not await self._more():
+                return  # nothing could be done with them (wait a turn), or the lease is gone
+            full = await self._claim(gate)
+
+    async def _claim(self, gate: asyncio.Semaphore) -> bool:
+        """Claim the next rows into the queues (a worker for each new target); whether the
+        claim came back full."""
+        store, clock = self._dispatcher._store, self._dispatcher._clock
+        await store.deliveries.cancel_stale_due(clock())
+        due = await store.deliveries.due(clock(), limit=self._batch)
+        self._summary.full = len(due) >= self._batch
+        wanted = [d.article_pk for d in due if d.article_pk not in self._articles]
+        self._articles |= await store.articles.load(wanted)
+        self._low.clear()
+        self._progress.clear()
+        waiting = self._waiting
+        for delivery in due:
+            target = (delivery.target_kind, delivery.target_id)
+            if target in self._refused:
+                continue  # failed with the rest of its target's rows, without a request
+            if delivery.key in self._known:
+                continue  # still waiting here past its lease, and claimed again by this sender
+            self._known.add(delivery.key)
+            self._waiting += 1
+            queue = self._queues.get(target)
+            if queue is not None:
+                queue.append(delivery)  # its worker, still running, sends it in turn
+                continue
+            self._queues[target] = deque([delivery])
+            worker = asyncio.create_task(self._work(target, gate))
+            self._workers.add(worker)
+        if self._waiting == waiting:
+            self._progress.set()  # nothing queued: nothing to wait for
+        self._note_waiting()
+        return self._summary.full
+
+    async def _work(self, target: tuple[str, int], gate: asyncio.Semaphore) -> None:
+        async with gate:
+            queue = self._queues[target]
+            while queue:
+                delivery = queue.popleft()
+                self._waiting -= 1
+                self._note_waiting()
+                refused = await self._dispatcher._send_row(delivery, self._articles, self._summary)
+                self._known.discard(delivery.key)
+                self._progress.set()
+                if refused:
+                    self._refused.add(target)  # its other rows were failed without a request
+                    self._waiting -= len(queue)
+                    self._known.difference_update(row.key for row in queue)
+                    queue.clear()
+            del self._queues[target]  # a later claim starts a new worker for it
+        self._note_waiting()
+
+    def _note_waiting(self) -> None:
+        low = self._waiting < max(1, self._batch // 2) if self._overlap else not self._known
+        if low:
+            self._low.set()

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+
+# The global budget is spread over this many parts of each second.
+SPREAD = 10
+# A wait computed as a difference of clock readings may fall this short of the window's end.
+_ROUNDING = 1e-9
 
 
 class SlidingWindow:
@@ -18,7 +24,7 @@ class SlidingWindow:
 
     def delay(self, now: float) -> float:
         """Seconds to wait before another event is allowed."""
-        while self._times and now - self._times[0] >= self.window:
+        while self._times and now - self._times[0] >= self.window - _ROUNDING:
             self._times.popleft()
         if len(self._times) < self.limit:
             return 0.0
@@ -66,7 +72,10 @@ class KeyedWindows:
 
 class Pacer:
     """Waits as long as needed so that each channel gets at most ``per_channel`` messages per
-    ``channel_window`` seconds and the whole bot at most ``global_per_second`` requests."""
+    ``channel_window`` seconds and the whole bot at most ``global_per_second`` requests, spread
+    over the second: at most a tenth of them (rounded up) in any tenth of a second. A second's
+    worth at once would reach Discord bunched with the next second's (a loaded sender emits a
+    burst over some tenths of a second, the next one promptly), over its global limit."""
 
     def __init__(
         self,
@@ -78,7 +87,9 @@ class Pacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         # a one-second window with a whole number of slots, rounded down to stay under
-        self._global = SlidingWindow(max(1, int(global_per_second)), 1.0)
+        per_second = max(1, int(global_per_second))
+        self._global = SlidingWindow(per_second, 1.0)
+        self._spread = SlidingWindow(math.ceil(per_second / SPREAD), 1.0 / SPREAD)
         self._channels = KeyedWindows(per_channel, channel_window, keep=10_000)
         self._clock = clock
         self._sleep = sleep
@@ -89,9 +100,14 @@ class Pacer:
         while True:
             now = self._clock()
             window = None if channel_id is None else self._channels.get(channel_id, now)
-            delay = max(self._global.delay(now), window.delay(now) if window is not None else 0.0)
+            delay = max(
+                self._global.delay(now),
+                self._spread.delay(now),
+                window.delay(now) if window is not None else 0.0,
+            )
             if delay <= 0:
                 self._global.record(now)
+                self._spread.record(now)
                 if window is not None:
                     window.record(now)
                 return

@@ -24,19 +24,21 @@ HOLDING = "worker lease taken"
 STANDING_BY = "standing by"
 
 
-def write_pg_config(folder: Path, double: DiscordDouble, *, per_second: float = 40) -> Path:
+def write_pg_config(
+    folder: Path, double: DiscordDouble, *, per_second: float | None = None
+) -> Path:
     """A configuration for processes sharing the PostgreSQL store at ``$TOPICBOT_DATABASE_URL``:
     the jobs every second (so that a test need not wait for them), sending paced at
-    ``per_second``."""
+    ``per_second`` (the default pacing when None)."""
     config = folder / "topicbot.yaml"
+    pacing = "" if per_second is None else f"  global_requests_per_second: {per_second}\n"
     config.write_text(
         "discord:\n"
         f"  api_base: {double.api_base}\n"
         f"  gateway_url: {double.gateway_url}\n"
         "storage:\n  backend: postgresql\n  pool_size: 4\n"
         "ingest:\n  inbox_dir: inbox\n  interval_seconds: 1\n  settle_seconds: 0\n"
-        "delivery:\n  plan_interval_seconds: 1\n  send_interval_seconds: 1\n"
-        f"  global_requests_per_second: {per_second}\n"
+        "delivery:\n  plan_interval_seconds: 1\n  send_interval_seconds: 1\n" + pacing
     )
     (folder / "inbox").mkdir(exist_ok=True)
     return config

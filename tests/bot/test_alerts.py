@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import discord
 
+from bot.jobs import sending_job
 from bot.observability.metrics import Metrics
 from bot.sending.dispatcher import Dispatcher
-from bot.sending.sender import DiscordSender
+from bot.sending.sender import DiscordSender, Outgoing
 from tests.bot.harness import Harness
 from tests.discord_double.plugin import GuildWorld
 
@@ -381,3 +383,40 @@ async def test_a_client_logged_in_over_rest_only_sends_alerts_and_digests(harnes
     assert alert.embeds[0]["title"] == "Story 1"
     (digest,) = harness.double.dms_to(daily)
     assert f"· {g.guild.name}_" in digest.embeds[0]["description"]
+
+
+async def test_a_backlog_larger_than_a_batch_is_posted_once_each_in_one_run(harness: Harness):
+    # the next batch is read before the last is written back (on PostgreSQL, as it is sent):
+    # none of the last batch's rows may be taken for the next one's
+    g, other = harness.first, harness.second
+    for guild, channel in ((g, g.alerts.id), (g, g.general.id), (other, other.alerts.id)):
+        await route(harness, guild, channel)
+    for n in range(3):
+        await story(harness, n)
+    await harness.plan()
+
+    class SlowInOne(DiscordSender):
+        async def post(self, channel_id: int, message: Outgoing) -> int:
+            if channel_id == g.general.id:
+                await asyncio.sleep(0.2)  # still under way as the next rows are read
+            return await super().post(channel_id, message)
+
+    async with discord.Client(intents=discord.Intents.none()) as rest:
+        await rest.login(harness.double.token)
+        dispatcher = Dispatcher(
+            harness.store,
+            harness.bot.settings.delivery,
+            SlowInOne(rest),
+            clock=harness.clock,
+            metrics=Metrics(),
+            digest_times=harness.bot.planner.digest_times,
+        )
+        assert (await sending_job(dispatcher, batch=2)()).startswith("9 sent, ")
+    creates = [
+        r
+        for r in harness.double.request_log
+        if r.method == "POST" and r.route == "/channels/{channel_id}/messages"
+    ]
+    assert len(creates) == 9
+    for channel in (g.alerts.id, g.general.id, other.alerts.id):
+        assert len(posts(harness, channel)) == 3

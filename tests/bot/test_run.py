@@ -109,6 +109,7 @@ async def test_run_logs_in_syncs_answers_and_exits_cleanly_on_sigterm(
         code = await bot.stop()
     assert code == 0, bot.log
     assert "Traceback" not in bot.log, bot.log
+    assert " WARNING " not in bot.log, bot.log  # a clean run has nothing to warn about
     assert "stopped cleanly" in bot.log
     assert discord_double.token not in bot.log
     # a job run is logged by its job id, in one line, and only when it did something

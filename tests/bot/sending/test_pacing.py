@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
+import pytest
+
 from bot.sending.pacing import Pacer, Throttle
 from tests.clocks import FakeMonotonic as FakeClock
 
@@ -46,7 +50,17 @@ async def test_the_global_limit_holds_across_channels():
     clock = FakeClock()
     paced = pacer(clock, global_per_second=3)
     times = [t for channel in range(7) for t in await send_times(paced, clock, channel, 1)]
-    assert times == [0.0] * 3 + [1.0] * 3 + [2.0]
+    assert times == pytest.approx([0.0, 0.1, 0.2, 1.0, 1.1, 1.2, 2.0])
+
+
+async def test_the_global_budget_is_spread_over_the_second_not_spent_at_once():
+    clock = FakeClock()
+    paced = pacer(clock, global_per_second=47)
+    times = [t for channel in range(100) for t in await send_times(paced, clock, channel, 1)]
+    tenths = Counter(int(t * 10 + 1e-9) for t in times)
+    assert max(tenths.values()) == 5  # a tenth of 47, rounded up
+    assert sum(t < 1.0 for t in times) == 47  # and still the whole second's budget
+    assert sum(t < 2.0 for t in times) == 94
 
 
 async def test_a_busy_channel_keeps_its_window_past_ten_thousand_channels():

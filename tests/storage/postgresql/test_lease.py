@@ -152,16 +152,20 @@ async def test_sigkill_of_the_holding_process_hands_it_over_within_15_s(postgres
 class Worker:
     """A job scheduler whose one job counts its runs, run under the lease."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, settle_seconds: float = 0.1) -> None:
         self.runs = 0
         self.lease = lease(url)
-        jobs = JobScheduler(
+        self.jobs = JobScheduler(
             [ScheduledJob("count", self._count, 0.05)],
             clock=lambda: datetime.now(UTC),
             gateway_ready=lambda: True,
         )
         self.leadership = JobLeadership(
-            self.lease, jobs, poll_seconds=0.1, keepalive_seconds=0.1, settle_seconds=0.1
+            self.lease,
+            self.jobs,
+            poll_seconds=0.1,
+            keepalive_seconds=0.1,
+            settle_seconds=settle_seconds,
         )
 
     async def _count(self) -> str:
@@ -190,6 +194,22 @@ async def test_only_the_holder_runs_the_jobs_and_the_standby_takes_them_over(
     finally:
         await first.leadership.stop()
         await second.leadership.stop()
+
+
+async def test_a_process_taking_the_lease_at_its_start_settles_before_the_jobs_run(
+    postgresql_database_url,
+):
+    # the process that held the lease until a moment ago (this one, before a restart) may
+    # have posted within Discord's 5 s channel windows, which this one's pacer never saw
+    worker = Worker(postgresql_database_url, settle_seconds=0.5)
+    await worker.leadership.start()
+    try:
+        assert worker.leadership.holding
+        assert worker.jobs.standing_by and worker.runs == 0
+        await eventually(lambda: worker.runs >= 1)
+        assert not worker.jobs.standing_by
+    finally:
+        await worker.leadership.stop()
 
 
 async def test_a_holder_that_lost_the_lease_sends_nothing_more(postgresql_database_url):
