@@ -43,6 +43,8 @@ SETS = {
     "heldout": SetSpec("heldout", HERE.parent / "heldout", 1500, 2027),
     # Written after the engine was tuned on the first set, to check that tuning generalises.
     "written2": SetSpec("written2", HERE.parent / "written2", 800, 21),
+    # Written by a helper who never read the engine, as an independent judge (issue 12).
+    "written3": SetSpec("written3", HERE.parent / "written3", 2000, 31),
 }
 
 
