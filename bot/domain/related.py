@@ -248,7 +248,15 @@ class RelatedService:
             self._common.note(first, part)
             feedback += _as_feedback(first)
         if not feedback:
-            return first if first is not None else await self._search(query, terms, weights)
+            if first is None:
+                return await self._search(query, terms, weights)
+            if not first.candidates:
+                return first
+            # The first search was narrowed to the feedback's few: its matches are scored
+            # again for all the results wanted, not read again.
+            return await self._store.related.candidates(
+                replace(first.planned(), limit=query.limit, pool=query.pool), weights
+            )
         weighed, new = self._expanded(terms, feedback, part)
         if first is None or first.window is None or first.window.narrow:
             return await self._search(query, [*weighed, *new], weights)

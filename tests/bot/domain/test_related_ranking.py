@@ -298,3 +298,26 @@ async def test_terms_remembered_as_common_change_nothing_of_what_is_found(store)
     assert "reach" in looked_up[0] and "reach" not in looked_up[asked]
     assert first == again
     assert first[0] == "Dunmore County measles cases reach 48"
+
+
+async def test_a_story_whose_first_results_tell_nothing_of_it_still_gets_every_result(store):
+    # Each article shares one word with the story: none is feedback (one word is incidental),
+    # and all of them are still listed, not only the few the feedback search asked for.
+    story = await add(
+        store,
+        "floods",
+        "Floods force 12,000 from homes as Marrow River bursts its banks",
+        "Kelby and Arnside were evacuated overnight as the river reached its highest level "
+        "since 1911.",
+        "2026-10-26T09:00:00Z",
+    )
+    one_word_each = {
+        "marrow": ("Marrow Valley farmers count the cost of a dry spring", "Wheat is late."),
+        "kelby": ("Kelby library reopens after a refit", "Readers queued from early."),
+        "arnside": ("Arnside ferry timetable changes for winter", "Two crossings fewer."),
+        "banks": ("Banks raise savings rates again", "Easy-access accounts pay more."),
+    }
+    for slug, (title, excerpt) in one_word_each.items():
+        await add(store, slug, title, excerpt, "2026-10-26T08:00:00Z")
+    titles = await similar(store, story)
+    assert {title for title, _ in one_word_each.values()} <= set(titles)
