@@ -91,25 +91,40 @@ class Pacer:
         self._global = SlidingWindow(per_second, 1.0)
         self._spread = SlidingWindow(math.ceil(per_second / SPREAD), 1.0 / SPREAD)
         self._channels = KeyedWindows(per_channel, channel_window, keep=10_000)
+        self._turns = asyncio.Lock()  # FIFO: the global budget is taken in turn
         self._clock = clock
         self._sleep = sleep
 
     async def wait(self, channel_id: int | None) -> None:
         """Return when a request (a message to ``channel_id``, or None for any other call)
-        fits within every limit, counting it."""
+        fits within every limit, counting it. Requests take the global budget in turn, first
+        come first served: a free-for-all lets some channels win again and again while others
+        fall behind, and at the end of a backlog the ones left behind can send only at their
+        own channel's pace."""
+        while True:
+            if channel_id is not None:
+                # a full channel waits apart, keeping no one from the global budget
+                delay = self._channels.get(channel_id, self._clock()).delay(self._clock())
+                if delay > 0:
+                    await self._sleep(delay)
+                    continue
+            async with self._turns:
+                await self._global_turn()
+                now = self._clock()
+                window = None if channel_id is None else self._channels.get(channel_id, now)
+                if window is None or window.delay(now) <= 0:
+                    self._global.record(now)
+                    self._spread.record(now)
+                    if window is not None:
+                        window.record(now)
+                    return
+
+    async def _global_turn(self) -> None:
+        """Return once the global budget and its spread allow one more request now."""
         while True:
             now = self._clock()
-            window = None if channel_id is None else self._channels.get(channel_id, now)
-            delay = max(
-                self._global.delay(now),
-                self._spread.delay(now),
-                window.delay(now) if window is not None else 0.0,
-            )
+            delay = max(self._global.delay(now), self._spread.delay(now))
             if delay <= 0:
-                self._global.record(now)
-                self._spread.record(now)
-                if window is not None:
-                    window.record(now)
                 return
             await self._sleep(delay)
 
