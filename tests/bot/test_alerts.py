@@ -51,6 +51,18 @@ def posts(harness: Harness, channel_id: int) -> list:
     return [m for m in harness.double.messages_in(channel_id, include_ephemeral=False) if m.embeds]
 
 
+def rest_dispatcher(harness: Harness, sender: DiscordSender) -> Dispatcher:
+    """The bot's dispatcher sending through ``sender`` (a client logged in over REST only)."""
+    return Dispatcher(
+        harness.store,
+        harness.bot.settings.delivery,
+        sender,
+        clock=harness.clock,
+        metrics=Metrics(),
+        digest_times=harness.bot.planner.digest_times,
+    )
+
+
 async def test_a_published_file_reaches_each_routed_channel_and_subscriber_once(harness: Harness):
     await harness.add_article(
         title="warm-up",
@@ -367,14 +379,7 @@ async def test_a_client_logged_in_over_rest_only_sends_alerts_and_digests(harnes
     await harness.bot.planner.plan()
     async with discord.Client(intents=discord.Intents(guilds=True)) as rest:
         await rest.login(harness.double.token)
-        dispatcher = Dispatcher(
-            harness.store,
-            harness.bot.settings.delivery,
-            DiscordSender(rest),
-            clock=harness.clock,
-            metrics=Metrics(),
-            digest_times=harness.bot.planner.digest_times,
-        )
+        dispatcher = rest_dispatcher(harness, DiscordSender(rest))
         assert (await dispatcher.send_due()).sent == 1
         harness.clock.advance(days=1, minutes=1)
         assert (await dispatcher.send_digests()).sent == 1
@@ -403,14 +408,7 @@ async def test_a_backlog_larger_than_a_batch_is_posted_once_each_in_one_run(harn
 
     async with discord.Client(intents=discord.Intents.none()) as rest:
         await rest.login(harness.double.token)
-        dispatcher = Dispatcher(
-            harness.store,
-            harness.bot.settings.delivery,
-            SlowInOne(rest),
-            clock=harness.clock,
-            metrics=Metrics(),
-            digest_times=harness.bot.planner.digest_times,
-        )
+        dispatcher = rest_dispatcher(harness, SlowInOne(rest))
         assert (await sending_job(dispatcher, batch=2)()).startswith("9 sent, ")
     creates = [
         r
