@@ -104,7 +104,8 @@ class Pacer:
         while True:
             if channel_id is not None:
                 # a full channel waits apart, keeping no one from the global budget
-                delay = self._channels.get(channel_id, self._clock()).delay(self._clock())
+                now = self._clock()
+                delay = self._channels.get(channel_id, now).delay(now)
                 if delay > 0:
                     await self._sleep(delay)
                     continue
