@@ -66,6 +66,7 @@ class Dispatcher:
         clock: Clock,
         metrics: Metrics,
         digest_times: DigestTimes,
+        pacer: Pacer | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
@@ -73,9 +74,9 @@ class Dispatcher:
         self._clock = clock
         self._metrics = metrics
         self._digest_times = digest_times
-        self._pacer = Pacer(
-            per_channel=self._settings.channel_messages_per_5s,
-            global_per_second=self._settings.global_requests_per_second,
+        self._pacer = pacer or Pacer(
+            per_channel=settings.channel_messages_per_5s,
+            global_per_second=settings.global_requests_per_second,
         )
         if warning := settings.pacing_warning():
             log.warning("%s", warning)
@@ -98,8 +99,11 @@ class Dispatcher:
         ``more()`` still says so: the workers never wait for a whole batch to end (its
         slowest channel) nor for the next claim, so a backlog goes out at the paced rate."""
         summary = SendSummary()
+        self._coverage.clear()
+        self._guild_names.clear()  # read once a run: a renamed server shows its new name
+        run = _SendRun(self._store, self._clock, self._send_row, self._pacer.channel_open)
         try:
-            await _SendRun(self, summary, batch, more).run(concurrency)
+            await run.run(summary, batch=batch, concurrency=concurrency, more=more)
         finally:
             self._metrics.count_sends(summary)
         return summary
@@ -441,36 +445,55 @@ class Dispatcher:
         return self._guild_names[guild_id]
 
 
+# Sends one claimed row (given the run's articles and summary); True when its target refused.
+SendRow = Callable[[Delivery, dict[int, Article], SendSummary], Awaitable[bool]]
+
+
 class _SendRun:
     """One run of ``Dispatcher.send_due``: claims feed per-target queues, one worker per
     target drains its queue in order, and the next claim is made while the workers send.
     That needs claims: on SQLite, where ``due`` reads the pending rows again until they are
-    written back, the next batch is read once every row of the last is done with."""
+    written back, the next batch is read once every row of the last is done with.
+
+    At most ``concurrency`` rows are being sent at once; a channel's worker waits for room in
+    its channel's window before it takes a place among them, so that channels waiting out
+    their window leave the places to the others (with a place held through the wait, 64
+    channels out of 100 sent their whole backlog before the other 36 began, which then sent
+    alone, at one post a second each, under half the global pace)."""
 
     def __init__(
         self,
-        dispatcher: Dispatcher,
-        summary: SendSummary,
-        batch: int,
-        more: Callable[[], Awaitable[bool]] | None,
+        store: StoreApi,
+        clock: Clock,
+        send_row: SendRow,
+        channel_open: Callable[[int], Awaitable[None]],
     ) -> None:
-        self._dispatcher = dispatcher
-        self._summary = summary
-        self._batch = batch
-        self._more = more
+        self._store = store
+        self._clock = clock
+        self._send_row = send_row
+        self._channel_open = channel_open
+        self._summary = SendSummary()
+        self._batch = 0
+        self._more: Callable[[], Awaitable[bool]] | None = None
         self._queues: dict[tuple[str, int], deque[Delivery]] = {}
         self._refused: set[tuple[str, int]] = set()
         self._articles: dict[int, Article] = {}
-        self._overlap = shares_the_outbox(dispatcher._store.deliveries)
+        self._overlap = shares_the_outbox(store.deliveries)
         self._waiting = 0  # rows claimed that no worker has taken yet
         self._known: set[DeliveryKey] = set()  # rows waiting or being sent
         self._low = asyncio.Event()  # set when fewer than half a batch wait
         self._progress = asyncio.Event()  # set when a row is done with (since the last claim)
         self._workers: set[asyncio.Task[None]] = set()
 
-    async def run(self, concurrency: int) -> None:
-        self._dispatcher._coverage.clear()
-        self._dispatcher._guild_names.clear()  # read once a run: a renamed server shows its name
+    async def run(
+        self,
+        summary: SendSummary,
+        *,
+        batch: int,
+        concurrency: int,
+        more: Callable[[], Awaitable[bool]] | None,
+    ) -> None:
+        self._summary, self._batch, self._more = summary, batch, more
         gate = asyncio.Semaphore(concurrency)
         try:
             await self._feed(gate)
@@ -496,7 +519,7 @@ class _SendRun:
     async def _claim(self, gate: asyncio.Semaphore) -> bool:
         """Claim the next rows into the queues (a worker for each new target); whether the
         claim came back full."""
-        store, clock = self._dispatcher._store, self._dispatcher._clock
+        store, clock = self._store, self._clock
         await store.deliveries.cancel_stale_due(clock())
         due = await store.deliveries.due(clock(), limit=self._batch)
         self._summary.full = len(due) >= self._batch
@@ -526,22 +549,28 @@ class _SendRun:
         return self._summary.full
 
     async def _work(self, target: tuple[str, int], gate: asyncio.Semaphore) -> None:
-        async with gate:
-            queue = self._queues[target]
-            while queue:
-                delivery = queue.popleft()
-                self._waiting -= 1
-                self._note_waiting()
-                refused = await self._dispatcher._send_row(delivery, self._articles, self._summary)
-                self._known.discard(delivery.key)
-                self._progress.set()
-                if refused:
-                    self._refused.add(target)  # its other rows were failed without a request
-                    self._waiting -= len(queue)
-                    self._known.difference_update(row.key for row in queue)
-                    queue.clear()
-            del self._queues[target]  # a later claim starts a new worker for it
+        queue = self._queues[target]  # only this worker takes rows from it
+        kind, target_id = target
+        while queue:
+            if kind == "channel":
+                await self._channel_open(target_id)
+            async with gate:
+                await self._send_next(target, queue)
+        del self._queues[target]  # a later claim starts a new worker for it
         self._note_waiting()
+
+    async def _send_next(self, target: tuple[str, int], queue: deque[Delivery]) -> None:
+        delivery = queue.popleft()
+        self._waiting -= 1
+        self._note_waiting()
+        refused = await self._send_row(delivery, self._articles, self._summary)
+        self._known.discard(delivery.key)
+        self._progress.set()
+        if refused:
+            self._refused.add(target)  # its other rows were failed without a request
+            self._waiting -= len(queue)
+            self._known.difference_update(row.key for row in queue)
+            queue.clear()
 
     def _note_waiting(self) -> None:
         low = self._waiting < max(1, self._batch // 2) if self._overlap else not self._known

@@ -14,6 +14,7 @@ import discord
 from bot.config import DeliverySettings
 from bot.observability.metrics import Metrics
 from bot.sending.dispatcher import Dispatcher
+from bot.sending.pacing import Pacer
 from bot.sending.sender import DiscordSender, Sender
 from bot.sending.summary import SendSummary
 from storage.outbox.rows import nonce_for
@@ -57,6 +58,7 @@ class Senders:
         store: PgStore,
         sender: Sender | None = None,
         settings: DeliverySettings | None = None,
+        pacer: Pacer | None = None,
     ) -> Dispatcher:
         async def digest_times(_guild: int | None, now: datetime) -> tuple[datetime, datetime]:
             return now, now
@@ -68,6 +70,7 @@ class Senders:
             clock=self.clock,
             metrics=Metrics(),
             digest_times=digest_times,
+            pacer=pacer,
         )
 
     async def seed(self, store: PgStore, alerts: int, channels: int = CHANNELS) -> None:
@@ -94,6 +97,14 @@ class Senders:
             for m in self.double.world.messages.values()
             if m.author_id == self.double.world.bot_user.id
         )
+
+    def posted_in_order(self) -> list[tuple[int, str]]:
+        """(channel, nonce) of each message create the double was asked for, in arrival order."""
+        return [
+            (int(r.path.split("/")[-2]), str(r.json["nonce"]))
+            for r in self.double.request_log
+            if r.method == "POST" and r.route == "/channels/{channel_id}/messages"
+        ]
 
     def posts(self) -> Counter[str]:
         """How many message creates the double was asked for, by nonce."""

@@ -5,9 +5,11 @@ one is sent), checking the worker lease between batches."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 from bot.config import DeliverySettings
 from bot.jobs import sending_job
+from bot.sending.pacing import Pacer
 from bot.sending.sender import DiscordSender, Outgoing
 from tests.bot.processes import wait_until
 from tests.bot.sending.senders import Senders
@@ -70,4 +72,23 @@ async def test_a_stuck_channel_does_not_hold_the_others_to_its_batch(senders: Se
     await wait_until(lambda: others() == 35, 30, "the other channels' rows of every batch")
     released.set()
     assert (await run).startswith("40 sent, ")
+    senders.assert_exactly_once()
+
+
+async def test_channels_waiting_for_their_window_leave_the_places_to_other_channels(
+    senders: Senders,
+):
+    # with two places and four channels, a channel's worker used to keep its place while its
+    # channel's window was full: the last two channels began after the first two had sent
+    # everything, and sent alone at their channels' pace
+    store = await senders.store("a")
+    await senders.seed(store, 24, channels=4)  # six posts a channel: the sixth waits a window
+    pacer = Pacer(per_channel=5, channel_window=2.0, global_per_second=1000)
+    dispatcher = await senders.dispatcher(store, pacer=pacer)
+    summary = await dispatcher.send_due(concurrency=2)
+    assert summary.sent == 24
+    channels = [channel for channel, _ in senders.posted_in_order()]
+    assert len(channels) == 24 and len(set(channels)) == 4
+    first_five_of_every_channel = channels[:20]
+    assert Counter(first_five_of_every_channel) == dict.fromkeys(set(channels), 5)
     senders.assert_exactly_once()

@@ -55,15 +55,17 @@ async def test_the_global_limit_holds_across_channels():
     clock = FakeClock()
     paced = pacer(clock, global_per_second=3)
     times = [t for channel in range(7) for t in await send_times(paced, clock, channel, 1)]
-    assert times == pytest.approx([0.0, 0.1, 0.2, 1.0, 1.1, 1.2, 2.0])
+    assert times == pytest.approx([0.0, 0.05, 0.1, 1.0, 1.05, 1.1, 2.0])
 
 
 async def test_the_global_budget_is_spread_over_the_second_not_spent_at_once():
     clock = FakeClock()
     paced = pacer(clock, global_per_second=47)
     times = [t for channel in range(100) for t in await send_times(paced, clock, channel, 1)]
-    tenths = Counter(int(t * 10 + 1e-9) for t in times)
-    assert max(tenths.values()) == 5  # a tenth of 47, rounded up
+    twentieths = Counter(int(t * 20 + 1e-9) for t in times)
+    # a twentieth of 47, rounded up: no more than the 3 below Discord's 50 that a burst
+    # reaching it a little late could carry into the next second
+    assert max(twentieths.values()) == 3
     assert sum(t < 1.0 for t in times) == 47  # and still the whole second's budget
     assert sum(t < 2.0 for t in times) == 94
 
