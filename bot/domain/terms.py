@@ -69,8 +69,10 @@ _FIGURE = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_WORD = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
+_DIGIT_WORD = "zero|one|two|three|four|five|six|seven|eight|nine"
 _WORDS_FIGURE = re.compile(
     rf"\b(?P<tens>{_NUMBER_WORD})(?:[\s-](?P<ones>one|two|three|four|five|six|seven|eight|nine))?"
+    rf"(?P<point>[\s-]point(?:[\s-](?:{_DIGIT_WORD}))+)?"
     r"(?:\s+(?P<unit>hundred|thousand|million|billion))?"
     r"(?:\s?(?P<pct>per\s?cent|percent))?\b",
     re.IGNORECASE,
@@ -82,6 +84,7 @@ _WIRE = re.compile(
     r"^\s*(?:update|corrected|refile|exclusive|breaking|live|watch|video)\s*\d*\s*[-:–—]\s*",
     re.IGNORECASE,
 )
+_HYPHENATED = re.compile(r"(?<![\w-])([^\W\d_]{2,})-([^\W\d_]{2,})(?![\w-])")
 _NAME_PHRASE = re.compile(r"(?:[A-Z][\w'’]*\s+(?:(?:of|the|and|for|de)\s+)?){1,5}[A-Z][\w'’]*")
 
 
@@ -153,7 +156,7 @@ def query_terms(text: str, *, limit: int = 16) -> list[Term]:
 
 def _terms_of(text: str, weight: float, *, headline_case: bool, inflect: bool = True) -> list[Term]:
     """Figures first (so their digits and words are not read again as words), then names
-    written out as their initials, then words."""
+    written out as their initials, then words, then hyphenated words written solid."""
     words = _WORD.findall(text)
     terms, rest = _figures(text, weight, words)
     case = _Case(text, words, headline_case)
@@ -164,7 +167,22 @@ def _terms_of(text: str, weight: float, *, headline_case: bool, inflect: bool = 
             term = _word(word, weight, names, inflect)
             if term is not None:
                 terms.append(term)
-    return terms
+    return terms + _joined(text, weight, case)
+
+
+def _joined(text: str, weight: float, case: _Case) -> list[Term]:
+    """Words of two parts joined by a hyphen, as one word (``Sky-Lane``: ``skylane``;
+    ``play-off``: ``playoff``), which other outlets may write solid; their parts are searched
+    as words too, and match the hyphenated and the spaced spelling."""
+    found: list[Term] = []
+    for match in _HYPHENATED.finditer(text):
+        first, second = match.group(1), match.group(2)
+        joined = fold(first + second)[:MAX_TERM_LENGTH]
+        if not joined.isalpha() or joined in STOPWORDS:
+            continue
+        name = not case.mute and first[0].isupper() and second[0].isupper()
+        found.append(Term(joined, (joined,), weight * (NAME_BOOST if name else 1.0), joined))
+    return found
 
 
 def _figures(text: str, weight: float, words: list[str]) -> tuple[list[Term], list[str]]:
@@ -291,7 +309,8 @@ def _words_figure(match: re.Match[str], weight: float) -> Term | None:
     ones = NUMBER_WORDS[match.group("ones").lower()] if match.group("ones") else 0
     if ones and tens < 20:
         return None  # "ten two": not one number
-    value = Decimal(tens + ones)
+    decimals = _decimals(match.group("point"))
+    value = Decimal(f"{tens + ones}.{decimals}" if decimals else tens + ones)
     written = match.group(0)
     unit = (match.group("unit") or "").lower()
     if unit:
@@ -299,10 +318,20 @@ def _words_figure(match: re.Match[str], weight: float) -> Term | None:
     if match.group("pct"):
         return _percent(value, weight, written)
     if not unit:
+        if decimals:
+            return _amount(value, [" ".join(tokens(_plain(value)))], weight, written)
         if value < 2:
             return None  # "one", "zero": words, not figures
         return _small_number(str(value), weight, written)
     return _amount(value, list(_spellings(value)), weight, written)
+
+
+def _decimals(point: str | None) -> str:
+    """The digits of ``-point-four``, `` point two five``: ``4``, ``25``."""
+    if not point:
+        return ""
+    words = re.findall(r"[a-z]+", point.lower())[1:]  # after "point"
+    return "".join(str(NUMBER_WORDS[w]) for w in words)
 
 
 def _small_number(digits: str, weight: float, written: str) -> Term:

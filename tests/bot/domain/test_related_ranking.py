@@ -321,3 +321,59 @@ async def test_a_story_whose_first_results_tell_nothing_of_it_still_gets_every_r
         await add(store, slug, title, excerpt, "2026-10-26T08:00:00Z")
     titles = await similar(store, story)
     assert {title for title, _ in one_word_each.values()} <= set(titles)
+
+
+async def test_a_name_one_outlet_hyphenates_finds_the_others_solid_spelling(store):
+    story = await add(
+        store,
+        "sorry",
+        "Sky-Lane says sorry, offers a week's credit",
+        "Every affected subscriber will get seven days of service free, the firm said.",
+        "2026-09-16T09:00:00Z",
+    )
+    await add(
+        store,
+        "outage",
+        "Skylane outage leaves 2 million without internet",
+        "The satellite broadband provider blamed a faulty software update.",
+        "2026-09-15T08:00:00Z",
+    )
+    await add(
+        store,
+        "lane",
+        "Highway lane closures end ahead of schedule",
+        "Drivers can use both carriageways again from Friday.",
+        "2026-09-16T07:00:00Z",
+    )
+    assert (await similar(store, story))[0] == "Skylane outage leaves 2 million without internet"
+
+
+async def test_a_figure_written_in_words_with_a_point_is_the_figure(store):
+    story = await add(
+        store,
+        "wakeup",
+        "Out-of-work numbers 'a wake-up call', unions say",
+        "Union leaders blamed the rise in joblessness to five-point-four per cent on energy "
+        "prices.",
+        "2026-09-04T15:00:00Z",
+    )
+    await add(
+        store,
+        "rate",
+        "Unemployment hits 5.4%, highest since 2022",
+        "The statistics office said 61,000 jobs went in August.",
+        "2026-09-04T09:00:00Z",
+    )
+    await add(
+        store,
+        "pay",
+        "Energy suppliers to cut bills in spring",
+        "Households should see smaller bills from April.",
+        "2026-09-04T10:00:00Z",
+    )
+    _, results = await RelatedService(store).for_story(GUILD, story, limit=5)
+    first = results[0]
+    assert first.article.title == "Unemployment hits 5.4%, highest since 2022"
+    assert "shared terms: five-point-four per cent" in first.reason
+    # the filler's "rise reaches 4%" is not the story's 5.4%
+    assert not any("four per cent" in r.reason for r in results[1:])

@@ -76,9 +76,26 @@ def test_possessives_and_contractions_leave_the_word():
     assert keys("Port Caldwell's vans can't stop") == ["port", "caldwell", "van", "stop"]
 
 
-def test_hyphenated_words_are_their_parts():
-    assert keys("facial-recognition vans") == ["facial", "recognition", "van"]
-    assert keys("face-scanning cameras") == ["face", "scanning", "camera"]
+def test_hyphenated_words_are_their_parts_and_the_word_written_solid():
+    assert keys("facial-recognition vans") == ["facial", "recognition", "van", "facialrecognition"]
+    assert keys("face-scanning cameras") == ["face", "scanning", "camera", "facescanning"]
+    assert {"sky", "lane", "skylane"} <= set(keys("Sky-Lane says sorry"))
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("rose to five-point-four per cent", "5.4%"),
+        ("three point two five percent", "3.25%"),
+        ("two point five million people", "2500000"),
+    ],
+)
+def test_a_figure_in_words_with_a_point_is_the_figure(written, key):
+    assert key in keys(written)
+
+
+def test_a_point_without_digits_is_a_word():
+    assert keys("at one point the crowd") == ["point", "crowd"]
 
 
 def test_a_plural_and_its_singular_are_one_term_with_both_forms():
