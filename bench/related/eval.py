@@ -1,7 +1,7 @@
 """Score the related-coverage engine on the written evaluation set (bench/related/written/).
 
-    python -m bench.related.eval [--set written|written2|written3|written4|heldout] [--json] [--config FILE]
-                                 [--workdir DIR] [--filler N] [--seed S]
+    python -m bench.related.eval [--set written|written2|written3|written4|heldout] [--json]
+                                 [--config FILE] [--workdir DIR] [--filler N] [--seed S]
                                  [--backend sqlite|postgresql]
 
 `--set heldout` scores the held-out set (bench/related/heldout/) instead, with its own filler;
