@@ -69,9 +69,6 @@ class TopicBot(ServiceBot):
         options.setdefault("http_trace", metrics.http_trace())  # counts Discord's 429s
         self.shard_plan = shards or ShardPlan()
         options.update(self.shard_plan.options)
-        # No voice here: discord.py's warnings that PyNaCl and davey (voice) are missing, two
-        # WARNING lines at every start, say nothing an operator can act on.
-        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
