@@ -65,6 +65,7 @@ class PgPlanningQueries(OutboxQueries):
             plans.MARK_SOURCE_PLANNED if publication.guild_id is None else plans.MARK_GUILD_PLANNED
         )
         async with self._db.transaction():
+            await self._db.execute(_SORT_MEMORY)
             keep = _KEEP_EXISTING if await self._scalar(_ALREADY_PLANNED, params) else ""
             # Members first: see _plan_members on the order of the rows.
             members = await self._plan_members(params, keep)
@@ -140,23 +141,28 @@ GROUP BY f.guild_id, f.channel_id, a.pk
 
 # One alert per member and guild, from the most immediate of their subscriptions that passes
 # its own quality bar. Each of the article's topics' subscribers are read from the covering
-# index in (server, member, mode rank) order (migration 0009), and the topics' scans merged:
-# the rows come in the order DISTINCT ON keeps the first of, with no sort (sorting 100,000 rows
-# was two thirds of the select). PostgreSQL merges the scans only when each is a subquery
-# with that ORDER BY of its own, one per topic, so the statement is written for the number of
-# topics and the topics are parameters. What else decides whether a member hears of it is the
-# same for all their rows in a server (the server's bar, its decision, the story already
-# heard of), so it is checked once per member, after the choice. What depends on the guild
-# alone (its quality bar, its digest moments by its own schedule: time zone, time, day; the
+# index in (server, member, mode rank) order (migration 0009) and the topics' scans merged, so
+# the rows come in the order DISTINCT ON keeps the first of, with no sort (sorting 100,000
+# rows was two thirds of the select). PostgreSQL merges the scans only when each is a
+# subquery with that ORDER BY of its own, so the statement is written for the number of
+# topics, which are parameters. What else decides whether a member hears of it is the same
+# for all their rows in a server (the server's bar, its decision, the story already heard
+# of), so it is checked once per member, after the choice. What depends on the guild alone
+# (its quality bar, its digest moments by its own schedule: time zone, time, day; the
 # defaults passed in where it set none) and the guilds' decisions on this article are looked
 # up once, before the rows, not once per row.
-# The rows come sorted by (server, member), which is the primary key's order after the
-# article: written before the channel posts, each lands at the right end of the key, where
-# PostgreSQL appends without searching the tree from its root and splits a full page into a
-# full one and an empty one. Written after them, each member's row would land between two
-# servers' channel posts, in the middle of the key: a search from the root per row and pages
-# split in halves (a 100,000-row plan touched 590,000 buffers and wrote 33.6 MB of WAL that
-# way, 360,000-410,000 and 30.2 MB this way).
+# The rows are written in (server, member) order, the primary key's order after the article:
+# written before the channel posts, each lands at the right end of the key, where PostgreSQL
+# appends without searching the tree from its root and splits a full page into a full one and
+# an empty one. Written after them, each would land between two servers' channel posts, in
+# the middle of the key: a search from the root per row and pages split in halves (a
+# 100,000-row plan touched 590,000 buffers and wrote 33.6 MB of WAL that way, 360,000-435,000
+# and 30.2 MB this way); written in no order, the same (584,000 buffers, 33.6 MB).
+# Hence the final ORDER BY. The merged scans give that order and merge joins with the guilds'
+# terms and decisions keep it, and then nothing is sorted; but PostgreSQL estimates the
+# members at a handful of rows (it cannot know how many the choice keeps), so where guilds'
+# settings are many it may hash the members to join them instead, which scatters them: only
+# then are they sorted, as every plan's were before.
 _MEMBERS_HEAD = """
 WITH dues (zone, at, day, daily, weekly) AS (
     SELECT * FROM unnest(:zones, :ats, :days, :dailies, :weeklies)
@@ -201,6 +207,7 @@ LEFT JOIN terms gt ON gt.guild_id = s.guild_id
 LEFT JOIN decisions gp ON gp.guild_id = s.guild_id
 WHERE a.quality >= coalesce(gt.min_quality, :bar)
   AND {plans.reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
+ORDER BY s.guild_id, s.user_id
 """
 
 
@@ -226,3 +233,6 @@ _ARTICLE_TOPICS = "SELECT topic_id FROM article_topics WHERE article_pk = :pk OR
 # rolls this plan back whole and it is planned again on the next run.
 _ALREADY_PLANNED = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE article_pk = :pk)"
 _KEEP_EXISTING = " ON CONFLICT DO NOTHING"
+# Should the members' rows need sorting after all (see _MEMBERS_INSERT), 100,000 of them are
+# ~13 MB: in memory, not on disk.
+_SORT_MEMORY = "SET LOCAL work_mem = '32MB'"
