@@ -39,6 +39,7 @@ EXPECTED = {
     "heldout": Expected(events=24, distractors=75, per_kind=15, queries=10),
     "written2": Expected(events=10, distractors=33, per_kind=3, queries=8, min_curated=3),
     "written3": Expected(events=40, distractors=120, per_kind=15, queries=15),
+    "written4": Expected(events=40, distractors=120, per_kind=15, queries=15),
 }
 
 

@@ -60,6 +60,46 @@ async def test_one_alert_per_member_and_one_post_per_channel_with_the_most_immed
     assert await any_store.deliveries.unplanned(CUTOFF, limit=10) == []  # planned once
 
 
+async def test_a_members_alert_comes_from_their_most_immediate_subscription_that_qualifies(
+    any_store,
+):
+    outbox = Outbox(any_store)
+    ai, rail, ships, art = [await outbox.topic(name) for name in ("AI", "Rail", "Ships", "Art")]
+    await outbox.subscribe(G1, 100, ai, min_quality=90)  # instant, but bar above the article
+    await outbox.subscribe(G1, 100, rail, delivery="weekly")
+    await outbox.subscribe(G1, 100, ships, delivery="daily")  # the best that qualifies
+    await outbox.subscribe(G1, 101, art)  # a topic the article has not
+    await outbox.subscribe(G1, 102, ships, delivery="weekly")
+    await outbox.subscribe(G1, 102, rail, delivery="weekly")  # two alike: one alert
+    await outbox.subscribe(G2, 100, ai, delivery="daily")
+    await outbox.subscribe(G2, 103, rail)
+    await outbox.settings(G2, min_quality=70)  # G2's bar is above the article: no one there
+    pk = await outbox.article("tracks", [ai, rail, ships], quality=60)
+
+    assert await plan_all(any_store) == [PlanCounts(channel_posts=0, direct_messages=2)]
+    assert await outbox.rows() == [
+        (G1, "dm", 100, pk, "daily", "pending", to_timestamp(DAILY)),
+        (G1, "dm", 102, pk, "weekly", "pending", to_timestamp(WEEKLY)),
+    ]
+
+
+async def test_a_moderators_publication_reaches_only_its_guilds_members(any_store):
+    outbox = Outbox(any_store)
+    ai, rail = await outbox.topic("AI"), await outbox.topic("Rail")
+    for guild in (G1, G2):
+        await outbox.subscribe(guild, 100, ai, delivery="weekly")
+        await outbox.subscribe(guild, 100, rail)
+        await outbox.subscribe(guild, 101, rail, delivery="daily")
+    own = await outbox.article("own", [ai, rail], published=False, origin_guild=G1)
+    await outbox.decide(G1, own, "published")
+
+    assert await plan_all(any_store) == [PlanCounts(channel_posts=0, direct_messages=2)]
+    assert await outbox.rows() == [
+        (G1, "dm", 100, own, "instant", "pending", to_timestamp(NOW)),
+        (G1, "dm", 101, own, "daily", "pending", to_timestamp(DAILY)),
+    ]
+
+
 async def test_a_guilds_own_digest_schedule_sets_its_rows_times(any_store):
     outbox = Outbox(any_store)
     ai = await outbox.topic("AI")

@@ -45,6 +45,8 @@ SETS = {
     "written2": SetSpec("written2", HERE.parent / "written2", 800, 21),
     # Written by a helper who never read the engine, as an independent judge (issue 12).
     "written3": SetSpec("written3", HERE.parent / "written3", 2000, 31),
+    # A fourth, by another helper who never read the engine, as a second independent judge.
+    "written4": SetSpec("written4", HERE.parent / "written4", 2000, 41),
 }
 
 

@@ -5,6 +5,7 @@ the fan-out statements are this engine's."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -66,11 +67,21 @@ class PgPlanningQueries(OutboxQueries):
         async with self._db.transaction():
             await self._db.execute(_SORT_MEMORY)
             keep = _KEEP_EXISTING if await self._scalar(_ALREADY_PLANNED, params) else ""
-            # Members first: see _PLAN_MEMBERS on the order of the rows.
-            members = await self._execute(_PLAN_MEMBERS + keep, params, _PLAN_TYPES | _DUE_TYPES)
+            # Members first: see _plan_members on the order of the rows.
+            members = await self._plan_members(params, keep)
             channels = await self._execute(_PLAN_CHANNELS + keep, params, _PLAN_TYPES)
             outcome = await self._fetch(mark, params, _PLAN_TYPES)
         return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
+
+    async def _plan_members(self, params: dict[str, Any], keep: str) -> int:
+        topics = await self._fetch(_ARTICLE_TOPICS, params)
+        if not topics:
+            return 0
+        return await self._execute(
+            _plan_members(len(topics)) + keep,
+            params | _topic_params(topics),
+            _PLAN_TYPES | _DUE_TYPES,
+        )
 
     async def reschedule_digests(
         self, guild_id: int, now: datetime, daily: datetime, weekly: datetime
@@ -128,19 +139,31 @@ WHERE a.pk = :pk
 GROUP BY f.guild_id, f.channel_id, a.pk
 """
 
-# One alert per member and guild: DISTINCT ON keeps, per member, the first row in the order
-# given, the most immediate of their matching subscriptions. What depends on the guild alone
+# One alert per member and guild, from the most immediate of their subscriptions that passes
+# its own quality bar. Each of the article's topics' subscribers are read from the covering
+# index in (server, member, mode rank) order (migration 0009) and the topics' scans merged, so
+# the rows come in the order DISTINCT ON keeps the first of, with no sort (sorting 100,000
+# rows was two thirds of the select). PostgreSQL merges the scans only when each is a
+# subquery with that ORDER BY of its own, so the statement is written for the number of
+# topics, which are parameters. What else decides whether a member hears of it is the same
+# for all their rows in a server (the server's bar, its decision, the story already heard
+# of), so it is checked once per member, after the choice. What depends on the guild alone
 # (its quality bar, its digest moments by its own schedule: time zone, time, day; the
 # defaults passed in where it set none) and the guilds' decisions on this article are looked
 # up once, before the rows, not once per row.
-# The rows come sorted by (server, member), which is the primary key's order after the
-# article: written before the channel posts, each lands at the right end of the key, where
-# PostgreSQL appends without searching the tree from its root and splits a full page into a
-# full one and an empty one. Written after them, each member's row would land between two
-# servers' channel posts, in the middle of the key: a search from the root per row and pages
-# split in halves (a 100,000-row plan touched 590,000 buffers and wrote 33.6 MB of WAL that
-# way, 360,000-410,000 and 30.2 MB this way).
-_PLAN_MEMBERS = f"""
+# The rows are written in (server, member) order, the primary key's order after the article:
+# written before the channel posts, each lands at the right end of the key, where PostgreSQL
+# appends without searching the tree from its root and splits a full page into a full one and
+# an empty one. Written after them, each would land between two servers' channel posts, in
+# the middle of the key: a search from the root per row and pages split in halves (a
+# 100,000-row plan touched 590,000 buffers and wrote 33.6 MB of WAL that way, 360,000-435,000
+# and 30.2 MB this way); written in no order, the same (584,000 buffers, 33.6 MB).
+# Hence the final ORDER BY. The merged scans give that order and merge joins with the guilds'
+# terms and decisions keep it, and then nothing is sorted; but PostgreSQL estimates the
+# members at a handful of rows (it cannot know how many the choice keeps), so where guilds'
+# settings are many it may hash the members to join them instead, which scatters them: only
+# then are they sorted, as every plan's were before.
+_MEMBERS_HEAD = """
 WITH dues (zone, at, day, daily, weekly) AS (
     SELECT * FROM unnest(:zones, :ats, :days, :dailies, :weeklies)
 ),
@@ -151,28 +174,55 @@ terms AS MATERIALIZED (
 ),
 decisions AS MATERIALIZED (
     SELECT guild_id, state, decided_at FROM guild_publication WHERE article_pk = :pk
+),
+chosen AS (
+    SELECT DISTINCT ON (guild_id, user_id) guild_id, user_id, id, delivery
+    FROM ({topics}) s
+    ORDER BY guild_id, user_id, rank
 )
+"""
+
+_TOPICS_SUBSCRIBERS = f"""(
+        SELECT s.guild_id, s.user_id, s.id, s.delivery, {plans.MODE_RANK} AS rank
+        FROM subscriptions s
+        WHERE s.topic_id = :topic{{n}} AND s.disabled_reason IS NULL
+          AND s.min_quality <= (SELECT quality FROM articles WHERE pk = :pk)
+          AND (:guild IS NULL OR s.guild_id = :guild)
+        ORDER BY s.guild_id, s.user_id, {plans.MODE_RANK}
+    )"""
+
+_MEMBERS_INSERT = f"""
 INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, subscription_id, mode,
                         state, note, next_attempt_at, created_at)
-SELECT DISTINCT ON (s.guild_id, s.user_id)
-       s.guild_id, a.pk, 'dm', s.user_id, s.id, s.delivery, 'pending', '',
+SELECT s.guild_id, a.pk, 'dm', s.user_id, s.id, s.delivery, 'pending', '',
        CASE s.delivery
            WHEN 'instant' THEN :now
            WHEN 'daily' THEN coalesce(gt.daily, :daily)
            ELSE coalesce(gt.weekly, :weekly)
        END,
        :now
-FROM articles a
-JOIN article_topics at ON at.article_pk = a.pk
-JOIN subscriptions s ON s.topic_id = at.topic_id
+FROM chosen s
+JOIN articles a ON a.pk = :pk
 LEFT JOIN terms gt ON gt.guild_id = s.guild_id
 LEFT JOIN decisions gp ON gp.guild_id = s.guild_id
-WHERE a.pk = :pk
-  AND s.disabled_reason IS NULL
-  AND a.quality >= greatest(s.min_quality, coalesce(gt.min_quality, :bar))
+WHERE a.quality >= coalesce(gt.min_quality, :bar)
   AND {plans.reaches(guild="s.guild_id", kind="'dm'", target="s.user_id")}
-ORDER BY s.guild_id, s.user_id, {plans.MODE_RANK}
+ORDER BY s.guild_id, s.user_id
 """
+
+
+@functools.cache
+def _plan_members(topics: int) -> str:
+    """The members' statement for an article of ``topics`` topics, bound as ``:topic0``..."""
+    scans = " UNION ALL ".join(_TOPICS_SUBSCRIBERS.format(n=n) for n in range(topics))
+    return _MEMBERS_HEAD.format(topics=scans) + _MEMBERS_INSERT
+
+
+def _topic_params(topics: list[tuple[Any, ...]]) -> dict[str, int]:
+    return {f"topic{n}": int(row[0]) for n, row in enumerate(topics)}
+
+
+_ARTICLE_TOPICS = "SELECT topic_id FROM article_topics WHERE article_pk = :pk ORDER BY topic_id"
 
 # Rows of the article already in the outbox (planned for a moderator's publication before
 # the source's, or the other way round) are kept: then, and only then, the inserts skip the
@@ -183,5 +233,6 @@ ORDER BY s.guild_id, s.user_id, {plans.MODE_RANK}
 # rolls this plan back whole and it is planned again on the next run.
 _ALREADY_PLANNED = "SELECT EXISTS (SELECT 1 FROM deliveries WHERE article_pk = :pk)"
 _KEEP_EXISTING = " ON CONFLICT DO NOTHING"
-# A 100,000-row plan sorts ~8 MB of rows (one alert per member): in memory, not on disk.
+# Should the members' rows need sorting after all (see _MEMBERS_INSERT), 100,000 of them are
+# ~13 MB: in memory, not on disk.
 _SORT_MEMORY = "SET LOCAL work_mem = '32MB'"
