@@ -10,10 +10,10 @@ Each term is searched as the word sequences FTS5's ``unicode61`` tokenizer makes
 spellings: ``$13K``, ``$13,000``, ``13 thousand`` and ``13000`` are one term (``13k``,
 ``13 000``, ``13 thousand``, ``13000``), as are ``$8.4bn`` and ``8.4 billion dollars``,
 ``1.75%``, ``1.75 per cent`` and ``one-point-seven-five per cent`` (``1 75``), ``four
-million`` and ``4m``, ``3`` and ``three``; a headline word, its plural and its British or American spelling are one term
-(``bot.domain.spelling``); a name written out (``Federal Aviation Administration``) is also searched
-as its initials (``FAA``), and a hyphenated word (``Sky-Lane``) also as the word written
-solid (``skylane``).
+million`` and ``4m``, ``3`` and ``three``; a headline word, its plural and its British or
+American spelling are one term (``bot.domain.spelling``); a name written out (``Federal
+Aviation Administration``) is also searched as its initials (``FAA``), and a hyphenated word
+(``Sky-Lane``) also as the word written solid (``skylane``).
 """
 
 from __future__ import annotations
