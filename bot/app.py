@@ -28,7 +28,7 @@ from bot.leadership import JobLeadership, while_held
 from bot.observability.metrics import Metrics
 from bot.observability.server import ObservabilityServer
 from bot.scheduler import JobScheduler, ScheduledJob
-from bot.sending.dispatcher import Dispatcher
+from bot.sending.dispatcher import Dispatcher, pacer_for
 from bot.sending.pacing import Throttle
 from bot.sending.sender import DiscordSender
 from bot.sharding import IdentifyPacer, IdentifySlots, ShardPlan
@@ -66,12 +66,11 @@ class TopicBot(ServiceBot):
         **options: Any,
     ) -> None:
         metrics = metrics or Metrics()
-        options.setdefault("http_trace", metrics.http_trace())  # counts Discord's 429s
+        pacer = pacer_for(settings.delivery)
+        # counts Discord's 429s, and tells the pacer of the retries it did not let go
+        options.setdefault("http_trace", metrics.http_trace(on_rate_limited=pacer.rate_limited))
         self.shard_plan = shards or ShardPlan()
         options.update(self.shard_plan.options)
-        # No voice here: discord.py's warnings that PyNaCl and davey (voice) are missing, two
-        # WARNING lines at every start, say nothing an operator can act on.
-        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents(),
@@ -104,6 +103,7 @@ class TopicBot(ServiceBot):
             clock=clock,
             metrics=metrics,
             digest_times=self.planner.digest_times,
+            pacer=pacer,
         )
         # On SQLite this process is the store's only one (storage.exclusive): always the holder.
         self.worker_lease = worker_lease or SoleProcessLease()

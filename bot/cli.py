@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import asyncpg
+import discord
 from tqdm import tqdm
 
 from bot.articles.article_file import ParseLimits
@@ -202,6 +203,9 @@ def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
         verbose=args.verbose,
         secrets=[secret for secret in (token, database_password) if secret],
     )
+    # No voice here: discord.py's warnings that PyNaCl and davey (voice) are missing, two
+    # WARNING lines at every start, say nothing an operator can act on.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 def _store_problem(error: sqlite3.OperationalError) -> str:

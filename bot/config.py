@@ -161,7 +161,7 @@ class DeliverySettings(_Section):
     channel_messages_per_5s: Annotated[int, Field(ge=1, le=5)] = 5
     # Discord's 50 a second per bot, less room for the other processes' requests (replies to
     # commands do not count); more only for a bot Discord granted more, up to a sane bound.
-    global_requests_per_second: Annotated[float, Field(gt=0, le=MAX_GLOBAL_PER_SECOND)] = 47
+    global_requests_per_second: Annotated[float, Field(gt=0, le=MAX_GLOBAL_PER_SECOND)] = 46
     digest_items: Annotated[int, Field(ge=1, le=10)] = 10
 
     def pacing_warning(self) -> str | None:

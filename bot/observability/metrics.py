@@ -5,8 +5,9 @@ happen; what the store holds (outbox depth, paused targets, size) is read at scr
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -130,8 +131,10 @@ class Metrics:
             self.deliveries.labels(state).inc(count)
         self.retries.inc(summary.retried)
 
-    def http_trace(self) -> aiohttp.TraceConfig:
-        """Given to discord.py's HTTP session: counts Discord's 429 answers as they arrive."""
+    def http_trace(self, on_rate_limited: RateLimitedHook | None = None) -> aiohttp.TraceConfig:
+        """Given to discord.py's HTTP session: counts Discord's 429 answers as they arrive, and
+        tells ``on_rate_limited`` (the sending pacer) how long the retry waits and whether the
+        limit was the bot's global one."""
         trace = aiohttp.TraceConfig()
 
         async def on_request_end(
@@ -141,6 +144,9 @@ class Metrics:
         ) -> None:
             if params.response.status == 429:
                 self.rate_limited.inc()
+                if on_rate_limited is not None:
+                    headers = params.response.headers
+                    on_rate_limited(_retry_after(headers), is_global=_is_global(headers))
 
         trace.on_request_end.append(on_request_end)
         return trace
@@ -162,3 +168,25 @@ class Metrics:
     def exposition(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+class RateLimitedHook(Protocol):
+    """Told of each 429: seconds until its retry, and whether the bot's global limit."""
+
+    def __call__(self, retry_after: float, *, is_global: bool) -> None: ...
+
+
+def _retry_after(headers: Mapping[str, str]) -> float:
+    """Seconds until a 429's retry: the precise header, else the whole-second one."""
+    for name in ("X-RateLimit-Reset-After", "Retry-After"):
+        try:
+            return max(0.0, float(headers[name]))
+        except (KeyError, ValueError):
+            continue
+    return 1.0
+
+
+def _is_global(headers: Mapping[str, str]) -> bool:
+    return headers.get("X-RateLimit-Global", "").lower() == "true" or (
+        headers.get("X-RateLimit-Scope") == "global"
+    )

@@ -46,6 +46,14 @@ Clock = Callable[[], datetime]
 DigestTimes = Callable[[int | None, datetime], Awaitable[tuple[datetime, datetime]]]
 
 
+def pacer_for(settings: DeliverySettings) -> Pacer:
+    """A pacer at the settings' limits (one per bot: every send it makes goes through it)."""
+    return Pacer(
+        per_channel=settings.channel_messages_per_5s,
+        global_per_second=settings.global_requests_per_second,
+    )
+
+
 class SendFailed(Exception):
     """Discord did not accept a message; ``failure`` says what that means."""
 
@@ -74,10 +82,7 @@ class Dispatcher:
         self._clock = clock
         self._metrics = metrics
         self._digest_times = digest_times
-        self._pacer = pacer or Pacer(
-            per_channel=settings.channel_messages_per_5s,
-            global_per_second=settings.global_requests_per_second,
-        )
+        self._pacer = pacer or pacer_for(settings)
         if warning := settings.pacing_warning():
             log.warning("%s", warning)
         self._dm_lock = asyncio.Lock()

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-# The global budget is spread over this many parts of each second: at 47/s, at most 3 requests
+# The global budget is spread over this many parts of each second: at 46/s, at most 3 requests
 # in any twentieth. A burst that reaches Discord a few milliseconds early or late moves whole
 # into the next (or the last) second, so it must fit in what the pacing leaves below the 50/s
 # limit: bursts of 5 (tenths) met a 429 in the first second of about half the backlogs.
@@ -97,6 +97,7 @@ class Pacer:
         self._turns = asyncio.Lock()  # FIFO: the global budget is taken in turn
         self._clock = clock
         self._sleep = sleep
+        self._held_until = -math.inf  # after a global 429: nothing goes before then
 
     async def wait(self, channel_id: int | None) -> None:
         """Return when a request (a message to ``channel_id``, or None for any other call)
@@ -128,11 +129,24 @@ class Pacer:
                 return
             await self._sleep(delay)
 
+    def rate_limited(self, retry_after: float, *, is_global: bool) -> None:
+        """Discord answered a request with 429; the client sends it again after
+        ``retry_after`` seconds. That retry is a request this pacer did not let go, and Discord
+        counts it: it takes a place in the global budget now. After a global 429 the client
+        holds every request until then, so what this pacer let go meanwhile would reach Discord
+        at once with the retry: nothing more goes before it."""
+        now = self._clock()
+        self._global.record(now)
+        self._spread.record(now)
+        if is_global:
+            self._held_until = max(self._held_until, now + retry_after)
+
     async def _global_turn(self) -> None:
         """Return once the global budget and its spread allow one more request now."""
         while True:
             now = self._clock()
-            delay = max(self._global.delay(now), self._spread.delay(now))
+            held = self._held_until - now
+            delay = max(self._global.delay(now), self._spread.delay(now), held)
             if delay <= 0:
                 return
             await self._sleep(delay)

@@ -4,8 +4,10 @@ and never repeats a request Discord refused for good."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from tests.bot.harness import Harness
+from tests.bot.processes import wait_until
 from tests.bot.test_alerts import follow, posts, route, story
 
 
@@ -205,3 +207,41 @@ async def test_a_long_429_goes_back_to_the_outbox_for_at_least_retry_after(harne
     harness.clock.advance(seconds=60)
     assert (await harness.send()).sent == 1
     assert len(posts(harness, g.alerts.id)) == 1
+
+
+async def test_a_global_429_mid_backlog_breeds_no_more(harness: Harness):
+    # discord.py holds every request for a global 429's retry-after; the pacer went on
+    # letting alerts go into that hold, and when it ended they reached Discord together with
+    # the next second's, far over the global limit: one 429 bred a score more
+    g = harness.first
+    channels = [harness.double.world.add_channel(g.guild, f"news-{n}").id for n in range(30)]
+    for channel in channels:  # as /feed add saves them (the bot's cache has not the channels)
+        await harness.store.feeds.save(
+            guild_id=g.guild.id,
+            channel_id=channel,
+            topic_id=None,
+            min_quality=None,
+            mention_role_id=None,
+            created_by=g.moderator.id,
+            now=datetime.now(UTC),
+            cap=50,
+        )
+    for n in range(5):
+        await story(harness, n)
+    await harness.plan()
+    harness.double.enforce_rate_limits(per_channel=(5, 5.0), global_per_second=50)
+    sending = asyncio.create_task(harness.send())
+    await wait_until(lambda: len(message_creates(harness)) >= 60, 30, "over a second of posts")
+    harness.double.fail_next(
+        "POST", r"^/channels/\d+/messages$", 429, retry_after=1.0, is_global=True
+    )
+    assert (await sending).sent == 150
+    assert harness.double.rate_limit_hits == 0  # Discord's own limits: never met
+
+
+def message_creates(harness: Harness) -> list[float]:
+    return [
+        r.time
+        for r in harness.double.request_log
+        if r.method == "POST" and r.route == "/channels/{channel_id}/messages"
+    ]

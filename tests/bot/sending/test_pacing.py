@@ -156,3 +156,25 @@ async def test_a_backlog_over_many_channels_is_sent_at_the_global_pace():
     await clock.run(asyncio.gather(*(channel_worker(c) for c in range(100))))
     assert len(sent) == 2000
     assert max(sent) <= 2000 / 47 + 1.0
+
+
+async def test_a_429s_retry_takes_a_place_in_the_global_budget():
+    # discord.py sends a 429'd request again by itself: Discord counts that request too
+    clock = FakeClock()
+    paced = pacer(clock, global_per_second=3)
+    await paced.wait(1)
+    paced.rate_limited(0.0, is_global=False)
+    times = [t for channel in (2, 3) for t in await send_times(paced, clock, channel, 1)]
+    assert times == pytest.approx([0.05, 1.0])  # not 0.05 and 0.1: the retry took a place
+
+
+async def test_after_a_global_429_nothing_goes_before_its_retry():
+    # discord.py holds every request until then; what went on meanwhile would reach Discord
+    # at once, with the retry, over the limit again
+    clock = FakeClock()
+    paced = pacer(clock)
+    await paced.wait(1)
+    paced.rate_limited(0.5, is_global=True)
+    assert await send_times(paced, clock, 2, 1) == pytest.approx([0.5])
+    paced.rate_limited(0.5, is_global=False)  # a channel's own limit holds only its channel
+    assert await send_times(paced, clock, 3, 1) == pytest.approx([0.5])
