@@ -106,9 +106,17 @@ class Dispatcher:
         summary = SendSummary()
         self._coverage.clear()
         self._guild_names.clear()  # read once a run: a renamed server shows its new name
-        run = _SendRun(self._store, self._clock, self._send_row, self._pacer.channel_open)
+        run = _SendRun(
+            self._store,
+            self._clock,
+            self._send_row,
+            self._pacer.channel_open,
+            summary=summary,
+            batch=batch,
+            more=more,
+        )
         try:
-            await run.run(summary, batch=batch, concurrency=concurrency, more=more)
+            await run.run(concurrency)
         finally:
             self._metrics.count_sends(summary)
         return summary
@@ -472,14 +480,18 @@ class _SendRun:
         clock: Clock,
         send_row: SendRow,
         channel_open: Callable[[int], Awaitable[None]],
+        *,
+        summary: SendSummary,
+        batch: int,
+        more: Callable[[], Awaitable[bool]] | None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._send_row = send_row
         self._channel_open = channel_open
-        self._summary = SendSummary()
-        self._batch = 0
-        self._more: Callable[[], Awaitable[bool]] | None = None
+        self._summary = summary
+        self._batch = batch
+        self._more = more
         self._queues: dict[tuple[str, int], deque[Delivery]] = {}
         self._refused: set[tuple[str, int]] = set()
         self._articles: dict[int, Article] = {}
@@ -490,15 +502,7 @@ class _SendRun:
         self._progress = asyncio.Event()  # set when a row is done with (since the last claim)
         self._workers: set[asyncio.Task[None]] = set()
 
-    async def run(
-        self,
-        summary: SendSummary,
-        *,
-        batch: int,
-        concurrency: int,
-        more: Callable[[], Awaitable[bool]] | None,
-    ) -> None:
-        self._summary, self._batch, self._more = summary, batch, more
+    async def run(self, concurrency: int) -> None:
         gate = asyncio.Semaphore(concurrency)
         try:
             await self._feed(gate)

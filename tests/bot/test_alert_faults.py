@@ -4,11 +4,11 @@ and never repeats a request Discord refused for good."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 from tests.bot.harness import Harness
 from tests.bot.processes import wait_until
 from tests.bot.test_alerts import follow, posts, route, story
+from tests.storage.outbox_data import Outbox
 
 
 def channel_posts_path(channel_id: int) -> str:
@@ -215,17 +215,9 @@ async def test_a_global_429_mid_backlog_breeds_no_more(harness: Harness):
     # the next second's, far over the global limit: one 429 bred a score more
     g = harness.first
     channels = [harness.double.world.add_channel(g.guild, f"news-{n}").id for n in range(30)]
-    for channel in channels:  # as /feed add saves them (the bot's cache has not the channels)
-        await harness.store.feeds.save(
-            guild_id=g.guild.id,
-            channel_id=channel,
-            topic_id=None,
-            min_quality=None,
-            mention_role_id=None,
-            created_by=g.moderator.id,
-            now=datetime.now(UTC),
-            cap=50,
-        )
+    outbox = Outbox(harness.store)
+    for channel in channels:  # stored, not added by /feed add: the bot's cache has not them
+        await outbox.feed(g.guild.id, channel, None)
     for n in range(5):
         await story(harness, n)
     await harness.plan()
