@@ -22,6 +22,7 @@ and the cosine of the story's and the result's embeddings (title and excerpt: th
 rarity-weighted GloVe vectors, or MiniLM's sentence embedding):
 - ``add``: (1 - alpha) * engine + alpha * cosine;
 - ``rrf``: reciprocal ranks, 1 / (k + engine rank) + alpha / (k + cosine rank);
+- ``gate``: engine + alpha * max(0, cosine - thresh);
 - ``veto``: engine * min(1, cosine / thresh) ** alpha (demotes only what says little of the
   story);
 ``--dense D`` first adds the D articles nearest by cosine within 72 hours of the story to
@@ -258,6 +259,16 @@ def embeddings(data: dict[str, Any], model: Glove | MiniLM, cache: Path) -> Any:
     return matrix
 
 
+def centred(matrix: Any, np: Any, directions: int) -> Any:
+    """The embeddings less their mean and their first principal ``directions`` (every news
+    text shares them), normalised again."""
+    matrix = matrix - matrix.mean(axis=0)
+    _, _, vt = np.linalg.svd(matrix, full_matrices=False)
+    common = vt[:directions]
+    matrix = matrix - (matrix @ common.T) @ common
+    return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+
+
 class Mix:
     def __init__(self, mode: str, alpha: float, thresh: float, rrf_k: float) -> None:
         self.mode, self.alpha, self.thresh, self.rrf_k = mode, alpha, thresh, rrf_k
@@ -271,6 +282,8 @@ class Mix:
             if self.mode == "rrf":
                 k = self.rrf_k
                 return 1 / (k + engine_rank[u]) + self.alpha / (k + cosine_rank[u])
+            if self.mode == "gate":
+                return e + self.alpha * max(0.0, c - self.thresh)
             if self.mode == "veto":
                 return e * min(1.0, max(c, 0.0) / self.thresh) ** self.alpha
             return (1 - self.alpha) * e + self.alpha * c
@@ -341,11 +354,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = sub.add_parser("score", help="re-rank dumps and print their figures")
     s.add_argument("--dump", type=Path, nargs="+", required=True)
     s.add_argument("--model", choices=("glove", "minilm"), default="minilm")
-    s.add_argument("--mode", choices=("add", "rrf", "veto"), default="veto")
+    s.add_argument("--mode", choices=("add", "rrf", "gate", "veto"), default="veto")
     s.add_argument("--alpha", type=float, nargs="+", default=[0.0])
     s.add_argument("--thresh", type=float, nargs="+", default=[0.2])
     s.add_argument("--rrf-k", type=float, default=10.0)
     s.add_argument("--dense", type=int, nargs="+", default=[0])
+    s.add_argument("--centre", type=int, default=0, help="common directions taken out (SIF)")
     s.add_argument("--misses", action="store_true", help="print every story not all right")
     args = parser.parse_args(argv)
     if args.command == "dump":
@@ -360,6 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         embeddings(data, model, p.with_suffix(f".{args.model}.npy"))
         for data, p in zip(dumps, args.dump, strict=True)
     ]
+    if args.centre:
+        matrices = [centred(m, model.np, args.centre) for m in matrices]
     for thresh in args.thresh:
         for dense in args.dense:
             for alpha in args.alpha:
