@@ -39,7 +39,7 @@ import sys
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -117,6 +117,11 @@ class Params:
     engine_query: bool = False  # the story's words weighed as the engine weighs its terms
     feedback: int = 0  # words of the coverage, else of the best first results, join the query
     feedback_weight: float = 0.8
+    # The engine's lookup budget, to ablate: the story's heaviest terms (0: all) and the
+    # feedback's heaviest new ones; the best ``pool`` by text alone scored for time (0: all).
+    max_terms: int = 0
+    max_feedback_terms: int = 0
+    pool: int = 0
 
     def label(self) -> str:
         return (
@@ -125,6 +130,8 @@ class Params:
             f" outlet={self.outlet:g}{' diverse' if self.diverse else ''}"
             f" idf^{self.idf_power:g}{' engine-query' if self.engine_query else ''}"
             f" feedback={self.feedback}x{self.feedback_weight:g}"
+            f" terms={self.max_terms or 'all'}+{self.max_feedback_terms or 'all'}"
+            f" pool={self.pool or 'all'}"
         )
 
 
@@ -161,7 +168,8 @@ class Index:
                 self.postings[word].append(url)
         n = len(self.docs)
         self.idf = {
-            w: math.log(1 + (n - len(us) + 0.5) / (len(us) + 0.5)) for w, us in self.postings.items()
+            w: math.log(1 + (n - len(us) + 0.5) / (len(us) + 0.5))
+            for w, us in self.postings.items()
         }
         self.mean_title = sum(d.title.total() for d in self.docs.values()) / n
         self.mean_excerpt = sum(d.excerpt.total() for d in self.docs.values()) / n
@@ -171,25 +179,30 @@ class Index:
         ``engine_query``, as ``bot.domain.terms`` weighs them, a headline word at 2)."""
         if params.engine_query and self.tokens == "engine":
             a = self.articles[url]
-            return {t.key: t.weight / 2 for t in story_terms(a["title"], a["excerpt"])}
-        doc = self.docs[url]
-        weights: dict[str, float] = {}
-        for word in doc.excerpt:
-            weights[word] = 1.0
-        for word in doc.title:
-            weights[word] = max(weights.get(word, 0.0), params.query_title)
-        return weights
+            weights = {t.key: t.weight / 2 for t in story_terms(a["title"], a["excerpt"])}
+        else:
+            doc = self.docs[url]
+            weights = dict.fromkeys(doc.excerpt, 1.0)
+            for word in doc.title:
+                weights[word] = max(weights.get(word, 0.0), params.query_title)
+        return _heaviest(weights, params.max_terms)
 
     def expanded(
         self, query: dict[str, float], feedback: list[tuple[str, float]], params: Params
     ) -> dict[str, float]:
         """The query joined by the feedback articles' words, at ``feedback_weight`` times
         each article's strength."""
+        whole = replace(params, max_terms=0)
         joined = dict(query)
+        new: dict[str, float] = {}
         for url, strength in feedback:
-            for word, weight in self.query(url, params).items():
-                joined[word] = joined.get(word, 0.0) + weight * strength * params.feedback_weight
-        return joined
+            for word, weight in self.query(url, whole).items():
+                added = weight * strength * params.feedback_weight
+                if word in query:
+                    joined[word] += added
+                else:
+                    new[word] = new.get(word, 0.0) + added
+        return joined | _heaviest(new, params.max_feedback_terms)
 
     def bm25(self, query: dict[str, float], url: str, params: Params) -> float:
         doc = self.docs[url]
@@ -200,7 +213,13 @@ class Index:
         for word, weight in query.items():
             tf = params.title * doc.title[word] / title_norm + doc.excerpt[word] / excerpt_norm
             if tf:
-                score += weight * self.idf[word] ** params.idf_power * tf * (params.k1 + 1) / (params.k1 + tf)
+                score += (
+                    weight
+                    * self.idf[word] ** params.idf_power
+                    * tf
+                    * (params.k1 + 1)
+                    / (params.k1 + tf)
+                )
         return score
 
     def rank(
@@ -228,13 +247,16 @@ class Index:
         story = self.docs[url]
         own = self.bm25(query, url, params) or 1.0
         candidates = {u for w in query for u in self.postings[w]} - exclude - {url}
+        texts = sorted(((self.bm25(query, u, params) / own, u) for u in candidates), reverse=True)
+        if params.pool:
+            texts = texts[: params.pool]
         scale = params.scale_hours * 3600
         scored = []
-        for u in candidates:
+        for text, u in texts:
             doc = self.docs[u]
             dt = (doc.at - story.at) / scale
             near = 1 - params.time + params.time / (1 + dt * dt)
-            text = self.bm25(query, u, params) / own * near
+            text *= near
             if doc.outlet == story.outlet:
                 text *= params.outlet
             shared = len(doc.topics & story.topics) / len(story.topics) if story.topics else 0
@@ -243,11 +265,19 @@ class Index:
         return scored
 
 
+def _heaviest(weights: dict[str, float], limit: int) -> dict[str, float]:
+    """The ``limit`` heaviest (all when 0), the first written first among equals."""
+    if not limit:
+        return weights
+    return dict(sorted(weights.items(), key=lambda kv: -kv[1])[:limit])
+
+
 def diverse(ranked: Sequence[str], before: Sequence[str], outlets: dict[str, str]) -> list[str]:
     """The engine's rule: an outlet's results past ``MAX_PER_OUTLET`` (counting ``before``)
     move to the end."""
     per_outlet = Counter(outlets[u] for u in before)
-    first, later = [], []
+    first: list[str] = []
+    later: list[str] = []
     for u in ranked:
         per_outlet[outlets[u]] += 1
         (later if per_outlet[outlets[u]] > MAX_PER_OUTLET else first).append(u)
@@ -270,7 +300,9 @@ def reference_results(index: Index, story: dict[str, Any], params: Params) -> li
 # --- figures --------------------------------------------------------------------------------
 
 
-def figures(data: dict[str, Any], results: Iterable[tuple[dict[str, Any], list[str]]]) -> dict:
+def figures(
+    data: dict[str, Any], results: Iterable[tuple[dict[str, Any], list[str]]]
+) -> dict[str, Any]:
     """precision@k, uncurated precision@k, recall@5 and wrong results in the first k, as
     ``bench.related.eval`` counts them; ``misses``: every story not all right."""
     event_of = {u: e for e, us in data["events"].items() for u in us}
@@ -373,10 +405,11 @@ async def _story(service: RelatedService, article_id: str, url: str, event: str)
 
 def grid(args: argparse.Namespace) -> list[Params]:
     return [
-        Params(k1, b, t, q, w, s, x, o, args.diverse, i, args.engine_query, f, fw)
-        for k1, b, t, q, w, s, x, o, i, f, fw in itertools.product(
+        Params(k1, b, t, q, w, s, x, o, args.diverse, i, args.engine_query, f, fw, m, mf, p)
+        for k1, b, t, q, w, s, x, o, i, f, fw, m, mf, p in itertools.product(
             args.k1, args.b, args.title, args.query_title, args.time, args.scale, args.topics,
-            args.outlet, args.idf_power, args.feedback, args.feedback_weight,
+            args.outlet, args.idf_power, args.feedback, args.feedback_weight, args.max_terms,
+            args.max_feedback_terms, args.pool,
         )
     ]  # fmt: skip
 
@@ -401,6 +434,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--idf-power", type=float, nargs="+", default=[Params.idf_power])
     s.add_argument("--feedback", type=int, nargs="+", default=[Params.feedback])
     s.add_argument("--feedback-weight", type=float, nargs="+", default=[Params.feedback_weight])
+    s.add_argument("--max-terms", type=int, nargs="+", default=[0], help="0: all")
+    s.add_argument("--max-feedback-terms", type=int, nargs="+", default=[0], help="0: all")
+    s.add_argument("--pool", type=int, nargs="+", default=[0], help="0: all")
     s.add_argument("--engine-query", action="store_true", help="the engine's term weights")
     s.add_argument("--diverse", action="store_true", help="the engine's per-outlet rule")
     s.add_argument("--misses", action="store_true", help="print every story not all right")
@@ -410,12 +446,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     dumps = [json.loads(p.read_text()) for p in args.dump]
     indexes = [Index(data["articles"], args.tokens) for data in dumps]
-    print(
-        "engine: "
-        + "  ".join(_line(data["set"], engine_figures(data)) for data in dumps)
-    )
+    print("engine: " + "  ".join(_line(data["set"], engine_figures(data)) for data in dumps))
     for params in grid(args):
-        rows = [reference_figures(data, ix, params) for data, ix in zip(dumps, indexes, strict=True)]
+        rows = [
+            reference_figures(data, ix, params) for data, ix in zip(dumps, indexes, strict=True)
+        ]
         print(
             f"{args.tokens} {params.label()}: "
             + "  ".join(_line(data["set"], r) for data, r in zip(dumps, rows, strict=True))
