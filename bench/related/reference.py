@@ -5,7 +5,11 @@
                                             [--k1 K...] [--b B...] [--title T...]
                                             [--query-title Q...] [--time W...]
                                             [--scale HOURS...] [--topics X...]
-                                            [--outlet O...] [--diverse] [--misses]
+                                            [--outlet O...] [--idf-power P...]
+                                            [--feedback N...] [--feedback-weight W...]
+                                            [--max-terms M...] [--max-feedback-terms F...]
+                                            [--pool N...] [--engine-query] [--diverse]
+                                            [--misses]
 
 ``dump`` builds the set's store through the real ingest (as ``bench.related.eval`` does),
 learns associations as housekeeping would, and keeps, per story of an event, its own coverage
@@ -24,7 +28,14 @@ then the ranking, never the story itself nor a URL twice (``--diverse``: at most
 figures normalised, names also as initials) or ``plain``: lowercase words, stopwords out,
 a light suffix stemmer. Figures as ``bench.related.eval`` gives them: precision@k (k =
 min(5, R)), uncurated events apart, recall@5, wrong results in the first k; the engine's,
-from the dump (the same stores), beside them.
+from the dump (the same stores), beside them. ``--idf-power`` counts rarity that many times
+over (the engine: 1.5); ``--feedback N`` ranks again with the words of the story's coverage,
+else of the first ranking's best N (those at half the best or more), at ``--feedback-weight``;
+``--engine-query`` weighs the story's words as ``bot.domain.terms`` does. To ablate the
+engine's shortcuts: ``--max-terms`` (the story's heaviest terms looked up), ``--max-feedback-
+terms`` (the feedback's heaviest new ones), ``--pool`` (the best by text alone scored for
+time). Every numeric option takes several values: each combination is one line. See
+docs/performance.md, "A reference lexical ranker".
 """
 
 from __future__ import annotations
