@@ -12,8 +12,10 @@ select with its server terms and decisions, the channel posts, marking the artic
 the transaction) is main's, through ``DeliveryPlanner.plan()``. The order alternates within
 pairs. It reports each plan's wall time and the server's CPU time (from ``/proc``).
 
-A measurement, not the design: nothing sends from ``outbox_blocks``; see docs/performance.md
-("Planning and sending", member blocks) for what the design would need around it.
+A measurement, not the design: nothing sends from ``outbox_blocks``; the design built around
+it is migration 0010's ``delivery_blocks`` (docs/performance.md, "Planning and sending",
+member blocks). On a tree that has it, main's side would write blocks too, so the
+experiment refuses to run there.
 """
 
 from __future__ import annotations
@@ -158,8 +160,14 @@ async def same_members(db: Any) -> str:
 
 async def run(subscribers: int, pairs: int, block: int, url: str) -> None:
     async with bench_store("postgresql", url) as bench:
-        await bench.seed(subscribers, 50, 200, datetime.now(UTC))
         db = bench.store._db
+        if await db.scalar("SELECT to_regclass('delivery_blocks') IS NOT NULL"):
+            raise SystemExit(
+                "experiment_block_plan: this tree plans into member blocks already (migration "
+                "0010); its 'rows' side would not be rows. Run it on a tree without them, or "
+                "use bench_planning, which reports the blocks and their rows apart."
+            )
+        await bench.seed(subscribers, 50, 200, datetime.now(UTC))
         await db.execute(_BLOCKS_TABLE)
         rows = PgDeliveryRepository(db)
         blocks = BlockPlanning(db)
