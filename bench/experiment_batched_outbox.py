@@ -24,7 +24,9 @@ same select (the topics' scans of ``subscriptions_fanout`` merged, one alert per
 
 Each variant writes under an article key of its own (so every plan appends, as a new
 article's does). For each it reports the server backend's CPU time (from ``/proc``, so the
-server must be on this machine), the wall time including the commit, and the WAL written.
+server must be on this machine), the wall time including the commit, and the WAL written
+(the server's WAL insert position: other sessions' writes meanwhile count too, and the
+``select`` line, which writes nothing itself, shows how much).
 Not a product path: nothing in ``storage/`` uses the experimental tables.
 """
 
