@@ -23,6 +23,7 @@ nothing an article or a member wrote is ever read as query syntax (``form_rows``
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -129,18 +130,22 @@ def plan_search(
 def pool_of(plan: Plan, hits: dict[str, list[int]], query: CandidateQuery) -> dict[int, Any]:
     """The best ``pool`` matches by text, pks nearer the centre first among equals: each pk's
     summed term weight and the terms it matched."""
-    found: dict[int, tuple[float, list[str]]] = {}
+    scores: dict[int, float] = {}
+    matched: dict[int, list[str]] = {}
     for term, weight, _ in plan.chosen:
         for pk in hits.get(term.key, ()):
-            score, keys = found.get(pk, (0.0, []))
-            found[pk] = (score + weight, [*keys, term.key])
+            if pk in scores:
+                scores[pk] += weight
+                matched[pk].append(term.key)
+            else:
+                scores[pk] = weight
+                matched[pk] = [term.key]
     near = float(max(query.half_window // 16, 100))
     size = max(query.pool, query.limit)
-    best = sorted(
-        found.items(),
-        key=lambda item: (-item[1][0] / (1.0 + abs(item[0] - plan.centre) / near), item[0]),
-    )
-    return dict(best[:size])
+    centre = plan.centre
+    # (closeness-weighted score, negated; pk): the order of SQLite's pool, ties to the lower pk
+    ranked = [(-score / (1.0 + abs(pk - centre) / near), pk) for pk, score in scores.items()]
+    return {pk: (scores[pk], matched[pk]) for _, pk in heapq.nsmallest(size, ranked)}
 
 
 def score(row: Any, text: float, mass: float, query: CandidateQuery, weights: Weights) -> float:
@@ -224,7 +229,7 @@ win AS MATERIALIZED (SELECT newest, centre,
 SELECT w.newest, w.centre, w.lo, w.hi, t.n, CASE WHEN cardinality(w1.pks) >= $9
         OR NOT EXISTS (SELECT 1 FROM forms d WHERE d.n = t.n AND NOT d.single) THEN w1.pks
     ELSE {_matches("t.n", "w.lo", "w.hi", "$9", "$10", "NOT d.single", "w1.pks")} END AS pks
-FROM win w LEFT JOIN generate_series(1, $5::int) AS t(n) ON true
+FROM win w LEFT JOIN unnest($5::int[]) AS t(n) ON true
 CROSS JOIN LATERAL (SELECT {_matches("t.n", "w.lo", "w.hi", "$9", "$10", "d.single")} AS pks
     OFFSET 0) w1
 ORDER BY t.n
@@ -235,20 +240,27 @@ _WINDOW = ("$5::bigint", "$6::bigint")
 _NARROW = f"""
 WITH {_forms("$2", "$3", "$4")}
 SELECT t.n, {_matches("t.n", *_WINDOW, "NULL", "$7")} AS pks
-FROM generate_series(1, $1::int) AS t(n) ORDER BY t.n
+FROM unnest($1::int[]) AS t(n) ORDER BY t.n
 """
 # How many articles in a window hold each term, up to $7.
 _COUNTS = f"""
 WITH {_forms("$2", "$3", "$4")}
 SELECT t.n, cardinality({_matches("t.n", *_WINDOW, "$7::int", "$8")}) AS found
-FROM generate_series(1, $1::int) AS t(n) ORDER BY t.n
+FROM unnest($1::int[]) AS t(n) ORDER BY t.n
 """
 
 
-def form_rows(terms: Sequence[SearchTerm]) -> tuple[int, list[int], list[str], list[str]]:
-    """The terms as the statements take them: how many, then for each form its term's number
-    (from 1), its words (letters and digits between spaces) and its ``to_tsquery`` text
-    (those words quoted, title and excerpt only: nothing a text holds is read as syntax)."""
+def form_rows(
+    terms: Sequence[SearchTerm],
+) -> tuple[list[int], list[int], list[str], list[str]]:
+    """The terms as the statements take them: their numbers (from 1), then for each form its
+    term's number, its words (letters and digits between spaces) and its ``to_tsquery`` text
+    (those words quoted, title and excerpt only: nothing a text holds is read as syntax).
+
+    The terms' numbers come as an array, not as their count for ``generate_series``: the
+    planner then estimates them at ten in a generic plan (a count gives a thousand), so the
+    statements' generic plans cost no more than their custom ones and are kept after five
+    runs; a custom plan each time took longer to make than most reads take to run."""
     numbers: list[int] = []
     words: list[str] = []
     for n, term in enumerate(terms, start=1):
@@ -256,7 +268,7 @@ def form_rows(terms: Sequence[SearchTerm]) -> tuple[int, list[int], list[str], l
             if found := " ".join(_WORD.findall(form)):
                 numbers.append(n)
                 words.append(found)
-    return len(terms), numbers, words, [f"'{w}':AC" for w in words]
+    return list(range(1, len(terms) + 1)), numbers, words, [f"'{w}':AC" for w in words]
 
 
 # The postings' most common words, most common first, as the planner's statistics (gathered
