@@ -2,8 +2,9 @@
 
 One protocol per repository the store exposes (``store.articles``, ``store.deliveries``...)
 and ``StoreApi`` for the store itself. The SQLite store (``storage.store.Store`` and its
-repositories) satisfies them, which mypy checks below; the PostgreSQL repositories
-(``storage.postgresql``) implement the same protocols one by one. The values passed and
+repositories) satisfies them, and the PostgreSQL repositories (``storage.postgresql``)
+implement the same protocols one by one; mypy checks both in ``storage.conformance``. What
+the store raises is in ``storage.errors``. The values passed and
 returned are the shared dataclasses (``storage.models``, and for now a few still defined next
 to their SQLite repository), never rows or engine types.
 
@@ -13,14 +14,11 @@ checks): on PostgreSQL they will report the database's size and leave space to a
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeGuard
-
-import asyncpg
 
 if TYPE_CHECKING:
     from storage.associations import Association, StoryMember
@@ -32,6 +30,7 @@ if TYPE_CHECKING:
         DeliveryMode,
         DigestKey,
         Feed,
+        Gauges,
         GuildArticle,
         GuildSettings,
         PruningRun,
@@ -46,36 +45,10 @@ if TYPE_CHECKING:
     from storage.outbox.health import HealthCounts
     from storage.outbox.plans import PlanCounts, Publication
     from storage.outbox.rows import Delivery, TargetKind
-    from storage.postgresql.articles import PgArticleRepository
-    from storage.postgresql.associations import PgAssociationRepository
-    from storage.postgresql.outbox.repository import PgDeliveryRepository
-    from storage.postgresql.publication import PgPublicationRepository
-    from storage.postgresql.related import PgRelatedRepository
-    from storage.postgresql.retention import PgRetentionRepository
-    from storage.postgresql.store import PgStore
-    from storage.postgresql.stories import PgStoryRepository
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
     from storage.related import CandidateQuery, Search, SearchTerm, StoryCoverage, Weights
-    from storage.stats import Gauges
-    from storage.store import Store
     from storage.subscriptions import SubscriptionSaved
-
-
-class TextIndexTooLarge(Exception):
-    """An article holds more distinct words than the engine's full-text index of one article
-    can (PostgreSQL's tsvector: 1 MiB; SQLite's FTS5 has no such limit)."""
-
-
-# What a batch of articles raises, on either engine, when the database refuses one of its rows
-# (a CHECK, a key, a value out of range, text too large to index): nothing of the batch is
-# stored, and the caller may store its files one by one to find the row.
-ROW_REFUSED: tuple[type[Exception], ...] = (
-    sqlite3.IntegrityError,
-    asyncpg.IntegrityConstraintViolationError,
-    asyncpg.DataError,
-    TextIndexTooLarge,
-)
 
 
 class ArticlesApi(Protocol):
@@ -473,35 +446,3 @@ class StoreApi(Protocol):
 def shares_the_outbox(deliveries: DeliveriesApi) -> TypeGuard[ClaimedDeliveriesApi]:
     """Whether other senders may share this outbox: its rows are claimed under a lease."""
     return hasattr(deliveries, "renew_claims")
-
-
-if TYPE_CHECKING:
-
-    def _the_sqlite_store_conforms(store: Store) -> StoreApi:
-        return store
-
-    def _the_postgresql_store_conforms(store: PgStore) -> StoreApi:
-        return store
-
-    def _postgresql_deliveries_conform(repository: PgDeliveryRepository) -> ClaimedDeliveriesApi:
-        return repository
-
-    def _postgresql_publication_conforms(repository: PgPublicationRepository) -> PublicationApi:
-        return repository
-
-    def _postgresql_retention_conforms(repository: PgRetentionRepository) -> RetentionApi:
-        return repository
-
-    def _postgresql_related_conforms(repository: PgRelatedRepository) -> RelatedApi:
-        return repository
-
-    def _postgresql_associations_conform(
-        repository: PgAssociationRepository,
-    ) -> AssociationsApi:
-        return repository
-
-    def _postgresql_articles_conform(repository: PgArticleRepository) -> ArticlesApi:
-        return repository
-
-    def _postgresql_stories_conform(repository: PgStoryRepository) -> StoriesApi:
-        return repository

@@ -101,6 +101,16 @@ class RelatedArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class Gauges:
+    """What the store holds now, cheap enough to read at every metrics scrape."""
+
+    outbox_by_mode: dict[str, int]
+    paused_feeds: int
+    paused_subscriptions: int
+    size_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class StoreStats:
     """Counts that summarise the store for operators."""
 

@@ -4,10 +4,9 @@ and PostgreSQL, and takes no parameters."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from storage.models import StoreStats
+from storage.models import Gauges, StoreStats
 from storage.outbox.rows import MODES, WHENEVER, pending_by
 
 if TYPE_CHECKING:
@@ -79,16 +78,6 @@ async def store_stats(db: Counts, retention: RetentionApi) -> StoreStats:
         size=await retention.size(),
         last_pruning=await retention.last_run(),
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Gauges:
-    """What the store holds now, cheap enough to read at every metrics scrape."""
-
-    outbox_by_mode: dict[str, int]
-    paused_feeds: int
-    paused_subscriptions: int
-    size_bytes: int
 
 
 async def store_gauges(db: Counts, size_bytes: int) -> Gauges:

@@ -15,12 +15,12 @@ from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.lifetime import ClosedOnExit
-from storage.models import StoreStats
+from storage.models import Gauges, StoreStats
 from storage.outbox.repository import DeliveryRepository
 from storage.publication import PublicationRepository
 from storage.related import RelatedRepository
 from storage.retention import RetentionRepository
-from storage.stats import Gauges, store_gauges, store_stats
+from storage.stats import store_gauges, store_stats
 from storage.stories import StoryRepository
 from storage.subscriptions import SubscriptionRepository
 from storage.topics import TopicRepository

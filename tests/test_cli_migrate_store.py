@@ -145,11 +145,14 @@ def test_a_missing_variable_is_one_line_exit_3(empty_store, tmp_path):
 @pytest.mark.parametrize(
     ("url", "said"),
     [
-        (f"mysql://bot:{PASSWORD}@127.0.0.1/topicbot", "must start with postgresql://"),
-        (f"postgresql://bot:{PASSWORD}@127.0.0.1:{free_port()}/topicbot", "connection refused"),
+        ("mysql://bot:{password}@127.0.0.1/topicbot", "must start with postgresql://"),
+        ("postgresql://bot:{password}@127.0.0.1:{free_port}/topicbot", "connection refused"),
     ],
+    ids=["not-postgresql", "nothing-listening"],
 )
 def test_a_bad_url_or_unreachable_server_is_one_line_exit_3(empty_store, tmp_path, url, said):
+    # The port is picked when the test runs: test ids must not differ between xdist workers.
+    url = url.format(password=PASSWORD, free_port=free_port())
     assert_one_line_exit_3(migrate(tmp_path, url), said)
 
 

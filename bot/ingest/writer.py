@@ -25,7 +25,8 @@ from bot.ingest.workers import (
     from_plain_parsed,
     parser,
 )
-from storage.api import ROW_REFUSED, ArticleStoreApi
+from storage.api import ArticleStoreApi
+from storage.errors import ROW_REFUSED
 
 ProgressCallback = Callable[[int], None]
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from bot.domain.delivery import PlanSummary
     from bot.ingest.report import IngestReport
     from bot.sending.summary import SendSummary
-    from storage.stats import Gauges
+    from storage.models import Gauges
 
 # Discord usually answers a message in 50-300 ms; a timeout is request_timeout_seconds (15).
 SEND_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)

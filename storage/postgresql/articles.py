@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.api import TextIndexTooLarge
+from storage.errors import TextIndexTooLarge
 from storage.grouping import GroupingRules, assign_stories
 from storage.ingest_plan import (
     EXISTING,

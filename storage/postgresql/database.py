@@ -97,8 +97,9 @@ _HOLD_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('0x7B0C:' || $1, 0))
 
 class NamedStatements:
     """The pool with the calling convention of the repositories both engines share
-    (``storage.sql.Statements``): ``:name`` parameters bound as ``$n``, rows as tuples, the
-    count of rows changed."""
+    (``storage.sql.Statements``): ``:name`` parameters bound as ``$n`` (cast to ``types``
+    where a value's own type says too little, ``storage.postgresql.params.bind``), rows as
+    tuples, the count of rows changed."""
 
     def __init__(self, db: PgDatabase) -> None:
         self._db = db
@@ -107,25 +108,53 @@ class NamedStatements:
         """The task's transaction (``PgDatabase.transaction``)."""
         return self._db.transaction()
 
-    async def fetch_all(self, sql: str, params: Mapping[str, Any] = _NO_PARAMS, /) -> list[Row]:
+    async def fetch_all(
+        self,
+        sql: str,
+        params: Mapping[str, Any] = _NO_PARAMS,
+        /,
+        *,
+        types: Mapping[str, str] | None = None,
+    ) -> list[Row]:
         """Every row of one statement."""
-        statement, args = bind(sql, params)
+        statement, args = bind(sql, params, types)
         return [tuple(row) for row in await self._db.fetch_all(statement, *args)]
 
-    async def fetch_one(self, sql: str, params: Mapping[str, Any] = _NO_PARAMS, /) -> Row | None:
+    async def fetch_one(
+        self,
+        sql: str,
+        params: Mapping[str, Any] = _NO_PARAMS,
+        /,
+        *,
+        types: Mapping[str, str] | None = None,
+    ) -> Row | None:
         """The first row of one statement, or None."""
-        statement, args = bind(sql, params)
+        statement, args = bind(sql, params, types)
         row = await self._db.fetch_one(statement, *args)
         return None if row is None else tuple(row)
 
-    async def scalar(self, sql: str, params: Mapping[str, Any] = _NO_PARAMS, /) -> Any:
+    async def scalar(
+        self,
+        sql: str,
+        params: Mapping[str, Any] = _NO_PARAMS,
+        /,
+        *,
+        types: Mapping[str, str] | None = None,
+    ) -> Any:
         """The first column of the first row, or None."""
-        statement, args = bind(sql, params)
+        statement, args = bind(sql, params, types)
         return await self._db.scalar(statement, *args)
 
-    async def execute(self, sql: str, params: Mapping[str, Any] = _NO_PARAMS, /) -> int:
+    async def execute(
+        self,
+        sql: str,
+        params: Mapping[str, Any] = _NO_PARAMS,
+        /,
+        *,
+        types: Mapping[str, str] | None = None,
+    ) -> int:
         """Run one statement; how many rows it changed."""
-        statement, args = bind(sql, params)
+        statement, args = bind(sql, params, types)
         return changed(await self._db.execute(statement, *args))
 
     async def hold_lock(self, key: str, /) -> None:

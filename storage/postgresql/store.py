@@ -15,7 +15,7 @@ from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.lifetime import ClosedOnExit
-from storage.models import StoreStats
+from storage.models import Gauges, StoreStats
 from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.associations import PgAssociationRepository
 from storage.postgresql.connection import url_from_environment
@@ -26,7 +26,7 @@ from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.stories import PgStoryRepository
-from storage.stats import Gauges, store_gauges, store_stats
+from storage.stats import store_gauges, store_stats
 from storage.subscriptions import SubscriptionRepository
 from storage.topics import TopicRepository
 

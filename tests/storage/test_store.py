@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from bot.articles.article_file import parse_article
 from storage import Store, StoreError
-from storage.api import ROW_REFUSED
 from storage.database import migration_scripts
+from storage.errors import ROW_REFUSED
 from storage.models import ArticleDraft
 from storage.prepare import prepare, short_id
 from tests.factories import article_fields, article_text

@@ -7,12 +7,6 @@ from typing import Any
 
 from storage.outbox.rows import DELIVERY, DELIVERY_FROM, Delivery
 from storage.postgresql.database import PgDatabase
-from storage.postgresql.params import bind
-
-
-def changed(status: str) -> int:
-    """How many rows a statement changed, from its status (``UPDATE 3``, ``INSERT 0 5``)."""
-    return int(status.rsplit(" ", 1)[-1])
 
 
 def deliveries(rows: list[tuple[Any, ...]]) -> list[Delivery]:
@@ -28,18 +22,15 @@ class OutboxQueries:
     async def _execute(
         self, sql: str, params: Mapping[str, Any], types: Mapping[str, str] | None = None
     ) -> int:
-        statement, args = bind(sql, params, types)
-        return changed(await self._db.execute(statement, *args))
+        return await self._db.named.execute(sql, params, types=types)
 
     async def _fetch(
         self, sql: str, params: Mapping[str, Any], types: Mapping[str, str] | None = None
     ) -> list[tuple[Any, ...]]:
-        statement, args = bind(sql, params, types)
-        return [tuple(row) for row in await self._db.fetch_all(statement, *args)]
+        return await self._db.named.fetch_all(sql, params, types=types)
 
     async def _scalar(self, sql: str, params: Mapping[str, Any]) -> Any:
-        statement, args = bind(sql, params)
-        return await self._db.scalar(statement, *args)
+        return await self._db.named.scalar(sql, params)
 
     async def _deliveries(self, where: str, params: Mapping[str, Any]) -> list[Delivery]:
         return deliveries(
