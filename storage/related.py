@@ -13,6 +13,7 @@ matches are scored. The reads, the choice of terms and the scoring are one state
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -38,6 +39,8 @@ MAX_COVERAGE = 200
 # (tf-idf's idf on both sides), short of its square, so that a few generic words an article
 # shares with the story outweigh one rare word less often than once in a small store.
 RARITY_POWER = 1.5
+# A form FTS5 reads as one word (its tokenizer splits at anything but letters and digits).
+_ONE_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +184,25 @@ class StoryCoverage:
     coverage: list[CoverageLink]
 
 
-def _collect(window: str) -> str:
+def _collect(window: str, query: str = "i.q") -> str:
     """The pks of a term's articles in a window, as a JSON array of at most ``:cap`` (read
     once: their number is the term's capped count, and they are its matches)."""
     return (
         "(SELECT json_group_array(rowid) FROM (SELECT articles_fts.rowid AS rowid"
-        " FROM articles_fts WHERE articles_fts MATCH i.q"
+        f" FROM articles_fts WHERE articles_fts MATCH {query}"
         f" AND articles_fts.rowid BETWEEN {window} LIMIT :cap))"
+    )
+
+
+def _joined(pks: str, window: str) -> str:
+    """The JSON array ``pks`` of a term's single words' matches (fewer than ``:cap``) joined
+    by its phrases' matches in a window: the first ``:cap`` of them all, as ``_collect``
+    reads them."""
+    return (
+        f"(SELECT json_group_array(pk) FROM (SELECT value AS pk FROM json_each({pks})"
+        " UNION SELECT rowid FROM (SELECT articles_fts.rowid AS rowid FROM articles_fts"
+        f" WHERE articles_fts MATCH i.phrases AND articles_fts.rowid BETWEEN {window}"
+        " LIMIT :cap) ORDER BY pk LIMIT :cap))"
     )
 
 
@@ -195,10 +210,14 @@ def _collect(window: str) -> str:
 # already read comes in :prior), else in the whole store when no term occurs there; the
 # weight of each usable term; the heaviest within the budget (terms already read cost
 # nothing); the narrowed window when only common terms are left. Terms come in as
-# [key, FTS5 query, weight] (the query's strings quoted: never read as syntax).
+# [key, FTS5 query, weight, FTS5 query of its single words or null] (the queries' strings
+# quoted: never read as syntax). A term's single words are read first: when they alone
+# reach :cap the term is common, and its phrases (what FTS5 reads most for: a figure's
+# "25 000 000" walks every "000") are not read, since a common term's matches are never used.
 _PLAN = f"""
 input AS (SELECT json_extract(value, '$[0]') AS key, json_extract(value, '$[1]') AS q,
-        json_extract(value, '$[2]') AS w
+        json_extract(value, '$[2]') AS w, json_extract(value, '$[3]') AS words,
+        json_extract(value, '$[4]') AS phrases
     FROM json_each(:terms)),
 prior AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS key,
         json_extract(value, '$[1]') AS pks
@@ -208,9 +227,16 @@ env AS MATERIALIZED (SELECT centre, newest,
         :fixed_lo IS NOT NULL AS fixed
     FROM (SELECT ifnull(:centre, n) AS centre, n AS newest
           FROM (SELECT ifnull(max(pk), 0) AS n FROM articles))),
+words AS MATERIALIZED (SELECT i.key, {_collect("e.lo AND e.hi", "i.words")} AS pks
+    FROM input i CROSS JOIN env e LEFT JOIN prior r ON r.key = i.key
+    WHERE i.words IS NOT NULL AND r.pks IS NULL),
 near AS MATERIALIZED (SELECT i.key, i.q, i.w, r.pks IS NOT NULL AS given,
-        ifnull(r.pks, {_collect("e.lo AND e.hi")}) AS pks
-    FROM input i CROSS JOIN env e LEFT JOIN prior r ON r.key = i.key),
+        CASE WHEN r.pks IS NOT NULL THEN r.pks
+            WHEN o.pks IS NULL THEN {_collect("e.lo AND e.hi")}
+            WHEN json_array_length(o.pks) >= :cap THEN o.pks
+            ELSE {_joined("o.pks", "e.lo AND e.hi")} END AS pks
+    FROM input i CROSS JOIN env e LEFT JOIN prior r ON r.key = i.key
+    LEFT JOIN words o ON o.key = i.key),
 wide AS MATERIALIZED (SELECT i.key, i.q, i.w, 0 AS given, {_collect("0 AND e.newest")} AS pks
     FROM input i, env e
     WHERE NOT e.fixed AND NOT EXISTS (SELECT 1 FROM near WHERE pks != '[]')),
@@ -286,6 +312,21 @@ def match_any(forms: Sequence[str]) -> str:
     """An FTS5 query for title or excerpt holding any of ``forms`` (each a word sequence,
     quoted: never read as query syntax)."""
     return f"{TEXT_COLUMNS} : (" + " OR ".join(fts_phrase(f) for f in forms) + ")"
+
+
+def _term_row(term: SearchTerm) -> list[Any]:
+    """A term as ``_PLAN`` takes it: key, FTS5 query, weight, then the FTS5 queries of its
+    one-word forms and of its phrases when it has both kinds (else nulls)."""
+    return [term.key, match_any(term.forms), term.weight, *_words_and_phrases(term.forms)]
+
+
+def _words_and_phrases(forms: Sequence[str]) -> tuple[str, str] | tuple[None, None]:
+    """FTS5 queries for a term's forms of one word and for its others (phrases), when it has
+    both kinds."""
+    single = [f for f in forms if _ONE_WORD.fullmatch(f)]
+    if not single or len(single) == len(forms):
+        return None, None
+    return match_any(single), match_any([f for f in forms if f not in single])
 
 
 def distinct_terms(terms: Sequence[SearchTerm]) -> list[SearchTerm]:
@@ -377,9 +418,7 @@ class RelatedRepository:
         sql = f"WITH {_PLAN}, {_scored()}"
         fixed = query.window
         params = {
-            "terms": json.dumps(
-                [[t.key, match_any(t.forms), t.weight] for t in terms], ensure_ascii=False
-            ),
+            "terms": json.dumps([_term_row(t) for t in terms], ensure_ascii=False),
             "prior": query.prior,
             "centre": query.centre_pk,
             "half": query.half_window,

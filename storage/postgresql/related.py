@@ -23,6 +23,7 @@ nothing an article or a member wrote is ever read as query syntax (``form_rows``
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 import re
@@ -129,18 +130,22 @@ def plan_search(
 def pool_of(plan: Plan, hits: dict[str, list[int]], query: CandidateQuery) -> dict[int, Any]:
     """The best ``pool`` matches by text, pks nearer the centre first among equals: each pk's
     summed term weight and the terms it matched."""
-    found: dict[int, tuple[float, list[str]]] = {}
+    scores: dict[int, float] = {}
+    matched: dict[int, list[str]] = {}
     for term, weight, _ in plan.chosen:
         for pk in hits.get(term.key, ()):
-            score, keys = found.get(pk, (0.0, []))
-            found[pk] = (score + weight, [*keys, term.key])
+            if pk in scores:
+                scores[pk] += weight
+                matched[pk].append(term.key)
+            else:
+                scores[pk] = weight
+                matched[pk] = [term.key]
     near = float(max(query.half_window // 16, 100))
     size = max(query.pool, query.limit)
-    best = sorted(
-        found.items(),
-        key=lambda item: (-item[1][0] / (1.0 + abs(item[0] - plan.centre) / near), item[0]),
-    )
-    return dict(best[:size])
+    centre = plan.centre
+    # (closeness-weighted score, negated; pk): the order of SQLite's pool, ties to the lower pk
+    ranked = [(-score / (1.0 + abs(pk - centre) / near), pk) for pk, score in scores.items()]
+    return {pk: (scores[pk], matched[pk]) for _, pk in heapq.nsmallest(size, ranked)}
 
 
 def score(row: Any, text: float, mass: float, query: CandidateQuery, weights: Weights) -> float:
@@ -168,71 +173,94 @@ def score(row: Any, text: float, mass: float, query: CandidateQuery, weights: We
 _DRIVER_COUNT = 1_000
 
 
-def _forms(numbers: str, words: str, queries: str, common: str, low: str, high: str) -> str:
-    """Each form of each term: its term's number, its words as ``search_words`` holds them,
-    the word its matches are read by (a phrase's rarest, ``common`` the most common words
-    first) and, for a phrase, the query its candidates are checked against."""
+def _forms(numbers: str, words: str, queries: str) -> str:
+    """Each form of each term: its term's number, its query, its words as ``search_words``
+    holds them, and whether it is a single word."""
+    return f"""
+forms AS MATERIALIZED (SELECT i.n, to_tsquery('topicbot_text', i.q) AS q,
+        tsvector_to_array(to_tsvector('topicbot_text', i.w)) AS lex,
+        numnode(to_tsquery('topicbot_text', i.q)) = 1 AS single
+    FROM unnest({numbers}::int[], {words}::text[], {queries}::text[]) AS i(n, w, q))"""
+
+
+def _driver(common: str, low: str, high: str) -> str:
+    """The word form ``d``'s matches are read by: its only word, or a phrase's rarest in the
+    window (``common`` the most common words, least common first, after all others)."""
     count = (
         "(SELECT count(*) FROM (SELECT 1 FROM search_words x WHERE x.word = o"
         f" AND x.pk BETWEEN {low} AND {high} LIMIT {_DRIVER_COUNT}) c)"
     )
     rank = f"array_position({common}::text[], o)"
-    return f"""
-forms AS MATERIALIZED (SELECT f.n, f.q, f.lex, f.single, CASE WHEN f.single THEN f.lex[1]
-        ELSE (SELECT o FROM unnest(f.lex) o
+    return f"""CASE WHEN d.single THEN d.lex[1] ELSE (SELECT o FROM unnest(d.lex) o
             ORDER BY {rank} DESC NULLS FIRST, CASE WHEN {rank} IS NULL THEN {count} END, o
-            LIMIT 1) END AS driver
-    FROM (SELECT i.n, to_tsquery('topicbot_text', i.q) AS q,
-            tsvector_to_array(to_tsvector('topicbot_text', i.w)) AS lex,
-            numnode(to_tsquery('topicbot_text', i.q)) = 1 AS single
-        FROM unnest({numbers}::int[], {words}::text[], {queries}::text[]) AS i(n, w, q)) f)"""
+            LIMIT 1) END"""
 
 
-def _matches(term: str, low: str, high: str, cap: str) -> str:
-    """The pks of term number ``term``'s articles in ``low``..``high`` (by any of its forms),
-    the first ``cap`` of them (all with a NULL cap): read from the postings in pk order, a
-    phrase's candidates checked against its query."""
-    return f"""ARRAY(SELECT DISTINCT m.pk FROM forms d CROSS JOIN LATERAL (SELECT s.pk
-        FROM search_words s WHERE s.word = d.driver AND s.pk BETWEEN {low} AND {high}
-        AND (d.single OR (NOT EXISTS (SELECT 1 FROM unnest(d.lex) o WHERE o <> d.driver
+def _matches(
+    term: str, low: str, high: str, cap: str, common: str, only: str = "true", given: str = ""
+) -> str:
+    """The pks of term number ``term``'s articles in ``low``..``high`` (by those of its forms
+    that pass ``only``, and the pks ``given``), the first ``cap`` of them (all with a NULL
+    cap): read from the postings in pk order, a phrase's candidates checked against its
+    query."""
+    also = f"SELECT g FROM unnest({given}::bigint[]) g UNION ALL " if given else ""
+    return f"""ARRAY(SELECT DISTINCT m.pk FROM ({also}SELECT r.pk FROM forms d
+        CROSS JOIN LATERAL (SELECT {_driver(common, low, high)} AS driver OFFSET 0) k
+        CROSS JOIN LATERAL (SELECT s.pk
+        FROM search_words s WHERE s.word = k.driver AND s.pk BETWEEN {low} AND {high}
+        AND (d.single OR (NOT EXISTS (SELECT 1 FROM unnest(d.lex) o WHERE o <> k.driver
                 AND NOT EXISTS (SELECT 1 FROM search_words x WHERE x.word = o AND x.pk = s.pk))
             AND EXISTS (SELECT 1 FROM articles a WHERE a.pk = s.pk AND a.search @@ d.q)))
-        ORDER BY s.pk LIMIT {cap}) m WHERE d.n = {term} ORDER BY m.pk LIMIT {cap})"""
+        ORDER BY s.pk LIMIT {cap}) r WHERE d.n = {term} AND {only}) m(pk)
+        ORDER BY m.pk LIMIT {cap})"""
 
 
-# The newest pk, the window, and each term's matches in it (at most $8: past that a term is
-# common, and which of its matches were read does not matter).
+# The newest pk, the window, and each term's matches in it (at most $9: past that a term is
+# common, and which of its matches were read does not matter). So a term's single words are
+# read first, and its phrases (each candidate checked for the other words, then against the
+# stored tsvector) only when those found fewer than $9.
 _READ = f"""
 WITH env AS MATERIALIZED (SELECT n AS newest, coalesce($1::bigint, n) AS centre
     FROM (SELECT coalesce(max(pk), 0) AS n FROM articles) m),
 win AS MATERIALIZED (SELECT newest, centre,
         coalesce($2::bigint, greatest(centre - $4::bigint, 0)) AS lo,
         coalesce($3::bigint, centre + $4::bigint) AS hi FROM env),
-{_forms("$6", "$7", "$8", "$10", "(SELECT lo FROM win)", "(SELECT hi FROM win)")}
-SELECT w.newest, w.centre, w.lo, w.hi, t.n, {_matches("t.n", "w.lo", "w.hi", "$9")} AS pks
-FROM win w LEFT JOIN generate_series(1, $5::int) AS t(n) ON true
+{_forms("$6", "$7", "$8")}
+SELECT w.newest, w.centre, w.lo, w.hi, t.n, CASE WHEN cardinality(w1.pks) >= $9
+        OR NOT EXISTS (SELECT 1 FROM forms d WHERE d.n = t.n AND NOT d.single) THEN w1.pks
+    ELSE {_matches("t.n", "w.lo", "w.hi", "$9", "$10", "NOT d.single", "w1.pks")} END AS pks
+FROM win w LEFT JOIN unnest($5::int[]) AS t(n) ON true
+CROSS JOIN LATERAL (SELECT {_matches("t.n", "w.lo", "w.hi", "$9", "$10", "d.single")} AS pks
+    OFFSET 0) w1
 ORDER BY t.n
 """
 
 _WINDOW = ("$5::bigint", "$6::bigint")
 # Every match of the chosen terms in a (narrowed) window.
 _NARROW = f"""
-WITH {_forms("$2", "$3", "$4", "$7", *_WINDOW)}
-SELECT t.n, {_matches("t.n", *_WINDOW, "NULL")} AS pks
-FROM generate_series(1, $1::int) AS t(n) ORDER BY t.n
+WITH {_forms("$2", "$3", "$4")}
+SELECT t.n, {_matches("t.n", *_WINDOW, "NULL", "$7")} AS pks
+FROM unnest($1::int[]) AS t(n) ORDER BY t.n
 """
 # How many articles in a window hold each term, up to $7.
 _COUNTS = f"""
-WITH {_forms("$2", "$3", "$4", "$8", *_WINDOW)}
-SELECT t.n, cardinality({_matches("t.n", *_WINDOW, "$7::int")}) AS found
-FROM generate_series(1, $1::int) AS t(n) ORDER BY t.n
+WITH {_forms("$2", "$3", "$4")}
+SELECT t.n, cardinality({_matches("t.n", *_WINDOW, "$7::int", "$8")}) AS found
+FROM unnest($1::int[]) AS t(n) ORDER BY t.n
 """
 
 
-def form_rows(terms: Sequence[SearchTerm]) -> tuple[int, list[int], list[str], list[str]]:
-    """The terms as the statements take them: how many, then for each form its term's number
-    (from 1), its words (letters and digits between spaces) and its ``to_tsquery`` text
-    (those words quoted, title and excerpt only: nothing a text holds is read as syntax)."""
+def form_rows(
+    terms: Sequence[SearchTerm],
+) -> tuple[list[int], list[int], list[str], list[str]]:
+    """The terms as the statements take them: their numbers (from 1), then for each form its
+    term's number, its words (letters and digits between spaces) and its ``to_tsquery`` text
+    (those words quoted, title and excerpt only: nothing a text holds is read as syntax).
+
+    The terms' numbers come as an array, not as their count for ``generate_series``: the
+    planner then estimates them at ten in a generic plan (a count gives a thousand), so the
+    statements' generic plans cost no more than their custom ones and are kept after five
+    runs; a custom plan each time took longer to make than most reads take to run."""
     numbers: list[int] = []
     words: list[str] = []
     for n, term in enumerate(terms, start=1):
@@ -240,7 +268,7 @@ def form_rows(terms: Sequence[SearchTerm]) -> tuple[int, list[int], list[str], l
             if found := " ".join(_WORD.findall(form)):
                 numbers.append(n)
                 words.append(found)
-    return len(terms), numbers, words, [f"'{w}':AC" for w in words]
+    return list(range(1, len(terms) + 1)), numbers, words, [f"'{w}':AC" for w in words]
 
 
 # The postings' most common words, most common first, as the planner's statistics (gathered

@@ -19,7 +19,7 @@ from bot.domain.terms import query_terms, story_terms
 from bot.domain.text import query_terms as typed_terms
 from storage import Store
 from storage.postgresql.titles import prefix_tsquery
-from storage.related import SearchTerm
+from storage.related import CandidateQuery, SearchTerm
 from tests.factories import article_text
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -99,16 +99,50 @@ async def test_the_same_searches_find_the_same_candidates(both):
         assert on_sqlite and on_sqlite[0].article.title == title
 
 
-@pytest.mark.parametrize(
-    "typed",
-    ["rese", "re", "reserve bank", "1.75", "café", "cafe own", "zoë's", '"harbour at dus', "f.a.a"],
-)
+TYPED = ["rese", "reserv", "harbour", "marat", "ai", "re", "reserve bank", "1.75", "café"]
+TYPED += ["cafe own", "zoë's", '"harbour at dus', "f.a.a"]
+
+
+@pytest.mark.parametrize("typed", TYPED)
 async def test_title_autocomplete_offers_what_sqlite_offers(both, typed):
     words = typed_terms(typed)  # as /related's autocomplete passes them
     on_sqlite = await both.sqlite.publication.suggest(GUILD, words, "published")
     on_postgresql = await both.postgresql.publication.suggest(GUILD, words, "published")
     assert {g.article.id for g in on_postgresql} == {g.article.id for g in on_sqlite}
     assert on_sqlite or len(typed) < 3
+
+
+async def test_a_figure_is_found_by_its_words_and_its_phrases_on_both_engines(both):
+    # A term's one-word forms are read first and its phrases only when those found fewer
+    # than the cap: "12m" is in three articles, "12 million" in two more.
+    figures = ("12m", "12m", "12 million", "12m", "12 million")
+    for n, figure in enumerate(figures, start=30):
+        await add(both, n, f"Harbour fund of {figure} approved", "Dredging starts.", True)
+    await both.copy()
+    term = SearchTerm("12000000", ("12 million", "12m"), 2.0)
+    for cap, count in ((3, 3), (10, 5)):
+        query = _query(term, cap)
+        for engine in (both.sqlite, both):
+            search = await engine.related.candidates(query, RelatedService(engine).weights(False))
+            assert search.counts == {"12000000": count}, (engine, cap)
+            titles = {c.title for c in search.candidates}
+            assert titles == {f"Harbour fund of {f} approved" for f in figures}, (engine, cap)
+
+
+def _query(term: SearchTerm, cap: int) -> CandidateQuery:
+    return CandidateQuery(
+        terms=(term,),
+        centre_pk=None,
+        half_window=1000,
+        around=False,
+        guild_id=GUILD,
+        reference_time=int(NOW.timestamp()),
+        term_cap=cap,
+        term_budget=3000,
+        max_terms=24,
+        limit=10,
+        pool=60,
+    )
 
 
 HOSTILE = ['"', "'", "\\", "a & b | !c", "x:*", "<->", "'quoted'", "\x00", "🚓", "(((", ":AC"]
