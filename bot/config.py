@@ -209,7 +209,11 @@ class RelatedSettings(_Section):
     query_time_scale_days: Annotated[float, Field(gt=0, le=3650)] = 30
     weights: RelatedWeights = RelatedWeights()
     search_window_articles: Annotated[int, Field(ge=1000, le=100_000_000)] = 100_000
-    search_terms: Annotated[int, Field(ge=1, le=64)] = 24
+    # terms looked up per search at most: a story's heaviest, then its feedback's heaviest
+    # new ones (docs/performance.md, "A larger term budget")
+    search_terms: Annotated[int, Field(ge=1, le=64)] = 48
+    story_terms: Annotated[int, Field(ge=1, le=64)] = 32
+    feedback_terms: Annotated[int, Field(ge=0, le=64)] = 24
     term_cap: Annotated[int, Field(ge=10, le=100_000)] = 300
     term_budget: Annotated[int, Field(ge=100, le=1_000_000)] = 3000
     feedback_articles: Annotated[int, Field(ge=0, le=5)] = 2

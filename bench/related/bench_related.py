@@ -3,7 +3,7 @@ precision@5 of same-story results on a labelled corpus.
 
     python -m bench.related.bench_related --articles 100000 [--workdir DIR] [--queries 500]
                                           [--backend sqlite|postgresql]
-                                          [--pg-template NAME]
+                                          [--pg-template NAME] [--config FILE]
 
 The store is built with bulk SQL (``bench.related.build``: minutes at a million articles; the
 real ingest would spend that time parsing YAML). Precision is scored on the same store:
@@ -38,9 +38,9 @@ from bench.pg_copy import mirrored, mirrored_from_template, scratch_database
 from bench.related.build import build_store
 from bench.related.corpus import CorpusSpec, GenArticle, generate
 from bench.servers import postgresql_url
-from bot.config import RelatedSettings
+from bot.config import RelatedSettings, load_settings
 from bot.domain.associations import AssociationLearner
-from bot.domain.related import MAX_STORY_TERMS, RelatedService, significant_terms
+from bot.domain.related import RelatedService, significant_terms
 from bot.domain.terms import story_terms
 from storage import Store
 from storage.prepare import short_id
@@ -73,7 +73,7 @@ async def _raw_best(
     lookup nor its coverage is timed."""
     found = await store.related.story(short_id(article.url), None, GUILD, coverage=10)
     assert found is not None
-    terms = story_terms(found.article.title, found.article.excerpt)[:MAX_STORY_TERMS]
+    terms = story_terms(found.article.title, found.article.excerpt)
     started = time.perf_counter()
     search = await service.similar(found, terms, GUILD, 40)
     whole = (time.perf_counter() - started) * 1000
@@ -122,7 +122,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         learning_started = time.perf_counter()
         associations = await AssociationLearner(store).run()
         learning = time.perf_counter() - learning_started
-        service = RelatedService(store, RelatedSettings())
+        settings = load_settings(args.config).related if args.config else RelatedSettings()
+        service = RelatedService(store, settings)
         for a in sample[:50]:  # warm the page cache
             await service.for_story(GUILD, short_id(a.url), limit=10)
         engine = await _timed(
@@ -193,6 +194,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--config", type=Path, help="a topicbot configuration (its related settings; else defaults)"
+    )
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--workdir", default="/tmp/topicbot-bench")
     parser.add_argument("--rebuild", action="store_true", help="build the store even if present")

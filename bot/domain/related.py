@@ -48,9 +48,6 @@ from storage.related import (
 )
 from storage.titles import fold, similarity, title_words
 
-# Terms looked up per search at most: a story's heaviest, then its feedback's heaviest new ones.
-MAX_STORY_TERMS = 16
-MAX_FEEDBACK_TERMS = 12
 # A story's heaviest terms whose learned associates are searched for, and associates at most.
 ASSOCIATION_SOURCES = 8
 MAX_ASSOCIATES = 4
@@ -185,7 +182,7 @@ class RelatedService:
         finding the story or its own coverage."""
         key = found.key
         part = key.pk // max(self._settings.search_window_articles // 2, 1)
-        terms = self._common.drop(terms, part)[:MAX_STORY_TERMS]
+        terms = self._common.drop(terms, part)[: self._settings.story_terms]
         terms += await self._associates(terms)
         query = self._query(terms, key, guild_id, wanted, outlet=_outlet(found.article))
         feedback = [(c.article.title, c.article.excerpt) for c in found.coverage]
@@ -281,7 +278,7 @@ class RelatedService:
         added = {t.key: t.weight for t in others if t.key in own}
         weighed = [t._replace(weight=t.weight + added.get(t.key, 0.0)) for t in terms]
         new = [t._replace(forms=t.forms[:1]) for t in others if t.key not in own]
-        return weighed, self._common.drop(new, part)[:MAX_FEEDBACK_TERMS]
+        return weighed, self._common.drop(new, part)[: self._settings.feedback_terms]
 
     async def _search(self, query: CandidateQuery, terms: list[Term], weights: Weights) -> Search:
         search_terms = tuple(SearchTerm(t.key, t.forms, t.weight) for t in terms)

@@ -377,3 +377,27 @@ async def test_a_figure_written_in_words_with_a_point_is_the_figure(store):
     assert "shared terms: five-point-four per cent" in first.reason
     # the filler's "rise reaches 4%" is not the story's 5.4%
     assert not any("four per cent" in r.reason for r in results[1:])
+
+
+async def test_an_excerpt_s_later_words_find_coverage_that_shares_no_other(store):
+    # The story's 26 terms, heaviest first (its headline's and names, then its excerpt's by
+    # key): the other outlet's piece shares only the 22nd to 26th, past the 16 once searched.
+    story = await add(
+        store,
+        "glassblowers",
+        "Kilnworth glassblowers extend strike",
+        "Furnace crews at the Abbey Lane works demand better ladders, canteen meals, helmets, "
+        "gloves, overtime and pensions; managers offer only vouchers, and the yardmen vow to "
+        "keep picketing until Christmas.",
+        "2026-11-02T09:00:00Z",
+    )
+    await add(
+        store,
+        "yardmen",
+        "Yardmen turn down vouchers and vow to go on picketing",
+        "The men who move sand and soda ash by hand say the vouchers are worth less than a shift.",
+        "2026-11-03T08:00:00Z",
+        outlet="gazette",
+    )
+    found = await similar(store, story)
+    assert found[0] == "Yardmen turn down vouchers and vow to go on picketing"
