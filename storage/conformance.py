@@ -19,11 +19,11 @@ from storage.api import (
 from storage.postgresql.articles import PgArticleRepository
 from storage.postgresql.associations import PgAssociationRepository
 from storage.postgresql.outbox.repository import PgDeliveryRepository
-from storage.postgresql.publication import PgPublicationRepository
 from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.store import PgStore
 from storage.postgresql.stories import PgStoryRepository
+from storage.publication import PublicationRepository
 from storage.store import Store
 
 
@@ -39,7 +39,7 @@ def _postgresql_deliveries_conform(repository: PgDeliveryRepository) -> ClaimedD
     return repository
 
 
-def _postgresql_publication_conforms(repository: PgPublicationRepository) -> PublicationApi:
+def _publication_conforms(repository: PublicationRepository) -> PublicationApi:
     return repository
 
 

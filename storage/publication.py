@@ -4,57 +4,96 @@ An article is listed to a guild's moderators when it came from a file (everyone'
 by that guild's moderators. Its state there is the moderators' decision when they made one, else
 'published' when the source says so, else 'pending' (``storage.visibility.guild_state``).
 Members see only what ``storage.visibility.members_see`` lets through: the 'published' lists.
+
+One repository serves both engines: its statements are written once with named parameters
+(``storage.sql.Statements``). Only title autocomplete differs: FTS5 here
+(``FtsTitleSuggestions``), a prefix query on PostgreSQL (``storage.postgresql.titles``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal, Protocol
 
-from storage.articles import (
-    ARTICLE,
-    ArticleRepository,
-)
-from storage.database import Database
-from storage.models import ArticleState, GuildArticle, PublicationState
-from storage.sql import fts_match
+from storage.columns import Columns
+from storage.models import Article, ArticleState, GuildArticle, PublicationState
+from storage.sql import Row, Statements, fts_match
 from storage.timestamps import to_timestamp
 from storage.visibility import guild_state, members_see, not_another_guilds
-
-_LISTED = f"a.coverage_only = 0 AND {not_another_guilds()}"
-_STATE = guild_state()
 
 # Autocomplete ranks this many of the newest title matches.
 SUGGEST_POOL = 400
 
 StateFilter = Literal["published", "pending", "any"]
-# 'published': what members see (the lists members get: /latest, /related autocomplete).
-_FILTERS = {"published": members_see(), "pending": f"{_STATE} = 'pending'", "any": "1"}
 
-
-# A moderator's decision, for both engines (PostgreSQL through ``storage.sql.numbered``):
-# (guild, state, actor, time, article id).
 DECIDE = (
     "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
-    "SELECT ?, pk, ?, ?, ? FROM articles WHERE id = ? "
+    "SELECT :guild, pk, :state, :actor, :at FROM articles WHERE id = :id "
     "ON CONFLICT (guild_id, article_pk) DO UPDATE SET state = excluded.state, "
     "decided_by = excluded.decided_by, decided_at = excluded.decided_at, planned_at = NULL"
 )
 
 
-class PublicationRepository:
-    """Per-guild publication decisions and the lists built on them."""
+@dataclass(frozen=True, slots=True)
+class GuildView:
+    """SQL over article ``a`` as the guild named by a parameter sees it."""
 
-    def __init__(self, connection: Database, articles: ArticleRepository) -> None:
-        self._db = connection
+    state: str  # 'published', 'pending' or 'retracted' there
+    listed: str  # listed to its moderators: full, and not another guild's
+    filters: Mapping[StateFilter, str]  # 'published': what its members see
+
+
+def guild_view(guild: str = ":guild") -> GuildView:
+    """The guild's view, its id given by the SQL parameter ``guild``."""
+    state = guild_state("a", guild)
+    return GuildView(
+        state=state,
+        listed=f"a.coverage_only = 0 AND {not_another_guilds('a', guild)}",
+        filters={
+            "published": members_see("a", guild),
+            "pending": f"{state} = 'pending'",
+            "any": "1 = 1",
+        },
+    )
+
+
+_VIEW = guild_view()
+_STATES: dict[str, ArticleState] = {s: s for s in ("published", "pending", "retracted")}
+
+
+def guild_article(articles: Columns[Article], row: Row) -> GuildArticle:
+    """A row of ``articles.select`` followed by the guild's state of it."""
+    return GuildArticle(articles.from_row(row), _STATES[row[articles.width]])
+
+
+class TitleSuggestions(Protocol):
+    """Each engine's title autocomplete, for typed words (at least one)."""
+
+    async def suggest(
+        self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int
+    ) -> list[GuildArticle]: ...
+
+
+class PublicationRepository:
+    """Per-guild publication decisions and the lists built on them, on either engine."""
+
+    def __init__(
+        self, db: Statements, articles: Columns[Article], titles: TitleSuggestions
+    ) -> None:
+        self._db = db
         self._articles = articles
+        self._titles = titles
+        self._select = f"SELECT {articles.select}, {_VIEW.state} FROM articles a "
 
     async def get(self, guild_id: int, article_id: str) -> GuildArticle | None:
         """The article with this id as the guild sees it, or None if it cannot see it."""
-        sql = f"SELECT a.pk, {_STATE} FROM articles a WHERE a.id = :id AND {_LISTED}"
-        rows = await self._rows(sql, {"guild": guild_id, "id": article_id.strip().lower()})
-        return (await self._hydrate(rows))[0] if rows else None
+        row = await self._db.fetch_one(
+            self._select + f"WHERE a.id = :id AND {_VIEW.listed}",
+            {"guild": guild_id, "id": article_id.strip().lower()},
+        )
+        return None if row is None else guild_article(self._articles, row)
 
     async def decide(
         self,
@@ -67,7 +106,13 @@ class PublicationRepository:
         """Record a moderator's publish or retract for their guild; a publish is planned anew."""
         await self._db.execute(
             DECIDE,
-            (guild_id, state, actor_id, to_timestamp(now), article_id),
+            {
+                "guild": guild_id,
+                "state": state,
+                "actor": actor_id,
+                "at": to_timestamp(now),
+                "id": article_id,
+            },
         )
 
     async def pending(self, guild_id: int, *, limit: int, offset: int = 0) -> list[GuildArticle]:
@@ -76,9 +121,8 @@ class PublicationRepository:
 
     async def count(self, guild_id: int, state: StateFilter) -> int:
         """How many visible articles are in this state for the guild."""
-        sql = f"SELECT count(*) FROM articles a WHERE {_LISTED} AND {_FILTERS[state]}"
-        rows = await self._rows(sql, {"guild": guild_id})
-        return int(rows[0][0])
+        sql = f"SELECT count(*) FROM articles a WHERE {_VIEW.listed} AND {_VIEW.filters[state]}"
+        return int(await self._db.scalar(sql, {"guild": guild_id}))
 
     async def listing(
         self,
@@ -91,25 +135,26 @@ class PublicationRepository:
         topic_key: str | None = None,
     ) -> list[GuildArticle]:
         """Visible articles in this state, newest first, optionally for one topic."""
+        params: dict[str, object] = {
+            "guild": guild_id,
+            "quality": min_quality,
+            "limit": limit,
+            "offset": offset,
+        }
         topic_filter = ""
         if topic_key is not None:
+            params["topic"] = topic_key
             topic_filter = (
                 "AND a.pk IN (SELECT at.article_pk FROM article_topics at "
                 "JOIN topics t ON t.id = at.topic_id WHERE t.key = :topic)"
             )
-        sql = (
-            f"SELECT a.pk, {_STATE} FROM articles a "
-            f"WHERE {_LISTED} AND {_FILTERS[state]} AND a.quality >= :quality {topic_filter} "
-            "ORDER BY a.published_at DESC, a.pk DESC LIMIT :limit OFFSET :offset"
+        rows = await self._db.fetch_all(
+            self._select
+            + f"WHERE {_VIEW.listed} AND {_VIEW.filters[state]} AND a.quality >= :quality "
+            f"{topic_filter} ORDER BY a.published_at DESC, a.pk DESC LIMIT :limit OFFSET :offset",
+            params,
         )
-        params = {
-            "guild": guild_id,
-            "quality": min_quality,
-            "topic": topic_key,
-            "limit": limit,
-            "offset": offset,
-        }
-        return await self._hydrate(await self._rows(sql, params))
+        return [guild_article(self._articles, row) for row in rows]
 
     async def suggest(
         self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int = 25
@@ -119,6 +164,20 @@ class PublicationRepository:
         when nothing is typed."""
         if not terms:
             return await self.listing(guild_id, state, limit=limit)
+        return await self._titles.suggest(guild_id, terms, state, limit=limit)
+
+
+class FtsTitleSuggestions:
+    """Title autocomplete on SQLite, by FTS5's title-only index."""
+
+    def __init__(self, db: Statements, articles: Columns[Article]) -> None:
+        self._db = db
+        self._articles = articles
+
+    async def suggest(
+        self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int
+    ) -> list[GuildArticle]:
+        """Full articles whose titles hold every typed word, best match first."""
         # The newest matches only (FTS5 streams them in rowid order), searched in the
         # title-only index (migration 0004, with three-letter prefixes indexed), so a word
         # common in excerpts or a short prefix on a large store costs little more than a
@@ -126,11 +185,11 @@ class PublicationRepository:
         sql = (
             "WITH hits AS MATERIALIZED (SELECT rowid AS pk, bm25(titles_fts) AS bm "
             "FROM titles_fts WHERE titles_fts MATCH :match ORDER BY rowid DESC LIMIT :pool), "
-            f"shown AS MATERIALIZED (SELECT a.pk, {_STATE} AS state, f.bm, a.published_at AS at "
-            "FROM hits f JOIN articles a ON a.pk = f.pk "
-            f"WHERE {_LISTED} AND {_FILTERS[state]} "
+            f"shown AS MATERIALIZED (SELECT a.pk, {_VIEW.state} AS state, f.bm, "
+            "a.published_at AS at FROM hits f JOIN articles a ON a.pk = f.pk "
+            f"WHERE {_VIEW.listed} AND {_VIEW.filters[state]} "
             "ORDER BY f.bm, a.published_at DESC, a.pk DESC LIMIT :limit) "
-            f"SELECT {ARTICLE.select}, s.state FROM shown s JOIN articles a ON a.pk = s.pk "
+            f"SELECT {self._articles.select}, s.state FROM shown s JOIN articles a ON a.pk = s.pk "
             "ORDER BY s.bm, s.at DESC, s.pk DESC"
         )
         params = {
@@ -139,13 +198,5 @@ class PublicationRepository:
             "limit": limit,
             "pool": SUGGEST_POOL,
         }
-        rows = await self._rows(sql, params)
-        return [GuildArticle(ARTICLE.from_row(row), row[ARTICLE.width]) for row in rows]
-
-    async def _rows(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return [tuple(row) for row in await self._db.fetch_all(sql, params)]
-
-    async def _hydrate(self, rows: list[tuple[Any, ...]]) -> list[GuildArticle]:
-        loaded = await self._articles.load([row[0] for row in rows])
-        states: dict[int, ArticleState] = {row[0]: row[1] for row in rows}
-        return [GuildArticle(loaded[pk], states[pk]) for pk in states if pk in loaded]
+        rows = await self._db.fetch_all(sql, params)
+        return [guild_article(self._articles, row) for row in rows]

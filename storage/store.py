@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Self
 
-from storage.articles import ArticleRepository
+from storage.articles import ARTICLE, ArticleRepository
 from storage.associations import AssociationRepository
 from storage.checkpoints import SAFETY_NET_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer
 from storage.database import DEFAULT_CACHE_MB, Database, cap_size, migrate, open_connection
@@ -17,7 +17,7 @@ from storage.guilds import AuditRepository, GuildSettingsRepository, MetaReposit
 from storage.lifetime import ClosedOnExit
 from storage.models import Gauges, StoreStats
 from storage.outbox.repository import DeliveryRepository
-from storage.publication import PublicationRepository
+from storage.publication import FtsTitleSuggestions, PublicationRepository
 from storage.related import RelatedRepository
 from storage.retention import RetentionRepository
 from storage.stats import store_gauges, store_stats
@@ -67,7 +67,9 @@ class Store(ClosedOnExit):
         self.related = RelatedRepository(search, ArticleRepository(search))
         self.associations = AssociationRepository(connection, search)
         self.topics = TopicRepository(connection)
-        self.publication = PublicationRepository(connection, self.articles)
+        self.publication = PublicationRepository(
+            connection, ARTICLE, FtsTitleSuggestions(connection, ARTICLE)
+        )
         self.subscriptions = SubscriptionRepository(connection)
         self.feeds = FeedRepository(connection)
         self.guild_settings = GuildSettingsRepository(connection)

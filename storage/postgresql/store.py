@@ -16,16 +16,17 @@ from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.lifetime import ClosedOnExit
 from storage.models import Gauges, StoreStats
-from storage.postgresql.articles import PgArticleRepository
+from storage.postgresql.articles import ARTICLE, PgArticleRepository
 from storage.postgresql.associations import PgAssociationRepository
 from storage.postgresql.connection import url_from_environment
 from storage.postgresql.database import PgDatabase
 from storage.postgresql.outbox.repository import DEFAULT_LEASE, PgDeliveryRepository
-from storage.postgresql.publication import PgPublicationRepository
 from storage.postgresql.related import PgRelatedRepository
 from storage.postgresql.retention import PgRetentionRepository
 from storage.postgresql.schema import migrate, migrations, open_migrated_pool, schema_version
 from storage.postgresql.stories import PgStoryRepository
+from storage.postgresql.titles import PgTitleSuggestions
+from storage.publication import PublicationRepository
 from storage.stats import store_gauges, store_stats
 from storage.subscriptions import SubscriptionRepository
 from storage.topics import TopicRepository
@@ -56,7 +57,7 @@ class PgStore(ClosedOnExit):
         self.meta = MetaRepository(db.named)
         self.feeds = FeedRepository(db.named)
         self.audit = AuditRepository(db.named)
-        self.publication = PgPublicationRepository(db)
+        self.publication = PublicationRepository(db.named, ARTICLE, PgTitleSuggestions(db))
         self.retention = PgRetentionRepository(db)
         self.related = PgRelatedRepository(db, self.articles)
         self.associations = PgAssociationRepository(db)

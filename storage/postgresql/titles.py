@@ -1,4 +1,4 @@
-"""Title autocomplete on PostgreSQL: what SQLite's ``PublicationRepository.suggest`` serves to
+"""Title autocomplete on PostgreSQL: what SQLite's FTS5 (``storage.publication``) serves to
 ``/related``'s (and ``/publish``'s) autocomplete, by a prefix query on the stored
 ``title_words`` tsvector of full articles' titles.
 
@@ -20,20 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from storage.models import ArticleState, GuildArticle
+from storage.models import GuildArticle
 from storage.postgresql.articles import ARTICLE as PG_ARTICLE
 from storage.postgresql.database import PgDatabase
-from storage.publication import SUGGEST_POOL, StateFilter
-from storage.visibility import guild_state, members_see, not_another_guilds
+from storage.publication import SUGGEST_POOL, StateFilter, guild_article, guild_view
 
 _WORD = re.compile(r"[^\W_]+")
-_STATE = guild_state("a", "$1")
-_LISTED = f"a.coverage_only = 0 AND {not_another_guilds('a', '$1')}"
-_FILTERS = {
-    "published": members_see("a", "$1"),
-    "pending": f"{_STATE} = 'pending'",
-    "any": "true",
-}
+_VIEW = guild_view("$1")
 PREFIX_LETTERS = 3
 # Candidates of a query of several words checked newest first before GIN is asked instead.
 _WALKED = 2000
@@ -56,31 +49,20 @@ class PgTitleSuggestions:
         self._db = db
 
     async def suggest(
-        self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int = 25
+        self, guild_id: int, terms: Sequence[str], state: StateFilter, *, limit: int
     ) -> list[GuildArticle]:
         """Listed articles in this state whose titles hold the typed words, best match first
-        (then the newest); the newest in that state when nothing is typed."""
-        query = prefix_tsquery(terms) if terms else ""
-        if terms and not query:
-            return []
+        (then the newest); none when the typed text holds no word."""
+        query = prefix_tsquery(terms)
         if not query:
-            sql = (
-                f"SELECT {PG_ARTICLE.select}, {_STATE} FROM articles a"
-                f" WHERE {_LISTED} AND {_FILTERS[state]}"
-                " ORDER BY a.published_at DESC, a.pk DESC LIMIT $2"
-            )
-            rows = await self._db.fetch_all(sql, guild_id, limit)
-        else:
-            sql = f"{_SUGGEST} AND {_FILTERS[state]} {_BEST_FIRST}"
-            last = next(words[-1] for term in reversed(terms) if (words := _WORD.findall(term)))
-            prefix = query.endswith(":*")
-            rows = await self._db.fetch_all(
-                sql, guild_id, limit, query, SUGGEST_POOL, last, prefix, _WALKED
-            )
-        return [GuildArticle(PG_ARTICLE.from_row(tuple(r)), _STATES[r[-1]]) for r in rows]
-
-
-_STATES: dict[str, ArticleState] = {s: s for s in ("published", "pending", "retracted")}
+            return []
+        sql = f"{_SUGGEST} AND {_VIEW.filters[state]} {_BEST_FIRST}"
+        last = next(words[-1] for term in reversed(terms) if (words := _WORD.findall(term)))
+        prefix = query.endswith(":*")
+        rows = await self._db.fetch_all(
+            sql, guild_id, limit, query, SUGGEST_POOL, last, prefix, _WALKED
+        )
+        return [guild_article(PG_ARTICLE, tuple(row)) for row in rows]
 
 
 # The newest $4 title matches of full articles, ranked; the best $2 the guild lists in the state.
@@ -106,9 +88,9 @@ _SUGGEST = (
     " older AS MATERIALIZED (SELECT a.pk FROM articles a, q WHERE NOT (SELECT done FROM done)"
     " AND a.coverage_only = 0 AND a.title_words @@ q.q ORDER BY a.pk + 0 DESC LIMIT $4),"
     " hits AS (SELECT pk FROM recent WHERE (SELECT done FROM done) UNION ALL SELECT pk FROM older)"
-    f" SELECT {PG_ARTICLE.select}, {_STATE}"
+    f" SELECT {PG_ARTICLE.select}, {_VIEW.state}"
     " FROM hits h JOIN articles a ON a.pk = h.pk, q WHERE"
-    f" {_LISTED}"
+    f" {_VIEW.listed}"
 )
 _BEST_FIRST = (
     "ORDER BY ts_rank(a.title_words, q.q, 1) DESC, a.published_at DESC, a.pk DESC LIMIT $2"
