@@ -40,6 +40,7 @@ EXPECTED = {
     "written2": Expected(events=10, distractors=33, per_kind=3, queries=8, min_curated=3),
     "written3": Expected(events=40, distractors=120, per_kind=15, queries=15),
     "written4": Expected(events=40, distractors=120, per_kind=15, queries=15),
+    "written5": Expected(events=41, distractors=128, per_kind=20, queries=15),
 }
 
 

@@ -47,6 +47,8 @@ SETS = {
     "written3": SetSpec("written3", HERE.parent / "written3", 2000, 31),
     # A fourth, by another helper who never read the engine, as a second independent judge.
     "written4": SetSpec("written4", HERE.parent / "written4", 2000, 41),
+    # A fifth, by a third helper who read neither the engine nor the other sets' events.
+    "written5": SetSpec("written5", HERE.parent / "written5", 2000, 51),
 }
 
 
