@@ -47,29 +47,19 @@ import json
 import math
 import re
 import sys
-import tempfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench.related.eval import (
-    SHELL_GUILD,
-    Labels,
-    _settings,
-    article_ids,
-    build_store,
-    learn_associations,
-)
-from bench.related.written import SETS, load
-from bot.articles.urls import canonical_url
+from bench.related.dumps import TOP, dump_set, figures, time_of
+from bench.related.eval import SHELL_GUILD
+from bench.related.written import SETS
 from bot.domain.related import RelatedService
 from bot.domain.terms import STOPWORDS, story_terms
 from storage.titles import fold
 
-TOP = 5
 MAX_PER_OUTLET = 2  # the engine's default (``related.max_per_outlet``)
 
 # --- words ----------------------------------------------------------------------------------
@@ -169,7 +159,7 @@ class Index:
                 url,
                 Counter(title),
                 Counter(excerpt),
-                _time(a["time"]),
+                time_of(a["time"]),
                 a["outlet"],
                 frozenset(fold(t) for t in a["topics"]),
             )
@@ -311,40 +301,6 @@ def reference_results(index: Index, story: dict[str, Any], params: Params) -> li
 # --- figures --------------------------------------------------------------------------------
 
 
-def figures(
-    data: dict[str, Any], results: Iterable[tuple[dict[str, Any], list[str]]]
-) -> dict[str, Any]:
-    """precision@k, uncurated precision@k, recall@5 and wrong results in the first k, as
-    ``bench.related.eval`` counts them; ``misses``: every story not all right."""
-    event_of = {u: e for e, us in data["events"].items() for u in us}
-    precision, uncurated, recall, wrong, misses = [], [], [], 0, []
-    for story, found in results:
-        event = story["event"]
-        others = len(data["events"][event]) - 1
-        k = min(TOP, others)
-        hits = [event_of.get(u) == event for u in found[:TOP]]
-        p = sum(hits[:k]) / k
-        precision.append(p)
-        recall.append(sum(hits) / others)
-        if not data["curated"][event]:
-            uncurated.append(p)
-        wrong += k - sum(hits[:k])
-        if p < 1:
-            titles = data["articles"]
-            misses.append(f"{event}: {titles[story['url']]['title']}")
-            misses += [
-                f"   {'+' if hit else '-'} {titles[u]['title']}"
-                for u, hit in zip(found[:k], hits, strict=False)
-            ]
-    return {
-        "precision_at_k": round(sum(precision) / len(precision), 3),
-        "uncurated": round(sum(uncurated) / max(len(uncurated), 1), 3),
-        "recall_at_5": round(sum(recall) / len(recall), 3),
-        "wrong": wrong,
-        "misses": misses,
-    }
-
-
 def engine_figures(data: dict[str, Any]) -> dict[str, Any]:
     return figures(data, ((s, s["engine"]) for s in data["stories"]))
 
@@ -353,50 +309,8 @@ def reference_figures(data: dict[str, Any], index: Index, params: Params) -> dic
     return figures(data, ((s, reference_results(index, s, params)) for s in data["stories"]))
 
 
-def _time(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-# --- dump: the store's coverage and the engine's answers, once ----------------------------------
-
-
 async def dump(set_name: str) -> dict[str, Any]:
-    written = load(SETS[set_name])
-    labels = Labels(written)
-    with tempfile.TemporaryDirectory(prefix="topicbot-reference-") as tmp:
-        folder = Path(tmp)
-        settings = _settings(None, folder / "store.db")
-        store, _ = await build_store(written, settings, folder)
-        try:
-            await learn_associations(store)
-            ids = await article_ids(store, labels.title)
-            service = RelatedService(store, settings.related)
-            stories = [
-                await _story(service, ids[url], url, event.id)
-                for event in written.events.values()
-                for url in labels.event_urls[event.id]
-            ]
-        finally:
-            await store.close()
-    articles: dict[str, dict[str, Any]] = {}
-    for a in written.all_articles():
-        articles.setdefault(  # one URL once: the first article written under it
-            canonical_url(a["webUrl"]),
-            {
-                "title": a["title"],
-                "excerpt": a.get("excerpt", ""),
-                "time": a["publishedDateTime"],
-                "outlet": a["provider"].get("domain") or a["provider"]["name"],
-                "topics": list(a.get("topics", [])),
-            },
-        )
-    return {
-        "set": set_name,
-        "stories": stories,
-        "articles": articles,
-        "events": labels.event_urls,
-        "curated": {e.id: e.curated for e in written.events.values()},
-    }
+    return await dump_set(set_name, _story)
 
 
 async def _story(service: RelatedService, article_id: str, url: str, event: str) -> dict[str, Any]:

@@ -40,28 +40,19 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
-from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.related.eval import (
-    SHELL_GUILD,
-    Labels,
-    _settings,
-    article_ids,
-    build_store,
-    learn_associations,
-)
-from bench.related.written import SETS, load
-from bot.articles.urls import canonical_url
+from bench.related.dumps import TOP, dump_set, figures, time_of
+from bench.related.eval import SHELL_GUILD
+from bench.related.written import SETS
 from bot.domain.related import RelatedService, _outlet
 from bot.domain.spelling import variants
 from bot.domain.terms import Term, story_terms
 
 POOL = 30
-TOP = 5
 NEAR_SECONDS = 72 * 3600
 GLOVE_VOCABULARY = 100_000  # neighbours among the commonest words only (rare ones are noise)
 
@@ -176,44 +167,11 @@ class Expander:
 
 
 async def dump(set_name: str, expander: Expander | None) -> dict[str, Any]:
-    written = load(SETS[set_name])
-    labels = Labels(written)
-    with tempfile.TemporaryDirectory(prefix="topicbot-semantic-") as tmp:
-        folder = Path(tmp)
-        settings = _settings(None, folder / "store.db")
-        store, _ = await build_store(written, settings, folder)
-        try:
-            await learn_associations(store)
-            ids = await article_ids(store, labels.title)
-            service = RelatedService(store, settings.related)
-            if expander is not None:
-                _expand(service, expander)
-            stories = [
-                await _story(service, ids[url], url, event.id)
-                for event in written.events.values()
-                for url in labels.event_urls[event.id]
-            ]
-        finally:
-            await store.close()
-    articles = {
-        canonical_url(a["webUrl"]): {
-            "title": a["title"],
-            "excerpt": a.get("excerpt", ""),
-            "time": a["publishedDateTime"],
-        }
-        for a in written.all_articles()
-    }
-    curated = {e.id: e.curated for e in written.events.values()}
-    return {
-        "set": set_name,
-        "stories": stories,
-        "articles": articles,
-        "events": labels.event_urls,
-        "curated": curated,
-    }
+    prepare = None if expander is None else partial(_expand, expander=expander)
+    return await dump_set(set_name, _story, prepare=prepare)
 
 
-def _expand(service: RelatedService, expander: Expander) -> None:
+def _expand(service: RelatedService, *, expander: Expander) -> None:
     learned = service._associates
 
     async def associates(terms: list[Term]) -> list[Term]:
@@ -244,10 +202,6 @@ async def _story(service: RelatedService, article_id: str, url: str, event: str)
 
 
 # --- score: re-rank and count -----------------------------------------------------------------
-
-
-def _time(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def embeddings(data: dict[str, Any], model: Glove | MiniLM, cache: Path) -> Any:
@@ -295,13 +249,10 @@ def score(data: dict[str, Any], matrix: Any, np: Any, mix: Mix, dense: int) -> d
     articles = data["articles"]
     urls = list(articles)
     row = {u: i for i, u in enumerate(urls)}
-    times = np.array([_time(articles[u]["time"]) for u in urls])
-    event_of = {u: e for e, us in data["events"].items() for u in us}
-    precision, recall, uncurated, wrong, misses = [], [], [], 0, []
+    times = np.array([time_of(articles[u]["time"]) for u in urls])
+    ranked: list[tuple[dict[str, Any], list[str]]] = []
     for story in data["stories"]:
-        url, event = story["url"], story["event"]
-        others = len(data["events"][event]) - 1
-        k = min(TOP, others)
+        url = story["url"]
         results = list(story["coverage"])
         similar = [x for x in story["similar"] if x["url"] not in results]
         best = max((x["score"] for x in similar), default=1.0) or 1.0
@@ -318,26 +269,8 @@ def score(data: dict[str, Any], matrix: Any, np: Any, mix: Mix, dense: int) -> d
                     if added >= dense:
                         break
         results += mix.order(engine, {u: float(cosines[row[u]]) for u in engine})
-        hits = [event_of.get(u) == event for u in results[:TOP]]
-        p = sum(hits[:k]) / k
-        precision.append(p)
-        recall.append(sum(hits) / others)
-        if not data["curated"][event]:
-            uncurated.append(p)
-        wrong += k - sum(hits[:k])
-        if p < 1:
-            misses.append(f"{event}: {articles[url]['title']}")
-            misses += [
-                f"   {'+' if hit else '-'} {articles[u]['title']}"
-                for u, hit in zip(results[:k], hits, strict=False)
-            ]
-    return {
-        "precision_at_k": round(sum(precision) / len(precision), 3),
-        "uncurated": round(sum(uncurated) / max(len(uncurated), 1), 3),
-        "recall_at_5": round(sum(recall) / len(recall), 3),
-        "wrong": wrong,
-        "misses": misses,
-    }
+        ranked.append((story, results))
+    return figures(data, ranked)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
