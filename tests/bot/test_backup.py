@@ -14,7 +14,7 @@ from pathlib import Path
 
 from storage import Store
 from storage.outbox.rows import nonce_for
-from tests.bot.test_restart import dm_count, seed
+from tests.bot.test_restart import dm_count, seed, write_dispatch_config
 from tests.bot.test_run import ROOT, start_topicbot
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import build_world
@@ -58,21 +58,9 @@ async def test_a_backup_taken_during_a_dispatch_restores_without_resending(
     world = build_world(discord_double, guilds=1, members=MEMBERS)
     member_ids = [m.id for m in world.first.members]
     config = tmp_path / "topicbot.yaml"
-
-    def configure(requests_per_second: int) -> None:
-        config.write_text(
-            "discord:\n"
-            f"  api_base: {discord_double.api_base}\n"
-            f"  gateway_url: {discord_double.gateway_url}\n"
-            "storage:\n  path: topicbot.db\n"
-            "ingest:\n  inbox_dir: inbox\n"
-            "delivery:\n  plan_interval_seconds: 1\n  send_interval_seconds: 1\n"
-            f"  dm_cap_per_hour: 1000\n  global_requests_per_second: {requests_per_second}\n"
-        )
-
     # Slow enough (two requests a member: the DM channel, the message; 4 members a second)
     # that the backup, a process of its own, ends midway even on a loaded machine.
-    configure(8)
+    write_dispatch_config(config, discord_double, requests_per_second=8)
     store_path = tmp_path / "topicbot.db"
     copy = tmp_path / "backups" / "topicbot-copy.db"
     copy.parent.mkdir()
@@ -98,7 +86,8 @@ async def test_a_backup_taken_during_a_dispatch_restores_without_resending(
     shutil.copyfile(copy, store_path)
     asked_before = len(discord_double.requests("POST", MESSAGES))
 
-    configure(40)  # the rest at speed: the pace changes nothing of what is sent
+    # the rest at speed: the pace changes nothing of what is sent
+    write_dispatch_config(config, discord_double, requests_per_second=40)
     bot = await start_topicbot(config, discord_double.token)
     try:
         await wait_until(lambda: dm_count(discord_double, member_ids) >= MEMBERS, bot)

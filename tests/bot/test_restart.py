@@ -7,6 +7,7 @@ import asyncio
 import random
 import signal
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +64,20 @@ async def test_sigkill_during_dispatch_many_times_at_random_points(
     await kill_during_dispatch(discord_double, tmp_path, thresholds=tuple(thresholds))
 
 
+def write_dispatch_config(config: Path, double: DiscordDouble, *, requests_per_second: int) -> None:
+    """A bot on ``topicbot.db`` beside ``config`` whose jobs run every second, with no DM cap
+    to speak of and its sending paced at ``requests_per_second``."""
+    config.write_text(
+        "discord:\n"
+        f"  api_base: {double.api_base}\n"
+        f"  gateway_url: {double.gateway_url}\n"
+        "storage:\n  path: topicbot.db\n"
+        "ingest:\n  inbox_dir: inbox\n"
+        "delivery:\n  plan_interval_seconds: 1\n  send_interval_seconds: 1\n"
+        f"  dm_cap_per_hour: 1000\n  global_requests_per_second: {requests_per_second}\n"
+    )
+
+
 async def kill_during_dispatch(
     discord_double: DiscordDouble, tmp_path, *, thresholds: tuple[int, ...]
 ) -> None:
@@ -70,15 +85,7 @@ async def kill_during_dispatch(
     world = build_world(discord_double, guilds=1, members=MEMBERS)
     member_ids = [m.id for m in world.first.members]
     config = tmp_path / "topicbot.yaml"
-    config.write_text(
-        "discord:\n"
-        f"  api_base: {discord_double.api_base}\n"
-        f"  gateway_url: {discord_double.gateway_url}\n"
-        "storage:\n  path: topicbot.db\n"
-        "ingest:\n  inbox_dir: inbox\n"
-        "delivery:\n  plan_interval_seconds: 1\n  send_interval_seconds: 1\n"
-        "  dm_cap_per_hour: 1000\n  global_requests_per_second: 45\n"
-    )
+    write_dispatch_config(config, discord_double, requests_per_second=45)
     await seed(tmp_path / "topicbot.db", world.first.id, member_ids)
 
     kills = 0
