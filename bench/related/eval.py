@@ -1,12 +1,12 @@
 """Score the related-coverage engine on the written evaluation set (bench/related/written/).
 
-    python -m bench.related.eval [--set written|written2|written3|written4|written5|heldout]
+    python -m bench.related.eval [--set written|written2|...|written6|heldout]
                                  [--json] [--config FILE] [--workdir DIR] [--filler N] [--seed S]
                                  [--backend sqlite|postgresql]
 
 `--set heldout` scores the held-out set (bench/related/heldout/) instead, with its own filler;
-`--set written2`, `--set written3`, `--set written4` and `--set written5` the second, third,
-fourth and fifth written sets likewise.
+`--set written2`, `--set written3`, `--set written4`, `--set written5` and `--set written6` the
+second, third, fourth, fifth and sixth written sets likewise.
 `--backend postgresql` asks the engine on PostgreSQL: the store built on SQLite is copied into
 a new database on the server `$TOPICBOT_DATABASE_URL` names (dropped after; see
 `bench/pg_copy.py`), and associations are learned and searched there.

@@ -41,6 +41,7 @@ EXPECTED = {
     "written3": Expected(events=40, distractors=120, per_kind=15, queries=15),
     "written4": Expected(events=40, distractors=120, per_kind=15, queries=15),
     "written5": Expected(events=41, distractors=128, per_kind=20, queries=15),
+    "written6": Expected(events=43, distractors=172, per_kind=20, queries=15, min_curated=7),
 }
 
 

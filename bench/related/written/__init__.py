@@ -49,6 +49,8 @@ SETS = {
     "written4": SetSpec("written4", HERE.parent / "written4", 2000, 41),
     # A fifth, by a third helper who read neither the engine nor the other sets' events.
     "written5": SetSpec("written5", HERE.parent / "written5", 2000, 51),
+    # A sixth, by a fourth helper who read neither the engine nor the other sets' events.
+    "written6": SetSpec("written6", HERE.parent / "written6", 2000, 61),
 }
 
 
