@@ -205,7 +205,10 @@ class RelatedSettings(_Section):
     story_window_hours: Annotated[float, Field(gt=0, le=24 * 60)] = _GROUPING.window_seconds / 3600
     title_similarity: Annotated[float, Field(gt=0, le=1)] = _GROUPING.title_similarity
     max_per_outlet: Annotated[int, Field(ge=1, le=10)] = 2
-    time_scale_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 36
+    time_scale_hours: Annotated[float, Field(gt=0, le=24 * 3650)] = 24
+    # one event's coverage within this of the story is as close as it gets (docs/performance.md,
+    # "Closeness in time")
+    time_grace_hours: Annotated[float, Field(ge=0, le=24 * 3650)] = 6
     query_time_scale_days: Annotated[float, Field(gt=0, le=3650)] = 30
     weights: RelatedWeights = RelatedWeights()
     search_window_articles: Annotated[int, Field(ge=1000, le=100_000_000)] = 100_000

@@ -58,8 +58,9 @@ class Weights:
     """How the signals combine into a candidate's score (defaults: ``bot.config``).
 
     ``text`` scales the share of the story's term weight a candidate matches (0..1); of it,
-    the share ``time`` depends on closeness in time (an article ``time_scale_seconds`` away
-    keeps half of that share) and the rest holds at any distance; an article from the story's
+    the share ``time`` depends on closeness in time (within ``time_grace_seconds`` of the
+    story none of it is lost; an article ``time_scale_seconds`` past that keeps half of it)
+    and the rest holds at any distance; an article from the story's
     own outlet keeps ``same_outlet`` of it. ``topics`` (share of the story's topics carried)
     and ``quality`` (0..1) are added."""
 
@@ -69,6 +70,7 @@ class Weights:
     same_outlet: float
     topics: float
     quality: float
+    time_grace_seconds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +294,8 @@ def _scored() -> str:
         " (SELECT count(*) FROM article_topics t WHERE t.article_pk = h.pk"
         "  AND t.topic_id IN (SELECT value FROM json_each(:topics))) AS shared,"
         " :w_text * h.s / p.mass"
-        " * (1.0 - :w_time + :w_time / (1.0 + ((a.published_at - :at) / :scale)"
-        "    * ((a.published_at - :at) / :scale)))"
+        " * (1.0 - :w_time + :w_time / (1.0 + (max(abs(a.published_at - :at) - :grace, 0) / :scale)"
+        "    * (max(abs(a.published_at - :at) - :grace, 0) / :scale)))"
         f" * CASE WHEN {outlet} = :outlet THEN :w_outlet ELSE 1.0 END"
         " + :w_quality * a.quality / 100.0 AS base"
         f" FROM pool h, plan p JOIN articles a ON a.pk = h.pk WHERE {_SEEN}"
@@ -439,6 +441,7 @@ class RelatedRepository:
             "w_topics": weights.topics,
             "at": query.reference_time,
             "scale": float(weights.time_scale_seconds),
+            "grace": weights.time_grace_seconds,
             "outlet": query.outlet,
             "guild": query.guild_id,
             "self": query.exclude_pk,

@@ -301,6 +301,7 @@ class RelatedService:
             text=w.text,
             time=w.time,
             time_scale_seconds=int(settings.time_scale_hours * 3600),
+            time_grace_seconds=int(settings.time_grace_hours * 3600),
             same_outlet=w.same_outlet,
             topics=w.topics,
             quality=w.quality,

@@ -151,7 +151,8 @@ def pool_of(plan: Plan, hits: dict[str, list[int]], query: CandidateQuery) -> di
 def score(row: Any, text: float, mass: float, query: CandidateQuery, weights: Weights) -> float:
     """SQLite's scoring: the share of the story's term weight matched, mostly by closeness in
     time, less for the story's own outlet, plus quality and shared topics."""
-    distance = (row["published_at"] - query.reference_time) / float(weights.time_scale_seconds)
+    apart = max(abs(row["published_at"] - query.reference_time) - weights.time_grace_seconds, 0)
+    distance = apart / float(weights.time_scale_seconds)
     base = (
         weights.text
         * text

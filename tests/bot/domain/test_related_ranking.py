@@ -121,6 +121,50 @@ async def test_other_outlets_same_day_coverage_comes_before_the_outlet_s_own_fol
     ]
 
 
+async def test_coverage_hours_after_the_story_is_as_close_in_time_as_news_of_minutes_after(store):
+    # Outlets cover one event hours apart; within the grace, which hour says nothing. The
+    # scale is an hour here so that, without the grace, five hours would cost the coverage
+    # nearly all of its time-dependent share.
+    story = await add(
+        store,
+        "cancels",
+        "Ferry operator Tidelink cancels winter crossings to Arnholm",
+        "Tidelink will run no ferries to Arnholm island from December to March, citing a "
+        "shortage of crews.",
+        "2026-11-02T09:00:00Z",
+        outlet="coastwire",
+    )
+    await add(
+        store,
+        "scraps",
+        "Tidelink scraps Arnholm winter ferry crossings, islanders furious",
+        "Islanders say Tidelink's decision to cancel ferries from December to March over a crew "
+        "shortage will cut them off.",
+        "2026-11-02T14:00:00Z",
+        outlet="islandtimes",
+    )
+    await add(
+        store,
+        "budget",
+        "Arnholm council approves winter gritting budget",
+        "Councillors agreed the roads budget for the island's winter months.",
+        "2026-11-02T09:10:00Z",
+        outlet="arnholmpost",
+    )
+
+    async def titles(grace_hours: float) -> list[str]:
+        settings = RelatedSettings().model_copy(
+            update={"time_scale_hours": 1, "time_grace_hours": grace_hours}
+        )
+        _, results = await RelatedService(store, settings).for_story(GUILD, story, limit=5)
+        return [r.article.title for r in results]
+
+    coverage = "Tidelink scraps Arnholm winter ferry crossings, islanders furious"
+    council = "Arnholm council approves winter gritting budget"
+    assert (await titles(6))[:2] == [coverage, council]
+    assert (await titles(0))[:2] == [council, coverage]
+
+
 async def test_another_outlet_s_paraphrase_beats_the_outlet_s_own_closer_worded_follow_up(store):
     # The follow-up repeats the story's words; the other outlet's report shares fewer of them.
     story = await add(
@@ -336,7 +380,8 @@ async def test_a_name_one_outlet_hyphenates_finds_the_others_solid_spelling(stor
         "outage",
         "Skylane outage leaves 2 million without internet",
         "The satellite broadband provider blamed a faulty software update.",
-        "2026-09-15T08:00:00Z",
+        # the evening before: the outage and the apology are hours apart, as coverage is
+        "2026-09-15T22:00:00Z",
     )
     await add(
         store,
