@@ -5,8 +5,10 @@ of the dumped stories."""
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,29 @@ TOP = 5
 
 # What an experiment keeps of one story: (service, article id, URL, event id) -> its record.
 StoryDump = Callable[[RelatedService, str, str, str], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Commands:
+    """An experiment's command line: ``dump --set S --out FILE`` and ``score --dump FILE...``,
+    each to be given the experiment's own options (``subcommands`` takes more commands)."""
+
+    parser: argparse.ArgumentParser
+    subcommands: Any
+    dump: argparse.ArgumentParser
+    score: argparse.ArgumentParser
+
+
+def commands(module: str, *, dump_help: str, score_help: str) -> Commands:
+    """The command line every experiment on dumped stores starts from."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dump = sub.add_parser("dump", help=dump_help)
+    dump.add_argument("--set", choices=sorted(SETS), required=True)
+    dump.add_argument("--out", type=Path, required=True)
+    score = sub.add_parser("score", help=score_help)
+    score.add_argument("--dump", type=Path, nargs="+", required=True)
+    return Commands(parser, sub, dump, score)
 
 
 def time_of(iso: str) -> float:

@@ -50,12 +50,10 @@ import sys
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from bench.related.dumps import TOP, dump_set, figures, time_of
+from bench.related.dumps import TOP, commands, dump_set, figures, time_of
 from bench.related.eval import SHELL_GUILD
-from bench.related.written import SETS
 from bot.domain.related import RelatedService
 from bot.domain.terms import STOPWORDS, story_terms
 from storage.titles import fold
@@ -340,13 +338,12 @@ def grid(args: argparse.Namespace) -> list[Params]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.related.reference")
-    sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("dump", help="the store's coverage and the engine's top 5, to JSON")
-    d.add_argument("--set", choices=sorted(SETS), required=True)
-    d.add_argument("--out", type=Path, required=True)
-    s = sub.add_parser("score", help="rank every article by BM25 and print the figures")
-    s.add_argument("--dump", type=Path, nargs="+", required=True)
+    cli = commands(
+        "bench.related.reference",
+        dump_help="the store's coverage and the engine's top 5, to JSON",
+        score_help="rank every article by BM25 and print the figures",
+    )
+    parser, s = cli.parser, cli.score
     s.add_argument("--tokens", choices=("engine", "plain"), default="engine")
     s.add_argument("--k1", type=float, nargs="+", default=[Params.k1])
     s.add_argument("--b", type=float, nargs="+", default=[Params.b])

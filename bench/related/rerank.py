@@ -35,7 +35,6 @@ tells how much any re-rank of the pool could take from these signals, not a mode
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import json
@@ -47,9 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.related.dumps import TOP, dump_set, figures, time_of
+from bench.related.dumps import TOP, commands, dump_set, figures, time_of
 from bench.related.eval import SHELL_GUILD
-from bench.related.written import SETS
 from bot.domain.related import RelatedService
 from bot.domain.terms import story_terms
 from storage.related import RARITY_POWER
@@ -283,13 +281,12 @@ def learn(dumps: list[dict[str, Any]], judges: list[dict[str, Any]], top: int) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.related.rerank")
-    sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("dump", help="the engine's pool of every story of a set, to JSON")
-    d.add_argument("--set", choices=sorted(SETS), required=True)
-    d.add_argument("--out", type=Path, required=True)
-    s = sub.add_parser("score", help="re-rank the dumped pools and print the figures")
-    s.add_argument("--dump", type=Path, nargs="+", required=True)
+    cli = commands(
+        "bench.related.rerank",
+        dump_help="the engine's pool of every story of a set, to JSON",
+        score_help="re-rank the dumped pools and print the figures",
+    )
+    parser, s = cli.parser, cli.score
     s.add_argument("--explained", type=float, nargs="+", default=[1.0])
     s.add_argument("--power", type=float, nargs="+", default=[1.0])
     s.add_argument("--coherence", type=float, nargs="+", default=[0.0])
@@ -299,7 +296,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     s.add_argument("--dump-scale", type=float, default=24.0, help="the dump's time_scale_hours")
     s.add_argument("--dump-grace", type=float, default=6.0, help="the dump's time_grace_hours")
     s.add_argument("--misses", action="store_true")
-    learning = sub.add_parser("learn", help="fit a classifier of the pools (needs scikit-learn)")
+    learning = cli.subcommands.add_parser(
+        "learn", help="fit a classifier of the pools (needs scikit-learn)"
+    )
     learning.add_argument("--dump", type=Path, nargs="+", required=True)
     learning.add_argument("--judge", type=Path, nargs="*", default=[])
     learning.add_argument("--top", type=int, default=12)

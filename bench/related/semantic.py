@@ -34,7 +34,6 @@ first k.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -45,9 +44,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench.related.dumps import TOP, dump_set, figures, time_of
+from bench.related.dumps import TOP, commands, dump_set, figures, time_of
 from bench.related.eval import SHELL_GUILD
-from bench.related.written import SETS
 from bot.domain.related import RelatedService, _outlet
 from bot.domain.spelling import variants
 from bot.domain.terms import Term, story_terms
@@ -274,18 +272,17 @@ def score(data: dict[str, Any], matrix: Any, np: Any, mix: Mix, dense: int) -> d
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.related.semantic")
-    sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("dump", help="the engine's first results per story, to a JSON file")
-    d.add_argument("--set", choices=sorted(SETS), required=True)
-    d.add_argument("--out", type=Path, required=True)
+    cli = commands(
+        "bench.related.semantic",
+        dump_help="the engine's first results per story, to a JSON file",
+        score_help="re-rank dumps and print their figures",
+    )
+    parser, d, s = cli.parser, cli.dump, cli.score
     d.add_argument("--expand", choices=("wordnet", "glove"), help="search synonyms too")
     d.add_argument("--scale", type=float, default=0.3, help="a synonym's share of its weight")
     d.add_argument("--limit", type=int, default=4, help="synonyms searched per story")
     d.add_argument("--per-word", type=int, default=2, help="senses (wordnet) or neighbours")
     d.add_argument("--least", type=float, default=0.75, help="least cosine of a neighbour")
-    s = sub.add_parser("score", help="re-rank dumps and print their figures")
-    s.add_argument("--dump", type=Path, nargs="+", required=True)
     s.add_argument("--model", choices=("glove", "minilm"), default="minilm")
     s.add_argument("--mode", choices=("add", "rrf", "gate", "veto"), default="veto")
     s.add_argument("--alpha", type=float, nargs="+", default=[0.0])
