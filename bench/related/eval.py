@@ -168,6 +168,8 @@ def wrong_by_kind(scores: Sequence[StoryScore]) -> dict[str, int]:
 async def build_store(written: WrittenSet, settings: Settings, folder: Path) -> tuple[Store, int]:
     files = write_files(written, folder / "articles")
     store = await open_store(settings)
+    # The set is always built on SQLite (settings from ``_settings``); PostgreSQL gets a copy.
+    assert isinstance(store, Store)
     report = await ingest_paths(
         store,
         [folder / "articles"],
@@ -313,7 +315,8 @@ async def score_grouping(store: Store, labels: Labels, ids: dict[str, str]) -> d
 
 def _settings(config: Path | None, db: Path) -> Settings:
     base = load_settings(config) if config is not None else Settings()
-    return base.model_copy(update={"storage": base.storage.model_copy(update={"path": db})})
+    storage = base.storage.model_copy(update={"path": db, "backend": "sqlite"})
+    return base.model_copy(update={"storage": storage})
 
 
 async def evaluate(
