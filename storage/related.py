@@ -60,9 +60,9 @@ class Weights:
     ``text`` scales the share of the story's term weight a candidate matches (0..1); of it,
     the share ``time`` depends on closeness in time (within ``time_grace_seconds`` of the
     story none of it is lost; an article ``time_scale_seconds`` past that keeps half of it)
-    and the rest holds at any distance; an article from the story's
-    own outlet keeps ``same_outlet`` of it. ``topics`` (share of the story's topics carried)
-    and ``quality`` (0..1) are added."""
+    and the rest holds at any distance; an article from the story's own outlet keeps
+    ``same_outlet`` of it. ``topics`` (share of the story's topics carried) and ``quality``
+    (0..1) are added."""
 
     text: float
     time: float
@@ -294,8 +294,8 @@ def _scored() -> str:
         " (SELECT count(*) FROM article_topics t WHERE t.article_pk = h.pk"
         "  AND t.topic_id IN (SELECT value FROM json_each(:topics))) AS shared,"
         " :w_text * h.s / p.mass"
-        " * (1.0 - :w_time + :w_time / (1.0 + (max(abs(a.published_at - :at) - :grace, 0) / :scale)"
-        "    * (max(abs(a.published_at - :at) - :grace, 0) / :scale)))"
+        " * (1.0 - :w_time"
+        "    + :w_time / (1.0 + pow(max(abs(a.published_at - :at) - :grace, 0) / :scale, 2)))"
         f" * CASE WHEN {outlet} = :outlet THEN :w_outlet ELSE 1.0 END"
         " + :w_quality * a.quality / 100.0 AS base"
         f" FROM pool h, plan p JOIN articles a ON a.pk = h.pk WHERE {_SEEN}"
