@@ -1,12 +1,14 @@
 """Score the related-coverage engine on the written evaluation set (bench/related/written/).
 
-    python -m bench.related.eval [--set written|written2|...|written6|heldout]
+    python -m bench.related.eval [--set written|written2|...|written6|heldout|all]
                                  [--json] [--config FILE] [--workdir DIR] [--filler N] [--seed S]
                                  [--backend sqlite|postgresql]
 
 `--set heldout` scores the held-out set (bench/related/heldout/) instead, with its own filler;
 `--set written2`, `--set written3`, `--set written4`, `--set written5` and `--set written6` the
-second, third, fourth, fifth and sixth written sets likewise.
+second, third, fourth, fifth and sixth written sets likewise; `--set all` every set in turn,
+printed as one table (precision@k, uncurated, recall@5, wrong results, queries, the story
+itself or a URL twice, grouping), or with `--json` their figures by set.
 `--backend postgresql` asks the engine on PostgreSQL: the store built on SQLite is copied into
 a new database on the server `$TOPICBOT_DATABASE_URL` names (dropped after; see
 `bench/pg_copy.py`), and associations are learned and searched there.
@@ -56,6 +58,7 @@ from bot.stores import open_store
 from storage import Store
 
 TOP = 5
+ALL = "all"  # --set all: every labelled set, a table of their figures
 SHELL_GUILD = 0  # what `topicbot related` sees: a server that added and decided nothing
 
 
@@ -492,7 +495,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--workdir", type=Path, help="build here and keep it (default: a temporary folder)"
     )
     parser.add_argument(
-        "--set", choices=sorted(SETS), default="written", help="which labelled set (written)"
+        "--set",
+        choices=[*sorted(SETS), ALL],
+        default="written",
+        help="which labelled set (written); all: every set, one line each",
     )
     parser.add_argument("--filler", type=int, help="filler articles (default: the set's)")
     parser.add_argument("--seed", type=int, help="filler seed (default: the set's)")
@@ -508,14 +514,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         postgresql_url = os.environ.get("TOPICBOT_DATABASE_URL", "").strip()
         if not postgresql_url:
             parser.error("--backend postgresql needs $TOPICBOT_DATABASE_URL (a server to use)")
-    written = load(SETS[args.set], filler_count=args.filler, seed=args.seed)
-    with tempfile.TemporaryDirectory(prefix="topicbot-eval-") as tmp:
-        folder = args.workdir or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        if (folder / "store.db").exists():
-            raise SystemExit(f"{folder / 'store.db'} exists: give an empty --workdir")
-        settings = _settings(args.config, folder / "store.db")
-        report = asyncio.run(evaluate(written, settings, folder, args.set, postgresql_url))
+    if args.set == ALL:
+        reports = [run_set(name, args, postgresql_url)[1] for name in sorted(SETS)]
+        if args.json:
+            print(json.dumps({r["set"]["name"]: overview(r) for r in reports}))
+        else:
+            print("\n".join(table_lines(reports)))
+        return 0
+    written, report = run_set(args.set, args, postgresql_url)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return 0
@@ -523,6 +529,55 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = miss_lines(report, summaries) + query_lines(report) + summary_lines(report)
     print("\n".join(lines))
     return 0
+
+
+def run_set(
+    name: str, args: argparse.Namespace, postgresql_url: str | None
+) -> tuple[WrittenSet, dict[str, Any]]:
+    """One set and its report, its store built in ``--workdir``/NAME when several are run."""
+    written = load(SETS[name], filler_count=args.filler, seed=args.seed)
+    with tempfile.TemporaryDirectory(prefix="topicbot-eval-") as tmp:
+        folder = args.workdir or Path(tmp)
+        if args.workdir and args.set == ALL:
+            folder = args.workdir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        if (folder / "store.db").exists():
+            raise SystemExit(f"{folder / 'store.db'} exists: give an empty --workdir")
+        settings = _settings(args.config, folder / "store.db")
+        return written, asyncio.run(evaluate(written, settings, folder, name, postgresql_url))
+
+
+def overview(report: dict[str, Any]) -> dict[str, Any]:
+    """A set's headline figures (``--set all``)."""
+    story, query, grouping = report["story"], report["query"], report["grouping"]
+    return {
+        "precision_at_k": story["all"]["precision_at_k"],
+        "uncurated_precision_at_k": story["uncurated"]["precision_at_k"],
+        "recall_at_5": story["all"]["recall_at_5"],
+        "wrong": sum(story["wrong_by_kind"].values()),
+        "violations": story["violations"],
+        "queries": [query["answered"], query["total"]],
+        "grouping": [grouping["recall"], grouping["precision"]],
+    }
+
+
+def table_lines(reports: list[dict[str, Any]]) -> list[str]:
+    """Every set's headline figures, one line each (``--set all``)."""
+    lines = [
+        "| set | precision@k | uncurated | recall@5 | wrong in the first k | queries "
+        "| story itself / URL twice | grouping recall / precision |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for report in reports:
+        o = overview(report)
+        v = o["violations"]
+        lines.append(
+            f"| {report['set']['name']} | {o['precision_at_k']:.3f} "
+            f"| {o['uncurated_precision_at_k']:.3f} | {o['recall_at_5']:.3f} | {o['wrong']} "
+            f"| {o['queries'][0]} of {o['queries'][1]} | {v['story_itself']} / {v['url_twice']} "
+            f"| {o['grouping'][0]:.3f} / {o['grouping'][1]:.3f} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":
