@@ -414,7 +414,11 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({"results": rows}, ensure_ascii=False))
         return EXIT_OK
+    headed = False
     for n, row in enumerate(rows, start=1):
+        if not row["close"] and not headed:
+            print("less closely related (they share little with this story):")
+            headed = True
         date = row["published"][:10] if row["published"] else "date unknown"
         print(
             f"{n:>2}. {row['title']} — {row['provider']}, {date}, "
@@ -435,6 +439,7 @@ def _related_row(result: RelatedResult) -> dict[str, Any]:
         "published": article.published_at.isoformat() if article.published_at else None,
         "quality": article.quality,
         "reason": result.reason,
+        "close": result.close,
     }
 
 

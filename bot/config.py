@@ -210,6 +210,9 @@ class RelatedSettings(_Section):
     # "Closeness in time")
     time_grace_hours: Annotated[float, Field(ge=0, le=24 * 3650)] = 6
     query_time_scale_days: Annotated[float, Field(gt=0, le=3650)] = 30
+    # a similar story scoring under this shares little with the one asked about: listed last,
+    # as "less closely related" (docs/performance.md, "How close a result is")
+    close_score: Annotated[float, Field(ge=0, le=10)] = 0.1
     weights: RelatedWeights = RelatedWeights()
     search_window_articles: Annotated[int, Field(ge=1000, le=100_000_000)] = 100_000
     # terms looked up per search at most: a story's heaviest, then its feedback's heaviest

@@ -249,9 +249,14 @@ def test_related_from_the_shell_prints_json_in_rank_order(tmp_path, capsys):
         "Police face-recognition ban passes in Riverton",
         "What Riverton's facial recognition ban means for nearby towns",
     ]
-    assert set(results[0]) == {"id", "title", "url", "provider", "published", "quality", "reason"}
+    keys = {"id", "title", "url", "provider", "published", "quality", "reason", "close"}
+    assert set(results[0]) == keys
     assert results[0]["published"] == "2026-11-20T18:30:00+00:00"
     assert results[0]["reason"] == "curated coverage"
+    assert results[0]["close"] is True
+    # what shares little with the story comes after everything closer
+    closeness = [r["close"] for r in results]
+    assert closeness == sorted(closeness, reverse=True)
     assert _main(["related", "--query", 'NEAR("x', "--json", "--config", str(config)]) == 0
     assert _json.loads(capsys.readouterr().out) == {"results": []}
     assert _main(["related", "--story", "nosuchid", "--config", str(config)]) == 2

@@ -69,10 +69,12 @@ _TIES = {
 
 @dataclass(frozen=True, slots=True)
 class RelatedResult:
-    """One related article and why it is listed."""
+    """One related article and why it is listed; not ``close`` when it is a similar story that
+    shares little with the one asked about (listed last, and shown as such)."""
 
     article: Article
     reason: str
+    close: bool = True
 
 
 def significant_terms(text: str, *, limit: int = 8) -> list[str]:
@@ -149,10 +151,15 @@ class RelatedService:
         search = await self.similar(found, terms, guild_id, limit * 2)
         before = [(_outlet(r.article), r.article.canonical_url) for r in results]
         ranked = [c for c in search.candidates if c.canonical_url not in seen]
-        picked = self._diverse(ranked, before, wanted)
+        close_score = self._settings.close_score
+        picked = self._diverse(ranked, before, wanted, close_score=close_score)
         loaded = await self._store.related.load([c.pk for c in picked])
         results += [
-            RelatedResult(loaded[c.pk], self._similar_reason(loaded[c.pk], c, labels, article))
+            RelatedResult(
+                loaded[c.pk],
+                self._similar_reason(loaded[c.pk], c, labels, article),
+                close=c.score >= close_score,
+            )
             for c in picked
             if c.pk in loaded
         ]
@@ -330,10 +337,16 @@ class RelatedService:
         return results
 
     def _diverse(
-        self, ranked: Sequence[Candidate], before: Sequence[tuple[str, str]], wanted: int
+        self,
+        ranked: Sequence[Candidate],
+        before: Sequence[tuple[str, str]],
+        wanted: int,
+        *,
+        close_score: float = 0.0,
     ) -> list[Candidate]:
         """Keep the ranking, but move an outlet's items past ``max_per_outlet`` (counting
-        ``before``, as (outlet, URL) pairs) to the end, and never list one URL twice."""
+        ``before``, as (outlet, URL) pairs) after the others, and those scoring under
+        ``close_score`` after all of those; never list one URL twice."""
         per_outlet: dict[str, int] = {}
         for outlet, _ in before:
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
@@ -348,7 +361,10 @@ class RelatedService:
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
             crowded = outlet and per_outlet[outlet] > self._settings.max_per_outlet
             (later if crowded else first).append(candidate)
-        return (first + later)[: max(wanted, 0)]
+        diverse = first + later
+        close = [c for c in diverse if c.score >= close_score]
+        loose = [c for c in diverse if c.score < close_score]
+        return (close + loose)[: max(wanted, 0)]
 
     @staticmethod
     def _similar_reason(

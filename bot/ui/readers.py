@@ -24,9 +24,19 @@ def describe_subscription(subscription: Subscription, health: HealthCounts | Non
     return line
 
 
+LOOSE_HEADING = "**Less closely related** (they share little with this story)"
+
+
 def results_embed(title: str, results: list[RelatedResult], empty: str) -> discord.Embed:
-    """A numbered list of related articles with why each is there."""
-    lines = [result_line(i, r.article, r.reason) for i, r in enumerate(results, start=1)]
+    """A numbered list of related articles with why each is there; those that share little
+    with the story (they come last) under a heading of their own."""
+    lines: list[str] = []
+    headed = False
+    for i, result in enumerate(results, start=1):
+        if not result.close and not headed:
+            lines.append(LOOSE_HEADING)
+            headed = True
+        lines.append(result_line(i, result.article, result.reason))
     embed = discord.Embed(title=clip(title, 256), colour=BRAND_COLOUR)
     embed.description = clip("\n".join(lines), 4000) if lines else empty
     return embed

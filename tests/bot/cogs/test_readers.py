@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.harness import EPHEMERAL, Harness
+from bot.ui.readers import LOOSE_HEADING
+from tests.bot.harness import EPHEMERAL, Harness, recent
 
 
 async def test_subscribe_then_list_then_unsubscribe(harness: Harness):
@@ -286,3 +287,44 @@ async def test_the_rest_of_a_story_lists_coverage_of_unknown_date_last(harness: 
     assert "lists this story as related" in lines[1]
     assert "same story" in lines[3]
     assert " · date unknown · " in lines[6]
+
+
+async def test_related_shows_what_shares_little_with_the_story_under_a_heading(harness: Harness):
+    story = await harness.add_article(
+        title="Harbour Bridge closed after divers find cracked pier",
+        excerpt="Port Halden shut the Harbour Bridge to all traffic after divers found a cracked "
+        "pier under the main span.",
+        webUrl="https://haldenpost.example/bridge-closed",
+        originalUrl=...,
+        provider={"name": "Halden Post", "domain": "haldenpost.example"},
+        publishedDateTime=recent(5),
+        published=True,
+        related=[],
+    )
+    await harness.add_article(
+        title="Cracked pier forces Port Halden to shut its Harbour Bridge",
+        excerpt="Engineers will inspect the damaged pier before the span reopens.",
+        webUrl="https://coastwire.example/halden-bridge",
+        originalUrl=...,
+        provider={"name": "Coast Wire", "domain": "coastwire.example"},
+        publishedDateTime=recent(2),
+        published=True,
+        related=[],
+    )
+    await harness.add_article(
+        title="Council to review the timing of city traffic lights",
+        excerpt="Drivers have complained about long waits at junctions.",
+        webUrl="https://towncrier.example/traffic-lights",
+        originalUrl=...,
+        provider={"name": "Town Crier", "domain": "towncrier.example"},
+        publishedDateTime=recent(24 * 20),
+        published=True,
+        related=[],
+    )
+    member = harness.first.members[0].id
+    result = await harness.reply(harness.first, member, "related", {"story": story.id})
+    lines = result.followups[0].embeds[1]["description"].splitlines()
+    assert "Cracked pier forces Port Halden to shut its Harbour Bridge" in lines[0]
+    # after the other outlet's report and its reason, what shares one word with the story
+    assert lines[2] == LOOSE_HEADING
+    assert lines[3].startswith("**2.** [Council to review the timing of city traffic lights]")

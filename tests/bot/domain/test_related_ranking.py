@@ -8,7 +8,7 @@ from bot.config import RelatedSettings
 from bot.domain.related import RelatedService
 from storage import Store
 from storage.related import CandidateQuery, Search, Weights
-from tests.bot.domain.news_store import GUILD, OTHER_GUILD, add
+from tests.bot.domain.news_store import GUILD, OTHER_GUILD, add, add_filler
 
 
 async def similar(store: Store, story: str, guild: int = GUILD) -> list[str]:
@@ -163,6 +163,38 @@ async def test_coverage_hours_after_the_story_is_as_close_in_time_as_news_of_min
     council = "Arnholm council approves winter gritting budget"
     assert (await titles(6))[:2] == [coverage, council]
     assert (await titles(0))[:2] == [council, coverage]
+
+
+async def test_stories_that_share_little_with_the_story_are_marked_and_listed_last(store):
+    await add_filler(store)
+    story = await add(
+        store,
+        "closed",
+        "Harbour Bridge closed after divers find cracked pier",
+        "Port Halden shut the Harbour Bridge to all traffic on Tuesday after divers found a "
+        "cracked pier under the main span.",
+        "2026-10-06T08:00:00Z",
+        outlet="haldenpost",
+    )
+    await add(
+        store,
+        "shut",
+        "Cracked pier forces Port Halden to shut its Harbour Bridge",
+        "Engineers will inspect the damaged pier before the span reopens, the harbour "
+        "authority said.",
+        "2026-10-06T12:00:00Z",
+        outlet="coastwire",
+    )
+    _, results = await RelatedService(store).for_story(GUILD, story, limit=5)
+    first, *rest = results
+    assert first.article.title == "Cracked pier forces Port Halden to shut its Harbour Bridge"
+    assert first.close
+    # the filler news shares nothing of the bridge: still listed, after it, as such
+    assert rest and not any(r.close for r in rest)
+    everything = await RelatedService(
+        store, RelatedSettings().model_copy(update={"close_score": 0})
+    ).for_story(GUILD, story, limit=5)
+    assert all(r.close for r in everything[1])
 
 
 async def test_another_outlet_s_paraphrase_beats_the_outlet_s_own_closer_worded_follow_up(store):
