@@ -291,3 +291,43 @@ def test_stats_show_the_store_size_and_what_the_last_pruning_removed(tmp_path, c
     assert stats["size"]["bytes"] > stats["size"]["free_bytes"] >= 0
     assert stats["last_pruning"]["deliveries"] == 1
     assert stats["last_pruning"]["finished_at"] == NOW.isoformat()
+
+
+def test_related_from_the_shell_puts_what_shares_little_under_its_own_line(tmp_path, capsys):
+    from bot.cli import main as _main
+
+    def article(name: str, title: str, excerpt: str, when: str) -> None:
+        write_article(
+            tmp_path / "in", f"{name}.md", title=title, excerpt=excerpt,
+            webUrl=f"https://{name}.example/news", originalUrl=..., publishedDateTime=when,
+            provider={"name": name, "domain": f"{name}.example"}, related=[], published=True,
+        )  # fmt: skip
+
+    article(
+        "haldenpost",
+        "Harbour Bridge closed after divers find cracked pier",
+        "Port Halden shut the Harbour Bridge to all traffic after divers found a cracked pier.",
+        "2026-10-06T08:00:00Z",
+    )
+    article(
+        "coastwire",
+        "Cracked pier forces Port Halden to shut its Harbour Bridge",
+        "Engineers will inspect the damaged pier before the span reopens.",
+        "2026-10-06T12:00:00Z",
+    )
+    article(
+        "towncrier",
+        "Council to review the timing of city traffic lights",
+        "Drivers have complained about long waits at junctions.",
+        "2026-09-16T08:00:00Z",
+    )
+    config = tmp_path / "c.yaml"
+    config.write_text(f"storage:\n  path: {tmp_path / 't.db'}\n", encoding="utf-8")
+    assert _main(["ingest", str(tmp_path / "in"), "--config", str(config)]) == 0
+    capsys.readouterr()
+    story = "https://haldenpost.example/news"
+    assert _main(["related", "--story", story, "--config", str(config)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(" 1. Cracked pier forces Port Halden")
+    assert lines[3] == "less closely related (they share little with this story):"
+    assert lines[4].startswith(" 2. Council to review the timing of city traffic lights")
