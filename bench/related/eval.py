@@ -110,6 +110,7 @@ class Result:
     kind: str  # what it is, by kind (for the tallies)
     what: str  # what it is, naming the other event when it belongs to one
     relevant: bool
+    close: bool = True  # not shown as "less closely related"
 
 
 @dataclass
@@ -145,6 +146,8 @@ def _mean(values: Iterable[float]) -> float:
 
 
 def story_figures(scores: Sequence[StoryScore]) -> dict[str, Any]:
+    first_k = [r for s in scores for r in s.results[: s.k]]
+    close = [r for r in first_k if r.close]
     return {
         "stories": len(scores),
         "events": len({s.event for s in scores}),
@@ -152,6 +155,10 @@ def story_figures(scores: Sequence[StoryScore]) -> dict[str, Any]:
         "precision_at_5": _mean(s.precision_at_5 for s in scores),
         "precision_at_5_ceiling": _mean(s.k / TOP for s in scores),
         "recall_at_5": _mean(s.recall_at_5 for s in scores),
+        # of the first k results, those not shown as "less closely related": how many of
+        # them are right (what a member is told is related), and their share
+        "close_precision": round(sum(r.relevant for r in close) / max(len(close), 1), 4),
+        "close_share": round(len(close) / max(len(first_k), 1), 4),
     }
 
 
@@ -224,6 +231,7 @@ async def score_stories(
                     kind=labels.kind(r.article.canonical_url, event.id),
                     what=labels.detail(r.article.canonical_url, event.id),
                     relevant=labels.event_of.get(r.article.canonical_url) == event.id,
+                    close=r.close,
                 )
                 for r in found
             ]
@@ -439,6 +447,8 @@ FIGURES = (
     ("precision_at_5", "precision@5 (hits / 5)"),
     ("precision_at_5_ceiling", "  its ceiling (mean of k / 5)"),
     ("recall_at_5", "recall@5"),
+    ("close_share", "first k not 'less closely related'"),
+    ("close_precision", "  of them right"),
 )
 
 
@@ -555,6 +565,8 @@ def overview(report: dict[str, Any]) -> dict[str, Any]:
         "uncurated_precision_at_k": story["uncurated"]["precision_at_k"],
         "recall_at_5": story["all"]["recall_at_5"],
         "wrong": sum(story["wrong_by_kind"].values()),
+        "close_precision": story["all"]["close_precision"],
+        "close_share": story["all"]["close_share"],
         "violations": story["violations"],
         "queries": [query["answered"], query["total"]],
         "grouping": [grouping["recall"], grouping["precision"]],
@@ -564,9 +576,10 @@ def overview(report: dict[str, Any]) -> dict[str, Any]:
 def table_lines(reports: list[dict[str, Any]]) -> list[str]:
     """Every set's headline figures, one line each (``--set all``)."""
     lines = [
-        "| set | precision@k | uncurated | recall@5 | wrong in the first k | queries "
-        "| story itself / URL twice | grouping recall / precision |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| set | precision@k | uncurated | recall@5 | wrong in the first k "
+        "| not loose / of them right | queries | story itself / URL twice "
+        "| grouping recall / precision |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for report in reports:
         o = overview(report)
@@ -574,6 +587,7 @@ def table_lines(reports: list[dict[str, Any]]) -> list[str]:
         lines.append(
             f"| {report['set']['name']} | {o['precision_at_k']:.3f} "
             f"| {o['uncurated_precision_at_k']:.3f} | {o['recall_at_5']:.3f} | {o['wrong']} "
+            f"| {o['close_share']:.3f} / {o['close_precision']:.3f} "
             f"| {o['queries'][0]} of {o['queries'][1]} | {v['story_itself']} / {v['url_twice']} "
             f"| {o['grouping'][0]:.3f} / {o['grouping'][1]:.3f} |"
         )
