@@ -78,6 +78,15 @@ _WORDS_FIGURE = re.compile(
     r"(?:\s?(?P<pct>per\s?cent|percent))?\b",
     re.IGNORECASE,
 )
+# A race time in words or units: "2hr 4min 37sec", "2h 4m 37s", "2 hours, 4 minutes and 37
+# seconds", "two hours four minutes and thirty seconds" (the clock "2:04:37").
+_DURATION_NUMBER = rf"\d{{1,2}}|{_NUMBER_WORD}"
+_DURATION = re.compile(
+    rf"\b(?P<h>{_DURATION_NUMBER})\s?(?:hours?|hrs?|h)\b[\s,]*(?:and\s+)?"
+    rf"(?P<m>{_DURATION_NUMBER})\s?(?:minutes?|mins?|m)\b"
+    rf"(?:[\s,]*(?:and\s+)?(?P<s>{_DURATION_NUMBER})\s?(?:seconds?|secs?|s)\b)?",
+    re.IGNORECASE,
+)
 _DIGIT = re.compile(r"\d")
 _SENTENCE_END = re.compile(r"[.!?:;]\s+|^\s*|[\"“‘(]\s*")
 # Wire and live-page dressing: "UPDATE 2-", "LIVE:", "EXCLUSIVE-", "WATCH:".
@@ -199,12 +208,16 @@ def _figures(text: str, weight: float, words: list[str]) -> tuple[list[Term], li
             for m in _WORDS_FIGURE.finditer(text)
             if (t := _words_figure(m, weight))
         ]
+    found += [
+        (m.start(), m.end(), t) for m in _DURATION.finditer(text) if (t := _duration(m, weight))
+    ]
     if not found:
         return [], [text]
     terms: list[Term] = []
     rest: list[str] = []
     last = 0
-    for start, end, term in sorted(found):
+    # the longest of the figures starting at one place: "2 hours 4 minutes", not "2"
+    for start, end, term in sorted(found, key=lambda f: (f[0], -f[1])):
         if start < last:
             continue
         terms.append(term)
@@ -287,6 +300,9 @@ def _figure(match: re.Match[str], weight: float) -> Term | None:
     written = match.group(0).strip()
     if match.group("clock"):
         written = written.strip("$€£¥ ")
+        parts = [int(p) for p in written.split(":")]
+        if len(parts) == 3 and parts[1] < 60 and parts[2] < 60:
+            return _race_time(parts[0], parts[1], parts[2], weight, written)
         return Term(written, (" ".join(tokens(written)),), weight * FIGURE_BOOST, written)
     number = f"{whole}.{frac}" if frac else whole
     if match.group("pct"):
@@ -325,6 +341,54 @@ def _words_figure(match: re.Match[str], weight: float) -> Term | None:
             return None  # "one", "zero": words, not figures
         return _small_number(str(value), weight, written)
     return _amount(value, list(_spellings(value)), weight, written)
+
+
+def _duration(match: re.Match[str], weight: float) -> Term | None:
+    """A time written in hours, minutes and maybe seconds, as the clock it is."""
+    hours, minutes = _count(match.group("h")), _count(match.group("m"))
+    seconds = _count(match.group("s")) if match.group("s") else None
+    if hours is None or minutes is None or minutes >= 60:
+        return None
+    if match.group("s") and (seconds is None or seconds >= 60):
+        return None
+    return _race_time(hours, minutes, seconds, weight, match.group(0))
+
+
+def _count(written: str) -> int | None:
+    """``4`` or ``four``: the number; None for what is not one (``twenty-five`` is)."""
+    if written.isdigit():
+        return int(written)
+    return NUMBER_WORDS.get(written.lower())
+
+
+def _race_time(hours: int, minutes: int, seconds: int | None, weight: float, written: str) -> Term:
+    """A time of hours, minutes and maybe seconds (a race's, a flight's), keyed as its clock
+    (``2:04:37``, ``3:20``) and searched for as outlets write it: the clock, ``2hr 4min
+    37sec``, ``2h 4m 37s``, ``2 hours 4 minutes 37 seconds`` (commas are no tokens), with
+    ``and``, and the hours and minutes in words."""
+    h, m = str(hours), str(minutes)
+    hour = "hour" if hours == 1 else "hours"
+    minute = "minute" if minutes == 1 else "minutes"
+    spoken = [spelled(Decimal(hours)), spelled(Decimal(minutes))]
+    if seconds is None:
+        clock = f"{h}:{minutes:02}"
+        forms = [f"{h} {minutes:02}", f"{h}hr {m}min", f"{h}h {m}m", f"{h} {hour} {m} {minute}"]
+        forms.append(f"{h} {hour} and {m} {minute}")
+        tail = ""
+    else:
+        clock = f"{h}:{minutes:02}:{seconds:02}"
+        s = str(seconds)
+        forms = [
+            f"{h} {minutes:02} {seconds:02}",
+            f"{h}hr {m}min {s}sec",
+            f"{h}h {m}m {s}s",
+            f"{h} {hour} {m} {minute} {s} seconds",
+            f"{h} {hour} {m} {minute} and {s} seconds",
+        ]
+        tail = f" and {s} seconds"
+    if spoken[0] and spoken[1]:
+        forms.append(f"{spoken[0]} {hour} {spoken[1]} {minute}{tail}")
+    return Term(clock, tuple(forms)[:MAX_FORMS], weight * FIGURE_BOOST, written.strip())
 
 
 def _decimals(point: str | None) -> str:

@@ -197,6 +197,42 @@ async def test_stories_that_share_little_with_the_story_are_marked_and_listed_la
     assert all(r.close for r in everything[1])
 
 
+async def test_a_race_time_finds_the_coverage_that_writes_it_in_hours_and_minutes(store):
+    story = await add(
+        store,
+        "record",
+        "Odhiambo breaks the Kestrel Bay course record in 2:04:37",
+        "The Kenyan won by almost a minute.",
+        "2026-10-11T11:00:00Z",
+        outlet="runnersdesk",
+    )
+    await add(
+        store,
+        "champion",
+        "Champion shaves 40 seconds off a 12-year-old mark",
+        "Odhiambo crossed the line in two hours, four minutes and 37 seconds.",
+        "2026-10-11T14:00:00Z",
+        outlet="coastwire",
+    )
+    await add(
+        store,
+        "ferry",
+        "Bay ferry timetable changes for winter",
+        "Sailings will leave at 2:04 and 4:37 on weekdays.",
+        "2026-10-11T12:00:00Z",
+        outlet="baynews",
+    )
+    _, results = await RelatedService(store).for_story(GUILD, story, limit=5)
+    assert results[0].article.title == "Champion shaves 40 seconds off a 12-year-old mark"
+    assert "2:04:37" in results[0].reason
+    found = await RelatedService(store).for_query(GUILD, "2hr 4min 37sec")
+    assert {r.article.title for r in found[:2]} == {
+        "Odhiambo breaks the Kestrel Bay course record in 2:04:37",
+        "Champion shaves 40 seconds off a 12-year-old mark",
+    }
+    assert all(r.reason == "matches every word" for r in found[:2])
+
+
 async def test_another_outlet_s_paraphrase_beats_the_outlet_s_own_closer_worded_follow_up(store):
     # The follow-up repeats the story's words; the other outlet's report shares fewer of them.
     story = await add(

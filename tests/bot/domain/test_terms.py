@@ -48,6 +48,31 @@ def test_figures_are_normalised_and_searched_as_outlets_spell_them(written, key,
     assert form in terms[key].forms
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2:04:37",
+        "2hr 4min 37sec",
+        "2h 4m 37s",
+        "2 hours, 4 minutes and 37 seconds",
+        "two hours, four minutes and 37 seconds",
+    ],
+)
+def test_a_race_time_written_any_way_is_one_term_searched_every_way(written):
+    terms = by_key(query_terms(f"marathon won in {written}"))
+    assert "marathon" in terms
+    assert {"2 04 37", "2hr 4min 37sec", "2 hours 4 minutes and 37 seconds"} <= set(
+        terms["2:04:37"].forms
+    )
+    assert not {"2", "4", "37"} & set(terms)  # its numbers are not read again as words
+
+
+@pytest.mark.parametrize("text", ["at 2:18 pm", "ran 10 minutes late", "a 4m deal", "3 metres"])
+def test_what_is_not_a_time_of_hours_and_minutes_is_not_read_as_one(text):
+    forms = [form for t in query_terms(text) for form in t.forms]
+    assert not any("min" in form and any(c.isdigit() for c in form) for form in forms)
+
+
 def test_a_figure_is_not_read_again_as_words():
     assert keys("$13,000 rebate") == ["13000", "rebate"]
     assert keys("4.2M runners") == ["4200000", "runner"]
