@@ -4,8 +4,9 @@ experiment, not part of the engine.
     python -m bench.related.rerank dump --set S --out FILE
     python -m bench.related.rerank score --dump FILE... [--explained A...] [--power P...]
                                          [--coherence C...] [--top M...]
-                                         [--scale HOURS...] [--grace HOURS...] [--misses]
-    python -m bench.related.rerank learn --dump FILE... [--judge FILE...] [--features LIST]
+                                         [--scale HOURS...] [--grace HOURS...]
+                                         [--dump-scale HOURS] [--dump-grace HOURS] [--misses]
+    python -m bench.related.rerank learn --dump FILE... [--judge FILE...] [--top N]
 
 ``dump`` builds the set's store through the real ingest (as ``bench.related.eval`` does) and
 keeps, per story of an event, its own coverage, the engine's top 5 (``for_story``) and the
@@ -55,6 +56,7 @@ from storage.related import RARITY_POWER
 POOL = 30
 MAX_PER_OUTLET = 2
 WEIGHT_TIME = 0.97  # related.weights.time
+CLOSE_SCORE = 0.1  # related.close_score
 
 
 async def _story(service: RelatedService, article_id: str, url: str, event: str) -> dict[str, Any]:
@@ -159,19 +161,23 @@ def rerank(
 
 
 def diverse(story: dict[str, Any], scored: list[tuple[float, str, str]]) -> list[str]:
-    """The story's coverage first, then the ranking with the engine's per-outlet rule."""
+    """The story's coverage first, then the ranking with the engine's per-outlet rule, and
+    what scores under ``related.close_score`` after the rest, as the engine lists them."""
     seen = {story["url"], *story["coverage"]}
     results = list(story["coverage"])
-    first: list[str] = []
-    later: list[str] = []
+    first: list[tuple[float, str]] = []
+    later: list[tuple[float, str]] = []
     per: Counter[str] = Counter()
-    for _, url, outlet in scored:
+    for score, url, outlet in scored:
         if url in seen:
             continue
         seen.add(url)
         per[outlet] += 1
-        (later if outlet and per[outlet] > MAX_PER_OUTLET else first).append(url)
-    return (results + first + later)[:TOP]
+        (later if outlet and per[outlet] > MAX_PER_OUTLET else first).append((score, url))
+    ordered = first + later
+    close = [url for score, url in ordered if score >= CLOSE_SCORE]
+    loose = [url for score, url in ordered if score < CLOSE_SCORE]
+    return (results + close + loose)[:TOP]
 
 
 # --- learn: how much a re-rank of the pool could take ----------------------------------------
