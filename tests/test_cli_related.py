@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +14,8 @@ import pytest
 
 from storage import Store
 from storage.models import PublicationState
-from tests.factories import write_article
+from tests.engines import ENGINES, postgresql_url
+from tests.factories import EXAMPLES_DIR, write_article
 from tests.test_cli import topicbot
 
 STORY = "https://harbour-times.example/ferry-strike"
@@ -109,3 +113,47 @@ def test_guild_must_be_a_server_id(stored: Path):
                       cwd=stored.parent)  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == "topicbot: --guild must be a server id (a positive number)"
+
+
+@pytest.fixture(params=ENGINES)
+def engine_cli(request: pytest.FixtureRequest, tmp_path: Path):
+    """``topicbot ARGS`` on a configuration naming a SQLite file, then (with
+    ``TOPICBOT_TEST_DATABASE_URL``) one naming a PostgreSQL database of the test's own."""
+    url = postgresql_url(request)
+    config = tmp_path / "topicbot.yaml"
+    backend = "  backend: postgresql\n" if url else ""
+    config.write_text(f"storage:\n{backend}  path: data/topicbot.db\n")
+    env = {k: v for k, v in os.environ.items() if k != "TOPICBOT_DATABASE_URL"}
+    if url:
+        env["TOPICBOT_DATABASE_URL"] = url
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args, "--config", str(config)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    return run
+
+
+def test_a_story_by_its_id_or_its_link_with_at_most_limit_results(engine_cli):
+    riverton = "https://www.riverton-ledger.example/news/2026/11/20/council-bans-face-scanning"
+    stored = engine_cli("ingest", str(EXAMPLES_DIR))
+    assert stored.returncode == 0, stored.stderr
+
+    def results(*args: str) -> list[dict[str, object]]:
+        shown = engine_cli("related", *args, "--json")
+        assert shown.returncode == 0, shown.stderr
+        return json.loads(shown.stdout)["results"]
+
+    found = results("--query", "council bans face scanning police")
+    (story_id,) = [row["id"] for row in found if row["url"] == riverton]
+    by_link = results("--story", riverton)
+    assert len(by_link) == 2  # its curated coverage
+    assert results("--story", str(story_id)) == by_link
+    assert results("--story", str(story_id), "--limit", "1") == by_link[:1]
+    text = engine_cli("related", "--story", str(story_id), "--limit", "1").stdout.splitlines()
+    assert text[0] == f" 1. {by_link[0]['title']} — {by_link[0]['provider']}, " + (
+        f"{str(by_link[0]['published'])[:10]}, quality {by_link[0]['quality']}"
+    )
+    assert len(text) == 3  # the one result: its line, its link, why it is listed

@@ -224,3 +224,53 @@ async def test_doctor_runs_sqlite_quick_check_on_the_store(discord_double: Disco
         f"FIX  store: {path} is damaged (*** in database main *** Page {page}: btreeInitPage() "
         "returns error code 11) — restore it from a backup"
     )
+
+
+async def test_the_token_is_read_from_the_variable_discord_token_env_names(
+    discord_double: DiscordDouble, tmp_path
+):
+    config = write_config(tmp_path, discord_double)
+    config.write_text(
+        config.read_text().replace("discord:\n", "discord:\n  token_env: MY_BOT_TOKEN\n", 1)
+    )
+    # the default variable holds a token Discord refuses: it must not be the one read
+    env = {**os.environ, "DISCORD_TOKEN": "wrong-token", "MY_BOT_TOKEN": discord_double.token}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "invite-url", "--config", str(config),
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    assert f"client_id={discord_double.world.application_id}" in out.decode()
+
+    # set only in the default variable, the token is not looked for there
+    code, out_lines, err_text = await topicbot(config, discord_double.token, "invite-url")
+    assert (code, out_lines) == (2, [])
+    assert err_text.splitlines() == [
+        "topicbot: set the MY_BOT_TOKEN environment variable to the bot's token"
+    ]
+
+
+async def test_sync_commands_pushes_the_definitions_now_and_guild_to_one_server_only(
+    discord_double: DiscordDouble, tmp_path
+):
+    world = build_world(discord_double, guilds=2)
+    g = world.first
+    config = write_config(tmp_path, discord_double)
+    code, out, err = await topicbot(
+        config, discord_double.token, "sync-commands", "--guild", str(g.id)
+    )
+    assert code == 0, err
+    assert out == [f"synced slash commands to guild {g.id}"]
+    assert "subscribe" in [c.name for c in discord_double.world.commands_for(g.id)]
+    assert discord_double.world.commands_for(None) == []
+    assert discord_double.world.commands_for(world.second.id) == []
+
+    code, out, err = await topicbot(config, discord_double.token, "sync-commands")
+    assert code == 0, err
+    assert out == ["synced slash commands to every server (global)"]
+    assert "subscribe" in [c.name for c in discord_double.world.commands_for(None)]
+    # pushed again even though nothing changed (`run` would skip it)
+    code, _, err = await topicbot(config, discord_double.token, "sync-commands")
+    assert code == 0, err
+    assert len(discord_double.requests("PUT", "/applications/{application_id}/commands")) == 2

@@ -166,3 +166,20 @@ async def test_an_unreachable_discord_is_one_line_and_exit_four(tmp_path):
         "topicbot: cannot reach Discord at http://127.0.0.1:9/api/v10: "
     )
     assert "the store failed" not in bot.log
+
+
+@pytest.mark.parametrize("command", ["worker", "sync-commands"])
+async def test_worker_and_sync_commands_say_in_one_line_when_discord_cannot_be_reached(
+    tmp_path, command
+):
+    config = tmp_path / "topicbot.yaml"
+    config.write_text(  # port 9 (discard) on loopback: nothing listens, the connection is refused
+        "discord:\n  api_base: http://127.0.0.1:9/api/v10\nstorage:\n  path: topicbot.db\n"
+    )
+    process = await start_topicbot(config, "some-token", subcommand=command)
+    code = await process.finish()
+    assert code == 4, process.log
+    assert "Traceback" not in process.log
+    assert process.log.splitlines()[-1].startswith(
+        "topicbot: cannot reach Discord at http://127.0.0.1:9/api/v10: "
+    )

@@ -140,3 +140,26 @@ async def test_two_guilds_never_see_each_others_data(harness: Harness):
     assert any("Data Breach at Parcel Firm" in e["title"] for e in queue_b.embeds)
     latest_a = await harness.slash(a, shared.id, "latest")
     assert "Data Breach at Parcel Firm" not in latest_a.embeds[0]["description"]  # quality 47 < 90
+
+
+async def test_feed_remove_without_a_topic_removes_every_feed_of_the_channel(harness: Harness):
+    g = harness.first
+    moderator = g.moderator.id
+    for options in (
+        {"channel": g.alerts.id, "topic": "Privacy"},
+        {"channel": g.alerts.id, "topic": "AI"},
+        {"channel": g.alerts.id},  # every topic
+        {"channel": g.general.id, "topic": "AI"},
+    ):
+        added = await harness.slash(g, moderator, "feed add", options)
+        assert added.content.startswith("Added feed"), added.content
+    removed = await harness.slash(g, moderator, "feed remove", {"channel": g.alerts.id})
+    assert removed.message.flags & EPHEMERAL
+    assert removed.content == f"Removed 3 feeds from <#{g.alerts.id}>."
+    left = await harness.store.feeds.for_guild(g.id)
+    assert [feed.channel_id for feed in left] == [g.general.id]
+    listing = await harness.slash(g, moderator, "feed list")
+    assert listing.embeds[0]["description"].splitlines()[0] == (
+        f"<#{g.general.id}> ← **ai**, quality 20+"
+    )
+    assert (await harness.store.audit.recent(g.id))[0].action == "feed.remove"

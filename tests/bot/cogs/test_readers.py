@@ -328,3 +328,18 @@ async def test_related_shows_what_shares_little_with_the_story_under_a_heading(h
     # after the other outlet's report and its reason, what shares one word with the story
     assert lines[2] == LOOSE_HEADING
     assert lines[3].startswith("**2.** [Council to review the timing of city traffic lights]")
+
+
+async def test_the_subscription_cap_is_commands_max_subscriptions_per_member(make_harness):
+    # README: "at most `commands.max_subscriptions_per_member`": the key, not a fixed number
+    harness = await make_harness(commands={"max_subscriptions_per_member": 2})
+    g, member = harness.first, harness.first.members[1].id
+    for topic in ("AI", "Privacy"):
+        followed = await harness.slash(g, member, "subscribe", {"topic": topic})
+        assert followed.content.startswith("Subscribed to"), followed.content
+    third = await harness.slash(g, member, "subscribe", {"topic": "Climate"})
+    assert third.message.flags & EPHEMERAL
+    assert third.content == (
+        "You already follow 2 topics here, the most allowed. Use `/unsubscribe` to make room."
+    )
+    assert await harness.store.subscriptions.count(g.id, member) == 2
