@@ -12,6 +12,7 @@ from bot.cli import main
 from bot.sharding import IdentifyPacer, LocalSlots, ShardPlan, ShardPlanError, parse_shard_plan
 from storage import Store
 from tests.bot.harness import seed_examples, settings_for
+from tests.bot.processes import wait_until
 from tests.bot.test_doctor import add_feeds
 from tests.bot.test_run import start_topicbot, write_config
 from tests.clocks import FakeMonotonic
@@ -160,7 +161,8 @@ async def test_the_worker_sends_over_rest_without_a_gateway_connection(tmp_path)
         worker = await start_topicbot(config, double.token, subcommand="worker")
         try:
             await worker.wait_for_log("over REST (no gateway connection)")
-            await worker.wait_for_log("job send_deliveries: ")
+            # the first send job may run before the article is planned: wait for the post
+            await wait_until(lambda: double.messages_in(g.general.id), 30, "the feed's post")
             (post,) = double.messages_in(g.general.id)
             assert post.embeds[0]["title"] == article_fields()["title"]
             assert double.gateway.connections == 0 and double.gateway.identifies == 0
