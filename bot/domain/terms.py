@@ -87,6 +87,12 @@ _DURATION = re.compile(
     rf"(?:[\s,]*(?:and\s+)?(?P<s>{_DURATION_NUMBER})\s?(?:seconds?|secs?|s)\b)?",
     re.IGNORECASE,
 )
+# A temperature: "43.1C", "43.1°C", "40°C", "109.6F" (a whole number with a bare letter, "4F",
+# is as often a floor or a grade: read as a word, as before).
+_TEMPERATURE = re.compile(
+    r"(?<![\w.,])(?P<minus>[-−]|minus\s)?(?P<number>\d{1,3}(?P<frac>\.\d)?)\s?"
+    r"(?:(?P<degree>°)\s?)?(?P<unit>[CF])\b"
+)
 _DIGIT = re.compile(r"\d")
 _SENTENCE_END = re.compile(r"[.!?:;]\s+|^\s*|[\"“‘(]\s*")
 # Wire and live-page dressing: "UPDATE 2-", "LIVE:", "EXCLUSIVE-", "WATCH:".
@@ -200,7 +206,9 @@ def _figures(text: str, weight: float, words: list[str]) -> tuple[list[Term], li
     found: list[tuple[int, int, Term]] = []
     if _DIGIT.search(text):
         found += [
-            (m.start(), m.end(), t) for m in _FIGURE.finditer(text) if (t := _figure(m, weight))
+            (_visible_start(m), m.end(), t)
+            for m in _FIGURE.finditer(text)
+            if (t := _figure(m, weight))
         ]
     if any(w.lower() in NUMBER_WORDS for w in words):
         found += [
@@ -210,6 +218,11 @@ def _figures(text: str, weight: float, words: list[str]) -> tuple[list[Term], li
         ]
     found += [
         (m.start(), m.end(), t) for m in _DURATION.finditer(text) if (t := _duration(m, weight))
+    ]
+    found += [
+        (m.start(), m.end(), t)
+        for m in _TEMPERATURE.finditer(text)
+        if (t := _temperature(m, weight))
     ]
     if not found:
         return [], [text]
@@ -292,6 +305,12 @@ class _Case:
 # --- figures ------------------------------------------------------------------------------
 
 
+def _visible_start(match: re.Match[str]) -> int:
+    """Where a match starts, past the space ``_FIGURE`` may take before a figure."""
+    written = match.group(0)
+    return match.start() + len(written) - len(written.lstrip())
+
+
 def _figure(match: re.Match[str], weight: float) -> Term | None:
     """A figure written in digits; None for a small bare number (read as a word)."""
     whole, frac = match.group("int").replace(",", ""), match.group("frac") or ""
@@ -352,6 +371,25 @@ def _duration(match: re.Match[str], weight: float) -> Term | None:
     if match.group("s") and (seconds is None or seconds >= 60):
         return None
     return _race_time(hours, minutes, seconds, weight, match.group(0))
+
+
+def _temperature(match: re.Match[str], weight: float) -> Term | None:
+    """A temperature in Celsius or Fahrenheit, keyed in Celsius to a tenth and searched for
+    in both scales as outlets write them (``43.1C`` is ``43 1c``, ``43.1°C`` ``43 1 c``;
+    ``109.6F``), so that ``43.1C`` and ``109.6F`` are one term."""
+    if not (match.group("frac") or match.group("degree")):
+        return None
+    value = Decimal(match.group("number")) * (-1 if match.group("minus") else 1)
+    if match.group("unit") == "F":
+        value = (value - 32) * 5 / 9
+    celsius = value.quantize(Decimal("0.1"))
+    fahrenheit = (celsius * 9 / 5 + 32).quantize(Decimal("0.1"))
+    forms: list[str] = []
+    for degrees, unit in ((celsius, "c"), (fahrenheit, "f")):
+        number = " ".join(tokens(_plain(degrees)))
+        forms += [f"{number}{unit}", f"{number} {unit}"]
+    key = f"{_plain(celsius)}°c"
+    return Term(key, tuple(forms)[:MAX_FORMS], weight * FIGURE_BOOST, match.group(0).strip())
 
 
 def _count(written: str) -> int | None:

@@ -233,6 +233,28 @@ async def test_a_race_time_finds_the_coverage_that_writes_it_in_hours_and_minute
     assert all(r.reason == "matches every word" for r in found[:2])
 
 
+async def test_a_temperature_finds_the_coverage_that_gives_it_in_the_other_scale(store):
+    story = await add(
+        store,
+        "record",
+        "Mirowa sets a national heat record of 43.1C",
+        "Forecasters said the heat would ease by the weekend.",
+        "2026-07-21T15:00:00Z",
+        outlet="weatherdesk",
+    )
+    await add(
+        store,
+        "scorcher",
+        "Thermometers hit 109.6F in the south",
+        "The national weather service confirmed the reading on Tuesday night.",
+        "2026-07-21T19:00:00Z",
+        outlet="dailylantern",
+    )
+    _, results = await RelatedService(store).for_story(GUILD, story, limit=5)
+    assert results[0].article.title == "Thermometers hit 109.6F in the south"
+    assert "43.1C" in results[0].reason
+
+
 async def test_another_outlet_s_paraphrase_beats_the_outlet_s_own_closer_worded_follow_up(store):
     # The follow-up repeats the story's words; the other outlet's report shares fewer of them.
     story = await add(

@@ -73,6 +73,22 @@ def test_what_is_not_a_time_of_hours_and_minutes_is_not_read_as_one(text):
     assert not any("min" in form and any(c.isdigit() for c in form) for form in forms)
 
 
+@pytest.mark.parametrize("written", ["43.1C", "43.1°C", "43.1 °C", "109.6F", "109.6°F"])
+def test_a_temperature_is_one_term_in_either_scale(written):
+    terms = by_key(query_terms(f"hottest day on record: {written}"))
+    assert {"43 1c", "43 1 c", "109 6f"} <= set(terms["43.1°c"].forms)
+
+
+@pytest.mark.parametrize(("text", "key"), [("a -5.2C night", "-5.2°c"), ("minus 5.2C", "-5.2°c")])
+def test_a_temperature_below_zero_is_not_the_one_above(text, key):
+    assert key in by_key(query_terms(text))
+
+
+@pytest.mark.parametrize("text", ["on 4F of the tower", "grade 3C pupils", "Vitamin C"])
+def test_a_whole_number_with_a_bare_letter_is_not_a_temperature(text):
+    assert not any(t.key.endswith("°c") for t in query_terms(text))
+
+
 def test_a_figure_is_not_read_again_as_words():
     assert keys("$13,000 rebate") == ["13000", "rebate"]
     assert keys("4.2M runners") == ["4200000", "runner"]
