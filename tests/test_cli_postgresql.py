@@ -17,7 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from bot.cli import _ingest_store as cli_ingest_store
 from bot.cli import _size as cli_size
+from bot.config import load_settings
+from bot.stores import open_store
 from storage.postgresql.store import PgStore
 from tests.factories import write_article
 from tests.postgresql import with_database
@@ -189,6 +192,46 @@ async def test_stats_say_how_a_postgresql_database_reuses_space(postgresql_datab
     shown = cli_size(size)
     assert shown.endswith(" MB (deleted rows' space reused through autovacuum)")
     assert "free pages" not in shown
+
+
+async def backends(watcher: asyncpg.Connection) -> int:
+    """How many other clients are connected to the watcher's database (autovacuum's workers
+    left out)."""
+    return int(
+        await watcher.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+        )
+    )
+
+
+# the store run, worker, stats, related and doctor open; the one ingest opens
+@pytest.mark.parametrize("opener", [open_store, cli_ingest_store], ids=["open_store", "ingest"])
+async def test_storage_pool_size_caps_the_connections_the_store_opens(
+    tmp_path, postgresql_database_url, monkeypatch, opener
+):
+    # README: "`storage.pool_size` (default 10) caps its connections"
+    config = tmp_path / "topicbot.yaml"
+    config.write_text("storage:\n  backend: postgresql\n  pool_size: 3\n")
+    monkeypatch.setenv("TOPICBOT_DATABASE_URL", postgresql_database_url)
+    watcher = await asyncpg.connect(postgresql_database_url)
+    try:
+        async with await opener(load_settings(config)) as store:
+
+            async def hold() -> None:  # eight callers at once, each in a transaction a while
+                async with store.transaction():
+                    await store.audit.recent(1)
+                    await asyncio.sleep(0.3)
+
+            callers = asyncio.gather(*(hold() for _ in range(8)))
+            peak = 0
+            while not callers.done():
+                peak = max(peak, await backends(watcher))
+                await asyncio.sleep(0.02)
+            await callers
+        assert peak == 3  # as many as the key allows (so the eight did press), and no more
+    finally:
+        await watcher.close()
 
 
 @pytest.mark.parametrize("command", [("stats",), ("run",)])

@@ -50,9 +50,9 @@ class Topicbot:
                 raise AssertionError(f"no log line with {text!r}:\n" + "\n".join(self.lines))
             await asyncio.sleep(0.05)
 
-    async def stop(self, timeout_s: float = 20) -> int:
-        """SIGTERM, then the exit code."""
-        self.process.send_signal(signal.SIGTERM)
+    async def stop(self, timeout_s: float = 20, sig: signal.Signals = signal.SIGTERM) -> int:
+        """SIGTERM (or ``sig``), then the exit code."""
+        self.process.send_signal(sig)
         return await self.finish(timeout_s)
 
     async def finish(self, timeout_s: float = 30) -> int:
@@ -117,6 +117,25 @@ async def test_run_logs_in_syncs_answers_and_exits_cleanly_on_sigterm(
     assert "Running job" not in bot.log
     (scan,) = [line for line in bot.lines if "scan_inbox" in line and "Added job" not in line]
     assert "5 new" in scan
+
+
+async def test_run_exits_cleanly_on_sigint_as_on_sigterm(discord_double: DiscordDouble, tmp_path):
+    # Ctrl-C at a terminal: the same clean shutdown as SIGTERM, exit 0, no KeyboardInterrupt
+    world = build_world(discord_double, guilds=1)
+    config = write_config(tmp_path, discord_double)
+    bot = await start_topicbot(config, discord_double.token)
+    try:
+        await bot.wait_for_log("connected as")
+        member = world.first.members[0].id
+        result = await discord_double.slash(world.first.id, member, "subscriptions", timeout_s=10)
+        assert result.content == "You don't follow any topics here yet. Try `/subscribe`."
+    finally:
+        code = await bot.stop(sig=signal.SIGINT)
+    assert code == 0, bot.log
+    assert "Traceback" not in bot.log, bot.log
+    assert "KeyboardInterrupt" not in bot.log, bot.log
+    assert " WARNING " not in bot.log, bot.log
+    assert "stopped cleanly" in bot.log
 
 
 async def test_commands_are_not_synced_again_when_unchanged(

@@ -245,6 +245,33 @@ async def test_article_add_stores_for_this_guild_only(harness: Harness):
     )
 
 
+async def test_article_add_is_written_to_the_audit_log(harness: Harness):
+    # README: "Every moderator action is written to the audit log", /article add included
+    moderator = harness.first.moderator.id
+    await harness.slash(
+        harness.first,
+        moderator,
+        "article add",
+        {"url": "https://local.example/news/fete", "title": "Village fête", "topics": "x"},
+    )
+    await harness.slash(
+        harness.first,
+        moderator,
+        "article add",
+        {"url": "https://local.example/news/fair", "title": "Fair", "topics": "x", "publish": True},
+    )
+    fete = await harness.store.articles.get_by_url("https://local.example/news/fete")
+    fair = await harness.store.articles.get_by_url("https://local.example/news/fair")
+    assert fete is not None and fair is not None
+    audit = await harness.store.audit.recent(harness.first.id)
+    assert [(e.action, e.actor_id, e.article_id) for e in audit] == [
+        ("publish", moderator, fair.id),
+        ("article.add", moderator, fair.id),
+        ("article.add", moderator, fete.id),
+    ]
+    assert await harness.store.audit.recent(harness.second.id) == []
+
+
 async def test_article_add_refuses_a_link_that_hides_its_host(harness: Harness):
     # https://discord.com@evil.example/x shows discord.com and opens evil.example
     moderator = harness.first.moderator.id

@@ -131,6 +131,28 @@ async def test_guild_commands_in_dms_say_they_need_a_server(harness: Harness):
     assert result.content == "This command works in a server, not in direct messages."
 
 
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("subscribe", {"topic": "AI"}),
+        ("latest", {}),
+        ("related", {"query": "parcel"}),
+        ("publish", {"article": "x"}),
+        ("article add", {"url": "https://x.example/a", "title": "t", "topics": "AI"}),
+        ("feed list", {}),
+        ("settings", {}),
+    ],
+)
+async def test_every_other_command_in_dms_says_it_needs_a_server(
+    harness: Harness, command, options
+):
+    # README: "in DMs the commands say they need a server" (members' and moderators' alike)
+    user = harness.first.moderator.id
+    result = await harness.slash(None, user, command, options, force=True)
+    assert result.content == "This command works in a server, not in direct messages."
+    assert result.message.flags & EPHEMERAL
+
+
 async def test_topics_are_paginated_with_buttons(harness: Harness):
     for n in range(45):
         await harness.add_article(
