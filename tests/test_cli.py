@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -161,9 +162,8 @@ def test_a_named_config_file_that_is_missing_is_an_error_not_defaults(tmp_path, 
 
 @pytest.mark.parametrize("command", [["ingest", "in"], ["stats"], ["stats", "--json"]])
 def test_an_unreadable_store_is_one_line_and_exit_three(tmp_path, config, command):
-    # README's exit codes: "3 the store failed (disk full, locked, unreadable, ...)". (A store
-    # locked by another connection waits out SQLite's 10 s busy timeout, which no key
-    # shortens, so that case is left to a manual check to keep the suite fast.)
+    # README's exit codes: "3 the store failed (disk full, locked, unreadable, ...)"; locked:
+    # the next test.
     write_article(tmp_path / "in", "a.md")
     junk = random.Random(0).randbytes(16384)  # not an SQLite file: no header, no pages
     (tmp_path / "data").mkdir()
@@ -173,6 +173,33 @@ def test_an_unreadable_store_is_one_line_and_exit_three(tmp_path, config, comman
     assert result.stderr.splitlines() == ["topicbot: the store failed: file is not a database"]
     assert result.stdout == ""
     assert (tmp_path / "data" / "topicbot.db").read_bytes() == junk  # left as it was
+
+
+def test_a_store_another_process_holds_locked_is_one_line_and_exit_three(tmp_path, config):
+    # SQLite waits out its 10 s busy timeout first: the one slow case of the exit codes.
+    write_article(tmp_path / "in", "a.md")
+    assert topicbot("ingest", "in", "--config", str(config), cwd=tmp_path).returncode == 0
+
+    def articles() -> int:
+        stats = topicbot("stats", "--json", "--config", str(config), cwd=tmp_path)
+        return int(json.loads(stats.stdout)["articles"])
+
+    before = articles()
+    write_article(tmp_path / "in", "b.md", webUrl="https://example.com/b", related=[])
+    holder = sqlite3.connect(tmp_path / "data" / "topicbot.db", isolation_level=None)
+    try:
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        result = topicbot("ingest", "in", "--config", str(config), cwd=tmp_path)
+    finally:
+        holder.close()
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.splitlines() == [
+        "topicbot: the store is busy (database is locked): is another topicbot writing to it?"
+    ]
+    assert articles() == before  # nothing half-written: b.md is not stored
+    assert topicbot("ingest", "in", "--config", str(config), cwd=tmp_path).returncode == 0
+    assert articles() == before + 1  # and is, once the store is free
 
 
 def test_check_config_accepts_the_example_and_defaults(tmp_path):
