@@ -51,6 +51,8 @@ EXIT_REJECTED = 1
 EXIT_USAGE = 2
 EXIT_STORE = 3
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
+# ingest shows its progress bar on a terminal once a run has taken this long
+BAR_DELAY_S = 1.0
 
 log = logging.getLogger("topicbot")
 
@@ -273,7 +275,7 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
     limits = ParseLimits(max_file_bytes=settings.ingest.max_file_bytes)
     show_bar = not as_json and sys.stderr.isatty()
     async with await _ingest_store(settings) as store:
-        with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=1.0) as bar:
+        with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=BAR_DELAY_S) as bar:
             report = await ingest_paths(
                 store,
                 paths,
@@ -301,7 +303,9 @@ async def _ingest_store(settings: Settings) -> StoreApi | PgStore:
 def _set_total(bar: tqdm[Any]) -> Any:
     def set_total(total: int) -> None:
         bar.total = total
-        bar.refresh()
+        # a refresh shows the bar: not before its delay (a short run shows none)
+        if not bar.disable and bar.format_dict["elapsed"] >= BAR_DELAY_S:
+            bar.refresh()
 
     return set_total
 

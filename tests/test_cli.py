@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
+import os
+import pty
 import random
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from storage import Store
-from tests.factories import EXAMPLES_DIR, article_fields, write_article
+from tests.factories import EXAMPLES_DIR, article_fields, article_text, write_article
 from tests.storage.test_retention import MEMBER, NOW, ago, housekeeper, seed
 
 
@@ -375,3 +381,40 @@ def test_related_from_the_shell_puts_what_shares_little_under_its_own_line(tmp_p
     assert lines[0].startswith(" 1. Cracked pier forces Port Halden")
     assert lines[3] == "less closely related (they share little with this story):"
     assert lines[4].startswith(" 2. Council to review the timing of city traffic lights")
+
+
+def ingest_on_a_terminal(tmp_path: Path, config: Path) -> tuple[int, str]:
+    """``topicbot ingest in`` with its stderr on a pseudo-terminal: exit code, what it showed."""
+    controller, terminal = pty.openpty()
+    # 24 rows of 100 columns, as a terminal window has (a new pseudo-terminal has none)
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "ingest", "in", "--config", str(config)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the process has closed the terminal
+        while chunk := os.read(controller, 65536):
+            shown += chunk
+    os.close(controller)
+    return process.wait(timeout=120), shown.decode("utf-8", "replace")
+
+
+def test_ingest_shows_a_progress_bar_on_a_terminal_only_when_it_takes_long(tmp_path, config):
+    # 20,000 files take several seconds anywhere this runs; one file well under the 1 s delay.
+    write_article(tmp_path / "in", "one.md", originalUrl=..., related=[])
+    code, shown = ingest_on_a_terminal(tmp_path, config)
+    assert code == 0
+    assert "file/s" not in shown
+
+    template = article_text(title="Ferry trial day NUMBER", webUrl="https://many.example/NUMBER",
+                            originalUrl=..., related=[])  # fmt: skip
+    for n in range(20_000):
+        (tmp_path / "in" / f"{n}.md").write_text(template.replace("NUMBER", str(n)))
+    code, shown = ingest_on_a_terminal(tmp_path, config)
+    assert code == 0
+    assert "20001/20001" in shown and "file/s" in shown
