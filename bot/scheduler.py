@@ -180,22 +180,26 @@ class JobScheduler:
 
     def _runner(self, job: ScheduledJob) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            self._running.add(job.job_id)
             try:
-                outcome = await self._run_logged(job)
+                await self._run_then_wake(job)
             except asyncio.CancelledError:
-                # the scheduler's shutdown (SIGTERM) cancels a run under way: its rows are
-                # left for the next run, here or in another process; no traceback
+                # the scheduler's shutdown (SIGTERM, SIGINT) cancels a run under way, or its
+                # reading of when the jobs are next wanted: its rows are left for the next
+                # run, here or in another process; no traceback
                 log.info("job %s stopped by the shutdown", job.job_id, extra={"job": job.job_id})
-                return
-            finally:
-                self._running.discard(job.job_id)
-            # After a failure the job waits for its next turn: waking it at a row it could
-            # not send would only fail again at once.
-            if outcome == "did something" or (outcome == "idle" and job.next_wanted is not None):
-                await self.wake_when_wanted()
 
         return run
+
+    async def _run_then_wake(self, job: ScheduledJob) -> None:
+        self._running.add(job.job_id)
+        try:
+            outcome = await self._run_logged(job)
+        finally:
+            self._running.discard(job.job_id)
+        # After a failure the job waits for its next turn: waking it at a row it could not
+        # send would only fail again at once.
+        if outcome == "did something" or (outcome == "idle" and job.next_wanted is not None):
+            await self.wake_when_wanted()
 
     async def _run_logged(self, job: ScheduledJob) -> Outcome:
         if job.needs_gateway and not self._gateway_ready():
