@@ -228,7 +228,10 @@ async def test_a_global_429_mid_backlog_breeds_no_more(harness: Harness):
         "POST", r"^/channels/\d+/messages$", 429, retry_after=1.0, is_global=True
     )
     assert (await sending).sent == 150
-    assert harness.double.rate_limit_hits == 0  # Discord's own limits: never met
+    # Discord's own limits: met at most once. The double counts fixed one-second windows and
+    # the bot paces by its own clock, so on a loaded machine (CI's eight test processes) a
+    # stalled event loop can put one request over at a window's edge; the bug bred a score.
+    assert harness.double.rate_limit_hits <= 1
 
 
 def message_creates(harness: Harness) -> list[float]:
