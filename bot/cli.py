@@ -29,7 +29,7 @@ from tqdm import tqdm
 from bot.articles.article_file import ParseLimits
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import UserError
-from bot.domain.related import RelatedResult, RelatedService
+from bot.domain.related import RelatedResult, RelatedService, first_loose
 from bot.domain.stories import grouping_rules
 from bot.domain.visibility import NO_GUILD
 from bot.ingest.report import IngestReport
@@ -418,11 +418,10 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({"results": rows}, ensure_ascii=False))
         return EXIT_OK
-    headed = False
+    loose = first_loose(results)
     for n, row in enumerate(rows, start=1):
-        if not row["close"] and not headed:
+        if n - 1 == loose:
             print("less closely related (they share little with this story):")
-            headed = True
         date = row["published"][:10] if row["published"] else "date unknown"
         print(
             f"{n:>2}. {row['title']} — {row['provider']}, {date}, "

@@ -77,6 +77,13 @@ class RelatedResult:
     close: bool = True
 
 
+def first_loose(results: Sequence[RelatedResult]) -> int | None:
+    """The position of the first result that shares little with the story (the rest after
+    it do too: they come last), None when every one is close; where a list puts its
+    "less closely related" heading."""
+    return next((i for i, r in enumerate(results) if not r.close), None)
+
+
 def significant_terms(text: str, *, limit: int = 8) -> list[str]:
     """The words of a headline that say most about it: no stopwords, no outlet dressing,
     each once, in order (what a member would type about it)."""
@@ -419,4 +426,4 @@ def _outlet(article: Article) -> str:
     return article.provider.domain or article.provider.name
 
 
-__all__ = ["RelatedResult", "RelatedService", "significant_terms"]
+__all__ = ["RelatedResult", "RelatedService", "first_loose", "significant_terms"]

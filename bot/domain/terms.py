@@ -393,7 +393,7 @@ def _temperature(match: re.Match[str], weight: float) -> Term | None:
 
 
 def _count(written: str) -> int | None:
-    """``4`` or ``four``: the number; None for what is not one (``twenty-five`` is)."""
+    """``4`` or ``four``: the number; None for a word that names none."""
     if written.isdigit():
         return int(written)
     return NUMBER_WORDS.get(written.lower())
@@ -410,8 +410,13 @@ def _race_time(hours: int, minutes: int, seconds: int | None, weight: float, wri
     spoken = [spelled(Decimal(hours)), spelled(Decimal(minutes))]
     if seconds is None:
         clock = f"{h}:{minutes:02}"
-        forms = [f"{h} {minutes:02}", f"{h}hr {m}min", f"{h}h {m}m", f"{h} {hour} {m} {minute}"]
-        forms.append(f"{h} {hour} and {m} {minute}")
+        forms = [
+            f"{h} {minutes:02}",
+            f"{h}hr {m}min",
+            f"{h}h {m}m",
+            f"{h} {hour} {m} {minute}",
+            f"{h} {hour} and {m} {minute}",
+        ]
         tail = ""
     else:
         clock = f"{h}:{minutes:02}:{seconds:02}"

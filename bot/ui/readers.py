@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.domain.related import RelatedResult
+from bot.domain.related import RelatedResult, first_loose
 from bot.domain.text import clip
 from bot.ui.embeds import BRAND_COLOUR, health_text, plain, result_line
 from storage.models import Article, Subscription
@@ -30,13 +30,10 @@ LOOSE_HEADING = "**Less closely related** (they share little with this story)"
 def results_embed(title: str, results: list[RelatedResult], empty: str) -> discord.Embed:
     """A numbered list of related articles with why each is there; those that share little
     with the story (they come last) under a heading of their own."""
-    lines: list[str] = []
-    headed = False
-    for i, result in enumerate(results, start=1):
-        if not result.close and not headed:
-            lines.append(LOOSE_HEADING)
-            headed = True
-        lines.append(result_line(i, result.article, result.reason))
+    lines = [result_line(i, r.article, r.reason) for i, r in enumerate(results, start=1)]
+    loose = first_loose(results)
+    if loose is not None:
+        lines.insert(loose, LOOSE_HEADING)
     embed = discord.Embed(title=clip(title, 256), colour=BRAND_COLOUR)
     embed.description = clip("\n".join(lines), 4000) if lines else empty
     return embed
