@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import payloads
+from . import payloads, stalls
 from .state import Channel, CommandDef, Guild, Message, Role, User, World
 
 APPLICATION_COMMAND = 2
@@ -21,6 +22,18 @@ SUB_COMMAND_GROUP = 2
 USER, CHANNEL, ROLE, MENTIONABLE = 6, 7, 8, 9
 
 CONTEXT_GUILD, CONTEXT_BOT_DM = 0, 1
+
+
+# How long a test waits for the bot's answer. A quiet machine answers in milliseconds; CI runs
+# eight test processes beside a PostgreSQL server on a few cores, where an answer once took
+# over five seconds (2026-12-05: twice in one run, each a /related query, not reproduced).
+ANSWER_TIMEOUT_S = 15.0
+# Past this a wait notes what the process was doing (see ``InteractionResult.wait_for``).
+SLOW_ANSWER_S = 3.0
+
+
+class SlowAnswerWarning(UserWarning):
+    """The bot answered, but only after ``SLOW_ANSWER_S``."""
 
 
 class CommandNotRegistered(LookupError):
@@ -96,31 +109,56 @@ class InteractionResult:
         self._changed = asyncio.Event()
 
     async def wait_for(
-        self, predicate: Callable[[InteractionResult], bool], timeout_s: float = 5.0
+        self, predicate: Callable[[InteractionResult], bool], timeout_s: float = ANSWER_TIMEOUT_S
     ) -> InteractionResult:
-        """Wait until ``predicate(self)`` holds; raise TimeoutError after ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
+        """Wait until ``predicate(self)`` holds; raise TimeoutError after ``timeout_s``.
+
+        A wait past ``SLOW_ANSWER_S`` notes what the process was doing then (``stalls``): the
+        timeout's message carries it, and a wait that ends well after it is a warning in the
+        run's summary, so that a slow answer is seen before it is a failure."""
+        started = time.monotonic()
+        deadline = started + timeout_s
+        snapshot = ""
         while not predicate(self):
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            if not snapshot and now - started >= SLOW_ANSWER_S:
+                snapshot = stalls.report()
+            remaining = deadline - now
             if remaining <= 0:
-                raise TimeoutError(f"interaction {self.id}: condition not met in {timeout_s}s")
+                raise TimeoutError(
+                    f"interaction {self.id}: condition not met in {timeout_s}s "
+                    f"(acknowledged: {self.acknowledged}); after {SLOW_ANSWER_S}s:\n{snapshot}"
+                )
             event = self._changed
+            wake = remaining if snapshot else min(remaining, SLOW_ANSWER_S - (now - started))
             try:
-                await asyncio.wait_for(event.wait(), remaining)
+                await asyncio.wait_for(event.wait(), max(wake, 0.001))
             except TimeoutError:
                 continue
+        if snapshot:
+            waited = time.monotonic() - started
+            warnings.warn(
+                SlowAnswerWarning(
+                    f"interaction {self.id} took {waited:.1f}s; after {SLOW_ANSWER_S}s:\n{snapshot}"
+                ),
+                stacklevel=2,
+            )
         return self
 
-    async def wait_ack(self, timeout_s: float = 5.0) -> InteractionResult:
+    async def wait_ack(self, timeout_s: float = ANSWER_TIMEOUT_S) -> InteractionResult:
         """Wait for the interaction callback."""
         return await self.wait_for(lambda r: r.acknowledged, timeout_s)
 
-    async def wait_followups(self, count: int = 1, timeout_s: float = 5.0) -> list[Message]:
+    async def wait_followups(
+        self, count: int = 1, timeout_s: float = ANSWER_TIMEOUT_S
+    ) -> list[Message]:
         """Wait until at least ``count`` followup messages exist."""
         await self.wait_for(lambda r: len(r.followups) >= count, timeout_s)
         return self.followups
 
-    async def wait_edits(self, count: int = 1, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    async def wait_edits(
+        self, count: int = 1, timeout_s: float = ANSWER_TIMEOUT_S
+    ) -> list[dict[str, Any]]:
         """Wait until the original response was edited ``count`` times."""
         await self.wait_for(lambda r: len(r.edits) >= count, timeout_s)
         return self.edits
