@@ -68,7 +68,10 @@ class FeedCommands(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Known topics."""
-        return topic_choices(await self.bot.services.subscriptions.suggest_topics(current))
+        if interaction.guild_id is None:
+            return []
+        topics = self.bot.services.subscriptions
+        return topic_choices(await topics.suggest_topics(interaction.guild_id, current))
 
     @app_commands.command(name="remove", description="Stop posting in a channel")
     @app_commands.describe(

@@ -39,7 +39,7 @@ class FeedService:
         """Route a topic (or every topic when None) to a channel; re-adding updates it."""
         topic_id = None
         if topic_text is not None:
-            topic_id = (await self._topics.known_topic(topic_text)).id
+            topic_id = (await self._topics.known_topic(guild_id, topic_text)).id
         if min_quality is not None:
             check_quality(min_quality)
         try:
