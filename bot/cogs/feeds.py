@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.app import TopicBot
 from bot.checks import check_can_post, check_same_guild, guild_id_of, moderator_only
+from bot.domain.feeds import check_mention_role
 from bot.domain.text import clip
 from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
@@ -48,6 +49,7 @@ class FeedCommands(
         check_same_guild(interaction, channel, "channel")
         if mention_role is not None:
             check_same_guild(interaction, mention_role, "role")
+            check_mention_role(guild_id_of(interaction), mention_role.id)  # before its permission
         check_can_post(interaction, channel.id, mention_role)
         saved = await self.feeds.add(
             guild_id_of(interaction),
