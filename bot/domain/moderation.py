@@ -54,12 +54,21 @@ class ModerationService:
     async def article(self, guild_id: int, article_id: str) -> GuildArticle:
         """The article as the guild sees it, or a UserError saying how to find one."""
         found = await self._store.publication.get(guild_id, article_id)
+        if found is None and await self._coverage_only(article_id):
+            raise UserError(
+                f"`{shown(article_id, 20)}` is another outlet's coverage, listed in a story's "
+                "file: it shows with that story, and is not published or retracted on its own."
+            )
         if found is None:
             raise UserError(
                 f"No article with id `{shown(article_id, 20)}` here. Start typing a title and "
                 "pick one of the suggestions, or use `/queue`."
             )
         return found
+
+    async def _coverage_only(self, article_id: str) -> bool:
+        article = await self._store.articles.get(article_id)
+        return article is not None and article.coverage_only
 
     async def publish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
         """Publish the article in this guild."""

@@ -167,3 +167,28 @@ async def test_everyone_is_neither_a_moderator_role_nor_a_feed_mention(harness: 
     )
     assert await harness.store.feeds.for_guild(g.id) == []
     assert await harness.store.audit.recent(g.id) == []
+
+
+async def test_publish_or_unpublish_of_coverage_says_what_it_is(harness: Harness):
+    # members see coverage (with its id in /related's card); a moderator who tries to retract
+    # it was told there is no such article here
+    await harness.add_article(
+        title="Harbour ferries sail without captains",
+        webUrl="https://harbour-times.example/ferries/captainless",
+        originalUrl=...,
+        published=True,
+        related=[{"title": "Ferry take", "webUrl": "https://outlet1.example/ferries"}],
+    )
+    coverage = await harness.store.articles.get_by_url("https://outlet1.example/ferries")
+    assert coverage is not None and coverage.coverage_only
+    g = harness.first
+    card = await harness.reply(g, g.members[0].id, "related", {"story": coverage.id})
+    assert card.followups[0].embeds[0]["footer"]["text"] == f"id {coverage.id}"
+    for command in ("unpublish", "publish"):
+        refused = await harness.slash(g, g.moderator.id, command, {"article": coverage.id})
+        assert refused.message.flags & EPHEMERAL
+        assert refused.content == (
+            f"`{coverage.id}` is another outlet's coverage, listed in a story's file: it shows "
+            "with that story, and is not published or retracted on its own."
+        )
+    assert await harness.store.audit.recent(g.id) == []
