@@ -3,6 +3,8 @@ one answers, and what one server's people can learn of another's."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.bot.harness import EPHEMERAL, Harness
@@ -192,3 +194,149 @@ async def test_publish_or_unpublish_of_coverage_says_what_it_is(harness: Harness
             "with that story, and is not published or retracted on its own."
         )
     assert await harness.store.audit.recent(g.id) == []
+
+
+HOSTILE = "@everyone @here <@&123456789012345678> <@123456789012345678> `x` ||s|| [go](https://evil.example)"
+
+
+def unsafe(text: str) -> list[str]:
+    """What in ``text`` would ping someone or format as the writer meant, as Discord reads it."""
+    found = []
+    for ping in ("@everyone", "@here", "<@&123456789012345678>", "<@123456789012345678>"):
+        if ping in text:
+            found.append(ping)
+    for markup in ("`x`", "||s||", "[go](https://evil.example)"):
+        if re.search(r"(?<!\\)" + re.escape(markup), text):  # a backslash shows it as typed
+            found.append(markup)
+    return found
+
+
+def message_text(message) -> str:
+    parts = [message.content or ""]
+    for embed in message.embeds:
+        parts += [embed.get("title", ""), embed.get("description", "")]
+        parts += [f"{f['name']}\n{f['value']}" for f in embed.get("fields", [])]
+    return "\n".join(parts)
+
+
+async def test_hostile_article_text_neither_pings_nor_formats_anywhere(harness: Harness):
+    fields = {
+        "originalUrl": ...,
+        "related": [],
+        "title": f"Harbour ferry strike {HOSTILE} " + "long " * 80,
+        "excerpt": f"Harbour ferry strike {HOSTILE}",
+        "provider": {"name": f"Outlet {HOSTILE}", "domain": "outlet.example"},
+        "topics": ["Harbour ||s||", "<@&123456789012345678>"],
+    }
+    story = await harness.add_article(webUrl="https://outlet.example/a", published=True, **fields)
+    await harness.add_article(webUrl="https://outlet.example/b", published=False, **fields)
+    g = harness.first
+    member, moderator = g.members[0].id, g.moderator.id
+    for command, options, focused in [
+        ("publish", {"article": "harbour"}, "article"),
+        ("unpublish", {"article": "harbour"}, "article"),
+        ("related", {"story": "harbour"}, "story"),
+        ("subscribe", {"topic": ""}, "topic"),
+    ]:
+        choices = await harness.autocomplete(g, moderator, command, options, focused)
+        assert choices, command
+        assert len(choices) <= 25
+        assert all(len(c["name"]) <= 100 and len(c["value"]) <= 100 for c in choices), command
+    seen = []
+    for user, command, options in [
+        (member, "latest", None),
+        (member, "related", {"query": "harbour ferry strike"}),
+        (member, "related", {"story": story.id}),
+        (member, "topics", None),
+        (moderator, "queue", None),
+        (moderator, "publish", {"article": story.id}),  # already published: quotes its title
+        (moderator, "unpublish", {"article": story.id}),
+    ]:
+        result = await harness.reply(g, user, command, options)
+        message = result.followups[0] if result.callback_type == 5 else result.message
+        assert message.allowed_mentions.get("parse") == [], command
+        assert not message.allowed_mentions.get("roles"), command
+        assert not message.allowed_mentions.get("users"), command
+        assert unsafe(message_text(message)) == [], (command, message_text(message))
+        seen.append(message_text(message))
+    assert all("Harbour" in text for text in seen), seen  # each shows the hostile text
+
+
+MEMBER_PERMISSIONS = 1 << 31  # use application commands, nothing more
+NOT_A_MODERATOR = (
+    "Only moderators can do this: you need the Manage Server permission "
+    "or this server's moderator role."
+)
+
+
+async def test_feed_and_settings_changes_by_a_member_are_refused_and_leave_no_trace(
+    harness: Harness,
+):
+    g = harness.first
+    await harness.slash(g, g.moderator.id, "feed add", {"channel": g.alerts.id})
+    await harness.slash(g, g.moderator.id, "settings", {"min_quality": 40})
+    before = await harness.store.audit.recent(g.id)
+    member = g.members[0].id
+    for command, options in [
+        ("feed add", {"channel": g.general.id}),
+        ("feed remove", {"channel": g.alerts.id}),
+        ("settings", {"reset": "min_quality"}),
+        ("settings", {"moderator_role": g.member_role.id}),
+    ]:
+        refused = await harness.slash(
+            g, member, command, options, permissions=MEMBER_PERMISSIONS, force=True
+        )
+        assert refused.message.flags & EPHEMERAL, command
+        assert refused.content == NOT_A_MODERATOR, command
+    assert [f.channel_id for f in await harness.store.feeds.for_guild(g.id)] == [g.alerts.id]
+    settings = await harness.store.guild_settings.get(g.id)
+    assert (settings.min_quality, settings.moderator_role_id) == (40, None)
+    assert await harness.store.audit.recent(g.id) == before
+
+
+async def test_queue_paging_refuses_a_member_who_is_not_a_moderator(harness: Harness):
+    for n in range(6):
+        await harness.add_article(
+            title=f"Pending story number {n}",
+            webUrl=f"https://queue.example/{n}",
+            originalUrl=...,
+            related=[],
+        )
+    g = harness.first
+    queue = await harness.slash(g, g.moderator.id, "queue")
+    (next_page,) = [
+        c
+        for row in queue.message.components
+        for c in row["components"]
+        if c.get("label") == "Next ▶"
+    ]
+    crafted = await harness.double.click(
+        queue.message, next_page["custom_id"], g.members[0].id, permissions=MEMBER_PERMISSIONS
+    )
+    assert crafted.message.flags & EPHEMERAL
+    assert crafted.content == NOT_A_MODERATOR
+    assert queue.message.embeds[0]["title"].startswith("1. ")  # the moderator's page unchanged
+
+
+async def test_a_moderator_of_one_server_has_no_power_in_another(harness: Harness):
+    a, b = harness.first, harness.second
+    helper = a.members[1]
+    await harness.slash(a, a.moderator.id, "settings", {"moderator_role": a.member_role.id})
+    assert a.member_role.id in a.guild.members[helper.id].roles
+    harness.double.world.add_member(b.guild, helper)
+    for user in (helper.id, a.moderator.id):
+        if user not in b.guild.members:
+            harness.double.world.add_member(b.guild, harness.double.world.users[user])
+        for command, options in [("queue", None), ("settings", {"min_quality": 0})]:
+            refused = await harness.slash(
+                b, user, command, options, permissions=MEMBER_PERMISSIONS, force=True
+            )
+            assert refused.content == NOT_A_MODERATOR, (user, command)
+        assert (
+            await harness.autocomplete(
+                b, user, "publish", {"article": "parcel"}, "article", permissions=MEMBER_PERMISSIONS
+            )
+            == []
+        )
+    assert (await harness.store.guild_settings.get(b.id)).min_quality is None
+    assert await harness.store.audit.recent(b.id) == []
