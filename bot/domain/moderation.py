@@ -53,6 +53,10 @@ class ModerationService:
 
     async def article(self, guild_id: int, article_id: str) -> GuildArticle:
         """The article as the guild sees it, or a UserError saying how to find one."""
+        if not article_id.strip():
+            raise UserError(
+                "Start typing an article's title and pick one of the suggestions, or use `/queue`."
+            )
         found = await self._store.publication.get(guild_id, article_id)
         if found is None and await self._coverage_only(article_id):
             raise UserError(

@@ -73,6 +73,11 @@ class SubscriptionService:
     async def unsubscribe(self, guild_id: int, user_id: int, topic_text: str) -> str:
         """Stop following a topic; returns the topic's name."""
         key = topic_key(topic_text)
+        if not key:
+            raise UserError(
+                "Type one of your topics, then pick it from the suggestions. "
+                "`/subscriptions` lists the topics you follow."
+            )
         owned = {s.topic_key: s for s in await self.of_member(guild_id, user_id)}
         if key not in owned:
             raise UserError(

@@ -340,3 +340,28 @@ async def test_a_moderator_of_one_server_has_no_power_in_another(harness: Harnes
         )
     assert (await harness.store.guild_settings.get(b.id)).min_quality is None
     assert await harness.store.audit.recent(b.id) == []
+
+
+@pytest.mark.parametrize("blank", ["   ", "\t"])
+async def test_blank_names_are_asked_for_not_quoted_back_empty(harness: Harness, blank: str):
+    g = harness.first
+    member, moderator = g.members[0].id, g.moderator.id
+    expected = {
+        "unsubscribe": "Type one of your topics, then pick it from the suggestions. "
+        "`/subscriptions` lists the topics you follow.",
+        "publish": "Start typing an article's title and pick one of the suggestions, "
+        "or use `/queue`.",
+        "unpublish": "Start typing an article's title and pick one of the suggestions, "
+        "or use `/queue`.",
+        "related": "Start typing a story's title and pick one of the suggestions.",
+    }
+    for user, command, option in [
+        (member, "unsubscribe", "topic"),
+        (moderator, "publish", "article"),
+        (moderator, "unpublish", "article"),
+        (member, "related", "story"),
+    ]:
+        result = await harness.reply(g, user, command, {option: blank})
+        message = result.followups[0] if result.callback_type == 5 else result.message
+        assert message.flags & EPHEMERAL, command
+        assert message.content == expected[command], command
