@@ -43,12 +43,16 @@ counted AS (SELECT t.id, t.key, t.name, t.article_count + coalesce(delta.d, 0) A
 
 # A topic may be named to :guild unless it lives only on other guilds' own articles (added
 # there with /article add): its name is theirs. One that carries no article (kept for its
-# subscriptions) stays known.
+# subscriptions) stays known. A counted topic is carried by an article of no guild's own
+# (migration 0011), so only uncounted ones are looked into.
 _CARRIED = (
     "SELECT 1 FROM article_topics o_at JOIN articles a ON a.pk = o_at.article_pk "
     "WHERE o_at.topic_id = t.id"
 )
-_OFFERED = f"(EXISTS ({_CARRIED} AND {not_another_guilds()}) OR NOT EXISTS ({_CARRIED}))"
+_OFFERED = (
+    f"(t.article_count > 0 OR EXISTS ({_CARRIED} AND {not_another_guilds()}) "
+    f"OR NOT EXISTS ({_CARRIED}))"
+)
 
 
 def topic_key(name: str) -> str:
@@ -87,13 +91,13 @@ class TopicRepository:
 
     async def suggest(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
         """Topics the guild may name whose name starts with, then contains, the typed text;
-        most-seen there first, counted as its members see them."""
+        most-used first."""
         key = topic_key(typed)
+        matching = "key LIKE :pattern ESCAPE '\\' AND " if key else ""
+        first = "substr(key, 1, length(:key)) = :key DESC, " if key else ""
         sql = (
-            f"{_GUILD_COUNTS} SELECT {_COLUMNS} FROM counted t "
-            f"WHERE key LIKE :pattern ESCAPE '\\' AND {_OFFERED} "
-            "ORDER BY substr(key, 1, length(:key)) = :key DESC, article_count DESC, key "
-            "LIMIT :limit"
+            f"SELECT {_COLUMNS} FROM topics t WHERE {matching}{_OFFERED} "
+            f"ORDER BY {first}article_count DESC, key LIMIT :limit"
         )
         params = {"guild": guild_id, "pattern": like_pattern(key), "key": key, "limit": limit}
         return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
