@@ -7,6 +7,8 @@ decisions and additions change, by the one rule (``storage.visibility.members_se
 
 from __future__ import annotations
 
+import unicodedata
+
 from storage.columns import Column, Columns
 from storage.models import Topic
 from storage.sql import Statements, like_pattern
@@ -42,8 +44,9 @@ counted AS (SELECT t.id, t.key, t.name, t.article_count + coalesce(delta.d, 0) A
 
 
 def topic_key(name: str) -> str:
-    """Fold a topic name so that '  ai ' and 'AI' are the same topic."""
-    return " ".join(name.split()).casefold()
+    """Fold a topic name so that '  ai ' and 'AI' are the same topic, and so are 'Café' typed
+    as one character or as 'e' and a combining accent (NFC: they look the same)."""
+    return " ".join(unicodedata.normalize("NFC", name).split()).casefold()
 
 
 class TopicRepository:

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -115,7 +116,7 @@ def _timestamp(value: Any) -> datetime:
 
 def _topic(value: Any) -> Any:
     if isinstance(value, str):
-        return " ".join(value.split())
+        return " ".join(unicodedata.normalize("NFC", value).split())
     return value
 
 
