@@ -125,7 +125,8 @@ RequiredText = Annotated[str, Field(min_length=1, max_length=1000)]
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 Quality = Annotated[int, Field(ge=0, le=100)]
-TopicName = Annotated[str, BeforeValidator(_topic), Field(max_length=100)]
+# The constraint before the validator: after it, pydantic words a long topic as "100 items".
+TopicName = Annotated[str, Field(max_length=100), BeforeValidator(_topic)]
 
 
 class _Model(BaseModel):
