@@ -5,7 +5,7 @@ of it, decided before the file was first run: through ``topicbot ingest``, throu
 
 ``articles/`` is one delivery (33 articles, 19 broken files and 2 arguable ones; four more broken ones, a PNG,
 UTF-16 and Latin-1 exports and a 2 MiB file, are written by ``outside_folder`` from text
-here rather than committed as binaries); ``resent/`` is the same newsrooms sending three of
+here rather than committed as binaries); ``resent/`` is the same newsrooms sending four of
 those articles again later. Every file's ``secured`` value starts with ``MARKER``.
 """
 
@@ -303,7 +303,11 @@ REJECTED: dict[str, str] = {
 
 # The second delivery: what each file does to the store.
 RESENT_TITLES = {
-    HT + "transport/fares-2027?id=42": "Harbour City Ferry Fares Frozen for 2027, Season Tickets Cut",
+    "https://www.harbour-times.example/transport/2026/11/21/driverless-ferries": (
+        "Harbour City Starts Driverless Ferry Trial on Its Busiest Route"
+    ),
+    HT
+    + "transport/fares-2027?id=42": "Harbour City Ferry Fares Frozen for 2027, Season Tickets Cut",
     "https://coastwire.example/story/4471?amp": (
         "Coast Guard Rescues Four From Capsized Yacht Off Point Reyes"
     ),
@@ -453,7 +457,7 @@ async def test_the_same_articles_resent_update_the_one_stored_article(store, tmp
     await ingest_paths(store, [outside_folder(tmp_path)])
     before = await store.stats()
     again = await ingest_paths(store, [RESENT])
-    assert (again.new, again.updated, again.unchanged, again.rejected) == (0, 2, 1, [])
+    assert (again.new, again.updated, again.unchanged, again.rejected) == (0, 3, 1, [])
     for url, title in RESENT_TITLES.items():
         article = await store.articles.get_by_url(url)
         assert article is not None and article.title == title, url
@@ -484,7 +488,10 @@ def test_topicbot_ingest_reports_every_outside_file_and_never_shows_secured(tmp_
     assert text.returncode == 1, text.stderr
     lines = text.stdout.splitlines()
     total = len(STORED) + len(REJECTED)
-    assert lines[0] == f"{total} files: {len(STORED)} new, 0 updated, 0 unchanged, {len(REJECTED)} rejected"
+    assert (
+        lines[0]
+        == f"{total} files: {len(STORED)} new, 0 updated, 0 unchanged, {len(REJECTED)} rejected"
+    )
     refused = sorted(line.split(": ")[0] for line in lines[1:])
     assert refused == sorted(f"rejected {folder / name}" for name in REJECTED)
 
@@ -492,7 +499,7 @@ def test_topicbot_ingest_reports_every_outside_file_and_never_shows_secured(tmp_
     assert resent.returncode == 0, resent.stderr
     assert json.loads(resent.stdout) == {
         "new": 0,
-        "updated": 2,
+        "updated": 3,
         "unchanged": 1,
         "rejected": [],
         "warnings": [],
@@ -529,7 +536,9 @@ def drop_into_inbox(inbox: Path, names: list[str]) -> None:
         os.utime(inbox / name, (past, past))
 
 
-async def test_the_inbox_job_posts_outside_files_safely_and_members_see_them(make_harness):
+async def test_the_inbox_job_posts_outside_files_safely_and_members_see_them(
+    make_harness: Any,  # noqa: F811 (the fixture imported above)
+) -> None:
     harness: Harness = await make_harness(seed=False)
     harness.clock.now = NOW
     g = harness.first
@@ -547,7 +556,7 @@ async def test_the_inbox_job_posts_outside_files_safely_and_members_see_them(mak
     )
     await harness.deliver()
 
-    posts = [m for m in harness.double.messages_in(g.general.id, include_ephemeral=False)]
+    posts = list(harness.double.messages_in(g.general.id, include_ephemeral=False))
     by_url = {m.embeds[0]["url"]: m for m in posts}
     assert len(posts) == len(SENT), [m.embeds[0]["title"] for m in posts]
     assert harness.double.errors == []  # Discord (its OpenAPI description) took every post
@@ -582,7 +591,19 @@ async def test_the_inbox_job_posts_outside_files_safely_and_members_see_them(mak
     listing = message.embeds[1]["description"]
     assert listing.count("Three counties under drought emergency") == 1
     assert "Drought Emergency Declared" not in listing
+    # The wire sends g02 again under the same file name with a corrected headline: the one
+    # article takes it, nothing is posted twice, both files are kept, members see the new title.
+    shutil.copy(RESENT / "g02-wire-weburl-differs.md", inbox / "g02-wire-weburl-differs.md")
+    past = time.time() - 120
+    os.utime(inbox / "g02-wire-weburl-differs.md", (past, past))
+    again = await inbox_job(harness.store, harness.bot.settings.ingest)()
+    assert again == "0 new, 1 updated, 0 unchanged, 0 rejected"
+    await harness.deliver()
+    assert len(harness.double.messages_in(g.general.id, include_ephemeral=False)) == len(SENT)
+    kept = sorted(p.name for p in (inbox / "processed").iterdir() if p.name.startswith("g02"))
+    assert kept == ["g02-wire-weburl-differs.1.md", "g02-wire-weburl-differs.md"]
     latest = await harness.reply(g, member, "latest")
     seen = json.dumps([m.embeds for m in [latest.original, *latest.followups] if m])
-    assert "Harbour City Trials Driverless Ferries" in seen
+    assert "Harbour City Starts Driverless Ferry Trial" in seen
+    assert "Harbour City Trials Driverless Ferries" not in seen
     assert MARKER not in seen
