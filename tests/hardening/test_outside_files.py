@@ -3,7 +3,7 @@
 of it, decided before the file was first run: through ``topicbot ingest``, through
 ``ingest_paths`` on each engine, and through the bot's inbox job, with what members then see.
 
-``articles/`` is one delivery (33 articles, 19 broken files and 2 arguable ones; four more broken ones, a PNG,
+``articles/`` is one delivery (34 articles, 19 broken files and 2 arguable ones; four more broken ones, a PNG,
 UTF-16 and Latin-1 exports and a 2 MiB file, are written by ``outside_folder`` from text
 here rather than committed as binaries); ``resent/`` is the same newsrooms sending four of
 those articles again later. Every file's ``secured`` value starts with ``MARKER``.
@@ -267,6 +267,22 @@ STORED: dict[str, Stored] = {
         "Old Bridge to Close for Three Months of Repairs",  # the later key, as YAML loaders do
         utc(2026, 11, 21, 17),
     ),
+    "g31-relative-image-untitled-related.md": Stored(
+        "https://valleyvoice.example/planning/riverside-flats-approved",
+        "Riverside Flats Approved Despite Flood Warnings",
+        utc(2026, 11, 21, 14, 30),
+        quality=53,
+        coverage=1,  # the untitled entry cannot name an article; the other keeps no date
+    ),
+}
+
+# Stored with warnings: the field each names, in order (one bad entry costs the entry).
+WARNINGS = {
+    "g31-relative-image-untitled-related.md": [
+        "images[0].url",
+        "related[0].title",
+        "related[1].publishedDateTime",
+    ],
 }
 
 # Refused: the field the reason starts with.
@@ -436,7 +452,14 @@ async def test_each_outside_file_is_stored_with_the_values_a_reader_expects(stor
     if not problems:
         problems += await details_problems(store)
     assert problems == [], "\n".join(problems)
-    assert [(w.path, w.warning) for w in report.warnings] == []
+    warned: dict[str, list[str]] = {}
+    for w in report.warnings:
+        warned.setdefault(Path(w.path).name, []).append(w.warning.split(": ")[0])
+    assert warned == WARNINGS, [w.warning for w in report.warnings]
+    courier = await store.articles.get_by_url(
+        "https://county-courier.example/planning/riverside-flood-fears"
+    )
+    assert courier is not None and courier.published_at is None  # kept, date unknown
     assert (report.new, report.updated, report.unchanged) == (len(STORED), 0, 0)
 
 
@@ -492,8 +515,15 @@ def test_topicbot_ingest_reports_every_outside_file_and_never_shows_secured(tmp_
         lines[0]
         == f"{total} files: {len(STORED)} new, 0 updated, 0 unchanged, {len(REJECTED)} rejected"
     )
-    refused = sorted(line.split(": ")[0] for line in lines[1:])
+    refused = sorted(line.split(": ")[0] for line in lines[1:] if line.startswith("rejected "))
     assert refused == sorted(f"rejected {folder / name}" for name in REJECTED)
+    (warning,) = [line for line in lines[1:] if not line.startswith("rejected ")]
+    assert warning == (
+        f"warning {folder / 'g31-relative-image-untitled-related.md'}: images[0].url: URL has no "
+        "scheme; only http and https links are allowed (image skipped) · related[0].title: is "
+        "required (entry skipped) · related[1].publishedDateTime: 'Sat, 21 Nov 2026 16:00:00 "
+        "GMT' is not an ISO 8601 date and time (entry kept, date unknown)"
+    )
 
     resent = topicbot("ingest", str(RESENT), "--json", *cfg, cwd=tmp_path)
     assert resent.returncode == 0, resent.stderr
