@@ -11,7 +11,6 @@ import json
 import os
 import re
 import stat
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -32,7 +31,7 @@ from pydantic_core import ErrorDetails
 from bot.articles import front_matter as front_matter_yaml
 from bot.articles.urls import InvalidUrlError, canonical_url, require_http_url
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
-from storage.topics import topic_key
+from storage.topics import tidy_topic, topic_key
 
 ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -116,7 +115,7 @@ def _timestamp(value: Any) -> datetime:
 
 def _topic(value: Any) -> Any:
     if isinstance(value, str):
-        return " ".join(unicodedata.normalize("NFC", value).split())
+        return tidy_topic(value)
     return value
 
 

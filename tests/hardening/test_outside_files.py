@@ -3,7 +3,7 @@
 of it, decided before the file was first run: through ``topicbot ingest``, through
 ``ingest_paths`` on each engine, and through the bot's inbox job, with what members then see.
 
-``articles/`` is one delivery (34 articles, 19 broken files and 2 arguable ones; four more broken ones, a PNG,
+``articles/`` is one delivery (35 articles, 19 broken files and 2 arguable ones; four more broken ones, a PNG,
 UTF-16 and Latin-1 exports and a 2 MiB file, are written by ``outside_folder`` from text
 here rather than committed as binaries); ``resent/`` is the same newsrooms sending four of
 those articles again later. Every file's ``secured`` value starts with ``MARKER``.
@@ -273,6 +273,12 @@ STORED: dict[str, Stored] = {
         utc(2026, 11, 21, 14, 30),
         quality=53,
         coverage=1,  # the untitled entry cannot name an article; the other keeps no date
+    ),
+    "g32-topics-with-invisible-characters.md": Stored(
+        "https://civic-bulletin.example/articles/postal-vote-ai",
+        "Election Officials Test AI Tools for Checking Postal Votes",
+        utc(2026, 11, 21, 16, 20),
+        topics=("AI", "Privacy", "Elections"),  # as they look, and one each
     ),
 }
 
