@@ -126,6 +126,36 @@ async def test_a_moderator_who_retracts_then_publishes_again_before_the_post_see
     assert digest_titles(digest) == [article.title]
 
 
+async def test_a_file_withdrawn_then_published_again_before_its_post_is_posted_once(
+    bare: Harness,
+):
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id, topic="Transport")
+    article = await story(harness, 1, title="Ferry strike called off")
+    await harness.plan()
+    await story(harness, 1, title=article.title, published=False)
+    await harness.send()  # what waited is cancelled
+    await story(harness, 1, title=article.title)
+    for _ in range(2):
+        await harness.deliver()
+    (post,) = posts(harness, g.alerts.id)
+    assert post.embeds[0]["title"] == article.title
+
+
+async def test_an_article_posted_then_retracted_and_published_again_is_not_posted_twice(
+    bare: Harness,
+):
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id, topic="Transport")
+    article = await story(harness, 1, title="Ferry strike called off")
+    await harness.deliver()
+    for command in ("unpublish", "publish"):
+        result = await harness.slash(g, g.moderator.id, command, {"article": article.id})
+        assert result.content.startswith(("Published", "Retracted")), result.content
+        await harness.deliver()
+    assert len(posts(harness, g.alerts.id)) == 1
+
+
 # --- the digest schedule changed, and daylight saving ------------------------------------
 
 
