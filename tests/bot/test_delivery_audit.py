@@ -64,6 +64,26 @@ async def test_a_member_who_unsubscribes_gets_no_digest_of_that_topic(bare: Harn
     assert harness.double.dms_to(reader) == []
 
 
+@pytest.mark.parametrize("left", ["Transport", "Energy"])
+async def test_a_member_who_leaves_one_of_two_matching_topics_still_gets_the_digest_item(
+    bare: Harness, left: str
+):
+    harness, g = bare, bare.first
+    reader = g.members[0].id
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await follow(harness, g, reader, "Energy", delivery="daily")
+    article = await story(harness, 1, topics=["Transport", "Energy"], title="Electric ferries")
+    await harness.deliver()
+    result = await harness.slash(g, reader, "unsubscribe", {"topic": left})
+    assert result.content.startswith("Unsubscribed")
+
+    assert await digests_at(harness, datetime(2026, 6, 11, 8, 0, tzinfo=UTC)) == 1
+    (digest,) = harness.double.dms_to(reader)
+    assert digest_titles(digest) == [article.title]
+    kept = ({"Transport", "Energy"} - {left}).pop()
+    assert f"_{kept} · {g.guild.name}_" in digest.embeds[0]["description"]
+
+
 async def test_an_article_its_file_retracts_leaves_the_waiting_digest(bare: Harness):
     harness, g = bare, bare.first
     reader = g.members[0].id
