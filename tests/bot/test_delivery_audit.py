@@ -64,6 +64,22 @@ async def test_a_member_who_unsubscribes_gets_no_digest_of_that_topic(bare: Harn
     assert harness.double.dms_to(reader) == []
 
 
+async def test_a_member_who_unsubscribes_and_subscribes_again_before_the_digest_gets_it(
+    bare: Harness,
+):
+    harness, g = bare, bare.first
+    reader = g.members[0].id
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    article = await story(harness, 1, title="Ferry timetable changes")
+    await harness.deliver()
+    await harness.slash(g, reader, "unsubscribe", {"topic": "Transport"})
+    await follow(harness, g, reader, "Transport", delivery="daily")
+
+    assert await digests_at(harness, datetime(2026, 6, 11, 8, 0, tzinfo=UTC)) == 1
+    (digest,) = harness.double.dms_to(reader)
+    assert digest_titles(digest) == [article.title]
+
+
 @pytest.mark.parametrize("left", ["Transport", "Energy"])
 async def test_a_member_who_leaves_one_of_two_matching_topics_still_gets_the_digest_item(
     bare: Harness, left: str
