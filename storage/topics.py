@@ -7,6 +7,8 @@ decisions and additions change, by the one rule (``storage.visibility.members_se
 
 from __future__ import annotations
 
+import unicodedata
+
 from storage.columns import Column, Columns
 from storage.models import Topic
 from storage.sql import Statements, like_pattern
@@ -41,9 +43,21 @@ counted AS (SELECT t.id, t.key, t.name, t.article_count + coalesce(delta.d, 0) A
 """
 
 
+# Invisible characters that pasted tags bring along (zero-width space, word joiner, a
+# byte-order mark, a soft hyphen): a name holding one looks the same as the name without it.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
+
+
+def tidy_topic(name: str) -> str:
+    """A topic name as shown: one Unicode form (NFC: 'Café' typed as 'e' and a combining
+    accent looks the same as typed as one character), no invisible characters, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", name).translate(_INVISIBLE).split())
+
+
 def topic_key(name: str) -> str:
-    """Fold a topic name so that '  ai ' and 'AI' are the same topic."""
-    return " ".join(name.split()).casefold()
+    """Fold a topic name so that '  ai ' and 'AI' are the same topic, and so are names that
+    differ only in what ``tidy_topic`` evens out."""
+    return tidy_topic(name).casefold()
 
 
 class TopicRepository:
