@@ -216,6 +216,13 @@ def _joined(pks: str, window: str) -> str:
 # quoted: never read as syntax). A term's single words are read first: when they alone
 # reach :cap the term is common, and its phrases (what FTS5 reads most for: a figure's
 # "25 000 000" walks every "000") are not read, since a common term's matches are never used.
+#
+# Each CTE is named by as few others as can be: SQLite copies a CTE's whole definition, with
+# the CTEs it names in turn, into every place that names it while it prepares the statement,
+# so names fan out multiplicatively. What later steps need rides along as columns instead
+# (`span` carries the counts, `chosen` the window and the mass): preparing the statement took
+# about 75 ms of CPU when `plan` and `chosen` were named five times each, 4 ms now (a
+# connection prepares it once; ``bench/related_prepare.py``).
 _PLAN = f"""
 input AS (SELECT json_extract(value, '$[0]') AS key, json_extract(value, '$[1]') AS q,
         json_extract(value, '$[2]') AS w, json_extract(value, '$[3]') AS words,
@@ -245,32 +252,33 @@ wide AS MATERIALIZED (SELECT i.key, i.q, i.w, 0 AS given, {_collect("0 AND e.new
 counts AS MATERIALIZED (SELECT key, q, w, given, pks, json_array_length(pks) AS n, 0 AS widened
     FROM near WHERE NOT EXISTS (SELECT 1 FROM wide)
     UNION ALL SELECT key, q, w, given, pks, json_array_length(pks), 1 FROM wide),
-span AS MATERIALIZED (SELECT e.centre,
+span AS MATERIALIZED (SELECT e.centre, e.newest,
         CASE WHEN c.widened THEN 0 ELSE e.lo END AS lo,
         CASE WHEN c.widened THEN e.newest ELSE e.hi END AS hi,
-        NOT EXISTS (SELECT 1 FROM counts WHERE n > 0 AND n < :cap) AS narrow
-    FROM env e, (SELECT ifnull(max(widened), 0) AS widened FROM counts) c),
+        NOT c.usable AS narrow, c.counts
+    FROM env e, (SELECT ifnull(max(widened), 0) AS widened,
+            ifnull(max(n > 0 AND n < :cap), 0) AS usable,
+            json_group_object(key, n) AS counts FROM counts) c),
 weighed AS (SELECT c.key, c.q, c.n, c.given, c.pks,
-        c.w * pow(ln((min(s.hi, e.newest) - s.lo + 2.0) / c.n), {RARITY_POWER}) AS wi
-    FROM counts c, span s, env e
+        c.w * pow(ln((min(s.hi, s.newest) - s.lo + 2.0) / c.n), {RARITY_POWER}) AS wi
+    FROM counts c, span s
     WHERE c.n > 0 AND (c.n < :cap OR s.narrow)),
 ranked AS (SELECT key, q, n, pks, wi, row_number() OVER heaviest AS r,
         sum(CASE WHEN given THEN 0 ELSE n END) OVER (heaviest ROWS UNBOUNDED PRECEDING) AS total
     FROM weighed WINDOW heaviest AS (ORDER BY wi DESC, key)),
-chosen AS MATERIALIZED (SELECT ranked.* FROM ranked, span s
-    WHERE r <= CASE WHEN s.narrow THEN 2 ELSE :max_terms END
-    AND (r = 1 OR s.narrow OR total <= :budget)),
-plan AS MATERIALIZED (SELECT s.centre, s.narrow,
+chosen AS MATERIALIZED (SELECT ranked.*, s.centre, s.narrow, s.counts,
         CASE WHEN s.narrow THEN max(s.centre - max((s.hi - s.lo) / 16, 1000), 0)
              ELSE s.lo END AS lo,
         CASE WHEN s.narrow THEN s.centre + :around * max((s.hi - s.lo) / 16, 1000)
              ELSE s.hi END AS hi,
-        (SELECT sum(wi) FROM chosen) AS mass,
-        (SELECT json_group_object(key, n) FROM counts) AS counts,
-        (SELECT json_group_array(key) FROM (SELECT key FROM chosen ORDER BY r)) AS terms,
-        CASE WHEN s.narrow THEN '[]' ELSE
-            (SELECT json_group_array(json_array(key, json(pks))) FROM chosen) END AS hits
-    FROM span s WHERE EXISTS (SELECT 1 FROM chosen))
+        sum(wi) OVER () AS mass
+    FROM ranked, span s
+    WHERE r <= CASE WHEN s.narrow THEN 2 ELSE :max_terms END
+    AND (r = 1 OR s.narrow OR total <= :budget)),
+plan AS MATERIALIZED (SELECT centre, narrow, lo, hi, mass, counts,
+        json_group_array(key) AS terms,
+        CASE WHEN narrow THEN '[]' ELSE json_group_array(json_array(key, json(pks))) END AS hits
+    FROM (SELECT * FROM chosen ORDER BY r) HAVING count(*) > 0)
 """
 
 
@@ -280,25 +288,25 @@ def _scored() -> str:
     time), scored by text, closeness in time, outlet, shared topics and quality."""
     outlet = "ifnull(nullif(a.provider_domain, ''), a.provider_name)"
     return (
-        "hits AS (SELECT c.key, c.wi, j.value AS pk FROM plan p, chosen c, json_each(c.pks) j"
-        " WHERE NOT p.narrow"
-        " UNION ALL SELECT c.key, c.wi, f.rowid FROM plan p CROSS JOIN chosen c"
-        " CROSS JOIN articles_fts f WHERE p.narrow AND f.articles_fts MATCH c.q"
-        " AND f.rowid BETWEEN p.lo AND p.hi),"
-        " pool AS MATERIALIZED (SELECT h.pk, sum(h.wi) AS s, json_group_array(h.key) AS matched"
-        " FROM hits h GROUP BY h.pk"
-        " ORDER BY sum(h.wi) / (1.0 + abs(h.pk - (SELECT centre FROM plan)) / :near) DESC"
+        "hits AS (SELECT c.key, c.wi, j.value AS pk, c.centre, c.mass"
+        " FROM chosen c, json_each(c.pks) j WHERE NOT c.narrow"
+        " UNION ALL SELECT c.key, c.wi, f.rowid, c.centre, c.mass FROM chosen c"
+        " CROSS JOIN articles_fts f WHERE c.narrow AND f.articles_fts MATCH c.q"
+        " AND f.rowid BETWEEN c.lo AND c.hi),"
+        " pool AS MATERIALIZED (SELECT h.pk, sum(h.wi) AS s, json_group_array(h.key) AS matched,"
+        " max(h.mass) AS mass FROM hits h GROUP BY h.pk"
+        " ORDER BY sum(h.wi) / (1.0 + abs(h.pk - max(h.centre)) / :near) DESC"
         " LIMIT :pool),"
         " scored AS (SELECT h.pk, a.canonical_url,"
         f" {outlet} AS outlet, a.title, a.excerpt, h.matched,"
         " (SELECT count(*) FROM article_topics t WHERE t.article_pk = h.pk"
         "  AND t.topic_id IN (SELECT value FROM json_each(:topics))) AS shared,"
-        " :w_text * h.s / p.mass"
+        " :w_text * h.s / h.mass"
         " * (1.0 - :w_time"
         "    + :w_time / (1.0 + pow(max(abs(a.published_at - :at) - :grace, 0) / :scale, 2)))"
         f" * CASE WHEN {outlet} = :outlet THEN :w_outlet ELSE 1.0 END"
         " + :w_quality * a.quality / 100.0 AS base"
-        f" FROM pool h, plan p JOIN articles a ON a.pk = h.pk WHERE {_SEEN}"
+        f" FROM pool h JOIN articles a ON a.pk = h.pk WHERE {_SEEN}"
         " AND a.pk IS NOT :self AND (:story IS NULL OR a.story_id != :story)),"
         " best AS (SELECT pk, base + :w_topics * shared / :topic_count AS score, shared,"
         " canonical_url, outlet, title, excerpt, matched FROM scored"
@@ -308,6 +316,11 @@ def _scored() -> str:
         " b.matched, p.lo, p.hi, p.narrow, p.counts, p.terms, p.hits"
         " FROM plan p LEFT JOIN best b ORDER BY b.score DESC"
     )
+
+
+def candidate_sql() -> str:
+    """The search statement: the plan (``_PLAN``), then the scoring (``_scored``)."""
+    return f"WITH {_PLAN}, {_scored()}"
 
 
 def match_any(forms: Sequence[str]) -> str:
@@ -417,7 +430,7 @@ class RelatedRepository:
         terms = distinct_terms(query.terms)
         if not terms:
             return Search(query, [])
-        sql = f"WITH {_PLAN}, {_scored()}"
+        sql = candidate_sql()
         fixed = query.window
         params = {
             "terms": json.dumps([_term_row(t) for t in terms], ensure_ascii=False),

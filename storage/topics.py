@@ -7,6 +7,8 @@ decisions and additions change, by the one rule (``storage.visibility.members_se
 
 from __future__ import annotations
 
+import unicodedata
+
 from storage.columns import Column, Columns
 from storage.models import Topic
 from storage.sql import Statements, like_pattern
@@ -41,6 +43,17 @@ counted AS (SELECT t.id, t.key, t.name, t.article_count + coalesce(delta.d, 0) A
 """
 
 
+# Invisible characters that pasted tags bring along (zero-width space, word joiner, a
+# byte-order mark, a soft hyphen): a name holding one looks the same as the name without it.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
+
+
+def tidy_topic(name: str) -> str:
+    """A topic name as shown: one Unicode form (NFC: 'Café' typed as 'e' and a combining
+    accent looks the same as typed as one character), no invisible characters, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", name).translate(_INVISIBLE).split())
+
+
 # A topic may be named to :guild unless it lives only on other guilds' own articles (added
 # there with /article add): its name is theirs. One that carries no article (kept for its
 # subscriptions) stays known. A counted topic is carried by an article of no guild's own
@@ -56,8 +69,9 @@ _OFFERED = (
 
 
 def topic_key(name: str) -> str:
-    """Fold a topic name so that '  ai ' and 'AI' are the same topic."""
-    return " ".join(name.split()).casefold()
+    """Fold a topic name so that '  ai ' and 'AI' are the same topic, and so are names that
+    differ only in what ``tidy_topic`` evens out."""
+    return tidy_topic(name).casefold()
 
 
 class TopicRepository:

@@ -31,7 +31,7 @@ from pydantic_core import ErrorDetails
 from bot.articles import front_matter as front_matter_yaml
 from bot.articles.urls import InvalidUrlError, canonical_url, require_http_url
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
-from storage.topics import topic_key
+from storage.topics import tidy_topic, topic_key
 
 ARTICLE_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -115,7 +115,7 @@ def _timestamp(value: Any) -> datetime:
 
 def _topic(value: Any) -> Any:
     if isinstance(value, str):
-        return " ".join(value.split())
+        return tidy_topic(value)
     return value
 
 
@@ -124,8 +124,7 @@ RequiredText = Annotated[str, Field(min_length=1, max_length=1000)]
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 Quality = Annotated[int, Field(ge=0, le=100)]
-# The length is checked on the validator's string; put after it, pydantic reports a list's
-# length ("at most 100 items")
+# The constraint before the validator: after it, pydantic words a long topic as "100 items".
 TopicName = Annotated[str, Field(max_length=100), BeforeValidator(_topic)]
 
 

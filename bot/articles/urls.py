@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 
 MAX_URL_LENGTH = 2048
 _ALLOWED_SCHEMES = frozenset({"http", "https"})
@@ -85,9 +85,13 @@ def canonical_from_parts(parts: SplitResult) -> str:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        kept = [(name, value) for name, value in pairs if not _is_tracking(name)]
-        query = urlencode(kept, doseq=True) if len(kept) != len(pairs) else query
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    return urlunsplit((scheme, netloc, parts.path or "/", _without_tracking(parts.query), ""))
+
+
+def _without_tracking(query: str) -> str:
+    """``query`` without its tracking parameters, the others kept as written: re-encoding
+    them would make ``?amp&utm_source=x`` (``amp=``) or ``?q=a%20b&fbclid=1`` (``q=a+b``)
+    another article than the same link shared without tracking."""
+    pieces = query.split("&")
+    kept = [p for p in pieces if p and not _is_tracking(unquote_plus(p.partition("=")[0]))]
+    return query if len(kept) == len(pieces) else "&".join(kept)

@@ -370,6 +370,10 @@ class Dispatcher:
 
     async def _send_due_digests(self, summary: SendSummary, batch: int) -> None:
         self._guild_names.clear()  # read once a run: a renamed server shows its new name
+        # The digest job is woken at the digest minute, before the sending job's next claim
+        # (which cancels what is stale): what a member unsubscribed from, or a file retracted,
+        # must not go out in the digest meanwhile.
+        await self._store.deliveries.cancel_stale_due(self._clock())
         rows = await self._store.deliveries.due_digest_rows(self._clock(), limit=batch)
         groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
         for row in rows:

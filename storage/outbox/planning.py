@@ -65,6 +65,7 @@ class PlanningQueries:
         )
         params["shared_story"] = await self._db.scalar(plans.SHARED_STORY, params)
         async with self._db.transaction():
+            await self._db.execute(plans.FORGET_RETRACTED, params)
             await self._load_digest_dues(digest_due)
             # Members first: see _PLAN_MEMBERS on the order of the rows.
             members = await self._db.execute(_PLAN_MEMBERS, params)

@@ -70,6 +70,17 @@ RESCHEDULE_DIGESTS = (
     f"AND next_attempt_at > :now AND guild_id = :guild "
     f"AND next_attempt_at != {_NEW_DIGEST_TIME}"
 )
+# A publication planned again (a moderator's /publish after their /unpublish, a file that says
+# `published: true` again) finds the rows its retraction cancelled: never sent, so nobody was
+# told. They go, where it is published again, so that the plan writes them afresh by today's
+# feeds, subscriptions and bars; rows that were sent stay, and keep anyone from a second alert.
+FORGET_RETRACTED = (
+    "DELETE FROM deliveries WHERE article_pk = :pk AND state = 'cancelled' "
+    "AND last_error = 'retracted' AND (:guild IS NULL OR guild_id = :guild) "
+    "AND EXISTS (SELECT 1 FROM articles a LEFT JOIN guild_publication gp "
+    "ON gp.guild_id = deliveries.guild_id AND gp.article_pk = a.pk "
+    f"WHERE a.pk = deliveries.article_pk AND {PUBLISHED_IN_GUILD})"
+)
 CANCEL_FOR_GUILD = (
     "UPDATE deliveries SET state = 'cancelled', last_error = 'retracted' "
     "WHERE article_pk = (SELECT pk FROM articles WHERE id = :article) AND guild_id = :guild "

@@ -15,7 +15,11 @@ from storage.timestamps import from_timestamp
 
 TargetKind = Literal["channel", "dm"]
 DeliveryKey = tuple[int, int, str, int]  # article_pk, guild_id, target_kind, target_id
-PUBLISHED_IN_GUILD = "(gp.state = 'published' OR (gp.state IS NULL AND a.published = 1))"
+# Never NULL, so that its negation holds for an article its file retracted where the guild
+# decided nothing (gp.state NULL): ``NOT (NULL OR false)`` is NULL, and left such rows pending.
+PUBLISHED_IN_GUILD = (
+    "(CASE WHEN gp.state IS NULL THEN a.published = 1 ELSE gp.state = 'published' END)"
+)
 KEY_MATCH = (
     "article_pk = :article_pk AND guild_id = :guild_id AND target_kind = :target_kind "
     "AND target_id = :target_id"

@@ -35,10 +35,13 @@ class SendingQueries:
 
     async def cancel_stale_due(self, now: datetime) -> int:
         """Among rows whose time has come, cancel those whose article is no longer published
-        in their guild, or whose feed or subscription was removed or paused."""
+        in their guild, or whose feed or subscription was removed or paused (a DM row first
+        takes the member's other subscription to one of the article's topics, if any)."""
         due = sends.due_params(now, 0)
         retracted = await self._db.execute(sends.cancel_retracted(), due)
-        orphaned = await self._db.execute(sends.cancel_orphaned(), due)
+        async with self._db.transaction():
+            await self._db.execute(sends.repoint_orphaned(), due)
+            orphaned = await self._db.execute(sends.cancel_orphaned(), due)
         return retracted + orphaned
 
     async def due(self, now: datetime, *, limit: int) -> list[Delivery]:

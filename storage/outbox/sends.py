@@ -92,6 +92,26 @@ def cancel_retracted(also: str = "", also_set: str = "") -> str:
     )
 
 
+def repoint_orphaned(also: str = "", also_set: str = "") -> str:
+    """Give a due DM row whose subscription was removed or paused the member's other live
+    subscription in its guild to one of the article's topics (passing that subscription's
+    bar), if they have one (among rows that also meet ``also``; also setting ``also_set``):
+    a member who leaves one of two topics an article carries still wants it. A row with none
+    is left without a subscription, for ``cancel_orphaned``."""
+    return (
+        "UPDATE deliveries SET subscription_id = (SELECT min(s.id) FROM subscriptions s "
+        "JOIN article_topics at ON at.topic_id = s.topic_id "
+        "JOIN articles a ON a.pk = at.article_pk "
+        "WHERE at.article_pk = deliveries.article_pk AND s.guild_id = deliveries.guild_id "
+        "AND s.user_id = deliveries.target_id AND s.disabled_reason IS NULL "
+        f"AND s.min_quality <= a.quality){_list(also_set)} "
+        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
+        "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
+        f"WHERE {_DUE} AND d.target_kind = 'dm' AND NOT EXISTS (SELECT 1 FROM subscriptions s "
+        f"WHERE s.id = d.subscription_id AND s.disabled_reason IS NULL){_and(also)})"
+    )
+
+
 def cancel_orphaned(also: str = "", also_set: str = "") -> str:
     """Cancel due rows whose feed or subscription was removed or paused (among rows that also
     meet ``also``, if given; also setting ``also_set``)."""

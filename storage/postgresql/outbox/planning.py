@@ -66,6 +66,7 @@ class PgPlanningQueries(OutboxQueries):
         )
         async with self._db.transaction():
             await self._db.execute(_SORT_MEMORY)
+            await self._execute(plans.FORGET_RETRACTED, params, _PLAN_TYPES)
             keep = _KEEP_EXISTING if await self._scalar(_ALREADY_PLANNED, params) else ""
             # Members first: see _plan_members on the order of the rows.
             members = await self._plan_members(params, keep)
