@@ -12,7 +12,7 @@ import unicodedata
 from storage.columns import Column, Columns
 from storage.models import Topic
 from storage.sql import Statements, like_pattern
-from storage.visibility import members_see
+from storage.visibility import members_see, not_another_guilds
 
 TOPIC = Columns(
     Topic,
@@ -54,6 +54,20 @@ def tidy_topic(name: str) -> str:
     return " ".join(unicodedata.normalize("NFC", name).translate(_INVISIBLE).split())
 
 
+# A topic may be named to :guild unless it lives only on other guilds' own articles (added
+# there with /article add): its name is theirs. One that carries no article (kept for its
+# subscriptions) stays known. A counted topic is carried by an article of no guild's own
+# (migration 0011), so only uncounted ones are looked into.
+_CARRIED = (
+    "SELECT 1 FROM article_topics o_at JOIN articles a ON a.pk = o_at.article_pk "
+    "WHERE o_at.topic_id = t.id"
+)
+_OFFERED = (
+    f"(t.article_count > 0 OR EXISTS ({_CARRIED} AND {not_another_guilds()}) "
+    f"OR NOT EXISTS ({_CARRIED}))"
+)
+
+
 def topic_key(name: str) -> str:
     """Fold a topic name so that '  ai ' and 'AI' are the same topic, and so are names that
     differ only in what ``tidy_topic`` evens out."""
@@ -80,17 +94,26 @@ class TopicRepository:
         )
         return TOPIC.from_row(row) if row else None
 
-    async def suggest(self, typed: str, *, limit: int = 25) -> list[Topic]:
-        """Topics whose name starts with, then contains, the typed text; most-used first."""
-        key = topic_key(typed)
-        if not key:
-            return await self.most_used(limit=limit)
-        sql = (
-            f"SELECT {_COLUMNS} FROM topics WHERE key LIKE :pattern ESCAPE '\\' "
-            "ORDER BY substr(key, 1, length(:key)) = :key DESC, article_count DESC, key "
-            "LIMIT :limit"
+    async def offered(self, guild_id: int, name: str) -> Topic | None:
+        """The topic with this name (in any case or spacing) as members of the guild may name
+        it, or None (none such, or another guild's own)."""
+        row = await self._db.fetch_one(
+            f"SELECT {_COLUMNS} FROM topics t WHERE key = :key AND {_OFFERED}",
+            {"key": topic_key(name), "guild": guild_id},
         )
-        params = {"pattern": like_pattern(key), "key": key, "limit": limit}
+        return TOPIC.from_row(row) if row else None
+
+    async def suggest(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
+        """Topics the guild may name whose name starts with, then contains, the typed text;
+        most-used first."""
+        key = topic_key(typed)
+        matching = "key LIKE :pattern ESCAPE '\\' AND " if key else ""
+        first = "substr(key, 1, length(:key)) = :key DESC, " if key else ""
+        sql = (
+            f"SELECT {_COLUMNS} FROM topics t WHERE {matching}{_OFFERED} "
+            f"ORDER BY {first}article_count DESC, key LIMIT :limit"
+        )
+        params = {"guild": guild_id, "pattern": like_pattern(key), "key": key, "limit": limit}
         return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
     async def most_used(self, *, limit: int = 25, offset: int = 0) -> list[Topic]:

@@ -143,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ]
         )
         # topics: SQLite's on both backends (the mirror serves only the related engine)
-        topics = await _timed([lambda t=t: store.topics.suggest(t[:3]) for t in typed])
+        topics = await _timed([lambda t=t: store.topics.suggest(GUILD, t[:3]) for t in typed])
         found: dict[str, list[str]] = {}
         for a in eval_sample:
             _, results = await service.for_story(GUILD, short_id(a.url), limit=10)

@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.app import TopicBot
 from bot.checks import check_can_post, check_same_guild, guild_id_of, moderator_only
+from bot.domain.feeds import check_mention_role
 from bot.domain.text import clip
 from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
@@ -48,6 +49,7 @@ class FeedCommands(
         check_same_guild(interaction, channel, "channel")
         if mention_role is not None:
             check_same_guild(interaction, mention_role, "role")
+            check_mention_role(guild_id_of(interaction), mention_role.id)  # before its permission
         check_can_post(interaction, channel.id, mention_role)
         saved = await self.feeds.add(
             guild_id_of(interaction),
@@ -68,7 +70,10 @@ class FeedCommands(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Known topics."""
-        return topic_choices(await self.bot.services.subscriptions.suggest_topics(current))
+        if interaction.guild_id is None:
+            return []
+        topics = self.bot.services.subscriptions
+        return topic_choices(await topics.suggest_topics(interaction.guild_id, current))
 
     @app_commands.command(name="remove", description="Stop posting in a channel")
     @app_commands.describe(

@@ -75,7 +75,10 @@ class Readers(commands.Cog):
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Known topics matching what was typed, most-used first."""
-        return topic_choices(await self.services.subscriptions.suggest_topics(current))
+        if interaction.guild_id is None:
+            return []
+        suggested = await self.services.subscriptions.suggest_topics(interaction.guild_id, current)
+        return topic_choices(suggested)
 
     @app_commands.command(name="unsubscribe", description="Stop alerts for a topic")
     @app_commands.describe(topic="One of the topics you follow")
@@ -197,7 +200,10 @@ class Readers(commands.Cog):
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Known topics."""
-        return topic_choices(await self.services.subscriptions.suggest_topics(current))
+        if interaction.guild_id is None:
+            return []
+        suggested = await self.services.subscriptions.suggest_topics(interaction.guild_id, current)
+        return topic_choices(suggested)
 
 
 async def setup(bot: TopicBot) -> None:

@@ -57,7 +57,7 @@ class CatalogService:
 
     async def latest(self, guild_id: int, topic_text: str | None, *, limit: int) -> Latest:
         """The newest articles published in the guild and above its quality bar."""
-        topic = await self._subscriptions.known_topic(topic_text) if topic_text else None
+        topic = await self._subscriptions.known_topic(guild_id, topic_text) if topic_text else None
         bar = await self._guild_settings.min_quality(guild_id)
         items = await self._store.publication.listing(
             guild_id,

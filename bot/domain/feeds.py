@@ -10,6 +10,15 @@ from storage.models import Feed
 from storage.outbox.health import HealthCounts
 
 
+def check_mention_role(guild_id: int, role_id: int | None) -> None:
+    """Refuse @everyone as a feed's role: Discord pings no one for ``<@&guild id>``."""
+    if role_id == guild_id:
+        raise UserError(
+            "`mention_role` can't be @everyone: Discord does not ping it as a role. "
+            "Pick another role, or leave it out."
+        )
+
+
 class FeedService:
     """Add, remove and list a guild's feeds."""
 
@@ -37,9 +46,10 @@ class FeedService:
         actor_id: int,
     ) -> FeedSaved:
         """Route a topic (or every topic when None) to a channel; re-adding updates it."""
+        check_mention_role(guild_id, mention_role_id)
         topic_id = None
         if topic_text is not None:
-            topic_id = (await self._topics.known_topic(topic_text)).id
+            topic_id = (await self._topics.known_topic(guild_id, topic_text)).id
         if min_quality is not None:
             check_quality(min_quality)
         try:

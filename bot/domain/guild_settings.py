@@ -87,6 +87,11 @@ class GuildSettingsService:
         moments, in the same transaction."""
         changes: dict[str, int | str | None] = {}
         if moderator_role_id is not None:
+            if moderator_role_id == guild_id:  # @everyone: no member's roles list it
+                raise UserError(
+                    "`moderator_role` can't be @everyone: pick the role your moderators have "
+                    "(members with Manage Server moderate already)."
+                )
             changes["moderator_role_id"] = moderator_role_id
         if min_quality is not None:
             changes["min_quality"] = check_quality(min_quality)

@@ -12,7 +12,7 @@ from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, check_quality, utc_now
-from bot.domain.text import query_terms, shown
+from bot.domain.text import has_visible, query_terms, shown
 from storage.api import StoreApi
 from storage.models import GuildArticle, PublicationState
 from storage.publication import StateFilter
@@ -31,8 +31,8 @@ class Page:
 
 
 def split_topics(text: str) -> list[str]:
-    """Topics typed as a comma-separated list, blanks dropped."""
-    return [part.strip() for part in text.split(",") if part.strip()]
+    """Topics typed as a comma-separated list, blanks (and names that show nothing) dropped."""
+    return [part.strip() for part in text.split(",") if has_visible(part)]
 
 
 class ModerationService:
@@ -53,13 +53,26 @@ class ModerationService:
 
     async def article(self, guild_id: int, article_id: str) -> GuildArticle:
         """The article as the guild sees it, or a UserError saying how to find one."""
+        if not article_id.strip():
+            raise UserError(
+                "Start typing an article's title and pick one of the suggestions, or use `/queue`."
+            )
         found = await self._store.publication.get(guild_id, article_id)
+        if found is None and await self._coverage_only(article_id):
+            raise UserError(
+                f"`{shown(article_id, 20)}` is another outlet's coverage, listed in a story's "
+                "file: it shows with that story, and is not published or retracted on its own."
+            )
         if found is None:
             raise UserError(
                 f"No article with id `{shown(article_id, 20)}` here. Start typing a title and "
                 "pick one of the suggestions, or use `/queue`."
             )
         return found
+
+    async def _coverage_only(self, article_id: str) -> bool:
+        article = await self._store.articles.get(article_id)
+        return article is not None and article.coverage_only
 
     async def publish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
         """Publish the article in this guild."""
@@ -132,7 +145,11 @@ class ModerationService:
     ) -> GuildArticle:
         """Add an article for this guild only; publish it here at once if asked."""
         check_quality(quality, "quality")
+        if not has_visible(title):
+            raise UserError("`title`: type the article's headline.")
         topic_names = split_topics(topics)
+        if not topic_names:
+            raise UserError("`topics`: give at least one topic, such as `Privacy, AI`.")
         if len(topic_names) > MAX_TOPICS_PER_ARTICLE:
             raise UserError(f"Give at most {MAX_TOPICS_PER_ARTICLE} topics, separated by commas.")
         try:
@@ -140,6 +157,12 @@ class ModerationService:
         except InvalidUrlError as error:
             raise UserError(f"`url`: {error}. Paste a full https:// link.") from None
         existing = await self._store.articles.get_by_url(canonical)
+        if (
+            existing is not None
+            and await self._store.publication.get(guild_id, existing.id) is None
+        ):
+            # another server's own: its id and title are that server's
+            raise UserError("Another server added that link for itself, so it can't be added here.")
         if existing is not None:
             raise UserError(
                 f"That link is already stored as `{existing.id}`. Use `/publish` to publish it."

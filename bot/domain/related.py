@@ -130,6 +130,8 @@ class RelatedService:
         return (await self._story(guild_id, story, coverage=0)).article
 
     async def _story(self, guild_id: int, story: str, *, coverage: int) -> StoryCoverage:
+        if not story.strip():
+            raise UserError("Start typing a story's title and pick one of the suggestions.")
         try:
             url: str | None = canonical_url(story.strip())
         except InvalidUrlError:

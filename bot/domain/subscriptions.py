@@ -49,7 +49,7 @@ class SubscriptionService:
         delivery: str = "instant",
     ) -> SubscriptionSaved:
         """Follow a known topic, or change the settings of a subscription the member has."""
-        topic = await self.known_topic(topic_text)
+        topic = await self.known_topic(guild_id, topic_text)
         check_quality(min_quality)
         mode = DELIVERY_MODES.get(delivery)
         if mode is None:
@@ -73,6 +73,11 @@ class SubscriptionService:
     async def unsubscribe(self, guild_id: int, user_id: int, topic_text: str) -> str:
         """Stop following a topic; returns the topic's name."""
         key = topic_key(topic_text)
+        if not key:
+            raise UserError(
+                "Type one of your topics, then pick it from the suggestions. "
+                "`/subscriptions` lists the topics you follow."
+            )
         owned = {s.topic_key: s for s in await self.of_member(guild_id, user_id)}
         if key not in owned:
             raise UserError(
@@ -97,11 +102,12 @@ class SubscriptionService:
         """Per subscription of the member here: its alerts by state."""
         return await self._store.deliveries.subscription_health(guild_id, user_id)
 
-    async def known_topic(self, topic_text: str) -> Topic:
-        """The stored topic with this name, or a UserError saying how to find one."""
+    async def known_topic(self, guild_id: int, topic_text: str) -> Topic:
+        """The stored topic with this name that the guild may name (not another guild's own),
+        or a UserError saying how to find one."""
         if not topic_key(topic_text):
             raise UserError("Type a topic name, then pick one of the suggestions.")
-        topic = await self._store.topics.get(topic_text)
+        topic = await self._store.topics.offered(guild_id, topic_text)
         if topic is None:
             raise UserError(
                 f"There is no topic called “{shown(topic_text)}”. Start typing and pick one "
@@ -109,9 +115,10 @@ class SubscriptionService:
             )
         return topic
 
-    async def suggest_topics(self, typed: str, *, limit: int = 25) -> list[Topic]:
-        """Topics for autocomplete: prefix matches first, then substrings, most-used first."""
-        return await self._store.topics.suggest(typed, limit=limit)
+    async def suggest_topics(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
+        """Topics for autocomplete in the guild: prefix matches first, then substrings,
+        most-seen there first; never another guild's own."""
+        return await self._store.topics.suggest(guild_id, typed, limit=limit)
 
     async def suggest_own(
         self, guild_id: int, user_id: int, typed: str, *, limit: int = 25

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MAX_TERMS = 8
 MAX_TERM_LENGTH = 40
@@ -33,3 +34,17 @@ def shown(text: str, limit: int = 60) -> str:
     anyone (a zero-width space after every @) or break out of code spans."""
     quoted = clip(" ".join(text.split()), limit)
     return quoted.replace("@", "@\u200b").replace("`", "'")
+
+
+# Shown as nothing: controls, format characters (zero-width, direction marks), separators,
+# lone combining marks, and the blank letters some clients use to fake an empty name.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def has_visible(text: str) -> bool:
+    """Whether ``text`` shows anything at all to a reader."""
+    return any(
+        unicodedata.category(char) not in _INVISIBLE_CATEGORIES and char not in _BLANK_LETTERS
+        for char in text
+    )

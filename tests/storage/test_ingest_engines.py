@@ -173,8 +173,8 @@ async def test_topics_count_what_members_of_each_guild_see(store):
     ]  # fmt: skip
     assert await store.topics.count_seen_in(7) == 2
     assert [t.article_count for t in await store.topics.seen_in(8, limit=10)] == [1, 1]
-    assert [t.name for t in await store.topics.suggest("port")] == ["Transport"]
-    assert [t.name for t in await store.topics.suggest("tra")] == ["Transport"]
+    assert [t.name for t in await store.topics.suggest(0, "port")] == ["Transport"]
+    assert [t.name for t in await store.topics.suggest(0, "tra")] == ["Transport"]
     assert (await store.topics.get("  TRANSPORT ")) == await store.topics.by_id(seen[1].id)
     own = await store.articles.get_by_url(added.canonical_url)
     assert own is not None

@@ -383,8 +383,8 @@ def test_fingerprints_are_the_ones_earlier_versions_stored():
 
 async def test_a_lone_surrogate_in_typed_text_finds_nothing_instead_of_failing(store):
     await store.articles.upsert_batch([draft()], NOW)
-    assert await store.topics.suggest("\ud800") == []
-    assert [t.name for t in await store.topics.suggest("tran\udfff")] == []
+    assert await store.topics.suggest(0, "\ud800") == []
+    assert [t.name for t in await store.topics.suggest(0, "tran\udfff")] == []
     assert await store.articles.get("\ud800abc") is None
 
 

@@ -188,3 +188,24 @@ async def test_migration_11_recounts_topics_by_the_rule(tmp_path):
         assert ports.article_count == 1
         assert [t.article_count for t in await store.topics.seen_in(5, limit=10)] == [2]
         await assert_counts_follow_the_rule(store)
+
+
+async def test_a_topic_only_another_guilds_own_articles_carry_is_not_offered(store: Any):
+    await put(store, "own", published=True, topics=["Local Secret", "Ports"], origin=GUILD)
+    await put(store, "pending", published=False, topics=["Pending Only"])
+    await put(store, "gone", published=True, topics=["Orphan"])
+    await plain.run(store, "DELETE FROM articles WHERE canonical_url = ?", url("gone"))
+    await put(store, "wide", published=True, topics=["Ports"])
+
+    async def offered(guild: int, typed: str) -> list[str]:
+        return [t.name for t in await store.topics.suggest(guild, typed)]
+
+    assert await offered(OTHER, "") == ["Ports", "Orphan", "Pending Only"]
+    assert await offered(GUILD, "") == ["Ports", "Local Secret", "Orphan", "Pending Only"]
+    assert await offered(OTHER, "secret") == []
+    assert await offered(GUILD, "secret") == ["Local Secret"]
+    assert await store.topics.offered(OTHER, "local secret") is None
+    here = await store.topics.offered(GUILD, "LOCAL  secret")
+    assert here is not None and here.name == "Local Secret"
+    for name in ("Ports", "Pending Only", "Orphan"):  # a topic kept for its subscriptions
+        assert await store.topics.offered(OTHER, name) is not None, name
