@@ -7,6 +7,7 @@ nothing else escapes ``parse_article``.
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import os
 import re
@@ -286,11 +287,27 @@ def draft_from_fields(
         raise ArticleFileError(source, "article", problem) from None
 
 
+# What the newsroom can do about a file in another encoding (Windows exporters write UTF-16
+# or Windows-1252 by default).
+_SAVE_AS_UTF8 = "save or export it as UTF-8"
+
+
+def _looks_like_utf16(data: bytes) -> bool:
+    """A byte-order mark of UTF-16, or ASCII text with a NUL byte after (or before) each
+    character, which is how a UTF-16 export of front matter starts."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    head = data[:8]
+    return len(head) == 8 and (head[1::2] == bytes(4) or head[0::2] == bytes(4))
+
+
 def _decode(data: bytes, source: str, limits: ParseLimits) -> str:
     if len(data) > limits.max_file_bytes:
         raise ArticleFileError(
             source, "file", f"is larger than the {limits.max_file_bytes:,}-byte limit"
         )
+    if _looks_like_utf16(data):
+        raise ArticleFileError(source, "file", f"is UTF-16 text, not UTF-8: {_SAVE_AS_UTF8}")
     nul = data.find(b"\x00")
     if nul != -1:
         raise ArticleFileError(source, "file", f"contains a NUL byte at offset {nul}")
@@ -300,7 +317,8 @@ def _decode(data: bytes, source: str, limits: ParseLimits) -> str:
         raise ArticleFileError(
             source,
             "file",
-            f"is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start})",
+            f"is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}):"
+            f" {_SAVE_AS_UTF8}",
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 

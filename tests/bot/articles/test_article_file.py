@@ -397,6 +397,19 @@ def test_non_utf8_bytes_are_refused_with_offset():
     assert "not valid UTF-8" in error.problem and "0xe9" in error.problem
 
 
+def test_a_windows_1252_export_is_told_to_save_as_utf8():
+    error = refusal(article_text(title="Café owners protest").encode("cp1252"))
+    assert error.problem.startswith("is not valid UTF-8 (byte 0xe9 at offset ")
+    assert error.problem.endswith("): save or export it as UTF-8")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_export_is_named_as_such(encoding):
+    error = refusal(article_text().encode(encoding))
+    assert error.field == "file"
+    assert error.problem == "is UTF-16 text, not UTF-8: save or export it as UTF-8"
+
+
 def test_encoded_surrogates_are_refused():
     error = refusal(article_text().encode().replace(b"Harbour", b"Harb\xed\xa0\x80r", 1))
     assert "not valid UTF-8" in error.problem
