@@ -315,7 +315,8 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
         print(json.dumps(report.to_json(), ensure_ascii=False), file=out)
         return
     print(
-        f"{report.files} files: {report.new} new, {report.updated} updated, "
+        f"{report.files} file{'' if report.files == 1 else 's'}: {report.new} new, "
+        f"{report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.rejected)} rejected",
         file=out,
     )

@@ -98,6 +98,21 @@ HOSTILE_WARNING = (
 )
 
 
+def test_a_headline_cut_short_by_an_unquoted_hash_is_named_in_the_ingest_output(tmp_path, config):
+    text = article_text(title="PLACEHOLDER").replace(
+        "title: PLACEHOLDER", "title: Council votes #1 priority for the harbour", 1
+    )
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.md").write_text(text, encoding="utf-8")
+    result = topicbot("ingest", "in", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "1 file: 1 new, 0 updated, 0 unchanged, 0 rejected",
+        f"warning {Path('in') / 'a.md'}: title: has ' #' unquoted, which YAML reads as the start"
+        " of a comment (stored without what follows it on the line; quote the value to keep it)",
+    ]
+
+
 def test_a_file_with_bad_related_entries_is_stored_and_says_so_in_one_line(tmp_path, config):
     # published, so that `related` (as a server that decided nothing) finds the story
     write_article(tmp_path / "in", "a.md", related=_related_entries(), published=True)

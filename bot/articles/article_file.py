@@ -264,7 +264,9 @@ def parse_article(
         front_matter, body, first_line = _split_front_matter(text, source)
         loaded = _load_counted(front_matter, source, first_line)
         _check_loaded(loaded, source, limits)
-        model = _validate(loaded.value, source, [] if warnings is None else warnings)
+        noted = [] if warnings is None else warnings
+        model = _validate(loaded.value, source, noted)
+        _warn_cut_by_comment(front_matter, noted)
         return _to_draft(model, body, source)
     except ArticleFileError:
         raise
@@ -558,6 +560,21 @@ def _images(models: list[ImageModel]) -> tuple[Image, ...]:
 
 def _provider(model: ProviderModel) -> Provider:
     return Provider(model.name, model.domain)
+
+
+# A headline or excerpt written unquoted with " #" in it (`title: Council votes #1 priority`):
+# YAML reads the rest of the line as a comment, so the stored text stops short of it.
+_CUT_BY_COMMENT = re.compile(r"^(title|excerpt):[ \t]+(?![\"'|>])[^\n#]*?[^ \t\n#][ \t]+#", re.M)
+
+
+def _warn_cut_by_comment(front_matter: str, warnings: list[str]) -> None:
+    for match in _CUT_BY_COMMENT.finditer(front_matter):
+        _warn(
+            warnings,
+            match[1],
+            "has ' #' unquoted, which YAML reads as the start of a comment",
+            "stored without what follows it on the line; quote the value to keep it",
+        )
 
 
 def _warn(warnings: list[str], field: str, problem: str, outcome: str) -> None:

@@ -235,6 +235,39 @@ def parse_noting(text: str | bytes) -> tuple[ArticleDraft, list[str]]:
 RELATED = article_fields()["related"][0]
 
 
+CUT_TITLE_WARNING = (
+    "title: has ' #' unquoted, which YAML reads as the start of a comment (stored without what"
+    " follows it on the line; quote the value to keep it)"
+)
+
+
+def _with_title_line(line: str) -> str:
+    text = article_text(title="PLACEHOLDER")
+    return text.replace("title: PLACEHOLDER", line, 1)
+
+
+def test_an_unquoted_title_cut_short_by_a_yaml_comment_is_stored_with_a_warning():
+    draft, warnings = parse_noting(_with_title_line("title: Council votes #1 priority"))
+    assert draft.title == "Council votes"
+    assert warnings == [CUT_TITLE_WARNING]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["title: 'Council votes #1 priority'", 'title: "Council votes #1 priority"'],
+)
+def test_a_quoted_title_keeps_its_hash_and_warns_nothing(line):
+    draft, warnings = parse_noting(_with_title_line(line))
+    assert draft.title == "Council votes #1 priority"
+    assert warnings == []
+
+
+def test_a_hash_inside_a_word_is_part_of_the_title():
+    draft, warnings = parse_noting(_with_title_line("title: C# 13 ships with new features"))
+    assert draft.title == "C# 13 ships with new features"
+    assert warnings == []
+
+
 def related_entry(n: int, **changes: Any) -> dict[str, Any]:
     entry = {**RELATED, "webUrl": f"https://coastwire.example/{n}", **changes}
     return {key: value for key, value in entry.items() if value is not ...}
