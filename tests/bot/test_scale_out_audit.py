@@ -141,3 +141,91 @@ async def test_sigterm_while_the_holder_waits_out_a_429_hands_its_rows_to_the_st
     await wait_until(backlog.complete, 60, "every post arrived", fleet=fleet)
     await wait_until_all_sent(fleet.url, 60)
     backlog.assert_exactly_once()
+
+
+async def backends(url: str) -> set[int]:
+    """The server processes of the sessions open on the test's database (other than ours)."""
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return {int(row[0]) for row in rows}
+
+
+async def cut(url: str, spared: set[int]) -> int:
+    """``pg_terminate_backend`` every session of the database but ``spared`` and ours (what a
+    dropped connection or a failed-over server does to a process); how many."""
+    connection = await asyncpg.connect(url)
+    try:
+        return int(
+            await connection.fetchval(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                "FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND pid <> ALL($1::int[])",
+                sorted(spared),
+            )
+        )
+    finally:
+        await connection.close()
+
+
+async def test_the_holder_whose_connections_are_cut_mid_dispatch_gives_way_to_the_standby(
+    fleet: Fleet,
+):
+    """Every database session of the process sending a backlog is ended by the server: it
+    stops sending, the standby takes over within 15 s and sends the rest, every post arrives
+    once, and the cut process still answers its members' commands."""
+    double = fleet.double
+    backlog = Backlog(double, channels=20)
+    guild = build_world(double, guilds=1).first
+    holder = await fleet.start()
+    await holder.wait_for_log(HOLDING, START_S)
+    await double.wait_for_commands("subscriptions", timeout_s=START_S)
+    before = await backends(fleet.url)
+    standby = await fleet.start(subcommand="worker")
+    await standby.wait_for_log(STANDING_BY, START_S)
+    spared = await backends(fleet.url) - before  # the standby's sessions
+    await backlog.seed(fleet.url, 200)
+    await wait_until(lambda: backlog.count() >= 50, 120, "a quarter sent", fleet=fleet)
+    assert await cut(fleet.url, spared) >= 2  # the lease's session and the pool's
+    await wait_until(lambda: HOLDING in standby.log, 15, "the standby took over", fleet=fleet)
+    await wait_until(backlog.complete, 120, "every post arrived", fleet=fleet)
+    await wait_until_all_sent(fleet.url, 60)
+    backlog.assert_exactly_once()
+    # Sent again with their nonces (Discord keeps one): the posts under way at the cut, one a
+    # channel, and those whose write-back met one of the pool's cut sessions (4 at most).
+    assert sum(count - 1 for count in backlog.posts().values()) <= 20 + 4
+    assert "worker lease lost" in holder.log
+    result = await double.slash(guild.id, guild.members[0].id, "subscriptions", timeout_s=30)
+    assert result.content == "You don't follow any topics here yet. Try `/subscribe`.", holder.log
+    assert await holder.stop() == 0, holder.log
+    # Its sends cut mid-write-back are logged with their tracebacks (asyncpg's errors for a
+    # session the server ended); nothing else failed.
+    fleet.processes.remove(holder)
+    assert set(failures(holder.log)) <= CUT_SESSION_ERRORS, holder.log
+
+
+CUT_SESSION_ERRORS = {
+    "asyncpg.exceptions.AdminShutdownError",
+    "asyncpg.exceptions.ConnectionDoesNotExistError",
+    "asyncpg.exceptions._base.InternalClientError",  # "another operation (2) is in progress"
+    "asyncpg.exceptions._base.InterfaceError",
+}
+
+
+def failures(log: str) -> list[str]:
+    """The exception type of each traceback's last line in ``log``."""
+    lines = log.splitlines()
+    found = []
+    for n, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            end = next(
+                (i for i in range(n + 1, len(lines)) if not lines[i].startswith((" ", "\t"))),
+                len(lines) - 1,
+            )
+            found.append(lines[end].split(":")[0])
+    return found
