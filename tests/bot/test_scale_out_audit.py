@@ -12,7 +12,6 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import asyncpg
-import pytest
 import pytest_asyncio
 
 from storage.postgresql.store import PgStore
@@ -69,12 +68,6 @@ async def daily_due(url: str) -> list[datetime]:
     return [datetime.fromtimestamp(row[0], UTC) for row in rows]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: a plan's rows are written with the digest moment of the schedule the plan "
-    "read; a /settings change committed while the plan is open moves only the rows it sees "
-    "(committed ones), so the plan's rows keep the old moment (08:00, not 10:30)",
-)
 async def test_a_digest_time_changed_through_a_gateway_process_while_the_worker_plans(
     fleet: Fleet,
 ):
