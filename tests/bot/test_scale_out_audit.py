@@ -12,6 +12,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import asyncpg
+import pytest
 import pytest_asyncio
 
 from storage.postgresql.store import PgStore
@@ -222,3 +223,38 @@ def failures(log: str) -> list[str]:
             )
             found.append(lines[end].split(":")[0])
     return found
+
+
+@pytest.mark.slow  # waits for the next whole minute
+async def test_a_digest_moved_sooner_through_a_gateway_process_goes_out_at_its_minute(
+    fleet: Fleet,
+):
+    """The digest job sleeps until the earliest waiting digest (or the check interval, here an
+    hour). A moderator moves the server's digest to the coming minute through the gateway
+    process; the worker, which runs the jobs, must learn of it: the member's digest comes at
+    that minute, not an hour (or a day) later."""
+    with fleet.config.open("a") as text:
+        text.write("  check_interval_seconds: 3600\n")  # under the fixture's digests:
+    double, url = fleet.double, fleet.url
+    guild = build_world(double, guilds=1).first
+    reader = guild.members[0]
+    async with await PgStore.open(url, pool_size=2, source="$TEST", claimer="seed") as store:
+        await seed(store, guild.id, {reader.id: "daily"}, datetime.now(UTC))  # type: ignore[arg-type]
+    gateway = await fleet.start("--no-jobs")
+    worker = await fleet.start(subcommand="worker")
+    await gateway.wait_for_log("connected as", START_S)
+    await double.wait_for_commands("settings", timeout_s=START_S)
+    await worker.wait_for_log(HOLDING, START_S)
+    await wait_until_planned(url)  # due at 08:00 UTC, the deployment's time
+    # the worker's first runs over (any job that did something reads the digests' moment)
+    await worker.wait_for_log("job housekeeping:", START_S)
+    minute = (datetime.now(UTC) + timedelta(seconds=80)).replace(second=0, microsecond=0)
+    result = await double.slash(
+        guild.id, guild.moderator.id, "settings", {"digest_time": f"{minute:%H:%M}"}, timeout_s=30
+    )
+    assert result.content == "Saved."
+    assert await daily_due(url) == [minute]
+    left = (minute - datetime.now(UTC)).total_seconds()
+    # a digest goes out within a second or two of its minute (docs/architecture.md)
+    await wait_until(lambda: double.dms_to(reader.id), left + 15, "the digest", fleet=fleet)
+    assert datetime.now(UTC) >= minute
