@@ -21,6 +21,7 @@ from tests.bot.processes import (
     STANDING_BY,
     Backlog,
     Fleet,
+    kill,
     wait_until,
     wait_until_all_sent,
     write_pg_config,
@@ -29,6 +30,7 @@ from tests.bot.test_digest_timing import seed
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import build_world
 from tests.postgresql import until_sessions_wait_for_locks
+from tests.storage.outbox_data import HOUR, NOW, Outbox
 
 START_S = 90.0  # a process's start under the load of a shared machine
 
@@ -258,3 +260,53 @@ async def test_a_digest_moved_sooner_through_a_gateway_process_goes_out_at_its_m
     # a digest goes out within a second or two of its minute (docs/architecture.md)
     await wait_until(lambda: double.dms_to(reader.id), left + 15, "the digest", fleet=fleet)
     assert datetime.now(UTC) >= minute
+
+
+async def test_sigkill_of_the_holder_mid_digest_run_gives_each_member_one_digest(fleet: Fleet):
+    """60 members' daily digests are due; the holder is SIGKILLed after some went out (sending
+    at 10 requests a second, so that the kill lands mid-run): the standby sends the rest, and
+    each member has exactly one digest, with both its items (the one under way at the kill is
+    sent again with the same nonce, which Discord keeps once)."""
+    text = fleet.config.read_text()
+    fleet.config.write_text(
+        text.replace("send_interval_seconds: 1\n", "send_interval_seconds: 1\n"
+                     "  global_requests_per_second: 10\n")
+    )  # fmt: skip
+    double, url = fleet.double, fleet.url
+    guild = build_world(double, guilds=1, members=60).first
+    holder = await fleet.start()
+    await holder.wait_for_log(HOLDING, START_S)
+    standby = await fleet.start(subcommand="worker")
+    await standby.wait_for_log(STANDING_BY, START_S)
+    members = list(guild.members)
+    async with await PgStore.open(url, pool_size=2, source="$TEST", claimer="seed") as store:
+        outbox = Outbox(store)
+        topic = await outbox.topic("Transport")
+        pks = [await outbox.article(slug, [topic]) for slug in ("ferries", "trams")]
+        async with store.transaction():
+            for member in members:
+                sid = await outbox.subscribe(guild.id, member.id, topic, delivery="daily")
+                for pk in pks:
+                    await outbox.add_row(
+                        guild.id, "dm", member.id, pk, mode="daily", due=NOW - HOUR,
+                        subscription=sid,
+                    )  # fmt: skip
+
+    def digested() -> int:
+        return sum(bool(double.dms_to(m.id)) for m in members)
+
+    await wait_until(lambda: digested() >= 10, 120, "10 digests", fleet=fleet)
+    kill(holder)
+    await holder.finish()
+    fleet.processes.remove(holder)
+    before = digested()
+    await wait_until(lambda: HOLDING in standby.log, 15, "the standby took over", fleet=fleet)
+    await wait_until(lambda: digested() == len(members), 120, "every digest", fleet=fleet)
+    await wait_until_all_sent(url, 60)
+    assert before < len(members)  # killed mid-run
+    assert [len(double.dms_to(m.id)) for m in members] == [1] * len(members)
+    for member in members:
+        [digest] = double.dms_to(member.id)[0].embeds
+        assert digest["footer"]["text"] == "2 new articles", digest
+        assert "Ferries in the news" in digest["description"]
+        assert "Trams in the news" in digest["description"]
