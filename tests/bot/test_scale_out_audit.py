@@ -310,3 +310,42 @@ async def test_sigkill_of_the_holder_mid_digest_run_gives_each_member_one_digest
         assert digest["footer"]["text"] == "2 new articles", digest
         assert "Ferries in the news" in digest["description"]
         assert "Trams in the news" in digest["description"]
+
+
+async def test_sigkill_of_the_holder_while_it_writes_a_plan_alerts_each_member_once(
+    fleet: Fleet,
+):
+    """The holder is SIGKILLed while its plan of an article for 40 members is written but not
+    committed (held open by a lock on the article): nothing of it remains, the standby plans
+    it again, and each member gets one alert."""
+    double, url = fleet.double, fleet.url
+    guild = build_world(double, guilds=1, members=40).first
+    members = list(guild.members)
+    now = datetime.now(UTC)
+    async with await PgStore.open(url, pool_size=2, source="$TEST", claimer="seed") as store:
+        await seed(store, guild.id, dict.fromkeys((m.id for m in members), "instant"), now)
+    lock = await asyncpg.connect(url)
+    try:
+        held = lock.transaction()
+        await held.start()
+        await lock.execute("SELECT 1 FROM articles FOR NO KEY UPDATE")
+        holder = await fleet.start()
+        await holder.wait_for_log(HOLDING, START_S)
+        await until_sessions_wait_for_locks(lock, 1, "the holder never planned the article")
+        standby = await fleet.start(subcommand="worker")
+        await standby.wait_for_log(STANDING_BY, START_S)
+        kill(holder)
+        await holder.finish()
+        fleet.processes.remove(holder)
+        await wait_until(lambda: HOLDING in standby.log, 15, "the standby took over", fleet=fleet)
+        # The killed holder's session waits on, its client gone, until the lock goes (a
+        # backend blocked on a lock does not look at its socket); the standby's plan then
+        # waits for that session's rows, which roll back when it finds its client gone.
+        await until_sessions_wait_for_locks(lock, 1, "the standby never planned the article")
+        await held.rollback()
+    finally:
+        await lock.close()
+    await wait_until(lambda: all(double.dms_to(m.id) for m in members), 60, "every alert")
+    await wait_until_all_sent(url, 60)
+    assert [len(double.dms_to(m.id)) for m in members] == [1] * len(members)
+    assert len(double.requests("POST", "/channels/{channel_id}/messages")) == len(members)
