@@ -349,3 +349,32 @@ async def test_sigkill_of_the_holder_while_it_writes_a_plan_alerts_each_member_o
     await wait_until_all_sent(url, 60)
     assert [len(double.dms_to(m.id)) for m in members] == [1] * len(members)
     assert len(double.requests("POST", "/channels/{channel_id}/messages")) == len(members)
+
+
+async def test_three_processes_started_at_once_on_an_empty_database(fleet: Fleet):
+    """A gateway process and two workers started in the same second on an empty database: the
+    schema is made once (the others wait for it under the advisory lock and find it up to
+    date), one worker holds the worker lease and the other stands by, and a member's command
+    is answered."""
+    double, url = fleet.double, fleet.url
+    guild = build_world(double, guilds=1).first
+    processes = await asyncio.gather(
+        fleet.start("--no-jobs"), fleet.start(subcommand="worker"), fleet.start(subcommand="worker")
+    )
+    gateway, *workers = processes
+    await gateway.wait_for_log("connected as", START_S)
+    for worker in workers:
+        await worker.wait_for_log("over REST", START_S)
+    assert sorted(HOLDING in w.log for w in workers) == [False, True]
+    assert sorted(STANDING_BY in w.log for w in workers) == [False, True]
+    assert HOLDING not in gateway.log and STANDING_BY not in gateway.log  # --no-jobs
+    made = [p for p in processes if "applying PostgreSQL schema migration 0001" in p.log]
+    assert len(made) == 1
+    result = await double.slash(guild.id, guild.members[0].id, "subscriptions", timeout_s=30)
+    assert result.content == "You don't follow any topics here yet. Try `/subscribe`."
+    connection = await asyncpg.connect(url)
+    try:
+        versions = await connection.fetch("SELECT version FROM schema_migrations")
+    finally:
+        await connection.close()
+    assert sorted(row[0] for row in versions) == list(range(1, len(versions) + 1))
