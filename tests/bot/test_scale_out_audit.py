@@ -30,7 +30,7 @@ from tests.bot.test_digest_timing import seed
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import build_world
 from tests.postgresql import until_sessions_wait_for_locks
-from tests.storage.outbox_data import HOUR, NOW, Outbox
+from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
 
 START_S = 90.0  # a process's start under the load of a shared machine
 
@@ -378,3 +378,57 @@ async def test_three_processes_started_at_once_on_an_empty_database(fleet: Fleet
     finally:
         await connection.close()
     assert sorted(row[0] for row in versions) == list(range(1, len(versions) + 1))
+
+
+async def pending(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        return int(
+            await connection.fetchval("SELECT count(*) FROM deliveries WHERE state = 'pending'")
+        )
+    finally:
+        await connection.close()
+
+
+async def test_an_unpublish_through_a_gateway_process_stops_the_workers_alerts(fleet: Fleet):
+    """The worker sends an article's alerts to 60 members (10 requests a second) and holds
+    their rows; a moderator's /unpublish, answered by the gateway process, cancels the rest:
+    once the answer is back, only the alerts already on their way still go out."""
+    text = fleet.config.read_text()
+    fleet.config.write_text(
+        text.replace("send_interval_seconds: 1\n", "send_interval_seconds: 1\n"
+                     "  global_requests_per_second: 10\n")
+    )  # fmt: skip
+    double, url = fleet.double, fleet.url
+    guild = build_world(double, guilds=1, members=60).first
+    members = list(guild.members)
+    now = datetime.now(UTC)
+    async with await PgStore.open(url, pool_size=2, source="$TEST", claimer="seed") as store:
+        await seed(store, guild.id, dict.fromkeys((m.id for m in members), "instant"), now)
+        [(article_id,)] = await sql(store, "SELECT id FROM articles")
+    gateway = await fleet.start("--no-jobs")
+    worker = await fleet.start(subcommand="worker")
+    await gateway.wait_for_log("connected as", START_S)
+    await double.wait_for_commands("unpublish", timeout_s=START_S)
+    await worker.wait_for_log(HOLDING, START_S)
+
+    def alerted() -> int:
+        return sum(len(double.dms_to(m.id)) for m in members)
+
+    await wait_until(lambda: alerted() >= 10, 120, "10 alerts", fleet=fleet)
+    result = await double.slash(
+        guild.id, guild.moderator.id, "unpublish", {"article": article_id}, timeout_s=30
+    )
+    assert result.content is not None and result.content.startswith("Retracted"), result.content
+    at_answer = alerted()
+    # the sending run under way ends (its one line), and every row is done with
+    await wait_until(lambda: "job send_deliveries:" in worker.log, 120, "the run's end")
+    deadline = asyncio.get_running_loop().time() + 60
+    while await pending(url):
+        assert asyncio.get_running_loop().time() < deadline, "rows still pending"
+        await asyncio.sleep(0.2)
+    after = alerted() - at_answer
+    assert at_answer < len(members)
+    # one may have been on its way (its row checked just before the retraction committed);
+    # without the check at its turn, the 50 whose DM channel or turn was awaited went out
+    assert after <= 1, f"{after} alerts went out after the retraction was answered"
