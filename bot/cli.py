@@ -188,12 +188,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreInUse as error:
         print(f"topicbot: {error}", file=sys.stderr)
         return EXIT_STORE
+    except BrokenPipeError:
+        return _reader_gone()
     except sqlite3.OperationalError as error:
         print(f"topicbot: {_store_problem(error)}", file=sys.stderr)
         return EXIT_STORE
     except (StoreError, sqlite3.Error, asyncpg.PostgresError, OSError) as error:
         print(f"topicbot: the store failed: {error}", file=sys.stderr)
         return EXIT_STORE
+
+
+def _reader_gone() -> int:
+    """The output's reader closed it (``topicbot stats | head -2``): not the store's failure,
+    and nothing to say; stdout goes to /dev/null so the exit's flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
 
 
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:

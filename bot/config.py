@@ -94,6 +94,20 @@ def _listen_address(value: str) -> str:
     return value
 
 
+def _local_path(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError(
+                "is empty: name a path (a relative one is taken from this file's folder)"
+            )
+        # "~/topicbot.db" means the home folder, as in a shell, not a folder named "~"
+        return Path(value).expanduser()
+    return value
+
+
+LocalPath = Annotated[Path, BeforeValidator(_local_path)]
+
+
 def _url_or_empty(value: str) -> str:
     if value and not re.match(r"^(https?|wss?)://", value):
         raise ValueError(
@@ -124,7 +138,7 @@ class DiscordSettings(_Section):
 
 class StorageSettings(_Section):
     backend: Literal["sqlite", "postgresql"] = "sqlite"
-    path: Path = Path("./topicbot.db")
+    path: LocalPath = Path("./topicbot.db")
     # postgresql: the connection URL is read from this environment variable only (it may hold
     # a password, which has no place in a file that gets copied around).
     url_env: Annotated[str, AfterValidator(_env_name)] = "TOPICBOT_DATABASE_URL"
@@ -137,7 +151,7 @@ class StorageSettings(_Section):
 
 
 class IngestSettings(_Section):
-    inbox_dir: Path = Path("./inbox")
+    inbox_dir: LocalPath = Path("./inbox")
     interval_seconds: Interval = 60
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_BATCH_SIZE
     max_file_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = (
