@@ -7,6 +7,7 @@ import re
 import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -109,11 +110,26 @@ LocalPath = Annotated[Path, BeforeValidator(_local_path)]
 
 
 def _url_or_empty(value: str) -> str:
+    if _has_credentials(value):
+        # aiohttp refuses a URL with a user beside the token's Authorization header (a
+        # traceback at login); the value is not shown, since it holds a password
+        raise ValueError(
+            "holds a user or password (USER:PASSWORD@): Discord authenticates the bot by its "
+            "token; remove them"
+        )
     if value and not re.match(r"^(https?|wss?)://", value):
         raise ValueError(
             f"{value!r} must be empty or start with http://, https://, ws:// or wss://"
         )
     return value.rstrip("/")
+
+
+def _has_credentials(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "@" in value
+    return parts.username is not None or parts.password is not None
 
 
 class _Section(BaseModel):
