@@ -34,6 +34,7 @@ from bot.wiring import ServiceBot, intents
 from storage import Store, StoreError
 from storage.api import StoreApi
 from storage.models import Feed
+from storage.store import location_problem
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
@@ -315,6 +316,9 @@ async def _open_checked_store(settings: Settings) -> tuple[StoreApi | None, Chec
     if settings.storage.backend == "postgresql":
         return await _open_postgresql_store(settings)
     path = settings.storage.path
+    problem = location_problem(path)
+    if problem:
+        return None, Check("store", False, problem)
     if not path.exists():
         # Not created here: a typo in storage.path must not leave a new, empty store behind.
         # The commands are still compared (with nothing synced yet) on a store in memory.
