@@ -35,7 +35,32 @@ _GROUPING = GroupingRules()
 DEFAULT_CONFIG_PATH = Path("topicbot.yaml")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing a key written twice in one mapping: YAML keeps the last one,
+    so a section written again further down would silently drop the first one's keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[tuple[str, str], int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue
+            if (key.tag, key.value) in first_line:
+                seen = first_line[(key.tag, key.value)]
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"{key.value} is written twice (first on line {seen}): merge them into "
+                    "one (YAML would keep only the last)",
+                    key.start_mark,
+                )
+            first_line[(key.tag, key.value)] = key.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+_YAML_LOADER = _YamlLoader
 # What a bad value is shown as: bounded, so an alias bomb is not expanded into the message.
 _SHOWN = reprlib.Repr()
 _SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 2, 4, 4, 60, 60

@@ -118,6 +118,16 @@ INVALID: dict[str, tuple[str | bytes, str]] = {
         "discord.gateway_url: holds a user or password (USER:PASSWORD@): Discord authenticates "
         "the bot by its token; remove them",
     ),
+    "section-written-twice": (
+        "storage:\n  path: kept.db\ningest:\n  interval_seconds: 5\nstorage:\n  cache_mb: 8\n",
+        "line 5: storage is written twice (first on line 1): merge them into one (YAML would "
+        "keep only the last)",
+    ),
+    "key-written-twice": (
+        "delivery:\n  max_age_hours: 48\n  max_age_hours: 12\n",
+        "line 3: max_age_hours is written twice (first on line 2): merge them into one (YAML "
+        "would keep only the last)",
+    ),
     "token-env-not-a-name": (
         "discord:\n  token_env: my token\n",
         "discord.token_env: 'my token' is not an environment variable name",
