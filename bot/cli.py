@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from bot.articles.article_file import ParseLimits
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain.errors import UserError
+from bot.domain.errors import StoryNotFound, UserError
 from bot.domain.related import RelatedResult, RelatedService, first_loose
 from bot.domain.stories import grouping_rules
 from bot.domain.visibility import NO_GUILD
@@ -417,6 +417,11 @@ def _overrides(counts: dict[str, int]) -> str:
 
 async def _related(args: argparse.Namespace, settings: Settings) -> int:
     guild_id = NO_GUILD if args.guild is None else args.guild
+    # the service's own words for these speak of Discord's autocomplete and /related query:
+    if args.story is not None and not args.story.strip():
+        raise UsageError("--story needs an article's id or link")
+    if args.query is not None and not args.query.strip():
+        raise UsageError("--query needs a few words to search for")
     async with await open_store(settings) as store:
         service = RelatedService(store, settings.related)
         try:
@@ -424,6 +429,11 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
                 _, results = await service.for_story(guild_id, args.story, limit=args.limit)
             else:
                 results = await service.for_query(guild_id, args.query, limit=args.limit)
+        except StoryNotFound as error:
+            raise UsageError(
+                f"can't find the story “{error.story}”: give an article's id or link (as "
+                "--json lists them), or search with --query"
+            ) from None
         except UserError as error:
             raise UsageError(str(error)) from None
     rows = [_related_row(r) for r in results]

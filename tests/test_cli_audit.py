@@ -146,3 +146,18 @@ def test_a_store_path_that_cannot_hold_a_store_is_named_by_every_command(
         )
         assert doctor.returncode == 1
         assert f"FIX  store: {problem}" in doctor.stdout.splitlines()
+
+
+def test_related_from_the_shell_speaks_of_its_own_options_not_discords(
+    tmp_path: Path, config: Path
+) -> None:
+    _ingested(tmp_path, config)
+    for given, said in (
+        (["--story", "nosuchid"], "can't find the story “nosuchid”: give an article's id or "
+         "link (as --json lists them), or search with --query"),
+        (["--story", "  "], "--story needs an article's id or link"),
+        (["--query", " "], "--query needs a few words to search for"),
+    ):  # fmt: skip
+        result = topicbot("related", *given, "--json", "--config", str(config), cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr.splitlines() == [f"topicbot: {said}"]
