@@ -121,6 +121,10 @@ def _listen_address(value: str) -> str:
 
 
 def _local_path(value: Any) -> Any:
+    if value is None:
+        value = ""
+    if not isinstance(value, str | Path):
+        raise ValueError(f"should be a path, written as text (got {value!r})")
     if isinstance(value, str):
         if not value.strip():
             raise ValueError(

@@ -61,6 +61,7 @@ def test_an_empty_path_is_refused_naming_the_key(tmp_path: Path) -> None:
     for key, content in (
         ("storage.path", "storage:\n  path: ''\n"),
         ("ingest.inbox_dir", "ingest:\n  inbox_dir: ' '\n"),
+        ("storage.path", "storage:\n  path:\n"),
     ):
         (tmp_path / "topicbot.yaml").write_text(content)
         for command in ("check-config", "stats"):
