@@ -33,8 +33,8 @@ from bot.sync import sync_target
 from bot.wiring import ServiceBot, intents
 from storage import Store, StoreError
 from storage.api import StoreApi
+from storage.database import location_problem
 from storage.models import Feed
-from storage.store import location_problem
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1

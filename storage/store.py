@@ -13,8 +13,8 @@ from storage.checkpoints import SAFETY_NET_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheck
 from storage.database import (
     DEFAULT_CACHE_MB,
     Database,
-    StoreError,
     cap_size,
+    make_room_for,
     migrate,
     open_connection,
 )
@@ -103,7 +103,7 @@ class Store(ClosedOnExit):
         resolved = Path(path)
         in_memory = str(resolved) == ":memory:"
         if not in_memory:
-            _make_room_for(resolved)
+            make_room_for(resolved)
         connection = await open_connection(resolved, cache_mb=cache_mb)
         search: Database | None = None
         housekeeping: Database | None = None
@@ -201,21 +201,3 @@ async def _close_all(
         finally:
             if housekeeping is not None:
                 await housekeeping.close()
-
-
-def location_problem(path: Path) -> str | None:
-    """Why a store file cannot be at ``path``, in words (SQLite says only "unable to open
-    database file", naming nothing), or None."""
-    if path.is_dir():
-        return f"{path} is a folder, not a store file: name a file (storage.path)"
-    ancestor = next((folder for folder in path.parents if folder.exists()), None)
-    if ancestor is not None and not ancestor.is_dir():
-        return f"{ancestor} is a file, not a folder: the store {path} cannot be created under it"
-    return None
-
-
-def _make_room_for(path: Path) -> None:
-    problem = location_problem(path)
-    if problem:
-        raise StoreError(problem)
-    path.parent.mkdir(parents=True, exist_ok=True)

@@ -119,32 +119,39 @@ def test_output_read_by_a_pipe_that_closed_is_not_a_store_failure(
         assert (result.returncode, result.stderr) == (0, ""), command
 
 
+def _run(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_a_store_path_that_cannot_hold_a_store_is_named_by_every_command(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "a-folder").mkdir()
     (tmp_path / "a-file").write_text("x")
     env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    with_token = {**env, "DISCORD_TOKEN": "not.a.token"}
     for path, problem in (
         ("a-folder", f"{tmp_path / 'a-folder'} is a folder, not a store file: name a file "
          "(storage.path)"),
         ("a-file/data/topicbot.db", f"{tmp_path / 'a-file'} is a file, not a folder: the store "
          f"{tmp_path / 'a-file' / 'data' / 'topicbot.db'} cannot be created under it"),
     ):  # fmt: skip
-        (tmp_path / "topicbot.yaml").write_text(f"storage:\n  path: {path}\n")
-        for command in (["stats"], ["ingest", str(EXAMPLES_DIR)]):
-            result = topicbot(*command, "--config", "topicbot.yaml", cwd=tmp_path)
+        (tmp_path / "topicbot.yaml").write_text(
+            f"storage:\n  path: {path}\ndiscord:\n  api_base: http://127.0.0.1:9/api/v10\n"
+        )
+        for command in (["stats"], ["ingest", str(EXAMPLES_DIR)], ["run"], ["worker"]):
+            result = _run(*command, "--config", "topicbot.yaml", cwd=tmp_path, env=with_token)
             assert (result.returncode, result.stdout) == (3, ""), command
             assert result.stderr.splitlines() == [f"topicbot: the store failed: {problem}"]
-        doctor = subprocess.run(
-            [sys.executable, "-m", "bot", "doctor", "--config", "topicbot.yaml"],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        doctor = _run("doctor", "--config", "topicbot.yaml", cwd=tmp_path, env=env)
         assert doctor.returncode == 1
         assert f"FIX  store: {problem}" in doctor.stdout.splitlines()
 
