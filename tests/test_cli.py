@@ -24,13 +24,13 @@ from tests.factories import EXAMPLES_DIR, article_fields, article_text, write_ar
 from tests.storage.test_retention import MEMBER, NOW, ago, housekeeper, seed
 
 
-def topicbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def topicbot(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
