@@ -26,11 +26,11 @@ import asyncpg
 import discord
 from tqdm import tqdm
 
-from bot.articles.article_file import ParseLimits
 from bot.config import ConfigError, Settings, load_settings
 from bot.domain.errors import StoryNotFound, UserError
 from bot.domain.related import RelatedResult, RelatedService, first_loose
 from bot.domain.stories import grouping_rules
+from bot.domain.subscriptions import utc_now
 from bot.domain.visibility import NO_GUILD
 from bot.ingest.report import IngestReport
 from bot.ingest.writer import ingest_paths
@@ -283,7 +283,7 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    limits = ParseLimits(max_file_bytes=settings.ingest.max_file_bytes)
+    limits = settings.ingest.parse_limits(utc_now())
     show_bar = not as_json and sys.stderr.isatty()
     async with await _ingest_store(settings) as store:
         with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=BAR_DELAY_S) as bar:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import reprlib
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -24,7 +25,7 @@ from pydantic import (
 
 # A default the code holds itself (the store's story rules, the parser's limits, ingest's batch
 # and settle time) is read from there: each has one home.
-from bot.articles.article_file import DEFAULT_LIMITS
+from bot.articles.article_file import DEFAULT_LIMITS, ParseLimits
 from bot.ingest.inbox import DEFAULT_SETTLE_SECONDS
 from bot.ingest.writer import DEFAULT_BATCH_SIZE
 from storage.database import DEFAULT_CACHE_MB
@@ -204,6 +205,15 @@ class IngestSettings(_Section):
     )
     # A file modified more recently than this may still be being written.
     settle_seconds: Annotated[float, Field(ge=0, le=3600)] = DEFAULT_SETTLE_SECONDS
+    # An article dated further ahead than this is refused as a likely typo (a year, a zone).
+    max_hours_ahead: Annotated[float, Field(gt=0, le=24 * 365)] = 48
+
+    def parse_limits(self, now: datetime) -> ParseLimits:
+        """The bounds a run that starts at ``now`` parses files within."""
+        return ParseLimits(
+            max_file_bytes=self.max_file_bytes,
+            latest_published=now + timedelta(hours=self.max_hours_ahead),
+        )
 
 
 class DeliverySettings(_Section):
