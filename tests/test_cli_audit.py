@@ -169,3 +169,17 @@ def test_related_from_the_shell_speaks_of_its_own_options_not_discords(
         result = topicbot("related", *given, "--json", "--config", str(config), cwd=tmp_path)
         assert (result.returncode, result.stdout) == (2, "")
         assert result.stderr.splitlines() == [f"topicbot: {said}"]
+
+
+def test_doctor_says_an_inbox_that_cannot_be_a_folder_needs_fixing(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x")
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    for inbox, said in (
+        ("a-file", f"{tmp_path / 'a-file'} is a file — point ingest.inbox_dir at a folder"),
+        ("a-file/inbox", f"{tmp_path / 'a-file'} is a file, so {tmp_path / 'a-file' / 'inbox'} "
+         "cannot be created — fix ingest.inbox_dir"),
+    ):  # fmt: skip
+        (tmp_path / "topicbot.yaml").write_text(f"ingest:\n  inbox_dir: {inbox}\n")
+        doctor = _run("doctor", "--config", "topicbot.yaml", cwd=tmp_path, env=env)
+        assert doctor.returncode == 1
+        assert f"FIX  inbox: {said}" in doctor.stdout.splitlines()
