@@ -160,7 +160,9 @@ class TopicBot(ServiceBot):
         ingest, delivery = self.settings.ingest, self.settings.delivery
         return [
             ScheduledJob(
-                "scan_inbox", inbox_job(self.store, ingest, self.metrics), ingest.interval_seconds
+                "scan_inbox",
+                inbox_job(self.store, ingest, self.metrics, clock=self.clock),
+                ingest.interval_seconds,
             ),
             ScheduledJob(
                 "plan_deliveries",

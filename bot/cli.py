@@ -26,11 +26,11 @@ import asyncpg
 import discord
 from tqdm import tqdm
 
-from bot.articles.article_file import ParseLimits
 from bot.config import ConfigError, Settings, load_settings
-from bot.domain.errors import UserError
+from bot.domain.errors import StoryNotFound, UserError
 from bot.domain.related import RelatedResult, RelatedService, first_loose
 from bot.domain.stories import grouping_rules
+from bot.domain.subscriptions import utc_now
 from bot.domain.visibility import NO_GUILD
 from bot.ingest.report import IngestReport
 from bot.ingest.writer import ingest_paths
@@ -188,12 +188,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreInUse as error:
         print(f"topicbot: {error}", file=sys.stderr)
         return EXIT_STORE
+    except BrokenPipeError:
+        return _reader_gone()
     except sqlite3.OperationalError as error:
         print(f"topicbot: {_store_problem(error)}", file=sys.stderr)
         return EXIT_STORE
     except (StoreError, sqlite3.Error, asyncpg.PostgresError, OSError) as error:
         print(f"topicbot: the store failed: {error}", file=sys.stderr)
         return EXIT_STORE
+
+
+def _reader_gone() -> int:
+    """The output's reader closed it (``topicbot stats | head -2``): not the store's failure,
+    and nothing to say; stdout goes to /dev/null so the exit's flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
 
 
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
@@ -272,7 +283,7 @@ async def _ingest(paths: Sequence[Path], settings: Settings, *, as_json: bool) -
     missing = [str(p) for p in paths if not p.exists() and not p.is_symlink()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    limits = ParseLimits(max_file_bytes=settings.ingest.max_file_bytes)
+    limits = settings.ingest.parse_limits(utc_now())
     show_bar = not as_json and sys.stderr.isatty()
     async with await _ingest_store(settings) as store:
         with tqdm(unit="file", file=sys.stderr, disable=not show_bar, delay=BAR_DELAY_S) as bar:
@@ -406,6 +417,11 @@ def _overrides(counts: dict[str, int]) -> str:
 
 async def _related(args: argparse.Namespace, settings: Settings) -> int:
     guild_id = NO_GUILD if args.guild is None else args.guild
+    # the service's own words for these speak of Discord's autocomplete and /related query:
+    if args.story is not None and not args.story.strip():
+        raise UsageError("--story needs an article's id or link")
+    if args.query is not None and not args.query.strip():
+        raise UsageError("--query needs a few words to search for")
     async with await open_store(settings) as store:
         service = RelatedService(store, settings.related)
         try:
@@ -413,6 +429,11 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
                 _, results = await service.for_story(guild_id, args.story, limit=args.limit)
             else:
                 results = await service.for_query(guild_id, args.query, limit=args.limit)
+        except StoryNotFound as error:
+            raise UsageError(
+                f"can't find the story “{error.story}”: give an article's id or link (as "
+                "--json lists them), or search with --query"
+            ) from None
         except UserError as error:
             raise UsageError(str(error)) from None
     rows = [_related_row(r) for r in results]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import reprlib
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -23,7 +25,7 @@ from pydantic import (
 
 # A default the code holds itself (the store's story rules, the parser's limits, ingest's batch
 # and settle time) is read from there: each has one home.
-from bot.articles.article_file import DEFAULT_LIMITS
+from bot.articles.article_file import DEFAULT_LIMITS, ParseLimits
 from bot.ingest.inbox import DEFAULT_SETTLE_SECONDS
 from bot.ingest.writer import DEFAULT_BATCH_SIZE
 from storage.database import DEFAULT_CACHE_MB
@@ -34,7 +36,32 @@ _GROUPING = GroupingRules()
 DEFAULT_CONFIG_PATH = Path("topicbot.yaml")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _YamlLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, refusing a key written twice in one mapping: YAML keeps the last one,
+    so a section written again further down would silently drop the first one's keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[tuple[str, str], int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue
+            if (key.tag, key.value) in first_line:
+                seen = first_line[(key.tag, key.value)]
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"{key.value} is written twice (first on line {seen}): merge them into "
+                    "one (YAML would keep only the last)",
+                    key.start_mark,
+                )
+            first_line[(key.tag, key.value)] = key.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
+
+
+_YAML_LOADER = _YamlLoader
 # What a bad value is shown as: bounded, so an alias bomb is not expanded into the message.
 _SHOWN = reprlib.Repr()
 _SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring, _SHOWN.maxother = 2, 4, 4, 60, 60
@@ -94,12 +121,45 @@ def _listen_address(value: str) -> str:
     return value
 
 
+def _local_path(value: Any) -> Any:
+    if value is None:
+        value = ""
+    if not isinstance(value, str | Path):
+        raise ValueError(f"should be a path, written as text (got {value!r})")
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError(
+                "is empty: name a path (a relative one is taken from this file's folder)"
+            )
+        # "~/topicbot.db" means the home folder, as in a shell, not a folder named "~"
+        return Path(value).expanduser()
+    return value
+
+
+LocalPath = Annotated[Path, BeforeValidator(_local_path)]
+
+
 def _url_or_empty(value: str) -> str:
+    if _has_credentials(value):
+        # aiohttp refuses a URL with a user beside the token's Authorization header (a
+        # traceback at login); the value is not shown, since it holds a password
+        raise ValueError(
+            "holds a user or password (USER:PASSWORD@): Discord authenticates the bot by its "
+            "token; remove them"
+        )
     if value and not re.match(r"^(https?|wss?)://", value):
         raise ValueError(
             f"{value!r} must be empty or start with http://, https://, ws:// or wss://"
         )
     return value.rstrip("/")
+
+
+def _has_credentials(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "@" in value
+    return parts.username is not None or parts.password is not None
 
 
 class _Section(BaseModel):
@@ -124,7 +184,7 @@ class DiscordSettings(_Section):
 
 class StorageSettings(_Section):
     backend: Literal["sqlite", "postgresql"] = "sqlite"
-    path: Path = Path("./topicbot.db")
+    path: LocalPath = Path("./topicbot.db")
     # postgresql: the connection URL is read from this environment variable only (it may hold
     # a password, which has no place in a file that gets copied around).
     url_env: Annotated[str, AfterValidator(_env_name)] = "TOPICBOT_DATABASE_URL"
@@ -137,7 +197,7 @@ class StorageSettings(_Section):
 
 
 class IngestSettings(_Section):
-    inbox_dir: Path = Path("./inbox")
+    inbox_dir: LocalPath = Path("./inbox")
     interval_seconds: Interval = 60
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = DEFAULT_BATCH_SIZE
     max_file_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = (
@@ -145,6 +205,15 @@ class IngestSettings(_Section):
     )
     # A file modified more recently than this may still be being written.
     settle_seconds: Annotated[float, Field(ge=0, le=3600)] = DEFAULT_SETTLE_SECONDS
+    # An article dated further ahead than this is refused as a likely typo (a year, a zone).
+    max_hours_ahead: Annotated[float, Field(gt=0, le=24 * 365)] = 48
+
+    def parse_limits(self, now: datetime) -> ParseLimits:
+        """The bounds a run that starts at ``now`` parses files within."""
+        return ParseLimits(
+            max_file_bytes=self.max_file_bytes,
+            latest_published=now + timedelta(hours=self.max_hours_ahead),
+        )
 
 
 class DeliverySettings(_Section):

@@ -33,6 +33,7 @@ from bot.sync import sync_target
 from bot.wiring import ServiceBot, intents
 from storage import Store, StoreError
 from storage.api import StoreApi
+from storage.database import location_problem
 from storage.models import Feed
 
 EXIT_OK = 0
@@ -315,6 +316,9 @@ async def _open_checked_store(settings: Settings) -> tuple[StoreApi | None, Chec
     if settings.storage.backend == "postgresql":
         return await _open_postgresql_store(settings)
     path = settings.storage.path
+    problem = location_problem(path)
+    if problem:
+        return None, Check("store", False, problem)
     if not path.exists():
         # Not created here: a typo in storage.path must not leave a new, empty store behind.
         # The commands are still compared (with nothing synced yet) on a store in memory.
@@ -349,8 +353,16 @@ async def _open_postgresql_store(settings: Settings) -> tuple[StoreApi | None, C
 
 def _inbox_check(inbox: Path) -> Check:
     """The inbox takes files (the bot moves them to processed/ and rejected/ there)."""
+    if inbox.exists() and not inbox.is_dir():
+        return Check("inbox", False, f"{inbox} is a file — point ingest.inbox_dir at a folder")
     if not inbox.exists():
         parent = next((p for p in inbox.parents if p.exists()), Path("/"))
+        if not parent.is_dir():
+            return Check(
+                "inbox",
+                False,
+                f"{parent} is a file, so {inbox} cannot be created — fix ingest.inbox_dir",
+            )
         if os.access(parent, os.W_OK):
             return Check("inbox", True, f"{inbox} will be created when the bot starts")
         return Check("inbox", False, f"{inbox} does not exist and cannot be created — create it")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.articles.article_file import ParseLimits
 from bot.config import IngestSettings
 from bot.domain.associations import AssociationLearner
 from bot.domain.delivery import DeliveryPlanner
 from bot.domain.retention import Housekeeper, describe
+from bot.domain.subscriptions import Clock, utc_now
 from bot.ingest.inbox import scan_inbox
 from bot.observability.metrics import Metrics
 from bot.scheduler import Job
@@ -20,14 +20,20 @@ HOUSEKEEPING_SECONDS = 3600
 SEND_BATCH = 500  # rows a sending run claims at once (12.5 s of sending at 40/s)
 
 
-def inbox_job(store: StoreApi, ingest: IngestSettings, metrics: Metrics | None = None) -> Job:
+def inbox_job(
+    store: StoreApi,
+    ingest: IngestSettings,
+    metrics: Metrics | None = None,
+    *,
+    clock: Clock = utc_now,
+) -> Job:
     """Ingest what waits in the inbox."""
 
     async def run() -> str:
         report = await scan_inbox(
             store,
             ingest.inbox_dir,
-            limits=ParseLimits(max_file_bytes=ingest.max_file_bytes),
+            limits=ingest.parse_limits(clock()),
             batch_size=ingest.batch_size,
             settle_seconds=ingest.settle_seconds,
         )

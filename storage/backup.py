@@ -40,6 +40,11 @@ def backup_store(source: Path, target: Path, *, overwrite: bool = False) -> Back
         raise BackupRefused(f"no store at {source} (storage.path): nothing to back up")
     if target.is_dir():
         raise BackupRefused(f"{target} is a folder: name the backup file")
+    if not target.parent.is_dir():
+        raise BackupRefused(f"{target.parent}: no such folder: create it, or name another path")
+    if _same_file(source, target):
+        # --force would put the copy in place of the live store, under a running bot's feet
+        raise BackupRefused(f"{target} is the store itself: name a path off the store's disk")
     if target.exists() and not overwrite:
         raise BackupRefused(f"{target} exists: choose another name, or pass --force to replace it")
     partial = target.with_name(f".{target.name}.partial")
@@ -82,6 +87,13 @@ def _put_in_place(partial: Path, target: Path, *, overwrite: bool) -> None:
         os.link(partial, target)  # fails, rather than replaces, if the target appeared
     except FileExistsError:
         raise BackupRefused(f"{target} exists: choose another name, or pass --force") from None
+
+
+def _same_file(source: Path, target: Path) -> bool:
+    try:
+        return os.path.samefile(source, target)
+    except FileNotFoundError:
+        return False
 
 
 def _remove(path: Path) -> None:

@@ -236,3 +236,22 @@ def _representable(params: Params) -> Params:
     if isinstance(params, Mapping):
         return {key: clean(value) for key, value in params.items()}
     return [clean(value) for value in params]
+
+
+def location_problem(path: Path) -> str | None:
+    """Why a store file cannot be at ``path``, in words (SQLite says only "unable to open
+    database file", naming nothing), or None."""
+    if path.is_dir():
+        return f"{path} is a folder, not a store file: name a file (storage.path)"
+    ancestor = next((folder for folder in path.parents if folder.exists()), None)
+    if ancestor is not None and not ancestor.is_dir():
+        return f"{ancestor} is a file, not a folder: the store {path} cannot be created under it"
+    return None
+
+
+def make_room_for(path: Path) -> None:
+    """Create the store's folder, or raise ``StoreError`` saying why it cannot be."""
+    problem = location_problem(path)
+    if problem:
+        raise StoreError(problem)
+    path.parent.mkdir(parents=True, exist_ok=True)

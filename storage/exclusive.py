@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from storage.database import StoreError
+from storage.database import StoreError, make_room_for
 
 
 class StoreInUse(StoreError):
@@ -28,7 +28,7 @@ def lock_path(store_path: Path) -> Path:
 def sole_process(store_path: Path) -> Iterator[None]:
     """Hold the store's lock for the block, or raise ``StoreInUse`` naming the holder."""
     path = lock_path(store_path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_room_for(store_path)
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

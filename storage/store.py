@@ -10,7 +10,14 @@ from typing import Self
 from storage.articles import ARTICLE, ArticleRepository
 from storage.associations import AssociationRepository
 from storage.checkpoints import SAFETY_NET_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer
-from storage.database import DEFAULT_CACHE_MB, Database, cap_size, migrate, open_connection
+from storage.database import (
+    DEFAULT_CACHE_MB,
+    Database,
+    cap_size,
+    make_room_for,
+    migrate,
+    open_connection,
+)
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
@@ -96,7 +103,7 @@ class Store(ClosedOnExit):
         resolved = Path(path)
         in_memory = str(resolved) == ":memory:"
         if not in_memory:
-            resolved.parent.mkdir(parents=True, exist_ok=True)
+            make_room_for(resolved)
         connection = await open_connection(resolved, cache_mb=cache_mb)
         search: Database | None = None
         housekeeping: Database | None = None

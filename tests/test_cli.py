@@ -24,13 +24,13 @@ from tests.factories import EXAMPLES_DIR, article_fields, article_text, write_ar
 from tests.storage.test_retention import MEMBER, NOW, ago, housekeeper, seed
 
 
-def topicbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def topicbot(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=timeout,
         check=False,
     )
 
@@ -111,6 +111,21 @@ def test_a_headline_cut_short_by_an_unquoted_hash_is_named_in_the_ingest_output(
         f"warning {Path('in') / 'a.md'}: title: has ' #' unquoted, which YAML reads as the start"
         " of a comment (stored without what follows it on the line; quote the value to keep it)",
     ]
+
+
+def test_a_file_dated_decades_ahead_is_rejected_naming_the_date(tmp_path, config):
+    write_article(tmp_path / "in", "a.md", publishedDateTime="2062-11-21T08:00:00Z")
+    result = topicbot("ingest", "in", "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    summary, rejected = result.stdout.splitlines()
+    assert summary == "1 file: 0 new, 0 updated, 0 unchanged, 1 rejected"
+    assert rejected.startswith(
+        f"rejected {Path('in') / 'a.md'}: publishedDateTime: is 2062-11-21 08:00 UTC, "
+    )
+    assert rejected.endswith(
+        " years past the latest date accepted now (ingest.max_hours_ahead): a mistyped year"
+        " or time zone?"
+    )
 
 
 def test_a_file_with_bad_related_entries_is_stored_and_says_so_in_one_line(tmp_path, config):

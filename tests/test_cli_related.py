@@ -104,7 +104,10 @@ def test_a_story_the_servers_members_do_not_see_is_not_found(
         "related", "--story", story, *scope, "--config", str(stored), cwd=stored.parent
     )
     assert result.returncode == 2
-    assert result.stderr.startswith(f"topicbot: I can't find the story “{story}”.")
+    assert result.stderr.splitlines() == [
+        f"topicbot: can't find the story “{story}”: give an article's id or link (as --json "
+        "lists them), or search with --query"
+    ]
     assert result.stdout == ""
 
 

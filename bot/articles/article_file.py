@@ -13,7 +13,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,6 +52,9 @@ class ParseLimits:
     max_related: int = 100
     max_nodes: int = 20_000
     max_depth: int = 32
+    # An article dated after this is refused (a typed 2062 for 2026 would sit atop /latest
+    # for decades); None: no bound. Set per run, from the clock and ``ingest.max_hours_ahead``.
+    latest_published: datetime | None = None
 
 
 DEFAULT_LIMITS = ParseLimits()
@@ -266,6 +269,7 @@ def parse_article(
         _check_loaded(loaded, source, limits)
         noted = [] if warnings is None else warnings
         model = _validate(loaded.value, source, noted)
+        _check_not_ahead(model.publishedDateTime, limits.latest_published, source)
         _warn_cut_by_comment(front_matter, noted)
         return _to_draft(model, body, source)
     except ArticleFileError:
@@ -575,6 +579,27 @@ def _warn_cut_by_comment(front_matter: str, warnings: list[str]) -> None:
             "has ' #' unquoted, which YAML reads as the start of a comment",
             "stored without what follows it on the line; quote the value to keep it",
         )
+
+
+def _check_not_ahead(published: datetime, latest: datetime | None, source: str) -> None:
+    if latest is None or published <= latest:
+        return
+    shown = published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    raise ArticleFileError(
+        source,
+        "publishedDateTime",
+        f"is {shown}, {_how_far(published - latest)} past the latest date accepted now"
+        " (ingest.max_hours_ahead): a mistyped year or time zone?",
+    )
+
+
+def _how_far(ahead: timedelta) -> str:
+    days = ahead / timedelta(days=1)
+    if days >= 730:
+        return f"{days / 365.25:.0f} years"
+    if days >= 2:
+        return f"{days:.0f} days"
+    return f"{max(ahead / timedelta(hours=1), 1):.0f} hours"
 
 
 def _warn(warnings: list[str], field: str, problem: str, outcome: str) -> None:

@@ -9,3 +9,11 @@ class UserError(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class StoryNotFound(UserError):
+    """No story by that id or link among what the server's members see."""
+
+    def __init__(self, message: str, story: str) -> None:
+        super().__init__(message)
+        self.story = story

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
-from bot.domain.errors import UserError
+from bot.domain.errors import StoryNotFound, UserError
 from bot.domain.terms import Term, merge, query_terms, story_terms
 from bot.domain.text import shown
 from storage.api import StoreApi
@@ -138,9 +138,10 @@ class RelatedService:
             url = None
         found = await self._store.related.story(story, url, guild_id, coverage=coverage)
         if found is None:
-            raise UserError(
+            raise StoryNotFound(
                 f"I can't find the story “{shown(story)}”. Start typing its title and pick one "
-                "of the suggestions, or search with `/related query:`."
+                "of the suggestions, or search with `/related query:`.",
+                shown(story),
             )
         return found
 

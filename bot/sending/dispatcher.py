@@ -114,6 +114,7 @@ class Dispatcher:
             summary=summary,
             batch=batch,
             more=more,
+            cancel_stale=self.cancel_stale_due,
         )
         try:
             await run.run(concurrency)
@@ -373,6 +374,12 @@ class Dispatcher:
 
     # --- digests -----------------------------------------------------------------------------
 
+    async def cancel_stale_due(self) -> int:
+        """Cancel the due rows nobody wants any more (``cancel_stale_due`` of the store),
+        with the quality bar of feeds and guilds that set none."""
+        bar = self._settings.default_min_quality
+        return await self._store.deliveries.cancel_stale_due(self._clock(), default_bar=bar)
+
     async def send_digests(self, *, batch: int = 20_000) -> SendSummary:
         """One DM per member and digest kind with the top items by quality; none if empty."""
         summary = SendSummary()
@@ -387,7 +394,7 @@ class Dispatcher:
         # The digest job is woken at the digest minute, before the sending job's next claim
         # (which cancels what is stale): what a member unsubscribed from, or a file retracted,
         # must not go out in the digest meanwhile.
-        await self._store.deliveries.cancel_stale_due(self._clock())
+        await self.cancel_stale_due()
         rows = await self._store.deliveries.due_digest_rows(self._clock(), limit=batch)
         groups: dict[tuple[int, str], list[Delivery]] = defaultdict(list)
         for row in rows:
@@ -502,8 +509,10 @@ class _SendRun:
         summary: SendSummary,
         batch: int,
         more: Callable[[], Awaitable[bool]] | None,
+        cancel_stale: Callable[[], Awaitable[int]],
     ) -> None:
         self._store = store
+        self._cancel_stale = cancel_stale
         self._clock = clock
         self._send_row = send_row
         self._channel_open = channel_open
@@ -547,7 +556,7 @@ class _SendRun:
         """Claim the next rows into the queues (a worker for each new target); whether the
         claim came back full."""
         store, clock = self._store, self._clock
-        await store.deliveries.cancel_stale_due(clock())
+        await self._cancel_stale()
         due = await store.deliveries.due(clock(), limit=self._batch)
         self._summary.full = len(due) >= self._batch
         wanted = [d.article_pk for d in due if d.article_pk not in self._articles]

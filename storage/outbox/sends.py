@@ -112,6 +112,27 @@ def repoint_orphaned(also: str = "", also_set: str = "") -> str:
     )
 
 
+def repoint_orphaned_posts(also: str = "", also_set: str = "") -> str:
+    """Give a due channel row whose feed was removed or paused another live feed of its
+    channel that takes the article (every topic, or one of its topics, and a bar it passes:
+    the feed's, else the guild's, else ``:bar``), if there is one (among rows that also meet
+    ``also``; also setting ``also_set``): a channel that keeps an every-topic feed when its
+    topic feed goes still wants the post. A row with none is left, for ``cancel_orphaned``."""
+    return (
+        "UPDATE deliveries SET feed_id = (SELECT min(f.id) FROM feeds f "
+        "JOIN articles a ON a.pk = deliveries.article_pk "
+        "LEFT JOIN guild_settings gs ON gs.guild_id = f.guild_id "
+        "WHERE f.guild_id = deliveries.guild_id AND f.channel_id = deliveries.target_id "
+        "AND f.disabled_reason IS NULL AND (f.topic_id IS NULL OR f.topic_id IN "
+        "(SELECT topic_id FROM article_topics WHERE article_pk = deliveries.article_pk)) "
+        f"AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)){_list(also_set)} "
+        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
+        "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
+        f"WHERE {_DUE} AND d.target_kind = 'channel' AND NOT EXISTS (SELECT 1 FROM feeds f "
+        f"WHERE f.id = d.feed_id AND f.disabled_reason IS NULL){_and(also)})"
+    )
+
+
 def cancel_orphaned(also: str = "", also_set: str = "") -> str:
     """Cancel due rows whose feed or subscription was removed or paused (among rows that also
     meet ``also``, if given; also setting ``also_set``)."""
@@ -139,6 +160,12 @@ def _list(assignments: str) -> str:
 def due_params(now: datetime, limit: int) -> dict[str, int]:
     """The parameters of ``DUE_*`` and ``cancel_*``."""
     return {"due": to_timestamp(now), "limit": limit}
+
+
+def stale_params(now: datetime, default_bar: int) -> dict[str, int]:
+    """The parameters of ``repoint_*`` and ``cancel_*`` (``default_bar``: the quality bar of
+    a feed and guild that set none)."""
+    return due_params(now, 0) | {"bar": default_bar}
 
 
 def fail_pending_params(kind: TargetKind, target_id: int, error: str) -> dict[str, Any]:

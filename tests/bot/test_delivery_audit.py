@@ -371,3 +371,33 @@ async def test_an_article_edited_after_its_post_is_not_posted_again_and_digests_
     await digests_at(harness, datetime(2026, 6, 11, 8, 0, tzinfo=UTC))
     (digest,) = harness.double.dms_to(reader)
     assert digest_titles(digest) == ["Ferry fares to rise 12% (corrected)"]
+
+
+async def test_a_post_waiting_when_its_topic_feed_goes_is_posted_by_the_channels_other_feed(
+    bare: Harness,
+):
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id, topic="Transport")  # the row will name this feed
+    await route(harness, g, g.alerts.id)  # every topic, same channel
+    await story(harness, 1, title="Night ferry added")
+    await harness.plan()
+    removed = await harness.slash(
+        g, g.moderator.id, "feed remove", {"channel": g.alerts.id, "topic": "Transport"}
+    )
+    assert removed.content.startswith("Removed"), removed.content
+    await harness.send()
+    assert [m.embeds[0]["title"] for m in posts(harness, g.alerts.id)] == ["Night ferry added"]
+
+
+async def test_a_post_waiting_when_the_channels_only_feed_goes_is_not_posted(bare: Harness):
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id, topic="Transport")
+    await route(harness, g, g.general.id)  # another channel's feed does not keep it
+    await story(harness, 1, title="Night ferry added")
+    await harness.plan()
+    await harness.slash(
+        g, g.moderator.id, "feed remove", {"channel": g.alerts.id, "topic": "Transport"}
+    )
+    await harness.send()
+    assert posts(harness, g.alerts.id) == []
+    assert [m.embeds[0]["title"] for m in posts(harness, g.general.id)] == ["Night ferry added"]

@@ -174,3 +174,28 @@ async def test_a_moderators_publish_of_an_old_article_is_news_from_its_decision(
     assert result.content.startswith("Published")
     await harness.deliver()
     assert what_reached(harness, reader) == [OLD, OLD]
+
+
+async def test_a_file_dated_decades_ahead_is_set_aside_by_the_running_bots_inbox_scan(
+    make_harness: Callable[..., Awaitable[Harness]],
+):
+    harness = await make_harness(ingest={"settle_seconds": 0})
+    reader = await routed_and_followed(harness)
+    inbox = harness.bot.settings.ingest.inbox_dir
+    typo = article_file(harness, "Ferry timetable for 2026", "https://x.example/typo", timedelta())
+    typo["publishedDateTime"] = harness.clock.now.replace(year=2062).isoformat()
+    write_article(inbox, "typo.md", **typo)
+    write_article(
+        inbox, "new.md", **article_file(harness, NEW, "https://x.example/new", timedelta(hours=1))
+    )
+    (scan,) = [j for j in harness.bot.scheduled_jobs() if j.job_id == "scan_inbox"]
+    await scan.run()  # as the running bot's scheduler does, on the bot's clock
+    await harness.deliver()
+    assert what_reached(harness, reader) == [NEW, NEW]  # the channel post and the DM
+    assert sorted(p.name for p in (inbox / "rejected").iterdir()) == [
+        "typo.md",
+        "typo.md.error.txt",
+    ]
+    reason = (inbox / "rejected" / "typo.md.error.txt").read_text(encoding="utf-8")
+    assert "publishedDateTime: is 2062-" in reason
+    assert "years past the latest date accepted now (ingest.max_hours_ahead)" in reason

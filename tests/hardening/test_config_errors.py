@@ -108,6 +108,26 @@ INVALID: dict[str, tuple[str | bytes, str]] = {
         "discord.api_base: 'javascript:alert(1)' must be empty or start with http://, "
         "https://, ws:// or wss://",
     ),
+    "api-base-with-a-password": (
+        "discord:\n  api_base: http://proxy:S3CRET@127.0.0.1:8080/api/v10\n",
+        "discord.api_base: holds a user or password (USER:PASSWORD@): Discord authenticates the "
+        "bot by its token; remove them",
+    ),
+    "gateway-url-with-a-user": (
+        "discord:\n  gateway_url: wss://someone@gateway.example/\n",
+        "discord.gateway_url: holds a user or password (USER:PASSWORD@): Discord authenticates "
+        "the bot by its token; remove them",
+    ),
+    "section-written-twice": (
+        "storage:\n  path: kept.db\ningest:\n  interval_seconds: 5\nstorage:\n  cache_mb: 8\n",
+        "line 5: storage is written twice (first on line 1): merge them into one (YAML would "
+        "keep only the last)",
+    ),
+    "key-written-twice": (
+        "delivery:\n  max_age_hours: 48\n  max_age_hours: 12\n",
+        "line 3: max_age_hours is written twice (first on line 2): merge them into one (YAML "
+        "would keep only the last)",
+    ),
     "token-env-not-a-name": (
         "discord:\n  token_env: my token\n",
         "discord.token_env: 'my token' is not an environment variable name",

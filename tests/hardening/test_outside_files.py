@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ import pytest
 from bot.ingest.writer import ingest_paths
 from bot.jobs import inbox_job
 from storage.api import StoreApi
+from tests import test_cli as cli
 from tests.bot.conftest import engine, make_harness  # noqa: F401 (the harness, on each engine)
 from tests.bot.harness import Harness
 from tests.engines import ENGINES, open_store, postgresql_url
@@ -497,14 +497,7 @@ async def test_the_same_articles_resent_update_the_one_stored_article(store, tmp
 
 
 def topicbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return cli.topicbot(*args, cwd=cwd, timeout=120)  # some sixty files, on a loaded machine
 
 
 def test_topicbot_ingest_reports_every_outside_file_and_never_shows_secured(tmp_path):

@@ -258,7 +258,7 @@ async def test_stale_rows_are_cancelled_and_a_retraction_cancels_what_waits(any_
     await outbox.add_row(G1, "dm", 101, kept, subscription=gone)
     await outbox.add_row(G1, "dm", 100, retracted, subscription=sub, due=NOW + HOUR)
     await sql(any_store, "DELETE FROM subscriptions WHERE id = :id", id=gone)
-    assert await any_store.deliveries.cancel_stale_due(NOW) == 1
+    assert await any_store.deliveries.cancel_stale_due(NOW, default_bar=20) == 1
     await outbox.decide(G1, retracted, "retracted")
     assert await any_store.deliveries.cancel_for_guild(G1, outbox.ids[retracted]) == 1
     states = [(target, pk, state) for _, _, target, pk, _, state, _ in await outbox.rows()]

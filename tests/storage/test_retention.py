@@ -499,6 +499,21 @@ async def test_published_articles_go_only_with_published_articles_days_and_no_ou
     assert await titles(store) == ["Story number 2 about harbour2 ferries"]
 
 
+async def test_a_published_articles_days_shorter_than_articles_days_waits_for_it(store):
+    # articles_days applies to every article: a published one goes at the later of the two
+    await store.articles.upsert_batch(
+        [article(1, published=True, when="2026-11-06T08:00:00Z")], NOW - timedelta(days=20)
+    )
+    await store.articles.upsert_batch(
+        [article(2, published=True, when="2026-10-17T08:00:00Z")], NOW - timedelta(days=40)
+    )
+
+    run = await housekeeper(store, articles_days=30, published_articles_days=7).run()
+
+    assert run.articles == 1
+    assert await titles(store) == ["Story number 1 about harbour1 ferries"]
+
+
 def test_published_articles_days_needs_articles_days():
     with pytest.raises(ValueError, match="published_articles_days needs articles_days"):
         RetentionSettings(published_articles_days=10)

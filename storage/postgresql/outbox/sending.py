@@ -72,15 +72,17 @@ class PgSendingQueries(OutboxQueries):
     claimer: str
     lease: timedelta
 
-    async def cancel_stale_due(self, now: datetime) -> int:
+    async def cancel_stale_due(self, now: datetime, *, default_bar: int) -> int:
         """Among rows whose time has come (and that no other sender holds), cancel those
         whose article is no longer published in their guild, or whose feed or subscription
-        was removed or paused (a DM row first takes the member's other subscription to one of
-        the article's topics, if any)."""
-        params = sends.due_params(now, 0) | {"claimer": self.claimer}
+        was removed or paused (a row first takes the member's other subscription to one of
+        the article's topics, or another feed of its channel that takes the article, if any;
+        ``default_bar``: see ``sends.stale_params``)."""
+        params = sends.stale_params(now, default_bar) | {"claimer": self.claimer}
         retracted = await self._execute(sends.cancel_retracted(_NOT_OTHERS, _RELEASE), params)
         async with self._db.transaction():
             await self._execute(sends.repoint_orphaned(_NOT_OTHERS), params)
+            await self._execute(sends.repoint_orphaned_posts(_NOT_OTHERS), params)
             orphaned = await self._execute(sends.cancel_orphaned(_NOT_OTHERS, _RELEASE), params)
         return retracted + orphaned
 

@@ -453,6 +453,31 @@ def test_nul_bytes_are_refused():
     assert "NUL byte" in error.problem
 
 
+AHEAD_BOUND = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def test_an_article_dated_decades_ahead_is_refused_as_a_likely_typo():
+    text = article_text(publishedDateTime="2062-11-21T08:00:00Z")
+    error = refusal(text, ParseLimits(latest_published=AHEAD_BOUND))
+    assert error.field == "publishedDateTime"
+    assert error.problem == (
+        "is 2062-11-21 08:00 UTC, 36 years past the latest date accepted now"
+        " (ingest.max_hours_ahead): a mistyped year or time zone?"
+    )
+
+
+def test_an_article_dated_hours_past_the_bound_says_how_many():
+    text = article_text(publishedDateTime="2026-12-07T17:00:00+00:00")
+    error = refusal(text, ParseLimits(latest_published=AHEAD_BOUND))
+    assert "2026-12-07 17:00 UTC, 5 hours past" in error.problem
+
+
+def test_an_article_dated_up_to_the_bound_is_stored():
+    text = article_text(publishedDateTime="2026-12-07T13:00:00+01:00")  # 12:00 UTC
+    draft = parse_article(text.encode(), limits=ParseLimits(latest_published=AHEAD_BOUND))
+    assert draft.published_at == AHEAD_BOUND
+
+
 def test_files_over_the_size_cap_are_refused():
     big = article_text(excerpt="x" * 5000)
     error = refusal(big, ParseLimits(max_file_bytes=4096))

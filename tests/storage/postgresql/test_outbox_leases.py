@@ -134,8 +134,8 @@ async def test_another_senders_row_in_flight_is_not_cancelled_under_it(store):
     await outbox.add_row(GUILD, "dm", 1, pk, subscription=sub, due=NOW - HOUR)
     [row] = await sender(store, "b").due(NOW, limit=10)
     await sql(store, "DELETE FROM subscriptions")
-    assert await store.deliveries.cancel_stale_due(NOW) == 0  # b is sending it
-    assert await store.deliveries.cancel_stale_due(NOW + LEASE) == 1  # b died
+    assert await store.deliveries.cancel_stale_due(NOW, default_bar=20) == 0  # b is sending it
+    assert await store.deliveries.cancel_stale_due(NOW + LEASE, default_bar=20) == 1  # b died
     assert await sql(store, "SELECT state, claimed_by FROM deliveries") == [("cancelled", None)]
     with pytest.raises(ClaimLost):
         await sender(store, "b").mark_sent([row], 1, NOW)
