@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -19,6 +20,7 @@ from storage.postgresql.store import PgStore
 from tests.bot.processes import (
     HOLDING,
     STANDING_BY,
+    URL_ENV,
     Backlog,
     Fleet,
     kill,
@@ -27,9 +29,10 @@ from tests.bot.processes import (
     write_pg_config,
 )
 from tests.bot.test_digest_timing import seed
+from tests.bot.test_run import start_topicbot
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import build_world
-from tests.postgresql import until_sessions_wait_for_locks
+from tests.postgresql import until_sessions_wait_for_locks, with_database
 from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
 
 START_S = 90.0  # a process's start under the load of a shared machine
@@ -432,3 +435,96 @@ async def test_an_unpublish_through_a_gateway_process_stops_the_workers_alerts(f
     # one may have been on its way (its row checked just before the retraction committed);
     # without the check at its turn, the 50 whose DM channel or turn was awaited went out
     assert after <= 1, f"{after} alerts went out after the retraction was answered"
+
+
+class StallingProxy:
+    """A TCP proxy to the test's PostgreSQL server that can stall: while stalled, bytes are
+    held in both directions (a network that stops carrying them), though a side that closes
+    still closes the other (so a session whose client gave up ends on the server)."""
+
+    def __init__(self, port: int) -> None:
+        self._upstream = port
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> StallingProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._flowing.set()
+        assert self._server is not None
+        self._server.close()
+
+    def stall(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self._upstream)
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                await self._flowing.wait()
+                writer.write(chunk)
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+async def test_a_holder_cut_off_from_the_database_for_seconds_gives_way_and_recovers(
+    fleet: Fleet,
+):
+    """The process sending a backlog reaches PostgreSQL through a network that stops carrying
+    anything for some seconds: it finds its lease check unanswered and stands by; once the
+    network is back the standby (reaching PostgreSQL directly) holds the worker lease and
+    sends on, nothing has gone out twice or been lost, and the cut process answers its
+    members' commands again."""
+    double, url = fleet.double, fleet.url
+    backlog = Backlog(double, channels=20)
+    guild = build_world(double, guilds=1).first
+    port = urlsplit(url).port or 5432
+    async with StallingProxy(port) as proxy:
+        proxied = with_database(
+            f"postgresql://postgres@127.0.0.1:{proxy.port}/x", urlsplit(url).path[1:]
+        )
+        holder = await start_topicbot(
+            fleet.config, double.token, env={URL_ENV: proxied}
+        )  # fmt: skip
+        fleet.processes.append(holder)
+        await holder.wait_for_log(HOLDING, START_S)
+        await double.wait_for_commands("subscriptions", timeout_s=START_S)
+        standby = await fleet.start(subcommand="worker")
+        await standby.wait_for_log(STANDING_BY, START_S)
+        await backlog.seed(url, 200)
+        await wait_until(lambda: backlog.count() >= 50, 120, "a quarter sent", fleet=fleet)
+        proxy.stall()
+        # The holder's lease check gets no answer: it stands by (its pool's queries wait)...
+        await wait_until(
+            lambda: "worker lease lost: standing by" in holder.log, 30, "lost", fleet=fleet
+        )
+        assert HOLDING not in standby.log
+        # ...and the network comes back: the holder's session, which it closed, ends on the
+        # server (in a real partition the server's keepalives end it within ~10 s; this proxy
+        # keeps the server's side of the socket alive), and the standby takes the lease.
+        proxy.resume()
+        await wait_until(lambda: HOLDING in standby.log, 15, "the standby took over", fleet=fleet)
+        await wait_until(backlog.complete, 120, "every post arrived", fleet=fleet)
+        await wait_until_all_sent(url, 60)
+        backlog.assert_exactly_once()
+        assert sum(count - 1 for count in backlog.posts().values()) <= 20 + 4
+        assert "worker lease lost" in holder.log
+        result = await double.slash(guild.id, guild.members[0].id, "subscriptions", timeout_s=30)
+        assert result.content == "You don't follow any topics here yet. Try `/subscribe`."
+        assert await holder.stop() == 0, holder.log
+        fleet.processes.remove(holder)
+        assert set(failures(holder.log)) <= CUT_SESSION_ERRORS | {"TimeoutError"}, holder.log
