@@ -176,10 +176,12 @@ class Dispatcher:
 
     def _taken_over(self, rows: list[Delivery], summary: SendSummary) -> None:
         """Rows whose lease ran out and that another sender claimed: they are its to send
-        (with the same nonce), so this one leaves them; not a failed delivery."""
+        (with the same nonce), so this one leaves them; not a failed delivery. Rows cancelled
+        while this sender held them (a moderator's /unpublish) are left the same way."""
         for row in rows:
             log.info(
-                "delivery %s was taken over by another sender: left to it",
+                "delivery %s is no longer this sender's (another sender took it over, or it "
+                "was cancelled meanwhile): left as it is",
                 row.label,
                 extra=delivery_ids(row),
             )
