@@ -174,6 +174,8 @@ class TopicBot(ServiceBot):
                 while_held(self.worker_lease, sending_job(self.dispatcher, self.worker_lease.held)),
                 delivery.send_interval_seconds,
                 needs_gateway=True,  # views (the Unsubscribe button) need the connection
+                # another process's /settings may have moved a digest sooner
+                rereads=shares_the_outbox(self.store.deliveries),
             ),
             ScheduledJob(
                 "send_digests",

@@ -4,8 +4,10 @@ does no harm; a failing run is logged and tried again at the job's next turn.
 Each job runs at least every so many seconds. A job may also say when it is next wanted (the
 digest job: the moment its earliest waiting row is due, read from the store), and is then
 woken at that moment by its trigger; this is read again after each of its runs and after any
-job that did something (planning writes digest rows, sending moves rows to the digest). A job
-that needs the gateway skips a run made before the gateway is ready and runs as soon as it is.
+job that did something (planning writes digest rows, sending moves rows to the digest), and
+after every run of a job that ``rereads`` (where other processes share the store, a moderator's
+/settings answered by another process moves digests this one cannot see otherwise). A job that
+needs the gateway skips a run made before the gateway is ready and runs as soon as it is.
 """
 
 from __future__ import annotations
@@ -37,13 +39,15 @@ Outcome = Literal["waiting for the gateway", "failed", "idle", "did something"]
 @dataclass(frozen=True, slots=True)
 class ScheduledJob:
     """A job: its id (in the logs), what it runs, the longest it waits between runs, when it
-    is next wanted sooner (by the bot's clock), and whether it needs the gateway."""
+    is next wanted sooner (by the bot's clock), whether it needs the gateway, and whether each
+    of its runs, even one that did nothing, reads when the jobs are next wanted again."""
 
     job_id: str
     run: Job
     every_seconds: float
     next_wanted: NextWanted | None = None
     needs_gateway: bool = False
+    rereads: bool = False
 
 
 class _SkippedTurns(logging.Filter):
@@ -198,7 +202,8 @@ class JobScheduler:
             self._running.discard(job.job_id)
         # After a failure the job waits for its next turn: waking it at a row it could not
         # send would only fail again at once.
-        if outcome == "did something" or (outcome == "idle" and job.next_wanted is not None):
+        reads_again = job.next_wanted is not None or job.rereads
+        if outcome == "did something" or (outcome == "idle" and reads_again):
             await self.wake_when_wanted()
 
     async def _run_logged(self, job: ScheduledJob) -> Outcome:

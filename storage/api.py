@@ -286,7 +286,10 @@ class DeliveriesApi(Protocol):
         default_due: tuple[datetime, datetime],
         digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
         story_since: datetime,
+        schedules_version: str | None,
     ) -> PlanCounts: ...
+
+    async def schedules_version(self) -> str | None: ...
 
     async def reschedule_digests(
         self, guild_id: int, now: datetime, daily: datetime, weekly: datetime

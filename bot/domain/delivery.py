@@ -14,7 +14,7 @@ from typing import Literal
 from bot.config import DeliverySettings, DigestSettings
 from bot.domain.digests import guild_schedule, schedule_of
 from storage.api import StoreApi
-from storage.outbox.plans import PlanCounts, Publication
+from storage.outbox.plans import PlanCounts, Publication, SchedulesChanged
 
 Clock = Callable[[], datetime]
 
@@ -27,6 +27,9 @@ UNKNOWN_CHANNEL = 10003
 UNKNOWN_USER = 10013
 _TARGET_CODES = {CANNOT_DM, MISSING_ACCESS, MISSING_PERMISSIONS, UNKNOWN_USER}
 _GONE_CODES = {UNKNOWN_CHANNEL}
+# A plan rolled back because a digest schedule changed under it is written again at once, so
+# often (then at the next planning run).
+PLAN_ATTEMPTS = 3
 
 FailureKind = Literal["retry", "target", "target_gone", "message"]
 
@@ -148,8 +151,21 @@ class DeliveryPlanner:
     async def _plan_one(
         self, publication: Publication, now: datetime, cutoff: datetime
     ) -> PlanCounts:
+        for attempt in range(1, PLAN_ATTEMPTS + 1):
+            try:
+                return await self._write_plan(publication, now, cutoff)
+            except SchedulesChanged:  # a moderator changed a digest schedule meanwhile
+                if attempt == PLAN_ATTEMPTS:
+                    raise  # planned again at the next run
+        raise AssertionError("unreachable")
+
+    async def _write_plan(
+        self, publication: Publication, now: datetime, cutoff: datetime
+    ) -> PlanCounts:
+        deliveries = self._store.deliveries
+        version = await deliveries.schedules_version()  # before the schedules it names
         in_use = await self._store.guild_settings.digest_schedules_in_use()
-        return await self._store.deliveries.write_plan(
+        return await deliveries.write_plan(
             publication,
             now=now,
             cutoff=cutoff,
@@ -157,4 +173,5 @@ class DeliveryPlanner:
             default_due=schedule_of(self._digests).next_moments(now),
             digest_due={key: schedule_of(self._digests, *key).next_moments(now) for key in in_use},
             story_since=now - self._story_window,
+            schedules_version=version,
         )

@@ -153,9 +153,11 @@ class Dispatcher:
                 summary.to_digest += 1
                 return False
         try:
-            message_id = await self._post(delivery, article)
+            message_id = await self._post(delivery, article, summary)
         except SendFailed as error:
             return await self._handle_failure(delivery, error.failure, summary)
+        if message_id is None:
+            return False  # retracted, or taken over, while it waited for its turn
         await self._store.deliveries.mark_sent([delivery], message_id, self._clock())
         await self._store.deliveries.record_success(delivery)
         summary.sent += 1
@@ -174,10 +176,12 @@ class Dispatcher:
 
     def _taken_over(self, rows: list[Delivery], summary: SendSummary) -> None:
         """Rows whose lease ran out and that another sender claimed: they are its to send
-        (with the same nonce), so this one leaves them; not a failed delivery."""
+        (with the same nonce), so this one leaves them; not a failed delivery. Rows cancelled
+        while this sender held them (a moderator's /unpublish) are left the same way."""
         for row in rows:
             log.info(
-                "delivery %s was taken over by another sender: left to it",
+                "delivery %s is no longer this sender's (another sender took it over, or it "
+                "was cancelled meanwhile): left as it is",
                 row.label,
                 extra=delivery_ids(row),
             )
@@ -216,7 +220,9 @@ class Dispatcher:
         found = await self._store.related.story(article.id, None, guild_id, coverage=MAX_COVERAGE)
         return [link.article for link in found.coverage] if found else []
 
-    async def _post(self, delivery: Delivery, article: Article) -> int:
+    async def _post(self, delivery: Delivery, article: Article, summary: SendSummary) -> int | None:
+        """Post the row's alert; None when, its turn come, the row is no longer this sender's
+        to send (``_still_held``)."""
         related = await self._also_covered(delivery, article)
         embed = alert_embed(article, related, delivery)
         if delivery.target_kind == "channel":
@@ -236,11 +242,21 @@ class Dispatcher:
             if delivery.topic_id is not None:
                 view.add_item(UnsubscribeButton(delivery.guild_id, delivery.topic_id))
         message = Outgoing(delivery.nonce, mentions, content=content, embeds=[embed], view=view)
-        return await self._send(channel_id, message, kind=delivery.target_kind)
+        await self._pacer.wait(channel_id)
+        # Asked again at the last moment: a row waits for its DM channel and its turn in the
+        # pacing (seconds, with many rows under way), and a moderator's /unpublish (answered by
+        # any process) cancels it meanwhile, or another sender takes it over.
+        if not await self._held([delivery], summary):
+            return None
+        return await self._request(channel_id, message, kind=delivery.target_kind)
 
     async def _send(self, channel_id: int, message: Outgoing, *, kind: str) -> int:
         """Send, paced; the message's id. Raises ``SendFailed``."""
         await self._pacer.wait(channel_id)
+        return await self._request(channel_id, message, kind=kind)
+
+    async def _request(self, channel_id: int, message: Outgoing, *, kind: str) -> int:
+        """Send now (the pacing let it go); the message's id. Raises ``SendFailed``."""
         metrics = self._metrics
         try:
             with metrics.send_seconds.time():

@@ -35,7 +35,7 @@ class SendSummary:
             f"{self.dead} gave up, {self.to_digest} moved to the digest"
         )
         if self.taken_over:
-            text += f", {self.taken_over} taken over by another sender"
+            text += f", {self.taken_over} taken over by another sender or cancelled meanwhile"
         return text + (f"; paused: {', '.join(self.paused)}" if self.paused else "")
 
     @property

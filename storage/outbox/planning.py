@@ -45,6 +45,7 @@ class PlanningQueries:
         default_due: tuple[datetime, datetime],
         digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
         story_since: datetime,
+        schedules_version: str | None,
     ) -> PlanCounts:
         """Write one row per matching channel and per matching member (one alert per member
         however many of their topics match), and mark the publication planned, atomically.
@@ -54,7 +55,9 @@ class PlanningQueries:
         ``digest_due`` gives the next daily and weekly digest moments for each digest schedule
         guilds set (as stored, None where they kept a default); guilds that set none get
         ``default_due``. A target already given (or due) another article of the same story
-        since ``story_since`` is left out: one alert per story."""
+        since ``story_since`` is left out: one alert per story. ``digest_due`` was read from
+        the schedules of version ``schedules_version`` (``schedules_version()``): if a guild's
+        schedule changed since, the plan is rolled back with ``SchedulesChanged``."""
         params = plans.plan_params(
             publication,
             now=now,
@@ -76,6 +79,7 @@ class PlanningQueries:
                 else plans.MARK_GUILD_PLANNED
             )
             outcome = await self._db.fetch_all(mark, params)
+            await self._check_schedules(schedules_version)
         return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
 
     async def _load_digest_dues(
@@ -93,11 +97,25 @@ class PlanningQueries:
             plans.schedule_dues(digest_due),
         )
 
+    async def schedules_version(self) -> str | None:
+        """The version of the guilds' digest schedules (``plans.SCHEDULES_VERSION``)."""
+        value = await self._db.scalar(plans.SCHEDULES_VERSION)
+        return None if value is None else str(value)
+
+    async def _check_schedules(self, version: str | None) -> None:
+        await self._db.hold_lock(plans.SCHEDULES_LOCK)
+        if await self.schedules_version() != version:
+            raise plans.SchedulesChanged()
+
     async def reschedule_digests(
         self, guild_id: int, now: datetime, daily: datetime, weekly: datetime
     ) -> int:
         """The guild's digest schedule changed: its daily and weekly rows not yet due move to
-        ``daily`` and ``weekly`` (rows already due go out as they are); how many moved."""
+        ``daily`` and ``weekly`` (rows already due go out as they are); how many moved. Called
+        in the transaction that changes the schedule, which counts the schedules' version up
+        (see ``plans.SCHEDULES_LOCK``)."""
+        await self._db.hold_lock(plans.SCHEDULES_LOCK)
+        await self._db.execute(plans.NEXT_SCHEDULES_VERSION)
         return await self._db.execute(
             plans.RESCHEDULE_DIGESTS, plans.reschedule_params(guild_id, now, daily, weekly)
         )

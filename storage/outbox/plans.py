@@ -156,6 +156,26 @@ def plan_params(
     }
 
 
+# The guilds' digest schedules have a version, counted up in the transaction of every change
+# (with ``RESCHEDULE_DIGESTS``), under the lock ``SCHEDULES_LOCK`` that a plan also takes as its
+# last step. A plan computes its members' digest moments from the schedules it read before its
+# transaction, and its rows are invisible to a change made meanwhile, which moves only the rows
+# it sees: so a plan whose schedules' version is no longer the one it read is rolled back
+# (``SchedulesChanged``) and planned again, and a change that comes after it waits for the lock
+# and then sees, and moves, its rows.
+SCHEDULES_LOCK = "digest schedules"
+SCHEDULES_VERSION = "SELECT value FROM meta WHERE key = 'digest_schedules'"
+NEXT_SCHEDULES_VERSION = (
+    "INSERT INTO meta (key, value) VALUES ('digest_schedules', '1') ON CONFLICT (key) "
+    "DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
+)
+
+
+class SchedulesChanged(Exception):
+    """A guild's digest schedule changed while a plan was being written: the plan was rolled
+    back, to be written again with the moments of the new schedules."""
+
+
 def reschedule_params(
     guild_id: int, now: datetime, daily: datetime, weekly: datetime
 ) -> dict[str, int]:

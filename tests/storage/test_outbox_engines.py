@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from storage.outbox.plans import PlanCounts
+import pytest
+
+from storage.outbox.plans import PlanCounts, SchedulesChanged
 from storage.timestamps import to_timestamp
 from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
 
@@ -27,6 +29,7 @@ async def plan_all(store: Any, **changes: Any) -> list[PlanCounts]:
             "default_due": (DAILY, WEEKLY),
             "digest_due": {},
             "story_since": NOW - 72 * HOUR,
+            "schedules_version": await store.deliveries.schedules_version(),
         } | changes
         written.append(await store.deliveries.write_plan(publication, **fields))
     return written
@@ -133,6 +136,7 @@ async def test_old_publications_are_skipped_never_planned(any_store):
             default_due=(DAILY, WEEKLY),
             digest_due={},
             story_since=NOW - 72 * HOUR,
+            schedules_version=None,
         )
     ]
     assert counts == PlanCounts(0, 0, skipped_old=True)
@@ -339,3 +343,21 @@ async def test_an_articles_deliveries_go_with_it(any_store):
         await outbox.add_row(G1, "dm", 5, pk)
     await sql(any_store, "DELETE FROM articles WHERE pk = :pk", pk=gone)
     assert [pk for _, _, _, pk, *_ in await outbox.rows()] == [kept]
+
+
+async def test_a_plan_read_from_digest_schedules_changed_since_is_rolled_back(any_store):
+    """A plan whose digest moments were read before a guild's schedule changed writes nothing
+    (``SchedulesChanged``): the planner writes it again with the new moments."""
+    outbox = Outbox(any_store)
+    ai = await outbox.topic("AI")
+    await outbox.subscribe(G1, 100, ai, delivery="daily")
+    pk = await outbox.article("trains", [ai])
+    read = await any_store.deliveries.schedules_version()
+    async with any_store.transaction():  # as /settings changes a schedule
+        await any_store.deliveries.reschedule_digests(G1, NOW, DAILY, WEEKLY)
+    with pytest.raises(SchedulesChanged):
+        await plan_all(any_store, schedules_version=read)
+    assert await outbox.rows() == []
+    assert [p.article_pk for p in await any_store.deliveries.unplanned(CUTOFF, limit=9)] == [pk]
+    assert await any_store.deliveries.schedules_version() != read
+    assert await plan_all(any_store) == [PlanCounts(channel_posts=0, direct_messages=1)]

@@ -47,6 +47,7 @@ class PgPlanningQueries(OutboxQueries):
         default_due: tuple[datetime, datetime],
         digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
         story_since: datetime,
+        schedules_version: str | None,
     ) -> PlanCounts:
         """Write one row per matching channel and per matching member (one alert per member
         however many of their topics match), and mark the publication planned, atomically;
@@ -72,6 +73,8 @@ class PgPlanningQueries(OutboxQueries):
             members = await self._plan_members(params, keep)
             channels = await self._execute(_PLAN_CHANNELS + keep, params, _PLAN_TYPES)
             outcome = await self._fetch(mark, params, _PLAN_TYPES)
+            # Last, so that a schedule's change waits for the lock only while this commits.
+            await self._check_schedules(schedules_version)
         return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
 
     async def _plan_members(self, params: dict[str, Any], keep: str) -> int:
@@ -84,14 +87,29 @@ class PgPlanningQueries(OutboxQueries):
             _PLAN_TYPES | _DUE_TYPES,
         )
 
+    async def schedules_version(self) -> str | None:
+        """The version of the guilds' digest schedules (``plans.SCHEDULES_VERSION``)."""
+        value = await self._scalar(plans.SCHEDULES_VERSION, {})
+        return None if value is None else str(value)
+
+    async def _check_schedules(self, version: str | None) -> None:
+        await self._db.named.hold_lock(plans.SCHEDULES_LOCK)
+        if await self.schedules_version() != version:
+            raise plans.SchedulesChanged()
+
     async def reschedule_digests(
         self, guild_id: int, now: datetime, daily: datetime, weekly: datetime
     ) -> int:
         """The guild's digest schedule changed: its daily and weekly rows not yet due move to
-        ``daily`` and ``weekly`` (rows already due go out as they are); how many moved."""
-        return await self._execute(
-            plans.RESCHEDULE_DIGESTS, plans.reschedule_params(guild_id, now, daily, weekly)
-        )
+        ``daily`` and ``weekly`` (rows already due go out as they are); how many moved. Part
+        of the transaction that changes the schedule, which counts the schedules' version up
+        (see ``plans.SCHEDULES_LOCK``): a plan under way either waits or is written again."""
+        async with self._db.transaction():
+            await self._db.named.hold_lock(plans.SCHEDULES_LOCK)
+            await self._execute(plans.NEXT_SCHEDULES_VERSION, {})
+            return await self._execute(
+                plans.RESCHEDULE_DIGESTS, plans.reschedule_params(guild_id, now, daily, weekly)
+            )
 
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int:
         """A moderator retracted the article in their guild: cancel what waits there."""
