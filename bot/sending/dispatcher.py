@@ -164,12 +164,14 @@ class Dispatcher:
         return False
 
     async def _held(self, rows: list[Delivery], summary: SendSummary) -> list[Delivery]:
-        """The rows (of ``rows``) this sender still holds, their lease renewed; all of them
-        where no other sender shares the outbox (SQLite)."""
+        """The rows (of ``rows``) this sender still holds, their lease renewed; where no other
+        sender shares the outbox (SQLite), those still pending (a moderator's /unpublish
+        cancels rows already read into the queues)."""
         deliveries = self._store.deliveries
-        if not shares_the_outbox(deliveries):
-            return rows
-        held = await deliveries.renew_claims(rows, self._clock())
+        if shares_the_outbox(deliveries):
+            held = await deliveries.renew_claims(rows, self._clock())
+        else:
+            held = await deliveries.still_pending(rows)
         kept = {row.key for row in held}
         self._taken_over([row for row in rows if row.key not in kept], summary)
         return held

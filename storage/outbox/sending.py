@@ -25,6 +25,15 @@ class SendingQueries:
         )
         return [DELIVERY.from_row(row) for row in rows]
 
+    async def still_pending(self, rows: Sequence[Delivery]) -> list[Delivery]:
+        """The rows (of ``rows``) still pending: a moderator's retraction, or a removed feed or
+        subscription, may have cancelled one since it was read."""
+        return [
+            row
+            for row in rows
+            if await self._db.fetch_one(sends.STILL_PENDING, row.key_params) is not None
+        ]
+
     async def _update_rows(
         self, assignments: str, rows: Sequence[Delivery], values: dict[str, Any]
     ) -> None:

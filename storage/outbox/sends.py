@@ -13,6 +13,7 @@ from typing import Any
 from storage.database import StoreError
 from storage.outbox.rows import (
     ANY_PENDING,
+    KEY_MATCH,
     PUBLISHED_IN_GUILD,
     WHENEVER,
     Delivery,
@@ -44,6 +45,7 @@ ALREADY_TOLD = (
     "SELECT 1 FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
     "AND state = 'sent' AND sent_at IS NOT NULL AND article_pk = :article LIMIT 1"
 )
+STILL_PENDING = f"SELECT 1 FROM deliveries WHERE {KEY_MATCH} AND state = 'pending'"
 DM_CHANNEL = "SELECT channel_id FROM dm_channels WHERE user_id = :user"
 SAVE_DM_CHANNEL = (
     "INSERT INTO dm_channels (user_id, channel_id) VALUES (:user, :channel) "

@@ -5,6 +5,7 @@ servers, a member changing how they want alerts, an article edited after it went
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -401,3 +402,33 @@ async def test_a_post_waiting_when_the_channels_only_feed_goes_is_not_posted(bar
     await harness.send()
     assert posts(harness, g.alerts.id) == []
     assert [m.embeds[0]["title"] for m in posts(harness, g.general.id)] == ["Night ferry added"]
+
+
+async def test_an_unpublish_mid_send_stops_the_alerts_already_read_for_sending(
+    make_harness: MakeHarness,
+):
+    # paced at 10 requests a second, the 30 members' DMs take seconds; the moderator retracts
+    # after the first few: what the sending run had already read goes no further
+    harness = await make_harness(delivery={"global_requests_per_second": 10}, members=31)
+    g = harness.first
+    readers = [m.id for m in g.members[1:]]
+    article = await story(harness, 1, title="Ferry strike called off")  # the topic exists now
+    for reader in readers:
+        await follow(harness, g, reader, "Transport")
+    await harness.plan()
+
+    def alerted() -> int:
+        return sum(len(harness.double.dms_to(reader)) for reader in readers)
+
+    sending = asyncio.create_task(harness.send())
+    while alerted() < 3:
+        assert not sending.done(), "the run ended before the retraction"
+        await asyncio.sleep(0.05)
+    result = await harness.slash(g, g.moderator.id, "unpublish", {"article": article.id})
+    assert result.content.startswith("Retracted"), result.content
+    at_answer = alerted()
+    summary = await sending
+    # one may have been on its way (checked just before the retraction committed)
+    assert alerted() - at_answer <= 1
+    assert at_answer < len(readers)
+    assert summary.taken_over >= len(readers) - at_answer - 1

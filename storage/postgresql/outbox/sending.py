@@ -102,6 +102,15 @@ class PgSendingQueries(OutboxQueries):
         }
         return deliveries(await self._fetch(sql, params))
 
+    async def still_pending(self, rows: Sequence[Delivery]) -> list[Delivery]:
+        """The rows (of ``rows``) still pending, whoever holds them (``renew_claims`` is what
+        a sender asks of its own)."""
+        return [
+            row
+            for row in rows
+            if await self._scalar(sends.STILL_PENDING, row.key_params) is not None
+        ]
+
     async def renew_claims(self, rows: Sequence[Delivery], now: datetime) -> list[Delivery]:
         """The rows (of ``rows``) this sender still holds, their lease extended from ``now``;
         the others were taken over by another sender, which sends them: this one must not."""
