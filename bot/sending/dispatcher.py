@@ -224,7 +224,7 @@ class Dispatcher:
 
     async def _post(self, delivery: Delivery, article: Article, summary: SendSummary) -> int | None:
         """Post the row's alert; None when, its turn come, the row is no longer this sender's
-        to send (``_still_held``)."""
+        to send (``_held``)."""
         related = await self._also_covered(delivery, article)
         embed = alert_embed(article, related, delivery)
         if delivery.target_kind == "channel":

@@ -81,16 +81,36 @@ def fail_pending_for_target(also_set: str = "") -> str:
     )
 
 
+# A due row whose feed, or subscription, was removed or paused (``d``: the row).
+_FEED_GONE = (
+    "NOT EXISTS (SELECT 1 FROM feeds f WHERE f.id = d.feed_id AND f.disabled_reason IS NULL)"
+)
+_SUBSCRIPTION_GONE = (
+    "NOT EXISTS (SELECT 1 FROM subscriptions s "
+    "WHERE s.id = d.subscription_id AND s.disabled_reason IS NULL)"
+)
+
+
+def _due_rows(condition: str, also: str, joined: str = "") -> str:
+    """An UPDATE's WHERE for the due rows (``deliveries d``, ``joined`` to what ``condition``
+    reads) that meet ``condition`` and ``also``."""
+    return (
+        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
+        f"SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d {joined}"
+        f"WHERE {_DUE} AND {condition}{_and(also)})"
+    )
+
+
 def cancel_retracted(also: str = "", also_set: str = "") -> str:
     """Cancel due rows whose article is no longer published in their guild (among rows that
     also meet ``also``, an SQL condition on ``d``, if given; also setting ``also_set``)."""
-    return (
-        f"UPDATE deliveries SET state = 'cancelled', last_error = 'retracted'{_list(also_set)} "
-        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
-        "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
+    published = (
         "JOIN articles a ON a.pk = d.article_pk LEFT JOIN guild_publication gp "
         "ON gp.guild_id = d.guild_id AND gp.article_pk = d.article_pk "
-        f"WHERE {_DUE} AND NOT {PUBLISHED_IN_GUILD}{_and(also)})"
+    )
+    return (
+        f"UPDATE deliveries SET state = 'cancelled', last_error = 'retracted'{_list(also_set)} "
+        + _due_rows(f"NOT {PUBLISHED_IN_GUILD}", also, published)
     )
 
 
@@ -107,10 +127,7 @@ def repoint_orphaned(also: str = "", also_set: str = "") -> str:
         "WHERE at.article_pk = deliveries.article_pk AND s.guild_id = deliveries.guild_id "
         "AND s.user_id = deliveries.target_id AND s.disabled_reason IS NULL "
         f"AND s.min_quality <= a.quality){_list(also_set)} "
-        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
-        "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
-        f"WHERE {_DUE} AND d.target_kind = 'dm' AND NOT EXISTS (SELECT 1 FROM subscriptions s "
-        f"WHERE s.id = d.subscription_id AND s.disabled_reason IS NULL){_and(also)})"
+        + _due_rows(f"d.target_kind = 'dm' AND {_SUBSCRIPTION_GONE}", also)
     )
 
 
@@ -128,26 +145,17 @@ def repoint_orphaned_posts(also: str = "", also_set: str = "") -> str:
         "AND f.disabled_reason IS NULL AND (f.topic_id IS NULL OR f.topic_id IN "
         "(SELECT topic_id FROM article_topics WHERE article_pk = deliveries.article_pk)) "
         f"AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)){_list(also_set)} "
-        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
-        "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
-        f"WHERE {_DUE} AND d.target_kind = 'channel' AND NOT EXISTS (SELECT 1 FROM feeds f "
-        f"WHERE f.id = d.feed_id AND f.disabled_reason IS NULL){_and(also)})"
+        + _due_rows(f"d.target_kind = 'channel' AND {_FEED_GONE}", also)
     )
 
 
 def cancel_orphaned(also: str = "", also_set: str = "") -> str:
     """Cancel due rows whose feed or subscription was removed or paused (among rows that also
     meet ``also``, if given; also setting ``also_set``)."""
+    gone = f"CASE d.target_kind WHEN 'channel' THEN {_FEED_GONE} ELSE {_SUBSCRIPTION_GONE} END"
     return (
         "UPDATE deliveries SET state = 'cancelled', last_error = 'target removed or paused'"
-        f"{_list(also_set)} "
-        "WHERE (article_pk, guild_id, target_kind, target_id) IN ("
-        "SELECT d.article_pk, d.guild_id, d.target_kind, d.target_id FROM deliveries d "
-        f"WHERE {_DUE} AND CASE d.target_kind "
-        "WHEN 'channel' THEN NOT EXISTS (SELECT 1 FROM feeds f "
-        "WHERE f.id = d.feed_id AND f.disabled_reason IS NULL) "
-        "ELSE NOT EXISTS (SELECT 1 FROM subscriptions s "
-        f"WHERE s.id = d.subscription_id AND s.disabled_reason IS NULL) END{_and(also)})"
+        f"{_list(also_set)} " + _due_rows(gone, also)
     )
 
 
