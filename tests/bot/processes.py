@@ -5,10 +5,11 @@ subprocesses talking to the Discord double over 127.0.0.1 and to a database of t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,6 +73,20 @@ class Fleet:
                 if code != 0:
                     bad.append(process.log)
         return bad
+
+
+@contextlib.asynccontextmanager
+async def clean_fleet(double: DiscordDouble, config: Path, url: str) -> AsyncIterator[Fleet]:
+    """A ``Fleet`` for the test to start processes in, stopped at the end: every one must exit
+    cleanly (0 on SIGTERM) and log no traceback."""
+    started = Fleet(double, config, url)
+    try:
+        yield started
+    finally:
+        unclean = await started.stop_all()
+    assert unclean == []
+    for process in started.processes:
+        assert "Traceback" not in process.log, process.log
 
 
 def kill(process: Topicbot) -> float:

@@ -23,6 +23,7 @@ from tests.bot.processes import (
     URL_ENV,
     Backlog,
     Fleet,
+    clean_fleet,
     kill,
     wait_until,
     wait_until_all_sent,
@@ -46,14 +47,8 @@ async def fleet(postgresql_database_url: str, tmp_path: Path) -> AsyncIterator[F
         config = write_pg_config(tmp_path, double)
         with config.open("a") as text:
             text.write('digests:\n  timezone: UTC\n  daily_time: "08:00"\n')
-        started = Fleet(double, config, postgresql_database_url)
-        try:
+        async with clean_fleet(double, config, postgresql_database_url) as started:
             yield started
-        finally:
-            unclean = await started.stop_all()
-        assert unclean == []
-        for process in started.processes:
-            assert "Traceback" not in process.log, process.log
 
 
 def next_utc(clock: str, now: datetime) -> datetime:
