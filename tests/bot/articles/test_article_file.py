@@ -144,7 +144,7 @@ def _with_topic_lines(*items: str) -> str:
 @pytest.mark.parametrize(
     ("written", "problem"),
     [
-        ("NO", 'YAML reads as false (unquoted yes, no, on, off, true and false are yes/no'),
+        ("NO", "YAML reads as false (unquoted yes, no, on, off, true and false are yes/no"),
         ("On", "YAML reads as true"),
         ("2026", 'YAML reads as the number 2026: put it in quotes, as in "2026"'),
         ("3.10", 'the number 3.1: put it in quotes, as in "3.1"'),
