@@ -3,6 +3,7 @@ put where they cannot go, and output read by a pipe that closes early."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -216,32 +217,36 @@ async def _version_of(path: Path) -> int:
         await connection.close()
 
 
-async def test_a_newer_topicbot_does_not_upgrade_a_store_an_older_bot_still_runs_on(
+def test_a_newer_topicbot_does_not_upgrade_a_store_an_older_bot_still_runs_on(
     tmp_path: Path, config: Path
 ) -> None:
     # pip install -U while the bot runs, then `topicbot stats` to look: the new version must
     # not change the tables under the old bot
     store = tmp_path / "data" / "topicbot.db"
-    old = await _old_store(store)
+    old = asyncio.run(_old_store(store))
     holder = subprocess.Popen(
         [sys.executable, "-c", LOCK_HOLDER, str(store)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
-        refused = topicbot("stats", "--config", str(config), cwd=tmp_path)
-        assert refused.returncode == 3
-        assert refused.stderr == (
-            f"topicbot: {store} is at schema version {old} and an older topicbot runs on it"
+        said = (
+            f"{store} is at schema version {old} and an older topicbot runs on it"
             f" (pid {holder.pid}); this one needs version {old + 1}: stop the running bot, then"
-            " start this version (it upgrades the store)\n"
+            " start this version (it upgrades the store)"
         )
-        assert await _version_of(store) == old
+        for command in (["stats"], ["ingest", str(EXAMPLES_DIR)]):
+            refused = topicbot(*command, "--config", str(config), cwd=tmp_path)
+            assert (refused.returncode, refused.stderr) == (3, f"topicbot: {said}\n"), command
+        env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+        doctor = _run("doctor", "--config", str(config), cwd=tmp_path, env=env)
+        assert f"FIX  store: {said}" in doctor.stdout.splitlines()
+        assert asyncio.run(_version_of(store)) == old
     finally:
         holder.kill()
         holder.wait()
     upgraded = topicbot("stats", "--config", str(config), cwd=tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert await _version_of(store) == old + 1
+    assert asyncio.run(_version_of(store)) == old + 1
 
 
 async def test_the_bot_upgrades_the_store_whose_lock_it_holds_itself(tmp_path: Path) -> None:
