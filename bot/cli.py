@@ -39,6 +39,7 @@ from bot.stores import open_store
 from storage import StoreError
 from storage.api import StoreApi
 from storage.backup import BackupRefused, backup_store
+from storage.errors import ConnectionLost
 from storage.exclusive import StoreInUse
 from storage.models import PruningRun, StoreSize
 from storage.postgresql import password_of, server_address, url_from_environment
@@ -192,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.OperationalError as error:
         print(f"topicbot: {_store_problem(error)}", file=sys.stderr)
         return EXIT_STORE
-    except (StoreError, sqlite3.Error, asyncpg.PostgresError, OSError) as error:
+    except (StoreError, ConnectionLost, sqlite3.Error, asyncpg.PostgresError, OSError) as error:
         print(f"topicbot: the store failed: {error}", file=sys.stderr)
         return EXIT_STORE
 
