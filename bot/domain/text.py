@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -48,3 +49,25 @@ def has_visible(text: str) -> bool:
         unicodedata.category(char) not in _INVISIBLE_CATEGORIES and char not in _BLANK_LETTERS
         for char in text
     )
+
+
+# Markup that feeds leave in titles and excerpts: tags (``<b>``, ``<br/>``, ``<a href=...>``),
+# comments, and character references (``&amp;``, ``&#8217;``, ``&nbsp;``). Only what reads as
+# a tag is taken out: ``a < b > c`` and Discord syntax such as ``<@123>`` or ``<t:0:R>`` stay.
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.DOTALL)
+_LINE_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6])\b[^<>]*>", re.IGNORECASE)
+# Direction overrides and isolates (U+202A-U+202E, U+2066-U+2069): an unclosed one turns
+# around everything after it on the line (an outlet, a date, a link's address), so text from
+# a file never carries them; right-to-left text itself reads as written without them.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def readable(text: str) -> str:
+    """Text from an article file as a reader should see it: HTML tags taken out (a line break
+    as a space), character references decoded once (``AT&amp;T`` reads ``AT&T``, ``&nbsp;`` a
+    space) and direction overrides removed."""
+    if "<" in text:
+        text = _TAG.sub("", _LINE_BREAK_TAG.sub(" ", text))
+    if "&" in text:
+        text = html.unescape(text)
+    return text.replace("\xa0", " ").translate(_BIDI_CONTROLS)
