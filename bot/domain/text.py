@@ -59,6 +59,7 @@ _LINE_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6])\b[^<>]*>", re.IGNOREC
 # Direction overrides and isolates (U+202A-U+202E, U+2066-U+2069): an unclosed one turns
 # around everything after it on the line (an outlet, a date, a link's address), so text from
 # a file never carries them; right-to-left text itself reads as written without them.
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
@@ -70,4 +71,9 @@ def readable(text: str) -> str:
         text = _TAG.sub("", _LINE_BREAK_TAG.sub(" ", text))
     if "&" in text:
         text = html.unescape(text)
-    return text.replace("\xa0", " ").translate(_BIDI_CONTROLS)
+        if _REFERENCE.search(text):  # encoded twice, as feeds often are: ``&amp;#8217;``
+            text = html.unescape(text)
+    text = text.replace("\xa0", " ").translate(_BIDI_CONTROLS)
+    # a line's leading blanks would otherwise be dropped after markdown is escaped, leaving
+    # ``# heading`` or ``> quote`` at the start of a line
+    return "\n".join(line.strip() for line in text.splitlines()) if "\n" in text else text.strip()

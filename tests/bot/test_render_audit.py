@@ -346,3 +346,69 @@ async def test_the_secured_value_of_a_real_file_appears_nowhere_a_person_looks(
     for where, message in seen.items():
         text = all_text(message) + repr(message.embeds) + repr(message.components)
         assert not any(piece in text for piece in pieces), where
+
+
+# --- the lists around articles: subscriptions, topics, a role's mention, a hand-added one -----
+
+
+async def test_topic_names_with_markup_read_as_written_in_subscriptions_and_topics(bare: Harness):
+    harness, g = bare, bare.first
+    member = g.members[0].id
+    topic = "R&amp;D **AI** <#1> @everyone"
+    await story(harness, 1, topics=[topic])
+    await follow(harness, g, member, topic)
+    subscriptions = (await harness.slash(g, member, "subscriptions")).message
+    topics = (await harness.slash(g, member, "topics")).message
+    choices = await harness.autocomplete(g, member, "subscribe", {"topic": "R&"}, "topic")
+    for where, message in {"subscriptions": subscriptions, "topics": topics}.items():
+        text = all_text(message)
+        assert "R&D \\*\\*AI\\*\\* \\<#1> @\u200beveryone" in text, f"{where}: {text}"
+    assert [c["name"] for c in choices] == ["R&D **AI** <#1> @everyone (1)"]
+    assert [c["value"] for c in choices] == [topic]  # what the store knows it by
+
+
+async def test_a_feeds_role_is_the_only_mention_whatever_the_title_says(bare: Harness):
+    harness, g = bare, bare.first
+    await story(harness, 1, title=hostile_title(g), topics=["Media"])
+    await route(harness, g, g.alerts.id, topic="Media", mention_role=g.member_role.id)
+    await harness.deliver()
+    (post,) = posts(harness, g.alerts.id)
+    assert post.content == f"<@&{g.member_role.id}>"
+    assert post.allowed_mentions["parse"] == []
+    assert [int(r) for r in post.allowed_mentions.get("roles", [])] == [g.member_role.id]
+    assert not post.allowed_mentions.get("users")
+
+
+async def test_a_hand_added_article_with_markup_and_parentheses_reads_and_links_right(
+    bare: Harness,
+):
+    harness, g = bare, bare.first
+    url = "https://en.wikipedia.example/wiki/Ferry_(boat)"
+    added = await harness.slash(
+        g,
+        g.moderator.id,
+        "article add",
+        {
+            "url": url,
+            "title": "Ferries &amp; <b>boats</b> @everyone",
+            "topics": "Transport",
+            "publish": True,
+        },
+    )
+    assert added.content.startswith("Added “Ferries & boats @\u200beveryone” ("), added.content
+    latest = (await harness.slash(g, g.members[0].id, "latest")).message
+    assert links(latest.embeds[0]["description"]) == [
+        ("Ferries & boats @\u200beveryone", "https://en.wikipedia.example/wiki/Ferry_%28boat%29")
+    ]
+
+
+async def test_a_query_is_quoted_back_as_typed_without_formatting_or_mentions(bare: Harness):
+    harness, g = bare, bare.first
+    await story(harness, 1, title="Ferry pilot expands to the islands")
+    result = await harness.reply(
+        g, g.members[0].id, "related", {"query": "**ferry** <@&1234567890123456789> @here"}
+    )
+    (embed,) = result.followups[0].embeds
+    assert embed["title"] == (
+        "Stories matching “\\*\\*ferry\\*\\* \\<@\u200b&1234567890123456789> @\u200bhere”"
+    )
