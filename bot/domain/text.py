@@ -77,3 +77,13 @@ def readable(text: str) -> str:
     # a line's leading blanks would otherwise be dropped after markdown is escaped, leaving
     # ``# heading`` or ``> quote`` at the start of a line
     return "\n".join(line.strip() for line in text.splitlines()) if "\n" in text else text.strip()
+
+
+UNTITLED = "(untitled)"
+
+
+def headline(title: str) -> str:
+    """A title to show: as written, or ``(untitled)`` when it reads as nothing (``<br/>``,
+    ``&nbsp;`` or a zero-width space alone would leave a card without a title and a link
+    without text to click)."""
+    return title if has_visible(readable(title)) else UNTITLED

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.domain.text import clip, readable
+from bot.domain.text import clip, headline, readable
 from storage.models import Article
 from storage.outbox.health import HealthCounts
 
@@ -58,8 +58,8 @@ def link_line(article: Article, limit: int = 300) -> str:
     where = f" — {plain(outlet(article), 60)}"
     room = min(limit - len(url) - len(where) - 4, LINK_TITLE_SHOWN)
     if room < LINK_TITLE_AT_LEAST:
-        return clip(f"{plain(article.title, LINK_TITLE_SHOWN)}{where}", limit)
-    return f"[{link_text(article.title, room)}]({url}){where}"
+        return clip(f"{plain(headline(article.title), LINK_TITLE_SHOWN)}{where}", limit)
+    return f"[{link_text(headline(article.title), room)}]({url}){where}"
 
 
 def link_text(title: str, limit: int) -> str:
@@ -122,7 +122,7 @@ def article_embed(
     """The article card: linked title, excerpt, outlet, time, topics, quality, thumbnail,
     and "Also covered by"."""
     embed = discord.Embed(
-        title=plain(article.title, TITLE_LIMIT),
+        title=plain(headline(article.title), TITLE_LIMIT),
         url=article.web_url,
         description=plain(article.excerpt, min(excerpt_limit, DESCRIPTION_LIMIT)) or None,
         colour=BRAND_COLOUR,

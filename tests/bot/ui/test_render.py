@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.text import readable
 from bot.ui.alerts import digest_embeds
-from bot.ui.embeds import fit_lines, link_line, plain
+from bot.ui.embeds import article_embed, fit_lines, link_line, plain
 from storage.models import Provider
 from storage.outbox.rows import Delivery
 from tests.bot.ui.test_embeds import NOW, article
@@ -133,3 +133,10 @@ def test_a_digest_never_cuts_an_item_and_counts_those_it_leaves_out():
     assert [url for _, url in listed] == [f"{LONG_URL}{n}" for n in range(len(listed))]
     assert description.count("**") == 2 * len(listed)  # every numbered item whole
     assert embed.footer.text == f"10 new articles · {10 - len(listed)} more not shown (see /latest)"
+
+
+@pytest.mark.parametrize("title", ["<br/>", "&nbsp;", "\u200b", "<b></b>\u202e"])
+def test_a_title_that_reads_as_nothing_is_shown_as_untitled(title: str):
+    item = article(title=title)
+    assert article_embed(item).title == "(untitled)"
+    assert LINK.findall(link_line(item)) == [("(untitled)", item.web_url)]
