@@ -60,23 +60,33 @@ _LINE_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6])\b[^<>]*>", re.IGNOREC
 # around everything after it on the line (an outlet, a date, a link's address), so text from
 # a file never carries them; right-to-left text itself reads as written without them.
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
-_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Control characters other than line breaks and tabs (ESC, BEL, backspace, C1 codes) mean
+# nothing to a reader and, printed on an operator's terminal, can recolour or rewrite it.
+_HIDDEN = dict.fromkeys(
+    [*map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")]
+    + [
+        c
+        for c in [*range(0x20), *range(0x7F, 0xA0)]
+        if chr(c) not in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x85"
+    ]
+)
 
 
 def readable(text: str) -> str:
     """Text from an article file as a reader should see it: HTML tags taken out (a line break
-    as a space), character references decoded once (``AT&amp;T`` reads ``AT&T``, ``&nbsp;`` a
-    space) and direction overrides removed."""
+    as a space), character references decoded (``AT&amp;T`` reads ``AT&T``, ``&nbsp;`` a
+    space), direction overrides and control characters removed, each line trimmed."""
     if "<" in text:
         text = _TAG.sub("", _LINE_BREAK_TAG.sub(" ", text))
     if "&" in text:
         text = html.unescape(text)
         if _REFERENCE.search(text):  # encoded twice, as feeds often are: ``&amp;#8217;``
             text = html.unescape(text)
-    text = text.replace("\xa0", " ").translate(_BIDI_CONTROLS)
+    text = text.replace("\xa0", " ").translate(_HIDDEN)
     # a line's leading blanks would otherwise be dropped after markdown is escaped, leaving
     # ``# heading`` or ``> quote`` at the start of a line
-    return "\n".join(line.strip() for line in text.splitlines()) if "\n" in text else text.strip()
+    lines = text.splitlines()
+    return "\n".join(line.strip() for line in lines) if len(lines) > 1 else text.strip()
 
 
 UNTITLED = "(untitled)"

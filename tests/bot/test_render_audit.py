@@ -20,6 +20,8 @@ from tests.bot.conftest import MakeHarness
 from tests.bot.harness import Harness
 from tests.bot.test_alerts import follow, posts, route, story
 from tests.discord_double import limits
+from tests.factories import write_article
+from tests.test_cli import topicbot
 
 # A real news URL is long: the sample in /work/shared/samples has 152 characters, and
 # tracking-free URLs of 200-300 characters are common (dated paths, slugs of the headline).
@@ -411,4 +413,67 @@ async def test_a_query_is_quoted_back_as_typed_without_formatting_or_mentions(ba
     (embed,) = result.followups[0].embeds
     assert embed["title"] == (
         "Stories matching “\\*\\*ferry\\*\\* \\<@\u200b&1234567890123456789> @\u200bhere”"
+    )
+
+
+async def test_the_queue_of_the_longest_hostile_files_fits_and_a_decision_reads_as_written(
+    bare: Harness,
+):
+    harness, g = bare, bare.first
+    for n in range(6):
+        await story(
+            harness,
+            n,
+            title=f"{n} &amp; <@&{g.moderator_role.id}> " + "Q" * 960,
+            excerpt="<p>" + "x " * 3000 + "</p>",
+            topics=[f"Topic {t} " + "y" * 90 for t in range(50)],
+            provider={"name": "P" * 300},
+            webUrl=f"https://pending.example/{n}/" + "u" * 2000,
+            published=False,
+        )
+    queue = await harness.slash(g, g.moderator.id, "queue")
+    assert len(queue.embeds) == 4
+    assert sum(embed_size(e) for e in queue.embeds) <= 6000
+    assert queue.embeds[0]["title"].startswith(f"1. 5 & \\<@\u200b&{g.moderator_role.id}> QQ")
+    publish = next(
+        c
+        for row in queue.message.components
+        for c in row["components"]
+        if c.get("label") == "Publish 1"
+    )
+    clicked = await harness.double.click(queue.message, publish["custom_id"], g.moderator.id)
+    assert clicked.message.content.startswith(
+        f"✅ Published “5 & \\<@\u200b&{g.moderator_role.id}> QQ"
+    )
+    assert len(clicked.message.content) <= 2000
+    assert sum(embed_size(e) for e in clicked.message.embeds) <= 6000
+
+
+# --- the operator's terminal -----------------------------------------------------------------
+
+
+def test_topicbot_related_prints_titles_as_text_without_terminal_control_codes(tmp_path: Path):
+    config = tmp_path / "topicbot.yaml"
+    config.write_text("storage:\n  path: data/topicbot.db\n")
+    coverage = {
+        "title": "\x1b]0;owned\x07Ferry strike \x1b[2J&amp; halts crossings\r",
+        "webUrl": "https://coastwire.example/ferry-strike",
+        "publishedDateTime": "2026-11-20T11:00:00Z",
+        "provider": {"name": "Coast\x1b[31mWire", "domain": "coastwire.example"},
+    }
+    write_article(
+        tmp_path / "in", "story.md",
+        title="Harbour ferry workers strike", webUrl="https://harbour-times.example/strike",
+        originalUrl=..., publishedDateTime="2026-11-20T10:00:00Z", related=[coverage],
+        published=True,
+    )  # fmt: skip
+    assert topicbot("ingest", "in", "--config", str(config), cwd=tmp_path).returncode == 0
+    result = topicbot(
+        "related", "--story", "https://harbour-times.example/strike", "--config", str(config),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\r" not in result.stdout
+    assert result.stdout.splitlines()[0].startswith(
+        " 1. ]0;ownedFerry strike [2J& halts crossings — Coast[31mWire, 2026-11-20, quality "
     )

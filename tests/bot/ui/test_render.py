@@ -31,6 +31,7 @@ LINK = re.compile(r"(?<!\\)\[((?:[^\]\\]|\\.)*)\]\(([^)\s]*)\)")
         ("مرحبا بالعالم \u200f", "مرحبا بالعالم \u200f"),  # right-to-left text reads as written
         ("Cafe\u0301 👍🏽 naïve", "Cafe\u0301 👍🏽 naïve"),
         ("  # not a heading\n   > not a quote", "# not a heading\n> not a quote"),
+        ("\x1b[31mred\x1b[0m \x07bell \x9bC1", "[31mred[0m bell C1"),
     ],
 )
 def test_readable_is_what_a_reader_should_see(written: str, read: str):
