@@ -477,3 +477,30 @@ def test_topicbot_related_prints_titles_as_text_without_terminal_control_codes(t
     assert result.stdout.splitlines()[0].startswith(
         " 1. ]0;ownedFerry strike [2J& halts crossings — Coast[31mWire, 2026-11-20, quality "
     )
+
+
+async def test_why_a_story_is_related_never_names_a_feeds_markup_as_a_shared_term(bare: Harness):
+    harness, g = bare, bare.first
+    article = await story(
+        harness,
+        1,
+        title="AT&amp;T&#8217;s Time Warner deal closes after court&#8217;s ruling",
+        excerpt="AT&amp;T&#8217;s merger with <b>Time Warner</b> closed &amp; regulators agreed",
+        topics=["Media"],
+    )
+    await story(
+        harness,
+        2,
+        title="Court clears AT&amp;T&#8217;s Time Warner merger",
+        excerpt="The court&#8217;s ruling lets AT&amp;T close the <i>Time Warner</i> deal",
+        topics=["Media"],
+        webUrl="https://other.example/att",
+        provider={"name": "Other Wire"},
+    )
+    result = await harness.reply(g, g.members[0].id, "related", {"story": article.id})
+    lines = result.followups[0].embeds[1]["description"].splitlines()
+    assert lines[0].startswith("**1.** [Court clears AT&T’s Time Warner merger]"), lines
+    reason = lines[1]
+    assert "shared terms:" in reason and "warner" in reason.casefold(), reason
+    for markup in ("amp", "8217", "quot", "<b>", "<i>"):
+        assert markup not in reason, reason
