@@ -60,6 +60,7 @@ _LINE_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6])\b[^<>]*>", re.IGNOREC
 # around everything after it on the line (an outlet, a date, a link's address), so text from
 # a file never carries them; right-to-left text itself reads as written without them.
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_BLANK_LINES = re.compile(r"\n{3,}")
 # Control characters other than line breaks and tabs (ESC, BEL, backspace, C1 codes) mean
 # nothing to a reader and, printed on an operator's terminal, can recolour or rewrite it.
 _HIDDEN = dict.fromkeys(
@@ -86,14 +87,17 @@ def readable(text: str) -> str:
     # a line's leading blanks would otherwise be dropped after markdown is escaped, leaving
     # ``# heading`` or ``> quote`` at the start of a line
     lines = text.splitlines()
-    return "\n".join(line.strip() for line in lines) if len(lines) > 1 else text.strip()
+    if len(lines) < 2:
+        return text.strip()
+    # one blank line at most between paragraphs: a file's hundred empty lines are not a card
+    return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in lines)).strip()
 
 
 UNTITLED = "(untitled)"
 
 
 def headline(title: str) -> str:
-    """A title to show: as written, or ``(untitled)`` when it reads as nothing (``<br/>``,
-    ``&nbsp;`` or a zero-width space alone would leave a card without a title and a link
-    without text to click)."""
-    return title if has_visible(readable(title)) else UNTITLED
+    """A title to show: as written on one line (a line break would split a list's item or
+    its link), or ``(untitled)`` when it reads as nothing (``<br/>``, ``&nbsp;`` or a
+    zero-width space alone would leave a card without a title and a link without text)."""
+    return " ".join(title.split()) if has_visible(readable(title)) else UNTITLED

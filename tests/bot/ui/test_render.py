@@ -141,3 +141,11 @@ def test_a_title_that_reads_as_nothing_is_shown_as_untitled(title: str):
     item = article(title=title)
     assert article_embed(item).title == "(untitled)"
     assert LINK.findall(link_line(item)) == [("(untitled)", item.web_url)]
+
+
+def test_a_title_is_one_line_and_an_excerpt_keeps_one_blank_line_at_most():
+    item = article(title="Line one\nLine two", excerpt="First\n\n\n\n\n\n\nSecond\n\nThird")
+    assert LINK.findall(link_line(item)) == [("Line one Line two", item.web_url)]
+    card = article_embed(item)
+    assert card.title == "Line one Line two"
+    assert card.description == "First\n\nSecond\n\nThird"
