@@ -30,8 +30,9 @@ def plain(text: str, limit: int) -> str:
 
 
 def outlet(article: Article) -> str:
-    """The outlet's name, or its domain, or a dash."""
-    return article.provider.name or article.provider.domain or "unknown outlet"
+    """The outlet's name, or its domain, or "unknown outlet"; on one line."""
+    name = " ".join((article.provider.name or article.provider.domain or "").split())
+    return name or "unknown outlet"
 
 
 UNKNOWN_DATE = "date unknown"

@@ -144,8 +144,13 @@ def test_a_title_that_reads_as_nothing_is_shown_as_untitled(title: str):
 
 
 def test_a_title_is_one_line_and_an_excerpt_keeps_one_blank_line_at_most():
-    item = article(title="Line one\nLine two", excerpt="First\n\n\n\n\n\n\nSecond\n\nThird")
+    item = article(
+        title="Line one\nLine two",
+        excerpt="First\n\n\n\n\n\n\nSecond\n\nThird",
+        provider=Provider("Coast\nWire", ""),
+    )
     assert LINK.findall(link_line(item)) == [("Line one Line two", item.web_url)]
+    assert link_line(item).endswith(") — Coast Wire")
     card = article_embed(item)
     assert card.title == "Line one Line two"
     assert card.description == "First\n\nSecond\n\nThird"
