@@ -56,13 +56,13 @@ def has_visible(text: str) -> bool:
 # a tag is taken out: ``a < b > c`` and Discord syntax such as ``<@123>`` or ``<t:0:R>`` stay.
 _TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.DOTALL)
 _LINE_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6])\b[^<>]*>", re.IGNORECASE)
-# Direction overrides and isolates (U+202A-U+202E, U+2066-U+2069): an unclosed one turns
-# around everything after it on the line (an outlet, a date, a link's address), so text from
-# a file never carries them; right-to-left text itself reads as written without them.
 _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 _BLANK_LINES = re.compile(r"\n{3,}")
-# Control characters other than line breaks and tabs (ESC, BEL, backspace, C1 codes) mean
-# nothing to a reader and, printed on an operator's terminal, can recolour or rewrite it.
+# Taken out of what a reader sees: direction overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069), since an unclosed one turns around everything after it on the line (an
+# outlet, a date, a link's address) while right-to-left text reads as written without them;
+# and control characters other than line breaks and tabs (ESC, BEL, backspace, C1 codes),
+# which mean nothing to a reader and, on an operator's terminal, can recolour or rewrite it.
 _HIDDEN = dict.fromkeys(
     [*map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")]
     + [
