@@ -26,7 +26,9 @@ def plain(text: str, limit: int) -> str:
     direction overrides, see ``readable``), with markdown, mentions and Discord's ``<...>``
     syntax (``<#channel>``, ``<t:0:R>``, ``<:emoji:1>``) shown as written, clipped to ``limit``."""
     escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(readable(text)))
-    return clip(escaped.replace("<", "\\<"), limit)
+    # escape_markdown escapes a masked link's "[" only for the first of several links and not
+    # in "[[a]](url)"; an escaped "]" closes none. "<" starts Discord's own syntax.
+    return clip(escaped.replace("]", "\\]").replace("<", "\\<"), limit)
 
 
 def outlet(article: Article) -> str:
@@ -66,7 +68,8 @@ def link_line(article: Article, limit: int = 300) -> str:
 def link_text(title: str, limit: int) -> str:
     """A title as the text of a masked link: brackets cannot end it early, and an address
     written in it is not one Discord would show as where the link goes."""
-    text = plain(title, limit).replace("[", "(").replace("]", ")")
+    text = plain(title, limit).replace("\\[", "(").replace("\\]", ")")
+    text = text.replace("[", "(").replace("]", ")")
     return text.replace("://", ":\u200b//")
 
 

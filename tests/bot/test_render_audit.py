@@ -186,7 +186,8 @@ def hostile_title(g: Any) -> str:
     return (
         f"*Breaking* _x_ ~~y~~ ||z|| `c` <@{g.moderator.id}> <@&{g.moderator_role.id}> "
         f"@everyone @here <#{g.general.id}> <t:0:R> <:pog:123456789012345678> "
-        "[Click](https://evil.example) https://bank.example/login \u202egnp.exe"
+        "[Click](https://evil.example) https://bank.example/login \u202egnp.exe "
+        "[a](https://ok.example)[b](https://evil.example) [[c]](https://evil.example/2)"
     )
 
 

@@ -47,7 +47,12 @@ def test_readable_is_what_a_reader_should_see(written: str, read: str):
         ("<t:0:R> <#123456789012345678> <:e:1>", "\\<t:0:R> \\<#123456789012345678> \\<:e:1>"),
         ("@everyone <@&123456789012345678>", "@\u200beveryone \\<@\u200b&123456789012345678>"),
         ("&lt;@&amp;123456789012345678&gt;", "\\<@\u200b&123456789012345678>"),
-        ("[Click](https://evil.example)", "\\[Click](https://evil.example)"),
+        ("[Click](https://evil.example)", "\\[Click\\](https://evil.example)"),
+        (
+            "[a](https://a.example)[b](https://evil.example)",
+            "\\[a\\](https://a.example)[b\\](https://evil.example)",
+        ),
+        ("[[c]](https://evil.example)", "\\[[c\\]\\](https://evil.example)"),
     ],
 )
 def test_plain_shows_markdown_and_discord_syntax_as_written(written: str, shown: str):
