@@ -9,7 +9,7 @@ from discord.ext import commands
 from bot.app import TopicBot
 from bot.checks import check_can_post, check_same_guild, guild_id_of, moderator_only
 from bot.domain.feeds import check_mention_role
-from bot.domain.text import clip
+from bot.domain.text import clip, readable
 from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
 from bot.ui.embeds import BRAND_COLOUR, fit_lines
@@ -107,7 +107,7 @@ class FeedCommands(
         names = sorted({f.topic_name for f in feeds if f.topic_name})
         typed = current.casefold().strip()
         return [
-            app_commands.Choice(name=clip(n, 100), value=n[:100])
+            app_commands.Choice(name=clip(readable(n), 100) or "?", value=n[:100])
             for n in names
             if typed in n.casefold()
         ][:25]

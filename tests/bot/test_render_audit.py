@@ -427,7 +427,7 @@ async def test_the_queue_of_the_longest_hostile_files_fits_and_a_decision_reads_
             n,
             title=f"{n} &amp; <@&{g.moderator_role.id}> " + "Q" * 960,
             excerpt="<p>" + "x " * 3000 + "</p>",
-            topics=[f"Topic {t} " + "y" * 90 for t in range(50)],
+            topics=["R&amp;D"] + [f"Topic {t} " + "y" * 90 for t in range(49)],
             provider={"name": "P" * 300},
             webUrl=f"https://pending.example/{n}/" + "u" * 2000,
             published=False,
@@ -436,6 +436,10 @@ async def test_the_queue_of_the_longest_hostile_files_fits_and_a_decision_reads_
     assert len(queue.embeds) == 4
     assert sum(embed_size(e) for e in queue.embeds) <= 6000
     assert queue.embeds[0]["title"].startswith(f"1. 5 & \\<@\u200b&{g.moderator_role.id}> QQ")
+    assert (
+        queue.embeds[0]["footer"]["text"].startswith("id ")
+        and " · R&D, Topic 0" in (queue.embeds[0]["footer"]["text"])
+    )
     publish = next(
         c
         for row in queue.message.components
