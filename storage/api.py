@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from storage.models import (
         Article,
         ArticleDraft,
+        ArticleState,
         AuditEntry,
         DeliveryMode,
         DigestKey,
@@ -161,7 +162,9 @@ class PublicationApi(Protocol):
         state: PublicationState,
         actor_id: int,
         now: datetime,
-    ) -> None: ...
+        *,
+        expected: ArticleState | None = None,
+    ) -> bool: ...
 
     async def pending(
         self, guild_id: int, *, limit: int, offset: int = 0

@@ -16,6 +16,7 @@ from bot.checks import (
     member_is_moderator,
     moderator_only,
 )
+from bot.domain.errors import UserError
 from bot.domain.text import clip
 from bot.errors import report_error
 from bot.ui.choices import article_choices
@@ -65,12 +66,18 @@ class QueueDecision(
                 raise app_commands.CheckFailure(NOT_A_MODERATOR)
             moderation = interaction.client.services.moderation
             guild_id, actor = guild_id_of(interaction), interaction.user.id
-            if self.action == "publish":
-                decided = await moderation.publish(guild_id, actor, self.article_id)
-                note = f"✅ Published “{plain(decided.article.title, 150)}”."
-            else:
-                decided = await moderation.reject(guild_id, actor, self.article_id)
-                note = f"🗑️ Rejected “{plain(decided.article.title, 150)}”."
+            try:
+                if self.action == "publish":
+                    decided = await moderation.publish(
+                        guild_id, actor, self.article_id, queued=True
+                    )
+                    note = f"✅ Published “{plain(decided.article.title, 150)}”."
+                else:
+                    decided = await moderation.reject(guild_id, actor, self.article_id)
+                    note = f"🗑️ Rejected “{plain(decided.article.title, 150)}”."
+            except UserError as refused:
+                # decided meanwhile (or gone): say so on the page, shown afresh
+                note = clip(refused.message, 2000)
             embeds, view = await render_queue_page(interaction, self.page)
             await interaction.response.edit_message(content=note, embeds=embeds, view=view)
         except Exception as error:

@@ -30,6 +30,15 @@ class Page:
     total: int
 
 
+def no_longer_waiting(item: GuildArticle) -> UserError:
+    """A queue button pressed on an article someone (or its file) decided meanwhile."""
+    return UserError(
+        f"“{shown(item.article.title)}” was no longer waiting: "
+        f"{'it was turned down' if item.state == 'retracted' else 'it is published'} here. "
+        "Nothing changed."
+    )
+
+
 def split_topics(text: str) -> list[str]:
     """Topics typed as a comma-separated list, blanks (and names that show nothing) dropped."""
     return [part.strip() for part in text.split(",") if has_visible(part)]
@@ -74,17 +83,19 @@ class ModerationService:
         article = await self._store.articles.get(article_id)
         return article is not None and article.coverage_only
 
-    async def publish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
-        """Publish the article in this guild."""
-        return await self._decide(guild_id, actor_id, article_id, "published", "publish")
+    async def publish(
+        self, guild_id: int, actor_id: int, article_id: str, *, queued: bool = False
+    ) -> GuildArticle:
+        """Publish the article in this guild (with ``queued``, only while it waits there)."""
+        return await self._decide(guild_id, actor_id, article_id, "published", "publish", queued)
 
     async def unpublish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
         """Retract the article in this guild."""
         return await self._decide(guild_id, actor_id, article_id, "retracted", "unpublish")
 
     async def reject(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
-        """Turn down a queued article in this guild."""
-        return await self._decide(guild_id, actor_id, article_id, "retracted", "reject")
+        """Turn down a queued article in this guild, only while it waits there."""
+        return await self._decide(guild_id, actor_id, article_id, "retracted", "reject", True)
 
     async def _decide(
         self,
@@ -93,14 +104,28 @@ class ModerationService:
         article_id: str,
         state: PublicationState,
         action: str,
+        queued: bool = False,
     ) -> GuildArticle:
         current = await self.article(guild_id, article_id)
+        if queued and current.state != "pending":
+            raise no_longer_waiting(current)
         if current.state == state:
             word = "published" if state == "published" else "not published"
             raise UserError(f"“{shown(current.article.title)}” is already {word} here.")
-        await self._store.publication.decide(
-            guild_id, current.article.id, state, actor_id, self._clock()
+        # recorded only if no one decided it since it was read: two moderators pressing at
+        # once, or one publishing while another retracts, make one decision each, in turn
+        recorded = await self._store.publication.decide(
+            guild_id, current.article.id, state, actor_id, self._clock(), expected=current.state
         )
+        if not recorded:
+            now = await self.article(guild_id, current.article.id)
+            if queued:
+                raise no_longer_waiting(now)
+            word = "published" if now.state == "published" else "not published"
+            raise UserError(
+                f"“{shown(now.article.title)}” was just decided by someone else: it is {word} "
+                "here now. Nothing changed."
+            )
         if state == "retracted":
             await self._store.deliveries.cancel_for_guild(guild_id, current.article.id)
         await self._store.audit.record(

@@ -1,0 +1,161 @@
+"""The moderators' workflow as a real team works it: two moderators on one queue, decisions
+changed and overturned, stale buttons, the quality bar, permissions that change under a
+moderator, and what the audit log keeps. Each test says what a moderator (or a member) would
+expect and checks what they get."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.bot.conftest import MakeHarness
+from tests.bot.harness import Harness
+from tests.bot.test_alerts import posts, route, story
+from tests.discord_double.interactions import InteractionResult
+
+MEMBER_PERMISSIONS = 1 << 31  # use application commands, nothing more
+NOT_A_MODERATOR = (
+    "Only moderators can do this: you need the Manage Server permission "
+    "or this server's moderator role."
+)
+
+
+@pytest.fixture
+async def bare(make_harness: MakeHarness) -> Harness:
+    """No example articles: each test's queue holds only what it adds."""
+    return await make_harness(seed=False)
+
+
+def button(message: Any, label: str) -> dict[str, Any]:
+    """The component labelled ``label`` on a message the bot sent."""
+    return next(
+        c for row in message.components for c in row["components"] if c.get("label") == label
+    )
+
+
+async def click(harness: Harness, result: InteractionResult, label: str, user_id: int):
+    assert result.message is not None
+    return await harness.double.click(
+        result.message, button(result.message, label)["custom_id"], user_id
+    )
+
+
+async def state_of(harness: Harness, guild: Any, article_id: str) -> str:
+    found = await harness.store.publication.get(guild.id, article_id)
+    assert found is not None
+    return found.state
+
+
+# --- two moderators on one queue ---------------------------------------------------------
+
+
+async def test_a_stale_reject_does_not_retract_what_another_moderator_published(bare: Harness):
+    # Two moderators open /queue; one publishes the item, the other (still looking at the old
+    # page) presses Reject. The post already went out: a queue button acts on a waiting item
+    # only, and the second moderator is told what happened instead of retracting it.
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id)
+    article = await story(harness, 1, published=False, title="Harbour bridge reopens")
+    first, second = g.moderator.id, g.owner.id
+    mine = await harness.slash(g, first, "queue")
+    theirs = await harness.slash(g, second, "queue")
+
+    published = await click(harness, mine, "Publish 1", first)
+    assert published.message.content == "✅ Published “Harbour bridge reopens”."
+    await harness.deliver()
+    assert [p.embeds[0]["title"] for p in posts(harness, g.alerts.id)] == [article.title]
+
+    stale = await click(harness, theirs, "Reject 1", second)
+    assert stale.message.content == (
+        "“Harbour bridge reopens” was no longer waiting: it is published here. Nothing changed."
+    )
+    assert stale.message.embeds[0]["title"] == "Review queue"  # the page shown afresh
+    assert await state_of(harness, g, article.id) == "published"
+    latest = await harness.slash(g, g.members[0].id, "latest")
+    assert article.title in str(latest.embeds)
+    assert [e.action for e in await harness.store.audit.recent(g.id)][:1] == ["publish"]
+    assert len(await harness.store.audit.recent(g.id)) == 2  # the feed, the publish
+
+
+async def test_a_stale_publish_does_not_overturn_another_moderators_rejection(bare: Harness):
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id)
+    article = await story(harness, 1, published=False, title="Tabloid rumour about the mayor")
+    first, second = g.moderator.id, g.owner.id
+    mine = await harness.slash(g, first, "queue")
+    theirs = await harness.slash(g, second, "queue")
+
+    rejected = await click(harness, mine, "Reject 1", first)
+    assert rejected.message.content == "🗑️ Rejected “Tabloid rumour about the mayor”."
+    stale = await click(harness, theirs, "Publish 1", second)
+    assert stale.message.content == (
+        "“Tabloid rumour about the mayor” was no longer waiting: it was turned down here. "
+        "Nothing changed."
+    )
+    assert await state_of(harness, g, article.id) == "retracted"
+    await harness.deliver()
+    assert posts(harness, g.alerts.id) == []
+
+
+async def test_a_queued_item_its_file_publishes_meanwhile_is_not_retracted_by_reject(
+    bare: Harness,
+):
+    # The item is re-sent with `published: true` while a moderator looks at the queue.
+    harness, g = bare, bare.first
+    article = await story(harness, 1, published=False, title="Ferry fares frozen")
+    queue = await harness.slash(g, g.moderator.id, "queue")
+    await story(harness, 1, published=True, title="Ferry fares frozen for a year")
+    stale = await click(harness, queue, "Reject 1", g.moderator.id)
+    assert stale.message.content == (
+        "“Ferry fares frozen for a year” was no longer waiting: it is published here. "
+        "Nothing changed."
+    )
+    assert await state_of(harness, g, article.id) == "published"
+    assert await harness.store.audit.recent(g.id) == []
+
+
+async def test_two_moderators_publishing_at_once_make_one_decision(bare: Harness):
+    # Both press Publish on the same item at the same moment (each on their own /queue).
+    harness, g = bare, bare.first
+    await story(harness, 1, published=False, title="Tram line approved")
+    first, second = g.moderator.id, g.owner.id
+    mine = await harness.slash(g, first, "queue")
+    theirs = await harness.slash(g, second, "queue")
+    results = await asyncio.gather(
+        click(harness, mine, "Publish 1", first), click(harness, theirs, "Publish 1", second)
+    )
+    notes = sorted(r.message.content for r in results)
+    assert notes == [
+        "“Tram line approved” was no longer waiting: it is published here. Nothing changed.",
+        "✅ Published “Tram line approved”.",
+    ]
+    audit = await harness.store.audit.recent(g.id)
+    assert [(e.action, e.detail["from"], e.detail["to"]) for e in audit] == [
+        ("publish", "pending", "published")
+    ]
+
+
+async def test_two_moderators_retracting_at_once_record_one_retraction(bare: Harness):
+    # Two moderators /unpublish the same article at once: one retraction, and the other is
+    # told it was not published any more.
+    harness, g = bare, bare.first
+    article = await story(harness, 1, published=False, title="Tram line approved")
+    await harness.slash(g, g.moderator.id, "publish", {"article": article.id})
+    replies = await asyncio.gather(
+        harness.slash(g, g.moderator.id, "unpublish", {"article": article.id}),
+        harness.slash(g, g.owner.id, "unpublish", {"article": article.id}),
+    )
+    contents = sorted(r.content for r in replies)
+    assert contents[0].startswith("Retracted “Tram line approved”"), contents
+    assert contents[1] in (
+        "“Tram line approved” is already not published here.",
+        "“Tram line approved” was just decided by someone else: it is not published here "
+        "now. Nothing changed.",
+    ), contents
+    audit = await harness.store.audit.recent(g.id)
+    assert [(e.action, e.detail["from"], e.detail["to"]) for e in audit] == [
+        ("unpublish", "published", "retracted"),
+        ("publish", "pending", "published"),
+    ]
