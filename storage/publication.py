@@ -26,7 +26,7 @@ from storage.visibility import guild_state, members_see, not_another_guilds
 # Autocomplete ranks this many of the newest title matches.
 SUGGEST_POOL = 400
 
-StateFilter = Literal["published", "pending", "any"]
+StateFilter = Literal["published", "pending", "unpublished", "any"]
 
 DECIDE = (
     "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
@@ -68,6 +68,7 @@ def guild_view(guild: str = ":guild") -> GuildView:
         filters={
             "published": members_see("a", guild),
             "pending": f"{state} = 'pending'",
+            "unpublished": f"{state} <> 'published'",  # waiting, or turned down or retracted
             "any": "1 = 1",
         },
     )

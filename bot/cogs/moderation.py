@@ -23,6 +23,7 @@ from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, plain
 from bot.ui.moderation import queue_item_embed
 from bot.ui.pages import nav_buttons, page_renderer
+from storage.models import GuildArticle
 
 QUEUE_PAGE_SIZE = 4  # two buttons per item on its own row, plus a row for paging
 
@@ -72,6 +73,7 @@ class QueueDecision(
                         guild_id, actor, self.article_id, queued=True
                     )
                     note = f"✅ Published “{plain(decided.article.title, 150)}”."
+                    note += await under_the_bar(interaction, decided)
                 else:
                     decided = await moderation.reject(guild_id, actor, self.article_id)
                     note = f"🗑️ Rejected “{plain(decided.article.title, 150)}”."
@@ -82,6 +84,19 @@ class QueueDecision(
             await interaction.response.edit_message(content=note, embeds=embeds, view=view)
         except Exception as error:
             await report_error(interaction, error, f"queue {self.action}")
+
+
+async def under_the_bar(interaction: discord.Interaction[TopicBot], item: GuildArticle) -> str:
+    """For an article just published here: a sentence when its quality is under the server's
+    bar (so members will not see it), else nothing."""
+    bar = await interaction.client.services.guild_settings.min_quality(guild_id_of(interaction))
+    if item.article.quality >= bar:
+        return ""
+    return (
+        f" Its quality ({item.article.quality}) is under this server's bar ({bar}), so it is "
+        "not posted, alerted or listed in `/latest`, except by a feed with a lower "
+        "`min_quality` of its own; `/settings min_quality` changes the bar."
+    )
 
 
 @page_renderer("queue")
@@ -145,7 +160,8 @@ class Moderation(commands.Cog):
             guild_id_of(interaction), interaction.user.id, article
         )
         await interaction.response.send_message(
-            f"Published “{plain(decided.article.title, 200)}” (`{decided.article.id}`) here.",
+            f"Published “{plain(decided.article.title, 200)}” (`{decided.article.id}`) here."
+            f"{await under_the_bar(interaction, decided)}",
             ephemeral=True,
         )
 
@@ -153,11 +169,13 @@ class Moderation(commands.Cog):
     async def publish_article(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Articles pending in this server."""
+        """Articles not published in this server: waiting, or turned down or retracted (so a
+        retraction can be undone by title)."""
         if interaction.guild_id is None or not await member_is_moderator(interaction):
             return []
         return article_choices(
-            await self.moderation.suggest(interaction.guild_id, current, "pending")
+            await self.moderation.suggest(interaction.guild_id, current, "unpublished"),
+            mark_retracted=True,
         )
 
     @app_commands.command(name="unpublish", description="Retract an article in this server")
@@ -224,7 +242,8 @@ class Moderation(commands.Cog):
         )
         state = "and published it" if added.state == "published" else "to the queue"
         await interaction.response.send_message(
-            f"Added “{plain(added.article.title, 200)}” (`{added.article.id}`) {state}.",
+            f"Added “{plain(added.article.title, 200)}” (`{added.article.id}`) {state}."
+            f"{await under_the_bar(interaction, added) if added.state == 'published' else ''}",
             ephemeral=True,
         )
 

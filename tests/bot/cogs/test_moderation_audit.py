@@ -159,3 +159,58 @@ async def test_two_moderators_retracting_at_once_record_one_retraction(bare: Har
         ("unpublish", "published", "retracted"),
         ("publish", "pending", "published"),
     ]
+
+
+# --- publish, retract, publish again ------------------------------------------------------
+
+
+async def test_a_retracted_article_is_offered_to_publish_again(bare: Harness):
+    # A moderator retracts by mistake and goes to /publish to undo it: typing the title
+    # finds it (marked as not published), as the queue no longer lists it.
+    harness, g = bare, bare.first
+    article = await story(harness, 1, title="Harbour bridge reopens")
+    waiting = await story(harness, 2, published=False, title="Harbour tunnel delayed")
+    retracted = await harness.slash(g, g.moderator.id, "unpublish", {"article": article.id})
+    assert retracted.content.startswith("Retracted")
+    for typed in ("harbour", ""):
+        offered = await harness.autocomplete(
+            g, g.moderator.id, "publish", {"article": typed}, "article"
+        )
+        assert {c["value"]: c["name"] for c in offered} == {
+            waiting.id: "Harbour tunnel delayed — Harbour Times",
+            article.id: "Harbour bridge reopens — Harbour Times · not published",
+        }, typed
+    again = await harness.slash(g, g.moderator.id, "publish", {"article": article.id})
+    assert again.content == f"Published “Harbour bridge reopens” (`{article.id}`) here."
+    offered = await harness.autocomplete(
+        g, g.moderator.id, "publish", {"article": "harbour"}, "article"
+    )
+    assert [c["value"] for c in offered] == [waiting.id]
+
+
+async def test_an_article_exactly_at_the_bar_is_posted(bare: Harness):
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id)
+    saved = await harness.slash(g, g.moderator.id, "settings", {"min_quality": 60})
+    assert saved.content == "Saved."
+    await story(harness, 1, quality=60, title="At the bar")
+    await story(harness, 2, quality=59, title="Just under the bar")
+    await harness.deliver()
+    assert [p.embeds[0]["title"] for p in posts(harness, g.alerts.id)] == ["At the bar"]
+
+
+async def test_publishing_an_article_under_the_bar_says_it_will_not_be_posted(bare: Harness):
+    # The moderator publishes a low-quality item by hand: members will not see it anywhere
+    # (no post, no alert, not in /latest) while the server's bar is above it; the reply says
+    # so and how to change it, instead of a bare "Published".
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id)
+    article = await story(harness, 1, published=False, quality=12, title="Low-key notice")
+    published = await harness.slash(g, g.moderator.id, "publish", {"article": article.id})
+    assert published.content == (
+        f"Published “Low-key notice” (`{article.id}`) here. Its quality (12) is under this "
+        "server's bar (20), so it is not posted, alerted or listed in `/latest`, except by a "
+        "feed with a lower `min_quality` of its own; `/settings min_quality` changes the bar."
+    )
+    await harness.deliver()
+    assert posts(harness, g.alerts.id) == []
