@@ -1,4 +1,4 @@
-"""Moderators' commands: /publish, /unpublish, /queue (with buttons), /article add."""
+"""Moderators' commands: /publish, /unpublish, /queue (with buttons), /article add, /audit."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ from bot.domain.text import clip
 from bot.errors import report_error
 from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, plain
-from bot.ui.moderation import queue_item_embed
+from bot.ui.moderation import audit_embed, queue_item_embed
 from bot.ui.pages import nav_buttons, page_renderer
 from storage.models import GuildArticle
 
 QUEUE_PAGE_SIZE = 4  # two buttons per item on its own row, plus a row for paging
+AUDIT_PAGE_SIZE = 10
 
 
 class QueueDecision(
@@ -134,6 +135,24 @@ async def render_queue_page(
     return embeds, view
 
 
+@page_renderer("audit")
+async def render_audit_page(
+    interaction: discord.Interaction[TopicBot], page: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """One page of the server's audit log, newest first."""
+    if not await member_is_moderator(interaction):
+        raise app_commands.CheckFailure(NOT_A_MODERATOR)
+    listing = await interaction.client.services.moderation.audit(
+        guild_id_of(interaction), page, page_size=AUDIT_PAGE_SIZE
+    )
+    view = discord.ui.View(timeout=None)
+    if listing.pages > 1:
+        for button in nav_buttons("audit", listing.number, listing.pages):
+            view.add_item(button)
+    embed = audit_embed(listing.entries, listing.number, listing.pages, listing.total)
+    return [embed], view
+
+
 article_group = app_commands.Group(
     name="article",
     description="Add articles by hand",
@@ -207,6 +226,13 @@ class Moderation(commands.Cog):
     async def queue(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Pending articles, newest first, with Publish and Reject buttons."""
         embeds, view = await render_queue_page(interaction, 1)
+        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
+
+    @app_commands.command(name="audit", description="Who did what here: the moderators' log")
+    @moderator_only()
+    async def audit(self, interaction: discord.Interaction[TopicBot]) -> None:
+        """The server's audit log, newest first, paged with buttons."""
+        embeds, view = await render_audit_page(interaction, 1)
         await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
 
     @article.command(name="add", description="Add an article by hand")

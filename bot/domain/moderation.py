@@ -14,7 +14,7 @@ from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from bot.domain.text import has_visible, query_terms, shown
 from storage.api import StoreApi
-from storage.models import GuildArticle, PublicationState
+from storage.models import AuditEntry, GuildArticle, PublicationState
 from storage.publication import StateFilter
 
 MAX_TOPICS_PER_ARTICLE = 10
@@ -25,6 +25,16 @@ class Page:
     """One page of a listing."""
 
     items: list[GuildArticle]
+    number: int  # from 1
+    pages: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """One page of a guild's audit log, newest first."""
+
+    entries: list[AuditEntry]
     number: int  # from 1
     pages: int
     total: int
@@ -147,6 +157,16 @@ class ModerationService:
             guild_id, limit=page_size, offset=(number - 1) * page_size
         )
         return Page(items, number, pages, total)
+
+    async def audit(self, guild_id: int, page: int, *, page_size: int) -> AuditPage:
+        """The guild's audit log, newest first, one page (clamped to the pages there are)."""
+        total = await self._store.audit.count(guild_id)
+        pages = max(1, math.ceil(total / page_size))
+        number = min(max(page, 1), pages)
+        entries = await self._store.audit.recent(
+            guild_id, limit=page_size, offset=(number - 1) * page_size
+        )
+        return AuditPage(entries, number, pages, total)
 
     async def suggest(
         self, guild_id: int, typed: str, state: StateFilter, *, limit: int = 25

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.bot.conftest import MakeHarness
-from tests.bot.harness import Harness
+from tests.bot.harness import EPHEMERAL, Harness
 from tests.bot.test_alerts import posts, route, story
 from tests.discord_double.interactions import InteractionResult
 
@@ -214,3 +214,127 @@ async def test_publishing_an_article_under_the_bar_says_it_will_not_be_posted(ba
     )
     await harness.deliver()
     assert posts(harness, g.alerts.id) == []
+
+
+# --- permissions that change -------------------------------------------------------------
+
+
+async def test_a_moderator_whose_role_is_taken_away_mid_queue_can_no_longer_decide(
+    bare: Harness,
+):
+    harness, g = bare, bare.first
+    article = await story(harness, 1, published=False, title="Harbour bridge reopens")
+    for n in range(2, 7):
+        await story(harness, n, published=False)
+    helper = g.members[1].id
+    await harness.slash(g, g.moderator.id, "settings", {"moderator_role": g.member_role.id})
+    queue = await harness.slash(g, helper, "queue", permissions=MEMBER_PERMISSIONS, force=True)
+    assert queue.embeds[-1]["footer"]["text"].endswith("6 pending · page 1 of 2")
+    g.guild.members[helper].roles.remove(g.member_role.id)  # the role taken away
+    for label in ("Publish 1", "Reject 1", "Next ▶"):
+        assert queue.message is not None
+        refused = await harness.double.click(
+            queue.message,
+            button(queue.message, label)["custom_id"],
+            helper,
+            permissions=MEMBER_PERMISSIONS,
+        )
+        assert refused.message.flags & EPHEMERAL
+        assert refused.content == NOT_A_MODERATOR, label
+    assert await state_of(harness, g, article.id) == "pending"
+    assert [e.action for e in await harness.store.audit.recent(g.id)] == ["settings"]
+
+
+# --- a long queue ------------------------------------------------------------------------
+
+
+async def test_paging_through_three_hundred_waiting_articles_shows_each_once(bare: Harness):
+    harness, g = bare, bare.first
+    ids = set()
+    for n in range(300):
+        article = await harness.add_article(
+            title=f"Waiting story {n}",
+            webUrl=f"https://queue.example/{n}",
+            originalUrl=...,
+            related=[],
+            published=False,
+            # many share one moment: the order must still be total
+            publishedDateTime=f"2026-11-{20 + n % 5:02d}T10:00:00Z",
+        )
+        ids.add(article.id)
+    page = await harness.slash(g, g.moderator.id, "queue")
+    seen: list[str] = []
+    for number in range(1, 76):
+        assert page.message is not None
+        footer = page.message.embeds[-1]["footer"]["text"]
+        assert footer.endswith(f"300 pending · page {number} of 75"), footer
+        seen += [e["footer"]["text"].split(" · ")[0].removeprefix("id ") for e in page.embeds]
+        if number < 75:
+            page = await click(harness, page, "Next ▶", g.moderator.id)
+    assert button(page.message, "Next ▶").get("disabled") is True
+    assert len(seen) == 300
+    assert set(seen) == ids
+
+
+# --- the audit log -----------------------------------------------------------------------
+
+
+async def test_moderators_read_their_servers_audit_log_with_who_did_what_and_when(
+    bare: Harness,
+):
+    # README: "Every moderator action is written to the audit log". A moderator asking who
+    # retracted an article, or who changed the bar, reads it with /audit: newest first, who
+    # (a mention, which pings no one), when (a Discord timestamp), what; only this server's.
+    harness, a, b = bare, bare.first, bare.second
+    article = await story(harness, 1, published=False, title="Harbour bridge reopens")
+    mod, owner = a.moderator.id, a.owner.id
+    await route(harness, a, a.alerts.id, topic="Transport", min_quality=40)
+    await harness.slash(a, mod, "publish", {"article": article.id})
+    await harness.slash(a, owner, "unpublish", {"article": article.id})
+    await harness.slash(a, owner, "settings", {"min_quality": 35})
+    await harness.slash(b, b.moderator.id, "publish", {"article": article.id})  # elsewhere
+    await harness.slash(b, b.moderator.id, "settings", {"min_quality": 90})
+
+    shown = await harness.slash(a, mod, "audit")
+    assert shown.message.flags & EPHEMERAL
+    (embed,) = shown.embeds
+    assert embed["title"] == "Audit log"
+    lines = embed["description"].splitlines()
+    when = int(harness.clock().timestamp())
+    assert lines == [
+        f"<t:{when}:f> <@{owner}> changed settings: min_quality 35",
+        f"<t:{when}:f> <@{owner}> retracted “Harbour bridge reopens” (`{article.id}`)",
+        f"<t:{when}:f> <@{mod}> published “Harbour bridge reopens” (`{article.id}`)",
+        f"<t:{when}:f> <@{mod}> added a feed: <#{a.alerts.id}>, topic transport, bar 40",
+    ]
+    assert embed["footer"]["text"] == "4 entries · page 1 of 1"
+
+    refused = await harness.slash(
+        a, a.members[0].id, "audit", permissions=MEMBER_PERMISSIONS, force=True
+    )
+    assert refused.content == NOT_A_MODERATOR
+    assert not refused.embeds
+
+
+async def test_a_long_audit_log_is_paged_and_a_member_cannot_page_it(bare: Harness):
+    harness, g = bare, bare.first
+    for quality in range(1, 24):
+        saved = await harness.slash(g, g.moderator.id, "settings", {"min_quality": quality})
+        assert saved.content == "Saved."
+    first = await harness.slash(g, g.moderator.id, "audit")
+    assert first.embeds[0]["footer"]["text"] == "23 entries · page 1 of 3"
+    top = first.embeds[0]["description"].splitlines()[0]
+    assert top.endswith(f"<@{g.moderator.id}> changed settings: min_quality 23")
+    refused = await harness.double.click(
+        first.message,
+        button(first.message, "Next ▶")["custom_id"],
+        g.members[0].id,
+        permissions=MEMBER_PERMISSIONS,
+    )
+    assert refused.content == NOT_A_MODERATOR
+    second = await click(harness, first, "Next ▶", g.moderator.id)
+    third = await click(harness, second, "Next ▶", g.moderator.id)
+    assert third.message.embeds[0]["footer"]["text"] == "23 entries · page 3 of 3"
+    assert third.message.embeds[0]["description"].splitlines() == [
+        top.replace("min_quality 23", f"min_quality {n}") for n in (3, 2, 1)
+    ]
