@@ -17,6 +17,7 @@ from bot.checks import (
     moderator_only,
 )
 from bot.domain.errors import UserError
+from bot.domain.moderation import Retraction
 from bot.domain.text import clip
 from bot.errors import report_error
 from bot.ui.choices import article_choices
@@ -98,6 +99,27 @@ async def under_the_bar(interaction: discord.Interaction[TopicBot], item: GuildA
         "not posted, alerted or listed in `/latest`, except by a feed with a lower "
         "`min_quality` of its own; `/settings min_quality` changes the bar."
     )
+
+
+def retraction_note(guild_id: int, retracted: Retraction) -> str:
+    """What the retraction stopped, and what had gone out already (and stays)."""
+    note = ""
+    if retracted.cancelled:
+        many = retracted.cancelled != 1
+        note += f" {retracted.cancelled} waiting alert{'s' if many else ''} cancelled."
+    sent = []
+    for channel_id, message_id in retracted.posts[:5]:
+        link = f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+        sent.append(f"the post {link} (delete it by hand if it must go)")
+    if len(retracted.posts) > 5:
+        sent.append(f"{len(retracted.posts) - 5} more posts")
+    if retracted.messages:
+        many = retracted.messages != 1
+        sent.append(f"{retracted.messages} direct message{'s' if many else ''}")
+    if sent:
+        listed = ", ".join(sent[:-1]) + (" and " if len(sent) > 1 else "") + sent[-1]
+        note += f" Already sent, and not taken back: {listed}."
+    return note
 
 
 @page_renderer("queue")
@@ -202,11 +224,11 @@ class Moderation(commands.Cog):
     @moderator_only()
     async def unpublish(self, interaction: discord.Interaction[TopicBot], article: str) -> None:
         """Retract an article here."""
-        decided = await self.moderation.unpublish(
-            guild_id_of(interaction), interaction.user.id, article
-        )
+        guild_id = guild_id_of(interaction)
+        retracted = await self.moderation.unpublish(guild_id, interaction.user.id, article)
         await interaction.response.send_message(
-            f"Retracted “{plain(decided.article.title, 200)}” (`{decided.article.id}`) here.",
+            f"Retracted “{plain(retracted.article.title, 200)}” (`{retracted.article.id}`) here."
+            f"{retraction_note(guild_id, retracted)}",
             ephemeral=True,
         )
 

@@ -14,7 +14,7 @@ from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from bot.domain.text import has_visible, query_terms, shown
 from storage.api import StoreApi
-from storage.models import AuditEntry, GuildArticle, PublicationState
+from storage.models import Article, AuditEntry, GuildArticle, PublicationState
 from storage.publication import StateFilter
 
 MAX_TOPICS_PER_ARTICLE = 10
@@ -28,6 +28,20 @@ class Page:
     number: int  # from 1
     pages: int
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """An article retracted in a guild: what waited and was cancelled, what had gone out."""
+
+    item: GuildArticle
+    cancelled: int  # waiting posts, alerts and digest items
+    posts: list[tuple[int, int]]  # (channel id, message id) of each post made
+    messages: int  # direct messages (alerts and digests) sent
+
+    @property
+    def article(self) -> Article:
+        return self.item.article
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,15 +111,30 @@ class ModerationService:
         self, guild_id: int, actor_id: int, article_id: str, *, queued: bool = False
     ) -> GuildArticle:
         """Publish the article in this guild (with ``queued``, only while it waits there)."""
-        return await self._decide(guild_id, actor_id, article_id, "published", "publish", queued)
+        decided, _ = await self._decide(
+            guild_id, actor_id, article_id, "published", "publish", queued
+        )
+        return decided
 
-    async def unpublish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
-        """Retract the article in this guild."""
-        return await self._decide(guild_id, actor_id, article_id, "retracted", "unpublish")
+    async def unpublish(self, guild_id: int, actor_id: int, article_id: str) -> Retraction:
+        """Retract the article in this guild: what waits is cancelled; what went out is
+        told (it stays)."""
+        decided, cancelled = await self._decide(
+            guild_id, actor_id, article_id, "retracted", "unpublish"
+        )
+        sent = await self._store.deliveries.sent_for_guild(guild_id, decided.article.id)
+        posts = [
+            (row.target_id, row.message_id)
+            for row in sent
+            if row.target_kind == "channel" and row.message_id is not None
+        ]
+        messages = sum(1 for row in sent if row.target_kind == "dm")
+        return Retraction(decided, cancelled, posts, messages)
 
     async def reject(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
         """Turn down a queued article in this guild, only while it waits there."""
-        return await self._decide(guild_id, actor_id, article_id, "retracted", "reject", True)
+        decided, _ = await self._decide(guild_id, actor_id, article_id, "retracted", "reject", True)
+        return decided
 
     async def _decide(
         self,
@@ -115,18 +144,39 @@ class ModerationService:
         state: PublicationState,
         action: str,
         queued: bool = False,
-    ) -> GuildArticle:
+    ) -> tuple[GuildArticle, int]:
+        """The decision, with how many waiting deliveries a retraction cancelled."""
         current = await self.article(guild_id, article_id)
         if queued and current.state != "pending":
             raise no_longer_waiting(current)
         if current.state == state:
             word = "published" if state == "published" else "not published"
             raise UserError(f"“{shown(current.article.title)}” is already {word} here.")
-        # recorded only if no one decided it since it was read: two moderators pressing at
-        # once, or one publishing while another retracts, make one decision each, in turn
-        recorded = await self._store.publication.decide(
-            guild_id, current.article.id, state, actor_id, self._clock(), expected=current.state
-        )
+        cancelled = 0
+        async with self._store.transaction():
+            # recorded only if no one decided it since it was read: two moderators pressing
+            # at once, or one publishing while another retracts, make one decision each
+            recorded = await self._store.publication.decide(
+                guild_id,
+                current.article.id,
+                state,
+                actor_id,
+                self._clock(),
+                expected=current.state,
+            )
+            if recorded and state == "retracted":
+                cancelled = await self._store.deliveries.cancel_for_guild(
+                    guild_id, current.article.id
+                )
+            if recorded:
+                await self._store.audit.record(
+                    guild_id,
+                    actor_id,
+                    action,
+                    self._clock(),
+                    article_id=current.article.id,
+                    detail={"from": current.state, "to": state},
+                )
         if not recorded:
             now = await self.article(guild_id, current.article.id)
             if queued:
@@ -136,17 +186,7 @@ class ModerationService:
                 f"“{shown(now.article.title)}” was just decided by someone else: it is {word} "
                 "here now. Nothing changed."
             )
-        if state == "retracted":
-            await self._store.deliveries.cancel_for_guild(guild_id, current.article.id)
-        await self._store.audit.record(
-            guild_id,
-            actor_id,
-            action,
-            self._clock(),
-            article_id=current.article.id,
-            detail={"from": current.state, "to": state},
-        )
-        return GuildArticle(current.article, state)
+        return GuildArticle(current.article, state), cancelled
 
     async def queue(self, guild_id: int, page: int, *, page_size: int) -> Page:
         """Pending articles, newest first, one page (clamped to the pages there are)."""

@@ -338,3 +338,37 @@ async def test_a_long_audit_log_is_paged_and_a_member_cannot_page_it(bare: Harne
     assert third.message.embeds[0]["description"].splitlines() == [
         top.replace("min_quality 23", f"min_quality {n}") for n in (3, 2, 1)
     ]
+
+
+async def test_retracting_after_the_post_says_what_already_went_out_and_what_was_stopped(
+    bare: Harness,
+):
+    # The post in #alerts and one member's DM went out; another member's digest item waits.
+    # The moderator retracting it is told: the waiting item is cancelled, the post stays
+    # (with its link, to delete by hand if it must go) and one member already had it by DM.
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id)
+    article = await story(harness, 1, title="Harbour bridge reopens")
+    instant, daily = g.members[0].id, g.members[1].id
+    for member, mode in ((instant, "instant"), (daily, "daily")):
+        subscribed = await harness.slash(
+            g, member, "subscribe", {"topic": "Transport", "delivery": mode}
+        )
+        assert subscribed.content.startswith("Subscribed"), subscribed.content
+    await harness.deliver()
+    (post,) = posts(harness, g.alerts.id)
+    assert len(harness.double.dms_to(instant)) == 1
+
+    retracted = await harness.slash(g, g.moderator.id, "unpublish", {"article": article.id})
+    assert retracted.content == (
+        f"Retracted “Harbour bridge reopens” (`{article.id}`) here. 1 waiting alert cancelled. "
+        "Already sent, and not taken back: the post "
+        f"https://discord.com/channels/{g.id}/{g.alerts.id}/{post.id} (delete it by hand if it "
+        "must go) and 1 direct message."
+    )
+    nothing = await harness.slash(g, g.moderator.id, "unpublish", {"article": article.id})
+    assert nothing.content == "“Harbour bridge reopens” is already not published here."
+    waiting = await story(harness, 2, published=False, title="Harbour tunnel delayed")
+    await harness.slash(g, g.moderator.id, "publish", {"article": waiting.id})
+    quiet = await harness.slash(g, g.moderator.id, "unpublish", {"article": waiting.id})
+    assert quiet.content == f"Retracted “Harbour tunnel delayed” (`{waiting.id}`) here."
