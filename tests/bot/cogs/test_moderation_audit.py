@@ -314,6 +314,8 @@ async def test_moderators_read_their_servers_audit_log_with_who_did_what_and_whe
     )
     assert refused.content == NOT_A_MODERATOR
     assert not refused.embeds
+    in_dms = await harness.slash(None, mod, "audit", force=True)
+    assert in_dms.content == "This command works in a server, not in direct messages."
 
 
 async def test_a_long_audit_log_is_paged_and_a_member_cannot_page_it(bare: Harness):
@@ -372,3 +374,19 @@ async def test_retracting_after_the_post_says_what_already_went_out_and_what_was
     await harness.slash(g, g.moderator.id, "publish", {"article": waiting.id})
     quiet = await harness.slash(g, g.moderator.id, "unpublish", {"article": waiting.id})
     assert quiet.content == f"Retracted “Harbour tunnel delayed” (`{waiting.id}`) here."
+
+
+async def test_a_retraction_holds_when_the_file_is_sent_again_edited(bare: Harness):
+    # The source re-sends the file (a corrected headline, still `published: true`): the
+    # server's moderators retracted it, and it stays retracted there, and only there.
+    harness, a, b = bare, bare.first, bare.second
+    await route(harness, a, a.alerts.id)
+    article = await story(harness, 1, title="Harbour bridge reopens")
+    await harness.slash(a, a.moderator.id, "unpublish", {"article": article.id})
+    await story(harness, 1, title="Harbour bridge reopens on Monday")
+    await harness.deliver()
+    assert posts(harness, a.alerts.id) == []
+    assert await state_of(harness, a, article.id) == "retracted"
+    assert await state_of(harness, b, article.id) == "published"
+    queue = await harness.slash(a, a.moderator.id, "queue")
+    assert queue.embeds[0]["title"] == "Review queue"  # not waiting again either
