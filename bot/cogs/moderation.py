@@ -132,10 +132,11 @@ async def render_queue_page(
     listing = await interaction.client.services.moderation.queue(
         guild_id_of(interaction), page, page_size=QUEUE_PAGE_SIZE
     )
+    bar = await interaction.client.services.guild_settings.min_quality(guild_id_of(interaction))
     view = discord.ui.View(timeout=None)
     embeds = []
     for index, item in enumerate(listing.items, start=1):
-        embeds.append(queue_item_embed(index, item))
+        embeds.append(queue_item_embed(index, item, bar))
         for action in ("publish", "reject"):
             view.add_item(QueueDecision(action, item.article.id, listing.number, index=index))
     if not embeds:

@@ -12,8 +12,9 @@ from bot.ui.embeds import BRAND_COLOUR, outlet, plain, timestamp
 from storage.models import AuditEntry, GuildArticle
 
 
-def queue_item_embed(index: int, item: GuildArticle) -> discord.Embed:
-    """A compact card for one queued article (ten fit within a message's 6,000 characters)."""
+def queue_item_embed(index: int, item: GuildArticle, bar: int = 0) -> discord.Embed:
+    """A compact card for one queued article (ten fit within a message's 6,000 characters);
+    its quality is marked when it is under the server's ``bar`` (members would not see it)."""
     article = item.article
     embed = discord.Embed(
         title=clip(f"{index}. {plain(article.title, 200)}", 256),
@@ -23,7 +24,8 @@ def queue_item_embed(index: int, item: GuildArticle) -> discord.Embed:
     )
     embed.add_field(name="Outlet", value=plain(outlet(article), 100))
     embed.add_field(name="Published", value=timestamp(article))
-    embed.add_field(name="Quality", value=f"{article.quality}/100")
+    under = f" (under this server's bar of {bar})" if article.quality < bar else ""
+    embed.add_field(name="Quality", value=f"{article.quality}/100{under}")
     embed.set_footer(text=clip(f"id {article.id} · {', '.join(article.topics)}", 200))
     return embed
 

@@ -206,6 +206,9 @@ async def test_publishing_an_article_under_the_bar_says_it_will_not_be_posted(ba
     harness, g = bare, bare.first
     await route(harness, g, g.alerts.id)
     article = await story(harness, 1, published=False, quality=12, title="Low-key notice")
+    queue = await harness.slash(g, g.moderator.id, "queue")
+    fields = {f["name"]: f["value"] for f in queue.embeds[0]["fields"]}
+    assert fields["Quality"] == "12/100 (under this server's bar of 20)"
     published = await harness.slash(g, g.moderator.id, "publish", {"article": article.id})
     assert published.content == (
         f"Published “Low-key notice” (`{article.id}`) here. Its quality (12) is under this "
@@ -390,3 +393,19 @@ async def test_a_retraction_holds_when_the_file_is_sent_again_edited(bare: Harne
     assert await state_of(harness, b, article.id) == "published"
     queue = await harness.slash(a, a.moderator.id, "queue")
     assert queue.embeds[0]["title"] == "Review queue"  # not waiting again either
+
+
+async def test_a_file_not_yet_published_waits_in_every_servers_queue_on_its_own(bare: Harness):
+    # `published: false`: each server's moderators decide for their server only.
+    harness, a, b = bare, bare.first, bare.second
+    article = await story(harness, 1, published=False, title="Harbour tunnel delayed")
+    for g in (a, b):
+        queue = await harness.slash(g, g.moderator.id, "queue")
+        assert queue.embeds[0]["title"] == "1. Harbour tunnel delayed"
+        fields = {f["name"]: f["value"] for f in queue.embeds[0]["fields"]}
+        assert fields["Quality"] == "70/100"
+    mine = await harness.slash(a, a.moderator.id, "queue")
+    await click(harness, mine, "Publish 1", a.moderator.id)
+    theirs = await harness.slash(b, b.moderator.id, "queue")
+    assert theirs.embeds[0]["title"] == "1. Harbour tunnel delayed"
+    assert await state_of(harness, b, article.id) == "pending"
