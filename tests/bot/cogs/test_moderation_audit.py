@@ -409,3 +409,21 @@ async def test_a_file_not_yet_published_waits_in_every_servers_queue_on_its_own(
     theirs = await harness.slash(b, b.moderator.id, "queue")
     assert theirs.embeds[0]["title"] == "1. Harbour tunnel delayed"
     assert await state_of(harness, b, article.id) == "pending"
+
+
+async def test_the_store_records_a_decision_only_from_the_state_it_was_made_from(bare: Harness):
+    # What the queue's buttons and both commands rest on, on each engine.
+    harness, g = bare, bare.first
+    now = harness.clock()
+    pending = await story(harness, 1, published=False)
+    decide = harness.store.publication.decide
+    assert await decide(g.id, pending.id, "published", 1, now, expected="pending")
+    assert not await decide(g.id, pending.id, "retracted", 2, now, expected="pending")
+    assert await state_of(harness, g, pending.id) == "published"
+    assert await decide(g.id, pending.id, "retracted", 2, now, expected="published")
+    assert await state_of(harness, g, pending.id) == "retracted"
+    by_file = await story(harness, 2, published=True)
+    assert not await decide(g.id, by_file.id, "published", 1, now, expected="pending")
+    assert await decide(g.id, by_file.id, "retracted", 1, now, expected="published")
+    assert not await decide(g.id, by_file.id, "retracted", 1, now, expected="published")
+    assert await state_of(harness, g, by_file.id) == "retracted"
