@@ -13,7 +13,7 @@ import pytest
 from tests.bot.conftest import MakeHarness
 from tests.bot.harness import EPHEMERAL, Harness
 from tests.bot.test_alerts import posts, route, story
-from tests.discord_double.interactions import InteractionResult
+from tests.discord_double.interactions import CommandNotVisible, InteractionResult
 
 MEMBER_PERMISSIONS = 1 << 31  # use application commands, nothing more
 NOT_A_MODERATOR = (
@@ -427,3 +427,24 @@ async def test_the_store_records_a_decision_only_from_the_state_it_was_made_from
     assert await decide(g.id, by_file.id, "retracted", 1, now, expected="published")
     assert not await decide(g.id, by_file.id, "retracted", 1, now, expected="published")
     assert await state_of(harness, g, by_file.id) == "retracted"
+
+
+async def test_setting_a_moderator_role_says_how_its_members_get_to_see_the_commands(
+    bare: Harness,
+):
+    # Discord shows the moderator commands only to members with Manage Server (the bot can
+    # not change that); a member given the moderator role finds no /queue until a server
+    # admin allows the role in the server's Integrations settings. The reply says so.
+    harness, g = bare, bare.first
+    helper = g.members[1].id
+    saved = await harness.slash(g, g.moderator.id, "settings", {"moderator_role": g.member_role.id})
+    bot_name = harness.double.world.bot_user.username
+    assert saved.content == (
+        "Saved. Members with that role can now moderate here, but Discord shows the moderator "
+        "commands only to members with Manage Server until you allow the role: Server "
+        f"Settings → Integrations → {bot_name} → Roles & Members."
+    )
+    with pytest.raises(CommandNotVisible):  # as Discord does, before the admin allows it
+        await harness.slash(g, helper, "queue", permissions=MEMBER_PERMISSIONS)
+    other = await harness.slash(g, g.moderator.id, "settings", {"min_quality": 30})
+    assert other.content == "Saved."
