@@ -83,7 +83,11 @@ def audit_line(entry: AuditEntry) -> str:
             f"{_feed({'channel_id': detail.get('channel_id'), 'topic': detail.get('topic')})}"
         )
     if entry.action == "settings":
-        changes = ", ".join(_setting(name, value) for name, value in detail.items())
+        changes = ", ".join(
+            _setting(name, value)
+            for name, value in detail.items()
+            if not (name == "digest_items_moved" and not value)
+        )
         return f"{who} changed settings: {changes}"
     return f"{who} {plain(entry.action, 40)}"
 

@@ -6,6 +6,7 @@ expect and checks what they get."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -448,3 +449,51 @@ async def test_setting_a_moderator_role_says_how_its_members_get_to_see_the_comm
         await harness.slash(g, helper, "queue", permissions=MEMBER_PERMISSIONS)
     other = await harness.slash(g, g.moderator.id, "settings", {"min_quality": 30})
     assert other.content == "Saved."
+
+
+async def test_an_old_article_a_moderator_publishes_from_the_queue_is_posted(bare: Harness):
+    # Articles wait in the queue for days; publishing one is news in this server now.
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id)
+    old = (harness.clock() - timedelta(days=5)).isoformat()
+    article = await story(
+        harness, 1, published=False, title="Harbour bridge report", publishedDateTime=old
+    )
+    queue = await harness.slash(g, g.moderator.id, "queue")
+    published = await click(harness, queue, "Publish 1", g.moderator.id)
+    assert published.message.content == "✅ Published “Harbour bridge report”."
+    await harness.deliver()
+    assert [p.embeds[0]["title"] for p in posts(harness, g.alerts.id)] == [article.title]
+
+
+async def test_the_audit_log_reads_every_kind_of_action(bare: Harness):
+    harness, g = bare, bare.first
+    mod = g.moderator.id
+    await story(harness, 1, published=False, title="Harbour tunnel delayed")
+    steps = [
+        ("article add", {"url": "https://local.example/fete", "title": "Fête", "topics": "Local"}),
+        ("feed add", {"channel": g.alerts.id, "mention_role": g.member_role.id}),
+        ("feed add", {"channel": g.alerts.id, "min_quality": 50, "mention_role": g.member_role.id}),
+        ("feed remove", {"channel": g.alerts.id}),
+        ("settings", {"moderator_role": g.moderator_role.id, "timezone": "Europe/Paris"}),
+        ("settings", {"reset": "digest_schedule"}),
+    ]
+    for command, options in steps:
+        done = await harness.slash(g, mod, command, options)
+        assert done.content and not done.content.startswith(("`", "Not", "That")), done.content
+    queue = await harness.slash(g, mod, "queue")
+    await click(harness, queue, "Reject 1", mod)
+    fete = await harness.store.articles.get_by_url("https://local.example/fete")
+    assert fete is not None
+    shown = await harness.slash(g, mod, "audit")
+    lines = [line.split("> ", 2)[2] for line in shown.embeds[0]["description"].splitlines()]
+    channel, role = f"<#{g.alerts.id}>", f"<@&{g.member_role.id}>"
+    assert lines == [
+        f"turned down “Fête” (`{fete.id}`)",  # the newest waiting
+        "changed settings: timezone reset, digest_time reset, digest_day reset",
+        f"changed settings: moderator_role <@&{g.moderator_role.id}>, timezone Europe/Paris",
+        f"removed 1 feed: {channel}, every topic",
+        f"changed a feed: {channel}, every topic, bar 50, mentions {role}",
+        f"added a feed: {channel}, every topic, mentions {role}",
+        f"added “Fête” (`{fete.id}`) by hand",
+    ]
