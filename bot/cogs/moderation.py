@@ -18,7 +18,7 @@ from bot.checks import (
 )
 from bot.domain.errors import UserError
 from bot.domain.moderation import Retraction
-from bot.domain.text import clip
+from bot.domain.text import clip, headline
 from bot.errors import report_error
 from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, plain
@@ -74,11 +74,11 @@ class QueueDecision(
                     decided = await moderation.publish(
                         guild_id, actor, self.article_id, queued=True
                     )
-                    note = f"✅ Published “{plain(decided.article.title, 150)}”."
+                    note = f"✅ Published “{plain(headline(decided.article.title), 150)}”."
                     note += await under_the_bar(interaction, decided)
                 else:
                     decided = await moderation.reject(guild_id, actor, self.article_id)
-                    note = f"🗑️ Rejected “{plain(decided.article.title, 150)}”."
+                    note = f"🗑️ Rejected “{plain(headline(decided.article.title), 150)}”."
             except UserError as refused:
                 # decided meanwhile (or gone): say so on the page, shown afresh
                 note = clip(refused.message, 2000)
@@ -201,8 +201,9 @@ class Moderation(commands.Cog):
         decided = await self.moderation.publish(
             guild_id_of(interaction), interaction.user.id, article
         )
+        title = plain(headline(decided.article.title), 200)
         await interaction.response.send_message(
-            f"Published “{plain(decided.article.title, 200)}” (`{decided.article.id}`) here."
+            f"Published “{title}” (`{decided.article.id}`) here."
             f"{await under_the_bar(interaction, decided)}",
             ephemeral=True,
         )
@@ -227,8 +228,9 @@ class Moderation(commands.Cog):
         """Retract an article here."""
         guild_id = guild_id_of(interaction)
         retracted = await self.moderation.unpublish(guild_id, interaction.user.id, article)
+        title = plain(headline(retracted.article.title), 200)
         await interaction.response.send_message(
-            f"Retracted “{plain(retracted.article.title, 200)}” (`{retracted.article.id}`) here."
+            f"Retracted “{title}” (`{retracted.article.id}`) here."
             f"{retraction_note(guild_id, retracted)}",
             ephemeral=True,
         )
@@ -291,7 +293,7 @@ class Moderation(commands.Cog):
         )
         state = "and published it" if added.state == "published" else "to the queue"
         await interaction.response.send_message(
-            f"Added “{plain(added.article.title, 200)}” (`{added.article.id}`) {state}."
+            f"Added “{plain(headline(added.article.title), 200)}” (`{added.article.id}`) {state}."
             f"{await under_the_bar(interaction, added) if added.state == 'published' else ''}",
             ephemeral=True,
         )

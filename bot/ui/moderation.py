@@ -7,7 +7,7 @@ from typing import Any
 
 import discord
 
-from bot.domain.text import clip
+from bot.domain.text import clip, headline, readable
 from bot.ui.embeds import BRAND_COLOUR, outlet, plain, timestamp
 from storage.models import AuditEntry, GuildArticle
 
@@ -17,7 +17,7 @@ def queue_item_embed(index: int, item: GuildArticle, bar: int = 0) -> discord.Em
     its quality is marked when it is under the server's ``bar`` (members would not see it)."""
     article = item.article
     embed = discord.Embed(
-        title=clip(f"{index}. {plain(article.title, 200)}", 256),
+        title=clip(f"{index}. {plain(headline(article.title), 200)}", 256),
         url=article.web_url,
         description=plain(article.excerpt, 280) or None,
         colour=BRAND_COLOUR,
@@ -26,7 +26,8 @@ def queue_item_embed(index: int, item: GuildArticle, bar: int = 0) -> discord.Em
     embed.add_field(name="Published", value=timestamp(article))
     under = f" (under this server's bar of {bar})" if article.quality < bar else ""
     embed.add_field(name="Quality", value=f"{article.quality}/100{under}")
-    embed.set_footer(text=clip(f"id {article.id} · {', '.join(article.topics)}", 200))
+    topics = readable(", ".join(article.topics))  # a footer shows text as it is, no markdown
+    embed.set_footer(text=clip(f"id {article.id} · {topics}", 200))
     return embed
 
 
@@ -40,7 +41,7 @@ ARTICLE_VERBS = {
 def _article(entry: AuditEntry) -> str:
     if entry.article_id is None:
         return "an article no longer stored"
-    return f"“{plain(entry.article_title or '', 80)}” (`{entry.article_id}`)"
+    return f"“{plain(headline(entry.article_title or ''), 80)}” (`{entry.article_id}`)"
 
 
 def _feed(detail: dict[str, Any]) -> str:
