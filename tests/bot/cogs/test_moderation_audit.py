@@ -217,6 +217,24 @@ async def test_publishing_an_article_under_the_bar_says_it_will_not_be_posted(ba
         "feed with a lower `min_quality` of its own; `/settings min_quality` changes the bar."
     )
     await harness.deliver()
+    added = await harness.slash(
+        g,
+        g.moderator.id,
+        "article add",
+        {
+            "url": "https://l.example/a",
+            "title": "Bake sale",
+            "topics": "Local",
+            "quality": 5,
+            "publish": True,
+        },
+    )
+    assert added.content.endswith(
+        "and published it. Its quality (5) is under this server's bar (20), so it is not "
+        "posted, alerted or listed in `/latest`, except by a feed with a lower `min_quality` "
+        "of its own; `/settings min_quality` changes the bar."
+    )
+    await harness.deliver()
     assert posts(harness, g.alerts.id) == []
 
 
