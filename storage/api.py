@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from storage.models import (
         Article,
         ArticleDraft,
+        ArticleState,
         AuditEntry,
         DeliveryMode,
         DigestKey,
@@ -161,7 +162,9 @@ class PublicationApi(Protocol):
         state: PublicationState,
         actor_id: int,
         now: datetime,
-    ) -> None: ...
+        *,
+        expected: ArticleState | None = None,
+    ) -> bool: ...
 
     async def pending(
         self, guild_id: int, *, limit: int, offset: int = 0
@@ -258,7 +261,11 @@ class AuditApi(Protocol):
         detail: dict[str, Any] | None = None,
     ) -> None: ...
 
-    async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]: ...
+    async def recent(
+        self, guild_id: int, *, limit: int = 50, offset: int = 0
+    ) -> list[AuditEntry]: ...
+
+    async def count(self, guild_id: int) -> int: ...
 
 
 class MetaApi(Protocol):
@@ -296,6 +303,8 @@ class DeliveriesApi(Protocol):
     ) -> int: ...
 
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int: ...
+
+    async def sent_for_guild(self, guild_id: int, article_id: str) -> list[Delivery]: ...
 
     async def cancel_stale_due(self, now: datetime, *, default_bar: int) -> int: ...
 

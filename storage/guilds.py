@@ -30,6 +30,7 @@ AUDIT_ENTRY = Columns(
     Column("article_id", "a.id"),
     Column("detail", "l.detail_json", json.loads),
     Column("at", "l.at", from_timestamp),
+    Column("article_title", "a.title"),
 )
 
 
@@ -117,15 +118,23 @@ class AuditRepository:
             },
         )
 
-    async def recent(self, guild_id: int, *, limit: int = 50) -> list[AuditEntry]:
-        """The guild's latest entries, newest first."""
+    async def recent(self, guild_id: int, *, limit: int = 50, offset: int = 0) -> list[AuditEntry]:
+        """The guild's latest entries, newest first (from the ``offset``-th on)."""
         rows = await self._db.fetch_all(
             f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
             "LEFT JOIN articles a ON a.pk = l.article_pk "
-            "WHERE l.guild_id = :guild ORDER BY l.id DESC LIMIT :limit",
-            {"guild": guild_id, "limit": limit},
+            "WHERE l.guild_id = :guild ORDER BY l.id DESC LIMIT :limit OFFSET :offset",
+            {"guild": guild_id, "limit": limit, "offset": offset},
         )
         return [AUDIT_ENTRY.from_row(row) for row in rows]
+
+    async def count(self, guild_id: int) -> int:
+        """How many entries the guild's log holds."""
+        return int(
+            await self._db.scalar(
+                "SELECT count(*) FROM audit_log WHERE guild_id = :guild", {"guild": guild_id}
+            )
+        )
 
 
 class MetaRepository:

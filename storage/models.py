@@ -230,6 +230,7 @@ class AuditEntry:
     article_id: str | None
     detail: dict[str, Any]
     at: datetime
+    article_title: str | None = None  # the article's title now (None: no article, or pruned)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,27 @@ from storage.visibility import guild_state, members_see, not_another_guilds
 # Autocomplete ranks this many of the newest title matches.
 SUGGEST_POOL = 400
 
-StateFilter = Literal["published", "pending", "any"]
+StateFilter = Literal["published", "pending", "unpublished", "any"]
 
 DECIDE = (
     "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
     "SELECT :guild, pk, :state, :actor, :at FROM articles WHERE id = :id "
     "ON CONFLICT (guild_id, article_pk) DO UPDATE SET state = excluded.state, "
     "decided_by = excluded.decided_by, decided_at = excluded.decided_at, planned_at = NULL"
+)
+
+# The same decision, made only while the article is still in the state the moderator saw
+# (``:expected``): a decision another moderator (or the article's file) made meanwhile is
+# left as it is. The SELECT's condition covers the state read before the row is written; the
+# DO UPDATE's, a row another transaction wrote meanwhile (PostgreSQL re-reads the row it
+# conflicts with). A pending article has no row: a row found means someone decided it.
+DECIDE_IF = (
+    "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
+    "SELECT :guild, a.pk, :state, :actor, :at FROM articles a WHERE a.id = :id "
+    f"AND {guild_state('a', ':guild')} = :expected "
+    "ON CONFLICT (guild_id, article_pk) DO UPDATE SET state = excluded.state, "
+    "decided_by = excluded.decided_by, decided_at = excluded.decided_at, planned_at = NULL "
+    "WHERE guild_publication.state = :expected"
 )
 
 
@@ -54,6 +68,7 @@ def guild_view(guild: str = ":guild") -> GuildView:
         filters={
             "published": members_see("a", guild),
             "pending": f"{state} = 'pending'",
+            "unpublished": f"{state} <> 'published'",  # waiting, or turned down or retracted
             "any": "1 = 1",
         },
     )
@@ -102,18 +117,23 @@ class PublicationRepository:
         state: PublicationState,
         actor_id: int,
         now: datetime,
-    ) -> None:
-        """Record a moderator's publish or retract for their guild; a publish is planned anew."""
-        await self._db.execute(
-            DECIDE,
-            {
-                "guild": guild_id,
-                "state": state,
-                "actor": actor_id,
-                "at": to_timestamp(now),
-                "id": article_id,
-            },
-        )
+        *,
+        expected: ArticleState | None = None,
+    ) -> bool:
+        """Record a moderator's publish or retract for their guild; a publish is planned anew.
+        With ``expected``, only while the article is in that state there (one step, however
+        many moderators decide at once); whether the decision was recorded."""
+        params: dict[str, object] = {
+            "guild": guild_id,
+            "state": state,
+            "actor": actor_id,
+            "at": to_timestamp(now),
+            "id": article_id,
+        }
+        if expected is None:
+            await self._db.execute(DECIDE, params)
+            return True
+        return await self._db.execute(DECIDE_IF, {**params, "expected": expected}) > 0
 
     async def pending(self, guild_id: int, *, limit: int, offset: int = 0) -> list[GuildArticle]:
         """Articles waiting for the guild's decision, newest first."""

@@ -1,4 +1,4 @@
-"""Moderators' commands: /publish, /unpublish, /queue (with buttons), /article add."""
+"""Moderators' commands: /publish, /unpublish, /queue (with buttons), /article add, /audit."""
 
 from __future__ import annotations
 
@@ -16,14 +16,18 @@ from bot.checks import (
     member_is_moderator,
     moderator_only,
 )
+from bot.domain.errors import UserError
+from bot.domain.moderation import Retraction
 from bot.domain.text import clip, headline
 from bot.errors import report_error
 from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, plain
-from bot.ui.moderation import queue_item_embed
+from bot.ui.moderation import audit_embed, queue_item_embed
 from bot.ui.pages import nav_buttons, page_renderer
+from storage.models import GuildArticle
 
 QUEUE_PAGE_SIZE = 4  # two buttons per item on its own row, plus a row for paging
+AUDIT_PAGE_SIZE = 10
 
 
 class QueueDecision(
@@ -65,16 +69,57 @@ class QueueDecision(
                 raise app_commands.CheckFailure(NOT_A_MODERATOR)
             moderation = interaction.client.services.moderation
             guild_id, actor = guild_id_of(interaction), interaction.user.id
-            if self.action == "publish":
-                decided = await moderation.publish(guild_id, actor, self.article_id)
-                note = f"✅ Published “{plain(headline(decided.article.title), 150)}”."
-            else:
-                decided = await moderation.reject(guild_id, actor, self.article_id)
-                note = f"🗑️ Rejected “{plain(headline(decided.article.title), 150)}”."
+            try:
+                if self.action == "publish":
+                    decided = await moderation.publish(
+                        guild_id, actor, self.article_id, queued=True
+                    )
+                    note = f"✅ Published “{plain(headline(decided.article.title), 150)}”."
+                    note += await under_the_bar(interaction, decided)
+                else:
+                    decided = await moderation.reject(guild_id, actor, self.article_id)
+                    note = f"🗑️ Rejected “{plain(headline(decided.article.title), 150)}”."
+            except UserError as refused:
+                # decided meanwhile (or gone): say so on the page, shown afresh
+                note = clip(refused.message, 2000)
             embeds, view = await render_queue_page(interaction, self.page)
             await interaction.response.edit_message(content=note, embeds=embeds, view=view)
         except Exception as error:
             await report_error(interaction, error, f"queue {self.action}")
+
+
+async def under_the_bar(interaction: discord.Interaction[TopicBot], item: GuildArticle) -> str:
+    """For an article just published here: a sentence when its quality is under the server's
+    bar (so members will not see it), else nothing."""
+    bar = await interaction.client.services.guild_settings.min_quality(guild_id_of(interaction))
+    if item.article.quality >= bar:
+        return ""
+    return (
+        f" Its quality ({item.article.quality}) is under this server's bar ({bar}), so it is "
+        "not posted, alerted or listed in `/latest`, except by a feed with a lower "
+        "`min_quality` of its own; `/settings min_quality` changes the bar."
+    )
+
+
+def retraction_note(guild_id: int, retracted: Retraction) -> str:
+    """What the retraction stopped, and what had gone out already (and stays)."""
+    note = ""
+    if retracted.cancelled:
+        many = retracted.cancelled != 1
+        note += f" {retracted.cancelled} waiting alert{'s' if many else ''} cancelled."
+    sent = []
+    for channel_id, message_id in retracted.posts[:5]:
+        link = f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+        sent.append(f"the post {link} (delete it by hand if it must go)")
+    if len(retracted.posts) > 5:
+        sent.append(f"{len(retracted.posts) - 5} more posts")
+    if retracted.messages:
+        many = retracted.messages != 1
+        sent.append(f"{retracted.messages} direct message{'s' if many else ''}")
+    if sent:
+        listed = ", ".join(sent[:-1]) + (" and " if len(sent) > 1 else "") + sent[-1]
+        note += f" Already sent, and not taken back: {listed}."
+    return note
 
 
 @page_renderer("queue")
@@ -87,10 +132,11 @@ async def render_queue_page(
     listing = await interaction.client.services.moderation.queue(
         guild_id_of(interaction), page, page_size=QUEUE_PAGE_SIZE
     )
+    bar = await interaction.client.services.guild_settings.min_quality(guild_id_of(interaction))
     view = discord.ui.View(timeout=None)
     embeds = []
     for index, item in enumerate(listing.items, start=1):
-        embeds.append(queue_item_embed(index, item))
+        embeds.append(queue_item_embed(index, item, bar))
         for action in ("publish", "reject"):
             view.add_item(QueueDecision(action, item.article.id, listing.number, index=index))
     if not embeds:
@@ -110,6 +156,24 @@ async def render_queue_page(
         )
     )
     return embeds, view
+
+
+@page_renderer("audit")
+async def render_audit_page(
+    interaction: discord.Interaction[TopicBot], page: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """One page of the server's audit log, newest first."""
+    if not await member_is_moderator(interaction):
+        raise app_commands.CheckFailure(NOT_A_MODERATOR)
+    listing = await interaction.client.services.moderation.audit(
+        guild_id_of(interaction), page, page_size=AUDIT_PAGE_SIZE
+    )
+    view = discord.ui.View(timeout=None)
+    if listing.pages > 1:
+        for button in nav_buttons("audit", listing.number, listing.pages):
+            view.add_item(button)
+    embed = audit_embed(listing.entries, listing.number, listing.pages, listing.total)
+    return [embed], view
 
 
 article_group = app_commands.Group(
@@ -139,18 +203,22 @@ class Moderation(commands.Cog):
         )
         title = plain(headline(decided.article.title), 200)
         await interaction.response.send_message(
-            f"Published “{title}” (`{decided.article.id}`) here.", ephemeral=True
+            f"Published “{title}” (`{decided.article.id}`) here."
+            f"{await under_the_bar(interaction, decided)}",
+            ephemeral=True,
         )
 
     @publish.autocomplete("article")
     async def publish_article(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Articles pending in this server."""
+        """Articles not published in this server: waiting, or turned down or retracted (so a
+        retraction can be undone by title)."""
         if interaction.guild_id is None or not await member_is_moderator(interaction):
             return []
         return article_choices(
-            await self.moderation.suggest(interaction.guild_id, current, "pending")
+            await self.moderation.suggest(interaction.guild_id, current, "unpublished"),
+            mark_retracted=True,
         )
 
     @app_commands.command(name="unpublish", description="Retract an article in this server")
@@ -158,12 +226,13 @@ class Moderation(commands.Cog):
     @moderator_only()
     async def unpublish(self, interaction: discord.Interaction[TopicBot], article: str) -> None:
         """Retract an article here."""
-        decided = await self.moderation.unpublish(
-            guild_id_of(interaction), interaction.user.id, article
-        )
-        title = plain(headline(decided.article.title), 200)
+        guild_id = guild_id_of(interaction)
+        retracted = await self.moderation.unpublish(guild_id, interaction.user.id, article)
+        title = plain(headline(retracted.article.title), 200)
         await interaction.response.send_message(
-            f"Retracted “{title}” (`{decided.article.id}`) here.", ephemeral=True
+            f"Retracted “{title}” (`{retracted.article.id}`) here."
+            f"{retraction_note(guild_id, retracted)}",
+            ephemeral=True,
         )
 
     @unpublish.autocomplete("article")
@@ -182,6 +251,13 @@ class Moderation(commands.Cog):
     async def queue(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Pending articles, newest first, with Publish and Reject buttons."""
         embeds, view = await render_queue_page(interaction, 1)
+        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
+
+    @app_commands.command(name="audit", description="Who did what here: the moderators' log")
+    @moderator_only()
+    async def audit(self, interaction: discord.Interaction[TopicBot]) -> None:
+        """The server's audit log, newest first, paged with buttons."""
+        embeds, view = await render_audit_page(interaction, 1)
         await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
 
     @article.command(name="add", description="Add an article by hand")
@@ -217,7 +293,8 @@ class Moderation(commands.Cog):
         )
         state = "and published it" if added.state == "published" else "to the queue"
         await interaction.response.send_message(
-            f"Added “{plain(headline(added.article.title), 200)}” (`{added.article.id}`) {state}.",
+            f"Added “{plain(headline(added.article.title), 200)}” (`{added.article.id}`) {state}."
+            f"{await under_the_bar(interaction, added) if added.state == 'published' else ''}",
             ephemeral=True,
         )
 

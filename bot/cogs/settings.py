@@ -11,6 +11,7 @@ from bot.checks import check_same_guild, guild_id_of, moderator_only
 from bot.domain.digests import WEEKDAYS, find_zones
 from bot.domain.guild_settings import RESETTABLE
 from bot.ui.choices import zone_choices
+from bot.ui.embeds import plain
 from bot.ui.settings import settings_embed
 
 DAY_CHOICES = [app_commands.Choice(name=day.capitalize(), value=day) for day in WEEKDAYS]
@@ -66,8 +67,16 @@ class SettingsCommands(commands.Cog):
         digests = await self.settings.next_digests(guild_id)
         options = (moderator_role, min_quality, timezone, digest_time, digest_day, reset)
         changed = any(option is not None for option in options)
+        saved = "Saved." if changed else None
+        if moderator_role is not None:
+            name = self.bot.user.name if self.bot.user else "this bot"
+            saved = (
+                "Saved. Members with that role can now moderate here, but Discord shows the "
+                "moderator commands only to members with Manage Server until you allow the "
+                f"role: Server Settings → Integrations → {plain(name, 40)} → Roles & Members."
+            )
         await interaction.response.send_message(
-            "Saved." if changed else None,
+            saved,
             embed=settings_embed(updated, bar, digests),
             ephemeral=True,
         )

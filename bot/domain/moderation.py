@@ -14,7 +14,7 @@ from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from bot.domain.text import has_visible, query_terms, shown
 from storage.api import StoreApi
-from storage.models import GuildArticle, PublicationState
+from storage.models import Article, AuditEntry, GuildArticle, PublicationState
 from storage.publication import StateFilter
 
 MAX_TOPICS_PER_ARTICLE = 10
@@ -28,6 +28,39 @@ class Page:
     number: int  # from 1
     pages: int
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Retraction:
+    """An article retracted in a guild: what waited and was cancelled, what had gone out."""
+
+    item: GuildArticle
+    cancelled: int  # waiting posts, alerts and digest items
+    posts: list[tuple[int, int]]  # (channel id, message id) of each post made
+    messages: int  # direct messages (alerts and digests) sent
+
+    @property
+    def article(self) -> Article:
+        return self.item.article
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    """One page of a guild's audit log, newest first."""
+
+    entries: list[AuditEntry]
+    number: int  # from 1
+    pages: int
+    total: int
+
+
+def no_longer_waiting(item: GuildArticle) -> UserError:
+    """A queue button pressed on an article someone (or its file) decided meanwhile."""
+    return UserError(
+        f"“{shown(item.article.title)}” was no longer waiting: "
+        f"{'it was turned down' if item.state == 'retracted' else 'it is published'} here. "
+        "Nothing changed."
+    )
 
 
 def split_topics(text: str) -> list[str]:
@@ -74,17 +107,34 @@ class ModerationService:
         article = await self._store.articles.get(article_id)
         return article is not None and article.coverage_only
 
-    async def publish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
-        """Publish the article in this guild."""
-        return await self._decide(guild_id, actor_id, article_id, "published", "publish")
+    async def publish(
+        self, guild_id: int, actor_id: int, article_id: str, *, queued: bool = False
+    ) -> GuildArticle:
+        """Publish the article in this guild (with ``queued``, only while it waits there)."""
+        decided, _ = await self._decide(
+            guild_id, actor_id, article_id, "published", "publish", queued
+        )
+        return decided
 
-    async def unpublish(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
-        """Retract the article in this guild."""
-        return await self._decide(guild_id, actor_id, article_id, "retracted", "unpublish")
+    async def unpublish(self, guild_id: int, actor_id: int, article_id: str) -> Retraction:
+        """Retract the article in this guild: what waits is cancelled; what went out is
+        told (it stays)."""
+        decided, cancelled = await self._decide(
+            guild_id, actor_id, article_id, "retracted", "unpublish"
+        )
+        sent = await self._store.deliveries.sent_for_guild(guild_id, decided.article.id)
+        posts = [
+            (row.target_id, row.message_id)
+            for row in sent
+            if row.target_kind == "channel" and row.message_id is not None
+        ]
+        messages = sum(1 for row in sent if row.target_kind == "dm")
+        return Retraction(decided, cancelled, posts, messages)
 
     async def reject(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
-        """Turn down a queued article in this guild."""
-        return await self._decide(guild_id, actor_id, article_id, "retracted", "reject")
+        """Turn down a queued article in this guild, only while it waits there."""
+        decided, _ = await self._decide(guild_id, actor_id, article_id, "retracted", "reject", True)
+        return decided
 
     async def _decide(
         self,
@@ -93,25 +143,50 @@ class ModerationService:
         article_id: str,
         state: PublicationState,
         action: str,
-    ) -> GuildArticle:
+        queued: bool = False,
+    ) -> tuple[GuildArticle, int]:
+        """The decision, with how many waiting deliveries a retraction cancelled."""
         current = await self.article(guild_id, article_id)
+        if queued and current.state != "pending":
+            raise no_longer_waiting(current)
         if current.state == state:
             word = "published" if state == "published" else "not published"
             raise UserError(f"“{shown(current.article.title)}” is already {word} here.")
-        await self._store.publication.decide(
-            guild_id, current.article.id, state, actor_id, self._clock()
-        )
-        if state == "retracted":
-            await self._store.deliveries.cancel_for_guild(guild_id, current.article.id)
-        await self._store.audit.record(
-            guild_id,
-            actor_id,
-            action,
-            self._clock(),
-            article_id=current.article.id,
-            detail={"from": current.state, "to": state},
-        )
-        return GuildArticle(current.article, state)
+        cancelled = 0
+        async with self._store.transaction():
+            # recorded only if no one decided it since it was read: two moderators pressing
+            # at once, or one publishing while another retracts, make one decision each
+            recorded = await self._store.publication.decide(
+                guild_id,
+                current.article.id,
+                state,
+                actor_id,
+                self._clock(),
+                expected=current.state,
+            )
+            if recorded and state == "retracted":
+                cancelled = await self._store.deliveries.cancel_for_guild(
+                    guild_id, current.article.id
+                )
+            if recorded:
+                await self._store.audit.record(
+                    guild_id,
+                    actor_id,
+                    action,
+                    self._clock(),
+                    article_id=current.article.id,
+                    detail={"from": current.state, "to": state},
+                )
+        if not recorded:
+            now = await self.article(guild_id, current.article.id)
+            if queued:
+                raise no_longer_waiting(now)
+            word = "published" if now.state == "published" else "not published"
+            raise UserError(
+                f"“{shown(now.article.title)}” was just decided by someone else: it is {word} "
+                "here now. Nothing changed."
+            )
+        return GuildArticle(current.article, state), cancelled
 
     async def queue(self, guild_id: int, page: int, *, page_size: int) -> Page:
         """Pending articles, newest first, one page (clamped to the pages there are)."""
@@ -122,6 +197,16 @@ class ModerationService:
             guild_id, limit=page_size, offset=(number - 1) * page_size
         )
         return Page(items, number, pages, total)
+
+    async def audit(self, guild_id: int, page: int, *, page_size: int) -> AuditPage:
+        """The guild's audit log, newest first, one page (clamped to the pages there are)."""
+        total = await self._store.audit.count(guild_id)
+        pages = max(1, math.ceil(total / page_size))
+        number = min(max(page, 1), pages)
+        entries = await self._store.audit.recent(
+            guild_id, limit=page_size, offset=(number - 1) * page_size
+        )
+        return AuditPage(entries, number, pages, total)
 
     async def suggest(
         self, guild_id: int, typed: str, state: StateFilter, *, limit: int = 25

@@ -33,14 +33,19 @@ def subscription_choices(subscriptions: Iterable[Subscription]) -> list[app_comm
     return [_choice(s.topic_name, s.topic_name) for s in list(subscriptions)[:MAX_CHOICES]]
 
 
-def article_choices(items: Iterable[GuildArticle]) -> list[app_commands.Choice[str]]:
-    """Article titles with their outlet; the value is the article's short id."""
+def article_choices(
+    items: Iterable[GuildArticle], *, mark_retracted: bool = False
+) -> list[app_commands.Choice[str]]:
+    """Article titles with their outlet (and, with ``mark_retracted``, "not published" on one
+    turned down or retracted here); the value is the article's short id."""
     choices = []
     for item in list(items)[:MAX_CHOICES]:
         outlet = item.article.provider.name or item.article.provider.domain
-        suffix = f" — {outlet}" if outlet else ""
-        title = clip(headline(item.article.title), MAX_CHOICE_LENGTH - len(suffix[:40]))
-        choices.append(_choice(title + suffix[:40], item.article.id))
+        suffix = (f" — {outlet}" if outlet else "")[:40]
+        if mark_retracted and item.state == "retracted":
+            suffix += " · not published"
+        title = clip(headline(item.article.title), MAX_CHOICE_LENGTH - len(suffix))
+        choices.append(_choice(title + suffix, item.article.id))
     return choices
 
 

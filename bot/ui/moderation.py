@@ -1,16 +1,20 @@
-"""What moderators see in /queue: one card per waiting article."""
+"""What moderators see in /queue (one card per waiting article) and /audit (one line per
+action)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import discord
 
 from bot.domain.text import clip, headline, readable
 from bot.ui.embeds import BRAND_COLOUR, outlet, plain, timestamp
-from storage.models import GuildArticle
+from storage.models import AuditEntry, GuildArticle
 
 
-def queue_item_embed(index: int, item: GuildArticle) -> discord.Embed:
-    """A compact card for one queued article (ten fit within a message's 6,000 characters)."""
+def queue_item_embed(index: int, item: GuildArticle, bar: int = 0) -> discord.Embed:
+    """A compact card for one queued article (ten fit within a message's 6,000 characters);
+    its quality is marked when it is under the server's ``bar`` (members would not see it)."""
     article = item.article
     embed = discord.Embed(
         title=clip(f"{index}. {plain(headline(article.title), 200)}", 256),
@@ -20,7 +24,82 @@ def queue_item_embed(index: int, item: GuildArticle) -> discord.Embed:
     )
     embed.add_field(name="Outlet", value=plain(outlet(article), 100))
     embed.add_field(name="Published", value=timestamp(article))
-    embed.add_field(name="Quality", value=f"{article.quality}/100")
+    under = f" (under this server's bar of {bar})" if article.quality < bar else ""
+    embed.add_field(name="Quality", value=f"{article.quality}/100{under}")
     topics = readable(", ".join(article.topics))  # a footer shows text as it is, no markdown
     embed.set_footer(text=clip(f"id {article.id} · {topics}", 200))
+    return embed
+
+
+ARTICLE_VERBS = {
+    "publish": "published",
+    "unpublish": "retracted",
+    "reject": "turned down",
+}
+
+
+def _article(entry: AuditEntry) -> str:
+    if entry.article_id is None:
+        return "an article no longer stored"
+    return f"“{plain(headline(entry.article_title or ''), 80)}” (`{entry.article_id}`)"
+
+
+def _feed(detail: dict[str, Any]) -> str:
+    parts = [f"<#{int(detail.get('channel_id') or 0)}>"]
+    topic = detail.get("topic")
+    parts.append(f"topic {plain(str(topic), 60)}" if topic else "every topic")
+    if detail.get("min_quality") is not None:
+        parts.append(f"bar {int(detail['min_quality'])}")
+    if detail.get("mention_role_id"):
+        parts.append(f"mentions <@&{int(detail['mention_role_id'])}>")
+    return ", ".join(parts)
+
+
+def _setting(name: str, value: Any) -> str:
+    if value is None:
+        return f"{name} reset"
+    if name == "moderator_role_id":
+        return f"moderator_role <@&{int(value)}>"
+    if name == "digest_items_moved":
+        return f"{int(value)} waiting digest items moved"
+    return f"{name} {plain(str(value), 40)}"
+
+
+def audit_line(entry: AuditEntry) -> str:
+    """One action: when (each reader's own time zone), who, what."""
+    who = f"{discord.utils.format_dt(entry.at, 'f')} <@{entry.actor_id}>"
+    detail = entry.detail
+    if entry.action == "article.add":
+        return f"{who} added {_article(entry)} by hand"
+    if entry.action in ARTICLE_VERBS:
+        return f"{who} {ARTICLE_VERBS[entry.action]} {_article(entry)}"
+    if entry.action == "feed.add":
+        return f"{who} added a feed: {_feed(detail)}"
+    if entry.action == "feed.update":
+        return f"{who} changed a feed: {_feed(detail)}"
+    if entry.action == "feed.remove":
+        removed = int(detail.get("removed") or 0)
+        return (
+            f"{who} removed {removed} feed{'s' if removed != 1 else ''}: "
+            f"{_feed({'channel_id': detail.get('channel_id'), 'topic': detail.get('topic')})}"
+        )
+    if entry.action == "settings":
+        changes = ", ".join(
+            _setting(name, value)
+            for name, value in detail.items()
+            if not (name == "digest_items_moved" and not value)
+        )
+        return f"{who} changed settings: {changes}"
+    return f"{who} {plain(entry.action, 40)}"
+
+
+def audit_embed(entries: list[AuditEntry], number: int, pages: int, total: int) -> discord.Embed:
+    """One page of /audit."""
+    lines = [clip(audit_line(entry), 380) for entry in entries]
+    embed = discord.Embed(
+        title="Audit log",
+        description=clip("\n".join(lines), 4000) or "No moderator has done anything here yet.",
+        colour=BRAND_COLOUR,
+    )
+    embed.set_footer(text=f"{total} entr{'ies' if total != 1 else 'y'} · page {number} of {pages}")
     return embed

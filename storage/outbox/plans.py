@@ -81,6 +81,12 @@ FORGET_RETRACTED = (
     "ON gp.guild_id = deliveries.guild_id AND gp.article_pk = a.pk "
     f"WHERE a.pk = deliveries.article_pk AND {PUBLISHED_IN_GUILD})"
 )
+# What went out of an article in a guild (rows pruned by retention are no longer known).
+SENT_FOR_GUILD = (
+    "d.article_pk = (SELECT pk FROM articles WHERE id = :article) AND d.guild_id = :guild "
+    "AND d.state = 'sent'"
+)
+
 CANCEL_FOR_GUILD = (
     "UPDATE deliveries SET state = 'cancelled', last_error = 'retracted' "
     "WHERE article_pk = (SELECT pk FROM articles WHERE id = :article) AND guild_id = :guild "

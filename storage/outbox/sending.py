@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from storage.database import Database, Params
-from storage.outbox import sends
+from storage.outbox import plans, sends
 from storage.outbox.rows import DELIVERY, DELIVERY_FROM, KEY_MATCH, Delivery, TargetKind
 from storage.timestamps import from_timestamp, to_timestamp
 
@@ -24,6 +24,12 @@ class SendingQueries:
             f"SELECT {DELIVERY.select} {DELIVERY_FROM} WHERE {where}", params
         )
         return [DELIVERY.from_row(row) for row in rows]
+
+    async def sent_for_guild(self, guild_id: int, article_id: str) -> list[Delivery]:
+        """What of the article went out in the guild (the posts, with their message ids)."""
+        return await self._deliveries(
+            plans.SENT_FOR_GUILD, {"article": article_id, "guild": guild_id}
+        )
 
     async def still_pending(self, rows: Sequence[Delivery]) -> list[Delivery]:
         """The rows (of ``rows``) still pending: a moderator's retraction, or a removed feed or

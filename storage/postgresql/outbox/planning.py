@@ -13,6 +13,7 @@ from typing import Any
 from storage.models import DigestKey
 from storage.outbox import plans
 from storage.outbox.plans import PlanCounts, Publication
+from storage.outbox.rows import Delivery
 from storage.postgresql.outbox.rows import OutboxQueries
 from storage.timestamps import from_timestamp, to_timestamp
 
@@ -115,6 +116,12 @@ class PgPlanningQueries(OutboxQueries):
         """A moderator retracted the article in their guild: cancel what waits there."""
         return await self._execute(
             plans.CANCEL_FOR_GUILD, {"article": article_id, "guild": guild_id}
+        )
+
+    async def sent_for_guild(self, guild_id: int, article_id: str) -> list[Delivery]:
+        """What of the article went out in the guild (the posts, with their message ids)."""
+        return await self._deliveries(
+            plans.SENT_FOR_GUILD, {"article": article_id, "guild": guild_id}
         )
 
 

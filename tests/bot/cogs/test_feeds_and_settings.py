@@ -104,7 +104,7 @@ async def test_settings_show_and_change(harness: Harness):
     changed = await harness.slash(
         g, g.moderator.id, "settings", {"min_quality": 55, "moderator_role": g.member_role.id}
     )
-    assert changed.content == "Saved."
+    assert changed.content.startswith("Saved. Members with that role can now moderate here")
     fields = {f["name"]: f["value"] for f in changed.embeds[0]["fields"][:2]}
     assert fields == {"Moderator role": f"<@&{g.member_role.id}>", "Quality bar": "55"}
     other = await harness.slash(harness.second, harness.second.moderator.id, "settings")

@@ -205,6 +205,10 @@ async def test_moderators_still_see_the_pending_one_in_queue_and_publish(
     offered = await harness.autocomplete(
         g, g.moderator.id, "publish", {"article": "ferry strike"}, "article"
     )
-    assert [c["value"] for c in offered] == [scene.pending.id]
+    # the retracted one too, marked, so that a retraction can be undone by title
+    assert {c["value"]: c["name"].endswith(" · not published") for c in offered} == {
+        scene.pending.id: False,
+        scene.retracted.id: True,
+    }
     await harness.slash(g, g.moderator.id, "publish", {"article": scene.pending.id})
     assert PENDING in await related_text(harness, {"query": "harbour ferry strike automation"})
