@@ -39,6 +39,11 @@ class SubscriptionService:
         self._max_per_member = max_per_member
         self._clock = clock
 
+    @property
+    def max_per_member(self) -> int:
+        """How many topics one member may follow in one server."""
+        return self._max_per_member
+
     async def subscribe(
         self,
         guild_id: int,

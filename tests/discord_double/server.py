@@ -30,7 +30,14 @@ from .interactions import (
     find_component,
 )
 from .sharding import IdentifyLimiter
-from .spec import SpecValidator, discord_error_body, load_spec_validator, template_regex
+from .spec import (
+    SpecValidator,
+    discord_error_body,
+    embed_size_error_body,
+    embed_size_issue,
+    load_spec_validator,
+    template_regex,
+)
 from .state import Channel, Guild, Message, SnowflakeFactory, User, World
 
 API_PREFIX = "/api/v10"
@@ -283,7 +290,13 @@ class DiscordDouble:
             return Reply(500, {"message": "500: Internal Server Error", "code": 0})
 
     def _validate(self, req: ApiRequest) -> Reply | None:
-        if self.spec is None or req.body is None:
+        if req.body is None:
+            return None
+        oversized = embed_size_issue(req.body)
+        if oversized is not None:
+            self.errors.append(f"refused {req.method} {req.path}: {oversized}")
+            return Reply(400, embed_size_error_body())
+        if self.spec is None:
             return None
         operation = self.spec.operation(req.method, req.path)
         if operation is None:

@@ -277,3 +277,66 @@ def load_spec_validator(path: Path | None = None) -> SpecValidator | None:
         _warn_missing(path)
         return None
     return _load(path)
+
+
+# Discord's limit that a JSON schema of one field cannot express: "the combined sum of
+# characters in all title, description, field.name, field.value, footer.text, and author.name
+# fields across all embeds attached to a message must not exceed 6000 characters"
+# (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+EMBED_TOTAL_LIMIT = 6000
+
+
+def _embeds_of(body: Any) -> list[Any]:
+    """The embeds a message body carries: a message or webhook body's own, or an interaction
+    callback's ``data``."""
+    if not isinstance(body, dict):
+        return []
+    embeds = body.get("embeds")
+    if embeds is None and isinstance(body.get("data"), dict):
+        embeds = body["data"].get("embeds")
+    return embeds if isinstance(embeds, list) else []
+
+
+def embed_characters(embed: Any) -> int:
+    """The characters of ``embed`` that count against Discord's 6,000 for a message."""
+    if not isinstance(embed, dict):
+        return 0
+
+    def text(value: Any) -> int:
+        return len(value) if isinstance(value, str) else 0
+
+    total = text(embed.get("title")) + text(embed.get("description"))
+    for item in embed.get("fields") or []:
+        if isinstance(item, dict):
+            total += text(item.get("name")) + text(item.get("value"))
+    for part in ("footer", "author"):
+        nested = embed.get(part)
+        if isinstance(nested, dict):
+            total += text(nested.get("text" if part == "footer" else "name"))
+    return total
+
+
+def embed_size_issue(body: Any) -> str | None:
+    """Why Discord refuses ``body``'s embeds as too large together, or None."""
+    total = sum(embed_characters(embed) for embed in _embeds_of(body))
+    if total <= EMBED_TOTAL_LIMIT:
+        return None
+    return f"embeds: {total} characters together, over Discord's {EMBED_TOTAL_LIMIT}"
+
+
+def embed_size_error_body() -> dict[str, Any]:
+    """The 400 body Discord sends for embeds over 6,000 characters together."""
+    return {
+        "code": 50035,
+        "message": "Invalid Form Body",
+        "errors": {
+            "embeds": {
+                "_errors": [
+                    {
+                        "code": "MAX_EMBED_SIZE_EXCEEDED",
+                        "message": "Embed size exceeds maximum size of 6000",
+                    }
+                ]
+            }
+        },
+    }

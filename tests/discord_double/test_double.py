@@ -283,6 +283,29 @@ async def test_raw_requests_and_nonce(
     assert discord.http.Route.BASE == "https://discord.com/api/v10"
 
 
+async def test_embeds_over_6000_characters_together_are_refused(
+    discord_double: DiscordDouble, discord_world: DoubleWorld
+) -> None:
+    """Discord's embed limits: every embed's title, description, fields, footer and author
+    together at most 6,000 characters a message, though each is within its own limit."""
+    double, g = discord_double, discord_world.first
+    headers = {"Authorization": f"Bot {double.token}", "Content-Type": "application/json"}
+    url = f"{double.api_base}/channels/{g.general.id}/messages"
+    fits = {"embeds": [{"description": "x" * 3000}, {"description": "y" * 2990, "title": "t" * 10}]}
+    over = {"embeds": [{"description": "x" * 3000}, {"description": "y" * 2990, "title": "t" * 11}]}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.post(url, json=fits) as accepted:
+            assert accepted.status == 200
+        async with session.post(url, json=over) as refused:
+            assert refused.status == 400
+            body = await refused.json()
+    assert body["code"] == 50035
+    assert body["errors"]["embeds"]["_errors"][0]["code"] == "MAX_EMBED_SIZE_EXCEEDED"
+    assert len(double.messages_in(g.general.id)) == 1
+    assert len(double.errors) == 1 and "6001 characters together" in double.errors[0]
+    double.errors.clear()
+
+
 async def _eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not predicate():
