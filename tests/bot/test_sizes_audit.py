@@ -119,3 +119,55 @@ async def test_feed_list_shows_all_fifty_feeds_a_server_may_have(make_harness: M
     assert other.content.startswith("Only moderators can do this"), other.content
     assert other.message.flags & EPHEMERAL
     assert listing.message.embeds[0]["description"] == before
+
+
+# --- a server with thousands of topics ----------------------------------------------------
+
+
+async def test_the_topic_a_member_types_in_full_is_offered_first_among_thousands(
+    make_harness: MakeHarness,
+):
+    harness = await make_harness(seed=False)
+    g = harness.first
+    member = g.members[0].id
+    # 3,000 topics, the busiest sharing the first letters of rarer ones
+    await carry_topics(harness, topic_names(2950))
+    busy = [f"Air{w}" for w in ("lines", "ports", "craft", "bus", "bnb", "waves", "space")]
+    busy += [f"Aid {n:02d}" for n in range(30)] + ["Metropolitan", "Policing", "Taiwan"]
+    for n in range(3):
+        await story(harness, n, topics=busy)
+    await story(harness, 5, topics=["AI", "Generative AI", "Climate policy"])
+
+    for command, options in [
+        ("subscribe", {}),
+        ("latest", {}),
+        ("feed add", {"channel": g.alerts.id}),
+    ]:
+        user = g.moderator.id if command == "feed add" else member
+        for typed in ("ai", "AI", " Ai "):
+            offered = await harness.autocomplete(
+                g, user, command, {**options, "topic": typed}, "topic"
+            )
+            assert len(offered) == 25
+            assert offered[0] == {"name": "AI (1)", "value": "AI"}, (command, typed)
+    # then the names starting so (busiest first), then a word starting so, then the rest
+    pol = await harness.autocomplete(g, member, "subscribe", {"topic": "pol"}, "topic")
+    names = [c["value"] for c in pol]
+    assert names[:2] == ["Policing", "Climate policy"]
+    assert "Metropolitan" not in names  # 2,950 topics hold a word starting so
+    assert all(name.endswith(" and policy") for name in names[2:])
+
+
+async def test_probe_autocomplete(make_harness: MakeHarness):
+    harness = await make_harness(seed=False)
+    g = harness.first
+    member = g.members[0].id
+    busy = [
+        f"Air{w}" for w in ("lines", "ports", "craft", "bus", "bnb", "waves", "space", "show")
+    ] + [f"Aid {n:02d}" for n in range(30)]
+    await story(harness, 1, topics=["AI", "Écologie", "Climate policy", "Anticlimax"])
+    for n in range(2, 5):
+        await story(harness, n, topics=busy)
+    for typed in ("ai", "AI", "eco", "écol", "clim", "climate pol", "policy"):
+        got = await harness.autocomplete(g, member, "subscribe", {"topic": typed}, "topic")
+        print(typed, [c["name"] for c in got][:6], len(got))
