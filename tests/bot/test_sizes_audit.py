@@ -4,13 +4,19 @@ articles; long arguments; a backlog at start-up. Every reply stays within Discor
 
 from __future__ import annotations
 
+import random
 import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from bot.ingest.writer import ingest_paths
 from tests.bot.conftest import MakeHarness
 from tests.bot.harness import EPHEMERAL, Harness
-from tests.bot.test_alerts import story
+from tests.bot.test_alerts import follow, posts, route, story
+from tests.bot.test_delivery_audit import digest_titles, digests_at
 from tests.discord_double.interactions import InteractionResult
+from tests.factories import write_article
 
 
 def topic_names(count: int) -> list[str]:
@@ -73,6 +79,13 @@ async def test_a_member_following_200_topics_sees_each_in_subscriptions_a_page_a
     assert all(len(page) <= 4000 for page in pages)
     shown = [name for page in pages for name in bold_names(page)]
     assert shown == names[:200]  # each once, in order
+
+    # /unsubscribe offers 25 of them, and the one typed first
+    offered = await harness.autocomplete(g, member, "unsubscribe", {"topic": ""}, "topic")
+    assert len(offered) == 25
+    typed = names[180].upper()
+    offered = await harness.autocomplete(g, member, "unsubscribe", {"topic": typed}, "topic")
+    assert offered[0] == {"name": names[180], "value": names[180]}
 
 
 async def test_a_few_subscriptions_are_one_page_without_buttons(harness: Harness):
@@ -158,16 +171,121 @@ async def test_the_topic_a_member_types_in_full_is_offered_first_among_thousands
     assert all(name.endswith(" and policy") for name in names[2:])
 
 
-async def test_probe_autocomplete(make_harness: MakeHarness):
+# --- digests ------------------------------------------------------------------------------
+
+
+async def test_a_digest_of_150_articles_shows_the_ten_best_and_counts_the_rest(
+    make_harness: MakeHarness,
+):
+    harness = await make_harness(seed=False)
+    harness.clock.now = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)
+    g = harness.first
+    reader, idle = g.members[0].id, g.members[1].id
+    await story(harness, 0, published=False, topics=["Transport", "Ports"])
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await follow(harness, g, idle, "Ports", delivery="daily")  # gets nothing today
+    qualities = [(n * 37) % 80 + 20 for n in range(150)]  # 20..99, shuffled
+    for n, quality in enumerate(qualities, start=1):
+        await story(harness, n, title=f"Ferry timetable change {n:03d}", quality=quality)
+    await harness.deliver()
+    assert harness.double.dms_to(reader) == []
+
+    assert await digests_at(harness, datetime(2026, 6, 11, 8, 0, tzinfo=UTC)) == 150
+    (digest,) = harness.double.dms_to(reader)
+    assert len(digest.embeds) == 1
+    best = sorted(range(150), key=lambda n: -qualities[n])[:10]
+    shown = digest_titles(digest)
+    assert sorted(shown) == sorted(f"Ferry timetable change {n + 1:03d}" for n in best)
+    assert digest.embeds[0]["footer"]["text"] == (
+        "150 new articles · 140 more not shown (see /latest)"
+    )
+    assert harness.double.dms_to(idle) == []  # nothing to say: no DM at all
+    # and nothing twice
+    assert await digests_at(harness, datetime(2026, 6, 12, 8, 0, tzinfo=UTC)) == 0
+    assert len(harness.double.dms_to(reader)) == 1
+
+
+# --- one topic, many subscribers -----------------------------------------------------------
+
+
+async def test_510_subscribers_to_one_topic_each_get_one_dm_across_two_sending_batches(
+    make_harness: MakeHarness,
+):
+    # at Discord's 50 requests/s this is a 22 s test: paced as a bot granted more
+    harness = await make_harness(
+        seed=False, members=510, delivery={"global_requests_per_second": 1000}
+    )
+    g = harness.first
+    await story(harness, 0, published=False)
+    for member in g.members:
+        await harness.bot.services.subscriptions.subscribe(g.id, member.id, "Transport")
+    await route(harness, g, g.alerts.id, topic="Transport")
+    article = await story(harness, 1)
+
+    await harness.plan()
+    while (await harness.send()).sent:  # a sending run claims 500 rows at a time
+        pass
+    received = {m.id: harness.double.dms_to(m.id) for m in g.members}
+    assert sorted(len(dms) for dms in received.values()) == [1] * 510
+    assert all(dms[0].embeds[0]["title"] == article.title for dms in received.values())
+    assert len(posts(harness, g.alerts.id)) == 1
+    stats = await harness.store.stats()
+    assert stats.deliveries["sent"] == 511
+
+
+# --- a backlog arriving at once -------------------------------------------------------------
+
+
+def backlog(harness: Harness, folder: Path, hours_ago: list[float], **fields: Any) -> None:
+    """Article files dated ``hours_ago``, named as exports name them (by a hash), so that
+    the order of their names says nothing of their dates."""
+    rng = random.Random(7)
+    for hours in hours_ago:
+        write_article(
+            folder,
+            f"{rng.getrandbits(64):016x}.md",
+            title=f"Ferry news from {hours:g} hours ago",
+            webUrl=f"https://harbour-times.example/backlog/{hours:g}",
+            originalUrl=...,
+            related=[],
+            topics=["Transport"],
+            published=True,
+            quality=70,
+            publishedDateTime=(harness.clock.now - timedelta(hours=hours)).isoformat(),
+            **fields,
+        )
+
+
+async def test_a_backlog_is_posted_and_dmed_in_the_order_the_news_happened(
+    make_harness: MakeHarness, tmp_path: Path
+):
     harness = await make_harness(seed=False)
     g = harness.first
-    member = g.members[0].id
-    busy = [
-        f"Air{w}" for w in ("lines", "ports", "craft", "bus", "bnb", "waves", "space", "show")
-    ] + [f"Aid {n:02d}" for n in range(30)]
-    await story(harness, 1, topics=["AI", "Écologie", "Climate policy", "Anticlimax"])
-    for n in range(2, 5):
-        await story(harness, n, topics=busy)
-    for typed in ("ai", "AI", "eco", "écol", "clim", "climate pol", "policy"):
-        got = await harness.autocomplete(g, member, "subscribe", {"topic": typed}, "topic")
-        print(typed, [c["name"] for c in got][:6], len(got))
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await route(harness, g, g.alerts.id, topic="Transport")
+    await follow(harness, g, reader, "Transport")
+    hours = [3, 1, 5, 2, 4]
+    backlog(harness, tmp_path / "inbox", hours)
+    report = await ingest_paths(harness.store, [tmp_path / "inbox"])
+    assert report.new == 5
+
+    await harness.deliver()
+    oldest_first = [f"Ferry news from {h} hours ago" for h in sorted(hours, reverse=True)]
+    assert [p.embeds[0]["title"] for p in posts(harness, g.alerts.id)] == oldest_first
+    assert [m.embeds[0]["title"] for m in harness.double.dms_to(reader)] == oldest_first
+
+
+async def test_a_backlog_larger_than_a_planning_run_is_planned_oldest_first(
+    make_harness: MakeHarness, tmp_path: Path
+):
+    harness = await make_harness(seed=False)
+    hours = [h / 10 for h in range(1, 251)]
+    random.Random(1).shuffle(hours)
+    backlog(harness, tmp_path / "inbox", hours)
+    await ingest_paths(harness.store, [tmp_path / "inbox"])
+    cutoff = harness.clock.now - timedelta(hours=48)
+    first_run = await harness.store.deliveries.unplanned(cutoff, limit=200)
+    dates = [p.published_at for p in first_run]
+    assert dates == sorted(dates)
+    assert min(dates) == harness.clock.now - timedelta(hours=25)
