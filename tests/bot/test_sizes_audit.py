@@ -4,6 +4,7 @@ articles; long arguments; a backlog at start-up. Every reply stays within Discor
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -11,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.ingest.writer import ingest_paths
+from bot.jobs import inbox_job
 from tests.bot.conftest import MakeHarness
 from tests.bot.harness import EPHEMERAL, Harness
 from tests.bot.test_alerts import follow, posts, route, story
 from tests.bot.test_delivery_audit import digest_titles, digests_at
 from tests.discord_double.interactions import InteractionResult
-from tests.factories import write_article
+from tests.factories import article_text
 
 
 def topic_names(count: int) -> list[str]:
@@ -236,24 +238,25 @@ async def test_510_subscribers_to_one_topic_each_get_one_dm_across_two_sending_b
 # --- a backlog arriving at once -------------------------------------------------------------
 
 
-def backlog(harness: Harness, folder: Path, hours_ago: list[float], **fields: Any) -> None:
+def backlog(harness: Harness, folder: Path, hours_ago: list[float]) -> None:
     """Article files dated ``hours_ago``, named as exports name them (by a hash), so that
     the order of their names says nothing of their dates."""
+    template = article_text(
+        title="Ferry news from HOURS hours ago",
+        webUrl="https://harbour-times.example/backlog/HOURS",
+        originalUrl=...,
+        related=[],
+        topics=["Transport"],
+        published=True,
+        quality=70,
+        publishedDateTime="WHEN",
+    )
     rng = random.Random(7)
+    folder.mkdir(parents=True, exist_ok=True)
     for hours in hours_ago:
-        write_article(
-            folder,
-            f"{rng.getrandbits(64):016x}.md",
-            title=f"Ferry news from {hours:g} hours ago",
-            webUrl=f"https://harbour-times.example/backlog/{hours:g}",
-            originalUrl=...,
-            related=[],
-            topics=["Transport"],
-            published=True,
-            quality=70,
-            publishedDateTime=(harness.clock.now - timedelta(hours=hours)).isoformat(),
-            **fields,
-        )
+        when = (harness.clock.now - timedelta(hours=hours)).isoformat()
+        text = template.replace("HOURS", f"{hours:g}").replace("WHEN", when)
+        (folder / f"{rng.getrandbits(64):016x}.md").write_text(text, encoding="utf-8")
 
 
 async def test_a_backlog_is_posted_and_dmed_in_the_order_the_news_happened(
@@ -289,3 +292,73 @@ async def test_a_backlog_larger_than_a_planning_run_is_planned_oldest_first(
     dates = [p.published_at for p in first_run]
     assert dates == sorted(dates)
     assert min(dates) == harness.clock.now - timedelta(hours=25)
+
+
+# --- long arguments, old news ----------------------------------------------------------------
+
+
+async def test_an_article_arriving_years_late_is_stored_but_never_alerted(harness: Harness):
+    g = harness.first
+    member = g.members[0].id
+    await story(harness, 76, published=False, topics=["Ports"])
+    await route(harness, g, g.alerts.id)
+    await follow(harness, g, member, "Ports")
+    late = await story(
+        harness,
+        77,
+        title="Harbour dredging plan approved",
+        publishedDateTime="2019-03-04T10:00:00Z",
+        topics=["Ports"],
+    )
+    await harness.deliver()
+    assert posts(harness, g.alerts.id) == []
+    assert harness.double.dms_to(member) == []
+    # /latest lists it by its date: after this year's news, with its own date
+    latest = await harness.slash(g, member, "latest")
+    lines = latest.message.embeds[0]["description"].splitlines()
+    titled = [line for line in lines if line.startswith("**")]
+    assert late.title in titled[-1]
+    assert f"<t:{int(late.published_at.timestamp())}:d>" in titled[-1]
+
+
+async def test_a_6000_character_query_is_answered_and_echoed_short(harness: Harness):
+    g = harness.first
+    member = g.members[0].id
+    await story(harness, 77, title="Harbour dredging plan approved", topics=["Ports"])
+    query = ("dredging harbour " * 400)[:6000]  # Discord's longest string option
+    result = await harness.reply(g, member, "related", {"query": query})
+    (answer,) = result.followups
+    assert answer.flags & EPHEMERAL
+    embed = answer.embeds[0]
+    assert len(embed["title"]) <= 256 and embed["title"].endswith("…”")
+    assert "[Harbour dredging plan approved]" in embed["description"].splitlines()[0]
+    # nothing but symbols: told what to type
+    symbols = await harness.reply(g, member, "related", {"query": "🚢" * 3000})
+    assert symbols.followups[0].content == (
+        "Type a few words to search for, such as `facial recognition`."
+    )
+
+
+async def test_commands_are_answered_while_a_full_inbox_is_stored(make_harness: MakeHarness):
+    harness = await make_harness(ingest={"settle_seconds": 0})
+    g = harness.first
+    # past one write batch (2,000 files) and the size that takes worker processes
+    backlog(harness, harness.bot.settings.ingest.inbox_dir, [h / 100 for h in range(1, 2101)])
+    scan = asyncio.create_task(
+        inbox_job(harness.store, harness.bot.settings.ingest, clock=harness.clock)()
+    )
+    waits: list[float] = []
+    rounds = 0
+    while not scan.done():
+        member = g.members[rounds % len(g.members)].id
+        rounds += 1
+        for command in ("subscriptions", "topics"):
+            result = await harness.slash(g, member, command)
+            assert result.message.flags & EPHEMERAL
+            assert result.acked_at is not None
+            waits.append(result.acked_at - result.dispatched_at)
+        offered = await harness.autocomplete(g, member, "subscribe", {"topic": "priv"}, "topic")
+        assert offered[0]["value"] == "Privacy", offered
+        await asyncio.wait({scan}, timeout=0.1)  # members type at a human pace
+    assert (await scan).startswith("2100 new,")
+    assert len(waits) >= 4 and max(waits) < 1.0
