@@ -71,7 +71,12 @@ async def subscriptions_page(
         description=shown.text or NO_SUBSCRIPTIONS,
         colour=BRAND_COLOUR,
     )
-    footer = f"{len(own)} of the {service.max_per_member} topics you may follow here"
+    cap = service.max_per_member
+    footer = (
+        f"{len(own)} of the {cap} topics you may follow here"
+        if len(own) <= cap
+        else f"{len(own)} topics, more than the {cap} now allowed here"
+    )
     if shown.pages > 1:
         footer += f" · page {shown.number} of {shown.pages}"
     embed.set_footer(text=footer)

@@ -362,3 +362,69 @@ async def test_commands_are_answered_while_a_full_inbox_is_stored(make_harness: 
         await asyncio.wait({scan}, timeout=0.1)  # members type at a human pace
     assert (await scan).startswith("2100 new,")
     assert len(waits) >= 4 and max(waits) < 1.0
+
+
+async def test_an_article_carrying_30_of_a_members_50_topics_is_one_dm_and_one_post(
+    make_harness: MakeHarness,
+):
+    harness = await make_harness(seed=False, commands={"max_subscriptions_per_member": 50})
+    g = harness.first
+    member = g.members[0].id
+    names = topic_names(50)
+    await story(harness, 0, published=False, topics=names)
+    for i, name in enumerate(names):
+        await follow(harness, g, member, name, delivery="daily" if i % 2 else "instant")
+    for name in names[10:15]:  # five feeds of one channel take it
+        await route(harness, g, g.general.id, topic=name)
+    article = await story(harness, 1, topics=names[10:40])
+
+    await harness.deliver()
+    (dm,) = harness.double.dms_to(member)
+    assert dm.embeds[0]["title"] == article.title
+    why = next(f for f in dm.embeds[0]["fields"] if f["name"] == "Why you got this")
+    assert why["value"] == f"You follow {names[10]} (quality 70)"
+    assert len(posts(harness, g.general.id)) == 1
+    assert await digests_at(harness, harness.clock.now + timedelta(days=1)) == 0
+
+
+async def test_after_the_caps_are_lowered_members_and_moderators_are_told_the_real_counts(
+    harness: Harness,
+):
+    """Subscriptions and feeds made while the operator allowed more (the configuration now
+    says 25 and 50): what is refused says how many there are and how many must go."""
+    g = harness.first
+    member = g.members[0].id
+    names = topic_names(60)
+    await carry_topics(harness, names)
+    store, now = harness.store, harness.clock.now
+    for name in names[:40]:
+        topic = await store.topics.get(name)
+        assert topic is not None
+        await store.subscriptions.save(
+            guild_id=g.id, user_id=member, topic_id=topic.id, min_quality=0,
+            delivery="instant", now=now, cap=200,
+        )  # fmt: skip
+    for name, channel in zip(names, [g.alerts.id, g.general.id] * 30, strict=True):
+        topic = await store.topics.get(name)
+        assert topic is not None
+        await store.feeds.save(
+            guild_id=g.id, channel_id=channel, topic_id=topic.id, min_quality=None,
+            mention_role_id=None, created_by=g.moderator.id, now=now, cap=100,
+        )  # fmt: skip
+
+    refused = await harness.slash(g, member, "subscribe", {"topic": names[50]})
+    assert refused.content == (
+        "You follow 40 topics here, and at most 25 are allowed now. "
+        "Use `/unsubscribe` on 16 of them to make room."
+    )
+    changed = await harness.slash(g, member, "subscribe", {"topic": names[0], "delivery": "daily"})
+    assert changed.content.startswith("Updated your subscription")  # what they have stays theirs
+    listing = await harness.slash(g, member, "subscriptions")
+    assert listing.message.embeds[0]["footer"]["text"].startswith(
+        "40 topics, more than the 25 now allowed here · page 1 of "
+    )
+    no_feed = await harness.slash(g, g.moderator.id, "feed add", {"channel": g.alerts.id})
+    assert no_feed.content == (
+        "This server has 60 feeds, and at most 50 are allowed now. "
+        "Remove 11 with `/feed remove` first."
+    )
