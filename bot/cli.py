@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import asyncpg
-import discord
 from tqdm import tqdm
 
 from bot.config import ConfigError, Settings, load_settings
@@ -216,9 +215,6 @@ def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
         verbose=args.verbose,
         secrets=[secret for secret in (token, database_password) if secret],
     )
-    # No voice here: discord.py's warnings that PyNaCl and davey (voice) are missing, two
-    # WARNING lines at every start, say nothing an operator can act on.
-    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 def _store_problem(error: sqlite3.OperationalError) -> str:
@@ -256,8 +252,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def _discord_command(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: discord.py and the scheduler are about 27 MB of a process's memory, which
     # ``topicbot ingest`` (bounded to 200 MB) and the other store commands do without.
+    import discord
+
     from bot.doctor import doctor_now, invite_url_now
     from bot.runner import run_bot, run_worker, sync_commands_now
+
+    # No voice here: discord.py's warnings that PyNaCl and davey (voice) are missing, two
+    # WARNING lines at every start, say nothing an operator can act on.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
     if args.command == "run":
         try:
