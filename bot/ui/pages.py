@@ -121,7 +121,8 @@ def pack_pages(
     page: list[str] = []
     size = 0
     for line in lines:
-        line = clip(line, limit)
+        if len(line) > limit:
+            line = clip(line, limit)
         if page and (len(page) == per_page or size + 1 + len(line) > limit):
             pages.append(page)
             page, size = [], 0
