@@ -171,6 +171,14 @@ async def test_the_topic_a_member_types_in_full_is_offered_first_among_thousands
     assert names[:2] == ["Policing", "Climate policy"]
     assert "Metropolitan" not in names  # 2,950 topics hold a word starting so
     assert all(name.endswith(" and policy") for name in names[2:])
+    # /topics pages through all of them, busiest first
+    listing = await harness.slash(g, member, "topics")
+    assert listing.message.embeds[0]["footer"]["text"].startswith("2993 topics · page 1 of 150")
+    assert bold_names(listing.message.embeds[0]["description"])[:3] == [
+        "Aid 00",
+        "Aid 01",
+        "Aid 02",
+    ]
 
 
 # --- digests ------------------------------------------------------------------------------
