@@ -171,6 +171,8 @@ async def test_the_topic_a_member_types_in_full_is_offered_first_among_thousands
     assert names[:2] == ["Policing", "Climate policy"]
     assert "Metropolitan" not in names  # 2,950 topics hold a word starting so
     assert all(name.endswith(" and policy") for name in names[2:])
+    several = await harness.autocomplete(g, member, "subscribe", {"topic": "CLIMATE  pol"}, "topic")
+    assert [c["value"] for c in several] == ["Climate policy"]
     # /topics pages through all of them, busiest first
     listing = await harness.slash(g, member, "topics")
     assert listing.message.embeds[0]["footer"]["text"].startswith("2993 topics · page 1 of 150")
@@ -179,6 +181,23 @@ async def test_the_topic_a_member_types_in_full_is_offered_first_among_thousands
         "Aid 01",
         "Aid 02",
     ]
+
+
+async def test_a_100_character_unicode_topic_is_followed_listed_and_offered(harness: Harness):
+    g = harness.first
+    member = g.members[0].id
+    name = ("Économie — 東京の港湾 🚢 " * 10)[:100].strip()
+    await story(harness, 1, topics=[name])
+    offered = await harness.autocomplete(g, member, "subscribe", {"topic": "東京"}, "topic")
+    assert offered[0]["value"] == name and len(offered[0]["name"]) <= 100
+    followed = await harness.slash(g, member, "subscribe", {"topic": offered[0]["value"]})
+    assert followed.content.startswith("Subscribed to **Économie — 東京の港湾 🚢")
+    listing = await harness.slash(g, member, "subscriptions")
+    assert "Économie — 東京の港湾 🚢" in listing.message.embeds[0]["description"]
+    mine = await harness.autocomplete(g, member, "unsubscribe", {"topic": "économie"}, "topic")
+    assert [c["value"] for c in mine] == [name]
+    left = await harness.slash(g, member, "unsubscribe", {"topic": name})
+    assert left.content.startswith("Unsubscribed from **Économie")
 
 
 # --- digests ------------------------------------------------------------------------------
