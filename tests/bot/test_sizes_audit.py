@@ -455,3 +455,23 @@ async def test_after_the_caps_are_lowered_members_and_moderators_are_told_the_re
         "This server has 60 feeds, and at most 50 are allowed now. "
         "Remove 11 with `/feed remove` first."
     )
+
+
+async def test_long_topic_names_that_differ_at_their_end_are_told_apart_in_suggestions(
+    harness: Harness,
+):
+    g = harness.first
+    # the longest names a file may give, alike but for their last character
+    start = "Regional transport policy and harbour development in the northern coastal districts, reviews "
+    names = [f"{start}2025-0{n}" for n in (1, 2)]
+    assert [len(name) for name in names] == [100, 100]
+    await story(harness, 1, topics=names)
+    await story(harness, 2, topics=names[1:])
+    offered = await harness.autocomplete(
+        g, g.members[0].id, "subscribe", {"topic": "regional transport"}, "topic"
+    )
+    assert [c["value"] for c in offered] == [names[1], names[0]]
+    shown = [c["name"] for c in offered]
+    assert all(len(name) <= 100 for name in shown)
+    assert shown[0].startswith("Regional transport policy")
+    assert shown[0].endswith("reviews 2025-02 (2)") and shown[1].endswith("reviews 2025-01 (1)")
