@@ -16,7 +16,7 @@ from bot.checks import (
     moderator_only,
 )
 from bot.domain.feeds import check_mention_role
-from bot.domain.text import clip
+from bot.domain.text import clip, readable
 from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
 from bot.ui.embeds import BRAND_COLOUR
@@ -156,7 +156,7 @@ class FeedCommands(
         names = sorted({f.topic_name for f in feeds if f.topic_name})
         typed = current.casefold().strip()
         return [
-            app_commands.Choice(name=clip(n, 100), value=n[:100])
+            app_commands.Choice(name=clip(readable(n), 100) or "?", value=n[:100])
             for n in names
             if typed in n.casefold()
         ][:25]

@@ -29,15 +29,9 @@ from .interactions import (
     InvocationContext,
     find_component,
 )
+from .limits import limit_issues
 from .sharding import IdentifyLimiter
-from .spec import (
-    SpecValidator,
-    discord_error_body,
-    embed_size_error_body,
-    embed_size_issue,
-    load_spec_validator,
-    template_regex,
-)
+from .spec import SpecValidator, discord_error_body, load_spec_validator, template_regex
 from .state import Channel, Guild, Message, SnowflakeFactory, User, World
 
 API_PREFIX = "/api/v10"
@@ -292,10 +286,11 @@ class DiscordDouble:
     def _validate(self, req: ApiRequest) -> Reply | None:
         if req.body is None:
             return None
-        oversized = embed_size_issue(req.body)
-        if oversized is not None:
-            self.errors.append(f"refused {req.method} {req.path}: {oversized}")
-            return Reply(400, embed_size_error_body())
+        beyond = limit_issues(req.body)
+        if beyond:
+            details = "; ".join(beyond)
+            self.errors.append(f"Discord's limits refused {req.method} {req.path}: {details}")
+            return Reply(400, {"code": 50035, "message": f"Invalid Form Body: {details}"})
         if self.spec is None:
             return None
         operation = self.spec.operation(req.method, req.path)
