@@ -149,17 +149,25 @@ class FeedCommands(
     async def remove_topic(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Topics this server has feeds for."""
+        """Topics this server has feeds for that hold the typed text: the one of exactly that
+        name first, then those starting with it, then the rest, alphabetically within each."""
         if interaction.guild_id is None:
             return []
         feeds = await self.feeds.of_guild(interaction.guild_id)
-        names = sorted({f.topic_name for f in feeds if f.topic_name})
-        typed = current.casefold().strip()
+        typed = " ".join(current.casefold().split())
+        names = [n for n in {f.topic_name for f in feeds if f.topic_name} if typed in n.casefold()]
+        names.sort(
+            key=lambda n: (
+                n.casefold() != typed,
+                not n.casefold().startswith(typed),
+                n.casefold(),
+                n,
+            )
+        )
         return [
             app_commands.Choice(name=clip(readable(n), 100) or "?", value=n[:100])
-            for n in names
-            if typed in n.casefold()
-        ][:25]
+            for n in names[:25]
+        ]
 
     @app_commands.command(name="list", description="This server's feeds")
     @moderator_only()

@@ -457,6 +457,21 @@ async def test_after_the_caps_are_lowered_members_and_moderators_are_told_the_re
     )
 
 
+async def test_feed_remove_offers_the_topic_typed_in_full_first(make_harness: MakeHarness):
+    harness = await make_harness()  # the examples carry the topic "ai"
+    g = harness.first
+    busy = [f"Aid {n:02d}" for n in range(30)]
+    await story(harness, 1, topics=busy)
+    for name in [*busy, "ai"]:
+        await route(harness, g, g.alerts.id, topic=name)
+    offered = await harness.autocomplete(
+        g, g.moderator.id, "feed remove", {"channel": g.alerts.id, "topic": "AI"}, "topic"
+    )
+    assert len(offered) == 25
+    assert offered[0] == {"name": "ai", "value": "ai"}
+    assert [c["value"] for c in offered[1:3]] == ["Aid 00", "Aid 01"]
+
+
 async def test_long_topic_names_that_differ_at_their_end_are_told_apart_in_suggestions(
     harness: Harness,
 ):
