@@ -200,6 +200,23 @@ async def test_a_100_character_unicode_topic_is_followed_listed_and_offered(harn
     assert left.content.startswith("Unsubscribed from **Économie")
 
 
+async def test_a_member_firing_sixty_commands_at_once_leaves_others_answered(harness: Harness):
+    g = harness.first
+    spammer, other = g.members[0].id, g.members[1].id
+    commands = [("topics", None), ("subscriptions", None), ("related", {"query": "ferry"})]
+    burst = [
+        asyncio.create_task(harness.slash(g, spammer, command, options, timeout_s=30))
+        for command, options in commands * 20
+    ]
+    answered = await harness.slash(g, other, "topics")
+    assert answered.message.embeds[0]["title"] == "Topics"
+    assert answered.acked_at is not None and answered.acked_at - answered.dispatched_at < 1.0
+    results = await asyncio.gather(*burst)
+    assert all(r.acknowledged for r in results)
+    slowed = [r for r in results if (r.content or "").startswith("Slow down a little")]
+    assert len(slowed) == 20 - 6  # /related: 6 a minute, then told to slow down
+
+
 # --- digests ------------------------------------------------------------------------------
 
 
