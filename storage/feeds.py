@@ -33,8 +33,9 @@ _ROUTE = (
 class FeedCapReached(Exception):
     """The guild already has as many feeds as allowed."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, count: int | None = None) -> None:
         self.cap = cap
+        self.count = cap if count is None else count  # more when the cap was lowered since
         super().__init__(f"at most {cap} feeds per guild")
 
 
@@ -72,8 +73,9 @@ class FeedRepository:
             await self._db.hold_lock(f"feeds:{guild_id}")
             existing = await self._find(route)
             if existing is None:
-                if await self.count(guild_id) >= cap:
-                    raise FeedCapReached(cap)
+                count = await self.count(guild_id)
+                if count >= cap:
+                    raise FeedCapReached(cap, count)
                 await self._db.execute(
                     "INSERT INTO feeds (guild_id, channel_id, topic_id, min_quality, "
                     "mention_role_id, created_by, created_at) "

@@ -28,8 +28,9 @@ _SELECT = f"SELECT {SUBSCRIPTION.select} FROM subscriptions s JOIN topics t ON t
 class SubscriptionCapReached(Exception):
     """The member already has as many subscriptions as the guild allows."""
 
-    def __init__(self, cap: int) -> None:
+    def __init__(self, cap: int, count: int | None = None) -> None:
         self.cap = cap
+        self.count = cap if count is None else count  # more when the cap was lowered since
         super().__init__(f"at most {cap} subscriptions per member")
 
 
@@ -64,8 +65,10 @@ class SubscriptionRepository:
             # the cap is counted, then a row added: two saves at once must not both pass it
             await self._db.hold_lock(f"{guild_id}:{user_id}")
             existing = await self._find(key)
-            if existing is None and await self.count(guild_id, user_id) >= cap:
-                raise SubscriptionCapReached(cap)
+            if existing is None:
+                count = await self.count(guild_id, user_id)
+                if count >= cap:
+                    raise SubscriptionCapReached(cap, count)
             await self._db.execute(
                 "INSERT INTO subscriptions (guild_id, user_id, topic_id, min_quality, delivery, "
                 "created_at, updated_at) VALUES (:guild, :user, :topic, :quality, :delivery, "

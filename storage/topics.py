@@ -104,16 +104,29 @@ class TopicRepository:
         return TOPIC.from_row(row) if row else None
 
     async def suggest(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
-        """Topics the guild may name whose name starts with, then contains, the typed text;
-        most-used first."""
+        """Topics the guild may name that hold the typed text: the topic of exactly that name
+        first, then those whose name starts with it, then those with a word starting with it,
+        then the rest; most-used first within each. So a member who types a topic in full
+        is offered it, however many busier topics share its first letters."""
         key = topic_key(typed)
         matching = "key LIKE :pattern ESCAPE '\\' AND " if key else ""
-        first = "substr(key, 1, length(:key)) = :key DESC, " if key else ""
+        first = (
+            "key = :key DESC, substr(key, 1, length(:key)) = :key DESC, "
+            "(' ' || key) LIKE :word ESCAPE '\\' DESC, "
+            if key
+            else ""
+        )
         sql = (
             f"SELECT {_COLUMNS} FROM topics t WHERE {matching}{_OFFERED} "
             f"ORDER BY {first}article_count DESC, key LIMIT :limit"
         )
-        params = {"guild": guild_id, "pattern": like_pattern(key), "key": key, "limit": limit}
+        params = {
+            "guild": guild_id,
+            "pattern": like_pattern(key),
+            "word": like_pattern(f" {key}"),
+            "key": key,
+            "limit": limit,
+        }
         return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
     async def most_used(self, *, limit: int = 25, offset: int = 0) -> list[Topic]:

@@ -7,14 +7,63 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import TopicBot
-from bot.checks import check_can_post, check_same_guild, guild_id_of, moderator_only
+from bot.checks import (
+    NOT_A_MODERATOR,
+    check_can_post,
+    check_same_guild,
+    guild_id_of,
+    member_is_moderator,
+    moderator_only,
+)
 from bot.domain.feeds import check_mention_role
 from bot.domain.text import clip, readable
 from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
-from bot.ui.embeds import BRAND_COLOUR, fit_lines
+from bot.ui.embeds import BRAND_COLOUR
 from bot.ui.feeds import describe_feed
+from bot.ui.pages import lines_page, page_renderer
 from storage.outbox.health import HealthCounts
+
+
+@page_renderer("feeds")
+async def render_feeds_page(
+    interaction: discord.Interaction[TopicBot], page: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """Page ``page`` of /feed list: every feed of this server with its health, with the
+    navigation when there is more than one page (a server may have up to
+    ``commands.max_feeds_per_guild``)."""
+    if not await member_is_moderator(interaction):
+        raise app_commands.CheckFailure(NOT_A_MODERATOR)
+    services = interaction.client.services
+    guild_id = guild_id_of(interaction)
+    feeds = await services.feeds.of_guild(guild_id)
+    health = await services.feeds.health(guild_id)
+    bar = await services.guild_settings.min_quality(guild_id)
+    guild = interaction.guild
+    assert guild is not None  # a moderator is a member of this server
+    lines = [
+        describe_feed(
+            f,
+            bar,
+            health.get(f.id, HealthCounts()),
+            permission_problem(guild, f.channel_id, f.mention_role_id),
+        )
+        for f in feeds
+    ]
+    shown = lines_page("feeds", lines, page)
+    embed = discord.Embed(
+        title="Feeds",
+        description=shown.text or "No feeds yet. Add one with `/feed add`.",
+        colour=BRAND_COLOUR,
+    )
+    footer = f"server quality bar: {bar}"
+    if shown.pages > 1:
+        footer += f" · {len(feeds)} feeds · page {shown.number} of {shown.pages}"
+    embed.set_footer(text=footer)
+    view = discord.ui.View(timeout=None)
+    for button in shown.buttons:
+        view.add_item(button)
+    return [embed], view
 
 
 @app_commands.guild_only()
@@ -100,43 +149,32 @@ class FeedCommands(
     async def remove_topic(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Topics this server has feeds for."""
+        """Topics this server has feeds for that hold the typed text: the one of exactly that
+        name first, then those starting with it, then the rest, alphabetically within each."""
         if interaction.guild_id is None:
             return []
         feeds = await self.feeds.of_guild(interaction.guild_id)
-        names = sorted({f.topic_name for f in feeds if f.topic_name})
-        typed = current.casefold().strip()
+        typed = " ".join(current.casefold().split())
+        names = [n for n in {f.topic_name for f in feeds if f.topic_name} if typed in n.casefold()]
+        names.sort(
+            key=lambda n: (
+                n.casefold() != typed,
+                not n.casefold().startswith(typed),
+                n.casefold(),
+                n,
+            )
+        )
         return [
             app_commands.Choice(name=clip(readable(n), 100) or "?", value=n[:100])
-            for n in names
-            if typed in n.casefold()
-        ][:25]
+            for n in names[:25]
+        ]
 
     @app_commands.command(name="list", description="This server's feeds")
     @moderator_only()
     async def list_feeds(self, interaction: discord.Interaction[TopicBot]) -> None:
-        """Every feed of this server, with its health."""
-        guild_id = guild_id_of(interaction)
-        feeds = await self.feeds.of_guild(guild_id)
-        health = await self.feeds.health(guild_id)
-        bar = await self.bot.services.guild_settings.min_quality(guild_id)
-        guild = interaction.guild
-        assert guild is not None  # moderator_only checked it
-        lines = [
-            describe_feed(
-                f,
-                bar,
-                health.get(f.id, HealthCounts()),
-                permission_problem(guild, f.channel_id, f.mention_role_id),
-            )
-            for f in feeds
-        ]
-        description = (
-            fit_lines(lines, 4000)[0] if lines else "No feeds yet. Add one with `/feed add`."
-        )
-        embed = discord.Embed(title="Feeds", description=description, colour=BRAND_COLOUR)
-        embed.set_footer(text=f"server quality bar: {bar}")
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        """Every feed of this server, with its health, a page at a time."""
+        embeds, view = await render_feeds_page(interaction, 1)
+        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
 
 
 async def setup(bot: TopicBot) -> None:

@@ -12,9 +12,17 @@ from bot.app import TopicBot
 from bot.checks import guild_id_of, in_guild, member_cooldown
 from bot.domain.errors import UserError
 from bot.ui.choices import article_choices, subscription_choices, topic_choices
-from bot.ui.embeds import BRAND_COLOUR, article_embed, fit_lines, plain
-from bot.ui.pages import TOPICS_PER_PAGE, PageButton, nav_buttons, page_renderer, topics_page
+from bot.ui.embeds import BRAND_COLOUR, article_embed, plain
+from bot.ui.pages import (
+    TOPICS_PER_PAGE,
+    PageButton,
+    lines_page,
+    nav_buttons,
+    page_renderer,
+    topics_page,
+)
 from bot.ui.readers import describe_subscription, latest_embed, results_embed
+from storage.models import Subscription
 from storage.outbox.health import HealthCounts
 
 DeliveryChoice = Literal["instant", "daily", "weekly"]
@@ -33,6 +41,49 @@ async def render_topics_page(
     for button in nav_buttons("topics", listing.number, listing.pages):
         view.add_item(button)
     return [topics_page(listing.topics, listing.number, listing.pages, listing.total)], view
+
+
+NO_SUBSCRIPTIONS = "You don't follow any topics here yet. Try `/subscribe`."
+
+
+@page_renderer("subscriptions")
+async def render_subscriptions_page(
+    interaction: discord.Interaction[TopicBot], page: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """Page ``page`` of the member's /subscriptions, with its navigation when there is more
+    than one page (a member may follow up to ``commands.max_subscriptions_per_member``)."""
+    guild_id, user_id = guild_id_of(interaction), interaction.user.id
+    own = await interaction.client.services.subscriptions.of_member(guild_id, user_id)
+    return await subscriptions_page(interaction, own, page)
+
+
+async def subscriptions_page(
+    interaction: discord.Interaction[TopicBot], own: list[Subscription], page: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """Page ``page`` of ``own``, the member's subscriptions here."""
+    service = interaction.client.services.subscriptions
+    guild_id, user_id = guild_id_of(interaction), interaction.user.id
+    health = await service.health(guild_id, user_id) if own else {}
+    lines = [describe_subscription(s, health.get(s.id, HealthCounts())) for s in own]
+    shown = lines_page("subscriptions", lines, page)
+    embed = discord.Embed(
+        title="Your subscriptions",
+        description=shown.text or NO_SUBSCRIPTIONS,
+        colour=BRAND_COLOUR,
+    )
+    cap = service.max_per_member
+    footer = (
+        f"{len(own)} of the {cap} topics you may follow here"
+        if len(own) <= cap
+        else f"{len(own)} topics, more than the {cap} now allowed here"
+    )
+    if shown.pages > 1:
+        footer += f" · page {shown.number} of {shown.pages}"
+    embed.set_footer(text=footer)
+    view = discord.ui.View(timeout=None)
+    for button in shown.buttons:
+        view.add_item(button)
+    return [embed], view
 
 
 class Readers(commands.Cog):
@@ -111,20 +162,10 @@ class Readers(commands.Cog):
             guild_id_of(interaction), interaction.user.id
         )
         if not own:
-            await interaction.response.send_message(
-                "You don't follow any topics here yet. Try `/subscribe`.", ephemeral=True
-            )
+            await interaction.response.send_message(NO_SUBSCRIPTIONS, ephemeral=True)
             return
-        health = await self.services.subscriptions.health(
-            guild_id_of(interaction), interaction.user.id
-        )
-        lines = [describe_subscription(s, health.get(s.id, HealthCounts())) for s in own]
-        embed = discord.Embed(
-            title="Your subscriptions",
-            description=fit_lines(lines, 4000)[0],
-            colour=BRAND_COLOUR,
-        )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        embeds, view = await subscriptions_page(interaction, own, 1)
+        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
 
     @app_commands.command(name="topics", description="Known topics and how many articles each has")
     @in_guild()

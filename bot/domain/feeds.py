@@ -64,9 +64,14 @@ class FeedService:
                 cap=self._max_per_guild,
             )
         except FeedCapReached as error:
-            raise UserError(
-                f"This server already has {error.cap} feeds, the most allowed. "
-                "Remove one with `/feed remove` first."
+            if error.count <= error.cap:
+                raise UserError(
+                    f"This server already has {error.cap} feeds, the most allowed. "
+                    "Remove one with `/feed remove` first."
+                ) from None
+            raise UserError(  # the cap was lowered since they were added
+                f"This server has {error.count} feeds, and at most {error.cap} are allowed "
+                f"now. Remove {error.count - error.cap + 1} with `/feed remove` first."
             ) from None
         await self._store.audit.record(
             guild_id,

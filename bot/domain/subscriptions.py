@@ -39,6 +39,11 @@ class SubscriptionService:
         self._max_per_member = max_per_member
         self._clock = clock
 
+    @property
+    def max_per_member(self) -> int:
+        """How many topics one member may follow in one server."""
+        return self._max_per_member
+
     async def subscribe(
         self,
         guild_id: int,
@@ -65,9 +70,14 @@ class SubscriptionService:
                 cap=self._max_per_member,
             )
         except SubscriptionCapReached as error:
-            raise UserError(
-                f"You already follow {error.cap} topics here, the most allowed. "
-                "Use `/unsubscribe` to make room."
+            if error.count <= error.cap:
+                raise UserError(
+                    f"You already follow {error.cap} topics here, the most allowed. "
+                    "Use `/unsubscribe` to make room."
+                ) from None
+            raise UserError(  # the cap was lowered since they subscribed
+                f"You follow {error.count} topics here, and at most {error.cap} are allowed "
+                f"now. Use `/unsubscribe` on {error.count - error.cap + 1} of them to make room."
             ) from None
 
     async def unsubscribe(self, guild_id: int, user_id: int, topic_text: str) -> str:

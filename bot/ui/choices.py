@@ -23,9 +23,28 @@ def _choice(name: str, value: str) -> app_commands.Choice[str]:
     )
 
 
+# Of a name too long for a choice with its count, this much of its end is kept: long topic
+# names often differ only there ("... part one", "... (2026)").
+KEPT_END = 24
+
+
+def _shortened(name: str, room: int) -> str:
+    """``name`` within ``room`` characters: its start, an ellipsis and its end when cut."""
+    name = " ".join(name.split())
+    if len(name) <= room:
+        return name
+    end = name[-KEPT_END:].lstrip()
+    return name[: room - 1 - len(end)].rstrip() + "…" + end
+
+
 def topic_choices(topics: Iterable[Topic]) -> list[app_commands.Choice[str]]:
-    """Topic names, with how many articles carry each."""
-    return [_choice(f"{t.name} ({t.article_count})", t.name) for t in list(topics)[:MAX_CHOICES]]
+    """Topic names, with how many articles carry each (a long name is shortened in its
+    middle, so that its end and the count still show)."""
+    choices = []
+    for t in list(topics)[:MAX_CHOICES]:
+        count = f" ({t.article_count})"
+        choices.append(_choice(_shortened(t.name, MAX_CHOICE_LENGTH - len(count)) + count, t.name))
+    return choices
 
 
 def subscription_choices(subscriptions: Iterable[Subscription]) -> list[app_commands.Choice[str]]:

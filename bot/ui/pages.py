@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import discord
 
+from bot.domain.text import clip
 from bot.errors import report_error
 from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
 from storage.models import Topic
 
 TOPICS_PER_PAGE = 20
+LINES_PER_PAGE = 20
+# An embed's description may hold 4,096 characters; every embed of a message 6,000 together
+# (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+PAGE_CHARACTERS = 4000
 
 Render = Callable[
     [discord.Interaction[Any], int], Awaitable[tuple[list[discord.Embed], discord.ui.View]]
@@ -103,3 +109,44 @@ def topics_page(topics: list[Topic], page: int, pages: int, total: int) -> disco
     )
     embed.set_footer(text=f"{total} topics · page {page} of {pages} · /subscribe to follow one")
     return embed
+
+
+def pack_pages(
+    lines: Sequence[str], *, per_page: int = LINES_PER_PAGE, limit: int = PAGE_CHARACTERS
+) -> list[list[str]]:
+    """``lines`` in pages of at most ``per_page`` lines and ``limit`` characters joined by
+    newlines, in order; a line alone over ``limit`` is cut. Always at least one (empty) page.
+    The same lines always give the same pages, so a page button can rebuild its page."""
+    pages: list[list[str]] = []
+    page: list[str] = []
+    size = 0
+    for line in lines:
+        if len(line) > limit:
+            line = clip(line, limit)
+        if page and (len(page) == per_page or size + 1 + len(line) > limit):
+            pages.append(page)
+            page, size = [], 0
+        size += len(line) + (1 if page else 0)
+        page.append(line)
+    if page or not pages:
+        pages.append(page)
+    return pages
+
+
+@dataclass(frozen=True)
+class LinesPage:
+    """One page of a listing made of lines: its text, where it is, and how to move."""
+
+    text: str
+    number: int
+    pages: int
+    buttons: list[discord.ui.Button[Any]]
+
+
+def lines_page(kind: str, lines: Sequence[str], page: int) -> LinesPage:
+    """Page ``page`` (clamped to the pages there are) of ``lines``, with Previous / Next
+    buttons when there is more than one page."""
+    pages = pack_pages(lines)
+    number = min(max(page, 1), len(pages))
+    buttons = nav_buttons(kind, number, len(pages)) if len(pages) > 1 else []
+    return LinesPage("\n".join(pages[number - 1]), number, len(pages), buttons)

@@ -45,7 +45,9 @@ UNPLANNED = (
     "SELECT gp.article_pk, gp.guild_id, a.quality, a.published_at "
     "FROM guild_publication gp JOIN articles a ON a.pk = gp.article_pk "
     f"WHERE {_UNPLANNED_GUILD} AND {_GUILD_FRESH} "
-    "LIMIT :limit"
+    # Oldest article first: a backlog (the bot started on a full inbox, or after downtime)
+    # is planned, and so posted, in the order the news happened.
+    "ORDER BY 4, 1 LIMIT :limit"
 )
 # Most stories have one article: then no target can have had another, and the per-target
 # check (``reaches``) is skipped (it would cost a probe per subscriber).

@@ -26,7 +26,9 @@ from storage.timestamps import to_timestamp
 _DUE = pending_by(":due")
 # Instant rows whose time has come, and their order; then the digest rows'.
 DUE_INSTANT = "d.state = 'pending' AND d.mode = 'instant' AND d.next_attempt_at <= :due"
-DUE_INSTANT_ORDER = "d.next_attempt_at, d.created_at"
+# Rows planned together fall due together: then the oldest article first, so that a channel
+# (or a member) given several at once reads them in the order the news happened.
+DUE_INSTANT_ORDER = "d.next_attempt_at, d.created_at, a.published_at, d.article_pk"
 DUE_DIGEST = f"{pending_by(':due', modes=('daily', 'weekly'))} AND d.target_kind = 'dm'"
 DUE_DIGEST_ORDER = "d.target_id, d.mode, a.quality DESC, d.created_at"
 
