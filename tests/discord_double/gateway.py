@@ -22,6 +22,7 @@ REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 8, 9, 10, 11
 # A round trip to Discord's gateway from a well-placed host.
 ACK_ROUND_TRIP_S = 0.03
 
+GUILD_MEMBERS = 1 << 1  # privileged
 GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15

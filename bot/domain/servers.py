@@ -1,0 +1,79 @@
+"""The servers the bot is in, as Discord tells it: removed from one (kicked, banned, the server
+deleted), invited back, a routed channel deleted. No Discord here: the cog passes ids."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.domain.subscriptions import Clock, utc_now
+from storage.api import StoreApi
+
+log = logging.getLogger(__name__)
+
+# The reason a feed removed with its deleted channel gives in the audit log.
+CHANNEL_DELETED = "channel deleted"
+
+
+class ServerService:
+    """Keeps the store in step with the servers and channels the bot can still reach."""
+
+    def __init__(self, store: StoreApi, *, clock: Clock = utc_now) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def removed(self, guild_id: int) -> int:
+        """The bot was removed from the guild: nothing more is planned for it and what waited
+        is cancelled (Discord would refuse it all, and the refusals would pause its feeds and
+        its members' subscriptions as if a permission were missing). Its set-up is kept for
+        its return. How many waiting rows were cancelled."""
+        cancelled = await self._store.guild_settings.left(guild_id, self._clock())
+        log.info(
+            "removed from server %d: %d waiting alerts cancelled; its feeds and subscriptions "
+            "are kept and resume if the bot is invited back",
+            guild_id,
+            cancelled,
+            extra={"guild": guild_id},
+        )
+        return cancelled
+
+    async def present(self, guild_id: int) -> None:
+        """The bot is in the guild (invited back, or seen at connection): it is planned for
+        again, from what is published from now on (nothing it missed is sent late)."""
+        if await self._store.guild_settings.returned(guild_id):
+            log.info(
+                "back in server %d: its feeds and subscriptions resume",
+                guild_id,
+                extra={"guild": guild_id},
+            )
+
+    async def missing(self, is_present: Callable[[int], bool]) -> list[int]:
+        """At connection: the guilds with a feed or subscription that ``is_present`` says the
+        bot is no longer in (removed while it was offline, when no GUILD_DELETE reached it)
+        are treated as removed; those guilds."""
+        gone = [g for g in await self._store.guild_settings.with_set_up() if not is_present(g)]
+        for guild_id in gone:
+            await self.removed(guild_id)
+        return gone
+
+    async def channel_deleted(self, guild_id: int, channel_id: int, *, actor_id: int) -> int:
+        """A channel was deleted: its feeds go with it (no command can name a deleted
+        channel, so they could never be removed, and would hold places under the server's
+        feed cap), written to the audit log as done by ``actor_id`` (the bot). How many."""
+        removed = await self._store.feeds.remove_channel(guild_id, channel_id)
+        if removed:
+            await self._store.audit.record(
+                guild_id,
+                actor_id,
+                "feed.remove",
+                self._clock(),
+                detail={"channel_id": channel_id, "removed": removed, "reason": CHANNEL_DELETED},
+            )
+            log.info(
+                "channel %d of server %d was deleted: its %d feeds removed",
+                channel_id,
+                guild_id,
+                removed,
+                extra={"guild": guild_id},
+            )
+        return removed
