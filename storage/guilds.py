@@ -90,7 +90,6 @@ class GuildSettingsRepository:
             {"guild": guild_id, "now": to_timestamp(now), **changes},
         )
 
-
     # -- the servers the bot was removed from (GUILD_DELETE), until it is invited back --------
 
     async def left(self, guild_id: int, now: datetime) -> int:

@@ -23,19 +23,38 @@ class ServerEvents(commands.Cog):
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        """Invited (back)."""
-        await self.servers.present(guild.id)
+        """Invited (back): channels deleted while it was away take their feeds with them."""
+        await self._seen(guild)
 
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:
-        """Seen at connection, or back after an outage (or invited back while offline)."""
+        """Seen at connection (``on_ready`` then checks every feed at once), or back after an
+        outage."""
+        if self.bot.is_ready():
+            await self._seen(guild)
+        else:
+            await self.servers.present(guild.id)
+
+    async def _seen(self, guild: discord.Guild) -> None:
         await self.servers.present(guild.id)
+        channels = [channel.id for channel in guild.channels]
+        await self.servers.channels_gone(guild.id, channels, actor_id=self._me())
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """Servers the bot was removed from while it was offline: no GUILD_DELETE came, they
-        are simply not among its servers now."""
+        """What changed while the bot was offline, when no event came: servers it was removed
+        from are not among its servers now, and deleted channels are not in theirs."""
         await self.servers.missing(self._present)
+        seen = {
+            guild.id: [channel.id for channel in guild.channels]
+            for guild in self.bot.guilds
+            if not guild.unavailable
+        }
+        await self.servers.check_every_feed(seen, actor_id=self._me())
+
+    def _me(self) -> int:
+        assert self.bot.user is not None
+        return self.bot.user.id
 
     def _present(self, guild_id: int) -> bool:
         """Whether the bot is in the guild, for guilds on the shards this process connects
@@ -48,10 +67,12 @@ class ServerEvents(commands.Cog):
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         """A channel deleted takes its feeds with it."""
-        assert self.bot.user is not None
-        await self.servers.channel_deleted(
-            channel.guild.id, channel.id, actor_id=self.bot.user.id
-        )
+        await self.servers.channel_deleted(channel.guild.id, channel.id, actor_id=self._me())
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        """A role deleted is mentioned by no feed, and moderates no more."""
+        await self.servers.role_deleted(role.guild.id, role.id, actor_id=self._me())
 
 
 async def setup(bot: TopicBot) -> None:

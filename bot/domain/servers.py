@@ -4,15 +4,16 @@ deleted), invited back, a routed channel deleted. No Discord here: the cog passe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 
 from bot.domain.subscriptions import Clock, utc_now
 from storage.api import StoreApi
 
 log = logging.getLogger(__name__)
 
-# The reason a feed removed with its deleted channel gives in the audit log.
+# The reasons the audit log gives for what the bot changed itself.
 CHANNEL_DELETED = "channel deleted"
+ROLE_DELETED = "role deleted"
 
 
 class ServerService:
@@ -77,3 +78,48 @@ class ServerService:
                 extra={"guild": guild_id},
             )
         return removed
+
+    async def channels_gone(
+        self, guild_id: int, channels: Collection[int], *, actor_id: int
+    ) -> int:
+        """The guild as the bot sees it now has only ``channels``: the feeds of any other
+        channel (deleted while the bot was away or offline) are removed. How many."""
+        feeds = await self._store.feeds.for_guild(guild_id)
+        gone = sorted({f.channel_id for f in feeds} - set(channels))
+        return sum([await self.channel_deleted(guild_id, c, actor_id=actor_id) for c in gone])
+
+    async def check_every_feed(
+        self, channels_of: Mapping[int, Collection[int]], *, actor_id: int
+    ) -> int:
+        """At connection: for each guild of ``channels_of`` (those the bot is in and sees
+        whole, with their channels), remove the feeds of channels it no longer has."""
+        removed = 0
+        for feed_guild in sorted({f.guild_id for f in await self._store.feeds.every()}):
+            if feed_guild in channels_of:
+                removed += await self.channels_gone(
+                    feed_guild, channels_of[feed_guild], actor_id=actor_id
+                )
+        return removed
+
+    async def role_deleted(self, guild_id: int, role_id: int, *, actor_id: int) -> None:
+        """A role was deleted: feeds mention no one in its place, and it no longer names the
+        server's moderator role (Manage Server still does). Audit-logged as done by
+        ``actor_id`` (the bot)."""
+        dropped = await self._store.feeds.drop_mention_role(guild_id, role_id)
+        settings = self._store.guild_settings
+        was_moderator_role = (await settings.get(guild_id)).moderator_role_id == role_id
+        if was_moderator_role:
+            await settings.update(guild_id, self._clock(), moderator_role_id=None)
+        if dropped or was_moderator_role:
+            await self._store.audit.record(
+                guild_id,
+                actor_id,
+                "role.deleted",
+                self._clock(),
+                detail={
+                    "role_id": role_id,
+                    "feeds": dropped,
+                    "moderator_role": was_moderator_role,
+                    "reason": ROLE_DELETED,
+                },
+            )

@@ -10,9 +10,11 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.app import TopicBot
 from tests.bot.harness import EPHEMERAL, Harness
 from tests.bot.processes import wait_until
 from tests.bot.test_alerts import follow, posts, route, story
+from tests.discord_double.client import running_bot
 from tests.discord_double.plugin import GuildWorld
 from tests.discord_double.state import GUILD_ANNOUNCEMENT
 
@@ -266,3 +268,154 @@ async def test_feed_add_refuses_a_thread_or_a_forum_naming_the_option(harness: H
             "That value for `channel` isn't usable here. Pick one from the list."
         )
     assert await harness.store.feeds.for_guild(a.id) == []
+
+
+async def test_a_channel_deleted_while_the_bot_was_away_goes_with_its_feeds_on_its_return(
+    harness: Harness,
+):
+    a = harness.first
+    await route(harness, a, a.alerts.id)
+    await route(harness, a, a.general.id)
+    await harness.double.remove_bot(a.guild)
+    await wait_until(lambda: harness.bot.get_guild(a.id) is None, 5, "GUILD_DELETE seen")
+    del a.guild.channels[a.alerts.id]  # deleted while the bot was not there to hear of it
+    await invite_back(harness, a)
+
+    async def gone() -> bool:
+        return [f.channel_id for f in await harness.store.feeds.for_guild(a.id)] == [a.general.id]
+
+    await eventually(gone, "the feeds of the channel deleted meanwhile removed")
+    await story(harness, 1)
+    await harness.deliver()
+    assert requests_to(harness, a.alerts.id) == 0
+    assert len(posts(harness, a.general.id)) == 1
+
+
+async def test_a_kick_and_a_channel_deletion_while_the_bot_was_offline_are_noticed_at_connection(
+    harness: Harness,
+):
+    a, b = harness.first, harness.second
+    member = a.members[0]
+    await seed_topic(harness)
+    await route(harness, a, a.alerts.id)
+    await route(harness, b, b.alerts.id)
+    await route(harness, b, b.general.id)
+    await follow(harness, a, member.id, "Transport")
+    # while the bot is stopped: it is kicked from A, and B's #general is deleted
+    await harness.bot.close()
+    a.guild.members.pop(harness.double.world.bot_user.id)
+    del b.guild.channels[b.general.id]
+    restarted = TopicBot(
+        settings=harness.bot.settings,
+        store=harness.store,
+        run_jobs=False,
+        clock=harness.clock,
+        guild_ready_timeout=0.05,
+    )
+    async with running_bot(harness.double, restarted):
+        harness.bot = restarted
+        settings = harness.store.guild_settings
+        await eventually(lambda: settings.is_gone(a.id), "the kick noticed at connection")
+
+        async def gone() -> bool:
+            feeds = await harness.store.feeds.for_guild(b.id)
+            return [f.channel_id for f in feeds] == [b.alerts.id]
+
+        await eventually(gone, "the deleted channel's feeds removed at connection")
+        assert not await settings.is_gone(b.id)
+        await story(harness, 1)
+        await harness.deliver()
+    assert requests_to(harness, a.alerts.id) == 0
+    assert dm_requests_to(harness, member.id) == 0
+    assert requests_to(harness, b.general.id) == 0
+    assert len(posts(harness, b.alerts.id)) == 1
+
+
+# --- a role deleted -----------------------------------------------------------------------------
+
+
+async def test_a_deleted_mention_role_is_dropped_from_its_feeds_and_posts_go_on_without_it(
+    harness: Harness,
+):
+    a = harness.first
+    role = a.member_role
+    await route(harness, a, a.alerts.id, mention_role=role.id)
+    await harness.double.delete_role(a.guild, role.id)
+
+    async def dropped() -> bool:
+        (feed,) = await harness.store.feeds.for_guild(a.id)
+        return feed.mention_role_id is None
+
+    await eventually(dropped, "the deleted role dropped from the feed")
+    await story(harness, 1)
+    await harness.deliver()
+    (post,) = posts(harness, a.alerts.id)
+    assert str(role.id) not in post.content  # no "@deleted-role" above every post
+    assert post.allowed_mentions == {"parse": []}
+    listing = await harness.slash(a, a.moderator.id, "feed list")
+    assert str(role.id) not in listing.embeds[0]["description"]
+
+
+async def test_a_deleted_moderator_role_is_no_longer_shown_and_managers_still_moderate(
+    harness: Harness,
+):
+    a = harness.first
+    helpers = harness.double.world.add_role(a.guild, "Helpers")
+    await harness.double.create_role(a.guild, helpers)
+    changed = await harness.slash(a, a.owner.id, "settings", {"moderator_role": helpers.id})
+    assert "Helpers" in changed.content or str(helpers.id) in str(changed.embeds), changed.content
+    await harness.double.delete_role(a.guild, helpers.id)
+
+    async def cleared() -> bool:
+        return (await harness.store.guild_settings.get(a.id)).moderator_role_id is None
+
+    await eventually(cleared, "the deleted moderator role cleared")
+    shown = await harness.slash(a, a.moderator.id, "settings")
+    assert str(helpers.id) not in str(shown.embeds)
+
+
+# --- members leaving, closed DMs ------------------------------------------------------------------
+
+
+async def test_a_member_who_left_every_server_costs_one_refused_dm_and_delays_no_one(
+    harness: Harness,
+):
+    a = harness.first
+    gone, staying = a.members[0], a.members[1]
+    await seed_topic(harness)
+    for member in (gone, staying):
+        await follow(harness, a, member.id, "Transport")
+    await harness.double.remove_member(a.guild, gone.id)  # no members intent: the bot can't know
+    for n in (1, 2, 3):
+        await story(harness, n, title=f"Story {n}")
+    await harness.deliver()
+    await harness.deliver()
+    assert dm_requests_to(harness, gone.id) == 1
+    assert len(harness.double.dms_to(staying.id)) == 3
+
+
+async def test_leaving_one_server_keeps_the_other_servers_alerts_and_the_button_still_works(
+    harness: Harness,
+):
+    a, b = harness.first, harness.second
+    member = a.members[0]
+    harness.double.world.add_member(b.guild, member)
+    await seed_topic(harness)
+    await follow(harness, a, member.id, "Transport")
+    await follow(harness, b, member.id, "Energy")
+    await harness.double.remove_member(a.guild, member.id)
+    await story(harness, 1, title="Transport news", topics=["Transport"])
+    await story(harness, 2, title="Energy news", topics=["Energy"])
+    await harness.deliver()
+    titles = sorted(m.embeds[0]["title"] for m in harness.double.dms_to(member.id))
+    # the bot cannot know the member left A (no members intent): A's alert still comes, with
+    # its Unsubscribe button, which works from the DM
+    assert titles == ["Energy news", "Transport news"]
+    (from_a,) = [
+        m for m in harness.double.dms_to(member.id) if m.embeds[0]["title"] == "Transport news"
+    ]
+    button = from_a.components[0]["components"][0]["custom_id"]
+    clicked = await harness.double.click(from_a, button, member.id)
+    assert "Unsubscribed" in (clicked.content or "") + str(clicked.edits), clicked
+    assert await harness.store.subscriptions.for_member(a.id, member.id) == []
+    assert len(await harness.store.subscriptions.for_member(b.id, member.id)) == 1

@@ -152,7 +152,11 @@ class Gateway:
         return session
 
     def _guilds_of(self, shard: Shard) -> list[Guild]:
-        return [g for g in self.double.world.guilds.values() if covers(shard, g.id)]
+        """The servers of ``shard`` that the bot is in (READY and GUILD_CREATE name no other)."""
+        bot = self.double.world.bot_user.id
+        return [
+            g for g in self.double.world.guilds.values() if covers(shard, g.id) and bot in g.members
+        ]
 
     def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
         world = self.double.world

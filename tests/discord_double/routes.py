@@ -222,8 +222,10 @@ async def create_message(double: DiscordDouble, req: ApiRequest) -> Reply:
         return ok(payloads.message(double.world, duplicate), headers=headers)
     if channel.type == DM:
         recipient = double.world.users.get(channel.recipient_id or 0)
-        if recipient is None or not recipient.accepts_dms or not double.world.shares_a_guild(
-            recipient.id
+        if (
+            recipient is None
+            or not recipient.accepts_dms
+            or not double.world.shares_a_guild(recipient.id)
         ):
             raise DiscordError(403, 50007)  # closed DMs, or no server in common with the bot
     if body.get("flags") and body["flags"] & EPHEMERAL:

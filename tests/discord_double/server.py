@@ -31,7 +31,7 @@ from .interactions import (
 )
 from .sharding import IdentifyLimiter
 from .spec import SpecValidator, discord_error_body, load_spec_validator, template_regex
-from .state import Channel, Guild, Message, SnowflakeFactory, User, World
+from .state import Channel, Guild, Message, Role, SnowflakeFactory, User, World
 
 API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway-ws"
@@ -440,9 +440,9 @@ class DiscordDouble:
         session gets GUILD_CREATE with the whole server."""
         member = self.world.add_member(guild, self.world.bot_user)
         member.roles = list(roles or [])
-        await self._dispatch_to_guild(
-            guild.id, "GUILD_CREATE", payloads.guild(self.world, guild, full=True)
-        )
+        data = payloads.guild(self.world, guild, full=True)
+        del data["unavailable"]  # a server joined, not one back from an outage
+        await self._dispatch_to_guild(guild.id, "GUILD_CREATE", data)
 
     async def create_channel(self, channel: Channel) -> None:
         """Tell the bot of a channel added to its server since it connected (CHANNEL_CREATE)."""
@@ -453,6 +453,11 @@ class DiscordDouble:
         assert channel.guild_id is not None
         self.world.guilds[channel.guild_id].channels.pop(channel.id, None)
         await self.gateway.dispatch("CHANNEL_DELETE", payloads.channel(self.world, channel))
+
+    async def create_role(self, guild: Guild, role: Role) -> None:
+        """Tell the bot of a role added since it connected (GUILD_ROLE_CREATE)."""
+        data = {"guild_id": str(guild.id), "role": payloads.role(role)}
+        await self.gateway.dispatch("GUILD_ROLE_CREATE", data)
 
     async def delete_role(self, guild: Guild, role_id: int) -> None:
         """A moderator deletes a role: members lose it, GUILD_ROLE_DELETE."""
