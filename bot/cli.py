@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import asyncpg
-import discord
 from tqdm import tqdm
 
 from bot.config import ConfigError, Settings, load_settings
@@ -31,6 +30,7 @@ from bot.domain.errors import StoryNotFound, UserError
 from bot.domain.related import RelatedResult, RelatedService, first_loose
 from bot.domain.stories import grouping_rules
 from bot.domain.subscriptions import utc_now
+from bot.domain.text import readable
 from bot.domain.visibility import NO_GUILD
 from bot.ingest.report import IngestReport
 from bot.ingest.writer import ingest_paths
@@ -40,6 +40,7 @@ from bot.stores import open_store
 from storage import StoreError
 from storage.api import StoreApi
 from storage.backup import BackupRefused, backup_store
+from storage.errors import ConnectionLost
 from storage.exclusive import StoreInUse
 from storage.models import PruningRun, StoreSize
 from storage.postgresql import password_of, server_address, url_from_environment
@@ -193,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except sqlite3.OperationalError as error:
         print(f"topicbot: {_store_problem(error)}", file=sys.stderr)
         return EXIT_STORE
-    except (StoreError, sqlite3.Error, asyncpg.PostgresError, OSError) as error:
+    except (StoreError, ConnectionLost, sqlite3.Error, asyncpg.PostgresError, OSError) as error:
         print(f"topicbot: the store failed: {error}", file=sys.stderr)
         return EXIT_STORE
 
@@ -216,9 +217,6 @@ def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
         verbose=args.verbose,
         secrets=[secret for secret in (token, database_password) if secret],
     )
-    # No voice here: discord.py's warnings that PyNaCl and davey (voice) are missing, two
-    # WARNING lines at every start, say nothing an operator can act on.
-    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
 
 def _store_problem(error: sqlite3.OperationalError) -> str:
@@ -256,8 +254,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def _discord_command(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: discord.py and the scheduler are about 27 MB of a process's memory, which
     # ``topicbot ingest`` (bounded to 200 MB) and the other store commands do without.
+    import discord
+
     from bot.doctor import doctor_now, invite_url_now
     from bot.runner import run_bot, run_worker, sync_commands_now
+
+    # No voice here: discord.py's warnings that PyNaCl and davey (voice) are missing, two
+    # WARNING lines at every start, say nothing an operator can act on.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
 
     if args.command == "run":
         try:
@@ -445,13 +449,20 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
         if n - 1 == loose:
             print("less closely related (they share little with this story):")
         date = row["published"][:10] if row["published"] else "date unknown"
+        title, provider, reason = (_one_line(row[k] or "") for k in ("title", "provider", "reason"))
         print(
-            f"{n:>2}. {row['title']} — {row['provider']}, {date}, "
-            f"quality {row['quality']}\n    {row['url']}\n    {row['reason']}"
+            f"{n:>2}. {title} — {provider}, {date}, "
+            f"quality {row['quality']}\n    {row['url']}\n    {reason}"
         )
     if not rows:
         print("no related coverage found")
     return EXIT_OK
+
+
+def _one_line(text: str) -> str:
+    """Article text for the terminal: as a reader should see it (no markup, no control
+    characters such as ESC, which would recolour or rewrite the operator's screen), one line."""
+    return " ".join(readable(text).split())
 
 
 def _related_row(result: RelatedResult) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from bot.wiring import ServiceBot, intents
 from storage import Store, StoreError
 from storage.api import StoreApi
 from storage.database import location_problem
+from storage.exclusive import StoreInUse
 from storage.models import Feed
 
 EXIT_OK = 0
@@ -326,6 +327,8 @@ async def _open_checked_store(settings: Settings) -> tuple[StoreApi | None, Chec
         return await Store.open(":memory:"), Check("store", True, text)
     try:
         store = await open_store(settings)
+    except StoreInUse as error:  # an older bot runs on it: nothing to restore
+        return None, Check("store", False, str(error))
     except (StoreError, sqlite3.Error, OSError) as error:
         text = f"{path} cannot be opened ({error}) — restore it from a backup"
         return None, Check("store", False, text)

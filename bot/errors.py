@@ -21,6 +21,7 @@ import discord
 from discord import app_commands
 
 from bot.domain.errors import UserError
+from storage.errors import ConnectionLost
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,10 @@ async def report_error(interaction: discord.Interaction, error: BaseException, w
     text = reply_for(error) if isinstance(error, app_commands.AppCommandError) else None
     if text is None and isinstance(error, UserError):
         text = error.message
+    lost = getattr(error, "original", error)
+    if text is None and isinstance(lost, ConnectionLost):
+        log.warning("%s could not be answered: %s", where, lost)
+        text = STORE_LOST
     if text is None:
         error_id = secrets.token_hex(4)
         log.error(
@@ -89,6 +94,10 @@ async def report_error(interaction: discord.Interaction, error: BaseException, w
         text = f"Sorry, something went wrong on my side. (error id `{error_id}`)"
     await send_private(interaction, text)
 
+
+# A member's command met a database session that had just ended; the next command takes a
+# new session.
+STORE_LOST = "I lost my connection to the database just then. Please try again."
 
 SLOW_DOWN = app_commands.Choice(
     name="⏳ Too many requests: pause a moment, then type again", value=""

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.observability.logs import log_failure
 from bot.scheduler import Job, JobScheduler
 from storage.lease import WorkerLease
 
@@ -84,8 +85,8 @@ class JobLeadership:
             await asyncio.sleep(self._keepalive if self.holding else self._poll)
             try:
                 await self._check()
-            except Exception:
-                log.exception("worker lease check failed; trying again")
+            except Exception as error:
+                log_failure(log, error, "worker lease check failed; trying again")
 
     async def _check(self) -> None:
         if self.holding:
@@ -105,8 +106,8 @@ class JobLeadership:
             return
         try:
             await self._on_taken()
-        except Exception:  # the rows come back when their claims run out, all the same
-            log.exception("taking over the previous holder's rows failed")
+        except Exception as error:  # the rows come back when their claims run out, all the same
+            log_failure(log, error, "taking over the previous holder's rows failed")
 
 
 def while_held(lease: WorkerLease, job: Job) -> Job:

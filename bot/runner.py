@@ -145,8 +145,11 @@ async def _session(
 async def _on_store(
     settings: Settings, token: str, session: Session, serving: bool, run: RunOptions
 ) -> int:
+    created = settings.storage.backend == "sqlite" and not settings.storage.path.exists()
     store = await open_store(settings)
     try:
+        if serving:
+            await _say_which_store(settings, store, created=created)
         async with build_bot(settings, store, serving=serving, run=run) as bot:
             try:
                 return await session(bot, token)
@@ -166,6 +169,20 @@ async def _on_store(
     # Said once the bot, its jobs and the store have stopped: the last line an operator reads.
     print(f"topicbot: {said}", file=sys.stderr)
     return code
+
+
+async def _say_which_store(settings: Settings, store: StoreApi, *, created: bool) -> None:
+    """One line naming the store a bot serves: a mistyped ``storage.path`` otherwise starts
+    quietly on a new, empty store, and members find their topics gone."""
+    if settings.storage.backend == "postgresql":
+        where = f"the PostgreSQL database in ${settings.storage.url_env}"
+    else:
+        where = f"SQLite file {settings.storage.path.resolve()}"
+    if created:
+        log.info("store: %s was not there; created a new, empty one", where)
+        return
+    articles = await store.articles.count()
+    log.info("store: %s, %s article%s", where, f"{articles:,}", "" if articles == 1 else "s")
 
 
 def sharding_required(bot: TopicBot) -> str:

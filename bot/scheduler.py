@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.observability.logs import job_context
+from bot.observability.logs import job_context, log_failure
 
 if TYPE_CHECKING:
     from bot.observability.metrics import Metrics
@@ -161,8 +161,10 @@ class JobScheduler:
                 continue  # a job waiting for the gateway runs when it is ready
             try:
                 moment = await job.next_wanted()
-            except Exception:
-                log.exception(
+            except Exception as error:
+                log_failure(
+                    log,
+                    error,
                     "could not tell when job %s is next wanted",
                     job.job_id,
                     extra={"job": job.job_id},
@@ -216,8 +218,9 @@ class JobScheduler:
         try:
             with job_context(job.job_id):
                 summary = await job.run()
-        except Exception:
-            log.exception("job %s failed; it runs again at its next turn", job.job_id, extra=ids)
+        except Exception as error:
+            log_failure(log, error, "job %s failed; it runs again at its next turn", job.job_id,
+                        extra=ids)  # fmt: skip
             self._finished(job.job_id, started, failed=True)
             return "failed"
         self._finished(job.job_id, started, failed=False)

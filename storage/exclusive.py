@@ -18,6 +18,10 @@ class StoreInUse(StoreError):
     """Another process runs the bot on this SQLite store."""
 
 
+# The stores this process holds the lock of (a probe from this process would find it taken).
+_held_here: set[Path] = set()
+
+
 def lock_path(store_path: Path) -> Path:
     """The lock file of the store at ``store_path``: ``topicbot.db.lock`` beside
     ``topicbot.db``."""
@@ -37,9 +41,32 @@ def sole_process(store_path: Path) -> Iterator[None]:
             raise StoreInUse(_refusal(store_path, _holder(descriptor))) from None
         os.ftruncate(descriptor, 0)
         os.write(descriptor, f"{os.getpid()}\n".encode())
-        yield
+        _held_here.add(path.resolve())
+        try:
+            yield
+        finally:
+            _held_here.discard(path.resolve())
     finally:
         os.close(descriptor)  # closing it releases the lock
+
+
+def held_elsewhere(store_path: Path) -> str | None:
+    """`` (pid N)`` (or ``""``) when another process runs a bot on the store, else None."""
+    path = lock_path(store_path)
+    if path.resolve() in _held_here:
+        return None
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None  # no lock file: no bot has run on it here
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _holder(descriptor)
+        return None  # closing it releases the probe's shared lock
+    finally:
+        os.close(descriptor)
 
 
 def _holder(descriptor: int) -> str:

@@ -7,6 +7,8 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Self
 
+import aiosqlite
+
 from storage.articles import ARTICLE, ArticleRepository
 from storage.associations import AssociationRepository
 from storage.checkpoints import SAFETY_NET_PAGES, WAL_SIZE_LIMIT_BYTES, WalCheckpointer
@@ -16,8 +18,11 @@ from storage.database import (
     cap_size,
     make_room_for,
     migrate,
+    migration_scripts,
     open_connection,
+    schema_version,
 )
+from storage.exclusive import StoreInUse, held_elsewhere
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
@@ -109,6 +114,8 @@ class Store(ClosedOnExit):
         housekeeping: Database | None = None
         checkpointer: WalCheckpointer | None = None
         try:
+            if not in_memory:
+                await _refuse_upgrade_under_a_running_bot(connection, resolved)
             await migrate(connection)
             if max_size_mb is not None:
                 await cap_size(connection, max_size_mb)
@@ -201,3 +208,19 @@ async def _close_all(
         finally:
             if housekeeping is not None:
                 await housekeeping.close()
+
+
+async def _refuse_upgrade_under_a_running_bot(connection: aiosqlite.Connection, path: Path) -> None:
+    """Upgrading the schema of a store that an older topicbot still runs on would change its
+    tables under it (a `topicbot stats` of the new version, run before the restart)."""
+    current = await schema_version(connection)
+    latest = migration_scripts()[-1][0]
+    if not 0 < current < latest:
+        return
+    holder = held_elsewhere(path)
+    if holder is not None:
+        raise StoreInUse(
+            f"{path} is at schema version {current} and an older topicbot runs on it{holder}; "
+            f"this one needs version {latest}: stop the running bot, then start this version "
+            "(it upgrades the store)"
+        )

@@ -448,3 +448,22 @@ def test_ingest_shows_a_progress_bar_on_a_terminal_only_when_it_takes_long(tmp_p
     code, shown = ingest_on_a_terminal(tmp_path, config)
     assert code == 0
     assert "20001/20001" in shown and "file/s" in shown
+
+
+IMPORTS_OF = """
+import sys
+from bot.cli import main
+code = main(sys.argv[1:])
+print(code, sorted(name for name in ("discord", "apscheduler") if name in sys.modules))
+"""
+
+
+def test_the_store_commands_leave_discord_py_and_the_scheduler_unimported(tmp_path, config):
+    # about 27 MB of a process's memory (ingest's writer is held to 200 MB), and a slower start
+    for command in (["ingest", str(EXAMPLES_DIR)], ["stats"], ["related", "--query", "ferry"],
+                    ["check-config"]):  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", IMPORTS_OF, *command, "--config", str(config)],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.stdout.splitlines()[-1] == "0 []", (command, result.stderr)

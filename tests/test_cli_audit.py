@@ -3,12 +3,17 @@ put where they cannot go, and output read by a pipe that closes early."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+from storage import Store
+from storage.database import migration_scripts, open_connection, schema_version
+from storage.exclusive import sole_process
 from tests.factories import EXAMPLES_DIR
+from tests.storage.legacy import store_at_version
 from tests.test_cli import config, topicbot
 
 __all__ = ["config"]  # the fixture
@@ -183,3 +188,71 @@ def test_doctor_says_an_inbox_that_cannot_be_a_folder_needs_fixing(tmp_path: Pat
         doctor = _run("doctor", "--config", "topicbot.yaml", cwd=tmp_path, env=env)
         assert doctor.returncode == 1
         assert f"FIX  inbox: {said}" in doctor.stdout.splitlines()
+
+
+LOCK_HOLDER = """
+import sys, time
+from pathlib import Path
+from storage.exclusive import sole_process
+with sole_process(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+async def _old_store(path: Path) -> int:
+    """A store one schema version behind; returns that version."""
+    version = migration_scripts()[-1][0] - 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = await store_at_version(path, version)
+    await connection.close()
+    return version
+
+
+async def _version_of(path: Path) -> int:
+    connection = await open_connection(path)
+    try:
+        return await schema_version(connection)
+    finally:
+        await connection.close()
+
+
+def test_a_newer_topicbot_does_not_upgrade_a_store_an_older_bot_still_runs_on(
+    tmp_path: Path, config: Path
+) -> None:
+    # pip install -U while the bot runs, then `topicbot stats` to look: the new version must
+    # not change the tables under the old bot
+    store = tmp_path / "data" / "topicbot.db"
+    old = asyncio.run(_old_store(store))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(store)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        said = (
+            f"{store} is at schema version {old} and an older topicbot runs on it"
+            f" (pid {holder.pid}); this one needs version {old + 1}: stop the running bot, then"
+            " start this version (it upgrades the store)"
+        )
+        for command in (["stats"], ["ingest", str(EXAMPLES_DIR)]):
+            refused = topicbot(*command, "--config", str(config), cwd=tmp_path)
+            assert (refused.returncode, refused.stderr) == (3, f"topicbot: {said}\n"), command
+        env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+        doctor = _run("doctor", "--config", str(config), cwd=tmp_path, env=env)
+        assert f"FIX  store: {said}" in doctor.stdout.splitlines()
+        assert asyncio.run(_version_of(store)) == old
+    finally:
+        holder.kill()
+        holder.wait()
+    upgraded = topicbot("stats", "--config", str(config), cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert asyncio.run(_version_of(store)) == old + 1
+
+
+async def test_the_bot_upgrades_the_store_whose_lock_it_holds_itself(tmp_path: Path) -> None:
+    store = tmp_path / "topicbot.db"
+    old = await _old_store(store)
+    with sole_process(store):
+        async with await Store.open(store) as opened:
+            assert await opened.articles.count() == 0
+    assert await _version_of(store) == old + 1

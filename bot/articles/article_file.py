@@ -87,7 +87,11 @@ def _none_as_list(value: Any) -> Any:
 
 
 def _topic_list(value: Any) -> Any:
-    return [value] if isinstance(value, str) else _none_as_list(value)
+    # `topics: AI, Privacy` is two topics, as `/article add` reads its comma-separated list;
+    # a list's items are taken whole.
+    if isinstance(value, str):
+        return [part for part in value.split(",") if part.strip()] or [value]
+    return _none_as_list(value)
 
 
 def _http_url(value: str) -> str:
@@ -519,9 +523,25 @@ def _describe(error: ErrorDetails, within: str = "") -> tuple[str, str]:
         field = f"{field}.webUrl" if field else "webUrl"
     if error["type"] == "missing":
         return field, "is required"
+    if error["type"] == "string_type" and _is_yaml_scalar(error.get("input")):
+        return field, _quote_advice(error["input"])
     if "secured" not in field and "input" in error and error["type"] != "value_error":
         message = f"{message} (got {_shown(error['input'])})"
     return field, message
+
+
+def _is_yaml_scalar(value: Any) -> bool:
+    return isinstance(value, bool | int | float)
+
+
+def _quote_advice(value: bool | int | float) -> str:
+    """Why text written unquoted arrived as a yes/no value or a number, and what to write."""
+    if isinstance(value, bool):
+        return (
+            f"is text that YAML reads as {str(value).lower()} (unquoted yes, no, on, off, true and"
+            ' false are yes/no values to YAML): put it in quotes, as in "NO"'
+        )
+    return f'is text that YAML reads as the number {value!r}: put it in quotes, as in "{value}"'
 
 
 def _field_path(location: tuple[int | str, ...], within: str = "") -> str:

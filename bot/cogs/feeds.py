@@ -9,10 +9,10 @@ from discord.ext import commands
 from bot.app import TopicBot
 from bot.checks import check_can_post, check_same_guild, guild_id_of, moderator_only
 from bot.domain.feeds import check_mention_role
-from bot.domain.text import clip
+from bot.domain.text import clip, readable
 from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
-from bot.ui.embeds import BRAND_COLOUR
+from bot.ui.embeds import BRAND_COLOUR, fit_lines
 from bot.ui.feeds import describe_feed
 from storage.outbox.health import HealthCounts
 
@@ -107,7 +107,7 @@ class FeedCommands(
         names = sorted({f.topic_name for f in feeds if f.topic_name})
         typed = current.casefold().strip()
         return [
-            app_commands.Choice(name=clip(n, 100), value=n[:100])
+            app_commands.Choice(name=clip(readable(n), 100) or "?", value=n[:100])
             for n in names
             if typed in n.casefold()
         ][:25]
@@ -122,7 +122,7 @@ class FeedCommands(
         bar = await self.bot.services.guild_settings.min_quality(guild_id)
         guild = interaction.guild
         assert guild is not None  # moderator_only checked it
-        description = "\n".join(
+        lines = [
             describe_feed(
                 f,
                 bar,
@@ -130,10 +130,11 @@ class FeedCommands(
                 permission_problem(guild, f.channel_id, f.mention_role_id),
             )
             for f in feeds
-        ) or ("No feeds yet. Add one with `/feed add`.")
-        embed = discord.Embed(
-            title="Feeds", description=clip(description, 4000), colour=BRAND_COLOUR
+        ]
+        description = (
+            fit_lines(lines, 4000)[0] if lines else "No feeds yet. Add one with `/feed add`."
         )
+        embed = discord.Embed(title="Feeds", description=description, colour=BRAND_COLOUR)
         embed.set_footer(text=f"server quality bar: {bar}")
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

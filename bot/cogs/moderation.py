@@ -16,7 +16,7 @@ from bot.checks import (
     member_is_moderator,
     moderator_only,
 )
-from bot.domain.text import clip
+from bot.domain.text import clip, headline
 from bot.errors import report_error
 from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, plain
@@ -67,10 +67,10 @@ class QueueDecision(
             guild_id, actor = guild_id_of(interaction), interaction.user.id
             if self.action == "publish":
                 decided = await moderation.publish(guild_id, actor, self.article_id)
-                note = f"✅ Published “{plain(decided.article.title, 150)}”."
+                note = f"✅ Published “{plain(headline(decided.article.title), 150)}”."
             else:
                 decided = await moderation.reject(guild_id, actor, self.article_id)
-                note = f"🗑️ Rejected “{plain(decided.article.title, 150)}”."
+                note = f"🗑️ Rejected “{plain(headline(decided.article.title), 150)}”."
             embeds, view = await render_queue_page(interaction, self.page)
             await interaction.response.edit_message(content=note, embeds=embeds, view=view)
         except Exception as error:
@@ -137,9 +137,9 @@ class Moderation(commands.Cog):
         decided = await self.moderation.publish(
             guild_id_of(interaction), interaction.user.id, article
         )
+        title = plain(headline(decided.article.title), 200)
         await interaction.response.send_message(
-            f"Published “{plain(decided.article.title, 200)}” (`{decided.article.id}`) here.",
-            ephemeral=True,
+            f"Published “{title}” (`{decided.article.id}`) here.", ephemeral=True
         )
 
     @publish.autocomplete("article")
@@ -161,9 +161,9 @@ class Moderation(commands.Cog):
         decided = await self.moderation.unpublish(
             guild_id_of(interaction), interaction.user.id, article
         )
+        title = plain(headline(decided.article.title), 200)
         await interaction.response.send_message(
-            f"Retracted “{plain(decided.article.title, 200)}” (`{decided.article.id}`) here.",
-            ephemeral=True,
+            f"Retracted “{title}” (`{decided.article.id}`) here.", ephemeral=True
         )
 
     @unpublish.autocomplete("article")
@@ -217,7 +217,7 @@ class Moderation(commands.Cog):
         )
         state = "and published it" if added.state == "published" else "to the queue"
         await interaction.response.send_message(
-            f"Added “{plain(added.article.title, 200)}” (`{added.article.id}`) {state}.",
+            f"Added “{plain(headline(added.article.title), 200)}” (`{added.article.id}`) {state}.",
             ephemeral=True,
         )
 

@@ -11,9 +11,8 @@ from discord.ext import commands
 from bot.app import TopicBot
 from bot.checks import guild_id_of, in_guild, member_cooldown
 from bot.domain.errors import UserError
-from bot.domain.text import clip
 from bot.ui.choices import article_choices, subscription_choices, topic_choices
-from bot.ui.embeds import BRAND_COLOUR, article_embed, plain
+from bot.ui.embeds import BRAND_COLOUR, article_embed, fit_lines, plain
 from bot.ui.pages import TOPICS_PER_PAGE, PageButton, nav_buttons, page_renderer, topics_page
 from bot.ui.readers import describe_subscription, latest_embed, results_embed
 from storage.outbox.health import HealthCounts
@@ -122,7 +121,7 @@ class Readers(commands.Cog):
         lines = [describe_subscription(s, health.get(s.id, HealthCounts())) for s in own]
         embed = discord.Embed(
             title="Your subscriptions",
-            description=clip("\n".join(lines), 4000),
+            description=fit_lines(lines, 4000)[0],
             colour=BRAND_COLOUR,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from bot.domain.spelling import NUMBER_WORDS, respellings, spelled, variants
+from bot.domain.text import readable
 from storage.titles import fold, undressed
 
 # Function words and the words every news story uses; rarity drops other common words.
@@ -129,6 +130,8 @@ def story_terms(title: str, excerpt: str) -> list[Term]:
 @lru_cache(maxsize=4096)  # a story's coverage is read again for each of its articles
 def _story_terms(title: str, excerpt: str) -> tuple[Term, ...]:
     found: list[Term] = []
+    # read as members read it: a feed's ``&amp;``, ``&#8217;`` or ``<b>`` is not a term
+    title, excerpt = readable(title), readable(excerpt)
     for text, weight, is_headline in (
         (undressed(_WIRE.sub("", title, count=1)), TITLE_WEIGHT, True),
         (excerpt, EXCERPT_WEIGHT, False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -48,3 +49,55 @@ def has_visible(text: str) -> bool:
         unicodedata.category(char) not in _INVISIBLE_CATEGORIES and char not in _BLANK_LETTERS
         for char in text
     )
+
+
+# Markup that feeds leave in titles and excerpts: tags (``<b>``, ``<br/>``, ``<a href=...>``),
+# comments, and character references (``&amp;``, ``&#8217;``, ``&nbsp;``). Only what reads as
+# a tag is taken out: ``a < b > c`` and Discord syntax such as ``<@123>`` or ``<t:0:R>`` stay.
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>", re.DOTALL)
+_LINE_BREAK_TAG = re.compile(r"<(?:br|/p|/div|/li|/h[1-6])\b[^<>]*>", re.IGNORECASE)
+_REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_BLANK_LINES = re.compile(r"\n{3,}")
+# Taken out of what a reader sees: direction overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069), since an unclosed one turns around everything after it on the line (an
+# outlet, a date, a link's address) while right-to-left text reads as written without them;
+# and control characters other than line breaks and tabs (ESC, BEL, backspace, C1 codes),
+# which mean nothing to a reader and, on an operator's terminal, can recolour or rewrite it.
+_HIDDEN = dict.fromkeys(
+    [*map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")]
+    + [
+        c
+        for c in [*range(0x20), *range(0x7F, 0xA0)]
+        if chr(c) not in "\t\n\r\x0b\x0c\x1c\x1d\x1e\x85"
+    ]
+)
+
+
+def readable(text: str) -> str:
+    """Text from an article file as a reader should see it: HTML tags taken out (a line break
+    as a space), character references decoded (``AT&amp;T`` reads ``AT&T``, ``&nbsp;`` a
+    space), direction overrides and control characters removed, each line trimmed."""
+    if "<" in text:
+        text = _TAG.sub("", _LINE_BREAK_TAG.sub(" ", text))
+    if "&" in text:
+        text = html.unescape(text)
+        if _REFERENCE.search(text):  # encoded twice, as feeds often are: ``&amp;#8217;``
+            text = html.unescape(text)
+    text = text.replace("\xa0", " ").translate(_HIDDEN)
+    # a line's leading blanks would otherwise be dropped after markdown is escaped, leaving
+    # ``# heading`` or ``> quote`` at the start of a line
+    lines = text.splitlines()
+    if len(lines) < 2:
+        return text.strip()
+    # one blank line at most between paragraphs: a file's hundred empty lines are not a card
+    return _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in lines)).strip()
+
+
+UNTITLED = "(untitled)"
+
+
+def headline(title: str) -> str:
+    """A title to show: as written on one line (a line break would split a list's item or
+    its link), or ``(untitled)`` when it reads as nothing (``<br/>``, ``&nbsp;`` or a
+    zero-width space alone would leave a card without a title and a link without text)."""
+    return " ".join(title.split()) if has_visible(readable(title)) else UNTITLED

@@ -12,6 +12,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from storage.errors import ConnectionLost
+
 if TYPE_CHECKING:
     from bot.config import LoggingSettings
     from storage.outbox.rows import Delivery
@@ -24,6 +26,21 @@ MASK = "[redacted]"
 _MIN_SECRET_LENGTH = 8
 
 _current_job: ContextVar[str | None] = ContextVar("topicbot_job", default=None)
+
+
+def log_failure(
+    logger: logging.Logger,
+    error: BaseException,
+    message: str,
+    *args: object,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """An unexpected failure, with its traceback; a lost database session in one line, a
+    warning: there is nothing in it to debug, and the next call takes a new session."""
+    if isinstance(error, ConnectionLost):
+        logger.warning(f"{message}: %s", *args, error, extra=extra)
+    else:
+        logger.error(message, *args, exc_info=error, extra=extra)
 
 
 @contextmanager

@@ -27,7 +27,7 @@ import discord
 
 from bot.config import DeliverySettings
 from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
-from bot.observability.logs import delivery_ids
+from bot.observability.logs import delivery_ids, log_failure
 from bot.observability.metrics import Metrics
 from bot.sending.pacing import Pacer
 from bot.sending.sender import Outgoing, Sender
@@ -133,10 +133,9 @@ class Dispatcher:
             return await self._send_one(delivery, article, summary)
         except ClaimLost as lost:
             self._taken_over(lost.rows, summary)
-        except Exception:  # one bad row must not stop the others
-            log.exception(
-                "delivery %s could not be sent", delivery.label, extra=delivery_ids(delivery)
-            )
+        except Exception as error:  # one bad row must not stop the others
+            log_failure(log, error, "delivery %s could not be sent", delivery.label,
+                        extra=delivery_ids(delivery))  # fmt: skip
         return False
 
     async def _send_one(self, delivery: Delivery, article: Article, summary: SendSummary) -> bool:

@@ -10,7 +10,7 @@ import discord
 
 from bot.domain.text import clip
 from bot.errors import report_error
-from bot.ui.embeds import BRAND_COLOUR, article_embed, link_line, plain
+from bot.ui.embeds import BRAND_COLOUR, article_embed, fit_lines, link_line, plain
 from bot.wiring import ServiceBot
 from storage.models import Article, Feed
 from storage.outbox.rows import Delivery
@@ -50,13 +50,15 @@ def digest_embeds(
         if len(lines) < limit:
             where = plain(guild_names.get(row.guild_id, ""), 60)
             lines.append(
-                f"**{len(lines) + 1}.** {link_line(article, 260)} · quality {article.quality}"
+                f"**{len(lines) + 1}.** {link_line(article, 320)} · quality {article.quality}"
                 f"\n  _{plain(_why(row), 100)} · {where}_"
             )
-    hidden = len(seen) - len(lines)
+    # whole items only: a cut one can end inside its link; the rest are counted below
+    description, shown = fit_lines(lines, 4000, more=None)
+    hidden = len(seen) - shown
     embed = discord.Embed(
         title=DIGEST_TITLES.get(mode, "Your digest"),
-        description=clip("\n".join(lines), 4000),
+        description=description,
         colour=BRAND_COLOUR,
     )
     footer = f"{len(seen)} new article{'s' if len(seen) != 1 else ''}"

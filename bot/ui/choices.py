@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from discord import app_commands
 
 from bot.domain.digests import utc_offset
-from bot.domain.text import clip
+from bot.domain.text import clip, headline, readable
 from storage.models import GuildArticle, Subscription, Topic
 
 MAX_CHOICES = 25
@@ -18,7 +18,7 @@ MAX_CHOICE_LENGTH = 100
 
 def _choice(name: str, value: str) -> app_commands.Choice[str]:
     return app_commands.Choice(
-        name=clip(" ".join(name.split()), MAX_CHOICE_LENGTH) or "?",
+        name=clip(" ".join(readable(name).split()), MAX_CHOICE_LENGTH) or "?",
         value=value[:MAX_CHOICE_LENGTH],
     )
 
@@ -39,7 +39,7 @@ def article_choices(items: Iterable[GuildArticle]) -> list[app_commands.Choice[s
     for item in list(items)[:MAX_CHOICES]:
         outlet = item.article.provider.name or item.article.provider.domain
         suffix = f" — {outlet}" if outlet else ""
-        title = clip(item.article.title, MAX_CHOICE_LENGTH - len(suffix[:40]))
+        title = clip(headline(item.article.title), MAX_CHOICE_LENGTH - len(suffix[:40]))
         choices.append(_choice(title + suffix[:40], item.article.id))
     return choices
 

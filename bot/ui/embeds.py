@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import discord
 
-from bot.domain.text import clip
+from bot.domain.text import clip, headline, readable
 from storage.models import Article
 from storage.outbox.health import HealthCounts
 
@@ -22,14 +22,19 @@ BRAND_COLOUR = discord.Colour(0x3B82F6)
 
 
 def plain(text: str, limit: int) -> str:
-    """Article text for display: markdown and mentions neutralised, clipped to ``limit``."""
-    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-    return clip(escaped, limit)
+    """Article text for display: read as a reader should (no HTML tags or entities, no
+    direction overrides, see ``readable``), with markdown, mentions and Discord's ``<...>``
+    syntax (``<#channel>``, ``<t:0:R>``, ``<:emoji:1>``) shown as written, clipped to ``limit``."""
+    escaped = discord.utils.escape_mentions(discord.utils.escape_markdown(readable(text)))
+    # escape_markdown escapes a masked link's "[" only for the first of several links and not
+    # in "[[a]](url)"; an escaped "]" closes none. "<" starts Discord's own syntax.
+    return clip(escaped.replace("]", "\\]").replace("<", "\\<"), limit)
 
 
 def outlet(article: Article) -> str:
-    """The outlet's name, or its domain, or a dash."""
-    return article.provider.name or article.provider.domain or "unknown outlet"
+    """The outlet's name, or its domain, or "unknown outlet"; on one line."""
+    name = " ".join((article.provider.name or article.provider.domain or "").split())
+    return name or "unknown outlet"
 
 
 UNKNOWN_DATE = "date unknown"
@@ -43,11 +48,51 @@ def timestamp(article: Article, style: discord.utils.TimestampStyle = "f") -> st
     return discord.utils.format_dt(article.published_at, style)
 
 
+LINK_TITLE_SHOWN = 120
+LINK_TITLE_AT_LEAST = 24
+_URL_QUOTED = str.maketrans({"(": "%28", ")": "%29", "<": "%3C", ">": "%3E", " ": "%20"})
+
+
 def link_line(article: Article, limit: int = 300) -> str:
-    """``[Title](url) — Outlet`` with the title made safe for a masked link."""
-    title = plain(article.title, 120).replace("[", "(").replace("]", ")")
-    url = article.web_url.replace("(", "%28").replace(")", "%29")
-    return clip(f"[{title}]({url}) — {plain(outlet(article), 60)}", limit)
+    """``[Title](url) — Outlet`` within ``limit``: the title is shortened to make room, never
+    the address (a cut address shows the markdown raw and opens nothing). An address too long
+    for a line leaves the title unlinked (the article's card, ``/related story``, links it)."""
+    url = article.web_url.translate(_URL_QUOTED)
+    where = f" — {plain(outlet(article), 60)}"
+    room = min(limit - len(url) - len(where) - 4, LINK_TITLE_SHOWN)
+    if room < LINK_TITLE_AT_LEAST:
+        return clip(f"{plain(headline(article.title), LINK_TITLE_SHOWN)}{where}", limit)
+    return f"[{link_text(headline(article.title), room)}]({url}){where}"
+
+
+def link_text(title: str, limit: int) -> str:
+    """A title as the text of a masked link: brackets cannot end it early, and an address
+    written in it is not one Discord would show as where the link goes."""
+    text = plain(title, limit).replace("\\[", "(").replace("\\]", ")")
+    text = text.replace("[", "(").replace("]", ")")
+    return text.replace("://", ":\u200b//")
+
+
+def fit_lines(
+    lines: Sequence[str], limit: int, more: str | None = "…and {n} more"
+) -> tuple[str, int]:
+    """Whole lines joined within ``limit`` (a line is never cut: a cut one can end inside a
+    link), then ``more`` with how many were left out (nothing when None); the text and how
+    many of ``lines`` it holds."""
+    if sum(len(line) + 1 for line in lines) - 1 <= limit:
+        return "\n".join(lines), len(lines)
+    reserve = len(more.format(n=len(lines))) + 1 if more is not None else 0
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        if size + len(line) + reserve > limit:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    shown = len(kept)
+    if more is not None:
+        kept.append(more.format(n=len(lines) - shown))
+    return "\n".join(kept), shown
 
 
 def _add_field(embed: discord.Embed, name: str, value: str, *, inline: bool = True) -> None:
@@ -61,7 +106,7 @@ def also_covered_by(related: Sequence[Article]) -> str:
     """Up to five other outlets' coverage, one per line, within a field's limit."""
     lines: list[str] = []
     for article in related[:ALSO_COVERED_SHOWN]:
-        line = f"• {link_line(article, 200)}"
+        line = f"• {link_line(article, 260)}"
         if sum(len(x) + 1 for x in lines) + len(line) > FIELD_LIMIT - 20:
             break
         lines.append(line)
@@ -81,7 +126,7 @@ def article_embed(
     """The article card: linked title, excerpt, outlet, time, topics, quality, thumbnail,
     and "Also covered by"."""
     embed = discord.Embed(
-        title=plain(article.title, TITLE_LIMIT),
+        title=plain(headline(article.title), TITLE_LIMIT),
         url=article.web_url,
         description=plain(article.excerpt, min(excerpt_limit, DESCRIPTION_LIMIT)) or None,
         colour=BRAND_COLOUR,
@@ -115,7 +160,7 @@ def result_line(index: int, article: Article, reason: str) -> str:
     """One numbered line of a result list: link, outlet, date, quality, and why."""
     date = timestamp(article, "d")
     return clip(
-        f"**{index}.** {link_line(article, 240)} · {date} · quality {article.quality}\n"
+        f"**{index}.** {link_line(article, 320)} · {date} · quality {article.quality}\n"
         f"  _{plain(reason, 120)}_",
         500,
     )

@@ -8,9 +8,8 @@ from typing import Any
 
 import discord
 
-from bot.domain.text import clip
 from bot.errors import report_error
-from bot.ui.embeds import BRAND_COLOUR, plain
+from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
 from storage.models import Topic
 
 TOPICS_PER_PAGE = 20
@@ -99,7 +98,7 @@ def topics_page(topics: list[Topic], page: int, pages: int, total: int) -> disco
     ]
     embed = discord.Embed(
         title="Topics",
-        description=clip("\n".join(lines) or "No topics yet.", 4000),
+        description=fit_lines(lines, 4000)[0] if lines else "No topics yet.",
         colour=BRAND_COLOUR,
     )
     embed.set_footer(text=f"{total} topics · page {page} of {pages} · /subscribe to follow one")

@@ -6,7 +6,7 @@ import discord
 
 from bot.domain.related import RelatedResult, first_loose
 from bot.domain.text import clip
-from bot.ui.embeds import BRAND_COLOUR, health_text, plain, result_line
+from bot.ui.embeds import BRAND_COLOUR, fit_lines, health_text, plain, result_line
 from storage.models import Article, Subscription
 from storage.outbox.health import HealthCounts
 
@@ -35,7 +35,7 @@ def results_embed(title: str, results: list[RelatedResult], empty: str) -> disco
     if loose is not None:
         lines.insert(loose, LOOSE_HEADING)
     embed = discord.Embed(title=clip(title, 256), colour=BRAND_COLOUR)
-    embed.description = clip("\n".join(lines), 4000) if lines else empty
+    embed.description = fit_lines(lines, 4000)[0] if lines else empty
     return embed
 
 
@@ -48,7 +48,7 @@ def latest_embed(items: list[Article], topic: str | None, bar: int) -> discord.E
     scope = f" in {plain(topic, 80)}" if topic else ""
     embed = discord.Embed(title=f"Latest{scope}", colour=BRAND_COLOUR)
     embed.description = (
-        clip("\n".join(lines), 4000) if lines else "Nothing published here yet above the bar."
+        fit_lines(lines, 4000)[0] if lines else "Nothing published here yet above the bar."
     )
     embed.set_footer(text=f"quality {bar}+ · /related story: for other outlets' coverage")
     return embed

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from storage.errors import ConnectionLost, connection_lost, session_ended
 from storage.postgresql.connection import Connection
 from storage.postgresql.params import bind
 from storage.sql import Row
@@ -35,8 +36,30 @@ class PgDatabase:
         if current is not None:
             yield current
             return
-        async with self.pool.acquire() as lent:
+        async with self._lent() as lent:
             yield lent
+
+    @asynccontextmanager
+    async def _lent(self) -> AsyncIterator[Connection]:
+        """A connection of the pool for the block; an ended session raised as
+        ``ConnectionLost`` (the pool drops that connection and opens another next time)."""
+        raised: BaseException | None = None
+        try:
+            async with self.pool.acquire() as lent:
+                try:
+                    yield lent
+                except Exception as error:
+                    raised = error
+                    if session_ended(error, connection_closed=lent.is_closed()):
+                        raise connection_lost(error) from error
+                    raise
+        except Exception as error:
+            if error is raised or isinstance(error, ConnectionLost):
+                raise
+            # taking a connection, or giving it back (its reset), failed
+            if session_ended(error, connection_closed=True):
+                raise connection_lost(error) from error
+            raise
 
     @property
     def in_transaction(self) -> bool:
@@ -50,7 +73,7 @@ class PgDatabase:
         if _IN_TRANSACTION.get() is not None:
             yield
             return
-        async with self.pool.acquire() as lent, lent.transaction():
+        async with self._lent() as lent, lent.transaction():
             token = _IN_TRANSACTION.set(lent)
             try:
                 yield

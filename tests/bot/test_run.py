@@ -143,11 +143,17 @@ async def test_commands_are_not_synced_again_when_unchanged(
 ):
     build_world(discord_double, guilds=1)
     config = write_config(tmp_path, discord_double)
+    logs = []
     for _ in range(2):
         bot = await start_topicbot(config, discord_double.token)
         await bot.wait_for_log("connected as")
         assert await bot.stop() == 0, bot.log
+        logs.append(bot.log)
     assert "slash commands unchanged; not syncing" in bot.log
+    # the operator reads which store it serves (a mistyped storage.path starts a new one)
+    store = tmp_path.resolve() / "topicbot.db"
+    assert f"store: SQLite file {store} was not there; created a new, empty one" in logs[0]
+    assert f"store: SQLite file {store}, 0 articles" in logs[1]
     syncs = discord_double.requests("PUT", "/applications/{application_id}/commands")
     assert len(syncs) == 1
 

@@ -197,18 +197,12 @@ async def test_the_holder_whose_connections_are_cut_mid_dispatch_gives_way_to_th
     result = await double.slash(guild.id, guild.members[0].id, "subscriptions", timeout_s=30)
     assert result.content == "You don't follow any topics here yet. Try `/subscribe`.", holder.log
     assert await holder.stop() == 0, holder.log
-    # Its sends cut mid-write-back are logged with their tracebacks (asyncpg's errors for a
-    # session the server ended); nothing else failed.
+    # Its sends cut mid-write-back are one line each, a warning naming the ended session: no
+    # traceback (asyncpg's errors for it said nothing an operator could act on)
     fleet.processes.remove(holder)
-    assert set(failures(holder.log)) <= CUT_SESSION_ERRORS, holder.log
-
-
-CUT_SESSION_ERRORS = {
-    "asyncpg.exceptions.AdminShutdownError",
-    "asyncpg.exceptions.ConnectionDoesNotExistError",
-    "asyncpg.exceptions._base.InternalClientError",  # "another operation (2) is in progress"
-    "asyncpg.exceptions._base.InterfaceError",
-}
+    assert failures(holder.log) == [], holder.log
+    ended = [line for line in holder.log.splitlines() if "the PostgreSQL session ended (" in line]
+    assert all(" WARNING " in line for line in ended), holder.log
 
 
 def failures(log: str) -> list[str]:
@@ -522,4 +516,4 @@ async def test_a_holder_cut_off_from_the_database_for_seconds_gives_way_and_reco
         assert result.content == "You don't follow any topics here yet. Try `/subscribe`."
         assert await holder.stop() == 0, holder.log
         fleet.processes.remove(holder)
-        assert set(failures(holder.log)) <= CUT_SESSION_ERRORS | {"TimeoutError"}, holder.log
+        assert set(failures(holder.log)) <= {"TimeoutError"}, holder.log

@@ -29,6 +29,7 @@ from .interactions import (
     InvocationContext,
     find_component,
 )
+from .limits import limit_issues
 from .sharding import IdentifyLimiter
 from .spec import SpecValidator, discord_error_body, load_spec_validator, template_regex
 from .state import Channel, Guild, Message, Role, SnowflakeFactory, User, World
@@ -283,7 +284,14 @@ class DiscordDouble:
             return Reply(500, {"message": "500: Internal Server Error", "code": 0})
 
     def _validate(self, req: ApiRequest) -> Reply | None:
-        if self.spec is None or req.body is None:
+        if req.body is None:
+            return None
+        beyond = limit_issues(req.body)
+        if beyond:
+            details = "; ".join(beyond)
+            self.errors.append(f"Discord's limits refused {req.method} {req.path}: {details}")
+            return Reply(400, {"code": 50035, "message": f"Invalid Form Body: {details}"})
+        if self.spec is None:
             return None
         operation = self.spec.operation(req.method, req.path)
         if operation is None:

@@ -283,6 +283,39 @@ async def test_raw_requests_and_nonce(
     assert discord.http.Route.BASE == "https://discord.com/api/v10"
 
 
+async def test_discords_limits_beyond_the_openapi_description(
+    discord_double: DiscordDouble, discord_world: DoubleWorld
+) -> None:
+    """Each embed within its own fields' limits, yet 6,001 characters in all; content of
+    2,001 characters (the spec allows 4,000); an embed URL with a space or another scheme:
+    Discord refuses each (see ``limits.py`` for where each limit is written)."""
+    double, g = discord_double, discord_world.first
+    headers = {"Authorization": f"Bot {double.token}", "Content-Type": "application/json"}
+    url = f"{double.api_base}/channels/{g.general.id}/messages"
+    refused = [
+        {"embeds": [{"description": "d" * 4000}, {"description": "d" * 2001}]},
+        {"content": "c" * 2001},
+        {"embeds": [{"title": "t", "url": "https://x.example/a b"}]},
+        {"embeds": [{"title": "t", "thumbnail": {"url": "ftp://x.example/i.png"}}]},
+    ]
+    accepted = [
+        {"embeds": [{"description": "d" * 4000}, {"description": "d" * 2000}]},
+        {"content": "c" * 2000},
+        {"embeds": [{"title": "t", "url": "https://x.example/a_(b)"}]},
+    ]
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for body in refused:
+            async with session.post(url, json=body) as response:
+                assert response.status == 400, body
+                assert (await response.json())["code"] == 50035
+        assert len(double.errors) == len(refused)
+        double.errors.clear()
+        for body in accepted:
+            async with session.post(url, json=body) as response:
+                assert response.status == 200, await response.text()
+    assert len(double.messages_in(g.general.id)) == len(accepted)
+
+
 async def _eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not predicate():

@@ -126,6 +126,38 @@ def test_a_single_topic_string_and_empty_lists_are_tolerated():
     assert parse(article_text(topics=None, images=None, related=None)).related == ()
 
 
+def test_topics_written_on_one_line_with_commas_are_each_a_topic():
+    assert parse(article_text(topics="AI, Privacy,  Machine Learning ,")).topics == (
+        "AI",
+        "Privacy",
+        "Machine Learning",
+    )
+    # an item of a list is taken whole
+    assert parse(article_text(topics=["Law, Order"])).topics == ("Law, Order",)
+
+
+def _with_topic_lines(*items: str) -> str:
+    text = article_text(topics=["PLACEHOLDER"])
+    return text.replace("- PLACEHOLDER", "\n".join(f"- {item}" for item in items), 1)
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ("NO", "YAML reads as false (unquoted yes, no, on, off, true and false are yes/no"),
+        ("On", "YAML reads as true"),
+        ("2026", 'YAML reads as the number 2026: put it in quotes, as in "2026"'),
+        ("3.10", 'the number 3.1: put it in quotes, as in "3.1"'),
+    ],
+)
+def test_an_unquoted_topic_yaml_reads_as_no_text_is_refused_saying_to_quote_it(written, problem):
+    error = refusal(_with_topic_lines("Oil", written))
+    assert error.field == "topics[1]"
+    assert error.problem.startswith("is text that ")
+    assert problem in error.problem
+    assert parse(_with_topic_lines("Oil", f'"{written}"')).topics == ("Oil", written)
+
+
 def test_dates_without_offset_or_time_are_utc():
     assert parse(article_text(publishedDateTime="2026-03-01T10:00:00")).published_at == datetime(
         2026, 3, 1, 10, tzinfo=UTC
@@ -191,7 +223,7 @@ def test_python_tags_are_not_honoured():
     [
         ({"title": ...}, "title", "is required"),
         ({"title": ""}, "title", "at least 1"),
-        ({"title": 2024}, "title", "valid string"),
+        ({"title": 2024}, "title", 'the number 2024: put it in quotes, as in "2024"'),
         ({"title": ["a", "b"]}, "title", "valid string"),
         ({"publishedDateTime": ...}, "publishedDateTime", "is required"),
         ({"publishedDateTime": "yesterday"}, "publishedDateTime", "not an ISO 8601"),

@@ -3,11 +3,15 @@ one answers, and what one server's people can learn of another's."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import asyncpg
 import pytest
 
+from bot.errors import STORE_LOST
 from tests.bot.harness import EPHEMERAL, Harness
+from tests.postgresql import until_sessions_wait_for_locks
 
 SECRET = "https://acme-intranet.example/layoffs"
 
@@ -342,3 +346,30 @@ async def test_blank_names_are_asked_for_not_quoted_back_empty(harness: Harness,
         message = result.followups[0] if result.callback_type == 5 else result.message
         assert message.flags & EPHEMERAL, command
         assert message.content == expected[command], command
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+async def test_a_command_whose_database_session_ends_says_so_and_the_next_one_works(
+    harness: Harness, postgresql_database_url: str
+):
+    # the server restarts, or an administrator ends the bot's sessions, while /subscribe waits
+    # on a lock: the member reads what happened (not "something went wrong" with an error id)
+    g = harness.first
+    member = g.members[0].id
+    admin = await asyncpg.connect(postgresql_database_url)
+    try:
+        async with admin.transaction():
+            await admin.execute("LOCK TABLE subscriptions IN ACCESS EXCLUSIVE MODE")
+            answer = asyncio.ensure_future(harness.slash(g, member, "subscribe", {"topic": "AI"}))
+            await until_sessions_wait_for_locks(admin, 1, "/subscribe never waited on the lock")
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            refused = await answer
+    finally:
+        await admin.close()
+    assert refused.message.flags & EPHEMERAL
+    assert refused.content == STORE_LOST
+    followed = await harness.slash(g, member, "subscribe", {"topic": "AI"})
+    assert followed.content.startswith("Subscribed to **ai**")
