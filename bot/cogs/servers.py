@@ -38,7 +38,20 @@ class ServerEvents(commands.Cog):
     async def _seen(self, guild: discord.Guild) -> None:
         await self.servers.present(guild.id)
         channels = [channel.id for channel in guild.channels]
-        await self.servers.channels_gone(guild.id, channels, actor_id=self._me())
+        await self.servers.channels_gone(
+            guild.id, channels, actor_id=self._me(), deleted=self._deleted
+        )
+
+    async def _deleted(self, channel_id: int) -> bool:
+        """Whether Discord says the channel does not exist (a channel merely hidden from the
+        bot answers 403, and keeps its feeds: they pause when a post is refused)."""
+        try:
+            await self.bot.fetch_channel(channel_id)
+        except discord.NotFound:
+            return True
+        except discord.HTTPException:
+            return False
+        return False
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -50,7 +63,7 @@ class ServerEvents(commands.Cog):
             for guild in self.bot.guilds
             if not guild.unavailable
         }
-        await self.servers.check_every_feed(seen, actor_id=self._me())
+        await self.servers.check_every_feed(seen, actor_id=self._me(), deleted=self._deleted)
 
     def _me(self) -> int:
         assert self.bot.user is not None

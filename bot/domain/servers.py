@@ -4,12 +4,15 @@ deleted), invited back, a routed channel deleted. No Discord here: the cog passe
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
 from bot.domain.subscriptions import Clock, utc_now
 from storage.api import StoreApi
 
 log = logging.getLogger(__name__)
+
+# Asks Discord whether a channel the bot's view of a server lacks is really deleted.
+Confirm = Callable[[int], Awaitable[bool]]
 
 # The reasons the audit log gives for what the bot changed itself.
 CHANNEL_DELETED = "channel deleted"
@@ -80,24 +83,28 @@ class ServerService:
         return removed
 
     async def channels_gone(
-        self, guild_id: int, channels: Collection[int], *, actor_id: int
+        self, guild_id: int, channels: Collection[int], *, actor_id: int, deleted: Confirm
     ) -> int:
         """The guild as the bot sees it now has only ``channels``: the feeds of any other
-        channel (deleted while the bot was away or offline) are removed. How many."""
+        channel (deleted while the bot was away or offline) are removed, each once
+        ``deleted`` confirmed it (Discord answers "Unknown Channel"). How many."""
         feeds = await self._store.feeds.for_guild(guild_id)
-        gone = sorted({f.channel_id for f in feeds} - set(channels))
-        return sum([await self.channel_deleted(guild_id, c, actor_id=actor_id) for c in gone])
+        removed = 0
+        for channel_id in sorted({f.channel_id for f in feeds} - set(channels)):
+            if await deleted(channel_id):
+                removed += await self.channel_deleted(guild_id, channel_id, actor_id=actor_id)
+        return removed
 
     async def check_every_feed(
-        self, channels_of: Mapping[int, Collection[int]], *, actor_id: int
+        self, channels_of: Mapping[int, Collection[int]], *, actor_id: int, deleted: Confirm
     ) -> int:
         """At connection: for each guild of ``channels_of`` (those the bot is in and sees
-        whole, with their channels), remove the feeds of channels it no longer has."""
+        whole, with their channels), remove the feeds of channels deleted meanwhile."""
         removed = 0
         for feed_guild in sorted({f.guild_id for f in await self._store.feeds.every()}):
             if feed_guild in channels_of:
                 removed += await self.channels_gone(
-                    feed_guild, channels_of[feed_guild], actor_id=actor_id
+                    feed_guild, channels_of[feed_guild], actor_id=actor_id, deleted=deleted
                 )
         return removed
 
