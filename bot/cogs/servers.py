@@ -56,14 +56,16 @@ class ServerEvents(commands.Cog):
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         """What changed while the bot was offline, when no event came: servers it was removed
-        from are not among its servers now, and deleted channels are not in theirs."""
+        from are not among its servers now, and deleted channels and roles are not in
+        theirs."""
         await self.servers.missing(self._present)
-        seen = {
-            guild.id: [channel.id for channel in guild.channels]
-            for guild in self.bot.guilds
-            if not guild.unavailable
-        }
-        await self.servers.check_every_feed(seen, actor_id=self._me(), deleted=self._deleted)
+        available = [guild for guild in self.bot.guilds if not guild.unavailable]
+        await self.servers.check_every_feed(
+            {guild.id: [channel.id for channel in guild.channels] for guild in available},
+            {guild.id: [role.id for role in guild.roles] for guild in available},
+            actor_id=self._me(),
+            deleted=self._deleted,
+        )
 
     def _me(self) -> int:
         assert self.bot.user is not None

@@ -96,16 +96,33 @@ class ServerService:
         return removed
 
     async def check_every_feed(
-        self, channels_of: Mapping[int, Collection[int]], *, actor_id: int, deleted: Confirm
+        self,
+        channels_of: Mapping[int, Collection[int]],
+        roles_of: Mapping[int, Collection[int]],
+        *,
+        actor_id: int,
+        deleted: Confirm,
     ) -> int:
         """At connection: for each guild of ``channels_of`` (those the bot is in and sees
-        whole, with their channels), remove the feeds of channels deleted meanwhile."""
+        whole, with their channels; ``roles_of``, their roles), remove the feeds of channels
+        deleted meanwhile, and drop the roles deleted meanwhile from the feeds mentioning
+        them. How many feeds were removed."""
+        feeds = await self._store.feeds.every()
         removed = 0
-        for feed_guild in sorted({f.guild_id for f in await self._store.feeds.every()}):
+        for feed_guild in sorted({f.guild_id for f in feeds}):
             if feed_guild in channels_of:
                 removed += await self.channels_gone(
                     feed_guild, channels_of[feed_guild], actor_id=actor_id, deleted=deleted
                 )
+        gone_roles = {
+            (f.guild_id, f.mention_role_id)
+            for f in feeds
+            if f.mention_role_id is not None
+            and f.guild_id in roles_of
+            and f.mention_role_id not in roles_of[f.guild_id]
+        }
+        for guild_id, role_id in sorted(gone_roles):
+            await self.role_deleted(guild_id, role_id, actor_id=actor_id)
         return removed
 
     async def role_deleted(self, guild_id: int, role_id: int, *, actor_id: int) -> None:

@@ -360,7 +360,7 @@ async def test_a_channel_deleted_while_the_bot_was_away_goes_with_its_feeds_on_i
     assert len(posts(harness, a.general.id)) == 1
 
 
-async def test_a_kick_and_a_channel_deletion_while_the_bot_was_offline_are_noticed_at_connection(
+async def test_a_kick_and_deletions_while_the_bot_was_offline_are_noticed_at_connection(
     harness: Harness,
 ):
     a, b = harness.first, harness.second
@@ -370,10 +370,13 @@ async def test_a_kick_and_a_channel_deletion_while_the_bot_was_offline_are_notic
     await route(harness, b, b.alerts.id)
     await route(harness, b, b.general.id)
     await follow(harness, a, member.id, "Transport")
-    # while the bot is stopped: it is kicked from A, and B's #general is deleted
+    await route(harness, b, b.alerts.id, mention_role=b.member_role.id)
+    # while the bot is stopped: it is kicked from A, B's #general is deleted, and the role
+    # B's feed mentions
     await harness.bot.close()
     a.guild.members.pop(harness.double.world.bot_user.id)
     del b.guild.channels[b.general.id]
+    del b.guild.roles[b.member_role.id]
     restarted = TopicBot(
         settings=harness.bot.settings,
         store=harness.store,
@@ -388,9 +391,9 @@ async def test_a_kick_and_a_channel_deletion_while_the_bot_was_offline_are_notic
 
         async def gone() -> bool:
             feeds = await harness.store.feeds.for_guild(b.id)
-            return [f.channel_id for f in feeds] == [b.alerts.id]
+            return [(f.channel_id, f.mention_role_id) for f in feeds] == [(b.alerts.id, None)]
 
-        await eventually(gone, "the deleted channel's feeds removed at connection")
+        await eventually(gone, "the deleted channel's feeds removed, the role dropped")
         assert not await settings.is_gone(b.id)
         await story(harness, 1)
         await harness.deliver()
