@@ -105,7 +105,7 @@ def reaches(guild: str, kind: str, target: str) -> str:
     not too old, and the target was not given another article of its story lately."""
     same_story = _SAME_STORY.format(guild=guild, kind=kind, target=target)
     return f"""(:guild IS NULL OR {guild} = :guild)
-  AND NOT EXISTS (SELECT 1 FROM guilds_left gl WHERE gl.guild_id = {guild})
+  AND {guild} NOT IN (SELECT guild_id FROM guilds_left)
   AND (a.origin_guild_id IS NULL OR a.origin_guild_id = {guild})
   AND {PUBLISHED_IN_GUILD}
   AND {_PUBLICATION_FRESH}
