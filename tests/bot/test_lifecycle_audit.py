@@ -6,9 +6,12 @@ moderators and members see."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import pytest
 
 from bot.app import TopicBot
 from tests.bot.harness import EPHEMERAL, Harness
@@ -111,8 +114,9 @@ async def test_a_kicked_bot_sends_nothing_for_that_server_and_the_other_server_i
 
 
 async def test_alerts_waiting_when_the_bot_is_kicked_are_cancelled_not_sent_or_retried(
-    harness: Harness,
+    harness: Harness, caplog: pytest.LogCaptureFixture
 ):
+    caplog.set_level(logging.INFO, logger="bot.domain.servers")
     a = harness.first
     member = a.members[0]
     await seed_topic(harness)
@@ -130,6 +134,7 @@ async def test_alerts_waiting_when_the_bot_is_kicked_are_cancelled_not_sent_or_r
     assert dm_requests_to(harness, member.id) == 0
     states = await harness.store._db.fetch_all("SELECT state, last_error FROM deliveries")
     assert [tuple(r) for r in states] == [("cancelled", "the bot left the server")] * 2
+    assert f"removed from server {a.id}: 2 waiting alerts cancelled" in caplog.text
 
 
 async def test_invited_back_the_old_feeds_and_subscriptions_resume_without_a_flood(
