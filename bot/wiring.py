@@ -15,6 +15,7 @@ from bot.domain.feeds import FeedService
 from bot.domain.guild_settings import GuildSettingsService
 from bot.domain.moderation import ModerationService
 from bot.domain.related import RelatedService
+from bot.domain.servers import ServerService
 from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
 from bot.sending.pacing import Throttle
 from storage.api import StoreApi
@@ -30,6 +31,7 @@ class Services:
     guild_settings: GuildSettingsService
     related: RelatedService
     catalog: CatalogService
+    servers: ServerService
 
 
 def build_services(store: StoreApi, settings: Settings, clock: Clock = utc_now) -> Services:
@@ -55,6 +57,7 @@ def build_services(store: StoreApi, settings: Settings, clock: Clock = utc_now) 
         guild_settings=guild_settings,
         related=RelatedService(store, settings.related),
         catalog=CatalogService(store, subscriptions, guild_settings),
+        servers=ServerService(store, clock=clock),
     )
 
 

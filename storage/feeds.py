@@ -106,6 +106,14 @@ class FeedRepository:
             {"guild": guild_id, "channel": channel_id},
         )
 
+    async def drop_mention_role(self, guild_id: int, role_id: int) -> int:
+        """The role was deleted: the guild's feeds that mentioned it mention no one now."""
+        return await self._db.execute(
+            "UPDATE feeds SET mention_role_id = NULL "
+            "WHERE guild_id = :guild AND mention_role_id = :role",
+            {"guild": guild_id, "role": role_id},
+        )
+
     async def for_guild(self, guild_id: int) -> list[Feed]:
         """The guild's feeds by channel, every-topic feeds first."""
         rows = await self._db.fetch_all(

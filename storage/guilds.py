@@ -8,6 +8,7 @@ from typing import Any
 
 from storage.columns import Column, Columns
 from storage.models import AuditEntry, DigestKey, GuildSettings
+from storage.outbox.rows import ANY_PENDING, WHENEVER
 from storage.sql import Statements
 from storage.timestamps import from_timestamp, to_timestamp
 
@@ -32,6 +33,10 @@ AUDIT_ENTRY = Columns(
     Column("at", "l.at", from_timestamp),
     Column("article_title", "a.title"),
 )
+
+
+# Why a row waiting for a server the bot was removed from was cancelled.
+LEFT_THE_SERVER = "the bot left the server"
 
 
 def audit_detail(detail: dict[str, Any] | None) -> str:
@@ -85,6 +90,46 @@ class GuildSettingsRepository:
             f"ON CONFLICT (guild_id) DO UPDATE SET updated_at = excluded.updated_at{updates}",
             {"guild": guild_id, "now": to_timestamp(now), **changes},
         )
+
+    # -- the servers the bot was removed from (GUILD_DELETE), until it is invited back --------
+
+    async def left(self, guild_id: int, now: datetime) -> int:
+        """The bot was removed from the guild: note it (planning then writes nothing for it)
+        and cancel what waits for it, posts, DMs and digests alike; how many rows that was.
+        Its feeds, subscriptions and settings are kept for its return."""
+        async with self._db.transaction():
+            await self._db.execute(
+                "INSERT INTO guilds_left (guild_id, left_at) VALUES (:guild, :now) "
+                "ON CONFLICT (guild_id) DO NOTHING",
+                {"guild": guild_id, "now": to_timestamp(now)},
+            )
+            return await self._db.execute(
+                "UPDATE deliveries SET state = 'cancelled', last_error = :why "
+                f"WHERE guild_id = :guild AND {ANY_PENDING}",
+                {"guild": guild_id, "why": LEFT_THE_SERVER, "whenever": WHENEVER},
+            )
+
+    async def returned(self, guild_id: int) -> bool:
+        """The bot is in the guild (again): whether it had been noted as removed."""
+        changed = await self._db.execute(
+            "DELETE FROM guilds_left WHERE guild_id = :guild", {"guild": guild_id}
+        )
+        return changed > 0
+
+    async def is_gone(self, guild_id: int) -> bool:
+        """Whether the bot was removed from the guild (and not invited back since)."""
+        found = await self._db.scalar(
+            "SELECT 1 FROM guilds_left WHERE guild_id = :guild", {"guild": guild_id}
+        )
+        return found is not None
+
+    async def with_set_up(self) -> list[int]:
+        """The guilds with a feed or a subscription that the bot is not known to have left."""
+        rows = await self._db.fetch_all(
+            "SELECT guild_id FROM feeds UNION SELECT guild_id FROM subscriptions "
+            "EXCEPT SELECT guild_id FROM guilds_left"
+        )
+        return sorted(int(row[0]) for row in rows)
 
 
 class AuditRepository:

@@ -107,11 +107,13 @@ _SAME_STORY = """
 
 def reaches(guild: str, kind: str, target: str) -> str:
     """SQL: a target (``kind`` and ``target`` expressions) in guild ``guild`` may hear of the
-    publication of article ``a``: it is planned for every guild or for that one, is not
+    publication of article ``a``: it is planned for every guild or for that one, the bot was
+    not removed from that guild (``guilds_left``), the article is not
     another guild's own article, is published there (``gp`` its guild publication row) and
     not too old, and the target was not given another article of its story lately."""
     same_story = _SAME_STORY.format(guild=guild, kind=kind, target=target)
     return f"""(:guild IS NULL OR {guild} = :guild)
+  AND {guild} NOT IN (SELECT guild_id FROM guilds_left)
   AND (a.origin_guild_id IS NULL OR a.origin_guild_id = {guild})
   AND {PUBLISHED_IN_GUILD}
   AND {_PUBLICATION_FRESH}

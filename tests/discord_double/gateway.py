@@ -22,6 +22,7 @@ REQUEST_MEMBERS, INVALID_SESSION, HELLO, HEARTBEAT_ACK = 8, 9, 10, 11
 # A round trip to Discord's gateway from a well-placed host.
 ACK_ROUND_TRIP_S = 0.03
 
+GUILD_MEMBERS = 1 << 1  # privileged
 GUILD_MESSAGES = 1 << 9
 DIRECT_MESSAGES = 1 << 12
 MESSAGE_CONTENT = 1 << 15
@@ -151,7 +152,11 @@ class Gateway:
         return session
 
     def _guilds_of(self, shard: Shard) -> list[Guild]:
-        return [g for g in self.double.world.guilds.values() if covers(shard, g.id)]
+        """The servers of ``shard`` that the bot is in (READY and GUILD_CREATE name no other)."""
+        bot = self.double.world.bot_user.id
+        return [
+            g for g in self.double.world.guilds.values() if covers(shard, g.id) and bot in g.members
+        ]
 
     def _ready_payload(self, session: GatewaySession) -> dict[str, Any]:
         world = self.double.world

@@ -33,6 +33,8 @@ def _guild(double: DiscordDouble, req: ApiRequest) -> Guild:
     guild = double.world.guilds.get(int(req.params["guild_id"]))
     if guild is None:
         raise DiscordError(404, 10004, "Unknown Guild")
+    if double.world.bot_user.id not in guild.members:
+        raise DiscordError(403, 50001)  # a server the bot is not in (kicked, banned)
     return guild
 
 
@@ -48,6 +50,8 @@ def _bot_can(double: DiscordDouble, channel: Channel, permission: int) -> None:
     lacks another permission."""
     if channel.guild_id is None:
         return
+    if double.world.bot_user.id not in double.world.guilds[channel.guild_id].members:
+        raise DiscordError(403, 50001)  # a channel of a server the bot is not in
     granted = double.world.channel_permissions(channel, double.world.bot_user.id)
     if not granted & VIEW_CHANNEL:
         raise DiscordError(403, 50001)
@@ -218,8 +222,12 @@ async def create_message(double: DiscordDouble, req: ApiRequest) -> Reply:
         return ok(payloads.message(double.world, duplicate), headers=headers)
     if channel.type == DM:
         recipient = double.world.users.get(channel.recipient_id or 0)
-        if recipient is None or not recipient.accepts_dms:
-            raise DiscordError(403, 50007)
+        if (
+            recipient is None
+            or not recipient.accepts_dms
+            or not double.world.shares_a_guild(recipient.id)
+        ):
+            raise DiscordError(403, 50007)  # closed DMs, or no server in common with the bot
     if body.get("flags") and body["flags"] & EPHEMERAL:
         raise DiscordError(400, 50035, "Invalid Form Body: ephemeral only exists on interactions")
     message = await double.create_message(channel, double.world.bot_user.id, body, files=req.files)

@@ -18,7 +18,7 @@ from aiohttp import web
 
 from . import payloads
 from .faults import DiscordError, FaultRule, RateLimiter, Reply
-from .gateway import DIRECT_MESSAGES, GUILD_MESSAGES, Gateway
+from .gateway import DIRECT_MESSAGES, GUILD_MEMBERS, GUILD_MESSAGES, Gateway
 from .interactions import (
     APPLICATION_COMMAND,
     AUTOCOMPLETE,
@@ -32,7 +32,7 @@ from .interactions import (
 from .limits import limit_issues
 from .sharding import IdentifyLimiter
 from .spec import SpecValidator, discord_error_body, load_spec_validator, template_regex
-from .state import Channel, Guild, Message, SnowflakeFactory, User, World
+from .state import Channel, Guild, Message, Role, SnowflakeFactory, User, World
 
 API_PREFIX = "/api/v10"
 GATEWAY_PATH = "/gateway-ws"
@@ -428,6 +428,68 @@ class DiscordDouble:
     async def update_channel(self, channel: Channel) -> None:
         """Tell the bot a channel changed (its overwrites, say), as Discord does."""
         await self.gateway.dispatch("CHANNEL_UPDATE", payloads.channel(self.world, channel))
+
+    # -- servers rearranged: what comes and goes, as Discord tells the bot ------------------
+
+    async def remove_bot(self, guild: Guild) -> None:
+        """The bot is kicked (or banned) from ``guild``: it is no longer a member, and its
+        session gets GUILD_DELETE without ``unavailable`` (which would mean an outage)."""
+        guild.members.pop(self.world.bot_user.id, None)
+        await self._dispatch_to_guild(guild.id, "GUILD_DELETE", {"id": str(guild.id)})
+
+    async def guild_outage(self, guild: Guild) -> None:
+        """``guild`` becomes unavailable (a Discord outage): GUILD_DELETE with ``unavailable``;
+        the bot stays a member."""
+        data = {"id": str(guild.id), "unavailable": True}
+        await self._dispatch_to_guild(guild.id, "GUILD_DELETE", data)
+
+    async def add_bot(self, guild: Guild, roles: list[int] | None = None) -> None:
+        """The bot is invited (back) to ``guild``: it is a member again (with ``roles``) and its
+        session gets GUILD_CREATE with the whole server."""
+        member = self.world.add_member(guild, self.world.bot_user)
+        member.roles = list(roles or [])
+        data = payloads.guild(self.world, guild, full=True)
+        del data["unavailable"]  # a server joined, not one back from an outage
+        await self._dispatch_to_guild(guild.id, "GUILD_CREATE", data)
+
+    async def create_channel(self, channel: Channel) -> None:
+        """Tell the bot of a channel added to its server since it connected (CHANNEL_CREATE)."""
+        await self.gateway.dispatch("CHANNEL_CREATE", payloads.channel(self.world, channel))
+
+    async def delete_channel(self, channel: Channel) -> None:
+        """A moderator deletes ``channel``: it is gone (10003 from then on), CHANNEL_DELETE."""
+        assert channel.guild_id is not None
+        self.world.guilds[channel.guild_id].channels.pop(channel.id, None)
+        await self.gateway.dispatch("CHANNEL_DELETE", payloads.channel(self.world, channel))
+
+    async def create_role(self, guild: Guild, role: Role) -> None:
+        """Tell the bot of a role added since it connected (GUILD_ROLE_CREATE)."""
+        data = {"guild_id": str(guild.id), "role": payloads.role(role)}
+        await self.gateway.dispatch("GUILD_ROLE_CREATE", data)
+
+    async def delete_role(self, guild: Guild, role_id: int) -> None:
+        """A moderator deletes a role: members lose it, GUILD_ROLE_DELETE."""
+        guild.roles.pop(role_id, None)
+        for member in guild.members.values():
+            member.roles = [r for r in member.roles if r != role_id]
+        data = {"guild_id": str(guild.id), "role_id": str(role_id)}
+        await self.gateway.dispatch("GUILD_ROLE_DELETE", data)
+
+    async def remove_member(self, guild: Guild, user_id: int) -> None:
+        """A member leaves ``guild``; GUILD_MEMBER_REMOVE reaches only a session that asked for
+        the (privileged) members intent."""
+        guild.members.pop(user_id, None)
+        if self.gateway.wants(GUILD_MEMBERS, guild.id):
+            data = {"guild_id": str(guild.id), "user": payloads.user(self.world.users[user_id])}
+            await self.gateway.dispatch("GUILD_MEMBER_REMOVE", data)
+
+    async def _dispatch_to_guild(self, guild_id: int, event: str, data: dict[str, Any]) -> None:
+        """An event about a whole server (its ``id``, no ``guild_id``) to the session of its
+        shard."""
+        session = self.gateway.session_for(guild_id)
+        if session is None:
+            raise RuntimeError(f"no client has identified on the shard of guild {guild_id}")
+        await session.dispatch(event, data)
 
     async def _dispatch_message_create(self, channel: Channel, message: Message) -> None:
         if message.ephemeral:

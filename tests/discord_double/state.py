@@ -326,6 +326,12 @@ class World:
             perms &= ~(EMBED_LINKS | MENTION_EVERYONE | (1 << 15) | (1 << 12))
         return perms
 
+    def shares_a_guild(self, user_id: int) -> bool:
+        """Whether ``user_id`` is in a server with the bot: Discord refuses a bot's DM to a
+        user it shares none with (50007)."""
+        bot = self.bot_user.id
+        return any(bot in g.members and user_id in g.members for g in self.guilds.values())
+
     def messages_in(self, channel_id: int, *, include_deleted: bool = False) -> list[Message]:
         """Messages stored for a channel, oldest first."""
         return [

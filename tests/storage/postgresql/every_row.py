@@ -79,6 +79,7 @@ async def _members_and_moderators(store: Store, now: datetime) -> None:
         OTHER_GUILD, MODERATOR, "publish", now, article_id=unpublished.id, detail={"why": "é"}
     )
     await store.meta.put("commands_synced", "2026-12-05T04:00:00+00:00")
+    await store.guild_settings.left(8_000_000_000_000_777, now)  # a server that removed the bot
     await store.retention.save_run(PruningRun(started_at=now, finished_at=now, deliveries=1))
     await store.associations.replace(
         [Association("ferry", "captain", ("captain", "captains"), 0.75)]
