@@ -36,13 +36,15 @@ class PgDatabase:
         if current is not None:
             yield current
             return
-        async with self._lent() as lent:
+        async with self._lent(one_statement=True) as lent:
             yield lent
 
     @asynccontextmanager
-    async def _lent(self) -> AsyncIterator[Connection]:
+    async def _lent(self, *, one_statement: bool = False) -> AsyncIterator[Connection]:
         """A connection of the pool for the block; an ended session raised as
-        ``ConnectionLost`` (the pool drops that connection and opens another next time)."""
+        ``ConnectionLost`` (the pool drops that connection and opens another next time).
+        ``one_statement``: the block only runs a statement, so a network error in it is the
+        session's, even before asyncpg has marked the connection closed."""
         raised: BaseException | None = None
         try:
             async with self.pool.acquire() as lent:
@@ -50,7 +52,8 @@ class PgDatabase:
                     yield lent
                 except Exception as error:
                     raised = error
-                    if session_ended(error, connection_closed=lent.is_closed()):
+                    closed = one_statement or lent.is_closed()
+                    if session_ended(error, connection_closed=closed):
                         raise connection_lost(error) from error
                     raise
         except Exception as error:
