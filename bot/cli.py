@@ -401,7 +401,7 @@ def _pruning(run: PruningRun | None) -> str:
     return (
         f"{run.started_at:%Y-%m-%d %H:%M} UTC: {run.deliveries} deliveries, "
         f"{run.audit_entries} audit entries, {run.articles} articles, "
-        f"{run.pages_reclaimed} pages given back{state}"
+        f"{run.topics} unused topics, {run.pages_reclaimed} pages given back{state}"
     )
 
 

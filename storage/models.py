@@ -143,6 +143,7 @@ class PruningRun:
     deliveries: int = 0
     audit_entries: int = 0
     articles: int = 0
+    topics: int = 0
     pages_reclaimed: int = 0
 
 

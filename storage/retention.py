@@ -84,6 +84,19 @@ ORDER BY a.published_at LIMIT {limit}"""
 _ARTICLES_TO_PRUNE = articles_to_prune(":cutoff", ":published_cutoff", ":limit")
 
 
+# Topics that nothing holds any more: no article carries them (their articles were pruned, or
+# their files were tagged again without them) and no feed or subscription names them. Left,
+# they would be offered by /subscribe, /latest and /feed add for ever, each with no article.
+def unused_topics(limit: str) -> str:
+    """SELECT the ids of up to ``limit`` topics that nothing holds."""
+    return f"""
+SELECT t.id FROM topics t
+WHERE NOT EXISTS (SELECT 1 FROM article_topics at WHERE at.topic_id = t.id)
+  AND NOT EXISTS (SELECT 1 FROM feeds f WHERE f.topic_id = t.id)
+  AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.topic_id = t.id)
+ORDER BY t.id LIMIT {limit}"""
+
+
 def run_to_json(run: PruningRun) -> str:
     """A pruning run as stored in ``meta``."""
     data = asdict(run) | {
@@ -103,6 +116,7 @@ def run_from_json(value: str) -> PruningRun:
         deliveries=int(data["deliveries"]),
         audit_entries=int(data["audit_entries"]),
         articles=int(data["articles"]),
+        topics=int(data.get("topics", 0)),  # a run recorded before topics were pruned
         pages_reclaimed=int(data["pages_reclaimed"]),
     )
 
@@ -195,6 +209,13 @@ class RetentionRepository:
                 "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.topic_id = topics.id)"
             )
         return taken
+
+    async def prune_topics(self, *, limit: int) -> int:
+        """Delete up to ``limit`` topics that no article carries and no feed or subscription
+        names; how many went."""
+        return await self._db.execute(
+            f"DELETE FROM topics WHERE id IN ({unused_topics(':limit')})", {"limit": limit}
+        )
 
     async def prune_audit(self, cutoff: datetime, *, limit: int) -> int:
         """Delete up to ``limit`` of the oldest audit entries written before ``cutoff``."""

@@ -363,7 +363,7 @@ def test_stats_show_the_store_size_and_what_the_last_pruning_removed(tmp_path, c
     assert lines[5].endswith(" MB of free pages, given back a little at each housekeeping run)")
     assert lines[6] == (
         f"last pruning   {NOW:%Y-%m-%d %H:%M} UTC: 1 deliveries, 0 audit entries, 0 articles, "
-        f"{lines[6].split(', ')[-1]}"
+        f"0 unused topics, {lines[6].split(', ')[-1]}"
     )
     stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
     assert stats["deliveries"]["sent"] == 1

@@ -90,11 +90,14 @@ def days_cutoff(now: datetime, days: int | None) -> datetime | None:
 
 def describe(run: PruningRun) -> str:
     """One line for the log; "" when the run removed and reclaimed nothing."""
-    if not (run.deliveries or run.audit_entries or run.articles or run.pages_reclaimed):
+    if not (
+        run.deliveries or run.audit_entries or run.articles or run.topics or run.pages_reclaimed
+    ):
         return ""
     return (
         f"pruned {run.deliveries} deliveries, {run.audit_entries} audit entries, "
-        f"{run.articles} articles; reclaimed {run.pages_reclaimed} pages"
+        f"{run.articles} articles, {run.topics} unused topics; "
+        f"reclaimed {run.pages_reclaimed} pages"
     )
 
 
@@ -129,6 +132,12 @@ class Housekeeper:
         await self._store.retention.save_run(run)
         run = await self._prune_deliveries(run, now)
         run = await self._prune_articles(run, now)
+        run = await self._repeat(
+            run,
+            "topics",
+            lambda rows: self._store.retention.prune_topics(limit=rows),
+            most=self._settings.batch_rows,
+        )
         run = await self._prune_audit(run, now)
         run = await self._repeat(
             run, "pages_reclaimed", self._store.retention.reclaim, most=self._settings.reclaim_pages

@@ -18,6 +18,7 @@ from storage.retention import (
     done_day,
     run_from_json,
     run_to_json,
+    unused_topics,
 )
 from storage.timestamps import to_timestamp
 
@@ -172,6 +173,14 @@ class PgRetentionRepository:
             await self._db.execute("DELETE FROM articles WHERE pk = ANY($1::bigint[])", pks)
             await self._db.execute(_UNUSED_TOPICS, [row[0] for row in topics])
         return len(pks)
+
+    async def prune_topics(self, *, limit: int) -> int:
+        """Delete up to ``limit`` topics that no article carries and no feed or subscription
+        names; how many went."""
+        status = await self._db.execute(
+            f"DELETE FROM topics WHERE id IN ({unused_topics('$1')})", limit
+        )
+        return int(status.rsplit(" ", 1)[-1])
 
     async def prune_audit(self, cutoff: datetime, *, limit: int) -> int:
         """Delete up to ``limit`` of the oldest audit entries written before ``cutoff``."""
