@@ -82,6 +82,9 @@ class FakeRetention:
         self.left -= done
         return done
 
+    async def prune_topics(self, *, limit: int) -> int:
+        return 0
+
     async def save_run(self, run: object) -> None:
         return None
 
