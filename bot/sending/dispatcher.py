@@ -379,9 +379,13 @@ class Dispatcher:
 
     async def cancel_stale_due(self) -> int:
         """Cancel the due rows nobody wants any more (``cancel_stale_due`` of the store),
-        with the quality bar of feeds and guilds that set none."""
+        with the quality bar of feeds and guilds that set none, and skip those whose time came
+        longer ago than ``delivery.max_age_hours``: after a long downtime, or on a backup
+        restored long after it was taken, they are old news that may have gone out already."""
         bar = self._settings.default_min_quality
-        return await self._store.deliveries.cancel_stale_due(self._clock(), default_bar=bar)
+        now = self._clock()
+        late = now - timedelta(hours=self._settings.max_age_hours)
+        return await self._store.deliveries.cancel_stale_due(now, default_bar=bar, late=late)
 
     async def send_digests(self, *, batch: int = 20_000) -> SendSummary:
         """One DM per member and digest kind with the top items by quality; none if empty."""

@@ -48,19 +48,22 @@ class SendingQueries:
             [values | row.key_params for row in rows],
         )
 
-    async def cancel_stale_due(self, now: datetime, *, default_bar: int) -> int:
-        """Among rows whose time has come, cancel those whose article is no longer published
-        in their guild, or whose feed or subscription was removed or paused (a row first
-        takes the member's other subscription to one of the article's topics, or another feed
-        of its channel that takes the article, if any; ``default_bar``: see
-        ``sends.stale_params``)."""
-        due = sends.stale_params(now, default_bar)
+    async def cancel_stale_due(
+        self, now: datetime, *, default_bar: int, late: datetime | None = None
+    ) -> int:
+        """Among rows whose time has come, skip those due before ``late`` (too late to send),
+        and cancel those whose article is no longer published in their guild, or whose feed
+        or subscription was removed or paused (a row first takes the member's other
+        subscription to one of the article's topics, or another feed of its channel that
+        takes the article, if any; ``default_bar``: see ``sends.stale_params``)."""
+        due = sends.stale_params(now, default_bar, late)
+        skipped = await self._db.execute(sends.skip_late(), due)
         retracted = await self._db.execute(sends.cancel_retracted(), due)
         async with self._db.transaction():
             await self._db.execute(sends.repoint_orphaned(), due)
             await self._db.execute(sends.repoint_orphaned_posts(), due)
             orphaned = await self._db.execute(sends.cancel_orphaned(), due)
-        return retracted + orphaned
+        return skipped + retracted + orphaned
 
     async def due(self, now: datetime, *, limit: int) -> list[Delivery]:
         """Instant rows whose time has come, oldest first."""

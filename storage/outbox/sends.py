@@ -161,6 +161,22 @@ def cancel_orphaned(also: str = "", also_set: str = "") -> str:
     )
 
 
+# A row whose time came longer ago than delivery.max_age_hours (``:late``) waited through a
+# downtime, or comes from a backup restored long after it was taken (whose pending rows went
+# out after the backup was made): its news is old, and members may have had it already. It is
+# skipped rather than sent late, as planning skips a publication older than that.
+LATE_ERROR = "too late: due more than delivery.max_age_hours ago"
+
+
+def skip_late(also: str = "", also_set: str = "") -> str:
+    """Skip due rows whose time came before ``:late`` (among rows that also meet ``also``, if
+    given; also setting ``also_set``)."""
+    return (
+        f"UPDATE deliveries SET state = 'skipped', last_error = '{LATE_ERROR}'"
+        f"{_list(also_set)} " + _due_rows("d.next_attempt_at < :late", also)
+    )
+
+
 def _and(condition: str) -> str:
     return f" AND {condition}" if condition else ""
 
@@ -174,10 +190,13 @@ def due_params(now: datetime, limit: int) -> dict[str, int]:
     return {"due": to_timestamp(now), "limit": limit}
 
 
-def stale_params(now: datetime, default_bar: int) -> dict[str, int]:
-    """The parameters of ``repoint_*`` and ``cancel_*`` (``default_bar``: the quality bar of
-    a feed and guild that set none)."""
-    return due_params(now, 0) | {"bar": default_bar}
+def stale_params(
+    now: datetime, default_bar: int, late: datetime | None = None
+) -> dict[str, int]:
+    """The parameters of ``repoint_*``, ``cancel_*`` and ``skip_late`` (``default_bar``: the
+    quality bar of a feed and guild that set none; ``late``: rows due before it are too late
+    to send, None: none is)."""
+    return due_params(now, 0) | {"bar": default_bar, "late": to_timestamp(late) if late else 0}
 
 
 def fail_pending_params(kind: TargetKind, target_id: int, error: str) -> dict[str, Any]:

@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import pytest_asyncio
 
 from bot.app import TopicBot
@@ -23,6 +25,7 @@ from tests.clocks import FakeMonotonic
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import GuildWorld, StartBot, build_world
 from tests.factories import article_text
+from tests.test_cli import topicbot
 
 ZONES = ("America/New_York", "Europe/Paris", "Australia/Sydney")
 # Topics that come and go: the news of a season is not that of the next.
@@ -35,6 +38,10 @@ SEASONS = (
 MakeDeployment = Callable[..., Awaitable["Deployment"]]
 
 
+async def _unset() -> None:
+    raise AssertionError("set by make_deployment")
+
+
 @dataclass
 class Deployment:
     """A harness with three servers (one per zone in ``ZONES``), a fake clock, and the jobs
@@ -44,6 +51,9 @@ class Deployment:
     counter: int = 0
     digests: list[tuple[int, str, datetime]] = field(default_factory=list)
     seen_dms: dict[int, int] = field(default_factory=dict)
+    restart: Callable[[], Awaitable[None]] = field(default=lambda: _unset())
+    before_start: Callable[[], None] | None = None
+    settings: Any = None
 
     @property
     def clock(self) -> FakeClock:
@@ -145,7 +155,32 @@ async def make_deployment(
         await start_bot(bot)
         await discord_double.wait_for_commands("subscribe", guild_id=None)
         harness = Harness(discord_double, world, store, bot, clock, lambda: engine(settings))
-        return Deployment(harness)
+        deployment = Deployment(harness)
+
+        async def restart() -> None:
+            """Stop the bot and close the store, then open it again and start a new bot on
+            it at the same moment (``deployment.before_start`` runs between)."""
+            old = deployment.harness
+            await old.bot.close()
+            await old.store.close()
+            if deployment.before_start is not None:
+                deployment.before_start()
+            store = await engine(settings)
+            bot = TopicBot(
+                settings=settings, store=store, run_jobs=False, clock=old.clock,
+                guild_ready_timeout=0.05,
+            )  # fmt: skip
+            fake = FakeMonotonic()
+            bot.dispatcher._pacer = Pacer(clock=fake, sleep=fake.sleep)
+            opened.append((bot, store))
+            await start_bot(bot)
+            deployment.harness = Harness(
+                discord_double, world, store, bot, old.clock, old.reopen
+            )
+
+        deployment.restart = restart
+        deployment.settings = settings
+        return deployment
 
     yield make
     for bot, store in opened:
@@ -331,3 +366,48 @@ async def test_a_topic_an_updated_file_dropped_goes_once_nothing_uses_it(
     await d.harness.bot.housekeeper.run()
     assert await offered_topics(d, g, "Elections") == ["Elections"]
     assert (await d.store.stats()).topics == 1
+
+
+def messages_seen(d: Deployment) -> dict[int, int]:
+    """How many messages each channel and member has from the bot."""
+    seen = {}
+    for g in d.guilds:
+        seen[g.alerts.id] = len(d.harness.double.messages_in(g.alerts.id))
+        for member in g.members:
+            seen[member.id] = len(d.harness.double.dms_to(member.id))
+    return seen
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_a_backup_restored_a_month_later_sends_members_nothing_old(
+    make_deployment: MakeDeployment, tmp_path: Path
+):
+    d = await make_deployment(START, retention=RETENTION)
+    await d.ingest(1, published=False)
+    await set_up_servers(d)
+    await months_of_news(d, 10)
+    # the nightly backup, taken while the bot runs: the day's digests still wait in it
+    await d.until(d.clock.now + timedelta(hours=1))
+    await d.ingest(2)
+    await d.jobs()
+    config = tmp_path / "topicbot.yaml"
+    config.write_text(f"storage:\n  path: {d.settings.storage.path}\n")
+    done = topicbot("backup", str(tmp_path / "month-old.db"), "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    await months_of_news(d, 31)
+
+    # the disk fails; the operator restores last month's backup as docs/operating.md says
+    store_path = Path(d.settings.storage.path)
+
+    def restore() -> None:
+        for companion in ("-wal", "-shm"):
+            Path(f"{store_path}{companion}").unlink(missing_ok=True)
+        store_path.write_bytes((tmp_path / "month-old.db").read_bytes())
+
+    d.before_start = restore
+    await d.restart()
+    before = messages_seen(d)
+    await d.jobs()
+    await d.until(d.clock.now + timedelta(days=8))
+    # nothing of a month ago reaches anyone again: it went out then
+    assert messages_seen(d) == before

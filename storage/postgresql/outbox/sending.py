@@ -72,19 +72,23 @@ class PgSendingQueries(OutboxQueries):
     claimer: str
     lease: timedelta
 
-    async def cancel_stale_due(self, now: datetime, *, default_bar: int) -> int:
-        """Among rows whose time has come (and that no other sender holds), cancel those
-        whose article is no longer published in their guild, or whose feed or subscription
-        was removed or paused (a row first takes the member's other subscription to one of
-        the article's topics, or another feed of its channel that takes the article, if any;
-        ``default_bar``: see ``sends.stale_params``)."""
-        params = sends.stale_params(now, default_bar) | {"claimer": self.claimer}
+    async def cancel_stale_due(
+        self, now: datetime, *, default_bar: int, late: datetime | None = None
+    ) -> int:
+        """Among rows whose time has come (and that no other sender holds), skip those due
+        before ``late`` (too late to send), and cancel those whose article is no longer
+        published in their guild, or whose feed or subscription was removed or paused (a row
+        first takes the member's other subscription to one of the article's topics, or
+        another feed of its channel that takes the article, if any; ``default_bar``: see
+        ``sends.stale_params``)."""
+        params = sends.stale_params(now, default_bar, late) | {"claimer": self.claimer}
+        skipped = await self._execute(sends.skip_late(_NOT_OTHERS, _RELEASE), params)
         retracted = await self._execute(sends.cancel_retracted(_NOT_OTHERS, _RELEASE), params)
         async with self._db.transaction():
             await self._execute(sends.repoint_orphaned(_NOT_OTHERS), params)
             await self._execute(sends.repoint_orphaned_posts(_NOT_OTHERS), params)
             orphaned = await self._execute(sends.cancel_orphaned(_NOT_OTHERS, _RELEASE), params)
-        return retracted + orphaned
+        return skipped + retracted + orphaned
 
     async def due(self, now: datetime, *, limit: int) -> list[Delivery]:
         """Instant rows whose time has come, oldest first, claimed for this sender."""
