@@ -25,6 +25,7 @@ from tests.clocks import FakeMonotonic
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import GuildWorld, StartBot, build_world
 from tests.factories import article_text
+from tests.storage.legacy import add_article, store_at_version
 from tests.test_cli import topicbot
 
 ZONES = ("America/New_York", "Europe/Paris", "Australia/Sydney")
@@ -52,7 +53,7 @@ class Deployment:
     digests: list[tuple[int, str, datetime]] = field(default_factory=list)
     seen_dms: dict[int, int] = field(default_factory=dict)
     restart: Callable[[], Awaitable[None]] = field(default=lambda: _unset())
-    before_start: Callable[[], None] | None = None
+    before_start: Callable[[], Awaitable[None] | None] | None = None
     settings: Any = None
 
     @property
@@ -164,7 +165,9 @@ async def make_deployment(
             await old.bot.close()
             await old.store.close()
             if deployment.before_start is not None:
-                deployment.before_start()
+                started = deployment.before_start()
+                if started is not None:
+                    await started
             store = await engine(settings)
             bot = TopicBot(
                 settings=settings, store=store, run_jobs=False, clock=old.clock,
@@ -411,3 +414,153 @@ async def test_a_backup_restored_a_month_later_sends_members_nothing_old(
     await d.until(d.clock.now + timedelta(days=8))
     # nothing of a month ago reaches anyone again: it went out then
     assert messages_seen(d) == before
+
+
+@pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+async def test_a_store_of_schema_11_with_four_months_of_alerts_upgrades_and_keeps_its_counts(
+    make_deployment: MakeDeployment,
+):
+    # topicbot at schema 11 (before outbox retention) ran four months: one Transport story a
+    # day, posted to a feed and DMed to a subscriber; then the operator upgrades
+    now = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)
+    d = await make_deployment(now, retention={"deliveries_days": 30})
+    g = d.guilds[0]
+    member = g.members[0].id
+    path = Path(d.settings.storage.path)
+    days = 120
+
+    async def legacy_store() -> None:
+        for companion in ("", "-wal", "-shm"):
+            Path(f"{path}{companion}").unlink(missing_ok=True)
+        connection = await store_at_version(path, 11)
+        try:
+            at = int((now - timedelta(days=days)).timestamp())
+            await connection.execute(
+                "INSERT INTO topics (id, key, name) VALUES (1, 'transport', 'Transport')"
+            )
+            await connection.execute(
+                "INSERT INTO feeds (id, guild_id, channel_id, topic_id, created_by, created_at) "
+                "VALUES (1, ?, ?, 1, ?, ?)",
+                (g.id, g.alerts.id, g.moderator.id, at),
+            )
+            await connection.execute(
+                "INSERT INTO subscriptions (id, guild_id, user_id, topic_id, created_at, "
+                "updated_at) VALUES (1, ?, ?, 1, ?, ?)",
+                (g.id, member, at, at),
+            )
+            await connection.commit()
+            for day in range(days):
+                when = at + day * 86_400
+                url = f"https://harbour-times.example/old/{day}"
+                pk = await add_article(
+                    connection, url, f"Old story {day} about the harbour", published_at=when
+                )
+                await connection.execute(
+                    "UPDATE articles SET published = 1, quality = 70, planned_at = ? "
+                    "WHERE pk = ?",
+                    (when, pk),
+                )
+                await connection.execute(
+                    "INSERT INTO article_topics (topic_id, article_pk, position) VALUES (1, ?, 0)",
+                    (pk,),
+                )
+                for kind, target, feed, subscription in (
+                    ("channel", g.alerts.id, 1, None),
+                    ("dm", member, None, 1),
+                ):
+                    await connection.execute(
+                        "INSERT INTO deliveries (guild_id, target_kind, target_id, article_pk, "
+                        "feed_id, subscription_id, state, next_attempt_at, created_at, sent_at, "
+                        "message_id) VALUES (?, ?, ?, ?, ?, ?, 'sent', ?, ?, ?, ?)",
+                        (g.id, kind, target, pk, feed, subscription, when, when, when + 5, day),
+                    )
+            await connection.commit()
+        finally:
+            await connection.close()
+
+    d.before_start = legacy_store
+    await d.restart()  # this version opens it: the schema is brought up to date
+
+    feeds = await d.say(g, g.moderator.id, "feed list")
+    assert f"sent {days} · pending 0 · failed 0" in feeds, feeds
+    said = await d.say(g, member, "subscriptions")
+    assert f"sent {days} · pending 0 · failed 0" in said, said
+    before = await d.store.stats()
+    assert before.deliveries["sent"] == 2 * days
+    assert before.topics == 1 and before.published == days
+
+    run = await d.harness.bot.housekeeper.run()
+    assert run.deliveries > 2 * 80
+    assert await d.say(g, g.moderator.id, "feed list") == feeds
+    assert await d.say(g, member, "subscriptions") == said
+    assert (await d.store.stats()).deliveries == before.deliveries
+
+    # and the upgraded store goes on alerting as before: today's story once to each
+    await d.ingest(1)
+    await d.jobs()
+    assert len([m for m in d.harness.double.messages_in(g.alerts.id) if m.embeds]) == 1
+    assert len(d.harness.double.dms_to(member)) == 1
+    latest = await d.say(g, member, "latest")
+    assert "Dispatch 1:" in latest and "Old story 119" in latest, latest
+
+
+# A Monday, the week Sydney puts its clocks forward; Paris and New York put theirs back in
+# the weeks after, and the run ends past the year's end.
+AUTUMN = datetime(2026, 9, 28, 3, 0, tzinfo=UTC)
+TIMES = ("07:00", "21:30", "08:15", "06:45", "23:59", "00:00", "12:00")
+
+
+def in_effect(changes: list[tuple[datetime, str]], moment: datetime) -> str:
+    """The digest time set last before ``moment``."""
+    return [at for when, at in changes if when <= moment][-1]
+
+
+async def test_digests_through_autumn_clock_changes_a_quiet_week_and_the_year_end(
+    make_deployment: MakeDeployment,
+):
+    d = await make_deployment(AUTUMN)
+    await d.ingest(1, published=False)
+    await set_up_servers(d)
+    paris = d.guilds[1]
+    changes = [(AUTUMN, "08:00")]
+    quiet = (datetime(2026, 12, 21).date(), datetime(2026, 12, 28).date())  # nothing published
+    end = datetime(2027, 1, 12, 3, 0, tzinfo=UTC)
+    while d.clock.now < end:
+        today = d.clock.now.date()
+        if not quiet[0] <= today <= quiet[1]:
+            await d.ingest(1)
+        if datetime(2026, 11, 2).date() <= today <= datetime(2026, 11, 15).date():
+            # Paris's moderator cannot settle on a digest time: a new one every day for two
+            # weeks (sometimes one already past today, sometimes one still to come)
+            at = TIMES[today.toordinal() % len(TIMES)]
+            said = await d.say(paris, paris.moderator.id, "settings", digest_time=at)
+            assert said.startswith("Saved."), said
+            changes.append((d.clock.now, at))
+        await d.jobs()
+        await d.until(d.clock.now + timedelta(days=1))
+    await d.until(d.clock.now + timedelta(days=8))
+
+    for g, zone in zip(d.guilds, ZONES, strict=True):
+        _, daily, weekly = g.members
+        digests = [(title, at) for who, title, at in d.digests if who in (daily.id, weekly.id)]
+        for title, at in digests:
+            expected = in_effect(changes, at) if g is paris else "08:00"
+            assert f"{local(at, zone):%H:%M}" == expected, (zone, title, at)
+        # weekly: every Monday but the one after the quiet week, the year's end included
+        mondays = sorted(local(at, zone).date() for title, at in digests if "weekly" in title)
+        assert all(day.weekday() == 0 for day in mondays), mondays
+        first = mondays[0]
+        every = {first + timedelta(weeks=n) for n in range((mondays[-1] - first).days // 7 + 1)}
+        assert every - set(mondays) == {datetime(2026, 12, 28).date()}, zone
+        # nothing lost, nothing twice: every story reached each reader once
+        for member in (daily, weekly):
+            said = await d.say(g, member.id, "subscriptions")
+            sent = d.counter - 1
+            assert f"sent {sent} · pending 0 · failed 0" in said, (zone, said)
+        # and no DM at all for a week with nothing in it
+        quiet_dms = [
+            at
+            for who, title, at in d.digests
+            if who == daily.id and quiet[0] + timedelta(days=2) <= local(at, zone).date() <= quiet[1]
+        ]
+        assert quiet_dms == [], zone
