@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 
 from bot.app import TopicBot
+from bot.domain.retention import Housekeeper
 from bot.articles.article_file import parse_article
 from bot.sending.pacing import Pacer
 from storage.api import StoreApi
@@ -564,3 +565,123 @@ async def test_digests_through_autumn_clock_changes_a_quiet_week_and_the_year_en
             if who == daily.id and quiet[0] + timedelta(days=2) <= local(at, zone).date() <= quiet[1]
         ]
         assert quiet_dms == [], zone
+
+
+async def test_quality_bars_and_routes_changed_over_the_months_never_bring_back_old_news(
+    make_deployment: MakeDeployment,
+):
+    d = await make_deployment(START, retention=RETENTION)
+    g = d.guilds[0]
+    await d.ingest(1, published=False)
+    said = await d.say(g, g.moderator.id, "feed add", channel=g.alerts.id, topic="Transport")
+    assert said.startswith("Added"), said
+    said = await d.say(g, g.members[0].id, "subscribe", topic="Transport")
+    assert said.startswith("Subscribed"), said
+    posted: dict[int, list[str]] = {g.alerts.id: [], g.general.id: []}
+    told: list[str] = []
+
+    async def day(quality: int) -> None:
+        (url,) = await d.ingest(1, quality=quality)
+        article = await d.store.articles.get_by_url(url)
+        assert article is not None
+        before = {c: len(d.harness.double.messages_in(c)) for c in posted}
+        dms = len(d.harness.double.dms_to(g.members[0].id))
+        await d.jobs()
+        for channel in posted:
+            if len(d.harness.double.messages_in(channel)) > before[channel]:
+                posted[channel].append(article.title)
+        if len(d.harness.double.dms_to(g.members[0].id)) > dms:
+            told.append(article.title)
+        await d.until(d.clock.now + timedelta(days=1))
+        await d.harness.bot.housekeeper.run()
+
+    async def settings(**options: Any) -> None:
+        said = await d.say(g, g.moderator.id, "settings", **options)
+        assert said.startswith("Saved."), said
+
+    # weeks at the default bar (20), then raised to 60, lowered to 10, raised to 90
+    expected: dict[int, list[str]] = {g.alerts.id: [], g.general.id: []}
+    for week, bar in enumerate((None, 60, 10, 90)):
+        if bar is not None:
+            await settings(min_quality=bar)
+        for n in range(7):
+            quality = (15, 35, 65, 95)[(week + n) % 4]
+            await day(quality)
+            if quality >= (bar or 20):
+                expected[g.alerts.id].append(f"Dispatch {d.counter}:")
+    # the route moves to #general, is removed, then comes back on #alerts
+    said = await d.say(g, g.moderator.id, "feed remove", channel=g.alerts.id)
+    assert said.startswith("Removed"), said
+    said = await d.say(g, g.moderator.id, "feed add", channel=g.general.id, topic="Transport")
+    assert said.startswith("Added"), said
+    await settings(reset="min_quality")
+    for _ in range(7):
+        await day(70)
+        expected[g.general.id].append(f"Dispatch {d.counter}:")
+    said = await d.say(g, g.moderator.id, "feed remove", channel=g.general.id)
+    assert said.startswith("Removed"), said
+    for _ in range(3):
+        await day(70)  # nobody routes Transport: no post
+    said = await d.say(g, g.moderator.id, "feed add", channel=g.alerts.id, topic="Transport")
+    assert said.startswith("Added"), said
+    for _ in range(3):
+        await day(70)
+        expected[g.alerts.id].append(f"Dispatch {d.counter}:")
+
+    for channel, titles in expected.items():
+        assert [t.split(" harbour")[0] for t in posted[channel]] == [
+            t.removesuffix(":") + ":" for t in titles
+        ], channel
+    # the member's own bar is 0: the server's bar alone decided, day by day
+    assert len(told) == sum(len(t) for t in expected.values()) + 3
+
+
+class Shutdown(Exception):
+    """The process stopping in the middle of a housekeeping run."""
+
+
+async def test_a_restart_in_the_middle_of_pruning_loses_and_doubles_no_count(
+    make_deployment: MakeDeployment,
+):
+    # housekeeping was off for two months; the first run after turning it on is stopped
+    # after a few steps (an upgrade's restart), and the next run finishes the work
+    d = await make_deployment(START, retention={"deliveries_days": 7})
+    await d.ingest(1, published=False)
+    await set_up_servers(d)
+    for _ in range(60):
+        await d.ingest(1)
+        await d.jobs()
+        await d.until(d.clock.now + timedelta(days=1))
+    g = d.guilds[0]
+    feeds = await d.say(g, g.moderator.id, "feed list")
+    said = await d.say(g, g.members[0].id, "subscriptions")
+    before = await d.store.stats()
+    steps = 0
+
+    async def stopping(seconds: float) -> None:
+        nonlocal steps
+        steps += 1
+        if steps == 3:
+            raise Shutdown
+
+    cut = Housekeeper(
+        d.store,
+        d.harness.bot.settings.retention,
+        story_window=timedelta(hours=72),
+        clock=d.clock,
+        sleep=stopping,
+    )
+    try:
+        await cut.run()
+    except Shutdown:
+        pass
+    assert (await d.store.stats()).deliveries == before.deliveries
+    await d.restart()
+    stats = await d.store.stats()
+    assert stats.last_pruning is not None and stats.last_pruning.finished_at is None
+    run = await d.harness.bot.housekeeper.run()
+    assert run.deliveries > 0 and run.finished_at is not None
+    after = await d.store.stats()
+    assert after.deliveries == before.deliveries
+    assert await d.say(g, g.moderator.id, "feed list") == feeds
+    assert await d.say(g, g.members[0].id, "subscriptions") == said
