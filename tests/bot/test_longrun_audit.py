@@ -685,3 +685,32 @@ async def test_a_restart_in_the_middle_of_pruning_loses_and_doubles_no_count(
     assert after.deliveries == before.deliveries
     assert await d.say(g, g.moderator.id, "feed list") == feeds
     assert await d.say(g, g.members[0].id, "subscriptions") == said
+
+
+@pytest.mark.parametrize("away", [timedelta(hours=5), timedelta(days=3)], ids=["hours", "days"])
+async def test_alerts_and_digests_waiting_through_a_downtime_go_out_only_while_still_news(
+    make_deployment: MakeDeployment, away: timedelta
+):
+    # the bot stops (a host down for maintenance) right after planning the day's alerts: a
+    # rate-limited post waiting for its retry, and the next digests
+    d = await make_deployment(START)
+    await d.ingest(1, published=False)
+    await set_up_servers(d)
+    g = d.guilds[0]
+    await d.ingest(1)
+    await d.harness.bot.planner.plan()
+    await d.restart()
+    d.clock.advance(seconds=away.total_seconds())
+    before = messages_seen(d)
+    await d.jobs()
+    await d.until(d.clock.now + timedelta(days=8))
+    stats = await d.store.stats()
+    if away < timedelta(hours=48):  # late, but still news: sent once
+        assert messages_seen(d)[g.alerts.id] == before[g.alerts.id] + 1
+        assert messages_seen(d)[g.members[1].id] == before[g.members[1].id] + 1
+        assert stats.deliveries["skipped"] == 0
+    else:  # days old: recorded as skipped, as planning skips a publication that old
+        sydney_weekly = d.guilds[2].members[2].id  # its Monday comes after the downtime
+        assert messages_seen(d) == before | {sydney_weekly: before[sydney_weekly] + 1}
+        assert stats.deliveries["skipped"] == 3 * 4 - 1
+    assert stats.deliveries["pending"] == 0
