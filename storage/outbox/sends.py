@@ -190,9 +190,7 @@ def due_params(now: datetime, limit: int) -> dict[str, int]:
     return {"due": to_timestamp(now), "limit": limit}
 
 
-def stale_params(
-    now: datetime, default_bar: int, late: datetime | None = None
-) -> dict[str, int]:
+def stale_params(now: datetime, default_bar: int, late: datetime | None = None) -> dict[str, int]:
     """The parameters of ``repoint_*``, ``cancel_*`` and ``skip_late`` (``default_bar``: the
     quality bar of a feed and guild that set none; ``late``: rows due before it are too late
     to send, None: none is)."""

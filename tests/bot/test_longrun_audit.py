@@ -6,19 +6,20 @@ see then."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
 
 from bot.app import TopicBot
-from bot.domain.retention import Housekeeper
 from bot.articles.article_file import parse_article
+from bot.domain.retention import Housekeeper
 from bot.sending.pacing import Pacer
 from storage.api import StoreApi
 from tests.bot.harness import FakeClock, Harness, settings_for
@@ -119,8 +120,7 @@ class Deployment:
         self.clock.now = moment
 
     async def slash(self, g: GuildWorld, user_id: int, command: str, **options: Any) -> Any:
-        result = await self.harness.reply(g, user_id, command, options)
-        return result
+        return await self.harness.reply(g, user_id, command, options)
 
     async def say(self, g: GuildWorld, user_id: int, command: str, **options: Any) -> str:
         """What the member reads in the reply: its content and embeds' text."""
@@ -178,9 +178,7 @@ async def make_deployment(
             bot.dispatcher._pacer = Pacer(clock=fake, sleep=fake.sleep)
             opened.append((bot, store))
             await start_bot(bot)
-            deployment.harness = Harness(
-                discord_double, world, store, bot, old.clock, old.reopen
-            )
+            deployment.harness = Harness(discord_double, world, store, bot, old.clock, old.reopen)
 
         deployment.restart = restart
         deployment.settings = settings
@@ -430,9 +428,12 @@ async def test_a_store_of_schema_11_with_four_months_of_alerts_upgrades_and_keep
     path = Path(d.settings.storage.path)
     days = 120
 
-    async def legacy_store() -> None:
+    def remove_store() -> None:
         for companion in ("", "-wal", "-shm"):
             Path(f"{path}{companion}").unlink(missing_ok=True)
+
+    async def legacy_store() -> None:
+        remove_store()
         connection = await store_at_version(path, 11)
         try:
             at = int((now - timedelta(days=days)).timestamp())
@@ -457,8 +458,7 @@ async def test_a_store_of_schema_11_with_four_months_of_alerts_upgrades_and_keep
                     connection, url, f"Old story {day} about the harbour", published_at=when
                 )
                 await connection.execute(
-                    "UPDATE articles SET published = 1, quality = 70, planned_at = ? "
-                    "WHERE pk = ?",
+                    "UPDATE articles SET published = 1, quality = 70, planned_at = ? WHERE pk = ?",
                     (when, pk),
                 )
                 await connection.execute(
@@ -562,7 +562,8 @@ async def test_digests_through_autumn_clock_changes_a_quiet_week_and_the_year_en
         quiet_dms = [
             at
             for who, title, at in d.digests
-            if who == daily.id and quiet[0] + timedelta(days=2) <= local(at, zone).date() <= quiet[1]
+            if who == daily.id
+            and quiet[0] + timedelta(days=2) <= local(at, zone).date() <= quiet[1]
         ]
         assert quiet_dms == [], zone
 
@@ -671,10 +672,8 @@ async def test_a_restart_in_the_middle_of_pruning_loses_and_doubles_no_count(
         clock=d.clock,
         sleep=stopping,
     )
-    try:
+    with contextlib.suppress(Shutdown):
         await cut.run()
-    except Shutdown:
-        pass
     assert (await d.store.stats()).deliveries == before.deliveries
     await d.restart()
     stats = await d.store.stats()
