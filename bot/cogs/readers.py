@@ -215,11 +215,11 @@ class Readers(commands.Cog):
     async def related_story(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Published stories in this server whose title matches what was typed."""
+        """Published stories in this server whose title matches what was typed, or the one
+        a pasted link names."""
         if interaction.guild_id is None:
             return []
-        found = await self.services.moderation.suggest(interaction.guild_id, current, "published")
-        return article_choices(found)
+        return article_choices(await self.services.related.suggest(interaction.guild_id, current))
 
     @app_commands.command(name="latest", description="The newest published articles here")
     @app_commands.describe(topic="Only this topic (optional)")

@@ -28,14 +28,15 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.articles.urls import InvalidUrlError, canonical_url
+from bot.articles.urls import InvalidUrlError, canonical_url, link_variants
 from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
 from bot.domain.errors import StoryNotFound, UserError
 from bot.domain.terms import Term, merge, query_terms, story_terms
+from bot.domain.text import query_terms as text_query_terms
 from bot.domain.text import shown
 from storage.api import StoreApi
-from storage.models import Article
+from storage.models import Article, GuildArticle
 from storage.related import (
     Candidate,
     CandidateQuery,
@@ -48,6 +49,8 @@ from storage.related import (
 )
 from storage.titles import fold, similarity, title_words
 
+# Suggestions Discord shows for one option, and the stories a typed headline is looked for in.
+MAX_CHOICES = 25
 # A story's heaviest terms whose learned associates are searched for, and associates at most.
 ASSOCIATION_SOURCES = 8
 MAX_ASSOCIATES = 4
@@ -138,12 +141,63 @@ class RelatedService:
             url = None
         found = await self._store.related.story(story, url, guild_id, coverage=coverage)
         if found is None:
+            found = await self._story_elsewhere(guild_id, story.strip(), url, coverage=coverage)
+        if found is None:
             raise StoryNotFound(
                 f"I can't find the story “{shown(story)}”. Start typing its title and pick one "
                 "of the suggestions, or search with `/related query:`.",
                 shown(story),
             )
         return found
+
+    async def _story_elsewhere(
+        self, guild_id: int, story: str, url: str | None, *, coverage: int
+    ) -> StoryCoverage | None:
+        """The story a member meant when neither its id nor its exact link was given: a link
+        stored under another spelling (``link_variants``: http or https, ``www.``, the mobile
+        or AMP edition, a trailing slash), else a headline typed out in full rather than
+        picked from the suggestions (one story so titled; several say so)."""
+        if url is not None:
+            for variant in link_variants(url):
+                stored = await self._store.articles.get_by_url(variant)
+                if stored is not None:
+                    found = await self._store.related.story(
+                        stored.id, None, guild_id, coverage=coverage
+                    )
+                    if found is not None:
+                        return found
+            return None
+        wanted = fold(" ".join(story.split()))
+        titled = [
+            item.article
+            for item in await self._store.publication.suggest(
+                guild_id, text_query_terms(story), "published", limit=MAX_CHOICES
+            )
+            if fold(" ".join(item.article.title.split())) == wanted
+        ]
+        if len(titled) > 1:
+            outlets = ", ".join(sorted({_outlet_name(a) for a in titled}))
+            raise UserError(
+                f"{len(titled)} stories here are titled “{shown(story)}” ({outlets}): start "
+                "typing it and pick one of the suggestions, which name the outlet."
+            )
+        if not titled:
+            return None
+        return await self._store.related.story(titled[0].id, None, guild_id, coverage=coverage)
+
+    async def suggest(self, guild_id: int, typed: str) -> list[GuildArticle]:
+        """Autocomplete for a story: the one a pasted link names (under any of its
+        spellings), else published stories whose headline holds the typed words."""
+        typed = typed.strip()
+        if typed.lower().startswith(("http://", "https://")):
+            try:
+                found = await self.story(guild_id, typed)
+            except UserError:
+                return []
+            return [GuildArticle(found, "published")]
+        return await self._store.publication.suggest(
+            guild_id, text_query_terms(typed), "published", limit=MAX_CHOICES
+        )
 
     async def for_story(
         self, guild_id: int, story: str, *, limit: int = 10
@@ -152,7 +206,8 @@ class RelatedService:
         found = await self._story(guild_id, story, coverage=limit)
         article = found.article
         seen = {article.canonical_url}
-        results = self._coverage_results(article, found.coverage, seen)
+        copies = {_copy_key(_outlet(article), article.title, article.canonical_url)}
+        results = self._coverage_results(article, found.coverage, seen, copies)
         wanted = limit - len(results)
         if wanted <= 0:
             return article, results[:limit]
@@ -162,7 +217,7 @@ class RelatedService:
         before = [(_outlet(r.article), r.article.canonical_url) for r in results]
         ranked = [c for c in search.candidates if c.canonical_url not in seen]
         close_score = self._settings.close_score
-        picked = self._diverse(ranked, before, wanted, close_score=close_score)
+        picked = self._diverse(ranked, before, wanted, close_score=close_score, copies=copies)
         loaded = await self._store.related.load([c.pk for c in picked])
         results += [
             RelatedResult(
@@ -183,7 +238,7 @@ class RelatedService:
         search = await self._store.related.candidates(
             self.free_text_query(terms, guild_id, limit * 4), self.weights(True)
         )
-        picked = self._diverse(search.candidates, [], limit)
+        picked = self._diverse(search.candidates, [], limit, copies=set())
         loaded = await self._store.related.load([c.pk for c in picked])
         return [
             RelatedResult(loaded[c.pk], _query_reason(c, terms)) for c in picked if c.pk in loaded
@@ -327,15 +382,21 @@ class RelatedService:
     # --- results and reasons --------------------------------------------------------------
 
     def _coverage_results(
-        self, article: Article, links: list[CoverageLink], seen: set[str]
+        self,
+        article: Article,
+        links: list[CoverageLink],
+        seen: set[str],
+        copies: set[tuple[str, str]],
     ) -> list[RelatedResult]:
         results: list[RelatedResult] = []
         words = set(title_words(article.title))
         for link in links:
             linked = link.article
-            if linked.canonical_url in seen:
+            copy = _copy_key(_outlet(linked), linked.title, linked.canonical_url)
+            if linked.canonical_url in seen or copy in copies:
                 continue
             seen.add(linked.canonical_url)
+            copies.add(copy)
             reason = _TIES.get(link.tie)
             if reason is None:
                 near = similarity(words, set(title_words(linked.title)))
@@ -353,10 +414,13 @@ class RelatedService:
         wanted: int,
         *,
         close_score: float = 0.0,
+        copies: set[tuple[str, str]],
     ) -> list[Candidate]:
         """Keep the ranking, but move an outlet's items past ``max_per_outlet`` (counting
         ``before``, as (outlet, URL) pairs) after the others, and those scoring under
-        ``close_score`` after all of those; never list one URL twice."""
+        ``close_score`` after all of those; never list one URL twice, nor an outlet's copy
+        of what is listed already under another link (the same headline from the same
+        outlet: ``copies``, updated)."""
         per_outlet: dict[str, int] = {}
         for outlet, _ in before:
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
@@ -364,9 +428,11 @@ class RelatedService:
         first: list[Candidate] = []
         later: list[Candidate] = []
         for candidate in ranked:
-            if candidate.canonical_url in seen:
+            copy = _copy_key(candidate.outlet, candidate.title, candidate.canonical_url)
+            if candidate.canonical_url in seen or copy in copies:
                 continue
             seen.add(candidate.canonical_url)
+            copies.add(copy)
             outlet = candidate.outlet
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
             crowded = outlet and per_outlet[outlet] > self._settings.max_per_outlet
@@ -427,6 +493,19 @@ def _reference_time(key: StoryKey | None) -> int:
 
 def _outlet(article: Article) -> str:
     return article.provider.domain or article.provider.name
+
+
+def _copy_key(outlet: str, title: str, url: str) -> tuple[str, str]:
+    """What one outlet's copies of an article share under different links (a syndicated or
+    AMP copy, a link with a page parameter): the outlet and the headline as read. An article
+    of unknown outlet is a copy of nothing (its key is its link)."""
+    if not outlet:
+        return ("", url)
+    return (outlet.casefold(), fold(" ".join(title.split())))
+
+
+def _outlet_name(article: Article) -> str:
+    return article.provider.name or article.provider.domain or "unknown outlet"
 
 
 __all__ = ["RelatedResult", "RelatedService", "first_loose", "significant_terms"]
