@@ -232,7 +232,9 @@ class Readers(commands.Cog):
         latest = await self.services.catalog.latest(
             guild_id_of(interaction), topic, limit=RESULTS_SHOWN
         )
-        embed = latest_embed(latest.articles, latest.topic_name, latest.quality_bar)
+        embed = latest_embed(
+            latest.articles, latest.topic_name, latest.quality_bar, under_bar=latest.under_bar
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @latest.autocomplete("topic")

@@ -39,16 +39,26 @@ def results_embed(title: str, results: list[RelatedResult], empty: str) -> disco
     return embed
 
 
-def latest_embed(items: list[Article], topic: str | None, bar: int) -> discord.Embed:
-    """The newest published articles."""
+def latest_embed(
+    items: list[Article], topic: str | None, bar: int, *, under_bar: bool = False
+) -> discord.Embed:
+    """The newest published articles; when there are none above the server's quality bar
+    but some under it (``under_bar``), says so, since `/topics` counts those."""
     lines = [
         result_line(i, article, f"{', '.join(article.topics[:3]) or 'no topic'}")
         for i, article in enumerate(items, start=1)
     ]
     scope = f" in {plain(topic, 80)}" if topic else ""
     embed = discord.Embed(title=f"Latest{scope}", colour=BRAND_COLOUR)
-    embed.description = (
-        fit_lines(lines, 4000)[0] if lines else "Nothing published here yet above the bar."
-    )
+    if lines:
+        embed.description = fit_lines(lines, 4000)[0]
+    elif under_bar:
+        embed.description = (
+            f"Nothing published here{scope} reaches this server's quality bar ({bar}) yet: "
+            "what is published under it is left out here and in alerts. `/related query:` "
+            "finds it all."
+        )
+    else:
+        embed.description = f"Nothing published here{scope} yet."
     embed.set_footer(text=f"quality {bar}+ · /related story: for other outlets' coverage")
     return embed

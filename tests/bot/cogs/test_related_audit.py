@@ -278,3 +278,43 @@ def test_the_cli_finds_a_story_by_its_link_however_it_was_shared(engine_cli: Any
     unknown = engine_cli("related", "--story", "https://nowhere.example/x")
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("topicbot: can't find the story")
+
+
+async def test_latest_says_why_a_topic_that_topics_counts_shows_nothing(harness: Harness):
+    """`/topics` counts what members here see, whatever its quality; `/latest` lists only what
+    reaches the server's bar. A member who picks a counted topic learns why it is empty."""
+    await harness.add_article(
+        title="Ferry gossip from the quay",
+        webUrl="https://quay.example/gossip",
+        originalUrl=...,
+        related=[],
+        published=True,
+        quality=5,
+        topics=["Quay Gossip"],
+    )
+    g = harness.first
+    member = g.members[0].id
+    topics = await harness.slash(g, member, "topics")
+    assert "**Quay Gossip** — 1 article" in topics.embeds[0]["description"].splitlines()
+    latest = await harness.slash(g, member, "latest", {"topic": "quay gossip"})
+    assert latest.message.flags & EPHEMERAL
+    (embed,) = latest.embeds
+    assert embed["title"] == "Latest in Quay Gossip"
+    assert embed["description"] == (
+        "Nothing published here in Quay Gossip reaches this server's quality bar (20) yet: what "
+        "is published under it is left out here and in alerts. `/related query:` finds it all."
+    )
+    found = await harness.reply(g, member, "related", {"query": "quay gossip"})
+    assert titles(found.followups[0].embeds[0]) == ["Ferry gossip from the quay"]
+    # a server whose bar it reaches lists it
+    settings = await harness.slash(g, g.moderator.id, "settings", {"min_quality": 0})
+    assert settings.message.flags & EPHEMERAL
+    listed = await harness.slash(g, member, "latest", {"topic": "quay gossip"})
+    assert titles(listed.embeds[0]) == ["Ferry gossip from the quay"]
+
+
+async def test_latest_in_a_server_that_published_nothing_says_so(make_harness: MakeHarness):
+    harness = await make_harness(seed=False, commands=UNHURRIED)
+    g = harness.first
+    latest = await harness.slash(g, g.members[0].id, "latest")
+    assert latest.embeds[0]["description"] == "Nothing published here yet."
