@@ -32,7 +32,7 @@ from bot.articles.urls import InvalidUrlError, canonical_url, link_variants
 from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
 from bot.domain.errors import StoryNotFound, UserError
-from bot.domain.terms import Term, merge, query_terms, story_terms
+from bot.domain.terms import STOPWORDS, Term, merge, query_terms, story_terms
 from bot.domain.text import query_terms as text_query_terms
 from bot.domain.text import shown
 from storage.api import StoreApi
@@ -51,6 +51,8 @@ from storage.titles import fold, similarity, title_words
 
 # Suggestions Discord shows for one option, and the stories a typed headline is looked for in.
 MAX_CHOICES = 25
+# Why a query's result is listed when it holds every word searched for.
+EVERY_WORD = "matches every word"
 # A story's heaviest terms whose learned associates are searched for, and associates at most.
 ASSOCIATION_SOURCES = 8
 MAX_ASSOCIATES = 4
@@ -195,9 +197,19 @@ class RelatedService:
             except UserError:
                 return []
             return [GuildArticle(found, "published")]
-        return await self._store.publication.suggest(
+        titled = await self._store.publication.suggest(
             guild_id, text_query_terms(typed), "published", limit=MAX_CHOICES
         )
+        if titled or not _searchable(typed):
+            return titled
+        # No headline holds those words as typed ("council bans" for "Council Votes to Ban",
+        # "ferry" for "Ferries"): the stories holding every one of them, in any of the
+        # spellings a search accepts (plural, singular, British or American), headline or
+        # excerpt, as `/related query:` lists them.
+        found_by_search = await self.for_query(guild_id, typed, limit=MAX_CHOICES)
+        return [
+            GuildArticle(r.article, "published") for r in found_by_search if r.reason == EVERY_WORD
+        ]
 
     async def for_story(
         self, guild_id: int, story: str, *, limit: int = 10
@@ -475,11 +487,17 @@ def _as_feedback(first: Search) -> list[tuple[str, str, float]]:
     ]
 
 
+def _searchable(typed: str) -> bool:
+    """Whether what a member typed holds a word worth a search (not only "the", "a" or a
+    letter or two)."""
+    return any(len(w) >= 3 and w not in STOPWORDS for w in text_query_terms(typed))
+
+
 def _query_reason(candidate: Candidate, terms: list[Term]) -> str:
     matched = set(candidate.matched)
     shared = [t.label for t in terms if t.key in matched]
     if len(shared) == len(terms):
-        return "matches every word"
+        return EVERY_WORD
     return "shared terms: " + ", ".join(shared[:4]) if shared else "similar words"
 
 

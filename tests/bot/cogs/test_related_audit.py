@@ -318,3 +318,27 @@ async def test_latest_in_a_server_that_published_nothing_says_so(make_harness: M
     g = harness.first
     latest = await harness.slash(g, g.members[0].id, "latest")
     assert latest.embeds[0]["description"] == "Nothing published here yet."
+
+
+async def test_autocomplete_finds_a_headline_typed_in_another_form(harness: Harness):
+    """Members type the words they remember: "council bans" for "Council Votes to Ban",
+    "ferry" for "Ferries"; the suggestions hold the story, and picking it works."""
+    ferries = await harness.add_article(
+        title="Harbour Ferries Halted by Strike",
+        webUrl="https://quay.example/ferries-halted",
+        originalUrl=...,
+        related=[],
+        published=True,
+        publishedDateTime=recent(1),
+        provider={"name": "Quay News", "domain": "quay.example"},
+    )
+    riverton = await harness.store.articles.get_by_url(RIVERTON)
+    assert riverton is not None
+    for typed, story in (("council bans", riverton), ("ferry strike", ferries)):
+        choices = await offered(harness, typed)
+        assert story.id in [value for _, value in choices], typed
+        _, embeds = await related(harness, story=story.id)
+        assert embeds[0]["title"] == story.title
+    # words no headline nor excerpt holds, or only "the", suggest nothing
+    assert await offered(harness, "zebra crossing") == []
+    assert await offered(harness, "the") == []
