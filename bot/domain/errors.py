@@ -17,3 +17,13 @@ class StoryNotFound(UserError):
     def __init__(self, message: str, story: str) -> None:
         super().__init__(message)
         self.story = story
+
+
+class AmbiguousStory(UserError):
+    """A headline typed out in full that several stories members see carry."""
+
+    def __init__(self, message: str, story: str, titled: list[str]) -> None:
+        super().__init__(message)
+        self.story = story
+        # "id (outlet, date)" of each, for the operator's command line
+        self.titled = titled

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from bot.articles.urls import InvalidUrlError, canonical_url, link_variants
 from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
-from bot.domain.errors import StoryNotFound, UserError
+from bot.domain.errors import AmbiguousStory, StoryNotFound, UserError
 from bot.domain.terms import STOPWORDS, Term, merge, query_terms, story_terms
 from bot.domain.text import query_terms as text_query_terms
 from bot.domain.text import shown
@@ -179,9 +179,11 @@ class RelatedService:
         ]
         if len(titled) > 1:
             outlets = ", ".join(sorted({_outlet_name(a) for a in titled}))
-            raise UserError(
+            raise AmbiguousStory(
                 f"{len(titled)} stories here are titled “{shown(story)}” ({outlets}): start "
-                "typing it and pick one of the suggestions, which name the outlet."
+                "typing it and pick one of the suggestions, which tell them apart.",
+                shown(story),
+                [f"{a.id} ({_outlet_name(a)}, {_day(a)})" for a in titled],
             )
         if not titled:
             return None
@@ -218,7 +220,9 @@ class RelatedService:
         found = await self._story(guild_id, story, coverage=limit)
         article = found.article
         seen = {article.canonical_url}
-        copies = {_copy_key(_outlet(article), article.title, article.canonical_url)}
+        copies = {
+            _copy_key(_outlet(article), article.title, article.excerpt, article.canonical_url)
+        }
         results = self._coverage_results(article, found.coverage, seen, copies)
         wanted = limit - len(results)
         if wanted <= 0:
@@ -398,13 +402,13 @@ class RelatedService:
         article: Article,
         links: list[CoverageLink],
         seen: set[str],
-        copies: set[tuple[str, str]],
+        copies: set[tuple[str, str, str]],
     ) -> list[RelatedResult]:
         results: list[RelatedResult] = []
         words = set(title_words(article.title))
         for link in links:
             linked = link.article
-            copy = _copy_key(_outlet(linked), linked.title, linked.canonical_url)
+            copy = _copy_key(_outlet(linked), linked.title, linked.excerpt, linked.canonical_url)
             if linked.canonical_url in seen or copy in copies:
                 continue
             seen.add(linked.canonical_url)
@@ -426,13 +430,13 @@ class RelatedService:
         wanted: int,
         *,
         close_score: float = 0.0,
-        copies: set[tuple[str, str]],
+        copies: set[tuple[str, str, str]],
     ) -> list[Candidate]:
         """Keep the ranking, but move an outlet's items past ``max_per_outlet`` (counting
         ``before``, as (outlet, URL) pairs) after the others, and those scoring under
         ``close_score`` after all of those; never list one URL twice, nor an outlet's copy
         of what is listed already under another link (the same headline from the same
-        outlet: ``copies``, updated)."""
+        outlet, with the same excerpt: ``copies``, updated)."""
         per_outlet: dict[str, int] = {}
         for outlet, _ in before:
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
@@ -440,7 +444,9 @@ class RelatedService:
         first: list[Candidate] = []
         later: list[Candidate] = []
         for candidate in ranked:
-            copy = _copy_key(candidate.outlet, candidate.title, candidate.canonical_url)
+            copy = _copy_key(
+                candidate.outlet, candidate.title, candidate.excerpt, candidate.canonical_url
+            )
             if candidate.canonical_url in seen or copy in copies:
                 continue
             seen.add(candidate.canonical_url)
@@ -513,13 +519,19 @@ def _outlet(article: Article) -> str:
     return article.provider.domain or article.provider.name
 
 
-def _copy_key(outlet: str, title: str, url: str) -> tuple[str, str]:
+def _copy_key(outlet: str, title: str, excerpt: str, url: str) -> tuple[str, str, str]:
     """What one outlet's copies of an article share under different links (a syndicated or
-    AMP copy, a link with a page parameter): the outlet and the headline as read. An article
-    of unknown outlet is a copy of nothing (its key is its link)."""
+    AMP copy, a link with a page parameter): the outlet, the headline and the excerpt as
+    read. A recurring headline ("Morning briefing") tells another day by its excerpt; an
+    article of unknown outlet is a copy of nothing (its key is its link)."""
     if not outlet:
-        return ("", url)
-    return (outlet.casefold(), fold(" ".join(title.split())))
+        return ("", url, "")
+    return (outlet.casefold(), fold(" ".join(title.split())), fold(" ".join(excerpt.split())))
+
+
+def _day(article: Article) -> str:
+    at = article.published_at
+    return "date unknown" if at is None else f"{at:%Y-%m-%d}"
 
 
 def _outlet_name(article: Article) -> str:

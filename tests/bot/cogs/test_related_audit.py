@@ -5,13 +5,14 @@ headline typed out), what the answer lists, and what it never shows."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.bot.conftest import MakeHarness
 from tests.bot.harness import EPHEMERAL, Harness, recent
-from tests.factories import EXAMPLES_DIR
+from tests.factories import EXAMPLES_DIR, write_article
 from tests.test_cli_related import engine_cli
 
 __all__ = ["engine_cli"]  # the CLI on each engine, as `topicbot related`'s own tests run it
@@ -123,7 +124,7 @@ async def test_a_headline_two_outlets_share_asks_which_one(harness: Harness):
     content, embeds = await related(harness, story="Storm batters the coast")
     assert content == (
         "2 stories here are titled “Storm batters the coast” (A News, B Herald): start typing it "
-        "and pick one of the suggestions, which name the outlet."
+        "and pick one of the suggestions, which tell them apart."
     )
     assert embeds == []
     names = [name for name, _ in await offered(harness, "storm batters")]
@@ -278,6 +279,44 @@ def test_the_cli_finds_a_story_by_its_link_however_it_was_shared(engine_cli: Any
     unknown = engine_cli("related", "--story", "https://nowhere.example/x")
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("topicbot: can't find the story")
+    # the text output names the story the link or headline was taken for
+    named = engine_cli("related", "--story", f"http://{PATH}/")
+    assert named.returncode == 0, named.stderr
+    story_id = json.loads(engine_cli("related", "--query", HEADLINE, "--json").stdout)
+    header = named.stdout.splitlines()[0]
+    assert header.startswith(f"story: {HEADLINE} — Riverton Ledger, 2026-11-20 (id ")
+    assert any(header == f"story: {HEADLINE} — Riverton Ledger, 2026-11-20 (id {row['id']})"
+               for row in story_id["results"])  # fmt: skip
+    nothing = engine_cli("related", "--query", "zzqx wobble")
+    assert (nothing.returncode, nothing.stdout) == (0, "nothing matches those words\n")
+
+
+def test_the_cli_names_the_stories_a_shared_headline_could_mean(engine_cli: Any, tmp_path: Path):
+    folder = tmp_path / "briefings"
+    for day in (1, 2):
+        write_article(
+            folder,
+            f"{day}.md",
+            title="Morning briefing",
+            webUrl=f"https://daily.example/briefing/{day}",
+            originalUrl=...,
+            related=[],
+            published=True,
+            publishedDateTime=f"2026-11-0{day}T06:00:00Z",
+            provider={"name": "The Daily", "domain": "daily.example"},
+            excerpt=f"What to know on November {day}.",
+        )
+    assert engine_cli("ingest", str(folder)).returncode == 0
+    ids = {row["id"] for row in json.loads(engine_cli(
+        "related", "--query", "morning briefing", "--json").stdout)["results"]}  # fmt: skip
+    assert len(ids) == 2
+    shared = engine_cli("related", "--story", "morning briefing")
+    assert shared.returncode == 2
+    (line,) = shared.stderr.splitlines()
+    assert line.startswith("topicbot: 2 stories are titled “morning briefing”: give one's id (")
+    for story_id in ids:
+        assert story_id in line
+    assert "(The Daily, 2026-11-01)" in line and "(The Daily, 2026-11-02)" in line
 
 
 async def test_latest_says_why_a_topic_that_topics_counts_shows_nothing(harness: Harness):
@@ -342,3 +381,25 @@ async def test_autocomplete_finds_a_headline_typed_in_another_form(harness: Harn
     # words no headline nor excerpt holds, or only "the", suggest nothing
     assert await offered(harness, "zebra crossing") == []
     assert await offered(harness, "the") == []
+
+
+async def test_one_outlets_recurring_headline_is_told_apart_by_its_date(harness: Harness):
+    for day in (1, 2):
+        await harness.add_article(
+            title="Morning briefing: what to know today",
+            webUrl=f"https://daily.example/briefing/{day}",
+            originalUrl=...,
+            related=[],
+            published=True,
+            publishedDateTime=f"2026-11-0{day}T06:00:00Z",
+            provider={"name": "The Daily", "domain": "daily.example"},
+        )
+    names = sorted(name for name, _ in await offered(harness, "morning briefing"))
+    assert names == [
+        "Morning briefing: what to know today — The Daily · 2026-11-01 06:00 UTC",
+        "Morning briefing: what to know today — The Daily · 2026-11-02 06:00 UTC",
+    ]
+    # a headline no other suggestion shares keeps its short name
+    assert await offered(harness, "riverton city council") == [
+        (f"{HEADLINE} — Riverton Ledger", (await harness.store.articles.get_by_url(RIVERTON)).id)
+    ]
