@@ -403,3 +403,38 @@ async def test_one_outlets_recurring_headline_is_told_apart_by_its_date(harness:
     assert await offered(harness, "riverton city council") == [
         (f"{HEADLINE} — Riverton Ledger", (await harness.store.articles.get_by_url(RIVERTON)).id)
     ]
+
+
+async def test_after_retention_prunes_a_story_nothing_of_it_is_offered_or_counted(
+    make_harness: MakeHarness,
+):
+    harness = await make_harness(
+        commands=UNHURRIED, retention={"articles_days": 7, "published_articles_days": 7}
+    )
+    old = await harness.store.articles.get_by_url(RIVERTON)
+    assert old is not None
+    harness.clock.advance(days=8)  # the examples are weeks old, and stored a week ago
+    await harness.bot.housekeeper.run()
+    assert await harness.store.articles.get_by_url(RIVERTON) is None
+    fresh = await harness.add_article(
+        title="Lighthouse keepers return to Cape Morrow",
+        webUrl="https://capepost.example/lighthouse",
+        originalUrl=...,
+        related=[],
+        published=True,
+        publishedDateTime=recent(1),
+        topics=["Lighthouses"],
+        provider={"name": "Cape Post", "domain": "capepost.example"},
+    )
+    content, embeds = await related(harness, story=old.id)
+    assert content.startswith(f"I can't find the story “{old.id}”.")
+    assert embeds == []
+    assert await offered(harness, "riverton") == []
+    g = harness.first
+    member = g.members[0].id
+    topics = await harness.slash(g, member, "topics")
+    assert topics.embeds[0]["description"].splitlines() == ["**Lighthouses** — 1 article"]
+    latest = await harness.slash(g, member, "latest")
+    assert titles(latest.embeds[0]) == [fresh.title]
+    _, found = await related(harness, query="riverton face scanning lighthouse")
+    assert titles(found[0]) == [fresh.title]
