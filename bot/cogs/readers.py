@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.app import TopicBot
 from bot.checks import guild_id_of, in_guild, member_cooldown
-from bot.domain.errors import UserError
+from bot.domain.errors import StoryNotFound, UserError
 from bot.ui.choices import article_choices, subscription_choices, topic_choices
 from bot.ui.embeds import BRAND_COLOUR, article_embed, plain
 from bot.ui.pages import (
@@ -21,7 +21,12 @@ from bot.ui.pages import (
     page_renderer,
     topics_page,
 )
-from bot.ui.readers import describe_subscription, latest_embed, results_embed
+from bot.ui.readers import (
+    describe_subscription,
+    latest_embed,
+    results_embed,
+    story_not_found,
+)
 from storage.models import Subscription
 from storage.outbox.health import HealthCounts
 
@@ -192,9 +197,12 @@ class Readers(commands.Cog):
             raise UserError("Give either `story` (pick one from the list) or `query` (some words).")
         await interaction.response.defer(ephemeral=True, thinking=True)
         if story:
-            article, results = await self.services.related.for_story(
-                guild_id, story, limit=RESULTS_SHOWN
-            )
+            try:
+                article, results = await self.services.related.for_story(
+                    guild_id, story, limit=RESULTS_SHOWN
+                )
+            except StoryNotFound as error:
+                raise UserError(story_not_found(error)) from None
             embeds = [
                 article_embed(article, excerpt_limit=300),
                 results_embed("Related coverage", results, "No related coverage found yet."),

@@ -51,6 +51,8 @@ from storage.titles import fold, similarity, title_words
 
 # Suggestions Discord shows for one option, and the stories a typed headline is looked for in.
 MAX_CHOICES = 25
+# Stories named in the answer to a story not found by a few words typed.
+NEAR_SHOWN = 3
 # Why a query's result is listed when it holds every word searched for.
 EVERY_WORD = "matches every word"
 # A story's heaviest terms whose learned associates are searched for, and associates at most.
@@ -145,10 +147,13 @@ class RelatedService:
         if found is None:
             found = await self._story_elsewhere(guild_id, story.strip(), url, coverage=coverage)
         if found is None:
+            # a few words typed and sent without picking a suggestion: name the nearest
+            near = [] if url is not None else (await self.suggest(guild_id, story))[:NEAR_SHOWN]
             raise StoryNotFound(
                 f"I can't find the story “{shown(story)}”. Start typing its title and pick one "
                 "of the suggestions, or search with `/related query:`.",
                 shown(story),
+                [item.article for item in near],
             )
         return found
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import discord
 
+from bot.domain.errors import StoryNotFound
 from bot.domain.related import RelatedResult, first_loose
 from bot.domain.text import clip
-from bot.ui.embeds import BRAND_COLOUR, fit_lines, health_text, plain, result_line
+from bot.ui.embeds import BRAND_COLOUR, fit_lines, health_text, outlet, plain, result_line
 from storage.models import Article, Subscription
 from storage.outbox.health import HealthCounts
 
@@ -62,3 +63,15 @@ def latest_embed(
         embed.description = f"Nothing published here{scope} yet."
     embed.set_footer(text=f"quality {bar}+ · /related story: for other outlets' coverage")
     return embed
+
+
+def story_not_found(error: StoryNotFound) -> str:
+    """The answer to a story not found: with the stories whose headline holds the words
+    typed, when there are some (a member who sent a few words without picking one)."""
+    if not error.near:
+        return error.message
+    named = " or ".join(f"“{plain(a.title, 90)}” ({plain(outlet(a), 40)})" for a in error.near)
+    return (
+        f"I can't find the story “{error.story}”. Did you mean {named}? Start typing its title "
+        "and pick it from the suggestions, or search with `/related query:`."
+    )

@@ -438,3 +438,27 @@ async def test_after_retention_prunes_a_story_nothing_of_it_is_offered_or_counte
     assert titles(latest.embeds[0]) == [fresh.title]
     _, found = await related(harness, query="riverton face scanning lighthouse")
     assert titles(found[0]) == [fresh.title]
+
+
+async def test_a_few_words_sent_without_picking_name_the_stories_they_could_mean(
+    harness: Harness,
+):
+    content, embeds = await related(harness, story="riverton council")
+    assert embeds == []
+    assert content == (
+        "I can't find the story “riverton council”. Did you mean “Riverton City Council Votes to "
+        "Ban Face Scanning by Police” (Riverton Ledger)? Start typing its title and pick it from "
+        "the suggestions, or search with `/related query:`."
+    )
+    # a headline's markdown and mentions are shown as written, never as formatting or pings
+    await harness.add_article(
+        title="*Breaking*: @everyone tide_tables __now__",
+        webUrl="https://tides.example/now",
+        originalUrl=...,
+        related=[],
+        published=True,
+        publishedDateTime=recent(1),
+        provider={"name": "Tide Times", "domain": "tides.example"},
+    )
+    content, _ = await related(harness, story="breaking tide")
+    assert "Did you mean “\\*Breaking\\*: @\u200beveryone tide\\_tables \\_\\_now\\_\\_”" in content
