@@ -202,6 +202,7 @@ async def test_a_100_character_unicode_topic_is_followed_listed_and_offered(harn
     assert left.content.startswith("Unsubscribed from **Économie")
 
 
+@pytest.mark.slow  # 61 commands at once against a pool of 10: a stress, slow on a loaded machine
 async def test_a_member_firing_sixty_commands_at_once_leaves_others_answered(harness: Harness):
     g = harness.first
     spammer, other = g.members[0].id, g.members[1].id
