@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,31 @@ LEFT_THE_SERVER = "the bot left the server"
 def audit_detail(detail: dict[str, Any] | None) -> str:
     """An entry's detail as stored (JSON text, readable as written)."""
     return json.dumps(detail or {}, ensure_ascii=False)
+
+
+# An entry about an article keeps the article's id and title in its detail too: retention may
+# prune the article long before the entry (retention.published_articles_days against
+# audit_days, by default forever), and "published an article no longer stored" tells a
+# moderator nothing of what was published.
+ARTICLE_KEPT = "article"
+
+
+def with_kept_article(entry: AuditEntry) -> AuditEntry:
+    """The entry naming its article as the detail kept it, when the article is gone (the
+    detail as it was given, either way)."""
+    if ARTICLE_KEPT not in entry.detail:
+        return entry
+    kept = entry.detail[ARTICLE_KEPT]
+    detail = {key: value for key, value in entry.detail.items() if key != ARTICLE_KEPT}
+    if entry.article_id is not None or not isinstance(kept, dict) or not kept.get("id"):
+        return dataclasses.replace(entry, detail=detail)
+    return dataclasses.replace(
+        entry,
+        detail=detail,
+        article_id=str(kept["id"]),
+        article_title=str(kept.get("title") or ""),
+        article_stored=False,
+    )
 
 
 # The repositories here serve both engines (``storage.sql.Statements``); PostgreSQL holds
@@ -149,6 +175,13 @@ class AuditRepository:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Append one entry."""
+        if article_id is not None:
+            title = await self._db.scalar(
+                "SELECT title FROM articles WHERE id = :article", {"article": article_id}
+            )
+            if title is not None:
+                kept = {"id": article_id, "title": str(title)}
+                detail = {**(detail or {}), ARTICLE_KEPT: kept}
         await self._db.execute(
             "INSERT INTO audit_log (guild_id, actor_id, action, article_pk, detail_json, at) "
             "VALUES (:guild, :actor, :action, (SELECT pk FROM articles WHERE id = :article), "
@@ -171,7 +204,7 @@ class AuditRepository:
             "WHERE l.guild_id = :guild ORDER BY l.id DESC LIMIT :limit OFFSET :offset",
             {"guild": guild_id, "limit": limit, "offset": offset},
         )
-        return [AUDIT_ENTRY.from_row(row) for row in rows]
+        return [with_kept_article(AUDIT_ENTRY.from_row(row)) for row in rows]
 
     async def count(self, guild_id: int) -> int:
         """How many entries the guild's log holds."""

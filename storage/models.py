@@ -231,7 +231,8 @@ class AuditEntry:
     article_id: str | None
     detail: dict[str, Any]
     at: datetime
-    article_title: str | None = None  # the article's title now (None: no article, or pruned)
+    article_title: str | None = None  # the article's title now (or when pruned: as it was then)
+    article_stored: bool = True  # False: retention pruned the article since
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,8 @@ ARTICLE_VERBS = {
 def _article(entry: AuditEntry) -> str:
     if entry.article_id is None:
         return "an article no longer stored"
-    return f"“{plain(headline(entry.article_title or ''), 80)}” (`{entry.article_id}`)"
+    gone = "" if entry.article_stored else ", no longer stored"
+    return f"“{plain(headline(entry.article_title or ''), 80)}” (`{entry.article_id}`{gone})"
 
 
 def _feed(detail: dict[str, Any]) -> str:

@@ -725,3 +725,26 @@ async def test_alerts_and_digests_waiting_through_a_downtime_go_out_only_while_s
         assert messages_seen(d) == before | {sydney_weekly: before[sydney_weekly] + 1}
         assert stats.deliveries["skipped"] == 3 * 4 - 1
     assert stats.deliveries["pending"] == 0
+
+
+async def test_the_audit_log_still_names_a_published_article_after_retention_pruned_it(
+    make_deployment: MakeDeployment,
+):
+    # audit entries are kept 90 days, published articles 60: for a month the log outlives
+    # the article it speaks of
+    d = await make_deployment(START, retention=RETENTION)
+    g = d.guilds[0]
+    (url,) = await d.ingest(1, published=False, title="Harbour bridge closes for repairs")
+    article = await d.store.articles.get_by_url(url)
+    assert article is not None
+    said = await d.say(g, g.moderator.id, "publish", article=article.id)
+    assert said.startswith("Published"), said
+    d.clock.advance(days=70)
+    await d.ingest(1)
+    run = await d.harness.bot.housekeeper.run()
+    assert run.articles >= 1 and await d.store.articles.get_by_url(url) is None
+
+    log = await d.say(g, g.moderator.id, "audit")
+    assert f"published “Harbour bridge closes for repairs” (`{article.id}`, no longer stored)" in (
+        log
+    ), log
