@@ -25,7 +25,7 @@ from typing import Any, TextIO
 import asyncpg
 from tqdm import tqdm
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
 from bot.domain.errors import StoryNotFound, UserError
 from bot.domain.related import RelatedResult, RelatedService, first_loose
 from bot.domain.stories import grouping_rules
@@ -558,7 +558,9 @@ def _print_checks(checks: Sequence[TableCheck]) -> None:
 
 
 def _check_config(config: Path | None, settings: Settings) -> int:
-    source = str(config) if config and config.exists() else "defaults (no config file)"
+    # Without --config the default ./topicbot.yaml is read when it is there: say that it was.
+    path = config or DEFAULT_CONFIG_PATH
+    source = str(path) if path.exists() else f"defaults (no {path})"
     print(f"configuration OK: {source}")
     if settings.storage.backend == "postgresql":
         print(f"  store: PostgreSQL at ${settings.storage.url_env}")

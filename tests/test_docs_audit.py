@@ -1,0 +1,226 @@
+"""The documentation taken literally: what README.md, docs/setup.md and docs/operating.md tell an
+operator to type, and the output and log lines they show, checked against what the program
+does (the CLI as a subprocess, the bot against the Discord double)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.bot.conftest import engine, harness, make_harness
+from tests.bot.harness import Harness
+from tests.bot.test_alerts import follow, route, story
+from tests.bot.test_lifecycle_audit import eventually, invite_back, kick, seed_topic
+from tests.factories import EXAMPLES_DIR
+
+__all__ = ["engine", "harness", "make_harness"]  # the end-to-end fixtures, used here too
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+OPERATING = (ROOT / "docs" / "operating.md").read_text()
+TOPICBOT = Path(sys.executable).with_name("topicbot")  # the installed entry point
+
+
+def topicbot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``topicbot ARGS`` typed in ``cwd``, as the docs write it (no --config unless given)."""
+    return subprocess.run(
+        [str(TOPICBOT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
+def quoted(doc: str, start: str) -> str:
+    """The one `backticked` example in ``doc`` that starts with ``start`` (line breaks in the
+    Markdown source read as spaces)."""
+    prose = re.sub(r"^```.*?^```", "", doc, flags=re.MULTILINE | re.DOTALL)
+    spans = re.findall(r"`([^`]+)`", prose)
+    found = [" ".join(span.split()) for span in spans if span.startswith(start)]
+    assert len(found) == 1, f"expected one example starting {start!r}, found {found}"
+    return found[0]
+
+
+def shape(example: str) -> re.Pattern[str]:
+    """A pattern for lines shaped like ``example``: its numbers may differ."""
+    return re.compile(
+        re.sub(r"\\\.|\d+", lambda m: r"\." if m[0] == r"\." else r"\d+", re.escape(example))
+    )
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_check_config_names_the_default_file_it_read(tmp_path):
+    """README: "The default location is ./topicbot.yaml". check-config without --config used to
+    say "defaults (no config file)" while it had read (and applied) ./topicbot.yaml."""
+    (tmp_path / "topicbot.yaml").write_text("ingest:\n  interval_seconds: 7\n")
+    result = topicbot("check-config", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[:3] == [
+        "configuration OK: topicbot.yaml",
+        f"  store: {tmp_path / 'topicbot.db'}",
+        f"  inbox: {tmp_path / 'inbox'} (every 7s)",
+    ]
+    (tmp_path / "topicbot.yaml").unlink()
+    result = topicbot("check-config", cwd=tmp_path)
+    assert result.stdout.splitlines()[0] == "configuration OK: defaults (no topicbot.yaml)"
+
+
+def test_the_quick_start_stores_the_examples_and_counts_them(tmp_path):
+    """README's quick start, typed as written in a fresh folder: `topicbot ingest examples/ &&
+    topicbot stats`; the store is created as ./topicbot.db."""
+    shutil.copytree(EXAMPLES_DIR, tmp_path / "examples")
+    files = len(list(EXAMPLES_DIR.iterdir()))
+    assert "`topicbot ingest examples/ && topicbot stats`" in README
+    ingest = topicbot("ingest", "examples/", cwd=tmp_path)
+    assert ingest.returncode == 0, ingest.stderr
+    assert ingest.stdout.splitlines() == [
+        f"{files} files: {files} new, 0 updated, 0 unchanged, 0 rejected"
+    ]
+    assert (tmp_path / "topicbot.db").exists()
+    stats = topicbot("stats", cwd=tmp_path)
+    assert stats.returncode == 0, stats.stderr
+    assert stats.stdout.splitlines()[0].split()[:2] == ["articles", "7"]
+
+
+def test_backup_prints_the_line_operating_md_shows(tmp_path):
+    example = quoted(OPERATING, "backed up ")
+    shutil.copytree(EXAMPLES_DIR, tmp_path / "examples")
+    assert topicbot("ingest", "examples", cwd=tmp_path).returncode == 0
+    (tmp_path / "backups").mkdir()
+    target = example.split(" to ")[1].split(":")[0]
+    result = topicbot("backup", target, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    assert shape(example).fullmatch(line), f"{line!r} is not shaped like the doc's {example!r}"
+
+
+def test_migrate_store_prints_the_table_operating_md_shows(tmp_path, postgresql_database_url):
+    """docs/operating.md's example is the bundled examples' store: its rows, in its order, and
+    its last line's counts."""
+    block = re.search(r"^ {7}table .*?^ {7}copied [^\n]*", OPERATING, re.DOTALL | re.MULTILINE)
+    assert block is not None
+    documented = [line.strip() for line in block[0].splitlines()]
+    assert topicbot("ingest", str(EXAMPLES_DIR), cwd=tmp_path).returncode == 0
+    env = {"PATH": "/usr/bin:/bin", "TOPICBOT_DATABASE_URL": postgresql_database_url}
+    result = topicbot("migrate-store", "--to-postgresql", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    printed = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    assert printed[0] == " ".join(documented[0].split())  # the header
+    checksums = re.compile(r"\b[0-9a-f]{16}\b")
+    rows = [checksums.sub("#", line) for line in printed[1:-1]]
+    shown = [
+        checksums.sub("#", " ".join(line.split())) for line in documented[1:-1] if line != "..."
+    ]
+    assert rows[: len(shown)] == shown, "the doc's first rows, in the order they are printed"
+    said = re.match(r"copied (\d+) rows in (\d+) tables from ", documented[-1])
+    done = re.match(r"copied (\d+) rows in (\d+) tables from ", printed[-1])
+    assert said is not None and done is not None, printed[-1]
+    assert done.groups() == said.groups()
+    assert printed[-1].endswith(": every count and checksum matches")
+
+
+# --- the bot's log lines ----------------------------------------------------------------------
+
+
+def logged_as(example: str, *ids: int) -> str:
+    """The doc's example log line with its numbers replaced, in order, by ``ids``."""
+    numbers = iter(ids)
+    return re.sub(r"\d+", lambda _: str(next(numbers)), example)
+
+
+async def test_a_removal_and_a_return_are_logged_as_operating_md_says(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="bot.domain.servers")
+    removed = quoted(OPERATING, "removed from server ")
+    back = quoted(OPERATING, "back in server ")
+    a = harness.first
+    await seed_topic(harness)
+    await route(harness, a, a.alerts.id)
+    await follow(harness, a, a.members[0].id, "Transport", delivery="daily")
+    await story(harness, 1)
+    await harness.plan()  # a channel post and a digest row wait
+
+    await kick(harness, a)
+    assert logged_as(removed, a.id, 2) in caplog.messages
+    await invite_back(harness, a)
+    await eventually(lambda: _true(logged_as(back, a.id) in caplog.messages), "the return logged")
+
+
+async def test_a_deleted_channel_is_logged_as_operating_md_says(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="bot.domain.servers")
+    example = quoted(OPERATING, "channel 42 of server 7 was deleted")
+    a = harness.first
+    await seed_topic(harness)
+    await route(harness, a, a.alerts.id)
+    await route(harness, a, a.alerts.id, topic="Transport")
+    await harness.double.delete_channel(a.alerts)
+    line = logged_as(example, a.alerts.id, a.id, 2)
+    await eventually(lambda: _true(line in caplog.messages), f"{line!r} logged")
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+# --- the slash commands README lists ----------------------------------------------------------
+
+
+def documented_commands() -> dict[str, list[list[str]]]:
+    """README's slash-command table: each command's path (``feed add``) and, for each time it is
+    written out, its options as written (``[topic]`` for an optional one)."""
+    table = README.split("## Slash commands", 1)[1].split("\n## ", 1)[0]
+    written: dict[str, list[list[str]]] = {}
+    for row in table.splitlines():
+        if not row.startswith("| `/"):
+            continue
+        first_cell = row.split(" | ")[0]
+        for span in re.findall(r"`/([^`]+)`", first_cell):
+            words = span.split()
+            written.setdefault(words[0], []).append(words[1:])
+    return written
+
+
+def registered(payload: dict[str, Any]) -> dict[str, dict[str, bool]]:
+    """A registered command's paths and options: {"feed add": {"channel": True, ...}}."""
+    options = payload.get("options") or []
+    subcommands = [o for o in options if o["type"] in (1, 2)]
+    if not subcommands:
+        return {payload["name"]: {o["name"]: bool(o.get("required")) for o in options}}
+    paths: dict[str, dict[str, bool]] = {}
+    for sub in subcommands:
+        for path, opts in registered(sub).items():
+            paths[f"{payload['name']} {path}"] = opts
+    return paths
+
+
+async def test_the_readme_lists_every_slash_command_with_its_options(harness: Harness):
+    actual: dict[str, dict[str, bool]] = {}
+    for command in harness.double.world.commands_for(None):
+        if command.type == 1:
+            actual.update(registered(command.payload))
+    documented: dict[str, dict[str, bool]] = {}
+    for top, forms in documented_commands().items():
+        for words in forms:
+            path = top
+            while words and f"{path} {words[0]}" in {p for p in actual if p.startswith(path)}:
+                path = f"{path} {words.pop(0)}"
+            options = documented.setdefault(path, {})
+            for word in words:
+                options[word.strip("[]")] = not word.startswith("[")
+    assert sorted(documented) == sorted(actual), "README's slash-command table vs the commands"
+    for path, options in actual.items():
+        assert sorted(documented[path]) == sorted(options), f"/{path}: options"
+        if len(documented_commands().get(path.split()[0], [])) == 1 or " " in path:
+            assert documented[path] == options, f"/{path}: which options are required"
