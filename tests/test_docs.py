@@ -14,6 +14,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from bot.cli import build_parser
 from bot.config import Settings
 from bot.observability.metrics import Metrics
+from bot.permissions import invite_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", ROOT / "bench" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -138,3 +139,10 @@ def test_operating_md_lists_every_metric_with_its_labels() -> None:
         if isinstance(metric, MetricWrapperBase)
     }
     assert documented == exposed, "operating.md's metrics table vs /metrics"
+
+
+def test_setup_md_shows_the_invite_url_invite_url_prints() -> None:
+    """setup.md's `topicbot invite-url` example, with its application id filled in."""
+    setup = (ROOT / "docs" / "setup.md").read_text()
+    (example,) = re.findall(r"`(https://discord\.com/oauth2/authorize\?[^`]+)`", setup)
+    assert example.replace("1234...", "1234") == invite_url(1234)

@@ -4,6 +4,7 @@ does (the CLI as a subprocess, the bot against the Discord double)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shutil
@@ -14,10 +15,12 @@ from typing import Any
 
 import pytest
 
+from bot.observability.logs import JsonFormatter
 from tests.bot.conftest import engine, harness, make_harness
 from tests.bot.harness import Harness
 from tests.bot.test_alerts import follow, route, story
 from tests.bot.test_lifecycle_audit import eventually, invite_back, kick, seed_topic
+from tests.discord_double.state import SEND_MESSAGES, Overwrite
 from tests.factories import EXAMPLES_DIR
 
 __all__ = ["engine", "harness", "make_harness"]  # the end-to-end fixtures, used here too
@@ -25,6 +28,7 @@ __all__ = ["engine", "harness", "make_harness"]  # the end-to-end fixtures, used
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 OPERATING = (ROOT / "docs" / "operating.md").read_text()
+SETUP = (ROOT / "docs" / "setup.md").read_text()
 TOPICBOT = Path(sys.executable).with_name("topicbot")  # the installed entry point
 
 
@@ -206,8 +210,11 @@ def registered(payload: dict[str, Any]) -> dict[str, dict[str, bool]]:
 
 
 async def test_the_readme_lists_every_slash_command_with_its_options(harness: Harness):
+    commands = harness.double.world.commands_for(None)
+    doctor = re.search(r"^OK   commands: (\d+) in sync for every server$", SETUP, re.MULTILINE)
+    assert doctor is not None and int(doctor[1]) == len(commands), "setup.md's doctor example"
     actual: dict[str, dict[str, bool]] = {}
-    for command in harness.double.world.commands_for(None):
+    for command in commands:
         if command.type == 1:
             actual.update(registered(command.payload))
     documented: dict[str, dict[str, bool]] = {}
@@ -224,3 +231,34 @@ async def test_the_readme_lists_every_slash_command_with_its_options(harness: Ha
         assert sorted(documented[path]) == sorted(options), f"/{path}: options"
         if len(documented_commands().get(path.split()[0], [])) == 1 or " " in path:
             assert documented[path] == options, f"/{path}: which options are required"
+
+
+async def test_a_refused_post_logs_the_json_line_operating_md_shows(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    """operating.md's `logging.format: json` example is a channel refusing a post: the same
+    fields, logger and message (with this test's ids), time in UTC with milliseconds."""
+    example = json.loads(re.search(r"```json\n(.*?)\n```", OPERATING, re.DOTALL)[1])  # type: ignore[index]
+    caplog.set_level(logging.WARNING, logger=example["logger"])
+    a = harness.first
+    await seed_topic(harness)
+    await route(harness, a, a.alerts.id)
+    a.alerts.overwrites.append(Overwrite(id=a.bot_role.id, deny=SEND_MESSAGES))
+    await harness.double.update_channel(a.alerts)
+    article = await story(harness, 1)
+    await harness.deliver()
+
+    (record,) = [r for r in caplog.records if r.name == example["logger"]]
+    logged = json.loads(JsonFormatter().format(record))
+    assert sorted(logged) == sorted(example)
+    assert shape(example["time"]).fullmatch(logged["time"]), logged["time"]
+    assert logged["time"].endswith("+00:00")
+    expected = {
+        **example,
+        "time": logged["time"],
+        "message": example["message"].replace(str(example["channel"]), str(a.alerts.id)),
+        "guild": a.id,
+        "channel": a.alerts.id,
+        "article": article.id,
+    }
+    assert logged == expected
