@@ -177,7 +177,8 @@ class _Section(BaseModel):
 
 class DiscordSettings(_Section):
     token_env: Annotated[str, AfterValidator(_env_name)] = "DISCORD_TOKEN"  # noqa: S105 - a name
-    dev_guild_id: int | None = None
+    # a server id: a Discord snowflake (positive, 64 bits); -5 would fail only at the sync
+    dev_guild_id: Annotated[int, Field(ge=1, lt=2**63)] | None = None
     api_base: Annotated[str, AfterValidator(_url_or_empty)] = ""
     gateway_url: Annotated[str, AfterValidator(_url_or_empty)] = ""
 

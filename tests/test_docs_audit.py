@@ -78,6 +78,20 @@ def test_check_config_names_the_default_file_it_read(tmp_path):
     assert result.stdout.splitlines()[0] == "configuration OK: defaults (no topicbot.yaml)"
 
 
+@pytest.mark.parametrize("value", ["-5", "0", "true"])
+def test_a_dev_guild_id_that_is_no_server_id_is_refused_at_load(tmp_path, value):
+    """README: "bad values are refused at load with one line naming the key". A negative or zero
+    discord.dev_guild_id used to pass check-config, and `run` then pushed its commands to a
+    server that cannot exist."""
+    (tmp_path / "topicbot.yaml").write_text(f"discord:\n  dev_guild_id: {value}\n")
+    result = topicbot("check-config", cwd=tmp_path)
+    assert result.returncode == 2, result.stdout
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("topicbot: topicbot.yaml: discord.dev_guild_id: "), line
+    (tmp_path / "topicbot.yaml").write_text("discord:\n  dev_guild_id: 123456789012345678\n")
+    assert topicbot("check-config", cwd=tmp_path).returncode == 0
+
+
 def test_the_quick_start_stores_the_examples_and_counts_them(tmp_path):
     """README's quick start, typed as written in a fresh folder: `topicbot ingest examples/ &&
     topicbot stats`; the store is created as ./topicbot.db."""
