@@ -127,12 +127,8 @@ def test_readme_command_table_names_every_command_and_option() -> None:
 def test_operating_md_lists_every_metric_with_its_labels() -> None:
     """docs/operating.md's metrics table against what /metrics exposes: names and labels."""
     operating = (ROOT / "docs" / "operating.md").read_text()
-    documented = {
-        name: labels
-        for name, labels in re.findall(
-            r"^\| `(topicbot_[a-z_]+)(?:\{([a-z_,]+)\})?` \|", operating, re.MULTILINE
-        )
-    }
+    row = r"^\| `(topicbot_[a-z_]+)(?:\{([a-z_,]+)\})?` \|"
+    documented = dict(re.findall(row, operating, re.MULTILINE))
     exposed = {
         metric._name + ("_total" if metric._type == "counter" else ""): ",".join(metric._labelnames)
         for metric in vars(Metrics()).values()
