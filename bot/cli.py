@@ -166,6 +166,11 @@ def _add_migrate_store(commands: Any) -> None:
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    # -v after the command too (`topicbot ingest inbox -v`), as before it; SUPPRESS keeps the
+    # subcommand's default from overriding a -v given before the command
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more detail"
+    )
     parser.add_argument(
         "--config",
         type=Path,

@@ -92,6 +92,21 @@ def test_a_dev_guild_id_that_is_no_server_id_is_refused_at_load(tmp_path, value)
     assert topicbot("check-config", cwd=tmp_path).returncode == 0
 
 
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_v_logs_more_wherever_it_is_typed(tmp_path, where):
+    """operating.md: other commands log warnings only, "or at that level but at least info with
+    -v". `topicbot ingest examples -v` used to be a usage error (exit 2): -v was taken only
+    before the command's name."""
+    args = ["-v", "ingest", str(EXAMPLES_DIR)]
+    if where == "after":
+        args = [*args[1:], "-v"]
+    result = topicbot(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "INFO storage.database: applying schema migration 0001" in result.stderr
+    quiet = topicbot("stats", cwd=tmp_path)
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+
+
 def test_the_quick_start_stores_the_examples_and_counts_them(tmp_path):
     """README's quick start, typed as written in a fresh folder: `topicbot ingest examples/ &&
     topicbot stats`; the store is created as ./topicbot.db."""
