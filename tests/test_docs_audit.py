@@ -19,7 +19,11 @@ from bot.observability.logs import JsonFormatter
 from tests.bot.conftest import engine, harness, make_harness
 from tests.bot.harness import Harness
 from tests.bot.test_alerts import follow, route, story
+from tests.bot.test_doctor import topicbot as run_cli
 from tests.bot.test_lifecycle_audit import eventually, invite_back, kick, seed_topic
+from tests.bot.test_run import start_topicbot, write_config
+from tests.discord_double import DiscordDouble
+from tests.discord_double.plugin import build_world
 from tests.discord_double.state import SEND_MESSAGES, Overwrite
 from tests.factories import EXAMPLES_DIR
 
@@ -291,3 +295,45 @@ async def test_a_refused_post_logs_the_json_line_operating_md_shows(
         "article": article.id,
     }
     assert logged == expected
+
+
+# --- setup.md's test server: discord.dev_guild_id and sync-commands --guild -------------------
+
+WRONG_SERVER = (
+    "topicbot: Discord refused the commands for server {id}: the bot is not in it. Check the id "
+    "(--guild, discord.dev_guild_id), or invite the bot there (topicbot invite-url)"
+)
+
+
+async def test_sync_commands_to_a_server_the_bot_is_not_in_is_one_line_and_exit_two(
+    discord_double: DiscordDouble, tmp_path
+):
+    """setup.md has the operator copy a server id by hand; a wrong one (another server, a
+    typo) used to end sync-commands with Discord's 403 as a traceback and exit 1."""
+    world = build_world(discord_double, guilds=1)
+    config = write_config(tmp_path, discord_double)
+    elsewhere = discord_double.world.ids.next()
+    code, out, err = await run_cli(
+        config, discord_double.token, "sync-commands", "--guild", str(elsewhere)
+    )
+    assert (code, out) == (2, [])
+    assert err.splitlines() == [WRONG_SERVER.format(id=elsewhere)]
+    code, out, err = await run_cli(
+        config, discord_double.token, "sync-commands", "--guild", str(world.first.id)
+    )
+    assert (code, out) == (0, [f"synced slash commands to guild {world.first.id}"])
+
+
+async def test_run_with_a_dev_guild_id_the_bot_is_not_in_is_one_line_and_exit_two(
+    discord_double: DiscordDouble, tmp_path
+):
+    build_world(discord_double, guilds=1)
+    config = write_config(tmp_path, discord_double)
+    elsewhere = discord_double.world.ids.next()
+    text = config.read_text().replace("discord:\n", f"discord:\n  dev_guild_id: {elsewhere}\n")
+    config.write_text(text)
+    bot = await start_topicbot(config, discord_double.token)
+    code = await bot.finish()
+    assert code == 2, bot.log
+    assert "Traceback" not in bot.log, bot.log
+    assert bot.lines[-1] == WRONG_SERVER.format(id=elsewhere)
