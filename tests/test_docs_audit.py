@@ -337,3 +337,28 @@ async def test_run_with_a_dev_guild_id_the_bot_is_not_in_is_one_line_and_exit_tw
     assert code == 2, bot.log
     assert "Traceback" not in bot.log, bot.log
     assert bot.lines[-1] == WRONG_SERVER.format(id=elsewhere)
+
+
+async def test_doctor_names_a_dev_guild_id_the_bot_is_not_in(
+    discord_double: DiscordDouble, tmp_path
+):
+    """setup.md: doctor checks "the commands in sync", one line with what to do. With a
+    dev_guild_id of a server the bot is not in, it used to say "Discord answered 403 (Missing
+    Access) — try again in a while", which no wait fixes."""
+    build_world(discord_double, guilds=1)
+    config = write_config(tmp_path, discord_double)
+    elsewhere = discord_double.world.ids.next()
+    text = config.read_text().replace("discord:\n", f"discord:\n  dev_guild_id: {elsewhere}\n")
+    config.write_text(text)
+    code, out, err = await run_cli(config, discord_double.token, "doctor")
+    assert code == 1, err
+    assert out[2] == (
+        f"FIX  commands: the bot is not in server {elsewhere} (discord.dev_guild_id) — check the "
+        "id, or invite the bot there (`topicbot invite-url`)"
+    )
+    assert [line.split(":")[0] for line in out[3:]] == [
+        "OK   feeds",
+        "OK   clock",
+        "OK   store",
+        "OK   inbox",
+    ]
