@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,17 @@ def test_check_config_names_the_default_file_it_read(tmp_path):
     assert result.stdout.splitlines()[0] == "configuration OK: defaults (no topicbot.yaml)"
 
 
+def test_a_bad_value_is_refused_with_the_line_readme_shows(tmp_path):
+    example = quoted(README, "topicbot: topicbot.yaml: ")
+    key, _, rest = example.removeprefix("topicbot: topicbot.yaml: ").partition(": ")
+    section, name = key.split(".")
+    value = re.search(r"\(got (.+)\)$", rest)
+    assert value is not None
+    (tmp_path / "topicbot.yaml").write_text(f"{section}:\n  {name}: {value[1]}\n")
+    result = topicbot("check-config", cwd=tmp_path)
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", example + "\n")
+
+
 @pytest.mark.parametrize("value", ["-5", "0", "true"])
 def test_a_dev_guild_id_that_is_no_server_id_is_refused_at_load(tmp_path, value):
     """README: "bad values are refused at load with one line naming the key". A negative or zero
@@ -126,6 +138,25 @@ def test_the_quick_start_stores_the_examples_and_counts_them(tmp_path):
     stats = topicbot("stats", cwd=tmp_path)
     assert stats.returncode == 0, stats.stderr
     assert stats.stdout.splitlines()[0].split()[:2] == ["articles", "7"]
+
+
+def test_setup_md_first_article_is_stored_published_and_new_enough_to_post(tmp_path):
+    """setup.md step 6: its article file, dated now as it says to, dropped in as written."""
+    block = re.search(r"```markdown\n(---\n.*?\n---\n)```", SETUP, re.DOTALL)
+    assert block is not None
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = re.sub(r"publishedDateTime: \S+", f"publishedDateTime: {now}", block[1])
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "first.md").write_text(text)
+    ingest = topicbot("ingest", "in", cwd=tmp_path)
+    assert (ingest.returncode, ingest.stdout, ingest.stderr) == (
+        0,
+        "1 file: 1 new, 0 updated, 0 unchanged, 0 rejected\n",
+        "",
+    )
+    stats = topicbot("stats", cwd=tmp_path)
+    assert stats.stdout.splitlines()[0].split()[:4] == ["articles", "1", "(published", "1,"]
+    assert "too old to post 0)" in stats.stdout.splitlines()[0]
 
 
 def test_backup_prints_the_line_operating_md_shows(tmp_path):
