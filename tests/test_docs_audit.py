@@ -19,7 +19,7 @@ import pytest
 from bot.observability.logs import JsonFormatter
 from tests.bot.conftest import engine, harness, make_harness
 from tests.bot.harness import Harness
-from tests.bot.test_alerts import follow, route, story
+from tests.bot.test_alerts import follow, posts, route, story
 from tests.bot.test_doctor import topicbot as run_cli
 from tests.bot.test_lifecycle_audit import eventually, invite_back, kick, seed_topic
 from tests.bot.test_run import start_topicbot, write_config
@@ -393,3 +393,54 @@ async def test_doctor_names_a_dev_guild_id_the_bot_is_not_in(
         "OK   store",
         "OK   inbox",
     ]
+
+
+# --- config.example.yaml's keys, each set to another value, do what its comment says ------------
+
+
+async def test_max_feeds_per_guild_caps_the_feeds_of_one_server(make_harness):
+    """`commands.max_feeds_per_guild: 50  # channel feeds one server may have`"""
+    harness = await make_harness(commands={"max_feeds_per_guild": 2})
+    a = harness.first
+    await route(harness, a, a.alerts.id)
+    await route(harness, a, a.general.id)
+    refused = await harness.slash(
+        a, a.moderator.id, "feed add", {"channel": a.alerts.id, "topic": "AI"}
+    )
+    assert refused.content == (
+        "This server already has 2 feeds, the most allowed. Remove one with `/feed remove` first."
+    )
+    assert len(await harness.store.feeds.for_guild(a.id)) == 2
+    await route(harness, harness.second, harness.second.alerts.id)  # another server's own cap
+
+
+async def test_default_min_quality_is_the_bar_of_a_server_that_set_none(make_harness):
+    """`delivery.default_min_quality: 20  # a guild's quality bar (0-100) until a moderator sets
+    its own`"""
+    harness = await make_harness(delivery={"default_min_quality": 80})
+    a = harness.first
+    added = await harness.slash(a, a.moderator.id, "feed add", {"channel": a.alerts.id})
+    assert added.content == f"Added feed: <#{a.alerts.id}> ← **every topic**, quality 80+"
+    await story(harness, 1, quality=70, title="Under the bar")
+    await story(harness, 2, quality=85, title="Over the bar")
+    await harness.deliver()
+    assert [p.embeds[0]["title"] for p in posts(harness, a.alerts.id)] == ["Over the bar"]
+
+
+async def test_digest_items_is_how_many_articles_a_digest_shows(make_harness):
+    """`delivery.digest_items: 10  # articles shown in one digest DM (the rest are counted)`"""
+    harness = await make_harness(delivery={"digest_items": 2})
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    for n, quality in [(1, 40), (2, 95), (3, 70)]:
+        await story(harness, n, quality=quality, title=f"Story {n}")
+    await harness.deliver()
+    harness.clock.advance(days=1, minutes=1)
+    await harness.bot.dispatcher.send_digests()
+    (digest,) = harness.double.dms_to(reader)
+    embed = digest.embeds[0]
+    lines = [line for line in embed["description"].splitlines() if line.startswith("**")]
+    assert [line.split("[")[1].split("]")[0] for line in lines] == ["Story 2", "Story 3"]
+    assert embed["footer"]["text"] == "3 new articles · 1 more not shown (see /latest)"
