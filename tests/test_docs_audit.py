@@ -444,3 +444,26 @@ async def test_digest_items_is_how_many_articles_a_digest_shows(make_harness):
     lines = [line for line in embed["description"].splitlines() if line.startswith("**")]
     assert [line.split("[")[1].split("]")[0] for line in lines] == ["Story 2", "Story 3"]
     assert embed["footer"]["text"] == "3 new articles · 1 more not shown (see /latest)"
+
+
+@pytest.mark.parametrize(("similarity", "alerts"), [(0.7, 2), (0.3, 1)])
+async def test_title_similarity_decides_which_headlines_are_one_story(
+    make_harness, similarity, alerts
+):
+    """`related.title_similarity: 0.7  # word-set similarity (0-1) of two headlines that makes
+    them one story`, and `story_window_hours`: "one alert per member per story"."""
+    harness = await make_harness(related={"title_similarity": similarity})
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport")
+    await story(harness, 1, title="Harbour ferry pilot expands to the northern islands")
+    await story(
+        harness,
+        2,
+        title="Harbour ferry pilot grows service to the islands",
+        webUrl="https://coast-courier.example/ferries/2",
+        provider={"name": "Coast Courier", "domain": "coast-courier.example"},
+    )
+    await harness.deliver()
+    assert len(harness.double.dms_to(reader)) == alerts
