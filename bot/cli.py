@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="topicbot", description="Topic alerts for Discord from a curated news store."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML configuration, before the command or after it (default: ./topicbot.yaml)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = commands.add_parser("ingest", help="store article files and folders")
@@ -174,7 +181,7 @@ def _add_config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
-        default=None,
+        default=argparse.SUPPRESS,  # keeps a --config given before the command
         metavar="FILE",
         help="YAML configuration (default: ./topicbot.yaml, which may be missing: all defaults)",
     )

@@ -123,6 +123,28 @@ def test_v_logs_more_wherever_it_is_typed(tmp_path, where):
     assert (quiet.returncode, quiet.stderr) == (0, "")
 
 
+def test_config_may_come_before_the_command_too(tmp_path):
+    """`topicbot --config FILE stats` used to be refused as "invalid choice: 'FILE'" (exit 2)."""
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "topicbot.yaml").write_text("storage:\n  path: ../data/x.db\n")
+    (tmp_path / "data").mkdir()
+    before = topicbot("--config", "etc/topicbot.yaml", "check-config", cwd=tmp_path)
+    after = topicbot("check-config", "--config", "etc/topicbot.yaml", cwd=tmp_path)
+    assert before.returncode == 0, before.stderr
+    assert before.stdout == after.stdout
+    assert before.stdout.splitlines()[:2] == [
+        "configuration OK: etc/topicbot.yaml",
+        f"  store: {tmp_path / 'etc' / '..' / 'data' / 'x.db'}",
+    ]
+    missing = topicbot("--config", "nope.yaml", "stats", cwd=tmp_path)
+    assert (missing.returncode, missing.stderr.splitlines()) == (
+        2,
+        [
+            "topicbot: nope.yaml: no such configuration file (only the default topicbot.yaml may be missing)"
+        ],
+    )
+
+
 def test_the_quick_start_stores_the_examples_and_counts_them(tmp_path):
     """README's quick start, typed as written in a fresh folder: `topicbot ingest examples/ &&
     topicbot stats`; the store is created as ./topicbot.db."""
