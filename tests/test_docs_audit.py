@@ -145,6 +145,23 @@ def test_config_may_come_before_the_command_too(tmp_path):
     )
 
 
+def test_api_base_must_be_an_http_url(tmp_path):
+    """config.example.yaml: `api_base: ""  # REST base with version, e.g.
+    http://127.0.0.1:8080/api/v10`. A ws:// base passed check-config, and login then failed as
+    "cannot reach Discord" (exit 4), which sends an operator after the network."""
+    (tmp_path / "topicbot.yaml").write_text("discord:\n  api_base: ws://127.0.0.1:8080/api/v10\n")
+    result = topicbot("check-config", cwd=tmp_path)
+    assert (result.returncode, result.stderr.splitlines()) == (
+        2,
+        [
+            "topicbot: topicbot.yaml: discord.api_base: 'ws://127.0.0.1:8080/api/v10' must be "
+            "empty or start with http:// or https://"
+        ],
+    )
+    (tmp_path / "topicbot.yaml").write_text("discord:\n  gateway_url: ws://127.0.0.1:8080/\n")
+    assert topicbot("check-config", cwd=tmp_path).returncode == 0
+
+
 def test_the_quick_start_stores_the_examples_and_counts_them(tmp_path):
     """README's quick start, typed as written in a fresh folder: `topicbot ingest examples/ &&
     topicbot stats`; the store is created as ./topicbot.db."""
