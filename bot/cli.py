@@ -26,7 +26,7 @@ import asyncpg
 from tqdm import tqdm
 
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
-from bot.domain.errors import StoryNotFound, UserError
+from bot.domain.errors import AmbiguousStory, StoryNotFound, UserError
 from bot.domain.related import RelatedResult, RelatedService, first_loose
 from bot.domain.stories import grouping_rules
 from bot.domain.subscriptions import utc_now
@@ -441,10 +441,16 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
     async with await open_store(settings) as store:
         service = RelatedService(store, settings.related)
         try:
+            story = None
             if args.story is not None:
-                _, results = await service.for_story(guild_id, args.story, limit=args.limit)
+                story, results = await service.for_story(guild_id, args.story, limit=args.limit)
             else:
                 results = await service.for_query(guild_id, args.query, limit=args.limit)
+        except AmbiguousStory as error:
+            raise UsageError(
+                f"{len(error.titled)} stories are titled “{error.story}”: give one's id "
+                f"({', '.join(error.titled)})"
+            ) from None
         except StoryNotFound as error:
             raise UsageError(
                 f"can't find the story “{error.story}”: give an article's id or link (as "
@@ -456,6 +462,11 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps({"results": rows}, ensure_ascii=False))
         return EXIT_OK
+    if story is not None:
+        # the story a link, another spelling of it or a headline named, as its rows show
+        date = f"{story.published_at:%Y-%m-%d}" if story.published_at else "date unknown"
+        outlet = _one_line(story.provider.name or story.provider.domain)
+        print(f"story: {_one_line(story.title)} — {outlet}, {date} (id {story.id})")
     loose = first_loose(results)
     for n, row in enumerate(rows, start=1):
         if n - 1 == loose:
@@ -467,7 +478,7 @@ async def _related(args: argparse.Namespace, settings: Settings) -> int:
             f"quality {row['quality']}\n    {row['url']}\n    {reason}"
         )
     if not rows:
-        print("no related coverage found")
+        print("no related coverage found" if story else "nothing matches those words")
     return EXIT_OK
 
 

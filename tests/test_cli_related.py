@@ -156,7 +156,11 @@ def test_a_story_by_its_id_or_its_link_with_at_most_limit_results(engine_cli):
     assert results("--story", str(story_id)) == by_link
     assert results("--story", str(story_id), "--limit", "1") == by_link[:1]
     text = engine_cli("related", "--story", str(story_id), "--limit", "1").stdout.splitlines()
-    assert text[0] == f" 1. {by_link[0]['title']} — {by_link[0]['provider']}, " + (
+    assert text[0] == (
+        "story: Riverton City Council Votes to Ban Face Scanning by Police — Riverton Ledger, "
+        f"2026-11-20 (id {story_id})"
+    )
+    assert text[1] == f" 1. {by_link[0]['title']} — {by_link[0]['provider']}, " + (
         f"{str(by_link[0]['published'])[:10]}, quality {by_link[0]['quality']}"
     )
-    assert len(text) == 3  # the one result: its line, its link, why it is listed
+    assert len(text) == 4  # the story, then the one result: its line, its link, why listed

@@ -95,3 +95,39 @@ def _without_tracking(query: str) -> str:
     pieces = query.split("&")
     kept = [p for p in pieces if p and not _is_tracking(unquote_plus(p.partition("=")[0]))]
     return query if len(kept) == len(pieces) else "&".join(kept)
+
+
+# Host prefixes an outlet serves the same page under (mobile and AMP editions, ``www.``).
+_EDITION_HOSTS = ("www.", "m.", "mobile.", "amp.")
+# Query parameters that ask for an outlet's AMP edition of a page.
+_AMP_PARAMS = frozenset({"amp", "amp=1", "amp=true", "outputtype=amp", "output=amp"})
+
+
+def link_variants(canonical: str) -> list[str]:
+    """Other spellings of the link ``canonical`` (a ``canonical_url``) that open the same page,
+    for finding a pasted link stored under another: ``http`` or ``https``, with or without
+    ``www.``, the mobile or AMP edition (``m.``, ``amp.``, a path ending in ``/amp``,
+    ``?amp``, ``?outputType=amp``), with or without a trailing slash. Never ``canonical``
+    itself; each once; at most eight."""
+    parts = urlsplit(canonical)
+    host = parts.netloc
+    for prefix in _EDITION_HOSTS:
+        if host.startswith(prefix) and host.count(".") >= 2:
+            host = host[len(prefix) :]
+            break
+    path = parts.path
+    for suffix in ("/amp/", "/amp", ".amp"):
+        if path.endswith(suffix) and len(path) > len(suffix):
+            path = path[: -len(suffix)]
+            break
+    query = "&".join(p for p in parts.query.split("&") if p and p.lower() not in _AMP_PARAMS)
+    bare = path.rstrip("/") or "/"
+    paths = [bare] if bare == "/" else [bare, bare + "/"]
+    variants: list[str] = []
+    for scheme in ("https", "http"):
+        for netloc in (host, "www." + host):
+            for each in paths:
+                url = urlunsplit((scheme, netloc, each, query, ""))
+                if url != canonical and url not in variants:
+                    variants.append(url)
+    return variants[:8]

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.app import TopicBot
 from bot.checks import guild_id_of, in_guild, member_cooldown
-from bot.domain.errors import UserError
+from bot.domain.errors import StoryNotFound, UserError
 from bot.ui.choices import article_choices, subscription_choices, topic_choices
 from bot.ui.embeds import BRAND_COLOUR, article_embed, plain
 from bot.ui.pages import (
@@ -21,7 +21,12 @@ from bot.ui.pages import (
     page_renderer,
     topics_page,
 )
-from bot.ui.readers import describe_subscription, latest_embed, results_embed
+from bot.ui.readers import (
+    describe_subscription,
+    latest_embed,
+    results_embed,
+    story_not_found,
+)
 from storage.models import Subscription
 from storage.outbox.health import HealthCounts
 
@@ -192,9 +197,12 @@ class Readers(commands.Cog):
             raise UserError("Give either `story` (pick one from the list) or `query` (some words).")
         await interaction.response.defer(ephemeral=True, thinking=True)
         if story:
-            article, results = await self.services.related.for_story(
-                guild_id, story, limit=RESULTS_SHOWN
-            )
+            try:
+                article, results = await self.services.related.for_story(
+                    guild_id, story, limit=RESULTS_SHOWN
+                )
+            except StoryNotFound as error:
+                raise UserError(story_not_found(error)) from None
             embeds = [
                 article_embed(article, excerpt_limit=300),
                 results_embed("Related coverage", results, "No related coverage found yet."),
@@ -215,11 +223,11 @@ class Readers(commands.Cog):
     async def related_story(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Published stories in this server whose title matches what was typed."""
+        """Published stories in this server whose title matches what was typed, or the one
+        a pasted link names."""
         if interaction.guild_id is None:
             return []
-        found = await self.services.moderation.suggest(interaction.guild_id, current, "published")
-        return article_choices(found)
+        return article_choices(await self.services.related.suggest(interaction.guild_id, current))
 
     @app_commands.command(name="latest", description="The newest published articles here")
     @app_commands.describe(topic="Only this topic (optional)")
@@ -232,7 +240,9 @@ class Readers(commands.Cog):
         latest = await self.services.catalog.latest(
             guild_id_of(interaction), topic, limit=RESULTS_SHOWN
         )
-        embed = latest_embed(latest.articles, latest.topic_name, latest.quality_bar)
+        embed = latest_embed(
+            latest.articles, latest.topic_name, latest.quality_bar, under_bar=latest.under_bar
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 
     @latest.autocomplete("topic")

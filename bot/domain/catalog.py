@@ -29,6 +29,9 @@ class Latest:
     articles: list[Article]
     topic_name: str | None
     quality_bar: int
+    # With no article above the bar: whether some are published here under it (counted by
+    # `/topics`, found by `/related query:`), so that an empty answer can say why.
+    under_bar: bool = False
 
 
 class CatalogService:
@@ -66,4 +69,15 @@ class CatalogService:
             min_quality=bar,
             topic_key=topic.key if topic else None,
         )
-        return Latest([i.article for i in items], topic.name if topic else None, bar)
+        under_bar = False
+        if not items and bar > 0:
+            under_bar = bool(
+                await self._store.publication.listing(
+                    guild_id,
+                    "published",
+                    limit=1,
+                    min_quality=0,
+                    topic_key=topic.key if topic else None,
+                )
+            )
+        return Latest([i.article for i in items], topic.name if topic else None, bar, under_bar)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from storage.models import Article
+
 
 class UserError(Exception):
     """A request that cannot be carried out as given, with a message for the member."""
@@ -14,6 +18,18 @@ class UserError(Exception):
 class StoryNotFound(UserError):
     """No story by that id or link among what the server's members see."""
 
-    def __init__(self, message: str, story: str) -> None:
+    def __init__(self, message: str, story: str, near: Sequence[Article] = ()) -> None:
         super().__init__(message)
         self.story = story
+        # stories whose headline holds what was typed (a few words, not a full headline)
+        self.near = list(near)
+
+
+class AmbiguousStory(UserError):
+    """A headline typed out in full that several stories members see carry."""
+
+    def __init__(self, message: str, story: str, titled: list[str]) -> None:
+        super().__init__(message)
+        self.story = story
+        # "id (outlet, date)" of each, for the operator's command line
+        self.titled = titled

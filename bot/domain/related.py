@@ -28,14 +28,15 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.articles.urls import InvalidUrlError, canonical_url
+from bot.articles.urls import InvalidUrlError, canonical_url, link_variants
 from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
-from bot.domain.errors import StoryNotFound, UserError
-from bot.domain.terms import Term, merge, query_terms, story_terms
+from bot.domain.errors import AmbiguousStory, StoryNotFound, UserError
+from bot.domain.terms import STOPWORDS, Term, merge, query_terms, story_terms
+from bot.domain.text import query_terms as text_query_terms
 from bot.domain.text import shown
 from storage.api import StoreApi
-from storage.models import Article
+from storage.models import Article, GuildArticle
 from storage.related import (
     Candidate,
     CandidateQuery,
@@ -48,6 +49,12 @@ from storage.related import (
 )
 from storage.titles import fold, similarity, title_words
 
+# Suggestions Discord shows for one option, and the stories a typed headline is looked for in.
+MAX_CHOICES = 25
+# Stories named in the answer to a story not found by a few words typed.
+NEAR_SHOWN = 3
+# Why a query's result is listed when it holds every word searched for.
+EVERY_WORD = "matches every word"
 # A story's heaviest terms whose learned associates are searched for, and associates at most.
 ASSOCIATION_SOURCES = 8
 MAX_ASSOCIATES = 4
@@ -138,12 +145,78 @@ class RelatedService:
             url = None
         found = await self._store.related.story(story, url, guild_id, coverage=coverage)
         if found is None:
+            found = await self._story_elsewhere(guild_id, story.strip(), url, coverage=coverage)
+        if found is None:
+            # a few words typed and sent without picking a suggestion: name the nearest
+            near = [] if url is not None else (await self.suggest(guild_id, story))[:NEAR_SHOWN]
             raise StoryNotFound(
                 f"I can't find the story “{shown(story)}”. Start typing its title and pick one "
                 "of the suggestions, or search with `/related query:`.",
                 shown(story),
+                [item.article for item in near],
             )
         return found
+
+    async def _story_elsewhere(
+        self, guild_id: int, story: str, url: str | None, *, coverage: int
+    ) -> StoryCoverage | None:
+        """The story a member meant when neither its id nor its exact link was given: a link
+        stored under another spelling (``link_variants``: http or https, ``www.``, the mobile
+        or AMP edition, a trailing slash), else a headline typed out in full rather than
+        picked from the suggestions (one story so titled; several say so)."""
+        if url is not None:
+            for variant in link_variants(url):
+                stored = await self._store.articles.get_by_url(variant)
+                if stored is not None:
+                    found = await self._store.related.story(
+                        stored.id, None, guild_id, coverage=coverage
+                    )
+                    if found is not None:
+                        return found
+            return None
+        wanted = fold(" ".join(story.split()))
+        titled = [
+            item.article
+            for item in await self._store.publication.suggest(
+                guild_id, text_query_terms(story), "published", limit=MAX_CHOICES
+            )
+            if fold(" ".join(item.article.title.split())) == wanted
+        ]
+        if len(titled) > 1:
+            outlets = ", ".join(sorted({_outlet_name(a) for a in titled}))
+            raise AmbiguousStory(
+                f"{len(titled)} stories here are titled “{shown(story)}” ({outlets}): start "
+                "typing it and pick one of the suggestions, which tell them apart.",
+                shown(story),
+                [f"{a.id} ({_outlet_name(a)}, {_day(a)})" for a in titled],
+            )
+        if not titled:
+            return None
+        return await self._store.related.story(titled[0].id, None, guild_id, coverage=coverage)
+
+    async def suggest(self, guild_id: int, typed: str) -> list[GuildArticle]:
+        """Autocomplete for a story: the one a pasted link names (under any of its
+        spellings), else published stories whose headline holds the typed words."""
+        typed = typed.strip()
+        if typed.lower().startswith(("http://", "https://")):
+            try:
+                found = await self.story(guild_id, typed)
+            except UserError:
+                return []
+            return [GuildArticle(found, "published")]
+        titled = await self._store.publication.suggest(
+            guild_id, text_query_terms(typed), "published", limit=MAX_CHOICES
+        )
+        if titled or not _searchable(typed):
+            return titled
+        # No headline holds those words as typed ("council bans" for "Council Votes to Ban",
+        # "ferry" for "Ferries"): the stories holding every one of them, in any of the
+        # spellings a search accepts (plural, singular, British or American), headline or
+        # excerpt, as `/related query:` lists them.
+        found_by_search = await self.for_query(guild_id, typed, limit=MAX_CHOICES)
+        return [
+            GuildArticle(r.article, "published") for r in found_by_search if r.reason == EVERY_WORD
+        ]
 
     async def for_story(
         self, guild_id: int, story: str, *, limit: int = 10
@@ -152,7 +225,10 @@ class RelatedService:
         found = await self._story(guild_id, story, coverage=limit)
         article = found.article
         seen = {article.canonical_url}
-        results = self._coverage_results(article, found.coverage, seen)
+        copies = {
+            _copy_key(_outlet(article), article.title, article.excerpt, article.canonical_url)
+        }
+        results = self._coverage_results(article, found.coverage, seen, copies)
         wanted = limit - len(results)
         if wanted <= 0:
             return article, results[:limit]
@@ -162,7 +238,7 @@ class RelatedService:
         before = [(_outlet(r.article), r.article.canonical_url) for r in results]
         ranked = [c for c in search.candidates if c.canonical_url not in seen]
         close_score = self._settings.close_score
-        picked = self._diverse(ranked, before, wanted, close_score=close_score)
+        picked = self._diverse(ranked, before, wanted, close_score=close_score, copies=copies)
         loaded = await self._store.related.load([c.pk for c in picked])
         results += [
             RelatedResult(
@@ -183,7 +259,7 @@ class RelatedService:
         search = await self._store.related.candidates(
             self.free_text_query(terms, guild_id, limit * 4), self.weights(True)
         )
-        picked = self._diverse(search.candidates, [], limit)
+        picked = self._diverse(search.candidates, [], limit, copies=set())
         loaded = await self._store.related.load([c.pk for c in picked])
         return [
             RelatedResult(loaded[c.pk], _query_reason(c, terms)) for c in picked if c.pk in loaded
@@ -327,15 +403,21 @@ class RelatedService:
     # --- results and reasons --------------------------------------------------------------
 
     def _coverage_results(
-        self, article: Article, links: list[CoverageLink], seen: set[str]
+        self,
+        article: Article,
+        links: list[CoverageLink],
+        seen: set[str],
+        copies: set[tuple[str, str, str]],
     ) -> list[RelatedResult]:
         results: list[RelatedResult] = []
         words = set(title_words(article.title))
         for link in links:
             linked = link.article
-            if linked.canonical_url in seen:
+            copy = _copy_key(_outlet(linked), linked.title, linked.excerpt, linked.canonical_url)
+            if linked.canonical_url in seen or copy in copies:
                 continue
             seen.add(linked.canonical_url)
+            copies.add(copy)
             reason = _TIES.get(link.tie)
             if reason is None:
                 near = similarity(words, set(title_words(linked.title)))
@@ -353,10 +435,13 @@ class RelatedService:
         wanted: int,
         *,
         close_score: float = 0.0,
+        copies: set[tuple[str, str, str]],
     ) -> list[Candidate]:
         """Keep the ranking, but move an outlet's items past ``max_per_outlet`` (counting
         ``before``, as (outlet, URL) pairs) after the others, and those scoring under
-        ``close_score`` after all of those; never list one URL twice."""
+        ``close_score`` after all of those; never list one URL twice, nor an outlet's copy
+        of what is listed already under another link (the same headline from the same
+        outlet, with the same excerpt: ``copies``, updated)."""
         per_outlet: dict[str, int] = {}
         for outlet, _ in before:
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
@@ -364,9 +449,13 @@ class RelatedService:
         first: list[Candidate] = []
         later: list[Candidate] = []
         for candidate in ranked:
-            if candidate.canonical_url in seen:
+            copy = _copy_key(
+                candidate.outlet, candidate.title, candidate.excerpt, candidate.canonical_url
+            )
+            if candidate.canonical_url in seen or copy in copies:
                 continue
             seen.add(candidate.canonical_url)
+            copies.add(copy)
             outlet = candidate.outlet
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1
             crowded = outlet and per_outlet[outlet] > self._settings.max_per_outlet
@@ -409,11 +498,17 @@ def _as_feedback(first: Search) -> list[tuple[str, str, float]]:
     ]
 
 
+def _searchable(typed: str) -> bool:
+    """Whether what a member typed holds a word worth a search (not only "the", "a" or a
+    letter or two)."""
+    return any(len(w) >= 3 and w not in STOPWORDS for w in text_query_terms(typed))
+
+
 def _query_reason(candidate: Candidate, terms: list[Term]) -> str:
     matched = set(candidate.matched)
     shared = [t.label for t in terms if t.key in matched]
     if len(shared) == len(terms):
-        return "matches every word"
+        return EVERY_WORD
     return "shared terms: " + ", ".join(shared[:4]) if shared else "similar words"
 
 
@@ -427,6 +522,25 @@ def _reference_time(key: StoryKey | None) -> int:
 
 def _outlet(article: Article) -> str:
     return article.provider.domain or article.provider.name
+
+
+def _copy_key(outlet: str, title: str, excerpt: str, url: str) -> tuple[str, str, str]:
+    """What one outlet's copies of an article share under different links (a syndicated or
+    AMP copy, a link with a page parameter): the outlet, the headline and the excerpt as
+    read. A recurring headline ("Morning briefing") tells another day by its excerpt; an
+    article of unknown outlet is a copy of nothing (its key is its link)."""
+    if not outlet:
+        return ("", url, "")
+    return (outlet.casefold(), fold(" ".join(title.split())), fold(" ".join(excerpt.split())))
+
+
+def _day(article: Article) -> str:
+    at = article.published_at
+    return "date unknown" if at is None else f"{at:%Y-%m-%d}"
+
+
+def _outlet_name(article: Article) -> str:
+    return article.provider.name or article.provider.domain or "unknown outlet"
 
 
 __all__ = ["RelatedResult", "RelatedService", "first_loose", "significant_terms"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from discord import app_commands
@@ -57,15 +57,30 @@ def article_choices(
 ) -> list[app_commands.Choice[str]]:
     """Article titles with their outlet (and, with ``mark_retracted``, "not published" on one
     turned down or retracted here); the value is the article's short id."""
+    shown = list(items)[:MAX_CHOICES]
+    names = [_article_name(item, mark_retracted=mark_retracted) for item in shown]
+    alike = {name for name in names if names.count(name) > 1}
     choices = []
-    for item in list(items)[:MAX_CHOICES]:
-        outlet = item.article.provider.name or item.article.provider.domain
-        suffix = (f" — {outlet}" if outlet else "")[:40]
-        if mark_retracted and item.state == "retracted":
-            suffix += " · not published"
-        title = clip(headline(item.article.title), MAX_CHOICE_LENGTH - len(suffix))
-        choices.append(_choice(title + suffix, item.article.id))
+    for item, name in zip(shown, names, strict=True):
+        # one outlet's recurring headline ("Morning briefing"): each told by its date
+        dated = name in alike and item.article.published_at is not None
+        choices.append(
+            _choice(
+                _article_name(item, mark_retracted=mark_retracted, dated=dated), item.article.id
+            )
+        )
     return choices
+
+
+def _article_name(item: GuildArticle, *, mark_retracted: bool, dated: bool = False) -> str:
+    outlet = item.article.provider.name or item.article.provider.domain
+    suffix = (f" — {outlet}" if outlet else "")[:40]
+    if dated and item.article.published_at is not None:
+        suffix += f" · {item.article.published_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if mark_retracted and item.state == "retracted":
+        suffix += " · not published"
+    title = clip(headline(item.article.title), MAX_CHOICE_LENGTH - len(suffix))
+    return title + suffix
 
 
 def zone_choices(zones: Iterable[str], now: datetime) -> list[app_commands.Choice[str]]:

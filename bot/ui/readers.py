@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import discord
 
+from bot.domain.errors import StoryNotFound
 from bot.domain.related import RelatedResult, first_loose
 from bot.domain.text import clip
-from bot.ui.embeds import BRAND_COLOUR, fit_lines, health_text, plain, result_line
+from bot.ui.embeds import BRAND_COLOUR, fit_lines, health_text, outlet, plain, result_line
 from storage.models import Article, Subscription
 from storage.outbox.health import HealthCounts
 
@@ -39,16 +40,38 @@ def results_embed(title: str, results: list[RelatedResult], empty: str) -> disco
     return embed
 
 
-def latest_embed(items: list[Article], topic: str | None, bar: int) -> discord.Embed:
-    """The newest published articles."""
+def latest_embed(
+    items: list[Article], topic: str | None, bar: int, *, under_bar: bool = False
+) -> discord.Embed:
+    """The newest published articles; when there are none above the server's quality bar
+    but some under it (``under_bar``), says so, since `/topics` counts those."""
     lines = [
         result_line(i, article, f"{', '.join(article.topics[:3]) or 'no topic'}")
         for i, article in enumerate(items, start=1)
     ]
     scope = f" in {plain(topic, 80)}" if topic else ""
     embed = discord.Embed(title=f"Latest{scope}", colour=BRAND_COLOUR)
-    embed.description = (
-        fit_lines(lines, 4000)[0] if lines else "Nothing published here yet above the bar."
-    )
+    if lines:
+        embed.description = fit_lines(lines, 4000)[0]
+    elif under_bar:
+        embed.description = (
+            f"Nothing published here{scope} reaches this server's quality bar ({bar}) yet: "
+            "what is published under it is left out here and in alerts. `/related query:` "
+            "finds it all."
+        )
+    else:
+        embed.description = f"Nothing published here{scope} yet."
     embed.set_footer(text=f"quality {bar}+ · /related story: for other outlets' coverage")
     return embed
+
+
+def story_not_found(error: StoryNotFound) -> str:
+    """The answer to a story not found: with the stories whose headline holds the words
+    typed, when there are some (a member who sent a few words without picking one)."""
+    if not error.near:
+        return error.message
+    named = " or ".join(f"“{plain(a.title, 90)}” ({plain(outlet(a), 40)})" for a in error.near)
+    return (
+        f"I can't find the story “{error.story}”. Did you mean {named}? Start typing its title "
+        "and pick it from the suggestions, or search with `/related query:`."
+    )

@@ -479,7 +479,9 @@ def test_topicbot_related_prints_titles_as_text_without_terminal_control_codes(t
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\r" not in result.stdout
-    assert result.stdout.splitlines()[0].startswith(
+    story, first = result.stdout.splitlines()[:2]  # the story asked about, then its coverage
+    assert story.startswith("story: Harbour ferry workers strike — Harbour Times, 2026-11-20")
+    assert first.startswith(
         " 1. ]0;ownedFerry strike [2J& halts crossings — Coast[31mWire, 2026-11-20, quality "
     )
 
