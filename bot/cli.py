@@ -25,7 +25,7 @@ from typing import Any, TextIO
 import asyncpg
 from tqdm import tqdm
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import DEFAULT_CONFIG_PATH, ConfigError, Settings, load_settings
 from bot.domain.errors import AmbiguousStory, StoryNotFound, UserError
 from bot.domain.related import RelatedResult, RelatedService, first_loose
 from bot.domain.stories import grouping_rules
@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="topicbot", description="Topic alerts for Discord from a curated news store."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="YAML configuration, before the command or after it (default: ./topicbot.yaml)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = commands.add_parser("ingest", help="store article files and folders")
@@ -166,10 +173,15 @@ def _add_migrate_store(commands: Any) -> None:
 
 
 def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    # -v after the command too (`topicbot ingest inbox -v`), as before it; SUPPRESS keeps the
+    # subcommand's default from overriding a -v given before the command
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more detail"
+    )
     parser.add_argument(
         "--config",
         type=Path,
-        default=None,
+        default=argparse.SUPPRESS,  # keeps a --config given before the command
         metavar="FILE",
         help="YAML configuration (default: ./topicbot.yaml, which may be missing: all defaults)",
     )
@@ -569,7 +581,9 @@ def _print_checks(checks: Sequence[TableCheck]) -> None:
 
 
 def _check_config(config: Path | None, settings: Settings) -> int:
-    source = str(config) if config and config.exists() else "defaults (no config file)"
+    # Without --config the default ./topicbot.yaml is read when it is there: say that it was.
+    path = config or DEFAULT_CONFIG_PATH
+    source = str(path) if path.exists() else f"defaults (no {path})"
     print(f"configuration OK: {source}")
     if settings.storage.backend == "postgresql":
         print(f"  store: PostgreSQL at ${settings.storage.url_env}")

@@ -139,6 +139,15 @@ def _local_path(value: Any) -> Any:
 LocalPath = Annotated[Path, BeforeValidator(_local_path)]
 
 
+def _rest_url_or_empty(value: str) -> str:
+    # the REST API is HTTP: a ws:// base would fail at login as "cannot reach Discord"
+    if _has_credentials(value):
+        return _url_or_empty(value)  # refused without showing the value (a password)
+    if value and not re.match(r"^https?://", value):
+        raise ValueError(f"{value!r} must be empty or start with http:// or https://")
+    return _url_or_empty(value)
+
+
 def _url_or_empty(value: str) -> str:
     if _has_credentials(value):
         # aiohttp refuses a URL with a user beside the token's Authorization header (a
@@ -177,8 +186,9 @@ class _Section(BaseModel):
 
 class DiscordSettings(_Section):
     token_env: Annotated[str, AfterValidator(_env_name)] = "DISCORD_TOKEN"  # noqa: S105 - a name
-    dev_guild_id: int | None = None
-    api_base: Annotated[str, AfterValidator(_url_or_empty)] = ""
+    # a server id: a Discord snowflake (positive, 64 bits); -5 would fail only at the sync
+    dev_guild_id: Annotated[int, Field(ge=1, lt=2**63)] | None = None
+    api_base: Annotated[str, AfterValidator(_rest_url_or_empty)] = ""
     gateway_url: Annotated[str, AfterValidator(_url_or_empty)] = ""
 
 

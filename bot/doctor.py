@@ -29,7 +29,7 @@ from bot.permissions import channel_permissions as permissions_from
 from bot.permissions import invite_url as build_invite_url
 from bot.runner import TokenError, build_bot, point_at_discord, read_token
 from bot.stores import open_store
-from bot.sync import sync_target
+from bot.sync import MISSING_ACCESS, sync_target
 from bot.wiring import ServiceBot, intents
 from storage import Store, StoreError
 from storage.api import StoreApi
@@ -215,7 +215,17 @@ async def _commands_check(bot: ServiceBot, store: StoreApi) -> Check:
     guild, key, digest = sync_target(bot.tree, guild_id)
     where = f"guild {guild_id}" if guild_id is not None else "every server"
     local = sorted(c.name for c in bot.tree.get_commands(guild=guild))
-    remote = sorted(c.name for c in await bot.tree.fetch_commands(guild=guild))
+    try:
+        remote = sorted(c.name for c in await bot.tree.fetch_commands(guild=guild))
+    except discord.Forbidden as error:
+        if guild is None or error.code != MISSING_ACCESS:
+            raise
+        return Check(
+            "commands",
+            False,
+            f"the bot is not in server {guild_id} (discord.dev_guild_id) — check the id, or "
+            "invite the bot there (`topicbot invite-url`)",
+        )
     if local == remote and await store.meta.get(key) == digest:
         return Check("commands", True, f"{len(local)} in sync for {where}")
     return Check(

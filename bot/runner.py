@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.coordination import coordination_for
 from bot.sharding import ShardPlan
 from bot.stores import open_store
-from bot.sync import sync_commands
+from bot.sync import SyncRefused, sync_commands
 from storage.api import StoreApi
 from storage.exclusive import sole_process
 
@@ -160,6 +160,8 @@ async def _on_store(
                 if error.code != SHARDING_REQUIRED:
                     raise
                 said, code = sharding_required(bot), EXIT_USAGE
+            except SyncRefused as error:
+                said, code = str(error), EXIT_USAGE
             except (OSError, aiohttp.ClientError, discord.GatewayNotFound) as error:
                 # Not the store's fault (the CLI would say so): the network or Discord is down.
                 said = f"cannot reach Discord at {discord.http.Route.BASE}: {error}"

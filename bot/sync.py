@@ -15,6 +15,12 @@ from storage.api import MetaApi
 log = logging.getLogger(__name__)
 
 Tree = app_commands.CommandTree[Any]
+MISSING_ACCESS = 50001
+
+
+class SyncRefused(Exception):
+    """Discord refused the commands for a server the bot is not in (``--guild`` or
+    ``discord.dev_guild_id`` naming the wrong server): said in one line, not a traceback."""
 
 
 def commands_hash(tree: Tree, guild: discord.abc.Snowflake | None) -> str:
@@ -45,7 +51,16 @@ async def sync_commands(
     if not force and await meta.get(key) == digest:
         log.info("slash commands unchanged; not syncing")
         return False
-    synced = await tree.sync(guild=guild)
+    try:
+        synced = await tree.sync(guild=guild)
+    except discord.Forbidden as error:
+        if guild is None or error.code != MISSING_ACCESS:
+            raise
+        raise SyncRefused(
+            f"Discord refused the commands for server {guild_id}: the bot is not in it. "
+            "Check the id (--guild, discord.dev_guild_id), or invite the bot there "
+            "(topicbot invite-url)"
+        ) from None
     await meta.put(key, digest)
     log.info(
         "synced %d slash commands %s", len(synced), f"to guild {guild_id}" if guild else "globally"

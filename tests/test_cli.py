@@ -87,6 +87,8 @@ def _related_entries() -> list[dict[str, object]]:
     good = article_fields()["related"][0]
     undated = {k: v for k, v in good.items() if k != "publishedDateTime"}
     undated["webUrl"] = "https://coastwire.example/undated"
+    # its own piece (the same outlet's headline and excerpt again would be a copy, not shown)
+    undated["title"] = "Ferry crews retrain as the harbour goes driverless"
     hostile = dict(good, webUrl="https://discord.com@evil.example/x")
     return [good, undated, hostile]
 
@@ -161,7 +163,8 @@ def test_a_file_with_bad_related_entries_is_stored_and_says_so_in_one_line(tmp_p
         ("https://coastwire.example/undated", None),
     ]
     text = topicbot("related", "--story", story, "--config", str(config), cwd=tmp_path).stdout
-    assert " — Coast Wire, date unknown, quality 41" in text.splitlines()[3]
+    assert text.splitlines()[0].startswith("story: Harbour City Trials Driverless Ferries — ")
+    assert " — Coast Wire, date unknown, quality 41" in text.splitlines()[4]
 
 
 def test_usage_and_config_errors_exit_two_with_one_line(tmp_path, config):
@@ -408,9 +411,10 @@ def test_related_from_the_shell_puts_what_shares_little_under_its_own_line(tmp_p
     story = "https://haldenpost.example/news"
     assert _main(["related", "--story", story, "--config", str(config)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith(" 1. Cracked pier forces Port Halden")
-    assert lines[3] == "less closely related (they share little with this story):"
-    assert lines[4].startswith(" 2. Council to review the timing of city traffic lights")
+    assert lines[0].startswith("story: Harbour Bridge closed after divers find cracked pier — ")
+    assert lines[1].startswith(" 1. Cracked pier forces Port Halden")
+    assert lines[4] == "less closely related (they share little with this story):"
+    assert lines[5].startswith(" 2. Council to review the timing of city traffic lights")
 
 
 def ingest_on_a_terminal(tmp_path: Path, config: Path) -> tuple[int, str]:

@@ -9,6 +9,7 @@ import pytest
 import pytest_asyncio
 
 from bot.app import TopicBot
+from bot.domain.stories import grouping_rules
 from storage.api import StoreApi
 from tests.bot.harness import FakeClock, Harness, seed_examples, settings_for
 from tests.discord_double import DiscordDouble
@@ -25,7 +26,10 @@ def engine(request: pytest.FixtureRequest) -> Callable[[Any], Awaitable[StoreApi
     url = postgresql_url(request)
 
     async def open_engine_store(settings: Any) -> StoreApi:
-        return await open_store(settings.storage.path, url)
+        # with the configured story grouping, as the bot opens it (bot/stores.py)
+        return await open_store(
+            settings.storage.path, url, grouping=grouping_rules(settings.related)
+        )
 
     return open_engine_store
 

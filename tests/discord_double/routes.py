@@ -111,8 +111,15 @@ async def get_gateway_bot(double: DiscordDouble, req: ApiRequest) -> Reply:
 # -- application commands ----------------------------------------------------------------
 
 
-def _scope(req: ApiRequest) -> int | None:
-    return int(req.params["guild_id"]) if "guild_id" in req.params else None
+def _scope(double: DiscordDouble, req: ApiRequest) -> int | None:
+    """Global (None) or a guild's commands; like Discord, a guild the bot is not in (or no
+    guild at all) is Missing Access."""
+    if "guild_id" not in req.params:
+        return None
+    guild = double.world.guilds.get(int(req.params["guild_id"]))
+    if guild is None or double.world.bot_user.id not in guild.members:
+        raise DiscordError(403, 50001)
+    return guild.id
 
 
 def _store_command(double: DiscordDouble, scope: int | None, body: dict[str, Any]) -> CommandDef:
@@ -140,7 +147,7 @@ def _store_command(double: DiscordDouble, scope: int | None, body: dict[str, Any
 async def put_commands(double: DiscordDouble, req: ApiRequest) -> Reply:
     """PUT (bulk overwrite) global or guild commands."""
     _own_app(double, req)
-    scope = _scope(req)
+    scope = _scope(double, req)
     ids = [_store_command(double, scope, body).id for body in req.body or []]
     for command in double.world.commands_for(scope):
         if command.id not in ids:
@@ -152,20 +159,20 @@ async def put_commands(double: DiscordDouble, req: ApiRequest) -> Reply:
 async def get_commands(double: DiscordDouble, req: ApiRequest) -> Reply:
     """GET global or guild commands."""
     _own_app(double, req)
-    return ok([payloads.command(c) for c in double.world.commands_for(_scope(req))])
+    return ok([payloads.command(c) for c in double.world.commands_for(_scope(double, req))])
 
 
 async def post_command(double: DiscordDouble, req: ApiRequest) -> Reply:
     """POST (upsert) one command."""
     _own_app(double, req)
-    command = _store_command(double, _scope(req), req.json_object())
+    command = _store_command(double, _scope(double, req), req.json_object())
     double.commands_changed()
     return ok(payloads.command(command), 201 if command.version == 1 else 200)
 
 
 def _command(double: DiscordDouble, req: ApiRequest) -> CommandDef:
     command = double.world.commands.get(int(req.params["command_id"]))
-    if command is None or command.guild_id != _scope(req):
+    if command is None or command.guild_id != _scope(double, req):
         raise DiscordError(404, 10063, "Unknown application command")
     return command
 
