@@ -21,7 +21,7 @@ from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
 from bot.ui.embeds import BRAND_COLOUR
 from bot.ui.feeds import describe_feed
-from bot.ui.pages import lines_page, page_renderer
+from bot.ui.pages import lines_page, page_renderer, view_of
 from storage.outbox.health import HealthCounts
 
 
@@ -60,10 +60,7 @@ async def render_feeds_page(
     if shown.pages > 1:
         footer += f" · {len(feeds)} feeds · page {shown.number} of {shown.pages}"
     embed.set_footer(text=footer)
-    view = discord.ui.View(timeout=None)
-    for button in shown.buttons:
-        view.add_item(button)
-    return [embed], view
+    return [embed], view_of(shown.buttons)
 
 
 @app_commands.guild_only()

@@ -20,6 +20,7 @@ from bot.ui.pages import (
     nav_buttons,
     page_renderer,
     topics_page,
+    view_of,
 )
 from bot.ui.readers import (
     describe_subscription,
@@ -42,9 +43,7 @@ async def render_topics_page(
     listing = await interaction.client.services.catalog.topics(
         guild_id_of(interaction), page, per_page=TOPICS_PER_PAGE
     )
-    view = discord.ui.View(timeout=None)
-    for button in nav_buttons("topics", listing.number, listing.pages):
-        view.add_item(button)
+    view = view_of(nav_buttons("topics", listing.number, listing.pages))
     return [topics_page(listing.topics, listing.number, listing.pages, listing.total)], view
 
 
@@ -85,10 +84,7 @@ async def subscriptions_page(
     if shown.pages > 1:
         footer += f" · page {shown.number} of {shown.pages}"
     embed.set_footer(text=footer)
-    view = discord.ui.View(timeout=None)
-    for button in shown.buttons:
-        view.add_item(button)
-    return [embed], view
+    return [embed], view_of(shown.buttons)
 
 
 class Readers(commands.Cog):

@@ -3,10 +3,10 @@ topics by use, the latest published articles."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from bot.domain.guild_settings import GuildSettingsService
+from bot.domain.paging import page_window
 from bot.domain.subscriptions import SubscriptionService
 from storage.api import StoreApi
 from storage.models import Article, Topic
@@ -51,12 +51,9 @@ class CatalogService:
         """Topics of the articles the guild's members see, most-seen first, one page
         (clamped), each with how many of those articles carry it."""
         total = await self._store.topics.count_seen_in(guild_id)
-        pages = max(1, math.ceil(total / per_page))
-        number = min(max(page, 1), pages)
-        topics = await self._store.topics.seen_in(
-            guild_id, limit=per_page, offset=(number - 1) * per_page
-        )
-        return TopicPage(topics, number, pages, total)
+        window = page_window(total, page, per_page)
+        topics = await self._store.topics.seen_in(guild_id, limit=per_page, offset=window.offset)
+        return TopicPage(topics, window.number, window.pages, total)
 
     async def latest(self, guild_id: int, topic_text: str | None, *, limit: int) -> Latest:
         """The newest articles published in the guild and above its quality bar."""

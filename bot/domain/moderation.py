@@ -5,12 +5,12 @@ Decisions apply to the moderator's own guild only and are written to the audit l
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
+from bot.domain.paging import page_window
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from bot.domain.text import has_visible, query_terms, shown
 from storage.api import StoreApi
@@ -191,22 +191,18 @@ class ModerationService:
     async def queue(self, guild_id: int, page: int, *, page_size: int) -> Page:
         """Pending articles, newest first, one page (clamped to the pages there are)."""
         total = await self._store.publication.count(guild_id, "pending")
-        pages = max(1, math.ceil(total / page_size))
-        number = min(max(page, 1), pages)
+        window = page_window(total, page, page_size)
         items = await self._store.publication.pending(
-            guild_id, limit=page_size, offset=(number - 1) * page_size
+            guild_id, limit=page_size, offset=window.offset
         )
-        return Page(items, number, pages, total)
+        return Page(items, window.number, window.pages, total)
 
     async def audit(self, guild_id: int, page: int, *, page_size: int) -> AuditPage:
         """The guild's audit log, newest first, one page (clamped to the pages there are)."""
         total = await self._store.audit.count(guild_id)
-        pages = max(1, math.ceil(total / page_size))
-        number = min(max(page, 1), pages)
-        entries = await self._store.audit.recent(
-            guild_id, limit=page_size, offset=(number - 1) * page_size
-        )
-        return AuditPage(entries, number, pages, total)
+        window = page_window(total, page, page_size)
+        entries = await self._store.audit.recent(guild_id, limit=page_size, offset=window.offset)
+        return AuditPage(entries, window.number, window.pages, total)
 
     async def suggest(
         self, guild_id: int, typed: str, state: StateFilter, *, limit: int = 25

@@ -34,6 +34,15 @@ def nav_buttons(kind: str, page: int, pages: int, *, row: int = 0) -> list[disco
     ]
 
 
+def view_of(items: Sequence[discord.ui.Item[Any]]) -> discord.ui.View:
+    """A view holding ``items`` that never times out (its buttons are persistent: they work
+    after a restart)."""
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    return view
+
+
 _PAGE_RENDERERS: dict[str, Render] = {}
 
 
