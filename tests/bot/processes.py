@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage.outbox.rows import nonce_for
@@ -18,11 +19,17 @@ from storage.postgresql.store import PgStore
 from tests.bot.test_run import Topicbot, start_topicbot
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import build_guild
-from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
+from tests.storage.outbox_data import Outbox, sql
 
 URL_ENV = "TOPICBOT_DATABASE_URL"
 HOLDING = "worker lease taken"
 STANDING_BY = "standing by"
+
+
+def due_now() -> datetime:
+    """A moment a minute ago by the real clock, which the processes run on (a row due longer
+    than ``delivery.max_age_hours`` ago is skipped as no longer news)."""
+    return datetime.now(UTC) - timedelta(minutes=1)
 
 
 def write_pg_config(
@@ -150,7 +157,7 @@ class Backlog:
         for n in range(alerts):
             channel, feed = self.targets[n % self.channels], feeds[n % self.channels]
             pk = pks[n // self.channels]
-            await outbox.add_row(guild, "channel", channel.id, pk, due=NOW - HOUR, feed=feed)
+            await outbox.add_row(guild, "channel", channel.id, pk, due=due_now(), feed=feed)
 
     def arrived(self) -> Counter[tuple[int, str]]:
         """How often each (channel, nonce) of the backlog shows in its channel."""

@@ -24,6 +24,7 @@ from tests.bot.processes import (
     Backlog,
     Fleet,
     clean_fleet,
+    due_now,
     kill,
     wait_until,
     wait_until_all_sent,
@@ -34,7 +35,7 @@ from tests.bot.test_run import start_topicbot
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import build_world
 from tests.postgresql import until_sessions_wait_for_locks, with_database
-from tests.storage.outbox_data import HOUR, NOW, Outbox, sql
+from tests.storage.outbox_data import Outbox, sql
 
 START_S = 90.0  # a process's start under the load of a shared machine
 
@@ -280,7 +281,7 @@ async def test_sigkill_of_the_holder_mid_digest_run_gives_each_member_one_digest
                 sid = await outbox.subscribe(guild.id, member.id, topic, delivery="daily")
                 for pk in pks:
                     await outbox.add_row(
-                        guild.id, "dm", member.id, pk, mode="daily", due=NOW - HOUR,
+                        guild.id, "dm", member.id, pk, mode="daily", due=due_now(),
                         subscription=sid,
                     )  # fmt: skip
 
