@@ -24,10 +24,14 @@ from tests.factories import EXAMPLES_DIR, article_fields, article_text, write_ar
 from tests.storage.test_retention import MEMBER, NOW, ago, housekeeper, seed
 
 
-def topicbot(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def topicbot(
+    *args: str, cwd: Path, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``topicbot ARGS`` as a subprocess in ``cwd`` (with ``env``, else this process's)."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

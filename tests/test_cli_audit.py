@@ -33,14 +33,8 @@ def test_a_path_starting_with_a_tilde_is_in_the_home_folder(tmp_path: Path) -> N
         "storage:\n  path: ~/bot/topicbot.db\ningest:\n  inbox_dir: ~/inbox\n"
     )
     env = {**os.environ, "HOME": str(home)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "ingest", str(EXAMPLES_DIR), "--config", "topicbot.yaml"],
-        cwd=elsewhere,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = topicbot(
+        "ingest", str(EXAMPLES_DIR), "--config", "topicbot.yaml", cwd=elsewhere, env=env
     )
     assert result.returncode == 0, result.stderr
     assert (home / "bot" / "topicbot.db").is_file()
@@ -49,15 +43,8 @@ def test_a_path_starting_with_a_tilde_is_in_the_home_folder(tmp_path: Path) -> N
 
 def test_check_config_shows_a_tilde_path_in_the_home_folder(tmp_path: Path) -> None:
     (tmp_path / "topicbot.yaml").write_text("storage:\n  path: ~/topicbot.db\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "check-config", "--config", "topicbot.yaml"],
-        cwd=tmp_path,
-        env={**os.environ, "HOME": str(tmp_path / "home")},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    home = {**os.environ, "HOME": str(tmp_path / "home")}
+    result = topicbot("check-config", "--config", "topicbot.yaml", cwd=tmp_path, env=home)
     assert result.returncode == 0, result.stderr
     assert f"  store: {tmp_path / 'home' / 'topicbot.db'}" in result.stdout.splitlines()
 
@@ -124,18 +111,6 @@ def test_output_read_by_a_pipe_that_closed_is_not_a_store_failure(
         assert (result.returncode, result.stderr) == (0, ""), command
 
 
-def _run(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_a_store_path_that_cannot_hold_a_store_is_named_by_every_command(
     tmp_path: Path,
 ) -> None:
@@ -153,10 +128,10 @@ def test_a_store_path_that_cannot_hold_a_store_is_named_by_every_command(
             f"storage:\n  path: {path}\ndiscord:\n  api_base: http://127.0.0.1:9/api/v10\n"
         )
         for command in (["stats"], ["ingest", str(EXAMPLES_DIR)], ["run"], ["worker"]):
-            result = _run(*command, "--config", "topicbot.yaml", cwd=tmp_path, env=with_token)
+            result = topicbot(*command, "--config", "topicbot.yaml", cwd=tmp_path, env=with_token)
             assert (result.returncode, result.stdout) == (3, ""), command
             assert result.stderr.splitlines() == [f"topicbot: the store failed: {problem}"]
-        doctor = _run("doctor", "--config", "topicbot.yaml", cwd=tmp_path, env=env)
+        doctor = topicbot("doctor", "--config", "topicbot.yaml", cwd=tmp_path, env=env)
         assert doctor.returncode == 1
         assert f"FIX  store: {problem}" in doctor.stdout.splitlines()
 
@@ -185,7 +160,7 @@ def test_doctor_says_an_inbox_that_cannot_be_a_folder_needs_fixing(tmp_path: Pat
          "cannot be created — fix ingest.inbox_dir"),
     ):  # fmt: skip
         (tmp_path / "topicbot.yaml").write_text(f"ingest:\n  inbox_dir: {inbox}\n")
-        doctor = _run("doctor", "--config", "topicbot.yaml", cwd=tmp_path, env=env)
+        doctor = topicbot("doctor", "--config", "topicbot.yaml", cwd=tmp_path, env=env)
         assert doctor.returncode == 1
         assert f"FIX  inbox: {said}" in doctor.stdout.splitlines()
 
@@ -238,7 +213,7 @@ def test_a_newer_topicbot_does_not_upgrade_a_store_an_older_bot_still_runs_on(
             refused = topicbot(*command, "--config", str(config), cwd=tmp_path)
             assert (refused.returncode, refused.stderr) == (3, f"topicbot: {said}\n"), command
         env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-        doctor = _run("doctor", "--config", str(config), cwd=tmp_path, env=env)
+        doctor = topicbot("doctor", "--config", str(config), cwd=tmp_path, env=env)
         assert f"FIX  store: {said}" in doctor.stdout.splitlines()
         assert asyncio.run(_version_of(store)) == old
     finally:
