@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from storage.models import Article
 from tests.bot.conftest import MakeHarness
 from tests.bot.harness import EPHEMERAL, Harness, recent
 from tests.factories import EXAMPLES_DIR, write_article
@@ -22,6 +23,12 @@ HEADLINE = "Riverton City Council Votes to Ban Face Scanning by Police"
 PATH = "riverton-ledger.example/news/2026/11/20/council-bans-face-scanning"
 # Members try many things in a row here; the per-member cooldowns are tested elsewhere.
 UNHURRIED = {"related_per_minute": 600, "latest_per_minute": 600, "autocomplete_per_10s": 1000}
+
+
+async def published_piece(harness: Harness, **fields: Any) -> Article:
+    """An article its source published, known by its web link alone, with no coverage listed
+    (``fields`` as the test factory takes them)."""
+    return await harness.add_article(originalUrl=..., related=[], published=True, **fields)
 
 
 @pytest.fixture
@@ -112,12 +119,10 @@ async def test_a_headline_typed_out_in_full_finds_its_story(harness: Harness):
 async def test_a_headline_two_outlets_share_asks_which_one(harness: Harness):
     for outlet, hours in (("A News", 2), ("B Herald", 30)):
         host = outlet.split()[1].lower() + ".example"
-        await harness.add_article(
+        await published_piece(
+            harness,
             title="Storm batters the coast",
             webUrl=f"https://{host}/storm",
-            originalUrl=...,
-            related=[],
-            published=True,
             publishedDateTime=recent(hours),
             provider={"name": outlet, "domain": host},
         )
@@ -137,30 +142,24 @@ async def test_a_headline_two_outlets_share_asks_which_one(harness: Harness):
 async def storm_and_copies(harness: Harness) -> str:
     """A News's story, its own copy under another link (a page parameter), and B Herald's
     coverage; returns A News's story id."""
-    story = await harness.add_article(
+    story = await published_piece(
+        harness,
         title="Storm batters the coast",
         webUrl="https://news.example/storm",
-        originalUrl=...,
-        related=[],
-        published=True,
         publishedDateTime=recent(2),
         provider={"name": "A News", "domain": "news.example"},
     )
-    await harness.add_article(
+    await published_piece(
+        harness,
         title="Storm  batters the coast",
         webUrl="https://news.example/storm?page=1",
-        originalUrl=...,
-        related=[],
-        published=True,
         publishedDateTime=recent(2),
         provider={"name": "A News", "domain": "news.example"},
     )
-    await harness.add_article(
+    await published_piece(
+        harness,
         title="Storm batters the coast",
         webUrl="https://herald.example/storm",
-        originalUrl=...,
-        related=[],
-        published=True,
         publishedDateTime=recent(5),
         provider={"name": "B Herald", "domain": "herald.example"},
     )
@@ -187,12 +186,10 @@ async def test_a_query_lists_an_outlets_copies_once(harness: Harness):
 
 
 async def test_a_story_just_stored_is_offered_and_found_at_once(harness: Harness):
-    story = await harness.add_article(
+    story = await published_piece(
+        harness,
         title="Lighthouse keepers return to Cape Morrow",
         webUrl="https://capepost.example/lighthouse",
-        originalUrl=...,
-        related=[],
-        published=True,
         publishedDateTime=recent(0.1),
         provider={"name": "Cape Post", "domain": "capepost.example"},
     )
@@ -322,12 +319,10 @@ def test_the_cli_names_the_stories_a_shared_headline_could_mean(engine_cli: Any,
 async def test_latest_says_why_a_topic_that_topics_counts_shows_nothing(harness: Harness):
     """`/topics` counts what members here see, whatever its quality; `/latest` lists only what
     reaches the server's bar. A member who picks a counted topic learns why it is empty."""
-    await harness.add_article(
+    await published_piece(
+        harness,
         title="Ferry gossip from the quay",
         webUrl="https://quay.example/gossip",
-        originalUrl=...,
-        related=[],
-        published=True,
         quality=5,
         topics=["Quay Gossip"],
     )
@@ -362,12 +357,10 @@ async def test_latest_in_a_server_that_published_nothing_says_so(make_harness: M
 async def test_autocomplete_finds_a_headline_typed_in_another_form(harness: Harness):
     """Members type the words they remember: "council bans" for "Council Votes to Ban",
     "ferry" for "Ferries"; the suggestions hold the story, and picking it works."""
-    ferries = await harness.add_article(
+    ferries = await published_piece(
+        harness,
         title="Harbour Ferries Halted by Strike",
         webUrl="https://quay.example/ferries-halted",
-        originalUrl=...,
-        related=[],
-        published=True,
         publishedDateTime=recent(1),
         provider={"name": "Quay News", "domain": "quay.example"},
     )
@@ -385,12 +378,10 @@ async def test_autocomplete_finds_a_headline_typed_in_another_form(harness: Harn
 
 async def test_one_outlets_recurring_headline_is_told_apart_by_its_date(harness: Harness):
     for day in (1, 2):
-        await harness.add_article(
+        await published_piece(
+            harness,
             title="Morning briefing: what to know today",
             webUrl=f"https://daily.example/briefing/{day}",
-            originalUrl=...,
-            related=[],
-            published=True,
             publishedDateTime=f"2026-11-0{day}T06:00:00Z",
             provider={"name": "The Daily", "domain": "daily.example"},
         )
@@ -416,12 +407,10 @@ async def test_after_retention_prunes_a_story_nothing_of_it_is_offered_or_counte
     harness.clock.advance(days=8)  # the examples are weeks old, and stored a week ago
     await harness.bot.housekeeper.run()
     assert await harness.store.articles.get_by_url(RIVERTON) is None
-    fresh = await harness.add_article(
+    fresh = await published_piece(
+        harness,
         title="Lighthouse keepers return to Cape Morrow",
         webUrl="https://capepost.example/lighthouse",
-        originalUrl=...,
-        related=[],
-        published=True,
         publishedDateTime=recent(1),
         topics=["Lighthouses"],
         provider={"name": "Cape Post", "domain": "capepost.example"},
@@ -451,12 +440,10 @@ async def test_a_few_words_sent_without_picking_name_the_stories_they_could_mean
         "the suggestions, or search with `/related query:`."
     )
     # a headline's markdown and mentions are shown as written, never as formatting or pings
-    await harness.add_article(
+    await published_piece(
+        harness,
         title="*Breaking*: @everyone tide_tables __now__",
         webUrl="https://tides.example/now",
-        originalUrl=...,
-        related=[],
-        published=True,
         publishedDateTime=recent(1),
         provider={"name": "Tide Times", "domain": "tides.example"},
     )
