@@ -44,6 +44,17 @@ def migration_scripts() -> list[tuple[int, str]]:
     return found
 
 
+def latest_schema_version() -> int:
+    """The version the packaged migrations bring a store to (read from their names only)."""
+    folder = resources.files("storage") / "migrations"
+    versions = [
+        int(match.group(1))
+        for entry in folder.iterdir()
+        if (match := _MIGRATION_NAME.match(entry.name))
+    ]
+    return max(versions, default=0)
+
+
 # SQLite's page cache per connection, unless the caller says otherwise (``storage.cache_mb``).
 # A long ingest fills it, so it is a fixed part of the writing process's memory: with 64 MiB a
 # run of 100,000 files peaked at about 225 MB in that process, with 24 under the 200 MB goal

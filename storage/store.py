@@ -16,9 +16,9 @@ from storage.database import (
     DEFAULT_CACHE_MB,
     Database,
     cap_size,
+    latest_schema_version,
     make_room_for,
     migrate,
-    migration_scripts,
     open_connection,
     schema_version,
 )
@@ -214,7 +214,7 @@ async def _refuse_upgrade_under_a_running_bot(connection: aiosqlite.Connection, 
     """Upgrading the schema of a store that an older topicbot still runs on would change its
     tables under it (a `topicbot stats` of the new version, run before the restart)."""
     current = await schema_version(connection)
-    latest = migration_scripts()[-1][0]
+    latest = latest_schema_version()
     if not 0 < current < latest:
         return
     holder = held_elsewhere(path)

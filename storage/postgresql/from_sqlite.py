@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.database import StoreError, migration_scripts
+from storage.database import StoreError, latest_schema_version
 from storage.postgresql.articles import index_overflow
 from storage.postgresql.connection import Connection
 from storage.postgresql.schema import open_migrated_pool
@@ -131,7 +131,7 @@ def open_sqlite_read_only(path: Path) -> sqlite3.Connection:
 
 def _check_sqlite_version(connection: sqlite3.Connection, path: Path) -> None:
     (version,) = connection.execute("PRAGMA user_version").fetchone()
-    latest = migration_scripts()[-1][0]
+    latest = latest_schema_version()
     if version < latest:
         raise CopyRefused(
             f"the SQLite store {path} is at schema version {version}, this topicbot's is "
