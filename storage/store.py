@@ -27,6 +27,7 @@ from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.lifetime import ClosedOnExit
+from storage.members import MemberRepository
 from storage.models import Gauges, StoreStats
 from storage.outbox.repository import DeliveryRepository
 from storage.publication import FtsTitleSuggestions, PublicationRepository
@@ -87,6 +88,7 @@ class Store(ClosedOnExit):
         self.guild_settings = GuildSettingsRepository(connection)
         self.audit = AuditRepository(connection)
         self.meta = MetaRepository(connection)
+        self.members = MemberRepository(connection)
         self.deliveries = DeliveryRepository(connection)
         self.retention = RetentionRepository(housekeeping_db or db)
 

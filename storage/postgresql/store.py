@@ -15,6 +15,7 @@ from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.lifetime import ClosedOnExit
+from storage.members import MemberRepository
 from storage.models import Gauges, StoreStats
 from storage.postgresql.articles import ARTICLE, PgArticleRepository
 from storage.postgresql.associations import PgAssociationRepository
@@ -55,6 +56,7 @@ class PgStore(ClosedOnExit):
         self.subscriptions = SubscriptionRepository(db.named)
         self.guild_settings = GuildSettingsRepository(db.named)
         self.meta = MetaRepository(db.named)
+        self.members = MemberRepository(db.named)
         self.feeds = FeedRepository(db.named)
         self.audit = AuditRepository(db.named)
         self.publication = PublicationRepository(db.named, ARTICLE, PgTitleSuggestions(db))
