@@ -121,14 +121,18 @@ def welcome_back(resumed: int) -> str:
 async def note_member(interaction: discord.Interaction) -> None:
     """A command used in a server shows its member is in it: the store remembers that (no
     need to ask Discord before their next alert from there), and subscriptions paused because
-    they had left resume (``interaction.extras[RESUMED]`` says how many). A failure here is
-    logged and the command still runs."""
+    they had left resume (``interaction.extras[RESUMED]`` says how many). A lost database
+    session is the command's answer (it would meet the same); another failure here is logged
+    and the command still runs."""
     services = getattr(interaction.client, "services", None)
     if interaction.guild_id is None or services is None:
         return
     guild_id, user_id = interaction.guild_id, interaction.user.id
     try:
         resumed = await services.subscriptions.member_seen(guild_id, user_id)
+    except ConnectionLost as lost:
+        log.warning("a command could not be answered: %s", lost)
+        raise app_commands.CheckFailure(STORE_LOST) from lost
     except Exception:
         log.warning("could not note member %d as present", interaction.user.id, exc_info=True)
         return
