@@ -375,10 +375,12 @@ async def test_deleting_a_message_answers_as_discord_does(
 
     async def delete(channel_id: int, message_id: int) -> tuple[int, int | None]:
         url = f"{double.api_base}/channels/{channel_id}/messages/{message_id}"
-        async with aiohttp.ClientSession(headers=headers) as session:
-            async with session.delete(url) as response:
-                body = await response.json() if response.status != 204 else None
-                return response.status, body and body["code"]
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.delete(url) as response,
+        ):
+            body = await response.json() if response.status != 204 else None
+            return response.status, body and body["code"]
 
     assert await delete(g.general.id, own.id) == (204, None)
     assert [m.content for m in double.messages_in(g.general.id)] == ["a member's"]
