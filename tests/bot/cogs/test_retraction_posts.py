@@ -347,3 +347,17 @@ async def test_a_story_published_again_before_the_press_keeps_its_posts(bare: Ha
         f"“{TITLE}” is published here, so its posts stay. Nothing was deleted."
     )
     assert deletes(harness) == []
+
+
+async def test_a_post_whose_channel_was_deleted_is_gone_with_it(bare: Harness):
+    harness, g = bare, bare.first
+    article = await posted_in_both_channels(harness, g)
+    await harness.double.delete_channel(g.general)
+    reply = await retract(harness, g, article)
+    pressed = await press(harness, reply, "Delete 2 posts", g.moderator.id)
+    assert pressed.content == (
+        f"Deleted 1 post of “{TITLE}”.\n"
+        f"The post in <#{g.general.id}> is gone with its channel, which was deleted."
+    )
+    assert labels(pressed.message) == []
+    assert posts(harness, g.alerts.id) == []
