@@ -28,7 +28,7 @@ from bot.domain.moderation import (
 from bot.domain.text import clip, headline
 from bot.errors import report_error
 from bot.ui.choices import article_choices
-from bot.ui.embeds import BRAND_COLOUR, plain
+from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
 from bot.ui.moderation import audit_embed, queue_item_embed
 from bot.ui.pages import nav_buttons, page_renderer, view_of
 from storage.models import GuildArticle
@@ -241,7 +241,7 @@ def removal_note(guild_id: int, removal: Removal) -> str:
                 f"{where} stays: Discord did not let me delete it ({result.detail}). Press the "
                 f"button again, or delete it by hand ({link})."
             )
-    return clip("\n".join(lines), 2000)
+    return fit_lines(lines, 2000, "…and {n} more posts")[0]
 
 
 @page_renderer("queue")
