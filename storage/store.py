@@ -26,6 +26,7 @@ from storage.exclusive import StoreInUse, held_elsewhere
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
+from storage.left_servers import LeftServersRepository
 from storage.lifetime import ClosedOnExit
 from storage.models import Gauges, StoreStats
 from storage.outbox.repository import DeliveryRepository
@@ -89,6 +90,7 @@ class Store(ClosedOnExit):
         self.meta = MetaRepository(connection)
         self.deliveries = DeliveryRepository(connection)
         self.retention = RetentionRepository(housekeeping_db or db)
+        self.left_servers = LeftServersRepository(housekeeping_db or db)
 
     @classmethod
     async def open(
