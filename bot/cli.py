@@ -378,8 +378,8 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
         f"deliveries     {deliveries}\n"
         f"store          {_size(stats.size)}\n"
         f"last pruning   {_pruning(stats.last_pruning)}\n"
-        f"digests        {_overrides(stats.digest_overrides)}\n"
-        f"left servers   {_left_servers(stats, next_deletion)}"
+        f"left servers   {_left_servers(stats, next_deletion)}\n"
+        f"digests        {_overrides(stats.digest_overrides)}"
     )
     return EXIT_OK
 

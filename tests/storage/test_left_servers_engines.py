@@ -145,9 +145,7 @@ async def test_invited_back_before_the_deadline_it_keeps_everything(world: Any):
 
 async def test_left_server_days_null_keeps_their_data_forever(world: Any):
     kept = await held(world, GONE)
-    keeper = housekeeper(
-        world, now=NOW + 3650 * DAY, left_server_days=None, deliveries_days=None
-    )
+    keeper = housekeeper(world, now=NOW + 3650 * DAY, left_server_days=None, deliveries_days=None)
     run = await keeper.run()
     assert run.servers == 0
     assert await held(world, GONE) == kept
@@ -195,9 +193,7 @@ async def test_a_server_invited_back_during_its_deletion_keeps_what_is_left(any_
     await outbox.feed(GONE, 1, topic)
     await any_store.guild_settings.left(GONE, NOW - 40 * DAY)
     cutoff = NOW - 30 * DAY
-    assert await any_store.left_servers.delete_data(GONE, cutoff, limit=10) == {
-        "subscriptions": 10
-    }
+    assert await any_store.left_servers.delete_data(GONE, cutoff, limit=10) == {"subscriptions": 10}
     assert await any_store.guild_settings.returned(GONE)
     assert await any_store.left_servers.delete_data(GONE, cutoff, limit=10) is None
     assert (await held(any_store, GONE))["subscriptions"] == 20
