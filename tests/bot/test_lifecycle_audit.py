@@ -231,6 +231,28 @@ async def test_a_server_gone_past_left_server_days_is_deleted_and_invited_back_s
     assert f"<#{b.alerts.id}>" in listing.embeds[0]["description"]
 
 
+async def test_invited_back_before_left_server_days_its_set_up_is_never_deleted(
+    harness: Harness,
+):
+    a = harness.first
+    member = a.members[0]
+    await seed_topic(harness)
+    await route(harness, a, a.alerts.id)
+    await follow(harness, a, member.id, "Transport")
+
+    await kick(harness, a)
+    harness.clock.advance(days=29)
+    await invite_back(harness, a)
+    harness.clock.advance(days=400)
+    run = await harness.bot.housekeeper.run()
+
+    assert run.servers == 0
+    listing = await harness.slash(a, a.moderator.id, "feed list")
+    assert f"<#{a.alerts.id}>" in listing.embeds[0]["description"]
+    subscriptions = await harness.slash(a, member.id, "subscriptions")
+    assert "Transport" in subscriptions.embeds[0]["description"]
+
+
 # --- permissions lost and given back ------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ done twice changes nothing more. The same tests on both engines."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from bot.config import RetentionSettings
 from bot.domain.retention import Housekeeper
+from tests.engines import ENGINES, open_store, postgresql_url
 from tests.storage.outbox_data import NOW, Outbox, sql
 
 GONE, SOON, STAYS = 11, 22, 33  # left 31 days ago, left 29 days ago, never left
@@ -206,3 +208,33 @@ async def test_stats_count_the_servers_waiting_and_the_first_to_go(world: Any):
     await housekeeper(world).run()
     stats = await world.stats()
     assert (stats.servers_left, stats.first_left_at) == (1, NOW - 29 * DAY)
+
+
+@pytest.fixture(params=ENGINES)
+async def two_processes(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
+    """Two stores on one database, as two processes of a deployment open it."""
+    url = postgresql_url(request)
+    async with await open_store(tmp_path / "topicbot.db", url) as first:
+        async with await open_store(tmp_path / "topicbot.db", url) as second:
+            yield first, second
+
+
+async def test_two_processes_deleting_at_once_delete_each_server_once(two_processes: Any):
+    first, second = two_processes
+    outbox = Outbox(first)
+    topic = await outbox.topic("Transport")
+    shared = await outbox.article("shared", [topic])
+    for guild in (GONE, STAYS):
+        await set_up(first, guild, topic, shared, outbox)
+    for user in range(300):
+        await outbox.subscribe(GONE, 2000 + user, topic)
+    await first.guild_settings.left(GONE, NOW - 31 * DAY)
+    kept = await held(first, STAYS)
+
+    runs = await asyncio.gather(
+        housekeeper(first, batch_rows=100).run(), housekeeper(second, batch_rows=100).run()
+    )
+
+    assert sum(run.servers for run in runs) == 1
+    assert await held(second, GONE) == dict.fromkeys(GUILD_TABLES, 0)
+    assert await held(second, STAYS) == kept
