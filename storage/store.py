@@ -26,7 +26,7 @@ from storage.exclusive import StoreInUse, held_elsewhere
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
-from storage.left_servers import LeftServersRepository
+from storage.left_servers import SQLITE_BY_GUILD, LeftServersRepository
 from storage.lifetime import ClosedOnExit
 from storage.models import Gauges, StoreStats
 from storage.outbox.repository import DeliveryRepository
@@ -90,7 +90,7 @@ class Store(ClosedOnExit):
         self.meta = MetaRepository(connection)
         self.deliveries = DeliveryRepository(connection)
         self.retention = RetentionRepository(housekeeping_db or db)
-        self.left_servers = LeftServersRepository(housekeeping_db or db)
+        self.left_servers = LeftServersRepository(housekeeping_db or db, by_guild=SQLITE_BY_GUILD)
 
     @classmethod
     async def open(

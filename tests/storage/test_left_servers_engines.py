@@ -214,9 +214,10 @@ async def test_stats_count_the_servers_waiting_and_the_first_to_go(world: Any):
 async def two_processes(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
     """Two stores on one database, as two processes of a deployment open it."""
     url = postgresql_url(request)
-    async with await open_store(tmp_path / "topicbot.db", url) as first:
-        async with await open_store(tmp_path / "topicbot.db", url) as second:
-            yield first, second
+    first = await open_store(tmp_path / "topicbot.db", url)
+    second = await open_store(tmp_path / "topicbot.db", url)
+    async with first, second:
+        yield first, second
 
 
 async def test_two_processes_deleting_at_once_delete_each_server_once(two_processes: Any):
