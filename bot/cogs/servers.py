@@ -3,6 +3,8 @@ server or invited back, a routed channel deleted."""
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 from discord.ext import commands
 
@@ -15,25 +17,33 @@ class ServerEvents(commands.Cog):
     def __init__(self, bot: TopicBot) -> None:
         self.bot = bot
         self.servers = bot.services.servers
+        # discord.py runs each listener as a task of its own: without this, a kick's handling
+        # could end after that of the invitation that followed it (PostgreSQL's pool runs them
+        # side by side), leaving the server marked as removed while the bot is in it. The
+        # lock hands itself on first come, first served, which is the events' order.
+        self._in_order = asyncio.Lock()
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Kicked, banned, or the server deleted (an outage is ``on_guild_unavailable``)."""
-        await self.servers.removed(guild.id)
+        async with self._in_order:
+            await self.servers.removed(guild.id)
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:
         """Invited (back): channels deleted while it was away take their feeds with them."""
-        await self._seen(guild)
+        async with self._in_order:
+            await self._seen(guild)
 
     @commands.Cog.listener()
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """Seen at connection (``on_ready`` then checks every feed at once), or back after an
         outage."""
-        if self.bot.is_ready():
-            await self._seen(guild)
-        else:
-            await self.servers.present(guild.id)
+        async with self._in_order:
+            if self.bot.is_ready():
+                await self._seen(guild)
+            else:
+                await self.servers.present(guild.id)
 
     async def _seen(self, guild: discord.Guild) -> None:
         await self.servers.present(guild.id)
@@ -58,14 +68,15 @@ class ServerEvents(commands.Cog):
         """What changed while the bot was offline, when no event came: servers it was removed
         from are not among its servers now, and deleted channels and roles are not in
         theirs."""
-        await self.servers.missing(self._present)
-        available = [guild for guild in self.bot.guilds if not guild.unavailable]
-        await self.servers.check_every_feed(
-            {guild.id: [channel.id for channel in guild.channels] for guild in available},
-            {guild.id: [role.id for role in guild.roles] for guild in available},
-            actor_id=self._me(),
-            deleted=self._deleted,
-        )
+        async with self._in_order:
+            await self.servers.missing(self._present)
+            available = [guild for guild in self.bot.guilds if not guild.unavailable]
+            await self.servers.check_every_feed(
+                {guild.id: [channel.id for channel in guild.channels] for guild in available},
+                {guild.id: [role.id for role in guild.roles] for guild in available},
+                actor_id=self._me(),
+                deleted=self._deleted,
+            )
 
     def _me(self) -> int:
         assert self.bot.user is not None
@@ -82,12 +93,14 @@ class ServerEvents(commands.Cog):
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
         """A channel deleted takes its feeds with it."""
-        await self.servers.channel_deleted(channel.guild.id, channel.id, actor_id=self._me())
+        async with self._in_order:
+            await self.servers.channel_deleted(channel.guild.id, channel.id, actor_id=self._me())
 
     @commands.Cog.listener()
     async def on_guild_role_delete(self, role: discord.Role) -> None:
         """A role deleted is mentioned by no feed, and moderates no more."""
-        await self.servers.role_deleted(role.guild.id, role.id, actor_id=self._me())
+        async with self._in_order:
+            await self.servers.role_deleted(role.guild.id, role.id, actor_id=self._me())
 
 
 async def setup(bot: TopicBot) -> None:

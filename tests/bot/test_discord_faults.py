@@ -9,13 +9,7 @@ from bot.app import TopicBot
 from storage import Store
 from tests.bot.harness import Harness, settings_for
 from tests.discord_double.client import running_bot
-
-
-async def wait_until(predicate, timeout_s: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.05)
+from tests.waiting import eventually
 
 
 async def answers(harness: Harness) -> None:
@@ -30,7 +24,7 @@ async def test_a_dropped_gateway_is_resumed_and_commands_still_answer(harness: H
     session = gateway.current
     assert session is not None
     await gateway.force_close(4000)
-    await wait_until(lambda: session.resumes >= 1)
+    await eventually(lambda: session.resumes >= 1, "the session resumed")
     await answers(harness)
 
 
@@ -41,8 +35,8 @@ async def test_a_reconnect_request_and_an_invalid_session_are_survived(harness: 
     await asyncio.sleep(0.3)
     await answers(harness)
     await gateway.invalidate_session(resumable=False)
-    await wait_until(lambda: gateway.identifies > identifies)
-    await wait_until(harness.bot.is_ready)
+    await eventually(lambda: gateway.identifies > identifies, "a new identify")
+    await eventually(harness.bot.is_ready, "ready again")
     await answers(harness)
 
 

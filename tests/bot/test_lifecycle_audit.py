@@ -8,18 +8,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 
 from bot.app import TopicBot
 from tests.bot.harness import EPHEMERAL, Harness
-from tests.bot.processes import wait_until
 from tests.bot.test_alerts import follow, posts, route, story
 from tests.discord_double.client import running_bot
 from tests.discord_double.plugin import GuildWorld
 from tests.discord_double.state import GUILD_ANNOUNCEMENT, SEND_MESSAGES, Overwrite
+from tests.waiting import eventually
 
 PUBLIC_THREAD, GUILD_FORUM = 11, 15
 
@@ -37,19 +36,10 @@ def dm_requests_to(harness: Harness, user_id: int) -> int:
     return 0 if channel is None else requests_to(harness, channel.id)
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> None:
-    """Wait (polling, at most 5 s) until the bot has acted on an event."""
-    for _ in range(250):
-        if await condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"not within 5 s: {what}")
-
-
 async def kick(harness: Harness, guild: GuildWorld) -> None:
     """The bot is kicked from ``guild`` and has taken note."""
     await harness.double.remove_bot(guild.guild)
-    await wait_until(lambda: harness.bot.get_guild(guild.id) is None, 5, "GUILD_DELETE seen")
+    await eventually(lambda: harness.bot.get_guild(guild.id) is None, "GUILD_DELETE seen")
     settings = harness.store.guild_settings
     await eventually(lambda: settings.is_gone(guild.id), "the store knows the bot left")
 
@@ -57,7 +47,7 @@ async def kick(harness: Harness, guild: GuildWorld) -> None:
 async def invite_back(harness: Harness, guild: GuildWorld) -> None:
     """The bot is invited back to ``guild`` (with its role) and has taken note."""
     await harness.double.add_bot(guild.guild, [guild.bot_role.id])
-    await wait_until(lambda: harness.bot.get_guild(guild.id) is not None, 5, "GUILD_CREATE seen")
+    await eventually(lambda: harness.bot.get_guild(guild.id) is not None, "GUILD_CREATE seen")
     settings = harness.store.guild_settings
 
     async def back() -> bool:
@@ -164,13 +154,33 @@ async def test_invited_back_the_old_feeds_and_subscriptions_resume_without_a_flo
     assert "paused" not in listing.embeds[0]["description"]
 
 
+async def test_a_kick_and_an_invite_back_in_quick_succession_leave_the_server_served(
+    harness: Harness,
+):
+    """Removed, then invited straight back (a moderator undoing a mistake): the two events
+    are handled in the order Discord sent them, so the bot ends up serving the server, not
+    marked as removed from it."""
+    a = harness.first
+    await seed_topic(harness)
+    await route(harness, a, a.alerts.id)
+    await harness.double.remove_bot(a.guild)
+    await harness.double.add_bot(a.guild, [a.bot_role.id])
+    await eventually(lambda: harness.bot.get_guild(a.id) is not None, "GUILD_CREATE seen")
+    await asyncio.sleep(0.5)  # both events' handlers have had time to end, in whatever order
+
+    assert not await harness.store.guild_settings.is_gone(a.id)
+    await story(harness, 1, title="After the return")
+    await harness.deliver()
+    (post,) = posts(harness, a.alerts.id)
+    assert post.embeds[0]["title"] == "After the return"
+
+
 async def test_a_server_outage_is_not_a_kick(harness: Harness):
     a = harness.first
     await route(harness, a, a.alerts.id)
     await harness.double.guild_outage(a.guild)
-    await wait_until(
+    await eventually(
         lambda: harness.bot.get_guild(a.id) is None or harness.bot.get_guild(a.id).unavailable,  # type: ignore[union-attr]
-        5,
         "the outage seen",
     )
     assert not await harness.store.guild_settings.is_gone(a.id)
@@ -341,7 +351,7 @@ async def test_feed_add_takes_an_announcement_channel_and_posts_there(harness: H
     a = harness.first
     news = harness.double.world.add_channel(a.guild, "announcements", type=GUILD_ANNOUNCEMENT)
     await harness.double.create_channel(news)
-    await wait_until(lambda: harness.bot.get_channel(news.id) is not None, 5, "channel cached")
+    await eventually(lambda: harness.bot.get_channel(news.id) is not None, "channel cached")
     await route(harness, a, news.id)
     await story(harness, 1)
     await harness.deliver()
@@ -407,7 +417,7 @@ async def test_a_channel_deleted_while_the_bot_was_away_goes_with_its_feeds_on_i
     await route(harness, a, a.alerts.id)
     await route(harness, a, a.general.id)
     await harness.double.remove_bot(a.guild)
-    await wait_until(lambda: harness.bot.get_guild(a.id) is None, 5, "GUILD_DELETE seen")
+    await eventually(lambda: harness.bot.get_guild(a.id) is None, "GUILD_DELETE seen")
     del a.guild.channels[a.alerts.id]  # deleted while the bot was not there to hear of it
     await invite_back(harness, a)
 

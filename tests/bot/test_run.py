@@ -13,6 +13,7 @@ import pytest
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import build_world
 from tests.factories import EXAMPLES_DIR
+from tests.waiting import PATIENCE_S
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,7 +43,7 @@ class Topicbot:
         async for raw in self.process.stderr:
             self.lines.append(raw.decode(errors="replace").rstrip())
 
-    async def wait_for_log(self, text: str, timeout_s: float = 20) -> None:
+    async def wait_for_log(self, text: str, timeout_s: float = PATIENCE_S) -> None:
         """Wait until a log line contains ``text``."""
         deadline = asyncio.get_running_loop().time() + timeout_s
         while not any(text in line for line in self.lines):
@@ -50,12 +51,14 @@ class Topicbot:
                 raise AssertionError(f"no log line with {text!r}:\n" + "\n".join(self.lines))
             await asyncio.sleep(0.05)
 
-    async def stop(self, timeout_s: float = 20, sig: signal.Signals = signal.SIGTERM) -> int:
+    async def stop(
+        self, timeout_s: float = PATIENCE_S, sig: signal.Signals = signal.SIGTERM
+    ) -> int:
         """SIGTERM (or ``sig``), then the exit code."""
         self.process.send_signal(sig)
         return await self.finish(timeout_s)
 
-    async def finish(self, timeout_s: float = 30) -> int:
+    async def finish(self, timeout_s: float = 2 * PATIENCE_S) -> int:
         """Wait for the process to end (killing it past the timeout) and for its output."""
         try:
             code = await asyncio.wait_for(self.process.wait(), timeout_s)

@@ -126,7 +126,7 @@ async def test_a_shard_process_answers_its_servers_and_a_second_one_on_sqlite_is
         try:
             await first.wait_for_log("connected as")
             assert "to 2 guilds (shards 0,1 of 4)" in first.log
-            await double.wait_for_commands("subscribe", timeout_s=20)
+            await double.wait_for_commands("subscribe", timeout_s=60)
             for g in world.guilds[:2]:
                 result = await double.slash(g.id, g.members[0].id, "subscribe", {"topic": "AI"})
                 # answered; and with --no-jobs the inbox's article (topic AI) was never stored

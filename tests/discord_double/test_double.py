@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -15,6 +14,7 @@ from discord.ext import commands
 from tests.discord_double import DiscordDouble, DoubleWorld, patch_for
 from tests.discord_double.interactions import CommandNotVisible
 from tests.discord_double.plugin import StartBot
+from tests.waiting import eventually
 
 TOPICS = ["python", "pytest", "rust", "discord"]
 EPHEMERAL = 64
@@ -316,13 +316,6 @@ async def test_discords_limits_beyond_the_openapi_description(
     assert len(double.messages_in(g.general.id)) == len(accepted)
 
 
-async def _eventually(predicate: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition never became true"
-        await asyncio.sleep(0.02)
-
-
 async def test_resume_after_forced_close(
     discord_double: DiscordDouble, discord_world: DoubleWorld, start_bot: StartBot
 ) -> None:
@@ -332,7 +325,7 @@ async def test_resume_after_forced_close(
     assert session is not None
 
     await double.gateway.force_close(4000)
-    await _eventually(lambda: session.resumes == 1)
+    await eventually(lambda: session.resumes == 1, "the session resumed")
     assert double.gateway.identifies == 1
     result = await double.slash(g.id, g.members[0].id, "guildping")
     assert result.content == "pong"

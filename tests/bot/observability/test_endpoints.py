@@ -24,6 +24,7 @@ from tests.discord_double import DiscordDouble
 from tests.discord_double.client import patch_for
 from tests.discord_double.plugin import build_world
 from tests.factories import article_text, write_article
+from tests.waiting import eventually
 
 FAST_JOBS = {
     "delivery": {"plan_interval_seconds": 1, "send_interval_seconds": 1},
@@ -58,13 +59,6 @@ async def scrape(bot: TopicBot) -> dict[tuple[str, tuple[tuple[str, str], ...]],
 
 def value(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-async def eventually(check: Any, timeout_s: float = 20) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition never held"
-        await asyncio.sleep(0.1)
 
 
 @contextlib.asynccontextmanager

@@ -7,8 +7,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from bot.leadership import JobLeadership, while_held
 from bot.scheduler import JobScheduler, ScheduledJob
 from storage.postgresql.lease import WORKER_LEASE_KEY, PgWorkerLease
 from tests.postgresql import new_database
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[3]
 TAKEOVER_LIMIT_SECONDS = 15.0
@@ -25,19 +24,6 @@ TAKEOVER_LIMIT_SECONDS = 15.0
 
 def lease(url: str) -> PgWorkerLease:
     return PgWorkerLease(url, source="$TEST_URL")
-
-
-async def eventually(check: Callable[[], object], timeout_s: float = 20.0) -> float:
-    """Poll ``check`` (awaiting it if it is a coroutine) until it is true; seconds it took."""
-    started = time.monotonic()
-    while True:
-        outcome = check()
-        if asyncio.iscoroutine(outcome):
-            outcome = await outcome
-        if outcome:
-            return time.monotonic() - started
-        assert time.monotonic() - started < timeout_s, "never came true"
-        await asyncio.sleep(0.05)
 
 
 HOLDER_SESSIONS_ENDED = """
