@@ -330,6 +330,14 @@ class DeliveriesApi(Protocol):
 
     async def sent_for_guild(self, guild_id: int, article_id: str) -> list[Delivery]: ...
 
+    async def mark_posts_removed(
+        self, guild_id: int, article_id: str, now: datetime
+    ) -> list[tuple[int, int]]: ...
+
+    async def unmark_posts_removed(
+        self, guild_id: int, article_id: str, channel_ids: Sequence[int]
+    ) -> None: ...
+
     async def cancel_stale_due(
         self, now: datetime, *, default_bar: int, late: datetime | None = None
     ) -> int: ...

@@ -1,4 +1,5 @@
-"""Moderators' commands: /publish, /unpublish, /queue (with buttons), /article add, /audit."""
+"""Moderators' commands: /publish, /unpublish (with a button that deletes the posts), /queue
+(with buttons), /article add, /audit."""
 
 from __future__ import annotations
 
@@ -17,13 +18,19 @@ from bot.checks import (
     moderator_only,
 )
 from bot.domain.errors import UserError
-from bot.domain.moderation import Retraction
+from bot.domain.moderation import (
+    DeletePost,
+    PostOutcome,
+    PostRemoval,
+    Removal,
+    Retraction,
+)
 from bot.domain.text import clip, headline
 from bot.errors import report_error
 from bot.ui.choices import article_choices
-from bot.ui.embeds import BRAND_COLOUR, plain
+from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
 from bot.ui.moderation import audit_embed, queue_item_embed
-from bot.ui.pages import nav_buttons, page_renderer
+from bot.ui.pages import nav_buttons, page_renderer, view_of
 from storage.models import GuildArticle
 
 QUEUE_PAGE_SIZE = 4  # two buttons per item on its own row, plus a row for paging
@@ -101,25 +108,140 @@ async def under_the_bar(interaction: discord.Interaction[TopicBot], item: GuildA
     )
 
 
+def post_link(guild_id: int, channel_id: int, message_id: int) -> str:
+    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+
+
+def delete_label(posts: int) -> str:
+    """The label of the button that deletes a retracted article's posts."""
+    return f"Delete {posts} post{'s' if posts != 1 else ''}"
+
+
 def retraction_note(guild_id: int, retracted: Retraction) -> str:
-    """What the retraction stopped, and what had gone out already (and stays)."""
+    """What the retraction stopped, and what had gone out already: the posts, which the
+    button below deletes, and the DMs, which stay."""
     note = ""
     if retracted.cancelled:
         many = retracted.cancelled != 1
         note += f" {retracted.cancelled} waiting alert{'s' if many else ''} cancelled."
-    sent = []
-    for channel_id, message_id in retracted.posts[:5]:
-        link = f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
-        sent.append(f"the post {link} (delete it by hand if it must go)")
-    if len(retracted.posts) > 5:
-        sent.append(f"{len(retracted.posts) - 5} more posts")
+    posts = len(retracted.posts)
+    sent = [f"the post {post_link(guild_id, *post)}" for post in retracted.posts[:5]]
+    if posts > 5:
+        sent.append(f"{posts - 5} more posts")
     if retracted.messages:
         many = retracted.messages != 1
         sent.append(f"{retracted.messages} direct message{'s' if many else ''}")
-    if sent:
-        listed = ", ".join(sent[:-1]) + (" and " if len(sent) > 1 else "") + sent[-1]
-        note += f" Already sent, and not taken back: {listed}."
-    return note
+    if not sent:
+        return note
+    listed = ", ".join(sent[:-1]) + (" and " if len(sent) > 1 else "") + sent[-1]
+    if not posts:
+        return f"{note} Already sent, and not taken back: {listed}."
+    note += f" {'Still up' if retracted.already else 'Already sent'}: {listed}."
+    them = "the posts" if posts != 1 else "the post"
+    stay = "; direct messages stay" if retracted.messages else ""
+    return f"{note} Press “{delete_label(posts)}” to take {them} down{stay}."
+
+
+class DeletePosts(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"tb:retract:delete:(?P<article>[a-z0-9]{1,40})",
+):
+    """Delete the bot's posts of an article retracted here. The custom id names the article
+    only: the server is the one pressed in, the presser must moderate it, and the posts are
+    read from the store for it (``ModerationService.remove_posts``)."""
+
+    def __init__(self, article_id: str, posts: int = 0) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=delete_label(posts),
+                style=discord.ButtonStyle.danger,
+                custom_id=f"tb:retract:delete:{article_id}",
+            )
+        )
+        self.article_id = article_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> DeletePosts:
+        """Rebuild the button from its custom id."""
+        return cls(match["article"])
+
+    async def callback(  # type: ignore[override]  # registered on a TopicBot only
+        self, interaction: discord.Interaction[TopicBot]
+    ) -> None:
+        """Say it is under way (deleting takes a request per post), delete, then say how it
+        went in place of the reply, the button kept for the posts still up."""
+        try:
+            if not await member_is_moderator(interaction):
+                raise app_commands.CheckFailure(NOT_A_MODERATOR)
+            await interaction.response.edit_message(content="Deleting the posts…", view=None)
+            guild_id = guild_id_of(interaction)
+            try:
+                removal = await interaction.client.services.moderation.remove_posts(
+                    guild_id, interaction.user.id, self.article_id, post_deleter(interaction.client)
+                )
+            except UserError as refused:
+                await interaction.edit_original_response(content=clip(refused.message, 2000))
+                return
+            view = view_of([DeletePosts(self.article_id, removal.still_up)])
+            await interaction.edit_original_response(
+                content=removal_note(guild_id, removal), view=view if removal.still_up else None
+            )
+        except Exception as error:
+            await report_error(interaction, error, "delete posts")
+
+
+def post_deleter(client: discord.Client) -> DeletePost:
+    """Delete one of the bot's own posts (no Manage Messages needed) and say how it went."""
+
+    async def delete(channel_id: int, message_id: int) -> PostRemoval:
+        try:
+            await client.http.delete_message(channel_id, message_id)
+        except discord.NotFound as error:
+            gone: PostOutcome = "channel_gone" if error.code == 10003 else "gone"
+            return PostRemoval(channel_id, message_id, gone)
+        except discord.Forbidden:
+            return PostRemoval(channel_id, message_id, "no_access")
+        except discord.HTTPException as error:
+            return PostRemoval(channel_id, message_id, "failed", f"HTTP {error.status}")
+        except (discord.RateLimited, OSError) as error:
+            return PostRemoval(channel_id, message_id, "failed", type(error).__name__)
+        return PostRemoval(channel_id, message_id, "deleted")
+
+    return delete
+
+
+def removal_note(guild_id: int, removal: Removal) -> str:
+    """How many posts went, and why each of the others is gone already or still up."""
+    title = plain(headline(removal.article.title), 150)
+    many = removal.deleted != 1
+    lines = [
+        f"Deleted {removal.deleted} post{'s' if many else ''} of “{title}”."
+        if removal.deleted
+        else f"No post of “{title}” was deleted."
+    ]
+    for result in removal.results:
+        where = f"The post in <#{result.channel_id}>"
+        link = post_link(guild_id, result.channel_id, result.message_id)
+        if result.outcome == "gone":
+            lines.append(f"{where} had already been deleted (by hand, it seems): it is gone.")
+        elif result.outcome == "channel_gone":
+            lines.append(f"{where} is gone with its channel, which was deleted.")
+        elif result.outcome == "no_access":
+            lines.append(
+                f"{where} stays: I can no longer see that channel. Delete it by hand ({link}), "
+                "or give me access and press the button again."
+            )
+        elif result.outcome == "failed":
+            lines.append(
+                f"{where} stays: Discord did not let me delete it ({result.detail}). Press the "
+                f"button again, or delete it by hand ({link})."
+            )
+    return fit_lines(lines, 2000, "…and {n} more posts")[0]
 
 
 @page_renderer("queue")
@@ -229,10 +351,16 @@ class Moderation(commands.Cog):
         guild_id = guild_id_of(interaction)
         retracted = await self.moderation.unpublish(guild_id, interaction.user.id, article)
         title = plain(headline(retracted.article.title), 200)
+        said = (
+            f"“{title}” is already not published here."
+            if retracted.already
+            else f"Retracted “{title}” (`{retracted.article.id}`) here."
+        )
+        options: dict[str, Any] = {"ephemeral": True}
+        if retracted.posts:
+            options["view"] = view_of([DeletePosts(retracted.article.id, len(retracted.posts))])
         await interaction.response.send_message(
-            f"Retracted “{title}” (`{retracted.article.id}`) here."
-            f"{retraction_note(guild_id, retracted)}",
-            ephemeral=True,
+            f"{said}{retraction_note(guild_id, retracted)}", **options
         )
 
     @unpublish.autocomplete("article")
@@ -301,5 +429,5 @@ class Moderation(commands.Cog):
 
 async def setup(bot: TopicBot) -> None:
     """Load the moderators' commands and their restart-proof buttons."""
-    bot.add_dynamic_items(QueueDecision)
+    bot.add_dynamic_items(QueueDecision, DeletePosts)
     await bot.add_cog(Moderation(bot))

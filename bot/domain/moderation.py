@@ -5,7 +5,9 @@ Decisions apply to the moderator's own guild only and are written to the audit l
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
@@ -32,16 +34,65 @@ class Page:
 
 @dataclass(frozen=True, slots=True)
 class Retraction:
-    """An article retracted in a guild: what waited and was cancelled, what had gone out."""
+    """An article retracted in a guild: what waited and was cancelled, what had gone out.
+    ``already``: it was retracted before (by this or another moderator), and posts of it are
+    still up."""
 
     item: GuildArticle
     cancelled: int  # waiting posts, alerts and digest items
-    posts: list[tuple[int, int]]  # (channel id, message id) of each post made
+    posts: list[tuple[int, int]]  # (channel id, message id) of each post still up
     messages: int  # direct messages (alerts and digests) sent
+    already: bool = False
 
     @property
     def article(self) -> Article:
         return self.item.article
+
+
+# What became of one post the bot was asked to delete: deleted now; deleted already (by hand),
+# or gone with its channel; or still up: the bot cannot see the channel, or Discord refused.
+PostOutcome = Literal["deleted", "gone", "channel_gone", "no_access", "failed"]
+TAKEN_DOWN: frozenset[PostOutcome] = frozenset({"deleted", "gone", "channel_gone"})
+
+
+@dataclass(frozen=True, slots=True)
+class PostRemoval:
+    """One post's deletion: where it was, and what became of it (``detail``: what Discord
+    answered, for a failure)."""
+
+    channel_id: int
+    message_id: int
+    outcome: PostOutcome
+    detail: str = ""
+
+
+# Deletes one post (channel id, message id) on Discord and says what became of it.
+DeletePost = Callable[[int, int], Awaitable[PostRemoval]]
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """The posts of a retracted article the bot was asked to take down in a guild."""
+
+    item: GuildArticle
+    results: list[PostRemoval]
+
+    @property
+    def article(self) -> Article:
+        return self.item.article
+
+    @property
+    def deleted(self) -> int:
+        return sum(1 for result in self.results if result.outcome == "deleted")
+
+    @property
+    def gone(self) -> int:
+        """Posts found deleted already (by hand, or with their channel)."""
+        return sum(1 for result in self.results if result.outcome in ("gone", "channel_gone"))
+
+    @property
+    def still_up(self) -> int:
+        return sum(1 for result in self.results if result.outcome not in TAKEN_DOWN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,19 +168,81 @@ class ModerationService:
         return decided
 
     async def unpublish(self, guild_id: int, actor_id: int, article_id: str) -> Retraction:
-        """Retract the article in this guild: what waits is cancelled; what went out is
-        told (it stays)."""
+        """Retract the article in this guild: what waits is cancelled; what went out is told
+        (the posts can be deleted with ``remove_posts``; DMs stay). Retracted already, it is
+        told only while posts of it are still up (``already``)."""
+        current = await self.article(guild_id, article_id)
+        if current.state == "retracted":
+            posts, _ = await self._sent(guild_id, current.article.id)
+            if posts:
+                return Retraction(current, 0, posts, 0, already=True)
         decided, cancelled = await self._decide(
             guild_id, actor_id, article_id, "retracted", "unpublish"
         )
-        sent = await self._store.deliveries.sent_for_guild(guild_id, decided.article.id)
+        posts, messages = await self._sent(guild_id, decided.article.id)
+        return Retraction(decided, cancelled, posts, messages)
+
+    async def _sent(self, guild_id: int, article_id: str) -> tuple[list[tuple[int, int]], int]:
+        """The article's posts in the guild still up, and how many DMs of it went out."""
+        sent = await self._store.deliveries.sent_for_guild(guild_id, article_id)
         posts = [
             (row.target_id, row.message_id)
             for row in sent
             if row.target_kind == "channel" and row.message_id is not None
         ]
-        messages = sum(1 for row in sent if row.target_kind == "dm")
-        return Retraction(decided, cancelled, posts, messages)
+        return posts, sum(1 for row in sent if row.target_kind == "dm")
+
+    async def remove_posts(
+        self, guild_id: int, actor_id: int, article_id: str, delete: DeletePost
+    ) -> Removal:
+        """Delete, with ``delete``, the posts of an article retracted in this guild that are
+        still up there (read from the store for this guild only); each post is deleted by
+        one press however many moderators press at once. Posts that stay (no access, a
+        refusal) can be pressed for again. Written to the audit log when any post went."""
+        found = await self._store.publication.get(guild_id, article_id)
+        if found is None:
+            raise UserError("No such article here. Nothing was deleted.")
+        title = shown(found.article.title)
+        if found.state != "retracted":
+            why = "is published here" if found.state == "published" else "was not retracted here"
+            raise UserError(f"“{title}” {why}, so its posts stay. Nothing was deleted.")
+        now = self._clock()
+        posts = await self._store.deliveries.mark_posts_removed(guild_id, found.article.id, now)
+        if not posts:
+            raise UserError(
+                f"No post of “{title}” is left to delete here: they were deleted already."
+            )
+        removal = Removal(found, await self._delete_all(guild_id, found, posts, delete))
+        if removal.deleted or removal.gone:
+            await self._store.audit.record(
+                guild_id,
+                actor_id,
+                "posts.remove",
+                now,
+                article_id=found.article.id,
+                detail={"removed": removal.deleted, "gone": removal.gone},
+            )
+        return removal
+
+    async def _delete_all(
+        self,
+        guild_id: int,
+        item: GuildArticle,
+        posts: list[tuple[int, int]],
+        delete: DeletePost,
+    ) -> list[PostRemoval]:
+        """Delete each post; those not taken down (or not tried: an error stopped the run)
+        are marked up again."""
+        results: list[PostRemoval] = []
+        try:
+            for channel_id, message_id in posts:
+                results.append(await delete(channel_id, message_id))
+        finally:
+            down = {r.channel_id for r in results if r.outcome in TAKEN_DOWN}
+            up = [channel_id for channel_id, _ in posts if channel_id not in down]
+            if up:
+                await self._store.deliveries.unmark_posts_removed(guild_id, item.article.id, up)
+        return results
 
     async def reject(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
         """Turn down a queued article in this guild, only while it waits there."""

@@ -74,6 +74,12 @@ def audit_line(entry: AuditEntry) -> str:
         return f"{who} added {_article(entry)} by hand"
     if entry.action in ARTICLE_VERBS:
         return f"{who} {ARTICLE_VERBS[entry.action]} {_article(entry)}"
+    if entry.action == "posts.remove":
+        removed, gone = int(detail.get("removed") or 0), int(detail.get("gone") or 0)
+        also = f" ({gone} more already deleted by hand)" if gone else ""
+        return (
+            f"{who} removed {removed} post{'s' if removed != 1 else ''} of {_article(entry)}{also}"
+        )
     if entry.action == "feed.add":
         return f"{who} added a feed: {_feed(detail)}"
     if entry.action == "feed.update":

@@ -74,19 +74,40 @@ RESCHEDULE_DIGESTS = (
 )
 # A publication planned again (a moderator's /publish after their /unpublish, a file that says
 # `published: true` again) finds the rows its retraction cancelled: never sent, so nobody was
-# told. They go, where it is published again, so that the plan writes them afresh by today's
+# told; and the posts a moderator had the bot delete after the retraction: no longer in their
+# channel. They go, where it is published again, so that the plan writes them afresh by today's
 # feeds, subscriptions and bars; rows that were sent stay, and keep anyone from a second alert.
 FORGET_RETRACTED = (
-    "DELETE FROM deliveries WHERE article_pk = :pk AND state = 'cancelled' "
-    "AND last_error = 'retracted' AND (:guild IS NULL OR guild_id = :guild) "
+    "DELETE FROM deliveries WHERE article_pk = :pk "
+    "AND (state = 'cancelled' AND last_error = 'retracted' OR removed_at IS NOT NULL) "
+    "AND (:guild IS NULL OR guild_id = :guild) "
     "AND EXISTS (SELECT 1 FROM articles a LEFT JOIN guild_publication gp "
     "ON gp.guild_id = deliveries.guild_id AND gp.article_pk = a.pk "
     f"WHERE a.pk = deliveries.article_pk AND {PUBLISHED_IN_GUILD})"
 )
-# What went out of an article in a guild (rows pruned by retention are no longer known).
+# What went out of an article in a guild and is still there: posts the bot deleted on a
+# moderator's word are left out (rows pruned by retention are no longer known).
 SENT_FOR_GUILD = (
     "d.article_pk = (SELECT pk FROM articles WHERE id = :article) AND d.guild_id = :guild "
-    "AND d.state = 'sent'"
+    "AND d.state = 'sent' AND d.removed_at IS NULL"
+)
+_ARTICLE_POSTS = (
+    "article_pk = (SELECT pk FROM articles WHERE id = :article) AND guild_id = :guild "
+    "AND target_kind = 'channel' AND state = 'sent' AND message_id IS NOT NULL"
+)
+# The article's posts in the guild still up, marked taken down in the one statement that reads
+# them: of two moderators pressing at once, each post goes to one (PostgreSQL re-reads a row
+# another transaction changed meanwhile, and skips it; SQLite has one writer).
+# Only while the guild's moderators have it retracted: a /publish made since keeps its posts.
+MARK_POSTS_REMOVED = (
+    f"UPDATE deliveries SET removed_at = :now WHERE {_ARTICLE_POSTS} AND removed_at IS NULL "
+    "AND EXISTS (SELECT 1 FROM guild_publication gp WHERE gp.guild_id = deliveries.guild_id "
+    "AND gp.article_pk = deliveries.article_pk AND gp.state = 'retracted') "
+    "RETURNING target_id, message_id"
+)
+# A post the bot could not delete after all (it lost access to the channel): up again.
+UNMARK_POST_REMOVED = (
+    f"UPDATE deliveries SET removed_at = NULL WHERE {_ARTICLE_POSTS} AND target_id = :channel"
 )
 
 CANCEL_FOR_GUILD = (

@@ -31,6 +31,27 @@ class SendingQueries:
             plans.SENT_FOR_GUILD, {"article": article_id, "guild": guild_id}
         )
 
+    async def mark_posts_removed(
+        self, guild_id: int, article_id: str, now: datetime
+    ) -> list[tuple[int, int]]:
+        """The article's posts in the guild still up, (channel id, message id) each, marked
+        taken down at ``now``; a post marked already (by a press at the same moment) is not
+        returned again."""
+        rows = await self._db.fetch_all(
+            plans.MARK_POSTS_REMOVED,
+            {"article": article_id, "guild": guild_id, "now": to_timestamp(now)},
+        )
+        return sorted((int(row[0]), int(row[1])) for row in rows)
+
+    async def unmark_posts_removed(
+        self, guild_id: int, article_id: str, channel_ids: Sequence[int]
+    ) -> None:
+        """The posts in these channels could not be deleted after all: up again."""
+        await self._db.executemany(
+            plans.UNMARK_POST_REMOVED,
+            [{"article": article_id, "guild": guild_id, "channel": c} for c in channel_ids],
+        )
+
     async def still_pending(self, rows: Sequence[Delivery]) -> list[Delivery]:
         """The rows (of ``rows``) still pending: a moderator's retraction, or a removed feed or
         subscription, may have cancelled one since it was read."""

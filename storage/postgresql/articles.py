@@ -109,6 +109,13 @@ def _query(terms: Sequence[str], any_term: bool) -> tuple[str, list[str]]:
     return sql, distinct
 
 
+_ADD_TOPICS = (
+    "INSERT INTO topics (key, name) SELECT * FROM unnest($1::text[], $2::text[]) "
+    "ON CONFLICT (key) DO NOTHING"
+)
+_HOLD_TOPICS = "SELECT key, id FROM topics WHERE key = ANY($1::text[]) ORDER BY key FOR KEY SHARE"
+
+
 class PgArticleRepository(DraftUpserts):
     """Named queries over articles, topics, images and related links."""
 
@@ -257,16 +264,15 @@ class PgArticleRepository(DraftUpserts):
             return {}
         # in key order, so two writers adding the same new topics wait rather than deadlock
         keys, names = _columns(sorted(first_seen.items()), 2)
-        await self._db.execute(
-            "INSERT INTO topics (key, name) SELECT * FROM unnest($1::text[], $2::text[]) "
-            "ON CONFLICT (key) DO NOTHING",
-            keys,
-            names,
-        )
-        rows = await self._db.fetch_all(
-            "SELECT key, id FROM topics WHERE key = ANY($1::text[])", keys
-        )
-        ids = {row[0]: int(row[1]) for row in rows}
+        wanted = {holdable(key) for key in keys}
+        ids: dict[str, int] = {}
+        while not wanted <= ids.keys():
+            await self._db.execute(_ADD_TOPICS, keys, names)
+            # Held (FOR KEY SHARE) until this batch commits, so that housekeeping, which
+            # deletes topics nothing holds, passes these over; one it deleted after the
+            # INSERT above met it is not found, and is added again on the next turn.
+            rows = await self._db.fetch_all(_HOLD_TOPICS, keys)
+            ids = {row[0]: int(row[1]) for row in rows}
         return {key: ids[holdable(key)] for key in first_seen}
 
     # --- reading -------------------------------------------------------------------------

@@ -86,11 +86,18 @@ _ARTICLE_ROWS = (
     "DELETE FROM images WHERE article_pk = ANY($1::bigint[])",
     "DELETE FROM related_links WHERE parent_pk = ANY($1::bigint[]) OR child_pk = ANY($1::bigint[])",
 )
+# A topic that ingest, in another session, is filing an article under is held there (FOR
+# KEY SHARE, storage.postgresql.articles) and passed over (SKIP LOCKED), not waited for: its
+# article may be committed by then, which this statement's snapshot would not see.
 _UNUSED_TOPICS = (
-    "DELETE FROM topics WHERE id = ANY($1::bigint[]) "
+    "DELETE FROM topics WHERE id IN (SELECT id FROM topics WHERE id = ANY($1::bigint[]) "
     "AND NOT EXISTS (SELECT 1 FROM article_topics at WHERE at.topic_id = topics.id) "
     "AND NOT EXISTS (SELECT 1 FROM feeds f WHERE f.topic_id = topics.id) "
-    "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.topic_id = topics.id)"
+    "AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.topic_id = topics.id) "
+    "FOR UPDATE SKIP LOCKED)"
+)
+_PRUNE_TOPICS = (
+    f"DELETE FROM topics WHERE id IN ({unused_topics('$1')} FOR UPDATE OF t SKIP LOCKED)"
 )
 
 
@@ -177,9 +184,7 @@ class PgRetentionRepository:
     async def prune_topics(self, *, limit: int) -> int:
         """Delete up to ``limit`` topics that no article carries and no feed or subscription
         names; how many went."""
-        status = await self._db.execute(
-            f"DELETE FROM topics WHERE id IN ({unused_topics('$1')})", limit
-        )
+        status = await self._db.execute(_PRUNE_TOPICS, limit)
         return int(status.rsplit(" ", 1)[-1])
 
     async def prune_audit(self, cutoff: datetime, *, limit: int) -> int:

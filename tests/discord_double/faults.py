@@ -23,6 +23,7 @@ KNOWN_CODES = {
     10008: "Unknown Message",
     10062: "Unknown interaction",
     50001: "Missing Access",
+    50003: "Cannot execute action on a DM channel",
     50007: "Cannot send messages to this user",
     50013: "Missing Permissions",
     40060: "Interaction has already been acknowledged.",

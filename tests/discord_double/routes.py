@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 from . import payloads
 from .faults import DiscordError, Reply
 from .interactions import APPLICATION_COMMAND, InteractionResult
-from .state import DM, SEND_MESSAGES, VIEW_CHANNEL, Channel, CommandDef, Guild, Message
+from .state import (
+    DM,
+    MANAGE_MESSAGES,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    Channel,
+    CommandDef,
+    Guild,
+    Message,
+)
 
 if TYPE_CHECKING:
     from .server import ApiRequest, DiscordDouble
@@ -284,8 +293,18 @@ async def edit_message(double: DiscordDouble, req: ApiRequest) -> Reply:
 
 
 async def delete_message(double: DiscordDouble, req: ApiRequest) -> Reply:
-    """DELETE a message."""
-    _message(double, _channel(double, req), req.params["message_id"]).deleted = True
+    """DELETE /channels/{channel_id}/messages/{message_id}: 204, as Discord answers. A channel
+    the bot cannot see is 50001 (403), a message not there (deleted already) 10008 (404);
+    the bot deletes its own messages freely, another's only with Manage Messages (50013), and
+    never in a DM (50003)."""
+    channel = _channel(double, req)
+    _bot_can(double, channel, VIEW_CHANNEL)
+    message = _message(double, channel, req.params["message_id"])
+    if message.author_id != double.world.bot_user.id:
+        if channel.guild_id is None:
+            raise DiscordError(403, 50003)
+        _bot_can(double, channel, MANAGE_MESSAGES)
+    await double.delete_message(channel, message)
     return NO_CONTENT
 
 

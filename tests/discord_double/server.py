@@ -425,6 +425,21 @@ class DiscordDouble:
         await self._dispatch_message_create(channel, message)
         return message
 
+    async def delete_message(self, channel: Channel, message: Message) -> None:
+        """Delete a message (it stays in ``world.messages``, marked deleted) and dispatch
+        MESSAGE_DELETE if the bot subscribed."""
+        message.deleted = True
+        intent = DIRECT_MESSAGES if channel.guild_id is None else GUILD_MESSAGES
+        if not message.ephemeral and self.gateway.wants(intent, channel.guild_id):
+            data = {"id": str(message.id), "channel_id": str(channel.id)}
+            if channel.guild_id is not None:
+                data["guild_id"] = str(channel.guild_id)
+            await self.gateway.dispatch("MESSAGE_DELETE", data)
+
+    def deleted_in(self, channel_id: int) -> list[Message]:
+        """Messages deleted from a channel (by the bot, or by hand in a test), oldest first."""
+        return [m for m in self.world.messages_in(channel_id, include_deleted=True) if m.deleted]
+
     async def update_channel(self, channel: Channel) -> None:
         """Tell the bot a channel changed (its overwrites, say), as Discord does."""
         await self.gateway.dispatch("CHANNEL_UPDATE", payloads.channel(self.world, channel))

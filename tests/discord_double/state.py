@@ -21,6 +21,7 @@ ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11
+MANAGE_MESSAGES = 1 << 13
 EMBED_LINKS = 1 << 14
 MENTION_EVERYONE = 1 << 17
 # Overwrite types (https://discord.com/developers/docs/resources/channel#overwrite-object)

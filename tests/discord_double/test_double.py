@@ -14,6 +14,7 @@ from discord.ext import commands
 from tests.discord_double import DiscordDouble, DoubleWorld, patch_for
 from tests.discord_double.interactions import CommandNotVisible
 from tests.discord_double.plugin import StartBot
+from tests.discord_double.state import VIEW_CHANNEL, Overwrite
 from tests.waiting import eventually
 
 TOPICS = ["python", "pytest", "rust", "discord"]
@@ -350,3 +351,38 @@ async def test_rate_limits_and_injected_429(
     await channel.send("after 429")
     statuses = [r.status for r in double.requests("POST", "/channels/{channel_id}/messages")]
     assert statuses[-2:] == [429, 200]
+
+
+async def test_deleting_a_message_answers_as_discord_does(
+    discord_double: DiscordDouble, discord_world: DoubleWorld
+) -> None:
+    """The bot deletes its own message (204, gone from the channel, kept as deleted); the same
+    again is 10008; a channel it cannot see is 50001; a member's message needs Manage
+    Messages (50013); the route is Discord's ``delete_message`` operation."""
+    double, g = discord_double, discord_world.first
+    headers = {"Authorization": f"Bot {double.token}"}
+    own = await double.create_message(g.general, double.world.bot_user.id, {"content": "mine"})
+    theirs = await double.user_message(g.general.id, g.members[0].id, "a member's")
+    hidden = await double.create_message(g.alerts, double.world.bot_user.id, {"content": "x"})
+    g.alerts.overwrites.append(Overwrite(id=g.bot_role.id, deny=VIEW_CHANNEL))
+
+    async def delete(channel_id: int, message_id: int) -> tuple[int, int | None]:
+        url = f"{double.api_base}/channels/{channel_id}/messages/{message_id}"
+        async with (
+            aiohttp.ClientSession(headers=headers) as session,
+            session.delete(url) as response,
+        ):
+            body = await response.json() if response.status != 204 else None
+            return response.status, body and body["code"]
+
+    assert await delete(g.general.id, own.id) == (204, None)
+    assert [m.content for m in double.messages_in(g.general.id)] == ["a member's"]
+    assert double.deleted_in(g.general.id) == [own]
+    assert await delete(g.general.id, own.id) == (404, 10008)
+    assert await delete(g.alerts.id, hidden.id) == (403, 50001)
+    assert await delete(g.general.id, theirs.id) == (403, 50013)
+    assert await delete(12345, own.id) == (404, 10003)
+    assert not hidden.deleted and not theirs.deleted
+    if double.spec is not None:
+        operation = double.spec.operation("DELETE", f"/channels/{g.general.id}/messages/{own.id}")
+        assert operation is not None and operation.operation_id == "delete_message"

@@ -6,7 +6,7 @@ the fan-out statements are this engine's."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -123,6 +123,28 @@ class PgPlanningQueries(OutboxQueries):
         return await self._deliveries(
             plans.SENT_FOR_GUILD, {"article": article_id, "guild": guild_id}
         )
+
+    async def mark_posts_removed(
+        self, guild_id: int, article_id: str, now: datetime
+    ) -> list[tuple[int, int]]:
+        """The article's posts in the guild still up, (channel id, message id) each, marked
+        taken down at ``now``; a post marked already (by a press at the same moment) is not
+        returned again."""
+        rows = await self._fetch(
+            plans.MARK_POSTS_REMOVED,
+            {"article": article_id, "guild": guild_id, "now": to_timestamp(now)},
+        )
+        return sorted((int(row[0]), int(row[1])) for row in rows)
+
+    async def unmark_posts_removed(
+        self, guild_id: int, article_id: str, channel_ids: Sequence[int]
+    ) -> None:
+        """The posts in these channels could not be deleted after all: up again."""
+        for channel_id in channel_ids:
+            await self._execute(
+                plans.UNMARK_POST_REMOVED,
+                {"article": article_id, "guild": guild_id, "channel": channel_id},
+            )
 
 
 # The digest schedules guilds set, as arrays of one column each (``plans.schedule_dues``).

@@ -368,8 +368,9 @@ async def test_retracting_after_the_post_says_what_already_went_out_and_what_was
     bare: Harness,
 ):
     # The post in #alerts and one member's DM went out; another member's digest item waits.
-    # The moderator retracting it is told: the waiting item is cancelled, the post stays
-    # (with its link, to delete by hand if it must go) and one member already had it by DM.
+    # The moderator retracting it is told: the waiting item is cancelled, the post went out
+    # (with its link, and a button that deletes it) and one member already had it by DM,
+    # which stays.
     harness, g = bare, bare.first
     await route(harness, g, g.alerts.id)
     article = await story(harness, 1, title="Harbour bridge reopens")
@@ -386,12 +387,16 @@ async def test_retracting_after_the_post_says_what_already_went_out_and_what_was
     retracted = await harness.slash(g, g.moderator.id, "unpublish", {"article": article.id})
     assert retracted.content == (
         f"Retracted “Harbour bridge reopens” (`{article.id}`) here. 1 waiting alert cancelled. "
-        "Already sent, and not taken back: the post "
-        f"https://discord.com/channels/{g.id}/{g.alerts.id}/{post.id} (delete it by hand if it "
-        "must go) and 1 direct message."
+        "Already sent: the post "
+        f"https://discord.com/channels/{g.id}/{g.alerts.id}/{post.id} and 1 direct message. "
+        "Press “Delete 1 post” to take the post down; direct messages stay."
     )
     nothing = await harness.slash(g, g.moderator.id, "unpublish", {"article": article.id})
-    assert nothing.content == "“Harbour bridge reopens” is already not published here."
+    assert nothing.content == (
+        "“Harbour bridge reopens” is already not published here. Still up: the post "
+        f"https://discord.com/channels/{g.id}/{g.alerts.id}/{post.id}. Press “Delete 1 post” "
+        "to take the post down."
+    )
     waiting = await story(harness, 2, published=False, title="Harbour tunnel delayed")
     await harness.slash(g, g.moderator.id, "publish", {"article": waiting.id})
     quiet = await harness.slash(g, g.moderator.id, "unpublish", {"article": waiting.id})
