@@ -18,7 +18,7 @@ import os
 import sqlite3
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,7 +42,7 @@ from storage.api import StoreApi
 from storage.backup import BackupRefused, backup_store
 from storage.errors import ConnectionLost
 from storage.exclusive import StoreInUse
-from storage.models import PruningRun, StoreSize
+from storage.models import PruningRun, StoreSize, StoreStats
 from storage.postgresql import password_of, server_address, url_from_environment
 from storage.postgresql.from_sqlite import CopyMismatch, CopyRefused, TableCheck, copy_sqlite_file
 from storage.postgresql.store import PgStore, open_from_environment
@@ -359,8 +359,10 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
 async def _stats(settings: Settings, *, as_json: bool) -> int:
     async with await open_store(settings) as store:
         stats = await store.stats()
+    next_deletion = _next_deletion(stats, settings.retention.left_server_days)
     if as_json:
-        print(json.dumps(dataclasses.asdict(stats), default=_json_value))
+        figures = dataclasses.asdict(stats) | {"next_server_deletion": next_deletion}
+        print(json.dumps(figures, default=_json_value))
         return EXIT_OK
     deliveries = ", ".join(f"{state} {count}" for state, count in stats.deliveries.items())
     pruned = sum(stats.deliveries_pruned.values())
@@ -376,9 +378,31 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
         f"deliveries     {deliveries}\n"
         f"store          {_size(stats.size)}\n"
         f"last pruning   {_pruning(stats.last_pruning)}\n"
+        f"left servers   {_left_servers(stats, next_deletion)}\n"
         f"digests        {_overrides(stats.digest_overrides)}"
     )
     return EXIT_OK
+
+
+def _next_deletion(stats: StoreStats, days: int | None) -> datetime | None:
+    """When the data of the server longest gone is due to go (None: none waits, or kept
+    forever)."""
+    if days is None or stats.first_left_at is None:
+        return None
+    return stats.first_left_at + timedelta(days=days)
+
+
+def _left_servers(stats: StoreStats, next_deletion: datetime | None) -> str:
+    """How many servers that removed the bot still have data here, and when the next goes."""
+    if not stats.servers_left:
+        return "none waiting for their data to be deleted"
+    waiting = f"{stats.servers_left} removed the bot, their data kept"
+    if next_deletion is None:
+        return f"{waiting} (retention.left_server_days: null keeps it forever)"
+    return (
+        f"{waiting} until retention.left_server_days have passed: the next deleted at the "
+        f"first housekeeping run after {next_deletion:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 def _json_value(value: object) -> str:
@@ -413,7 +437,8 @@ def _pruning(run: PruningRun | None) -> str:
     return (
         f"{run.started_at:%Y-%m-%d %H:%M} UTC: {run.deliveries} deliveries, "
         f"{run.audit_entries} audit entries, {run.articles} articles, "
-        f"{run.topics} unused topics, {run.pages_reclaimed} pages given back{state}"
+        f"{run.topics} unused topics, {run.servers} left servers' data, "
+        f"{run.pages_reclaimed} pages given back{state}"
     )
 
 

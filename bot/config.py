@@ -329,6 +329,9 @@ class RetentionSettings(_Section):
     audit_days: Days | None = None
     articles_days: Days | None = None
     published_articles_days: Days | None = None
+    # a server that removed the bot: its feeds, subscriptions, settings, decisions and audit
+    # log go this long after (kept meanwhile for its return)
+    left_server_days: Days | None = 30
     batch_rows: Annotated[int, Field(ge=100, le=100_000)] = 2000
     reclaim_pages: Annotated[int, Field(ge=16, le=1_000_000)] = 1024
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         Gauges,
         GuildArticle,
         GuildSettings,
+        LeftServer,
         PruningRun,
         PublicationState,
         RelatedArticle,
@@ -257,6 +258,19 @@ class GuildSettingsApi(Protocol):
     async def with_set_up(self) -> list[int]: ...
 
 
+class LeftServersApi(Protocol):
+    """``store.left_servers``: the servers that removed the bot, and deleting their data
+    once ``retention.left_server_days`` have passed (``storage.left_servers``)."""
+
+    async def waiting(self) -> list[LeftServer]: ...
+
+    async def due(self, cutoff: datetime, *, limit: int) -> list[LeftServer]: ...
+
+    async def delete_data(
+        self, guild_id: int, cutoff: datetime, *, limit: int
+    ) -> dict[str, int] | None: ...
+
+
 class AuditApi(Protocol):
     """``store.audit``: what moderators did."""
 
@@ -472,6 +486,9 @@ class StoreApi(Protocol):
 
     @property
     def retention(self) -> RetentionApi: ...
+
+    @property
+    def left_servers(self) -> LeftServersApi: ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 

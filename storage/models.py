@@ -132,6 +132,17 @@ class StoreStats:
     deliveries_pruned: dict[str, int] = field(default_factory=dict)
     size: StoreSize | None = None
     last_pruning: PruningRun | None = None
+    # the servers that removed the bot, their data kept until retention.left_server_days
+    servers_left: int = 0
+    first_left_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeftServer:
+    """A server that removed the bot (kicked, banned, deleted), and when."""
+
+    guild_id: int
+    left_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +156,7 @@ class PruningRun:
     articles: int = 0
     topics: int = 0
     pages_reclaimed: int = 0
+    servers: int = 0  # servers whose data went, retention.left_server_days after they left
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,6 +118,7 @@ def run_from_json(value: str) -> PruningRun:
         articles=int(data["articles"]),
         topics=int(data.get("topics", 0)),  # a run recorded before topics were pruned
         pages_reclaimed=int(data["pages_reclaimed"]),
+        servers=int(data.get("servers", 0)),  # a run recorded before servers' data went
     )
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from storage.models import Gauges, StoreStats
 from storage.outbox.rows import MODES, WHENEVER, pending_by
+from storage.timestamps import from_timestamp
 
 if TYPE_CHECKING:
     from storage.api import RetentionApi
@@ -56,6 +57,8 @@ async def store_stats(db: Counts, retention: RetentionApi) -> StoreStats:
         "WHERE timezone IS NOT NULL OR digest_time IS NOT NULL OR digest_day IS NOT NULL"
     )
     servers, zone, at, day = (int(v or 0) for v in overrides or (0,) * 4)
+    left = await db.fetch_one("SELECT count(*), min(left_at) FROM guilds_left")
+    servers_left, first_left = (left[0], left[1]) if left else (0, None)
     return StoreStats(
         articles=total,
         published=published,
@@ -77,6 +80,8 @@ async def store_stats(db: Counts, retention: RetentionApi) -> StoreStats:
         deliveries_pruned={state: pruned.get(state, 0) for state in deliveries},
         size=await retention.size(),
         last_pruning=await retention.last_run(),
+        servers_left=int(servers_left or 0),
+        first_left_at=None if first_left is None else from_timestamp(int(first_left)),
     )
 
 

@@ -14,7 +14,7 @@ import struct
 import subprocess
 import sys
 import termios
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -312,6 +312,37 @@ def test_stats_say_how_many_servers_set_their_own_digest_schedule(tmp_path, conf
     }  # fmt: skip
 
 
+def test_stats_say_how_many_left_servers_wait_and_when_the_next_goes(tmp_path, config):
+    topicbot("ingest", str(EXAMPLES_DIR), "--config", str(config), cwd=tmp_path)
+    before = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout.splitlines()
+    assert "left servers   none waiting for their data to be deleted" in before
+    left = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+
+    async def kicked() -> None:
+        async with await Store.open(tmp_path / "data" / "topicbot.db") as store:
+            await store.guild_settings.left(5, left + timedelta(days=3))
+            await store.guild_settings.left(6, left)
+
+    asyncio.run(kicked())
+    lines = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout.splitlines()
+    assert lines[7] == (
+        "left servers   2 removed the bot, their data kept until retention.left_server_days "
+        "have passed: the next deleted at the first housekeeping run after 2026-12-01 09:30 UTC"
+    )
+    stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert (stats["servers_left"], stats["next_server_deletion"]) == (
+        2,
+        "2026-12-01T09:30:00+00:00",
+    )
+    forever = tmp_path / "forever.yaml"
+    forever.write_text(config.read_text() + "retention:\n  left_server_days: null\n")
+    lines = topicbot("stats", "--config", str(forever), cwd=tmp_path).stdout.splitlines()
+    assert lines[7] == (
+        "left servers   2 removed the bot, their data kept (retention.left_server_days: null "
+        "keeps it forever)"
+    )
+
+
 def test_the_secured_field_never_reaches_the_output(tmp_path, config):
     write_article(tmp_path / "in", "a.md", secured="TOP-SECRET-VALUE")
     (tmp_path / "in" / "b.md").write_text("---\ntitle: x\nsecured: TOP-SECRET-VALUE\n---\n")
@@ -370,7 +401,7 @@ def test_stats_show_the_store_size_and_what_the_last_pruning_removed(tmp_path, c
     assert lines[5].endswith(" MB of free pages, given back a little at each housekeeping run)")
     assert lines[6] == (
         f"last pruning   {NOW:%Y-%m-%d %H:%M} UTC: 1 deliveries, 0 audit entries, 0 articles, "
-        f"0 unused topics, {lines[6].split(', ')[-1]}"
+        f"0 unused topics, 0 left servers' data, {lines[6].split(', ')[-1]}"
     )
     stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
     assert stats["deliveries"]["sent"] == 1

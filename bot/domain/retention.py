@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -21,10 +22,12 @@ from typing import TYPE_CHECKING
 
 from bot.config import RetentionSettings
 from bot.domain.subscriptions import Clock, utc_now
-from storage.models import PruningRun
+from storage.models import LeftServer, PruningRun
 
 if TYPE_CHECKING:
     from storage.api import StoreApi
+
+log = logging.getLogger(__name__)
 
 # The DM cap counts the instant DMs sent to a member in the last hour.
 DM_CAP_WINDOW = timedelta(hours=1)
@@ -41,6 +44,8 @@ SMALLEST_STEP = 16
 
 # Articles per transaction: a tenth of retention.batch_rows.
 ARTICLES_PER_ROW = 10
+# Servers read per query when looking for those whose data is due to go.
+SERVERS_PER_READ = 100
 
 Step = Callable[[int], Awaitable[int]]
 Timer = Callable[[], float]
@@ -91,13 +96,48 @@ def days_cutoff(now: datetime, days: int | None) -> datetime | None:
 def describe(run: PruningRun) -> str:
     """One line for the log; "" when the run removed and reclaimed nothing."""
     if not (
-        run.deliveries or run.audit_entries or run.articles or run.topics or run.pages_reclaimed
+        run.deliveries
+        or run.audit_entries
+        or run.articles
+        or run.topics
+        or run.pages_reclaimed
+        or run.servers
     ):
         return ""
+    servers = f", the data of {run.servers} servers that removed the bot" if run.servers else ""
     return (
         f"pruned {run.deliveries} deliveries, {run.audit_entries} audit entries, "
-        f"{run.articles} articles, {run.topics} unused topics; "
+        f"{run.articles} articles, {run.topics} unused topics{servers}; "
         f"reclaimed {run.pages_reclaimed} pages"
+    )
+
+
+# The log line's order: what an operator recognises first; feeds and subscriptions always.
+_SERVER_ROWS = (
+    "feeds",
+    "subscriptions",
+    "publication decisions",
+    "audit entries",
+    "deliveries",
+    "delivery counts",
+    "DM channel ids",
+    "articles of its own",
+)
+
+
+def server_deleted(server: LeftServer, deleted: dict[str, int]) -> str:
+    """The log line of one server whose data went."""
+    shown = [
+        f"{deleted.get(name, 0)} {name}"
+        for name in _SERVER_ROWS
+        if deleted.get(name) or name in ("feeds", "subscriptions")
+    ]
+    if deleted.get("settings"):
+        shown.append("its settings")
+    rows = ", ".join(shown)
+    return (
+        f"deleted the data of server {server.guild_id}, which removed the bot on "
+        f"{server.left_at:%Y-%m-%d}: {rows}"
     )
 
 
@@ -131,6 +171,7 @@ class Housekeeper:
         run = PruningRun(started_at=now)
         await self._store.retention.save_run(run)
         run = await self._prune_deliveries(run, now)
+        run = await self._delete_left_servers(run, now)
         run = await self._prune_articles(run, now)
         run = await self._repeat(
             run,
@@ -158,6 +199,42 @@ class Housekeeper:
             most=self._settings.batch_rows,
             full=1,  # until none is left: a step takes rows of one day only
         )
+
+    async def _delete_left_servers(self, run: PruningRun, now: datetime) -> PruningRun:
+        """Delete the data of every server that removed the bot more than
+        ``retention.left_server_days`` ago, one server after another."""
+        cutoff = days_cutoff(now, self._settings.left_server_days)
+        if cutoff is None:
+            return run
+        while servers := await self._store.left_servers.due(cutoff, limit=SERVERS_PER_READ):
+            for server in servers:
+                if await self._delete_server(server, cutoff):
+                    run = dataclasses.replace(run, servers=run.servers + 1)
+                    await self._store.retention.save_run(run)
+        return run
+
+    async def _delete_server(self, server: LeftServer, cutoff: datetime) -> bool:
+        """Delete one server's data in steps sized like pruning's; whether it went (not
+        when the bot was invited back meanwhile)."""
+        deleted: dict[str, int] = {}
+        most = self._settings.batch_rows
+        size = min(SMALLEST_STEP, most)
+        while True:
+            started = self._timer()
+            step = await self._store.left_servers.delete_data(server.guild_id, cutoff, limit=size)
+            took = self._timer() - started
+            if step is None:
+                return False
+            for name, count in step.items():
+                deleted[name] = deleted.get(name, 0) + count
+            if step.get("servers"):
+                log.info(server_deleted(server, deleted), extra={"guild": server.guild_id})
+                return True
+            step_pace = pace(
+                size, took, most=most, step_seconds=self._step_seconds, pause_seconds=self._pause
+            )
+            size = step_pace.size
+            await self._sleep(step_pace.pause)
 
     async def _prune_articles(self, run: PruningRun, now: datetime) -> PruningRun:
         cutoff = days_cutoff(now, self._settings.articles_days)

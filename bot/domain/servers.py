@@ -34,7 +34,8 @@ class ServerService:
         cancelled = await self._store.guild_settings.left(guild_id, self._clock())
         log.info(
             "removed from server %d: %d waiting alerts cancelled; its feeds and subscriptions "
-            "are kept and resume if the bot is invited back",
+            "are kept and resume if the bot is invited back before retention.left_server_days "
+            "have passed",
             guild_id,
             cancelled,
             extra={"guild": guild_id},

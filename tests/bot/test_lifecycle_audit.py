@@ -207,6 +207,62 @@ async def test_an_alert_from_a_server_that_removed_the_bot_can_still_be_unsubscr
     assert await harness.store.subscriptions.for_member(a.id, member.id) == []
 
 
+async def test_a_server_gone_past_left_server_days_is_deleted_and_invited_back_starts_fresh(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="bot.domain.retention")
+    a, b = harness.first, harness.second
+    member = a.members[0]
+    await seed_topic(harness)
+    await route(harness, a, a.alerts.id)
+    await route(harness, b, b.alerts.id)
+    await follow(harness, a, member.id, "Transport")
+    await harness.slash(a, a.moderator.id, "settings", {"min_quality": 70})
+
+    await kick(harness, a)
+    harness.clock.advance(days=29)  # retention.left_server_days is 30 by default
+    await harness.bot.housekeeper.run()
+    assert await harness.store.feeds.count(a.id) == 1  # kept while it may still come back
+    harness.clock.advance(days=2)
+    await harness.bot.housekeeper.run()
+    assert f"deleted the data of server {a.id}, which removed the bot on " in caplog.text
+    assert ": 1 feeds, 1 subscriptions, 2 audit entries, its settings\n" in caplog.text
+
+    await invite_back(harness, a)
+    subscriptions = await harness.slash(a, member.id, "subscriptions")
+    assert subscriptions.content == "You don't follow any topics here yet. Try `/subscribe`."
+    listing = await harness.slash(a, a.moderator.id, "feed list")
+    assert listing.embeds[0]["description"] == "No feeds yet. Add one with `/feed add`."
+    audit = await harness.slash(a, a.moderator.id, "audit")
+    assert "feed" not in str(audit.embeds or audit.content).lower()
+    assert (await harness.store.guild_settings.get(a.id)).min_quality is None
+    # the other server keeps its feed
+    listing = await harness.slash(b, b.moderator.id, "feed list")
+    assert f"<#{b.alerts.id}>" in listing.embeds[0]["description"]
+
+
+async def test_invited_back_before_left_server_days_its_set_up_is_never_deleted(
+    harness: Harness,
+):
+    a = harness.first
+    member = a.members[0]
+    await seed_topic(harness)
+    await route(harness, a, a.alerts.id)
+    await follow(harness, a, member.id, "Transport")
+
+    await kick(harness, a)
+    harness.clock.advance(days=29)
+    await invite_back(harness, a)
+    harness.clock.advance(days=400)
+    run = await harness.bot.housekeeper.run()
+
+    assert run.servers == 0
+    listing = await harness.slash(a, a.moderator.id, "feed list")
+    assert f"<#{a.alerts.id}>" in listing.embeds[0]["description"]
+    subscriptions = await harness.slash(a, member.id, "subscriptions")
+    assert "Transport" in subscriptions.embeds[0]["description"]
+
+
 # --- permissions lost and given back ------------------------------------------------------------
 
 

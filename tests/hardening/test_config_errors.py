@@ -45,6 +45,15 @@ INVALID: dict[str, tuple[str | bytes, str]] = {
         "retention:\n  deliveries_days: 0\n",
         "retention.deliveries_days: Input should be greater than or equal to 1 (got 0)",
     ),
+    "left-server-days-zero": (
+        "retention:\n  left_server_days: 0\n",
+        "retention.left_server_days: Input should be greater than or equal to 1 (got 0)",
+    ),
+    "left-server-days-words": (
+        "retention:\n  left_server_days: a month\n",
+        "retention.left_server_days: Input should be a valid integer, unable to parse string "
+        "as an integer (got 'a month')",
+    ),
     "published-articles-days-alone": (
         "retention:\n  published_articles_days: 90\n",
         "retention: published_articles_days needs articles_days too (published articles go "

@@ -92,9 +92,15 @@ class FakeRetention:
         return 0
 
 
+class NoLeftServers:
+    async def due(self, cutoff: datetime, *, limit: int) -> list[object]:
+        return []
+
+
 class FakeStore:
     def __init__(self, rows: int) -> None:
         self.retention = FakeRetention(rows)
+        self.left_servers = NoLeftServers()
 
 
 async def test_housekeeping_backs_off_while_its_steps_are_slow_and_resumes_after():
