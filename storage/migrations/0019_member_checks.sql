@@ -1,4 +1,4 @@
--- topicbot schema, version 18: whether a member is still in a server, as Discord last said
+-- topicbot schema, version 19: whether a member is still in a server, as Discord last said
 -- (GET /guilds/{guild}/members/{user}: the bot has no members intent, so it hears of no one
 -- leaving), or as a command they used there showed. Asked before a DM or digest of that
 -- server's subscriptions goes out, at most once per delivery.member_check_hours, and kept
