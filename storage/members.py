@@ -5,7 +5,7 @@ leaving and coming back do to their subscriptions and waiting alerts. Both engin
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage.outbox.rows import ANY_PENDING, WHENEVER
 from storage.sql import Statements, chunks
@@ -15,6 +15,9 @@ from storage.timestamps import to_timestamp
 # why what waited for them there was cancelled.
 LEFT_REASON = "you left the server"
 LEFT_ERROR = "the member left the server"
+# A member's presence noted by a command is noted again by a later one only after this: the
+# answer is wanted fresh within delivery.member_check_hours (a day by default), not to the second.
+SEEN_AGAIN_AFTER = timedelta(hours=1)
 # Rows per multi-row statement: well under either engine's bound-parameter limit.
 _ROWS_PER_STATEMENT = 300
 
@@ -76,11 +79,34 @@ class MemberRepository:
                 {**key, "why": LEFT_ERROR, "whenever": WHENEVER},
             )
 
+    async def _worth_writing(self, key: dict[str, int], now: datetime) -> bool:
+        """Whether a command by the member changes anything: they follow something in the
+        guild, and either some of it is paused because they had left, or their presence was
+        last noted before ``SEEN_AGAIN_AFTER``. Read first, because this runs before every
+        command: most commands then take no write lock (on SQLite, the one a long ingest
+        batch holds), and most members are not written for at every command."""
+        row = await self._db.fetch_one(
+            "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE guild_id = :guild "
+            "AND user_id = :user), EXISTS (SELECT 1 FROM subscriptions WHERE guild_id = :guild "
+            "AND user_id = :user AND disabled_reason LIKE :left), EXISTS (SELECT 1 FROM "
+            "member_checks WHERE guild_id = :guild AND user_id = :user AND present = 1 "
+            "AND checked_at >= :recent)",
+            {
+                **key,
+                "left": f"{LEFT_REASON}%",
+                "recent": to_timestamp(now - SEEN_AGAIN_AFTER),
+            },
+        )
+        follows, paused, noted = (bool(value) for value in row) if row else (False,) * 3
+        return follows and (paused or not noted)
+
     async def seen(self, guild_id: int, user_id: int, now: datetime) -> int:
         """The member used a command in the guild, so is in it now: remembered as present
         (when they follow something there), and the subscriptions paused because they had
         left resume; how many resumed."""
         key = {"guild": guild_id, "user": user_id, "now": to_timestamp(now)}
+        if not await self._worth_writing(key, now):
+            return 0
         async with self._db.transaction():
             await self._db.execute(
                 "INSERT INTO member_checks (guild_id, user_id, present, checked_at) "

@@ -57,3 +57,22 @@ async def test_leaving_pauses_and_cancels_that_server_only_and_a_command_resumes
     # a member with nothing followed there is not remembered (the table stays the subscribers')
     assert await any_store.members.seen(A, 1234, NOW) == 0
     assert await any_store.members.known(A, [1234], NOW - HOUR) == {}
+
+
+async def test_a_command_writes_only_when_it_changes_something(any_store: Any):
+    """Noted before every command: a member who follows nothing there, or whose presence was
+    noted within the hour and has nothing paused, is not written again."""
+    outbox = Outbox(any_store)
+    topic = await outbox.topic("Transport")
+    await outbox.subscribe(A, MEMBER, topic)
+    members = any_store.members
+    assert await members.seen(A, MEMBER, NOW) == 0
+    assert await members.known(A, [MEMBER], NOW) == {MEMBER: True}
+    later = NOW + HOUR / 2
+    assert await members.seen(A, MEMBER, later) == 0
+    assert await members.known(A, [MEMBER], NOW + HOUR / 4) == {}  # still NOW's note
+    assert await members.seen(A, MEMBER, NOW + 2 * HOUR) == 0
+    assert await members.known(A, [MEMBER], NOW + 2 * HOUR) == {MEMBER: True}  # noted again
+    # left, then back within the hour of a note: resumed all the same
+    await members.left(A, MEMBER, f"{LEFT_REASON}: come back", NOW + 2 * HOUR)
+    assert await members.seen(A, MEMBER, NOW + 2 * HOUR) == 1
