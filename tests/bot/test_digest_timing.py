@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -86,12 +87,48 @@ async def deployment(discord_double: DiscordDouble, tmp_path: Path) -> AsyncIter
 
 
 async def first_dm(double: DiscordDouble, user_id: int, clock: RunningClock, timeout_s: float):
-    """The bot's clock when the member's first DM arrived."""
+    """The bot's clock when the member's first DM arrived; past ``timeout_s``, a failure with
+    what the bot logged and asked of Discord meanwhile (a late digest should explain itself)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not double.dms_to(user_id):
-        assert asyncio.get_running_loop().time() < deadline, f"no DM within {timeout_s}s"
+        if asyncio.get_running_loop().time() > deadline:
+            requests = [f"{r.method} {r.path}" for r in double.request_log[-15:]]
+            raise AssertionError(
+                f"no DM within {timeout_s}s (bot clock {clock()}); last requests:\n"
+                + "\n".join(requests)
+                + "\nlog:\n"
+                + "\n".join(LOGGED[-40:])
+            )
         await asyncio.sleep(0.02)
     return clock()
+
+
+# What the bot and its scheduler logged in this test (INFO and up), for a failure to show.
+LOGGED: list[str] = []
+
+
+class _Remember(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        LOGGED.append(
+            f"{record.created:.3f} {record.name} {record.levelname} {record.getMessage()}"
+        )
+
+
+@pytest.fixture(autouse=True)
+def remember_logs() -> Iterator[None]:
+    LOGGED.clear()
+    handler = _Remember(logging.INFO)
+    loggers = [logging.getLogger(name) for name in ("bot", "apscheduler")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 async def until(condition, timeout_s: float = 10) -> None:
