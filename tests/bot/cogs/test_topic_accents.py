@@ -99,10 +99,7 @@ async def test_naming_a_topic_two_topics_fold_as_asks_which_one(harness: Harness
         harness.first, harness.first.members[0].id, "subscribe", {"topic": "quebec"}
     )
     assert result.message.flags & EPHEMERAL
-    assert result.content in (
-        "Did you mean Québec or Quebéc? Pick one of the suggestions.",
-        "Did you mean Quebéc or Québec? Pick one of the suggestions.",
-    )
+    assert result.content == "Did you mean Quebéc or Québec? Pick one of the suggestions."
     exact = await harness.slash(
         harness.first, harness.first.members[0].id, "subscribe", {"topic": "quebéc"}
     )
