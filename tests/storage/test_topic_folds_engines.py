@@ -64,7 +64,7 @@ async def ingest(store, topics: list[str], n: int = 1, origin_guild: int | None 
 
 async def stored_folds(store) -> dict[str, str | None]:
     rows = await statements(store).fetch_all("SELECT name, folded FROM topics")
-    return {name: folded for name, folded in rows}
+    return {str(name): folded for name, folded in rows}
 
 
 async def test_ingest_stores_each_topics_fold(any_store):
