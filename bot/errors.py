@@ -104,11 +104,59 @@ SLOW_DOWN = app_commands.Choice(
 )
 
 
+# Where a command's interaction carries how many of the member's subscriptions it resumed.
+RESUMED = "resumed_subscriptions"
+
+
+def welcome_back(resumed: int) -> str:
+    """What a member who came back to a server is told, once, under their command's reply."""
+    these = "your subscription" if resumed == 1 else f"your {resumed} subscriptions"
+    return (
+        f"Welcome back: {these} here, paused when you left the server, "
+        f"{'is' if resumed == 1 else 'are'} on again, with what is published from now on. "
+        "`/subscriptions` lists them, `/unsubscribe` stops one."
+    )
+
+
+async def note_member(interaction: discord.Interaction) -> None:
+    """A command used in a server shows its member is in it: the store remembers that (no
+    need to ask Discord before their next alert from there), and subscriptions paused because
+    they had left resume (``interaction.extras[RESUMED]`` says how many). A lost database
+    session is the command's answer (it would meet the same); another failure here is logged
+    and the command still runs."""
+    services = getattr(interaction.client, "services", None)
+    if interaction.guild_id is None or services is None:
+        return
+    guild_id, user_id = interaction.guild_id, interaction.user.id
+    try:
+        resumed = await services.subscriptions.member_seen(guild_id, user_id)
+    except ConnectionLost as lost:
+        log.warning("a command could not be answered: %s", lost)
+        raise app_commands.CheckFailure(STORE_LOST) from lost
+    except Exception:
+        log.warning("could not note member %d as present", interaction.user.id, exc_info=True)
+        return
+    if resumed:
+        interaction.extras[RESUMED] = resumed
+
+
+async def tell_if_resumed(interaction: discord.Interaction) -> None:
+    """After a command's reply: say so when it resumed the member's subscriptions."""
+    resumed = interaction.extras.get(RESUMED)
+    if resumed and interaction.response.is_done():
+        await send_private(interaction, welcome_back(int(resumed)))
+
+
 class TopicTree(app_commands.CommandTree[discord.Client]):
-    """The command tree, with topicbot's error replies and an autocomplete throttle."""
+    """The command tree, with topicbot's error replies, an autocomplete throttle and members
+    noted as present by the commands they use."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        """Answer an autocomplete burst past the member's limit with one "slow down" choice."""
+        """Note a command's member as present in its server; answer an autocomplete burst past
+        the member's limit with one "slow down" choice."""
+        if interaction.type is discord.InteractionType.application_command:
+            await note_member(interaction)
+            return True
         if interaction.type is not discord.InteractionType.autocomplete:
             return True
         throttle = getattr(interaction.client, "autocomplete_throttle", None)
@@ -123,3 +171,4 @@ class TopicTree(app_commands.CommandTree[discord.Client]):
         """Turn a command's error into a private reply."""
         command = interaction.command.qualified_name if interaction.command else "?"
         await report_error(interaction, error, f"/{command}")
+        await tell_if_resumed(interaction)

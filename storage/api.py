@@ -302,6 +302,21 @@ class MetaApi(Protocol):
     async def put(self, key: str, value: str) -> None: ...
 
 
+class MembersApi(Protocol):
+    """``store.members``: whether members are still in their servers, and what leaving and
+    coming back do to their subscriptions (``storage.members``)."""
+
+    async def known(
+        self, guild_id: int, user_ids: Sequence[int], since: datetime
+    ) -> dict[int, bool]: ...
+
+    async def record(self, guild_id: int, answers: Mapping[int, bool], now: datetime) -> None: ...
+
+    async def left(self, guild_id: int, user_id: int, reason: str, now: datetime) -> int: ...
+
+    async def seen(self, guild_id: int, user_id: int, now: datetime) -> int: ...
+
+
 class DeliveriesApi(Protocol):
     """``store.deliveries``: the outbox, from planning to sent (or given up)."""
 
@@ -464,6 +479,9 @@ class StoreApi(Protocol):
 
     @property
     def meta(self) -> MetaApi: ...
+
+    @property
+    def members(self) -> MembersApi: ...
 
     @property
     def deliveries(self) -> DeliveriesApi: ...

@@ -5,7 +5,8 @@ read alike.
 
 What goes, in this order: its outbox rows (any state), the kept counts of its feeds and
 subscriptions, the DM channel ids of its subscribers who follow nothing in another server, its
-subscriptions, its feeds, its publication decisions, its audit log, the articles its
+subscriptions, its feeds, what Discord said of its members (``member_checks``), its
+publication decisions, its audit log, the articles its
 moderators added for it alone (``origin_guild_id``: no other server ever sees them), its
 settings, and last its ``guilds_left`` row. Articles shared by every server stay.
 """
@@ -57,6 +58,12 @@ _GUILD_ROWS: tuple[tuple[str, str], ...] = (
         "feeds",
         "DELETE FROM feeds WHERE id IN (SELECT id FROM feeds WHERE guild_id = :guild "
         "ORDER BY id LIMIT :limit)",
+    ),
+    (
+        "member checks",
+        "DELETE FROM member_checks WHERE guild_id = :guild AND user_id IN ("
+        "SELECT user_id FROM member_checks WHERE guild_id = :guild ORDER BY user_id "
+        "LIMIT :limit)",
     ),
     (
         "publication decisions",

@@ -28,6 +28,7 @@ from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.left_servers import SQLITE_BY_GUILD, LeftServersRepository
 from storage.lifetime import ClosedOnExit
+from storage.members import MemberRepository
 from storage.models import Gauges, StoreStats
 from storage.outbox.repository import DeliveryRepository
 from storage.publication import FtsTitleSuggestions, PublicationRepository
@@ -88,6 +89,7 @@ class Store(ClosedOnExit):
         self.guild_settings = GuildSettingsRepository(connection)
         self.audit = AuditRepository(connection)
         self.meta = MetaRepository(connection)
+        self.members = MemberRepository(connection)
         self.deliveries = DeliveryRepository(connection)
         self.retention = RetentionRepository(housekeeping_db or db)
         self.left_servers = LeftServersRepository(housekeeping_db or db, by_guild=SQLITE_BY_GUILD)
@@ -199,7 +201,7 @@ class Store(ClosedOnExit):
 
 
 async def _fill_topic_folds(connection: aiosqlite.Connection) -> None:
-    """Fold the names of topics stored before topics.folded was (migration 0019), a batch per
+    """Fold the names of topics stored before topics.folded was (migration 0020), a batch per
     transaction; nothing to do once they all are."""
     while True:
         async with connection.execute(UNFOLDED.format(limit=FOLD_BATCH)) as cursor:

@@ -1,14 +1,16 @@
 """Listeners for servers and channels coming and going (no commands): the bot removed from a
-server or invited back, a routed channel deleted."""
+server or invited back, a routed channel deleted, a member back in a server after leaving it."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import discord
 from discord.ext import commands
 
 from bot.app import TopicBot
+from bot.errors import tell_if_resumed
 
 
 class ServerEvents(commands.Cog):
@@ -89,6 +91,14 @@ class ServerEvents(commands.Cog):
         count = bot.shard_count or 1
         mine = bot.shard_ids is None or (guild_id >> 22) % count in bot.shard_ids
         return not mine or bot.get_guild(guild_id) is not None
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(
+        self, interaction: discord.Interaction, command: discord.app_commands.Command[Any, ..., Any]
+    ) -> None:
+        """A member whose command resumed their subscriptions (they had left the server and
+        came back) is told so, under the command's reply."""
+        await tell_if_resumed(interaction)
 
     @commands.Cog.listener()
     async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:

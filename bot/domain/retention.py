@@ -121,6 +121,7 @@ _SERVER_ROWS = (
     "deliveries",
     "delivery counts",
     "DM channel ids",
+    "member checks",
     "articles of its own",
 )
 

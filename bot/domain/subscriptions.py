@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import get_args
@@ -13,6 +14,8 @@ from storage.models import DeliveryMode, Subscription, Topic
 from storage.outbox.health import HealthCounts
 from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
 from storage.topics import topic_fold, topic_key
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 DELIVERY_MODES: dict[str, DeliveryMode] = {mode: mode for mode in get_args(DeliveryMode)}
@@ -72,7 +75,7 @@ class SubscriptionService:
         if mode is None:
             raise UserError("`delivery` must be one of: instant, daily, weekly.")
         try:
-            return await self._store.subscriptions.save(
+            saved = await self._store.subscriptions.save(
                 guild_id=guild_id,
                 user_id=user_id,
                 topic_id=topic.id,
@@ -91,6 +94,9 @@ class SubscriptionService:
                 f"You follow {error.count} topics here, and at most {error.cap} are allowed "
                 f"now. Use `/unsubscribe` on {error.count - error.cap + 1} of them to make room."
             ) from None
+        # subscribing here shows they are in the server: their first alert need not ask
+        await self._store.members.seen(guild_id, user_id, self._clock())
+        return saved
 
     async def unsubscribe(self, guild_id: int, user_id: int, topic_text: str) -> str:
         """Stop following a topic; returns the topic's name."""
@@ -123,6 +129,21 @@ class SubscriptionService:
     async def of_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild."""
         return await self._store.subscriptions.for_member(guild_id, user_id)
+
+    async def member_seen(self, guild_id: int, user_id: int) -> int:
+        """The member used a command in the guild, so is in it now (``bot.domain.membership``
+        need not ask Discord): their subscriptions paused because they had left it resume,
+        with what is published from now on. How many resumed."""
+        resumed = await self._store.members.seen(guild_id, user_id, self._clock())
+        if resumed:
+            log.info(
+                "member %d is back in server %d: %d subscriptions resumed",
+                user_id,
+                guild_id,
+                resumed,
+                extra={"guild": guild_id, "user": user_id},
+            )
+        return resumed
 
     async def health(self, guild_id: int, user_id: int) -> dict[int, HealthCounts]:
         """Per subscription of the member here: its alerts by state."""

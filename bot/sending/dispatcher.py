@@ -27,6 +27,7 @@ import discord
 
 from bot.config import DeliverySettings
 from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
+from bot.domain.membership import Membership
 from bot.observability.logs import delivery_ids, log_failure
 from bot.observability.metrics import Metrics
 from bot.sending.pacing import Pacer
@@ -44,6 +45,9 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 # A guild's (or, for None, the deployment's) next daily and weekly digest moments after now.
 DigestTimes = Callable[[int | None, datetime], Awaitable[tuple[datetime, datetime]]]
+# Digests are checked for members who left (and sent) this many members at a time: the
+# checks of a slice are asked together, and the first digests need not wait for them all.
+DIGEST_MEMBERS_PER_CHECK = 50
 
 
 def pacer_for(settings: DeliverySettings) -> Pacer:
@@ -86,6 +90,12 @@ class Dispatcher:
         if warning := settings.pacing_warning():
             log.warning("%s", warning)
         self._dm_lock = asyncio.Lock()
+        self._membership = Membership(
+            store,
+            self._ask_member,
+            fresh_for=timedelta(hours=settings.member_check_hours),
+            clock=clock,
+        )
         self._coverage: dict[tuple[int, int], asyncio.Future[list[Article]]] = {}
         self._guild_names: dict[int, str] = {}
 
@@ -143,6 +153,9 @@ class Dispatcher:
         if not await self._held([delivery], summary):
             return False
         if delivery.target_kind == "dm":
+            if await self._membership.gone([(delivery.guild_id, delivery.target_id)]):
+                summary.left += 1  # cancelled with the member's other rows from that server
+                return False
             if await self._store.deliveries.already_told(delivery.target_id, delivery.article_pk):
                 await self._store.deliveries.give_up(
                     [delivery], "skipped", "already sent through another server"
@@ -408,11 +421,21 @@ class Dispatcher:
             groups[(row.target_id, row.mode)].append(row)
         if len(rows) == batch and len(groups) > 1:
             groups.pop(next(reversed(groups)))  # may be cut short: sent whole next time
-        for (user_id, mode), member_rows in groups.items():
-            try:
-                await self._send_digest(user_id, mode, member_rows, summary)
-            except ClaimLost as lost:
-                self._taken_over(lost.rows, summary)
+        members = list(groups.items())
+        for start in range(0, len(members), DIGEST_MEMBERS_PER_CHECK):
+            part = members[start : start + DIGEST_MEMBERS_PER_CHECK]
+            gone = await self._membership.gone(
+                (row.guild_id, user_id) for (user_id, _), member_rows in part for row in member_rows
+            )
+            for (user_id, mode), member_rows in part:
+                kept = [row for row in member_rows if (row.guild_id, user_id) not in gone]
+                summary.left += len(member_rows) - len(kept)
+                if not kept:
+                    continue
+                try:
+                    await self._send_digest(user_id, mode, kept, summary)
+                except ClaimLost as lost:
+                    self._taken_over(lost.rows, summary)
 
     async def _send_digest(
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
@@ -474,6 +497,24 @@ class Dispatcher:
             return
         # the member refused DMs: this fails all their pending rows and counts the refusal
         await self._handle_failure(rows[0], failure, summary)
+
+    async def _ask_member(self, guild_id: int, user_id: int) -> bool | None:
+        """Discord's answer to whether the member is in the server, paced with the sends (it
+        counts against the bot's global limit); None when it gave none in time."""
+        await self._pacer.wait(None)
+        try:
+            return await asyncio.wait_for(
+                self._sender.member_of(guild_id, user_id), self._settings.request_timeout_seconds
+            )
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            log.warning(
+                "could not ask whether member %d is in server %d (%s): sent as if they were",
+                user_id,
+                guild_id,
+                type(error).__name__,
+                extra={"guild": guild_id, "user": user_id},
+            )
+            return None
 
     async def _guild_name(self, guild_id: int) -> str:
         """The server's name, asked of Discord once a run; "server <id>" when it cannot be

@@ -1,5 +1,6 @@
 """What the dispatcher sends through: post to a channel (a DM is a post to the member's DM
-channel), open a DM channel, read a server's name. All REST: no gateway connection and no
+channel), open a DM channel, read a server's name, ask whether a member is still in a server.
+All REST: no gateway connection and no
 guild cache are needed, so a process that only sends can log in over REST and send."""
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import discord
+
+# Discord's JSON error code for a user who is not a member of the server asked about.
+UNKNOWN_MEMBER = 10007
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,11 @@ class Sender(Protocol):
 
     async def guild_name(self, guild_id: int) -> str | None:
         """The server's name; None when it cannot be read."""
+        ...
+
+    async def member_of(self, guild_id: int, user_id: int) -> bool | None:
+        """Whether the member is in the server now; None when Discord did not say (an error,
+        the bot no longer in the server). A timeout or a dropped connection raises."""
         ...
 
 
@@ -68,3 +77,15 @@ class DiscordSender:
         except (discord.HTTPException, discord.RateLimited):
             return None
         return str(data["name"])
+
+    async def member_of(self, guild_id: int, user_id: int) -> bool | None:
+        """GET /guilds/{id}/members/{user}: needs no members intent. Through the client's HTTP,
+        so discord.py keeps to the route's rate-limit bucket (one per server) and to the
+        global one; Unknown Member (10007) is the only answer that says "gone"."""
+        try:
+            await self._client.http.get_member(guild_id, user_id)
+        except discord.NotFound as error:
+            return False if error.code == UNKNOWN_MEMBER else None
+        except (discord.HTTPException, discord.RateLimited):
+            return None
+        return True

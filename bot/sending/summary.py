@@ -15,6 +15,7 @@ class SendSummary:
     dead: int = 0
     to_digest: int = 0
     taken_over: int = 0  # rows another sender took over when this one's lease ran out
+    left: int = 0  # rows cancelled: their member left the server they came from
     paused: list[str] = field(default_factory=list)
     full: bool = False  # the run took as many rows as it could: more may be due
 
@@ -26,6 +27,7 @@ class SendSummary:
         self.dead += other.dead
         self.to_digest += other.to_digest
         self.taken_over += other.taken_over
+        self.left += other.left
         self.paused += other.paused
         self.full = other.full
 
@@ -36,6 +38,8 @@ class SendSummary:
         )
         if self.taken_over:
             text += f", {self.taken_over} taken over by another sender or cancelled meanwhile"
+        if self.left:
+            text += f", {self.left} cancelled (the member left the server)"
         return text + (f"; paused: {', '.join(self.paused)}" if self.paused else "")
 
     @property
@@ -48,4 +52,5 @@ class SendSummary:
             or self.dead
             or self.to_digest
             or self.taken_over
+            or self.left
         )

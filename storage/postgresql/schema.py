@@ -84,7 +84,7 @@ async def migrate(connection: Connection) -> list[int]:
 
 
 async def fill_topic_folds(connection: Connection) -> None:
-    """Fold the names of topics stored before topics.folded was (migration 0013), a batch per
+    """Fold the names of topics stored before topics.folded was (migration 0014), a batch per
     statement; nothing to do once they all are. Under the migration lock, so that processes
     starting together fold each topic once."""
     while rows := await connection.fetch(UNFOLDED.format(limit=FOLD_BATCH)):

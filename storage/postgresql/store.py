@@ -16,6 +16,7 @@ from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
 from storage.left_servers import LeftServersRepository
 from storage.lifetime import ClosedOnExit
+from storage.members import MemberRepository
 from storage.models import Gauges, StoreStats
 from storage.postgresql.articles import ARTICLE, PgArticleRepository
 from storage.postgresql.associations import PgAssociationRepository
@@ -56,6 +57,7 @@ class PgStore(ClosedOnExit):
         self.subscriptions = SubscriptionRepository(db.named)
         self.guild_settings = GuildSettingsRepository(db.named)
         self.meta = MetaRepository(db.named)
+        self.members = MemberRepository(db.named)
         self.feeds = FeedRepository(db.named)
         self.audit = AuditRepository(db.named)
         self.publication = PublicationRepository(db.named, ARTICLE, PgTitleSuggestions(db))

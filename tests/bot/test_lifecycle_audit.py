@@ -226,7 +226,11 @@ async def test_a_server_gone_past_left_server_days_is_deleted_and_invited_back_s
     harness.clock.advance(days=2)
     await harness.bot.housekeeper.run()
     assert f"deleted the data of server {a.id}, which removed the bot on " in caplog.text
-    assert ": 1 feeds, 1 subscriptions, 2 audit entries, its settings\n" in caplog.text
+    # the member's /subscribe noted them present there: that answer goes too
+    assert (
+        ": 1 feeds, 1 subscriptions, 2 audit entries, 1 member checks, its settings\n"
+        in caplog.text
+    )
 
     await invite_back(harness, a)
     subscriptions = await harness.slash(a, member.id, "subscriptions")
@@ -520,7 +524,7 @@ async def test_a_deleted_moderator_role_is_no_longer_shown_and_managers_still_mo
 # --- members leaving, closed DMs ------------------------------------------------------------------
 
 
-async def test_a_member_who_left_every_server_costs_one_refused_dm_and_delays_no_one(
+async def test_a_member_who_left_every_server_costs_one_check_no_dm_and_delays_no_one(
     harness: Harness,
 ):
     a = harness.first
@@ -528,16 +532,24 @@ async def test_a_member_who_left_every_server_costs_one_refused_dm_and_delays_no
     await seed_topic(harness)
     for member in (gone, staying):
         await follow(harness, a, member.id, "Transport")
-    await harness.double.remove_member(a.guild, gone.id)  # no members intent: the bot can't know
+    harness.clock.advance(days=1, minutes=1)  # their /subscribe no longer vouches for them
+    await harness.double.remove_member(a.guild, gone.id)  # no members intent: no event
     for n in (1, 2, 3):
         await story(harness, n, title=f"Story {n}")
     await harness.deliver()
     await harness.deliver()
-    assert dm_requests_to(harness, gone.id) == 1
+    # asked once (Unknown Member), so not one DM is tried; their subscription waits paused
+    assert dm_requests_to(harness, gone.id) == 0
+    asked = harness.double.requests("GET", "/guilds/{guild_id}/members/{user_id}")
+    assert sorted(r.path for r in asked) == sorted(
+        f"/guilds/{a.id}/members/{m.id}" for m in (gone, staying)
+    )
     assert len(harness.double.dms_to(staying.id)) == 3
+    (paused,) = await harness.store.subscriptions.for_member(a.id, gone.id)
+    assert paused.disabled_reason and paused.disabled_reason.startswith("you left the server")
 
 
-async def test_leaving_one_server_keeps_the_other_servers_alerts_and_the_button_still_works(
+async def test_leaving_one_server_stops_its_alerts_keeps_the_others_and_old_buttons_work(
     harness: Harness,
 ):
     a, b = harness.first, harness.second
@@ -546,17 +558,18 @@ async def test_leaving_one_server_keeps_the_other_servers_alerts_and_the_button_
     await seed_topic(harness)
     await follow(harness, a, member.id, "Transport")
     await follow(harness, b, member.id, "Energy")
-    await harness.double.remove_member(a.guild, member.id)
     await story(harness, 1, title="Transport news", topics=["Transport"])
-    await story(harness, 2, title="Energy news", topics=["Energy"])
     await harness.deliver()
-    titles = sorted(m.embeds[0]["title"] for m in harness.double.dms_to(member.id))
-    # the bot cannot know the member left A (no members intent): A's alert still comes, with
-    # its Unsubscribe button, which works from the DM
-    assert titles == ["Energy news", "Transport news"]
-    (from_a,) = [
-        m for m in harness.double.dms_to(member.id) if m.embeds[0]["title"] == "Transport news"
-    ]
+    (from_a,) = harness.double.dms_to(member.id)  # an alert from A, while still there
+    harness.clock.advance(days=1, minutes=1)
+    await harness.double.remove_member(a.guild, member.id)
+    await story(harness, 2, title="Energy news", topics=["Energy"])
+    await story(harness, 3, title="More transport news", topics=["Transport"])
+    await harness.deliver()
+    titles = [m.embeds[0]["title"] for m in harness.double.dms_to(member.id)]
+    # the bot asked Discord: A's alerts stop, B's go on
+    assert titles == ["Transport news", "Energy news"]
+    # the Unsubscribe button of A's earlier alert still works from the DM
     button = from_a.components[0]["components"][0]["custom_id"]
     clicked = await harness.double.click(from_a, button, member.id)
     assert clicked.content == "Unsubscribed from **Transport**. `/subscribe` brings it back."

@@ -28,6 +28,7 @@ def user(u: User) -> dict[str, Any]:
         "system": False,
         "public_flags": 0,
         "flags": 0,
+        "primary_guild": None,  # the spec's UserResponse requires it (null: none chosen)
         "mfa_enabled": False,
         "verified": True,
     }

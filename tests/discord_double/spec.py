@@ -124,6 +124,12 @@ class SpecValidator:
         validator = self._validator(pointer)
         return [issue for error in validator.iter_errors(body) for issue in _leaf_issues(error)]
 
+    def validate_schema(self, name: str, value: Any) -> list[SpecIssue]:
+        """Reasons the spec's schema ``name`` (``components.schemas``) refuses ``value``: what
+        the double answers is held to what Discord describes, as what it is sent is."""
+        validator = self._validator(f"/components/schemas/{name}")
+        return [issue for error in validator.iter_errors(value) for issue in _leaf_issues(error)]
+
     def _validator(self, pointer: str) -> jsonschema.protocols.Validator:
         validator = self._validators.get(pointer)
         if validator is None:

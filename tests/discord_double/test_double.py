@@ -284,6 +284,35 @@ async def test_raw_requests_and_nonce(
     assert discord.http.Route.BASE == "https://discord.com/api/v10"
 
 
+async def test_a_member_asked_for_is_a_spec_member_object_or_unknown_member_once_gone(
+    discord_double: DiscordDouble, discord_world: DoubleWorld
+) -> None:
+    """GET /guilds/{guild}/members/{user} needs no members intent: the member object as the
+    spec describes it, or 404 Unknown Member (10007) once they left (``remove_member``, which
+    sends no event to a bot without the intent)."""
+    double, g = discord_double, discord_world.first
+    member = g.members[0]
+    headers = {"Authorization": f"Bot {double.token}"}
+    url = f"{double.api_base}/guilds/{g.id}/members/{member.id}"
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async with session.get(url) as present:
+            assert present.status == 200
+            body = await present.json()
+        assert body["user"]["id"] == str(member.id)
+        if double.spec is not None:
+            operation = double.spec.operation("GET", f"/guilds/{g.id}/members/{member.id}")
+            assert operation is not None and operation.operation_id == "get_guild_member"
+            assert double.spec.validate_schema("GuildMemberResponse", body) == []
+        await double.remove_member(g.guild, member.id)
+        async with session.get(url) as gone:
+            assert gone.status == 404
+            assert (await gone.json())["code"] == 10007
+    assert [r.status for r in double.requests("GET", "/guilds/{guild_id}/members/{user_id}")] == [
+        200,
+        404,
+    ]
+
+
 async def test_discords_limits_beyond_the_openapi_description(
     discord_double: DiscordDouble, discord_world: DoubleWorld
 ) -> None:

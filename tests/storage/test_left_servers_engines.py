@@ -32,6 +32,7 @@ GUILD_TABLES = {
     "audit_log": "SELECT count(*) FROM audit_log WHERE guild_id = :guild",
     "guild_settings": "SELECT count(*) FROM guild_settings WHERE guild_id = :guild",
     "guilds_left": "SELECT count(*) FROM guilds_left WHERE guild_id = :guild",
+    "member_checks": "SELECT count(*) FROM member_checks WHERE guild_id = :guild",
     "own articles": "SELECT count(*) FROM articles WHERE origin_guild_id = :guild",
 }
 
@@ -73,6 +74,7 @@ async def set_up(store: Any, guild: int, topic: int, shared: int, outbox: Outbox
         feed=feed,
     )
     await store.audit.record(guild, 9, "feed.add", NOW - 40 * DAY, article_id=None)
+    await store.members.record(guild, {ONLY_HERE + guild: True, EVERYWHERE: True}, NOW)
     for user in (ONLY_HERE + guild, EVERYWHERE):
         await sql(
             store,
@@ -125,7 +127,8 @@ async def test_a_server_gone_past_the_deadline_loses_every_row_and_the_others_ke
     assert caplog.messages == [
         f"deleted the data of server {GONE}, which removed the bot on {date}: 1 feeds, "
         "2 subscriptions, 2 publication decisions, 1 audit entries, 2 deliveries, "
-        "1 delivery counts, 1 DM channel ids, 1 articles of its own, its settings"
+        "1 delivery counts, 1 DM channel ids, 2 member checks, 1 articles of its own, "
+        "its settings"
     ]
     assert (await world.retention.last_run()).servers == 1
 

@@ -20,8 +20,8 @@ from tests.storage.legacy import store_at_version
 
 NOW = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
 GUILD = 7
-# The schema versions before topics.folded: SQLite 0019, PostgreSQL 0013.
-SQLITE_BEFORE, POSTGRESQL_BEFORE = 18, 12
+# The schema versions before topics.folded: SQLite 0020, PostgreSQL 0014.
+SQLITE_BEFORE, POSTGRESQL_BEFORE = 19, 13
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,9 @@ class Dying:
     async def guild_name(self, guild_id: int) -> str | None:
         return await self._inner.guild_name(guild_id)
 
+    async def member_of(self, guild_id: int, user_id: int) -> bool | None:
+        return await self._inner.member_of(guild_id, user_id)
+
 
 async def kill_and_take_over(senders: Senders, alerts: int, at: int, death: Death) -> Dying:
     """Sender a dies at its ``at``-th post; sender b sends what a left, after the lease."""

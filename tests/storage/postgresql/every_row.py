@@ -80,6 +80,7 @@ async def _members_and_moderators(store: Store, now: datetime) -> None:
     )
     await store.meta.put("commands_synced", "2026-12-05T04:00:00+00:00")
     await store.guild_settings.left(8_000_000_000_000_777, now)  # a server that removed the bot
+    await store.members.record(GUILD, {READERS[0]: True}, now)  # Discord said: still there
     await store.retention.save_run(PruningRun(started_at=now, finished_at=now, deliveries=1))
     await store.associations.replace(
         [Association("ferry", "captain", ("captain", "captains"), 0.75)]
