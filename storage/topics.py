@@ -94,8 +94,9 @@ _UNDECOMPOSED = str.maketrans(UNDECOMPOSED)
 
 
 def topic_fold(name: str) -> str:
-    """A topic name as typed without accents: ``topic_key``, decomposed (NFKD) with its
-    combining marks (category Mn) dropped and the letters of ``UNDECOMPOSED`` spelled out.
+    """A topic name as typed without accents: decomposed (NFKD) and casefolded, its
+    combining marks (category Mn) and invisible characters dropped, the letters of
+    ``UNDECOMPOSED`` spelled out, single spaces (the same from a name or its ``topic_key``).
     'Québec', 'QUEBEC' and 'quebec' fold alike; 'Straße' folds as 'strasse' (casefold). The
     one fold both engines store (topics.folded), so that they match alike."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())

@@ -77,7 +77,7 @@ async def test_subscribing_to_a_name_typed_without_accents_follows_the_accented_
     assert gone.content == "Unsubscribed from **Québec**."
 
 
-async def test_latest_and_feeds_take_a_name_typed_without_accents(harness: Harness):
+async def test_latest_and_feed_add_and_remove_take_a_name_typed_without_accents(harness: Harness):
     await carrying(harness, 1, ["Zürich"], published=True)
     g = harness.first
     latest = await harness.slash(g, g.members[0].id, "latest", {"topic": "zurich"})
@@ -90,6 +90,14 @@ async def test_latest_and_feeds_take_a_name_typed_without_accents(harness: Harne
         g, g.moderator.id, "feed add", {"channel": g.alerts.id, "topic": "zurich"}
     )
     assert feed.content == f"Added feed: <#{g.alerts.id}> ← **Zürich**, quality 20+"
+    routed = await harness.autocomplete(
+        g, g.moderator.id, "feed remove", {"channel": g.alerts.id, "topic": "zur"}, "topic"
+    )
+    assert [c["value"] for c in routed] == ["Zürich"]
+    removed = await harness.slash(
+        g, g.moderator.id, "feed remove", {"channel": g.alerts.id, "topic": "ZURICH"}
+    )
+    assert removed.content == f"Removed 1 feed from <#{g.alerts.id}>."
 
 
 async def test_naming_a_topic_two_topics_fold_as_asks_which_one(harness: Harness):
