@@ -33,6 +33,7 @@ from storage.models import Article, RelatedArticle, UpsertOutcome
 from storage.prepare import CONTENT_COLUMNS, PreparedFile
 from storage.sql import chunks, fts_match, placeholders
 from storage.timestamps import to_timestamp
+from storage.topics import topic_fold
 
 # Whole articles (``a``) in one statement, with their topics' names and their images as JSON
 # arrays (in their positions' order).
@@ -165,7 +166,8 @@ class ArticleRepository(DraftUpserts):
         if not first_seen:
             return {}
         await self._db.executemany(
-            "INSERT OR IGNORE INTO topics (key, name) VALUES (?, ?)", list(first_seen.items())
+            "INSERT OR IGNORE INTO topics (key, name, folded) VALUES (?, ?, ?)",
+            [(key, name, topic_fold(name)) for key, name in first_seen.items()],
         )
         ids: dict[str, int] = {}
         for chunk in chunks(list(first_seen)):

@@ -37,7 +37,7 @@ from storage.retention import RetentionRepository
 from storage.stats import store_gauges, store_stats
 from storage.stories import StoryRepository
 from storage.subscriptions import SubscriptionRepository
-from storage.topics import TopicRepository
+from storage.topics import FOLD_BATCH, UNFOLDED, TopicRepository, folds_of
 
 # Rows ANALYZE reads of each index when ``optimize`` refreshes the statistics. Unbounded, it
 # read the whole outbox every time its row count had moved, on the connection commands use:
@@ -121,6 +121,7 @@ class Store(ClosedOnExit):
             if not in_memory:
                 await _refuse_upgrade_under_a_running_bot(connection, resolved)
             await migrate(connection)
+            await _fill_topic_folds(connection)
             if max_size_mb is not None:
                 await cap_size(connection, max_size_mb)
             if not in_memory:
@@ -197,6 +198,25 @@ class Store(ClosedOnExit):
         healthy, else what it found."""
         rows = await self._db.fetch_all("PRAGMA quick_check")
         return [str(row[0]) for row in rows] or ["no answer"]
+
+
+async def _fill_topic_folds(connection: aiosqlite.Connection) -> None:
+    """Fold the names of topics stored before topics.folded was (migration 0020), a batch per
+    transaction; nothing to do once they all are."""
+    while True:
+        async with connection.execute(UNFOLDED.format(limit=FOLD_BATCH)) as cursor:
+            rows = [tuple(row) for row in await cursor.fetchall()]
+        if not rows:
+            return
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            await connection.executemany(
+                "UPDATE topics SET folded = ? WHERE id = ? AND folded IS NULL", folds_of(rows)
+            )
+        except BaseException:
+            await connection.rollback()
+            raise
+        await connection.commit()
 
 
 async def _close_all(

@@ -8,10 +8,11 @@ decisions and additions change, by the one rule (``storage.visibility.members_se
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 from storage.columns import Column, Columns
 from storage.models import Topic
-from storage.sql import Statements, like_pattern
+from storage.sql import Row, Statements, like_pattern
 from storage.visibility import members_see, not_another_guilds
 
 TOPIC = Columns(
@@ -74,6 +75,45 @@ def topic_key(name: str) -> str:
     return tidy_topic(name).casefold()
 
 
+# Letters that carry their mark in their shape rather than as a combining one, so that
+# decomposing leaves them whole: the common ones of European languages, as an English keyboard
+# types them. The capitals have gone by then (casefold).
+UNDECOMPOSED = {
+    "æ": "ae",
+    "œ": "oe",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ħ": "h",
+    "ı": "i",
+    "ŀ": "l",
+}
+_UNDECOMPOSED = str.maketrans(UNDECOMPOSED)
+
+
+def topic_fold(name: str) -> str:
+    """A topic name as typed without accents: decomposed (NFKD) and casefolded, its
+    combining marks (category Mn) and invisible characters dropped, the letters of
+    ``UNDECOMPOSED`` spelled out, single spaces (the same from a name or its ``topic_key``).
+    'Québec', 'QUEBEC' and 'quebec' fold alike; 'Straße' folds as 'strasse' (casefold). The
+    one fold both engines store (topics.folded), so that they match alike."""
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
+    bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return " ".join(bare.translate(_UNDECOMPOSED).translate(_INVISIBLE).split())
+
+
+# Topics folded per statement when a store opens on rows stored before topics.folded was.
+FOLD_BATCH = 2000
+UNFOLDED = "SELECT id, name FROM topics WHERE folded IS NULL ORDER BY id LIMIT {limit}"
+
+
+def folds_of(rows: Sequence[Row]) -> list[tuple[str, int]]:
+    """(fold, id) for rows of ``UNFOLDED``."""
+    return [(topic_fold(str(name)), int(topic_id)) for topic_id, name in rows]
+
+
 class TopicRepository:
     """Named queries over topics, on either engine (``storage.sql.Statements``)."""
 
@@ -103,16 +143,30 @@ class TopicRepository:
         )
         return TOPIC.from_row(row) if row else None
 
+    async def offered_alike(self, guild_id: int, name: str, *, limit: int = 5) -> list[Topic]:
+        """Topics the guild may name whose name folds as this one does (``topic_fold``: typed
+        without accents), most-used first."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM topics t WHERE folded = :folded AND {_OFFERED} "
+            "ORDER BY article_count DESC, key LIMIT :limit"
+        )
+        params = {"folded": topic_fold(name), "guild": guild_id, "limit": limit}
+        return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
+
     async def suggest(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
-        """Topics the guild may name that hold the typed text: the topic of exactly that name
-        first, then those whose name starts with it, then those with a word starting with it,
-        then the rest; most-used first within each. So a member who types a topic in full
-        is offered it, however many busier topics share its first letters."""
-        key = topic_key(typed)
-        matching = "key LIKE :pattern ESCAPE '\\' AND " if key else ""
+        """Topics the guild may name that hold the typed text, accents or none (``topic_fold``):
+        the topic of exactly that name first, then one that folds as it does, then those
+        whose name starts with it, then those with a word starting with it, then the rest;
+        most-used first within each. So a member who types a topic in full is offered it,
+        however many busier topics share its first letters."""
+        key, folded = topic_key(typed), topic_fold(typed)
+        matching = "folded LIKE :pattern ESCAPE '\\' AND " if key else ""
+        # one rank rather than a sort key per rule: each matching row is ranked once, and
+        # no further than the first rule it meets (as fast as the key's three rules were)
         first = (
-            "key = :key DESC, substr(key, 1, length(:key)) = :key DESC, "
-            "(' ' || key) LIKE :word ESCAPE '\\' DESC, "
+            "CASE WHEN key = :key THEN 0 WHEN folded = :folded THEN 1 "
+            "WHEN substr(folded, 1, length(:folded)) = :folded THEN 2 "
+            "WHEN (' ' || folded) LIKE :word ESCAPE '\\' THEN 3 ELSE 4 END, "
             if key
             else ""
         )
@@ -122,9 +176,10 @@ class TopicRepository:
         )
         params = {
             "guild": guild_id,
-            "pattern": like_pattern(key),
-            "word": like_pattern(f" {key}"),
+            "pattern": like_pattern(folded),
+            "word": like_pattern(f" {folded}"),
             "key": key,
+            "folded": folded,
             "limit": limit,
         }
         return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]

@@ -18,7 +18,7 @@ from pathlib import Path
 from bench.related.corpus import GenArticle
 from storage.database import OUTSIDE_A_TRANSACTION, migration_scripts
 from storage.prepare import short_id
-from storage.topics import topic_key
+from storage.topics import topic_fold, topic_key
 
 CHUNK = 20_000
 
@@ -91,7 +91,10 @@ def _write_topics(db: sqlite3.Connection, articles: Sequence[GenArticle]) -> dic
     for article in articles:
         for name in article.topics:
             names.setdefault(topic_key(name), name)
-    db.executemany("INSERT INTO topics (key, name) VALUES (?, ?)", list(names.items()))
+    db.executemany(
+        "INSERT INTO topics (key, name, folded) VALUES (?, ?, ?)",
+        [(key, name, topic_fold(name)) for key, name in names.items()],
+    )
     return {row[0]: row[1] for row in db.execute("SELECT key, id FROM topics")}
 
 

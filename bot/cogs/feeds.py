@@ -15,7 +15,7 @@ from bot.checks import (
     member_is_moderator,
     moderator_only,
 )
-from bot.domain.feeds import check_mention_role
+from bot.domain.feeds import check_mention_role, feed_topics_matching
 from bot.domain.text import clip, readable
 from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
@@ -146,21 +146,12 @@ class FeedCommands(
     async def remove_topic(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Topics this server has feeds for that hold the typed text: the one of exactly that
-        name first, then those starting with it, then the rest, alphabetically within each."""
+        """Topics this server has feeds for that hold the typed text, accents or none
+        (``bot.domain.feeds.feed_topics_matching``)."""
         if interaction.guild_id is None:
             return []
         feeds = await self.feeds.of_guild(interaction.guild_id)
-        typed = " ".join(current.casefold().split())
-        names = [n for n in {f.topic_name for f in feeds if f.topic_name} if typed in n.casefold()]
-        names.sort(
-            key=lambda n: (
-                n.casefold() != typed,
-                not n.casefold().startswith(typed),
-                n.casefold(),
-                n,
-            )
-        )
+        names = feed_topics_matching(feeds, current)
         return [
             app_commands.Choice(name=clip(readable(n), 100) or "?", value=n[:100])
             for n in names[:25]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from bot.domain.errors import UserError
 from bot.domain.subscriptions import Clock, SubscriptionService, check_quality, utc_now
 from storage.api import StoreApi
 from storage.feeds import FeedCapReached, FeedSaved
 from storage.models import Feed
 from storage.outbox.health import HealthCounts
+from storage.topics import topic_fold
 
 
 def check_mention_role(guild_id: int, role_id: int | None) -> None:
@@ -95,6 +98,9 @@ class FeedService:
             removed = await self._store.feeds.remove_channel(guild_id, channel_id)
         else:
             topic = await self._store.topics.get(topic_text)
+            if topic is None:  # typed without accents: the one topic that folds alike
+                alike = await self._store.topics.offered_alike(guild_id, topic_text, limit=2)
+                topic = alike[0] if len(alike) == 1 else None
             removed = await self._store.feeds.remove(guild_id, channel_id, topic.id) if topic else 0
         if removed == 0:
             raise UserError(
@@ -116,3 +122,21 @@ class FeedService:
     async def health(self, guild_id: int) -> dict[int, HealthCounts]:
         """Per feed: its deliveries by state."""
         return await self._store.deliveries.feed_health(guild_id)
+
+
+def feed_topics_matching(feeds: Iterable[Feed], typed: str) -> list[str]:
+    """The names of the feeds' topics that hold the typed text, accents or none
+    (``topic_fold``): the one of exactly that name first, then one that folds as it does,
+    then those starting with it, then the rest, alphabetically within each."""
+    exact, folded = " ".join(typed.casefold().split()), topic_fold(typed)
+    names = {f.topic_name for f in feeds if f.topic_name}
+    return sorted(
+        (n for n in names if folded in topic_fold(n)),
+        key=lambda n: (
+            n.casefold() != exact,
+            topic_fold(n) != folded,
+            not topic_fold(n).startswith(folded),
+            n.casefold(),
+            n,
+        ),
+    )

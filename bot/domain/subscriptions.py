@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import get_args
 
@@ -13,7 +13,7 @@ from storage.api import StoreApi
 from storage.models import DeliveryMode, Subscription, Topic
 from storage.outbox.health import HealthCounts
 from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
-from storage.topics import topic_key
+from storage.topics import topic_fold, topic_key
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,18 @@ def check_quality(value: object, option: str = "min_quality") -> int:
         given = shown(str(value), 20)
         raise UserError(f"`{option}` must be a whole number from 0 to 100 (you gave {given}).")
     return value
+
+
+def own_topic(own: list[Subscription], topic_text: str) -> Subscription | list[Subscription] | None:
+    """The member's subscription to the topic of this name; else the one whose name folds
+    alike (typed without accents); else those that do when several, or None."""
+    key = topic_key(topic_text)
+    exact = [s for s in own if s.topic_key == key]
+    if exact:
+        return exact[0]
+    folded = topic_fold(topic_text)
+    alike = [s for s in own if topic_fold(s.topic_name) == folded]
+    return alike[0] if len(alike) == 1 else alike or None
 
 
 class SubscriptionService:
@@ -94,14 +106,18 @@ class SubscriptionService:
                 "Type one of your topics, then pick it from the suggestions. "
                 "`/subscriptions` lists the topics you follow."
             )
-        owned = {s.topic_key: s for s in await self.of_member(guild_id, user_id)}
-        if key not in owned:
+        chosen = own_topic(await self.of_member(guild_id, user_id), topic_text)
+        if chosen is None:
             raise UserError(
                 f"You are not subscribed to “{shown(topic_text)}” here. "
                 "`/subscriptions` lists the topics you follow."
             )
-        await self._store.subscriptions.delete(guild_id, user_id, key)
-        return owned[key].topic_name
+        if isinstance(chosen, list):
+            raise UserError(
+                f"Did you mean {either(s.topic_name for s in chosen)}? Pick one of the suggestions."
+            )
+        await self._store.subscriptions.delete(guild_id, user_id, chosen.topic_key)
+        return chosen.topic_name
 
     async def unsubscribe_topic_id(self, guild_id: int, user_id: int, topic_id: int) -> str:
         """Stop following a topic named by its id (the DM's unsubscribe button)."""
@@ -134,17 +150,25 @@ class SubscriptionService:
         return await self._store.deliveries.subscription_health(guild_id, user_id)
 
     async def known_topic(self, guild_id: int, topic_text: str) -> Topic:
-        """The stored topic with this name that the guild may name (not another guild's own),
-        or a UserError saying how to find one."""
+        """The stored topic with this name that the guild may name (not another guild's own);
+        else the one whose name folds alike (typed without accents: 'quebec' for Québec);
+        else a UserError saying how to find one, or listing the names that fold alike."""
         if not topic_key(topic_text):
             raise UserError("Type a topic name, then pick one of the suggestions.")
         topic = await self._store.topics.offered(guild_id, topic_text)
-        if topic is None:
+        if topic is not None:
+            return topic
+        alike = await self._store.topics.offered_alike(guild_id, topic_text)
+        if len(alike) == 1:
+            return alike[0]
+        if alike:
             raise UserError(
-                f"There is no topic called “{shown(topic_text)}”. Start typing and pick one "
-                "of the suggestions, or see them all with `/topics`."
+                f"Did you mean {either(t.name for t in alike)}? Pick one of the suggestions."
             )
-        return topic
+        raise UserError(
+            f"There is no topic called “{shown(topic_text)}”. Start typing and pick one "
+            "of the suggestions, or see them all with `/topics`."
+        )
 
     async def suggest_topics(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
         """Topics for autocomplete in the guild: prefix matches first, then substrings,
@@ -154,9 +178,17 @@ class SubscriptionService:
     async def suggest_own(
         self, guild_id: int, user_id: int, typed: str, *, limit: int = 25
     ) -> list[Subscription]:
-        """The member's own subscriptions whose topic contains the typed text."""
-        key = topic_key(typed)
-        own = await self.of_member(guild_id, user_id)
-        starting = [s for s in own if s.topic_key.startswith(key)]
-        containing = [s for s in own if key in s.topic_key and s not in starting]
+        """The member's own subscriptions whose topic contains the typed text, accents or
+        none (``topic_fold``)."""
+        folded = topic_fold(typed)
+        own = [(topic_fold(s.topic_name), s) for s in await self.of_member(guild_id, user_id)]
+        starting = [s for fold, s in own if fold.startswith(folded)]
+        containing = [s for fold, s in own if folded in fold and s not in starting]
         return (starting + containing)[:limit]
+
+
+def either(names: Iterable[str]) -> str:
+    """'A', 'A or B', 'A, B or C': topic names offered back to a member, each unable to
+    mention anyone."""
+    listed = [shown(name) for name in names]
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"

@@ -42,6 +42,7 @@ from storage.postgresql.database import PgDatabase, holdable
 from storage.postgresql.grouping import PgGrouping
 from storage.prepare import CONTENT_COLUMNS, PreparedFile
 from storage.timestamps import to_timestamp
+from storage.topics import topic_fold
 
 ARTICLE = article_columns(
     "(SELECT coalesce(json_agg(t.name ORDER BY at.position), '[]')::text "
@@ -110,7 +111,8 @@ def _query(terms: Sequence[str], any_term: bool) -> tuple[str, list[str]]:
 
 
 _ADD_TOPICS = (
-    "INSERT INTO topics (key, name) SELECT * FROM unnest($1::text[], $2::text[]) "
+    "INSERT INTO topics (key, name, folded) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) "
     "ON CONFLICT (key) DO NOTHING"
 )
 _HOLD_TOPICS = "SELECT key, id FROM topics WHERE key = ANY($1::text[]) ORDER BY key FOR KEY SHARE"
@@ -265,9 +267,10 @@ class PgArticleRepository(DraftUpserts):
         # in key order, so two writers adding the same new topics wait rather than deadlock
         keys, names = _columns(sorted(first_seen.items()), 2)
         wanted = {holdable(key) for key in keys}
+        folds = [topic_fold(name) for name in names]
         ids: dict[str, int] = {}
         while not wanted <= ids.keys():
-            await self._db.execute(_ADD_TOPICS, keys, names)
+            await self._db.execute(_ADD_TOPICS, keys, names, folds)
             # Held (FOR KEY SHARE) until this batch commits, so that housekeeping, which
             # deletes topics nothing holds, passes these over; one it deleted after the
             # INSERT above met it is not found, and is added again on the next turn.

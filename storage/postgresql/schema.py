@@ -14,6 +14,7 @@ import asyncpg
 
 from storage.database import StoreError
 from storage.postgresql.connection import Connection, open_pool
+from storage.topics import FOLD_BATCH, UNFOLDED, folds_of
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,24 @@ async def migrate(connection: Connection) -> list[int]:
                     migration.name,
                 )
             applied.append(migration.version)
+        await fill_topic_folds(connection)
         return applied
     finally:
         await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+async def fill_topic_folds(connection: Connection) -> None:
+    """Fold the names of topics stored before topics.folded was (migration 0014), a batch per
+    statement; nothing to do once they all are. Under the migration lock, so that processes
+    starting together fold each topic once."""
+    while rows := await connection.fetch(UNFOLDED.format(limit=FOLD_BATCH)):
+        folds, ids = zip(*folds_of([tuple(row) for row in rows]), strict=True)
+        await connection.execute(
+            "UPDATE topics t SET folded = f.folded FROM unnest($1::text[], $2::bigint[]) "
+            "AS f (folded, id) WHERE t.id = f.id AND t.folded IS NULL",
+            list(folds),
+            list(ids),
+        )
 
 
 async def schema_version(connection: Connection) -> int:

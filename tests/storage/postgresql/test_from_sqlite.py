@@ -137,13 +137,17 @@ async def test_topic_counts_are_those_of_the_sqlite_store(every_row_store, postg
     await copy_sqlite_file(every_row_store, postgresql_database_url, source="$TEST")
     connection = await asyncpg.connect(postgresql_database_url)
     try:
-        counted = await connection.fetch("SELECT key, article_count FROM topics ORDER BY key")
+        counted = await connection.fetch(
+            "SELECT key, article_count, folded FROM topics ORDER BY key"
+        )
     finally:
         await connection.close()
     with sqlite3.connect(every_row_store) as db:
-        expected = db.execute("SELECT key, article_count FROM topics ORDER BY key").fetchall()
+        expected = db.execute(
+            "SELECT key, article_count, folded FROM topics ORDER BY key"
+        ).fetchall()
     assert [tuple(r) for r in counted] == expected
-    assert ("transport", 2) in expected  # counts worth comparing
+    assert ("transport", 2, "transport") in expected  # counts and folds worth comparing
 
 
 async def test_a_non_empty_target_is_refused_unless_forced(
