@@ -26,7 +26,7 @@ from storage.visibility import guild_state, members_see, not_another_guilds
 # Autocomplete ranks this many of the newest title matches.
 SUGGEST_POOL = 400
 
-StateFilter = Literal["published", "pending", "unpublished", "any"]
+StateFilter = Literal["published", "pending", "unpublished", "retractable", "any"]
 
 DECIDE = (
     "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
@@ -50,6 +50,15 @@ DECIDE_IF = (
 )
 
 
+# A post of article ``a`` still up in one of the guild's channels (deliveries' key leads with
+# the article and the guild).
+_POSTS_UP = (
+    "SELECT 1 FROM deliveries d WHERE d.article_pk = a.pk AND d.guild_id = {guild} "
+    "AND d.target_kind = 'channel' AND d.state = 'sent' AND d.message_id IS NOT NULL "
+    "AND d.removed_at IS NULL"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class GuildView:
     """SQL over article ``a`` as the guild named by a parameter sees it."""
@@ -69,6 +78,10 @@ def guild_view(guild: str = ":guild") -> GuildView:
             "published": members_see("a", guild),
             "pending": f"{state} = 'pending'",
             "unpublished": f"{state} <> 'published'",  # waiting, or turned down or retracted
+            # what /unpublish offers: the published, and the retracted whose posts are still
+            # up in the guild's channels (its reply offers to delete them)
+            "retractable": f"({members_see('a', guild)} OR ({state} = 'retracted' "
+            f"AND EXISTS ({_POSTS_UP.format(guild=guild)})))",
             "any": "1 = 1",
         },
     )

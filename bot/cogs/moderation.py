@@ -367,11 +367,13 @@ class Moderation(commands.Cog):
     async def unpublish_article(
         self, interaction: discord.Interaction[TopicBot], current: str
     ) -> list[app_commands.Choice[str]]:
-        """Articles published in this server."""
+        """Articles published in this server, and retracted ones whose posts are still up
+        (marked "not published": its reply offers to delete them)."""
         if interaction.guild_id is None or not await member_is_moderator(interaction):
             return []
         return article_choices(
-            await self.moderation.suggest(interaction.guild_id, current, "published")
+            await self.moderation.suggest(interaction.guild_id, current, "retractable"),
+            mark_retracted=True,
         )
 
     @app_commands.command(name="queue", description="Review pending articles")

@@ -361,3 +361,29 @@ async def test_a_post_whose_channel_was_deleted_is_gone_with_it(bare: Harness):
     )
     assert labels(pressed.message) == []
     assert posts(harness, g.alerts.id) == []
+
+
+async def test_unpublish_offers_a_retracted_story_whose_posts_are_still_up(bare: Harness):
+    """A moderator whose reply (and its button) is gone finds the story again by typing its
+    title in /unpublish, marked not published, for as long as posts of it are up; the
+    button then takes them down, and the story is no longer offered."""
+    harness, g = bare, bare.first
+    article = await posted_in_both_channels(harness, g)
+    quiet = await story(harness, 2, title="Harbour ferry timetable changes")
+    await harness.slash(g, g.moderator.id, "unpublish", {"article": quiet.id})  # nothing posted
+
+    await retract(harness, g, article)
+    offered = await harness.autocomplete(
+        g, g.moderator.id, "unpublish", {"article": "harbour"}, "article"
+    )
+    assert {c["value"]: c["name"] for c in offered} == {
+        article.id: f"{TITLE} — Harbour Times · not published"
+    }
+    again = await retract(harness, g, article)
+    assert "Delete 2 posts" in labels(again.message)
+    await press(harness, again, "Delete 2 posts", g.moderator.id)
+    assert len(deletes(harness)) == 2
+    offered = await harness.autocomplete(
+        g, g.moderator.id, "unpublish", {"article": "harbour"}, "article"
+    )
+    assert offered == []
