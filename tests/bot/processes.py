@@ -20,6 +20,7 @@ from tests.bot.test_run import Topicbot, start_topicbot
 from tests.discord_double import DiscordDouble
 from tests.discord_double.plugin import build_guild
 from tests.storage.outbox_data import Outbox, sql
+from tests.waiting import eventually
 
 URL_ENV = "TOPICBOT_DATABASE_URL"
 HOLDING = "worker lease taken"
@@ -111,12 +112,11 @@ async def wait_until(
 ) -> None:
     """Return once ``condition()`` holds; an AssertionError naming ``what`` past the timeout
     (with the logs of ``fleet``'s processes, if given)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            logs = "" if fleet is None else "\n".join(f"---\n{p.log}" for p in fleet.processes)
-            raise AssertionError(f"not within {timeout_s:g} s: {what}\n{logs}")
-        await asyncio.sleep(poll_s)
+
+    def logs() -> str:
+        return "" if fleet is None else "\n".join(f"---\n{p.log}" for p in fleet.processes)
+
+    await eventually(condition, what, timeout_s, poll_s=poll_s, detail=logs)
 
 
 def holds_lease(process: Topicbot) -> bool:

@@ -23,6 +23,7 @@ from tests.discord_double import DiscordDouble
 from tests.discord_double.client import running_bot
 from tests.discord_double.plugin import build_world
 from tests.factories import article_text
+from tests.waiting import eventually
 
 ZONE = "America/New_York"
 # 08:00 in New York on Wednesday 10 June 2026 (12:00 UTC): the daily digest and, on
@@ -131,13 +132,6 @@ def remember_logs() -> Iterator[None]:
             logger.setLevel(level)
 
 
-async def until(condition, timeout_s: float = 10) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await condition():
-        assert asyncio.get_running_loop().time() < deadline, "not reached in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_daily_and_weekly_digests_arrive_at_their_minute(deployment: Deployment):
     world = build_world(deployment.double, guilds=1, members=2)
     daily, weekly = (m.id for m in world.first.members)
@@ -165,7 +159,8 @@ async def test_a_digest_missed_while_down_is_sent_once_on_ready(
     clock = RunningClock(MINUTE - timedelta(seconds=20))
     await seed(deployment.store, world.first.id, {reader: "daily"}, clock())
     async with deployment.running(clock):
-        await until(lambda: _planned(deployment))  # the digest row waits for 08:00
+        # the digest row waits for 08:00
+        await eventually(lambda: _planned(deployment), "the digest row planned", 10)
     assert deployment.double.dms_to(reader) == []
 
     clock.set(MINUTE + back_at)  # down over the minute
@@ -204,7 +199,8 @@ async def test_a_zone_set_just_before_its_minute_brings_the_waiting_digest_then(
         deployment = Deployment(discord_double, settings, store)
         await seed(store, world.first.id, {reader: "daily"}, clock())
         async with deployment.running(clock):
-            await until(lambda: _planned(deployment))  # for 08:00 UTC tomorrow
+            # for 08:00 UTC tomorrow
+            await eventually(lambda: _planned(deployment), "the digest row planned", 10)
             await set_zone(deployment, world.first, "America/New_York")
             arrived = await first_dm(discord_double, reader, clock, timeout_s=25)
         assert MINUTE <= arrived <= MINUTE + timedelta(seconds=5), arrived - MINUTE
@@ -222,7 +218,7 @@ async def test_a_zone_set_just_before_the_minute_moves_the_digest_to_the_new_one
     await seed(deployment.store, world.first.id, {reader: "daily"}, clock())
     tokyo = datetime(2026, 6, 11, 8, 0, tzinfo=ZoneInfo("Asia/Tokyo")).astimezone(UTC)
     async with deployment.running(clock):
-        await until(lambda: _planned(deployment))
+        await eventually(lambda: _planned(deployment), "the digest row planned", 10)
         await set_zone(deployment, world.first, "Asia/Tokyo")
         assert clock() < MINUTE
         await asyncio.sleep((MINUTE + timedelta(seconds=3) - clock()).total_seconds())
