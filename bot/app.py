@@ -235,7 +235,9 @@ class TopicBot(ServiceBot):
         freed = await self.services.moderation.release_claims(others=others)
         if freed:
             whose = "an earlier run" if others else "this run"
-            log.info("%d posts %s was deleting are offered to delete again", freed, whose)
+            what = "1 post" if freed == 1 else f"{freed} posts"
+            verb = "is" if freed == 1 else "are"
+            log.info("%s %s was deleting %s offered to delete again", what, whose, verb)
 
     async def launch_shards(self) -> None:
         """Learn the shard count (and the identify concurrency) from Discord when none was
