@@ -166,7 +166,6 @@ async def test_sigkill_while_deleting_a_retracted_post_offers_it_again_after_the
     bot = await start_topicbot(config, discord_double.token)
     try:
         await bot.wait_for_log("connected as")
-        assert "1 post an earlier run was deleting is offered to delete again" in bot.log
         again = await discord_double.slash(
             guild.id, moderator, "unpublish", {"article": article.id}, timeout_s=10
         )
@@ -175,6 +174,7 @@ async def test_sigkill_while_deleting_a_retracted_post_offers_it_again_after_the
             f"“Harbour story 1” is already not published here. Still up: the post {where}. "
             "Press “Delete 1 post” to take the post down."
         )
+        assert "1 post an earlier run was deleting is offered to delete again" in bot.log
         assert again.message is not None
         pressed = await discord_double.click(
             again.message, button(again.message, "Delete 1 post")["custom_id"], moderator
