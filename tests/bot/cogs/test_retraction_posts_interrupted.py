@@ -159,7 +159,9 @@ async def test_a_post_whose_delete_hung_until_shutdown_is_offered_again_after_th
     reply = await retract(harness, g, article)
     await press_and_hang(harness, reply, hung)
 
+    # as `topicbot run` stops on SIGTERM: the bot, then at once its store
     await harness.bot.close()
+    await harness.store.close()
     store = await harness.reopen()
     restarted = TopicBot(
         settings=harness.bot.settings,
