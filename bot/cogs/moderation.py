@@ -23,6 +23,7 @@ from bot.domain.moderation import (
     DeletePost,
     PostOutcome,
     PostRemoval,
+    PostsBeingDeleted,
     Removal,
     Retraction,
 )
@@ -188,6 +189,12 @@ class DeletePosts(
                 removal = await interaction.client.services.moderation.remove_posts(
                     guild_id, interaction.user.id, self.article_id, post_deleter(interaction.client)
                 )
+            except PostsBeingDeleted as busy:  # the button stays, to press again later
+                await interaction.edit_original_response(
+                    content=clip(busy.message, 2000),
+                    view=view_of([DeletePosts(self.article_id, busy.still_up)]),
+                )
+                return
             except UserError as refused:
                 await interaction.edit_original_response(content=clip(refused.message, 2000))
                 return

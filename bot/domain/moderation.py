@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, NoReturn
 
 from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
@@ -68,6 +68,15 @@ class PostRemoval:
     message_id: int
     outcome: PostOutcome
     detail: str = ""
+
+
+class PostsBeingDeleted(UserError):
+    """A press found the posts still up claimed by another press, which may yet delete them:
+    ``still_up`` of them, to press for again once its claim runs out."""
+
+    def __init__(self, message: str, still_up: int) -> None:
+        super().__init__(message)
+        self.still_up = still_up
 
 
 # Deletes one post (channel id, message id) on Discord and says what became of it. It must
@@ -234,7 +243,7 @@ class ModerationService:
             guild_id, found.article.id, claimer, now, now - REMOVAL_LEASE
         )
         if not posts:
-            raise UserError(await self._none_to_claim(guild_id, found.article.id, title))
+            await self._none_to_claim(guild_id, found.article.id, title)
         results: list[PostRemoval] = []
         try:
             await self._delete_each(guild_id, found.article.id, posts, delete, claimer, results)
@@ -251,15 +260,18 @@ class ModerationService:
                 )
         return removal
 
-    async def _none_to_claim(self, guild_id: int, article_id: str, title: str) -> str:
-        """Why a press found no post to delete: none is up, or another press is deleting
+    async def _none_to_claim(self, guild_id: int, article_id: str, title: str) -> NoReturn:
+        """Say why a press found no post to delete: none is up, or another press is deleting
         those still up (until Discord confirms, or its claim runs out)."""
         up, _ = await self._sent(guild_id, article_id)
         if not up:
-            return f"No post of “{title}” is left to delete here: they were deleted already."
-        return (
+            raise UserError(
+                f"No post of “{title}” is left to delete here: they were deleted already."
+            )
+        raise PostsBeingDeleted(
             f"The posts of “{title}” still up are being deleted by another press. If they are "
-            "still up in a few minutes, press again."
+            "still up in a few minutes, press again.",
+            len(up),
         )
 
     async def _delete_each(

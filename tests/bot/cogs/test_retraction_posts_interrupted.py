@@ -125,13 +125,14 @@ async def test_a_post_left_claimed_by_a_frozen_run_is_offered_again_once_its_lea
             f"The posts of “{TITLE}” still up are being deleted by another press. If they are "
             "still up in a few minutes, press again."
         )
+        assert labels(too_soon.message) == ["Delete 1 post"]
         assert len(deletes(harness)) == 2
 
         harness.clock.advance(seconds=REMOVAL_LEASE.total_seconds() + 1)
         assert await offered(harness) == [f"{TITLE} — Harbour Times · not published"]
         later = await retract(harness, g, article)
         assert later.content == still_up
-        pressed = await press(harness, later, "Delete 1 post", g.moderator.id)
+        pressed = await press(harness, too_soon, "Delete 1 post", g.moderator.id)
         assert pressed.content == f"Deleted 1 post of “{TITLE}”."
         assert labels(pressed.message) == []
         assert posts(harness, g.alerts.id) == []
