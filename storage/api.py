@@ -285,6 +285,10 @@ class AuditApi(Protocol):
         *,
         article_id: str | None = None,
         detail: dict[str, Any] | None = None,
+    ) -> int: ...
+
+    async def revise(
+        self, entry_id: int, detail: dict[str, Any], *, article_id: str | None = None
     ) -> None: ...
 
     async def recent(

@@ -10,7 +10,7 @@ import itertools
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal, NoReturn
 
 from bot.articles.article_file import ArticleFileError, draft_from_fields
@@ -112,6 +112,37 @@ class Removal:
     @property
     def still_up(self) -> int:
         return sum(1 for result in self.results if result.outcome not in TAKEN_DOWN)
+
+
+@dataclass(slots=True)
+class RemovalAudit:
+    """The audit log entry of one press of "Delete N posts": written with the first post
+    Discord confirmed gone, its counts revised with each next one, so that a press cut short
+    (the process killed) leaves in the log what it did."""
+
+    store: StoreApi
+    guild_id: int
+    actor_id: int
+    article_id: str
+    at: datetime
+    entry: int | None = None
+
+    async def count(self, results: list[PostRemoval]) -> None:
+        """Say in the entry how many posts went now, and how many were gone already."""
+        deleted = sum(1 for result in results if result.outcome == "deleted")
+        gone = sum(1 for result in results if result.outcome in ("gone", "channel_gone"))
+        detail = {"removed": deleted, "gone": gone}
+        if self.entry is None:
+            self.entry = await self.store.audit.record(
+                self.guild_id,
+                self.actor_id,
+                "posts.remove",
+                self.at,
+                article_id=self.article_id,
+                detail=detail,
+            )
+        else:
+            await self.store.audit.revise(self.entry, detail, article_id=self.article_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,20 +276,9 @@ class ModerationService:
         if not posts:
             await self._none_to_claim(guild_id, found.article.id, title)
         results: list[PostRemoval] = []
-        try:
-            await self._delete_each(guild_id, found.article.id, posts, delete, claimer, results)
-        finally:
-            removal = Removal(found, results)
-            if removal.deleted or removal.gone:
-                await self._store.audit.record(
-                    guild_id,
-                    actor_id,
-                    "posts.remove",
-                    now,
-                    article_id=found.article.id,
-                    detail={"removed": removal.deleted, "gone": removal.gone},
-                )
-        return removal
+        audit = RemovalAudit(self._store, guild_id, actor_id, found.article.id, now)
+        await self._delete_each(guild_id, found.article.id, posts, delete, claimer, results, audit)
+        return Removal(found, results)
 
     async def _none_to_claim(self, guild_id: int, article_id: str, title: str) -> NoReturn:
         """Say why a press found no post to delete: none is up, or another press is deleting
@@ -282,9 +302,11 @@ class ModerationService:
         delete: DeletePost,
         claimer: str,
         results: list[PostRemoval],
+        audit: RemovalAudit,
     ) -> None:
         """Delete each claimed post still this press's, appending what became of it to
-        ``results``: confirmed removed once Discord said it is gone, else released."""
+        ``results``: confirmed removed (and counted in the audit log with it) once Discord
+        said it is gone, else released."""
         deliveries = self._store.deliveries
         left = list(posts)
         try:
@@ -293,13 +315,15 @@ class ModerationService:
                     guild_id, article_id, post, claimer, self._clock()
                 ):
                     result = await delete(*post)
+                    results.append(result)
                     if result.outcome in TAKEN_DOWN:
-                        await deliveries.confirm_post_removed(
-                            guild_id, article_id, post, self._clock()
-                        )
+                        async with self._store.transaction():
+                            await deliveries.confirm_post_removed(
+                                guild_id, article_id, post, self._clock()
+                            )
+                            await audit.count(results)
                     else:
                         await deliveries.release_post_claims(guild_id, article_id, [post], claimer)
-                    results.append(result)
                 # else: its claim ran out and another press took it over
                 left.remove(post)
         except BaseException:

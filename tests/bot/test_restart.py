@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,9 +129,10 @@ async def kill_during_dispatch(
 async def test_sigkill_while_deleting_a_retracted_post_offers_it_again_after_the_restart(
     discord_double: DiscordDouble, tmp_path
 ):
-    # A moderator presses "Delete 1 post"; Discord has not answered the DELETE when the
-    # process is killed. Restarted, the bot offers the post again (it is still up) and the
-    # press deletes it: a post counts as removed only once Discord said it is gone.
+    # A moderator presses "Delete 2 posts": #general's goes, and Discord has not answered the
+    # DELETE of #alerts' when the process is killed. Restarted, the bot offers #alerts' post
+    # again (it is still up) and the press deletes it: a post counts as removed only once
+    # Discord said it is gone. /audit says what each press removed, the killed one's too.
     world = build_world(discord_double, guilds=1)
     guild, moderator = world.first, world.first.moderator.id
     config = tmp_path / "topicbot.yaml"
@@ -138,27 +140,39 @@ async def test_sigkill_while_deleting_a_retracted_post_offers_it_again_after_the
     await seed(tmp_path / "topicbot.db", guild.id, [])
     async with await Store.open(tmp_path / "topicbot.db") as store:
         article = await store.articles.get_by_url("https://harbour-times.example/restart/1")
-        await store.feeds.save(
-            guild_id=guild.id, channel_id=guild.alerts.id, topic_id=None, min_quality=None,
-            mention_role_id=None, created_by=moderator, now=datetime.now(UTC), cap=25,
-        )  # fmt: skip
+        for channel in (guild.general, guild.alerts):
+            await store.feeds.save(
+                guild_id=guild.id, channel_id=channel.id, topic_id=None, min_quality=None,
+                mention_role_id=None, created_by=moderator, now=datetime.now(UTC), cap=25,
+            )  # fmt: skip
     assert article is not None
     hung = HungDelete(guild.alerts.id)
     hung.install(discord_double)
+    removed_one = f"<@{moderator}> removed 1 post of “Harbour story 1” (`{article.id}`)"
 
     bot = await start_topicbot(config, discord_double.token)
     try:
         await bot.wait_for_log("connected as")
-        await eventually(lambda: bot_posts(discord_double, guild.alerts.id), "the post", 60)
+        await eventually(
+            lambda: (
+                bot_posts(discord_double, guild.general.id)
+                and bot_posts(discord_double, guild.alerts.id)
+            ),
+            "the posts",
+            60,
+        )
         (post,) = bot_posts(discord_double, guild.alerts.id)
         reply = await discord_double.slash(
             guild.id, moderator, "unpublish", {"article": article.id}, timeout_s=10
         )
         assert reply.message is not None
         await discord_double.click(
-            reply.message, button(reply.message, "Delete 1 post")["custom_id"], moderator
+            reply.message, button(reply.message, "Delete 2 posts")["custom_id"], moderator
         )
         await asyncio.wait_for(hung.arrived.wait(), 30)
+        assert bot_posts(discord_double, guild.general.id) == []
+        # written with #general's deletion, before #alerts' DELETE was sent
+        assert await audit(discord_double, guild.id, moderator) == [removed_one]
     finally:
         bot.process.send_signal(signal.SIGKILL)
         await bot.finish()
@@ -166,6 +180,7 @@ async def test_sigkill_while_deleting_a_retracted_post_offers_it_again_after_the
     bot = await start_topicbot(config, discord_double.token)
     try:
         await bot.wait_for_log("connected as")
+        assert (await audit(discord_double, guild.id, moderator))[0] == removed_one
         again = await discord_double.slash(
             guild.id, moderator, "unpublish", {"article": article.id}, timeout_s=10
         )
@@ -182,9 +197,17 @@ async def test_sigkill_while_deleting_a_retracted_post_offers_it_again_after_the
         await pressed.wait_edits(1)
         assert pressed.content == "Deleted 1 post of “Harbour story 1”."
         assert bot_posts(discord_double, guild.alerts.id) == []
+        assert (await audit(discord_double, guild.id, moderator))[:2] == [removed_one] * 2
     finally:
         hung.release()
         assert await bot.stop() == 0, bot.log
+
+
+async def audit(double: DiscordDouble, guild_id: int, moderator: int) -> list[str]:
+    """The lines of /audit about posts removed, newest first, without their time."""
+    shown = await double.slash(guild_id, moderator, "audit", timeout_s=10)
+    lines = shown.embeds[0]["description"].splitlines() if shown.embeds else []
+    return [re.sub(r"^<t:\d+:f> ", "", line) for line in lines if " removed " in line]
 
 
 def bot_posts(double: DiscordDouble, channel_id: int) -> list[Message]:
