@@ -31,6 +31,7 @@ from pydantic_core import ErrorDetails
 
 from bot.articles import front_matter as front_matter_yaml
 from bot.articles.urls import InvalidUrlError, canonical_url, require_http_url
+from bot.domain.text import has_visible, readable
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
 from storage.topics import tidy_topic, topic_key
 
@@ -121,6 +122,16 @@ def _timestamp(value: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _visible_title(value: str) -> str:
+    # A title of zero-width spaces, `<br/>` or `&nbsp;` alone passes a length check but shows
+    # as "(untitled)": refused like a blank one, so the newsroom hears of it.
+    if not has_visible(readable(value)):
+        raise ValueError(
+            "shows nothing (only invisible characters or markup): write the headline as text"
+        )
+    return value
+
+
 def _topic(value: Any) -> Any:
     if isinstance(value, str):
         return tidy_topic(value)
@@ -128,7 +139,7 @@ def _topic(value: Any) -> Any:
 
 
 OptionalText = Annotated[str, BeforeValidator(_none_as_empty)]
-RequiredText = Annotated[str, Field(min_length=1, max_length=1000)]
+RequiredText = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_visible_title)]
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 Quality = Annotated[int, Field(ge=0, le=100)]
@@ -414,6 +425,8 @@ def _check_list_lengths(mapping: dict[Any, Any], source: str, limits: ParseLimit
         ("related", limits.max_related),
     ):
         value = mapping.get(name)
+        if name == "topics" and isinstance(value, str):
+            value = _topic_list(value)  # `topics: a, b, ...` on one line counts each
         if isinstance(value, list) and len(value) > maximum:
             raise ArticleFileError(
                 source, name, f"has {len(value):,} entries; at most {maximum} are accepted"
