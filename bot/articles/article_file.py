@@ -112,14 +112,48 @@ def _timestamp(value: Any) -> datetime:
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{_shown(value)} is not an ISO 8601 date and time") from None
+            digits = value.strip()
+            hint = _unix_time_hint(int(digits)) if digits.isdigit() and len(digits) < 20 else ""
+            raise ValueError(f"{_shown(value)} is not an ISO 8601 date and time{hint}") from None
     else:
-        raise ValueError(f"expected an ISO 8601 date and time, got {type(value).__name__}")
+        raise ValueError(_not_a_date(value))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if not 1900 <= moment.year <= 2200:
-        raise ValueError(f"{_shown(value)} is outside the years 1900 to 2200")
+        shown = value.isoformat() if isinstance(value, date) else _shown(value)
+        raise ValueError(f"{shown} is outside the years 1900 to 2200")
     return moment.astimezone(UTC)
+
+
+def _not_a_date(value: Any) -> str:
+    """Why a value YAML typed as something other than a date is not one, in the terms of the
+    file (exporters write Unix time, or null for a date they lack)."""
+    if value is None:
+        return "is empty: an ISO 8601 date and time is required, such as 2026-11-20T16:05:00Z"
+    if isinstance(value, bool):
+        return f"is a yes/no value to YAML ({str(value).lower()}), not an ISO 8601 date and time"
+    if isinstance(value, int | float):
+        hint = _unix_time_hint(value)
+        return f"is the number {_shown(value)}, not an ISO 8601 date and time{hint}"
+    return f"expected an ISO 8601 date and time, got {_shown(value)}"
+
+
+def _unix_time_hint(value: float) -> str:
+    """What a number would be as Unix time, in seconds or milliseconds by its size, when
+    that falls in the years accepted; else nothing (an id or a year is not a moment)."""
+    if not _UNIX_TIME_RANGE[0] <= value < _UNIX_TIME_RANGE[1] * 1000:  # NaN too; no overflow
+        return ""
+    for unit, per_second in (("seconds", 1), ("milliseconds", 1000)):
+        seconds = value / per_second
+        if _UNIX_TIME_RANGE[0] <= seconds < _UNIX_TIME_RANGE[1]:
+            moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=0)
+            shown = moment.isoformat().replace("+00:00", "Z")
+            return f" (read as Unix time in {unit} it is {shown}: write that)"
+    return ""
+
+
+# 1973 to 2200: a smaller number is more likely a year, a count or an id than Unix time.
+_UNIX_TIME_RANGE = (1e8, datetime(2201, 1, 1, tzinfo=UTC).timestamp())
 
 
 def _visible_title(value: str) -> str:
