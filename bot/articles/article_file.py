@@ -320,6 +320,7 @@ def parse_article(
         model = _validate(loaded.value, source, noted)
         _check_not_ahead(model.publishedDateTime, limits.latest_published, source)
         _warn_cut_by_comment(front_matter, noted)
+        _warn_written_twice(front_matter, first_line, noted)
         return _to_draft(model, body, source)
     except ArticleFileError:
         raise
@@ -646,6 +647,47 @@ def _warn_cut_by_comment(front_matter: str, warnings: list[str]) -> None:
             "has ' #' unquoted, which YAML reads as the start of a comment",
             "stored without what follows it on the line; quote the value to keep it",
         )
+
+
+# A line that starts a top-level field; a name seen twice here is looked into by libyaml.
+# Searched from the newline before it (a literal first character: see the end of front matter).
+_TOP_LEVEL_KEY = re.compile(
+    r"""\n([^\s#:'"\[\]{},&*!|>%@`?-][^:\n]*|"[^"\n]*"|'[^'\n]*')[ \t]*:(?=[ \t\n]|$)"""
+)
+_COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _warn_written_twice(front_matter: str, first_line: int, warnings: list[str]) -> None:
+    """A field written twice (an exporter appending a corrected title, say) keeps only its
+    later value, as YAML loaders do; the earlier one goes without a word unless said here."""
+    names = [name.strip("\"'") for name in _TOP_LEVEL_KEY.findall("\n" + front_matter)]
+    if len(names) == len(set(names)):
+        return
+    # The lines above are a cheap guess (a line of a quoted value may look like a field):
+    # the composed document says which fields really repeat, and where.
+    try:
+        root = yaml.compose(front_matter, Loader=_COMPOSER)
+    except yaml.YAMLError:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        return
+    lines: dict[str, list[int]] = {}
+    for key, _ in root.value:
+        if isinstance(key, yaml.ScalarNode):
+            lines.setdefault(key.value, []).append(first_line + key.start_mark.line)
+    for name, where in lines.items():
+        if len(where) > 1:
+            shown = ", ".join(map(str, where[:-1])) + f" and {where[-1]}"
+            _warn(
+                warnings,
+                name[:100],
+                f"is written {_times(len(where))}, on lines {shown}",
+                "the last one is stored; keep one",
+            )
+
+
+def _times(count: int) -> str:
+    return {2: "twice", 3: "three times"}.get(count, f"{count} times")
 
 
 def _check_not_ahead(published: datetime, latest: datetime | None, source: str) -> None:

@@ -288,6 +288,10 @@ def _degraded(c: _Corpus) -> None:
     stored("related-image-userinfo", [pictured], 1, "related[0].images[0].url")
     both = [entry(0, "all", publishedDateTime=...), entry(1, "all", webUrl=...)]
     stored("related-all-bad", both, 1, "related[0].publishedDateTime", "related[1].webUrl")
+    # a field written twice: YAML keeps the later value, and the earlier is named, not lost
+    # unsaid; a line of a quoted value that only looks like a field is no second field
+    twice = _front(*_head("twice"), "title: Hostile case twice", 'excerpt: "one\ntitle: two"')
+    c.stored("d-title-twice.md", d, twice, slug="twice", warnings=("title",))
 
 
 # --- refused: the field is named -----------------------------------------------------------------
