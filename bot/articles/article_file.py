@@ -316,6 +316,7 @@ def parse_article(
         front_matter, body, first_line = _split_front_matter(text, source)
         loaded = _load_counted(front_matter, source, first_line)
         _check_loaded(loaded, source, limits)
+        _check_not_octal(front_matter, source)
         noted = [] if warnings is None else warnings
         model = _validate(loaded.value, source, noted)
         _check_not_ahead(model.publishedDateTime, limits.latest_published, source)
@@ -650,6 +651,28 @@ def _warn_cut_by_comment(front_matter: str, warnings: list[str]) -> None:
 
 
 # A line that starts a top-level field; a name seen twice here is looked into by libyaml.
+# A number of the article's own written with a leading zero, which YAML 1.1 reads as octal.
+_OCTAL_NUMBER = re.compile(r"\n(quality|heat)[ \t]*:[ \t]*([-+]?0[0-7_]+)[ \t]*(?=#|\n|$)")
+
+
+def _check_not_octal(front_matter: str, source: str) -> None:
+    """Refuse `quality: 070`, which YAML reads as 56 where the newsroom meant 70 (and reads
+    `085`, no octal number, as 85): as with a topic `NO`, say what to write."""
+    if ": 0" not in front_matter and ": +0" not in front_matter and ": -0" not in front_matter:
+        return  # the search below is for the rare file that might hold one
+    for field, written in _OCTAL_NUMBER.findall("\n" + front_matter):
+        octal = int(written.replace("_", ""), 8)
+        meant = int(written.replace("_", ""), 10)
+        if octal == meant:
+            continue  # 00, 07: the same in either base
+        raise ArticleFileError(
+            source,
+            field,
+            f"{written} is read by YAML as the octal number {octal}: write {meant}, without"
+            " the leading zero",
+        )
+
+
 # Searched from the newline before it (a literal first character: see the end of front matter).
 _TOP_LEVEL_KEY = re.compile(
     r"""\n([^\s#:'"\[\]{},&*!|>%@`?-][^:\n]*|"[^"\n]*"|'[^'\n]*')[ \t]*:(?=[ \t\n]|$)"""

@@ -337,6 +337,7 @@ def _refusals(c: _Corpus) -> None:
         ("userinfo-original-url", {"originalUrl": "https://u:pw@hostile.example/"}, "originalUrl"),
     ]:
         c.rejected(f"r-{name}.md", r, _article(name, **overrides), field)
+    c.rejected("r-quality-octal.md", r, _front(*_head("octal"), "quality: 070"), "quality")
     no_such_day = _front(*_head("no-such-day")).replace("2026-11-01T08:30:00Z", "2026-02-30")
     c.rejected("r-date-no-such-day.md", r, no_such_day, "publishedDateTime")
     # Files of other types: a folder walk skips them, the inbox sets them aside.

@@ -75,3 +75,53 @@ def test_a_date_the_exporter_wrote_otherwise_is_refused_saying_what_to_write(tmp
     report = json.loads(result.stdout)
     reasons = {Path(r["path"]).name: r["error"] for r in report["rejected"]}
     assert reasons == {name: reason for name, (_, reason) in DATES.items()}
+
+
+# Numbers an exporter pads with zeros: YAML 1.1 (PyYAML's) reads 070 as octal 56, 085 (not
+# octal) as 85; a newsroom would never guess, so an octal reading is refused saying what to
+# write.
+PADDED = {
+    "quality-070.md": (
+        "quality",
+        "070",
+        "quality: 070 is read by YAML as the octal number 56: write 70, without the leading zero",
+    ),
+    "heat-010.md": (
+        "heat",
+        "010",
+        "heat: 010 is read by YAML as the octal number 8: write 10, without the leading zero",
+    ),
+    "quality-signed.md": (
+        "quality",
+        "+012  # padded",
+        "quality: +012 is read by YAML as the octal number 10: write 12, without the leading zero",
+    ),
+}
+
+
+def test_a_zero_padded_number_yaml_reads_as_octal_is_refused_saying_what_to_write(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, (field, written, _) in PADDED.items():
+        text = article_text(**{field: 11}).replace(f"\n{field}: 11\n", f"\n{field}: {written}\n")
+        (folder / name).write_text(text, encoding="utf-8")
+    fine = article_text(
+        quality=11,
+        title="Zero Padded",
+        published=True,
+        webUrl="https://harbour-times.example/fine",
+        related=[],
+    )
+    fine = fine.replace("quality: 11", "quality: 085").replace("heat: 12", "heat: 07")
+    (folder / "quality-085.md").write_text(fine)  # 085 is no octal number; 07 is 7 either way
+    (tmp_path / "topicbot.yaml").write_text("storage:\n  path: topicbot.db\n")
+
+    result = cli.topicbot("ingest", "in", "--json", cwd=tmp_path)
+    found = cli.topicbot("related", "--query", "padded", "--json", cwd=tmp_path)
+
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    reasons = {Path(r["path"]).name: r["error"] for r in report["rejected"]}
+    assert reasons == {name: reason for name, (_, _, reason) in PADDED.items()}
+    assert report["new"] == 1
+    assert [r["quality"] for r in json.loads(found.stdout)["results"]] == [85]
