@@ -363,6 +363,8 @@ def _decode(data: bytes, source: str, limits: ParseLimits) -> str:
         raise ArticleFileError(
             source, "file", f"is larger than the {limits.max_file_bytes:,}-byte limit"
         )
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16's: a prefix
+        raise ArticleFileError(source, "file", f"is UTF-32 text, not UTF-8: {_SAVE_AS_UTF8}")
     if _looks_like_utf16(data):
         raise ArticleFileError(source, "file", f"is UTF-16 text, not UTF-8: {_SAVE_AS_UTF8}")
     nul = data.find(b"\x00")
@@ -377,6 +379,8 @@ def _decode(data: bytes, source: str, limits: ParseLimits) -> str:
             f"is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}):"
             f" {_SAVE_AS_UTF8}",
         ) from None
+    if text.startswith("\ufeff"):  # a second mark, from exports joined or re-saved
+        text = text.lstrip("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -174,6 +174,8 @@ def _tolerances(c: _Corpus) -> None:
     crlf = _article("crlf", "Line one.\nLine two.\n").replace("\n", "\r\n")
     c.stored("t-crlf.md", t, crlf, slug="crlf")
     c.stored("t-bom.md", t, b"\xef\xbb\xbf" + _article("bom").encode(), slug="bom")
+    lone_cr = _article("lone-cr", "Line one.\nLine two.\n").replace("\n", "\r")  # old Mac
+    c.stored("t-lone-cr.md", t, lone_cr, slug="lone-cr")
     bom_crlf = b"\xef\xbb\xbf" + _article("bom-crlf").replace("\n", "\r\n").encode()
     c.stored("t-bom-crlf.md", t, bom_crlf, slug="bom-crlf")
     c.stored("t-no-final-newline.md", t, _article("no-newline").rstrip("\n"), slug="no-newline")

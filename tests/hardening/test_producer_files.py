@@ -5,6 +5,7 @@ Python type or ``repr``)."""
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
@@ -125,3 +126,21 @@ def test_a_zero_padded_number_yaml_reads_as_octal_is_refused_saying_what_to_writ
     assert reasons == {name: reason for name, (_, _, reason) in PADDED.items()}
     assert report["new"] == 1
     assert [r["quality"] for r in json.loads(found.stdout)["results"]] == [85]
+
+
+def test_a_utf32_export_is_named_as_such_and_a_doubled_byte_order_mark_is_tolerated(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = article_text(title="Café “quoted”")
+    (folder / "utf32.md").write_bytes(text.encode("utf-32"))  # with its byte-order mark
+    twice = article_text(title="Twice marked", webUrl="https://harbour-times.example/twice")
+    (folder / "twice.md").write_bytes(codecs.BOM_UTF8 * 2 + twice.encode())  # joined exports
+    (tmp_path / "topicbot.yaml").write_text("storage:\n  path: topicbot.db\n")
+
+    result = cli.topicbot("ingest", "in", "--json", cwd=tmp_path)
+
+    report = json.loads(result.stdout)
+    assert [(Path(r["path"]).name, r["error"]) for r in report["rejected"]] == [
+        ("utf32.md", "file: is UTF-32 text, not UTF-8: save or export it as UTF-8")
+    ]
+    assert report["new"] == 1
