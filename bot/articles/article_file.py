@@ -662,8 +662,6 @@ _OCTAL_NUMBER = re.compile(r"\n(quality|heat)[ \t]*:[ \t]*([-+]?0[0-7_]+)[ \t]*(
 def _check_not_octal(front_matter: str, source: str) -> None:
     """Refuse `quality: 070`, which YAML reads as 56 where the newsroom meant 70 (and reads
     `085`, no octal number, as 85): as with a topic `NO`, say what to write."""
-    if ": 0" not in front_matter and ": +0" not in front_matter and ": -0" not in front_matter:
-        return  # the search below is for the rare file that might hold one
     for field, written in _OCTAL_NUMBER.findall("\n" + front_matter):
         octal = int(written.replace("_", ""), 8)
         meant = int(written.replace("_", ""), 10)
