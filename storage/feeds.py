@@ -85,7 +85,8 @@ class FeedRepository:
             else:
                 await self._db.execute(
                     "UPDATE feeds SET min_quality = :quality, mention_role_id = :role, "
-                    "disabled_reason = NULL, failure_count = 0 WHERE id = :id",
+                    "disabled_reason = NULL, failure_count = 0, notified_at = NULL "
+                    "WHERE id = :id",
                     {**settings, "id": existing.id},
                 )
             saved = await self._find(route)
@@ -125,6 +126,35 @@ class FeedRepository:
     async def every(self) -> list[Feed]:
         """Every guild's feeds, by guild and channel."""
         rows = await self._db.fetch_all(_SELECT + "ORDER BY f.guild_id, f.channel_id, f.id")
+        return [FEED.from_row(row) for row in rows]
+
+    async def claim_pause_notice(self, feed_id: int, now: datetime) -> bool:
+        """Take the telling of the feed's moderator that it is paused; False when it was taken
+        (by this or another process) for this pause."""
+        return (
+            await self._db.execute(
+                "UPDATE feeds SET notified_at = :now "
+                "WHERE id = :id AND notified_at IS NULL AND disabled_reason IS NOT NULL",
+                {"now": to_timestamp(now), "id": feed_id},
+            )
+            > 0
+        )
+
+    async def release_pause_notice(self, feed_id: int) -> None:
+        """The moderator could not be told for now (Discord did not answer): free the notice,
+        for a later sending run to try again."""
+        await self._db.execute(
+            "UPDATE feeds SET notified_at = NULL WHERE id = :id", {"id": feed_id}
+        )
+
+    async def paused_untold(self, limit: int) -> list[Feed]:
+        """Paused feeds whose moderator was not told yet, of servers the bot is still in."""
+        rows = await self._db.fetch_all(
+            _SELECT + "WHERE f.disabled_reason IS NOT NULL AND f.notified_at IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM guilds_left g WHERE g.guild_id = f.guild_id) "
+            "ORDER BY f.id LIMIT :limit",
+            {"limit": limit},
+        )
         return [FEED.from_row(row) for row in rows]
 
     async def count(self, guild_id: int) -> int:

@@ -35,7 +35,7 @@ from bot.sending.sender import Outgoing, Sender
 from bot.sending.summary import SendSummary
 from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
 from storage.api import StoreApi, shares_the_outbox
-from storage.models import Article
+from storage.models import Article, Feed
 from storage.outbox.rows import Delivery, DeliveryKey, nonce_for
 from storage.outbox.sends import ClaimLost
 from storage.related import MAX_COVERAGE
@@ -48,6 +48,10 @@ DigestTimes = Callable[[int | None, datetime], Awaitable[tuple[datetime, datetim
 # Digests are checked for members who left (and sent) this many members at a time: the
 # checks of a slice are asked together, and the first digests need not wait for them all.
 DIGEST_MEMBERS_PER_CHECK = 50
+# How often the sending job looks for paused feeds whose moderator was not told (the DM at
+# the pause got no answer from Discord, or the process stopped in between).
+PAUSE_NOTICE_SWEEP = timedelta(minutes=15)
+PAUSE_NOTICES_PER_SWEEP = 50
 
 
 def pacer_for(settings: DeliverySettings) -> Pacer:
@@ -98,6 +102,7 @@ class Dispatcher:
         )
         self._coverage: dict[tuple[int, int], asyncio.Future[list[Article]]] = {}
         self._guild_names: dict[int, str] = {}
+        self._next_notice_sweep: datetime | None = None  # None: at the first sending run
 
     # --- instant posts and DMs -------------------------------------------------------------
 
@@ -128,6 +133,7 @@ class Dispatcher:
         )
         try:
             await run.run(concurrency)
+            await self.tell_paused_feeds()
         finally:
             self._metrics.count_sends(summary)
         return summary
@@ -361,32 +367,58 @@ class Dispatcher:
         if paused:
             summary.paused.append(f"{delivery.target_kind} {delivery.target_id}")
             if delivery.target_kind == "channel" and delivery.feed_id is not None:
-                await self._tell_moderators(delivery, reason)
+                await self._tell_moderators(delivery)
         return True
 
-    async def _tell_moderators(self, delivery: Delivery, reason: str) -> None:
-        """Once per pause: DM the moderator who set the feed up."""
+    async def _tell_moderators(self, delivery: Delivery) -> None:
+        """The delivery's feed was just paused: DM the moderator who set it up."""
         assert delivery.feed_id is not None
         feeds = await self._store.feeds.for_guild(delivery.guild_id)
         feed = next((f for f in feeds if f.id == delivery.feed_id), None)
-        if feed is None or not await self._store.deliveries.mark_feed_notified(
-            feed.id, self._clock()
-        ):
-            return
-        name = await self._guild_name(delivery.guild_id)
-        notice = paused_feed_notice(feed, name, reason)
-        message = Outgoing(f"tbp{feed.id}", discord.AllowedMentions.none(), content=notice)
+        if feed is not None:
+            await self._tell_paused(feed)
+
+    async def tell_paused_feeds(self) -> int:
+        """Every ``PAUSE_NOTICE_SWEEP``: tell the moderators of paused feeds who were not
+        told; how many were."""
+        now = self._clock()
+        if self._next_notice_sweep is not None and now < self._next_notice_sweep:
+            return 0
+        self._next_notice_sweep = now + PAUSE_NOTICE_SWEEP
+        told = 0
+        for feed in await self._store.feeds.paused_untold(PAUSE_NOTICES_PER_SWEEP):
+            told += await self._tell_paused(feed)
+        return told
+
+    async def _tell_paused(self, feed: Feed) -> bool:
+        """Once per pause, whichever process gets there first: DM the moderator who set the
+        feed up. Without an answer from Discord, the notice is left for the next sweep; a
+        member who refuses DMs is not asked again."""
+        if not await self._store.feeds.claim_pause_notice(feed.id, self._clock()):
+            return False
+        name = await self._guild_name(feed.guild_id)
+        notice = paused_feed_notice(feed, name, feed.disabled_reason or "")
+        # one nonce per pause (its reason names its moment): a retry of this notice is not
+        # posted twice, the notice of a later pause is posted
+        nonce = nonce_for("tbp", feed.id, feed.disabled_reason)
+        message = Outgoing(nonce, discord.AllowedMentions.none(), content=notice)
         try:
             channel_id = await self._dm_channel(feed.created_by)
             await self._send(channel_id, message, kind="notice")
         except SendFailed as error:
+            again = error.failure.kind == "retry"
+            if again:
+                await self._store.feeds.release_pause_notice(feed.id)
             log.warning(
-                "could not tell moderator %d about feed %d: %s",
+                "could not tell moderator %d about feed %d: %s%s",
                 feed.created_by,
                 feed.id,
                 error,
-                extra={"guild": delivery.guild_id, "user": feed.created_by},
+                "; tried again later" if again else "",
+                extra={"guild": feed.guild_id, "user": feed.created_by},
             )
+            return False
+        return True
 
     # --- digests -----------------------------------------------------------------------------
 

@@ -128,13 +128,6 @@ class SendingQueries(PostRemovalQueries):
         if reset is not None:
             await self._db.execute(*reset)
 
-    async def mark_feed_notified(self, feed_id: int, now: datetime) -> bool:
-        """Note that moderators were told the feed is paused; False if they already were."""
-        changed = await self._db.execute(
-            sends.MARK_FEED_NOTIFIED, {"now": to_timestamp(now), "feed": feed_id}
-        )
-        return changed > 0
-
     async def instant_dms_since(self, user_id: int, since: datetime) -> int:
         """Instant DMs sent to the member since ``since`` (for the hourly cap)."""
         count = await self._db.scalar(

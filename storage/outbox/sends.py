@@ -38,7 +38,6 @@ RETRY = "attempts = attempts + 1, next_attempt_at = :at, last_error = :error"
 GIVE_UP = "state = :state, attempts = attempts + 1, last_error = :error"
 TO_DIGEST = "mode = 'daily', next_attempt_at = :at, note = ltrim(note || ' · ' || :note, ' ·')"
 
-MARK_FEED_NOTIFIED = "UPDATE feeds SET notified_at = :now WHERE id = :feed AND notified_at IS NULL"
 INSTANT_DMS_SINCE = (
     "SELECT count(*) FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
     "AND state = 'sent' AND sent_at >= :since AND mode = 'instant'"

@@ -240,3 +240,51 @@ def message_creates(harness: Harness) -> list[float]:
         for r in harness.double.request_log
         if r.method == "POST" and r.route == "/channels/{channel_id}/messages"
     ]
+
+
+async def pause_by_unknown_channel(harness: Harness, n: int) -> None:
+    g = harness.first
+    harness.double.fail_next(
+        "POST", channel_posts_path(g.alerts.id), 404, code=10003, message="Unknown Channel"
+    )
+    await story(harness, n, title=f"Story {n}")
+    await harness.deliver()
+
+
+async def test_a_feed_paused_again_after_a_moderator_restored_it_tells_them_again(
+    harness: Harness,
+):
+    g = harness.first
+    await route(harness, g, g.alerts.id)
+    await pause_by_unknown_channel(harness, 1)
+    assert len(harness.double.dms_to(g.moderator.id)) == 1
+    harness.clock.advance(minutes=30)
+    await route(harness, g, g.alerts.id)  # the moderator fixed the channel and added it again
+    await story(harness, 2, title="Story 2")
+    await harness.deliver()
+    assert [p.embeds[0]["title"] for p in posts(harness, g.alerts.id)] == ["Story 2"]
+    await pause_by_unknown_channel(harness, 3)
+    notices = harness.double.dms_to(g.moderator.id)
+    assert len(notices) == 2
+    assert "is paused: the channel no longer exists" in notices[1].content
+
+
+async def test_a_pause_notice_discord_did_not_answer_is_sent_by_a_later_run_once(
+    harness: Harness,
+):
+    g = harness.first
+    await route(harness, g, g.alerts.id)
+    # no answer at the pause, nor when the run looks again right after
+    harness.double.fail_next("POST", r"^/users/@me/channels$", 503, times=2)
+    await pause_by_unknown_channel(harness, 1)
+    assert harness.double.dms_to(g.moderator.id) == []
+    (feed,) = await harness.store.feeds.for_guild(g.id)
+    assert feed.disabled_reason is not None
+    await harness.send()  # not yet: the paused feeds are looked at every quarter of an hour
+    assert harness.double.dms_to(g.moderator.id) == []
+    harness.clock.advance(minutes=16)
+    await harness.send()
+    harness.clock.advance(minutes=16)
+    await harness.send()
+    (notice,) = harness.double.dms_to(g.moderator.id)
+    assert "is paused: the channel no longer exists" in notice.content

@@ -240,8 +240,12 @@ async def test_a_refused_target_fails_its_other_rows_and_pauses_at_the_threshold
     assert await deliveries.record_failure(row, "no access", threshold=2, now=NOW)
     [(reason, failures)] = await sql(any_store, "SELECT disabled_reason, failure_count FROM feeds")
     assert (reason, failures) == ("no access (since 2026-11-26 12:00 UTC)", 2)
-    assert await deliveries.mark_feed_notified(feed, NOW)
-    assert not await deliveries.mark_feed_notified(feed, NOW)
+    assert [f.id for f in await any_store.feeds.paused_untold(10)] == [feed]
+    assert await any_store.feeds.claim_pause_notice(feed, NOW)
+    assert not await any_store.feeds.claim_pause_notice(feed, NOW)  # told once per pause
+    assert await any_store.feeds.paused_untold(10) == []
+    await any_store.feeds.release_pause_notice(feed)  # Discord did not answer the DM
+    assert [f.id for f in await any_store.feeds.paused_untold(10)] == [feed]
     await deliveries.record_success(row)
     assert await sql(any_store, "SELECT failure_count FROM feeds") == [(0,)]
     health = await deliveries.feed_health(G1)

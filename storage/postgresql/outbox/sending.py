@@ -216,15 +216,6 @@ class PgSendingQueries(OutboxQueries):
         if reset is not None:
             await self._execute(*reset)
 
-    async def mark_feed_notified(self, feed_id: int, now: datetime) -> bool:
-        """Note that moderators were told the feed is paused; False if they already were."""
-        return (
-            await self._execute(
-                sends.MARK_FEED_NOTIFIED, {"now": to_timestamp(now), "feed": feed_id}
-            )
-            > 0
-        )
-
     async def instant_dms_since(self, user_id: int, since: datetime) -> int:
         """Instant DMs sent to the member since ``since`` (for the hourly cap)."""
         count = await self._scalar(
