@@ -353,6 +353,11 @@ class ModerationService:
             raise UserError(f"`url`: {error}. Paste a full https:// link.") from None
         topic_names = await self._known_topic_names(guild_id, topic_names)
         existing = await self._store.articles.get_by_url(canonical)
+        if existing is not None and existing.coverage_only:
+            raise UserError(
+                f"That link is another outlet's coverage (`{existing.id}`), listed in a story's "
+                "file: it shows with that story, and can't be added or published on its own."
+            )
         if (
             existing is not None
             and await self._store.publication.get(guild_id, existing.id) is None
