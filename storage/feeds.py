@@ -115,6 +115,25 @@ class FeedRepository:
             {"guild": guild_id, "role": role_id},
         )
 
+    async def mention_roles(
+        self, guild_id: int, channel_id: int, article_pk: int, *, default_bar: int
+    ) -> list[int]:
+        """The roles that the channel's live feeds taking the article mention (every topic or
+        one of its topics, and a bar it passes: the feed's, else the guild's, else
+        ``default_bar``), each once, oldest feed first: one post in the channel pings each
+        role a feed asked for."""
+        rows = await self._db.fetch_all(
+            "SELECT f.mention_role_id FROM feeds f JOIN articles a ON a.pk = :article "
+            "LEFT JOIN guild_settings gs ON gs.guild_id = f.guild_id "
+            "WHERE f.guild_id = :guild AND f.channel_id = :channel "
+            "AND f.mention_role_id IS NOT NULL AND f.disabled_reason IS NULL "
+            "AND (f.topic_id IS NULL OR f.topic_id IN "
+            "(SELECT topic_id FROM article_topics WHERE article_pk = :article)) "
+            "AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar) ORDER BY f.id",
+            {"guild": guild_id, "channel": channel_id, "article": article_pk, "bar": default_bar},
+        )
+        return list(dict.fromkeys(int(row[0]) for row in rows))
+
     async def for_guild(self, guild_id: int) -> list[Feed]:
         """The guild's feeds by channel, every-topic feeds first."""
         rows = await self._db.fetch_all(

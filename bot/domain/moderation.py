@@ -17,11 +17,12 @@ from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.paging import page_window
-from bot.domain.subscriptions import Clock, check_quality, utc_now
+from bot.domain.subscriptions import Clock, check_quality, either, utc_now
 from bot.domain.text import has_visible, query_terms, shown
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
 from storage.publication import StateFilter
+from storage.topics import topic_key
 
 MAX_TOPICS_PER_ARTICLE = 10
 
@@ -439,7 +440,13 @@ class ModerationService:
             canonical = canonical_url(url)
         except InvalidUrlError as error:
             raise UserError(f"`url`: {error}. Paste a full https:// link.") from None
+        topic_names = await self._known_topic_names(guild_id, topic_names)
         existing = await self._store.articles.get_by_url(canonical)
+        if existing is not None and existing.coverage_only:
+            raise UserError(
+                f"That link is another outlet's coverage (`{existing.id}`), listed in a story's "
+                "file: it shows with that story, and can't be added or published on its own."
+            )
         if (
             existing is not None
             and await self._store.publication.get(guild_id, existing.id) is None
@@ -471,6 +478,24 @@ class ModerationService:
         if publish:
             return await self.publish(guild_id, actor_id, stored.article.id)
         return stored
+
+    async def _known_topic_names(self, guild_id: int, names: list[str]) -> list[str]:
+        """Each typed topic as the topic the guild already knows by that name, else by the
+        name folded alike ('quebec' for Québec), so that the article reaches the feeds and
+        members following it rather than starting a twin topic; a new name as typed; a name
+        several topics fold as is a UserError asking which."""
+        resolved: dict[str, str] = {}
+        for name in names:
+            if await self._store.topics.offered(guild_id, name) is None:
+                alike = await self._store.topics.offered_alike(guild_id, name)
+                if len(alike) > 1:
+                    raise UserError(
+                        f"`topics`: “{shown(name)}” could be "
+                        f"{either(t.name for t in alike)}. Type the one you mean as it is written."
+                    )
+                name = alike[0].name if alike else name
+            resolved.setdefault(topic_key(name), name)
+        return list(resolved.values())
 
     async def article_by_url(self, guild_id: int, canonical: str) -> GuildArticle:
         """The guild's view of the article stored under this canonical URL."""

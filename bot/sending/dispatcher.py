@@ -240,6 +240,18 @@ class Dispatcher:
         found = await self._store.related.story(article.id, None, guild_id, coverage=MAX_COVERAGE)
         return [link.article for link in found.coverage] if found else []
 
+    async def _mention_roles(self, delivery: Delivery) -> list[int]:
+        """The row's feed's role, then those of the channel's other feeds taking the article:
+        the channel gets one post, which pings each role a feed there asked for."""
+        others = await self._store.feeds.mention_roles(
+            delivery.guild_id,
+            delivery.target_id,
+            delivery.article_pk,
+            default_bar=self._settings.default_min_quality,
+        )
+        own = [delivery.mention_role_id] if delivery.mention_role_id else []
+        return list(dict.fromkeys(own + others))
+
     async def _post(self, delivery: Delivery, article: Article, summary: SendSummary) -> int | None:
         """Post the row's alert; None when, its turn come, the row is no longer this sender's
         to send (``_held``)."""
@@ -247,11 +259,13 @@ class Dispatcher:
         embed = alert_embed(article, related, delivery)
         if delivery.target_kind == "channel":
             channel_id = delivery.target_id
-            role = delivery.mention_role_id
-            content = f"<@&{role}>" if role else None
+            roles = await self._mention_roles(delivery)
+            content = " ".join(f"<@&{role}>" for role in roles) or None
             mentions = (
-                discord.AllowedMentions(roles=[discord.Object(role)], everyone=False, users=False)
-                if role
+                discord.AllowedMentions(
+                    roles=[discord.Object(role) for role in roles], everyone=False, users=False
+                )
+                if roles
                 else discord.AllowedMentions.none()
             )
             view = None

@@ -56,9 +56,30 @@ def _feed(detail: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _removed_feeds(detail: dict[str, Any]) -> str:
+    """'2 feeds of #news (channel deleted)', '1 feed of #news, topic ai': without a topic, a
+    removal took every feed of the channel, whatever their topics."""
+    removed = int(detail.get("removed") or 0)
+    said = f"{removed} feed{'s' if removed != 1 else ''} of <#{int(detail.get('channel_id') or 0)}>"
+    if detail.get("topic"):
+        said += f", topic {plain(str(detail['topic']), 60)}"
+    if detail.get("reason"):
+        said += f" ({plain(str(detail['reason']), 40)})"
+    return said
+
+
+def _deleted_role(detail: dict[str, Any]) -> str:
+    """'<@&1> from the moderator role and 2 feeds' mentions'."""
+    places = ["the moderator role"] if detail.get("moderator_role") else []
+    feeds = int(detail.get("feeds") or 0)
+    if feeds:
+        places.append(f"{feeds} feed{'s' if feeds != 1 else ''}' mentions")
+    return f"<@&{int(detail.get('role_id') or 0)}> from {' and '.join(places) or 'nothing'}"
+
+
 def _setting(name: str, value: Any) -> str:
     if value is None:
-        return f"{name} reset"
+        return f"{name.removesuffix('_id')} reset"
     if name == "moderator_role_id":
         return f"moderator_role <@&{int(value)}>"
     if name == "digest_items_moved":
@@ -85,11 +106,9 @@ def audit_line(entry: AuditEntry) -> str:
     if entry.action == "feed.update":
         return f"{who} changed a feed: {_feed(detail)}"
     if entry.action == "feed.remove":
-        removed = int(detail.get("removed") or 0)
-        return (
-            f"{who} removed {removed} feed{'s' if removed != 1 else ''}: "
-            f"{_feed({'channel_id': detail.get('channel_id'), 'topic': detail.get('topic')})}"
-        )
+        return f"{who} removed {_removed_feeds(detail)}"
+    if entry.action == "role.deleted":
+        return f"{who} removed the deleted role {_deleted_role(detail)}"
     if entry.action == "settings":
         changes = ", ".join(
             _setting(name, value)

@@ -60,7 +60,8 @@ class SendingQueries(PostRemovalQueries):
     ) -> int:
         """Among rows whose time has come, skip those due before ``late`` (too late to send),
         and cancel those whose article is no longer published in their guild, or whose feed
-        or subscription was removed or paused (a row first takes the member's other
+        or subscription was removed or paused, or whose article is now under the bar that
+        applies (raised since it was planned; a row first takes the member's other
         subscription to one of the article's topics, or another feed of its channel that
         takes the article, if any; ``default_bar``: see ``sends.stale_params``)."""
         due = sends.stale_params(now, default_bar, late)
@@ -70,7 +71,8 @@ class SendingQueries(PostRemovalQueries):
             await self._db.execute(sends.repoint_orphaned(), due)
             await self._db.execute(sends.repoint_orphaned_posts(), due)
             orphaned = await self._db.execute(sends.cancel_orphaned(), due)
-        return skipped + retracted + orphaned
+            under_bar = await self._db.execute(sends.cancel_under_bar(), due)
+        return skipped + retracted + orphaned + under_bar
 
     async def due(self, now: datetime, *, limit: int) -> list[Delivery]:
         """Instant rows whose time has come, oldest first."""

@@ -92,6 +92,26 @@ _SUBSCRIPTION_GONE = (
 )
 
 
+# A due row whose article is now under the bar that applies to it (``d``: the row): a
+# moderator raised the server's bar or the feed's, or a member their subscription's, after it
+# was planned. Planning's bars (``storage.outbox.planning``): a post needs its feed's bar, else
+# the guild's, else ``:bar``; a DM or digest item its subscription's and the guild's.
+_FEED_BAR_MISSED = (
+    "EXISTS (SELECT 1 FROM feeds f JOIN articles a ON a.pk = d.article_pk "
+    "LEFT JOIN guild_settings gs ON gs.guild_id = f.guild_id "
+    "WHERE f.id = d.feed_id AND a.quality < coalesce(f.min_quality, gs.min_quality, :bar))"
+)
+_SUBSCRIPTION_BAR_MISSED = (
+    "EXISTS (SELECT 1 FROM subscriptions s JOIN articles a ON a.pk = d.article_pk "
+    "WHERE s.id = d.subscription_id AND a.quality < s.min_quality)"
+)
+_GUILD_BAR_MISSED = (
+    "EXISTS (SELECT 1 FROM articles a LEFT JOIN guild_settings gs ON gs.guild_id = d.guild_id "
+    "WHERE a.pk = d.article_pk AND a.quality < coalesce(gs.min_quality, :bar))"
+)
+UNDER_BAR_ERROR = "under the quality bar: raised after it was planned"
+
+
 def _due_rows(condition: str, also: str, joined: str = "") -> str:
     """An UPDATE's WHERE for the due rows (``deliveries d``, ``joined`` to what ``condition``
     reads) that meet ``condition`` and ``also``."""
@@ -128,7 +148,10 @@ def repoint_orphaned(also: str = "", also_set: str = "") -> str:
         "WHERE at.article_pk = deliveries.article_pk AND s.guild_id = deliveries.guild_id "
         "AND s.user_id = deliveries.target_id AND s.disabled_reason IS NULL "
         f"AND s.min_quality <= a.quality){_list(also_set)} "
-        + _due_rows(f"d.target_kind = 'dm' AND {_SUBSCRIPTION_GONE}", also)
+        + _due_rows(
+            f"d.target_kind = 'dm' AND ({_SUBSCRIPTION_GONE} OR {_SUBSCRIPTION_BAR_MISSED})",
+            also,
+        )
     )
 
 
@@ -146,7 +169,7 @@ def repoint_orphaned_posts(also: str = "", also_set: str = "") -> str:
         "AND f.disabled_reason IS NULL AND (f.topic_id IS NULL OR f.topic_id IN "
         "(SELECT topic_id FROM article_topics WHERE article_pk = deliveries.article_pk)) "
         f"AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)){_list(also_set)} "
-        + _due_rows(f"d.target_kind = 'channel' AND {_FEED_GONE}", also)
+        + _due_rows(f"d.target_kind = 'channel' AND ({_FEED_GONE} OR {_FEED_BAR_MISSED})", also)
     )
 
 
@@ -157,6 +180,20 @@ def cancel_orphaned(also: str = "", also_set: str = "") -> str:
     return (
         "UPDATE deliveries SET state = 'cancelled', last_error = 'target removed or paused'"
         f"{_list(also_set)} " + _due_rows(gone, also)
+    )
+
+
+def cancel_under_bar(also: str = "", also_set: str = "") -> str:
+    """Cancel due rows whose article is now under the bar that applies to them (after
+    ``repoint_*`` gave them another feed or subscription whose bar it passes, if any; among
+    rows that also meet ``also``, if given; also setting ``also_set``)."""
+    missed = (
+        f"CASE d.target_kind WHEN 'channel' THEN {_FEED_BAR_MISSED} "
+        f"ELSE {_SUBSCRIPTION_BAR_MISSED} OR {_GUILD_BAR_MISSED} END"
+    )
+    return (
+        f"UPDATE deliveries SET state = 'cancelled', last_error = '{UNDER_BAR_ERROR}'"
+        f"{_list(also_set)} " + _due_rows(missed, also)
     )
 
 

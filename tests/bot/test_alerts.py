@@ -198,6 +198,29 @@ async def test_a_feed_role_is_mentioned_and_nothing_else_pings(harness: Harness)
     assert "@everyone" not in post.embeds[0]["title"].replace("@\u200beveryone", "")
 
 
+async def test_one_post_pings_each_role_a_feed_of_the_channel_asked_for(harness: Harness):
+    # #alerts routes Transport to @ferry and Energy to @energy: a story carrying both is
+    # posted once, and pings both roles (each asked for its topic there); a feed whose bar
+    # the story misses pings no one.
+    g = harness.first
+    world = harness.double.world
+    roles = [world.add_role(g.guild, name) for name in ("ferry", "energy", "picky")]
+    for role in roles:
+        role.mentionable = True
+        await harness.double.create_role(g.guild, role)
+    ferry, energy, picky = roles
+    await story(harness, 0, published=False, topics=["Transport", "Energy"])
+    await route(harness, g, g.alerts.id, topic="Transport", mention_role=ferry.id)
+    await route(harness, g, g.alerts.id, topic="Energy", mention_role=energy.id)
+    await route(harness, g, g.alerts.id, min_quality=90, mention_role=picky.id)
+    await story(harness, 1, title="Electric ferries", topics=["Transport", "Energy"])
+    await harness.deliver()
+    (post,) = posts(harness, g.alerts.id)
+    assert post.content == f"<@&{ferry.id}> <@&{energy.id}>"
+    assert sorted(int(r) for r in post.allowed_mentions["roles"]) == [ferry.id, energy.id]
+    assert post.allowed_mentions["parse"] == []
+
+
 async def test_daily_digest_is_one_dm_with_the_best_items_and_nothing_when_empty(harness: Harness):
     g = harness.first
     reader = g.members[0].id

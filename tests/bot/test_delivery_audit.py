@@ -141,6 +141,64 @@ async def test_a_digest_item_retracted_by_a_moderator_leaves_the_digest(bare: Ha
     assert digest_titles(digest) == [kept.title]
 
 
+async def test_a_bar_raised_while_items_wait_holds_back_those_under_it(bare: Harness):
+    # A moderator raises the server's bar at noon: "publishing an article whose quality is
+    # under the server's bar says that members will not see it", so tomorrow's digest must
+    # not carry a story under the new bar that was planned under the old one, nor must a
+    # post still waiting for its turn go out; what passes the new bar still does.
+    harness, g = bare, bare.first
+    reader = g.members[0].id
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await route(harness, g, g.alerts.id, topic="Transport")
+    low = await story(harness, 1, title="Ferry timetable changes", quality=40)
+    high = await story(harness, 2, title="Ferry fares frozen", quality=80)
+    await harness.plan()
+    await settings(harness, g, min_quality=60)
+
+    await harness.send()
+    assert [m.embeds[0]["title"] for m in posts(harness, g.alerts.id)] == [high.title]
+    assert await digests_at(harness, datetime(2026, 6, 11, 8, 0, tzinfo=UTC)) == 1
+    (digest,) = harness.double.dms_to(reader)
+    assert digest_titles(digest) == [high.title]
+    assert low.title not in str(harness.double.dms_to(reader)[0].embeds)
+
+
+async def test_a_feeds_raised_bar_leaves_the_post_to_another_feed_of_the_channel_that_takes_it(
+    bare: Harness,
+):
+    # #alerts takes Transport (no bar of its own) and every topic from 30 up. Raising the
+    # Transport feed's bar to 60 does not stop a 50 story the every-topic feed still takes;
+    # raising that one's to 60 too does.
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id, topic="Transport")
+    await route(harness, g, g.alerts.id, min_quality=30)
+    kept = await story(harness, 1, title="Ferry timetable changes", quality=50)
+    await harness.plan()
+    await route(harness, g, g.alerts.id, topic="Transport", min_quality=60)
+    await harness.send()
+    assert [m.embeds[0]["title"] for m in posts(harness, g.alerts.id)] == [kept.title]
+
+    await story(harness, 2, title="Ferry fares frozen", quality=50)
+    await harness.plan()
+    await route(harness, g, g.alerts.id, min_quality=60)
+    await harness.send()
+    assert [m.embeds[0]["title"] for m in posts(harness, g.alerts.id)] == [kept.title]
+
+
+async def test_a_member_who_raises_their_own_bar_gets_no_waiting_item_under_it(bare: Harness):
+    harness, g = bare, bare.first
+    reader = g.members[0].id
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await story(harness, 1, title="Ferry timetable changes", quality=40)
+    high = await story(harness, 2, title="Ferry fares frozen", quality=80)
+    await harness.deliver()
+    await follow(harness, g, reader, "Transport", delivery="daily", min_quality=60)
+
+    assert await digests_at(harness, datetime(2026, 6, 11, 8, 0, tzinfo=UTC)) == 1
+    (digest,) = harness.double.dms_to(reader)
+    assert digest_titles(digest) == [high.title]
+
+
 async def test_a_moderator_who_retracts_then_publishes_again_before_the_post_sees_it_posted(
     bare: Harness,
 ):

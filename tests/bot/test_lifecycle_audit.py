@@ -575,3 +575,38 @@ async def test_leaving_one_server_stops_its_alerts_keeps_the_others_and_old_butt
     assert clicked.content == "Unsubscribed from **Transport**. `/subscribe` brings it back."
     assert await harness.store.subscriptions.for_member(a.id, member.id) == []
     assert len(await harness.store.subscriptions.for_member(b.id, member.id)) == 1
+
+
+async def test_the_audit_log_says_what_a_deleted_channel_and_deleted_roles_took_with_them(
+    harness: Harness,
+):
+    # A moderator opening /audit after someone deleted #alerts and the Helpers role (the
+    # moderator role) reads what went and why, not "every topic" for two topic feeds nor a
+    # bare "role.deleted".
+    a = harness.first
+    await seed_topic(harness)
+    helpers = harness.double.world.add_role(a.guild, "Helpers")
+    await harness.double.create_role(a.guild, helpers)
+    await harness.slash(a, a.owner.id, "settings", {"moderator_role": helpers.id})
+    await route(harness, a, a.alerts.id, topic="Energy")
+    await route(harness, a, a.alerts.id, topic="Transport")
+    await route(harness, a, a.general.id, mention_role=a.member_role.id)
+    await route(harness, a, a.general.id, topic="Energy", mention_role=a.member_role.id)
+    await harness.double.delete_channel(a.alerts)
+    await harness.double.delete_role(a.guild, helpers.id)
+    await harness.double.delete_role(a.guild, a.member_role.id)
+
+    async def all_three() -> bool:
+        return len(await harness.store.audit.recent(a.id)) == 8
+
+    await eventually(all_three, "the channel and both roles noted in the audit log")
+    shown = await harness.slash(a, a.moderator.id, "audit")
+    lines = shown.embeds[0]["description"].splitlines()[:3]
+    bot = f"<@{harness.double.world.bot_user.id}>"
+    assert sorted(line.split("> ", 1)[1] for line in lines) == sorted(
+        [
+            f"{bot} removed 2 feeds of <#{a.alerts.id}> (channel deleted)",
+            f"{bot} removed the deleted role <@&{helpers.id}> from the moderator role",
+            f"{bot} removed the deleted role <@&{a.member_role.id}> from 2 feeds' mentions",
+        ]
+    )

@@ -77,9 +77,10 @@ class PgSendingQueries(OutboxQueries):
     ) -> int:
         """Among rows whose time has come (and that no other sender holds), skip those due
         before ``late`` (too late to send), and cancel those whose article is no longer
-        published in their guild, or whose feed or subscription was removed or paused (a row
-        first takes the member's other subscription to one of the article's topics, or
-        another feed of its channel that takes the article, if any; ``default_bar``: see
+        published in their guild, or whose feed or subscription was removed or paused, or whose
+        article is now under the bar that applies (raised since it was planned; a row first
+        takes the member's other subscription to one of the article's topics, or another feed
+        of its channel that takes the article, if any; ``default_bar``: see
         ``sends.stale_params``)."""
         params = sends.stale_params(now, default_bar, late) | {"claimer": self.claimer}
         skipped = await self._execute(sends.skip_late(_NOT_OTHERS, _RELEASE), params)
@@ -88,7 +89,8 @@ class PgSendingQueries(OutboxQueries):
             await self._execute(sends.repoint_orphaned(_NOT_OTHERS), params)
             await self._execute(sends.repoint_orphaned_posts(_NOT_OTHERS), params)
             orphaned = await self._execute(sends.cancel_orphaned(_NOT_OTHERS, _RELEASE), params)
-        return skipped + retracted + orphaned
+            under_bar = await self._execute(sends.cancel_under_bar(_NOT_OTHERS, _RELEASE), params)
+        return skipped + retracted + orphaned + under_bar
 
     async def due(self, now: datetime, *, limit: int) -> list[Delivery]:
         """Instant rows whose time has come, oldest first, claimed for this sender."""

@@ -175,6 +175,19 @@ async def test_publish_or_unpublish_of_coverage_says_what_it_is(harness: Harness
             "with that story, and is not published or retracted on its own."
         )
     assert await harness.store.audit.recent(g.id) == []
+    # nor is it added by hand: no other server added it, and /publish would refuse it
+    added = await harness.slash(
+        g,
+        g.moderator.id,
+        "article add",
+        {"url": "https://outlet1.example/ferries", "title": "Ferry take", "topics": "Transport"},
+    )
+    assert added.message.flags & EPHEMERAL
+    assert added.content == (
+        f"That link is another outlet's coverage (`{coverage.id}`), listed in a story's file: it "
+        "shows with that story, and can't be added or published on its own."
+    )
+    assert await harness.store.audit.recent(g.id) == []
 
 
 HOSTILE = "@everyone @here <@&123456789012345678> <@123456789012345678> `x` ||s|| [go](https://evil.example)"

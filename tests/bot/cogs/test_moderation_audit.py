@@ -500,6 +500,7 @@ async def test_the_audit_log_reads_every_kind_of_action(bare: Harness):
         ("feed remove", {"channel": g.alerts.id}),
         ("settings", {"moderator_role": g.moderator_role.id, "timezone": "Europe/Paris"}),
         ("settings", {"reset": "digest_schedule"}),
+        ("settings", {"reset": "moderator_role"}),
     ]
     for command, options in steps:
         done = await harness.slash(g, mod, command, options)
@@ -513,9 +514,10 @@ async def test_the_audit_log_reads_every_kind_of_action(bare: Harness):
     channel, role = f"<#{g.alerts.id}>", f"<@&{g.member_role.id}>"
     assert lines == [
         f"turned down “Fête” (`{fete.id}`)",  # the newest waiting
+        "changed settings: moderator_role reset",
         "changed settings: timezone reset, digest_time reset, digest_day reset",
         f"changed settings: moderator_role <@&{g.moderator_role.id}>, timezone Europe/Paris",
-        f"removed 1 feed: {channel}, every topic",
+        f"removed 1 feed of {channel}",
         f"changed a feed: {channel}, every topic, bar 50, mentions {role}",
         f"added a feed: {channel}, every topic, mentions {role}",
         f"added “Fête” (`{fete.id}`) by hand",

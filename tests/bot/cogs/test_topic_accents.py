@@ -124,3 +124,55 @@ async def test_another_guilds_own_accented_topic_is_neither_offered_nor_followed
         harness.first, harness.first.members[0].id, "subscribe", {"topic": "zurich local"}
     )
     assert result.content.startswith("There is no topic called “zurich local”.")
+
+
+async def test_an_article_added_by_hand_under_a_name_typed_without_accents_joins_the_topic(
+    harness: Harness,
+):
+    # A moderator types `quebec` in /article add: the members following Québec, and the
+    # feed routing it, expect the article; /topics should not grow a second "quebec".
+    await carrying(harness, 1, ["Québec"], published=True)
+    g = harness.first
+    reader = g.members[0].id
+    followed = await harness.slash(g, reader, "subscribe", {"topic": "Québec"})
+    assert followed.content.startswith("Subscribed to **Québec**")
+    routed = await harness.slash(
+        g, g.moderator.id, "feed add", {"channel": g.alerts.id, "topic": "Québec"}
+    )
+    assert routed.content.startswith("Added feed")
+    await harness.deliver()
+    sent_before = len(harness.double.dms_to(reader))
+
+    added = await harness.slash(
+        g,
+        g.moderator.id,
+        "article add",
+        {"url": "https://accents.example/local", "title": "Snow closes the old town",
+         "topics": "quebec, Winter", "quality": 70, "publish": True},
+    )  # fmt: skip
+    assert added.content.startswith("Added “Snow closes the old town”"), added.content
+    await harness.deliver()
+    dms = harness.double.dms_to(reader)[sent_before:]
+    assert [m.embeds[0]["title"] for m in dms] == ["Snow closes the old town"]
+    stored = await harness.store.articles.get_by_url("https://accents.example/local")
+    assert stored is not None and stored.topics == ("Québec", "Winter")
+    posted = harness.double.messages_in(g.alerts.id, include_ephemeral=False)
+    assert "Snow closes the old town" in [m.embeds[0]["title"] for m in posted if m.embeds]
+    listed = await harness.slash(g, reader, "topics")
+    names = [line.split("**")[1] for line in listed.embeds[0]["description"].splitlines()]
+    assert sorted(n for n in names if n.casefold() == "québec" or n == "quebec") == ["Québec"]
+
+
+async def test_article_add_with_a_name_two_topics_fold_as_asks_which_one(harness: Harness):
+    await carrying(harness, 1, ["Québec"])
+    await carrying(harness, 2, ["Quebéc"])
+    g = harness.first
+    url = "https://accents.example/local"
+    result = await harness.slash(
+        g, g.moderator.id, "article add", {"url": url, "title": "Snow", "topics": "quebec"}
+    )
+    assert result.message.flags & EPHEMERAL
+    assert result.content == (
+        "`topics`: “quebec” could be Quebéc or Québec. Type the one you mean as it is written."
+    )
+    assert await harness.store.articles.get_by_url(url) is None
