@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
@@ -222,6 +222,38 @@ async def test_daily_digest_is_one_dm_with_the_best_items_and_nothing_when_empty
     harness.clock.advance(days=1)
     assert (await harness.bot.dispatcher.send_digests()).sent == 0
     assert len(harness.double.dms_to(reader)) == 1
+
+
+async def test_what_waits_for_a_digest_follows_a_members_new_delivery_mode(harness: Harness):
+    g = harness.first
+    harness.clock.now = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # Wednesday; digests at 08:00
+    switcher, both = g.members[0].id, g.members[1].id
+    await story(harness, 0, published=False, topics=["Transport", "Harbour"])
+    for member in (switcher, both):
+        await follow(harness, g, member, "Transport", delivery="daily")
+    await follow(harness, g, both, "Harbour", delivery="daily")
+    await story(harness, 1, title="Waiting since Wednesday", topics=["Transport", "Harbour"])
+    await harness.deliver()  # both wait for Thursday's daily digest
+
+    # weekly now: nothing on Thursday; the other member still follows Harbour daily
+    await follow(harness, g, switcher, "Transport", delivery="weekly")
+    await follow(harness, g, both, "Transport", delivery="weekly")
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, 1, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    assert harness.double.dms_to(switcher) == []
+    (digest,) = harness.double.dms_to(both)
+    assert digest.embeds[0]["title"] == "Your daily digest"
+
+    # instant now: it comes at once, and Monday's weekly digest has nothing more to say
+    await follow(harness, g, switcher, "Transport", delivery="instant")
+    await harness.deliver()
+    (alert,) = harness.double.dms_to(switcher)
+    assert alert.embeds[0]["title"] == "Waiting since Wednesday"
+    harness.clock.now = datetime(2026, 6, 15, 8, 0, 1, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    assert len(harness.double.dms_to(switcher)) == 1
+    listed = await harness.slash(g, switcher, "subscriptions")
+    assert "sent 1 · pending 0 · failed 0" in listed.embeds[0]["description"]
 
 
 async def test_instant_dms_over_the_hourly_cap_go_to_the_next_digest(make_harness):
