@@ -149,6 +149,7 @@ def _searchable() -> tuple[_Zone, ...]:
             name != "UTC" and name.split("/")[0] not in _REGIONS,
         )
         for name in sorted(_zones().values())
+        if name not in _FIXED_ABBREVIATIONS  # refused when given: not offered either
     )
 
 

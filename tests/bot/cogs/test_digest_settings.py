@@ -150,6 +150,10 @@ async def test_zones_that_would_send_digests_at_another_hour_are_refused(harness
     stored = await harness.store.guild_settings.get(g.id)
     assert (stored.timezone, stored.digest_time) == (None, None)
     assert await harness.store.audit.recent(g.id) == []
+    offered = await harness.autocomplete(
+        g, g.moderator.id, "settings", {"timezone": "est"}, "timezone"
+    )
+    assert "EST" not in [choice["value"] for choice in offered]
     # the IANA name typed in full, offered with its offset by the autocomplete, is still taken
     assert (await settings(harness, timezone="Etc/GMT-2")).content == "Saved."
     assert (await settings(harness, timezone="GMT+0")).content == "Saved."
