@@ -256,6 +256,46 @@ async def test_what_waits_for_a_digest_follows_a_members_new_delivery_mode(harne
     assert "sent 1 · pending 0 · failed 0" in listed.embeds[0]["description"]
 
 
+async def test_a_planning_run_across_the_digest_minute_brings_no_second_digest(
+    harness: Harness,
+):
+    g = harness.first
+    reader = g.members[0].id
+    minute = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)  # the default daily digest
+    harness.clock.now = minute - timedelta(seconds=2)
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await story(harness, 1, title="Planned before eight")
+    await story(harness, 2, title="Planned after eight")
+    deliveries = harness.store.deliveries
+    write_plan = deliveries.write_plan
+    digests_mid_run: list[int] = []
+
+    async def the_digest_job_runs_between_two_plans(*args: Any, **kw: Any) -> Any:
+        # the jobs run side by side: 08:00 comes while the run plans its publications
+        written = await write_plan(*args, **kw)
+        if not digests_mid_run:
+            harness.clock.now = minute
+            digests_mid_run.append((await harness.bot.dispatcher.send_digests()).sent)
+        return written
+
+    deliveries.write_plan = the_digest_job_runs_between_two_plans  # type: ignore[method-assign]
+    try:
+        await harness.plan()
+    finally:
+        deliveries.write_plan = write_plan  # type: ignore[method-assign]
+    assert digests_mid_run == [1]
+    harness.clock.advance(seconds=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    (today,) = harness.double.dms_to(reader)
+    assert "Planned before eight" in today.embeds[0]["description"]
+    # the publication planned after 08:00 waits for tomorrow's digest, as one published then
+    harness.clock.now = minute + timedelta(days=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    tomorrow = harness.double.dms_to(reader)[-1]
+    assert "Planned after eight" in tomorrow.embeds[0]["description"]
+
+
 async def test_instant_dms_over_the_hourly_cap_go_to_the_next_digest(make_harness):
     harness = await make_harness(delivery={"dm_cap_per_hour": 2})
     g = harness.first
