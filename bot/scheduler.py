@@ -84,9 +84,13 @@ class JobScheduler:
         # time.monotonic() of each job's last run that did not raise (the start, before one)
         self._last_ran: dict[str, float] = {}
         self._last_failed: set[str] = set()
+        # Two instances, one run at a time all the same (``_running``): a run that ends with
+        # its job due again (a digest batch cut short, rows due meanwhile) wakes it from inside
+        # itself, before APScheduler has counted that run as ended; with one instance that
+        # turn was skipped and the job slept a whole interval.
         self._scheduler = AsyncIOScheduler(
             timezone=UTC,
-            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 30},
+            job_defaults={"max_instances": 2, "coalesce": True, "misfire_grace_time": 30},
         )
         # Each run that did something gets one line from us, named by its job id; APScheduler's
         # own two lines for every run (every few seconds) would bury those.
@@ -186,6 +190,8 @@ class JobScheduler:
 
     def _runner(self, job: ScheduledJob) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
+            if job.job_id in self._running:
+                return  # a turn while a run is going: that run reads its next moment at its end
             try:
                 await self._run_then_wake(job)
             except asyncio.CancelledError:

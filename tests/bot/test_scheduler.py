@@ -40,3 +40,30 @@ async def test_a_shutdown_mid_job_is_one_line_and_no_traceback(caplog, stopped_i
     assert "job send_digests stopped by the shutdown" in caplog.text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "Traceback" not in caplog.text
+
+
+async def test_a_job_due_again_when_its_run_ends_runs_again_at_once():
+    """A digest run that ends with rows already due (a batch cut short, or rows that came due
+    while it ran) asks to run again now, from inside its own run. APScheduler still counts that
+    run as going until its task's callback, so the turn asked for was skipped as "maximum
+    number of running instances reached" and the digests waited a whole check interval."""
+    runs: list[float] = []
+    again = asyncio.Event()
+
+    async def run() -> str:
+        runs.append(asyncio.get_running_loop().time())
+        if len(runs) == 2:
+            again.set()
+        return "sent 1 digest"
+
+    async def next_wanted() -> datetime | None:
+        return datetime.now(UTC) if len(runs) == 1 else None  # due now, once
+
+    job = ScheduledJob("send_digests", run, every_seconds=3600, next_wanted=next_wanted)
+    scheduler = JobScheduler([job], clock=lambda: datetime.now(UTC), gateway_ready=lambda: True)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(again.wait(), 10)
+    finally:
+        scheduler.shutdown()
+    assert len(runs) == 2
