@@ -63,6 +63,7 @@ class TopicBot(ServiceBot):
         identify_slots: IdentifySlots | None = None,
         worker_lease: WorkerLease | None = None,
         uses_gateway: bool = True,
+        alone_on_store: bool = False,
         **options: Any,
     ) -> None:
         metrics = metrics or Metrics()
@@ -87,6 +88,9 @@ class TopicBot(ServiceBot):
         self.clock = clock
         # False for ``topicbot worker``: logged in over REST only, it sends without a gateway
         self.uses_gateway = uses_gateway
+        # True when no other process can use the store while this one runs (a SQLite store's
+        # lock, storage.exclusive): what an earlier run left unfinished is this one's to undo.
+        self.alone_on_store = alone_on_store
         self.metrics = metrics
         self.services = services or build_services(store, settings, clock)
         self.planner = DeliveryPlanner(
@@ -205,15 +209,35 @@ class TopicBot(ServiceBot):
             )
         if self.leadership is not None:
             await self.leadership.start()
+        if self.alone_on_store:
+            # The posts an earlier run was deleting when it ended are up for all it knows:
+            # offered again now rather than when their claims run out.
+            await self._release_removal_claims(others=True)
 
     async def close(self) -> None:
-        """Stop the jobs (giving the worker lease up) and the endpoints, then disconnect."""
+        """Stop the jobs (giving the worker lease up) and the endpoints, disconnect, then free
+        the posts this run's presses were deleting and got no answer for."""
         if self.leadership is not None:
             await self.leadership.stop()
         await self.identify_pacer.close()
         if self.observability is not None:
             await self.observability.stop()
+        closing = not self.is_closed()  # closed twice (a signal, then the context), freed once
         await super().close()
+        if not closing:
+            return
+        try:
+            await self._release_removal_claims()
+        except Exception as error:  # the store failed or closed: the claims run out by themselves
+            log.warning("could not offer again the posts this run was deleting: %s", error)
+
+    async def _release_removal_claims(self, *, others: bool = False) -> None:
+        freed = await self.services.moderation.release_claims(others=others)
+        if freed:
+            whose = "an earlier run" if others else "this run"
+            what = "1 post" if freed == 1 else f"{freed} posts"
+            verb = "is" if freed == 1 else "are"
+            log.info("%s %s was deleting %s offered to delete again", what, whose, verb)
 
     async def launch_shards(self) -> None:
         """Learn the shard count (and the identify concurrency) from Discord when none was

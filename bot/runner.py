@@ -90,6 +90,8 @@ def build_bot(
         worker_lease=coordination.lease,
         identify_slots=coordination.identify_slots,
         uses_gateway=run.uses_gateway,
+        # ``_session`` holds a SQLite store's lock for a serving process
+        alone_on_store=serving and settings.storage.backend == "sqlite",
     )
 
 

@@ -285,6 +285,10 @@ class AuditApi(Protocol):
         *,
         article_id: str | None = None,
         detail: dict[str, Any] | None = None,
+    ) -> int: ...
+
+    async def revise(
+        self, entry_id: int, detail: dict[str, Any], *, article_id: str | None = None
     ) -> None: ...
 
     async def recent(
@@ -351,13 +355,23 @@ class DeliveriesApi(Protocol):
 
     async def sent_for_guild(self, guild_id: int, article_id: str) -> list[Delivery]: ...
 
-    async def mark_posts_removed(
-        self, guild_id: int, article_id: str, now: datetime
+    async def claim_posts(
+        self, guild_id: int, article_id: str, claimer: str, now: datetime, stale: datetime
     ) -> list[tuple[int, int]]: ...
 
-    async def unmark_posts_removed(
-        self, guild_id: int, article_id: str, channel_ids: Sequence[int]
+    async def renew_post_claim(
+        self, guild_id: int, article_id: str, post: tuple[int, int], claimer: str, now: datetime
+    ) -> bool: ...
+
+    async def confirm_post_removed(
+        self, guild_id: int, article_id: str, post: tuple[int, int], now: datetime
     ) -> None: ...
+
+    async def release_post_claims(
+        self, guild_id: int, article_id: str, posts: Sequence[tuple[int, int]], claimer: str
+    ) -> None: ...
+
+    async def release_removal_claims(self, run: str, *, others: bool = False) -> int: ...
 
     async def cancel_stale_due(
         self, now: datetime, *, default_bar: int, late: datetime | None = None

@@ -173,28 +173,47 @@ class AuditRepository:
         *,
         article_id: str | None = None,
         detail: dict[str, Any] | None = None,
-    ) -> None:
-        """Append one entry."""
-        if article_id is not None:
-            title = await self._db.scalar(
-                "SELECT title FROM articles WHERE id = :article", {"article": article_id}
-            )
-            if title is not None:
-                kept = {"id": article_id, "title": str(title)}
-                detail = {**(detail or {}), ARTICLE_KEPT: kept}
-        await self._db.execute(
+    ) -> int:
+        """Append one entry; its id."""
+        rows = await self._db.fetch_all(
             "INSERT INTO audit_log (guild_id, actor_id, action, article_pk, detail_json, at) "
             "VALUES (:guild, :actor, :action, (SELECT pk FROM articles WHERE id = :article), "
-            ":detail, :at)",
+            ":detail, :at) RETURNING id",
             {
                 "guild": guild_id,
                 "actor": actor_id,
                 "action": action,
                 "article": article_id,
-                "detail": audit_detail(detail),
+                "detail": audit_detail(await self._keeping_article(article_id, detail)),
                 "at": to_timestamp(now),
             },
         )
+        return int(rows[0][0])
+
+    async def revise(
+        self, entry_id: int, detail: dict[str, Any], *, article_id: str | None = None
+    ) -> None:
+        """Replace an entry's detail (an action whose outcome grows as it goes on)."""
+        await self._db.execute(
+            "UPDATE audit_log SET detail_json = :detail WHERE id = :entry",
+            {
+                "entry": entry_id,
+                "detail": audit_detail(await self._keeping_article(article_id, detail)),
+            },
+        )
+
+    async def _keeping_article(
+        self, article_id: str | None, detail: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """``detail`` with the article's id and title kept in it (``ARTICLE_KEPT``)."""
+        if article_id is None:
+            return detail
+        title = await self._db.scalar(
+            "SELECT title FROM articles WHERE id = :article", {"article": article_id}
+        )
+        if title is None:
+            return detail
+        return {**(detail or {}), ARTICLE_KEPT: {"id": article_id, "title": str(title)}}
 
     async def recent(self, guild_id: int, *, limit: int = 50, offset: int = 0) -> list[AuditEntry]:
         """The guild's latest entries, newest first (from the ``offset``-th on)."""

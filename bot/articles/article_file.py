@@ -31,6 +31,7 @@ from pydantic_core import ErrorDetails
 
 from bot.articles import front_matter as front_matter_yaml
 from bot.articles.urls import InvalidUrlError, canonical_url, require_http_url
+from bot.domain.text import has_visible, readable
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
 from storage.topics import tidy_topic, topic_key
 
@@ -111,14 +112,58 @@ def _timestamp(value: Any) -> datetime:
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise ValueError(f"{_shown(value)} is not an ISO 8601 date and time") from None
+            digits = value.strip()
+            hint = _unix_time_hint(int(digits)) if digits.isdigit() and len(digits) < 20 else ""
+            raise ValueError(f"{_shown(value)} is not an ISO 8601 date and time{hint}") from None
     else:
-        raise ValueError(f"expected an ISO 8601 date and time, got {type(value).__name__}")
+        raise ValueError(_not_a_date(value))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if not 1900 <= moment.year <= 2200:
-        raise ValueError(f"{_shown(value)} is outside the years 1900 to 2200")
+        shown = value.isoformat() if isinstance(value, date) else _shown(value)
+        raise ValueError(f"{shown} is outside the years 1900 to 2200")
     return moment.astimezone(UTC)
+
+
+def _not_a_date(value: Any) -> str:
+    """Why a value YAML typed as something other than a date is not one, in the terms of the
+    file (exporters write Unix time, or null for a date they lack)."""
+    if value is None:
+        return "is empty: an ISO 8601 date and time is required, such as 2026-11-20T16:05:00Z"
+    if isinstance(value, bool):
+        return f"is a yes/no value to YAML ({str(value).lower()}), not an ISO 8601 date and time"
+    if isinstance(value, int | float):
+        hint = _unix_time_hint(value)
+        return f"is the number {_shown(value)}, not an ISO 8601 date and time{hint}"
+    return f"expected an ISO 8601 date and time, got {_shown(value)}"
+
+
+def _unix_time_hint(value: float) -> str:
+    """What a number would be as Unix time, in seconds or milliseconds by its size, when
+    that falls in the years accepted; else nothing (an id or a year is not a moment)."""
+    if not _UNIX_TIME_RANGE[0] <= value < _UNIX_TIME_RANGE[1] * 1000:  # NaN too; no overflow
+        return ""
+    for unit, per_second in (("seconds", 1), ("milliseconds", 1000)):
+        seconds = value / per_second
+        if _UNIX_TIME_RANGE[0] <= seconds < _UNIX_TIME_RANGE[1]:
+            moment = datetime.fromtimestamp(seconds, UTC).replace(microsecond=0)
+            shown = moment.isoformat().replace("+00:00", "Z")
+            return f" (read as Unix time in {unit} it is {shown}: write that)"
+    return ""
+
+
+# 1973 to 2200: a smaller number is more likely a year, a count or an id than Unix time.
+_UNIX_TIME_RANGE = (1e8, datetime(2201, 1, 1, tzinfo=UTC).timestamp())
+
+
+def _visible_title(value: str) -> str:
+    # A title of zero-width spaces, `<br/>` or `&nbsp;` alone passes a length check but shows
+    # as "(untitled)": refused like a blank one, so the newsroom hears of it.
+    if not has_visible(readable(value)):
+        raise ValueError(
+            "shows nothing (only invisible characters or markup): write the headline as text"
+        )
+    return value
 
 
 def _topic(value: Any) -> Any:
@@ -128,7 +173,7 @@ def _topic(value: Any) -> Any:
 
 
 OptionalText = Annotated[str, BeforeValidator(_none_as_empty)]
-RequiredText = Annotated[str, Field(min_length=1, max_length=1000)]
+RequiredText = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_visible_title)]
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 Quality = Annotated[int, Field(ge=0, le=100)]
@@ -271,10 +316,12 @@ def parse_article(
         front_matter, body, first_line = _split_front_matter(text, source)
         loaded = _load_counted(front_matter, source, first_line)
         _check_loaded(loaded, source, limits)
+        _check_not_octal(front_matter, source)
         noted = [] if warnings is None else warnings
         model = _validate(loaded.value, source, noted)
         _check_not_ahead(model.publishedDateTime, limits.latest_published, source)
         _warn_cut_by_comment(front_matter, noted)
+        _warn_written_twice(front_matter, first_line, noted)
         return _to_draft(model, body, source)
     except ArticleFileError:
         raise
@@ -316,6 +363,8 @@ def _decode(data: bytes, source: str, limits: ParseLimits) -> str:
         raise ArticleFileError(
             source, "file", f"is larger than the {limits.max_file_bytes:,}-byte limit"
         )
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16's: a prefix
+        raise ArticleFileError(source, "file", f"is UTF-32 text, not UTF-8: {_SAVE_AS_UTF8}")
     if _looks_like_utf16(data):
         raise ArticleFileError(source, "file", f"is UTF-16 text, not UTF-8: {_SAVE_AS_UTF8}")
     nul = data.find(b"\x00")
@@ -330,6 +379,8 @@ def _decode(data: bytes, source: str, limits: ParseLimits) -> str:
             f"is not valid UTF-8 (byte 0x{data[error.start]:02x} at offset {error.start}):"
             f" {_SAVE_AS_UTF8}",
         ) from None
+    if text.startswith("\ufeff"):  # a second mark, from exports joined or re-saved
+        text = text.lstrip("\ufeff")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -414,6 +465,8 @@ def _check_list_lengths(mapping: dict[Any, Any], source: str, limits: ParseLimit
         ("related", limits.max_related),
     ):
         value = mapping.get(name)
+        if name == "topics" and isinstance(value, str):
+            value = _topic_list(value)  # `topics: a, b, ...` on one line counts each
         if isinstance(value, list) and len(value) > maximum:
             raise ArticleFileError(
                 source, name, f"has {len(value):,} entries; at most {maximum} are accepted"
@@ -599,6 +652,67 @@ def _warn_cut_by_comment(front_matter: str, warnings: list[str]) -> None:
             "has ' #' unquoted, which YAML reads as the start of a comment",
             "stored without what follows it on the line; quote the value to keep it",
         )
+
+
+# A line that starts a top-level field; a name seen twice here is looked into by libyaml.
+# A number of the article's own written with a leading zero, which YAML 1.1 reads as octal.
+_OCTAL_NUMBER = re.compile(r"\n(quality|heat)[ \t]*:[ \t]*([-+]?0[0-7_]+)[ \t]*(?=#|\n|$)")
+
+
+def _check_not_octal(front_matter: str, source: str) -> None:
+    """Refuse `quality: 070`, which YAML reads as 56 where the newsroom meant 70 (and reads
+    `085`, no octal number, as 85): as with a topic `NO`, say what to write."""
+    for field, written in _OCTAL_NUMBER.findall("\n" + front_matter):
+        octal = int(written.replace("_", ""), 8)
+        meant = int(written.replace("_", ""), 10)
+        if octal == meant:
+            continue  # 00, 07: the same in either base
+        raise ArticleFileError(
+            source,
+            field,
+            f"{written} is read by YAML as the octal number {octal}: write {meant}, without"
+            " the leading zero",
+        )
+
+
+# Searched from the newline before it (a literal first character: see the end of front matter).
+_TOP_LEVEL_KEY = re.compile(
+    r"""\n([^\s#:'"\[\]{},&*!|>%@`?-][^:\n]*|"[^"\n]*"|'[^'\n]*')[ \t]*:(?=[ \t\n]|$)"""
+)
+_COMPOSER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _warn_written_twice(front_matter: str, first_line: int, warnings: list[str]) -> None:
+    """A field written twice (an exporter appending a corrected title, say) keeps only its
+    later value, as YAML loaders do; the earlier one goes without a word unless said here."""
+    names = [name.strip("\"'") for name in _TOP_LEVEL_KEY.findall("\n" + front_matter)]
+    if len(names) == len(set(names)):
+        return
+    # The lines above are a cheap guess (a line of a quoted value may look like a field):
+    # the composed document says which fields really repeat, and where.
+    try:
+        root = yaml.compose(front_matter, Loader=_COMPOSER)
+    except yaml.YAMLError:
+        return
+    if not isinstance(root, yaml.MappingNode):
+        return
+    lines: dict[str, list[int]] = {}
+    for key, _ in root.value:
+        if isinstance(key, yaml.ScalarNode):
+            lines.setdefault(key.value, []).append(first_line + key.start_mark.line)
+    for name, where in lines.items():
+        if len(where) > 1:
+            shown = ", ".join(map(str, where[:-1])) + f" and {where[-1]}"
+            _warn(
+                warnings,
+                name[:100],
+                f"is written {_times(len(where))}, on lines {shown}",
+                "the last one is stored; keep one",
+            )
+
+
+def _times(count: int) -> str:
+    return {2: "twice", 3: "three times"}.get(count, f"{count} times")
 
 
 def _check_not_ahead(published: datetime, latest: datetime | None, source: str) -> None:

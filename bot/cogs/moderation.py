@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.domain.moderation import (
     DeletePost,
     PostOutcome,
     PostRemoval,
+    PostsBeingDeleted,
     Removal,
     Retraction,
 )
@@ -33,6 +35,9 @@ from bot.ui.moderation import audit_embed, queue_item_embed
 from bot.ui.pages import nav_buttons, page_renderer, view_of
 from storage.models import GuildArticle
 
+# A post's DELETE waits this long for Discord (its rate limits included), well within the
+# claim a press holds on the post (bot.domain.moderation.REMOVAL_LEASE).
+DELETE_TIMEOUT_SECONDS = 30
 QUEUE_PAGE_SIZE = 4  # two buttons per item on its own row, plus a row for paging
 AUDIT_PAGE_SIZE = 10
 
@@ -184,6 +189,12 @@ class DeletePosts(
                 removal = await interaction.client.services.moderation.remove_posts(
                     guild_id, interaction.user.id, self.article_id, post_deleter(interaction.client)
                 )
+            except PostsBeingDeleted as busy:  # the button stays, to press again later
+                await interaction.edit_original_response(
+                    content=clip(busy.message, 2000),
+                    view=view_of([DeletePosts(self.article_id, busy.still_up)]),
+                )
+                return
             except UserError as refused:
                 await interaction.edit_original_response(content=clip(refused.message, 2000))
                 return
@@ -200,7 +211,11 @@ def post_deleter(client: discord.Client) -> DeletePost:
 
     async def delete(channel_id: int, message_id: int) -> PostRemoval:
         try:
-            await client.http.delete_message(channel_id, message_id)
+            async with asyncio.timeout(DELETE_TIMEOUT_SECONDS):
+                await client.http.delete_message(channel_id, message_id)
+        except TimeoutError:
+            detail = f"no answer within {DELETE_TIMEOUT_SECONDS} s"
+            return PostRemoval(channel_id, message_id, "failed", detail)
         except discord.NotFound as error:
             gone: PostOutcome = "channel_gone" if error.code == 10003 else "gone"
             return PostRemoval(channel_id, message_id, gone)

@@ -5,9 +5,13 @@ Decisions apply to the moderator's own guild only and are written to the audit l
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from datetime import datetime, timedelta
+from typing import Literal, NoReturn
 
 from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
@@ -66,8 +70,23 @@ class PostRemoval:
     detail: str = ""
 
 
-# Deletes one post (channel id, message id) on Discord and says what became of it.
+class PostsBeingDeleted(UserError):
+    """A press found the posts still up claimed by another press, which may yet delete them:
+    ``still_up`` of them, to press for again once its claim runs out."""
+
+    def __init__(self, message: str, still_up: int) -> None:
+        super().__init__(message)
+        self.still_up = still_up
+
+
+# Deletes one post (channel id, message id) on Discord and says what became of it. It must
+# answer well within REMOVAL_LEASE (the bot's gives Discord DELETE_TIMEOUT_SECONDS).
 DeletePost = Callable[[int, int], Awaitable[PostRemoval]]
+
+# How long a press's claim on a post it is deleting keeps other presses off it. A claim older
+# than this is a press that died (the process killed) or hangs: the post is offered again and
+# the next press retries it. Renewed before each post's DELETE, so a long run keeps its posts.
+REMOVAL_LEASE = timedelta(minutes=3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +112,37 @@ class Removal:
     @property
     def still_up(self) -> int:
         return sum(1 for result in self.results if result.outcome not in TAKEN_DOWN)
+
+
+@dataclass(slots=True)
+class RemovalAudit:
+    """The audit log entry of one press of "Delete N posts": written with the first post
+    Discord confirmed gone, its counts revised with each next one, so that a press cut short
+    (the process killed) leaves in the log what it did."""
+
+    store: StoreApi
+    guild_id: int
+    actor_id: int
+    article_id: str
+    at: datetime
+    entry: int | None = None
+
+    async def count(self, results: list[PostRemoval]) -> None:
+        """Say in the entry how many posts went now, and how many were gone already."""
+        deleted = sum(1 for result in results if result.outcome == "deleted")
+        gone = sum(1 for result in results if result.outcome in ("gone", "channel_gone"))
+        detail = {"removed": deleted, "gone": gone}
+        if self.entry is None:
+            self.entry = await self.store.audit.record(
+                self.guild_id,
+                self.actor_id,
+                "posts.remove",
+                self.at,
+                article_id=self.article_id,
+                detail=detail,
+            )
+        else:
+            await self.store.audit.revise(self.entry, detail, article_id=self.article_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +175,16 @@ class ModerationService:
     def __init__(self, store: StoreApi, *, clock: Clock = utc_now) -> None:
         self._store = store
         self._clock = clock
+        # Names this run of the bot in the claims its presses make (hex: no LIKE wildcard),
+        # so that its shutdown, or the next run on a store only one process opens, frees them.
+        self.run = secrets.token_hex(8)
+        self._presses = itertools.count(1)
+
+    async def release_claims(self, *, others: bool = False) -> int:
+        """Free the claims of this run's presses on posts they were deleting (at shutdown: a
+        DELETE still unanswered will not be confirmed), or with ``others`` those of every
+        other run (at the start of the only process a store has: they all ended); how many."""
+        return await self._store.deliveries.release_removal_claims(self.run, others=others)
 
     async def is_moderator(
         self, guild_id: int, *, can_manage_guild: bool, role_ids: set[int]
@@ -197,8 +257,10 @@ class ModerationService:
     ) -> Removal:
         """Delete, with ``delete``, the posts of an article retracted in this guild that are
         still up there (read from the store for this guild only); each post is deleted by
-        one press however many moderators press at once. Posts that stay (no access, a
-        refusal) can be pressed for again. Written to the audit log when any post went."""
+        one press however many moderators press at once. A post counts as removed only once
+        Discord said it is gone; one that stays (no access, a refusal, no answer), or whose
+        press died before Discord answered, can be pressed for again. Written to the audit
+        log when any post went."""
         found = await self._store.publication.get(guild_id, article_id)
         if found is None:
             raise UserError("No such article here. Nothing was deleted.")
@@ -207,42 +269,69 @@ class ModerationService:
             why = "is published here" if found.state == "published" else "was not retracted here"
             raise UserError(f"“{title}” {why}, so its posts stay. Nothing was deleted.")
         now = self._clock()
-        posts = await self._store.deliveries.mark_posts_removed(guild_id, found.article.id, now)
+        claimer = f"{self.run}:{next(self._presses)}"
+        posts = await self._store.deliveries.claim_posts(
+            guild_id, found.article.id, claimer, now, now - REMOVAL_LEASE
+        )
         if not posts:
+            await self._none_to_claim(guild_id, found.article.id, title)
+        results: list[PostRemoval] = []
+        audit = RemovalAudit(self._store, guild_id, actor_id, found.article.id, now)
+        await self._delete_each(guild_id, found.article.id, posts, delete, claimer, results, audit)
+        return Removal(found, results)
+
+    async def _none_to_claim(self, guild_id: int, article_id: str, title: str) -> NoReturn:
+        """Say why a press found no post to delete: none is up, or another press is deleting
+        those still up (until Discord confirms, or its claim runs out)."""
+        up, _ = await self._sent(guild_id, article_id)
+        if not up:
             raise UserError(
                 f"No post of “{title}” is left to delete here: they were deleted already."
             )
-        removal = Removal(found, await self._delete_all(guild_id, found, posts, delete))
-        if removal.deleted or removal.gone:
-            await self._store.audit.record(
-                guild_id,
-                actor_id,
-                "posts.remove",
-                now,
-                article_id=found.article.id,
-                detail={"removed": removal.deleted, "gone": removal.gone},
-            )
-        return removal
+        raise PostsBeingDeleted(
+            f"The posts of “{title}” still up are being deleted by another press. If they are "
+            "still up in a few minutes, press again.",
+            len(up),
+        )
 
-    async def _delete_all(
+    async def _delete_each(
         self,
         guild_id: int,
-        item: GuildArticle,
+        article_id: str,
         posts: list[tuple[int, int]],
         delete: DeletePost,
-    ) -> list[PostRemoval]:
-        """Delete each post; those not taken down (or not tried: an error stopped the run)
-        are marked up again."""
-        results: list[PostRemoval] = []
+        claimer: str,
+        results: list[PostRemoval],
+        audit: RemovalAudit,
+    ) -> None:
+        """Delete each claimed post still this press's, appending what became of it to
+        ``results``: confirmed removed (and counted in the audit log with it) once Discord
+        said it is gone, else released."""
+        deliveries = self._store.deliveries
+        left = list(posts)
         try:
-            for channel_id, message_id in posts:
-                results.append(await delete(channel_id, message_id))
-        finally:
-            down = {r.channel_id for r in results if r.outcome in TAKEN_DOWN}
-            up = [channel_id for channel_id, _ in posts if channel_id not in down]
-            if up:
-                await self._store.deliveries.unmark_posts_removed(guild_id, item.article.id, up)
-        return results
+            for post in posts:
+                if await deliveries.renew_post_claim(
+                    guild_id, article_id, post, claimer, self._clock()
+                ):
+                    result = await delete(*post)
+                    results.append(result)
+                    if result.outcome in TAKEN_DOWN:
+                        async with self._store.transaction():
+                            await deliveries.confirm_post_removed(
+                                guild_id, article_id, post, self._clock()
+                            )
+                            await audit.count(results)
+                    else:
+                        await deliveries.release_post_claims(guild_id, article_id, [post], claimer)
+                # else: its claim ran out and another press took it over
+                left.remove(post)
+        except BaseException:
+            # Not asked, or no answer: up again. Should the store fail too, the claims run
+            # out by themselves (REMOVAL_LEASE), or go with this run (``release_claims``).
+            with contextlib.suppress(Exception):
+                await deliveries.release_post_claims(guild_id, article_id, left, claimer)
+            raise
 
     async def reject(self, guild_id: int, actor_id: int, article_id: str) -> GuildArticle:
         """Turn down a queued article in this guild, only while it waits there."""

@@ -102,8 +102,9 @@ FORGET_RETRACTED = (
     "ON gp.guild_id = deliveries.guild_id AND gp.article_pk = a.pk "
     f"WHERE a.pk = deliveries.article_pk AND {PUBLISHED_IN_GUILD})"
 )
-# What went out of an article in a guild and is still there: posts the bot deleted on a
-# moderator's word are left out (rows pruned by retention are no longer known).
+# What went out of an article in a guild and is still there: posts Discord confirmed the bot
+# deleted on a moderator's word are left out; one claimed for deletion, unconfirmed, is still
+# up (rows pruned by retention are no longer known).
 SENT_FOR_GUILD = (
     "d.article_pk = (SELECT pk FROM articles WHERE id = :article) AND d.guild_id = :guild "
     "AND d.state = 'sent' AND d.removed_at IS NULL"
@@ -112,20 +113,53 @@ _ARTICLE_POSTS = (
     "article_pk = (SELECT pk FROM articles WHERE id = :article) AND guild_id = :guild "
     "AND target_kind = 'channel' AND state = 'sent' AND message_id IS NOT NULL"
 )
-# The article's posts in the guild still up, marked taken down in the one statement that reads
-# them: of two moderators pressing at once, each post goes to one (PostgreSQL re-reads a row
-# another transaction changed meanwhile, and skips it; SQLite has one writer).
-# Only while the guild's moderators have it retracted: a /publish made since keeps its posts.
-MARK_POSTS_REMOVED = (
-    f"UPDATE deliveries SET removed_at = :now WHERE {_ARTICLE_POSTS} AND removed_at IS NULL "
+# Taking an article's posts down, in three steps so that a post counts as removed only once
+# Discord said it is gone. A press claims the posts still up that nobody else is deleting
+# (no claim, or one older than :stale: a press that died or hung), in the one statement that
+# reads them: of two presses at once, each post goes to one (PostgreSQL re-reads a row
+# another transaction changed meanwhile, and skips it; SQLite has one writer). Only while the
+# guild's moderators have it retracted: a /publish made since keeps its posts.
+_UP = "removed_at IS NULL"
+_POST = f"{_ARTICLE_POSTS} AND target_id = :channel AND message_id = :message"
+_UNCLAIM = "removal_claimed_at = NULL, removal_claimed_by = NULL"
+CLAIM_POSTS = (
+    "UPDATE deliveries SET removal_claimed_at = :now, removal_claimed_by = :claimer "
+    f"WHERE {_ARTICLE_POSTS} AND {_UP} "
+    "AND (removal_claimed_at IS NULL OR removal_claimed_at <= :stale) "
     "AND EXISTS (SELECT 1 FROM guild_publication gp WHERE gp.guild_id = deliveries.guild_id "
     "AND gp.article_pk = deliveries.article_pk AND gp.state = 'retracted') "
     "RETURNING target_id, message_id"
 )
-# A post the bot could not delete after all (it lost access to the channel): up again.
-UNMARK_POST_REMOVED = (
-    f"UPDATE deliveries SET removed_at = NULL WHERE {_ARTICLE_POSTS} AND target_id = :channel"
+# Just before its DELETE: the post is still this press's (its claim not taken over by
+# another press after the lease ran out), and its lease starts again.
+RENEW_POST_CLAIM = (
+    f"UPDATE deliveries SET removal_claimed_at = :now WHERE {_POST} AND {_UP} "
+    "AND removal_claimed_by = :claimer RETURNING target_id"
 )
+# Discord said the post is gone: removed, whoever claimed it.
+CONFIRM_POST_REMOVED = (
+    f"UPDATE deliveries SET removed_at = :now, {_UNCLAIM} WHERE {_POST} AND {_UP}"
+)
+# Discord kept the post (no access, a refusal) or was never asked: up, and free to claim.
+RELEASE_POST_CLAIM = (
+    f"UPDATE deliveries SET {_UNCLAIM} WHERE {_POST} AND removal_claimed_by = :claimer"
+)
+# Every claim of one run of the bot (its presses' claimers start with :prefix), at its
+# shutdown; or, at the start of the only run a store has (SQLite), every other run's.
+RELEASE_CLAIMS_OF_RUN = (
+    f"UPDATE deliveries SET {_UNCLAIM} "
+    "WHERE removal_claimed_by IS NOT NULL AND removal_claimed_by LIKE :prefix"
+)
+RELEASE_CLAIMS_OF_OTHER_RUNS = (
+    f"UPDATE deliveries SET {_UNCLAIM} "
+    "WHERE removal_claimed_by IS NOT NULL AND removal_claimed_by NOT LIKE :prefix"
+)
+
+
+def post_params(guild_id: int, article_id: str, post: tuple[int, int]) -> dict[str, Any]:
+    """The parameters naming one post (channel id, message id) of the article in the guild."""
+    return {"article": article_id, "guild": guild_id, "channel": post[0], "message": post[1]}
+
 
 CANCEL_FOR_GUILD = (
     "UPDATE deliveries SET state = 'cancelled', last_error = 'retracted' "

@@ -4,17 +4,18 @@ paused. The statements are the shared ones of ``storage.outbox.sends``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from storage.database import Database, Params
 from storage.outbox import plans, sends
+from storage.outbox.removals import PostRemovalQueries
 from storage.outbox.rows import DELIVERY, DELIVERY_FROM, KEY_MATCH, Delivery, TargetKind
 from storage.timestamps import from_timestamp, to_timestamp
 
 
-class SendingQueries:
+class SendingQueries(PostRemovalQueries):
     """Due rows, what became of each, and the members' DM channels and caps."""
 
     _db: Database
@@ -31,26 +32,11 @@ class SendingQueries:
             plans.SENT_FOR_GUILD, {"article": article_id, "guild": guild_id}
         )
 
-    async def mark_posts_removed(
-        self, guild_id: int, article_id: str, now: datetime
-    ) -> list[tuple[int, int]]:
-        """The article's posts in the guild still up, (channel id, message id) each, marked
-        taken down at ``now``; a post marked already (by a press at the same moment) is not
-        returned again."""
-        rows = await self._db.fetch_all(
-            plans.MARK_POSTS_REMOVED,
-            {"article": article_id, "guild": guild_id, "now": to_timestamp(now)},
-        )
-        return sorted((int(row[0]), int(row[1])) for row in rows)
+    async def _removal_rows(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in await self._db.fetch_all(sql, params)]
 
-    async def unmark_posts_removed(
-        self, guild_id: int, article_id: str, channel_ids: Sequence[int]
-    ) -> None:
-        """The posts in these channels could not be deleted after all: up again."""
-        await self._db.executemany(
-            plans.UNMARK_POST_REMOVED,
-            [{"article": article_id, "guild": guild_id, "channel": c} for c in channel_ids],
-        )
+    async def _removal_write(self, sql: str, params: Mapping[str, Any]) -> int:
+        return await self._db.execute(sql, params)
 
     async def still_pending(self, rows: Sequence[Delivery]) -> list[Delivery]:
         """The rows (of ``rows``) still pending: a moderator's retraction, or a removed feed or

@@ -174,6 +174,8 @@ def _tolerances(c: _Corpus) -> None:
     crlf = _article("crlf", "Line one.\nLine two.\n").replace("\n", "\r\n")
     c.stored("t-crlf.md", t, crlf, slug="crlf")
     c.stored("t-bom.md", t, b"\xef\xbb\xbf" + _article("bom").encode(), slug="bom")
+    lone_cr = _article("lone-cr", "Line one.\nLine two.\n").replace("\n", "\r")  # old Mac
+    c.stored("t-lone-cr.md", t, lone_cr, slug="lone-cr")
     bom_crlf = b"\xef\xbb\xbf" + _article("bom-crlf").replace("\n", "\r\n").encode()
     c.stored("t-bom-crlf.md", t, bom_crlf, slug="bom-crlf")
     c.stored("t-no-final-newline.md", t, _article("no-newline").rstrip("\n"), slug="no-newline")
@@ -288,6 +290,10 @@ def _degraded(c: _Corpus) -> None:
     stored("related-image-userinfo", [pictured], 1, "related[0].images[0].url")
     both = [entry(0, "all", publishedDateTime=...), entry(1, "all", webUrl=...)]
     stored("related-all-bad", both, 1, "related[0].publishedDateTime", "related[1].webUrl")
+    # a field written twice: YAML keeps the later value, and the earlier is named, not lost
+    # unsaid; a line of a quoted value that only looks like a field is no second field
+    twice = _front(*_head("twice"), "title: Hostile case twice", 'excerpt: "one\ntitle: two"')
+    c.stored("d-title-twice.md", d, twice, slug="twice", warnings=("title",))
 
 
 # --- refused: the field is named -----------------------------------------------------------------
@@ -324,12 +330,16 @@ def _refusals(c: _Corpus) -> None:
         ("published-perhaps", {"published": "perhaps"}, "published"),
         ("provider-string", {"provider": "Harbour Times"}, "provider"),
         ("topics-51", {"topics": [f"t{n}" for n in range(51)]}, "topics"),
+        ("topics-51-on-one-line", {"topics": ", ".join(f"t{n}" for n in range(51))}, "topics"),
+        ("title-invisible", {"title": "\u200b\u2060"}, "title"),
+        ("title-markup-only", {"title": "<br/>&nbsp;"}, "title"),
         ("images-51", {"images": [{"url": f"{BASE_URL}{n}.png"} for n in range(51)]}, "images"),
         ("related-101", {"related": [_related(n, "r101") for n in range(101)]}, "related"),
         ("userinfo-url", {"webUrl": "https://discord.com@evil.example/x"}, "webUrl"),
         ("userinfo-original-url", {"originalUrl": "https://u:pw@hostile.example/"}, "originalUrl"),
     ]:
         c.rejected(f"r-{name}.md", r, _article(name, **overrides), field)
+    c.rejected("r-quality-octal.md", r, _front(*_head("octal"), "quality: 070"), "quality")
     no_such_day = _front(*_head("no-such-day")).replace("2026-11-01T08:30:00Z", "2026-02-30")
     c.rejected("r-date-no-such-day.md", r, no_such_day, "publishedDateTime")
     # Files of other types: a folder walk skips them, the inbox sets them aside.

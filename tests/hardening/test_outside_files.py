@@ -284,6 +284,7 @@ STORED: dict[str, Stored] = {
 
 # Stored with warnings: the field each names, in order (one bad entry costs the entry).
 WARNINGS = {
+    "g30-duplicate-key.md": ["title"],  # the later one is stored, the draft named
     "g31-relative-image-untitled-related.md": [
         "images[0].url",
         "related[0].title",
@@ -516,7 +517,11 @@ def test_topicbot_ingest_reports_every_outside_file_and_never_shows_secured(tmp_
     )
     refused = sorted(line.split(": ")[0] for line in lines[1:] if line.startswith("rejected "))
     assert refused == sorted(f"rejected {folder / name}" for name in REJECTED)
-    (warning,) = [line for line in lines[1:] if not line.startswith("rejected ")]
+    twice, warning = [line for line in lines[1:] if not line.startswith("rejected ")]
+    assert twice == (
+        f"warning {folder / 'g30-duplicate-key.md'}: title: is written twice, on lines 3 and 13"
+        " (the last one is stored; keep one)"
+    )
     assert warning == (
         f"warning {folder / 'g31-relative-image-untitled-related.md'}: images[0].url: URL has no "
         "scheme; only http and https links are allowed (image skipped) · related[0].title: is "

@@ -6,13 +6,14 @@ the fan-out statements are this engine's."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from storage.models import DigestKey
 from storage.outbox import plans
 from storage.outbox.plans import PlanCounts, Publication
+from storage.outbox.removals import PostRemovalQueries
 from storage.outbox.rows import Delivery
 from storage.postgresql.outbox.rows import OutboxQueries
 from storage.timestamps import from_timestamp, to_timestamp
@@ -21,7 +22,7 @@ from storage.timestamps import from_timestamp, to_timestamp
 _PLAN_TYPES = {"guild": "bigint"}
 
 
-class PgPlanningQueries(OutboxQueries):
+class PgPlanningQueries(OutboxQueries, PostRemovalQueries):
     """Planning publications into the outbox, and moving or cancelling what waits there."""
 
     async def skip_backlog(self, cutoff: datetime, now: datetime) -> int:
@@ -134,27 +135,11 @@ class PgPlanningQueries(OutboxQueries):
             plans.SENT_FOR_GUILD, {"article": article_id, "guild": guild_id}
         )
 
-    async def mark_posts_removed(
-        self, guild_id: int, article_id: str, now: datetime
-    ) -> list[tuple[int, int]]:
-        """The article's posts in the guild still up, (channel id, message id) each, marked
-        taken down at ``now``; a post marked already (by a press at the same moment) is not
-        returned again."""
-        rows = await self._fetch(
-            plans.MARK_POSTS_REMOVED,
-            {"article": article_id, "guild": guild_id, "now": to_timestamp(now)},
-        )
-        return sorted((int(row[0]), int(row[1])) for row in rows)
+    async def _removal_rows(self, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return await self._fetch(sql, params)
 
-    async def unmark_posts_removed(
-        self, guild_id: int, article_id: str, channel_ids: Sequence[int]
-    ) -> None:
-        """The posts in these channels could not be deleted after all: up again."""
-        for channel_id in channel_ids:
-            await self._execute(
-                plans.UNMARK_POST_REMOVED,
-                {"article": article_id, "guild": guild_id, "channel": channel_id},
-            )
+    async def _removal_write(self, sql: str, params: Mapping[str, Any]) -> int:
+        return await self._execute(sql, params)
 
 
 # The digest schedules guilds set, as arrays of one column each (``plans.schedule_dues``).

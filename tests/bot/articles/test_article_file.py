@@ -229,7 +229,7 @@ def test_python_tags_are_not_honoured():
         ({"publishedDateTime": "yesterday"}, "publishedDateTime", "not an ISO 8601"),
         ({"publishedDateTime": "2026-02-30T00:00:00Z"}, "publishedDateTime", "not an ISO 8601"),
         ({"publishedDateTime": "0900-01-01"}, "publishedDateTime", "outside the years"),
-        ({"publishedDateTime": 12345}, "publishedDateTime", "got int"),
+        ({"publishedDateTime": 12345}, "publishedDateTime", "is the number 12345, not an ISO"),
         ({"webUrl": ..., "originalUrl": ...}, "webUrl", "is required"),
         ({"webUrl": "javascript:alert(1)"}, "webUrl", "'javascript:'"),
         ({"webUrl": "file:///etc/passwd"}, "webUrl", "'file:'"),
@@ -322,7 +322,7 @@ def related_entry(n: int, **changes: Any) -> dict[str, Any]:
         ),
         (
             [2026],
-            "related[1].publishedDateTime: expected an ISO 8601 date and time, got list "
+            "related[1].publishedDateTime: expected an ISO 8601 date and time, got [2026] "
             "(entry kept, date unknown)",
         ),
     ],
