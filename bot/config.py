@@ -35,7 +35,7 @@ _GROUPING = GroupingRules()
 
 DEFAULT_CONFIG_PATH = Path("topicbot.yaml")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_DAILY_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$", re.ASCII)  # not "0８:00"
 _BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

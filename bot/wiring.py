@@ -37,7 +37,10 @@ class Services:
 def build_services(store: StoreApi, settings: Settings, clock: Clock = utc_now) -> Services:
     """Services over one store, configured from the settings."""
     subscriptions = SubscriptionService(
-        store, max_per_member=settings.commands.max_subscriptions_per_member, clock=clock
+        store,
+        max_per_member=settings.commands.max_subscriptions_per_member,
+        digests=settings.digests,
+        clock=clock,
     )
     guild_settings = GuildSettingsService(
         store,

@@ -40,6 +40,7 @@ class SubscriptionSaved:
 
     subscription: Subscription
     created: bool
+    previous_delivery: DeliveryMode | None = None  # before this save (None: it is new)
 
 
 class SubscriptionRepository:
@@ -79,7 +80,8 @@ class SubscriptionRepository:
             )
             saved = await self._find(key)
         assert saved is not None
-        return SubscriptionSaved(saved, created=existing is None)
+        previous = None if existing is None else existing.delivery
+        return SubscriptionSaved(saved, created=existing is None, previous_delivery=previous)
 
     async def delete(self, guild_id: int, user_id: int, topic_key: str) -> bool:
         """Remove the member's subscription to the topic; False when there was none."""

@@ -116,6 +116,9 @@ class Readers(commands.Cog):
             min_quality=min_quality,
             delivery=delivery,
         )
+        moved = saved.previous_delivery not in (None, saved.subscription.delivery)
+        if moved and self.bot.jobs is not None:
+            await self.bot.jobs.wake_when_wanted()  # waiting digest items may now be due sooner
         verb = "Subscribed to" if saved.created else "Updated your subscription to"
         await interaction.response.send_message(
             f"{verb} {describe_subscription(saved.subscription)}.", ephemeral=True

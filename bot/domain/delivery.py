@@ -139,7 +139,10 @@ class DeliveryPlanner:
         skipped = await self._store.deliveries.skip_backlog(cutoff, now)
         channel_posts = direct_messages = planned = 0
         for publication in await self._store.deliveries.unplanned(cutoff, limit=self._batch):
-            counts = await self._plan_one(publication, now, cutoff)
+            # Each plan's digest moments from the clock as it is written: a run that began
+            # before a digest minute and wrote on past it gave its later rows that minute, gone
+            # out meanwhile, and members a second digest a second later.
+            counts = await self._plan_one(publication, self._clock(), cutoff)
             if counts.skipped_old:
                 skipped += 1
                 continue

@@ -19,7 +19,17 @@ from bot.domain.text import shown
 from storage.models import GuildSettings
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# ASCII digits only: \d also takes "０" or "٣", which a stored time must never hold.
+_CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
+# An offset typed as a zone ("UTC+2", "GMT-5", "+05:30"): the IANA names for these,
+# Etc/GMT+2 and so on, count the hours the other way (Etc/GMT+2 is UTC-02:00).
+_TYPED_OFFSET = re.compile(r"^(utc|gmt|z)?\s*[+\-\u2212]\s*\d{1,2}(:?\d{2})?$", re.ASCII)
+# Abbreviations that name a fixed offset, with no summer time, where most who type them
+# live by a clock that has one: the city for each, and the place whose clock it is.
+_FIXED_ABBREVIATIONS = {
+    "EST": ("America/New_York", "America/Panama"),
+    "MST": ("America/Denver", "America/Phoenix"),
+}
 # The regions of the IANA database's own names; the rest are old aliases (US/Eastern, Japan).
 _REGIONS = {
     "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
@@ -139,6 +149,7 @@ def _searchable() -> tuple[_Zone, ...]:
             name != "UTC" and name.split("/")[0] not in _REGIONS,
         )
         for name in sorted(_zones().values())
+        if name not in _FIXED_ABBREVIATIONS  # refused when given: not offered either
     )
 
 
@@ -176,17 +187,43 @@ def _match_rank(query: str, zone: _Zone) -> int | None:
 def parse_zone(typed: str) -> str:
     """The zone a moderator named: an IANA name in any case, or a city that names one zone."""
     cleaned = " ".join(typed.split())
+    _refuse_misleading_zone(cleaned)
     exact = _zones().get(cleaned.casefold().replace(" ", "_"))
     if exact is not None:
         return exact
     query = _words(cleaned)
-    cities = [zone for zone in _searchable() if zone.city == query]
+    cities = [zone for zone in _searchable() if zone.city == query and not _is_etc(zone.name)]
     if cities:  # a city's name: the zone the list offers first for it
         return min(cities, key=lambda zone: (zone.legacy, zone.name)).name
     raise UserError(
         "`timezone` must be a time zone such as Europe/Paris or America/New_York: start "
         f"typing a city and pick one from the list (you gave {shown(typed, 40)})."
     )
+
+
+def _is_etc(name: str) -> bool:
+    """Etc/GMT+2 and the like: taken only when typed in full, never for a typed "GMT+2"."""
+    return name.startswith("Etc/")
+
+
+def _refuse_misleading_zone(cleaned: str) -> None:
+    """Refuse what names a zone other than the one meant: an offset, or EST in summer."""
+    offset_typed = _TYPED_OFFSET.match(cleaned.casefold())
+    if offset_typed and any(digit in "123456789" for digit in cleaned):  # GMT+0 is GMT
+        raise UserError(
+            "`timezone` must be a place's time zone, not an offset: an offset has no summer "
+            "time, and names like Etc/GMT+2 count the hours the other way (it is UTC−02:00). "
+            f"Start typing your city and pick it from the list (you gave {shown(cleaned, 40)})."
+        )
+    cities = _FIXED_ABBREVIATIONS.get(cleaned.upper())
+    if cities is not None:
+        seasonal, fixed = cities
+        offset = utc_offset(cleaned.upper(), datetime(2000, 1, 1, tzinfo=UTC))
+        raise UserError(
+            f"`timezone` {cleaned.upper()} stays at {offset} all year, with no summer time. "
+            f"Pick a city instead: {seasonal} for the clock that changes in summer, or {fixed} "
+            "for one that does not."
+        )
 
 
 def parse_clock_time(typed: str) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import get_args
 
+from bot.config import DigestSettings
+from bot.domain.digests import guild_schedule
 from bot.domain.errors import UserError
 from bot.domain.text import shown
 from storage.api import StoreApi
@@ -49,9 +51,17 @@ def own_topic(own: list[Subscription], topic_text: str) -> Subscription | list[S
 class SubscriptionService:
     """Subscribe, unsubscribe and list, one guild at a time."""
 
-    def __init__(self, store: StoreApi, *, max_per_member: int, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        store: StoreApi,
+        *,
+        max_per_member: int,
+        digests: DigestSettings | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
         self._store = store
         self._max_per_member = max_per_member
+        self._digests = digests or DigestSettings()
         self._clock = clock
 
     @property
@@ -94,9 +104,18 @@ class SubscriptionService:
                 f"You follow {error.count} topics here, and at most {error.cap} are allowed "
                 f"now. Use `/unsubscribe` on {error.count - error.cap + 1} of them to make room."
             ) from None
+        if saved.previous_delivery not in (None, mode):
+            await self._follow_delivery(guild_id, user_id)
         # subscribing here shows they are in the server: their first alert need not ask
         await self._store.members.seen(guild_id, user_id, self._clock())
         return saved
+
+    async def _follow_delivery(self, guild_id: int, user_id: int) -> int:
+        """What waits for the member's digests here follows their new delivery mode."""
+        now = self._clock()
+        schedule = guild_schedule(await self._store.guild_settings.get(guild_id), self._digests)
+        daily, weekly = schedule.next_moments(now)
+        return await self._store.deliveries.follow_delivery(guild_id, user_id, now, daily, weekly)
 
     async def unsubscribe(self, guild_id: int, user_id: int, topic_text: str) -> str:
         """Stop following a topic; returns the topic's name."""

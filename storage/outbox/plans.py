@@ -72,6 +72,23 @@ RESCHEDULE_DIGESTS = (
     f"AND next_attempt_at > :now AND guild_id = :guild "
     f"AND next_attempt_at != {_NEW_DIGEST_TIME}"
 )
+# A member changed how a subscription delivers: their digest rows in the guild not yet due
+# take the most immediate mode of their subscriptions that match the article, as a plan made
+# now would, at that mode's next moment (at once for instant). Otherwise an item waiting for
+# tomorrow's daily digest still came daily after a switch to weekly, or to instant.
+_BEST_MODE = (
+    "(SELECT s.delivery FROM subscriptions s JOIN article_topics t ON t.topic_id = s.topic_id "
+    "WHERE t.article_pk = deliveries.article_pk AND s.guild_id = deliveries.guild_id "
+    "AND s.user_id = deliveries.target_id AND s.disabled_reason IS NULL "
+    f"ORDER BY {MODE_RANK} LIMIT 1)"
+)
+FOLLOW_DELIVERY = (
+    f"UPDATE deliveries SET mode = {_BEST_MODE}, next_attempt_at = CASE {_BEST_MODE} "
+    "WHEN 'instant' THEN :now WHEN 'daily' THEN :daily ELSE :weekly END "
+    f"WHERE {pending_by(':whenever', modes=('daily', 'weekly'), alias='')} "
+    "AND next_attempt_at > :now AND guild_id = :guild AND target_kind = 'dm' "
+    f"AND target_id = :user AND {_BEST_MODE} != mode"
+)
 # A publication planned again (a moderator's /publish after their /unpublish, a file that says
 # `published: true` again) finds the rows its retraction cancelled: never sent, so nobody was
 # told; and the posts a moderator had the bot delete after the retraction: no longer in their
@@ -252,6 +269,13 @@ def reschedule_params(
         "guild": guild_id,
         "whenever": WHENEVER,
     }
+
+
+def follow_delivery_params(
+    guild_id: int, user_id: int, now: datetime, daily: datetime, weekly: datetime
+) -> dict[str, int]:
+    """The parameters of ``FOLLOW_DELIVERY``."""
+    return {**reschedule_params(guild_id, now, daily, weekly), "user": user_id}
 
 
 def schedule_dues(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
@@ -245,6 +245,78 @@ async def test_daily_digest_is_one_dm_with_the_best_items_and_nothing_when_empty
     harness.clock.advance(days=1)
     assert (await harness.bot.dispatcher.send_digests()).sent == 0
     assert len(harness.double.dms_to(reader)) == 1
+
+
+async def test_what_waits_for_a_digest_follows_a_members_new_delivery_mode(harness: Harness):
+    g = harness.first
+    harness.clock.now = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # Wednesday; digests at 08:00
+    switcher, both = g.members[0].id, g.members[1].id
+    await story(harness, 0, published=False, topics=["Transport", "Harbour"])
+    for member in (switcher, both):
+        await follow(harness, g, member, "Transport", delivery="daily")
+    await follow(harness, g, both, "Harbour", delivery="daily")
+    await story(harness, 1, title="Waiting since Wednesday", topics=["Transport", "Harbour"])
+    await harness.deliver()  # both wait for Thursday's daily digest
+
+    # weekly now: nothing on Thursday; the other member still follows Harbour daily
+    await follow(harness, g, switcher, "Transport", delivery="weekly")
+    await follow(harness, g, both, "Transport", delivery="weekly")
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, 1, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    assert harness.double.dms_to(switcher) == []
+    (digest,) = harness.double.dms_to(both)
+    assert digest.embeds[0]["title"] == "Your daily digest"
+
+    # instant now: it comes at once, and Monday's weekly digest has nothing more to say
+    await follow(harness, g, switcher, "Transport", delivery="instant")
+    await harness.deliver()
+    (alert,) = harness.double.dms_to(switcher)
+    assert alert.embeds[0]["title"] == "Waiting since Wednesday"
+    harness.clock.now = datetime(2026, 6, 15, 8, 0, 1, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    assert len(harness.double.dms_to(switcher)) == 1
+    listed = await harness.slash(g, switcher, "subscriptions")
+    assert "sent 1 · pending 0 · failed 0" in listed.embeds[0]["description"]
+
+
+async def test_a_planning_run_across_the_digest_minute_brings_no_second_digest(
+    harness: Harness,
+):
+    g = harness.first
+    reader = g.members[0].id
+    minute = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)  # the default daily digest
+    harness.clock.now = minute - timedelta(seconds=2)
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await story(harness, 1, title="Planned before eight")
+    await story(harness, 2, title="Planned after eight")
+    deliveries = harness.store.deliveries
+    write_plan = deliveries.write_plan
+    digests_mid_run: list[int] = []
+
+    async def the_digest_job_runs_between_two_plans(*args: Any, **kw: Any) -> Any:
+        # the jobs run side by side: 08:00 comes while the run plans its publications
+        written = await write_plan(*args, **kw)
+        if not digests_mid_run:
+            harness.clock.now = minute
+            digests_mid_run.append((await harness.bot.dispatcher.send_digests()).sent)
+        return written
+
+    deliveries.write_plan = the_digest_job_runs_between_two_plans  # type: ignore[method-assign]
+    try:
+        await harness.plan()
+    finally:
+        deliveries.write_plan = write_plan  # type: ignore[method-assign]
+    assert digests_mid_run == [1]
+    harness.clock.advance(seconds=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    (today,) = harness.double.dms_to(reader)
+    assert "Planned before eight" in today.embeds[0]["description"]
+    # the publication planned after 08:00 waits for tomorrow's digest, as one published then
+    harness.clock.now = minute + timedelta(days=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    tomorrow = harness.double.dms_to(reader)[-1]
+    assert "Planned after eight" in tomorrow.embeds[0]["description"]
 
 
 async def test_instant_dms_over_the_hourly_cap_go_to_the_next_digest(make_harness):

@@ -229,3 +229,32 @@ async def test_a_zone_set_just_before_the_minute_moves_the_digest_to_the_new_one
         arrived = await first_dm(deployment.double, reader, clock, timeout_s=15)
     assert tokyo <= arrived <= tokyo + timedelta(seconds=5), arrived - tokyo
     assert len(deployment.double.dms_to(reader)) == 1
+
+
+async def test_a_member_switching_to_daily_just_before_the_minute_gets_the_digest_then(
+    discord_double: DiscordDouble, tmp_path: Path
+):
+    # waiting for Monday's weekly digest (the defaults: 08:00 UTC, Mondays); the member turns
+    # to daily at 07:59:5x on a Wednesday, and the digest job, asleep until Monday or its next
+    # check, is woken for 08:00
+    settings = settings_for(tmp_path, delivery={"plan_interval_seconds": 1})
+    world = build_world(discord_double, guilds=1, members=1)
+    reader = world.first.members[0].id
+    minute = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
+    clock = RunningClock(minute - timedelta(seconds=10))  # room for a loaded machine
+    async with await Store.open(settings.storage.path) as store:
+        deployment = Deployment(discord_double, settings, store)
+        await seed(store, world.first.id, {reader: "weekly"}, clock())
+        async with deployment.running(clock):
+            await eventually(lambda: _planned(deployment), "the digest row planned", 10)
+            await discord_double.wait_for_commands("subscribe", guild_id=None)
+            result = await discord_double.slash(
+                world.first.id, reader, "subscribe", {"topic": "Transport", "delivery": "daily"}
+            )
+            assert result.content.startswith("Updated"), result.content
+            assert clock() < minute, f"switched only at {clock()}: the test needs a quieter machine"
+            arrived = await first_dm(discord_double, reader, clock, timeout_s=25)
+        assert minute <= arrived <= minute + timedelta(seconds=5), arrived - minute
+        (digest,) = discord_double.dms_to(reader)
+        assert digest.embeds[0]["title"] == "Your daily digest"
+        assert await deployment.pending() == 0  # nothing left for Monday

@@ -97,6 +97,10 @@ INVALID: dict[str, tuple[str | bytes, str]] = {
         "digests:\n  daily_time: '25:00'\n",
         "digests.daily_time: '25:00' is not a time of day in 24-hour HH:MM form",
     ),
+    "fullwidth-daily-time": (
+        "digests:\n  daily_time: '0\uff18:00'\n",
+        "digests.daily_time: '0\uff18:00' is not a time of day in 24-hour HH:MM form",
+    ),
     "unquoted-daily-time": (
         "digests:\n  daily_time: 10:30\n",
         'digests.daily_time: write the time in quotes, such as "10:30" (YAML reads an '

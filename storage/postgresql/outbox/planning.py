@@ -113,6 +113,16 @@ class PgPlanningQueries(OutboxQueries, PostRemovalQueries):
                 plans.RESCHEDULE_DIGESTS, plans.reschedule_params(guild_id, now, daily, weekly)
             )
 
+    async def follow_delivery(
+        self, guild_id: int, user_id: int, now: datetime, daily: datetime, weekly: datetime
+    ) -> int:
+        """The member changed a subscription's delivery: their digest rows in the guild not
+        yet due follow it (``plans.FOLLOW_DELIVERY``); how many moved."""
+        return await self._execute(
+            plans.FOLLOW_DELIVERY,
+            plans.follow_delivery_params(guild_id, user_id, now, daily, weekly),
+        )
+
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int:
         """A moderator retracted the article in their guild: cancel what waits there."""
         return await self._execute(

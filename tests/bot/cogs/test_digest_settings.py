@@ -121,6 +121,45 @@ async def test_bad_values_say_what_to_type_and_change_nothing(harness: Harness):
     assert await harness.store.audit.recent(g.id) == []
 
 
+async def test_zones_that_would_send_digests_at_another_hour_are_refused(harness: Harness):
+    # "GMT+2" used to be taken as Etc/GMT+2, which is UTC-02:00 (the IANA names count the
+    # other way); EST as a clock without summer time, an hour late from March to November in
+    # New York; "08:0０" (a fullwidth zero) passed the HH:MM check and failed on the way.
+    g = harness.first
+    harness.clock.now = NOW
+    refusals = {
+        "GMT+2": "`timezone` must be a place's time zone, not an offset",
+        "utc-5": "`timezone` must be a place's time zone, not an offset",
+        "+05:30": "`timezone` must be a place's time zone, not an offset",
+        "EST": (
+            "`timezone` EST stays at UTC−05:00 all year, with no summer time. Pick a city "
+            "instead: America/New_York for the clock that changes in summer, or America/Panama "
+            "for one that does not."
+        ),
+        "mst": "`timezone` MST stays at UTC−07:00 all year",
+    }
+    for typed, message in refusals.items():
+        raw = [{"name": "timezone", "type": 3, "value": typed}]
+        refused = await harness.slash(g, g.moderator.id, "settings", raw_options=raw)
+        assert refused.message.flags & EPHEMERAL
+        assert refused.content.startswith(message), (typed, refused.content)
+    for typed in ("08:0\uff10", "0\u0668:30"):  # a fullwidth zero, an Arabic-Indic eight
+        raw = [{"name": "digest_time", "type": 3, "value": typed}]
+        refused = await harness.slash(g, g.moderator.id, "settings", raw_options=raw)
+        assert refused.content.startswith("`digest_time` must be a time of day as HH:MM"), typed
+    stored = await harness.store.guild_settings.get(g.id)
+    assert (stored.timezone, stored.digest_time) == (None, None)
+    assert await harness.store.audit.recent(g.id) == []
+    offered = await harness.autocomplete(
+        g, g.moderator.id, "settings", {"timezone": "est"}, "timezone"
+    )
+    assert "EST" not in [choice["value"] for choice in offered]
+    # the IANA name typed in full, offered with its offset by the autocomplete, is still taken
+    assert (await settings(harness, timezone="Etc/GMT-2")).content == "Saved."
+    assert (await settings(harness, timezone="GMT+0")).content == "Saved."
+    assert fields(await settings(harness))["Time zone"] == "GMT+0 (UTC+00:00)"
+
+
 async def test_members_cannot_change_the_schedule(harness: Harness):
     g = harness.first
     refused = await harness.slash(
