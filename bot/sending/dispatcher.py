@@ -400,8 +400,12 @@ class Dispatcher:
             return 0
         self._next_notice_sweep = now + PAUSE_NOTICE_SWEEP
         told = 0
-        for feed in await self._store.feeds.paused_untold(PAUSE_NOTICES_PER_SWEEP):
-            told += await self._tell_paused(feed)
+        try:
+            for feed in await self._store.feeds.paused_untold(PAUSE_NOTICES_PER_SWEEP):
+                told += await self._tell_paused(feed)
+        except Exception as error:
+            # the run's sends are done and recorded; a notice waits for the next sweep
+            log_failure(log, error, "could not tell moderators of paused feeds")
         return told
 
     async def _tell_paused(self, feed: Feed) -> bool:
