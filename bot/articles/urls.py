@@ -8,6 +8,9 @@ from urllib.parse import SplitResult, unquote_plus, urlsplit, urlunsplit
 MAX_URL_LENGTH = 2048
 _ALLOWED_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# The scheme of every identity key: producers move a site from http to https (or write either),
+# and the same story must stay one article. Only the key: links shown are kept as written.
+IDENTITY_SCHEME = "https"
 _TRACKING_PARAMS = frozenset(
     {
         "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
@@ -68,24 +71,34 @@ def _is_tracking(name: str) -> bool:
 
 
 def canonical_url(url: str, parts: SplitResult | None = None) -> str:
-    """The identity of an article: scheme and host lower-cased, default port, fragment and
-    tracking parameters dropped, an empty path made '/'. ``parts``: ``check_http_url``'s
-    answer for this URL, when the caller has it already."""
+    """The identity of an article: ``https`` whichever of http or https is written, the host
+    lower-cased, ports 80 and 443 dropped, fragment and tracking parameters dropped, trailing
+    slashes of the path dropped (an empty path is '/'). ``www.`` stays: it can be another
+    site. ``parts``: ``check_http_url``'s answer for this URL, when the caller has it already.
+    Idempotent, so a stored key read through it again gives the key ingest would compute."""
     plain = _PLAIN_URL.fullmatch(url) if len(url) <= MAX_URL_LENGTH else None
     if plain is not None:
-        return plain["origin"] + (plain["path"] or "/")
+        origin = plain["origin"]
+        host = origin[origin.index("://") + 3 :]
+        return f"{IDENTITY_SCHEME}://{host}{_identity_path(plain['path'] or '/')}"
     return canonical_from_parts(parts or check_http_url(url))
 
 
 def canonical_from_parts(parts: SplitResult) -> str:
     """``canonical_url`` the long way, from ``check_http_url``'s answer."""
-    scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
     if ":" in host:  # IPv6 literal
         host = f"[{host}]"
     port = parts.port
-    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    return urlunsplit((scheme, netloc, parts.path or "/", _without_tracking(parts.query), ""))
+    netloc = host if port in (None, *_DEFAULT_PORTS.values()) else f"{host}:{port}"
+    path = _identity_path(parts.path or "/")
+    return urlunsplit((IDENTITY_SCHEME, netloc, path, _without_tracking(parts.query), ""))
+
+
+def _identity_path(path: str) -> str:
+    """``path`` without its trailing slashes (``/a/b/`` is ``/a/b``), the root kept: producers
+    add or drop that slash as they please, and a server serves one page either way."""
+    return (path.rstrip("/") or "/") if path.endswith("/") else path
 
 
 def _without_tracking(query: str) -> str:
@@ -105,10 +118,10 @@ _AMP_PARAMS = frozenset({"amp", "amp=1", "amp=true", "outputtype=amp", "output=a
 
 def link_variants(canonical: str) -> list[str]:
     """Other spellings of the link ``canonical`` (a ``canonical_url``) that open the same page,
-    for finding a pasted link stored under another: ``http`` or ``https``, with or without
-    ``www.``, the mobile or AMP edition (``m.``, ``amp.``, a path ending in ``/amp``,
-    ``?amp``, ``?outputType=amp``), with or without a trailing slash. Never ``canonical``
-    itself; each once; at most eight."""
+    for finding a pasted link stored under another: with or without ``www.``, the mobile or
+    AMP edition (``m.``, ``amp.``, a path ending in ``/amp``, ``?amp``, ``?outputType=amp``).
+    Scheme and trailing slash need no variant: the identity ignores them. Never ``canonical``
+    itself; each once; at most two."""
     parts = urlsplit(canonical)
     host = parts.netloc
     for prefix in _EDITION_HOSTS:
@@ -122,12 +135,19 @@ def link_variants(canonical: str) -> list[str]:
             break
     query = "&".join(p for p in parts.query.split("&") if p and p.lower() not in _AMP_PARAMS)
     bare = path.rstrip("/") or "/"
-    paths = [bare] if bare == "/" else [bare, bare + "/"]
     variants: list[str] = []
-    for scheme in ("https", "http"):
-        for netloc in (host, "www." + host):
-            for each in paths:
-                url = urlunsplit((scheme, netloc, each, query, ""))
-                if url != canonical and url not in variants:
-                    variants.append(url)
-    return variants[:8]
+    for netloc in (host, "www." + host):
+        url = urlunsplit((IDENTITY_SCHEME, netloc, bare, query, ""))
+        if url != canonical and url not in variants:
+            variants.append(url)
+    return variants
+
+
+def stored_identity(key: str) -> str:
+    """The identity ingest computes today for a stored ``canonical_url``: the same key, but for
+    an article set aside under another when two stored ones met under one key (SQLite's
+    migration 0022, PostgreSQL's 0016), whose old key reads as the one it met."""
+    try:
+        return canonical_url(key)
+    except InvalidUrlError:
+        return key

@@ -28,7 +28,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from bot.articles.urls import InvalidUrlError, canonical_url, link_variants
+from bot.articles.urls import InvalidUrlError, canonical_url, link_variants, stored_identity
 from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
 from bot.domain.errors import AmbiguousStory, StoryNotFound, UserError
@@ -224,10 +224,9 @@ class RelatedService:
         """The story, then its own coverage, then similar stories."""
         found = await self._story(guild_id, story, coverage=limit)
         article = found.article
-        seen = {article.canonical_url}
-        copies = {
-            _copy_key(_outlet(article), article.title, article.excerpt, article.canonical_url)
-        }
+        key = stored_identity(article.canonical_url)
+        seen = {key}
+        copies = {_copy_key(_outlet(article), article.title, article.excerpt, key)}
         results = self._coverage_results(article, found.coverage, seen, copies)
         wanted = limit - len(results)
         if wanted <= 0:
@@ -235,8 +234,8 @@ class RelatedService:
         terms = story_terms(article.title, article.excerpt)
         labels = {t.key: t.label for t in terms}
         search = await self.similar(found, terms, guild_id, limit * 2)
-        before = [(_outlet(r.article), r.article.canonical_url) for r in results]
-        ranked = [c for c in search.candidates if c.canonical_url not in seen]
+        before = [(_outlet(r.article), stored_identity(r.article.canonical_url)) for r in results]
+        ranked = [c for c in search.candidates if stored_identity(c.canonical_url) not in seen]
         close_score = self._settings.close_score
         picked = self._diverse(ranked, before, wanted, close_score=close_score, copies=copies)
         loaded = await self._store.related.load([c.pk for c in picked])
@@ -413,10 +412,11 @@ class RelatedService:
         words = set(title_words(article.title))
         for link in links:
             linked = link.article
-            copy = _copy_key(_outlet(linked), linked.title, linked.excerpt, linked.canonical_url)
-            if linked.canonical_url in seen or copy in copies:
+            key = stored_identity(linked.canonical_url)
+            copy = _copy_key(_outlet(linked), linked.title, linked.excerpt, key)
+            if key in seen or copy in copies:
                 continue
-            seen.add(linked.canonical_url)
+            seen.add(key)
             copies.add(copy)
             reason = _TIES.get(link.tie)
             if reason is None:
@@ -449,12 +449,11 @@ class RelatedService:
         first: list[Candidate] = []
         later: list[Candidate] = []
         for candidate in ranked:
-            copy = _copy_key(
-                candidate.outlet, candidate.title, candidate.excerpt, candidate.canonical_url
-            )
-            if candidate.canonical_url in seen or copy in copies:
+            key = stored_identity(candidate.canonical_url)
+            copy = _copy_key(candidate.outlet, candidate.title, candidate.excerpt, key)
+            if key in seen or copy in copies:
                 continue
-            seen.add(candidate.canonical_url)
+            seen.add(key)
             copies.add(copy)
             outlet = candidate.outlet
             per_outlet[outlet] = per_outlet.get(outlet, 0) + 1

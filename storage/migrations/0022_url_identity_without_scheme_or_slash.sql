@@ -1,0 +1,61 @@
+-- An article's identity (canonical_url, bot/articles/urls.py) no longer tells http from https,
+-- nor a path from the same path with a trailing slash, nor :80 from :443: a producer that moves
+-- to https or adds a slash and sends a story again must update the article already stored,
+-- not store and post it a second time. Every key is recomputed here from the old one (already
+-- canonical by the old rule: lower-case scheme and host, no fragment, no tracking, a path that
+-- starts with '/'): 'https://', the host without :80 or :443, the path without its trailing
+-- slashes (the root stays '/'), the query as it was. PostgreSQL's 0016 does the same.
+--
+-- Where several stored articles meet under one new key (the story stored over http and over
+-- https, or with and without the slash), nothing is deleted and each row keeps its id, posts,
+-- topics and links. One of them takes the new key, so every later file, `/article add`,
+-- related entry and link lookup finds it: the full article before coverage-only ones, then
+-- the one planned or posted already, then the oldest. Each other one keeps its old key with
+-- '#duplicate' added: a key canonical_url never computes (it drops fragments), so no later
+-- file matches it and ingest never posts it again, and `/related` lists it once with the
+-- other (it compares keys read through canonical_url). An operator finds them with
+-- `SELECT id, web_url FROM articles WHERE canonical_url LIKE '%#duplicate'`.
+CREATE TEMP TABLE url_rekey AS
+WITH split AS (
+    SELECT pk, canonical_url AS old, coverage_only, planned_at,
+           substr(canonical_url, instr(canonical_url, '://') + 3) AS rest
+    FROM articles
+    WHERE canonical_url LIKE 'http%://%/%'
+), host AS (
+    SELECT pk, old, coverage_only, planned_at,
+           substr(rest, 1, instr(rest, '/') - 1) AS netloc,
+           substr(rest, instr(rest, '/')) AS tail
+    FROM split
+), pieces AS (
+    SELECT pk, old, coverage_only, planned_at,
+           CASE WHEN substr(netloc, -3) = ':80' THEN substr(netloc, 1, length(netloc) - 3)
+                WHEN substr(netloc, -4) = ':443' THEN substr(netloc, 1, length(netloc) - 4)
+                ELSE netloc END AS netloc,
+           CASE WHEN instr(tail, '?') > 0 THEN substr(tail, 1, instr(tail, '?') - 1)
+                ELSE tail END AS path,
+           CASE WHEN instr(tail, '?') > 0 THEN substr(tail, instr(tail, '?')) ELSE '' END AS query
+    FROM host
+), rekeyed AS (
+    SELECT pk, old, coverage_only, planned_at,
+           'https://' || netloc
+           || CASE WHEN path LIKE '%/' THEN coalesce(nullif(rtrim(path, '/'), ''), '/')
+                   ELSE path END
+           || query AS new
+    FROM pieces
+)
+SELECT pk, old, new,
+       row_number() OVER (
+           PARTITION BY new
+           ORDER BY coverage_only,
+                    planned_at IS NULL
+                        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = r.pk),
+                    pk
+       ) AS rank
+FROM rekeyed r;
+
+-- the others first, so the one taking the key never meets a row holding it
+UPDATE articles SET canonical_url = canonical_url || '#duplicate'
+WHERE pk IN (SELECT pk FROM url_rekey WHERE rank > 1);
+UPDATE articles SET canonical_url = (SELECT new FROM url_rekey k WHERE k.pk = articles.pk)
+WHERE pk IN (SELECT pk FROM url_rekey WHERE rank = 1 AND new <> old);
+DROP TABLE url_rekey;
