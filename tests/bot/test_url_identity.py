@@ -36,7 +36,11 @@ async def test_a_resend_over_https_with_a_slash_updates_the_posted_article(
     g = harness.first
     await route(harness, g, g.alerts.id)
     before = (await harness.store.stats()).articles  # the bundled examples
-    assert await ingest_one(harness, tmp_path / "a", HTTP) == {"new": 1, "updated": 0, "unchanged": 0}
+    assert await ingest_one(harness, tmp_path / "a", HTTP) == {
+        "new": 1,
+        "updated": 0,
+        "unchanged": 0,
+    }
     await harness.deliver()
     (post,) = posts(harness, g.alerts.id)
     assert post.embeds[0]["url"] == HTTP  # the link as the producer wrote it

@@ -25,8 +25,21 @@ from bot.articles.urls import (
         ("https://news.example/a?UTM_Source=x&page=2", "https://news.example/a?page=2"),
         ("https://news.example/a?gclid=1&mc_cid=2&mc_eid=3", "https://news.example/a"),
         ("https://news.example:443/a", "https://news.example/a"),
-        ("http://news.example:80/a", "http://news.example/a"),
-        ("http://news.example:8080/a", "http://news.example:8080/a"),
+        ("http://news.example:80/a", "https://news.example/a"),
+        ("http://news.example:8080/a", "https://news.example:8080/a"),
+        # the scheme, a trailing slash and either default port are not part of the identity
+        ("http://news.example/a", "https://news.example/a"),
+        ("https://news.example/a/", "https://news.example/a"),
+        ("http://news.example/a/b//", "https://news.example/a/b"),
+        ("https://news.example/a/?id=7&utm_source=x", "https://news.example/a?id=7"),
+        ("https://news.example/a?next=/b/", "https://news.example/a?next=/b/"),
+        ("http://news.example:443/a/", "https://news.example/a"),
+        ("https://news.example:80/a", "https://news.example/a"),
+        ("http://news.example/", "https://news.example/"),
+        ("https://news.example//", "https://news.example/"),
+        ("https://news.example/a%2F", "https://news.example/a%2F"),
+        # www. can be another site (another server, another owner): it stays
+        ("http://www.news.example/a/", "https://www.news.example/a"),
         ("https://news.example", "https://news.example/"),
         ("https://news.example/a?b=1&a=2", "https://news.example/a?b=1&a=2"),
         ("https://news.example/a?q=caf%C3%A9&ref=home", "https://news.example/a?q=caf%C3%A9&ref=home"),
@@ -42,8 +55,11 @@ def test_canonical_form(url, canonical):
     assert canonical_url(url) == canonical
 
 
-def test_http_and_https_stay_distinct():
-    assert canonical_url("http://a.example/x") != canonical_url("https://a.example/x")
+def test_http_https_and_a_trailing_slash_are_one_article_and_www_is_another():
+    same = {canonical_url(u) for u in ("http://a.example/x", "https://a.example/x/",
+                                       "HTTP://A.example:80/x//", "https://a.example:443/x")}  # fmt: skip
+    assert same == {"https://a.example/x"}
+    assert canonical_url("https://www.a.example/x") != canonical_url("https://a.example/x")
 
 
 @pytest.mark.parametrize(
@@ -112,3 +128,17 @@ def test_tracking_parameters_added_to_a_link_leave_its_identity(rest):
     if "#" in url:
         return  # the parameter would land in the fragment
     assert canonical_url(url + "&utm_source=rss&fbclid=x") == canonical
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    head=st.sampled_from(["http://", "https://", "HTTP://"]),
+    rest=st.lists(st.sampled_from(_PIECES), max_size=12),
+)
+def test_a_key_read_again_is_itself(head, rest):
+    """So a stored key read through ``canonical_url`` (``stored_identity``) is ingest's key."""
+    try:
+        key = canonical_url(head + "".join(rest))
+    except InvalidUrlError:
+        return
+    assert canonical_url(key) == key
