@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bot.articles.urls import canonical_url
 from bot.ingest.writer import ingest_paths
 from tests.bot.harness import Harness
 from tests.bot.test_alerts import fresh, posts, route
@@ -89,3 +90,21 @@ async def test_a_link_written_either_way_finds_the_story_and_is_listed_once(
         text = str(message.embeds)
         assert "Ferry pilot expands to the islands" in text, text
         assert text.count("Island ferries get a pilot") == 1, text
+
+
+async def test_article_add_of_a_stored_story_under_the_other_scheme_names_it(
+    harness: Harness, tmp_path: Path
+):
+    await ingest_one(harness, tmp_path / "a", HTTP)
+    stored = await harness.store.articles.get_by_url(canonical_url(HTTP))
+    assert stored is not None
+    moderator = harness.first.moderator.id
+    result = await harness.slash(
+        harness.first,
+        moderator,
+        "article add",
+        {"url": HTTPS_SLASH, "title": "Ferry pilot, again", "topics": "Transport"},
+    )
+    assert result.content == (
+        f"That link is already stored as `{stored.id}`. Use `/publish` to publish it."
+    )
