@@ -11,6 +11,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 # The scheme of every identity key: producers move a site from http to https (or write either),
 # and the same story must stay one article. Only the key: links shown are kept as written.
 IDENTITY_SCHEME = "https"
+_IDENTITY_PREFIX = f"{IDENTITY_SCHEME}://"
 _TRACKING_PARAMS = frozenset(
     {
         "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
@@ -21,10 +22,11 @@ _TRACKING_PARAMS = frozenset(
 _TRACKING_PREFIXES = ("utm_", "pk_", "hsa_")
 _UNSAFE = re.compile(r"[\s\x00-\x1f\x7f]")
 # Most URLs in article files look like this: lower-case http(s), a plain lower-case host name,
-# a path, no port, user, query or fragment. Such a URL is valid and already canonical (but for
-# an empty path), so neither needs urllib; a property test holds the shortcut to the long way.
+# a path, no port, user, query or fragment. Such a URL is valid and canonical once its scheme
+# is https, its path not empty and without a trailing slash, so neither needs urllib; a
+# property test holds the shortcut to the long way.
 _PLAIN_URL = re.compile(
-    r"(?P<origin>https?://[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)"
+    r"https?://(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*)"
     r"(?P<path>/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?"
 )
 
@@ -78,9 +80,12 @@ def canonical_url(url: str, parts: SplitResult | None = None) -> str:
     Idempotent, so a stored key read through it again gives the key ingest would compute."""
     plain = _PLAIN_URL.fullmatch(url) if len(url) <= MAX_URL_LENGTH else None
     if plain is not None:
-        origin = plain["origin"]
-        host = origin[origin.index("://") + 3 :]
-        return f"{IDENTITY_SCHEME}://{host}{_identity_path(plain['path'] or '/')}"
+        path = plain["path"]
+        if not path:
+            path = "/"
+        elif path[-1] == "/":
+            path = _identity_path(path)
+        return _IDENTITY_PREFIX + plain["host"] + path
     return canonical_from_parts(parts or check_http_url(url))
 
 
