@@ -15,7 +15,10 @@
 -- file matches it and ingest never posts it again, and `/related` lists it once with the
 -- other (it compares keys read through canonical_url). An operator finds them with
 -- `SELECT id, web_url FROM articles WHERE canonical_url LIKE '%#duplicate'`.
-CREATE TEMP TABLE url_rekey AS
+-- Only the rows whose key changes or that meet another are kept, by pk (each is looked up once).
+CREATE TEMP TABLE url_rekey (pk INTEGER PRIMARY KEY, old TEXT NOT NULL, new TEXT NOT NULL,
+                             rank INTEGER NOT NULL);
+INSERT INTO url_rekey (pk, old, new, rank)
 WITH split AS (
     SELECT pk, canonical_url AS old, coverage_only, planned_at,
            substr(canonical_url, instr(canonical_url, '://') + 3) AS rest
@@ -43,15 +46,18 @@ WITH split AS (
            || query AS new
     FROM pieces
 )
-SELECT pk, old, new,
-       row_number() OVER (
-           PARTITION BY new
-           ORDER BY coverage_only,
-                    planned_at IS NULL
-                        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = r.pk),
-                    pk
-       ) AS rank
-FROM rekeyed r;
+, ranked AS (
+    SELECT pk, old, new,
+           row_number() OVER (
+               PARTITION BY new
+               ORDER BY coverage_only,
+                        planned_at IS NULL
+                            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = r.pk),
+                        pk
+           ) AS rank
+    FROM rekeyed r
+)
+SELECT pk, old, new, rank FROM ranked WHERE rank > 1 OR new <> old;
 
 -- the others first, so the one taking the key never meets a row holding it
 UPDATE articles SET canonical_url = canonical_url || '#duplicate'

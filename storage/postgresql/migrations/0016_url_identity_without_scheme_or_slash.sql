@@ -32,15 +32,20 @@ WITH split AS (
            || query AS new
     FROM pieces
 )
-SELECT pk, old, new,
-       row_number() OVER (
-           PARTITION BY new
-           ORDER BY coverage_only,
-                    planned_at IS NULL
-                        AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = r.pk),
-                    pk
-       ) AS rank
-FROM rekeyed r;
+, ranked AS (
+    SELECT pk, old, new,
+           row_number() OVER (
+               PARTITION BY new
+               ORDER BY coverage_only,
+                        planned_at IS NULL
+                            AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = r.pk),
+                        pk
+           ) AS rank
+    FROM rekeyed r
+)
+-- only the rows whose key changes or that meet another
+SELECT pk, old, new, rank FROM ranked WHERE rank > 1 OR new <> old;
+ANALYZE url_rekey;
 
 -- the others first, so the one taking the key never meets a row holding it
 UPDATE articles a SET canonical_url = a.canonical_url || '#duplicate'
