@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from bot.articles.urls import canonical_url
 from bot.ingest.writer import ingest_paths
 from bot.jobs import inbox_job
 from storage.api import StoreApi
@@ -370,7 +371,7 @@ async def store_problems(store: StoreApi) -> list[str]:
     """How the store differs from STORED, one line per difference."""
     problems: list[str] = []
     for name, want in STORED.items():
-        got = await store.articles.get_by_url(want.url)
+        got = await store.articles.get_by_url(canonical_url(want.url))
         if got is None:
             problems.append(f"{name}: nothing stored at {want.url}")
             continue
