@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from storage.outbox.health import HealthCounts
     from storage.outbox.plans import PlanCounts, Publication
+    from storage.outbox.replans import Passing, Replan, ReplanKind
     from storage.outbox.rows import Delivery, TargetKind
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
@@ -362,6 +363,32 @@ class DeliveriesApi(Protocol):
     ) -> int: ...
 
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int: ...
+
+    async def request_replan(
+        self, guild_id: int, kind: ReplanKind, target_id: int, below: int, now: datetime
+    ) -> None: ...
+
+    async def replans(self, *, limit: int) -> list[Replan]: ...
+
+    async def replan_done(self, replan: Replan) -> None: ...
+
+    async def passing(
+        self, guild_id: int, cutoff: datetime, which: Passing
+    ) -> list[Publication]: ...
+
+    async def write_replan(
+        self,
+        publication: Publication,
+        replan: Replan,
+        *,
+        now: datetime,
+        cutoff: datetime,
+        default_bar: int,
+        default_due: tuple[datetime, datetime],
+        digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+        story_since: datetime,
+        schedules_version: str | None,
+    ) -> PlanCounts: ...
 
     async def sent_for_guild(self, guild_id: int, article_id: str) -> list[Delivery]: ...
 
