@@ -13,6 +13,7 @@ Nothing older comes: a channel is not flooded with old news.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from storage.api import StoreApi
@@ -77,12 +78,14 @@ class BarLowering:
         if new >= old:
             return 0
         now = self._clock()
-        # told of what this target has not had: not of what went out before a raised bar
-        which = Passing(above=new, below=old, topic_id=topic_id, unsent_to=(kind, target_id))
-        passing = await self._store.deliveries.passing(guild_id, now - self._max_age, which)
-        if passing:
-            await self._store.deliveries.request_replan(guild_id, kind, target_id, old, now)
-        return len(passing)
+        cutoff = now - self._max_age
+        which = Passing(above=new, below=old, topic_id=topic_id)
+        if not await self._store.deliveries.passing(guild_id, cutoff, which):
+            return 0
+        await self._store.deliveries.request_replan(guild_id, kind, target_id, old, now)
+        # told of what this target was not sent: not of what went out before a raised bar
+        unsent = replace(which, unsent_to=(kind, target_id))
+        return len(await self._store.deliveries.passing(guild_id, cutoff, unsent))
 
 
 def now_passing(count: int, then: str) -> str:

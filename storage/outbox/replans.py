@@ -41,14 +41,15 @@ DONE = (
 # The guild's publications fresh by the age rule, of quality in [:above, :below) (and of
 # topic :topic, when given): the source's not decided on there, and its moderators'. Planned
 # or not: one not planned yet is planned for every target by the next run anyway. With
-# :unsent 1, only those the target (kind :kind, id :target; '': any of the guild's) has no
-# post or alert of, sent or waiting: what a moderator is told will now go out.
+# :unsent 1, only those the target (kind :kind, id :target; '': any of the guild's) was sent
+# no post or alert of: what a moderator is told will now go out (one waiting for a digest
+# may be cancelled by a raised bar when due, so it counts).
 _MATCHES = (
     "a.coverage_only = 0 AND (a.origin_guild_id IS NULL OR a.origin_guild_id = :guild) "
     "AND a.quality >= :above AND a.quality < :below AND (:topic IS NULL OR EXISTS ("
     "SELECT 1 FROM article_topics t WHERE t.article_pk = a.pk AND t.topic_id = :topic)) "
     "AND (:unsent = 0 OR NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.article_pk = a.pk "
-    "AND d.guild_id = :guild AND d.state IN ('pending', 'sent') "
+    "AND d.guild_id = :guild AND d.state = 'sent' "
     "AND (:kind = '' OR d.target_kind = :kind AND d.target_id = :target)))"
 )
 PASSING = (
@@ -118,7 +119,7 @@ def request_params(
 class Passing:
     """Which of a guild's fresh publications ``PASSING`` lists: quality in [above, below),
     of topic ``topic_id`` if given; with ``unsent_to`` (kind and id, '' and 0 for any of the
-    guild's), only those that target has no post or alert of."""
+    guild's), only those that target was sent no post or alert of."""
 
     above: int
     below: int

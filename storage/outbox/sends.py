@@ -135,19 +135,33 @@ def cancel_retracted(also: str = "", also_set: str = "") -> str:
     )
 
 
+# A row whose own feed or subscription is live but whose bar it now misses, and that nothing
+# else takes, keeps it: ``cancel_under_bar`` cancels it as such, which a lowered bar's re-plan
+# brings back (``storage.outbox.replans``); one whose own is gone is left without, for
+# ``cancel_orphaned``.
+_KEEP_LIVE_FEED = (
+    "(SELECT f.id FROM feeds f WHERE f.id = deliveries.feed_id AND f.disabled_reason IS NULL)"
+)
+_KEEP_LIVE_SUBSCRIPTION = (
+    "(SELECT s.id FROM subscriptions s WHERE s.id = deliveries.subscription_id "
+    "AND s.disabled_reason IS NULL)"
+)
+
+
 def repoint_orphaned(also: str = "", also_set: str = "") -> str:
     """Give a due DM row whose subscription was removed or paused the member's other live
     subscription in its guild to one of the article's topics (passing that subscription's
     bar), if they have one (among rows that also meet ``also``; also setting ``also_set``):
     a member who leaves one of two topics an article carries still wants it. A row with none
-    is left without a subscription, for ``cancel_orphaned``."""
+    keeps its own subscription if it is live (for ``cancel_under_bar``), else is left without
+    one, for ``cancel_orphaned``."""
     return (
-        "UPDATE deliveries SET subscription_id = (SELECT min(s.id) FROM subscriptions s "
+        "UPDATE deliveries SET subscription_id = coalesce((SELECT min(s.id) FROM subscriptions s "
         "JOIN article_topics at ON at.topic_id = s.topic_id "
         "JOIN articles a ON a.pk = at.article_pk "
         "WHERE at.article_pk = deliveries.article_pk AND s.guild_id = deliveries.guild_id "
         "AND s.user_id = deliveries.target_id AND s.disabled_reason IS NULL "
-        f"AND s.min_quality <= a.quality){_list(also_set)} "
+        f"AND s.min_quality <= a.quality), {_KEEP_LIVE_SUBSCRIPTION}){_list(also_set)} "
         + _due_rows(
             f"d.target_kind = 'dm' AND ({_SUBSCRIPTION_GONE} OR {_SUBSCRIPTION_BAR_MISSED})",
             also,
@@ -160,15 +174,17 @@ def repoint_orphaned_posts(also: str = "", also_set: str = "") -> str:
     channel that takes the article (every topic, or one of its topics, and a bar it passes:
     the feed's, else the guild's, else ``:bar``), if there is one (among rows that also meet
     ``also``; also setting ``also_set``): a channel that keeps an every-topic feed when its
-    topic feed goes still wants the post. A row with none is left, for ``cancel_orphaned``."""
+    topic feed goes still wants the post. A row with none keeps its own feed if it is live
+    (for ``cancel_under_bar``), else is left without one, for ``cancel_orphaned``."""
     return (
-        "UPDATE deliveries SET feed_id = (SELECT min(f.id) FROM feeds f "
+        "UPDATE deliveries SET feed_id = coalesce((SELECT min(f.id) FROM feeds f "
         "JOIN articles a ON a.pk = deliveries.article_pk "
         "LEFT JOIN guild_settings gs ON gs.guild_id = f.guild_id "
         "WHERE f.guild_id = deliveries.guild_id AND f.channel_id = deliveries.target_id "
         "AND f.disabled_reason IS NULL AND (f.topic_id IS NULL OR f.topic_id IN "
         "(SELECT topic_id FROM article_topics WHERE article_pk = deliveries.article_pk)) "
-        f"AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)){_list(also_set)} "
+        f"AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)), {_KEEP_LIVE_FEED})"
+        f"{_list(also_set)} "
         + _due_rows(f"d.target_kind = 'channel' AND ({_FEED_GONE} OR {_FEED_BAR_MISSED})", also)
     )
 
