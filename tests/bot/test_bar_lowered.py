@@ -183,3 +183,15 @@ async def test_a_members_lowered_bar_alerts_them_and_posts_nowhere(bare: Harness
     assert dm_titles(harness, reader) == ["Ferry fares frozen"]
     assert harness.double.dms_to(other) == []
     assert titles(harness, g.alerts.id) == []
+
+
+async def test_resetting_the_bar_to_a_lower_default_brings_what_now_passes(bare: Harness):
+    harness, g = bare, bare.first
+    await route(harness, g, g.alerts.id)
+    await settings(harness, g, min_quality=60)
+    await story(harness, 1, quality=45, title="Ferry fares frozen")
+    await harness.deliver()
+    reply = await settings(harness, g, reset="min_quality")  # delivery.default_min_quality: 20
+    assert reply == SERVER_PASSING.format(count="1 recent article now passes", them="it")
+    await harness.deliver()
+    assert titles(harness, g.alerts.id) == ["Ferry fares frozen"]
