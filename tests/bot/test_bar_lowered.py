@@ -195,3 +195,31 @@ async def test_resetting_the_bar_to_a_lower_default_brings_what_now_passes(bare:
     assert reply == SERVER_PASSING.format(count="1 recent article now passes", them="it")
     await harness.deliver()
     assert titles(harness, g.alerts.id) == ["Ferry fares frozen"]
+
+
+async def test_a_member_who_raises_then_lowers_their_bar_gets_the_held_back_item_in_a_digest(
+    bare: Harness,
+):
+    harness, g = bare, bare.first
+    reader = g.members[0].id
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await story(harness, 1, quality=50, title="Ferry fares frozen")
+    await harness.deliver()  # waits for tomorrow's 08:00 digest
+    await follow(harness, g, reader, "Transport", delivery="daily", min_quality=60)
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+
+    harness.clock.now = datetime(2026, 6, 11, 9, 0, tzinfo=UTC)
+    result = await harness.slash(
+        g, reader, "subscribe", {"topic": "Transport", "delivery": "daily", "min_quality": 40}
+    )
+    assert result.content.endswith(
+        "\n1 recent article now passes the bar and will come in your next daily digest."
+    )
+    await harness.deliver()
+    harness.clock.now = datetime(2026, 6, 12, 8, 0, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    harness.clock.now = datetime(2026, 6, 13, 8, 0, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    (digest,) = harness.double.dms_to(reader)
+    assert "Ferry fares frozen" in digest.embeds[0]["description"]
