@@ -83,8 +83,10 @@ class Dispatcher:
         metrics: Metrics,
         digest_times: DigestTimes,
         pacer: Pacer | None = None,
+        story_window: timedelta = timedelta(hours=72),
     ) -> None:
         self._store = store
+        self._story_window = story_window
         self._settings = settings
         self._sender = sender
         self._clock = clock
@@ -162,7 +164,7 @@ class Dispatcher:
             if await self._membership.gone([(delivery.guild_id, delivery.target_id)]):
                 summary.left += 1  # cancelled with the member's other rows from that server
                 return False
-            if await self._store.deliveries.already_told(delivery.target_id, delivery.article_pk):
+            if await self._told_of_story(delivery):
                 await self._store.deliveries.give_up(
                     [delivery], "skipped", "already sent through another server"
                 )
@@ -206,6 +208,16 @@ class Dispatcher:
                 extra=delivery_ids(row),
             )
         summary.taken_over += len(rows)
+
+    async def _told_of_story(self, delivery: Delivery) -> bool:
+        """Whether the member was already sent this article, or another outlet's copy of its
+        story within the story window, by DM: through another of their servers (each server
+        plans its own rows), an alert or a digest alike. One alert per story in their DMs."""
+        return await self._store.deliveries.already_told(
+            delivery.target_id,
+            delivery.article_pk,
+            story_since=self._clock() - self._story_window,
+        )
 
     async def _over_hourly_cap(self, delivery: Delivery) -> bool:
         now = self._clock()
@@ -256,7 +268,8 @@ class Dispatcher:
         """Post the row's alert; None when, its turn come, the row is no longer this sender's
         to send (``_held``)."""
         related = await self._also_covered(delivery, article)
-        embed = alert_embed(article, related, delivery)
+        where = await self._guild_name(delivery.guild_id) if delivery.target_kind == "dm" else None
+        embed = alert_embed(article, related, delivery, where)
         if delivery.target_kind == "channel":
             channel_id = delivery.target_id
             roles = await self._mention_roles(delivery)
@@ -491,6 +504,13 @@ class Dispatcher:
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
     ) -> None:
         rows = await self._held(rows, summary)
+        told = [row for row in rows if await self._told_of_story(row)]
+        if told:
+            await self._store.deliveries.give_up(
+                told, "skipped", "already sent through another server"
+            )
+            skipped = {row.key for row in told}
+            rows = [row for row in rows if row.key not in skipped]
         if not rows:
             return
         articles = await self._store.articles.load([r.article_pk for r in rows])

@@ -137,9 +137,12 @@ class SendingQueries(PostRemovalQueries):
         )
         return int(count or 0)
 
-    async def already_told(self, user_id: int, article_pk: int) -> bool:
-        """Whether the member already got this article by DM (through another guild)."""
-        found = await self._db.scalar(sends.ALREADY_TOLD, {"user": user_id, "article": article_pk})
+    async def already_told(
+        self, user_id: int, article_pk: int, *, story_since: datetime | None = None
+    ) -> bool:
+        """Whether the member already got this article by DM (through another guild); with
+        ``story_since``, or another article of its story sent since then."""
+        found = await self._db.scalar(*sends.already_told_params(user_id, article_pk, story_since))
         return found is not None
 
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None:

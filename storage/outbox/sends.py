@@ -46,6 +46,31 @@ ALREADY_TOLD = (
     "SELECT 1 FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
     "AND state = 'sent' AND sent_at IS NOT NULL AND article_pk = :article LIMIT 1"
 )
+# The same, or another article of its story sent since :story_since: one alert per story in
+# the member's DMs, whichever of their servers it came through (planning applies the rule
+# within a server; rows of two servers are planned apart). Read through the member's sent DMs
+# (``deliveries_sent_dms``).
+ALREADY_TOLD_OF_STORY = """
+SELECT 1 FROM deliveries d
+WHERE d.target_kind = 'dm' AND d.target_id = :user AND d.state = 'sent'
+  AND d.sent_at IS NOT NULL
+  AND (d.article_pk = :article
+       OR (d.sent_at >= :story_since AND d.article_pk IN (
+           SELECT sib.pk FROM articles sib JOIN articles a ON sib.story_id = a.story_id
+           WHERE a.pk = :article AND sib.pk != a.pk)))
+LIMIT 1"""
+
+
+def already_told_params(
+    user_id: int, article_pk: int, story_since: datetime | None
+) -> tuple[str, dict[str, int]]:
+    """The statement and parameters of ``already_told``."""
+    params = {"user": user_id, "article": article_pk}
+    if story_since is None:
+        return ALREADY_TOLD, params
+    return ALREADY_TOLD_OF_STORY, params | {"story_since": to_timestamp(story_since)}
+
+
 STILL_PENDING = f"SELECT 1 FROM deliveries WHERE {KEY_MATCH} AND state = 'pending'"
 DM_CHANNEL = "SELECT channel_id FROM dm_channels WHERE user_id = :user"
 SAVE_DM_CHANNEL = (

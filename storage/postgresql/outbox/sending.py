@@ -225,12 +225,13 @@ class PgSendingQueries(OutboxQueries):
         )
         return int(count or 0)
 
-    async def already_told(self, user_id: int, article_pk: int) -> bool:
-        """Whether the member already got this article by DM (through another guild)."""
-        return (
-            await self._scalar(sends.ALREADY_TOLD, {"user": user_id, "article": article_pk})
-            is not None
-        )
+    async def already_told(
+        self, user_id: int, article_pk: int, *, story_since: datetime | None = None
+    ) -> bool:
+        """Whether the member already got this article by DM (through another guild); with
+        ``story_since``, or another article of its story sent since then."""
+        found = await self._scalar(*sends.already_told_params(user_id, article_pk, story_since))
+        return found is not None
 
     async def dm_channel(self, user_id: int) -> int | None:
         """The DM channel id kept for the member, if any."""
