@@ -61,15 +61,22 @@ def classify_failure(status: int | None, code: int | None, text: str = "") -> Fa
     return Failure("message", detail, code)
 
 
+# How the pauses of a member's subscriptions for refused DMs begin (``pause_reason``). Their DM
+# channel is one for every server, so a refusal met on one server's alert pauses them in all;
+# a DM that goes through again (the member allowed DMs and used /subscribe in one server)
+# disproves it for all, and resumes them everywhere.
+DM_PAUSES = ("Discord refused my DMs", "DMs keep failing")
+
+
 def pause_reason(failure: Failure, target_kind: str) -> str:
     """Why a feed or subscription was paused, for /feed list and /subscriptions."""
     if failure.code == CANNOT_DM:
-        return "Discord refused my DMs: allow DMs from this server, then /subscribe again"
+        return f"{DM_PAUSES[0]}: allow DMs from this server, then /subscribe again"
     if failure.code == UNKNOWN_CHANNEL:
         return "the channel no longer exists: /feed add another one"
     if target_kind == "channel":
         return "I can't post there: check my permissions, then /feed add again"
-    return f"DMs keep failing ({failure.description})"
+    return f"{DM_PAUSES[1]} ({failure.description})"
 
 
 def retry_delay(

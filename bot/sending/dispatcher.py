@@ -26,7 +26,7 @@ import aiohttp
 import discord
 
 from bot.config import DeliverySettings
-from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
+from bot.domain.delivery import DM_PAUSES, Failure, classify_failure, pause_reason, retry_delay
 from bot.domain.membership import Membership
 from bot.observability.logs import delivery_ids, log_failure
 from bot.observability.metrics import Metrics
@@ -179,7 +179,7 @@ class Dispatcher:
         if message_id is None:
             return False  # retracted, or taken over, while it waited for its turn
         await self._store.deliveries.mark_sent([delivery], message_id, self._clock())
-        await self._store.deliveries.record_success(delivery)
+        await self._store.deliveries.record_success(delivery, resume=DM_PAUSES)
         summary.sent += 1
         return False
 
@@ -531,7 +531,7 @@ class Dispatcher:
         except ClaimLost as lost:  # the rest were written: sent by this sender
             summary.sent += len(rows) - len(lost.rows)
             raise
-        await self._store.deliveries.record_success(rows[0])
+        await self._store.deliveries.record_success(rows[0], resume=DM_PAUSES)
         summary.sent += len(rows)
 
     async def _digest_failed(

@@ -299,18 +299,35 @@ def pause_reason(reason: str, now: datetime) -> str:
     return f"{reason} (since {now:%Y-%m-%d %H:%M} UTC)"
 
 
-def success_reset(delivery: Delivery) -> tuple[str, dict[str, int]] | None:
-    """The statement ending the failure streak of the row's feed or member, if it has one."""
+def success_reset(
+    delivery: Delivery, resume: Sequence[str] = ()
+) -> tuple[str, dict[str, Any]] | None:
+    """The statement ending the failure streak of the row's feed or member, if it has one; a
+    member's subscriptions paused with a reason starting with one of ``resume`` are resumed
+    too, in every guild (their DM channel is one, whichever server the DM came through)."""
     if delivery.target_kind == "channel" and delivery.feed_id is not None:
         return (
             "UPDATE feeds SET failure_count = 0 WHERE id = :key AND failure_count > 0",
             {"key": delivery.feed_id},
         )
     if delivery.subscription_id is not None:
+        params: dict[str, Any] = {"key": delivery.subscription_id}
+        likes = []
+        for n, prefix in enumerate(resume):
+            params[f"resume{n}"] = _like_prefix(prefix)
+            likes.append(f"disabled_reason LIKE :resume{n} ESCAPE '!'")
+        paused = f"({' OR '.join(likes)})" if likes else "(1 = 0)"
         return (
-            "UPDATE subscriptions SET failure_count = 0 "
+            "UPDATE subscriptions SET failure_count = 0, "
+            f"disabled_reason = CASE WHEN {paused} THEN NULL ELSE disabled_reason END "
             "WHERE user_id = (SELECT user_id FROM subscriptions WHERE id = :key) "
-            "AND failure_count > 0",
-            {"key": delivery.subscription_id},
+            f"AND (failure_count > 0 OR {paused})",
+            params,
         )
     return None
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern (escape character ``!``) matching text that starts with ``prefix``."""
+    escaped = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"{escaped}%"

@@ -86,3 +86,32 @@ async def test_one_alert_per_story_across_the_servers_a_member_follows_it_in(har
     await harness.deliver()
     (dm,) = harness.double.dms_to(member)
     assert dm.embeds[0]["title"] == "Nexora Raises $40M Series B Led by Accel"
+
+
+async def test_dms_refused_pause_every_server_and_the_first_dm_through_resumes_them(make_harness):
+    harness = await make_harness(delivery={"disable_after_failures": 1})
+    a, b = harness.first, harness.second
+    member = await in_both(harness)
+    await follow(harness, a, member, "Transport")
+    await follow(harness, b, member, "Energy")
+    closed = harness.double.world.users[member]
+    closed.accepts_dms = False  # Discord refuses a DM only when no shared server allows it
+    await story(harness, 1, title="Refused", topics=["Transport"])
+    await harness.deliver()
+    for guild in (a, b):  # one DM channel: paused in both, and each says what to do
+        listing = await harness.slash(guild, member, "subscriptions")
+        assert "⚠️ paused: Discord refused my DMs" in listing.embeds[0]["description"]
+    closed.accepts_dms = True
+    again = await harness.slash(a, member, "subscribe", {"topic": "Transport"})
+    assert again.content.startswith("Updated your subscription")
+    await story(harness, 2, title="Through again", topics=["Transport"])
+    await harness.deliver()
+    # a DM went through: the other server's subscriptions paused for refused DMs resume too
+    await story(harness, 3, title="From the other server", topics=["Energy"])
+    await harness.deliver()
+    assert [m.embeds[0]["title"] for m in harness.double.dms_to(member)] == [
+        "Through again",
+        "From the other server",
+    ]
+    listing = await harness.slash(b, member, "subscriptions")
+    assert "paused" not in listing.embeds[0]["description"]

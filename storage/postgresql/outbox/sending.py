@@ -212,9 +212,10 @@ class PgSendingQueries(OutboxQueries):
             )
         return paused > 0
 
-    async def record_success(self, delivery: Delivery) -> None:
-        """A send worked: the target's failure streak is over."""
-        reset = sends.success_reset(delivery)
+    async def record_success(self, delivery: Delivery, *, resume: Sequence[str] = ()) -> None:
+        """A send worked: the target's failure streak is over, and a member's subscriptions
+        paused for a reason starting with one of ``resume`` go on (in every guild)."""
+        reset = sends.success_reset(delivery, resume)
         if reset is not None:
             await self._execute(*reset)
 
