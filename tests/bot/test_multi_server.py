@@ -4,8 +4,10 @@ from. Played through the Discord double on both engines."""
 
 from __future__ import annotations
 
+import json
+
 from tests.bot.harness import Harness
-from tests.bot.test_alerts import follow, story
+from tests.bot.test_alerts import follow, posts, route, story
 from tests.bot.test_lifecycle_audit import seed_topic
 
 
@@ -115,3 +117,73 @@ async def test_dms_refused_pause_every_server_and_the_first_dm_through_resumes_t
     ]
     listing = await harness.slash(b, member, "subscriptions")
     assert "paused" not in listing.embeds[0]["description"]
+
+
+async def test_the_hourly_dm_cap_counts_every_servers_alerts_and_the_rest_wait_for_their_own(
+    make_harness,
+):
+    harness = await make_harness(delivery={"dm_cap_per_hour": 2})
+    a, b = harness.first, harness.second
+    member = await in_both(harness)
+    await follow(harness, a, member, "Transport")
+    await follow(harness, b, member, "Energy")
+    for n, topic in [(1, "Transport"), (2, "Transport"), (3, "Energy"), (4, "Energy")]:
+        await story(harness, n, title=f"{topic} {n}", topics=[topic])
+    summary = await harness.deliver()
+    assert (summary.sent, summary.to_digest) == (2, 2)
+    assert [m.embeds[0]["title"] for m in harness.double.dms_to(member)] == [
+        "Transport 1",
+        "Transport 2",
+    ]
+    harness.clock.advance(days=1, minutes=1)
+    await harness.bot.dispatcher.send_digests()
+    digest = harness.double.dms_to(member)[-1].embeds[0]
+    assert digest["title"] == "Your daily digest"
+    assert "Energy 3" in digest["description"] and "Energy 4" in digest["description"]
+    assert "over 2 alerts an hour · guild2" in digest["description"]
+
+
+async def test_another_servers_own_article_in_a_shared_story_shows_nowhere_here(
+    harness: Harness,
+):
+    a, b = harness.first, harness.second
+    await seed_topic(harness)
+    reader = b.members[0].id
+    await follow(harness, b, reader, "Transport")
+    await route(harness, b, b.alerts.id)
+    added = await harness.slash(
+        a,
+        a.moderator.id,
+        "article add",
+        {
+            "url": "https://intranet-a.example/nexora",
+            "title": "Nexora Raises $40M Series B Led by Accel",
+            "topics": "Transport",
+            "publish": True,
+            "quality": 90,
+        },
+    )
+    assert added.content.startswith("Added")
+    own = await harness.store.articles.get_by_url("https://intranet-a.example/nexora")
+    assert own is not None
+    await harness.deliver()
+    shared = await story(
+        harness, 2, title="Nexora raises $40 million Series B led by Accel",
+        provider={"name": "Beta News", "domain": "beta.example"},
+    )  # fmt: skip
+    stories = harness.store.stories
+    assert await stories.story_of(own.id) == await stories.story_of(shared.id)
+    await harness.deliver()
+    (dm,) = harness.double.dms_to(reader)
+    (post,) = posts(harness, b.alerts.id)
+    assert dm.embeds[0]["title"] == post.embeds[0]["title"] == shared.title
+    related = await harness.reply(b, reader, "related", {"story": shared.id})
+    latest = await harness.reply(b, reader, "latest", {})
+    seen = json.dumps(
+        [dm.embeds, post.embeds]
+        + [m.embeds for r in (related, latest) for m in [r.message, *r.followups]]
+    )
+    assert "intranet-a" not in seen and own.id not in seen
+    # where it is its own server's, the same story lists it
+    at_home = await harness.reply(a, a.members[1].id, "related", {"story": shared.id})
+    assert "intranet-a" in json.dumps([m.embeds for m in [at_home.message, *at_home.followups]])
