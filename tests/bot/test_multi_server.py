@@ -69,6 +69,8 @@ async def test_an_article_sent_at_once_through_one_server_is_not_in_the_others_d
     listed = digest.embeds[0]["description"]
     assert "Energy for the digest" in listed and "Shared news" not in listed
     assert digest.embeds[0]["footer"]["text"] == "1 new article"
+    # one DM channel for the member, whichever server wrote
+    assert len(harness.double.requests("POST", "/users/@me/channels")) == 1
 
 
 async def test_one_alert_per_story_across_the_servers_a_member_follows_it_in(harness: Harness):
