@@ -5,6 +5,7 @@ from. Played through the Discord double on both engines."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from tests.bot.harness import Harness
 from tests.bot.test_alerts import follow, posts, route, story
@@ -189,3 +190,33 @@ async def test_another_servers_own_article_in_a_shared_story_shows_nowhere_here(
     # where it is its own server's, the same story lists it
     at_home = await harness.reply(a, a.members[1].id, "related", {"story": shared.id})
     assert "intranet-a" in json.dumps([m.embeds for m in [at_home.message, *at_home.followups]])
+
+
+async def test_each_servers_digest_comes_at_its_own_moment_with_its_own_items(harness: Harness):
+    a, b = harness.first, harness.second
+    harness.clock.now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    member = await in_both(harness)
+    tokyo = await harness.slash(b, b.moderator.id, "settings", {"timezone": "Asia/Tokyo"})
+    assert tokyo.content == "Saved."
+    await follow(harness, a, member, "Transport", delivery="daily")
+    await follow(harness, b, member, "Energy", delivery="daily")
+    await story(harness, 1, title="Transport news", topics=["Transport"])
+    await story(harness, 2, title="Energy news", topics=["Energy"])
+    await harness.deliver()
+    # A's moderator moves A's digest an hour later: B's rows stay where they were
+    later = await harness.slash(a, a.moderator.id, "settings", {"digest_time": "09:00"})
+    assert later.content == "Saved."
+    sent: list[tuple[str, str]] = []
+    for hour, minute in [(23, 0), (8, 0), (9, 0)]:  # 08:00 in Tokyo, then 08:00 and 09:00 UTC
+        day = 10 if hour == 23 else 11
+        harness.clock.now = datetime(2026, 6, day, hour, minute, 30, tzinfo=UTC)
+        await harness.bot.dispatcher.send_digests()
+        sent += [
+            (f"{hour:02}:{minute:02}", m.embeds[0]["description"])
+            for m in harness.double.dms_to(member)[len(sent) :]
+        ]
+    assert [(at, "Energy news" in text, "Transport news" in text) for at, text in sent] == [
+        ("23:00", True, False),
+        ("09:00", False, True),
+    ]
+    assert "_Energy · guild2_" in sent[0][1] and "_Transport · guild1_" in sent[1][1]
