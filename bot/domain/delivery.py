@@ -68,6 +68,15 @@ def classify_failure(status: int | None, code: int | None, text: str = "") -> Fa
 DM_PAUSES = ("Discord refused my DMs", "DMs keep failing")
 
 
+def stale_dm_channel(failure: Failure, target_kind: str) -> Failure | None:
+    """A DM refused as "Unknown Channel": the member's kept DM channel id is stale (one for
+    every server, so this is no refusal by the member nor by any server); the DM is tried
+    again on a channel opened afresh, as a retry. None for any other failure."""
+    if target_kind != "dm" or failure.code != UNKNOWN_CHANNEL:
+        return None
+    return Failure("retry", f"{failure.description} (a new DM channel is opened)", failure.code)
+
+
 def pause_reason(failure: Failure, target_kind: str) -> str:
     """Why a feed or subscription was paused, for /feed list and /subscriptions."""
     if failure.code == CANNOT_DM:

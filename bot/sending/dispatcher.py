@@ -26,7 +26,14 @@ import aiohttp
 import discord
 
 from bot.config import DeliverySettings
-from bot.domain.delivery import DM_PAUSES, Failure, classify_failure, pause_reason, retry_delay
+from bot.domain.delivery import (
+    DM_PAUSES,
+    Failure,
+    classify_failure,
+    pause_reason,
+    retry_delay,
+    stale_dm_channel,
+)
 from bot.domain.membership import Membership
 from bot.observability.logs import delivery_ids, log_failure
 from bot.observability.metrics import Metrics
@@ -342,6 +349,7 @@ class Dispatcher:
         self, delivery: Delivery, failure: Failure, summary: SendSummary
     ) -> bool:
         deliveries = self._store.deliveries
+        failure = await self._forget_stale_dm_channel(delivery, failure)
         if failure.kind == "retry":
             if delivery.attempts + 1 >= self._settings.max_attempts:
                 await deliveries.give_up([delivery], "dead", failure.description)
@@ -538,6 +546,7 @@ class Dispatcher:
         self, rows: list[Delivery], failure: Failure, summary: SendSummary
     ) -> None:
         deliveries = self._store.deliveries
+        failure = await self._forget_stale_dm_channel(rows[0], failure)
         if failure.kind == "retry":
             if rows[0].attempts + 1 < self._settings.max_attempts:
                 delay = max(
@@ -567,6 +576,18 @@ class Dispatcher:
             return
         # the member refused DMs: this fails all their pending rows and counts the refusal
         await self._handle_failure(rows[0], failure, summary)
+
+    async def _forget_stale_dm_channel(self, delivery: Delivery, failure: Failure) -> Failure:
+        """For a DM Discord answered "Unknown Channel": forget the member's kept channel (which
+        every server's DMs share), so that the retry opens one, rather than pausing them
+        everywhere; any other failure as it is."""
+        retry = stale_dm_channel(failure, delivery.target_kind)
+        if retry is None:
+            return failure
+        kept = await self._store.deliveries.dm_channel(delivery.target_id)
+        if kept is not None:
+            await self._store.deliveries.forget_dm_channel(delivery.target_id, kept)
+        return retry
 
     async def _ask_member(self, guild_id: int, user_id: int) -> bool | None:
         """Discord's answer to whether the member is in the server, paced with the sends (it

@@ -159,6 +159,11 @@ class SendingQueries(PostRemovalQueries):
         """Keep the member's DM channel id so a DM costs one request, not two."""
         await self._db.execute(sends.SAVE_DM_CHANNEL, {"user": user_id, "channel": channel_id})
 
+    async def forget_dm_channel(self, user_id: int, channel_id: int) -> None:
+        """Drop the member's kept DM channel id (Discord no longer knows it): the next DM opens
+        one afresh. A newer id kept meanwhile stays."""
+        await self._db.execute(sends.FORGET_DM_CHANNEL, {"user": user_id, "channel": channel_id})
+
     # --- digests ---------------------------------------------------------------------------
 
     async def due_digest_rows(self, now: datetime, *, limit: int) -> list[Delivery]:

@@ -73,6 +73,7 @@ def already_told_params(
 
 STILL_PENDING = f"SELECT 1 FROM deliveries WHERE {KEY_MATCH} AND state = 'pending'"
 DM_CHANNEL = "SELECT channel_id FROM dm_channels WHERE user_id = :user"
+FORGET_DM_CHANNEL = "DELETE FROM dm_channels WHERE user_id = :user AND channel_id = :channel"
 SAVE_DM_CHANNEL = (
     "INSERT INTO dm_channels (user_id, channel_id) VALUES (:user, :channel) "
     "ON CONFLICT (user_id) DO UPDATE SET channel_id = excluded.channel_id"

@@ -220,3 +220,29 @@ async def test_each_servers_digest_comes_at_its_own_moment_with_its_own_items(ha
         ("09:00", False, True),
     ]
     assert "_Energy · guild2_" in sent[0][1] and "_Transport · guild1_" in sent[1][1]
+
+
+async def test_a_kept_dm_channel_discord_no_longer_knows_is_opened_afresh_not_paused(
+    harness: Harness,
+):
+    a, b = harness.first, harness.second
+    member = await in_both(harness)
+    await follow(harness, a, member, "Transport")
+    await follow(harness, b, member, "Energy")
+    # the DM channel id kept for the member (every server's DMs go there) is unknown to Discord
+    # now: a store moved to another bot application, say
+    await harness.store.deliveries.save_dm_channel(member, 999_999_999_999)
+    await story(harness, 1, title="Transport news", topics=["Transport"])
+    summary = await harness.deliver()
+    assert (summary.sent, summary.retried, summary.failed) == (0, 1, 0)
+    harness.clock.advance(minutes=20)
+    await story(harness, 2, title="Energy news", topics=["Energy"])
+    await harness.deliver()
+    assert sorted(m.embeds[0]["title"] for m in harness.double.dms_to(member)) == [
+        "Energy news",
+        "Transport news",
+    ]
+    assert len(harness.double.requests("POST", "/users/@me/channels")) == 1
+    for guild in (a, b):  # nothing paused, nothing says to use a moderator's command
+        listing = await harness.slash(guild, member, "subscriptions")
+        assert "paused" not in listing.embeds[0]["description"]

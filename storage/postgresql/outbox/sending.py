@@ -243,6 +243,11 @@ class PgSendingQueries(OutboxQueries):
         """Keep the member's DM channel id so a DM costs one request, not two."""
         await self._execute(sends.SAVE_DM_CHANNEL, {"user": user_id, "channel": channel_id})
 
+    async def forget_dm_channel(self, user_id: int, channel_id: int) -> None:
+        """Drop the member's kept DM channel id (Discord no longer knows it): the next DM opens
+        one afresh. A newer id kept meanwhile stays."""
+        await self._execute(sends.FORGET_DM_CHANNEL, {"user": user_id, "channel": channel_id})
+
     async def next_digest_due(self) -> datetime | None:
         """When the earliest waiting digest row is due (None when none waits)."""
         found = await self._scalar(sends.NEXT_DIGEST_DUE, {})
