@@ -62,15 +62,31 @@ def classify_failure(status: int | None, code: int | None, text: str = "") -> Fa
     return Failure("message", detail, code)
 
 
+# How the pauses of a member's subscriptions for refused DMs begin (``pause_reason``). Their DM
+# channel is one for every server, so a refusal met on one server's alert pauses them in all;
+# a DM that goes through again (the member allowed DMs and used /subscribe in one server)
+# disproves it for all, and resumes them everywhere.
+DM_PAUSES = ("Discord refused my DMs", "DMs keep failing")
+
+
+def stale_dm_channel(failure: Failure, target_kind: str) -> Failure | None:
+    """A DM refused as "Unknown Channel": the member's kept DM channel id is stale (one for
+    every server, so this is no refusal by the member nor by any server); the DM is tried
+    again on a channel opened afresh, as a retry. None for any other failure."""
+    if target_kind != "dm" or failure.code != UNKNOWN_CHANNEL:
+        return None
+    return Failure("retry", f"{failure.description} (a new DM channel is opened)", failure.code)
+
+
 def pause_reason(failure: Failure, target_kind: str) -> str:
     """Why a feed or subscription was paused, for /feed list and /subscriptions."""
     if failure.code == CANNOT_DM:
-        return "Discord refused my DMs: allow DMs from this server, then /subscribe again"
+        return f"{DM_PAUSES[0]}: allow DMs from this server, then /subscribe again"
     if failure.code == UNKNOWN_CHANNEL:
         return "the channel no longer exists: /feed add another one"
     if target_kind == "channel":
         return "I can't post there: check my permissions, then /feed add again"
-    return f"DMs keep failing ({failure.description})"
+    return f"{DM_PAUSES[1]} ({failure.description})"
 
 
 def retry_delay(

@@ -46,8 +46,34 @@ ALREADY_TOLD = (
     "SELECT 1 FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
     "AND state = 'sent' AND sent_at IS NOT NULL AND article_pk = :article LIMIT 1"
 )
+# The same, or another article of its story sent since :story_since: one alert per story in
+# the member's DMs, whichever of their servers it came through (planning applies the rule
+# within a server; rows of two servers are planned apart). Read through the member's sent DMs
+# (``deliveries_sent_dms``).
+ALREADY_TOLD_OF_STORY = """
+SELECT 1 FROM deliveries d
+WHERE d.target_kind = 'dm' AND d.target_id = :user AND d.state = 'sent'
+  AND d.sent_at IS NOT NULL
+  AND (d.article_pk = :article
+       OR (d.sent_at >= :story_since AND d.article_pk IN (
+           SELECT sib.pk FROM articles sib JOIN articles a ON sib.story_id = a.story_id
+           WHERE a.pk = :article AND sib.pk != a.pk)))
+LIMIT 1"""
+
+
+def already_told_params(
+    user_id: int, article_pk: int, story_since: datetime | None
+) -> tuple[str, dict[str, int]]:
+    """The statement and parameters of ``already_told``."""
+    params = {"user": user_id, "article": article_pk}
+    if story_since is None:
+        return ALREADY_TOLD, params
+    return ALREADY_TOLD_OF_STORY, params | {"story_since": to_timestamp(story_since)}
+
+
 STILL_PENDING = f"SELECT 1 FROM deliveries WHERE {KEY_MATCH} AND state = 'pending'"
 DM_CHANNEL = "SELECT channel_id FROM dm_channels WHERE user_id = :user"
+FORGET_DM_CHANNEL = "DELETE FROM dm_channels WHERE user_id = :user AND channel_id = :channel"
 SAVE_DM_CHANNEL = (
     "INSERT INTO dm_channels (user_id, channel_id) VALUES (:user, :channel) "
     "ON CONFLICT (user_id) DO UPDATE SET channel_id = excluded.channel_id"
@@ -290,18 +316,35 @@ def pause_reason(reason: str, now: datetime) -> str:
     return f"{reason} (since {now:%Y-%m-%d %H:%M} UTC)"
 
 
-def success_reset(delivery: Delivery) -> tuple[str, dict[str, int]] | None:
-    """The statement ending the failure streak of the row's feed or member, if it has one."""
+def success_reset(
+    delivery: Delivery, resume: Sequence[str] = ()
+) -> tuple[str, dict[str, Any]] | None:
+    """The statement ending the failure streak of the row's feed or member, if it has one; a
+    member's subscriptions paused with a reason starting with one of ``resume`` are resumed
+    too, in every guild (their DM channel is one, whichever server the DM came through)."""
     if delivery.target_kind == "channel" and delivery.feed_id is not None:
         return (
             "UPDATE feeds SET failure_count = 0 WHERE id = :key AND failure_count > 0",
             {"key": delivery.feed_id},
         )
     if delivery.subscription_id is not None:
+        params: dict[str, Any] = {"key": delivery.subscription_id}
+        likes = []
+        for n, prefix in enumerate(resume):
+            params[f"resume{n}"] = _like_prefix(prefix)
+            likes.append(f"disabled_reason LIKE :resume{n} ESCAPE '!'")
+        paused = f"({' OR '.join(likes)})" if likes else "(1 = 0)"
         return (
-            "UPDATE subscriptions SET failure_count = 0 "
+            "UPDATE subscriptions SET failure_count = 0, "
+            f"disabled_reason = CASE WHEN {paused} THEN NULL ELSE disabled_reason END "
             "WHERE user_id = (SELECT user_id FROM subscriptions WHERE id = :key) "
-            "AND failure_count > 0",
-            {"key": delivery.subscription_id},
+            f"AND (failure_count > 0 OR {paused})",
+            params,
         )
     return None
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern (escape character ``!``) matching text that starts with ``prefix``."""
+    escaped = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"{escaped}%"
