@@ -108,6 +108,7 @@ class TopicBot(ServiceBot):
             metrics=metrics,
             digest_times=self.planner.digest_times,
             pacer=pacer,
+            story_window=story_window(settings.related),
         )
         # On SQLite this process is the store's only one (storage.exclusive): always the holder.
         self.worker_lease = worker_lease or SoleProcessLease()

@@ -15,6 +15,7 @@ from bot.domain.feeds import FeedService
 from bot.domain.guild_settings import GuildSettingsService
 from bot.domain.moderation import ModerationService
 from bot.domain.related import RelatedService
+from bot.domain.replans import BarLowering
 from bot.domain.servers import ServerService
 from bot.domain.subscriptions import Clock, SubscriptionService, utc_now
 from bot.sending.pacing import Throttle
@@ -36,16 +37,24 @@ class Services:
 
 def build_services(store: StoreApi, settings: Settings, clock: Clock = utc_now) -> Services:
     """Services over one store, configured from the settings."""
+    lowering = BarLowering(
+        store,
+        max_age_hours=settings.delivery.max_age_hours,
+        default_bar=settings.delivery.default_min_quality,
+        clock=clock,
+    )
     subscriptions = SubscriptionService(
         store,
         max_per_member=settings.commands.max_subscriptions_per_member,
         digests=settings.digests,
+        lowering=lowering,
         clock=clock,
     )
     guild_settings = GuildSettingsService(
         store,
         default_min_quality=settings.delivery.default_min_quality,
         digests=settings.digests,
+        lowering=lowering,
         clock=clock,
     )
     return Services(
@@ -54,6 +63,7 @@ def build_services(store: StoreApi, settings: Settings, clock: Clock = utc_now) 
             store,
             subscriptions,
             max_per_guild=settings.commands.max_feeds_per_guild,
+            lowering=lowering,
             clock=clock,
         ),
         moderation=ModerationService(store, clock=clock),

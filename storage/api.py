@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     )
     from storage.outbox.health import HealthCounts
     from storage.outbox.plans import PlanCounts, Publication
+    from storage.outbox.replans import Passing, Replan, ReplanKind
     from storage.outbox.rows import Delivery, TargetKind
     from storage.prepare import PreparedFile
     from storage.publication import StateFilter
@@ -363,6 +364,32 @@ class DeliveriesApi(Protocol):
 
     async def cancel_for_guild(self, guild_id: int, article_id: str) -> int: ...
 
+    async def request_replan(
+        self, guild_id: int, kind: ReplanKind, target_id: int, below: int, now: datetime
+    ) -> None: ...
+
+    async def replans(self, *, limit: int) -> list[Replan]: ...
+
+    async def replan_done(self, replan: Replan) -> None: ...
+
+    async def passing(
+        self, guild_id: int, cutoff: datetime, which: Passing
+    ) -> list[Publication]: ...
+
+    async def write_replan(
+        self,
+        publication: Publication,
+        replan: Replan,
+        *,
+        now: datetime,
+        cutoff: datetime,
+        default_bar: int,
+        default_due: tuple[datetime, datetime],
+        digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+        story_since: datetime,
+        schedules_version: str | None,
+    ) -> PlanCounts: ...
+
     async def sent_for_guild(self, guild_id: int, article_id: str) -> list[Delivery]: ...
 
     async def claim_posts(
@@ -410,17 +437,21 @@ class DeliveriesApi(Protocol):
         self, delivery: Delivery, reason: str, *, threshold: int, now: datetime
     ) -> bool: ...
 
-    async def record_success(self, delivery: Delivery) -> None: ...
+    async def record_success(self, delivery: Delivery, *, resume: Sequence[str] = ()) -> None: ...
 
     async def instant_dms_since(self, user_id: int, since: datetime) -> int: ...
 
-    async def already_told(self, user_id: int, article_pk: int) -> bool: ...
+    async def already_told(
+        self, user_id: int, article_pk: int, *, story_since: datetime | None = None
+    ) -> bool: ...
 
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None: ...
 
     async def dm_channel(self, user_id: int) -> int | None: ...
 
     async def save_dm_channel(self, user_id: int, channel_id: int) -> None: ...
+
+    async def forget_dm_channel(self, user_id: int, channel_id: int) -> None: ...
 
     async def due_digest_rows(self, now: datetime, *, limit: int) -> list[Delivery]: ...
 

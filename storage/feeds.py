@@ -45,6 +45,7 @@ class FeedSaved:
 
     feed: Feed
     created: bool
+    previous: Feed | None = None  # before this save (None: it is new)
 
 
 class FeedRepository:
@@ -91,7 +92,7 @@ class FeedRepository:
                 )
             saved = await self._find(route)
         assert saved is not None
-        return FeedSaved(saved, created=existing is None)
+        return FeedSaved(saved, created=existing is None, previous=existing)
 
     async def remove(self, guild_id: int, channel_id: int, topic_id: int | None) -> int:
         """Remove the channel's route for one topic, or (``topic_id`` None) for every-topic."""

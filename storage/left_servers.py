@@ -66,6 +66,12 @@ _GUILD_ROWS: tuple[tuple[str, str], ...] = (
         "LIMIT :limit)",
     ),
     (
+        "re-plans",
+        "DELETE FROM replans WHERE guild_id = :guild AND (target_kind, target_id) IN ("
+        "SELECT target_kind, target_id FROM replans WHERE guild_id = :guild "
+        "ORDER BY target_kind, target_id LIMIT :limit)",
+    ),
+    (
         "publication decisions",
         "DELETE FROM guild_publication WHERE guild_id = :guild AND article_pk IN ("
         "SELECT article_pk FROM guild_publication WHERE guild_id = :guild "

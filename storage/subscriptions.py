@@ -41,6 +41,7 @@ class SubscriptionSaved:
     subscription: Subscription
     created: bool
     previous_delivery: DeliveryMode | None = None  # before this save (None: it is new)
+    previous_min_quality: int | None = None  # likewise
 
 
 class SubscriptionRepository:
@@ -80,8 +81,14 @@ class SubscriptionRepository:
             )
             saved = await self._find(key)
         assert saved is not None
-        previous = None if existing is None else existing.delivery
-        return SubscriptionSaved(saved, created=existing is None, previous_delivery=previous)
+        if existing is None:
+            return SubscriptionSaved(saved, created=True)
+        return SubscriptionSaved(
+            saved,
+            created=False,
+            previous_delivery=existing.delivery,
+            previous_min_quality=existing.min_quality,
+        )
 
     async def delete(self, guild_id: int, user_id: int, topic_key: str) -> bool:
         """Remove the member's subscription to the topic; False when there was none."""

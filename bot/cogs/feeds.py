@@ -16,6 +16,7 @@ from bot.checks import (
     moderator_only,
 )
 from bot.domain.feeds import check_mention_role, feed_topics_matching
+from bot.domain.replans import now_passing
 from bot.domain.text import clip, readable
 from bot.permissions import permission_problem
 from bot.ui.choices import topic_choices
@@ -97,7 +98,7 @@ class FeedCommands(
             check_same_guild(interaction, mention_role, "role")
             check_mention_role(guild_id_of(interaction), mention_role.id)  # before its permission
         check_can_post(interaction, channel.id, mention_role)
-        saved = await self.feeds.add(
+        added = await self.feeds.add(
             guild_id_of(interaction),
             channel.id,
             topic_text=topic,
@@ -106,9 +107,12 @@ class FeedCommands(
             actor_id=interaction.user.id,
         )
         bar = await self.bot.services.guild_settings.min_quality(guild_id_of(interaction))
-        verb = "Added" if saved.created else "Updated"
+        verb = "Added" if added.saved.created else "Updated"
+        passing = now_passing(added.now_passing, f"will be posted in <#{channel.id}> shortly")
         await interaction.response.send_message(
-            f"{verb} feed: {describe_feed(saved.feed, bar)}", ephemeral=True
+            f"{verb} feed: {describe_feed(added.saved.feed, bar)}"
+            + (f"\n{passing}" if passing else ""),
+            ephemeral=True,
         )
 
     @add.autocomplete("topic")

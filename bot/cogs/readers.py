@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.app import TopicBot
 from bot.checks import guild_id_of, in_guild, member_cooldown
 from bot.domain.errors import StoryNotFound, UserError
+from bot.domain.replans import now_passing
 from bot.ui.choices import article_choices, subscription_choices, topic_choices
 from bot.ui.embeds import BRAND_COLOUR, article_embed, plain
 from bot.ui.pages import (
@@ -87,6 +88,14 @@ async def subscriptions_page(
     return [embed], view_of(shown.buttons)
 
 
+# What becomes of the recent articles a member's lowered bar lets through, by delivery.
+_COMING = {
+    "instant": "will come by DM shortly",
+    "daily": "will come in your next daily digest",
+    "weekly": "will come in your next weekly digest",
+}
+
+
 class Readers(commands.Cog):
     """Commands every member can use."""
 
@@ -109,19 +118,23 @@ class Readers(commands.Cog):
         delivery: DeliveryChoice = "instant",
     ) -> None:
         """Follow a topic, or change how an existing subscription alerts."""
-        saved = await self.services.subscriptions.subscribe(
+        subscribed = await self.services.subscriptions.subscribe(
             guild_id_of(interaction),
             interaction.user.id,
             topic,
             min_quality=min_quality,
             delivery=delivery,
         )
+        saved = subscribed.saved
         moved = saved.previous_delivery not in (None, saved.subscription.delivery)
         if moved and self.bot.jobs is not None:
             await self.bot.jobs.wake_when_wanted()  # waiting digest items may now be due sooner
         verb = "Subscribed to" if saved.created else "Updated your subscription to"
+        passing = now_passing(subscribed.now_passing, _COMING[saved.subscription.delivery])
         await interaction.response.send_message(
-            f"{verb} {describe_subscription(saved.subscription)}.", ephemeral=True
+            f"{verb} {describe_subscription(saved.subscription)}."
+            + (f"\n{passing}" if passing else ""),
+            ephemeral=True,
         )
 
     @subscribe.autocomplete("topic")

@@ -10,6 +10,7 @@ from bot.app import TopicBot
 from bot.checks import check_same_guild, guild_id_of, moderator_only
 from bot.domain.digests import WEEKDAYS, find_zones
 from bot.domain.guild_settings import RESETTABLE
+from bot.domain.replans import now_passing
 from bot.ui.choices import zone_choices
 from bot.ui.embeds import plain
 from bot.ui.settings import settings_embed
@@ -51,7 +52,7 @@ class SettingsCommands(commands.Cog):
         guild_id = guild_id_of(interaction)
         if moderator_role is not None:
             check_same_guild(interaction, moderator_role, "role")
-        updated = await self.settings.update(
+        saved_settings = await self.settings.update(
             guild_id,
             interaction.user.id,
             moderator_role_id=moderator_role.id if moderator_role else None,
@@ -75,9 +76,15 @@ class SettingsCommands(commands.Cog):
                 "moderator commands only to members with Manage Server until you allow the "
                 f"role: Server Settings → Integrations → {plain(name, 40)} → Roles & Members."
             )
+        passing = now_passing(
+            saved_settings.now_passing,
+            "will go out shortly to the feeds and members that take {them}",
+        )
+        if passing:
+            saved = f"{saved} {passing}"
         await interaction.response.send_message(
             saved,
-            embed=settings_embed(updated, bar, digests),
+            embed=settings_embed(saved_settings.settings, bar, digests),
             ephemeral=True,
         )
 

@@ -15,6 +15,7 @@ from bot.config import DeliverySettings, DigestSettings
 from bot.domain.digests import guild_schedule, schedule_of
 from storage.api import StoreApi
 from storage.outbox.plans import PlanCounts, Publication, SchedulesChanged
+from storage.outbox.replans import Passing, Replan
 
 Clock = Callable[[], datetime]
 
@@ -61,15 +62,31 @@ def classify_failure(status: int | None, code: int | None, text: str = "") -> Fa
     return Failure("message", detail, code)
 
 
+# How the pauses of a member's subscriptions for refused DMs begin (``pause_reason``). Their DM
+# channel is one for every server, so a refusal met on one server's alert pauses them in all;
+# a DM that goes through again (the member allowed DMs and used /subscribe in one server)
+# disproves it for all, and resumes them everywhere.
+DM_PAUSES = ("Discord refused my DMs", "DMs keep failing")
+
+
+def stale_dm_channel(failure: Failure, target_kind: str) -> Failure | None:
+    """A DM refused as "Unknown Channel": the member's kept DM channel id is stale (one for
+    every server, so this is no refusal by the member nor by any server); the DM is tried
+    again on a channel opened afresh, as a retry. None for any other failure."""
+    if target_kind != "dm" or failure.code != UNKNOWN_CHANNEL:
+        return None
+    return Failure("retry", f"{failure.description} (a new DM channel is opened)", failure.code)
+
+
 def pause_reason(failure: Failure, target_kind: str) -> str:
     """Why a feed or subscription was paused, for /feed list and /subscriptions."""
     if failure.code == CANNOT_DM:
-        return "Discord refused my DMs: allow DMs from this server, then /subscribe again"
+        return f"{DM_PAUSES[0]}: allow DMs from this server, then /subscribe again"
     if failure.code == UNKNOWN_CHANNEL:
         return "the channel no longer exists: /feed add another one"
     if target_kind == "channel":
         return "I can't post there: check my permissions, then /feed add again"
-    return f"DMs keep failing ({failure.description})"
+    return f"{DM_PAUSES[1]} ({failure.description})"
 
 
 def retry_delay(
@@ -149,32 +166,74 @@ class DeliveryPlanner:
             channel_posts += counts.channel_posts
             direct_messages += counts.direct_messages
             planned += 1
-        return PlanSummary(planned, channel_posts, direct_messages, skipped)
+        replanned = await self.replan(cutoff)
+        return PlanSummary(
+            planned,
+            channel_posts + replanned.channel_posts,
+            direct_messages + replanned.direct_messages,
+            skipped,
+        )
+
+    async def replan(self, cutoff: datetime) -> PlanCounts:
+        """Serve the lowered bars' requests (``bot.domain.replans``): plan the guild's fresh
+        publications under the old bar again, for what each target missed. After the run's
+        own plans, so that a publication not planned yet is planned whole first."""
+        channel_posts = direct_messages = 0
+        for replan in await self._store.deliveries.replans(limit=self._batch):
+            passing = await self._store.deliveries.passing(
+                replan.guild_id, cutoff, Passing(above=0, below=replan.below)
+            )
+            for publication in passing:
+                counts = await self._plan_one(publication, self._clock(), cutoff, replan)
+                channel_posts += counts.channel_posts
+                direct_messages += counts.direct_messages
+            await self._store.deliveries.replan_done(replan)
+        return PlanCounts(channel_posts, direct_messages)
 
     async def _plan_one(
-        self, publication: Publication, now: datetime, cutoff: datetime
+        self,
+        publication: Publication,
+        now: datetime,
+        cutoff: datetime,
+        replan: Replan | None = None,
     ) -> PlanCounts:
         for attempt in range(1, PLAN_ATTEMPTS + 1):
             try:
-                return await self._write_plan(publication, now, cutoff)
+                return await self._write_plan(publication, now, cutoff, replan)
             except SchedulesChanged:  # a moderator changed a digest schedule meanwhile
                 if attempt == PLAN_ATTEMPTS:
                     raise  # planned again at the next run
         raise AssertionError("unreachable")
 
     async def _write_plan(
-        self, publication: Publication, now: datetime, cutoff: datetime
+        self, publication: Publication, now: datetime, cutoff: datetime, replan: Replan | None
     ) -> PlanCounts:
         deliveries = self._store.deliveries
         version = await deliveries.schedules_version()  # before the schedules it names
         in_use = await self._store.guild_settings.digest_schedules_in_use()
+        default_due = schedule_of(self._digests).next_moments(now)
+        digest_due = {key: schedule_of(self._digests, *key).next_moments(now) for key in in_use}
+        story_since = now - self._story_window
+        bar = self._delivery.default_min_quality
+        if replan is not None:
+            return await deliveries.write_replan(
+                publication,
+                replan,
+                now=now,
+                cutoff=cutoff,
+                default_bar=bar,
+                default_due=default_due,
+                digest_due=digest_due,
+                story_since=story_since,
+                schedules_version=version,
+            )
         return await deliveries.write_plan(
             publication,
             now=now,
             cutoff=cutoff,
-            default_bar=self._delivery.default_min_quality,
-            default_due=schedule_of(self._digests).next_moments(now),
-            digest_due={key: schedule_of(self._digests, *key).next_moments(now) for key in in_use},
-            story_since=now - self._story_window,
+            default_bar=bar,
+            default_due=default_due,
+            digest_due=digest_due,
+            story_since=story_since,
             schedules_version=version,
         )

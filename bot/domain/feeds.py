@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bot.domain.errors import UserError
+from bot.domain.replans import BarLowering
 from bot.domain.subscriptions import Clock, SubscriptionService, check_quality, utc_now
 from storage.api import StoreApi
 from storage.feeds import FeedCapReached, FeedSaved
@@ -22,6 +24,14 @@ def check_mention_role(guild_id: int, role_id: int | None) -> None:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class FeedAdded:
+    """The feed saved, and how many recent articles its lowered bar lets through."""
+
+    saved: FeedSaved
+    now_passing: int = 0
+
+
 class FeedService:
     """Add, remove and list a guild's feeds."""
 
@@ -31,11 +41,13 @@ class FeedService:
         topics: SubscriptionService,
         *,
         max_per_guild: int,
+        lowering: BarLowering,
         clock: Clock = utc_now,
     ) -> None:
         self._store = store
         self._topics = topics
         self._max_per_guild = max_per_guild
+        self._lowering = lowering
         self._clock = clock
 
     async def add(
@@ -47,8 +59,9 @@ class FeedService:
         min_quality: int | None,
         mention_role_id: int | None,
         actor_id: int,
-    ) -> FeedSaved:
-        """Route a topic (or every topic when None) to a channel; re-adding updates it."""
+    ) -> FeedAdded:
+        """Route a topic (or every topic when None) to a channel; re-adding updates it (a
+        lowered bar has what now passes planned: ``bot.domain.replans``)."""
         check_mention_role(guild_id, mention_role_id)
         topic_id = None
         if topic_text is not None:
@@ -88,7 +101,12 @@ class FeedService:
                 "mention_role_id": mention_role_id,
             },
         )
-        return saved
+        passing = 0
+        if saved.previous is not None:
+            passing = await self._lowering.feed_saved(
+                guild_id, channel_id, topic_id, saved.previous.min_quality, min_quality
+            )
+        return FeedAdded(saved, passing)
 
     async def remove(
         self, guild_id: int, channel_id: int, *, topic_text: str | None, actor_id: int

@@ -14,6 +14,7 @@ from bot.domain.digests import (
     parse_zone,
 )
 from bot.domain.errors import UserError
+from bot.domain.replans import BarLowering
 from bot.domain.subscriptions import Clock, check_quality, utc_now
 from storage.api import StoreApi
 from storage.models import GuildSettings
@@ -28,6 +29,15 @@ RESETTABLE: dict[str, tuple[str, ...]] = {
     "min_quality": ("min_quality",),
     "moderator_role": ("moderator_role_id",),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsSaved:
+    """A guild's settings after a change, and how many recent publications a lowered quality
+    bar lets through (planned by the next planning run)."""
+
+    settings: GuildSettings
+    now_passing: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +58,13 @@ class GuildSettingsService:
         *,
         default_min_quality: int,
         digests: DigestSettings,
+        lowering: BarLowering,
         clock: Clock = utc_now,
     ) -> None:
         self._store = store
         self._default_min_quality = default_min_quality
         self._digests = digests
+        self._lowering = lowering
         self._clock = clock
 
     async def get(self, guild_id: int) -> GuildSettings:
@@ -80,11 +92,12 @@ class GuildSettingsService:
         digest_time: str | None = None,
         digest_day: str | None = None,
         reset: str | None = None,
-    ) -> GuildSettings:
+    ) -> SettingsSaved:
         """Change the settings that were given, and send ``reset`` (a key of ``RESETTABLE``)
         back to the default; the others are kept. Every value is checked before anything is
         written. A new digest schedule moves the guild's digest rows not yet due to its next
-        moments, in the same transaction."""
+        moments, in the same transaction; a lowered quality bar has what now passes planned
+        (``bot.domain.replans``)."""
         changes: dict[str, int | str | None] = {}
         if moderator_role_id is not None:
             if moderator_role_id == guild_id:  # @everyone: no member's roles list it
@@ -103,17 +116,21 @@ class GuildSettingsService:
             changes["digest_day"] = parse_weekday(digest_day)
         if reset is not None:
             changes.update(_cleared(reset, changes))
-        if changes:
-            await self._save(guild_id, actor_id, changes)
-        return await self.get(guild_id)
+        passing = await self._save(guild_id, actor_id, changes) if changes else 0
+        return SettingsSaved(await self.get(guild_id), passing)
 
     async def _save(
         self, guild_id: int, actor_id: int, changes: dict[str, int | str | None]
-    ) -> None:
+    ) -> int:
         now = self._clock()
         detail: dict[str, int | str | None] = dict(changes)
+        passing = 0
         async with self._store.transaction():
+            bar = await self.min_quality(guild_id)
             await self._store.guild_settings.update(guild_id, now, **changes)
+            if "min_quality" in changes:
+                new_bar = await self.min_quality(guild_id)
+                passing = await self._lowering.lowered(guild_id, "", 0, old=bar, new=new_bar)
             if changes.keys() & DIGEST_SETTINGS:
                 schedule = guild_schedule(await self.get(guild_id), self._digests)
                 daily, weekly = schedule.next_moments(now)
@@ -122,6 +139,7 @@ class GuildSettingsService:
                 )
                 detail["digest_items_moved"] = moved
             await self._store.audit.record(guild_id, actor_id, "settings", now, detail=detail)
+        return passing
 
 
 def _cleared(reset: str, changes: dict[str, int | str | None]) -> dict[str, None]:

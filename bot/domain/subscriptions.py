@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import get_args
 
 from bot.config import DigestSettings
 from bot.domain.digests import guild_schedule
 from bot.domain.errors import UserError
+from bot.domain.replans import BarLowering
 from bot.domain.text import shown
 from storage.api import StoreApi
 from storage.models import DeliveryMode, Subscription, Topic
@@ -48,6 +50,14 @@ def own_topic(own: list[Subscription], topic_text: str) -> Subscription | list[S
     return alike[0] if len(alike) == 1 else alike or None
 
 
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """The subscription saved, and how many recent articles its lowered bar lets through."""
+
+    saved: SubscriptionSaved
+    now_passing: int = 0
+
+
 class SubscriptionService:
     """Subscribe, unsubscribe and list, one guild at a time."""
 
@@ -57,9 +67,11 @@ class SubscriptionService:
         *,
         max_per_member: int,
         digests: DigestSettings | None = None,
+        lowering: BarLowering,
         clock: Clock = utc_now,
     ) -> None:
         self._store = store
+        self._lowering = lowering
         self._max_per_member = max_per_member
         self._digests = digests or DigestSettings()
         self._clock = clock
@@ -77,8 +89,9 @@ class SubscriptionService:
         *,
         min_quality: int = 0,
         delivery: str = "instant",
-    ) -> SubscriptionSaved:
-        """Follow a known topic, or change the settings of a subscription the member has."""
+    ) -> Subscribed:
+        """Follow a known topic, or change the settings of a subscription the member has (a
+        lowered bar has what now passes planned: ``bot.domain.replans``)."""
         topic = await self.known_topic(guild_id, topic_text)
         check_quality(min_quality)
         mode = DELIVERY_MODES.get(delivery)
@@ -106,9 +119,14 @@ class SubscriptionService:
             ) from None
         if saved.previous_delivery not in (None, mode):
             await self._follow_delivery(guild_id, user_id)
+        passing = 0
+        if saved.previous_min_quality is not None:
+            passing = await self._lowering.subscription_saved(
+                guild_id, user_id, topic.id, saved.previous_min_quality, min_quality
+            )
         # subscribing here shows they are in the server: their first alert need not ask
         await self._store.members.seen(guild_id, user_id, self._clock())
-        return saved
+        return Subscribed(saved, passing)
 
     async def _follow_delivery(self, guild_id: int, user_id: int) -> int:
         """What waits for the member's digests here follows their new delivery mode."""

@@ -26,7 +26,14 @@ import aiohttp
 import discord
 
 from bot.config import DeliverySettings
-from bot.domain.delivery import Failure, classify_failure, pause_reason, retry_delay
+from bot.domain.delivery import (
+    DM_PAUSES,
+    Failure,
+    classify_failure,
+    pause_reason,
+    retry_delay,
+    stale_dm_channel,
+)
 from bot.domain.membership import Membership
 from bot.observability.logs import delivery_ids, log_failure
 from bot.observability.metrics import Metrics
@@ -83,8 +90,10 @@ class Dispatcher:
         metrics: Metrics,
         digest_times: DigestTimes,
         pacer: Pacer | None = None,
+        story_window: timedelta = timedelta(hours=72),
     ) -> None:
         self._store = store
+        self._story_window = story_window
         self._settings = settings
         self._sender = sender
         self._clock = clock
@@ -162,7 +171,7 @@ class Dispatcher:
             if await self._membership.gone([(delivery.guild_id, delivery.target_id)]):
                 summary.left += 1  # cancelled with the member's other rows from that server
                 return False
-            if await self._store.deliveries.already_told(delivery.target_id, delivery.article_pk):
+            if await self._told_of_story(delivery):
                 await self._store.deliveries.give_up(
                     [delivery], "skipped", "already sent through another server"
                 )
@@ -177,7 +186,7 @@ class Dispatcher:
         if message_id is None:
             return False  # retracted, or taken over, while it waited for its turn
         await self._store.deliveries.mark_sent([delivery], message_id, self._clock())
-        await self._store.deliveries.record_success(delivery)
+        await self._store.deliveries.record_success(delivery, resume=DM_PAUSES)
         summary.sent += 1
         return False
 
@@ -206,6 +215,16 @@ class Dispatcher:
                 extra=delivery_ids(row),
             )
         summary.taken_over += len(rows)
+
+    async def _told_of_story(self, delivery: Delivery) -> bool:
+        """Whether the member was already sent this article, or another outlet's copy of its
+        story within the story window, by DM: through another of their servers (each server
+        plans its own rows), an alert or a digest alike. One alert per story in their DMs."""
+        return await self._store.deliveries.already_told(
+            delivery.target_id,
+            delivery.article_pk,
+            story_since=self._clock() - self._story_window,
+        )
 
     async def _over_hourly_cap(self, delivery: Delivery) -> bool:
         now = self._clock()
@@ -256,7 +275,8 @@ class Dispatcher:
         """Post the row's alert; None when, its turn come, the row is no longer this sender's
         to send (``_held``)."""
         related = await self._also_covered(delivery, article)
-        embed = alert_embed(article, related, delivery)
+        where = await self._guild_name(delivery.guild_id) if delivery.target_kind == "dm" else None
+        embed = alert_embed(article, related, delivery, where)
         if delivery.target_kind == "channel":
             channel_id = delivery.target_id
             roles = await self._mention_roles(delivery)
@@ -329,6 +349,7 @@ class Dispatcher:
         self, delivery: Delivery, failure: Failure, summary: SendSummary
     ) -> bool:
         deliveries = self._store.deliveries
+        failure = await self._forget_stale_dm_channel(delivery, failure)
         if failure.kind == "retry":
             if delivery.attempts + 1 >= self._settings.max_attempts:
                 await deliveries.give_up([delivery], "dead", failure.description)
@@ -491,6 +512,13 @@ class Dispatcher:
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
     ) -> None:
         rows = await self._held(rows, summary)
+        told = [row for row in rows if await self._told_of_story(row)]
+        if told:
+            await self._store.deliveries.give_up(
+                told, "skipped", "already sent through another server"
+            )
+            skipped = {row.key for row in told}
+            rows = [row for row in rows if row.key not in skipped]
         if not rows:
             return
         articles = await self._store.articles.load([r.article_pk for r in rows])
@@ -511,13 +539,14 @@ class Dispatcher:
         except ClaimLost as lost:  # the rest were written: sent by this sender
             summary.sent += len(rows) - len(lost.rows)
             raise
-        await self._store.deliveries.record_success(rows[0])
+        await self._store.deliveries.record_success(rows[0], resume=DM_PAUSES)
         summary.sent += len(rows)
 
     async def _digest_failed(
         self, rows: list[Delivery], failure: Failure, summary: SendSummary
     ) -> None:
         deliveries = self._store.deliveries
+        failure = await self._forget_stale_dm_channel(rows[0], failure)
         if failure.kind == "retry":
             if rows[0].attempts + 1 < self._settings.max_attempts:
                 delay = max(
@@ -547,6 +576,18 @@ class Dispatcher:
             return
         # the member refused DMs: this fails all their pending rows and counts the refusal
         await self._handle_failure(rows[0], failure, summary)
+
+    async def _forget_stale_dm_channel(self, delivery: Delivery, failure: Failure) -> Failure:
+        """For a DM Discord answered "Unknown Channel": forget the member's kept channel (which
+        every server's DMs share), so that the retry opens one, rather than pausing them
+        everywhere; any other failure as it is."""
+        retry = stale_dm_channel(failure, delivery.target_kind)
+        if retry is None:
+            return failure
+        kept = await self._store.deliveries.dm_channel(delivery.target_id)
+        if kept is not None:
+            await self._store.deliveries.forget_dm_channel(delivery.target_id, kept)
+        return retry
 
     async def _ask_member(self, guild_id: int, user_id: int) -> bool | None:
         """Discord's answer to whether the member is in the server, paced with the sends (it

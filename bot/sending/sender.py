@@ -71,7 +71,11 @@ class DiscordSender:
         return int(data["id"])
 
     async def guild_name(self, guild_id: int) -> str | None:
-        """GET /guilds/{id}: the name as Discord has it now."""
+        """The name as Discord has it now: from the gateway's cache when this client is
+        connected (kept current by GUILD_UPDATE, no request), else GET /guilds/{id}."""
+        cached = self._client.get_guild(guild_id)
+        if cached is not None and cached.name:
+            return cached.name
         try:
             data = await self._client.http.get_guild(guild_id)
         except (discord.HTTPException, discord.RateLimited):

@@ -18,11 +18,24 @@ from storage.outbox.rows import Delivery
 DIGEST_TITLES = {"daily": "Your daily digest", "weekly": "Your weekly digest"}
 
 
-def alert_embed(article: Article, related: Sequence[Article], delivery: Delivery) -> discord.Embed:
-    """The article card; a DM also says why the member got it."""
+def alert_embed(
+    article: Article,
+    related: Sequence[Article],
+    delivery: Delivery,
+    guild_name: str | None = None,
+) -> discord.Embed:
+    """The article card; a DM also says why the member got it, naming the server whose
+    subscription it came through (a member of several servers follows topics in each, and
+    the Unsubscribe button stops only that server's)."""
     note = None
     if delivery.target_kind == "dm":
-        note = f"You follow {_why(delivery)} (quality {article.quality})"
+        topic = clip(delivery.topic_name or "a topic", 100)
+        where = f" in {clip(guild_name, 80)}" if guild_name else ""
+        note = " · ".join(
+            part
+            for part in (f"You follow {topic}{where} (quality {article.quality})", delivery.note)
+            if part
+        )
     return article_embed(article, related=related, note=note)
 
 
@@ -110,8 +123,11 @@ class UnsubscribeButton(
             name = await interaction.client.services.subscriptions.unsubscribe_topic_id(
                 self.guild_id, interaction.user.id, self.topic_id
             )
+            guild = interaction.client.get_guild(self.guild_id)
+            where = f" in {plain(guild.name, 80)}" if guild is not None and guild.name else ""
             await interaction.response.send_message(
-                f"Unsubscribed from **{plain(name, 80)}**. `/subscribe` brings it back.",
+                f"Unsubscribed from **{plain(name, 80)}**{where}. "
+                f"`/subscribe`{' there' if where else ''} brings it back.",
                 ephemeral=True,
             )
         except Exception as error:

@@ -9,8 +9,9 @@ from datetime import datetime
 
 from storage.database import Database
 from storage.models import DigestKey
-from storage.outbox import plans
+from storage.outbox import plans, replans
 from storage.outbox.plans import PlanCounts, Publication
+from storage.outbox.replans import Passing, Replan, ReplanKind
 from storage.timestamps import from_timestamp, to_timestamp
 
 
@@ -81,6 +82,64 @@ class PlanningQueries:
             outcome = await self._db.fetch_all(mark, params)
             await self._check_schedules(schedules_version)
         return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
+
+    async def request_replan(
+        self, guild_id: int, kind: ReplanKind, target_id: int, below: int, now: datetime
+    ) -> None:
+        """A bar was lowered from ``below``: the next planning run re-plans (``replans``)."""
+        await self._db.execute(
+            replans.REQUEST, replans.request_params(guild_id, kind, target_id, below, now)
+        )
+
+    async def replans(self, *, limit: int) -> list[Replan]:
+        """The lowered bars' requests waiting for a planning run, oldest first."""
+        rows = await self._db.fetch_all(replans.REQUESTS, {"limit": limit})
+        return [replans.replan_of(tuple(row)) for row in rows]
+
+    async def replan_done(self, replan: Replan) -> None:
+        """The request was served (one made again meanwhile stays)."""
+        await self._db.execute(replans.DONE, replan.params)
+
+    async def passing(self, guild_id: int, cutoff: datetime, which: Passing) -> list[Publication]:
+        """The guild's publications since ``cutoff`` that ``which`` lists (oldest first)."""
+        rows = await self._db.fetch_all(replans.PASSING, which.params(guild_id, cutoff))
+        return [Publication(r[0], guild_id, r[1], from_timestamp(r[2])) for r in rows]
+
+    async def write_replan(
+        self,
+        publication: Publication,
+        replan: Replan,
+        *,
+        now: datetime,
+        cutoff: datetime,
+        default_bar: int,
+        default_due: tuple[datetime, datetime],
+        digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+        story_since: datetime,
+        schedules_version: str | None,
+    ) -> PlanCounts:
+        """Plan the guild's publication again for the replan's targets that have no row of it
+        (see ``storage.outbox.replans``), by ``write_plan``'s rules, atomically."""
+        params = plans.plan_params(
+            publication,
+            now=now,
+            cutoff=cutoff,
+            default_bar=default_bar,
+            default_due=default_due,
+            story_since=story_since,
+        )
+        params |= {"only": replan.only, "kind": replan.kind}
+        params["shared_story"] = await self._db.scalar(plans.SHARED_STORY, params)
+        members = channels = 0
+        async with self._db.transaction():
+            await self._db.execute(replans.FORGET_UNDER_BAR, params)
+            await self._load_digest_dues(digest_due)
+            if replan.kind in ("", "dm"):
+                members = await self._db.execute(_PLAN_MEMBERS, params)
+            if replan.kind in ("", "channel"):
+                channels = await self._db.execute(_PLAN_CHANNELS, params)
+            await self._check_schedules(schedules_version)
+        return PlanCounts(channels, members)
 
     async def _load_digest_dues(
         self, digest_due: Mapping[DigestKey, tuple[datetime, datetime]]

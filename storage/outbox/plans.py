@@ -24,8 +24,10 @@ _GUILD_AGE = "gp.decided_at"
 _SOURCE_FRESH = f"{_SOURCE_AGE} >= :cutoff"
 _GUILD_FRESH = f"{_GUILD_AGE} >= :cutoff"
 # In a plan's statements, :guild is the guild of a moderator's publication (NULL: the source's).
+# A guild's re-plan (``storage.outbox.replans``) of the source's publication has no guild row.
 _PUBLICATION_FRESH = (
-    f"(CASE WHEN :guild IS NULL THEN {_SOURCE_AGE} ELSE {_GUILD_AGE} END >= :cutoff)"
+    f"(CASE WHEN :guild IS NULL OR gp.state IS NULL THEN {_SOURCE_AGE} ELSE {_GUILD_AGE} END "
+    ">= :cutoff)"
 )
 _UNPLANNED_SOURCE = "a.published = 1 AND a.planned_at IS NULL AND a.coverage_only = 0"
 _UNPLANNED_GUILD = "gp.state = 'published' AND gp.planned_at IS NULL"
@@ -182,9 +184,11 @@ def reaches(guild: str, kind: str, target: str) -> str:
     publication of article ``a``: it is planned for every guild or for that one, the bot was
     not removed from that guild (``guilds_left``), the article is not
     another guild's own article, is published there (``gp`` its guild publication row) and
-    not too old, and the target was not given another article of its story lately."""
+    not too old, and the target was not given another article of its story lately (and is
+    ``:only``, when a re-plan names one)."""
     same_story = _SAME_STORY.format(guild=guild, kind=kind, target=target)
     return f"""(:guild IS NULL OR {guild} = :guild)
+  AND (:only IS NULL OR {target} = :only)
   AND {guild} NOT IN (SELECT guild_id FROM guilds_left)
   AND (a.origin_guild_id IS NULL OR a.origin_guild_id = {guild})
   AND {PUBLISHED_IN_GUILD}
@@ -235,6 +239,8 @@ def plan_params(
         "story_since": to_timestamp(story_since),
         "daily": to_timestamp(default_due[0]),
         "weekly": to_timestamp(default_due[1]),
+        # a re-plan's one channel or member (``storage.outbox.replans``); NULL: all
+        "only": None,
     }
 
 

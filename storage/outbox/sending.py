@@ -124,9 +124,10 @@ class SendingQueries(PostRemovalQueries):
             )
         return paused > 0
 
-    async def record_success(self, delivery: Delivery) -> None:
-        """A send worked: the target's failure streak is over."""
-        reset = sends.success_reset(delivery)
+    async def record_success(self, delivery: Delivery, *, resume: Sequence[str] = ()) -> None:
+        """A send worked: the target's failure streak is over, and a member's subscriptions
+        paused for a reason starting with one of ``resume`` go on (in every guild)."""
+        reset = sends.success_reset(delivery, resume)
         if reset is not None:
             await self._db.execute(*reset)
 
@@ -137,9 +138,12 @@ class SendingQueries(PostRemovalQueries):
         )
         return int(count or 0)
 
-    async def already_told(self, user_id: int, article_pk: int) -> bool:
-        """Whether the member already got this article by DM (through another guild)."""
-        found = await self._db.scalar(sends.ALREADY_TOLD, {"user": user_id, "article": article_pk})
+    async def already_told(
+        self, user_id: int, article_pk: int, *, story_since: datetime | None = None
+    ) -> bool:
+        """Whether the member already got this article by DM (through another guild); with
+        ``story_since``, or another article of its story sent since then."""
+        found = await self._db.scalar(*sends.already_told_params(user_id, article_pk, story_since))
         return found is not None
 
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None:
@@ -154,6 +158,11 @@ class SendingQueries(PostRemovalQueries):
     async def save_dm_channel(self, user_id: int, channel_id: int) -> None:
         """Keep the member's DM channel id so a DM costs one request, not two."""
         await self._db.execute(sends.SAVE_DM_CHANNEL, {"user": user_id, "channel": channel_id})
+
+    async def forget_dm_channel(self, user_id: int, channel_id: int) -> None:
+        """Drop the member's kept DM channel id (Discord no longer knows it): the next DM opens
+        one afresh. A newer id kept meanwhile stays."""
+        await self._db.execute(sends.FORGET_DM_CHANNEL, {"user": user_id, "channel": channel_id})
 
     # --- digests ---------------------------------------------------------------------------
 

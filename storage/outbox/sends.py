@@ -46,8 +46,34 @@ ALREADY_TOLD = (
     "SELECT 1 FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
     "AND state = 'sent' AND sent_at IS NOT NULL AND article_pk = :article LIMIT 1"
 )
+# The same, or another article of its story sent since :story_since: one alert per story in
+# the member's DMs, whichever of their servers it came through (planning applies the rule
+# within a server; rows of two servers are planned apart). Read through the member's sent DMs
+# (``deliveries_sent_dms``).
+ALREADY_TOLD_OF_STORY = """
+SELECT 1 FROM deliveries d
+WHERE d.target_kind = 'dm' AND d.target_id = :user AND d.state = 'sent'
+  AND d.sent_at IS NOT NULL
+  AND (d.article_pk = :article
+       OR (d.sent_at >= :story_since AND d.article_pk IN (
+           SELECT sib.pk FROM articles sib JOIN articles a ON sib.story_id = a.story_id
+           WHERE a.pk = :article AND sib.pk != a.pk)))
+LIMIT 1"""
+
+
+def already_told_params(
+    user_id: int, article_pk: int, story_since: datetime | None
+) -> tuple[str, dict[str, int]]:
+    """The statement and parameters of ``already_told``."""
+    params = {"user": user_id, "article": article_pk}
+    if story_since is None:
+        return ALREADY_TOLD, params
+    return ALREADY_TOLD_OF_STORY, params | {"story_since": to_timestamp(story_since)}
+
+
 STILL_PENDING = f"SELECT 1 FROM deliveries WHERE {KEY_MATCH} AND state = 'pending'"
 DM_CHANNEL = "SELECT channel_id FROM dm_channels WHERE user_id = :user"
+FORGET_DM_CHANNEL = "DELETE FROM dm_channels WHERE user_id = :user AND channel_id = :channel"
 SAVE_DM_CHANNEL = (
     "INSERT INTO dm_channels (user_id, channel_id) VALUES (:user, :channel) "
     "ON CONFLICT (user_id) DO UPDATE SET channel_id = excluded.channel_id"
@@ -135,19 +161,33 @@ def cancel_retracted(also: str = "", also_set: str = "") -> str:
     )
 
 
+# A row whose own feed or subscription is live but whose bar it now misses, and that nothing
+# else takes, keeps it: ``cancel_under_bar`` cancels it as such, which a lowered bar's re-plan
+# brings back (``storage.outbox.replans``); one whose own is gone is left without, for
+# ``cancel_orphaned``.
+_KEEP_LIVE_FEED = (
+    "(SELECT f.id FROM feeds f WHERE f.id = deliveries.feed_id AND f.disabled_reason IS NULL)"
+)
+_KEEP_LIVE_SUBSCRIPTION = (
+    "(SELECT s.id FROM subscriptions s WHERE s.id = deliveries.subscription_id "
+    "AND s.disabled_reason IS NULL)"
+)
+
+
 def repoint_orphaned(also: str = "", also_set: str = "") -> str:
     """Give a due DM row whose subscription was removed or paused the member's other live
     subscription in its guild to one of the article's topics (passing that subscription's
     bar), if they have one (among rows that also meet ``also``; also setting ``also_set``):
     a member who leaves one of two topics an article carries still wants it. A row with none
-    is left without a subscription, for ``cancel_orphaned``."""
+    keeps its own subscription if it is live (for ``cancel_under_bar``), else is left without
+    one, for ``cancel_orphaned``."""
     return (
-        "UPDATE deliveries SET subscription_id = (SELECT min(s.id) FROM subscriptions s "
+        "UPDATE deliveries SET subscription_id = coalesce((SELECT min(s.id) FROM subscriptions s "
         "JOIN article_topics at ON at.topic_id = s.topic_id "
         "JOIN articles a ON a.pk = at.article_pk "
         "WHERE at.article_pk = deliveries.article_pk AND s.guild_id = deliveries.guild_id "
         "AND s.user_id = deliveries.target_id AND s.disabled_reason IS NULL "
-        f"AND s.min_quality <= a.quality){_list(also_set)} "
+        f"AND s.min_quality <= a.quality), {_KEEP_LIVE_SUBSCRIPTION}){_list(also_set)} "
         + _due_rows(
             f"d.target_kind = 'dm' AND ({_SUBSCRIPTION_GONE} OR {_SUBSCRIPTION_BAR_MISSED})",
             also,
@@ -160,15 +200,17 @@ def repoint_orphaned_posts(also: str = "", also_set: str = "") -> str:
     channel that takes the article (every topic, or one of its topics, and a bar it passes:
     the feed's, else the guild's, else ``:bar``), if there is one (among rows that also meet
     ``also``; also setting ``also_set``): a channel that keeps an every-topic feed when its
-    topic feed goes still wants the post. A row with none is left, for ``cancel_orphaned``."""
+    topic feed goes still wants the post. A row with none keeps its own feed if it is live
+    (for ``cancel_under_bar``), else is left without one, for ``cancel_orphaned``."""
     return (
-        "UPDATE deliveries SET feed_id = (SELECT min(f.id) FROM feeds f "
+        "UPDATE deliveries SET feed_id = coalesce((SELECT min(f.id) FROM feeds f "
         "JOIN articles a ON a.pk = deliveries.article_pk "
         "LEFT JOIN guild_settings gs ON gs.guild_id = f.guild_id "
         "WHERE f.guild_id = deliveries.guild_id AND f.channel_id = deliveries.target_id "
         "AND f.disabled_reason IS NULL AND (f.topic_id IS NULL OR f.topic_id IN "
         "(SELECT topic_id FROM article_topics WHERE article_pk = deliveries.article_pk)) "
-        f"AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)){_list(also_set)} "
+        f"AND a.quality >= coalesce(f.min_quality, gs.min_quality, :bar)), {_KEEP_LIVE_FEED})"
+        f"{_list(also_set)} "
         + _due_rows(f"d.target_kind = 'channel' AND ({_FEED_GONE} OR {_FEED_BAR_MISSED})", also)
     )
 
@@ -274,18 +316,35 @@ def pause_reason(reason: str, now: datetime) -> str:
     return f"{reason} (since {now:%Y-%m-%d %H:%M} UTC)"
 
 
-def success_reset(delivery: Delivery) -> tuple[str, dict[str, int]] | None:
-    """The statement ending the failure streak of the row's feed or member, if it has one."""
+def success_reset(
+    delivery: Delivery, resume: Sequence[str] = ()
+) -> tuple[str, dict[str, Any]] | None:
+    """The statement ending the failure streak of the row's feed or member, if it has one; a
+    member's subscriptions paused with a reason starting with one of ``resume`` are resumed
+    too, in every guild (their DM channel is one, whichever server the DM came through)."""
     if delivery.target_kind == "channel" and delivery.feed_id is not None:
         return (
             "UPDATE feeds SET failure_count = 0 WHERE id = :key AND failure_count > 0",
             {"key": delivery.feed_id},
         )
     if delivery.subscription_id is not None:
+        params: dict[str, Any] = {"key": delivery.subscription_id}
+        likes = []
+        for n, prefix in enumerate(resume):
+            params[f"resume{n}"] = _like_prefix(prefix)
+            likes.append(f"disabled_reason LIKE :resume{n} ESCAPE '!'")
+        paused = f"({' OR '.join(likes)})" if likes else "(1 = 0)"
         return (
-            "UPDATE subscriptions SET failure_count = 0 "
+            "UPDATE subscriptions SET failure_count = 0, "
+            f"disabled_reason = CASE WHEN {paused} THEN NULL ELSE disabled_reason END "
             "WHERE user_id = (SELECT user_id FROM subscriptions WHERE id = :key) "
-            "AND failure_count > 0",
-            {"key": delivery.subscription_id},
+            f"AND (failure_count > 0 OR {paused})",
+            params,
         )
     return None
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern (escape character ``!``) matching text that starts with ``prefix``."""
+    escaped = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"{escaped}%"

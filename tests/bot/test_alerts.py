@@ -94,7 +94,7 @@ async def test_a_published_file_reaches_each_routed_channel_and_subscriber_once(
     (dm,) = harness.double.dms_to(reader)
     assert dm.embeds[0]["title"] == article.title
     why = next(f for f in dm.embeds[0]["fields"] if f["name"] == "Why you got this")
-    assert why["value"] == "You follow Transport (quality 70)"
+    assert why["value"] == "You follow Transport in guild1 (quality 70)"
     button = dm.components[0]["components"][0]
     assert button["label"] == "Unsubscribe from this topic"
     assert harness.double.dms_to(second_reader) == []  # waits for the daily digest
@@ -348,7 +348,9 @@ async def test_the_dm_unsubscribe_button_unsubscribes_the_member(harness: Harnes
     (dm,) = harness.double.dms_to(reader)
     button = dm.components[0]["components"][0]
     clicked = await harness.double.click(dm, button["custom_id"], reader)
-    assert clicked.content == "Unsubscribed from **Transport**. `/subscribe` brings it back."
+    assert clicked.content == (
+        "Unsubscribed from **Transport** in guild1. `/subscribe` there brings it back."
+    )
     assert await harness.store.subscriptions.for_member(g.id, reader) == []
 
 

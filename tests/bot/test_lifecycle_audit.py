@@ -572,7 +572,9 @@ async def test_leaving_one_server_stops_its_alerts_keeps_the_others_and_old_butt
     # the Unsubscribe button of A's earlier alert still works from the DM
     button = from_a.components[0]["components"][0]["custom_id"]
     clicked = await harness.double.click(from_a, button, member.id)
-    assert clicked.content == "Unsubscribed from **Transport**. `/subscribe` brings it back."
+    assert clicked.content == (
+        "Unsubscribed from **Transport** in guild1. `/subscribe` there brings it back."
+    )
     assert await harness.store.subscriptions.for_member(a.id, member.id) == []
     assert len(await harness.store.subscriptions.for_member(b.id, member.id)) == 1
 

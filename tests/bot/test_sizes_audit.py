@@ -430,7 +430,7 @@ async def test_an_article_carrying_30_of_a_members_50_topics_is_one_dm_and_one_p
     (dm,) = harness.double.dms_to(member)
     assert dm.embeds[0]["title"] == article.title
     why = next(f for f in dm.embeds[0]["fields"] if f["name"] == "Why you got this")
-    assert why["value"] == f"You follow {names[10]} (quality 70)"
+    assert why["value"] == f"You follow {names[10]} in guild1 (quality 70)"
     assert len(posts(harness, g.general.id)) == 1
     assert await digests_at(harness, harness.clock.now + timedelta(days=1)) == 0
 

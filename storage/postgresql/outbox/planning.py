@@ -11,15 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from storage.models import DigestKey
-from storage.outbox import plans
+from storage.outbox import plans, replans
 from storage.outbox.plans import PlanCounts, Publication
 from storage.outbox.removals import PostRemovalQueries
+from storage.outbox.replans import Passing, Replan, ReplanKind
 from storage.outbox.rows import Delivery
 from storage.postgresql.outbox.rows import OutboxQueries
 from storage.timestamps import from_timestamp, to_timestamp
 
 # :guild is NULL for the source's publications: its type cannot come from the value.
-_PLAN_TYPES = {"guild": "bigint"}
+_PLAN_TYPES = {"guild": "bigint", "only": "bigint"}
 
 
 class PgPlanningQueries(OutboxQueries, PostRemovalQueries):
@@ -78,6 +79,69 @@ class PgPlanningQueries(OutboxQueries, PostRemovalQueries):
             # Last, so that a schedule's change waits for the lock only while this commits.
             await self._check_schedules(schedules_version)
         return PlanCounts(channels, members, skipped_old=plans.was_skipped(outcome))
+
+    async def request_replan(
+        self, guild_id: int, kind: ReplanKind, target_id: int, below: int, now: datetime
+    ) -> None:
+        """A bar was lowered from ``below``: the next planning run re-plans (``replans``)."""
+        await self._execute(
+            replans.REQUEST, replans.request_params(guild_id, kind, target_id, below, now)
+        )
+
+    async def replans(self, *, limit: int) -> list[Replan]:
+        """The lowered bars' requests waiting for a planning run, oldest first."""
+        rows = await self._fetch(replans.REQUESTS, {"limit": limit})
+        return [replans.replan_of(tuple(row)) for row in rows]
+
+    async def replan_done(self, replan: Replan) -> None:
+        """The request was served (one made again meanwhile stays)."""
+        await self._execute(replans.DONE, replan.params)
+
+    async def passing(self, guild_id: int, cutoff: datetime, which: Passing) -> list[Publication]:
+        """The guild's publications since ``cutoff`` that ``which`` lists (oldest first)."""
+        rows = await self._fetch(
+            replans.PASSING,
+            which.params(guild_id, cutoff),
+            replans.PASSING_TYPES,
+        )
+        return [Publication(r[0], guild_id, r[1], from_timestamp(r[2])) for r in rows]
+
+    async def write_replan(
+        self,
+        publication: Publication,
+        replan: Replan,
+        *,
+        now: datetime,
+        cutoff: datetime,
+        default_bar: int,
+        default_due: tuple[datetime, datetime],
+        digest_due: Mapping[DigestKey, tuple[datetime, datetime]],
+        story_since: datetime,
+        schedules_version: str | None,
+    ) -> PlanCounts:
+        """Plan the guild's publication again for the replan's targets that have no row of it
+        (see ``storage.outbox.replans``), by ``write_plan``'s rules, atomically."""
+        params = plans.plan_params(
+            publication,
+            now=now,
+            cutoff=cutoff,
+            default_bar=default_bar,
+            default_due=default_due,
+            story_since=story_since,
+        )
+        params |= {"only": replan.only, "kind": replan.kind}
+        params["shared_story"] = int(await self._scalar(plans.SHARED_STORY, params))
+        params.update(_due_arrays(digest_due))
+        members = channels = 0
+        async with self._db.transaction():
+            await self._db.execute(_SORT_MEMORY)
+            await self._execute(replans.FORGET_UNDER_BAR, params, _PLAN_TYPES)
+            if replan.kind in ("", "dm"):
+                members = await self._plan_members(params, _KEEP_EXISTING)
+            if replan.kind in ("", "channel"):
+                channels = await self._execute(_PLAN_CHANNELS + _KEEP_EXISTING, params, _PLAN_TYPES)
+            await self._check_schedules(schedules_version)
+        return PlanCounts(channels, members)
 
     async def _plan_members(self, params: dict[str, Any], keep: str) -> int:
         topics = await self._fetch(_ARTICLE_TOPICS, params)

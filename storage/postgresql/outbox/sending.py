@@ -212,9 +212,10 @@ class PgSendingQueries(OutboxQueries):
             )
         return paused > 0
 
-    async def record_success(self, delivery: Delivery) -> None:
-        """A send worked: the target's failure streak is over."""
-        reset = sends.success_reset(delivery)
+    async def record_success(self, delivery: Delivery, *, resume: Sequence[str] = ()) -> None:
+        """A send worked: the target's failure streak is over, and a member's subscriptions
+        paused for a reason starting with one of ``resume`` go on (in every guild)."""
+        reset = sends.success_reset(delivery, resume)
         if reset is not None:
             await self._execute(*reset)
 
@@ -225,12 +226,13 @@ class PgSendingQueries(OutboxQueries):
         )
         return int(count or 0)
 
-    async def already_told(self, user_id: int, article_pk: int) -> bool:
-        """Whether the member already got this article by DM (through another guild)."""
-        return (
-            await self._scalar(sends.ALREADY_TOLD, {"user": user_id, "article": article_pk})
-            is not None
-        )
+    async def already_told(
+        self, user_id: int, article_pk: int, *, story_since: datetime | None = None
+    ) -> bool:
+        """Whether the member already got this article by DM (through another guild); with
+        ``story_since``, or another article of its story sent since then."""
+        found = await self._scalar(*sends.already_told_params(user_id, article_pk, story_since))
+        return found is not None
 
     async def dm_channel(self, user_id: int) -> int | None:
         """The DM channel id kept for the member, if any."""
@@ -240,6 +242,11 @@ class PgSendingQueries(OutboxQueries):
     async def save_dm_channel(self, user_id: int, channel_id: int) -> None:
         """Keep the member's DM channel id so a DM costs one request, not two."""
         await self._execute(sends.SAVE_DM_CHANNEL, {"user": user_id, "channel": channel_id})
+
+    async def forget_dm_channel(self, user_id: int, channel_id: int) -> None:
+        """Drop the member's kept DM channel id (Discord no longer knows it): the next DM opens
+        one afresh. A newer id kept meanwhile stays."""
+        await self._execute(sends.FORGET_DM_CHANNEL, {"user": user_id, "channel": channel_id})
 
     async def next_digest_due(self) -> datetime | None:
         """When the earliest waiting digest row is due (None when none waits)."""
