@@ -151,7 +151,7 @@ def link_variants(canonical: str) -> list[str]:
 def stored_identity(key: str) -> str:
     """The identity ingest computes today for a stored ``canonical_url``: the same key, but for
     an article set aside under another when two stored ones met under one key (SQLite's
-    migration 0022, PostgreSQL's 0016), whose old key reads as the one it met."""
+    migration 0023, PostgreSQL's 0017), whose old key reads as the one it met."""
     try:
         return canonical_url(key)
     except InvalidUrlError:

@@ -1,5 +1,5 @@
 """Stores made before an article's identity ignored the scheme, a trailing slash and ports 80
-and 443 (SQLite's migration 0022, PostgreSQL's 0016): each key is recomputed as ingest now
+and 443 (SQLite's migration 0023, PostgreSQL's 0017): each key is recomputed as ingest now
 computes it, and where two stored articles meet under one key nothing is deleted, and later
 files go to the one already posted."""
 
@@ -25,8 +25,8 @@ from tests.engines import ENGINES, open_store, postgresql_url, statements
 from tests.factories import write_article
 from tests.storage.legacy import store_at_version
 
-# The schema versions before the new identity: SQLite 0021, PostgreSQL 0015.
-SQLITE_BEFORE, POSTGRESQL_BEFORE = 21, 15
+# The schema versions before the new identity: SQLite 0022, PostgreSQL 0016.
+SQLITE_BEFORE, POSTGRESQL_BEFORE = 22, 16
 AT = 1_790_000_000
 GUILD = 7
 

@@ -2,7 +2,7 @@
 -- :80 from :443; every key is recomputed from the old one, and where several stored articles
 -- meet under one new key, one takes it (the full article, then the planned or posted one, then
 -- the oldest) and each other keeps its old key with '#duplicate' added, which no later file
--- matches: nothing is deleted. SQLite's 0022 says why and what follows; this is the same.
+-- matches: nothing is deleted. SQLite's 0023 says why and what follows; this is the same.
 CREATE TEMP TABLE url_rekey ON COMMIT DROP AS
 WITH split AS (
     SELECT pk, canonical_url AS old, coverage_only, planned_at,

@@ -1,10 +1,11 @@
--- An article's identity (canonical_url, bot/articles/urls.py) no longer tells http from https,
--- nor a path from the same path with a trailing slash, nor :80 from :443: a producer that moves
--- to https or adds a slash and sends a story again must update the article already stored,
--- not store and post it a second time. Every key is recomputed here from the old one (already
--- canonical by the old rule: lower-case scheme and host, no fragment, no tracking, a path that
--- starts with '/'): 'https://', the host without :80 or :443, the path without its trailing
--- slashes (the root stays '/'), the query as it was. PostgreSQL's 0016 does the same.
+-- topicbot schema, version 23: an article's identity (canonical_url, bot/articles/urls.py) no
+-- longer tells http from https, nor a path from the same path with a trailing slash, nor :80
+-- from :443: a producer that moves to https or adds a slash and sends a story again must
+-- update the article already stored, not store and post it a second time. Every key is
+-- recomputed here from the old one (already canonical by the old rule: lower-case scheme and
+-- host, no fragment, no tracking, a path that starts with '/'): 'https://', the host without
+-- :80 or :443, the path without its trailing slashes (the root stays '/'), the query as it
+-- was. PostgreSQL's 0017 does the same.
 --
 -- Where several stored articles meet under one new key (the story stored over http and over
 -- https, or with and without the slash), nothing is deleted and each row keeps its id, posts,
@@ -15,6 +16,7 @@
 -- file matches it and ingest never posts it again, and `/related` lists it once with the
 -- other (it compares keys read through canonical_url). An operator finds them with
 -- `SELECT id, web_url FROM articles WHERE canonical_url LIKE '%#duplicate'`.
+--
 -- Only the rows whose key changes or that meet another are kept, by pk (each is looked up once).
 CREATE TEMP TABLE url_rekey (pk INTEGER PRIMARY KEY, old TEXT NOT NULL, new TEXT NOT NULL,
                              rank INTEGER NOT NULL);
