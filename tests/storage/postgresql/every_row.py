@@ -119,6 +119,8 @@ async def build_store_with_every_row(path: Path, articles: Path) -> None:
         await store.articles.upsert_batch([draft], now, origin_guild_id=OTHER_GUILD)
         await _members_and_moderators(store, now)
         await _deliver_some(store, now)
+        # a feed's bar lowered since the last planning run: its re-plan waits
+        await store.deliveries.request_replan(GUILD, "channel", CHANNEL, 40, now)
     empty = empty_tables(path)
     assert empty == [], f"the test store has no rows in {empty}: add some to this builder"
 
