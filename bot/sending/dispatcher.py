@@ -55,6 +55,14 @@ DigestTimes = Callable[[int | None, datetime], Awaitable[tuple[datetime, datetim
 # Digests are checked for members who left (and sent) this many members at a time: the
 # checks of a slice are asked together, and the first digests need not wait for them all.
 DIGEST_MEMBERS_PER_CHECK = 50
+# A member who got a digest of a kind from a server this recently gets no second one: its
+# items wait for the next digest of that kind. A publication whose write straddles the digest
+# minute commits rows due at that minute just after the digest went out, and the next digest
+# run (at once, or after a run of thousands of digests, minutes later) would send them alone.
+# An hour covers that run (10,000 digests take about 7 minutes at the paced rate) and is far
+# shorter than a digest's period; only a moderator moving the digest time by less than an
+# hour just after a digest meets it, and that server's members then get one digest that day.
+DIGEST_REPEAT_GUARD = timedelta(hours=1)
 # How often the sending job looks for paused feeds whose moderator was not told (the DM at
 # the pause got no answer from Discord, or the process stopped in between).
 PAUSE_NOTICE_SWEEP = timedelta(minutes=15)
@@ -498,15 +506,38 @@ class Dispatcher:
             gone = await self._membership.gone(
                 (row.guild_id, user_id) for (user_id, _), member_rows in part for row in member_rows
             )
+            recent = await self._store.deliveries.recent_digests(
+                [user_id for (user_id, _), _ in part], self._clock() - DIGEST_REPEAT_GUARD
+            )
             for (user_id, mode), member_rows in part:
                 kept = [row for row in member_rows if (row.guild_id, user_id) not in gone]
                 summary.left += len(member_rows) - len(kept)
-                if not kept:
-                    continue
                 try:
-                    await self._send_digest(user_id, mode, kept, summary)
+                    kept = await self._not_repeated(kept, recent, summary)
+                    if kept:
+                        await self._send_digest(user_id, mode, kept, summary)
                 except ClaimLost as lost:
                     self._taken_over(lost.rows, summary)
+
+    async def _not_repeated(
+        self, rows: list[Delivery], recent: set[tuple[int, int, str]], summary: SendSummary
+    ) -> list[Delivery]:
+        """The rows whose server sent their member no digest of their kind lately
+        (``DIGEST_REPEAT_GUARD``); the others are moved to that server's next one."""
+        repeats: dict[int, list[Delivery]] = defaultdict(list)
+        for row in rows:
+            if (row.guild_id, row.target_id, row.mode) in recent:
+                repeats[row.guild_id].append(row)
+        now = self._clock()
+        for guild_id, moved in repeats.items():
+            daily, weekly = await self._digest_times(guild_id, now)
+            mode = moved[0].mode
+            note = f"a {mode} digest had just gone out: the next one"
+            await self._store.deliveries.move_to_next_digest(
+                moved, daily if mode == "daily" else weekly, note
+            )
+            summary.deferred += len(moved)
+        return [row for row in rows if row.guild_id not in repeats]
 
     async def _send_digest(
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary

@@ -16,6 +16,7 @@ class SendSummary:
     to_digest: int = 0
     taken_over: int = 0  # rows another sender took over when this one's lease ran out
     left: int = 0  # rows cancelled: their member left the server they came from
+    deferred: int = 0  # digest rows moved on: their member had just had that digest
     paused: list[str] = field(default_factory=list)
     full: bool = False  # the run took as many rows as it could: more may be due
 
@@ -28,6 +29,7 @@ class SendSummary:
         self.to_digest += other.to_digest
         self.taken_over += other.taken_over
         self.left += other.left
+        self.deferred += other.deferred
         self.paused += other.paused
         self.full = other.full
 
@@ -40,6 +42,8 @@ class SendSummary:
             text += f", {self.taken_over} taken over by another sender or cancelled meanwhile"
         if self.left:
             text += f", {self.left} cancelled (the member left the server)"
+        if self.deferred:
+            text += f", {self.deferred} to the next digest (one had just gone out)"
         return text + (f"; paused: {', '.join(self.paused)}" if self.paused else "")
 
     @property
@@ -53,4 +57,5 @@ class SendSummary:
             or self.to_digest
             or self.taken_over
             or self.left
+            or self.deferred
         )

@@ -12,6 +12,7 @@ from storage.database import Database, Params
 from storage.outbox import plans, sends
 from storage.outbox.removals import PostRemovalQueries
 from storage.outbox.rows import DELIVERY, DELIVERY_FROM, KEY_MATCH, Delivery, TargetKind
+from storage.sql import chunks
 from storage.timestamps import from_timestamp, to_timestamp
 
 
@@ -149,6 +150,22 @@ class SendingQueries(PostRemovalQueries):
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None:
         """Over the hourly cap: send it with the next daily digest instead."""
         await self._update_rows(sends.TO_DIGEST, [row], {"at": to_timestamp(due), "note": note})
+
+    async def move_to_next_digest(self, rows: Sequence[Delivery], due: datetime, note: str) -> None:
+        """Digest rows that wait for the next digest of their kind (at ``due``) instead."""
+        await self._update_rows(sends.TO_NEXT_DIGEST, rows, {"at": to_timestamp(due), "note": note})
+
+    async def recent_digests(
+        self, user_ids: Sequence[int], since: datetime
+    ) -> set[tuple[int, int, str]]:
+        """(server, member, kind) of the digest DMs sent to ``user_ids`` since ``since``."""
+        found: set[tuple[int, int, str]] = set()
+        for part in chunks(sorted(set(user_ids)), sends.USERS_PER_STATEMENT):
+            rows = await self._db.fetch_all(
+                sends.recent_digests(len(part)), sends.recent_digests_params(part, since)
+            )
+            found |= {(int(row[0]), int(row[1]), str(row[2])) for row in rows}
+        return found
 
     async def dm_channel(self, user_id: int) -> int | None:
         """The DM channel id kept for the member, if any."""

@@ -37,6 +37,7 @@ SENT = "state = 'sent', message_id = :message_id, sent_at = :now, last_error = N
 RETRY = "attempts = attempts + 1, next_attempt_at = :at, last_error = :error"
 GIVE_UP = "state = :state, attempts = attempts + 1, last_error = :error"
 TO_DIGEST = "mode = 'daily', next_attempt_at = :at, note = ltrim(note || ' · ' || :note, ' ·')"
+TO_NEXT_DIGEST = "next_attempt_at = :at, note = ltrim(note || ' · ' || :note, ' ·')"
 
 INSTANT_DMS_SINCE = (
     "SELECT count(*) FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
@@ -69,6 +70,27 @@ def already_told_params(
     if story_since is None:
         return ALREADY_TOLD, params
     return ALREADY_TOLD_OF_STORY, params | {"story_since": to_timestamp(story_since)}
+
+
+# Members per ``recent_digests`` statement: well under either engine's bound-parameter limit.
+USERS_PER_STATEMENT = 300
+
+
+def recent_digests(users: int) -> str:
+    """Which servers sent members ``:u0``.. ``:u{users-1}`` a digest DM of which kind since
+    ``:since`` (read through the members' sent DMs, ``deliveries_sent_dms``): one row per
+    (server, member, kind). A digest run asks it once per slice of members."""
+    names = ", ".join(f":u{n}" for n in range(users))
+    return (
+        "SELECT DISTINCT guild_id, target_id, mode FROM deliveries "
+        f"WHERE target_id IN ({names}) AND sent_at >= :since AND target_kind = 'dm' "
+        "AND state = 'sent' AND mode IN ('daily', 'weekly')"
+    )
+
+
+def recent_digests_params(user_ids: Sequence[int], since: datetime) -> dict[str, int]:
+    """The parameters of ``recent_digests(len(user_ids))``."""
+    return {"since": to_timestamp(since)} | {f"u{n}": user for n, user in enumerate(user_ids)}
 
 
 STILL_PENDING = f"SELECT 1 FROM deliveries WHERE {KEY_MATCH} AND state = 'pending'"

@@ -319,6 +319,55 @@ async def test_a_planning_run_across_the_digest_minute_brings_no_second_digest(
     assert "Planned after eight" in tomorrow.embeds[0]["description"]
 
 
+async def test_a_plan_written_across_the_digest_minute_waits_for_the_next_digest(
+    harness: Harness,
+):
+    g, other = harness.first, harness.second
+    reader, elsewhere = g.members[0].id, other.members[0].id
+    minute = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)  # the default daily digest
+    harness.clock.now = minute - timedelta(seconds=2)
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await story(harness, 1, title="Waiting since last night")
+    await harness.plan()
+    await follow(harness, other, elsewhere, "Transport", delivery="daily")
+    await story(harness, 2, title="Written across eight")
+    deliveries = harness.store.deliveries
+    write_plan = deliveries.write_plan
+    digests_mid_write: list[int] = []
+
+    async def the_digest_goes_out_while_the_plan_is_written(*args: Any, **kw: Any) -> Any:
+        # its moments were read at 07:59:58; a big fan-out commits a second after 08:00
+        harness.clock.now = minute
+        digests_mid_write.append((await harness.bot.dispatcher.send_digests()).sent)
+        return await write_plan(*args, **kw)
+
+    deliveries.write_plan = the_digest_goes_out_while_the_plan_is_written  # type: ignore[method-assign]
+    try:
+        await harness.plan()
+    finally:
+        deliveries.write_plan = write_plan  # type: ignore[method-assign]
+    assert digests_mid_write == [1]
+    harness.clock.advance(seconds=1)
+    late = await harness.bot.dispatcher.send_digests()
+    # the reader had this morning's digest a second ago: no second one; the member of the
+    # other server, who had none from it, gets theirs
+    assert (late.sent, late.deferred) == (1, 1)
+    (today,) = harness.double.dms_to(reader)
+    assert "Waiting since last night" in today.embeds[0]["description"]
+    (theirs,) = harness.double.dms_to(elsewhere)
+    assert "Written across eight" in theirs.embeds[0]["description"]
+    harness.clock.now = minute + timedelta(hours=23)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    harness.clock.now = minute + timedelta(days=1)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    tomorrow = harness.double.dms_to(reader)[-1]
+    assert "Written across eight" in tomorrow.embeds[0]["description"]
+    assert "Waiting since last night" not in tomorrow.embeds[0]["description"]
+    listed = await harness.slash(g, reader, "subscriptions")
+    assert "sent 2 · pending 0 · failed 0" in listed.embeds[0]["description"]
+
+
 async def test_instant_dms_over_the_hourly_cap_go_to_the_next_digest(make_harness):
     harness = await make_harness(delivery={"dm_cap_per_hour": 2})
     g = harness.first

@@ -21,6 +21,7 @@ from storage.outbox import sends
 from storage.outbox.rows import DELIVERY, DELIVERY_JOINS, Delivery, DeliveryKey, TargetKind
 from storage.outbox.sends import ClaimLost
 from storage.postgresql.outbox.rows import OutboxQueries, deliveries
+from storage.sql import chunks
 from storage.timestamps import from_timestamp, to_timestamp
 
 # Free to claim: nobody's, or its lease has run out.
@@ -187,6 +188,22 @@ class PgSendingQueries(OutboxQueries):
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None:
         """Over the hourly cap: send it with the next daily digest instead."""
         await self._write_back(sends.TO_DIGEST, [row], {"at": to_timestamp(due), "note": note})
+
+    async def move_to_next_digest(self, rows: Sequence[Delivery], due: datetime, note: str) -> None:
+        """Digest rows that wait for the next digest of their kind (at ``due``) instead."""
+        await self._write_back(sends.TO_NEXT_DIGEST, rows, {"at": to_timestamp(due), "note": note})
+
+    async def recent_digests(
+        self, user_ids: Sequence[int], since: datetime
+    ) -> set[tuple[int, int, str]]:
+        """(server, member, kind) of the digest DMs sent to ``user_ids`` since ``since``."""
+        found: set[tuple[int, int, str]] = set()
+        for part in chunks(sorted(set(user_ids)), sends.USERS_PER_STATEMENT):
+            rows = await self._fetch(
+                sends.recent_digests(len(part)), sends.recent_digests_params(part, since)
+            )
+            found |= {(int(row[0]), int(row[1]), str(row[2])) for row in rows}
+        return found
 
     async def fail_pending_for_target(self, kind: TargetKind, target_id: int, error: str) -> int:
         """Fail, without a request, every other pending row for a target Discord refused."""
