@@ -126,8 +126,7 @@ class Readers(commands.Cog):
             delivery=delivery,
         )
         saved = subscribed.saved
-        moved = saved.previous_delivery not in (None, saved.subscription.delivery)
-        if moved and self.bot.jobs is not None:
+        if subscribed.moved and self.bot.jobs is not None:
             await self.bot.jobs.wake_when_wanted()  # waiting digest items may now be due sooner
         verb = "Subscribed to" if saved.created else "Updated your subscription to"
         passing = now_passing(subscribed.now_passing, _COMING[saved.subscription.delivery])

@@ -56,6 +56,7 @@ class Subscribed:
 
     saved: SubscriptionSaved
     now_passing: int = 0
+    moved: int = 0  # waiting digest items that follow the new delivery (``_follow_delivery``)
 
 
 class SubscriptionService:
@@ -117,8 +118,12 @@ class SubscriptionService:
                 f"You follow {error.count} topics here, and at most {error.cap} are allowed "
                 f"now. Use `/unsubscribe` on {error.count - error.cap + 1} of them to make room."
             ) from None
-        if saved.previous_delivery not in (None, mode):
-            await self._follow_delivery(guild_id, user_id)
+        moved = 0
+        # A new subscription too: after /unsubscribe and /subscribe again, what still waits
+        # for the old one (cancelled only when due, and taken by the new one then) follows the
+        # delivery chosen now, as a change of delivery does.
+        if saved.created or saved.previous_delivery != mode:
+            moved = await self._follow_delivery(guild_id, user_id)
         passing = 0
         if saved.previous_min_quality is not None:
             passing = await self._lowering.subscription_saved(
@@ -126,7 +131,7 @@ class SubscriptionService:
             )
         # subscribing here shows they are in the server: their first alert need not ask
         await self._store.members.seen(guild_id, user_id, self._clock())
-        return Subscribed(saved, passing)
+        return Subscribed(saved, passing, moved)
 
     async def _follow_delivery(self, guild_id: int, user_id: int) -> int:
         """What waits for the member's digests here follows their new delivery mode."""

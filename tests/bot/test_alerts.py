@@ -279,6 +279,39 @@ async def test_what_waits_for_a_digest_follows_a_members_new_delivery_mode(harne
     assert "sent 1 · pending 0 · failed 0" in listed.embeds[0]["description"]
 
 
+async def test_unsubscribing_and_subscribing_again_is_a_change_of_delivery(harness: Harness):
+    g = harness.first
+    harness.clock.now = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)  # Wednesday; digests at 08:00
+    weekly, instant, same = (member.id for member in g.members[:3])
+    await story(harness, 0, published=False)
+    for member in (weekly, instant, same):
+        await follow(harness, g, member, "Transport", delivery="daily")
+    await story(harness, 1, title="Waiting since Wednesday")
+    await harness.deliver()  # each waits for Thursday's daily digest
+
+    for member, delivery in ((weekly, "weekly"), (instant, "instant"), (same, "daily")):
+        left = await harness.slash(g, member, "unsubscribe", {"topic": "Transport"})
+        assert left.content.startswith("Unsubscribed"), left.content
+        await follow(harness, g, member, "Transport", delivery=delivery)
+    await harness.deliver()
+    (alert,) = harness.double.dms_to(instant)  # instant now: it comes at once
+    assert alert.embeds[0]["title"] == "Waiting since Wednesday"
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, 1, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    assert harness.double.dms_to(weekly) == []  # weekly now: not in Thursday's daily digest
+    (daily,) = harness.double.dms_to(same)  # daily again: once, neither lost nor doubled
+    assert "Waiting since Wednesday" in daily.embeds[0]["description"]
+    harness.clock.now = datetime(2026, 6, 15, 8, 0, 1, tzinfo=UTC)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    (digest,) = harness.double.dms_to(weekly)
+    assert digest.embeds[0]["title"] == "Your weekly digest"
+    assert "Waiting since Wednesday" in digest.embeds[0]["description"]
+    for member in (weekly, instant, same):
+        assert len(harness.double.dms_to(member)) == 1
+        listed = await harness.slash(g, member, "subscriptions")
+        assert "sent 1 · pending 0 · failed 0" in listed.embeds[0]["description"]
+
+
 async def test_a_planning_run_across_the_digest_minute_brings_no_second_digest(
     harness: Harness,
 ):
