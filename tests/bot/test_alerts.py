@@ -401,6 +401,34 @@ async def test_a_plan_written_across_the_digest_minute_waits_for_the_next_digest
     assert "sent 2 · pending 0 · failed 0" in listed.embeds[0]["description"]
 
 
+async def test_a_digest_time_moved_just_after_a_digest_brings_no_second_that_day(
+    harness: Harness,
+):
+    g = harness.first
+    reader = g.members[0].id
+    minute = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)  # the default daily digest
+    harness.clock.now = minute - timedelta(hours=1)
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport", delivery="daily")
+    await story(harness, 1, title="In the eight o'clock digest")
+    await harness.plan()
+    harness.clock.now = minute
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    harness.clock.now = minute + timedelta(minutes=5)
+    await story(harness, 2, title="Planned after eight")
+    await harness.plan()  # waits for tomorrow's 08:00
+    moved = await harness.slash(g, g.moderator.id, "settings", {"digest_time": "08:30"})
+    assert moved.content == "Saved."
+    # 08:30 today is the new next moment, but the reader had today's digest half an hour ago
+    harness.clock.now = minute + timedelta(minutes=30)
+    assert (await harness.bot.dispatcher.send_digests()).deferred == 1
+    assert len(harness.double.dms_to(reader)) == 1
+    harness.clock.now = minute + timedelta(days=1, minutes=30)
+    assert (await harness.bot.dispatcher.send_digests()).sent == 1
+    tomorrow = harness.double.dms_to(reader)[-1]
+    assert "Planned after eight" in tomorrow.embeds[0]["description"]
+
+
 async def test_instant_dms_over_the_hourly_cap_go_to_the_next_digest(make_harness):
     harness = await make_harness(delivery={"dm_cap_per_hour": 2})
     g = harness.first
