@@ -5,6 +5,7 @@ files go to the one already posted."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -24,6 +25,7 @@ from storage.prepare import short_id
 from tests.engines import ENGINES, open_store, postgresql_url, statements
 from tests.factories import write_article
 from tests.storage.legacy import store_at_version
+from tests.waiting import eventually
 
 # The schema versions before the new identity: SQLite 0022, PostgreSQL 0016.
 SQLITE_BEFORE, POSTGRESQL_BEFORE = 22, 16
@@ -255,3 +257,40 @@ async def test_related_lists_two_articles_that_met_under_one_key_once(migrate: M
         _, results = await RelatedService(store).for_story(GUILD, short_id(story))
     listed = [r.article.title for r in results]
     assert listed == ["Island ferries get a pilot"]
+
+
+async def test_an_old_process_writing_while_postgresql_migrates_neither_fails_nor_is_skipped(
+    postgresql_database_url: str,
+):
+    # A rolling upgrade: the old process (holding the worker lease) ingests while a new one
+    # migrates. Its transaction stores the https copy of a posted story, and an http link of
+    # the old kind, as the migration begins.
+    url = postgresql_database_url
+    await postgresql_before(url, rows(alone=[], met=MET[:1]))
+    old_process = await asyncpg.connect(url)
+    written = rows(
+        alone=["http://late.example/x/"], met=[("https://news.example/story", False, False)]
+    )
+    try:
+        async with old_process.transaction():
+            await old_process.executemany(numbered(INSERT), written[:1] + written[-1:])
+            opening = asyncio.create_task(open_store(Path("unused"), url))
+            await eventually(lambda: waiting_for_a_lock(old_process), "the migration waits")
+        async with await opening as store:
+            keys = await keys_by_id(store)
+    finally:
+        await old_process.close()
+    assert keys == {
+        short_id("http://news.example/story"): "https://news.example/story",
+        short_id("https://news.example/story"): "https://news.example/story#duplicate",
+        short_id("http://late.example/x/"): "https://late.example/x",
+    }
+
+
+async def waiting_for_a_lock(other: asyncpg.Connection) -> bool:
+    """Whether another session than ``other`` waits for a lock (the migrating one)."""
+    return bool(
+        await other.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+        )
+    )

@@ -3,6 +3,11 @@
 -- meet under one new key, one takes it (the full article, then the planned or posted one, then
 -- the oldest) and each other keeps its old key with '#duplicate' added, which no later file
 -- matches: nothing is deleted. SQLite's 0023 says why and what follows; this is the same.
+-- An older process still running (a rolling upgrade) may store articles meanwhile: held off
+-- until the commit (its ingest waits about a second a 100,000 articles), since a row it wrote
+-- after the keys below were read would keep its old key, or take one the rekeying gives and
+-- fail the migration (a duplicate key); SQLite's 0023 holds the file's write lock anyway.
+LOCK TABLE articles IN SHARE ROW EXCLUSIVE MODE;
 CREATE TEMP TABLE url_rekey ON COMMIT DROP AS
 WITH split AS (
     SELECT pk, canonical_url AS old, coverage_only, planned_at,
