@@ -66,4 +66,9 @@ UPDATE articles SET canonical_url = canonical_url || '#duplicate'
 WHERE pk IN (SELECT pk FROM url_rekey WHERE rank > 1);
 UPDATE articles SET canonical_url = (SELECT new FROM url_rekey k WHERE k.pk = articles.pk)
 WHERE pk IN (SELECT pk FROM url_rekey WHERE rank = 1 AND new <> old);
+-- The others not yet planned (a copy the old rule stored just before the upgrade) are never
+-- planned: the one keeping the key goes out, and theirs would be the same story posted and
+-- alerted again. plan_outcome 'duplicate' says why they went nowhere.
+UPDATE articles SET planned_at = CAST(strftime('%s', 'now') AS INTEGER), plan_outcome = 'duplicate'
+WHERE pk IN (SELECT pk FROM url_rekey WHERE rank > 1) AND planned_at IS NULL;
 DROP TABLE url_rekey;

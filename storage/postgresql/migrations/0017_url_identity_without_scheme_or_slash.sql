@@ -57,3 +57,6 @@ UPDATE articles a SET canonical_url = a.canonical_url || '#duplicate'
 FROM url_rekey k WHERE k.pk = a.pk AND k.rank > 1;
 UPDATE articles a SET canonical_url = k.new
 FROM url_rekey k WHERE k.pk = a.pk AND k.rank = 1 AND k.new <> k.old;
+-- the others not yet planned are never planned (SQLite's 0023 says why)
+UPDATE articles a SET planned_at = extract(epoch FROM now())::bigint, plan_outcome = 'duplicate'
+FROM url_rekey k WHERE k.pk = a.pk AND k.rank > 1 AND a.planned_at IS NULL;
