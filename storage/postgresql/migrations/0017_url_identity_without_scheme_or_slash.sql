@@ -60,3 +60,11 @@ FROM url_rekey k WHERE k.pk = a.pk AND k.rank = 1 AND k.new <> k.old;
 -- the others not yet planned are never planned (SQLite's 0023 says why)
 UPDATE articles a SET planned_at = extract(epoch FROM now())::bigint, plan_outcome = 'duplicate'
 FROM url_rekey k WHERE k.pk = a.pk AND k.rank > 1 AND a.planned_at IS NULL;
+-- and their rows waiting for a target the one keeping the key reached, or will, are cancelled
+UPDATE deliveries x SET state = 'cancelled', last_error = 'duplicate'
+FROM url_rekey k JOIN articles w ON w.canonical_url = k.new
+WHERE k.pk = x.article_pk AND k.rank > 1 AND x.state = 'pending'
+  AND EXISTS (
+      SELECT 1 FROM deliveries d
+      WHERE d.article_pk = w.pk AND d.guild_id = x.guild_id AND d.target_kind = x.target_kind
+        AND d.target_id = x.target_id AND d.state IN ('pending', 'sent'));
