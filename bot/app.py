@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pkgutil
 from typing import Any
@@ -148,6 +149,8 @@ class TopicBot(ServiceBot):
         )
         self._sync_on_start = sync_on_start
         self._max_concurrency: int | None = None
+        # set once the first close() has done all of its work
+        self._closed_fully: asyncio.Event | None = None
         self.identify_pacer = IdentifyPacer(self._fetch_max_concurrency, identify_slots)
 
     async def _take_over_outbox(self) -> None:
@@ -217,13 +220,29 @@ class TopicBot(ServiceBot):
 
     async def close(self) -> None:
         """Stop the jobs (giving the worker lease up) and the endpoints, disconnect, then free
-        the posts this run's presses were deleting and got no answer for."""
+        the posts this run's presses were deleting and got no answer for. A second call (the
+        bot's context, once a signal's close ended its run) waits for the first to finish."""
+        if self._closed_fully is not None:
+            await self._closed_fully.wait()
+            return
+        self._closed_fully = asyncio.Event()
+        try:
+            await self._close_once()
+        finally:
+            self._closed_fully.set()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        # discord.py's own waits for its half of close() only (the disconnect), and the runner
+        # closes the store right after: the whole of ours, the posts freed, must be done first.
+        await self.close()
+
+    async def _close_once(self) -> None:
         if self.leadership is not None:
             await self.leadership.stop()
         await self.identify_pacer.close()
         if self.observability is not None:
             await self.observability.stop()
-        closing = not self.is_closed()  # closed twice (a signal, then the context), freed once
+        closing = not self.is_closed()  # never connected and closed: nothing was claimed
         await super().close()
         if not closing:
             return

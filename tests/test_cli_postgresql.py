@@ -260,3 +260,44 @@ def test_an_unknown_database_is_named(tmp_path, config, postgresql_server_url):
     address = f"{parts.username or 'postgres'}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}"
     result = run_with(urlunsplit(parts._replace(netloc=address)), tmp_path, config, "stats")
     assert_one_line_exit_3(result, "the database 'no_such_topicbot_db' does not exist")
+
+
+@pytest.mark.parametrize("command", ["stats", "ingest"])
+def test_a_database_a_newer_topicbot_migrated_is_refused(
+    tmp_path, config, postgresql_database_url, command
+):
+    # as an older topicbot finds it once a newer one has migrated it (a rolling upgrade's
+    # process restarted on the old version): it must not write by the rules it predates
+    env = {"TOPICBOT_DATABASE_URL": postgresql_database_url}
+    assert topicbot("stats", "--config", str(config), cwd=tmp_path, env=env).returncode == 0
+    newest = asyncio.run(record_a_newer_migration(postgresql_database_url))
+    write_article(tmp_path / "inbox", "a.md")
+    args = [command, *(["inbox"] if command == "ingest" else []), "--config", str(config)]
+    result = topicbot(*args, cwd=tmp_path, env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"topicbot: the store failed: the PostgreSQL database is at schema version "
+        f"{newest + 1}, newer than this topicbot understands ({newest}); upgrade topicbot"
+    )
+    assert asyncio.run(article_count(postgresql_database_url)) == 0
+
+
+async def record_a_newer_migration(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        newest = int(await connection.fetchval("SELECT max(version) FROM schema_migrations"))
+        await connection.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_a_newer_topicbot')",
+            newest + 1,
+        )
+    finally:
+        await connection.close()
+    return newest
+
+
+async def article_count(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM articles"))
+    finally:
+        await connection.close()

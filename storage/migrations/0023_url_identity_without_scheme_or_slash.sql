@@ -66,4 +66,18 @@ UPDATE articles SET canonical_url = canonical_url || '#duplicate'
 WHERE pk IN (SELECT pk FROM url_rekey WHERE rank > 1);
 UPDATE articles SET canonical_url = (SELECT new FROM url_rekey k WHERE k.pk = articles.pk)
 WHERE pk IN (SELECT pk FROM url_rekey WHERE rank = 1 AND new <> old);
+-- The others not yet planned (a copy the old rule stored just before the upgrade) are never
+-- planned: the one keeping the key goes out, and theirs would be the same story posted and
+-- alerted again. plan_outcome 'duplicate' says why they went nowhere.
+UPDATE articles SET planned_at = CAST(strftime('%s', 'now') AS INTEGER), plan_outcome = 'duplicate'
+WHERE pk IN (SELECT pk FROM url_rekey WHERE rank > 1) AND planned_at IS NULL;
+-- Their rows still waiting for a channel or member that the one keeping the key reached, or
+-- will, are cancelled (last_error 'duplicate'): the same story there twice. The rest stay.
+UPDATE deliveries SET state = 'cancelled', last_error = 'duplicate'
+WHERE state = 'pending' AND article_pk IN (SELECT pk FROM url_rekey WHERE rank > 1)
+  AND EXISTS (
+      SELECT 1 FROM url_rekey k JOIN articles w ON w.canonical_url = k.new
+      JOIN deliveries d ON d.article_pk = w.pk AND d.guild_id = deliveries.guild_id
+          AND d.target_kind = deliveries.target_kind AND d.target_id = deliveries.target_id
+      WHERE k.pk = deliveries.article_pk AND d.state IN ('pending', 'sent'));
 DROP TABLE url_rekey;

@@ -64,8 +64,10 @@ async def migrate(connection: Connection) -> list[int]:
     try:
         await connection.execute(VERSION_TABLE)
         done = {row[0] for row in await connection.fetch("SELECT version FROM schema_migrations")}
+        known = migrations()
+        _refuse_a_newer_schema(done, known[-1].version)
         applied = []
-        for migration in migrations():
+        for migration in known:
             if migration.version in done:
                 continue
             log.info("applying PostgreSQL schema migration %s", migration.name)
@@ -81,6 +83,17 @@ async def migrate(connection: Connection) -> list[int]:
         return applied
     finally:
         await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+def _refuse_a_newer_schema(done: set[int], latest: int) -> None:
+    """An older topicbot started on a database a newer one migrated would write it by the
+    rules the migrations changed (such as keying links the old way), as SQLite's store refuses."""
+    newest = max(done, default=0)
+    if newest > latest:
+        raise StoreError(
+            f"the PostgreSQL database is at schema version {newest}, newer than this topicbot "
+            f"understands ({latest}); upgrade topicbot"
+        )
 
 
 async def fill_topic_folds(connection: Connection) -> None:

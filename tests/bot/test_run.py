@@ -211,3 +211,28 @@ async def test_worker_and_sync_commands_say_in_one_line_when_discord_cannot_be_r
     assert process.log.splitlines()[-1].startswith(
         "topicbot: cannot reach Discord at http://127.0.0.1:9/api/v10: "
     )
+
+
+async def test_sigterm_on_postgresql_stops_cleanly_with_the_store_still_open_to_the_last(
+    discord_double: DiscordDouble, tmp_path, postgresql_database_url
+):
+    # At close the bot frees the posts its presses were deleting: the store must not be
+    # closed under it (it was, on PostgreSQL: "could not offer again ...: pool is closing").
+    build_world(discord_double, guilds=1)
+    config = tmp_path / "topicbot.yaml"
+    config.write_text(
+        "discord:\n"
+        f"  api_base: {discord_double.api_base}\n"
+        f"  gateway_url: {discord_double.gateway_url}\n"
+        "storage:\n  backend: postgresql\n"
+        "ingest:\n  inbox_dir: inbox\n"
+    )
+    env = {"TOPICBOT_DATABASE_URL": postgresql_database_url}
+    bot = await start_topicbot(config, discord_double.token, env=env)
+    try:
+        await bot.wait_for_log("connected as")
+    finally:
+        code = await bot.stop()
+    assert code == 0, bot.log
+    assert " WARNING " not in bot.log, bot.log
+    assert "stopped cleanly" in bot.log

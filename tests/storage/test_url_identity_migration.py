@@ -5,9 +5,11 @@ files go to the one already posted."""
 
 from __future__ import annotations
 
+import asyncio
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from storage.prepare import short_id
 from tests.engines import ENGINES, open_store, postgresql_url, statements
 from tests.factories import write_article
 from tests.storage.legacy import store_at_version
+from tests.waiting import eventually
 
 # The schema versions before the new identity: SQLite 0022, PostgreSQL 0016.
 SQLITE_BEFORE, POSTGRESQL_BEFORE = 22, 16
@@ -69,6 +72,11 @@ INSERT = (
     "coverage_only, planned_at, content_hash, ingested_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'legacy', ?, ?)"
 )
+# (article pk, target kind, target id, state): rows as the old code's planner wrote them
+INSERT_DELIVERY = (
+    "INSERT INTO deliveries (guild_id, article_pk, target_kind, target_id, mode, state, "
+    f"next_attempt_at, created_at) VALUES ({GUILD}, ?, ?, ?, 'instant', ?, {AT}, {AT})"
+)
 
 
 def rows(
@@ -83,16 +91,21 @@ def rows(
     return found
 
 
-async def sqlite_before(path: Path, written: list[tuple[Any, ...]]) -> None:
+async def sqlite_before(
+    path: Path, written: list[tuple[Any, ...]], sends: Sequence[tuple[Any, ...]] = ()
+) -> None:
     connection = await store_at_version(path, SQLITE_BEFORE)
     try:
         await connection.executemany(INSERT, written)
+        await connection.executemany(INSERT_DELIVERY, sends)
         await connection.commit()
     finally:
         await connection.close()
 
 
-async def postgresql_before(url: str, written: list[tuple[Any, ...]]) -> None:
+async def postgresql_before(
+    url: str, written: list[tuple[Any, ...]], sends: Sequence[tuple[Any, ...]] = ()
+) -> None:
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(VERSION_TABLE)
@@ -105,11 +118,12 @@ async def postgresql_before(url: str, written: list[tuple[Any, ...]]) -> None:
                     migration.name,
                 )
         await connection.executemany(numbered(INSERT), written)
+        await connection.executemany(numbered(INSERT_DELIVERY), sends)
     finally:
         await connection.close()
 
 
-Migrate = Callable[[list[tuple[Any, ...]]], AbstractAsyncContextManager[Any]]
+Migrate = Callable[..., AbstractAsyncContextManager[Any]]
 
 
 @pytest.fixture(params=ENGINES)
@@ -120,11 +134,13 @@ def migrate(request: pytest.FixtureRequest, tmp_path: Path) -> Migrate:
     path = tmp_path / "topicbot.db"
 
     @asynccontextmanager
-    async def opened(written: list[tuple[Any, ...]]) -> AsyncIterator[Any]:
+    async def opened(
+        written: list[tuple[Any, ...]], sends: Sequence[tuple[Any, ...]] = ()
+    ) -> AsyncIterator[Any]:
         if url is None:
-            await sqlite_before(path, written)
+            await sqlite_before(path, written, sends)
         else:
-            await postgresql_before(url, written)
+            await postgresql_before(url, written, sends)
         async with await open_store(path, url) as store:
             yield store
 
@@ -255,3 +271,81 @@ async def test_related_lists_two_articles_that_met_under_one_key_once(migrate: M
         _, results = await RelatedService(store).for_story(GUILD, short_id(story))
     listed = [r.article.title for r in results]
     assert listed == ["Island ferries get a pilot"]
+
+
+async def test_an_old_process_writing_while_postgresql_migrates_neither_fails_nor_is_skipped(
+    postgresql_database_url: str,
+):
+    # A rolling upgrade: the old process (holding the worker lease) ingests while a new one
+    # migrates. Its transaction stores the https copy of a posted story, and an http link of
+    # the old kind, as the migration begins.
+    url = postgresql_database_url
+    await postgresql_before(url, rows(alone=[], met=MET[:1]))
+    old_process = await asyncpg.connect(url)
+    written = rows(
+        alone=["http://late.example/x/"], met=[("https://news.example/story", False, False)]
+    )
+    try:
+        async with old_process.transaction():
+            await old_process.executemany(numbered(INSERT), written[:1] + written[-1:])
+            opening = asyncio.create_task(open_store(Path("unused"), url))
+            await eventually(lambda: waiting_for_a_lock(old_process), "the migration waits")
+        async with await opening as store:
+            keys = await keys_by_id(store)
+    finally:
+        await old_process.close()
+    assert keys == {
+        short_id("http://news.example/story"): "https://news.example/story",
+        short_id("https://news.example/story"): "https://news.example/story#duplicate",
+        short_id("http://late.example/x/"): "https://late.example/x",
+    }
+
+
+async def waiting_for_a_lock(other: asyncpg.Connection) -> bool:
+    """Whether another session than ``other`` waits for a lock (the migrating one)."""
+    return bool(
+        await other.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+        )
+    )
+
+
+async def test_a_story_stored_twice_and_not_yet_planned_is_posted_once(migrated: Any):
+    # The old rule stored a story again when its file came back over https (or with a slash):
+    # the copy not yet planned at the upgrade would be posted and alerted a second time.
+    cutoff = datetime.fromtimestamp(AT - 3600, UTC)
+    waiting = {p.article_pk for p in await migrated.deliveries.unplanned(cutoff, limit=100)}
+    pks = dict(await migrated._db.fetch_all("SELECT canonical_url, pk FROM articles"))
+    duplicates = {pk for key, pk in pks.items() if str(key).endswith("#duplicate")}
+    assert duplicates and not waiting & duplicates
+    # the one that keeps the key goes out, once: "t" was stored three times, never planned
+    assert pks["https://news.example/t"] in waiting
+    assert pks["https://news.example/cov"] in waiting  # the full article, known first as coverage
+
+
+async def test_a_story_planned_twice_reaches_no_target_twice(migrate: Migrate):
+    # Both copies planned before the upgrade; the posted one reached the channel and one
+    # member, the other's rows wait: only where the first never went may the second go.
+    posted, again = "http://news.example/d", "https://news.example/d/"
+    sends = [
+        (1, "channel", 80, "sent"),
+        (1, "dm", 10, "pending"),
+        (2, "channel", 80, "pending"),  # the channel has the story: cancelled
+        (2, "dm", 10, "pending"),  # so will member 10: cancelled
+        (2, "dm", 11, "pending"),  # member 11 gets it from this copy only: kept
+        (1, "dm", 12, "dead"),
+        (2, "dm", 12, "pending"),  # the first never reached member 12: kept
+    ]
+    written = rows(alone=[], met=[(posted, False, True), (again, False, True)])
+    async with migrate(written, sends) as store:
+        due = await store.deliveries.due(datetime.fromtimestamp(AT + 60, UTC), limit=100)
+        states = {
+            (pk, kind, target): (state, error)
+            for pk, kind, target, state, error in await store._db.fetch_all(
+                "SELECT article_pk, target_kind, target_id, state, last_error FROM deliveries"
+            )
+        }
+    assert sorted((d.article_pk, d.target_kind, d.target_id) for d in due) == [
+        (1, "dm", 10), (2, "dm", 11), (2, "dm", 12)
+    ]  # fmt: skip
+    assert states[(2, "channel", 80)] == ("cancelled", "duplicate")
