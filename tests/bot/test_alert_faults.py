@@ -228,10 +228,11 @@ async def test_a_global_429_mid_backlog_breeds_no_more(harness: Harness):
         "POST", r"^/channels/\d+/messages$", 429, retry_after=1.0, is_global=True
     )
     assert (await sending).sent == 150
-    # Discord's own limits: met at most once. The double counts fixed one-second windows and
+    # Discord's own limits: met at most twice. The double counts fixed one-second windows and
     # the bot paces by its own clock, so on a loaded machine (CI's eight test processes) a
-    # stalled event loop can put one request over at a window's edge; the bug bred a score.
-    assert harness.double.rate_limit_hits <= 1
+    # stalled event loop can put a request over at a window's edge, once before the hold and
+    # once after it (seen in CI, 2 of 150); the bug bred a score.
+    assert harness.double.rate_limit_hits <= 2
 
 
 def message_creates(harness: Harness) -> list[float]:
