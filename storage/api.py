@@ -445,6 +445,10 @@ class DeliveriesApi(Protocol):
         self, user_id: int, article_pk: int, *, story_since: datetime | None = None
     ) -> bool: ...
 
+    async def told_of(
+        self, user_id: int, article_pks: Sequence[int], *, story_since: datetime | None = None
+    ) -> set[int]: ...
+
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None: ...
 
     async def move_to_next_digest(

@@ -229,10 +229,12 @@ class Dispatcher:
         story within the story window, by DM: through another of their servers (each server
         plans its own rows), an alert or a digest alike. One alert per story in their DMs."""
         return await self._store.deliveries.already_told(
-            delivery.target_id,
-            delivery.article_pk,
-            story_since=self._clock() - self._story_window,
+            delivery.target_id, delivery.article_pk, story_since=self._story_since()
         )
+
+    def _story_since(self) -> datetime:
+        """Since when another outlet's copy of a story counts as the story already sent."""
+        return self._clock() - self._story_window
 
     async def _over_hourly_cap(self, delivery: Delivery) -> bool:
         now = self._clock()
@@ -543,7 +545,10 @@ class Dispatcher:
         self, user_id: int, mode: str, rows: list[Delivery], summary: SendSummary
     ) -> None:
         rows = await self._held(rows, summary)
-        told = [row for row in rows if await self._told_of_story(row)]
+        told_pks = await self._store.deliveries.told_of(
+            user_id, [row.article_pk for row in rows], story_since=self._story_since()
+        )
+        told = [row for row in rows if row.article_pk in told_pks]
         if told:
             await self._store.deliveries.give_up(
                 told, "skipped", "already sent through another server"

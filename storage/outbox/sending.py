@@ -144,8 +144,20 @@ class SendingQueries(PostRemovalQueries):
     ) -> bool:
         """Whether the member already got this article by DM (through another guild); with
         ``story_since``, or another article of its story sent since then."""
-        found = await self._db.scalar(*sends.already_told_params(user_id, article_pk, story_since))
-        return found is not None
+        return article_pk in await self.told_of(user_id, [article_pk], story_since=story_since)
+
+    async def told_of(
+        self, user_id: int, article_pks: Sequence[int], *, story_since: datetime | None = None
+    ) -> set[int]:
+        """Those of ``article_pks`` the member already got by DM, as ``already_told`` says of
+        each, in one statement per ``ARTICLES_PER_STATEMENT``."""
+        found: set[int] = set()
+        for part in chunks(sorted(set(article_pks)), sends.ARTICLES_PER_STATEMENT):
+            rows = await self._db.fetch_all(
+                sends.told_of(len(part)), sends.told_of_params(user_id, part, story_since)
+            )
+            found |= {int(row[0]) for row in rows}
+        return found
 
     async def move_to_digest(self, row: Delivery, due: datetime, note: str) -> None:
         """Over the hourly cap: send it with the next daily digest instead."""

@@ -43,33 +43,39 @@ INSTANT_DMS_SINCE = (
     "SELECT count(*) FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
     "AND state = 'sent' AND sent_at >= :since AND mode = 'instant'"
 )
-ALREADY_TOLD = (
-    "SELECT 1 FROM deliveries WHERE target_kind = 'dm' AND target_id = :user "
-    "AND state = 'sent' AND sent_at IS NOT NULL AND article_pk = :article LIMIT 1"
-)
-# The same, or another article of its story sent since :story_since: one alert per story in
-# the member's DMs, whichever of their servers it came through (planning applies the rule
-# within a server; rows of two servers are planned apart). Read through the member's sent DMs
-# (``deliveries_sent_dms``).
-ALREADY_TOLD_OF_STORY = """
-SELECT 1 FROM deliveries d
-WHERE d.target_kind = 'dm' AND d.target_id = :user AND d.state = 'sent'
-  AND d.sent_at IS NOT NULL
-  AND (d.article_pk = :article
-       OR (d.sent_at >= :story_since AND d.article_pk IN (
-           SELECT sib.pk FROM articles sib JOIN articles a ON sib.story_id = a.story_id
-           WHERE a.pk = :article AND sib.pk != a.pk)))
-LIMIT 1"""
+# Articles per ``told_of`` statement: well under either engine's bound-parameter limit.
+ARTICLES_PER_STATEMENT = 300
+# Past any sent_at: with no story window, only the article itself counts.
+_NO_STORY_WINDOW = 2**62
 
 
-def already_told_params(
-    user_id: int, article_pk: int, story_since: datetime | None
-) -> tuple[str, dict[str, int]]:
-    """The statement and parameters of ``already_told``."""
-    params = {"user": user_id, "article": article_pk}
-    if story_since is None:
-        return ALREADY_TOLD, params
-    return ALREADY_TOLD_OF_STORY, params | {"story_since": to_timestamp(story_since)}
+def told_of(articles: int) -> str:
+    """Which of articles ``:a0``.. ``:a{articles-1}`` member ``:user`` was already sent by DM,
+    or another article of its story sent since ``:story_since``: one alert per story in the
+    member's DMs, whichever of their servers it came through (planning applies the rule
+    within a server; rows of two servers are planned apart). Read through the member's sent
+    DMs (``deliveries_sent_dms``)."""
+    names = ", ".join(f":a{n}" for n in range(articles))
+    return f"""
+SELECT a.pk FROM articles a
+WHERE a.pk IN ({names}) AND EXISTS (
+  SELECT 1 FROM deliveries d
+  WHERE d.target_kind = 'dm' AND d.target_id = :user AND d.state = 'sent'
+    AND d.sent_at IS NOT NULL
+    AND (d.article_pk = a.pk
+         OR (d.sent_at >= :story_since AND d.article_pk IN (
+             SELECT sib.pk FROM articles sib
+             WHERE sib.story_id = a.story_id AND sib.pk != a.pk))))"""
+
+
+def told_of_params(
+    user_id: int, article_pks: Sequence[int], story_since: datetime | None
+) -> dict[str, int]:
+    """The parameters of ``told_of(len(article_pks))``."""
+    since = _NO_STORY_WINDOW if story_since is None else to_timestamp(story_since)
+    return {"user": user_id, "story_since": since} | {
+        f"a{n}": pk for n, pk in enumerate(article_pks)
+    }
 
 
 # Members per ``recent_digests`` statement: well under either engine's bound-parameter limit.
