@@ -44,8 +44,12 @@ class FeedSaved:
     """The stored feed and whether it is new."""
 
     feed: Feed
-    created: bool
     previous: Feed | None = None  # before this save (None: it is new)
+
+    @property
+    def created(self) -> bool:
+        """Whether the save added the feed."""
+        return self.previous is None
 
 
 class FeedRepository:
@@ -92,7 +96,7 @@ class FeedRepository:
                 )
             saved = await self._find(route)
         assert saved is not None
-        return FeedSaved(saved, created=existing is None, previous=existing)
+        return FeedSaved(saved, previous=existing)
 
     async def remove(self, guild_id: int, channel_id: int, topic_id: int | None) -> int:
         """Remove the channel's route for one topic, or (``topic_id`` None) for every-topic."""

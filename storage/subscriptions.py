@@ -39,9 +39,12 @@ class SubscriptionSaved:
     """The stored subscription and whether it is new."""
 
     subscription: Subscription
-    created: bool
-    previous_delivery: DeliveryMode | None = None  # before this save (None: it is new)
-    previous_min_quality: int | None = None  # likewise
+    previous: Subscription | None = None  # before this save (None: it is new)
+
+    @property
+    def created(self) -> bool:
+        """Whether the save added the subscription."""
+        return self.previous is None
 
 
 class SubscriptionRepository:
@@ -81,14 +84,7 @@ class SubscriptionRepository:
             )
             saved = await self._find(key)
         assert saved is not None
-        if existing is None:
-            return SubscriptionSaved(saved, created=True)
-        return SubscriptionSaved(
-            saved,
-            created=False,
-            previous_delivery=existing.delivery,
-            previous_min_quality=existing.min_quality,
-        )
+        return SubscriptionSaved(saved, previous=existing)
 
     async def delete(self, guild_id: int, user_id: int, topic_key: str) -> bool:
         """Remove the member's subscription to the topic; False when there was none."""

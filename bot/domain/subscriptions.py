@@ -122,12 +122,13 @@ class SubscriptionService:
         # A new subscription too: after /unsubscribe and /subscribe again, what still waits
         # for the old one (cancelled only when due, and taken by the new one then) follows the
         # delivery chosen now, as a change of delivery does.
-        if saved.created or saved.previous_delivery != mode:
+        previous = saved.previous
+        if previous is None or previous.delivery != mode:
             moved = await self._follow_delivery(guild_id, user_id)
         passing = 0
-        if saved.previous_min_quality is not None:
+        if previous is not None:
             passing = await self._lowering.subscription_saved(
-                guild_id, user_id, topic.id, saved.previous_min_quality, min_quality
+                guild_id, user_id, topic.id, previous.min_quality, min_quality
             )
         # subscribing here shows they are in the server: their first alert need not ask
         await self._store.members.seen(guild_id, user_id, self._clock())
