@@ -58,6 +58,7 @@ class Retraction:
 # or gone with its channel; or still up: the bot cannot see the channel, or Discord refused.
 PostOutcome = Literal["deleted", "gone", "channel_gone", "no_access", "failed"]
 TAKEN_DOWN: frozenset[PostOutcome] = frozenset({"deleted", "gone", "channel_gone"})
+GONE_ALREADY: frozenset[PostOutcome] = frozenset({"gone", "channel_gone"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,16 +104,24 @@ class Removal:
 
     @property
     def deleted(self) -> int:
-        return sum(1 for result in self.results if result.outcome == "deleted")
+        return _deleted(self.results)
 
     @property
     def gone(self) -> int:
         """Posts found deleted already (by hand, or with their channel)."""
-        return sum(1 for result in self.results if result.outcome in ("gone", "channel_gone"))
+        return _gone(self.results)
 
     @property
     def still_up(self) -> int:
         return sum(1 for result in self.results if result.outcome not in TAKEN_DOWN)
+
+
+def _deleted(results: list[PostRemoval]) -> int:
+    return sum(1 for result in results if result.outcome == "deleted")
+
+
+def _gone(results: list[PostRemoval]) -> int:
+    return sum(1 for result in results if result.outcome in GONE_ALREADY)
 
 
 @dataclass(slots=True)
@@ -130,9 +139,7 @@ class RemovalAudit:
 
     async def count(self, results: list[PostRemoval]) -> None:
         """Say in the entry how many posts went now, and how many were gone already."""
-        deleted = sum(1 for result in results if result.outcome == "deleted")
-        gone = sum(1 for result in results if result.outcome in ("gone", "channel_gone"))
-        detail = {"removed": deleted, "gone": gone}
+        detail = {"removed": _deleted(results), "gone": _gone(results)}
         if self.entry is None:
             self.entry = await self.store.audit.record(
                 self.guild_id,
