@@ -80,12 +80,7 @@ def canonical_url(url: str, parts: SplitResult | None = None) -> str:
     Idempotent, so a stored key read through it again gives the key ingest would compute."""
     plain = _PLAIN_URL.fullmatch(url) if len(url) <= MAX_URL_LENGTH else None
     if plain is not None:
-        path = plain["path"]
-        if not path:
-            path = "/"
-        elif path[-1] == "/":
-            path = _identity_path(path)
-        return _IDENTITY_PREFIX + plain["host"] + path
+        return _IDENTITY_PREFIX + plain["host"] + _identity_path(plain["path"] or "/")
     return canonical_from_parts(parts or check_http_url(url))
 
 
@@ -103,7 +98,7 @@ def canonical_from_parts(parts: SplitResult) -> str:
 def _identity_path(path: str) -> str:
     """``path`` without its trailing slashes (``/a/b/`` is ``/a/b``), the root kept: producers
     add or drop that slash as they please, and a server serves one page either way."""
-    return (path.rstrip("/") or "/") if path.endswith("/") else path
+    return path.rstrip("/") or "/"
 
 
 def _without_tracking(query: str) -> str:
@@ -139,7 +134,7 @@ def link_variants(canonical: str) -> list[str]:
             path = path[: -len(suffix)]
             break
     query = "&".join(p for p in parts.query.split("&") if p and p.lower() not in _AMP_PARAMS)
-    bare = path.rstrip("/") or "/"
+    bare = _identity_path(path)
     variants: list[str] = []
     for netloc in (host, "www." + host):
         url = urlunsplit((IDENTITY_SCHEME, netloc, bare, query, ""))
