@@ -67,5 +67,20 @@ def fts_match(terms: Sequence[str], *, prefix_last: bool = False, any_term: bool
 
 def like_pattern(text: str) -> str:
     """A LIKE pattern matching ``text`` anywhere, with LIKE's wildcards escaped by '\\'."""
+    return f"%{like_prefix(text)}"
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern matching what starts with ``text``, LIKE's wildcards escaped by '\\'."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"{escaped}%"
+
+
+def named_placeholders(prefix: str, count: int) -> str:
+    """``:p0, :p1, ...`` (``prefix`` p) for an IN list of ``count`` named parameters."""
+    return ", ".join(f":{prefix}{n}" for n in range(count))
+
+
+def named_values(prefix: str, values: Sequence[Any]) -> dict[str, Any]:
+    """The parameters ``named_placeholders(prefix, len(values))`` names."""
+    return {f"{prefix}{n}": value for n, value in enumerate(values)}

@@ -20,6 +20,7 @@ from storage.outbox.rows import (
     TargetKind,
     pending_by,
 )
+from storage.sql import like_prefix, named_placeholders, named_values
 from storage.timestamps import to_timestamp
 
 # Rows whose time has come.
@@ -55,10 +56,9 @@ def told_of(articles: int) -> str:
     member's DMs, whichever of their servers it came through (planning applies the rule
     within a server; rows of two servers are planned apart). Read through the member's sent
     DMs (``deliveries_sent_dms``)."""
-    names = ", ".join(f":a{n}" for n in range(articles))
     return f"""
 SELECT a.pk FROM articles a
-WHERE a.pk IN ({names}) AND EXISTS (
+WHERE a.pk IN ({named_placeholders("a", articles)}) AND EXISTS (
   SELECT 1 FROM deliveries d
   WHERE d.target_kind = 'dm' AND d.target_id = :user AND d.state = 'sent'
     AND d.sent_at IS NOT NULL
@@ -73,9 +73,7 @@ def told_of_params(
 ) -> dict[str, int]:
     """The parameters of ``told_of(len(article_pks))``."""
     since = _NO_STORY_WINDOW if story_since is None else to_timestamp(story_since)
-    return {"user": user_id, "story_since": since} | {
-        f"a{n}": pk for n, pk in enumerate(article_pks)
-    }
+    return {"user": user_id, "story_since": since} | named_values("a", article_pks)
 
 
 # Members per ``recent_digests`` statement: well under either engine's bound-parameter limit.
@@ -86,17 +84,16 @@ def recent_digests(users: int) -> str:
     """Which servers sent members ``:u0``.. ``:u{users-1}`` a digest DM of which kind since
     ``:since`` (read through the members' sent DMs, ``deliveries_sent_dms``): one row per
     (server, member, kind). A digest run asks it once per slice of members."""
-    names = ", ".join(f":u{n}" for n in range(users))
     return (
         "SELECT DISTINCT guild_id, target_id, mode FROM deliveries "
-        f"WHERE target_id IN ({names}) AND sent_at >= :since AND target_kind = 'dm' "
-        "AND state = 'sent' AND mode IN ('daily', 'weekly')"
+        f"WHERE target_id IN ({named_placeholders('u', users)}) AND sent_at >= :since "
+        "AND target_kind = 'dm' AND state = 'sent' AND mode IN ('daily', 'weekly')"
     )
 
 
 def recent_digests_params(user_ids: Sequence[int], since: datetime) -> dict[str, int]:
     """The parameters of ``recent_digests(len(user_ids))``."""
-    return {"since": to_timestamp(since)} | {f"u{n}": user for n, user in enumerate(user_ids)}
+    return {"since": to_timestamp(since)} | named_values("u", user_ids)
 
 
 STILL_PENDING = f"SELECT 1 FROM deliveries WHERE {KEY_MATCH} AND state = 'pending'"
@@ -359,8 +356,8 @@ def success_reset(
         params: dict[str, Any] = {"key": delivery.subscription_id}
         likes = []
         for n, prefix in enumerate(resume):
-            params[f"resume{n}"] = _like_prefix(prefix)
-            likes.append(f"disabled_reason LIKE :resume{n} ESCAPE '!'")
+            params[f"resume{n}"] = like_prefix(prefix)
+            likes.append(f"disabled_reason LIKE :resume{n} ESCAPE '\\'")
         paused = f"({' OR '.join(likes)})" if likes else "(1 = 0)"
         return (
             "UPDATE subscriptions SET failure_count = 0, "
@@ -370,9 +367,3 @@ def success_reset(
             params,
         )
     return None
-
-
-def _like_prefix(prefix: str) -> str:
-    """A LIKE pattern (escape character ``!``) matching text that starts with ``prefix``."""
-    escaped = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_")
-    return f"{escaped}%"
