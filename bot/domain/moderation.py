@@ -18,7 +18,7 @@ from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.paging import page_window
 from bot.domain.subscriptions import Clock, check_quality, either, utc_now
-from bot.domain.text import has_visible, query_terms, shown
+from bot.domain.text import has_visible, query_terms, shown, shown_in_code
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
 from storage.publication import StateFilter
@@ -212,12 +212,12 @@ class ModerationService:
         found = await self._store.publication.get(guild_id, article_id)
         if found is None and await self._coverage_only(article_id):
             raise UserError(
-                f"`{shown(article_id, 20)}` is another outlet's coverage, listed in a story's "
+                f"`{shown_in_code(article_id, 20)}` is another outlet's coverage, listed in a story's "
                 "file: it shows with that story, and is not published or retracted on its own."
             )
         if found is None:
             raise UserError(
-                f"No article with id `{shown(article_id, 20)}` here. Start typing a title and "
+                f"No article with id `{shown_in_code(article_id, 20)}` here. Start typing a title and "
                 "pick one of the suggestions, or use `/queue`."
             )
         return found

@@ -30,9 +30,24 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
 
 
+# What Discord reads as markup within a line: a masked link's brackets, bold, italics,
+# strikethrough, spoilers, code, and the "<" of <#channel>, <@&role> or <t:0:R>. A backslash
+# before any of them shows it as typed (at a line's start "#", "-" and ">" also count, but a
+# quote never starts one).
+_MARKUP = re.compile(r"([\\*_~|`\[\]<])")
+
+
 def shown(text: str, limit: int = 60) -> str:
-    """A member's input quoted back to them: on one line, bounded, and unable to mention
-    anyone (a zero-width space after every @) or break out of code spans."""
+    """A member's input, or a file's title, quoted back in a sentence: on one line, bounded,
+    unable to mention anyone (a zero-width space after every @), and with its markup shown
+    as typed, so a title's ``[Approve](https://evil.example)`` is no link in a reply."""
+    quoted = clip(" ".join(text.split()), limit)
+    return _MARKUP.sub(r"\\\1", quoted).replace("@", "@\u200b")
+
+
+def shown_in_code(text: str, limit: int = 60) -> str:
+    """What a member typed, quoted inside a code span (where markup shows as typed already):
+    on one line, bounded, unable to mention anyone, and unable to end the span."""
     quoted = clip(" ".join(text.split()), limit)
     return quoted.replace("@", "@\u200b").replace("`", "'")
 

@@ -1,0 +1,81 @@
+"""Hostile members, moderators and article producers against what the bot sends to Discord,
+where tests/bot/test_abuse.py, tests/bot/test_render_audit.py and
+tests/bot/cogs/test_command_audit.py do not go (see SECURITY_AUDIT.md beside this file): text
+quoted back in replies, managed roles, buttons carried to another server, presses in bulk."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.bot.harness import EPHEMERAL, Harness
+from tests.bot.test_render_audit import links
+
+MASKED = "[Approve here](https://evil.example/login)"
+
+
+def rendered_markup(text: str) -> list[str]:
+    """What in ``text`` Discord would render as the writer's markup rather than as typed: a
+    masked link, bold, a spoiler, a mention or channel (a backslash before it shows it as
+    typed)."""
+    found = [f"link to {url}" for _, url in links(text) if "evil.example" in url]
+    for markup in (r"\*\*now\*\*", r"\|\|s\|\|", "<@&", "<#", "@everyone"):
+        if re.search(r"(?<!\\)" + markup, text):
+            found.append(markup)
+    return found
+
+
+def reply_of(result: Any) -> Any:
+    return result.followups[0] if result.callback_type == 5 else result.message
+
+
+async def test_a_files_title_quoted_in_a_moderators_reply_renders_no_link_or_markup(
+    harness: Harness,
+):
+    title = f"{MASKED} **now** ||s|| @everyone"
+    article = await harness.add_article(
+        title=title, webUrl="https://producer.example/a", originalUrl=..., related=[]
+    )
+    g = harness.first
+    assert (await harness.slash(g, g.moderator.id, "publish", {"article": article.id})).content
+    again = reply_of(await harness.reply(g, g.moderator.id, "publish", {"article": article.id}))
+    assert "is already published here" in again.content, again.content
+    assert "Approve here" in again.content
+    assert rendered_markup(again.content) == [], again.content
+    assert again.allowed_mentions["parse"] == []
+
+
+@pytest.mark.parametrize(
+    ("command", "options"),
+    [
+        ("subscribe", {"topic": f"{MASKED} **now**"}),
+        ("unsubscribe", {"topic": f"{MASKED} **now**"}),
+        ("latest", {"topic": f"{MASKED} **now**"}),
+        ("related", {"story": f"{MASKED} **now**"}),
+    ],
+)
+async def test_what_a_member_typed_is_quoted_back_as_typed_not_as_a_link(
+    harness: Harness, command: str, options: dict[str, str]
+):
+    g = harness.first
+    reply = reply_of(await harness.reply(g, g.members[0].id, command, options))
+    assert reply.flags & EPHEMERAL
+    shown = reply.content or reply.embeds[0]["description"]
+    assert "Approve here" in shown, shown
+    assert rendered_markup(shown) == [], shown
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"digest_time": f"{MASKED} **now**"}, {"timezone": f"{MASKED} **now**"}],
+)
+async def test_a_bad_setting_is_quoted_back_as_typed_not_as_a_link(
+    harness: Harness, options: dict[str, str]
+):
+    g = harness.first
+    refused = await harness.slash(g, g.moderator.id, "settings", options)
+    assert refused.message.flags & EPHEMERAL
+    assert "(you gave " in refused.content, refused.content
+    assert rendered_markup(refused.content) == [], refused.content
