@@ -212,13 +212,14 @@ class ModerationService:
         found = await self._store.publication.get(guild_id, article_id)
         if found is None and await self._coverage_only(article_id):
             raise UserError(
-                f"`{shown_in_code(article_id, 20)}` is another outlet's coverage, listed in a story's "
-                "file: it shows with that story, and is not published or retracted on its own."
+                f"`{shown_in_code(article_id, 20)}` is another outlet's coverage, listed in a "
+                "story's file: it shows with that story, and is not published or retracted on its "
+                "own."
             )
         if found is None:
             raise UserError(
-                f"No article with id `{shown_in_code(article_id, 20)}` here. Start typing a title and "
-                "pick one of the suggestions, or use `/queue`."
+                f"No article with id `{shown_in_code(article_id, 20)}` here. Start typing a title "
+                "and pick one of the suggestions, or use `/queue`."
             )
         return found
 
