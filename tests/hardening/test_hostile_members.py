@@ -67,15 +67,11 @@ async def test_what_a_member_typed_is_quoted_back_as_typed_not_as_a_link(
     assert rendered_markup(shown) == [], shown
 
 
-@pytest.mark.parametrize(
-    "options",
-    [{"digest_time": f"{MASKED} **now**"}, {"timezone": f"{MASKED} **now**"}],
-)
-async def test_a_bad_setting_is_quoted_back_as_typed_not_as_a_link(
-    harness: Harness, options: dict[str, str]
-):
+async def test_a_bad_time_zone_is_quoted_back_as_typed_not_as_a_link(harness: Harness):
     g = harness.first
-    refused = await harness.slash(g, g.moderator.id, "settings", options)
+    typed = "[Paris](https://evil.example/tz) **now**"
+    refused = await harness.slash(g, g.moderator.id, "settings", {"timezone": typed})
     assert refused.message.flags & EPHEMERAL
     assert "(you gave " in refused.content, refused.content
+    assert "Paris" in refused.content
     assert rendered_markup(refused.content) == [], refused.content
