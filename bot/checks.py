@@ -14,6 +14,7 @@ from discord import app_commands
 from bot.config import CommandSettings
 from bot.domain.errors import UserError
 from bot.permissions import permission_problem
+from bot.ui.embeds import plain
 from bot.wiring import ServiceBot
 
 T = TypeVar("T")
@@ -104,6 +105,17 @@ def check_same_guild(
         known = guild.get_channel_or_thread(thing.id) is not None
     if not known:
         raise UserError(f"That {name} is not in this server. Pick one from the list.")
+
+
+def check_not_a_bots_role(role: discord.Role, option: str, instead: str) -> None:
+    """Refuse a bot's own role (Discord gives it to that bot alone: no member holds it, so as
+    the moderator role it makes no one a moderator, and mentioned it pings no one), saying
+    what to pick ``instead``."""
+    if role.is_bot_managed():
+        raise UserError(
+            f"`{option}` can't be @{plain(role.name, 80)}: it is a bot's own role, which "
+            f"Discord gives to that bot alone{instead}"
+        )
 
 
 def check_can_post(

@@ -10,6 +10,7 @@ from bot.app import TopicBot
 from bot.checks import (
     NOT_A_MODERATOR,
     check_can_post,
+    check_not_a_bots_role,
     check_same_guild,
     guild_id_of,
     member_is_moderator,
@@ -97,6 +98,11 @@ class FeedCommands(
         if mention_role is not None:
             check_same_guild(interaction, mention_role, "role")
             check_mention_role(guild_id_of(interaction), mention_role.id)  # before its permission
+            check_not_a_bots_role(
+                mention_role,
+                "mention_role",
+                ", so it would ping no one. Pick a role your readers have, or leave it out.",
+            )
         check_can_post(interaction, channel.id, mention_role)
         added = await self.feeds.add(
             guild_id_of(interaction),

@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import TopicBot
-from bot.checks import check_same_guild, guild_id_of, moderator_only
+from bot.checks import check_not_a_bots_role, check_same_guild, guild_id_of, moderator_only
 from bot.domain.digests import WEEKDAYS, find_zones
 from bot.domain.guild_settings import RESETTABLE
 from bot.domain.replans import now_passing
@@ -52,6 +52,12 @@ class SettingsCommands(commands.Cog):
         guild_id = guild_id_of(interaction)
         if moderator_role is not None:
             check_same_guild(interaction, moderator_role, "role")
+            check_not_a_bots_role(
+                moderator_role,
+                "moderator_role",
+                ". Pick the role your moderators have (members with Manage Server moderate "
+                "already).",
+            )
         saved_settings = await self.settings.update(
             guild_id,
             interaction.user.id,

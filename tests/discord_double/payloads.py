@@ -36,7 +36,7 @@ def user(u: User) -> dict[str, Any]:
 
 def role(r: Role) -> dict[str, Any]:
     """A role object."""
-    return {
+    data: dict[str, Any] = {
         "id": str(r.id),
         "name": r.name,
         "color": r.color,
@@ -50,6 +50,9 @@ def role(r: Role) -> dict[str, Any]:
         "mentionable": r.mentionable,
         "flags": 0,
     }
+    if r.tags is not None:
+        data["tags"] = r.tags
+    return data
 
 
 def member(world: World, m: Member, *, with_user: bool = True) -> dict[str, Any]:

@@ -70,6 +70,7 @@ def build_guild(
     member_role.mentionable = True  # "Allow anyone to @mention this role"
     bot_role = world.add_role(guild, world.bot_user.username, BOT_PERMISSIONS)
     bot_role.managed = True
+    bot_role.tags = {"bot_id": str(world.bot_user.id)}
     guild.members[world.bot_user.id].roles = [bot_role.id]
     moderator = world.add_user(f"{name}-mod")
     world.add_member(guild, moderator, [moderator_role])

@@ -80,6 +80,9 @@ class Role:
     color: int = 0
     managed: bool = False
     mentionable: bool = False
+    # Discord's role tags: {"bot_id": "..."} on a bot's own role, {"integration_id": "..."}
+    # on an integration's, {"premium_subscriber": None} on the Server Booster role
+    tags: dict[str, str | None] | None = None
 
 
 @dataclass

@@ -75,3 +75,49 @@ async def test_a_bad_time_zone_is_quoted_back_as_typed_not_as_a_link(harness: Ha
     assert "(you gave " in refused.content, refused.content
     assert "Paris" in refused.content
     assert rendered_markup(refused.content) == [], refused.content
+
+
+# --- a bot's own role as the moderator role or a feed's mention -----------------------------
+
+
+async def a_bots_role(harness: Harness, which: str) -> Any:
+    """The bot's own role, or another bot's (both managed by Discord for that bot alone)."""
+    g = harness.first
+    if which == "ours":
+        return g.bot_role
+    world = harness.double.world
+    role = world.add_role(g.guild, "Carl-bot")
+    role.managed, role.tags = True, {"bot_id": str(world.ids.next())}
+    await harness.double.create_role(g.guild, role)
+    return role
+
+
+@pytest.mark.parametrize("which", ["ours", "another bot's"])
+async def test_a_bots_own_role_is_not_taken_as_the_moderator_role(harness: Harness, which: str):
+    g = harness.first
+    role = await a_bots_role(harness, which)
+    refused = await harness.slash(g, g.moderator.id, "settings", {"moderator_role": role.id})
+    assert refused.message.flags & EPHEMERAL
+    assert refused.content == (
+        f"`moderator_role` can't be @{role.name}: it is a bot's own role, which Discord gives "
+        "to that bot alone. Pick the role your moderators have (members with Manage Server "
+        "moderate already)."
+    )
+    assert (await harness.store.guild_settings.get(g.id)).moderator_role_id is None
+    assert await harness.store.audit.recent(g.id) == []
+
+
+@pytest.mark.parametrize("which", ["ours", "another bot's"])
+async def test_a_bots_own_role_is_not_taken_as_a_feeds_mention(harness: Harness, which: str):
+    g = harness.first
+    role = await a_bots_role(harness, which)
+    refused = await harness.slash(
+        g, g.moderator.id, "feed add", {"channel": g.alerts.id, "mention_role": role.id}
+    )
+    assert refused.message.flags & EPHEMERAL
+    assert refused.content == (
+        f"`mention_role` can't be @{role.name}: it is a bot's own role, which Discord gives to "
+        "that bot alone, so it would ping no one. Pick a role your readers have, or leave it out."
+    )
+    assert await harness.store.feeds.for_guild(g.id) == []
+    assert await harness.store.audit.recent(g.id) == []
