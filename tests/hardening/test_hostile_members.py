@@ -5,13 +5,16 @@ quoted back in replies, managed roles, buttons carried to another server, presse
 
 from __future__ import annotations
 
+import asyncio
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from tests.bot.harness import EPHEMERAL, Harness
-from tests.bot.test_render_audit import links
+from tests.bot.test_alerts import story
+from tests.bot.test_render_audit import all_text, everywhere, followed_and_routed, links
 
 MASKED = "[Approve here](https://evil.example/login)"
 
@@ -121,3 +124,168 @@ async def test_a_bots_own_role_is_not_taken_as_a_feeds_mention(harness: Harness,
     )
     assert await harness.store.feeds.for_guild(g.id) == []
     assert await harness.store.audit.recent(g.id) == []
+
+
+# --- what held: kept as guards ----------------------------------------------------------------
+
+
+def bodies_with_text(harness: Harness) -> list[dict[str, Any]]:
+    """Every message body the bot sent with content or embeds: channel posts, DMs, interaction
+    replies and their follow-ups and edits."""
+    found = []
+    for request in harness.double.requests():
+        body = request.json if isinstance(request.json, dict) else {}
+        body = body.get("data") if isinstance(body.get("data"), dict) else body
+        if body.get("content") or body.get("embeds"):
+            found.append(body)
+    return found
+
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u034f", "\u180e"]
+
+
+async def test_a_mention_split_by_an_invisible_character_stays_broken_everywhere(
+    make_harness: Any,
+):
+    """A file's mentions written with an invisible character inside (which a reader does not
+    see) reach no surface as a working mention, channel or masked link, whatever the bot
+    drops from the text before escaping it; and every message the bot sends allows no ping
+    of its own accord."""
+    harness = await make_harness(seed=False)
+    harness.clock.now = datetime(2026, 6, 10, 11, 0, tzinfo=UTC)
+    g = harness.first
+    split = " ".join(
+        f"@{z}everyone @{z}here <{z}@&{g.member_role.id}> <@{z}{g.members[1].id}> "
+        f"<{z}#{g.general.id}> [{z}Go]{z}(https://evil.example)"
+        for z in INVISIBLE
+    )
+    article = await story(
+        harness,
+        1,
+        title=split[:990],
+        excerpt=split,
+        topics=["Media"],
+        provider={"name": split[:200]},
+    )
+    await followed_and_routed(harness, "Media")
+    await harness.deliver()
+    seen = await everywhere(harness, article.id, "Media")
+    for where, message in seen.items():
+        text = all_text(message)
+        assert "@everyone" not in text and "@here" not in text, where
+        assert not re.search(r"(?<!\\)<[@#]", text), f"{where}: {text}"
+        assert all("evil.example" not in url for _, url in links(text)), where
+    sent = bodies_with_text(harness)
+    assert len(sent) >= len(seen)
+    for body in sent:
+        mentions = body.get("allowed_mentions") or {}
+        assert mentions.get("parse") == [], body
+        assert not mentions.get("users"), body
+
+
+def carrying(custom_ids: list[str]) -> list[dict[str, Any]]:
+    """Action rows holding a button for each custom id."""
+    buttons = [{"type": 2, "style": 2, "label": "x", "custom_id": c} for c in custom_ids]
+    return [{"type": 1, "components": buttons[i : i + 5]} for i in range(0, len(buttons), 5)]
+
+
+async def test_buttons_carried_from_another_server_change_and_show_nothing_of_it(
+    harness: Harness,
+):
+    """Discord delivers a press only for a button on the bot's own message, so another
+    server's custom ids can reach server B only on a message of B's; pressed there by B's
+    moderator, they name nothing of A's and change nothing in either server."""
+    a, b = harness.first, harness.second
+    pending = await harness.slash(
+        a,
+        a.moderator.id,
+        "article add",
+        {"url": "https://own-a.example/plan", "title": "Harbour plan A", "topics": "Plans A"},
+    )
+    secret = pending.content.split("`")[1]
+    retracted = await harness.slash(
+        a,
+        a.moderator.id,
+        "article add",
+        {"url": "https://own-a.example/vote", "title": "Harbour vote A", "topics": "Plans A",
+         "publish": True},
+    )  # fmt: skip
+    gone = retracted.content.split("`")[1]
+    await harness.slash(a, a.moderator.id, "unpublish", {"article": gone})
+    a_audit = await harness.store.audit.recent(a.id)
+    ids = [
+        f"tb:queue:publish:{secret}:1",
+        f"tb:queue:reject:{secret}:1",
+        f"tb:retract:delete:{gone}",
+        "tb:page:audit:2",
+        "tb:page:feeds:2",
+    ]
+    bot = harness.double.world.bot_user.id
+    for custom_id in ids:
+        message = await harness.double.create_message(
+            b.general, bot, {"content": "x", "components": carrying(ids)}
+        )
+        pressed = await harness.double.click(message, custom_id, b.moderator.id)
+        if custom_id.startswith("tb:retract"):
+            await pressed.wait_edits(1)
+            shown = pressed.edits[-1].get("content", "")
+        else:
+            shown = all_text(pressed.message)
+        assert "Harbour" not in shown and "Plans A" not in shown, (custom_id, shown)
+    assert (await harness.store.publication.get(a.id, secret)).state == "pending"
+    assert (await harness.store.publication.get(a.id, gone)).state == "retracted"
+    assert await harness.store.publication.get(b.id, secret) is None
+    assert await harness.store.audit.recent(a.id) == a_audit
+    assert await harness.store.audit.recent(b.id) == []
+
+
+async def test_a_member_subscribing_to_a_hundred_topics_stops_at_the_cap_and_others_go_on(
+    make_harness: Any,
+):
+    harness = await make_harness(seed=False, commands={"max_subscriptions_per_member": 25})
+    harness.double.enforce_rate_limits()
+    for n in range(100):
+        await story(harness, n, topics=[f"Topic {n:03d}"])
+    g = harness.first
+    spammer, other = g.members[0].id, g.members[1].id
+    replies = [
+        await harness.slash(g, spammer, "subscribe", {"topic": f"Topic {n:03d}"})
+        for n in range(100)
+    ]
+    assert all(r.message.flags & EPHEMERAL for r in replies)
+    assert all(r.content.startswith("Subscribed to **Topic") for r in replies[:25])
+    assert {r.content for r in replies[25:]} == {
+        "You already follow 25 topics here, the most allowed. Use `/unsubscribe` to make room."
+    }
+    assert len(await harness.store.subscriptions.for_member(g.id, spammer)) == 25
+    fine = await harness.slash(g, other, "subscribe", {"topic": "Topic 099"})
+    assert fine.content.startswith("Subscribed to **Topic 099**")
+    assert harness.double.rate_limit_hits == 0
+
+
+async def test_fifty_presses_of_one_button_are_each_answered_within_discords_limits(
+    make_harness: Any,
+):
+    harness = await make_harness(seed=False)
+    harness.double.enforce_rate_limits()
+    for n in range(40):
+        await story(harness, n, topics=[f"Topic {n:03d}"])
+    g = harness.first
+    spammer, other = g.members[0].id, g.members[1].id
+    listing = await harness.slash(g, spammer, "topics")
+    (next_page,) = [
+        c
+        for row in listing.message.components
+        for c in row["components"]
+        if c.get("label") == "Next ▶"
+    ]
+    presses = [
+        asyncio.create_task(harness.double.click(listing.message, next_page["custom_id"], spammer))
+        for _ in range(50)
+    ]
+    meanwhile = await harness.slash(g, other, "subscriptions")
+    assert meanwhile.content.startswith("You don't follow any topics here yet")
+    for pressed in await asyncio.gather(*presses):
+        assert pressed.callback_type == 7  # the listing shown again in place
+        assert "page 2 of" in all_text(pressed.message)
+    assert harness.double.rate_limit_hits == 0
