@@ -289,3 +289,28 @@ async def test_fifty_presses_of_one_button_are_each_answered_within_discords_lim
         assert pressed.callback_type == 7  # the listing shown again in place
         assert "page 2 of" in all_text(pressed.message)
     assert harness.double.rate_limit_hits == 0
+
+
+MEMBER_PERMISSIONS = 1 << 31  # use application commands, nothing more
+
+
+async def test_the_audit_log_and_its_pages_refuse_a_member_whom_an_admin_showed_them_to(
+    harness: Harness,
+):
+    """A server admin may show /audit to everyone in Integrations; the bot checks itself."""
+    g = harness.first
+    for n in range(12):  # more than a page of entries
+        await harness.slash(g, g.moderator.id, "settings", {"min_quality": 30 + n})
+    member = g.members[0].id
+    refused = await harness.slash(g, member, "audit", permissions=MEMBER_PERMISSIONS, force=True)
+    assert refused.message.flags & EPHEMERAL
+    assert refused.content.startswith("Only moderators can do this")
+    log = await harness.slash(g, g.moderator.id, "audit")
+    (next_page,) = [
+        c for row in log.message.components for c in row["components"] if c.get("label") == "Next ▶"
+    ]
+    pressed = await harness.double.click(
+        log.message, next_page["custom_id"], member, permissions=MEMBER_PERMISSIONS
+    )
+    assert pressed.message.flags & EPHEMERAL
+    assert pressed.content.startswith("Only moderators can do this")
