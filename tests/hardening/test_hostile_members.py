@@ -314,3 +314,40 @@ async def test_the_audit_log_and_its_pages_refuse_a_member_whom_an_admin_showed_
     )
     assert pressed.message.flags & EPHEMERAL
     assert pressed.content.startswith("Only moderators can do this")
+
+
+async def test_a_related_entrys_hostile_title_and_outlet_link_only_to_the_entry(
+    make_harness: Any,
+):
+    harness = await make_harness(seed=False)
+    g = harness.first
+    hostile = f"{MASKED} **now** @everyone <@&123456789012345678>"
+    article = await story(
+        harness,
+        1,
+        title="Ferry strike hits harbour",
+        topics=["Transport"],
+        related=[
+            {
+                "title": f"Ferry strike {hostile}",
+                "webUrl": "https://cover.example/1",
+                "provider": {"name": f"Outlet {hostile}", "domain": "cover.example"},
+                "excerpt": hostile,
+            },
+            {"title": "Ferry strike, script", "webUrl": "javascript:alert(1)"},
+            {"title": "Ferry strike, data", "webUrl": "data:text/html,hi"},
+        ],
+    )
+    await followed_and_routed(harness, "Transport")
+    await harness.deliver()
+    related = await harness.reply(g, g.members[0].id, "related", {"story": article.id})
+    seen = {
+        "related": related.followups[0],
+        "post": harness.double.messages_in(g.alerts.id, include_ephemeral=False)[-1],
+        "dm": harness.double.dms_to(g.members[0].id)[-1],
+    }
+    for where, message in seen.items():
+        text = all_text(message)
+        assert [url for _, url in links(text)] == ["https://cover.example/1"], (where, text)
+        assert rendered_markup(text) == [], (where, text)
+        assert "script" not in text and "Ferry strike, data" not in text, where
