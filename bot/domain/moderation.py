@@ -18,7 +18,7 @@ from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.paging import page_window
 from bot.domain.subscriptions import Clock, check_quality, either, utc_now
-from bot.domain.text import has_visible, query_terms, shown, shown_in_code
+from bot.domain.text import has_visible, query_terms, shown, shown_in_code, shown_title
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
 from storage.publication import StateFilter
@@ -166,7 +166,7 @@ class AuditPage:
 def no_longer_waiting(item: GuildArticle) -> UserError:
     """A queue button pressed on an article someone (or its file) decided meanwhile."""
     return UserError(
-        f"“{shown(item.article.title)}” was no longer waiting: "
+        f"“{shown_title(item.article.title)}” was no longer waiting: "
         f"{'it was turned down' if item.state == 'retracted' else 'it is published'} here. "
         "Nothing changed."
     )
@@ -273,7 +273,7 @@ class ModerationService:
         found = await self._store.publication.get(guild_id, article_id)
         if found is None:
             raise UserError("No such article here. Nothing was deleted.")
-        title = shown(found.article.title)
+        title = shown_title(found.article.title)
         if found.state != "retracted":
             why = "is published here" if found.state == "published" else "was not retracted here"
             raise UserError(f"“{title}” {why}, so its posts stay. Nothing was deleted.")
@@ -362,7 +362,7 @@ class ModerationService:
             raise no_longer_waiting(current)
         if current.state == state:
             word = "published" if state == "published" else "not published"
-            raise UserError(f"“{shown(current.article.title)}” is already {word} here.")
+            raise UserError(f"“{shown_title(current.article.title)}” is already {word} here.")
         cancelled = 0
         async with self._store.transaction():
             # recorded only if no one decided it since it was read: two moderators pressing
@@ -394,8 +394,8 @@ class ModerationService:
                 raise no_longer_waiting(now)
             word = "published" if now.state == "published" else "not published"
             raise UserError(
-                f"“{shown(now.article.title)}” was just decided by someone else: it is {word} "
-                "here now. Nothing changed."
+                f"“{shown_title(now.article.title)}” was just decided by someone else: it is "
+                f"{word} here now. Nothing changed."
             )
         return GuildArticle(current.article, state), cancelled
 

@@ -116,3 +116,10 @@ def headline(title: str) -> str:
     its link), or ``(untitled)`` when it reads as nothing (``<br/>``, ``&nbsp;`` or a
     zero-width space alone would leave a card without a title and a link without text)."""
     return " ".join(title.split()) if has_visible(readable(title)) else UNTITLED
+
+
+def shown_title(title: str, limit: int = 60) -> str:
+    """An article's title quoted in a reply's sentence: read as it reads in every card and
+    list (a feed's ``&amp;`` and ``<b>`` as text, ``(untitled)`` for one that shows nothing),
+    its markup shown as typed."""
+    return shown(readable(headline(title)), limit)

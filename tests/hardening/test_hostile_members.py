@@ -50,6 +50,21 @@ async def test_a_files_title_quoted_in_a_moderators_reply_renders_no_link_or_mar
     assert again.allowed_mentions["parse"] == []
 
 
+async def test_a_feeds_title_quoted_in_a_moderators_reply_reads_as_it_does_everywhere(
+    harness: Harness,
+):
+    article = await harness.add_article(
+        title="Ferries &amp; <b>boats</b> &#8217;24",
+        webUrl="https://producer.example/feed",
+        originalUrl=...,
+        related=[],
+    )
+    g = harness.first
+    await harness.slash(g, g.moderator.id, "publish", {"article": article.id})
+    again = await harness.slash(g, g.moderator.id, "publish", {"article": article.id})
+    assert again.content == "“Ferries & boats ’24” is already published here."
+
+
 @pytest.mark.parametrize(
     ("command", "options"),
     [
