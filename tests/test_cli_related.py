@@ -164,3 +164,14 @@ def test_a_story_by_its_id_or_its_link_with_at_most_limit_results(engine_cli):
         f"{str(by_link[0]['published'])[:10]}, quality {by_link[0]['quality']}"
     )
     assert len(text) == 4  # the story, then the one result: its line, its link, why listed
+
+
+def test_a_story_not_found_is_quoted_on_the_terminal_as_typed(stored: Path):
+    # Discord's replies escape markdown in what they quote; a terminal shows no markdown
+    typed = "harbour_ferry *strike* [x]"
+    result = topicbot("related", "--story", typed, "--config", str(stored), cwd=stored.parent)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"topicbot: can't find the story “{typed}”: give an article's id or link (as --json "
+        "lists them), or search with --query"
+    ]

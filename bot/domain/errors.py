@@ -20,7 +20,7 @@ class StoryNotFound(UserError):
 
     def __init__(self, message: str, story: str, near: Sequence[Article] = ()) -> None:
         super().__init__(message)
-        self.story = story
+        self.story = story  # as typed, on one line: Discord's replies escape it, a terminal not
         # stories whose headline holds what was typed (a few words, not a full headline)
         self.near = list(near)
 

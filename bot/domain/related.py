@@ -33,8 +33,8 @@ from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
 from bot.domain.errors import AmbiguousStory, StoryNotFound, UserError
 from bot.domain.terms import STOPWORDS, Term, merge, query_terms, story_terms
+from bot.domain.text import one_line, shown
 from bot.domain.text import query_terms as text_query_terms
-from bot.domain.text import shown
 from storage.api import StoreApi
 from storage.models import Article, GuildArticle
 from storage.related import (
@@ -152,7 +152,7 @@ class RelatedService:
             raise StoryNotFound(
                 f"I can't find the story “{shown(story)}”. Start typing its title and pick one "
                 "of the suggestions, or search with `/related query:`.",
-                shown(story),
+                one_line(story),
                 [item.article for item in near],
             )
         return found
@@ -187,7 +187,7 @@ class RelatedService:
             raise AmbiguousStory(
                 f"{len(titled)} stories here are titled “{shown(story)}” ({outlets}): start "
                 "typing it and pick one of the suggestions, which tell them apart.",
-                shown(story),
+                one_line(story),
                 [f"{a.id} ({_outlet_name(a)}, {_day(a)})" for a in titled],
             )
         if not titled:

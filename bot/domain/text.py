@@ -41,15 +41,19 @@ def shown(text: str, limit: int = 60) -> str:
     """A member's input, or a file's title, quoted back in a sentence: on one line, bounded,
     unable to mention anyone (a zero-width space after every @), and with its markup shown
     as typed, so a title's ``[Approve](https://evil.example)`` is no link in a reply."""
-    quoted = clip(" ".join(text.split()), limit)
-    return _MARKUP.sub(r"\\\1", quoted).replace("@", "@\u200b")
+    return _MARKUP.sub(r"\\\1", one_line(text, limit)).replace("@", "@\u200b")
+
+
+def one_line(text: str, limit: int = 60) -> str:
+    """What was typed, on one line and bounded: as a terminal quotes it (``shown`` is for
+    Discord)."""
+    return clip(" ".join(text.split()), limit)
 
 
 def shown_in_code(text: str, limit: int = 60) -> str:
     """What a member typed, quoted inside a code span (where markup shows as typed already):
     on one line, bounded, unable to mention anyone, and unable to end the span."""
-    quoted = clip(" ".join(text.split()), limit)
-    return quoted.replace("@", "@\u200b").replace("`", "'")
+    return one_line(text, limit).replace("@", "@\u200b").replace("`", "'")
 
 
 # Shown as nothing: controls, format characters (zero-width, direction marks), separators,

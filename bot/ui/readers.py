@@ -6,7 +6,7 @@ import discord
 
 from bot.domain.errors import StoryNotFound
 from bot.domain.related import RelatedResult, first_loose
-from bot.domain.text import clip
+from bot.domain.text import clip, shown
 from bot.ui.embeds import BRAND_COLOUR, fit_lines, health_text, outlet, plain, result_line
 from storage.models import Article, Subscription
 from storage.outbox.health import HealthCounts
@@ -72,6 +72,6 @@ def story_not_found(error: StoryNotFound) -> str:
         return error.message
     named = " or ".join(f"“{plain(a.title, 90)}” ({plain(outlet(a), 40)})" for a in error.near)
     return (
-        f"I can't find the story “{error.story}”. Did you mean {named}? Start typing its title "
-        "and pick it from the suggestions, or search with `/related query:`."
+        f"I can't find the story “{shown(error.story)}”. Did you mean {named}? Start typing its "
+        "title and pick it from the suggestions, or search with `/related query:`."
     )
