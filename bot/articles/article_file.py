@@ -30,7 +30,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from bot.articles import front_matter as front_matter_yaml
-from bot.articles.urls import InvalidUrlError, canonical_url, require_http_url
+from bot.articles.written_numbers import FieldPath, Misread, mark_misread, misread_numbers
+from bot.articles.urls import InvalidUrlError, canonical_url, link_variants, require_http_url
 from bot.domain.text import has_visible, readable
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
 from storage.topics import tidy_topic, topic_key
@@ -103,7 +104,18 @@ def _http_url(value: str) -> str:
     return value
 
 
+_NOT_A_DATE = "not an ISO 8601 date and time"
+
+
+def _as_written(value: Any) -> Any:
+    if isinstance(value, Misread):
+        raise ValueError(value.problem())
+    return value
+
+
 def _timestamp(value: Any) -> datetime:
+    if isinstance(value, Misread):
+        raise ValueError(f"{value.written} is read by YAML as {value.reading}, {_NOT_A_DATE}")
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -131,10 +143,10 @@ def _not_a_date(value: Any) -> str:
     if value is None:
         return "is empty: an ISO 8601 date and time is required, such as 2026-11-20T16:05:00Z"
     if isinstance(value, bool):
-        return f"is a yes/no value to YAML ({str(value).lower()}), not an ISO 8601 date and time"
+        return f"is a yes/no value to YAML ({str(value).lower()}), {_NOT_A_DATE}"
     if isinstance(value, int | float):
         hint = _unix_time_hint(value)
-        return f"is the number {_shown(value)}, not an ISO 8601 date and time{hint}"
+        return f"is the number {_shown(value)}, {_NOT_A_DATE}{hint}"
     return f"expected an ISO 8601 date and time, got {_shown(value)}"
 
 
@@ -176,7 +188,10 @@ OptionalText = Annotated[str, BeforeValidator(_none_as_empty)]
 RequiredText = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_visible_title)]
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
-Quality = Annotated[int, Field(ge=0, le=100)]
+# Numbers as written (``written_numbers``): the validator before the type's own.
+Quality = Annotated[int, Field(ge=0, le=100), BeforeValidator(_as_written)]
+Heat = Annotated[int, Field(ge=-1, le=1_000_000_000), BeforeValidator(_as_written)]
+Dimension = Annotated[int | None, Field(ge=0, le=100_000), BeforeValidator(_as_written)]
 # The constraint before the validator: after it, pydantic words a long topic as "100 items".
 TopicName = Annotated[str, Field(max_length=100), BeforeValidator(_topic)]
 
@@ -192,8 +207,8 @@ class ProviderModel(_Model):
 
 class ImageModel(_Model):
     url: HttpUrlText
-    width: int | None = Field(default=None, ge=0, le=100_000)
-    height: int | None = Field(default=None, ge=0, le=100_000)
+    width: Dimension = None
+    height: Dimension = None
     isCached: bool = False
 
 
@@ -225,7 +240,7 @@ class RelatedModel(_Linked):
 class ArticleModel(_Linked):
     publishedDateTime: Timestamp
     category: OptionalText = ""
-    heat: int = Field(default=-1, ge=-1, le=1_000_000_000)
+    heat: Heat = -1
     published: bool = False
     topics: Annotated[list[TopicName], BeforeValidator(_topic_list)] = []
     images: Annotated[list[ImageModel], BeforeValidator(_none_as_list)] = []
@@ -316,9 +331,8 @@ def parse_article(
         front_matter, body, first_line = _split_front_matter(text, source)
         loaded = _load_counted(front_matter, source, first_line)
         _check_loaded(loaded, source, limits)
-        _check_not_octal(front_matter, source)
         noted = [] if warnings is None else warnings
-        model = _validate(loaded.value, source, noted)
+        model = _validate(loaded.value, source, noted, misread_numbers(front_matter))
         _check_not_ahead(model.publishedDateTime, limits.latest_published, source)
         _warn_cut_by_comment(front_matter, noted)
         _warn_written_twice(front_matter, first_line, noted)
@@ -526,21 +540,32 @@ def _check_shape(
             stack.extend((item, depth + 1, field) for item in value)
 
 
-def _validate(mapping: dict[Any, Any], source: str, warnings: list[str]) -> ArticleModel:
+def _validate(
+    mapping: dict[Any, Any],
+    source: str,
+    warnings: list[str],
+    misread: dict[FieldPath, Misread] | None = None,
+) -> ArticleModel:
     """The validated article; what it holds that was skipped or degraded goes to
-    ``warnings``. A fault in the article's own fields refuses it (``ArticleFileError``)."""
+    ``warnings``. A fault in the article's own fields refuses it (``ArticleFileError``), and
+    so does a number YAML reads otherwise than written (``misread``, by its path)."""
     fields = {key if isinstance(key, str) else str(key): value for key, value in mapping.items()}
+    if misread:
+        mark_misread(fields, misread)
+    start = len(warnings)
     try:
         model = ArticleModel.model_validate(fields)
     except ValidationError as error:
         if not _only_entries_at_fault(error):
             field, problem = _describe_first_error(error)
             raise ArticleFileError(source, field, problem) from None
-        return _validated_entry_by_entry(fields, warnings)
-    for index, entry in enumerate(model.related):
-        if entry.publishedDateTime is None:
-            _warn_undated(warnings, f"related[{index}]")
-    return model
+        model, indices = _validated_entry_by_entry(fields, warnings)
+    else:
+        indices = list(range(len(model.related)))
+        for index, entry in enumerate(model.related):
+            if entry.publishedDateTime is None:
+                _warn_undated(warnings, f"related[{index}]")
+    return _without_repeated_links(model, indices, warnings, start)
 
 
 def _only_entries_at_fault(error: ValidationError) -> bool:
@@ -551,17 +576,59 @@ def _only_entries_at_fault(error: ValidationError) -> bool:
     )
 
 
-def _validated_entry_by_entry(fields: dict[str, Any], warnings: list[str]) -> ArticleModel:
+def _validated_entry_by_entry(
+    fields: dict[str, Any], warnings: list[str]
+) -> tuple[ArticleModel, list[int]]:
     """The article of a file with a bad image or related entry: each one validated on its
-    own, bad images skipped, bad related entries skipped or degraded (``_related_entry``)."""
+    own, bad images skipped, bad related entries skipped or degraded (``_related_entry``);
+    and the index in the file of each related entry kept."""
     images = _valid_images(_none_as_list(fields.get("images")), "images", warnings)
-    related = [
-        entry
-        for index, raw in enumerate(_none_as_list(fields.get("related")))
-        if (entry := _related_entry(raw, f"related[{index}]", warnings)) is not None
-    ]
+    related: list[RelatedModel] = []
+    indices: list[int] = []
+    for index, raw in enumerate(_none_as_list(fields.get("related"))):
+        entry = _related_entry(raw, f"related[{index}]", warnings)
+        if entry is not None:
+            related.append(entry)
+            indices.append(index)
     article = ArticleModel.model_validate({**fields, "images": [], "related": []})
-    return article.model_copy(update={"images": images, "related": related})
+    return article.model_copy(update={"images": images, "related": related}), indices
+
+
+def _without_repeated_links(
+    model: ArticleModel, indices: list[int], warnings: list[str], start: int
+) -> ArticleModel:
+    """The article without the related entries that link to itself (by the identity rule, or
+    its www., mobile or AMP edition) or to an entry listed before: each is skipped with a
+    warning, in place of those it had (from ``warnings[start:]``)."""
+    try:
+        own = canonical_url(model.link)
+    except InvalidUrlError:
+        return model  # the article's own link is refused when the draft is made
+    own_editions = set(link_variants(own))
+    kept: list[RelatedModel] = []
+    first: dict[str, int] = {}
+    for index, entry in zip(indices, model.related, strict=True):
+        url = canonical_url(entry.link)  # validated: an http(s) URL with a host
+        if url == own:
+            problem = "is this article's own link"
+        elif url in own_editions or own in link_variants(url):
+            problem = "is this article's own link (its www., mobile or AMP edition)"
+        elif url in first:
+            problem = f"is the same link as related[{first[url]}]"
+        else:
+            first[url] = index
+            kept.append(entry)
+            continue
+        within = f"related[{index}]"
+        warnings[start:] = [w for w in warnings[start:] if not _about(w, within)]
+        _warn(warnings, within, problem, "entry skipped")
+    if len(kept) == len(model.related):
+        return model
+    return model.model_copy(update={"related": kept})
+
+
+def _about(warning: str, within: str) -> bool:
+    return warning.startswith((f"{within}.", f"{within}:"))
 
 
 def _describe_first_error(error: ValidationError, within: str = "") -> tuple[str, str]:
@@ -655,26 +722,6 @@ def _warn_cut_by_comment(front_matter: str, warnings: list[str]) -> None:
 
 
 # A line that starts a top-level field; a name seen twice here is looked into by libyaml.
-# A number of the article's own written with a leading zero, which YAML 1.1 reads as octal.
-_OCTAL_NUMBER = re.compile(r"\n(quality|heat)[ \t]*:[ \t]*([-+]?0[0-7_]+)[ \t]*(?=#|\n|$)")
-
-
-def _check_not_octal(front_matter: str, source: str) -> None:
-    """Refuse `quality: 070`, which YAML reads as 56 where the newsroom meant 70 (and reads
-    `085`, no octal number, as 85): as with a topic `NO`, say what to write."""
-    for field, written in _OCTAL_NUMBER.findall("\n" + front_matter):
-        octal = int(written.replace("_", ""), 8)
-        meant = int(written.replace("_", ""), 10)
-        if octal == meant:
-            continue  # 00, 07: the same in either base
-        raise ArticleFileError(
-            source,
-            field,
-            f"{written} is read by YAML as the octal number {octal}: write {meant}, without"
-            " the leading zero",
-        )
-
-
 # Searched from the newline before it (a literal first character: see the end of front matter).
 _TOP_LEVEL_KEY = re.compile(
     r"""\n([^\s#:'"\[\]{},&*!|>%@`?-][^:\n]*|"[^"\n]*"|'[^'\n]*')[ \t]*:(?=[ \t\n]|$)"""
