@@ -565,7 +565,8 @@ def _validate(
         for index, entry in enumerate(model.related):
             if entry.publishedDateTime is None:
                 _warn_undated(warnings, f"related[{index}]")
-    return _without_repeated_links(model, indices, warnings, start)
+    model, indices = _without_repeated_links(model, indices, warnings, start)
+    return _with_excerpts_cut(model, indices, warnings)
 
 
 def _only_entries_at_fault(error: ValidationError) -> bool:
@@ -596,16 +597,17 @@ def _validated_entry_by_entry(
 
 def _without_repeated_links(
     model: ArticleModel, indices: list[int], warnings: list[str], start: int
-) -> ArticleModel:
+) -> tuple[ArticleModel, list[int]]:
     """The article without the related entries that link to itself (by the identity rule, or
     its www., mobile or AMP edition) or to an entry listed before: each is skipped with a
     warning, in place of those it had (from ``warnings[start:]``)."""
     try:
         own = canonical_url(model.link)
     except InvalidUrlError:
-        return model  # the article's own link is refused when the draft is made
+        return model, indices  # the article's own link is refused when the draft is made
     own_editions = set(link_variants(own))
     kept: list[RelatedModel] = []
+    kept_indices: list[int] = []
     first: dict[str, int] = {}
     for index, entry in zip(indices, model.related, strict=True):
         url = canonical_url(entry.link)  # validated: an http(s) URL with a host
@@ -618,13 +620,54 @@ def _without_repeated_links(
         else:
             first[url] = index
             kept.append(entry)
+            kept_indices.append(index)
             continue
         within = f"related[{index}]"
         warnings[start:] = [w for w in warnings[start:] if not _about(w, within)]
         _warn(warnings, within, problem, "entry skipped")
     if len(kept) == len(model.related):
-        return model
-    return model.model_copy(update={"related": kept})
+        return model, indices
+    return model.model_copy(update={"related": kept}), kept_indices
+
+
+# The longest excerpt stored, in characters. An excerpt is a summary shown on a card (a few
+# hundred characters); one of a megabyte is a whole text pasted there, which PostgreSQL's
+# full-text index of one article (a tsvector, 1 MiB) cannot hold where SQLite's can: cut here,
+# before either engine sees it, both store the same. A title is refused over 1,000.
+MAX_EXCERPT = 10_000
+
+
+def _with_excerpts_cut(
+    model: ArticleModel, indices: list[int], warnings: list[str]
+) -> ArticleModel:
+    """The article with its excerpt and its related entries' cut to ``MAX_EXCERPT``
+    characters at a word, with a warning for each."""
+    update: dict[str, Any] = {}
+    if len(model.excerpt) > MAX_EXCERPT:
+        update["excerpt"] = _cut(model.excerpt, "excerpt", warnings)
+    if any(len(entry.excerpt) > MAX_EXCERPT for entry in model.related):
+        update["related"] = [
+            entry.model_copy(
+                update={"excerpt": _cut(entry.excerpt, f"related[{i}].excerpt", warnings)}
+            )
+            if len(entry.excerpt) > MAX_EXCERPT
+            else entry
+            for i, entry in zip(indices, model.related, strict=True)
+        ]
+    return model.model_copy(update=update) if update else model
+
+
+def _cut(excerpt: str, field: str, warnings: list[str]) -> str:
+    end = excerpt.rfind(" ", MAX_EXCERPT * 9 // 10, MAX_EXCERPT)  # at a word, if one is near
+    cut = excerpt[: end if end > 0 else MAX_EXCERPT - 1].rstrip() + "…"
+    _warn(
+        warnings,
+        field,
+        f"is {len(excerpt):,} characters, over the {MAX_EXCERPT:,} an excerpt may hold",
+        f"stored cut to its first {len(cut) - 1:,} characters; the full text belongs in the"
+        " body",
+    )
+    return cut
 
 
 def _about(warning: str, within: str) -> bool:
