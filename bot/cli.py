@@ -345,7 +345,7 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
         f"{report.files} file{'' if report.files == 1 else 's'}: {report.new} new, "
         f"{report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.rejected)} rejected"
-        + (f", {len(report.skipped)} skipped" if report.skipped else ""),
+        + (f"; {len(report.skipped)} skipped (not article files)" if report.skipped else ""),
         file=out,
     )
     for rejection in report.rejected:

@@ -664,8 +664,7 @@ def _cut(excerpt: str, field: str, warnings: list[str]) -> str:
         warnings,
         field,
         f"is {len(excerpt):,} characters, over the {MAX_EXCERPT:,} an excerpt may hold",
-        f"stored cut to its first {len(cut) - 1:,} characters; the full text belongs in the"
-        " body",
+        f"stored cut to its first {len(cut) - 1:,} characters; the full text belongs in the body",
     )
     return cut
 

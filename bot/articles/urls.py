@@ -41,8 +41,7 @@ def check_http_url(url: str) -> SplitResult:
         # Bytes, not characters: PostgreSQL's index of article links holds 2,704 bytes a row,
         # and 2,048 characters outside ASCII take up to 8,192.
         raise InvalidUrlError(
-            f"URL is longer than {MAX_URL_LENGTH:,} bytes (a character outside ASCII counts"
-            " 2 to 4)"
+            f"URL is longer than {MAX_URL_LENGTH:,} bytes (a character outside ASCII counts 2 to 4)"
         )
     if _UNSAFE.search(url):
         raise InvalidUrlError("URL contains spaces or control characters")

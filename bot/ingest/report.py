@@ -47,8 +47,8 @@ class IngestReport:
 
     @property
     def files(self) -> int:
-        """How many files the run looked at (those skipped as not articles too)."""
-        return self.new + self.updated + self.unchanged + len(self.rejected) + len(self.skipped)
+        """How many files the run read (not those skipped as no articles)."""
+        return self.new + self.updated + self.unchanged + len(self.rejected)
 
     def to_json(self) -> dict[str, Any]:
         """The shape ``topicbot ingest --json`` prints."""

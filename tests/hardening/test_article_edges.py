@@ -270,7 +270,7 @@ def test_files_in_a_folder_that_are_not_articles_are_listed_as_skipped(tmp_path)
     reads = "topicbot reads .md, .markdown and .txt"
     assert text.returncode == 0, text.stderr
     assert text.stdout.splitlines() == [
-        "7 files: 3 new, 0 updated, 0 unchanged, 0 rejected, 4 skipped",
+        "3 files: 3 new, 0 updated, 0 unchanged, 0 rejected; 4 skipped (not article files)",
         f"skipped in/README: not an article file (no suffix); {reads}",
         f"skipped in/data.json: not an article file (.json); {reads}",
         f"skipped in/feed.yaml: not an article file (.yaml); {reads}",
