@@ -30,8 +30,8 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from bot.articles import front_matter as front_matter_yaml
-from bot.articles.written_numbers import FieldPath, Misread, mark_misread, misread_numbers
 from bot.articles.urls import InvalidUrlError, canonical_url, link_variants, require_http_url
+from bot.articles.written_numbers import FieldPath, Misread, mark_misread, misread_numbers
 from bot.domain.text import has_visible, readable
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
 from storage.topics import tidy_topic, topic_key
