@@ -31,7 +31,13 @@ from pydantic_core import ErrorDetails
 
 from bot.articles import front_matter as front_matter_yaml
 from bot.articles.urls import InvalidUrlError, canonical_url, link_variants, require_http_url
-from bot.articles.written_numbers import FieldPath, Misread, mark_misread, misread_numbers
+from bot.articles.written_numbers import (
+    FieldPath,
+    Misread,
+    mark_misread,
+    misread_numbers,
+    written_scalar,
+)
 from bot.domain.text import has_visible, readable
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
 from storage.topics import tidy_topic, topic_key
@@ -332,7 +338,7 @@ def parse_article(
         loaded = _load_counted(front_matter, source, first_line)
         _check_loaded(loaded, source, limits)
         noted = [] if warnings is None else warnings
-        model = _validate(loaded.value, source, noted, misread_numbers(front_matter))
+        model = _validate(loaded.value, source, noted, misread_numbers(front_matter), front_matter)
         _check_not_ahead(model.publishedDateTime, limits.latest_published, source)
         _warn_cut_by_comment(front_matter, noted)
         _warn_written_twice(front_matter, first_line, noted)
@@ -545,10 +551,12 @@ def _validate(
     source: str,
     warnings: list[str],
     misread: dict[FieldPath, Misread] | None = None,
+    front_matter: str = "",
 ) -> ArticleModel:
     """The validated article; what it holds that was skipped or degraded goes to
     ``warnings``. A fault in the article's own fields refuses it (``ArticleFileError``), and
-    so does a number YAML reads otherwise than written (``misread``, by its path)."""
+    so does a number YAML reads otherwise than written (``misread``, by its path);
+    ``front_matter``, when given, tells how a value refused was written."""
     fields = {key if isinstance(key, str) else str(key): value for key, value in mapping.items()}
     if misread:
         mark_misread(fields, misread)
@@ -557,7 +565,8 @@ def _validate(
         model = ArticleModel.model_validate(fields)
     except ValidationError as error:
         if not _only_entries_at_fault(error):
-            field, problem = _describe_first_error(error)
+            detail = error.errors(include_url=False)[0]
+            field, problem = _describe(detail, written=_written(front_matter, detail))
             raise ArticleFileError(source, field, problem) from None
         model, indices = _validated_entry_by_entry(fields, warnings)
     else:
@@ -686,8 +695,21 @@ def _describe_first_error(error: ValidationError, within: str = "") -> tuple[str
     return _describe(error.errors(include_url=False)[0], within)
 
 
-def _describe(error: ErrorDetails, within: str = "") -> tuple[str, str]:
-    """The field (its path, under ``within``) and the problem of one validation error."""
+def _written(front_matter: str, error: ErrorDetails) -> str | None:
+    """How the file wrote a value YAML read as a number where text was expected (`1:10`,
+    `0x1F`), when that is not how the number reads (70, 31); else None."""
+    value = error.get("input")
+    if not front_matter or error["type"] != "string_type" or not _is_yaml_scalar(value):
+        return None
+    written = written_scalar(front_matter, error["loc"])
+    return written if written is not None and written != str(value) else None
+
+
+def _describe(
+    error: ErrorDetails, within: str = "", *, written: str | None = None
+) -> tuple[str, str]:
+    """The field (its path, under ``within``) and the problem of one validation error
+    (``written``: how the file wrote the value, when YAML read it otherwise)."""
     field = _field_path(error["loc"], within)
     message = str(error["msg"]).removeprefix("Value error, ")
     if message == _NEEDS_URL:  # raised by the model validator for the entry as a whole
@@ -695,7 +717,7 @@ def _describe(error: ErrorDetails, within: str = "") -> tuple[str, str]:
     if error["type"] == "missing":
         return field, "is required"
     if error["type"] == "string_type" and _is_yaml_scalar(error.get("input")):
-        return field, _quote_advice(error["input"])
+        return field, _quote_advice(error["input"], written)
     if "secured" not in field and "input" in error and error["type"] != "value_error":
         message = f"{message} (got {_shown(error['input'])})"
     return field, message
@@ -705,14 +727,16 @@ def _is_yaml_scalar(value: Any) -> bool:
     return isinstance(value, bool | int | float)
 
 
-def _quote_advice(value: bool | int | float) -> str:
-    """Why text written unquoted arrived as a yes/no value or a number, and what to write."""
+def _quote_advice(value: bool | int | float, written: str | None = None) -> str:
+    """Why text written unquoted arrived as a yes/no value or a number, and what to write
+    (``written``: the text as the file wrote it, when the number reads otherwise)."""
     if isinstance(value, bool):
         return (
             f"is text that YAML reads as {str(value).lower()} (unquoted yes, no, on, off, true and"
             ' false are yes/no values to YAML): put it in quotes, as in "NO"'
         )
-    return f'is text that YAML reads as the number {value!r}: put it in quotes, as in "{value}"'
+    shown = value if written is None else written
+    return f'is text that YAML reads as the number {value!r}: put it in quotes, as in "{shown}"'
 
 
 def _field_path(location: tuple[int | str, ...], within: str = "") -> str:

@@ -182,3 +182,21 @@ def mark_misread(fields: dict[str, Any], misread: dict[FieldPath, Misread]) -> N
         last = path[-1]
         if isinstance(holder, dict) and last in holder:
             holder[last] = wrong
+
+
+def written_scalar(front_matter: str, path: tuple[int | str, ...]) -> str | None:
+    """The text of the plain value at ``path`` (keys and list indices) as the file wrote it,
+    or None (not found, not plain, or not composed). For a message only: it composes again."""
+    try:
+        node: Node | None = yaml.compose(front_matter, Loader=_COMPOSER)
+    except yaml.YAMLError:
+        return None
+    for step in path:
+        if isinstance(step, int):
+            items = _items(node) if node is not None else []
+            node = items[step][1] if 0 <= step < len(items) else None
+        else:
+            node = next((v for k, v in reversed(_fields(node)) if k == step), None)
+    if not isinstance(node, ScalarNode) or node.style:
+        return None
+    return str(node.value)

@@ -373,3 +373,44 @@ def test_a_link_too_long_for_postgresqls_index_is_refused_the_same_on_both_engin
     assert [w["warning"] for w in report["warnings"]] == [
         f"related[0].webUrl: {too_long} (entry skipped)"
     ]
+
+
+# --- nearby: text YAML reads as a number of another spelling -------------------------------
+
+TEXT_READ_AS_NUMBERS = {
+    "title-sexagesimal": (
+        "title",
+        "1:10",
+        'title: is text that YAML reads as the number 70: put it in quotes, as in "1:10"',
+    ),
+    "topic-hex": (
+        "topics",
+        "[Transport, 0x1F]",
+        'topics[1]: is text that YAML reads as the number 31: put it in quotes, as in "0x1F"',
+    ),
+    "category-octal": (
+        "category",
+        "070",
+        'category: is text that YAML reads as the number 56: put it in quotes, as in "070"',
+    ),
+    "topic-year": (  # read as written: the advice was right already
+        "topics",
+        "[Transport, 2026]",
+        'topics[1]: is text that YAML reads as the number 2026: put it in quotes, as in "2026"',
+    ),
+}
+
+
+def test_text_yaml_reads_as_a_number_is_told_to_be_quoted_as_it_was_written(tmp_path):
+    """Quoting "70" for a headline written `1:10` would store another headline: the advice
+    quotes what the file wrote."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, (field, value, _) in TEXT_READ_AS_NUMBERS.items():
+        (folder / f"{name}.md").write_text(written(name, field, value))
+
+    code, report = ingest_json(tmp_path, "in")
+
+    assert code == 1
+    reasons = {Path(r["path"]).stem: r["error"] for r in report["rejected"]}
+    assert reasons == {name: reason for name, (_, _, reason) in TEXT_READ_AS_NUMBERS.items()}
