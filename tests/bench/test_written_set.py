@@ -52,6 +52,15 @@ EXPECTED = {
         min_curated=7,
         kinds=("same-entity", "other-chapter", "same-kind"),
     ),
+    # Likewise the three kinds, one of each per event.
+    "written8": Expected(
+        events=42,
+        distractors=126,
+        per_kind=42,
+        queries=15,
+        min_curated=7,
+        kinds=("same-entity", "other-chapter", "same-kind"),
+    ),
     # Likewise written to the three kinds, one of each per event.
     "written9": Expected(
         events=40,
