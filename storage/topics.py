@@ -153,6 +153,19 @@ class TopicRepository:
         params = {"folded": topic_fold(name), "guild": guild_id, "limit": limit}
         return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
+    async def offered_sized(
+        self, guild_id: int, shortest: int, longest: int, *, limit: int = 5000
+    ) -> list[Topic]:
+        """Topics the guild may name whose folded name is ``shortest`` to ``longest``
+        characters long, most-used first: the candidates for a name typed slightly wrong
+        (``bot.domain.topic_names.near_names``)."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM topics t WHERE length(folded) BETWEEN :shortest AND "
+            f":longest AND {_OFFERED} ORDER BY article_count DESC, key LIMIT :limit"
+        )
+        params = {"guild": guild_id, "shortest": shortest, "longest": longest, "limit": limit}
+        return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
+
     async def suggest(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
         """Topics the guild may name that hold the typed text, accents or none (``topic_fold``):
         the topic of exactly that name first, then one that folds as it does, then those

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import get_args
@@ -13,6 +13,13 @@ from bot.domain.digests import guild_schedule
 from bot.domain.errors import UserError
 from bot.domain.replans import BarLowering
 from bot.domain.text import shown
+from bot.domain.topic_names import (
+    InList,
+    Missing,
+    near_names,
+    near_spelling_lengths,
+    resolve,
+)
 from storage.api import StoreApi
 from storage.models import DeliveryMode, Subscription, Topic
 from storage.outbox.health import HealthCounts
@@ -36,18 +43,6 @@ def check_quality(value: object, option: str = "min_quality") -> int:
         given = shown(str(value), 20)
         raise UserError(f"`{option}` must be a whole number from 0 to 100 (you gave {given}).")
     return value
-
-
-def own_topic(own: list[Subscription], topic_text: str) -> Subscription | list[Subscription] | None:
-    """The member's subscription to the topic of this name; else the one whose name folds
-    alike (typed without accents); else those that do when several, or None."""
-    key = topic_key(topic_text)
-    exact = [s for s in own if s.topic_key == key]
-    if exact:
-        return exact[0]
-    folded = topic_fold(topic_text)
-    alike = [s for s in own if topic_fold(s.topic_name) == folded]
-    return alike[0] if len(alike) == 1 else alike or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,16 +144,13 @@ class SubscriptionService:
                 "Type one of your topics, then pick it from the suggestions. "
                 "`/subscriptions` lists the topics you follow."
             )
-        chosen = own_topic(await self.of_member(guild_id, user_id), topic_text)
-        if chosen is None:
-            raise UserError(
-                f"You are not subscribed to “{shown(topic_text)}” here. "
-                "`/subscriptions` lists the topics you follow."
-            )
-        if isinstance(chosen, list):
-            raise UserError(
-                f"Did you mean {either(s.topic_name for s in chosen)}? Pick one of the suggestions."
-            )
+        own = InList(await self.of_member(guild_id, user_id), lambda s: s.topic_name)
+        missing = Missing(
+            f"You are not subscribed to “{shown(topic_text)}” here.",
+            "`/subscriptions` lists the topics you follow.",
+            "`/subscriptions` lists the topics you follow.",
+        )
+        chosen = await resolve(topic_text, own, missing)
         await self._store.subscriptions.delete(guild_id, user_id, chosen.topic_key)
         return chosen.topic_name
 
@@ -198,20 +190,11 @@ class SubscriptionService:
         else a UserError saying how to find one, or listing the names that fold alike."""
         if not topic_key(topic_text):
             raise UserError("Type a topic name, then pick one of the suggestions.")
-        topic = await self._store.topics.offered(guild_id, topic_text)
-        if topic is not None:
-            return topic
-        alike = await self._store.topics.offered_alike(guild_id, topic_text)
-        if len(alike) == 1:
-            return alike[0]
-        if alike:
-            raise UserError(
-                f"Did you mean {either(t.name for t in alike)}? Pick one of the suggestions."
-            )
-        raise UserError(
-            f"There is no topic called “{shown(topic_text)}”. Start typing and pick one "
-            "of the suggestions, or see them all with `/topics`."
+        missing = Missing(
+            f"There is no topic called “{shown(topic_text)}”.",
+            "Start typing and pick one of the suggestions, or see them all with `/topics`.",
         )
+        return await resolve(topic_text, GuildTopics(self._store, guild_id), missing)
 
     async def suggest_topics(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
         """Topics for autocomplete in the guild: prefix matches first, then substrings,
@@ -230,8 +213,23 @@ class SubscriptionService:
         return (starting + containing)[:limit]
 
 
-def either(names: Iterable[str]) -> str:
-    """'A', 'A or B', 'A, B or C': topic names offered back to a member, each unable to
-    mention anyone."""
-    listed = [shown(name) for name in names]
-    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
+@dataclass(frozen=True, slots=True)
+class GuildTopics:
+    """The topics a guild may name (not another guild's own), as ``resolve`` looks them up."""
+
+    store: StoreApi
+    guild_id: int
+
+    async def exact(self, typed: str) -> Topic | None:
+        return await self.store.topics.offered(self.guild_id, typed)
+
+    async def alike(self, typed: str) -> list[Topic]:
+        return await self.store.topics.offered_alike(self.guild_id, typed)
+
+    async def near(self, typed: str) -> list[str]:
+        shortest, longest = near_spelling_lengths(typed)
+        sized = await self.store.topics.offered_sized(self.guild_id, shortest, longest)
+        return near_names(typed, (t.name for t in sized))
+
+    def name_of(self, item: Topic) -> str:
+        return item.name
