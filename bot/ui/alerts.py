@@ -16,6 +16,21 @@ from storage.models import Article, Feed
 from storage.outbox.rows import Delivery
 
 DIGEST_TITLES = {"daily": "Your daily digest", "weekly": "Your weekly digest"}
+# An embed's title may hold 256 characters.
+TITLE_CHARACTERS = 256
+
+
+def digest_title(mode: str, guild_names: Sequence[str]) -> str:
+    """The title naming the servers ("Your daily digest from Harbour Club"), so that a member
+    of several tells their digests apart: the names escaped (no markdown, no mention), listed
+    when they fit the title, else counted."""
+    title = DIGEST_TITLES.get(mode, "Your digest")
+    names = [plain(name, 80) for name in sorted(set(guild_names), key=str.casefold)]
+    if not names:
+        return title
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    whole = f"{title} from {listed}"
+    return whole if len(whole) <= TITLE_CHARACTERS else f"{title} from {len(names)} servers"
 
 
 def alert_embed(
@@ -55,11 +70,13 @@ def digest_embeds(
     """One embed listing the best items (each once), with the count of the rest."""
     seen: set[int] = set()
     lines: list[str] = []
+    servers: set[int] = set()
     for row in rows:
         article = articles.get(row.article_pk)
         if article is None or row.article_pk in seen:
             continue
         seen.add(row.article_pk)
+        servers.add(row.guild_id)
         if len(lines) < limit:
             where = plain(guild_names.get(row.guild_id, ""), 60)
             lines.append(
@@ -70,7 +87,7 @@ def digest_embeds(
     description, shown = fit_lines(lines, 4000, more=None)
     hidden = len(seen) - shown
     embed = discord.Embed(
-        title=DIGEST_TITLES.get(mode, "Your digest"),
+        title=digest_title(mode, [guild_names.get(g, f"server {g}") for g in servers]),
         description=description,
         colour=BRAND_COLOUR,
     )

@@ -85,7 +85,7 @@ async def test_a_digest_leaves_out_the_server_the_member_left_and_keeps_the_othe
     summary = await harness.bot.dispatcher.send_digests()
     assert (summary.sent, summary.left) == (1, 1)
     (digest,) = harness.double.dms_to(member.id)
-    assert digest.embeds[0]["title"] == "Your daily digest"
+    assert digest.embeds[0]["title"] == "Your daily digest from guild2"
     text = str(digest.embeds)
     assert "Energy news" in text and "Transport news" not in text
     stats = await harness.store.stats()
