@@ -119,15 +119,17 @@ class GuildSettingsRepository:
 
     # -- the servers the bot was removed from (GUILD_DELETE), until it is invited back --------
 
-    async def left(self, guild_id: int, now: datetime) -> int:
-        """The bot was removed from the guild: note it (planning then writes nothing for it)
-        and cancel what waits for it, posts, DMs and digests alike; how many rows that was.
-        Its feeds, subscriptions and settings are kept for its return."""
+    async def left(self, guild_id: int, now: datetime, name: str | None = None) -> int:
+        """The bot was removed from the guild: note it (planning then writes nothing for it),
+        with its ``name`` when known, and cancel what waits for it, posts, DMs and digests
+        alike; how many rows that was. Its feeds, subscriptions and settings are kept for its
+        return."""
         async with self._db.transaction():
             await self._db.execute(
-                "INSERT INTO guilds_left (guild_id, left_at) VALUES (:guild, :now) "
-                "ON CONFLICT (guild_id) DO NOTHING",
-                {"guild": guild_id, "now": to_timestamp(now)},
+                "INSERT INTO guilds_left (guild_id, left_at, name) VALUES (:guild, :now, :name) "
+                "ON CONFLICT (guild_id) DO UPDATE SET name = coalesce(excluded.name, "
+                "guilds_left.name)",
+                {"guild": guild_id, "now": to_timestamp(now), "name": name},
             )
             return await self._db.execute(
                 "UPDATE deliveries SET state = 'cancelled', last_error = :why "
@@ -141,6 +143,14 @@ class GuildSettingsRepository:
             "DELETE FROM guilds_left WHERE guild_id = :guild", {"guild": guild_id}
         )
         return changed > 0
+
+    async def name_when_left(self, guild_id: int) -> str | None:
+        """The name the guild had when it removed the bot; None when it did not, or the name
+        is not known."""
+        name = await self._db.scalar(
+            "SELECT name FROM guilds_left WHERE guild_id = :guild", {"guild": guild_id}
+        )
+        return None if name is None else str(name)
 
     async def is_gone(self, guild_id: int) -> bool:
         """Whether the bot was removed from the guild (and not invited back since)."""

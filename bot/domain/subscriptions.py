@@ -155,11 +155,18 @@ class SubscriptionService:
         return chosen.topic_name
 
     async def unsubscribe_topic_id(self, guild_id: int, user_id: int, topic_id: int) -> str:
-        """Stop following a topic named by its id (the DM's unsubscribe button)."""
+        """Stop following a topic named by its id (the DM's unsubscribe button): that topic
+        only, never one spelt close to it."""
         topic = await self._store.topics.by_id(topic_id)
         if topic is None:
             raise UserError("That topic no longer exists.")
-        return await self.unsubscribe(guild_id, user_id, topic.name)
+        own = await self.of_member(guild_id, user_id)
+        if not any(s.topic_key == topic.key for s in own):
+            raise UserError(
+                f"You no longer follow {shown(topic.name)} in the server this alert came from."
+            )
+        await self._store.subscriptions.delete(guild_id, user_id, topic.key)
+        return topic.name
 
     async def of_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild."""

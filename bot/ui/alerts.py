@@ -6,10 +6,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.domain.text import clip
 from bot.errors import report_error
+from bot.sending.sender import DiscordSender
 from bot.ui.embeds import BRAND_COLOUR, article_embed, fit_lines, link_line, plain
 from bot.wiring import ServiceBot
 from storage.models import Article, Feed
@@ -140,12 +142,25 @@ class UnsubscribeButton(
             name = await interaction.client.services.subscriptions.unsubscribe_topic_id(
                 self.guild_id, interaction.user.id, self.topic_id
             )
-            guild = interaction.client.get_guild(self.guild_id)
-            where = f" in {plain(guild.name, 80)}" if guild is not None and guild.name else ""
             await interaction.response.send_message(
-                f"Unsubscribed from **{plain(name, 80)}**{where}. "
-                f"`/subscribe`{' there' if where else ''} brings it back.",
-                ephemeral=True,
+                await unsubscribed(interaction.client, self.guild_id, name), ephemeral=True
             )
         except Exception as error:
             await report_error(interaction, error, "unsubscribe button")
+
+
+async def unsubscribed(client: ServiceBot, guild_id: int, topic_name: str) -> str:
+    """The reply to Unsubscribe, naming the server whose subscription went: as Discord has it
+    (this process's cache, else a request: the server may be another process's shard), or as
+    it was when it removed the bot (nothing brings the subscription back then)."""
+    topic = f"**{plain(topic_name, 80)}**"
+    name = await client.services.servers.name_when_left(guild_id)
+    if name is not None:
+        return f"Unsubscribed from {topic} in {plain(name, 80)}."
+    try:
+        name = await DiscordSender(client).guild_name(guild_id)
+    except (TimeoutError, aiohttp.ClientError, OSError):
+        name = None
+    if not name:
+        return f"Unsubscribed from {topic} in the server this alert came from."
+    return f"Unsubscribed from {topic} in {plain(name, 80)}. `/subscribe` there brings it back."
