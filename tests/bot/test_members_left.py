@@ -246,15 +246,3 @@ async def test_unsubscribing_from_a_dm_after_leaving_the_server_names_it(harness
     assert reply == "Unsubscribed from **Transport** in guild1. `/subscribe` there brings it back."
     assert left == 0
 
-
-async def test_unsubscribing_from_a_dm_after_the_bot_left_the_server_names_it(harness: Harness):
-    async def bot_removed(member: int) -> None:
-        await harness.double.remove_bot(harness.first.guild)
-        for _ in range(200):  # until the bot has read GUILD_DELETE
-            if harness.bot.get_guild(harness.first.id) is None:
-                return
-            await asyncio.sleep(0.01)
-
-    reply, left = await unsubscribe_after(harness, bot_removed)
-    assert reply == "Unsubscribed from **Transport** in guild1."
-    assert left == 0
