@@ -33,6 +33,7 @@ AUDIT_ENTRY = Columns(
     Column("detail", "l.detail_json", json.loads),
     Column("at", "l.at", from_timestamp),
     Column("article_title", "a.title"),
+    Column("id", "l.id"),
 )
 
 
@@ -225,15 +226,43 @@ class AuditRepository:
             return detail
         return {**(detail or {}), ARTICLE_KEPT: {"id": article_id, "title": str(title)}}
 
-    async def recent(self, guild_id: int, *, limit: int = 50, offset: int = 0) -> list[AuditEntry]:
-        """The guild's latest entries, newest first (from the ``offset``-th on)."""
+    async def recent(
+        self, guild_id: int, *, limit: int = 50, offset: int = 0, before: int | None = None
+    ) -> list[AuditEntry]:
+        """The guild's latest entries, newest first (from the ``offset``-th on), only those
+        written before entry ``before`` when given."""
+        params: dict[str, int] = {"guild": guild_id, "limit": limit, "offset": offset}
+        older = ""
+        if before is not None:
+            older, params["before"] = "AND l.id < :before ", before
         rows = await self._db.fetch_all(
             f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
             "LEFT JOIN articles a ON a.pk = l.article_pk "
-            "WHERE l.guild_id = :guild ORDER BY l.id DESC LIMIT :limit OFFSET :offset",
-            {"guild": guild_id, "limit": limit, "offset": offset},
+            f"WHERE l.guild_id = :guild {older}ORDER BY l.id DESC LIMIT :limit OFFSET :offset",
+            params,
         )
         return [with_kept_article(AUDIT_ENTRY.from_row(row)) for row in rows]
+
+    async def following(self, guild_id: int, after: int, *, limit: int) -> list[AuditEntry]:
+        """The ``limit`` entries of the guild written just after entry ``after``, newest
+        first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
+            "LEFT JOIN articles a ON a.pk = l.article_pk "
+            "WHERE l.guild_id = :guild AND l.id > :after ORDER BY l.id LIMIT :limit",
+            {"guild": guild_id, "after": after, "limit": limit},
+        )
+        return [with_kept_article(AUDIT_ENTRY.from_row(row)) for row in reversed(rows)]
+
+    async def count_after(self, guild_id: int, after: int) -> int:
+        """How many of the guild's entries were written after entry ``after``."""
+        return int(
+            await self._db.scalar(
+                "SELECT count(*) FROM audit_log WHERE guild_id = :guild AND id > :after",
+                {"guild": guild_id, "after": after},
+            )
+            or 0
+        )
 
     async def count(self, guild_id: int) -> int:
         """How many entries the guild's log holds."""
