@@ -18,8 +18,8 @@ from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.paging import page_window
 from bot.domain.subscriptions import Clock, check_quality, utc_now
-from bot.domain.topic_names import either
 from bot.domain.text import has_visible, query_terms, shown
+from bot.domain.topic_names import either
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
 from storage.publication import StateFilter

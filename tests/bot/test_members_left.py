@@ -245,4 +245,3 @@ async def test_unsubscribing_from_a_dm_after_leaving_the_server_names_it(harness
     reply, left = await unsubscribe_after(harness, leave)
     assert reply == "Unsubscribed from **Transport** in guild1. `/subscribe` there brings it back."
     assert left == 0
-
