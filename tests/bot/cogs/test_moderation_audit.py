@@ -400,6 +400,19 @@ async def test_audit_pages_hold_still_while_moderators_write_entries(bare: Harne
     assert newest.message.embeds[0]["footer"]["text"] == "27 entries · 1-4 of them, newest first"
 
 
+async def test_a_page_button_of_an_audit_sent_before_pages_were_keyed_still_works(bare: Harness):
+    # A message sent by the version that paged by position carries `tb:page:audit:2`.
+    harness, g = bare, bare.first
+    for quality in range(1, 13):
+        await harness.slash(g, g.moderator.id, "settings", {"min_quality": quality})
+    first = await harness.slash(g, g.moderator.id, "audit")
+    button(first.message, "Next ▶")["custom_id"] = "tb:page:audit:2"
+    old = await harness.double.click(first.message, "tb:page:audit:2", g.moderator.id)
+    assert old.message.embeds[0]["footer"]["text"] == "12 entries · 11-12 of them, newest first"
+    back = await click(harness, old, "◀ Previous", g.moderator.id)
+    assert back.message.embeds[0]["footer"]["text"] == "12 entries · 1-10 of them, newest first"
+
+
 async def test_retracting_after_the_post_says_what_already_went_out_and_what_was_stopped(
     bare: Harness,
 ):
