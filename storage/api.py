@@ -145,8 +145,8 @@ class TopicsApi(Protocol):
 
     async def offered_alike(self, guild_id: int, name: str, *, limit: int = 5) -> list[Topic]: ...
 
-    async def offered_sized(
-        self, guild_id: int, shortest: int, longest: int, *, limit: int = 5000
+    async def offered_shaped(
+        self, guild_id: int, shortest: int, longest: int, ends: tuple[str, str], *, limit: int
     ) -> list[Topic]: ...
 
     async def suggest(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]: ...

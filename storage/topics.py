@@ -153,17 +153,27 @@ class TopicRepository:
         params = {"folded": topic_fold(name), "guild": guild_id, "limit": limit}
         return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
-    async def offered_sized(
-        self, guild_id: int, shortest: int, longest: int, *, limit: int = 5000
+    async def offered_shaped(
+        self, guild_id: int, shortest: int, longest: int, ends: tuple[str, str], *, limit: int
     ) -> list[Topic]:
         """Topics the guild may name whose folded name is ``shortest`` to ``longest``
-        characters long, most-used first: the candidates for a name typed slightly wrong
+        characters long and begins with ``ends[0]`` or ends with ``ends[1]``, most-used
+        first: the candidates for a name typed slightly wrong
         (``bot.domain.topic_names.near_names``)."""
         sql = (
             f"SELECT {_COLUMNS} FROM topics t WHERE length(folded) BETWEEN :shortest AND "
-            f":longest AND {_OFFERED} ORDER BY article_count DESC, key LIMIT :limit"
+            ":longest AND (substr(folded, 1, 1) = :first "
+            "OR substr(folded, length(folded), 1) = :last) "
+            f"AND {_OFFERED} ORDER BY article_count DESC, key LIMIT :limit"
         )
-        params = {"guild": guild_id, "shortest": shortest, "longest": longest, "limit": limit}
+        params = {
+            "guild": guild_id,
+            "shortest": shortest,
+            "longest": longest,
+            "first": ends[0],
+            "last": ends[1],
+            "limit": limit,
+        }
         return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
     async def suggest(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:

@@ -17,7 +17,7 @@ from bot.domain.topic_names import (
     InList,
     Missing,
     near_names,
-    near_spelling_lengths,
+    near_shape,
     resolve,
 )
 from storage.api import StoreApi
@@ -27,6 +27,10 @@ from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
 from storage.topics import topic_fold, topic_key
 
 log = logging.getLogger(__name__)
+
+# Topics of a typed name's length and ends read to find its close spellings: the most used
+# (a store with more of them keeps the busiest in reach).
+NEAR_CANDIDATES = 2000
 
 Clock = Callable[[], datetime]
 DELIVERY_MODES: dict[str, DeliveryMode] = {mode: mode for mode in get_args(DeliveryMode)}
@@ -205,8 +209,12 @@ class SubscriptionService:
 
     async def suggest_topics(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
         """Topics for autocomplete in the guild: prefix matches first, then substrings,
-        most-seen there first; never another guild's own."""
-        return await self._store.topics.suggest(guild_id, typed, limit=limit)
+        most-seen there first; never another guild's own. When none holds what is typed,
+        those spelt closest to it ('Climate' for 'climte')."""
+        found = await self._store.topics.suggest(guild_id, typed, limit=limit)
+        if found or not topic_key(typed):
+            return found
+        return (await GuildTopics(self._store, guild_id).near_topics(typed))[:limit]
 
     async def suggest_own(
         self, guild_id: int, user_id: int, typed: str, *, limit: int = 25
@@ -234,9 +242,22 @@ class GuildTopics:
         return await self.store.topics.offered_alike(self.guild_id, typed)
 
     async def near(self, typed: str) -> list[str]:
-        shortest, longest = near_spelling_lengths(typed)
-        sized = await self.store.topics.offered_sized(self.guild_id, shortest, longest)
-        return near_names(typed, (t.name for t in sized))
+        return [t.name for t in await self.near_topics(typed)]
+
+    async def near_topics(self, typed: str) -> list[Topic]:
+        """The topics spelt closest to ``typed`` (``near_names``), most-used first."""
+        shape = near_shape(typed)
+        if shape is None:
+            return []
+        topics = await self.store.topics.offered_shaped(
+            self.guild_id,
+            shape.shortest,
+            shape.longest,
+            (shape.first, shape.last),
+            limit=NEAR_CANDIDATES,
+        )
+        by_name = {t.name: t for t in topics}
+        return [by_name[name] for name in near_names(typed, by_name)]
 
     def name_of(self, item: Topic) -> str:
         return item.name

@@ -33,9 +33,12 @@ def did_you_mean(names: Iterable[str]) -> str:
     return f"Did you mean {either(names)}?"
 
 
-def edits(a: str, b: str) -> int:
+def edits(a: str, b: str, most: int | None = None) -> int:
     """How many letters to add, drop, change or swap with the next one to turn ``a`` into
-    ``b`` (the optimal string alignment distance)."""
+    ``b`` (the optimal string alignment distance); past ``most``, ``most + 1`` as soon as
+    that is certain (a name far off costs a few rows, not all of them)."""
+    if most is not None and abs(len(a) - len(b)) > most:
+        return most + 1
     previous2: list[int] = []
     previous = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -44,6 +47,9 @@ def edits(a: str, b: str) -> int:
             current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
             if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
                 current[j] = min(current[j], previous2[j - 2] + 1)
+        # a swap reaches back two rows: both must be past ``most`` for the rest to be
+        if most is not None and min(current) > most and min(previous) > most:
+            return most + 1
         previous2, previous = previous, current
     return previous[-1]
 
@@ -55,10 +61,26 @@ def slack(folded: str) -> int:
     return 0 if size < 3 else 1 if size <= 4 else 2 if size <= 9 else 3
 
 
-def near_spelling_lengths(typed: str) -> tuple[int, int]:
-    """The shortest and longest folded names ``near_names`` may offer for ``typed``."""
+@dataclass(frozen=True, slots=True)
+class NearShape:
+    """What a name ``near_names`` may offer has in common with the typed one: a folded length
+    from ``shortest`` to ``longest``, and its first or its last letter (a slip at both ends
+    takes two edits, more than a short name is allowed), so that the store hands over few."""
+
+    shortest: int
+    longest: int
+    first: str
+    last: str
+
+
+def near_shape(typed: str) -> NearShape | None:
+    """The shape of the names ``near_names`` may offer for ``typed``; None when it offers
+    none (a name too short)."""
     folded = topic_fold(typed)
-    return len(folded) - slack(folded), len(folded) + slack(folded)
+    allowed = slack(folded)
+    if not allowed:
+        return None
+    return NearShape(len(folded) - allowed, len(folded) + allowed, folded[0], folded[-1])
 
 
 def near_names(typed: str, names: Iterable[str], *, limit: int = NEAR_SHOWN) -> list[str]:
@@ -69,7 +91,7 @@ def near_names(typed: str, names: Iterable[str], *, limit: int = NEAR_SHOWN) -> 
     allowed = slack(folded)
     if not allowed:
         return []
-    scored = [(edits(folded, topic_fold(name)), name) for name in dict.fromkeys(names)]
+    scored = [(edits(folded, topic_fold(name), allowed), name) for name in dict.fromkeys(names)]
     near = [(score, name) for score, name in scored if score <= allowed]
     if not near:
         return []

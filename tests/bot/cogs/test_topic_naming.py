@@ -140,3 +140,20 @@ async def test_unsubscribe_from_a_topic_not_followed_names_the_close_ones_follow
     assert far.content == (
         "You are not subscribed to “Gardening” here. `/subscriptions` lists the topics you follow."
     )
+
+
+async def test_autocomplete_offers_the_close_spellings_when_nothing_holds_what_is_typed(
+    harness: Harness,
+):
+    await carrying(harness, 1, ["Climate", "Elections", "Climbing"])
+    g = harness.first
+    offered = await harness.autocomplete(
+        g, g.members[0].id, "subscribe", {"topic": "climte"}, "topic"
+    )
+    assert [c["value"] for c in offered] == ["Climate"]
+    latest = await harness.autocomplete(
+        g, g.members[0].id, "latest", {"topic": "elcetions"}, "topic"
+    )
+    assert [c["value"] for c in latest] == ["Elections"]
+    none = await harness.autocomplete(g, g.members[0].id, "subscribe", {"topic": "zzzzzz"}, "topic")
+    assert none == []
