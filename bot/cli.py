@@ -344,11 +344,14 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
     print(
         f"{report.files} file{'' if report.files == 1 else 's'}: {report.new} new, "
         f"{report.updated} updated, "
-        f"{report.unchanged} unchanged, {len(report.rejected)} rejected",
+        f"{report.unchanged} unchanged, {len(report.rejected)} rejected"
+        + (f"; {len(report.skipped)} skipped (not article files)" if report.skipped else ""),
         file=out,
     )
     for rejection in report.rejected:
         print(f"rejected {rejection.path}: {rejection.error}", file=out)
+    for skip in report.skipped:
+        print(f"skipped {skip.path}: {skip.reason}", file=out)
     for path, warnings in report.warnings_by_file().items():
         print(f"warning {path}: {' · '.join(warnings)}", file=out)
 

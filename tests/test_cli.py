@@ -73,6 +73,7 @@ def test_ingest_json_reports_rejections_and_exits_one(tmp_path, config):
             }
         ],
         "warnings": [],
+        "skipped": [],
     }
     again = topicbot("ingest", "in", "--json", "--config", str(config), cwd=tmp_path)
     assert json.loads(again.stdout)["unchanged"] == 1
@@ -155,6 +156,7 @@ def test_a_file_with_bad_related_entries_is_stored_and_says_so_in_one_line(tmp_p
             {"path": str(Path("in") / "a.md"), "warning": UNDATED_WARNING},
             {"path": str(Path("in") / "a.md"), "warning": HOSTILE_WARNING},
         ],
+        "skipped": [],
     }
     stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
     assert (stats["articles"], stats["coverage_only"]) == (4, 2)  # a, b and the two kept entries

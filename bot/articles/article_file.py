@@ -30,7 +30,14 @@ from pydantic import (
 from pydantic_core import ErrorDetails
 
 from bot.articles import front_matter as front_matter_yaml
-from bot.articles.urls import InvalidUrlError, canonical_url, require_http_url
+from bot.articles.urls import InvalidUrlError, canonical_url, link_variants, require_http_url
+from bot.articles.written_numbers import (
+    FieldPath,
+    Misread,
+    mark_misread,
+    misread_numbers,
+    written_scalar,
+)
 from bot.domain.text import has_visible, readable
 from storage.models import ArticleDraft, Image, Provider, RelatedDraft
 from storage.topics import tidy_topic, topic_key
@@ -103,7 +110,18 @@ def _http_url(value: str) -> str:
     return value
 
 
+_NOT_A_DATE = "not an ISO 8601 date and time"
+
+
+def _as_written(value: Any) -> Any:
+    if isinstance(value, Misread):
+        raise ValueError(value.problem())
+    return value
+
+
 def _timestamp(value: Any) -> datetime:
+    if isinstance(value, Misread):
+        raise ValueError(f"{value.written} is read by YAML as {value.reading}, {_NOT_A_DATE}")
     if isinstance(value, datetime):
         moment = value
     elif isinstance(value, date):
@@ -131,10 +149,10 @@ def _not_a_date(value: Any) -> str:
     if value is None:
         return "is empty: an ISO 8601 date and time is required, such as 2026-11-20T16:05:00Z"
     if isinstance(value, bool):
-        return f"is a yes/no value to YAML ({str(value).lower()}), not an ISO 8601 date and time"
+        return f"is a yes/no value to YAML ({str(value).lower()}), {_NOT_A_DATE}"
     if isinstance(value, int | float):
         hint = _unix_time_hint(value)
-        return f"is the number {_shown(value)}, not an ISO 8601 date and time{hint}"
+        return f"is the number {_shown(value)}, {_NOT_A_DATE}{hint}"
     return f"expected an ISO 8601 date and time, got {_shown(value)}"
 
 
@@ -176,7 +194,10 @@ OptionalText = Annotated[str, BeforeValidator(_none_as_empty)]
 RequiredText = Annotated[str, Field(min_length=1, max_length=1000), AfterValidator(_visible_title)]
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
-Quality = Annotated[int, Field(ge=0, le=100)]
+# Numbers as written (``written_numbers``): the validator before the type's own.
+Quality = Annotated[int, Field(ge=0, le=100), BeforeValidator(_as_written)]
+Heat = Annotated[int, Field(ge=-1, le=1_000_000_000), BeforeValidator(_as_written)]
+Dimension = Annotated[int | None, Field(ge=0, le=100_000), BeforeValidator(_as_written)]
 # The constraint before the validator: after it, pydantic words a long topic as "100 items".
 TopicName = Annotated[str, Field(max_length=100), BeforeValidator(_topic)]
 
@@ -192,8 +213,8 @@ class ProviderModel(_Model):
 
 class ImageModel(_Model):
     url: HttpUrlText
-    width: int | None = Field(default=None, ge=0, le=100_000)
-    height: int | None = Field(default=None, ge=0, le=100_000)
+    width: Dimension = None
+    height: Dimension = None
     isCached: bool = False
 
 
@@ -225,7 +246,7 @@ class RelatedModel(_Linked):
 class ArticleModel(_Linked):
     publishedDateTime: Timestamp
     category: OptionalText = ""
-    heat: int = Field(default=-1, ge=-1, le=1_000_000_000)
+    heat: Heat = -1
     published: bool = False
     topics: Annotated[list[TopicName], BeforeValidator(_topic_list)] = []
     images: Annotated[list[ImageModel], BeforeValidator(_none_as_list)] = []
@@ -316,9 +337,8 @@ def parse_article(
         front_matter, body, first_line = _split_front_matter(text, source)
         loaded = _load_counted(front_matter, source, first_line)
         _check_loaded(loaded, source, limits)
-        _check_not_octal(front_matter, source)
         noted = [] if warnings is None else warnings
-        model = _validate(loaded.value, source, noted)
+        model = _validate(loaded.value, source, noted, misread_numbers(front_matter), front_matter)
         _check_not_ahead(model.publishedDateTime, limits.latest_published, source)
         _warn_cut_by_comment(front_matter, noted)
         _warn_written_twice(front_matter, first_line, noted)
@@ -526,21 +546,36 @@ def _check_shape(
             stack.extend((item, depth + 1, field) for item in value)
 
 
-def _validate(mapping: dict[Any, Any], source: str, warnings: list[str]) -> ArticleModel:
+def _validate(
+    mapping: dict[Any, Any],
+    source: str,
+    warnings: list[str],
+    misread: dict[FieldPath, Misread] | None = None,
+    front_matter: str = "",
+) -> ArticleModel:
     """The validated article; what it holds that was skipped or degraded goes to
-    ``warnings``. A fault in the article's own fields refuses it (``ArticleFileError``)."""
+    ``warnings``. A fault in the article's own fields refuses it (``ArticleFileError``), and
+    so does a number YAML reads otherwise than written (``misread``, by its path);
+    ``front_matter``, when given, tells how a value refused was written."""
     fields = {key if isinstance(key, str) else str(key): value for key, value in mapping.items()}
+    if misread:
+        mark_misread(fields, misread)
+    start = len(warnings)
     try:
         model = ArticleModel.model_validate(fields)
     except ValidationError as error:
         if not _only_entries_at_fault(error):
-            field, problem = _describe_first_error(error)
+            detail = error.errors(include_url=False)[0]
+            field, problem = _describe(detail, written=_written(front_matter, detail))
             raise ArticleFileError(source, field, problem) from None
-        return _validated_entry_by_entry(fields, warnings)
-    for index, entry in enumerate(model.related):
-        if entry.publishedDateTime is None:
-            _warn_undated(warnings, f"related[{index}]")
-    return model
+        model, indices = _validated_entry_by_entry(fields, warnings)
+    else:
+        indices = list(range(len(model.related)))
+        for index, entry in enumerate(model.related):
+            if entry.publishedDateTime is None:
+                _warn_undated(warnings, f"related[{index}]")
+    model, indices = _without_repeated_links(model, indices, warnings, start)
+    return _with_excerpts_cut(model, indices, warnings)
 
 
 def _only_entries_at_fault(error: ValidationError) -> bool:
@@ -551,25 +586,130 @@ def _only_entries_at_fault(error: ValidationError) -> bool:
     )
 
 
-def _validated_entry_by_entry(fields: dict[str, Any], warnings: list[str]) -> ArticleModel:
+def _validated_entry_by_entry(
+    fields: dict[str, Any], warnings: list[str]
+) -> tuple[ArticleModel, list[int]]:
     """The article of a file with a bad image or related entry: each one validated on its
-    own, bad images skipped, bad related entries skipped or degraded (``_related_entry``)."""
+    own, bad images skipped, bad related entries skipped or degraded (``_related_entry``);
+    and the index in the file of each related entry kept."""
     images = _valid_images(_none_as_list(fields.get("images")), "images", warnings)
-    related = [
-        entry
-        for index, raw in enumerate(_none_as_list(fields.get("related")))
-        if (entry := _related_entry(raw, f"related[{index}]", warnings)) is not None
-    ]
+    related: list[RelatedModel] = []
+    indices: list[int] = []
+    for index, raw in enumerate(_none_as_list(fields.get("related"))):
+        entry = _related_entry(raw, f"related[{index}]", warnings)
+        if entry is not None:
+            related.append(entry)
+            indices.append(index)
     article = ArticleModel.model_validate({**fields, "images": [], "related": []})
-    return article.model_copy(update={"images": images, "related": related})
+    return article.model_copy(update={"images": images, "related": related}), indices
+
+
+def _without_repeated_links(
+    model: ArticleModel, indices: list[int], warnings: list[str], start: int
+) -> tuple[ArticleModel, list[int]]:
+    """The article without the related entries that link to itself (by the identity rule, or
+    its www., mobile or AMP edition) or to an entry listed before: each is skipped with a
+    warning, in place of those it had (from ``warnings[start:]``)."""
+    try:
+        own = canonical_url(model.link)
+    except InvalidUrlError:
+        return model, indices  # the article's own link is refused when the draft is made
+    own_host = _edition_host(own)
+    kept: list[RelatedModel] = []
+    kept_indices: list[int] = []
+    first: dict[str, int] = {}
+    for index, entry in zip(indices, model.related, strict=True):
+        url = canonical_url(entry.link)  # validated: an http(s) URL with a host
+        if url == own:
+            problem = "is this article's own link"
+        elif _edition_host(url) == own_host and (
+            url in link_variants(own) or own in link_variants(url)
+        ):
+            problem = "is this article's own link (its www., mobile or AMP edition)"
+        elif url in first:
+            problem = f"is the same link as related[{first[url]}]"
+        else:
+            first[url] = index
+            kept.append(entry)
+            kept_indices.append(index)
+            continue
+        within = f"related[{index}]"
+        warnings[start:] = [w for w in warnings[start:] if not _about(w, within)]
+        _warn(warnings, within, problem, "entry skipped")
+    if len(kept) == len(model.related):
+        return model, indices
+    return model.model_copy(update={"related": kept}), kept_indices
+
+
+# The longest excerpt stored, in characters. An excerpt is a summary shown on a card (a few
+# hundred characters); one of a megabyte is a whole text pasted there, which PostgreSQL's
+# full-text index of one article (a tsvector, 1 MiB) cannot hold where SQLite's can: cut here,
+# before either engine sees it, both store the same. A title is refused over 1,000.
+MAX_EXCERPT = 10_000
+
+
+def _with_excerpts_cut(
+    model: ArticleModel, indices: list[int], warnings: list[str]
+) -> ArticleModel:
+    """The article with its excerpt and its related entries' cut to ``MAX_EXCERPT``
+    characters at a word, with a warning for each."""
+    update: dict[str, Any] = {}
+    if len(model.excerpt) > MAX_EXCERPT:
+        update["excerpt"] = _cut(model.excerpt, "excerpt", warnings)
+    if any(len(entry.excerpt) > MAX_EXCERPT for entry in model.related):
+        update["related"] = [
+            entry.model_copy(
+                update={"excerpt": _cut(entry.excerpt, f"related[{i}].excerpt", warnings)}
+            )
+            if len(entry.excerpt) > MAX_EXCERPT
+            else entry
+            for i, entry in zip(indices, model.related, strict=True)
+        ]
+    return model.model_copy(update=update) if update else model
+
+
+def _cut(excerpt: str, field: str, warnings: list[str]) -> str:
+    end = excerpt.rfind(" ", MAX_EXCERPT * 9 // 10, MAX_EXCERPT)  # at a word, if one is near
+    cut = excerpt[: end if end > 0 else MAX_EXCERPT - 1].rstrip() + "…"
+    _warn(
+        warnings,
+        field,
+        f"is {len(excerpt):,} characters, over the {MAX_EXCERPT:,} an excerpt may hold",
+        f"stored cut to its first {len(cut) - 1:,} characters; the full text belongs in the body",
+    )
+    return cut
+
+
+def _edition_host(canonical: str) -> str:
+    """The host of a ``canonical_url`` without a www., mobile or AMP prefix: two links whose
+    hosts differ here are no editions of one page (a quick test before ``link_variants``)."""
+    host = canonical[8 : canonical.find("/", 8)]  # after https://
+    return host.removeprefix("www.").removeprefix("m.").removeprefix("mobile.").removeprefix("amp.")
+
+
+def _about(warning: str, within: str) -> bool:
+    return warning.startswith((f"{within}.", f"{within}:"))
 
 
 def _describe_first_error(error: ValidationError, within: str = "") -> tuple[str, str]:
     return _describe(error.errors(include_url=False)[0], within)
 
 
-def _describe(error: ErrorDetails, within: str = "") -> tuple[str, str]:
-    """The field (its path, under ``within``) and the problem of one validation error."""
+def _written(front_matter: str, error: ErrorDetails) -> str | None:
+    """How the file wrote a value YAML read as a number where text was expected (`1:10`,
+    `0x1F`), when that is not how the number reads (70, 31); else None."""
+    value = error.get("input")
+    if not front_matter or error["type"] != "string_type" or not _is_yaml_scalar(value):
+        return None
+    written = written_scalar(front_matter, error["loc"])
+    return written if written is not None and written != str(value) else None
+
+
+def _describe(
+    error: ErrorDetails, within: str = "", *, written: str | None = None
+) -> tuple[str, str]:
+    """The field (its path, under ``within``) and the problem of one validation error
+    (``written``: how the file wrote the value, when YAML read it otherwise)."""
     field = _field_path(error["loc"], within)
     message = str(error["msg"]).removeprefix("Value error, ")
     if message == _NEEDS_URL:  # raised by the model validator for the entry as a whole
@@ -577,7 +717,7 @@ def _describe(error: ErrorDetails, within: str = "") -> tuple[str, str]:
     if error["type"] == "missing":
         return field, "is required"
     if error["type"] == "string_type" and _is_yaml_scalar(error.get("input")):
-        return field, _quote_advice(error["input"])
+        return field, _quote_advice(error["input"], written)
     if "secured" not in field and "input" in error and error["type"] != "value_error":
         message = f"{message} (got {_shown(error['input'])})"
     return field, message
@@ -587,14 +727,16 @@ def _is_yaml_scalar(value: Any) -> bool:
     return isinstance(value, bool | int | float)
 
 
-def _quote_advice(value: bool | int | float) -> str:
-    """Why text written unquoted arrived as a yes/no value or a number, and what to write."""
+def _quote_advice(value: bool | int | float, written: str | None = None) -> str:
+    """Why text written unquoted arrived as a yes/no value or a number, and what to write
+    (``written``: the text as the file wrote it, when the number reads otherwise)."""
     if isinstance(value, bool):
         return (
             f"is text that YAML reads as {str(value).lower()} (unquoted yes, no, on, off, true and"
             ' false are yes/no values to YAML): put it in quotes, as in "NO"'
         )
-    return f'is text that YAML reads as the number {value!r}: put it in quotes, as in "{value}"'
+    shown = value if written is None else written
+    return f'is text that YAML reads as the number {value!r}: put it in quotes, as in "{shown}"'
 
 
 def _field_path(location: tuple[int | str, ...], within: str = "") -> str:
@@ -655,26 +797,6 @@ def _warn_cut_by_comment(front_matter: str, warnings: list[str]) -> None:
 
 
 # A line that starts a top-level field; a name seen twice here is looked into by libyaml.
-# A number of the article's own written with a leading zero, which YAML 1.1 reads as octal.
-_OCTAL_NUMBER = re.compile(r"\n(quality|heat)[ \t]*:[ \t]*([-+]?0[0-7_]+)[ \t]*(?=#|\n|$)")
-
-
-def _check_not_octal(front_matter: str, source: str) -> None:
-    """Refuse `quality: 070`, which YAML reads as 56 where the newsroom meant 70 (and reads
-    `085`, no octal number, as 85): as with a topic `NO`, say what to write."""
-    for field, written in _OCTAL_NUMBER.findall("\n" + front_matter):
-        octal = int(written.replace("_", ""), 8)
-        meant = int(written.replace("_", ""), 10)
-        if octal == meant:
-            continue  # 00, 07: the same in either base
-        raise ArticleFileError(
-            source,
-            field,
-            f"{written} is read by YAML as the octal number {octal}: write {meant}, without"
-            " the leading zero",
-        )
-
-
 # Searched from the newline before it (a literal first character: see the end of front matter).
 _TOP_LEVEL_KEY = re.compile(
     r"""\n([^\s#:'"\[\]{},&*!|>%@`?-][^:\n]*|"[^"\n]*"|'[^'\n]*')[ \t]*:(?=[ \t\n]|$)"""

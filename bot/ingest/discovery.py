@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from bot.articles.article_file import ARTICLE_SUFFIXES
-from bot.ingest.report import Rejection
+from bot.ingest.report import Rejection, Skipped
 
 Signature = tuple[int, int]  # a file's size and modification time
 
@@ -33,13 +33,15 @@ def _is_article_name(name: str) -> bool:
     return 0 < dot < len(name) - 1 and name[dot:].lower() in ARTICLE_SUFFIXES
 
 
-def iter_article_files(paths: Iterable[Path]) -> Iterator[Path | Rejection]:
+def iter_article_files(paths: Iterable[Path]) -> Iterator[Path | Rejection | Skipped]:
     """Folders expanded (recursively, hidden entries skipped) into article files, in order,
-    as they are walked. A file named explicitly with the wrong suffix comes as its rejection
-    rather than being ignored."""
+    as they are walked; a file of another suffix found in a folder comes as ``Skipped``
+    (an operator who dropped ``story.json`` there learns why nothing happened). A file named
+    explicitly with the wrong suffix comes as its rejection rather than being ignored."""
     for path in paths:
         if path.is_dir() and not path.is_symlink():
-            yield from (p for p in _walk(path) if is_article_path(p))
+            for found in _walk(path):
+                yield found if is_article_path(found) else Skipped(str(found), not_article(found))
         elif is_article_path(path):
             yield path
         else:
@@ -47,13 +49,14 @@ def iter_article_files(paths: Iterable[Path]) -> Iterator[Path | Rejection]:
 
 
 def collect_article_files(paths: Iterable[Path]) -> tuple[list[Path], list[Rejection]]:
-    """``iter_article_files`` as lists: the article files, and the rejected ones."""
+    """``iter_article_files`` as lists: the article files, and the rejected ones (not those
+    skipped)."""
     files: list[Path] = []
     rejected: list[Rejection] = []
     for found in iter_article_files(paths):
         if isinstance(found, Rejection):
             rejected.append(found)
-        else:
+        elif isinstance(found, Path):
             files.append(found)
     return files, rejected
 
@@ -74,8 +77,13 @@ def count_article_files(paths: Iterable[Path]) -> int:
 
 
 def unsupported_suffix(path: Path) -> str:
+    return f"file: {not_article(path)}"
+
+
+def not_article(path: Path) -> str:
+    """Why a file is not read as an article."""
     shown = path.suffix or "no suffix"
-    return f"file: not an article file ({shown}); topicbot reads .md, .markdown and .txt"
+    return f"not an article file ({shown}); topicbot reads .md, .markdown and .txt"
 
 
 def _walk(folder: Path) -> Iterator[Path]:

@@ -17,6 +17,14 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file found in a folder that is not an article file (by its suffix), and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class FileWarning:
     """Something a stored file held that was skipped or degraded (an image, a related
     entry), and why."""
@@ -35,10 +43,11 @@ class IngestReport:
     rejected: list[Rejection] = field(default_factory=list)
     stored_paths: list[Path] = field(default_factory=list)
     warnings: list[FileWarning] = field(default_factory=list)  # of stored files only
+    skipped: list[Skipped] = field(default_factory=list)  # found in folders, not articles
 
     @property
     def files(self) -> int:
-        """How many files the run looked at."""
+        """How many files the run read (not those skipped as no articles)."""
         return self.new + self.updated + self.unchanged + len(self.rejected)
 
     def to_json(self) -> dict[str, Any]:
@@ -49,6 +58,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "rejected": [{"path": r.path, "error": r.error} for r in self.rejected],
             "warnings": [{"path": w.path, "warning": w.warning} for w in self.warnings],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
         }
 
     def count(

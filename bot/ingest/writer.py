@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.articles.article_file import DEFAULT_LIMITS, ParseLimits
 from bot.ingest.discovery import Signature, count_article_files, iter_article_files
-from bot.ingest.report import IngestReport, Rejection
+from bot.ingest.report import IngestReport, Rejection, Skipped
 from bot.ingest.workers import (
     PARSE_CHUNK,
     Parse,
@@ -232,17 +232,24 @@ async def ingest_paths(
     if on_total is not None:
         on_total(count_article_files(paths))
     rejected: list[Rejection] = []
-    files = _set_aside(iter_article_files(paths), rejected)
+    skipped: list[Skipped] = []
+    files = _set_aside(iter_article_files(paths), rejected, skipped)
     ingester = Ingester(store, limits=limits, batch_size=batch_size)
     report = await ingester.ingest(files, progress, keep_stored_paths=keep_stored_paths)
     report.rejected[:0] = rejected
+    report.skipped[:0] = skipped
     return report
 
 
-def _set_aside(found: Iterable[Path | Rejection], rejected: list[Rejection]) -> Iterator[Path]:
-    """The paths of ``found``; its rejections go to ``rejected``."""
+def _set_aside(
+    found: Iterable[Path | Rejection | Skipped], rejected: list[Rejection], skipped: list[Skipped]
+) -> Iterator[Path]:
+    """The paths of ``found``; its rejections go to ``rejected``, what is no article to
+    ``skipped``."""
     for item in found:
         if isinstance(item, Rejection):
             rejected.append(item)
+        elif isinstance(item, Skipped):
+            skipped.append(item)
         else:
             yield item

@@ -285,6 +285,7 @@ STORED: dict[str, Stored] = {
 
 # Stored with warnings: the field each names, in order (one bad entry costs the entry).
 WARNINGS = {
+    "g23-related-lists-itself-and-duplicates.md": ["related[0]", "related[2]"],  # said so
     "g30-duplicate-key.md": ["title"],  # the later one is stored, the draft named
     "g31-relative-image-untitled-related.md": [
         "images[0].url",
@@ -518,7 +519,12 @@ def test_topicbot_ingest_reports_every_outside_file_and_never_shows_secured(tmp_
     )
     refused = sorted(line.split(": ")[0] for line in lines[1:] if line.startswith("rejected "))
     assert refused == sorted(f"rejected {folder / name}" for name in REJECTED)
-    twice, warning = [line for line in lines[1:] if not line.startswith("rejected ")]
+    itself, twice, warning = [line for line in lines[1:] if not line.startswith("rejected ")]
+    assert itself == (
+        f"warning {folder / 'g23-related-lists-itself-and-duplicates.md'}: related[0]: is this"
+        " article's own link (entry skipped) · related[2]: is the same link as related[1]"
+        " (entry skipped)"
+    )
     assert twice == (
         f"warning {folder / 'g30-duplicate-key.md'}: title: is written twice, on lines 3 and 13"
         " (the last one is stored; keep one)"
@@ -538,6 +544,7 @@ def test_topicbot_ingest_reports_every_outside_file_and_never_shows_secured(tmp_
         "unchanged": 1,
         "rejected": [],
         "warnings": [],
+        "skipped": [],
     }
     related = topicbot(
         "related", "--story", STORED["g23-related-lists-itself-and-duplicates.md"].url, *cfg,

@@ -46,7 +46,11 @@ DATES = {
         '"' + "9" * 5000 + '"',  # past what int() reads from text
         f"publishedDateTime: '{'9' * 56}... is not an ISO 8601 date and time",
     ),
-    "nan.md": (".nan", "publishedDateTime: is the number nan, not an ISO 8601 date and time"),
+    "nan.md": (
+        ".nan",
+        "publishedDateTime: .nan is read by YAML as not-a-number (.nan), not an ISO 8601 date"
+        " and time",
+    ),
     "year-one.md": (
         "0001-01-01",
         "publishedDateTime: 0001-01-01 is outside the years 1900 to 2200",

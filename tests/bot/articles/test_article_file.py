@@ -147,7 +147,7 @@ def _with_topic_lines(*items: str) -> str:
         ("NO", "YAML reads as false (unquoted yes, no, on, off, true and false are yes/no"),
         ("On", "YAML reads as true"),
         ("2026", 'YAML reads as the number 2026: put it in quotes, as in "2026"'),
-        ("3.10", 'the number 3.1: put it in quotes, as in "3.1"'),
+        ("3.10", 'the number 3.1: put it in quotes, as in "3.10"'),  # as written, not "3.1"
     ],
 )
 def test_an_unquoted_topic_yaml_reads_as_no_text_is_refused_saying_to_quote_it(written, problem):

@@ -362,3 +362,30 @@ async def test_a_failing_run_still_resumes_the_collector(store, tmp_path, monkey
     with pytest.raises(RuntimeError, match="disk gone"):
         await ingest_paths(store, [tmp_path / "in"])
     assert gc.isenabled()
+
+
+async def test_inbox_sets_aside_what_is_no_article_once_saying_why(store, tmp_path, caplog):
+    """An operator who dropped ``story.json`` or ``README`` in the inbox finds it in rejected/
+    beside a note saying which files are read, logged once (not on every scan); ``.markdown``
+    and ``.MD`` are articles."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    names = ["story.markdown", "STORY.MD", "story.json", "README"]
+    for n, name in enumerate(names):
+        (inbox / name).write_text(article_text(webUrl=f"https://a.example/{n}"))
+        age(inbox / name)
+
+    first = await scan_inbox(store, inbox, settle_seconds=2)
+    second = await scan_inbox(store, inbox, settle_seconds=2)
+
+    assert (first.new, second.files) == (2, 0)
+    assert sorted(p.name for p in (inbox / "processed").iterdir()) == ["STORY.MD", "story.markdown"]
+    reads = "topicbot reads .md, .markdown and .txt"
+    for name, shown in (("story.json", ".json"), ("README", "no suffix")):
+        note = (inbox / "rejected" / f"{name}.error.txt").read_text()
+        assert note == f"{inbox / name}: file: not an article file ({shown}); {reads}\n"
+    logged = [r.getMessage() for r in caplog.records if "not an article file" in r.getMessage()]
+    assert sorted(logged) == [
+        f"rejected {inbox / 'README'}: file: not an article file (no suffix); {reads}",
+        f"rejected {inbox / 'story.json'}: file: not an article file (.json); {reads}",
+    ]
