@@ -33,6 +33,7 @@ AUDIT_ENTRY = Columns(
     Column("detail", "l.detail_json", json.loads),
     Column("at", "l.at", from_timestamp),
     Column("article_title", "a.title"),
+    Column("id", "l.id"),
 )
 
 
@@ -119,15 +120,17 @@ class GuildSettingsRepository:
 
     # -- the servers the bot was removed from (GUILD_DELETE), until it is invited back --------
 
-    async def left(self, guild_id: int, now: datetime) -> int:
-        """The bot was removed from the guild: note it (planning then writes nothing for it)
-        and cancel what waits for it, posts, DMs and digests alike; how many rows that was.
-        Its feeds, subscriptions and settings are kept for its return."""
+    async def left(self, guild_id: int, now: datetime, name: str | None = None) -> int:
+        """The bot was removed from the guild: note it (planning then writes nothing for it),
+        with its ``name`` when known, and cancel what waits for it, posts, DMs and digests
+        alike; how many rows that was. Its feeds, subscriptions and settings are kept for its
+        return."""
         async with self._db.transaction():
             await self._db.execute(
-                "INSERT INTO guilds_left (guild_id, left_at) VALUES (:guild, :now) "
-                "ON CONFLICT (guild_id) DO NOTHING",
-                {"guild": guild_id, "now": to_timestamp(now)},
+                "INSERT INTO guilds_left (guild_id, left_at, name) VALUES (:guild, :now, :name) "
+                "ON CONFLICT (guild_id) DO UPDATE SET name = coalesce(excluded.name, "
+                "guilds_left.name)",
+                {"guild": guild_id, "now": to_timestamp(now), "name": name},
             )
             return await self._db.execute(
                 "UPDATE deliveries SET state = 'cancelled', last_error = :why "
@@ -141,6 +144,14 @@ class GuildSettingsRepository:
             "DELETE FROM guilds_left WHERE guild_id = :guild", {"guild": guild_id}
         )
         return changed > 0
+
+    async def name_when_left(self, guild_id: int) -> str | None:
+        """The name the guild had when it removed the bot; None when it did not, or the name
+        is not known."""
+        name = await self._db.scalar(
+            "SELECT name FROM guilds_left WHERE guild_id = :guild", {"guild": guild_id}
+        )
+        return None if name is None else str(name)
 
     async def is_gone(self, guild_id: int) -> bool:
         """Whether the bot was removed from the guild (and not invited back since)."""
@@ -215,15 +226,43 @@ class AuditRepository:
             return detail
         return {**(detail or {}), ARTICLE_KEPT: {"id": article_id, "title": str(title)}}
 
-    async def recent(self, guild_id: int, *, limit: int = 50, offset: int = 0) -> list[AuditEntry]:
-        """The guild's latest entries, newest first (from the ``offset``-th on)."""
+    async def recent(
+        self, guild_id: int, *, limit: int = 50, offset: int = 0, before: int | None = None
+    ) -> list[AuditEntry]:
+        """The guild's latest entries, newest first (from the ``offset``-th on), only those
+        written before entry ``before`` when given."""
+        params: dict[str, int] = {"guild": guild_id, "limit": limit, "offset": offset}
+        older = ""
+        if before is not None:
+            older, params["before"] = "AND l.id < :before ", before
         rows = await self._db.fetch_all(
             f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
             "LEFT JOIN articles a ON a.pk = l.article_pk "
-            "WHERE l.guild_id = :guild ORDER BY l.id DESC LIMIT :limit OFFSET :offset",
-            {"guild": guild_id, "limit": limit, "offset": offset},
+            f"WHERE l.guild_id = :guild {older}ORDER BY l.id DESC LIMIT :limit OFFSET :offset",
+            params,
         )
         return [with_kept_article(AUDIT_ENTRY.from_row(row)) for row in rows]
+
+    async def following(self, guild_id: int, after: int, *, limit: int) -> list[AuditEntry]:
+        """The ``limit`` entries of the guild written just after entry ``after``, newest
+        first."""
+        rows = await self._db.fetch_all(
+            f"SELECT {AUDIT_ENTRY.select} FROM audit_log l "
+            "LEFT JOIN articles a ON a.pk = l.article_pk "
+            "WHERE l.guild_id = :guild AND l.id > :after ORDER BY l.id LIMIT :limit",
+            {"guild": guild_id, "after": after, "limit": limit},
+        )
+        return [with_kept_article(AUDIT_ENTRY.from_row(row)) for row in reversed(rows)]
+
+    async def count_after(self, guild_id: int, after: int) -> int:
+        """How many of the guild's entries were written after entry ``after``."""
+        return int(
+            await self._db.scalar(
+                "SELECT count(*) FROM audit_log WHERE guild_id = :guild AND id > :after",
+                {"guild": guild_id, "after": after},
+            )
+            or 0
+        )
 
     async def count(self, guild_id: int) -> int:
         """How many entries the guild's log holds."""

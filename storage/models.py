@@ -245,6 +245,7 @@ class AuditEntry:
     at: datetime
     article_title: str | None = None  # the article's title now (or when pruned: as it was then)
     article_stored: bool = True  # False: retention pruned the article since
+    id: int = 0  # the entry's place in the log: a later entry has a greater one
 
 
 @dataclass(frozen=True, slots=True)

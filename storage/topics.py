@@ -153,6 +153,29 @@ class TopicRepository:
         params = {"folded": topic_fold(name), "guild": guild_id, "limit": limit}
         return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
 
+    async def offered_shaped(
+        self, guild_id: int, shortest: int, longest: int, ends: tuple[str, str], *, limit: int
+    ) -> list[Topic]:
+        """Topics the guild may name whose folded name is ``shortest`` to ``longest``
+        characters long and begins with ``ends[0]`` or ends with ``ends[1]``, most-used
+        first: the candidates for a name typed slightly wrong
+        (``bot.domain.topic_names.near_names``)."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM topics t WHERE length(folded) BETWEEN :shortest AND "
+            ":longest AND (substr(folded, 1, 1) = :first "
+            "OR substr(folded, length(folded), 1) = :last) "
+            f"AND {_OFFERED} ORDER BY article_count DESC, key LIMIT :limit"
+        )
+        params = {
+            "guild": guild_id,
+            "shortest": shortest,
+            "longest": longest,
+            "first": ends[0],
+            "last": ends[1],
+            "limit": limit,
+        }
+        return [TOPIC.from_row(row) for row in await self._db.fetch_all(sql, params)]
+
     async def suggest(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
         """Topics the guild may name that hold the typed text, accents or none (``topic_fold``):
         the topic of exactly that name first, then one that folds as it does, then those

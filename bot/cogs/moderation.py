@@ -20,6 +20,7 @@ from bot.checks import (
 )
 from bot.domain.errors import UserError
 from bot.domain.moderation import (
+    AuditPage,
     DeletePost,
     PostOutcome,
     PostRemoval,
@@ -31,8 +32,8 @@ from bot.domain.text import clip, headline
 from bot.errors import report_error
 from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
-from bot.ui.moderation import audit_embed, queue_item_embed
-from bot.ui.pages import nav_buttons, page_renderer, view_of
+from bot.ui.moderation import audit_embed, audit_span, queue_item_embed
+from bot.ui.pages import PageButton, nav_buttons, page_renderer, view_of
 from storage.models import GuildArticle
 
 # A post's DELETE waits this long for Discord (its rate limits included), well within the
@@ -295,22 +296,57 @@ async def render_queue_page(
     return embeds, view
 
 
+async def audit_page(
+    interaction: discord.Interaction[TopicBot], **where: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """A page of the server's audit log, newest first, with Previous and Next keyed by the
+    entries it shows (``ModerationService.audit``)."""
+    if not await member_is_moderator(interaction):
+        raise app_commands.CheckFailure(NOT_A_MODERATOR)
+    listing = await interaction.client.services.moderation.audit(
+        guild_id_of(interaction), page_size=AUDIT_PAGE_SIZE, **where
+    )
+    view = discord.ui.View(timeout=None)
+    if listing.newer or listing.older:
+        for button in audit_buttons(listing):
+            view.add_item(button)
+    return [audit_embed(listing)], view
+
+
+def audit_buttons(listing: AuditPage) -> list[discord.ui.Button[Any]]:
+    """Previous (the entries just newer than the first shown), where the page is among all,
+    Next (those just older than the last shown)."""
+    first, last = listing.entries[0].id, listing.entries[-1].id
+    return [
+        PageButton("auditnewer", first, label="◀ Previous", disabled=not listing.newer).item,
+        discord.ui.Button(label=f"{audit_span(listing)} / {listing.total}", disabled=True),
+        PageButton("auditolder", last, label="Next ▶", disabled=not listing.older).item,
+    ]
+
+
 @page_renderer("audit")
 async def render_audit_page(
     interaction: discord.Interaction[TopicBot], page: int
 ) -> tuple[list[discord.Embed], discord.ui.View]:
-    """One page of the server's audit log, newest first."""
-    if not await member_is_moderator(interaction):
-        raise app_commands.CheckFailure(NOT_A_MODERATOR)
-    listing = await interaction.client.services.moderation.audit(
-        guild_id_of(interaction), page, page_size=AUDIT_PAGE_SIZE
-    )
-    view = discord.ui.View(timeout=None)
-    if listing.pages > 1:
-        for button in nav_buttons("audit", listing.number, listing.pages):
-            view.add_item(button)
-    embed = audit_embed(listing.entries, listing.number, listing.pages, listing.total)
-    return [embed], view
+    """Page ``page`` of the audit log by position: the buttons of messages sent before pages
+    were keyed by entry."""
+    return await audit_page(interaction, page=page)
+
+
+@page_renderer("auditolder")
+async def render_older_audit(
+    interaction: discord.Interaction[TopicBot], entry_id: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """Next: the entries written just before entry ``entry_id``."""
+    return await audit_page(interaction, older_than=entry_id)
+
+
+@page_renderer("auditnewer")
+async def render_newer_audit(
+    interaction: discord.Interaction[TopicBot], entry_id: int
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """Previous: the entries written just after entry ``entry_id``."""
+    return await audit_page(interaction, newer_than=entry_id)
 
 
 article_group = app_commands.Group(
@@ -402,7 +438,7 @@ class Moderation(commands.Cog):
     @moderator_only()
     async def audit(self, interaction: discord.Interaction[TopicBot]) -> None:
         """The server's audit log, newest first, paged with buttons."""
-        embeds, view = await render_audit_page(interaction, 1)
+        embeds, view = await audit_page(interaction)
         await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
 
     @article.command(name="add", description="Add an article by hand")

@@ -29,7 +29,7 @@ class ServerEvents(commands.Cog):
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         """Kicked, banned, or the server deleted (an outage is ``on_guild_unavailable``)."""
         async with self._in_order:
-            await self.servers.removed(guild.id)
+            await self.servers.removed(guild.id, guild.name or None)
 
     @commands.Cog.listener()
     async def on_guild_join(self, guild: discord.Guild) -> None:

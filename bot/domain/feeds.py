@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from bot.domain.errors import UserError
 from bot.domain.replans import BarLowering
 from bot.domain.subscriptions import Clock, SubscriptionService, check_quality, utc_now
+from bot.domain.text import shown
+from bot.domain.topic_names import InList, Missing, resolve
 from storage.api import StoreApi
 from storage.feeds import FeedCapReached, FeedSaved
 from storage.models import Feed
@@ -114,12 +116,12 @@ class FeedService:
         """Remove the channel's feed for one topic, or all of its feeds when no topic is given."""
         if topic_text is None:
             removed = await self._store.feeds.remove_channel(guild_id, channel_id)
+            topic_key: str | None = None
         else:
-            topic = await self._store.topics.get(topic_text)
-            if topic is None:  # typed without accents: the one topic that folds alike
-                alike = await self._store.topics.offered_alike(guild_id, topic_text, limit=2)
-                topic = alike[0] if len(alike) == 1 else None
+            feed = await self._channel_feed(guild_id, channel_id, topic_text)
+            topic = await self._store.topics.get(feed.topic_name or "")
             removed = await self._store.feeds.remove(guild_id, channel_id, topic.id) if topic else 0
+            topic_key = feed.topic_key
         if removed == 0:
             raise UserError(
                 "That channel has no such feed. `/feed list` shows this server's feeds."
@@ -129,9 +131,22 @@ class FeedService:
             actor_id,
             "feed.remove",
             self._clock(),
-            detail={"channel_id": channel_id, "topic": topic_text, "removed": removed},
+            detail={"channel_id": channel_id, "topic": topic_key, "removed": removed},
         )
         return removed
+
+    async def _channel_feed(self, guild_id: int, channel_id: int, topic_text: str) -> Feed:
+        """The channel's feed of the topic typed, named as every typed topic is
+        (``bot.domain.topic_names``): among that channel's feeds of one topic."""
+        routed = [
+            f for f in await self.of_guild(guild_id) if f.channel_id == channel_id and f.topic_name
+        ]
+        missing = Missing(
+            f"<#{channel_id}> has no feed for “{shown(topic_text)}”.",
+            "`/feed list` shows this server's feeds.",
+            "Pick one of the suggestions; `/feed list` shows this server's feeds.",
+        )
+        return await resolve(topic_text, InList(routed, lambda f: f.topic_name or ""), missing)
 
     async def of_guild(self, guild_id: int) -> list[Feed]:
         """The guild's feeds."""

@@ -17,8 +17,9 @@ from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.paging import page_window
-from bot.domain.subscriptions import Clock, check_quality, either, utc_now
+from bot.domain.subscriptions import Clock, check_quality, utc_now
 from bot.domain.text import has_visible, query_terms, shown, shown_in_code, shown_title
+from bot.domain.topic_names import either
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
 from storage.publication import StateFilter
@@ -155,12 +156,14 @@ class RemovalAudit:
 
 @dataclass(frozen=True, slots=True)
 class AuditPage:
-    """One page of a guild's audit log, newest first."""
+    """One page of a guild's audit log, newest first: its entries, the place of the first
+    among all (from 1), how many there are, and whether newer or older entries remain."""
 
     entries: list[AuditEntry]
-    number: int  # from 1
-    pages: int
+    first: int
     total: int
+    newer: bool
+    older: bool
 
 
 def no_longer_waiting(item: GuildArticle) -> UserError:
@@ -408,12 +411,34 @@ class ModerationService:
         )
         return Page(items, window.number, window.pages, total)
 
-    async def audit(self, guild_id: int, page: int, *, page_size: int) -> AuditPage:
-        """The guild's audit log, newest first, one page (clamped to the pages there are)."""
-        total = await self._store.audit.count(guild_id)
-        window = page_window(total, page, page_size)
-        entries = await self._store.audit.recent(guild_id, limit=page_size, offset=window.offset)
-        return AuditPage(entries, window.number, window.pages, total)
+    async def audit(
+        self,
+        guild_id: int,
+        *,
+        page_size: int,
+        page: int = 1,
+        older_than: int | None = None,
+        newer_than: int | None = None,
+    ) -> AuditPage:
+        """The guild's audit log, newest first, one page: the entries just older than entry
+        ``older_than`` (Next), or just newer than entry ``newer_than`` (Previous), so that
+        entries written while a moderator pages neither repeat nor skip one; else page
+        ``page`` (clamped), the newest by default. A page whose neighbours went meanwhile
+        (pruned) is the newest."""
+        log = self._store.audit
+        total = await log.count(guild_id)
+        if newer_than is not None:
+            entries = await log.following(guild_id, newer_than, limit=page_size)
+        elif older_than is not None:
+            entries = await log.recent(guild_id, limit=page_size, before=older_than)
+        else:
+            window = page_window(total, page, page_size)
+            entries = await log.recent(guild_id, limit=page_size, offset=window.offset)
+        if not entries:
+            entries = await log.recent(guild_id, limit=page_size)
+        newer = await log.count_after(guild_id, entries[0].id) if entries else 0
+        older = bool(entries) and bool(await log.recent(guild_id, limit=1, before=entries[-1].id))
+        return AuditPage(entries, newer + 1, total, newer > 0, older)
 
     async def suggest(
         self, guild_id: int, typed: str, state: StateFilter, *, limit: int = 25

@@ -26,12 +26,13 @@ class ServerService:
         self._store = store
         self._clock = clock
 
-    async def removed(self, guild_id: int) -> int:
+    async def removed(self, guild_id: int, name: str | None = None) -> int:
         """The bot was removed from the guild: nothing more is planned for it and what waited
         is cancelled (Discord would refuse it all, and the refusals would pause its feeds and
         its members' subscriptions as if a permission were missing). Its set-up is kept for
-        its return. How many waiting rows were cancelled."""
-        cancelled = await self._store.guild_settings.left(guild_id, self._clock())
+        its return, and its ``name`` for the members who unsubscribe from an earlier DM.
+        How many waiting rows were cancelled."""
+        cancelled = await self._store.guild_settings.left(guild_id, self._clock(), name)
         log.info(
             "removed from server %d: %d waiting alerts cancelled; its feeds and subscriptions "
             "are kept and resume if the bot is invited back before retention.left_server_days "
@@ -41,6 +42,10 @@ class ServerService:
             extra={"guild": guild_id},
         )
         return cancelled
+
+    async def name_when_left(self, guild_id: int) -> str | None:
+        """The name the guild had when it removed the bot, if it did and it is known."""
+        return await self._store.guild_settings.name_when_left(guild_id)
 
     async def present(self, guild_id: int) -> None:
         """The bot is in the guild (invited back, or seen at connection): it is planned for

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import get_args
@@ -13,6 +13,13 @@ from bot.domain.digests import guild_schedule
 from bot.domain.errors import UserError
 from bot.domain.replans import BarLowering
 from bot.domain.text import shown
+from bot.domain.topic_names import (
+    InList,
+    Missing,
+    near_names,
+    near_shape,
+    resolve,
+)
 from storage.api import StoreApi
 from storage.models import DeliveryMode, Subscription, Topic
 from storage.outbox.health import HealthCounts
@@ -20,6 +27,10 @@ from storage.subscriptions import SubscriptionCapReached, SubscriptionSaved
 from storage.topics import topic_fold, topic_key
 
 log = logging.getLogger(__name__)
+
+# Topics of a typed name's length and ends read to find its close spellings: the most used
+# (a store with more of them keeps the busiest in reach).
+NEAR_CANDIDATES = 2000
 
 Clock = Callable[[], datetime]
 DELIVERY_MODES: dict[str, DeliveryMode] = {mode: mode for mode in get_args(DeliveryMode)}
@@ -36,18 +47,6 @@ def check_quality(value: object, option: str = "min_quality") -> int:
         given = shown(str(value), 20)
         raise UserError(f"`{option}` must be a whole number from 0 to 100 (you gave {given}).")
     return value
-
-
-def own_topic(own: list[Subscription], topic_text: str) -> Subscription | list[Subscription] | None:
-    """The member's subscription to the topic of this name; else the one whose name folds
-    alike (typed without accents); else those that do when several, or None."""
-    key = topic_key(topic_text)
-    exact = [s for s in own if s.topic_key == key]
-    if exact:
-        return exact[0]
-    folded = topic_fold(topic_text)
-    alike = [s for s in own if topic_fold(s.topic_name) == folded]
-    return alike[0] if len(alike) == 1 else alike or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,25 +148,29 @@ class SubscriptionService:
                 "Type one of your topics, then pick it from the suggestions. "
                 "`/subscriptions` lists the topics you follow."
             )
-        chosen = own_topic(await self.of_member(guild_id, user_id), topic_text)
-        if chosen is None:
-            raise UserError(
-                f"You are not subscribed to “{shown(topic_text)}” here. "
-                "`/subscriptions` lists the topics you follow."
-            )
-        if isinstance(chosen, list):
-            raise UserError(
-                f"Did you mean {either(s.topic_name for s in chosen)}? Pick one of the suggestions."
-            )
+        own = InList(await self.of_member(guild_id, user_id), lambda s: s.topic_name)
+        missing = Missing(
+            f"You are not subscribed to “{shown(topic_text)}” here.",
+            "`/subscriptions` lists the topics you follow.",
+            "`/subscriptions` lists the topics you follow.",
+        )
+        chosen = await resolve(topic_text, own, missing)
         await self._store.subscriptions.delete(guild_id, user_id, chosen.topic_key)
         return chosen.topic_name
 
     async def unsubscribe_topic_id(self, guild_id: int, user_id: int, topic_id: int) -> str:
-        """Stop following a topic named by its id (the DM's unsubscribe button)."""
+        """Stop following a topic named by its id (the DM's unsubscribe button): that topic
+        only, never one spelt close to it."""
         topic = await self._store.topics.by_id(topic_id)
         if topic is None:
             raise UserError("That topic no longer exists.")
-        return await self.unsubscribe(guild_id, user_id, topic.name)
+        own = await self.of_member(guild_id, user_id)
+        if not any(s.topic_key == topic.key for s in own):
+            raise UserError(
+                f"You no longer follow {shown(topic.name)} in the server this alert came from."
+            )
+        await self._store.subscriptions.delete(guild_id, user_id, topic.key)
+        return topic.name
 
     async def of_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild."""
@@ -198,25 +201,20 @@ class SubscriptionService:
         else a UserError saying how to find one, or listing the names that fold alike."""
         if not topic_key(topic_text):
             raise UserError("Type a topic name, then pick one of the suggestions.")
-        topic = await self._store.topics.offered(guild_id, topic_text)
-        if topic is not None:
-            return topic
-        alike = await self._store.topics.offered_alike(guild_id, topic_text)
-        if len(alike) == 1:
-            return alike[0]
-        if alike:
-            raise UserError(
-                f"Did you mean {either(t.name for t in alike)}? Pick one of the suggestions."
-            )
-        raise UserError(
-            f"There is no topic called “{shown(topic_text)}”. Start typing and pick one "
-            "of the suggestions, or see them all with `/topics`."
+        missing = Missing(
+            f"There is no topic called “{shown(topic_text)}”.",
+            "Start typing and pick one of the suggestions, or see them all with `/topics`.",
         )
+        return await resolve(topic_text, GuildTopics(self._store, guild_id), missing)
 
     async def suggest_topics(self, guild_id: int, typed: str, *, limit: int = 25) -> list[Topic]:
         """Topics for autocomplete in the guild: prefix matches first, then substrings,
-        most-seen there first; never another guild's own."""
-        return await self._store.topics.suggest(guild_id, typed, limit=limit)
+        most-seen there first; never another guild's own. When none holds what is typed,
+        those spelt closest to it ('Climate' for 'climte')."""
+        found = await self._store.topics.suggest(guild_id, typed, limit=limit)
+        if found or not topic_key(typed):
+            return found
+        return (await GuildTopics(self._store, guild_id).near_topics(typed))[:limit]
 
     async def suggest_own(
         self, guild_id: int, user_id: int, typed: str, *, limit: int = 25
@@ -230,8 +228,36 @@ class SubscriptionService:
         return (starting + containing)[:limit]
 
 
-def either(names: Iterable[str]) -> str:
-    """'A', 'A or B', 'A, B or C': topic names offered back to a member, each unable to
-    mention anyone."""
-    listed = [shown(name) for name in names]
-    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
+@dataclass(frozen=True, slots=True)
+class GuildTopics:
+    """The topics a guild may name (not another guild's own), as ``resolve`` looks them up."""
+
+    store: StoreApi
+    guild_id: int
+
+    async def exact(self, typed: str) -> Topic | None:
+        return await self.store.topics.offered(self.guild_id, typed)
+
+    async def alike(self, typed: str) -> list[Topic]:
+        return await self.store.topics.offered_alike(self.guild_id, typed)
+
+    async def near(self, typed: str) -> list[str]:
+        return [t.name for t in await self.near_topics(typed)]
+
+    async def near_topics(self, typed: str) -> list[Topic]:
+        """The topics spelt closest to ``typed`` (``near_names``), most-used first."""
+        shape = near_shape(typed)
+        if shape is None:
+            return []
+        topics = await self.store.topics.offered_shaped(
+            self.guild_id,
+            shape.shortest,
+            shape.longest,
+            (shape.first, shape.last),
+            limit=NEAR_CANDIDATES,
+        )
+        by_name = {t.name: t for t in topics}
+        return [by_name[name] for name in near_names(typed, by_name)]
+
+    def name_of(self, item: Topic) -> str:
+        return item.name

@@ -6,16 +6,33 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.domain.text import clip
 from bot.errors import report_error
+from bot.sending.sender import DiscordSender
 from bot.ui.embeds import BRAND_COLOUR, article_embed, fit_lines, link_line, plain
 from bot.wiring import ServiceBot
 from storage.models import Article, Feed
 from storage.outbox.rows import Delivery
 
 DIGEST_TITLES = {"daily": "Your daily digest", "weekly": "Your weekly digest"}
+# An embed's title may hold 256 characters.
+TITLE_CHARACTERS = 256
+
+
+def digest_title(mode: str, guild_names: Sequence[str]) -> str:
+    """The title naming the servers ("Your daily digest from Harbour Club"), so that a member
+    of several tells their digests apart: the names escaped (no markdown, no mention), listed
+    when they fit the title, else counted."""
+    title = DIGEST_TITLES.get(mode, "Your digest")
+    names = [plain(name, 80) for name in sorted(set(guild_names), key=str.casefold)]
+    if not names:
+        return title
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    whole = f"{title} from {listed}"
+    return whole if len(whole) <= TITLE_CHARACTERS else f"{title} from {len(names)} servers"
 
 
 def alert_embed(
@@ -55,11 +72,13 @@ def digest_embeds(
     """One embed listing the best items (each once), with the count of the rest."""
     seen: set[int] = set()
     lines: list[str] = []
+    servers: set[int] = set()
     for row in rows:
         article = articles.get(row.article_pk)
         if article is None or row.article_pk in seen:
             continue
         seen.add(row.article_pk)
+        servers.add(row.guild_id)
         if len(lines) < limit:
             where = plain(guild_names.get(row.guild_id, ""), 60)
             lines.append(
@@ -70,7 +89,7 @@ def digest_embeds(
     description, shown = fit_lines(lines, 4000, more=None)
     hidden = len(seen) - shown
     embed = discord.Embed(
-        title=DIGEST_TITLES.get(mode, "Your digest"),
+        title=digest_title(mode, [guild_names.get(g, f"server {g}") for g in servers]),
         description=description,
         colour=BRAND_COLOUR,
     )
@@ -123,12 +142,25 @@ class UnsubscribeButton(
             name = await interaction.client.services.subscriptions.unsubscribe_topic_id(
                 self.guild_id, interaction.user.id, self.topic_id
             )
-            guild = interaction.client.get_guild(self.guild_id)
-            where = f" in {plain(guild.name, 80)}" if guild is not None and guild.name else ""
             await interaction.response.send_message(
-                f"Unsubscribed from **{plain(name, 80)}**{where}. "
-                f"`/subscribe`{' there' if where else ''} brings it back.",
-                ephemeral=True,
+                await unsubscribed(interaction.client, self.guild_id, name), ephemeral=True
             )
         except Exception as error:
             await report_error(interaction, error, "unsubscribe button")
+
+
+async def unsubscribed(client: ServiceBot, guild_id: int, topic_name: str) -> str:
+    """The reply to Unsubscribe, naming the server whose subscription went: as Discord has it
+    (this process's cache, else a request: the server may be another process's shard), or as
+    it was when it removed the bot (nothing brings the subscription back then)."""
+    topic = f"**{plain(topic_name, 80)}**"
+    name = await client.services.servers.name_when_left(guild_id)
+    if name is not None:
+        return f"Unsubscribed from {topic} in {plain(name, 80)}."
+    try:
+        name = await DiscordSender(client).guild_name(guild_id)
+    except (TimeoutError, aiohttp.ClientError, OSError):
+        name = None
+    if not name:
+        return f"Unsubscribed from {topic} in the server this alert came from."
+    return f"Unsubscribed from {topic} in {plain(name, 80)}. `/subscribe` there brings it back."

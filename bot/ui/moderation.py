@@ -7,6 +7,7 @@ from typing import Any
 
 import discord
 
+from bot.domain.moderation import AuditPage
 from bot.domain.text import clip, headline, readable
 from bot.ui.embeds import BRAND_COLOUR, outlet, plain, timestamp
 from storage.models import AuditEntry, GuildArticle
@@ -119,13 +120,22 @@ def audit_line(entry: AuditEntry) -> str:
     return f"{who} {plain(entry.action, 40)}"
 
 
-def audit_embed(entries: list[AuditEntry], number: int, pages: int, total: int) -> discord.Embed:
+def audit_span(listing: AuditPage) -> str:
+    """Where the page's entries are among all, newest first: '11-20'."""
+    return f"{listing.first}-{listing.first + len(listing.entries) - 1}"
+
+
+def audit_embed(listing: AuditPage) -> discord.Embed:
     """One page of /audit."""
-    lines = [clip(audit_line(entry), 380) for entry in entries]
+    lines = [clip(audit_line(entry), 380) for entry in listing.entries]
     embed = discord.Embed(
         title="Audit log",
         description=clip("\n".join(lines), 4000) or "No moderator has done anything here yet.",
         colour=BRAND_COLOUR,
     )
-    embed.set_footer(text=f"{total} entr{'ies' if total != 1 else 'y'} · page {number} of {pages}")
+    total = listing.total
+    footer = f"{total} entr{'ies' if total != 1 else 'y'}"
+    if listing.entries:
+        footer += f" · {audit_span(listing)} of them, newest first"
+    embed.set_footer(text=footer)
     return embed

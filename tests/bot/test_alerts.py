@@ -237,7 +237,7 @@ async def test_daily_digest_is_one_dm_with_the_best_items_and_nothing_when_empty
     assert summary.sent == 3
     (digest,) = harness.double.dms_to(reader)
     embed = digest.embeds[0]
-    assert embed["title"] == "Your daily digest"
+    assert embed["title"] == "Your daily digest from guild1"
     lines = [line for line in embed["description"].splitlines() if line.startswith("**")]
     assert [line.split("[")[1].split("]")[0] for line in lines] == ["Story 2", "Story 3", "Story 1"]
     assert embed["footer"]["text"] == "3 new articles"
@@ -265,7 +265,7 @@ async def test_what_waits_for_a_digest_follows_a_members_new_delivery_mode(harne
     assert (await harness.bot.dispatcher.send_digests()).sent == 1
     assert harness.double.dms_to(switcher) == []
     (digest,) = harness.double.dms_to(both)
-    assert digest.embeds[0]["title"] == "Your daily digest"
+    assert digest.embeds[0]["title"] == "Your daily digest from guild1"
 
     # instant now: it comes at once, and Monday's weekly digest has nothing more to say
     await follow(harness, g, switcher, "Transport", delivery="instant")
@@ -304,7 +304,7 @@ async def test_unsubscribing_and_subscribing_again_is_a_change_of_delivery(harne
     harness.clock.now = datetime(2026, 6, 15, 8, 0, 1, tzinfo=UTC)
     assert (await harness.bot.dispatcher.send_digests()).sent == 1
     (digest,) = harness.double.dms_to(weekly)
-    assert digest.embeds[0]["title"] == "Your weekly digest"
+    assert digest.embeds[0]["title"] == "Your weekly digest from guild1"
     assert "Waiting since Wednesday" in digest.embeds[0]["description"]
     for member in (weekly, instant, same):
         assert len(harness.double.dms_to(member)) == 1
@@ -444,7 +444,7 @@ async def test_instant_dms_over_the_hourly_cap_go_to_the_next_digest(make_harnes
     digest = await harness.bot.dispatcher.send_digests()
     assert digest.sent == 2
     last = harness.double.dms_to(reader)[-1]
-    assert last.embeds[0]["title"] == "Your daily digest"
+    assert last.embeds[0]["title"] == "Your daily digest from guild1"
     assert "over 2 alerts an hour" in last.embeds[0]["description"]
 
 

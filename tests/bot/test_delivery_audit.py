@@ -354,9 +354,9 @@ async def test_a_weekly_digest_on_sydneys_fall_back_sunday_and_kolkatas_half_hou
     assert await digests_at(harness, first_showing) == 1
     assert await digests_at(harness, datetime(2026, 4, 4, 16, 30, tzinfo=UTC)) == 0  # AEST
     (weekly,) = harness.double.dms_to(reader)
-    assert weekly.embeds[0]["title"] == "Your weekly digest"
+    assert weekly.embeds[0]["title"] == "Your weekly digest from guild1"
     (daily,) = harness.double.dms_to(other)
-    assert daily.embeds[0]["title"] == "Your daily digest"
+    assert daily.embeds[0]["title"] == "Your daily digest from guild2"
 
 
 # --- members in two servers, changing their minds ---------------------------------------

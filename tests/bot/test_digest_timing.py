@@ -143,9 +143,9 @@ async def test_daily_and_weekly_digests_arrive_at_their_minute(deployment: Deplo
     for moment in (arrived, other):
         assert MINUTE <= moment <= MINUTE + timedelta(seconds=5), moment - MINUTE
     (digest,) = deployment.double.dms_to(daily)
-    assert digest.embeds[0]["title"] == "Your daily digest"
+    assert digest.embeds[0]["title"] == "Your daily digest from guild1"
     (digest,) = deployment.double.dms_to(weekly)
-    assert digest.embeds[0]["title"] == "Your weekly digest"
+    assert digest.embeds[0]["title"] == "Your weekly digest from guild1"
 
 
 @pytest.mark.parametrize(
@@ -256,5 +256,5 @@ async def test_a_member_switching_to_daily_just_before_the_minute_gets_the_diges
             arrived = await first_dm(discord_double, reader, clock, timeout_s=25)
         assert minute <= arrived <= minute + timedelta(seconds=5), arrived - minute
         (digest,) = discord_double.dms_to(reader)
-        assert digest.embeds[0]["title"] == "Your daily digest"
+        assert digest.embeds[0]["title"] == "Your daily digest from guild1"
         assert await deployment.pending() == 0  # nothing left for Monday

@@ -203,7 +203,7 @@ async def test_an_alert_from_a_server_that_removed_the_bot_can_still_be_unsubscr
     await kick(harness, a)
     button = alert.components[0]["components"][0]["custom_id"]
     clicked = await harness.double.click(alert, button, member.id)
-    assert clicked.content == "Unsubscribed from **Transport**. `/subscribe` brings it back."
+    assert clicked.content == "Unsubscribed from **Transport** in guild1."  # its name kept
     assert await harness.store.subscriptions.for_member(a.id, member.id) == []
 
 

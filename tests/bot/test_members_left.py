@@ -85,7 +85,7 @@ async def test_a_digest_leaves_out_the_server_the_member_left_and_keeps_the_othe
     summary = await harness.bot.dispatcher.send_digests()
     assert (summary.sent, summary.left) == (1, 1)
     (digest,) = harness.double.dms_to(member.id)
-    assert digest.embeds[0]["title"] == "Your daily digest"
+    assert digest.embeds[0]["title"] == "Your daily digest from guild2"
     text = str(digest.embeds)
     assert "Energy news" in text and "Transport news" not in text
     stats = await harness.store.stats()
@@ -219,3 +219,29 @@ async def test_300_members_in_one_digest_run_cost_one_check_each(make_harness: M
     harness.clock.advance(days=1)
     summary = await harness.bot.dispatcher.send_digests()
     assert summary.sent == 270 and checks(harness) == 300
+
+
+async def unsubscribe_after(harness: Harness, gone) -> tuple[str, int]:
+    """A member gets an alert from the first server, then ``gone`` (they leave it, say), then
+    they press the alert's Unsubscribe button: the reply, and their subscriptions left there."""
+    a = harness.first
+    member = a.members[0].id
+    await seed_topic(harness)
+    await follow(harness, a, member, "Transport")
+    await story(harness, 1, title="Transport news", topics=["Transport"])
+    await harness.deliver()
+    (dm,) = harness.double.dms_to(member)
+    await gone(member)
+    button = dm.components[0]["components"][0]["custom_id"]
+    clicked = await harness.double.click(dm, button, member)
+    assert clicked.message.flags & EPHEMERAL
+    return clicked.content, len(await harness.store.subscriptions.for_member(a.id, member))
+
+
+async def test_unsubscribing_from_a_dm_after_leaving_the_server_names_it(harness: Harness):
+    async def leave(member: int) -> None:
+        await harness.double.remove_member(harness.first.guild, member)
+
+    reply, left = await unsubscribe_after(harness, leave)
+    assert reply == "Unsubscribed from **Transport** in guild1. `/subscribe` there brings it back."
+    assert left == 0

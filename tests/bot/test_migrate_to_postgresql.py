@@ -285,7 +285,7 @@ async def test_a_bot_moved_to_postgresql_answers_the_same_and_sends_what_was_pen
     assert asked_again == {retried}
     assert None not in {n for _, n, _ in sent_before + sent_after}
     (digest,) = discord_double.dms_to(cast.daily)
-    assert digest.embeds[0]["title"] == "Your daily digest"
+    assert digest.embeds[0]["title"] == "Your daily digest from guild1"
     titles = {
         name: [m.embeds[0]["title"] for m in messages]
         for name, messages in (

@@ -4,12 +4,15 @@ from. Played through the Discord double on both engines."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
 from tests.bot.harness import Harness
 from tests.bot.test_alerts import follow, posts, route, story
 from tests.bot.test_lifecycle_audit import seed_topic
+from tests.discord_double import payloads
+from tests.discord_double.plugin import GuildWorld
 
 
 async def in_both(harness: Harness) -> int:
@@ -141,7 +144,7 @@ async def test_the_hourly_dm_cap_counts_every_servers_alerts_and_the_rest_wait_f
     harness.clock.advance(days=1, minutes=1)
     await harness.bot.dispatcher.send_digests()
     digest = harness.double.dms_to(member)[-1].embeds[0]
-    assert digest["title"] == "Your daily digest"
+    assert digest["title"] == "Your daily digest from guild2"
     assert "Energy 3" in digest["description"] and "Energy 4" in digest["description"]
     assert "over 2 alerts an hour · guild2" in digest["description"]
 
@@ -246,3 +249,73 @@ async def test_a_kept_dm_channel_discord_no_longer_knows_is_opened_afresh_not_pa
     for guild in (a, b):  # nothing paused, nothing says to use a moderator's command
         listing = await harness.slash(guild, member, "subscriptions")
         assert "paused" not in listing.embeds[0]["description"]
+
+
+async def renamed(harness: Harness, guild: GuildWorld, name: str) -> None:
+    """A server's owner renames it: Discord tells the bot (GUILD_UPDATE)."""
+    guild.guild.name = name
+    await harness.double.gateway.dispatch(
+        "GUILD_UPDATE", payloads.guild(harness.double.world, guild.guild, full=False)
+    )
+    for _ in range(200):
+        cached = harness.bot.get_guild(guild.id)
+        if cached is not None and cached.name == name:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the bot never read the new name")
+
+
+async def test_each_digest_names_the_server_it_came_through_escaped(harness: Harness):
+    a, b = harness.first, harness.second
+    harness.clock.now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    member = await in_both(harness)
+    await renamed(harness, b, "@everyone **Quay** <@&1> `x`")
+    await follow(harness, a, member, "Transport", delivery="daily")
+    await follow(harness, b, member, "Energy", delivery="weekly")
+    await story(harness, 1, title="Transport news", topics=["Transport"])
+    await story(harness, 2, title="Energy news", topics=["Energy"])
+    await harness.deliver()
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, 30, tzinfo=UTC)  # daily, Thursday
+    await harness.bot.dispatcher.send_digests()
+    harness.clock.now = datetime(2026, 6, 15, 8, 0, 30, tzinfo=UTC)  # weekly, Monday
+    await harness.bot.dispatcher.send_digests()
+    daily, weekly = harness.double.dms_to(member)
+    assert daily.embeds[0]["title"] == "Your daily digest from guild1"
+    assert weekly.embeds[0]["title"] == (
+        "Your weekly digest from @\u200beveryone \\*\\*Quay\\*\\* \\<@&1> \\`x\\`"
+    )
+    assert not weekly.allowed_mentions.get("parse")
+
+
+async def test_a_long_server_name_is_cut_within_the_title_limit(harness: Harness):
+    a, b = harness.first, harness.second
+    harness.clock.now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    member = await in_both(harness)
+    await follow(harness, a, member, "Transport", delivery="daily")
+    await follow(harness, b, member, "Energy", delivery="daily")
+    await story(harness, 1, title="Transport news", topics=["Transport"])
+    await story(harness, 2, title="Energy news", topics=["Energy"])
+    await harness.deliver()
+    await renamed(harness, b, "Quay " + "x" * 200)
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, 30, tzinfo=UTC)
+    await harness.bot.dispatcher.send_digests()
+    (both,) = harness.double.dms_to(member)
+    title = both.embeds[0]["title"]
+    assert title == "Your daily digest from guild1 and Quay " + "x" * 74 + "…"
+    assert len(title) <= 256
+    assert "_Energy · Quay xxx" in both.embeds[0]["description"]
+
+
+async def test_one_digest_of_two_servers_names_both(harness: Harness):
+    a, b = harness.first, harness.second
+    harness.clock.now = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+    member = await in_both(harness)
+    await follow(harness, a, member, "Transport", delivery="daily")
+    await follow(harness, b, member, "Energy", delivery="daily")
+    await story(harness, 1, title="Transport news", topics=["Transport"])
+    await story(harness, 2, title="Energy news", topics=["Energy"])
+    await harness.deliver()
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, 30, tzinfo=UTC)
+    await harness.bot.dispatcher.send_digests()
+    (both,) = harness.double.dms_to(member)
+    assert both.embeds[0]["title"] == "Your daily digest from guild1 and guild2"

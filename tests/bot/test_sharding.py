@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.app import TopicBot
+from bot.articles.article_file import parse_article
 from bot.cli import main
 from bot.sharding import IdentifyPacer, LocalSlots, ShardPlan, ShardPlanError, parse_shard_plan
 from storage import Store
@@ -19,7 +20,7 @@ from tests.clocks import FakeMonotonic
 from tests.discord_double import DiscordDouble, running_bot
 from tests.discord_double.plugin import build_world
 from tests.discord_double.sharding import shard_of
-from tests.factories import EXAMPLES_DIR, article_fields, write_article
+from tests.factories import EXAMPLES_DIR, article_fields, article_text, write_article
 
 
 def test_shard_flags_make_a_plan():
@@ -192,3 +193,47 @@ async def test_too_few_shards_for_the_servers_is_one_line_and_exit_two(tmp_path)
         await bot.wait_for_log("connected as", 60)
         assert "to 4 guilds (shards 0,1 of 2)" in bot.log
         assert await bot.stop() == 0, bot.log
+
+
+async def test_unsubscribe_in_a_dm_names_a_server_another_process_holds(tmp_path):
+    # DMs' buttons reach shard 0's process; the server the alert came through is on shard 1,
+    # which another process connects: the reply still names it (asked of Discord).
+    async with DiscordDouble(shards=2, max_concurrency=2) as double:
+        world = build_world(double, guilds=4, shard_count=2)
+        settings = settings_for(tmp_path)
+        async with await Store.open(settings.storage.path) as store:
+            await seed_examples(store)
+            bots = [
+                TopicBot(
+                    settings=settings,
+                    store=store,
+                    run_jobs=False,
+                    sync_on_start=first,
+                    shards=ShardPlan(ids, 2),
+                    guild_ready_timeout=0.05,
+                )
+                for ids, first in (((0,), True), ((1,), False))
+            ]
+            async with running_bot(double, bots[0]), running_bot(double, bots[1]):
+                await double.wait_for_commands("subscribe")
+                g = next(g for g in world.guilds if shard_of(g.id, 2) == 1)
+                member = g.members[0].id
+                await double.slash(g.id, member, "subscribe", {"topic": "AI"})
+                now = datetime.now(UTC)
+                fields = article_fields(
+                    originalUrl="https://shards.example/1", webUrl="https://shards.example/1",
+                    title="Sharded news", topics=["AI"], published=True, quality=80,
+                    publishedDateTime=now.isoformat(),
+                )  # fmt: skip
+                draft = parse_article(article_text(**fields).encode(), source="shards.md")
+                await store.articles.upsert_batch([draft], now)
+                await bots[1].planner.plan()
+                await bots[1].dispatcher.send_due()
+                (dm,) = double.dms_to(member)
+                button = dm.components[0]["components"][0]["custom_id"]
+                clicked = await double.click(dm, button, member)
+                assert clicked.shard == (0, 2)
+                assert clicked.content == (
+                    f"Unsubscribed from **ai** in {g.guild.name}. `/subscribe` there brings it back."
+                )
+        assert double.errors == []

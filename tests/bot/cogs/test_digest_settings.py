@@ -200,7 +200,7 @@ async def test_a_new_schedule_moves_waiting_digests_and_new_ones_follow_it(harne
     harness.clock.now = datetime(2026, 6, 14, 23, 0, tzinfo=UTC)
     assert (await harness.bot.dispatcher.send_digests()).sent == 2
     (digest,) = harness.double.dms_to(weekly)
-    assert digest.embeds[0]["title"] == "Your weekly digest"
+    assert digest.embeds[0]["title"] == "Your weekly digest from guild1"
     assert len(harness.double.dms_to(daily)) == 1
 
 
@@ -224,7 +224,7 @@ async def test_new_digests_follow_the_servers_own_time_and_day(harness: Harness)
     assert (await harness.bot.dispatcher.send_digests()).sent == 0
     harness.clock.advance(seconds=1)
     assert (await harness.bot.dispatcher.send_digests()).sent == 1
-    assert harness.double.dms_to(weekly)[0].embeds[0]["title"] == "Your weekly digest"
+    assert harness.double.dms_to(weekly)[0].embeds[0]["title"] == "Your weekly digest from guild1"
 
 
 async def test_reset_sends_the_schedule_back_to_the_default_and_moves_waiting_digests(

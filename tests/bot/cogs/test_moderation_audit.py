@@ -329,7 +329,7 @@ async def test_moderators_read_their_servers_audit_log_with_who_did_what_and_whe
         f"<t:{when}:f> <@{mod}> published “Harbour bridge reopens” (`{article.id}`)",
         f"<t:{when}:f> <@{mod}> added a feed: <#{a.alerts.id}>, topic transport, bar 40",
     ]
-    assert embed["footer"]["text"] == "4 entries · page 1 of 1"
+    assert embed["footer"]["text"] == "4 entries · 1-4 of them, newest first"
 
     refused = await harness.slash(
         a, a.members[0].id, "audit", permissions=MEMBER_PERMISSIONS, force=True
@@ -346,7 +346,7 @@ async def test_a_long_audit_log_is_paged_and_a_member_cannot_page_it(bare: Harne
         saved = await harness.slash(g, g.moderator.id, "settings", {"min_quality": quality})
         assert saved.content == "Saved."
     first = await harness.slash(g, g.moderator.id, "audit")
-    assert first.embeds[0]["footer"]["text"] == "23 entries · page 1 of 3"
+    assert first.embeds[0]["footer"]["text"] == "23 entries · 1-10 of them, newest first"
     top = first.embeds[0]["description"].splitlines()[0]
     assert top.endswith(f"<@{g.moderator.id}> changed settings: min_quality 23")
     refused = await harness.double.click(
@@ -358,10 +358,59 @@ async def test_a_long_audit_log_is_paged_and_a_member_cannot_page_it(bare: Harne
     assert refused.content == NOT_A_MODERATOR
     second = await click(harness, first, "Next ▶", g.moderator.id)
     third = await click(harness, second, "Next ▶", g.moderator.id)
-    assert third.message.embeds[0]["footer"]["text"] == "23 entries · page 3 of 3"
+    assert third.message.embeds[0]["footer"]["text"] == "23 entries · 21-23 of them, newest first"
     assert third.message.embeds[0]["description"].splitlines() == [
         top.replace("min_quality 23", f"min_quality {n}") for n in (3, 2, 1)
     ]
+
+
+async def test_audit_pages_hold_still_while_moderators_write_entries(bare: Harness):
+    # A moderator pages back through the log while another changes settings: Next shows the
+    # entries just older than the page in view, Previous those just newer, each entry once.
+    harness, g = bare, bare.first
+
+    async def bar(quality: int) -> None:
+        saved = await harness.slash(g, g.moderator.id, "settings", {"min_quality": quality})
+        assert saved.content == "Saved."
+
+    def bars(result: InteractionResult) -> list[int]:
+        lines = result.message.embeds[0]["description"].splitlines()
+        return [int(line.rsplit(" ", 1)[1]) for line in lines]
+
+    for quality in range(1, 24):
+        await bar(quality)
+    first = await harness.slash(g, g.moderator.id, "audit")
+    assert bars(first) == list(range(23, 13, -1))
+    for quality in (24, 25, 26):
+        await bar(quality)
+    second = await click(harness, first, "Next ▶", g.moderator.id)
+    assert bars(second) == list(range(13, 3, -1))
+    assert second.message.embeds[0]["footer"]["text"] == "26 entries · 14-23 of them, newest first"
+    await bar(27)
+    third = await click(harness, second, "Next ▶", g.moderator.id)
+    assert bars(third) == [3, 2, 1]
+    assert button(third.message, "Next ▶")["disabled"]
+    back = await click(harness, third, "◀ Previous", g.moderator.id)
+    assert bars(back) == list(range(13, 3, -1))
+    back = await click(harness, back, "◀ Previous", g.moderator.id)
+    assert bars(back) == list(range(23, 13, -1))
+    newest = await click(harness, back, "◀ Previous", g.moderator.id)
+    assert bars(newest) == [27, 26, 25, 24]
+    assert button(newest.message, "◀ Previous")["disabled"]
+    assert newest.message.embeds[0]["footer"]["text"] == "27 entries · 1-4 of them, newest first"
+
+
+async def test_a_page_button_of_an_audit_sent_before_pages_were_keyed_still_works(bare: Harness):
+    # A message sent by the version that paged by position carries `tb:page:audit:2`.
+    harness, g = bare, bare.first
+    for quality in range(1, 13):
+        await harness.slash(g, g.moderator.id, "settings", {"min_quality": quality})
+    first = await harness.slash(g, g.moderator.id, "audit")
+    button(first.message, "Next ▶")["custom_id"] = "tb:page:audit:2"
+    old = await harness.double.click(first.message, "tb:page:audit:2", g.moderator.id)
+    assert old.message.embeds[0]["footer"]["text"] == "12 entries · 11-12 of them, newest first"
+    back = await click(harness, old, "◀ Previous", g.moderator.id)
+    assert back.message.embeds[0]["footer"]["text"] == "12 entries · 1-10 of them, newest first"
 
 
 async def test_retracting_after_the_post_says_what_already_went_out_and_what_was_stopped(
