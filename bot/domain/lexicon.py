@@ -23,6 +23,10 @@ from bot.domain.text import readable
 from storage.associations import Association
 
 SOURCE_FILE = "headlinese.txt"
+# A line's items come commonest first; each later one weighs this much less than the one
+# before, so that when few associates are searched a line's commonest come first, and the
+# first of each line before the second of any.
+LATER_ITEM = 0.95
 # Phrases read from a story are at most this many words.
 MAX_PHRASE_WORDS = 6
 
@@ -81,14 +85,18 @@ class Lexicon:
 
     def associations(self, terms: Sequence[Term], *, strength: float) -> list[Association]:
         """Each of ``terms`` that calls up a line, associated with the line's other searched
-        items at ``strength``."""
+        items at ``strength`` (less for each later one: ``LATER_ITEM``)."""
         found: list[Association] = []
         for term in terms:
             for number, place in dict.fromkeys(self._calls.get(term.key, ())):
-                found += [
-                    Association(term.key, item.key, item.forms, strength)
+                others = [
+                    item
                     for other, item in enumerate(self._lines[number])
                     if item.searched and other != place and item.key != term.key
+                ]
+                found += [
+                    Association(term.key, item.key, item.forms, strength * LATER_ITEM**n)
+                    for n, item in enumerate(others)
                 ]
         return found
 
