@@ -87,13 +87,32 @@ class SubscriptionRepository:
         return SubscriptionSaved(saved, previous=existing)
 
     async def delete(self, guild_id: int, user_id: int, topic_key: str) -> bool:
-        """Remove the member's subscription to the topic; False when there was none."""
-        count = await self._db.execute(
-            "DELETE FROM subscriptions WHERE guild_id = :guild AND user_id = :user "
-            "AND topic_id = (SELECT id FROM topics WHERE key = :topic)",
-            {"guild": guild_id, "user": user_id, "topic": topic_key},
-        )
+        """Remove the member's subscription to the topic; False when there was none. Their
+        last one in the guild takes what Discord said of them there (``member_checks``), and
+        their last one anywhere their DM channel id: nothing kept names them any more."""
+        key = {"guild": guild_id, "user": user_id}
+        async with self._db.transaction():
+            count = await self._db.execute(
+                "DELETE FROM subscriptions WHERE guild_id = :guild AND user_id = :user "
+                "AND topic_id = (SELECT id FROM topics WHERE key = :topic)",
+                {**key, "topic": topic_key},
+            )
+            if count:
+                await self._forget_member(key)
         return count > 0
+
+    async def _forget_member(self, key: dict[str, int]) -> None:
+        await self._db.execute(
+            "DELETE FROM member_checks WHERE guild_id = :guild AND user_id = :user "
+            "AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE guild_id = :guild "
+            "AND user_id = :user)",
+            key,
+        )
+        await self._db.execute(
+            "DELETE FROM dm_channels WHERE user_id = :user "
+            "AND NOT EXISTS (SELECT 1 FROM subscriptions WHERE user_id = :user)",
+            {"user": key["user"]},
+        )
 
     async def for_member(self, guild_id: int, user_id: int) -> list[Subscription]:
         """The member's subscriptions in the guild, by topic name."""

@@ -1,14 +1,15 @@
 """Score the related-coverage engine on the written evaluation set (bench/related/written/).
 
-    python -m bench.related.eval [--set written|written2|...|written6|heldout|all]
+    python -m bench.related.eval [--set written|written2|...|written8|written9|heldout|all]
                                  [--json] [--config FILE] [--workdir DIR] [--filler N] [--seed S]
                                  [--backend sqlite|postgresql]
 
 `--set heldout` scores the held-out set (bench/related/heldout/) instead, with its own filler;
-`--set written2`, `--set written3`, `--set written4`, `--set written5` and `--set written6` the
-second, third, fourth, fifth and sixth written sets likewise; `--set all` every set in turn,
-printed as one table (precision@k, uncurated, recall@5, wrong results, queries, the story
-itself or a URL twice, grouping), or with `--json` their figures by set.
+`--set written2`, `--set written3`, `--set written4`, `--set written5`, `--set written6`,
+`--set written7`, `--set written8` and `--set written9` the second to ninth written sets
+likewise; `--set all` every set in turn, printed as one table (precision@k, uncurated,
+recall@5, wrong results, queries, the story itself or a URL twice, grouping), or with `--json`
+their figures by set.
 `--backend postgresql` asks the engine on PostgreSQL: the store built on SQLite is copied into
 a new database on the server `$TOPICBOT_DATABASE_URL` names (dropped after; see
 `bench/pg_copy.py`), and associations are learned and searched there.

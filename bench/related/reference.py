@@ -313,7 +313,7 @@ async def dump(set_name: str) -> dict[str, Any]:
 
 async def _story(service: RelatedService, article_id: str, url: str, event: str) -> dict[str, Any]:
     found = await service._story(SHELL_GUILD, article_id, coverage=TOP)
-    coverage = service._coverage_results(found.article, found.coverage, {url})
+    coverage = service.own_coverage(found)
     _, engine = await service.for_story(SHELL_GUILD, article_id, limit=TOP)
     return {
         "url": url,

@@ -61,7 +61,7 @@ CLOSE_SCORE = 0.1  # related.close_score
 
 async def _story(service: RelatedService, article_id: str, url: str, event: str) -> dict[str, Any]:
     found = await service._story(SHELL_GUILD, article_id, coverage=TOP)
-    coverage = service._coverage_results(found.article, found.coverage, {url})
+    coverage = service.own_coverage(found)
     article = found.article
     terms = story_terms(article.title, article.excerpt)
     search = await service.similar(found, terms, SHELL_GUILD, POOL)

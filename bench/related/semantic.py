@@ -182,14 +182,15 @@ async def _story(service: RelatedService, article_id: str, url: str, event: str)
     """What ``for_story`` does, keeping POOL similar results and their scores."""
     found = await service._story(SHELL_GUILD, article_id, coverage=TOP)
     article = found.article
-    seen = {article.canonical_url}
-    coverage = service._coverage_results(article, found.coverage, seen)
+    coverage = service.own_coverage(found)
+    seen = {article.canonical_url} | {r.article.canonical_url for r in coverage}
     terms = story_terms(article.title, article.excerpt)
     search = await service.similar(found, terms, SHELL_GUILD, POOL)
     ranked = [c for c in search.candidates if c.canonical_url not in seen]
     before = [(_outlet(r.article), r.article.canonical_url) for r in coverage]
     similar = [
-        {"url": c.canonical_url, "score": c.score} for c in service._diverse(ranked, before, POOL)
+        {"url": c.canonical_url, "score": c.score}
+        for c in service._diverse(ranked, before, POOL, copies=set())
     ]
     return {
         "url": url,

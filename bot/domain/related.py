@@ -226,10 +226,7 @@ class RelatedService:
         """The story, then its own coverage, then similar stories."""
         found = await self._story(guild_id, story, coverage=limit)
         article = found.article
-        key = stored_identity(article.canonical_url)
-        seen = {key}
-        copies = {_copy_key(_outlet(article), article.title, article.excerpt, key)}
-        results = self._coverage_results(article, found.coverage, seen, copies)
+        results, seen, copies = self._own_coverage(found)
         wanted = limit - len(results)
         if wanted <= 0:
             return article, results[:limit]
@@ -413,6 +410,21 @@ class RelatedService:
         )
 
     # --- results and reasons --------------------------------------------------------------
+
+    def own_coverage(self, found: StoryCoverage) -> list[RelatedResult]:
+        """The story's own coverage, as ``for_story`` lists it before similar stories."""
+        return self._own_coverage(found)[0]
+
+    def _own_coverage(
+        self, found: StoryCoverage
+    ) -> tuple[list[RelatedResult], set[str], set[tuple[str, str, str]]]:
+        """The story's own coverage, with the identities and copies it has taken (the story
+        itself among them), which no similar story may repeat."""
+        article = found.article
+        key = stored_identity(article.canonical_url)
+        seen = {key}
+        copies = {_copy_key(_outlet(article), article.title, article.excerpt, key)}
+        return self._coverage_results(article, found.coverage, seen, copies), seen, copies
 
     def _coverage_results(
         self,

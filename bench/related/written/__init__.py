@@ -51,6 +51,12 @@ SETS = {
     "written5": SetSpec("written5", HERE.parent / "written5", 2000, 51),
     # A sixth, by a fourth helper who read neither the engine nor the other sets' events.
     "written6": SetSpec("written6", HERE.parent / "written6", 2000, 61),
+    # A seventh, by a fifth helper who read neither the engine nor the other sets' events.
+    "written7": SetSpec("written7", HERE.parent / "written7", 2000, 71),
+    # An eighth, by a sixth helper who read neither the engine nor the other sets' events.
+    "written8": SetSpec("written8", HERE.parent / "written8", 2000, 81),
+    # A ninth, by another helper who read neither the engine nor the other sets' events.
+    "written9": SetSpec("written9", HERE.parent / "written9", 2000, 91),
 }
 
 
