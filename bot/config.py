@@ -308,6 +308,8 @@ class RelatedSettings(_Section):
     feedback_weight: Annotated[float, Field(ge=0, le=1)] = 0.8
     # learned term associations (bot/domain/associations.py); 0 searches none
     association_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # the hand-written news-register paraphrases (bot/domain/headlinese.txt); 0 searches none
+    lexicon_weight: Annotated[float, Field(ge=0, le=1)] = 1.0
 
 
 class LoggingSettings(_Section):

@@ -32,10 +32,12 @@ from bot.articles.urls import InvalidUrlError, canonical_url, link_variants, sto
 from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
 from bot.domain.errors import AmbiguousStory, StoryNotFound, UserError
+from bot.domain.lexicon import headlinese
 from bot.domain.terms import STOPWORDS, Term, merge, query_terms, story_terms
 from bot.domain.text import one_line, shown
 from bot.domain.text import query_terms as text_query_terms
 from storage.api import StoreApi
+from storage.associations import Association
 from storage.models import Article, GuildArticle
 from storage.related import (
     Candidate,
@@ -272,22 +274,33 @@ class RelatedService:
         key = found.key
         part = key.pk // max(self._settings.search_window_articles // 2, 1)
         terms = self._common.drop(terms, part)[: self._settings.story_terms]
-        terms += await self._associates(terms)
+        terms += await self._associates(terms, found.article)
         query = self._query(terms, key, guild_id, wanted, outlet=_outlet(found.article))
         feedback = [(c.article.title, c.article.excerpt) for c in found.coverage]
         search = await self._with_feedback(query, terms, feedback, part)
         self._common.note(search, part)
         return search
 
-    async def _associates(self, terms: list[Term]) -> list[Term]:
+    async def _associates(self, terms: list[Term], article: Article) -> list[Term]:
         """What other outlets write for the story's heaviest terms, as the store learned it
-        (``bot.domain.associations``), at reduced weight."""
-        scale = self._settings.association_weight
-        if scale <= 0 or not terms:
+        (``bot.domain.associations``) and as the news register has it (``bot.domain.lexicon``:
+        its words among those terms, its phrases in the story), at reduced weight."""
+        settings = self._settings
+        if not terms:
             return []
         sources = terms[:ASSOCIATION_SOURCES]
-        found = await self._store.associations.associates([t.key for t in sources])
-        return associated_terms(sources, found, scale=scale, limit=MAX_ASSOCIATES)
+        found: list[Association] = []
+        if settings.association_weight > 0:
+            learned = await self._store.associations.associates([t.key for t in sources])
+            scale = settings.association_weight
+            found += [replace(a, strength=a.strength * scale) for a in learned]
+        if settings.lexicon_weight > 0:
+            lexicon = headlinese()
+            sources += lexicon.phrases(article.title, article.excerpt)
+            found += lexicon.associations(sources, strength=settings.lexicon_weight)
+        own = {t.key for t in terms}
+        found = [a for a in found if a.associate not in own]
+        return associated_terms(sources, found, scale=1.0, limit=MAX_ASSOCIATES)
 
     def free_text_query(self, terms: list[Term], guild_id: int, wanted: int) -> CandidateQuery:
         """The search for what a member typed, among the newest articles."""
