@@ -290,6 +290,14 @@ class LeftServersApi(Protocol):
     ) -> dict[str, int] | None: ...
 
 
+class LeftMembersApi(Protocol):
+    """``store.left_members``: the members Discord last said left a server, and deleting
+    their data there once ``retention.left_member_days`` have passed
+    (``storage.left_members``)."""
+
+    async def delete_due(self, cutoff: datetime, *, limit: int) -> dict[str, int]: ...
+
+
 class AuditApi(Protocol):
     """``store.audit``: what moderators did."""
 
@@ -570,6 +578,9 @@ class StoreApi(Protocol):
 
     @property
     def left_servers(self) -> LeftServersApi: ...
+
+    @property
+    def left_members(self) -> LeftMembersApi: ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 

@@ -119,6 +119,7 @@ def run_from_json(value: str) -> PruningRun:
         topics=int(data.get("topics", 0)),  # a run recorded before topics were pruned
         pages_reclaimed=int(data["pages_reclaimed"]),
         servers=int(data.get("servers", 0)),  # a run recorded before servers' data went
+        members=int(data.get("members", 0)),  # a run recorded before members' data went
     )
 
 

@@ -46,6 +46,9 @@ SMALLEST_STEP = 16
 ARTICLES_PER_ROW = 10
 # Servers read per query when looking for those whose data is due to go.
 SERVERS_PER_READ = 100
+# A member's data in a server is a few dozen rows at most (their subscriptions there, capped
+# by commands.max_subscriptions_per_member): a step takes this many fewer members than rows.
+ROWS_PER_MEMBER = 32
 
 Step = Callable[[int], Awaitable[int]]
 Timer = Callable[[], float]
@@ -102,12 +105,14 @@ def describe(run: PruningRun) -> str:
         or run.topics
         or run.pages_reclaimed
         or run.servers
+        or run.members
     ):
         return ""
     servers = f", the data of {run.servers} servers that removed the bot" if run.servers else ""
+    members = f", the data of {run.members} members in servers they left" if run.members else ""
     return (
         f"pruned {run.deliveries} deliveries, {run.audit_entries} audit entries, "
-        f"{run.articles} articles, {run.topics} unused topics{servers}; "
+        f"{run.articles} articles, {run.topics} unused topics{servers}{members}; "
         f"reclaimed {run.pages_reclaimed} pages"
     )
 
@@ -142,6 +147,17 @@ def server_deleted(server: LeftServer, deleted: dict[str, int]) -> str:
     )
 
 
+def members_deleted(deleted: dict[str, int]) -> str:
+    """The log line of a run's members whose data went from servers they left (no user ids:
+    the line is kept longer than the data)."""
+    return (
+        f"deleted the data of {deleted.get('members', 0)} members in servers they left: "
+        f"{deleted.get('subscriptions', 0)} subscriptions, "
+        f"{deleted.get('DM channel ids', 0)} DM channel ids, "
+        f"{deleted.get('waiting alerts', 0)} waiting alerts"
+    )
+
+
 class Housekeeper:
     """Prunes what the retention settings let go, then gives freed pages back."""
 
@@ -173,6 +189,7 @@ class Housekeeper:
         await self._store.retention.save_run(run)
         run = await self._prune_deliveries(run, now)
         run = await self._delete_left_servers(run, now)
+        run = await self._delete_left_members(run, now)
         run = await self._prune_articles(run, now)
         run = await self._repeat(
             run,
@@ -236,6 +253,26 @@ class Housekeeper:
             )
             size = step_pace.size
             await self._sleep(step_pace.pause)
+
+    async def _delete_left_members(self, run: PruningRun, now: datetime) -> PruningRun:
+        """Delete what members left behind in a server Discord said they left more than
+        ``retention.left_member_days`` ago, a few members per step."""
+        cutoff = days_cutoff(now, self._settings.left_member_days)
+        if cutoff is None:
+            return run
+        deleted: dict[str, int] = {}
+
+        async def step(size: int) -> int:
+            went = await self._store.left_members.delete_due(cutoff, limit=size)
+            for name, count in went.items():
+                deleted[name] = deleted.get(name, 0) + count
+            return went.get("members", 0)
+
+        few = max(self._settings.batch_rows // ROWS_PER_MEMBER, 1)
+        run = await self._repeat(run, "members", step, most=few)
+        if deleted:
+            log.info(members_deleted(deleted))
+        return run
 
     async def _prune_articles(self, run: PruningRun, now: datetime) -> PruningRun:
         cutoff = days_cutoff(now, self._settings.articles_days)
