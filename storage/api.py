@@ -529,6 +529,8 @@ class RetentionApi(Protocol):
 
     async def reclaim(self, pages: int) -> int: ...
 
+    async def autovacuum_problems(self) -> list[str]: ...
+
 
 class StoreApi(Protocol):
     """The store: its repositories, transactions spanning them, operators' figures and checks,

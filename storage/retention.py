@@ -258,6 +258,10 @@ class RetentionRepository:
             incremental_vacuum=mode == 2,
         )
 
+    async def autovacuum_problems(self) -> list[str]:
+        """None: SQLite has no autovacuum; housekeeping gives free pages back itself."""
+        return []
+
     async def reclaim(self, pages: int) -> int:
         """Give up to ``pages`` free pages back to the file system (one short transaction);
         how many were given back."""
