@@ -363,9 +363,7 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
     async with await open_store(settings) as store:
         stats = await store.stats()
     next_deletion = _next_deletion(stats.first_left_at, settings.retention.left_server_days)
-    next_member = _next_deletion(
-        stats.first_member_left_at, settings.retention.left_member_days
-    )
+    next_member = _next_deletion(stats.first_member_left_at, settings.retention.left_member_days)
     if as_json:
         figures = dataclasses.asdict(stats) | {
             "next_server_deletion": next_deletion,

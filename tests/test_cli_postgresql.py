@@ -153,9 +153,7 @@ async def autovacuum_off_on_the_outbox(url: str) -> str:
         await connection.close()
 
 
-def test_doctor_says_when_autovacuum_cannot_reclaim_pruned_rows(
-    tmp_path, postgresql_database_url
-):
+def test_doctor_says_when_autovacuum_cannot_reclaim_pruned_rows(tmp_path, postgresql_database_url):
     config = tmp_path / "topicbot.yaml"
     config.write_text(
         "storage:\n  backend: postgresql\n"

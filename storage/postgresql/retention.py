@@ -241,7 +241,8 @@ class PgRetentionRepository:
             "SELECT current_setting('autovacuum'), current_setting('track_counts')"
         )
         assert row is not None
-        problems = [f"{name} is off" for name, value in zip(_AUTOVACUUM_SETTINGS, row) if value != "on"]
+        settings = zip(_AUTOVACUUM_SETTINGS, row, strict=True)
+        problems = [f"{name} is off" for name, value in settings if value != "on"]
         tables = await self._db.fetch_all(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm', 'p') "

@@ -274,6 +274,7 @@ async def test_a_member_gone_past_left_member_days_loses_what_they_left_there_on
     harness.clock.advance(days=29)
     assert (await harness.bot.housekeeper.run()).members == 0
     (kept,) = await harness.store.subscriptions.for_member(a.id, member)  # for their return
+    assert kept.disabled_reason and kept.disabled_reason.startswith("you left the server")
     harness.clock.advance(days=2)
     assert (await harness.bot.housekeeper.run()).members == 1
 
