@@ -295,7 +295,11 @@ class LeftMembersApi(Protocol):
     their data there once ``retention.left_member_days`` have passed
     (``storage.left_members``)."""
 
-    async def delete_due(self, cutoff: datetime, *, limit: int) -> dict[str, int]: ...
+    async def due(self, cutoff: datetime, *, limit: int) -> list[tuple[int, int]]: ...
+
+    async def delete(
+        self, members: Sequence[tuple[int, int]], cutoff: datetime
+    ) -> dict[str, int]: ...
 
 
 class AuditApi(Protocol):

@@ -8,6 +8,7 @@ nothing anywhere else. One repository for both engines: the statements read alik
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from storage.outbox.rows import ANY_PENDING, WHENEVER
@@ -46,20 +47,24 @@ class LeftMembersRepository:
     def __init__(self, db: Statements) -> None:
         self._db = db
 
-    async def delete_due(self, cutoff: datetime, *, limit: int) -> dict[str, int]:
-        """One step (one transaction): the data of up to ``limit`` members found gone from a
-        server before ``cutoff``, longest gone first; how many rows of each kind went
-        (``"members"``: how many members)."""
+    async def due(self, cutoff: datetime, *, limit: int) -> list[tuple[int, int]]:
+        """Up to ``limit`` (server, member) pairs Discord said are gone before ``cutoff``,
+        longest gone first."""
+        rows = await self._db.fetch_all(
+            "SELECT guild_id, user_id FROM member_checks WHERE present = 0 "
+            "AND checked_at < :cutoff ORDER BY checked_at, guild_id, user_id LIMIT :limit",
+            {"cutoff": to_timestamp(cutoff), "limit": limit},
+        )
+        return [(int(row[0]), int(row[1])) for row in rows]
+
+    async def delete(self, members: Sequence[tuple[int, int]], cutoff: datetime) -> dict[str, int]:
+        """One step (one transaction): the data of these (server, member) pairs, each only
+        while Discord's last answer still says gone before ``cutoff``; how many rows of each
+        kind went (``"members"``: how many members)."""
         deleted: dict[str, int] = {}
-        params = {"cutoff": to_timestamp(cutoff), "limit": limit}
         async with self._db.transaction():
-            rows = await self._db.fetch_all(
-                "SELECT guild_id, user_id FROM member_checks WHERE present = 0 "
-                "AND checked_at < :cutoff ORDER BY checked_at, guild_id, user_id LIMIT :limit",
-                params,
-            )
-            for guild_id, user_id in rows:
-                key = {"guild": int(guild_id), "user": int(user_id), "cutoff": params["cutoff"]}
+            for guild_id, user_id in members:
+                key = {"guild": guild_id, "user": user_id, "cutoff": to_timestamp(cutoff)}
                 for name, count in (await self._delete_member(key)).items():
                     deleted[name] = deleted.get(name, 0) + count
         return deleted

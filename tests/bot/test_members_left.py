@@ -328,3 +328,23 @@ async def test_back_within_left_member_days_their_subscriptions_are_never_delete
     (subscription,) = await harness.store.subscriptions.for_member(a.id, member)
     assert subscription.disabled_reason is None
     assert (await harness.store.stats()).members_left == 0
+
+
+async def test_back_without_a_command_the_deadline_asks_discord_and_keeps_them(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="bot.domain.retention")
+    a = harness.first
+    member = await in_both(harness)
+    await gone_from_first(harness, member)
+    harness.double.world.add_member(a.guild, harness.double.world.users[member])  # quietly
+    harness.clock.advance(days=31)
+    asked = checks(harness, a)
+    assert (await harness.bot.housekeeper.run()).members == 0
+    assert checks(harness, a) == asked + 1  # asked once more before anything goes
+    assert "1 members found back in a server they had left: kept and resumed" in caplog.text
+    (subscription,) = await harness.store.subscriptions.for_member(a.id, member)
+    assert subscription.disabled_reason is None
+    await story(harness, 12, title="Transport once back", topics=["Transport"])
+    await harness.deliver()
+    assert titles(harness, member)[-1] == "Transport once back"
