@@ -282,15 +282,7 @@ class Housekeeper:
                 if went.get("members"):
                     run = dataclasses.replace(run, members=run.members + went["members"])
                     await self._store.retention.save_run(run)
-                step_pace = pace(
-                    size,
-                    took,
-                    most=most,
-                    step_seconds=self._step_seconds,
-                    pause_seconds=self._pause,
-                )
-                size = step_pace.size
-                await self._sleep(step_pace.pause)
+                size = await self._paced(size, took, most)
         if deleted:
             log.info(members_deleted(deleted))
         return run
