@@ -104,3 +104,31 @@ async def test_items_past_the_best_are_listed_in_the_same_message_when_they_fit(
     assert "quality" in full["description"] and "quality" not in rest["description"]
     assert rest["description"].endswith("_Transport_")  # why it came
     assert rest["footer"]["text"] == "3 new articles"
+
+
+async def test_a_continuation_discord_does_not_take_comes_with_the_next_digest_once(
+    make_harness: MakeHarness,
+):
+    harness, reader = await daily_reader(make_harness, 150)
+    # the first message goes through, every later one gets a 500 (discord.py's own retries too)
+    refusing = harness.double.fail_next(
+        "POST", r"^/channels/\d+/messages$", 500, after=1, times=1000
+    )
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, tzinfo=UTC)
+    await harness.bot.dispatcher.send_digests()
+    (first,) = harness.double.dms_to(reader)
+    shown_first = [text for _, text in listed(first)]
+    assert 10 < len(shown_first) < 150
+    refusing.times = 0  # Discord answers again
+
+    harness.clock.now = datetime(2026, 6, 11, 9, 0, tzinfo=UTC)  # the retry: not a 2nd digest
+    await harness.bot.dispatcher.send_digests()
+    assert len(harness.double.dms_to(reader)) == 1
+
+    harness.clock.now = datetime(2026, 6, 12, 8, 0, tzinfo=UTC)  # the next daily digest
+    await harness.bot.dispatcher.send_digests()
+    later = harness.double.dms_to(reader)[1:]
+    assert later
+    shown_later = [text for message in later for _, text in listed(message)]
+    everything = sorted(shown_first + shown_later)
+    assert everything == [f"Ferry timetable change {n:03d}" for n in range(1, 151)]
