@@ -4,6 +4,7 @@ linked line keeps its link whole, and how lists keep whole lines (``fit_lines``)
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -167,3 +168,18 @@ def test_a_title_is_one_line_and_an_excerpt_keeps_one_blank_line_at_most():
     card = article_embed(item)
     assert card.title == "Line one Line two"
     assert card.description == "First\n\nSecond\n\nThird"
+
+
+def test_a_digest_through_two_servers_lists_each_article_once_with_its_server():
+    items = {n: article(title=f"Item {n}", web_url=f"https://news.example/{n}") for n in range(4)}
+    rows = [_row(n) for n in range(4)] + [replace(_row(3), guild_id=2)]  # 3 through both
+    rows[2] = replace(rows[2], guild_id=2)
+    names = {1: "Harbour Club", 2: "Isle *Readers*"}
+    message = digest_message("daily", rows, items, names, limit=1)
+    full, rest = message.embeds
+    assert full.title == "Your daily digest from Harbour Club and Isle \\*Readers\\*"
+    lines = (rest.description or "").splitlines()
+    assert [LINK.findall(line)[0][0] for line in lines] == ["Item 1", "Item 2", "Item 3"]
+    assert lines[0].endswith(" · Harbour Club_") and lines[1].endswith(" · Isle \\*Readers\\*_")
+    assert message.articles == 4 and len(message.rows) == 5  # both rows of item 3 sent
+    assert rest.footer.text == "4 new articles"
