@@ -467,7 +467,8 @@ async def test_default_min_quality_is_the_bar_of_a_server_that_set_none(make_har
 
 
 async def test_digest_items_is_how_many_articles_a_digest_shows(make_harness):
-    """`delivery.digest_items: 10  # articles shown in one digest DM (the rest are counted)`"""
+    """`delivery.digest_items: 10  # articles shown in full in a digest DM (the rest follow as
+    linked titles)`"""
     harness = await make_harness(delivery={"digest_items": 2})
     g = harness.first
     reader = g.members[0].id
@@ -479,10 +480,13 @@ async def test_digest_items_is_how_many_articles_a_digest_shows(make_harness):
     harness.clock.advance(days=1, minutes=1)
     await harness.bot.dispatcher.send_digests()
     (digest,) = harness.double.dms_to(reader)
-    embed = digest.embeds[0]
+    embed, rest = digest.embeds
     lines = [line for line in embed["description"].splitlines() if line.startswith("**")]
     assert [line.split("[")[1].split("]")[0] for line in lines] == ["Story 2", "Story 3"]
-    assert embed["footer"]["text"] == "3 new articles · 1 more not shown (see /latest)"
+    assert "quality 95" in embed["description"]
+    assert rest["description"].startswith("**3.** [Story 1]")  # linked, not in full
+    assert "quality" not in rest["description"]
+    assert rest["footer"]["text"] == "3 new articles"
 
 
 @pytest.mark.parametrize(("similarity", "alerts"), [(0.7, 2), (0.3, 1)])

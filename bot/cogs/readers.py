@@ -34,6 +34,12 @@ from storage.outbox.health import HealthCounts
 
 DeliveryChoice = Literal["instant", "daily", "weekly"]
 RESULTS_SHOWN = 10
+# Under a list cut at RESULTS_SHOWN: that more exist, and what finds them.
+RELATED_MORE = (
+    f"The {RESULTS_SHOWN} closest shown; more coverage is related. "
+    "/related query: with the story's other words finds others."
+)
+QUERY_MORE = f"The {RESULTS_SHOWN} best matches shown; more match. Add words to narrow the search."
 
 
 @page_renderer("topics")
@@ -210,22 +216,32 @@ class Readers(commands.Cog):
         if story:
             try:
                 article, results = await self.services.related.for_story(
-                    guild_id, story, limit=RESULTS_SHOWN
+                    guild_id, story, limit=RESULTS_SHOWN, peek=True
                 )
             except StoryNotFound as error:
                 raise UserError(story_not_found(error)) from None
+            more = RELATED_MORE if len(results) > RESULTS_SHOWN else None
             embeds = [
                 article_embed(article, excerpt_limit=300),
-                results_embed("Related coverage", results, "No related coverage found yet."),
+                results_embed(
+                    "Related coverage",
+                    results[:RESULTS_SHOWN],
+                    "No related coverage found yet.",
+                    more,
+                ),
             ]
         else:
             assert query is not None
-            results = await self.services.related.for_query(guild_id, query, limit=RESULTS_SHOWN)
+            results = await self.services.related.for_query(
+                guild_id, query, limit=RESULTS_SHOWN, peek=True
+            )
+            more = QUERY_MORE if len(results) > RESULTS_SHOWN else None
             embeds = [
                 results_embed(
                     f"Stories matching “{plain(query, 100)}”",
-                    results,
+                    results[:RESULTS_SHOWN],
                     "Nothing matches those words. Try fewer or different words.",
+                    more,
                 )
             ]
         await interaction.followup.send(embeds=embeds, ephemeral=True)
@@ -252,7 +268,11 @@ class Readers(commands.Cog):
             guild_id_of(interaction), topic, limit=RESULTS_SHOWN
         )
         embed = latest_embed(
-            latest.articles, latest.topic_name, latest.quality_bar, under_bar=latest.under_bar
+            latest.articles,
+            latest.topic_name,
+            latest.quality_bar,
+            under_bar=latest.under_bar,
+            more=latest.more,
         )
         await interaction.response.send_message(embed=embed, ephemeral=True)
 

@@ -32,6 +32,8 @@ class Latest:
     # With no article above the bar: whether some are published here under it (counted by
     # `/topics`, found by `/related query:`), so that an empty answer can say why.
     under_bar: bool = False
+    # Whether more than ``articles`` are published here above the bar (older ones).
+    more: bool = False
 
 
 class CatalogService:
@@ -62,7 +64,7 @@ class CatalogService:
         items = await self._store.publication.listing(
             guild_id,
             "published",
-            limit=limit,
+            limit=limit + 1,  # one more than shown: whether older ones exist
             min_quality=bar,
             topic_key=topic.key if topic else None,
         )
@@ -77,4 +79,7 @@ class CatalogService:
                     topic_key=topic.key if topic else None,
                 )
             )
-        return Latest([i.article for i in items], topic.name if topic else None, bar, under_bar)
+        articles = [i.article for i in items]
+        return Latest(
+            articles[:limit], topic.name if topic else None, bar, under_bar, len(items) > limit
+        )

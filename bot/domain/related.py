@@ -221,15 +221,17 @@ class RelatedService:
         ]
 
     async def for_story(
-        self, guild_id: int, story: str, *, limit: int = 10
+        self, guild_id: int, story: str, *, limit: int = 10, peek: bool = False
     ) -> tuple[Article, list[RelatedResult]]:
-        """The story, then its own coverage, then similar stories."""
+        """The story, then its own coverage, then similar stories. With ``peek``, also the
+        result that comes next after ``limit`` when there is one (searched with the pools of
+        ``limit``, so the first ``limit`` are the same), for a caller to say more exist."""
         found = await self._story(guild_id, story, coverage=limit)
         article = found.article
         results, seen, copies = self._own_coverage(found)
-        wanted = limit - len(results)
+        wanted = limit + peek - len(results)
         if wanted <= 0:
-            return article, results[:limit]
+            return article, results[: limit + peek]
         terms = story_terms(article.title, article.excerpt)
         labels = {t.key: t.label for t in terms}
         search = await self.similar(found, terms, guild_id, limit * 2)
@@ -247,17 +249,19 @@ class RelatedService:
             for c in picked
             if c.pk in loaded
         ]
-        return article, results[:limit]
+        return article, results[: limit + peek]
 
-    async def for_query(self, guild_id: int, text: str, *, limit: int = 10) -> list[RelatedResult]:
-        """Stored stories matching free text, best first."""
+    async def for_query(
+        self, guild_id: int, text: str, *, limit: int = 10, peek: bool = False
+    ) -> list[RelatedResult]:
+        """Stored stories matching free text, best first (with ``peek``, as ``for_story``)."""
         terms = query_terms(text)
         if not terms:
             raise UserError("Type a few words to search for, such as `facial recognition`.")
         search = await self._store.related.candidates(
             self.free_text_query(terms, guild_id, limit * 4), self.weights(True)
         )
-        picked = self._diverse(search.candidates, [], limit, copies=set())
+        picked = self._diverse(search.candidates, [], limit + peek, copies=set())
         loaded = await self._store.related.load([c.pk for c in picked])
         return [
             RelatedResult(loaded[c.pk], _query_reason(c, terms)) for c in picked if c.pk in loaded

@@ -40,7 +40,7 @@ from bot.observability.metrics import Metrics
 from bot.sending.pacing import Pacer
 from bot.sending.sender import Outgoing, Sender
 from bot.sending.summary import SendSummary
-from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_embeds, paused_feed_notice
+from bot.ui.alerts import UnsubscribeButton, alert_embed, digest_message, paused_feed_notice
 from storage.api import StoreApi, shares_the_outbox
 from storage.models import Article, Feed
 from storage.outbox.rows import Delivery, DeliveryKey, nonce_for
@@ -561,22 +561,50 @@ class Dispatcher:
         names = {
             guild_id: await self._guild_name(guild_id) for guild_id in {r.guild_id for r in rows}
         }
-        embeds = digest_embeds(mode, rows, articles, names, limit=self._settings.digest_items)
-        nonce = nonce_for("tbd", mode, sorted(r.key for r in rows))
-        message = Outgoing(nonce, discord.AllowedMentions.none(), embeds=embeds)
-        try:
-            channel_id = await self._dm_channel(user_id)
-            message_id = await self._send(channel_id, message, kind="digest")
-        except SendFailed as error:
-            await self._digest_failed(rows, error.failure, summary)
-            return
-        try:
-            await self._store.deliveries.mark_sent(rows, message_id, self._clock())
-        except ClaimLost as lost:  # the rest were written: sent by this sender
-            summary.sent += len(rows) - len(lost.rows)
-            raise
-        await self._store.deliveries.record_success(rows[0], resume=DM_PAUSES)
-        summary.sent += len(rows)
+        await self._send_digest_messages(user_id, mode, rows, articles, names, summary)
+
+    async def _send_digest_messages(
+        self,
+        user_id: int,
+        mode: str,
+        rows: list[Delivery],
+        articles: dict[int, Article],
+        names: dict[int, str],
+        summary: SendSummary,
+    ) -> None:
+        """The digest in as many messages as its items take, each marked sent once Discord
+        took it; a message Discord does not take leaves it and the rest to ``_digest_failed``
+        (a continuation retried comes with the next digest: the repeat guard)."""
+        shown = 0
+        while rows:
+            if shown:  # the rows still to send: their leases renewed, cancelled ones left out
+                rows = await self._held(rows, summary)
+                if not rows:
+                    return
+            part = digest_message(
+                mode, rows, articles, names, limit=self._settings.digest_items, start=shown
+            )
+            if not part.rows:  # cannot happen (a message always holds an item): never loop
+                raise AssertionError("a digest message that holds no item")
+            nonce = nonce_for("tbd", mode, sorted(r.key for r in part.rows))
+            message = Outgoing(nonce, discord.AllowedMentions.none(), embeds=part.embeds)
+            try:
+                channel_id = await self._dm_channel(user_id)
+                message_id = await self._send(channel_id, message, kind="digest")
+            except SendFailed as error:
+                await self._digest_failed(rows, error.failure, summary)
+                return
+            try:
+                await self._store.deliveries.mark_sent(part.rows, message_id, self._clock())
+            except ClaimLost as lost:  # the rest were written: sent by this sender
+                summary.sent += len(part.rows) - len(lost.rows)
+                raise
+            if not shown:
+                await self._store.deliveries.record_success(part.rows[0], resume=DM_PAUSES)
+            summary.sent += len(part.rows)
+            shown += part.articles
+            taken = {row.key for row in part.rows}
+            rows = [row for row in rows if row.key not in taken]
 
     async def _digest_failed(
         self, rows: list[Delivery], failure: Failure, summary: SendSummary

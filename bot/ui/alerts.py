@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -61,43 +62,145 @@ def _why(delivery: Delivery) -> str:
     return " · ".join(part for part in (delivery.topic_name or "a topic", delivery.note) if part)
 
 
-def digest_embeds(
+# Discord takes at most 10 embeds and 6,000 characters across them in one message; a digest
+# keeps some of that for its footer and sends what does not fit in further messages.
+MESSAGE_EMBEDS = 10
+MESSAGE_CHARACTERS = 5800
+DESCRIPTION_CHARACTERS = 4000
+# How many compact lines are built for one message at most: more never fit in 6,000.
+LINES_PER_MESSAGE = 250
+# A listed item's line: its address whole, then a title of up to ~80 characters and the outlet.
+COMPACT_TITLE_ROOM = 160
+COMPACT_LINE_LIMIT = 1200
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMessage:
+    """One message of a digest: its embeds, the rows it shows (every row of each article
+    listed, and rows whose article is gone), and how many articles it lists."""
+
+    embeds: list[discord.Embed]
+    rows: list[Delivery]
+    articles: int
+
+
+def _digest_items(
+    rows: Sequence[Delivery], articles: Mapping[int, Article]
+) -> tuple[list[tuple[Article, list[Delivery]]], list[Delivery]]:
+    """Each article once (in the rows' order, best first) with all its rows, and the rows
+    whose article is gone (nothing to show: they go with the first message)."""
+    items: dict[int, tuple[Article, list[Delivery]]] = {}
+    gone: list[Delivery] = []
+    for row in rows:
+        article = articles.get(row.article_pk)
+        if article is None:
+            gone.append(row)
+        elif row.article_pk in items:
+            items[row.article_pk][1].append(row)
+        else:
+            items[row.article_pk] = (article, [row])
+    return list(items.values()), gone
+
+
+def _full_line(number: int, article: Article, row: Delivery, where: str) -> str:
+    return (
+        f"**{number}.** {link_line(article, 320)} · quality {article.quality}"
+        f"\n  _{plain(_why(row), 100)} · {where}_"
+    )
+
+
+def _compact_line(number: int, article: Article, row: Delivery, where: str | None) -> str:
+    """A linked title with why it came: the digest's items past the best ones."""
+    why = plain(row.topic_name or "a topic", 40)
+    if where:
+        why += f" · {where}"
+    # room for the whole address and a short title: a linked title is all a listed item has
+    room = min(len(article.web_url) + COMPACT_TITLE_ROOM, COMPACT_LINE_LIMIT)
+    return f"**{number}.** {link_line(article, room)} · _{why}_"
+
+
+def digest_message(
     mode: str,
     rows: Sequence[Delivery],
     articles: Mapping[int, Article],
     guild_names: Mapping[int, str],
     *,
     limit: int,
-) -> list[discord.Embed]:
-    """One embed listing the best items (each once), with the count of the rest."""
-    seen: set[int] = set()
-    lines: list[str] = []
-    servers: set[int] = set()
-    for row in rows:
-        article = articles.get(row.article_pk)
-        if article is None or row.article_pk in seen:
-            continue
-        seen.add(row.article_pk)
-        servers.add(row.guild_id)
-        if len(lines) < limit:
-            where = plain(guild_names.get(row.guild_id, ""), 60)
-            lines.append(
-                f"**{len(lines) + 1}.** {link_line(article, 320)} · quality {article.quality}"
-                f"\n  _{plain(_why(row), 100)} · {where}_"
+    start: int = 0,
+) -> DigestMessage:
+    """The next message of a digest whose first ``start`` articles went in earlier ones:
+    the first shows the best ``limit`` in full, then as many of the rest as fit as numbered
+    linked titles; a later one (titled "continued") goes on with linked titles. Every item
+    reaches the member: what one message cannot hold comes in the next."""
+    items, gone = _digest_items(rows, articles)
+    servers = {row.guild_id for _, item_rows in items for row in item_rows}
+    several = len(servers) > 1
+    title = digest_title(mode, [guild_names.get(g, f"server {g}") for g in servers])
+    embed = discord.Embed(colour=BRAND_COLOUR)
+    shown = 0
+    if start == 0:
+        embed.title = title
+        lines = [
+            _full_line(
+                n, article, item_rows[0], plain(guild_names.get(item_rows[0].guild_id, ""), 60)
             )
-    # whole items only: a cut one can end inside its link; the rest are counted below
-    description, shown = fit_lines(lines, 4000, more=None)
-    hidden = len(seen) - shown
-    embed = discord.Embed(
-        title=digest_title(mode, [guild_names.get(g, f"server {g}") for g in servers]),
-        description=description,
-        colour=BRAND_COLOUR,
-    )
-    footer = f"{len(seen)} new article{'s' if len(seen) != 1 else ''}"
-    if hidden:
-        footer += f" · {hidden} more not shown (see /latest)"
-    embed.set_footer(text=footer)
-    return [embed]
+            for n, (article, item_rows) in enumerate(items[:limit], start=1)
+        ]
+        # whole items only: a cut one can end inside its link
+        embed.description, shown = fit_lines(lines, DESCRIPTION_CHARACTERS, more=None)
+    else:
+        embed.title = clip(f"{title} (continued)", TITLE_CHARACTERS)
+    embeds = [embed]
+    shown += _add_compact(embeds, items, shown, start, guild_names if several else None)
+    total = start + len(items)
+    end = start + shown
+    footer = f"{total} new article{'s' if total != 1 else ''}"
+    if start > 0 or end < total:
+        footer = f"Articles {start + 1}–{end} of {total}"
+        if end < total:
+            footer += " · continued in the next message"
+    embeds[-1].set_footer(text=footer)
+    taken = [row for _, item_rows in items[:shown] for row in item_rows]
+    return DigestMessage(embeds, taken + gone, shown)
+
+
+def _add_compact(
+    embeds: list[discord.Embed],
+    items: Sequence[tuple[Article, list[Delivery]]],
+    first: int,
+    start: int,
+    guild_names: Mapping[int, str] | None,
+) -> int:
+    """Add ``items`` from ``first`` on as linked titles, in the last embed when it holds no
+    list yet, else in new ones, within the message's limits; how many were added."""
+    lines = [
+        _compact_line(
+            start + n + 1,
+            article,
+            item_rows[0],
+            plain(guild_names.get(item_rows[0].guild_id, ""), 40) if guild_names else None,
+        )
+        for n, (article, item_rows) in enumerate(
+            items[first : first + LINES_PER_MESSAGE], start=first
+        )
+    ]
+    used = sum(len(e.title or "") + len(e.description or "") for e in embeds)
+    added = 0
+    while added < len(lines):
+        if embeds[-1].description:
+            if len(embeds) == MESSAGE_EMBEDS:
+                break
+            embeds.append(discord.Embed(colour=BRAND_COLOUR))
+        room = min(DESCRIPTION_CHARACTERS, MESSAGE_CHARACTERS - used)
+        text, count = fit_lines(lines[added:], room, more=None)
+        if count == 0:
+            if not embeds[-1].description:
+                embeds.pop()
+            break
+        embeds[-1].description = text
+        used += len(text)
+        added += count
+    return added
 
 
 def paused_feed_notice(feed: Feed, guild_name: str, reason: str) -> str:

@@ -25,29 +25,50 @@ def describe_subscription(subscription: Subscription, health: HealthCounts | Non
     return line
 
 
+# Topics listed by an article in `/latest`; more are counted.
+TOPICS_SHOWN = 3
 LOOSE_HEADING = "**Less closely related** (they share little with this story)"
 
 
-def results_embed(title: str, results: list[RelatedResult], empty: str) -> discord.Embed:
+def results_embed(
+    title: str, results: list[RelatedResult], empty: str, more: str | None = None
+) -> discord.Embed:
     """A numbered list of related articles with why each is there; those that share little
-    with the story (they come last) under a heading of their own."""
+    with the story (they come last) under a heading of their own; ``more`` under it when the
+    list was cut."""
     lines = [result_line(i, r.article, r.reason) for i, r in enumerate(results, start=1)]
     loose = first_loose(results)
     if loose is not None:
         lines.insert(loose, LOOSE_HEADING)
     embed = discord.Embed(title=clip(title, 256), colour=BRAND_COLOUR)
     embed.description = fit_lines(lines, 4000)[0] if lines else empty
+    if more is not None:
+        embed.set_footer(text=more)
     return embed
 
 
+def topics_of(article: Article, shown: int = TOPICS_SHOWN) -> str:
+    """The article's first topics, and how many more it has ("Transport, Ports, Energy +2")."""
+    if not article.topics:
+        return "no topic"
+    listed = ", ".join(article.topics[:shown])
+    hidden = len(article.topics) - shown
+    return f"{listed} +{hidden}" if hidden > 0 else listed
+
+
 def latest_embed(
-    items: list[Article], topic: str | None, bar: int, *, under_bar: bool = False
+    items: list[Article],
+    topic: str | None,
+    bar: int,
+    *,
+    under_bar: bool = False,
+    more: bool = False,
 ) -> discord.Embed:
     """The newest published articles; when there are none above the server's quality bar
-    but some under it (``under_bar``), says so, since `/topics` counts those."""
+    but some under it (``under_bar``), says so, since `/topics` counts those; when older ones
+    exist (``more``), how to find them."""
     lines = [
-        result_line(i, article, f"{', '.join(article.topics[:3]) or 'no topic'}")
-        for i, article in enumerate(items, start=1)
+        result_line(i, article, topics_of(article)) for i, article in enumerate(items, start=1)
     ]
     scope = f" in {plain(topic, 80)}" if topic else ""
     embed = discord.Embed(title=f"Latest{scope}", colour=BRAND_COLOUR)
@@ -61,7 +82,15 @@ def latest_embed(
         )
     else:
         embed.description = f"Nothing published here{scope} yet."
-    embed.set_footer(text=f"quality {bar}+ · /related story: for other outlets' coverage")
+    footer = f"quality {bar}+ · /related story: for other outlets' coverage"
+    if lines and more:  # in the footer: a description cut to fit never drops it
+        narrow = "" if topic else "/latest topic: shows one topic's, "
+        footer = (
+            f"The {len(items)} newest shown; older ones are published here"
+            f"{f' in {clip(topic, 80)}' if topic else ''}: {narrow}"
+            f"/related query: finds them by their words.\n{footer}"
+        )
+    embed.set_footer(text=footer)
     return embed
 
 

@@ -67,6 +67,7 @@ class FaultRule:
     times: int = 1
     delay: float | None = None
     hits: int = 0
+    after: int = 0  # matching requests let through before the rule answers
 
     def matches(self, method: str, path: str) -> bool:
         """Whether this rule applies to a request (and still has uses left)."""

@@ -308,6 +308,9 @@ class DiscordDouble:
     async def _injected_fault(self, req: ApiRequest) -> Reply | None:
         for rule in self._faults:
             if rule.matches(req.method, req.path):
+                if rule.after > 0:  # let this one through
+                    rule.after -= 1
+                    continue
                 rule.times -= 1
                 rule.hits += 1
                 if rule.delay:
@@ -329,8 +332,10 @@ class DiscordDouble:
         times: int = 1,
         delay: float | None = None,
         is_global: bool = False,
+        after: int = 0,
     ) -> FaultRule:
-        """Answer the next ``times`` matching requests with ``status`` (after ``delay``).
+        """Answer the next ``times`` matching requests with ``status`` (after ``delay``),
+        once the first ``after`` of them went through.
 
         ``path_regex`` is searched in the API path (e.g. ``r"^/users/@me/channels$"``);
         ``method`` may be ``"*"``. ``status=None`` with a ``delay`` only slows the request down.
@@ -345,6 +350,7 @@ class DiscordDouble:
             is_global=is_global,
             times=times,
             delay=delay,
+            after=after,
         )
         self._faults.append(rule)
         return rule

@@ -4,11 +4,12 @@ linked line keeps its link whole, and how lists keep whole lines (``fit_lines``)
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
 from bot.domain.text import readable
-from bot.ui.alerts import digest_embeds
+from bot.ui.alerts import digest_message
 from bot.ui.embeds import article_embed, fit_lines, link_line, plain
 from storage.models import Provider
 from storage.outbox.rows import Delivery
@@ -126,19 +127,27 @@ def _row(n: int) -> Delivery:
     )
 
 
-def test_a_digest_never_cuts_an_item_and_counts_those_it_leaves_out():
+def test_a_digest_never_cuts_an_item_and_lists_those_not_in_full_as_links():
     items = {
         n: article(title=f"Item {n} " + "i" * 100, web_url=f"{LONG_URL}{n}") for n in range(10)
     }
     rows = [_row(n) for n in range(10)]
-    (embed,) = digest_embeds("daily", rows, items, {1: "Harbour " + "h" * 60}, limit=10)
-    description = embed.description or ""
-    listed = LINK.findall(description)
-    assert len(description) <= 4000
-    assert 5 <= len(listed) < 10
+    message = digest_message("daily", rows, items, {1: "Harbour " + "h" * 60}, limit=10)
+    full = message.embeds[0].description or ""
+    in_full = LINK.findall(full)
+    assert len(full) <= 4000
+    assert 5 <= len(in_full) < 10
+    assert full.count("**") == 2 * len(in_full)  # every numbered item whole
+    listed = [link for e in message.embeds for link in LINK.findall(e.description or "")]
+    assert len(message.embeds) <= 10
+    assert sum(len(e) for e in message.embeds) <= 6000
     assert [url for _, url in listed] == [f"{LONG_URL}{n}" for n in range(len(listed))]
-    assert description.count("**") == 2 * len(listed)  # every numbered item whole
-    assert embed.footer.text == f"10 new articles · {10 - len(listed)} more not shown (see /latest)"
+    assert message.articles == len(listed) and len(message.rows) == len(listed)
+    footer = message.embeds[-1].footer.text
+    if len(listed) == 10:
+        assert footer == "10 new articles"
+    else:  # the rest come in the next message
+        assert footer == f"Articles 1–{len(listed)} of 10 · continued in the next message"
 
 
 @pytest.mark.parametrize("title", ["<br/>", "&nbsp;", "\u200b", "<b></b>\u202e"])
@@ -159,3 +168,18 @@ def test_a_title_is_one_line_and_an_excerpt_keeps_one_blank_line_at_most():
     card = article_embed(item)
     assert card.title == "Line one Line two"
     assert card.description == "First\n\nSecond\n\nThird"
+
+
+def test_a_digest_through_two_servers_lists_each_article_once_with_its_server():
+    items = {n: article(title=f"Item {n}", web_url=f"https://news.example/{n}") for n in range(4)}
+    rows = [_row(n) for n in range(4)] + [replace(_row(3), guild_id=2)]  # 3 through both
+    rows[2] = replace(rows[2], guild_id=2)
+    names = {1: "Harbour Club", 2: "Isle *Readers*"}
+    message = digest_message("daily", rows, items, names, limit=1)
+    full, rest = message.embeds
+    assert full.title == "Your daily digest from Harbour Club and Isle \\*Readers\\*"
+    lines = (rest.description or "").splitlines()
+    assert [LINK.findall(line)[0][0] for line in lines] == ["Item 1", "Item 2", "Item 3"]
+    assert lines[0].endswith(" · Harbour Club_") and lines[1].endswith(" · Isle \\*Readers\\*_")
+    assert message.articles == 4 and len(message.rows) == 5  # both rows of item 3 sent
+    assert rest.footer.text == "4 new articles"
