@@ -138,6 +138,13 @@ def _as_written(value: Any) -> Any:
     return value
 
 
+def _number(value: Any) -> Any:
+    """``_as_written`` for a number field that has a default but no empty value."""
+    if value is None:
+        raise ValueError("is empty: write a number, or leave the field out")
+    return _as_written(value)
+
+
 _NOT_YES_NO = "not a yes/no value: write true or false"
 
 
@@ -151,7 +158,7 @@ def _yes_no(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         return handler(value)
     except ValidationError:
         if value is None:
-            raise ValueError(f"is empty, {_NOT_YES_NO}") from None
+            raise ValueError("is empty: write true or false, or leave the field out") from None
         if isinstance(value, int | float):
             raise ValueError(f"{_shown(value)} is a number, {_NOT_YES_NO}") from None
         raise ValueError(f"{_shown(value)} is {_NOT_YES_NO}") from None
@@ -233,8 +240,8 @@ RequiredText = Annotated[str, Field(min_length=1, max_length=1000), AfterValidat
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 # Numbers as written (``written_numbers``): the validator before the type's own.
-Quality = Annotated[int, Field(ge=0, le=100), BeforeValidator(_as_written)]
-Heat = Annotated[int, Field(ge=-1, le=1_000_000_000), BeforeValidator(_as_written)]
+Quality = Annotated[int, Field(ge=0, le=100), BeforeValidator(_number)]
+Heat = Annotated[int, Field(ge=-1, le=1_000_000_000), BeforeValidator(_number)]
 Dimension = Annotated[int | None, Field(ge=0, le=100_000), BeforeValidator(_as_written)]
 YesNo = Annotated[bool, WrapValidator(_yes_no)]
 # The constraint before the validator: after it, pydantic words a long topic as "100 items".
@@ -754,7 +761,7 @@ def _written(front_matter: str, error: ErrorDetails, at: FieldPath = ()) -> str 
     `0x1F`), when that is not how the number reads (70, 31); else None. ``at``: where the
     value validated sits in the front matter."""
     value = error.get("input")
-    if not front_matter or error["type"] != "string_type" or not _is_yaml_scalar(value):
+    if not front_matter or not _is_yaml_scalar(value) or not _text_expected(error):
         return None
     written = written_scalar(front_matter, (*at, *error["loc"]))
     return written if written is not None and written != str(value) else None
@@ -771,11 +778,19 @@ def _describe(
         field = f"{field}.webUrl" if field else "webUrl"
     if error["type"] == "missing":
         return field, "is required"
-    if error["type"] == "string_type" and _is_yaml_scalar(error.get("input")):
+    if _text_expected(error) and _is_yaml_scalar(error.get("input")):
         return field, _quote_advice(error["input"], written)
     if "secured" not in field and "input" in error and error["type"] != "value_error":
         message = f"{message} (got {_shown(error['input'])})"
     return field, message
+
+
+def _text_expected(error: ErrorDetails) -> bool:
+    """Whether the field at fault takes text: a text field, or ``topics``, which takes one
+    topic written alone (``topics: AI``)."""
+    return error["type"] == "string_type" or (
+        error["type"] == "list_type" and tuple(error["loc"]) == ("topics",)
+    )
 
 
 def _is_yaml_scalar(value: Any) -> bool:

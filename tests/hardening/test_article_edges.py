@@ -553,3 +553,32 @@ def test_an_entry_written_otherwise_is_told_in_the_files_terms(tmp_path):
         "https://coastwire.example/quoted": 0,
         "https://coastwire.example/apart": 0,
     }
+
+
+EMPTY_AND_SINGLE = {
+    "quality-empty": ("quality", "", "quality: is empty: write a number, or leave the field out"),
+    "heat-empty": ("heat", "", "heat: is empty: write a number, or leave the field out"),
+    "published-empty": (
+        "published",
+        "",
+        "published: is empty: write true or false, or leave the field out",
+    ),
+    "topic-alone-hex": (  # a single topic given as a string is tolerated: as a number, quoted
+        "topics",
+        "0x1F",
+        'topics: is text that YAML reads as the number 31: put it in quotes, as in "0x1F"',
+    ),
+}
+
+
+def test_an_empty_number_or_a_lone_topic_read_as_a_number_is_told_what_to_write(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, (field, value, _) in EMPTY_AND_SINGLE.items():
+        (folder / f"{name}.md").write_text(written(name, field, value))
+
+    code, report = ingest_json(tmp_path, "in")
+
+    assert (code, report["new"]) == (1, 0)
+    reasons = {Path(r["path"]).stem: r["error"] for r in report["rejected"]}
+    assert reasons == {name: reason for name, (_, _, reason) in EMPTY_AND_SINGLE.items()}
