@@ -476,6 +476,11 @@ OWN_FIELDS_REFUSED = {
         "\n  070",
         "quality: 070 is read by YAML as the octal number 56: write 70, without the leading zero",
     ),
+    "quality-after-comment": (
+        "quality",
+        "# 0-100\n  070",
+        "quality: 070 is read by YAML as the octal number 56: write 70, without the leading zero",
+    ),
     "quality-anchored": (
         "quality",
         "&q 070",
