@@ -100,7 +100,7 @@ def text_problem(text: str) -> str:
     """Why text (a quoted value, or a word) in a number field is refused, and what to write:
     the rule for a plain value, applied to what is inside the quotes."""
     written = text.strip()
-    tag = _RESOLVER.resolve(ScalarNode, written, (True, False))
+    tag = _RESOLVER.resolve(ScalarNode, written, (True, False))  # type: ignore[no-untyped-call]
     read: Any = written
     if tag in _NUMBER_TAGS:
         node = ScalarNode(tag, written)

@@ -457,8 +457,7 @@ OWN_FIELDS_REFUSED = {
     "quality-quoted-nan": (
         "quality",
         '"nan"',
-        "quality: 'nan' is not a number written in decimal: write the number meant in plain"
-        " digits",
+        "quality: 'nan' is not a number written in decimal: write the number meant in plain digits",
     ),
     "quality-fraction": (
         "quality",
@@ -468,8 +467,7 @@ OWN_FIELDS_REFUSED = {
     "quality-yes": (
         "quality",
         "yes",
-        "quality: is a yes/no value to YAML (true), not a number: write the number in plain"
-        " digits",
+        "quality: is a yes/no value to YAML (true), not a number: write the number in plain digits",
     ),
     "quality-next-line": (
         "quality",
@@ -541,10 +539,10 @@ def test_an_entry_written_otherwise_is_told_in_the_files_terms(tmp_path):
         f"related[0].{undated}",
         'related[1].title: is text that YAML reads as the number 70: put it in quotes, as in "1:10"'
         " (entry skipped)",
-        'related[2].images[0].url: is text that YAML reads as the number 3: put it in quotes, as'
+        "related[2].images[0].url: is text that YAML reads as the number 3: put it in quotes, as"
         ' in "0b11" (image skipped)',
         "related[2].quality: '0x1F' is not a number written in decimal: write 31 (left out)",
-        'related[2].provider.name: is text that YAML reads as the number 31: put it in quotes, as'
+        "related[2].provider.name: is text that YAML reads as the number 31: put it in quotes, as"
         ' in "0x1F" (left out)',
         f"related[2].{undated}",
         "related[3].quality: 070 is read by YAML as the octal number 56: write 70, without the"
