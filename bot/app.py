@@ -118,6 +118,7 @@ class TopicBot(ServiceBot):
             settings.retention,
             story_window=story_window(settings.related),
             clock=clock,
+            ask_member=self.dispatcher.ask_member,
         )
         self.autocomplete_throttle = Throttle(settings.commands.autocomplete_per_10s, 10.0)
         self.jobs = (

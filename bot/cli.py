@@ -362,9 +362,13 @@ def _print_report(report: IngestReport, *, as_json: bool, out: TextIO) -> None:
 async def _stats(settings: Settings, *, as_json: bool) -> int:
     async with await open_store(settings) as store:
         stats = await store.stats()
-    next_deletion = _next_deletion(stats, settings.retention.left_server_days)
+    next_deletion = _next_deletion(stats.first_left_at, settings.retention.left_server_days)
+    next_member = _next_deletion(stats.first_member_left_at, settings.retention.left_member_days)
     if as_json:
-        figures = dataclasses.asdict(stats) | {"next_server_deletion": next_deletion}
+        figures = dataclasses.asdict(stats) | {
+            "next_server_deletion": next_deletion,
+            "next_member_deletion": next_member,
+        }
         print(json.dumps(figures, default=_json_value))
         return EXIT_OK
     deliveries = ", ".join(f"{state} {count}" for state, count in stats.deliveries.items())
@@ -382,17 +386,18 @@ async def _stats(settings: Settings, *, as_json: bool) -> int:
         f"store          {_size(stats.size)}\n"
         f"last pruning   {_pruning(stats.last_pruning)}\n"
         f"left servers   {_left_servers(stats, next_deletion)}\n"
+        f"left members   {_left_members(stats, next_member)}\n"
         f"digests        {_overrides(stats.digest_overrides)}"
     )
     return EXIT_OK
 
 
-def _next_deletion(stats: StoreStats, days: int | None) -> datetime | None:
-    """When the data of the server longest gone is due to go (None: none waits, or kept
-    forever)."""
-    if days is None or stats.first_left_at is None:
+def _next_deletion(first_left_at: datetime | None, days: int | None) -> datetime | None:
+    """When the data of the server (or member) longest gone is due to go (None: none waits,
+    or kept forever)."""
+    if days is None or first_left_at is None:
         return None
-    return stats.first_left_at + timedelta(days=days)
+    return first_left_at + timedelta(days=days)
 
 
 def _left_servers(stats: StoreStats, next_deletion: datetime | None) -> str:
@@ -404,6 +409,20 @@ def _left_servers(stats: StoreStats, next_deletion: datetime | None) -> str:
         return f"{waiting} (retention.left_server_days: null keeps it forever)"
     return (
         f"{waiting} until retention.left_server_days have passed: the next deleted at the "
+        f"first housekeeping run after {next_deletion:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def _left_members(stats: StoreStats, next_deletion: datetime | None) -> str:
+    """How many members who left a server still have subscriptions kept there (one per
+    server they left), and when the next go."""
+    if not stats.members_left:
+        return "none waiting for their subscriptions to be deleted"
+    waiting = f"{stats.members_left} left a server, their subscriptions there kept"
+    if next_deletion is None:
+        return f"{waiting} (retention.left_member_days: null keeps them forever)"
+    return (
+        f"{waiting} until retention.left_member_days have passed: the next deleted at the "
         f"first housekeeping run after {next_deletion:%Y-%m-%d %H:%M} UTC"
     )
 
@@ -441,6 +460,7 @@ def _pruning(run: PruningRun | None) -> str:
         f"{run.started_at:%Y-%m-%d %H:%M} UTC: {run.deliveries} deliveries, "
         f"{run.audit_entries} audit entries, {run.articles} articles, "
         f"{run.topics} unused topics, {run.servers} left servers' data, "
+        f"{run.members} left members' data, "
         f"{run.pages_reclaimed} pages given back{state}"
     )
 

@@ -334,6 +334,9 @@ class RetentionSettings(_Section):
     # a server that removed the bot: its feeds, subscriptions, settings, decisions and audit
     # log go this long after (kept meanwhile for its return)
     left_server_days: Days | None = 30
+    # a member Discord said left a server (which still runs the bot): their subscriptions
+    # there, paused meanwhile for their return, go this long after
+    left_member_days: Days | None = 30
     batch_rows: Annotated[int, Field(ge=100, le=100_000)] = 2000
     reclaim_pages: Annotated[int, Field(ge=16, le=1_000_000)] = 1024
 

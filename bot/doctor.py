@@ -144,6 +144,9 @@ def doctor_now(settings: Settings) -> int:
 async def _doctor(settings: Settings) -> int:
     report = Report()
     store, store_check = await _open_checked_store(settings)
+    vacuum = None
+    if store is not None and settings.storage.backend == "postgresql":
+        vacuum = _autovacuum_check(await store.retention.autovacuum_problems())
     reached = True
     try:
         try:
@@ -156,6 +159,8 @@ async def _doctor(settings: Settings) -> int:
         if store is not None:
             await store.close()
     report.add(store_check)
+    if vacuum is not None:
+        report.add(vacuum)
     report.add(_inbox_check(settings.ingest.inbox_dir))
     if not reached:
         return EXIT_UNREACHABLE
@@ -362,6 +367,21 @@ async def _open_postgresql_store(settings: Settings) -> tuple[StoreApi | None, C
         return store, Check("store", True, f"PostgreSQL at {source} answers and is up to date")
     await store.close()
     return None, Check("store", False, f"PostgreSQL at {source}: {'; '.join(verdict)}")
+
+
+AUTOVACUUM_FIX = (
+    "the dead rows every prune leaves are never reclaimed and the database only grows — "
+    "set autovacuum = on and track_counts = on in postgresql.conf (or ALTER SYSTEM SET "
+    "autovacuum = on; SELECT pg_reload_conf();) and ALTER TABLE ... RESET "
+    "(autovacuum_enabled) on any table named"
+)
+
+
+def _autovacuum_check(problems: list[str]) -> Check:
+    """PostgreSQL reclaims pruned rows only by autovacuum (topicbot runs no VACUUM)."""
+    if not problems:
+        return Check("autovacuum", True, "on: pruned rows' space is reused")
+    return Check("autovacuum", False, f"{'; '.join(problems)}: {AUTOVACUUM_FIX}")
 
 
 def _inbox_check(inbox: Path) -> Check:

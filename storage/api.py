@@ -290,6 +290,18 @@ class LeftServersApi(Protocol):
     ) -> dict[str, int] | None: ...
 
 
+class LeftMembersApi(Protocol):
+    """``store.left_members``: the members Discord last said left a server, and deleting
+    their data there once ``retention.left_member_days`` have passed
+    (``storage.left_members``)."""
+
+    async def due(self, cutoff: datetime, *, limit: int) -> list[tuple[int, int]]: ...
+
+    async def delete(
+        self, members: Sequence[tuple[int, int]], cutoff: datetime
+    ) -> dict[str, int]: ...
+
+
 class AuditApi(Protocol):
     """``store.audit``: what moderators did."""
 
@@ -521,6 +533,8 @@ class RetentionApi(Protocol):
 
     async def reclaim(self, pages: int) -> int: ...
 
+    async def autovacuum_problems(self) -> list[str]: ...
+
 
 class StoreApi(Protocol):
     """The store: its repositories, transactions spanning them, operators' figures and checks,
@@ -570,6 +584,9 @@ class StoreApi(Protocol):
 
     @property
     def left_servers(self) -> LeftServersApi: ...
+
+    @property
+    def left_members(self) -> LeftMembersApi: ...
 
     def transaction(self) -> AbstractAsyncContextManager[None]: ...
 

@@ -135,6 +135,10 @@ class StoreStats:
     # the servers that removed the bot, their data kept until retention.left_server_days
     servers_left: int = 0
     first_left_at: datetime | None = None
+    # the members who left a server (one per server), their subscriptions there kept until
+    # retention.left_member_days after Discord said so
+    members_left: int = 0
+    first_member_left_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,7 @@ class PruningRun:
     topics: int = 0
     pages_reclaimed: int = 0
     servers: int = 0  # servers whose data went, retention.left_server_days after they left
+    members: int = 0  # members' data in a server they left, retention.left_member_days after
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,6 +119,7 @@ def run_from_json(value: str) -> PruningRun:
         topics=int(data.get("topics", 0)),  # a run recorded before topics were pruned
         pages_reclaimed=int(data["pages_reclaimed"]),
         servers=int(data.get("servers", 0)),  # a run recorded before servers' data went
+        members=int(data.get("members", 0)),  # a run recorded before members' data went
     )
 
 
@@ -256,6 +257,10 @@ class RetentionRepository:
             page_size=page_size,
             incremental_vacuum=mode == 2,
         )
+
+    async def autovacuum_problems(self) -> list[str]:
+        """None: SQLite has no autovacuum; housekeeping gives free pages back itself."""
+        return []
 
     async def reclaim(self, pages: int) -> int:
         """Give up to ``pages`` free pages back to the file system (one short transaction);

@@ -59,6 +59,10 @@ async def store_stats(db: Counts, retention: RetentionApi) -> StoreStats:
     servers, zone, at, day = (int(v or 0) for v in overrides or (0,) * 4)
     left = await db.fetch_one("SELECT count(*), min(left_at) FROM guilds_left")
     servers_left, first_left = (left[0], left[1]) if left else (0, None)
+    gone = await db.fetch_one(
+        "SELECT count(*), min(checked_at) FROM member_checks WHERE present = 0"
+    )
+    members_left, first_gone = (gone[0], gone[1]) if gone else (0, None)
     return StoreStats(
         articles=total,
         published=published,
@@ -82,6 +86,8 @@ async def store_stats(db: Counts, retention: RetentionApi) -> StoreStats:
         last_pruning=await retention.last_run(),
         servers_left=int(servers_left or 0),
         first_left_at=None if first_left is None else from_timestamp(int(first_left)),
+        members_left=int(members_left or 0),
+        first_member_left_at=None if first_gone is None else from_timestamp(int(first_gone)),
     )
 
 

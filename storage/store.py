@@ -26,6 +26,7 @@ from storage.exclusive import StoreInUse, held_elsewhere
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
+from storage.left_members import LeftMembersRepository
 from storage.left_servers import SQLITE_BY_GUILD, LeftServersRepository
 from storage.lifetime import ClosedOnExit
 from storage.members import MemberRepository
@@ -93,6 +94,7 @@ class Store(ClosedOnExit):
         self.deliveries = DeliveryRepository(connection)
         self.retention = RetentionRepository(housekeeping_db or db)
         self.left_servers = LeftServersRepository(housekeeping_db or db, by_guild=SQLITE_BY_GUILD)
+        self.left_members = LeftMembersRepository(housekeeping_db or db)
 
     @classmethod
     async def open(

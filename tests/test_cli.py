@@ -314,6 +314,39 @@ def test_stats_say_how_many_servers_set_their_own_digest_schedule(tmp_path, conf
     }  # fmt: skip
 
 
+def test_stats_say_how_many_members_who_left_wait_and_when_the_next_goes(tmp_path, config):
+    topicbot("ingest", str(EXAMPLES_DIR), "--config", str(config), cwd=tmp_path)
+    before = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout.splitlines()
+    assert "left members   none waiting for their subscriptions to be deleted" in before
+    gone = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+    async def found_gone() -> None:
+        async with await Store.open(tmp_path / "data" / "topicbot.db") as store:
+            # what a check before a DM records of members who left (Unknown Member)
+            await store.members.record(5, {7: False, 8: True}, gone)
+            await store.members.record(6, {7: False}, gone + timedelta(days=2))
+
+    asyncio.run(found_gone())
+    lines = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout.splitlines()
+    assert lines[8] == (
+        "left members   2 left a server, their subscriptions there kept until "
+        "retention.left_member_days have passed: the next deleted at the first housekeeping "
+        "run after 2026-12-02 08:00 UTC"
+    )
+    stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
+    assert (stats["members_left"], stats["next_member_deletion"]) == (
+        2,
+        "2026-12-02T08:00:00+00:00",
+    )
+    forever = tmp_path / "forever.yaml"
+    forever.write_text(config.read_text() + "retention:\n  left_member_days: null\n")
+    lines = topicbot("stats", "--config", str(forever), cwd=tmp_path).stdout.splitlines()
+    assert lines[8] == (
+        "left members   2 left a server, their subscriptions there kept "
+        "(retention.left_member_days: null keeps them forever)"
+    )
+
+
 def test_stats_say_how_many_left_servers_wait_and_when_the_next_goes(tmp_path, config):
     topicbot("ingest", str(EXAMPLES_DIR), "--config", str(config), cwd=tmp_path)
     before = topicbot("stats", "--config", str(config), cwd=tmp_path).stdout.splitlines()
@@ -403,7 +436,8 @@ def test_stats_show_the_store_size_and_what_the_last_pruning_removed(tmp_path, c
     assert lines[5].endswith(" MB of free pages, given back a little at each housekeeping run)")
     assert lines[6] == (
         f"last pruning   {NOW:%Y-%m-%d %H:%M} UTC: 1 deliveries, 0 audit entries, 0 articles, "
-        f"0 unused topics, 0 left servers' data, {lines[6].split(', ')[-1]}"
+        f"0 unused topics, 0 left servers' data, 0 left members' data, "
+        f"{lines[6].split(', ')[-1]}"
     )
     stats = json.loads(topicbot("stats", "--json", "--config", str(config), cwd=tmp_path).stdout)
     assert stats["deliveries"]["sent"] == 1

@@ -44,12 +44,18 @@ SMALLEST_STEP = 16
 
 # Articles per transaction: a tenth of retention.batch_rows.
 ARTICLES_PER_ROW = 10
-# Servers read per query when looking for those whose data is due to go.
+# Servers (and members) read per query when looking for those whose data is due to go.
 SERVERS_PER_READ = 100
+MEMBERS_PER_READ = 100
+# A member's data in a server is a few dozen rows at most (their subscriptions there, capped
+# by commands.max_subscriptions_per_member): a step takes this many fewer members than rows.
+ROWS_PER_MEMBER = 32
 
 Step = Callable[[int], Awaitable[int]]
 Timer = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+# Whether a member is in a server, as Discord says now: None when it gave no answer.
+AskMember = Callable[[int, int], Awaitable[bool | None]]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,12 +108,14 @@ def describe(run: PruningRun) -> str:
         or run.topics
         or run.pages_reclaimed
         or run.servers
+        or run.members
     ):
         return ""
     servers = f", the data of {run.servers} servers that removed the bot" if run.servers else ""
+    members = f", the data of {run.members} members in servers they left" if run.members else ""
     return (
         f"pruned {run.deliveries} deliveries, {run.audit_entries} audit entries, "
-        f"{run.articles} articles, {run.topics} unused topics{servers}; "
+        f"{run.articles} articles, {run.topics} unused topics{servers}{members}; "
         f"reclaimed {run.pages_reclaimed} pages"
     )
 
@@ -142,6 +150,17 @@ def server_deleted(server: LeftServer, deleted: dict[str, int]) -> str:
     )
 
 
+def members_deleted(deleted: dict[str, int]) -> str:
+    """The log line of a run's members whose data went from servers they left (no user ids:
+    the line is kept longer than the data)."""
+    return (
+        f"deleted the data of {deleted.get('members', 0)} members in servers they left: "
+        f"{deleted.get('subscriptions', 0)} subscriptions, "
+        f"{deleted.get('DM channel ids', 0)} DM channel ids, "
+        f"{deleted.get('waiting alerts', 0)} waiting alerts"
+    )
+
+
 class Housekeeper:
     """Prunes what the retention settings let go, then gives freed pages back."""
 
@@ -156,8 +175,10 @@ class Housekeeper:
         step_seconds: float = STEP_SECONDS,
         timer: Timer = time.perf_counter,
         sleep: Sleep = asyncio.sleep,
+        ask_member: AskMember | None = None,
     ) -> None:
         self._store = store
+        self._ask_member = ask_member
         self._settings = settings
         self._story_window = story_window
         self._clock = clock
@@ -173,6 +194,7 @@ class Housekeeper:
         await self._store.retention.save_run(run)
         run = await self._prune_deliveries(run, now)
         run = await self._delete_left_servers(run, now)
+        run = await self._delete_left_members(run, now)
         run = await self._prune_articles(run, now)
         run = await self._repeat(
             run,
@@ -236,6 +258,61 @@ class Housekeeper:
             )
             size = step_pace.size
             await self._sleep(step_pace.pause)
+
+    async def _delete_left_members(self, run: PruningRun, now: datetime) -> PruningRun:
+        """Delete what members left behind in a server Discord said they left more than
+        ``retention.left_member_days`` ago, a few members per step; each is asked of Discord
+        once more first, and one found back there is resumed instead."""
+        cutoff = days_cutoff(now, self._settings.left_member_days)
+        if cutoff is None:
+            return run
+        deleted: dict[str, int] = {}
+        most = max(self._settings.batch_rows // ROWS_PER_MEMBER, 1)
+        size = min(SMALLEST_STEP, most)
+        # each read's members leave the due ones: resumed (present) or deleted
+        while due := await self._store.left_members.due(cutoff, limit=MEMBERS_PER_READ):
+            gone = await self._still_gone(due)
+            while gone:
+                batch, gone = gone[:size], gone[size:]
+                started = self._timer()
+                went = await self._store.left_members.delete(batch, cutoff)
+                took = self._timer() - started
+                for name, count in went.items():
+                    deleted[name] = deleted.get(name, 0) + count
+                if went.get("members"):
+                    run = dataclasses.replace(run, members=run.members + went["members"])
+                    await self._store.retention.save_run(run)
+                size = await self._paced(size, took, most)
+        if deleted:
+            log.info(members_deleted(deleted))
+        return run
+
+    async def _paced(self, size: int, took: float, most: int) -> int:
+        """Pause after a step as ``pace`` says; the next step's size."""
+        step_pace = pace(
+            size, took, most=most, step_seconds=self._step_seconds, pause_seconds=self._pause
+        )
+        await self._sleep(step_pace.pause)
+        return step_pace.size
+
+    async def _still_gone(self, due: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Of the (server, member) pairs due, those Discord does not now say are back (gone,
+        or no answer: the last one said gone); those back are noted present and resumed, as
+        a command of theirs there would."""
+        if self._ask_member is None:
+            return due
+        gone: list[tuple[int, int]] = []
+        back = 0
+        for guild_id, user_id in due:
+            if await self._ask_member(guild_id, user_id) is not True:
+                gone.append((guild_id, user_id))
+                continue
+            await self._store.members.record(guild_id, {user_id: True}, self._clock())
+            await self._store.members.seen(guild_id, user_id, self._clock())
+            back += 1
+        if back:
+            log.info("%d members found back in a server they had left: kept and resumed", back)
+        return gone
 
     async def _prune_articles(self, run: PruningRun, now: datetime) -> PruningRun:
         cutoff = days_cutoff(now, self._settings.articles_days)

@@ -113,7 +113,7 @@ class Dispatcher:
         self._dm_lock = asyncio.Lock()
         self._membership = Membership(
             store,
-            self._ask_member,
+            self.ask_member,
             fresh_for=timedelta(hours=settings.member_check_hours),
             clock=clock,
         )
@@ -625,9 +625,10 @@ class Dispatcher:
             await self._store.deliveries.forget_dm_channel(delivery.target_id, kept)
         return retry
 
-    async def _ask_member(self, guild_id: int, user_id: int) -> bool | None:
+    async def ask_member(self, guild_id: int, user_id: int) -> bool | None:
         """Discord's answer to whether the member is in the server, paced with the sends (it
-        counts against the bot's global limit); None when it gave none in time."""
+        counts against the bot's global limit); None when it gave none in time. Housekeeping
+        asks it too, of a member whose data is due to go for having left."""
         await self._pacer.wait(None)
         try:
             return await asyncio.wait_for(
@@ -635,7 +636,7 @@ class Dispatcher:
             )
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             log.warning(
-                "could not ask whether member %d is in server %d (%s): sent as if they were",
+                "could not ask whether member %d is in server %d (%s)",
                 user_id,
                 guild_id,
                 type(error).__name__,

@@ -108,6 +108,9 @@ _PRUNE_TOPICS = (
 _Key = tuple[int, int, str, int, int]
 
 
+_AUTOVACUUM_SETTINGS = ("autovacuum", "track_counts")
+
+
 class PgRetentionRepository:
     """Named statements of housekeeping."""
 
@@ -230,6 +233,28 @@ class PgRetentionRepository:
             incremental_vacuum=False,
             autovacuum=True,
         )
+
+    async def autovacuum_problems(self) -> list[str]:
+        """What keeps autovacuum from reclaiming the dead rows pruning leaves: the server's
+        ``autovacuum`` or ``track_counts`` off, or autovacuum disabled on a table here."""
+        row = await self._db.fetch_one(
+            "SELECT current_setting('autovacuum'), current_setting('track_counts')"
+        )
+        assert row is not None
+        settings = zip(_AUTOVACUUM_SETTINGS, row, strict=True)
+        problems = [f"{name} is off" for name, value in settings if value != "on"]
+        tables = await self._db.fetch_all(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'm', 'p') "
+            "AND EXISTS (SELECT 1 FROM unnest(c.reloptions) o WHERE lower(o) IN ("
+            "'autovacuum_enabled=off', 'autovacuum_enabled=false', 'autovacuum_enabled=0', "
+            "'autovacuum_enabled=no', 'autovacuum_enabled=f', 'autovacuum_enabled=n')) "
+            "ORDER BY c.relname"
+        )
+        if tables:
+            names = ", ".join(str(table[0]) for table in tables)
+            problems.append(f"autovacuum_enabled is off on {names}")
+        return problems
 
     async def reclaim(self, pages: int) -> int:
         """Nothing to do: autovacuum makes dead rows' space reusable (and the database does

@@ -14,6 +14,7 @@ from typing import Self
 from storage.feeds import FeedRepository
 from storage.grouping import GroupingRules
 from storage.guilds import AuditRepository, GuildSettingsRepository, MetaRepository
+from storage.left_members import LeftMembersRepository
 from storage.left_servers import LeftServersRepository
 from storage.lifetime import ClosedOnExit
 from storage.members import MemberRepository
@@ -63,6 +64,7 @@ class PgStore(ClosedOnExit):
         self.publication = PublicationRepository(db.named, ARTICLE, PgTitleSuggestions(db))
         self.retention = PgRetentionRepository(db)
         self.left_servers = LeftServersRepository(db.named)
+        self.left_members = LeftMembersRepository(db.named)
         self.related = PgRelatedRepository(db, self.articles)
         self.associations = PgAssociationRepository(db)
         self.deliveries = PgDeliveryRepository(db, claimer=claimer, lease=lease)

@@ -8,7 +8,10 @@ intent) on both engines and asserts what members see and what Discord was asked.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
+
+import pytest
 
 from tests.bot.conftest import MakeHarness
 from tests.bot.harness import EPHEMERAL, Harness
@@ -245,3 +248,103 @@ async def test_unsubscribing_from_a_dm_after_leaving_the_server_names_it(harness
     reply, left = await unsubscribe_after(harness, leave)
     assert reply == "Unsubscribed from **Transport** in guild1. `/subscribe` there brings it back."
     assert left == 0
+
+
+# --- what a member who left leaves behind: retention.left_member_days (30 by default) ---------
+
+
+async def gone_from_first(harness: Harness, member: int) -> None:
+    """The member leaves the first server and the next alert's check finds them gone."""
+    await harness.double.remove_member(harness.first.guild, member)
+    await story(harness, 11, title="Transport after leaving", topics=["Transport"])
+    await harness.deliver()
+
+
+async def test_a_member_gone_past_left_member_days_loses_what_they_left_there_only(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="bot.domain.retention")
+    a, b = harness.first, harness.second
+    member = await in_both(harness)
+    await story(harness, 1, title="Energy news", topics=["Energy"])
+    await gone_from_first(harness, member)
+    assert titles(harness, member) == ["Energy news"]
+    assert (await harness.store.stats()).members_left == 1
+
+    harness.clock.advance(days=29)
+    assert (await harness.bot.housekeeper.run()).members == 0
+    (kept,) = await harness.store.subscriptions.for_member(a.id, member)  # for their return
+    assert kept.disabled_reason and kept.disabled_reason.startswith("you left the server")
+    harness.clock.advance(days=2)
+    assert (await harness.bot.housekeeper.run()).members == 1
+
+    assert await harness.store.subscriptions.for_member(a.id, member) == []
+    assert len(await harness.store.subscriptions.for_member(b.id, member)) == 1
+    assert await harness.store.deliveries.dm_channel(member) is not None  # B still DMs them
+    assert (
+        "deleted the data of 1 members in servers they left: 1 subscriptions, "
+        "0 DM channel ids, 0 waiting alerts" in caplog.text
+    )
+    assert (await harness.store.stats()).members_left == 0
+    # back in A later, they start fresh there; B's alerts go on
+    harness.double.world.add_member(a.guild, harness.double.world.users[member])
+    shown = await harness.slash(a, member, "subscriptions")
+    assert shown.content == "You don't follow any topics here yet. Try `/subscribe`."
+    await story(harness, 2, title="More energy", topics=["Energy"])
+    await harness.deliver()
+    assert titles(harness, member)[-1] == "More energy"
+
+
+async def test_a_member_gone_from_every_server_loses_their_dm_channel_id_too(harness: Harness):
+    a = harness.first
+    member = a.members[0].id
+    await seed_topic(harness)
+    await follow(harness, a, member, "Transport")
+    await story(harness, 1, title="Transport news", topics=["Transport"])
+    await harness.deliver()
+    assert await harness.store.deliveries.dm_channel(member) is not None
+    harness.clock.advance(days=1, minutes=1)
+    await gone_from_first(harness, member)  # or their account was deleted: Unknown Member too
+    harness.clock.advance(days=31)
+    run = await harness.bot.housekeeper.run()
+    assert run.members == 1
+    assert await harness.store.subscriptions.for_member(a.id, member) == []
+    assert await harness.store.deliveries.dm_channel(member) is None
+    assert (await harness.store.stats()).members_left == 0
+    assert (await harness.bot.housekeeper.run()).members == 0  # nothing more to find
+
+
+async def test_back_within_left_member_days_their_subscriptions_are_never_deleted(
+    harness: Harness,
+):
+    a = harness.first
+    member = await in_both(harness)
+    await gone_from_first(harness, member)
+    harness.clock.advance(days=20)
+    harness.double.world.add_member(a.guild, harness.double.world.users[member])
+    await harness.slash(a, member, "subscriptions")  # any command there resumes them
+    harness.clock.advance(days=400)
+    assert (await harness.bot.housekeeper.run()).members == 0
+    (subscription,) = await harness.store.subscriptions.for_member(a.id, member)
+    assert subscription.disabled_reason is None
+    assert (await harness.store.stats()).members_left == 0
+
+
+async def test_back_without_a_command_the_deadline_asks_discord_and_keeps_them(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, logger="bot.domain.retention")
+    a = harness.first
+    member = await in_both(harness)
+    await gone_from_first(harness, member)
+    harness.double.world.add_member(a.guild, harness.double.world.users[member])  # quietly
+    harness.clock.advance(days=31)
+    asked = checks(harness, a)
+    assert (await harness.bot.housekeeper.run()).members == 0
+    assert checks(harness, a) == asked + 1  # asked once more before anything goes
+    assert "1 members found back in a server they had left: kept and resumed" in caplog.text
+    (subscription,) = await harness.store.subscriptions.for_member(a.id, member)
+    assert subscription.disabled_reason is None
+    await story(harness, 12, title="Transport once back", topics=["Transport"])
+    await harness.deliver()
+    assert titles(harness, member)[-1] == "Transport once back"

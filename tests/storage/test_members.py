@@ -76,3 +76,31 @@ async def test_a_command_writes_only_when_it_changes_something(any_store: Any):
     # left, then back within the hour of a note: resumed all the same
     await members.left(A, MEMBER, f"{LEFT_REASON}: come back", NOW + 2 * HOUR)
     assert await members.seen(A, MEMBER, NOW + 2 * HOUR) == 1
+
+
+async def test_a_left_members_data_goes_with_their_waiting_rows_and_only_while_still_gone(
+    any_store: Any,
+):
+    outbox = Outbox(any_store)
+    topic = await outbox.topic("Transport")
+    pk = await outbox.article("ferry", [topic])
+    in_a = await outbox.subscribe(A, MEMBER, topic)
+    await outbox.subscribe(A, OTHER, topic)
+    # a row planned as they were found gone, left pending; another member's, and a post
+    await outbox.add_row(A, "dm", MEMBER, pk, mode="daily", subscription=in_a)
+    await outbox.add_row(A, "dm", OTHER, pk)
+    await outbox.add_row(A, "channel", 1, pk)
+    await any_store.members.record(A, {MEMBER: False, OTHER: False}, NOW - 40 * 24 * HOUR)
+    await any_store.deliveries.save_dm_channel(MEMBER, 55)
+    cutoff = NOW - 30 * 24 * HOUR
+    assert await any_store.left_members.due(cutoff, limit=10) == [(A, MEMBER), (A, OTHER)]
+
+    await any_store.members.seen(A, OTHER, NOW)  # OTHER came back between the read and the step
+    went = await any_store.left_members.delete([(A, MEMBER), (A, OTHER)], cutoff)
+    assert went == {"members": 1, "waiting alerts": 1, "subscriptions": 1, "DM channel ids": 1}
+    assert await sql(any_store, "SELECT user_id FROM subscriptions") == [(OTHER,)]
+    rows = await sql(any_store, "SELECT target_kind, target_id FROM deliveries")
+    assert sorted(rows) == [("channel", 1), ("dm", OTHER)]
+    assert await any_store.deliveries.dm_channel(MEMBER) is None
+    assert await any_store.left_members.due(cutoff, limit=10) == []
+    assert await any_store.members.known(A, [OTHER], NOW) == {OTHER: True}

@@ -101,6 +101,7 @@ class FakeStore:
     def __init__(self, rows: int) -> None:
         self.retention = FakeRetention(rows)
         self.left_servers = NoLeftServers()
+        self.left_members = NoLeftServers()  # nobody left either: due() finds none
 
 
 async def test_housekeeping_backs_off_while_its_steps_are_slow_and_resumes_after():
