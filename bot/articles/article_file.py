@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+import math
 import os
 import re
 import stat
@@ -25,6 +26,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     model_validator,
 )
 from pydantic_core import ErrorDetails
@@ -34,8 +37,10 @@ from bot.articles.urls import InvalidUrlError, canonical_url, link_variants, req
 from bot.articles.written_numbers import (
     FieldPath,
     Misread,
+    decimal_text,
     mark_misread,
     misread_numbers,
+    text_problem,
     written_scalar,
 )
 from bot.domain.text import has_visible, readable
@@ -114,9 +119,49 @@ _NOT_A_DATE = "not an ISO 8601 date and time"
 
 
 def _as_written(value: Any) -> Any:
+    """A number field's value as the file wrote it in decimal, else why not, in the file's
+    terms (the library would say "unable to parse string as an integer")."""
     if isinstance(value, Misread):
         raise ValueError(value.problem())
+    if isinstance(value, bool):  # an int to Python: `quality: yes` would be stored as 1
+        raise ValueError(
+            f"is a yes/no value to YAML ({str(value).lower()}), not a number: write the number"
+            " in plain digits"
+        )
+    if isinstance(value, str):  # quoted: `"29"` is 29, `"0x1F"` is told to write 31
+        number = decimal_text(value)
+        if number is None:
+            raise ValueError(text_problem(value))
+        value = number
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise ValueError(f"{_shown(value)} is not a whole number: write a whole number")
     return value
+
+
+def _number(value: Any) -> Any:
+    """``_as_written`` for a number field that has a default but no empty value."""
+    if value is None:
+        raise ValueError("is empty: write a number, or leave the field out")
+    return _as_written(value)
+
+
+_NOT_YES_NO = "not a yes/no value: write true or false"
+
+
+def _yes_no(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A yes/no field's value, else why not in the file's terms."""
+    if isinstance(value, Misread):
+        if isinstance(value.read, str):
+            raise ValueError(f"{value.written} is {_NOT_YES_NO}")
+        raise ValueError(f"{value.written} is read by YAML as {value.reading}, {_NOT_YES_NO}")
+    try:
+        return handler(value)
+    except ValidationError:
+        if value is None:
+            raise ValueError("is empty: write true or false, or leave the field out") from None
+        if isinstance(value, int | float):
+            raise ValueError(f"{_shown(value)} is a number, {_NOT_YES_NO}") from None
+        raise ValueError(f"{_shown(value)} is {_NOT_YES_NO}") from None
 
 
 def _timestamp(value: Any) -> datetime:
@@ -195,9 +240,10 @@ RequiredText = Annotated[str, Field(min_length=1, max_length=1000), AfterValidat
 HttpUrlText = Annotated[str, AfterValidator(_http_url)]
 Timestamp = Annotated[datetime, BeforeValidator(_timestamp)]
 # Numbers as written (``written_numbers``): the validator before the type's own.
-Quality = Annotated[int, Field(ge=0, le=100), BeforeValidator(_as_written)]
-Heat = Annotated[int, Field(ge=-1, le=1_000_000_000), BeforeValidator(_as_written)]
+Quality = Annotated[int, Field(ge=0, le=100), BeforeValidator(_number)]
+Heat = Annotated[int, Field(ge=-1, le=1_000_000_000), BeforeValidator(_number)]
 Dimension = Annotated[int | None, Field(ge=0, le=100_000), BeforeValidator(_as_written)]
+YesNo = Annotated[bool, WrapValidator(_yes_no)]
 # The constraint before the validator: after it, pydantic words a long topic as "100 items".
 TopicName = Annotated[str, Field(max_length=100), BeforeValidator(_topic)]
 
@@ -215,7 +261,7 @@ class ImageModel(_Model):
     url: HttpUrlText
     width: Dimension = None
     height: Dimension = None
-    isCached: bool = False
+    isCached: YesNo = False
 
 
 class _Linked(_Model):
@@ -247,7 +293,7 @@ class ArticleModel(_Linked):
     publishedDateTime: Timestamp
     category: OptionalText = ""
     heat: Heat = -1
-    published: bool = False
+    published: YesNo = False
     topics: Annotated[list[TopicName], BeforeValidator(_topic_list)] = []
     images: Annotated[list[ImageModel], BeforeValidator(_none_as_list)] = []
     related: Annotated[list[RelatedModel], BeforeValidator(_none_as_list)] = []
@@ -568,7 +614,7 @@ def _validate(
             detail = error.errors(include_url=False)[0]
             field, problem = _describe(detail, written=_written(front_matter, detail))
             raise ArticleFileError(source, field, problem) from None
-        model, indices = _validated_entry_by_entry(fields, warnings)
+        model, indices = _validated_entry_by_entry(fields, warnings, front_matter)
     else:
         indices = list(range(len(model.related)))
         for index, entry in enumerate(model.related):
@@ -587,16 +633,19 @@ def _only_entries_at_fault(error: ValidationError) -> bool:
 
 
 def _validated_entry_by_entry(
-    fields: dict[str, Any], warnings: list[str]
+    fields: dict[str, Any], warnings: list[str], front_matter: str = ""
 ) -> tuple[ArticleModel, list[int]]:
     """The article of a file with a bad image or related entry: each one validated on its
     own, bad images skipped, bad related entries skipped or degraded (``_related_entry``);
     and the index in the file of each related entry kept."""
-    images = _valid_images(_none_as_list(fields.get("images")), "images", warnings)
+    images = _valid_images(
+        _none_as_list(fields.get("images")), "images", warnings, _Written(front_matter, ("images",))
+    )
     related: list[RelatedModel] = []
     indices: list[int] = []
     for index, raw in enumerate(_none_as_list(fields.get("related"))):
-        entry = _related_entry(raw, f"related[{index}]", warnings)
+        written = _Written(front_matter, ("related", index))
+        entry = _related_entry(raw, f"related[{index}]", warnings, written)
         if entry is not None:
             related.append(entry)
             indices.append(index)
@@ -695,13 +744,26 @@ def _describe_first_error(error: ValidationError, within: str = "") -> tuple[str
     return _describe(error.errors(include_url=False)[0], within)
 
 
-def _written(front_matter: str, error: ErrorDetails) -> str | None:
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """The front matter a value was loaded from (empty: not known), and where in it the
+    values validated are (``("related", 2)`` for the fields of that entry)."""
+
+    front_matter: str = ""
+    at: FieldPath = ()
+
+    def within(self, step: str | int) -> _Written:
+        return _Written(self.front_matter, (*self.at, step))
+
+
+def _written(front_matter: str, error: ErrorDetails, at: FieldPath = ()) -> str | None:
     """How the file wrote a value YAML read as a number where text was expected (`1:10`,
-    `0x1F`), when that is not how the number reads (70, 31); else None."""
+    `0x1F`), when that is not how the number reads (70, 31); else None. ``at``: where the
+    value validated sits in the front matter."""
     value = error.get("input")
-    if not front_matter or error["type"] != "string_type" or not _is_yaml_scalar(value):
+    if not front_matter or not _is_yaml_scalar(value) or not _text_expected(error):
         return None
-    written = written_scalar(front_matter, error["loc"])
+    written = written_scalar(front_matter, (*at, *error["loc"]))
     return written if written is not None and written != str(value) else None
 
 
@@ -716,11 +778,19 @@ def _describe(
         field = f"{field}.webUrl" if field else "webUrl"
     if error["type"] == "missing":
         return field, "is required"
-    if error["type"] == "string_type" and _is_yaml_scalar(error.get("input")):
+    if _text_expected(error) and _is_yaml_scalar(error.get("input")):
         return field, _quote_advice(error["input"], written)
     if "secured" not in field and "input" in error and error["type"] != "value_error":
         message = f"{message} (got {_shown(error['input'])})"
     return field, message
+
+
+def _text_expected(error: ErrorDetails) -> bool:
+    """Whether the field at fault takes text: a text field, or ``topics``, which takes one
+    topic written alone (``topics: AI``)."""
+    return error["type"] == "string_type" or (
+        error["type"] == "list_type" and tuple(error["loc"]) == ("topics",)
+    )
 
 
 def _is_yaml_scalar(value: Any) -> bool:
@@ -862,14 +932,18 @@ def _warn(warnings: list[str], field: str, problem: str, outcome: str) -> None:
     warnings.append(f"{field}: {problem} ({outcome})")
 
 
-def _valid_images(raw: list[Any], within: str, warnings: list[str]) -> list[ImageModel]:
+def _valid_images(
+    raw: list[Any], within: str, warnings: list[str], source: _Written
+) -> list[ImageModel]:
     """The images that validate; each one that does not is skipped with a warning."""
     images: list[ImageModel] = []
     for index, item in enumerate(raw):
         try:
             images.append(ImageModel.model_validate(item))
         except ValidationError as error:
-            field, problem = _describe_first_error(error, f"{within}[{index}]")
+            detail = error.errors(include_url=False)[0]
+            written = _written(source.front_matter, detail, (*source.at, index))
+            field, problem = _describe(detail, f"{within}[{index}]", written=written)
             _warn(warnings, field, problem, "image skipped")
     return images
 
@@ -879,7 +953,9 @@ def _valid_images(raw: list[Any], within: str, warnings: list[str]) -> list[Imag
 _NAMING_FIELDS = frozenset({"", "title", "webUrl"})
 
 
-def _related_entry(raw: Any, within: str, warnings: list[str]) -> RelatedModel | None:
+def _related_entry(
+    raw: Any, within: str, warnings: list[str], source: _Written
+) -> RelatedModel | None:
     """A related entry validated on its own: skipped (None) when it cannot name an article
     (a title and an http(s) link), else kept without its bad fields (a bad date makes its
     date unknown); each skip or omission is a warning."""
@@ -889,13 +965,15 @@ def _related_entry(raw: Any, within: str, warnings: list[str]) -> RelatedModel |
     fields = {str(key): value for key, value in raw.items()}
     images = _none_as_list(fields.get("images"))
     if isinstance(images, list):
-        fields["images"] = _valid_images(images, f"{within}.images", warnings)
+        fields["images"] = _valid_images(
+            images, f"{within}.images", warnings, source.within("images")
+        )
     undated = fields.get("publishedDateTime") is None  # (a bad date is warned of below)
     model: RelatedModel | None
     try:
         model = RelatedModel.model_validate(fields)
     except ValidationError as error:
-        model = _without_bad_fields(fields, error, within, warnings)
+        model = _without_bad_fields(fields, error, within, warnings, source)
     if model is not None and undated:
         _warn_undated(warnings, within)
     return model
@@ -906,9 +984,13 @@ def _warn_undated(warnings: list[str], within: str) -> None:
 
 
 def _without_bad_fields(
-    fields: dict[str, Any], error: ValidationError, within: str, warnings: list[str]
+    fields: dict[str, Any],
+    error: ValidationError,
+    within: str,
+    warnings: list[str],
+    source: _Written,
 ) -> RelatedModel | None:
-    problems = _problems_by_field(error, within)
+    problems = _problems_by_field(error, within, source)
     naming = [
         name
         for name in problems
@@ -930,13 +1012,16 @@ def _without_bad_fields(
         return None
 
 
-def _problems_by_field(error: ValidationError, within: str) -> dict[str, tuple[str, str]]:
+def _problems_by_field(
+    error: ValidationError, within: str, source: _Written
+) -> dict[str, tuple[str, str]]:
     """Each entry field at fault ('' for the entry as a whole), with its first problem."""
     problems: dict[str, tuple[str, str]] = {}
     for detail in error.errors(include_url=False):
         name = str(detail["loc"][0]) if detail["loc"] else ""
         if name not in problems:
-            problems[name] = _describe(detail, within)
+            written = _written(source.front_matter, detail, source.at)
+            problems[name] = _describe(detail, within, written=written)
     return problems
 
 

@@ -11,6 +11,11 @@ from bot.articles.article_file import ARTICLE_SUFFIXES
 from bot.ingest.report import Rejection, Skipped
 
 Signature = tuple[int, int]  # a file's size and modification time
+# The inbox writes ``<name>.error.txt`` beside each file it refuses, in its rejected/ folder:
+# .txt is an article suffix, but such a note is never read as an article (an operator who
+# ingests the inbox folder itself would have each one refused).
+REFUSAL_NOTE_SUFFIX = ".error.txt"
+_REFUSAL_NOTE = "a note topicbot wrote beside a refused file (why it was refused), not an article"
 
 
 def file_signature(path: Path) -> Signature | None:
@@ -30,7 +35,15 @@ def is_article_path(path: Path) -> bool:
 def _is_article_name(name: str) -> bool:
     # Path.suffix's rule, without a Path
     dot = name.rfind(".")
-    return 0 < dot < len(name) - 1 and name[dot:].lower() in ARTICLE_SUFFIXES
+    return (
+        0 < dot < len(name) - 1
+        and name[dot:].lower() in ARTICLE_SUFFIXES
+        and not _is_refusal_note(name)
+    )
+
+
+def _is_refusal_note(name: str) -> bool:
+    return name.lower().endswith(REFUSAL_NOTE_SUFFIX) and len(name) > len(REFUSAL_NOTE_SUFFIX)
 
 
 def iter_article_files(paths: Iterable[Path]) -> Iterator[Path | Rejection | Skipped]:
@@ -82,6 +95,8 @@ def unsupported_suffix(path: Path) -> str:
 
 def not_article(path: Path) -> str:
     """Why a file is not read as an article."""
+    if _is_refusal_note(path.name):
+        return _REFUSAL_NOTE
     shown = path.suffix or "no suffix"
     return f"not an article file ({shown}); topicbot reads .md, .markdown and .txt"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.articles.article_file import DEFAULT_LIMITS, ParseLimits
 from bot.ingest.discovery import (
+    REFUSAL_NOTE_SUFFIX,
     Signature,
     file_signature,
     is_article_path,
@@ -137,12 +138,9 @@ def _try(path: Path, move: Callable[[], object]) -> None:
         log.warning("could not move %s aside (%s); it stays for the next scan", path, error)
 
 
-_NOTE_SUFFIX = ".error.txt"
-
-
 def _set_aside_rejected(path: Path, inbox: Path, reason: str) -> None:
-    destination = _move_aside(path, inbox, REJECTED_DIR, note_suffix=_NOTE_SUFFIX)
-    note = destination.with_name(destination.name + _NOTE_SUFFIX)
+    destination = _move_aside(path, inbox, REJECTED_DIR, note_suffix=REFUSAL_NOTE_SUFFIX)
+    note = destination.with_name(destination.name + REFUSAL_NOTE_SUFFIX)
     with note.open("x", encoding="utf-8") as handle:  # never over a file already there
         handle.write(f"{path}: {reason}\n")
     log.warning("rejected %s: %s", path, reason)

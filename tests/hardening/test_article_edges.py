@@ -414,3 +414,174 @@ def test_text_yaml_reads_as_a_number_is_told_to_be_quoted_as_it_was_written(tmp_
     assert code == 1
     reasons = {Path(r["path"]).stem: r["error"] for r in report["rejected"]}
     assert reasons == {name: reason for name, (_, _, reason) in TEXT_READ_AS_NUMBERS.items()}
+
+
+# --- the last edges: every number field, however a file writes it ----------------------------
+
+WIRE = '"https://coastwire.example/{}"'
+# The article's own fields, written unquoted (or quoted, or apart) as exporters do: refused
+# saying what was written and what to write, never in the validation library's words.
+OWN_FIELDS_REFUSED = {
+    "published-sexagesimal": (
+        "published",
+        "1:10",
+        "published: 1:10 is read by YAML as the base-60 number 70, not a yes/no value: write"
+        " true or false",
+    ),
+    "published-hex": (
+        "published",
+        "0x1F",
+        "published: 0x1F is read by YAML as the hexadecimal number 31, not a yes/no value:"
+        " write true or false",
+    ),
+    "published-number": (
+        "published",
+        "70",
+        "published: 70 is a number, not a yes/no value: write true or false",
+    ),
+    "published-word": (
+        "published",
+        "maybe",
+        "published: 'maybe' is not a yes/no value: write true or false",
+    ),
+    "quality-quoted-hex": (
+        "quality",
+        '"0x1F"',
+        "quality: '0x1F' is not a number written in decimal: write 31",
+    ),
+    "heat-quoted-sexagesimal": (
+        "heat",
+        '"1:10"',
+        "heat: '1:10' is not a number written in decimal: write the number meant in plain digits",
+    ),
+    "quality-quoted-nan": (
+        "quality",
+        '"nan"',
+        "quality: 'nan' is not a number written in decimal: write the number meant in plain digits",
+    ),
+    "quality-fraction": (
+        "quality",
+        "12.5",
+        "quality: 12.5 is not a whole number: write a whole number",
+    ),
+    "quality-yes": (
+        "quality",
+        "yes",
+        "quality: is a yes/no value to YAML (true), not a number: write the number in plain digits",
+    ),
+    "quality-next-line": (
+        "quality",
+        "\n  070",
+        "quality: 070 is read by YAML as the octal number 56: write 70, without the leading zero",
+    ),
+    "quality-after-comment": (
+        "quality",
+        "# 0-100\n  070",
+        "quality: 070 is read by YAML as the octal number 56: write 70, without the leading zero",
+    ),
+    "quality-anchored": (
+        "quality",
+        "&q 070",
+        "quality: 070 is read by YAML as the octal number 56: write 70, without the leading zero",
+    ),
+}
+
+
+def test_every_number_and_yes_no_field_is_told_in_the_files_terms(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, (field, value, _) in OWN_FIELDS_REFUSED.items():
+        (folder / f"{name}.md").write_text(written(name, field, value))
+
+    code, report = ingest_json(tmp_path, "in")
+
+    assert (code, report["new"]) == (1, 0)
+    reasons = {Path(r["path"]).stem: r["error"] for r in report["rejected"]}
+    assert reasons == {name: reason for name, (_, _, reason) in OWN_FIELDS_REFUSED.items()}
+
+
+ENTRIES_WRITTEN_OTHERWISE = f"""\
+images: [{{"url":"https://harbour-times.example/a.jpg","width":0x10}},
+         {{url: "https://harbour-times.example/b.jpg", isCached: 1:10}}]
+related:
+  - {{"title":"JSON style","webUrl":{WIRE.format("json")},"quality":070}}
+  - {{title: 1:10, webUrl: {WIRE.format("title")}}}
+  - title: Quoted hex quality
+    webUrl: {WIRE.format("quoted")}
+    quality: "0x1F"
+    provider: {{name: 0x1F, domain: coastwire.example}}
+    images: [{{url: 0b11}}]
+  - title: Quality apart
+    webUrl: {WIRE.format("apart")}
+    quality:
+      070
+"""
+
+
+def test_an_entry_written_otherwise_is_told_in_the_files_terms(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    text = article_text(title="Entries otherwise", published=True, images=..., related=...)
+    head, _, body = text.rpartition("---\n")  # the entries go before the closing line
+    (folder / "entries.md").write_text(head + ENTRIES_WRITTEN_OTHERWISE + "---\n" + body)
+
+    code, report = ingest_json(tmp_path, "in")
+
+    assert (code, report["new"], report["rejected"]) == (0, 1, [])
+    undated = "publishedDateTime: is missing (entry kept, date unknown)"
+    assert [w["warning"] for w in report["warnings"]] == [
+        "images[0].width: 0x10 is read by YAML as the hexadecimal number 16: write 16 (image"
+        " skipped)",
+        "images[1].isCached: 1:10 is read by YAML as the base-60 number 70, not a yes/no value:"
+        " write true or false (image skipped)",
+        "related[0].quality: 070 is read by YAML as the octal number 56: write 70, without the"
+        " leading zero (left out)",
+        f"related[0].{undated}",
+        'related[1].title: is text that YAML reads as the number 70: put it in quotes, as in "1:10"'
+        " (entry skipped)",
+        "related[2].images[0].url: is text that YAML reads as the number 3: put it in quotes, as"
+        ' in "0b11" (image skipped)',
+        "related[2].quality: '0x1F' is not a number written in decimal: write 31 (left out)",
+        "related[2].provider.name: is text that YAML reads as the number 31: put it in quotes, as"
+        ' in "0x1F" (left out)',
+        f"related[2].{undated}",
+        "related[3].quality: 070 is read by YAML as the octal number 56: write 70, without the"
+        " leading zero (left out)",
+        f"related[3].{undated}",
+    ]
+    story = "https://harbour-times.example/transport/driverless-ferries"
+    listed = {r["url"]: r["quality"] for r in related_json(tmp_path, "--story", story)}
+    assert listed == {
+        "https://coastwire.example/json": 0,
+        "https://coastwire.example/quoted": 0,
+        "https://coastwire.example/apart": 0,
+    }
+
+
+EMPTY_AND_SINGLE = {
+    "quality-empty": ("quality", "", "quality: is empty: write a number, or leave the field out"),
+    "heat-empty": ("heat", "", "heat: is empty: write a number, or leave the field out"),
+    "published-empty": (
+        "published",
+        "",
+        "published: is empty: write true or false, or leave the field out",
+    ),
+    "topic-alone-hex": (  # a single topic given as a string is tolerated: as a number, quoted
+        "topics",
+        "0x1F",
+        'topics: is text that YAML reads as the number 31: put it in quotes, as in "0x1F"',
+    ),
+}
+
+
+def test_an_empty_number_or_a_lone_topic_read_as_a_number_is_told_what_to_write(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, (field, value, _) in EMPTY_AND_SINGLE.items():
+        (folder / f"{name}.md").write_text(written(name, field, value))
+
+    code, report = ingest_json(tmp_path, "in")
+
+    assert (code, report["new"]) == (1, 0)
+    reasons = {Path(r["path"]).stem: r["error"] for r in report["rejected"]}
+    assert reasons == {name: reason for name, (_, _, reason) in EMPTY_AND_SINGLE.items()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import os
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from bot.ingest.inbox import scan_inbox
 from bot.ingest.writer import ingest_paths
 from storage import Store
+from tests import test_cli as cli
 from tests.factories import EXAMPLES_DIR, SAMPLE_FILE, article_text, write_article
 
 
@@ -388,4 +390,35 @@ async def test_inbox_sets_aside_what_is_no_article_once_saying_why(store, tmp_pa
     assert sorted(logged) == [
         f"rejected {inbox / 'README'}: file: not an article file (no suffix); {reads}",
         f"rejected {inbox / 'story.json'}: file: not an article file (.json); {reads}",
+    ]
+
+
+async def test_ingesting_the_inbox_folder_skips_the_notes_it_wrote(store, tmp_path):
+    """An operator who runs `topicbot ingest inbox/` gets its articles read again (processed/
+    and rejected/ included), never the `.error.txt` notes the scan wrote beside refused files:
+    each is listed as skipped saying what it is, and one named on the command line is refused
+    saying so."""
+    inbox = tmp_path / "inbox"
+    write_article(inbox, "good.md")
+    bad = inbox / "bad.txt"
+    bad.write_text("---\ntitle: x\n---\n")
+    for path in inbox.iterdir():
+        age(path)
+    await scan_inbox(store, inbox, settle_seconds=2)
+    note = inbox / "rejected" / "bad.txt.error.txt"
+    assert note.exists()
+    (tmp_path / "topicbot.yaml").write_text("storage:\n  path: other.db\n")
+
+    result = cli.topicbot("ingest", "inbox", "--json", cwd=tmp_path)
+    named = cli.topicbot("ingest", "inbox/rejected/bad.txt.error.txt", "--json", cwd=tmp_path)
+
+    report = json.loads(result.stdout)
+    assert (result.returncode, report["new"]) == (1, 1)
+    assert [Path(r["path"]).name for r in report["rejected"]] == ["bad.txt"]
+    why = "a note topicbot wrote beside a refused file (why it was refused), not an article"
+    assert report["skipped"] == [
+        {"path": str(Path("inbox/rejected/bad.txt.error.txt")), "reason": why}
+    ]
+    assert json.loads(named.stdout)["rejected"] == [
+        {"path": "inbox/rejected/bad.txt.error.txt", "error": f"file: {why}"}
     ]
