@@ -226,12 +226,13 @@ class RelatedService:
         """The story, then its own coverage, then similar stories. With ``peek``, also the
         result that comes next after ``limit`` when there is one (searched with the pools of
         ``limit``, so the first ``limit`` are the same), for a caller to say more exist."""
-        found = await self._story(guild_id, story, coverage=limit)
+        listed = limit + int(peek)
+        found = await self._story(guild_id, story, coverage=listed)
         article = found.article
         results, seen, copies = self._own_coverage(found)
-        wanted = limit + peek - len(results)
+        wanted = listed - len(results)
         if wanted <= 0:
-            return article, results[: limit + peek]
+            return article, results[:listed]
         terms = story_terms(article.title, article.excerpt)
         labels = {t.key: t.label for t in terms}
         search = await self.similar(found, terms, guild_id, limit * 2)
@@ -249,7 +250,7 @@ class RelatedService:
             for c in picked
             if c.pk in loaded
         ]
-        return article, results[: limit + peek]
+        return article, results[:listed]
 
     async def for_query(
         self, guild_id: int, text: str, *, limit: int = 10, peek: bool = False
@@ -261,7 +262,7 @@ class RelatedService:
         search = await self._store.related.candidates(
             self.free_text_query(terms, guild_id, limit * 4), self.weights(True)
         )
-        picked = self._diverse(search.candidates, [], limit + peek, copies=set())
+        picked = self._diverse(search.candidates, [], limit + int(peek), copies=set())
         loaded = await self._store.related.load([c.pk for c in picked])
         return [
             RelatedResult(loaded[c.pk], _query_reason(c, terms)) for c in picked if c.pk in loaded

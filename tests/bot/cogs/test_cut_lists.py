@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.bot.conftest import MakeHarness
 from tests.bot.harness import Harness
-from tests.bot.test_alerts import story
+from tests.bot.test_alerts import fresh, story
 
 
 async def bare(make_harness: MakeHarness) -> Harness:
@@ -100,4 +100,20 @@ async def test_related_story_with_more_than_ten_similar_says_so(make_harness: Ma
     first = added[0]
     result = await harness.reply(g, member, "related", {"story": first.id})
     assert embeds(result)[1]["description"].count("**") >= 2 * 10
+    assert footer(result).startswith("The 10 closest shown; more coverage is related.")
+
+
+async def test_related_story_whose_own_coverage_passes_ten_says_so(make_harness: MakeHarness):
+    harness = await bare(make_harness)
+    g, member = harness.first, harness.first.members[0].id
+    linked = [
+        {
+            "title": f"Island {n} welcomes its first ferry pilot",
+            "webUrl": f"https://coverage{n}.example/ferries/{n}",
+            "publishedDateTime": fresh(harness),
+        }
+        for n in range(1, 12)
+    ]
+    covered = await story(harness, 1, title="Lighthouse keeper retires", related=linked)
+    result = await harness.reply(g, member, "related", {"story": covered.id})
     assert footer(result).startswith("The 10 closest shown; more coverage is related.")
