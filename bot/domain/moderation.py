@@ -22,20 +22,22 @@ from bot.domain.text import has_visible, query_terms, shown, shown_in_code, show
 from bot.domain.topic_names import either
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
-from storage.publication import StateFilter
+from storage.publication import QueueWay, StateFilter
 from storage.topics import topic_key
 
 MAX_TOPICS_PER_ARTICLE = 10
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a listing."""
+class QueuePage:
+    """One page of the review queue: its items, where the first is among all waiting (from
+    1), how many wait, and whether newer or older items remain."""
 
     items: list[GuildArticle]
-    number: int  # from 1
-    pages: int
+    first: int
     total: int
+    newer: bool
+    older: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,14 +404,34 @@ class ModerationService:
             )
         return GuildArticle(current.article, state), cancelled
 
-    async def queue(self, guild_id: int, page: int, *, page_size: int) -> Page:
-        """Pending articles, newest first, one page (clamped to the pages there are)."""
-        total = await self._store.publication.count(guild_id, "pending")
-        window = page_window(total, page, page_size)
-        items = await self._store.publication.pending(
-            guild_id, limit=page_size, offset=window.offset
-        )
-        return Page(items, window.number, window.pages, total)
+    async def queue(
+        self,
+        guild_id: int,
+        *,
+        page_size: int,
+        page: int = 1,
+        anchor: tuple[QueueWay, str] | None = None,
+    ) -> QueuePage:
+        """Pending articles, newest first, one page: placed by ``anchor``, a way and an
+        article (``at`` it, its page again after a decision; just ``older`` than it, Next;
+        just ``newer``, Previous), so that items decided or arriving while a moderator pages
+        neither repeat nor skip one; else page ``page`` (clamped), the newest by default. A
+        page whose neighbours all went meanwhile is the newest."""
+        publication = self._store.publication
+        total = await publication.count(guild_id, "pending")
+        if anchor is not None:
+            way, article_id = anchor
+            items = await publication.pending_by_key(guild_id, article_id, way, limit=page_size)
+        else:
+            window = page_window(total, page, page_size)
+            items = await publication.pending(guild_id, limit=page_size, offset=window.offset)
+        if not items:
+            items = await publication.pending(guild_id, limit=page_size)
+        if not items:
+            return QueuePage([], 1, total, False, False)
+        newer = await publication.pending_newer(guild_id, items[0].article.id)
+        older = await publication.pending_by_key(guild_id, items[-1].article.id, "older", limit=1)
+        return QueuePage(items, newer + 1, total, newer > 0, bool(older))
 
     async def audit(
         self,

@@ -140,7 +140,7 @@ async def test_queue_buttons_publish_and_reject_in_place_with_audit(harness: Har
         "3. Pending story number 3",
         "4. Pending story number 2",
     ]
-    assert queue.embeds[-1]["footer"]["text"].endswith("8 pending · page 1 of 2")
+    assert queue.embeds[-1]["footer"]["text"].endswith("8 pending · 1-4 of them, newest first")
     buttons = [c for row in queue.message.components for c in row["components"]]
     publish_first = next(b for b in buttons if b.get("label") == "Publish 1")
 
@@ -148,7 +148,9 @@ async def test_queue_buttons_publish_and_reject_in_place_with_audit(harness: Har
     assert clicked.callback_type == 7
     assert clicked.message.content == "✅ Published “Pending story number 5”."
     assert clicked.message.embeds[0]["title"] == "1. Pending story number 4"
-    assert clicked.message.embeds[-1]["footer"]["text"].endswith("7 pending · page 1 of 2")
+    assert clicked.message.embeds[-1]["footer"]["text"].endswith(
+        "7 pending · 1-4 of them, newest first"
+    )
 
     reject = next(
         c
@@ -170,7 +172,9 @@ async def test_queue_buttons_publish_and_reject_in_place_with_audit(harness: Har
         if c.get("label") == "Next ▶"
     )
     page_two = await harness.double.click(rejected.message, next_page["custom_id"], moderator)
-    assert page_two.message.embeds[-1]["footer"]["text"].endswith("6 pending · page 2 of 2")
+    assert page_two.message.embeds[-1]["footer"]["text"].endswith(
+        "6 pending · 5-6 of them, newest first"
+    )
 
 
 async def test_queue_buttons_refuse_a_member_who_is_not_a_moderator(harness: Harness):
