@@ -34,7 +34,7 @@ from bot.errors import report_error
 from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
 from bot.ui.moderation import audit_embed, audit_span, queue_item_embed
-from bot.ui.pages import PageButton, nav_buttons, page_renderer, view_of
+from bot.ui.pages import PageButton, page_renderer, view_of
 from storage.models import GuildArticle
 from storage.publication import QueueWay
 
