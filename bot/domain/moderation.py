@@ -18,7 +18,15 @@ from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.paging import page_window
 from bot.domain.subscriptions import Clock, check_quality, utc_now
-from bot.domain.text import has_visible, query_terms, shown, shown_in_code, shown_title
+from bot.domain.text import (
+    clip,
+    has_visible,
+    headline,
+    query_terms,
+    shown,
+    shown_in_code,
+    shown_title,
+)
 from bot.domain.topic_names import either
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
@@ -26,6 +34,7 @@ from storage.publication import QueueWay, StateFilter
 from storage.topics import topic_key
 
 MAX_TOPICS_PER_ARTICLE = 10
+TITLE_CHOICES = 5  # titles a typed title is matched against, and at most named back
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +186,17 @@ def no_longer_waiting(item: GuildArticle) -> UserError:
     )
 
 
+def fold_title(title: str) -> str:
+    """A title as compared with one typed: its words, in any case."""
+    return " ".join(query_terms(headline(title), max_terms=1000))
+
+
+def titles_of(items: list[GuildArticle]) -> str:
+    """'“A” (`id`), “B” (`id`) or “C” (`id`)': articles offered back to a moderator."""
+    listed = [f"“{shown_title(item.article.title, 100)}” (`{item.article.id}`)" for item in items]
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
+
+
 def split_topics(text: str) -> list[str]:
     """Topics typed as a comma-separated list, blanks (and names that show nothing) dropped."""
     return [part.strip() for part in text.split(",") if has_visible(part)]
@@ -208,8 +228,11 @@ class ModerationService:
         settings = await self._store.guild_settings.get(guild_id)
         return settings.moderator_role_id is not None and settings.moderator_role_id in role_ids
 
-    async def article(self, guild_id: int, article_id: str) -> GuildArticle:
-        """The article as the guild sees it, or a UserError saying how to find one."""
+    async def article(
+        self, guild_id: int, article_id: str, among: StateFilter = "any"
+    ) -> GuildArticle:
+        """The article as the guild sees it, by id or by a title typed out (preferring those
+        ``among``), or a UserError saying how to find one."""
         if not article_id.strip():
             raise UserError(
                 "Start typing an article's title and pick one of the suggestions, or use `/queue`."
@@ -222,11 +245,56 @@ class ModerationService:
                 "own."
             )
         if found is None:
+            found = await self._by_title(guild_id, article_id, among)
+        if found is None:
             raise UserError(
                 f"No article with id `{shown_in_code(article_id, 20)}` here. Start typing a title "
                 "and pick one of the suggestions, or use `/queue`."
             )
         return found
+
+    async def _by_title(self, guild_id: int, typed: str, among: StateFilter) -> GuildArticle | None:
+        """The article whose title holds the words typed (sent without picking a suggestion):
+        the one title typed in full, or the one match, first among those ``among`` (what the
+        command acts on), then among all; several are a UserError naming them, none one
+        naming the titles sharing most words with what was typed. None when nothing shares a
+        word."""
+        terms = query_terms(typed)
+        if not terms:
+            return None
+        publication = self._store.publication
+        for state in (among, "any"):
+            matches = await publication.suggest(guild_id, terms, state, limit=TITLE_CHOICES)
+            exact = [m for m in matches if fold_title(m.article.title) == fold_title(typed)]
+            if len(exact) == 1 or len(matches) == 1:
+                return (exact or matches)[0]
+            if matches:
+                raise UserError(
+                    f"“{shown(clip(typed, 80))}” could be {titles_of(matches)}. Pick one from the "
+                    "suggestions, or give its id. Nothing changed."
+                )
+        closest = await self._closest_titles(guild_id, terms, among)
+        if not closest:
+            return None
+        raise UserError(
+            f"No article called “{shown(clip(typed, 80))}” here. Closest titles: "
+            f"{titles_of(closest)}. Pick one from the suggestions, or give its id."
+        )
+
+    async def _closest_titles(
+        self, guild_id: int, terms: list[str], among: StateFilter
+    ) -> list[GuildArticle]:
+        """The titles holding most of the words typed, one word at a time."""
+        shares: dict[str, int] = {}
+        found: dict[str, GuildArticle] = {}
+        for term in terms:
+            for match in await self._store.publication.suggest(
+                guild_id, [term], among, limit=TITLE_CHOICES
+            ):
+                shares[match.article.id] = shares.get(match.article.id, 0) + 1
+                found.setdefault(match.article.id, match)
+        ranked = sorted(found, key=lambda key: -shares[key])  # stable: search order on ties
+        return [found[key] for key in ranked[:3]]
 
     async def _coverage_only(self, article_id: str) -> bool:
         article = await self._store.articles.get(article_id)
@@ -245,13 +313,13 @@ class ModerationService:
         """Retract the article in this guild: what waits is cancelled; what went out is told
         (the posts can be deleted with ``remove_posts``; DMs stay). Retracted already, it is
         told only while posts of it are still up (``already``)."""
-        current = await self.article(guild_id, article_id)
+        current = await self.article(guild_id, article_id, "retractable")
         if current.state == "retracted":
             posts, _ = await self._sent(guild_id, current.article.id)
             if posts:
                 return Retraction(current, 0, posts, 0, already=True)
         decided, cancelled = await self._decide(
-            guild_id, actor_id, article_id, "retracted", "unpublish"
+            guild_id, actor_id, current.article.id, "retracted", "unpublish"
         )
         posts, messages = await self._sent(guild_id, decided.article.id)
         return Retraction(decided, cancelled, posts, messages)
@@ -362,7 +430,8 @@ class ModerationService:
         queued: bool = False,
     ) -> tuple[GuildArticle, int]:
         """The decision, with how many waiting deliveries a retraction cancelled."""
-        current = await self.article(guild_id, article_id)
+        among: StateFilter = "unpublished" if state == "published" else "retractable"
+        current = await self.article(guild_id, article_id, among)
         if queued and current.state != "pending":
             raise no_longer_waiting(current)
         if current.state == state:

@@ -291,3 +291,46 @@ async def test_article_add_refuses_a_link_that_hides_its_host(harness: Harness):
     for stored in ("https://evil.example/x", "https://local.example/news/a"):
         assert await harness.store.articles.get_by_url(stored) is None
     assert [e.action for e in await harness.store.audit.recent(harness.first.id)] == []
+
+
+async def test_publish_and_unpublish_take_a_title_typed_instead_of_picked(harness: Harness):
+    # A moderator types the headline (or some of its words) and sends without picking a
+    # suggestion: one article matches, it is the one; several, the reply names them; none,
+    # the closest titles.
+    article_id = await parcel_id(harness)
+    moderator = harness.first.moderator.id
+    title = "Data Breach at Parcel Firm Exposes 2 Million Delivery Addresses"
+    published = await harness.slash(harness.first, moderator, "publish", {"article": title})
+    assert published.content == f"Published “{title}” (`{article_id}`) here."
+    retracted = await harness.slash(
+        harness.first, moderator, "unpublish", {"article": "parcel firm breach"}
+    )
+    assert retracted.content.startswith(f"Retracted “{title}” (`{article_id}`)")
+
+    ferries = []
+    for n in (1, 2):
+        ferries.append(
+            await harness.add_article(
+                title=f"Ferry pilot {n} expands to the islands",
+                webUrl=f"https://harbour-times.example/ferries/{n}",
+                originalUrl=...,
+                related=[],
+                published=False,
+                publishedDateTime=f"2026-11-2{n}T10:00:00Z",
+            )
+        )
+    several = await harness.slash(harness.first, moderator, "publish", {"article": "ferry pilot"})
+    assert several.message.flags & EPHEMERAL
+    assert several.content == (
+        "“ferry pilot” could be “Ferry pilot 2 expands to the islands” "
+        f"(`{ferries[1].id}`) or “Ferry pilot 1 expands to the islands” (`{ferries[0].id}`). "
+        "Pick one from the suggestions, or give its id. Nothing changed."
+    )
+    none = await harness.slash(harness.first, moderator, "publish", {"article": "parcle firm"})
+    assert none.content == (
+        "No article called “parcle firm” here. Closest titles: "
+        f"“{title}” (`{article_id}`). Pick one from the suggestions, or give its id."
+    )
+    for ferry in ferries:
+        state = await harness.store.publication.get(harness.first.id, ferry.id)
+        assert state is not None and state.state == "pending"
