@@ -535,6 +535,7 @@ class Moderation(commands.Cog):
         excerpt="A sentence or two about it (optional)",
         quality="0-100 (default 50)",
         publish="Publish it here at once (default no)",
+        new_topic="Start a topic spelt close to one this server has (default no: asks)",
     )
     @moderator_only()
     async def article_add(
@@ -546,6 +547,7 @@ class Moderation(commands.Cog):
         excerpt: app_commands.Range[str, 0, 2000] = "",
         quality: app_commands.Range[int, 0, 100] = 50,
         publish: bool = False,
+        new_topic: bool = False,
     ) -> None:
         """StoreApi an article for this server only, optionally publishing it."""
         added = await self.moderation.add_article(
@@ -557,6 +559,7 @@ class Moderation(commands.Cog):
             excerpt=excerpt,
             quality=quality,
             publish=publish,
+            new_topic=new_topic,
         )
         state = "and published it" if added.state == "published" else "to the queue"
         await interaction.response.send_message(

@@ -17,7 +17,7 @@ from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.paging import page_window
-from bot.domain.subscriptions import Clock, check_quality, utc_now
+from bot.domain.subscriptions import Clock, GuildTopics, check_quality, utc_now
 from bot.domain.text import (
     clip,
     has_visible,
@@ -27,7 +27,7 @@ from bot.domain.text import (
     shown_in_code,
     shown_title,
 )
-from bot.domain.topic_names import either
+from bot.domain.topic_names import did_you_mean, either
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
 from storage.publication import QueueWay, StateFilter
@@ -195,6 +195,17 @@ def titles_of(items: list[GuildArticle]) -> str:
     """'“A” (`id`), “B” (`id`) or “C” (`id`)': articles offered back to a moderator."""
     listed = [f"“{shown_title(item.article.title, 100)}” (`{item.article.id}`)" for item in items]
     return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
+
+
+async def refuse_a_twin(topics: GuildTopics, name: str) -> None:
+    """A UserError when a new topic ``name`` is spelt close to topics the guild knows."""
+    near = await topics.near(name)
+    if near:
+        raise UserError(
+            f"`topics`: there is no topic called “{shown(name)}” here. {did_you_mean(near)} "
+            "Type it as it is written, or set `new_topic` to True to start a topic of that "
+            "name. Nothing was added."
+        )
 
 
 def split_topics(text: str) -> list[str]:
@@ -550,8 +561,11 @@ class ModerationService:
         excerpt: str = "",
         quality: int = 50,
         publish: bool = False,
+        new_topic: bool = False,
     ) -> GuildArticle:
-        """Add an article for this guild only; publish it here at once if asked."""
+        """Add an article for this guild only; publish it here at once if asked. A topic
+        spelt close to one the guild knows (``climte`` for Climate) is refused, asking which
+        was meant, unless ``new_topic`` says a new topic is wanted."""
         check_quality(quality, "quality")
         if not has_visible(title):
             raise UserError("`title`: type the article's headline.")
@@ -564,7 +578,7 @@ class ModerationService:
             canonical = canonical_url(url)
         except InvalidUrlError as error:
             raise UserError(f"`url`: {error}. Paste a full https:// link.") from None
-        topic_names = await self._known_topic_names(guild_id, topic_names)
+        topic_names = await self._known_topic_names(guild_id, topic_names, new_topic)
         existing = await self._store.articles.get_by_url(canonical)
         if existing is not None and existing.coverage_only:
             raise UserError(
@@ -603,20 +617,26 @@ class ModerationService:
             return await self.publish(guild_id, actor_id, stored.article.id)
         return stored
 
-    async def _known_topic_names(self, guild_id: int, names: list[str]) -> list[str]:
+    async def _known_topic_names(
+        self, guild_id: int, names: list[str], new_topic: bool
+    ) -> list[str]:
         """Each typed topic as the topic the guild already knows by that name, else by the
         name folded alike ('quebec' for Québec), so that the article reaches the feeds and
-        members following it rather than starting a twin topic; a new name as typed; a name
-        several topics fold as is a UserError asking which."""
+        members following it rather than starting a twin topic; a new name as typed, unless
+        it is spelt close to known ones and ``new_topic`` is not given (a UserError naming
+        them); a name several topics fold as is a UserError asking which."""
         resolved: dict[str, str] = {}
+        topics = GuildTopics(self._store, guild_id)
         for name in names:
-            if await self._store.topics.offered(guild_id, name) is None:
-                alike = await self._store.topics.offered_alike(guild_id, name)
+            if await topics.exact(name) is None:
+                alike = await topics.alike(name)
                 if len(alike) > 1:
                     raise UserError(
                         f"`topics`: “{shown(name)}” could be "
                         f"{either(t.name for t in alike)}. Type the one you mean as it is written."
                     )
+                if not alike and not new_topic:
+                    await refuse_a_twin(topics, name)
                 name = alike[0].name if alike else name
             resolved.setdefault(topic_key(name), name)
         return list(resolved.values())

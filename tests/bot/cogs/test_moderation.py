@@ -334,3 +334,36 @@ async def test_publish_and_unpublish_take_a_title_typed_instead_of_picked(harnes
     for ferry in ferries:
         state = await harness.store.publication.get(harness.first.id, ferry.id)
         assert state is not None and state.state == "pending"
+
+
+async def test_article_add_with_a_topic_spelt_close_to_one_asks_before_starting_a_twin(
+    harness: Harness,
+):
+    # `privcy` where Privacy exists would start a twin topic that Privacy's followers and
+    # feeds never see: the moderator is asked, and a new topic takes `new_topic`.
+    moderator = harness.first.moderator.id
+    fields = {"url": "https://local.example/news/cookies", "title": "Cookie banners go"}
+    refused = await harness.slash(
+        harness.first, moderator, "article add", {**fields, "topics": "Community, privcy"}
+    )
+    assert refused.message.flags & EPHEMERAL
+    assert refused.content == (
+        "`topics`: there is no topic called “privcy” here. Did you mean Privacy? Type it as it "
+        "is written, or set `new_topic` to True to start a topic of that name. Nothing was added."
+    )
+    assert await harness.store.articles.get_by_url(fields["url"]) is None
+
+    meant = await harness.slash(
+        harness.first, moderator, "article add", {**fields, "topics": "Community, Privacy"}
+    )
+    assert meant.content.endswith("to the queue.")
+    article = await harness.store.articles.get_by_url(fields["url"])
+    assert article is not None and article.topics == ("Community", "Privacy")
+
+    twin = {"url": "https://local.example/news/privcy", "title": "The Privcy app"}
+    started = await harness.slash(
+        harness.first, moderator, "article add", {**twin, "topics": "privcy", "new_topic": True}
+    )
+    assert started.content.endswith("to the queue.")
+    article = await harness.store.articles.get_by_url(twin["url"])
+    assert article is not None and article.topics == ("privcy",)
