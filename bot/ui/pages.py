@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ LINES_PER_PAGE = 20
 # An embed's description may hold 4,096 characters; every embed of a message 6,000 together
 # (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 PAGE_CHARACTERS = 4000
+# Discord forgets a press not answered within 3 seconds ("This interaction failed"); a page
+# not rendered by then (a loaded machine, a busy store) is acknowledged first, shown when ready.
+ANSWER_WITHIN_S = 2.0
 
 Render = Callable[
     [discord.Interaction[Any], int], Awaitable[tuple[list[discord.Embed], discord.ui.View]]
@@ -108,10 +112,26 @@ class PageButton(
             await send_private(interaction, stale_reply(f"tb:page:{self.kind}:"))
             return
         try:
-            embeds, view = await render(interaction, self.page)
-            await interaction.response.edit_message(content=None, embeds=embeds, view=view)
+            embeds, view = await _rendered_in_time(interaction, render(interaction, self.page))
+            if interaction.response.is_done():
+                await interaction.edit_original_response(content=None, embeds=embeds, view=view)
+            else:
+                await interaction.response.edit_message(content=None, embeds=embeds, view=view)
         except Exception as error:
             await report_error(interaction, error, f"page button {self.kind}")
+
+
+async def _rendered_in_time(
+    interaction: discord.Interaction[Any],
+    rendering: Awaitable[tuple[list[discord.Embed], discord.ui.View]],
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """The page ``rendering`` makes; the press acknowledged (the message to be updated) if it
+    takes longer than ``ANSWER_WITHIN_S``."""
+    page = asyncio.ensure_future(rendering)
+    done, _ = await asyncio.wait({page}, timeout=ANSWER_WITHIN_S)
+    if not done:
+        await interaction.response.defer()
+    return await page
 
 
 def topics_page(topics: list[Topic], page: int, pages: int, total: int) -> discord.Embed:
