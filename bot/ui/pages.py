@@ -112,7 +112,7 @@ class PageButton(
             await send_private(interaction, stale_reply(f"tb:page:{self.kind}:"))
             return
         try:
-            embeds, view = await _rendered_in_time(interaction, render(interaction, self.page))
+            embeds, view = await rendered_in_time(interaction, render(interaction, self.page))
             if interaction.response.is_done():
                 await interaction.edit_original_response(content=None, embeds=embeds, view=view)
             else:
@@ -121,7 +121,7 @@ class PageButton(
             await report_error(interaction, error, f"page button {self.kind}")
 
 
-async def _rendered_in_time(
+async def rendered_in_time(
     interaction: discord.Interaction[Any],
     rendering: Awaitable[tuple[list[discord.Embed], discord.ui.View]],
 ) -> tuple[list[discord.Embed], discord.ui.View]:
