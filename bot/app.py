@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pkgutil
+import re
 from typing import Any
 
 import discord
@@ -16,7 +17,7 @@ from bot.domain.delivery import DeliveryPlanner
 from bot.domain.retention import Housekeeper
 from bot.domain.stories import story_window
 from bot.domain.subscriptions import Clock, utc_now
-from bot.errors import TopicTree
+from bot.errors import TopicTree, send_private
 from bot.jobs import (
     HOUSEKEEPING_SECONDS,
     digest_job,
@@ -35,6 +36,7 @@ from bot.sending.sender import DiscordSender
 from bot.sharding import IdentifyPacer, IdentifySlots, ShardPlan
 from bot.sync import sync_commands
 from bot.ui.alerts import UnsubscribeButton
+from bot.ui.stale import readable, stale_reply
 from bot.wiring import ServiceBot, Services, build_services, intents
 from storage.api import StoreApi, shares_the_outbox
 from storage.lease import SoleProcessLease, WorkerLease
@@ -94,6 +96,7 @@ class TopicBot(ServiceBot):
         self.alone_on_store = alone_on_store
         self.metrics = metrics
         self.services = services or build_services(store, settings, clock)
+        self.button_templates: list[re.Pattern[str]] = []
         self.planner = DeliveryPlanner(
             store,
             settings.delivery,
@@ -279,6 +282,22 @@ class TopicBot(ServiceBot):
             limits = await self.fetch_session_start_limits()
             self._max_concurrency = limits.max_concurrency
         return self._max_concurrency
+
+    def add_dynamic_items(self, *items: type[discord.ui.DynamicItem[Any]]) -> None:
+        """Register buttons that work after a restart, keeping their templates so that a
+        press no template reads can be answered (``on_interaction``)."""
+        super().add_dynamic_items(*items)
+        self.button_templates.extend(item.__discord_ui_compiled_template__ for item in items)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Answer privately a button press none of this version's buttons reads (a message
+        of an older or newer version, a crafted id), which would otherwise go unanswered."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if not readable(custom_id, self.button_templates):
+            await send_private(interaction, stale_reply(custom_id))
 
     async def on_ready(self) -> None:
         """Say who we are once connected; run the jobs that were waiting for the gateway."""

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from storage.outbox.replans import Passing, Replan, ReplanKind
     from storage.outbox.rows import Delivery, TargetKind
     from storage.prepare import PreparedFile
-    from storage.publication import StateFilter
+    from storage.publication import QueueWay, StateFilter
     from storage.related import CandidateQuery, Search, SearchTerm, StoryCoverage, Weights
     from storage.subscriptions import SubscriptionSaved
 
@@ -177,6 +177,12 @@ class PublicationApi(Protocol):
     async def pending(
         self, guild_id: int, *, limit: int, offset: int = 0
     ) -> list[GuildArticle]: ...
+
+    async def pending_by_key(
+        self, guild_id: int, anchor_id: str, way: QueueWay, *, limit: int
+    ) -> list[GuildArticle]: ...
+
+    async def pending_newer(self, guild_id: int, anchor_id: str) -> int: ...
 
     async def count(self, guild_id: int, state: StateFilter) -> int: ...
 

@@ -27,6 +27,7 @@ from storage.visibility import guild_state, members_see, not_another_guilds
 SUGGEST_POOL = 400
 
 StateFilter = Literal["published", "pending", "unpublished", "retractable", "any"]
+QueueWay = Literal["at", "older", "newer"]
 
 DECIDE = (
     "INSERT INTO guild_publication (guild_id, article_pk, state, decided_by, decided_at) "
@@ -88,6 +89,9 @@ def guild_view(guild: str = ":guild") -> GuildView:
 
 
 _VIEW = guild_view()
+
+# The queue's order key of the article named by the parameter ``anchor``.
+_ANCHOR_KEY = "SELECT k.published_at, k.pk FROM articles k WHERE k.id = :anchor"
 _STATES: dict[str, ArticleState] = {s: s for s in ("published", "pending", "retracted")}
 
 
@@ -151,6 +155,32 @@ class PublicationRepository:
     async def pending(self, guild_id: int, *, limit: int, offset: int = 0) -> list[GuildArticle]:
         """Articles waiting for the guild's decision, newest first."""
         return await self.listing(guild_id, "pending", limit=limit, offset=offset)
+
+    async def pending_by_key(
+        self, guild_id: int, anchor_id: str, way: QueueWay, *, limit: int
+    ) -> list[GuildArticle]:
+        """Waiting articles, newest first, placed by article ``anchor_id``'s key (publish time,
+        then storage order, as the queue sorts): from it on (``at``, it included while it
+        waits), just older (``older``), or the ``limit`` just newer (``newer``). None when
+        the anchor is no longer stored."""
+        compare = {"at": "<=", "older": "<", "newer": ">"}[way]
+        order = "ASC" if way == "newer" else "DESC"
+        rows = await self._db.fetch_all(
+            self._select + f"WHERE {_VIEW.listed} AND {_VIEW.filters['pending']} "
+            f"AND (a.published_at, a.pk) {compare} ({_ANCHOR_KEY}) "
+            f"ORDER BY a.published_at {order}, a.pk {order} LIMIT :limit",
+            {"guild": guild_id, "anchor": anchor_id.strip().lower(), "limit": limit},
+        )
+        items = [guild_article(self._articles, row) for row in rows]
+        return items[::-1] if way == "newer" else items
+
+    async def pending_newer(self, guild_id: int, anchor_id: str) -> int:
+        """How many waiting articles come before article ``anchor_id`` in the queue."""
+        sql = (
+            f"SELECT count(*) FROM articles a WHERE {_VIEW.listed} AND {_VIEW.filters['pending']} "
+            f"AND (a.published_at, a.pk) > ({_ANCHOR_KEY})"
+        )
+        return int(await self._db.scalar(sql, {"guild": guild_id, "anchor": anchor_id}))
 
     async def count(self, guild_id: int, state: StateFilter) -> int:
         """How many visible articles are in this state for the guild."""

@@ -25,6 +25,7 @@ from bot.domain.moderation import (
     PostOutcome,
     PostRemoval,
     PostsBeingDeleted,
+    QueuePage,
     Removal,
     Retraction,
 )
@@ -33,8 +34,9 @@ from bot.errors import report_error
 from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
 from bot.ui.moderation import audit_embed, audit_span, queue_item_embed
-from bot.ui.pages import PageButton, nav_buttons, page_renderer, view_of
+from bot.ui.pages import PageButton, page_renderer, rendered_in_time, view_of
 from storage.models import GuildArticle
+from storage.publication import QueueWay
 
 # A post's DELETE waits this long for Discord (its rate limits included), well within the
 # claim a press holds on the post (bot.domain.moderation.REMOVAL_LEASE).
@@ -45,23 +47,29 @@ AUDIT_PAGE_SIZE = 10
 
 class QueueDecision(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"tb:queue:(?P<action>publish|reject):(?P<article>[a-z0-9]{1,40}):(?P<page>\d{1,6})",
+    template=(
+        r"tb:queue:(?P<action>publish|reject):(?P<article>[a-z0-9]{1,40}):"
+        r"(?:(?P<page>\d{1,6})|@(?P<anchor>[a-z0-9]{1,40}))"
+    ),
 ):
-    """Publish or Reject one queued article; the queue message is updated in place."""
+    """Publish or Reject one queued article; the queue message is updated in place, showing
+    the page again from its first article (``anchor``; messages sent before pages were keyed
+    name a page number instead)."""
 
-    def __init__(self, action: str, article_id: str, page: int, *, index: int = 0) -> None:
+    def __init__(self, action: str, article_id: str, place: int | str, *, index: int = 0) -> None:
         publish = action == "publish"
+        where = place if isinstance(place, int) else f"@{place}"
         super().__init__(
             discord.ui.Button(
                 label=f"{'Publish' if publish else 'Reject'} {index}".strip(),
                 style=discord.ButtonStyle.success if publish else discord.ButtonStyle.danger,
-                custom_id=f"tb:queue:{action}:{article_id}:{page}",
+                custom_id=f"tb:queue:{action}:{article_id}:{where}",
                 row=index - 1 if index else None,
             )
         )
         self.action = action
         self.article_id = article_id
-        self.page = page
+        self.place = place
 
     @classmethod
     async def from_custom_id(
@@ -71,7 +79,8 @@ class QueueDecision(
         match: re.Match[str],
     ) -> QueueDecision:
         """Rebuild the button from its custom id."""
-        return cls(match["action"], match["article"], int(match["page"]))
+        place = match["anchor"] if match["anchor"] else int(match["page"])
+        return cls(match["action"], match["article"], place)
 
     async def callback(  # type: ignore[override]  # registered on a TopicBot only
         self, interaction: discord.Interaction[TopicBot]
@@ -95,7 +104,10 @@ class QueueDecision(
             except UserError as refused:
                 # decided meanwhile (or gone): say so on the page, shown afresh
                 note = clip(refused.message, 2000)
-            embeds, view = await render_queue_page(interaction, self.page)
+            if isinstance(self.place, int):
+                embeds, view = await queue_page(interaction, page=self.place)
+            else:
+                embeds, view = await queue_page(interaction, anchor=("at", self.place))
             await interaction.response.edit_message(content=note, embeds=embeds, view=view)
         except Exception as error:
             await report_error(interaction, error, f"queue {self.action}")
@@ -260,40 +272,120 @@ def removal_note(guild_id: int, removal: Removal) -> str:
     return fit_lines(lines, 2000, "…and {n} more posts")[0]
 
 
+class QueuePageButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"tb:queue:(?P<way>older|newer):(?P<article>[a-z0-9]{1,40})",
+):
+    """Next (the articles just older than the last shown) or Previous (just newer than the
+    first shown) in /queue, keyed by that article, so a decision or an arrival between
+    presses makes no page skip or repeat an item."""
+
+    def __init__(self, way: QueueWay, article_id: str, *, label: str, disabled: bool) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label,
+                custom_id=f"tb:queue:{way}:{article_id}",
+                disabled=disabled,
+                row=4,
+                style=discord.ButtonStyle.secondary,
+            )
+        )
+        self.way: QueueWay = way
+        self.article_id = article_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> QueuePageButton:
+        """Rebuild the button from its custom id."""
+        way: QueueWay = "older" if match["way"] == "older" else "newer"
+        return cls(way, match["article"], label="", disabled=False)
+
+    async def callback(  # type: ignore[override]  # registered on a TopicBot only
+        self, interaction: discord.Interaction[TopicBot]
+    ) -> None:
+        """Show the page asked for in place (acknowledged first when slow to render, as
+        every page button)."""
+        try:
+            embeds, view = await rendered_in_time(
+                interaction, queue_page(interaction, anchor=(self.way, self.article_id))
+            )
+            if interaction.response.is_done():
+                await interaction.edit_original_response(content=None, embeds=embeds, view=view)
+            else:
+                await interaction.response.edit_message(content=None, embeds=embeds, view=view)
+        except Exception as error:
+            await report_error(interaction, error, f"queue {self.way}")
+
+
 @page_renderer("queue")
 async def render_queue_page(
     interaction: discord.Interaction[TopicBot], page: int
 ) -> tuple[list[discord.Embed], discord.ui.View]:
-    """One page of the review queue, with a Publish and a Reject button per article."""
+    """Page ``page`` of the queue by position: the buttons of messages sent before pages were
+    keyed by article."""
+    return await queue_page(interaction, page=page)
+
+
+async def queue_page(
+    interaction: discord.Interaction[TopicBot],
+    *,
+    page: int = 1,
+    anchor: tuple[QueueWay, str] | None = None,
+) -> tuple[list[discord.Embed], discord.ui.View]:
+    """One page of the review queue, with a Publish and a Reject button per article and
+    Previous / Next keyed by the articles shown (``ModerationService.queue``)."""
     if not await member_is_moderator(interaction):
         raise app_commands.CheckFailure(NOT_A_MODERATOR)
+    guild_id = guild_id_of(interaction)
     listing = await interaction.client.services.moderation.queue(
-        guild_id_of(interaction), page, page_size=QUEUE_PAGE_SIZE
+        guild_id, page_size=QUEUE_PAGE_SIZE, page=page, anchor=anchor
     )
-    bar = await interaction.client.services.guild_settings.min_quality(guild_id_of(interaction))
+    bar = await interaction.client.services.guild_settings.min_quality(guild_id)
     view = discord.ui.View(timeout=None)
     embeds = []
+    top = listing.items[0].article.id if listing.items else ""
     for index, item in enumerate(listing.items, start=1):
         embeds.append(queue_item_embed(index, item, bar))
         for action in ("publish", "reject"):
-            view.add_item(QueueDecision(action, item.article.id, listing.number, index=index))
+            view.add_item(QueueDecision(action, item.article.id, top, index=index))
     if not embeds:
         embeds.append(
             discord.Embed(
                 title="Review queue", description="Nothing is waiting. 🎉", colour=BRAND_COLOUR
             )
         )
-    if listing.pages > 1:
-        for button in nav_buttons("queue", listing.number, listing.pages, row=4):
+    if listing.newer or listing.older:
+        for button in queue_buttons(listing):
             view.add_item(button)
+    span = f"{queue_span(listing)} of them, newest first" if listing.items else ""
     embeds[-1].set_footer(
         text=clip(
             f"{embeds[-1].footer.text + ' · ' if embeds[-1].footer.text else ''}"
-            f"{listing.total} pending · page {listing.number} of {listing.pages}",
+            f"{listing.total} pending{' · ' + span if span else ''}",
             300,
         )
     )
     return embeds, view
+
+
+def queue_span(listing: QueuePage) -> str:
+    """Where the page's items are among all waiting, newest first: '5-8'."""
+    return f"{listing.first}-{listing.first + len(listing.items) - 1}"
+
+
+def queue_buttons(listing: QueuePage) -> list[discord.ui.Button[Any]]:
+    """Previous (the items just newer than the first shown), where the page is among all,
+    Next (those just older than the last shown)."""
+    first, last = listing.items[0].article.id, listing.items[-1].article.id
+    return [
+        QueuePageButton("newer", first, label="◀ Previous", disabled=not listing.newer).item,
+        discord.ui.Button(label=f"{queue_span(listing)} / {listing.total}", disabled=True, row=4),
+        QueuePageButton("older", last, label="Next ▶", disabled=not listing.older).item,
+    ]
 
 
 async def audit_page(
@@ -431,7 +523,7 @@ class Moderation(commands.Cog):
     @moderator_only()
     async def queue(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Pending articles, newest first, with Publish and Reject buttons."""
-        embeds, view = await render_queue_page(interaction, 1)
+        embeds, view = await queue_page(interaction)
         await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
 
     @app_commands.command(name="audit", description="Who did what here: the moderators' log")
@@ -449,6 +541,7 @@ class Moderation(commands.Cog):
         excerpt="A sentence or two about it (optional)",
         quality="0-100 (default 50)",
         publish="Publish it here at once (default no)",
+        new_topic="Start a topic spelt close to one this server has (default no: asks)",
     )
     @moderator_only()
     async def article_add(
@@ -460,6 +553,7 @@ class Moderation(commands.Cog):
         excerpt: app_commands.Range[str, 0, 2000] = "",
         quality: app_commands.Range[int, 0, 100] = 50,
         publish: bool = False,
+        new_topic: bool = False,
     ) -> None:
         """StoreApi an article for this server only, optionally publishing it."""
         added = await self.moderation.add_article(
@@ -471,6 +565,7 @@ class Moderation(commands.Cog):
             excerpt=excerpt,
             quality=quality,
             publish=publish,
+            new_topic=new_topic,
         )
         state = "and published it" if added.state == "published" else "to the queue"
         await interaction.response.send_message(
@@ -482,5 +577,5 @@ class Moderation(commands.Cog):
 
 async def setup(bot: TopicBot) -> None:
     """Load the moderators' commands and their restart-proof buttons."""
-    bot.add_dynamic_items(QueueDecision, DeletePosts)
+    bot.add_dynamic_items(QueueDecision, QueuePageButton, DeletePosts)
     await bot.add_cog(Moderation(bot))

@@ -17,25 +17,36 @@ from bot.articles.article_file import ArticleFileError, draft_from_fields
 from bot.articles.urls import InvalidUrlError, canonical_url
 from bot.domain.errors import UserError
 from bot.domain.paging import page_window
-from bot.domain.subscriptions import Clock, check_quality, utc_now
-from bot.domain.text import has_visible, query_terms, shown, shown_in_code, shown_title
-from bot.domain.topic_names import either
+from bot.domain.subscriptions import Clock, GuildTopics, check_quality, utc_now
+from bot.domain.text import (
+    clip,
+    has_visible,
+    headline,
+    query_terms,
+    shown,
+    shown_in_code,
+    shown_title,
+)
+from bot.domain.topic_names import did_you_mean, either
 from storage.api import StoreApi
 from storage.models import Article, AuditEntry, GuildArticle, PublicationState
-from storage.publication import StateFilter
+from storage.publication import QueueWay, StateFilter
 from storage.topics import topic_key
 
 MAX_TOPICS_PER_ARTICLE = 10
+TITLE_CHOICES = 5  # titles a typed title is matched against, and at most named back
 
 
 @dataclass(frozen=True, slots=True)
-class Page:
-    """One page of a listing."""
+class QueuePage:
+    """One page of the review queue: its items, where the first is among all waiting (from
+    1), how many wait, and whether newer or older items remain."""
 
     items: list[GuildArticle]
-    number: int  # from 1
-    pages: int
+    first: int
     total: int
+    newer: bool
+    older: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +186,28 @@ def no_longer_waiting(item: GuildArticle) -> UserError:
     )
 
 
+def fold_title(title: str) -> str:
+    """A title as compared with one typed: its words, in any case."""
+    return " ".join(query_terms(headline(title), max_terms=1000))
+
+
+def titles_of(items: list[GuildArticle]) -> str:
+    """'“A” (`id`), “B” (`id`) or “C” (`id`)': articles offered back to a moderator."""
+    listed = [f"“{shown_title(item.article.title, 100)}” (`{item.article.id}`)" for item in items]
+    return listed[0] if len(listed) == 1 else f"{', '.join(listed[:-1])} or {listed[-1]}"
+
+
+async def refuse_a_twin(topics: GuildTopics, name: str) -> None:
+    """A UserError when a new topic ``name`` is spelt close to topics the guild knows."""
+    near = await topics.near(name)
+    if near:
+        raise UserError(
+            f"`topics`: there is no topic called “{shown(name)}” here. {did_you_mean(near)} "
+            "Type it as it is written, or set `new_topic` to True to start a topic of that "
+            "name. Nothing was added."
+        )
+
+
 def split_topics(text: str) -> list[str]:
     """Topics typed as a comma-separated list, blanks (and names that show nothing) dropped."""
     return [part.strip() for part in text.split(",") if has_visible(part)]
@@ -206,8 +239,11 @@ class ModerationService:
         settings = await self._store.guild_settings.get(guild_id)
         return settings.moderator_role_id is not None and settings.moderator_role_id in role_ids
 
-    async def article(self, guild_id: int, article_id: str) -> GuildArticle:
-        """The article as the guild sees it, or a UserError saying how to find one."""
+    async def article(
+        self, guild_id: int, article_id: str, among: StateFilter = "any"
+    ) -> GuildArticle:
+        """The article as the guild sees it, by id or by a title typed out (preferring those
+        ``among``), or a UserError saying how to find one."""
         if not article_id.strip():
             raise UserError(
                 "Start typing an article's title and pick one of the suggestions, or use `/queue`."
@@ -220,11 +256,56 @@ class ModerationService:
                 "own."
             )
         if found is None:
+            found = await self._by_title(guild_id, article_id, among)
+        if found is None:
             raise UserError(
                 f"No article with id `{shown_in_code(article_id, 20)}` here. Start typing a title "
                 "and pick one of the suggestions, or use `/queue`."
             )
         return found
+
+    async def _by_title(self, guild_id: int, typed: str, among: StateFilter) -> GuildArticle | None:
+        """The article whose title holds the words typed (sent without picking a suggestion):
+        the one title typed in full, or the one match, first among those ``among`` (what the
+        command acts on), then among all; several are a UserError naming them, none one
+        naming the titles sharing most words with what was typed. None when nothing shares a
+        word."""
+        terms = query_terms(typed)
+        if not terms:
+            return None
+        publication = self._store.publication
+        for state in (among, "any"):
+            matches = await publication.suggest(guild_id, terms, state, limit=TITLE_CHOICES)
+            exact = [m for m in matches if fold_title(m.article.title) == fold_title(typed)]
+            if len(exact) == 1 or len(matches) == 1:
+                return (exact or matches)[0]
+            if matches:
+                raise UserError(
+                    f"“{shown(clip(typed, 80))}” could be {titles_of(matches)}. Pick one from the "
+                    "suggestions, or give its id. Nothing changed."
+                )
+        closest = await self._closest_titles(guild_id, terms, among)
+        if not closest:
+            return None
+        raise UserError(
+            f"No article called “{shown(clip(typed, 80))}” here. Closest titles: "
+            f"{titles_of(closest)}. Pick one from the suggestions, or give its id."
+        )
+
+    async def _closest_titles(
+        self, guild_id: int, terms: list[str], among: StateFilter
+    ) -> list[GuildArticle]:
+        """The titles holding most of the words typed, one word at a time."""
+        shares: dict[str, int] = {}
+        found: dict[str, GuildArticle] = {}
+        for term in terms:
+            for match in await self._store.publication.suggest(
+                guild_id, [term], among, limit=TITLE_CHOICES
+            ):
+                shares[match.article.id] = shares.get(match.article.id, 0) + 1
+                found.setdefault(match.article.id, match)
+        ranked = sorted(found, key=lambda key: -shares[key])  # stable: search order on ties
+        return [found[key] for key in ranked[:3]]
 
     async def _coverage_only(self, article_id: str) -> bool:
         article = await self._store.articles.get(article_id)
@@ -243,13 +324,13 @@ class ModerationService:
         """Retract the article in this guild: what waits is cancelled; what went out is told
         (the posts can be deleted with ``remove_posts``; DMs stay). Retracted already, it is
         told only while posts of it are still up (``already``)."""
-        current = await self.article(guild_id, article_id)
+        current = await self.article(guild_id, article_id, "retractable")
         if current.state == "retracted":
             posts, _ = await self._sent(guild_id, current.article.id)
             if posts:
                 return Retraction(current, 0, posts, 0, already=True)
         decided, cancelled = await self._decide(
-            guild_id, actor_id, article_id, "retracted", "unpublish"
+            guild_id, actor_id, current.article.id, "retracted", "unpublish"
         )
         posts, messages = await self._sent(guild_id, decided.article.id)
         return Retraction(decided, cancelled, posts, messages)
@@ -360,7 +441,8 @@ class ModerationService:
         queued: bool = False,
     ) -> tuple[GuildArticle, int]:
         """The decision, with how many waiting deliveries a retraction cancelled."""
-        current = await self.article(guild_id, article_id)
+        among: StateFilter = "unpublished" if state == "published" else "retractable"
+        current = await self.article(guild_id, article_id, among)
         if queued and current.state != "pending":
             raise no_longer_waiting(current)
         if current.state == state:
@@ -402,14 +484,34 @@ class ModerationService:
             )
         return GuildArticle(current.article, state), cancelled
 
-    async def queue(self, guild_id: int, page: int, *, page_size: int) -> Page:
-        """Pending articles, newest first, one page (clamped to the pages there are)."""
-        total = await self._store.publication.count(guild_id, "pending")
-        window = page_window(total, page, page_size)
-        items = await self._store.publication.pending(
-            guild_id, limit=page_size, offset=window.offset
-        )
-        return Page(items, window.number, window.pages, total)
+    async def queue(
+        self,
+        guild_id: int,
+        *,
+        page_size: int,
+        page: int = 1,
+        anchor: tuple[QueueWay, str] | None = None,
+    ) -> QueuePage:
+        """Pending articles, newest first, one page: placed by ``anchor``, a way and an
+        article (``at`` it, its page again after a decision; just ``older`` than it, Next;
+        just ``newer``, Previous), so that items decided or arriving while a moderator pages
+        neither repeat nor skip one; else page ``page`` (clamped), the newest by default. A
+        page whose neighbours all went meanwhile is the newest."""
+        publication = self._store.publication
+        total = await publication.count(guild_id, "pending")
+        if anchor is not None:
+            way, article_id = anchor
+            items = await publication.pending_by_key(guild_id, article_id, way, limit=page_size)
+        else:
+            window = page_window(total, page, page_size)
+            items = await publication.pending(guild_id, limit=page_size, offset=window.offset)
+        if not items:
+            items = await publication.pending(guild_id, limit=page_size)
+        if not items:
+            return QueuePage([], 1, total, False, False)
+        newer = await publication.pending_newer(guild_id, items[0].article.id)
+        older = await publication.pending_by_key(guild_id, items[-1].article.id, "older", limit=1)
+        return QueuePage(items, newer + 1, total, newer > 0, bool(older))
 
     async def audit(
         self,
@@ -459,8 +561,11 @@ class ModerationService:
         excerpt: str = "",
         quality: int = 50,
         publish: bool = False,
+        new_topic: bool = False,
     ) -> GuildArticle:
-        """Add an article for this guild only; publish it here at once if asked."""
+        """Add an article for this guild only; publish it here at once if asked. A topic
+        spelt close to one the guild knows (``climte`` for Climate) is refused, asking which
+        was meant, unless ``new_topic`` says a new topic is wanted."""
         check_quality(quality, "quality")
         if not has_visible(title):
             raise UserError("`title`: type the article's headline.")
@@ -473,7 +578,7 @@ class ModerationService:
             canonical = canonical_url(url)
         except InvalidUrlError as error:
             raise UserError(f"`url`: {error}. Paste a full https:// link.") from None
-        topic_names = await self._known_topic_names(guild_id, topic_names)
+        topic_names = await self._known_topic_names(guild_id, topic_names, new_topic)
         existing = await self._store.articles.get_by_url(canonical)
         if existing is not None and existing.coverage_only:
             raise UserError(
@@ -512,20 +617,26 @@ class ModerationService:
             return await self.publish(guild_id, actor_id, stored.article.id)
         return stored
 
-    async def _known_topic_names(self, guild_id: int, names: list[str]) -> list[str]:
+    async def _known_topic_names(
+        self, guild_id: int, names: list[str], new_topic: bool
+    ) -> list[str]:
         """Each typed topic as the topic the guild already knows by that name, else by the
         name folded alike ('quebec' for Québec), so that the article reaches the feeds and
-        members following it rather than starting a twin topic; a new name as typed; a name
-        several topics fold as is a UserError asking which."""
+        members following it rather than starting a twin topic; a new name as typed, unless
+        it is spelt close to known ones and ``new_topic`` is not given (a UserError naming
+        them); a name several topics fold as is a UserError asking which."""
         resolved: dict[str, str] = {}
+        topics = GuildTopics(self._store, guild_id)
         for name in names:
-            if await self._store.topics.offered(guild_id, name) is None:
-                alike = await self._store.topics.offered_alike(guild_id, name)
+            if await topics.exact(name) is None:
+                alike = await topics.alike(name)
                 if len(alike) > 1:
                     raise UserError(
                         f"`topics`: “{shown(name)}” could be "
                         f"{either(t.name for t in alike)}. Type the one you mean as it is written."
                     )
+                if not alike and not new_topic:
+                    await refuse_a_twin(topics, name)
                 name = alike[0].name if alike else name
             resolved.setdefault(topic_key(name), name)
         return list(resolved.values())

@@ -14,6 +14,7 @@ from bot.domain.text import clip
 from bot.errors import report_error
 from bot.sending.sender import DiscordSender
 from bot.ui.embeds import BRAND_COLOUR, article_embed, fit_lines, link_line, plain
+from bot.ui.stale import in_range
 from bot.wiring import ServiceBot
 from storage.models import Article, Feed
 from storage.outbox.rows import Delivery
@@ -234,13 +235,18 @@ class UnsubscribeButton(
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> UnsubscribeButton:
-        """Rebuild the button from its custom id."""
+        """Rebuild the button from its custom id (one whose numbers are out of range does
+        nothing: the bot answers it as a button that no longer works)."""
+        if not in_range(match["guild"], match["topic"]):
+            return cls(0, 0)
         return cls(int(match["guild"]), int(match["topic"]))
 
     async def callback(  # type: ignore[override]  # registered on a ServiceBot only
         self, interaction: discord.Interaction[ServiceBot]
     ) -> None:
         """Unsubscribe the member who clicked (only ever themselves)."""
+        if not self.guild_id:
+            return
         try:
             name = await interaction.client.services.subscriptions.unsubscribe_topic_id(
                 self.guild_id, interaction.user.id, self.topic_id

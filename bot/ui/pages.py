@@ -11,8 +11,9 @@ from typing import Any
 import discord
 
 from bot.domain.text import clip
-from bot.errors import report_error
+from bot.errors import report_error, send_private
 from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
+from bot.ui.stale import in_range, stale_reply
 from storage.models import Topic
 
 TOPICS_PER_PAGE = 20
@@ -94,16 +95,24 @@ class PageButton(
         item: discord.ui.Item[Any],
         match: re.Match[str],
     ) -> PageButton:
-        """Rebuild the button from its custom id."""
+        """Rebuild the button from its custom id (one whose number is out of range does
+        nothing: the bot answers it as a button that no longer works)."""
+        if not in_range(match["page"]):
+            unread = cls(match["kind"], 0)
+            unread.kind = ""
+            return unread
         return cls(match["kind"], int(match["page"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         """Show the page asked for."""
+        if not self.kind:
+            return
         render = _PAGE_RENDERERS.get(self.kind)
-        if render is None:
+        if render is None:  # a listing of another version
+            await send_private(interaction, stale_reply(f"tb:page:{self.kind}:"))
             return
         try:
-            embeds, view = await _rendered_in_time(interaction, render(interaction, self.page))
+            embeds, view = await rendered_in_time(interaction, render(interaction, self.page))
             if interaction.response.is_done():
                 await interaction.edit_original_response(content=None, embeds=embeds, view=view)
             else:
@@ -112,7 +121,7 @@ class PageButton(
             await report_error(interaction, error, f"page button {self.kind}")
 
 
-async def _rendered_in_time(
+async def rendered_in_time(
     interaction: discord.Interaction[Any],
     rendering: Awaitable[tuple[list[discord.Embed], discord.ui.View]],
 ) -> tuple[list[discord.Embed], discord.ui.View]:

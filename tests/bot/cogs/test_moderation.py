@@ -140,7 +140,7 @@ async def test_queue_buttons_publish_and_reject_in_place_with_audit(harness: Har
         "3. Pending story number 3",
         "4. Pending story number 2",
     ]
-    assert queue.embeds[-1]["footer"]["text"].endswith("8 pending · page 1 of 2")
+    assert queue.embeds[-1]["footer"]["text"].endswith("8 pending · 1-4 of them, newest first")
     buttons = [c for row in queue.message.components for c in row["components"]]
     publish_first = next(b for b in buttons if b.get("label") == "Publish 1")
 
@@ -148,7 +148,9 @@ async def test_queue_buttons_publish_and_reject_in_place_with_audit(harness: Har
     assert clicked.callback_type == 7
     assert clicked.message.content == "✅ Published “Pending story number 5”."
     assert clicked.message.embeds[0]["title"] == "1. Pending story number 4"
-    assert clicked.message.embeds[-1]["footer"]["text"].endswith("7 pending · page 1 of 2")
+    assert clicked.message.embeds[-1]["footer"]["text"].endswith(
+        "7 pending · 1-4 of them, newest first"
+    )
 
     reject = next(
         c
@@ -170,7 +172,9 @@ async def test_queue_buttons_publish_and_reject_in_place_with_audit(harness: Har
         if c.get("label") == "Next ▶"
     )
     page_two = await harness.double.click(rejected.message, next_page["custom_id"], moderator)
-    assert page_two.message.embeds[-1]["footer"]["text"].endswith("6 pending · page 2 of 2")
+    assert page_two.message.embeds[-1]["footer"]["text"].endswith(
+        "6 pending · 5-6 of them, newest first"
+    )
 
 
 async def test_queue_buttons_refuse_a_member_who_is_not_a_moderator(harness: Harness):
@@ -287,3 +291,79 @@ async def test_article_add_refuses_a_link_that_hides_its_host(harness: Harness):
     for stored in ("https://evil.example/x", "https://local.example/news/a"):
         assert await harness.store.articles.get_by_url(stored) is None
     assert [e.action for e in await harness.store.audit.recent(harness.first.id)] == []
+
+
+async def test_publish_and_unpublish_take_a_title_typed_instead_of_picked(harness: Harness):
+    # A moderator types the headline (or some of its words) and sends without picking a
+    # suggestion: one article matches, it is the one; several, the reply names them; none,
+    # the closest titles.
+    article_id = await parcel_id(harness)
+    moderator = harness.first.moderator.id
+    title = "Data Breach at Parcel Firm Exposes 2 Million Delivery Addresses"
+    published = await harness.slash(harness.first, moderator, "publish", {"article": title})
+    assert published.content == f"Published “{title}” (`{article_id}`) here."
+    retracted = await harness.slash(
+        harness.first, moderator, "unpublish", {"article": "parcel firm breach"}
+    )
+    assert retracted.content.startswith(f"Retracted “{title}” (`{article_id}`)")
+
+    ferries = []
+    for n in (1, 2):
+        ferries.append(
+            await harness.add_article(
+                title=f"Ferry pilot {n} expands to the islands",
+                webUrl=f"https://harbour-times.example/ferries/{n}",
+                originalUrl=...,
+                related=[],
+                published=False,
+                publishedDateTime=f"2026-11-2{n}T10:00:00Z",
+            )
+        )
+    several = await harness.slash(harness.first, moderator, "publish", {"article": "ferry pilot"})
+    assert several.message.flags & EPHEMERAL
+    assert several.content == (
+        "“ferry pilot” could be “Ferry pilot 2 expands to the islands” "
+        f"(`{ferries[1].id}`) or “Ferry pilot 1 expands to the islands” (`{ferries[0].id}`). "
+        "Pick one from the suggestions, or give its id. Nothing changed."
+    )
+    none = await harness.slash(harness.first, moderator, "publish", {"article": "parcle firm"})
+    assert none.content == (
+        "No article called “parcle firm” here. Closest titles: "
+        f"“{title}” (`{article_id}`). Pick one from the suggestions, or give its id."
+    )
+    for ferry in ferries:
+        state = await harness.store.publication.get(harness.first.id, ferry.id)
+        assert state is not None and state.state == "pending"
+
+
+async def test_article_add_with_a_topic_spelt_close_to_one_asks_before_starting_a_twin(
+    harness: Harness,
+):
+    # `privcy` where Privacy exists would start a twin topic that Privacy's followers and
+    # feeds never see: the moderator is asked, and a new topic takes `new_topic`.
+    moderator = harness.first.moderator.id
+    fields = {"url": "https://local.example/news/cookies", "title": "Cookie banners go"}
+    refused = await harness.slash(
+        harness.first, moderator, "article add", {**fields, "topics": "Community, privcy"}
+    )
+    assert refused.message.flags & EPHEMERAL
+    assert refused.content == (
+        "`topics`: there is no topic called “privcy” here. Did you mean Privacy? Type it as it "
+        "is written, or set `new_topic` to True to start a topic of that name. Nothing was added."
+    )
+    assert await harness.store.articles.get_by_url(fields["url"]) is None
+
+    meant = await harness.slash(
+        harness.first, moderator, "article add", {**fields, "topics": "Community, Privacy"}
+    )
+    assert meant.content.endswith("to the queue.")
+    article = await harness.store.articles.get_by_url(fields["url"])
+    assert article is not None and article.topics == ("Community", "Privacy")
+
+    twin = {"url": "https://local.example/news/privcy", "title": "The Privcy app"}
+    started = await harness.slash(
+        harness.first, moderator, "article add", {**twin, "topics": "privcy", "new_topic": True}
+    )
+    assert started.content.endswith("to the queue.")
+    article = await harness.store.articles.get_by_url(twin["url"])
+    assert article is not None and article.topics == ("privcy",)

@@ -251,7 +251,7 @@ async def test_a_moderator_whose_role_is_taken_away_mid_queue_can_no_longer_deci
     helper = g.members[1].id
     await harness.slash(g, g.moderator.id, "settings", {"moderator_role": g.member_role.id})
     queue = await harness.slash(g, helper, "queue", permissions=MEMBER_PERMISSIONS, force=True)
-    assert queue.embeds[-1]["footer"]["text"].endswith("6 pending · page 1 of 2")
+    assert queue.embeds[-1]["footer"]["text"].endswith("6 pending · 1-4 of them, newest first")
     g.guild.members[helper].roles.remove(g.member_role.id)  # the role taken away
     for label in ("Publish 1", "Reject 1", "Next ▶"):
         assert queue.message is not None
@@ -289,13 +289,94 @@ async def test_paging_through_three_hundred_waiting_articles_shows_each_once(bar
     for number in range(1, 76):
         assert page.message is not None
         footer = page.message.embeds[-1]["footer"]["text"]
-        assert footer.endswith(f"300 pending · page {number} of 75"), footer
+        span = f"{4 * number - 3}-{4 * number}"
+        assert footer.endswith(f"300 pending · {span} of them, newest first"), footer
         seen += [e["footer"]["text"].split(" · ")[0].removeprefix("id ") for e in page.embeds]
         if number < 75:
             page = await click(harness, page, "Next ▶", g.moderator.id)
     assert button(page.message, "Next ▶").get("disabled") is True
     assert len(seen) == 300
     assert set(seen) == ids
+
+
+async def test_queue_pages_hold_still_while_articles_are_decided_and_arrive(bare: Harness):
+    # A moderator pages through the queue while another decides items and the inbox brings
+    # new ones: Next shows the items just older than the page in view, Previous those just
+    # newer, each waiting item once, none skipped.
+    harness, g = bare, bare.first
+    waiting = {}
+    for n in range(1, 13):
+        waiting[n] = await harness.add_article(
+            title=f"Waiting story {n}",
+            webUrl=f"https://queue.example/{n}",
+            originalUrl=...,
+            related=[],
+            published=False,
+            publishedDateTime=f"2026-11-20T{n:02d}:00:00Z",
+        )
+
+    def shown(result: InteractionResult) -> list[int]:
+        assert result.message is not None
+        return [int(e["title"].rsplit(" ", 1)[1]) for e in result.message.embeds]
+
+    first = await harness.slash(g, g.moderator.id, "queue")
+    assert shown(first) == [12, 11, 10, 9]
+    other = g.moderator.id
+    decided = await harness.slash(g, other, "publish", {"article": waiting[12].id})
+    assert decided.content.startswith("Published")
+    second = await click(harness, first, "Next ▶", g.moderator.id)
+    assert shown(second) == [8, 7, 6, 5]  # by position, 7-4: 8 skipped
+    assert second.message.embeds[-1]["footer"]["text"].endswith(
+        "11 pending · 4-7 of them, newest first"
+    )
+    await harness.add_article(
+        title="Waiting story 13",
+        webUrl="https://queue.example/13",
+        originalUrl=...,
+        related=[],
+        published=False,
+        publishedDateTime="2026-11-20T13:00:00Z",
+    )
+    third = await click(harness, second, "Next ▶", g.moderator.id)
+    assert shown(third) == [4, 3, 2, 1]  # by position, 5-2: 5 again
+    assert button(third.message, "Next ▶")["disabled"]
+    rejected = await click(harness, third, "Reject 1", g.moderator.id)
+    assert rejected.message.content == "🗑️ Rejected “Waiting story 4”."
+    assert shown(rejected) == [3, 2, 1]  # the same page, less the item decided
+    back = await click(harness, rejected, "◀ Previous", g.moderator.id)
+    assert shown(back) == [8, 7, 6, 5]
+    back = await click(harness, back, "◀ Previous", g.moderator.id)
+    assert shown(back) == [13, 11, 10, 9]
+    assert button(back.message, "◀ Previous")["disabled"]
+
+
+async def test_queue_buttons_of_a_message_sent_before_pages_were_keyed_still_work(
+    bare: Harness,
+):
+    # A /queue message sent by the version that paged by position carries `tb:page:queue:2`
+    # and decisions naming the page (`tb:queue:publish:ID:2`).
+    harness, g = bare, bare.first
+    for n in range(1, 7):
+        await story(harness, n, published=False, publishedDateTime=f"2026-11-20T{n:02d}:00:00Z")
+    first = await harness.slash(g, g.moderator.id, "queue")
+    button(first.message, "Next ▶")["custom_id"] = "tb:page:queue:2"
+    old = await harness.double.click(first.message, "tb:page:queue:2", g.moderator.id)
+    assert [e["title"] for e in old.message.embeds] == [
+        "1. Ferry pilot 2 expands to the islands",
+        "2. Ferry pilot 1 expands to the islands",
+    ]
+    pilot_2 = await harness.store.articles.get_by_url("https://harbour-times.example/ferries/2")
+    assert pilot_2 is not None
+    decision = f"tb:queue:publish:{pilot_2.id}:2"
+    button(old.message, "Publish 1")["custom_id"] = decision
+    published = await harness.double.click(old.message, decision, g.moderator.id)
+    assert published.message.content == "✅ Published “Ferry pilot 2 expands to the islands”."
+    assert [e["title"] for e in published.message.embeds] == [
+        "1. Ferry pilot 1 expands to the islands"
+    ]
+    assert published.message.embeds[-1]["footer"]["text"].endswith(
+        "5 pending · 5-5 of them, newest first"
+    )
 
 
 # --- the audit log -----------------------------------------------------------------------
