@@ -265,11 +265,10 @@ class ModerationService:
         return found
 
     async def _by_title(self, guild_id: int, typed: str, among: StateFilter) -> GuildArticle | None:
-        """The article whose title holds the words typed (sent without picking a suggestion):
-        the one title typed in full, or the one match, first among those ``among`` (what the
-        command acts on), then among all; several are a UserError naming them, none one
-        naming the titles sharing most words with what was typed. None when nothing shares a
-        word."""
+        """The article whose title was typed in full (sent without picking a suggestion), first
+        among those ``among`` (what the command acts on), then among all; titles holding the
+        words typed are a UserError naming them, none one naming the titles sharing most words
+        with what was typed. None when nothing shares a word."""
         terms = query_terms(typed)
         if not terms:
             return None
@@ -277,12 +276,14 @@ class ModerationService:
         for state in (among, "any"):
             matches = await publication.suggest(guild_id, terms, state, limit=TITLE_CHOICES)
             exact = [m for m in matches if fold_title(m.article.title) == fold_title(typed)]
-            if len(exact) == 1 or len(matches) == 1:
-                return (exact or matches)[0]
+            if len(exact) == 1:
+                return exact[0]
+            # Some of a title's words are not enough to publish or retract it: a slip would
+            # alert every follower, or take an article down, so the moderator confirms.
             if matches:
                 raise UserError(
-                    f"“{shown(clip(typed, 80))}” could be {titles_of(matches)}. Pick one from the "
-                    "suggestions, or give its id. Nothing changed."
+                    f"“{shown(clip(typed, 80))}” could be {titles_of(matches)}. Pick it from the "
+                    "suggestions, type its title in full, or give its id. Nothing changed."
                 )
         closest = await self._closest_titles(guild_id, terms, among)
         if not closest:

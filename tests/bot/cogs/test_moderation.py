@@ -294,17 +294,24 @@ async def test_article_add_refuses_a_link_that_hides_its_host(harness: Harness):
 
 
 async def test_publish_and_unpublish_take_a_title_typed_instead_of_picked(harness: Harness):
-    # A moderator types the headline (or some of its words) and sends without picking a
-    # suggestion: one article matches, it is the one; several, the reply names them; none,
-    # the closest titles.
+    # A moderator types the headline and sends without picking a suggestion: it is the one;
+    # some of its words name the articles they match, for the moderator to confirm (a slip
+    # would alert every follower); none, the closest titles.
     article_id = await parcel_id(harness)
     moderator = harness.first.moderator.id
     title = "Data Breach at Parcel Firm Exposes 2 Million Delivery Addresses"
     published = await harness.slash(harness.first, moderator, "publish", {"article": title})
     assert published.content == f"Published “{title}” (`{article_id}`) here."
-    retracted = await harness.slash(
+    partly = await harness.slash(
         harness.first, moderator, "unpublish", {"article": "parcel firm breach"}
     )
+    assert partly.content == (
+        f"“parcel firm breach” could be “{title}” (`{article_id}`). Pick it from the "
+        "suggestions, type its title in full, or give its id. Nothing changed."
+    )
+    state = await harness.store.publication.get(harness.first.id, article_id)
+    assert state is not None and state.state == "published"
+    retracted = await harness.slash(harness.first, moderator, "unpublish", {"article": title})
     assert retracted.content.startswith(f"Retracted “{title}” (`{article_id}`)")
 
     ferries = []
@@ -324,7 +331,7 @@ async def test_publish_and_unpublish_take_a_title_typed_instead_of_picked(harnes
     assert several.content == (
         "“ferry pilot” could be “Ferry pilot 2 expands to the islands” "
         f"(`{ferries[1].id}`) or “Ferry pilot 1 expands to the islands” (`{ferries[0].id}`). "
-        "Pick one from the suggestions, or give its id. Nothing changed."
+        "Pick it from the suggestions, type its title in full, or give its id. Nothing changed."
     )
     none = await harness.slash(harness.first, moderator, "publish", {"article": "parcle firm"})
     assert none.content == (
