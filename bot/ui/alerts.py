@@ -13,7 +13,16 @@ import discord
 from bot.domain.text import clip
 from bot.errors import report_error
 from bot.sending.sender import DiscordSender
-from bot.ui.embeds import BRAND_COLOUR, article_embed, fit_lines, link_line, plain
+from bot.ui.embeds import (
+    BRAND_COLOUR,
+    EMBED_TOTAL_LIMIT,
+    LISTING_CHARACTERS,
+    MESSAGE_EMBEDS_LIMIT,
+    article_embed,
+    fit_lines,
+    link_line,
+    plain,
+)
 from bot.ui.stale import in_range
 from bot.wiring import ServiceBot
 from storage.models import Article, Feed
@@ -63,11 +72,9 @@ def _why(delivery: Delivery) -> str:
     return " · ".join(part for part in (delivery.topic_name or "a topic", delivery.note) if part)
 
 
-# Discord takes at most 10 embeds and 6,000 characters across them in one message; a digest
-# keeps some of that for its footer and sends what does not fit in further messages.
-MESSAGE_EMBEDS = 10
-MESSAGE_CHARACTERS = 5800
-DESCRIPTION_CHARACTERS = 4000
+# A digest keeps some of a message's 6,000 characters for its footer, and sends what does not
+# fit in further messages.
+MESSAGE_CHARACTERS = EMBED_TOTAL_LIMIT - 200
 # How many compact lines are built for one message at most: more never fit in 6,000.
 LINES_PER_MESSAGE = 250
 # A listed item's line: its address whole, then a title of up to ~80 characters and the outlet.
@@ -148,7 +155,7 @@ def digest_message(
             for n, (article, item_rows) in enumerate(items[:limit], start=1)
         ]
         # whole items only: a cut one can end inside its link
-        embed.description, shown = fit_lines(lines, DESCRIPTION_CHARACTERS, more=None)
+        embed.description, shown = fit_lines(lines, LISTING_CHARACTERS, more=None)
     else:
         embed.title = clip(f"{title} (continued)", TITLE_CHARACTERS)
     embeds = [embed]
@@ -189,10 +196,10 @@ def _add_compact(
     added = 0
     while added < len(lines):
         if embeds[-1].description:
-            if len(embeds) == MESSAGE_EMBEDS:
+            if len(embeds) == MESSAGE_EMBEDS_LIMIT:
                 break
             embeds.append(discord.Embed(colour=BRAND_COLOUR))
-        room = min(DESCRIPTION_CHARACTERS, MESSAGE_CHARACTERS - used)
+        room = min(LISTING_CHARACTERS, MESSAGE_CHARACTERS - used)
         text, count = fit_lines(lines[added:], room, more=None)
         if count == 0:
             if not embeds[-1].description:

@@ -9,7 +9,7 @@ import discord
 
 from bot.domain.moderation import AuditPage
 from bot.domain.text import clip, headline, readable
-from bot.ui.embeds import BRAND_COLOUR, outlet, plain, timestamp
+from bot.ui.embeds import BRAND_COLOUR, LISTING_CHARACTERS, outlet, plain, timestamp
 from storage.models import AuditEntry, GuildArticle
 
 
@@ -130,7 +130,8 @@ def audit_embed(listing: AuditPage) -> discord.Embed:
     lines = [clip(audit_line(entry), 380) for entry in listing.entries]
     embed = discord.Embed(
         title="Audit log",
-        description=clip("\n".join(lines), 4000) or "No moderator has done anything here yet.",
+        description=clip("\n".join(lines), LISTING_CHARACTERS)
+        or "No moderator has done anything here yet.",
         colour=BRAND_COLOUR,
     )
     total = listing.total

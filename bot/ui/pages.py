@@ -12,15 +12,12 @@ import discord
 
 from bot.domain.text import clip
 from bot.errors import report_error, send_private
-from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
+from bot.ui.embeds import BRAND_COLOUR, LISTING_CHARACTERS, fit_lines, plain
 from bot.ui.stale import in_range, stale_reply
 from storage.models import Topic
 
 TOPICS_PER_PAGE = 20
 LINES_PER_PAGE = 20
-# An embed's description may hold 4,096 characters; every embed of a message 6,000 together
-# (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
-PAGE_CHARACTERS = 4000
 # Discord forgets a press not answered within 3 seconds ("This interaction failed"); a page
 # not rendered by then (a loaded machine, a busy store) is acknowledged first, shown when ready.
 ANSWER_WITHIN_S = 2.0
@@ -142,7 +139,7 @@ def topics_page(topics: list[Topic], page: int, pages: int, total: int) -> disco
     ]
     embed = discord.Embed(
         title="Topics",
-        description=fit_lines(lines, 4000)[0] if lines else "No topics yet.",
+        description=fit_lines(lines, LISTING_CHARACTERS)[0] if lines else "No topics yet.",
         colour=BRAND_COLOUR,
     )
     embed.set_footer(text=f"{total} topics · page {page} of {pages} · /subscribe to follow one")
@@ -150,7 +147,7 @@ def topics_page(topics: list[Topic], page: int, pages: int, total: int) -> disco
 
 
 def pack_pages(
-    lines: Sequence[str], *, per_page: int = LINES_PER_PAGE, limit: int = PAGE_CHARACTERS
+    lines: Sequence[str], *, per_page: int = LINES_PER_PAGE, limit: int = LISTING_CHARACTERS
 ) -> list[list[str]]:
     """``lines`` in pages of at most ``per_page`` lines and ``limit`` characters joined by
     newlines, in order; a line alone over ``limit`` is cut. Always at least one (empty) page.

@@ -7,7 +7,15 @@ import discord
 from bot.domain.errors import StoryNotFound
 from bot.domain.related import RelatedResult, first_loose
 from bot.domain.text import clip, shown
-from bot.ui.embeds import BRAND_COLOUR, fit_lines, health_text, outlet, plain, result_line
+from bot.ui.embeds import (
+    BRAND_COLOUR,
+    LISTING_CHARACTERS,
+    fit_lines,
+    health_text,
+    outlet,
+    plain,
+    result_line,
+)
 from storage.models import Article, Subscription
 from storage.outbox.health import HealthCounts
 
@@ -41,7 +49,7 @@ def results_embed(
     if loose is not None:
         lines.insert(loose, LOOSE_HEADING)
     embed = discord.Embed(title=clip(title, 256), colour=BRAND_COLOUR)
-    embed.description = fit_lines(lines, 4000)[0] if lines else empty
+    embed.description = fit_lines(lines, LISTING_CHARACTERS)[0] if lines else empty
     if more is not None:
         embed.set_footer(text=more)
     return embed
@@ -73,7 +81,7 @@ def latest_embed(
     scope = f" in {plain(topic, 80)}" if topic else ""
     embed = discord.Embed(title=f"Latest{scope}", colour=BRAND_COLOUR)
     if lines:
-        embed.description = fit_lines(lines, 4000)[0]
+        embed.description = fit_lines(lines, LISTING_CHARACTERS)[0]
     elif under_bar:
         embed.description = (
             f"Nothing published here{scope} reaches this server's quality bar ({bar}) yet: "
