@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -37,6 +38,7 @@ class Topicbot:
         self.process = process
         self.lines: list[str] = []
         self._reader = asyncio.create_task(self._read())
+        STARTED.append(self)
 
     async def _read(self) -> None:
         assert self.process.stderr is not None
@@ -72,6 +74,20 @@ class Topicbot:
     @property
     def log(self) -> str:
         return "\n".join(self.lines)
+
+
+# Every bot process started, so that one a failed test left running is killed after it
+# (``kill_bots_left_running``): it would hold its port and store, and load the machine.
+STARTED: list[Topicbot] = []
+
+
+def kill_bots_left_running() -> None:
+    """Kill what a test started and did not stop (it failed before its ``stop``)."""
+    while STARTED:
+        bot = STARTED.pop()
+        if bot.process.returncode is None:  # its event loop may be closed: no asyncio here
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(bot.process.pid, signal.SIGKILL)
 
 
 async def start_topicbot(
@@ -149,8 +165,11 @@ async def test_commands_are_not_synced_again_when_unchanged(
     logs = []
     for _ in range(2):
         bot = await start_topicbot(config, discord_double.token)
-        await bot.wait_for_log("connected as")
-        assert await bot.stop() == 0, bot.log
+        try:
+            await bot.wait_for_log("connected as")
+        finally:  # a failed wait must not leave the bot running past the test
+            code = await bot.stop()
+        assert code == 0, bot.log
         logs.append(bot.log)
     assert "slash commands unchanged; not syncing" in bot.log
     # the operator reads which store it serves (a mistyped storage.path starts a new one)
