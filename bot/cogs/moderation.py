@@ -34,7 +34,7 @@ from bot.errors import report_error
 from bot.ui.choices import article_choices
 from bot.ui.embeds import BRAND_COLOUR, fit_lines, plain
 from bot.ui.moderation import audit_embed, audit_span, queue_item_embed
-from bot.ui.pages import PageButton, page_renderer, rendered_in_time, view_of
+from bot.ui.pages import PageButton, page_renderer, show_in_place, view_of
 from storage.models import GuildArticle
 from storage.publication import QueueWay
 
@@ -310,13 +310,9 @@ class QueuePageButton(
         """Show the page asked for in place (acknowledged first when slow to render, as
         every page button)."""
         try:
-            embeds, view = await rendered_in_time(
+            await show_in_place(
                 interaction, queue_page(interaction, anchor=(self.way, self.article_id))
             )
-            if interaction.response.is_done():
-                await interaction.edit_original_response(content=None, embeds=embeds, view=view)
-            else:
-                await interaction.response.edit_message(content=None, embeds=embeds, view=view)
         except Exception as error:
             await report_error(interaction, error, f"queue {self.way}")
 

@@ -109,16 +109,24 @@ class PageButton(
             await send_private(interaction, stale_reply(f"tb:page:{self.kind}:"))
             return
         try:
-            embeds, view = await rendered_in_time(interaction, render(interaction, self.page))
-            if interaction.response.is_done():
-                await interaction.edit_original_response(content=None, embeds=embeds, view=view)
-            else:
-                await interaction.response.edit_message(content=None, embeds=embeds, view=view)
+            await show_in_place(interaction, render(interaction, self.page))
         except Exception as error:
             await report_error(interaction, error, f"page button {self.kind}")
 
 
-async def rendered_in_time(
+async def show_in_place(
+    interaction: discord.Interaction[Any],
+    rendering: Awaitable[tuple[list[discord.Embed], discord.ui.View]],
+) -> None:
+    """The page ``rendering`` makes, shown in place of the message whose button was pressed."""
+    embeds, view = await _rendered_in_time(interaction, rendering)
+    if interaction.response.is_done():
+        await interaction.edit_original_response(content=None, embeds=embeds, view=view)
+    else:
+        await interaction.response.edit_message(content=None, embeds=embeds, view=view)
+
+
+async def _rendered_in_time(
     interaction: discord.Interaction[Any],
     rendering: Awaitable[tuple[list[discord.Embed], discord.ui.View]],
 ) -> tuple[list[discord.Embed], discord.ui.View]:
