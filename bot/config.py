@@ -26,6 +26,7 @@ from pydantic import (
 # A default the code holds itself (the store's story rules, the parser's limits, ingest's batch
 # and settle time) is read from there: each has one home.
 from bot.articles.article_file import DEFAULT_LIMITS, ParseLimits
+from bot.domain.rerank import RERANK_POOL
 from bot.ingest.inbox import DEFAULT_SETTLE_SECONDS
 from bot.ingest.writer import DEFAULT_BATCH_SIZE
 from storage.database import DEFAULT_CACHE_MB
@@ -310,6 +311,9 @@ class RelatedSettings(_Section):
     association_weight: Annotated[float, Field(ge=0, le=1)] = 0.5
     # the hand-written news-register paraphrases (bot/domain/headlinese.txt); 0 searches none
     lexicon_weight: Annotated[float, Field(ge=0, le=1)] = 1.0
+    # a story's best similar stories re-ordered by what each says of itself
+    # (bot/domain/rerank.py, whose weights were fit on 12); 0 re-orders none
+    rerank_candidates: Annotated[int, Field(ge=0, le=30)] = RERANK_POOL
 
 
 class LoggingSettings(_Section):

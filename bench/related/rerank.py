@@ -42,7 +42,7 @@ import json
 import math
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ from typing import Any
 from bench.related.dumps import TOP, commands, dump_set, figures, time_of
 from bench.related.eval import SHELL_GUILD
 from bot.domain.related import RelatedService
+from bot.domain.rerank import RERANK_POOL, Piece, features, judged
 from bot.domain.terms import story_terms
 from storage.related import RARITY_POWER
 
@@ -161,8 +162,9 @@ def rerank(
 
 
 def diverse(story: dict[str, Any], scored: list[tuple[float, str, str]]) -> list[str]:
-    """The story's coverage first, then the ranking with the engine's per-outlet rule, and
-    what scores under ``related.close_score`` after the rest, as the engine lists them."""
+    """The story's coverage first, then ``scored`` in its order with the engine's per-outlet
+    rule, and what scores under ``related.close_score`` after the rest, as the engine lists
+    them."""
     seen = {story["url"], *story["coverage"]}
     results = list(story["coverage"])
     first: list[tuple[float, str]] = []
@@ -180,110 +182,94 @@ def diverse(story: dict[str, Any], scored: list[tuple[float, str, str]]) -> list
     return (results + close + loose)[:TOP]
 
 
-# --- learn: how much a re-rank of the pool could take ----------------------------------------
+# --- learn: the weights of ``bot.domain.rerank`` ---------------------------------------------
 
 
-def pair_features(
+def piece(articles: dict[str, dict[str, Any]], url: str) -> Piece:
+    a = articles[url]
+    return Piece.of(a["title"], a["excerpt"], int(time_of(a["time"])), a["outlet"], a["topics"])
+
+
+def pool_rows(
+    story: dict[str, Any], articles: dict[str, dict[str, Any]]
+) -> list[tuple[str, str, list[float]]]:
+    """(url, outlet, ``bot.domain.rerank.features``) of the story's first ``RERANK_POOL``
+    pool results past its own coverage, as the engine re-ranks them."""
+    seen = {story["url"], *story["coverage"]}
+    pool = [c for c in story["pool"] if c[0] not in seen][:RERANK_POOL]
+    rows = features(
+        piece(articles, story["url"]),
+        [piece(articles, url) for url in story["coverage"]],
+        [(score, piece(articles, url)) for url, score, _ in pool],
+    )
+    return [(url, outlet, row) for (url, _, outlet), row in zip(pool, rows, strict=True)]
+
+
+def reranked(data: dict[str, Any], judge: Callable[[list[float]], float]) -> dict[str, Any]:
+    """The eval's figures of the set's pools re-ranked by ``judge`` (a row's logit), the rest
+    of each pool after in the search's order and scores kept, as the engine lists them."""
+    return figures(
+        data, ((st, reranked_story(st, data["articles"], judge)) for st in data["stories"])
+    )
+
+
+def reranked_story(
     story: dict[str, Any],
     articles: dict[str, dict[str, Any]],
-    vec: dict[str, dict[str, float]],
-    top: int,
-) -> list[tuple[str, str, list[float]]]:
-    """(url, outlet, features) of the story's first ``top`` pool results past its coverage."""
-    url = story["url"]
-    seen = {url, *story["coverage"]}
-    pool = [c for c in story["pool"] if c[0] not in seen][:top]
-    if not pool:
-        return []
-    known = dict(vec[url])
-    for linked in story["coverage"]:
-        for key, weight in vec.get(linked, {}).items():
-            known[key] = max(known.get(key, 0.0), weight)
-    topics = {t.lower() for t in articles[url]["topics"]}
-    mass = sum(known.values()) or 1.0
-    rows = []
-    for rank, (other, score, outlet) in enumerate(pool):
-        own = vec.get(other, {})
-        own_mass = sum(own.values()) or 1.0
-        hours = hours_apart(articles, url, other)
-        shared_topics = topics & {t.lower() for t in articles[other]["topics"]}
-        agree = [cosine(own, vec.get(o[0], {})) for o in pool[:5] if o[0] != other]
-        features = [
-            score / (pool[0][1] or 1.0),
-            score,
-            1 / (1 + rank),
-            math.exp(-hours / 24),
-            hours / 24,
-            float(outlet == articles[url]["outlet"]),
-            len(shared_topics) / max(len(topics), 1),
-            sum(w for k, w in known.items() if k in own) / mass,
-            sum(w for k, w in own.items() if k in known) / own_mass,
-            cosine(known, own),
-            sum(agree) / len(agree) if agree else 0.0,
-        ]
-        rows.append((other, outlet, features))
-    return rows
+    judge: Callable[[list[float]], float],
+) -> list[str]:
+    """The story's results with its pool re-ranked by ``judge``, as the engine lists them."""
+    score_of = {url: score for url, score, _ in story["pool"]}
+    rows = pool_rows(story, articles)
+    first = sorted(rows, key=lambda r: -judge(r[2]))
+    taken = {url for url, _, _ in first}
+    ordered = [(score_of[url], url, outlet) for url, outlet, _ in first]
+    ordered += [(c[1], c[0], c[2]) for c in story["pool"] if c[0] not in taken]
+    return diverse(story, ordered)
 
 
-def learn(dumps: list[dict[str, Any]], judges: list[dict[str, Any]], top: int) -> None:
+def learn(dumps: list[dict[str, Any]], judges: list[dict[str, Any]]) -> None:
+    """Fit on ``dumps``, each left out of its own fit in turn, then on all of them for the
+    ``judges``; print the figures, then the weights to ship."""
     # not dependencies of the project: imported only here
     import numpy as np
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
 
-    def rows_of(data: dict[str, Any]) -> list[tuple[int, str, str, list[float], int]]:
-        vec = vectors(data["articles"])
+    def samples(data: dict[str, Any]) -> list[tuple[list[float], int]]:
         event_of = {u: e for e, us in data["events"].items() for u in us}
         return [
-            (i, url, outlet, f, int(event_of.get(url) == story["event"]))
-            for i, story in enumerate(data["stories"])
-            for url, outlet, f in pair_features(story, data["articles"], vec, top)
+            (row, int(event_of.get(url) == story["event"]))
+            for story in data["stories"]
+            for url, _, row in pool_rows(story, data["articles"])
         ]
 
-    def ranked(data: dict[str, Any], rows: list[Any], model: Any) -> dict[str, Any]:
-        chance = model.predict_proba(np.array([r[3] for r in rows]))[:, 1]
-        by_story: dict[int, list[tuple[float, str, str]]] = {}
-        for row, p in zip(rows, chance, strict=True):
-            by_story.setdefault(row[0], []).append((float(p), row[1], row[2]))
-        results = []
-        for i, story in enumerate(data["stories"]):
-            first = sorted(by_story.get(i, []), key=lambda x: -x[0])
-            taken = {u for _, u, _ in first}
-            rest = [(-1.0, c[0], c[2]) for c in story["pool"] if c[0] not in taken]
-            results.append((story, diverse(story, first + rest)))
-        return figures(data, results)
+    def fit(sets: list[dict[str, Any]]) -> Callable[[list[float]], float]:
+        rows = [s for data in sets for s in samples(data)]
+        model = LogisticRegression(max_iter=5000).fit(
+            np.array([r for r, _ in rows]), np.array([y for _, y in rows])
+        )
+        weights = [float(w) for w in model.coef_[0]]
+        fit.weights = weights  # type: ignore[attr-defined]
+        return lambda row: sum(w * x for w, x in zip(weights, row, strict=True))
 
-    rows = {d["set"]: rows_of(d) for d in [*dumps, *judges]}
-    models = {
-        "logistic": lambda: LogisticRegression(max_iter=2000),
-        "boosted trees": lambda: HistGradientBoostingClassifier(
-            max_depth=3, max_iter=150, learning_rate=0.05
-        ),
-    }
-    for name, make in models.items():
-        line = [f"{name}, one set left out:"]
-        for held in dumps:
-            train = [r for d in dumps if d is not held for r in rows[d["set"]]]
-            model = make().fit(np.array([r[3] for r in train]), np.array([r[4] for r in train]))
-            engine = figures(held, ((st, st["engine"]) for st in held["stories"]))
-            fig = ranked(held, rows[held["set"]], model)
-            line.append(
-                f"{held['set']} {engine['precision_at_k']:.3f}->{fig['precision_at_k']:.3f}"
+    def line(label: str, sets: list[dict[str, Any]], judge_of: Any) -> None:
+        parts = [label]
+        for data in sets:
+            engine = figures(data, ((st, st["engine"]) for st in data["stories"]))
+            fig = reranked(data, judge_of(data))
+            parts.append(
+                f"{data['set']} {engine['precision_at_k']:.3f}->{fig['precision_at_k']:.3f}"
+                f" ({engine['wrong']}->{fig['wrong']})"
             )
-        print("  ".join(line), flush=True)
-        if not judges:
-            continue
-        train = [r for d in dumps for r in rows[d["set"]]]
-        model = make().fit(np.array([r[3] for r in train]), np.array([r[4] for r in train]))
-        line = [f"{name}, fit on all, judges:"]
-        for judge in judges:
-            engine = figures(judge, ((st, st["engine"]) for st in judge["stories"]))
-            fig = ranked(judge, rows[judge["set"]], model)
-            line.append(
-                f"{judge['set']} {engine['precision_at_k']:.3f}->{fig['precision_at_k']:.3f}"
-                f" ({engine['wrong']}->{fig['wrong']} wrong)"
-            )
-        print("  ".join(line), flush=True)
+        print("  ".join(parts), flush=True)
+
+    line("shipped weights:", [*dumps, *judges], lambda _: judged)
+    line("one set left out:", dumps, lambda held: fit([d for d in dumps if d is not held]))
+    judge = fit(dumps)
+    if judges:
+        line("fit on all, judges:", judges, lambda _: judge)
+    weights = ", ".join(f"{w:.4f}" for w in fit.weights)  # type: ignore[attr-defined]
+    print(f"WEIGHTS = ({weights})  # fit on {', '.join(d['set'] for d in dumps)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -307,14 +293,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     learning.add_argument("--dump", type=Path, nargs="+", required=True)
     learning.add_argument("--judge", type=Path, nargs="*", default=[])
-    learning.add_argument("--top", type=int, default=12)
     args = parser.parse_args(argv)
     if args.command == "dump":
         args.out.write_text(json.dumps(asyncio.run(dump_set(args.set, _story))))
         return 0
     dumps = [json.loads(p.read_text()) for p in args.dump]
     if args.command == "learn":
-        learn(dumps, [json.loads(p.read_text()) for p in args.judge], args.top)
+        learn(dumps, [json.loads(p.read_text()) for p in args.judge])
         return 0
     vecs = [vectors(data["articles"]) for data in dumps]
     for data in dumps:

@@ -33,6 +33,7 @@ from bot.config import RelatedSettings
 from bot.domain.associations import associated_terms
 from bot.domain.errors import AmbiguousStory, StoryNotFound, UserError
 from bot.domain.lexicon import headlinese
+from bot.domain.rerank import Piece, reorder
 from bot.domain.terms import STOPWORDS, Term, merge, query_terms, story_terms
 from bot.domain.text import one_line, shown
 from bot.domain.text import query_terms as text_query_terms
@@ -235,12 +236,18 @@ class RelatedService:
             return article, results[:listed]
         terms = story_terms(article.title, article.excerpt)
         labels = {t.key: t.label for t in terms}
-        search = await self.similar(found, terms, guild_id, limit * 2)
+        reordered = self._settings.rerank_candidates
+        search = await self.similar(found, terms, guild_id, max(limit * 2, reordered))
         before = [(_outlet(r.article), stored_identity(r.article.canonical_url)) for r in results]
         ranked = [c for c in search.candidates if stored_identity(c.canonical_url) not in seen]
+        loaded: dict[int, Article] = {}
+        if reordered:
+            ranked, loaded = await self._reranked(article, results, ranked[:reordered], ranked)
         close_score = self._settings.close_score
         picked = self._diverse(ranked, before, wanted, close_score=close_score, copies=copies)
-        loaded = await self._store.related.load([c.pk for c in picked])
+        unread = [c.pk for c in picked if c.pk not in loaded]
+        if unread:
+            loaded |= await self._store.related.load(unread)
         results += [
             RelatedResult(
                 loaded[c.pk],
@@ -251,6 +258,24 @@ class RelatedService:
             if c.pk in loaded
         ]
         return article, results[:listed]
+
+    async def _reranked(
+        self,
+        article: Article,
+        coverage: list[RelatedResult],
+        head: list[Candidate],
+        ranked: list[Candidate],
+    ) -> tuple[list[Candidate], dict[int, Article]]:
+        """``ranked`` with its ``head`` in ``bot.domain.rerank``'s order, and those articles
+        as read for it."""
+        loaded = await self._store.related.load([c.pk for c in head])
+        readable = [c for c in head if c.pk in loaded]
+        order = reorder(
+            _piece(article),
+            [_piece(r.article) for r in coverage],
+            [(c.score, _piece(loaded[c.pk])) for c in readable],
+        )
+        return [readable[i] for i in order] + ranked[len(head) :], loaded
 
     async def for_query(
         self, guild_id: int, text: str, *, limit: int = 10, peek: bool = False
@@ -547,6 +572,17 @@ def _reference_time(key: StoryKey | None) -> int:
     if key is None or key.published_at is None:
         return int(time.time())
     return key.published_at
+
+
+def _piece(article: Article) -> Piece:
+    published = article.published_at
+    return Piece.of(
+        article.title,
+        article.excerpt,
+        None if published is None else int(published.timestamp()),
+        _outlet(article),
+        article.topics,
+    )
 
 
 def _outlet(article: Article) -> str:
