@@ -50,7 +50,7 @@ from typing import Any
 from bench.related.dumps import TOP, commands, dump_set, figures, time_of
 from bench.related.eval import SHELL_GUILD
 from bot.domain.related import RelatedService
-from bot.domain.rerank import RERANK_POOL, Piece, features, judged
+from bot.domain.rerank import FEATURES, RERANK_POOL, WEIGHTS, Piece, features, judged
 from bot.domain.terms import story_terms
 from storage.related import RARITY_POWER
 
@@ -263,7 +263,8 @@ def learn(dumps: list[dict[str, Any]], judges: list[dict[str, Any]]) -> None:
             )
         print("  ".join(parts), flush=True)
 
-    line("shipped weights:", [*dumps, *judges], lambda _: judged)
+    if len(WEIGHTS) == len(FEATURES):  # else the features changed: the weights are to be fit
+        line("shipped weights:", [*dumps, *judges], lambda _: judged)
     line("one set left out:", dumps, lambda held: fit([d for d in dumps if d is not held]))
     judge = fit(dumps)
     if judges:

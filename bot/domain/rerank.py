@@ -6,7 +6,8 @@ of a saga or the same kind of event in the neighbouring country holds the story'
 and so does each outlet's take on the event. Those differ in what the search does not
 count: how much of the candidate's own words the story (or its own coverage) also holds, how
 far apart in time they are, whether it agrees with the other best candidates (one event's
-coverage agrees with itself), whether it is the story's own outlet again.
+coverage agrees with itself), whether it is the story's own outlet again or one already
+listed above it (an event's other coverage comes from other outlets).
 
 ``reorder`` weighs those (``FEATURES``) for the search's first ``RERANK_POOL`` candidates
 with weights fit by logistic regression on the written evaluation sets' pools
@@ -47,6 +48,7 @@ FEATURES = (
     "exp(-hours apart / 24)",
     "days apart",
     "same outlet as the story",
+    "same outlet as a candidate above it",
     "share of the story's topics",
     "share of the story's words it holds",
     "share of its words the story holds",
@@ -54,7 +56,11 @@ FEATURES = (
 )
 # Fit by ``python -m bench.related.rerank learn`` on eight written sets (written, written2,
 # written3, heldout, written4, written5, written6, written7); written8 and written9 judge it.
-WEIGHTS = (-1.0920, 8.9457, 2.6725, -6.4617, -4.2838, -2.6455, 0.6498, 4.2241, -2.9530, 3.7792)
+# fmt: off
+WEIGHTS = (
+    -1.2838, 8.7855, 2.4584, -6.1330, -3.9994, -2.9861, -1.9721, 0.7495, 4.1635, -2.7107, 4.2098,
+)
+# fmt: on
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +109,7 @@ def features(
     known_mass = sum(known.values()) or 1.0
     own = [words(piece.title, piece.excerpt) for _, piece in pool]
     best = pool[0][0] or 1.0
+    outlets_above: set[str] = set()
     rows = []
     for rank, ((score, piece), mine) in enumerate(zip(pool, own, strict=True)):
         hours = _hours_apart(story, piece)
@@ -118,12 +125,15 @@ def features(
                 math.exp(-hours / 24),
                 hours / 24,
                 float(bool(story.outlet) and piece.outlet == story.outlet),
+                float(piece.outlet in outlets_above),
                 len(story.topics & piece.topics) / max(len(story.topics), 1),
                 sum(w for word, w in known.items() if word in mine) / known_mass,
                 sum(w for word, w in mine.items() if word in known) / mine_mass,
                 sum(agreement) / len(agreement) if agreement else 0.0,
             ]
         )
+        if piece.outlet:
+            outlets_above.add(piece.outlet)
     return rows
 
 

@@ -77,3 +77,11 @@ def test_an_unknown_date_counts_a_day_apart() -> None:
 def test_words_are_read_by_their_first_letters_without_stopwords_headline_first() -> None:
     found = words("Protesters fill the square", "The protest grew; police protested too.")
     assert found == {"protes": 2.0, "fill": 2.0, "square": 2.0, "grew": 1.0, "police": 1.0}
+
+
+def test_an_outlet_already_listed_above_counts_against_its_next_candidate() -> None:
+    again = piece("Fenwick blaze: ferries run all night", "Boats kept coming.", 6, "meridian")
+    unknown = piece("Fire latest", "Crews at work.", 6, "")
+    rows = features(STORY, [], [(0.5, PARAPHRASE), (0.4, again), (0.3, unknown), (0.2, unknown)])
+    above = FEATURES.index("same outlet as a candidate above it")
+    assert [row[above] for row in rows] == [0.0, 1.0, 0.0, 0.0]
