@@ -57,6 +57,8 @@ SETS = {
     "written8": SetSpec("written8", HERE.parent / "written8", 2000, 81),
     # A ninth, by another helper who read neither the engine nor the other sets' events.
     "written9": SetSpec("written9", HERE.parent / "written9", 2000, 91),
+    # A tenth, by another helper who read neither the engine nor the other sets' events.
+    "written10": SetSpec("written10", HERE.parent / "written10", 2000, 101),
     # An eleventh, by another helper who read neither the engine nor the other sets' events.
     "written11": SetSpec("written11", HERE.parent / "written11", 2000, 111),
 }
