@@ -79,6 +79,15 @@ EXPECTED = {
         min_curated=8,
         kinds=("same-entity", "other-chapter", "same-kind"),
     ),
+    # An eleventh, likewise one distractor of each of the three kinds per event.
+    "written11": Expected(
+        events=40,
+        distractors=120,
+        per_kind=40,
+        queries=15,
+        min_curated=8,
+        kinds=("same-entity", "other-chapter", "same-kind"),
+    ),
 }
 
 

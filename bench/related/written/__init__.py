@@ -59,6 +59,8 @@ SETS = {
     "written9": SetSpec("written9", HERE.parent / "written9", 2000, 91),
     # A tenth, by another helper who read neither the engine nor the other sets' events.
     "written10": SetSpec("written10", HERE.parent / "written10", 2000, 101),
+    # An eleventh, by another helper who read neither the engine nor the other sets' events.
+    "written11": SetSpec("written11", HERE.parent / "written11", 2000, 111),
 }
 
 
