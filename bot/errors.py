@@ -20,6 +20,7 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.answers import answered_in_time, reply
 from bot.domain.errors import UserError
 from storage.errors import ConnectionLost
 
@@ -57,12 +58,8 @@ def reply_for(error: app_commands.AppCommandError) -> str | None:
 
 async def send_private(interaction: discord.Interaction, text: str) -> None:
     """Answer privately, whether or not the interaction was already acknowledged."""
-    mentions = discord.AllowedMentions.none()
     try:
-        if interaction.response.is_done():
-            await interaction.followup.send(text, ephemeral=True, allowed_mentions=mentions)
-        else:
-            await interaction.response.send_message(text, ephemeral=True, allowed_mentions=mentions)
+        await reply(interaction, text, allowed_mentions=discord.AllowedMentions.none())
     except discord.HTTPException:
         log.warning("could not tell the member about an error", exc_info=True)
 
@@ -148,8 +145,8 @@ async def tell_if_resumed(interaction: discord.Interaction) -> None:
 
 
 class TopicTree(app_commands.CommandTree[discord.Client]):
-    """The command tree, with topicbot's error replies, an autocomplete throttle and members
-    noted as present by the commands they use."""
+    """The command tree, with topicbot's error replies, an autocomplete throttle, members
+    noted as present by the commands they use, and slow commands acknowledged in time."""
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         """Note a command's member as present in its server; answer an autocomplete burst past
@@ -164,6 +161,20 @@ class TopicTree(app_commands.CommandTree[discord.Client]):
             return True
         await interaction.response.autocomplete([SLOW_DOWN])
         return False
+
+    async def _call(self, interaction: discord.Interaction) -> None:
+        """Run a command (its checks, its work, its reply or error reply) acknowledged in
+        time when slow (``bot.answers``). discord.py has no public hook around all of that:
+        errors raised before the command runs (a check, a command it does not know) are
+        answered by its caller, so they are answered here, inside the guard, instead."""
+        if interaction.type is not discord.InteractionType.application_command:
+            await super()._call(interaction)
+            return
+        async with answered_in_time(interaction):
+            try:
+                await super()._call(interaction)
+            except app_commands.AppCommandError as error:
+                await self._dispatch_error(interaction, error)
 
     async def on_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError

@@ -6,6 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers import reply
 from bot.app import TopicBot
 from bot.checks import (
     NOT_A_MODERATOR,
@@ -115,10 +116,10 @@ class FeedCommands(
         bar = await self.bot.services.guild_settings.min_quality(guild_id_of(interaction))
         verb = "Added" if added.saved.created else "Updated"
         passing = now_passing(added.now_passing, f"will be posted in <#{channel.id}> shortly")
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             f"{verb} feed: {describe_feed(added.saved.feed, bar)}"
             + (f"\n{passing}" if passing else ""),
-            ephemeral=True,
         )
 
     @add.autocomplete("topic")
@@ -147,9 +148,9 @@ class FeedCommands(
         removed = await self.feeds.remove(
             guild_id_of(interaction), channel.id, topic_text=topic, actor_id=interaction.user.id
         )
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             f"Removed {removed} feed{'s' if removed != 1 else ''} from <#{channel.id}>.",
-            ephemeral=True,
         )
 
     @remove.autocomplete("topic")
@@ -172,7 +173,7 @@ class FeedCommands(
     async def list_feeds(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Every feed of this server, with its health, a page at a time."""
         embeds, view = await render_feeds_page(interaction, 1)
-        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
+        await reply(interaction, embeds=embeds, view=view)
 
 
 async def setup(bot: TopicBot) -> None:

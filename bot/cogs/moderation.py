@@ -11,6 +11,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers import reply
 from bot.app import TopicBot
 from bot.checks import (
     NOT_A_MODERATOR,
@@ -463,10 +464,10 @@ class Moderation(commands.Cog):
             guild_id_of(interaction), interaction.user.id, article
         )
         title = plain(headline(decided.article.title), 200)
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             f"Published “{title}” (`{decided.article.id}`) here."
             f"{await under_the_bar(interaction, decided)}",
-            ephemeral=True,
         )
 
     @publish.autocomplete("article")
@@ -495,12 +496,9 @@ class Moderation(commands.Cog):
             if retracted.already
             else f"Retracted “{title}” (`{retracted.article.id}`) here."
         )
-        options: dict[str, Any] = {"ephemeral": True}
-        if retracted.posts:
-            options["view"] = view_of([DeletePosts(retracted.article.id, len(retracted.posts))])
-        await interaction.response.send_message(
-            f"{said}{retraction_note(guild_id, retracted)}", **options
-        )
+        posts = len(retracted.posts)
+        view = view_of([DeletePosts(retracted.article.id, posts)]) if posts else None
+        await reply(interaction, f"{said}{retraction_note(guild_id, retracted)}", view=view)
 
     @unpublish.autocomplete("article")
     async def unpublish_article(
@@ -520,14 +518,14 @@ class Moderation(commands.Cog):
     async def queue(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Pending articles, newest first, with Publish and Reject buttons."""
         embeds, view = await queue_page(interaction)
-        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
+        await reply(interaction, embeds=embeds, view=view)
 
     @app_commands.command(name="audit", description="Who did what here: the moderators' log")
     @moderator_only()
     async def audit(self, interaction: discord.Interaction[TopicBot]) -> None:
         """The server's audit log, newest first, paged with buttons."""
         embeds, view = await audit_page(interaction)
-        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
+        await reply(interaction, embeds=embeds, view=view)
 
     @article.command(name="add", description="Add an article by hand")
     @app_commands.describe(
@@ -564,10 +562,10 @@ class Moderation(commands.Cog):
             new_topic=new_topic,
         )
         state = "and published it" if added.state == "published" else "to the queue"
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             f"Added “{plain(headline(added.article.title), 200)}” (`{added.article.id}`) {state}."
             f"{await under_the_bar(interaction, added) if added.state == 'published' else ''}",
-            ephemeral=True,
         )
 
 

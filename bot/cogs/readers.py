@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers import acknowledge, reply
 from bot.app import TopicBot
 from bot.checks import guild_id_of, in_guild, member_cooldown
 from bot.domain.errors import StoryNotFound, UserError
@@ -136,10 +137,10 @@ class Readers(commands.Cog):
             await self.bot.jobs.wake_when_wanted()  # waiting digest items may now be due sooner
         verb = "Subscribed to" if saved.created else "Updated your subscription to"
         passing = now_passing(subscribed.now_passing, _COMING[saved.subscription.delivery])
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             f"{verb} {describe_subscription(saved.subscription)}."
             + (f"\n{passing}" if passing else ""),
-            ephemeral=True,
         )
 
     @subscribe.autocomplete("topic")
@@ -160,9 +161,7 @@ class Readers(commands.Cog):
         name = await self.services.subscriptions.unsubscribe(
             guild_id_of(interaction), interaction.user.id, topic
         )
-        await interaction.response.send_message(
-            f"Unsubscribed from **{plain(name, 80)}**.", ephemeral=True
-        )
+        await reply(interaction, f"Unsubscribed from **{plain(name, 80)}**.")
 
     @unsubscribe.autocomplete("topic")
     async def unsubscribe_topic(
@@ -184,17 +183,17 @@ class Readers(commands.Cog):
             guild_id_of(interaction), interaction.user.id
         )
         if not own:
-            await interaction.response.send_message(NO_SUBSCRIPTIONS, ephemeral=True)
+            await reply(interaction, NO_SUBSCRIPTIONS)
             return
         embeds, view = await subscriptions_page(interaction, own, 1)
-        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
+        await reply(interaction, embeds=embeds, view=view)
 
     @app_commands.command(name="topics", description="Known topics and how many articles each has")
     @in_guild()
     async def topics(self, interaction: discord.Interaction[TopicBot]) -> None:
         """Page through the topics, most-used first."""
         embeds, view = await render_topics_page(interaction, 1)
-        await interaction.response.send_message(embeds=embeds, view=view, ephemeral=True)
+        await reply(interaction, embeds=embeds, view=view)
 
     @app_commands.command(name="related", description="Other outlets' coverage of a story")
     @app_commands.describe(
@@ -212,7 +211,7 @@ class Readers(commands.Cog):
         guild_id = guild_id_of(interaction)
         if bool(story) == bool(query):
             raise UserError("Give either `story` (pick one from the list) or `query` (some words).")
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await acknowledge(interaction)  # the engine often takes a while: say so at once
         if story:
             try:
                 article, results = await self.services.related.for_story(
@@ -244,7 +243,7 @@ class Readers(commands.Cog):
                     more,
                 )
             ]
-        await interaction.followup.send(embeds=embeds, ephemeral=True)
+        await reply(interaction, embeds=embeds)
 
     @related.autocomplete("story")
     async def related_story(
@@ -274,7 +273,7 @@ class Readers(commands.Cog):
             under_bar=latest.under_bar,
             more=latest.more,
         )
-        await interaction.response.send_message(embed=embed, ephemeral=True)
+        await reply(interaction, embeds=[embed])
 
     @latest.autocomplete("topic")
     async def latest_topic(

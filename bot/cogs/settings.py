@@ -6,6 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers import reply
 from bot.app import TopicBot
 from bot.checks import check_not_a_bots_role, check_same_guild, guild_id_of, moderator_only
 from bot.domain.digests import WEEKDAYS, find_zones
@@ -88,10 +89,10 @@ class SettingsCommands(commands.Cog):
         )
         if passing:
             saved = f"{saved} {passing}"
-        await interaction.response.send_message(
+        await reply(
+            interaction,
             saved,
-            embed=settings_embed(saved_settings.settings, bar, digests),
-            ephemeral=True,
+            embeds=[settings_embed(saved_settings.settings, bar, digests)],
         )
 
     @settings_command.autocomplete("timezone")

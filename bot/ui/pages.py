@@ -10,6 +10,9 @@ from typing import Any
 
 import discord
 
+# Discord forgets a press not answered within 3 seconds ("This interaction failed"); a page
+# not rendered by then (a loaded machine, a busy store) is acknowledged first, shown when ready.
+from bot.answers import ANSWER_WITHIN_S
 from bot.domain.text import clip
 from bot.errors import report_error, send_private
 from bot.ui.embeds import BRAND_COLOUR, LISTING_CHARACTERS, fit_lines, plain
@@ -18,9 +21,6 @@ from storage.models import Topic
 
 TOPICS_PER_PAGE = 20
 LINES_PER_PAGE = 20
-# Discord forgets a press not answered within 3 seconds ("This interaction failed"); a page
-# not rendered by then (a loaded machine, a busy store) is acknowledged first, shown when ready.
-ANSWER_WITHIN_S = 2.0
 
 Render = Callable[
     [discord.Interaction[Any], int], Awaitable[tuple[list[discord.Embed], discord.ui.View]]
