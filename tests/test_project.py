@@ -121,3 +121,15 @@ def test_cogs_do_not_import_each_other():
     graph = bot_import_graph()
     cogs = {name for name in graph if name.startswith("bot.cogs.")}
     assert {name: graph[name] & cogs for name in cogs if graph[name] & cogs} == {}
+
+
+def test_commands_reply_through_the_one_helper_that_answers_in_time():
+    """A reply sent around ``bot.answers.reply`` would fail once a slow command was
+    acknowledged (or race the acknowledgement): see bot/answers.py."""
+    around = re.compile(r"response\.(send_message|defer)\(|followup\.send\(")
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in python_files("bot/cogs")
+        if around.search(path.read_text())
+    ]
+    assert offenders == []
