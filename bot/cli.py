@@ -441,6 +441,12 @@ def _size(size: StoreSize | None) -> str:
     """The file's size, its free pages, and whether they are given back."""
     if size is None:
         return "unknown"
+    if size.autovacuum and size.autovacuum_problems:
+        problems = "; ".join(size.autovacuum_problems)
+        return (
+            f"{_megabytes(size.bytes)} (deleted rows' space NOT reused: {problems}; "
+            "see topicbot doctor)"
+        )
     if size.autovacuum:
         return f"{_megabytes(size.bytes)} (deleted rows' space reused through autovacuum)"
     reclaim = (

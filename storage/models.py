@@ -172,8 +172,10 @@ class StoreSize:
     free_bytes: int
     page_size: int
     incremental_vacuum: bool
-    # PostgreSQL: deleted rows' space is made reusable by the server's autovacuum.
+    # PostgreSQL: deleted rows' space is made reusable by the server's autovacuum...
     autovacuum: bool = False
+    # ...unless this keeps it from running here (``autovacuum is off``, a table opted out).
+    autovacuum_problems: tuple[str, ...] = ()
 
 
 UpsertOutcome = Literal["new", "updated", "unchanged"]

@@ -10,7 +10,9 @@ For a stored story the results are, in order:
    first search's best results (feedback: outlets paraphrasing one event share words the
    story lacks); scored by the share of the story's term weight they hold, mostly counted
    by closeness in time (one event's coverage comes within days), less for the story's own
-   outlet, plus shared topics and quality; at most ``max_per_outlet`` from one outlet before
+   outlet, plus shared topics and quality; the best dozen re-ordered by what each says of
+   itself (``bot.domain.rerank``: how much of its own words the story holds, time apart,
+   outlet, agreement with the others); at most ``max_per_outlet`` from one outlet before
    the others have had their turn.
 
 A free-text query goes through the same search and scoring, with time measured from now.
@@ -242,7 +244,7 @@ class RelatedService:
         ranked = [c for c in search.candidates if stored_identity(c.canonical_url) not in seen]
         loaded: dict[int, Article] = {}
         if reordered:
-            ranked, loaded = await self._reranked(article, results, ranked[:reordered], ranked)
+            ranked, loaded = await self._reranked(article, results, ranked, reordered)
         close_score = self._settings.close_score
         picked = self._diverse(ranked, before, wanted, close_score=close_score, copies=copies)
         unread = [c.pk for c in picked if c.pk not in loaded]
@@ -260,22 +262,18 @@ class RelatedService:
         return article, results[:listed]
 
     async def _reranked(
-        self,
-        article: Article,
-        coverage: list[RelatedResult],
-        head: list[Candidate],
-        ranked: list[Candidate],
+        self, article: Article, coverage: list[RelatedResult], ranked: list[Candidate], head: int
     ) -> tuple[list[Candidate], dict[int, Article]]:
-        """``ranked`` with its ``head`` in ``bot.domain.rerank``'s order, and those articles
-        as read for it."""
-        loaded = await self._store.related.load([c.pk for c in head])
-        readable = [c for c in head if c.pk in loaded]
+        """``ranked`` with its first ``head`` in ``bot.domain.rerank``'s order (one no longer
+        stored left out), and the articles read for it."""
+        loaded = await self._store.related.load([c.pk for c in ranked[:head]])
+        readable = [c for c in ranked[:head] if c.pk in loaded]
         order = reorder(
             _piece(article),
             [_piece(r.article) for r in coverage],
             [(c.score, _piece(loaded[c.pk])) for c in readable],
         )
-        return [readable[i] for i in order] + ranked[len(head) :], loaded
+        return [readable[i] for i in order] + ranked[head:], loaded
 
     async def for_query(
         self, guild_id: int, text: str, *, limit: int = 10, peek: bool = False

@@ -221,7 +221,8 @@ class PgRetentionRepository:
 
     async def size(self) -> StoreSize:
         """The database's size on disk. Free space inside it is autovacuum's to reuse, not
-        the store's to give back: none is reported reclaimable."""
+        the store's to give back: none is reported reclaimable; what keeps autovacuum from
+        reusing it is said."""
         row = await self._db.fetch_one(
             "SELECT pg_database_size(current_database()), current_setting('block_size')::int"
         )
@@ -232,6 +233,7 @@ class PgRetentionRepository:
             page_size=int(row[1]),
             incremental_vacuum=False,
             autovacuum=True,
+            autovacuum_problems=tuple(await self.autovacuum_problems()),
         )
 
     async def autovacuum_problems(self) -> list[str]:
