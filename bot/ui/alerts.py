@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot.answers import answered_in_time, reply
 from bot.domain.text import clip
 from bot.errors import report_error
 from bot.sending.sender import DiscordSender
@@ -251,18 +252,20 @@ class UnsubscribeButton(
     async def callback(  # type: ignore[override]  # registered on a ServiceBot only
         self, interaction: discord.Interaction[ServiceBot]
     ) -> None:
-        """Unsubscribe the member who clicked (only ever themselves)."""
+        """Unsubscribe the member who clicked (only ever themselves); acknowledged in time
+        when the work (the server's name may be asked of Discord) is slow."""
         if not self.guild_id:
             return
-        try:
-            name = await interaction.client.services.subscriptions.unsubscribe_topic_id(
-                self.guild_id, interaction.user.id, self.topic_id
-            )
-            await interaction.response.send_message(
-                await unsubscribed(interaction.client, self.guild_id, name), ephemeral=True
-            )
-        except Exception as error:
-            await report_error(interaction, error, "unsubscribe button")
+        async with answered_in_time(interaction):
+            try:
+                name = await interaction.client.services.subscriptions.unsubscribe_topic_id(
+                    self.guild_id, interaction.user.id, self.topic_id
+                )
+                await reply(
+                    interaction, await unsubscribed(interaction.client, self.guild_id, name)
+                )
+            except Exception as error:
+                await report_error(interaction, error, "unsubscribe button")
 
 
 async def unsubscribed(client: ServiceBot, guild_id: int, topic_name: str) -> str:

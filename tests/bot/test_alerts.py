@@ -8,6 +8,7 @@ from typing import Any
 
 import discord
 
+from bot import answers
 from bot.jobs import sending_job
 from bot.observability.metrics import Metrics
 from bot.sending.dispatcher import Dispatcher
@@ -625,3 +626,34 @@ async def test_a_backlog_larger_than_a_batch_is_posted_once_each_in_one_run(harn
     assert len(creates) == 9
     for channel in (g.alerts.id, g.general.id, other.alerts.id):
         assert len(posts(harness, channel)) == 3
+
+
+async def test_a_slow_dm_unsubscribe_is_acknowledged_then_answered(
+    harness: Harness, monkeypatch: Any
+):
+    """The button's work (the unsubscribe, then the server's name, maybe asked of Discord)
+    can outlast Discord's 3 s on a loaded host: it is acknowledged in time, then answered."""
+    g = harness.first
+    reader = g.members[0].id
+    await story(harness, 0, published=False)
+    await follow(harness, g, reader, "Transport")
+    await story(harness, 1)
+    await harness.deliver()
+    (dm,) = harness.double.dms_to(reader)
+    subscriptions = harness.bot.services.subscriptions
+    unsubscribe = subscriptions.unsubscribe_topic_id
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(answers.ANSWER_WITHIN_S + 1.2)
+        return await unsubscribe(*args, **kwargs)
+
+    monkeypatch.setattr(subscriptions, "unsubscribe_topic_id", slow)
+    button = dm.components[0]["components"][0]
+    clicked = await harness.double.click(dm, button["custom_id"], reader)
+    assert clicked.callback_type == 5 and clicked.ack_latency is not None
+    assert clicked.ack_latency < 3.0 and not clicked.late_ack
+    (message,) = await clicked.wait_followups(1)
+    assert message.content == (
+        "Unsubscribed from **Transport** in guild1. `/subscribe` there brings it back."
+    )
+    assert await harness.store.subscriptions.for_member(g.id, reader) == []
