@@ -243,6 +243,9 @@ class DeliverySettings(_Section):
     # commands do not count); more only for a bot Discord granted more, up to a sane bound.
     global_requests_per_second: Annotated[float, Field(gt=0, le=MAX_GLOBAL_PER_SECOND)] = 46
     digest_items: Annotated[int, Field(ge=1, le=10)] = 10
+    # a digest's messages at most (the first holds the best digest_items in full, each
+    # further one up to a few dozen linked titles); past them the rest is counted, not sent
+    digest_messages: Annotated[int, Field(ge=1, le=50)] = 5
     # how long Discord's answer to "is this member still in the server?" is trusted before a
     # DM or digest of that server asks again (the bot hears of no one leaving)
     member_check_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 24

@@ -572,17 +572,27 @@ class Dispatcher:
         names: dict[int, str],
         summary: SendSummary,
     ) -> None:
-        """The digest in as many messages as its items take, each marked sent once Discord
-        took it; a message Discord does not take leaves it and the rest to ``_digest_failed``
-        (a continuation retried comes with the next digest: the repeat guard)."""
-        shown = 0
+        """The digest in as many messages as its items take, up to ``digest_messages`` (the
+        last counting what did not fit: those rows are skipped, never sent later), each
+        marked sent once Discord took it; a message Discord does not take leaves it and the
+        rest to ``_digest_failed`` (a continuation retried comes with the next digest: the
+        repeat guard)."""
+        most = self._settings.digest_messages
+        shown = sent_messages = 0
         while rows:
             if shown:  # the rows still to send: their leases renewed, cancelled ones left out
                 rows = await self._held(rows, summary)
                 if not rows:
                     return
+            last = sent_messages + 1 >= most
             part = digest_message(
-                mode, rows, articles, names, limit=self._settings.digest_items, start=shown
+                mode,
+                rows,
+                articles,
+                names,
+                limit=self._settings.digest_items,
+                start=shown,
+                last=last,
             )
             if not part.rows:  # cannot happen (a message always holds an item): never loop
                 raise AssertionError("a digest message that holds no item")
@@ -603,8 +613,15 @@ class Dispatcher:
                 await self._store.deliveries.record_success(part.rows[0], resume=DM_PAUSES)
             summary.sent += len(part.rows)
             shown += part.articles
+            sent_messages += 1
             taken = {row.key for row in part.rows}
             rows = [row for row in rows if row.key not in taken]
+            if last and rows:
+                await self._store.deliveries.give_up(
+                    rows, "skipped", f"past the digest's {most} messages (counted in the last)"
+                )
+                summary.left_out += len(rows)
+                return
 
     async def _digest_failed(
         self, rows: list[Delivery], failure: Failure, summary: SendSummary

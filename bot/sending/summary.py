@@ -17,6 +17,7 @@ class SendSummary:
     taken_over: int = 0  # rows another sender took over when this one's lease ran out
     left: int = 0  # rows cancelled: their member left the server they came from
     deferred: int = 0  # digest rows moved on: their member had just had that digest
+    left_out: int = 0  # digest rows past the digest's last message: counted there, not sent
     paused: list[str] = field(default_factory=list)
     full: bool = False  # the run took as many rows as it could: more may be due
 
@@ -30,6 +31,7 @@ class SendSummary:
         self.taken_over += other.taken_over
         self.left += other.left
         self.deferred += other.deferred
+        self.left_out += other.left_out
         self.paused += other.paused
         self.full = other.full
 
@@ -44,6 +46,8 @@ class SendSummary:
             text += f", {self.left} cancelled (the member left the server)"
         if self.deferred:
             text += f", {self.deferred} to the next digest (one had just gone out)"
+        if self.left_out:
+            text += f", {self.left_out} left out of digests (past their last message)"
         return text + (f"; paused: {', '.join(self.paused)}" if self.paused else "")
 
     @property
@@ -58,4 +62,5 @@ class SendSummary:
             or self.taken_over
             or self.left
             or self.deferred
+            or self.left_out
         )

@@ -136,11 +136,13 @@ def digest_message(
     *,
     limit: int,
     start: int = 0,
+    last: bool = False,
 ) -> DigestMessage:
     """The next message of a digest whose first ``start`` articles went in earlier ones:
     the first shows the best ``limit`` in full, then as many of the rest as fit as numbered
     linked titles; a later one (titled "continued") goes on with linked titles. Every item
-    reaches the member: what one message cannot hold comes in the next."""
+    reaches the member: what one message cannot hold comes in the next, unless this is the
+    ``last`` message a digest may take, which counts what it leaves out."""
     items, gone = _digest_items(rows, articles)
     servers = {row.guild_id for _, item_rows in items for row in item_rows}
     several = len(servers) > 1
@@ -167,7 +169,8 @@ def digest_message(
     if start > 0 or end < total:
         footer = f"Articles {start + 1}–{end} of {total}"
         if end < total:
-            footer += " · continued in the next message"
+            more = f"{total - end} more not shown (see /latest)"
+            footer += f" · {more}" if last else " · continued in the next message"
     embeds[-1].set_footer(text=footer)
     taken = [row for _, item_rows in items[:shown] for row in item_rows]
     return DigestMessage(embeds, taken + gone, shown)

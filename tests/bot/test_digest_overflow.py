@@ -132,3 +132,30 @@ async def test_a_continuation_discord_does_not_take_comes_with_the_next_digest_o
     shown_later = [text for message in later for _, text in listed(message)]
     everything = sorted(shown_first + shown_later)
     assert everything == [f"Ferry timetable change {n:03d}" for n in range(1, 151)]
+
+
+async def test_a_digest_stops_at_its_messages_and_says_how_many_more_there_were(
+    make_harness: MakeHarness,
+):
+    """A busy week's digest does not become dozens of DMs: past ``digest_messages`` the
+    rest is counted in the last message (``/latest`` lists them) and never sent later."""
+    harness, reader = await daily_reader(make_harness, 150, delivery={"digest_messages": 2})
+    harness.clock.now = datetime(2026, 6, 11, 8, 0, tzinfo=UTC)
+    summary = await harness.bot.dispatcher.send_digests()
+
+    messages = harness.double.dms_to(reader)
+    assert len(messages) == 2
+    items = [item for message in messages for item in listed(message)]
+    shown = len(items)
+    assert [number for number, _ in items] == list(range(1, shown + 1)) and shown < 150
+    quality = {f"Ferry timetable change {n:03d}": (n * 37) % 80 + 20 for n in range(1, 151)}
+    left_out = set(quality) - {text for _, text in items}
+    assert max(quality[t] for t in left_out) <= min(quality[t] for _, t in items)  # the best
+    footer = messages[-1].embeds[-1]["footer"]["text"]
+    assert footer.endswith(f"of 150 · {150 - shown} more not shown (see /latest)")
+    assert (summary.sent, summary.left_out) == (shown, 150 - shown)
+    assert f"{150 - shown} left out of digests" in str(summary)
+
+    harness.clock.now = datetime(2026, 6, 12, 8, 0, tzinfo=UTC)  # they never come later
+    assert (await harness.bot.dispatcher.send_digests()).sent == 0
+    assert len(harness.double.dms_to(reader)) == 2
