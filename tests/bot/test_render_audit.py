@@ -259,7 +259,9 @@ async def test_every_length_past_discords_limits_still_reaches_members(bare: Har
     # the double refused nothing (checked when the test ends)
 
 
-async def test_a_digest_of_150_items_lists_every_one_as_a_whole_link(bare: Harness):
+async def test_a_digest_of_150_long_links_lists_each_whole_and_counts_what_is_left_out(
+    bare: Harness,
+):
     harness, g = bare, bare.first
     daily = g.members[1].id
     for n in range(150):
@@ -280,12 +282,15 @@ async def test_a_digest_of_150_items_lists_every_one_as_a_whole_link(bare: Harne
         for embed in message.embeds
         for link in links(embed["description"])
     ]
-    assert len(listed) == 150 and len({url for _, url in listed}) == 150
+    # 260-character links: the digest's five messages hold 99, and say so of the rest
+    shown = len(listed)
+    assert len(messages) == 5 and shown == len({url for _, url in listed}) == 99
     assert all(text.startswith("Ferry pilot") and "<b>" not in text for text, _ in listed)
     for message in messages:  # every numbered item whole
         for embed in message.embeds:
             assert embed["description"].count("**") == 2 * len(links(embed["description"]))
-    assert messages[-1].embeds[-1]["footer"]["text"].endswith("of 150")
+    footer = messages[-1].embeds[-1]["footer"]["text"]
+    assert footer.endswith("of 150 · 51 more not shown (see /latest)")
 
 
 # --- dates -----------------------------------------------------------------------------------
