@@ -17,8 +17,8 @@ their scores (what is close and what is loose stays the search's call); only the
 changes.
 
 Words here are read plainly (folded tokens without stopwords, cut to their first six
-letters, a headline word counting twice an excerpt's): the search's own terms cost a
-hundred times more to read, and gave no better order.
+letters, a headline word counting twice an excerpt's): the search's own terms cost
+twenty times more to read (194 us an article against 9), and gave no better order.
 """
 
 from __future__ import annotations
