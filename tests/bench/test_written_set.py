@@ -18,6 +18,7 @@ from bench.related.written import DISTRACTOR_KINDS, SETS, SetSpec, WrittenSet, l
 from bench.related.written.filler import (
     NEAR_EVENT_HOURS,
     anchors_from,
+    domain_of,
     filler_articles,
     name_clashes,
 )
@@ -243,3 +244,9 @@ def test_the_held_out_set_is_other_events_by_other_outlets():
     by_url = heldout.by_url()
     outlets = [by_url[u]["provider"]["domain"] for e in heldout.events.values() for u in e.urls]
     assert sum(o in written_outlets for o in outlets) <= len(outlets) // 10
+
+
+def test_an_event_id_without_a_filler_domain_is_refused_saying_which_exist() -> None:
+    assert domain_of("biz-71") == "biz"
+    with pytest.raises(ValueError, match=r"'hlt-3': its prefix must name a filler domain \(.*biz-"):
+        domain_of("hlt-3")

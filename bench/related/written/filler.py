@@ -106,7 +106,13 @@ class EventAnchor:
 
 
 def domain_of(event_id: str) -> str:
-    return event_id.split("-", 1)[0]
+    """The filler domain an event's id names by its prefix (``biz-71``: business), whose
+    filler sits near it in time; an unknown prefix is a set's mistake, said as such."""
+    domain = event_id.split("-", 1)[0]
+    if domain not in PIECES:
+        known = ", ".join(f"{d}-" for d in sorted(PIECES))
+        raise ValueError(f"event id {event_id!r}: its prefix must name a filler domain ({known})")
+    return domain
 
 
 def _slot_values(rng: random.Random) -> dict[str, str]:
