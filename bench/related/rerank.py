@@ -6,7 +6,7 @@ experiment, not part of the engine.
                                          [--coherence C...] [--top M...]
                                          [--scale HOURS...] [--grace HOURS...]
                                          [--dump-scale HOURS] [--dump-grace HOURS] [--misses]
-    python -m bench.related.rerank learn --dump FILE... [--judge FILE...] [--top N]
+    python -m bench.related.rerank learn --dump FILE... [--judge FILE...]
 
 ``dump`` builds the set's store through the real ingest (as ``bench.related.eval`` does) and
 keeps, per story of an event, its own coverage, the engine's top 5 (``for_story``) and the
@@ -26,12 +26,11 @@ and multiplied by the factor of ``--scale`` hours past ``--grace`` hours (the ad
 topics and quality terms, 0.05 each at most, are scaled with it: an approximation; the
 engine's own figures are the eval's). Each combination is one line.
 
-``learn`` fits a classifier of (story, candidate) pairs on the dumps' first ``--top`` pool
-results (features: the engine's score and rank, time apart, same outlet, shared topics,
-shared term weight either way, cosines, coherence with the pool's best), scores each dump
-left out of the fit (one set out at a time), then each ``--judge`` with the fit on all
-dumps. It needs ``numpy`` and ``scikit-learn``, which the project does not install. It
-tells how much any re-rank of the pool could take from these signals, not a model to ship.
+``learn`` fits the engine's re-rank (``bot.domain.rerank``: a logistic regression over its
+``FEATURES`` of each story's first ``RERANK_POOL`` pool results past its coverage), scores
+each dump left out of the fit (one set out at a time), then each ``--judge`` with the fit on
+all dumps, and prints the weights to ship as ``WEIGHTS``. It needs ``numpy`` and
+``scikit-learn``, which the project does not install.
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ from typing import Any
 from bench.related.dumps import TOP, commands, dump_set, figures, time_of
 from bench.related.eval import SHELL_GUILD
 from bot.domain.related import RelatedService
-from bot.domain.rerank import FEATURES, RERANK_POOL, WEIGHTS, Piece, features, judged
+from bot.domain.rerank import FEATURES, RERANK_POOL, WEIGHTS, Piece, cosine, features, judged
 from bot.domain.terms import story_terms
 from storage.related import RARITY_POWER
 
@@ -88,15 +87,6 @@ def vectors(articles: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
         url: {k: w * math.log((n + 2.0) / df[k]) ** RARITY_POWER for k, w in terms.items()}
         for url, terms in raw.items()
     }
-
-
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(w * b.get(k, 0.0) for k, w in a.items())
-    na = math.sqrt(sum(w * w for w in a.values()))
-    nb = math.sqrt(sum(w * w for w in b.values()))
-    return dot / (na * nb) if na and nb else 0.0
 
 
 def time_factor(hours: float, scale: float, grace: float) -> float:
@@ -243,14 +233,17 @@ def learn(dumps: list[dict[str, Any]], judges: list[dict[str, Any]]) -> None:
             for url, _, row in pool_rows(story, data["articles"])
         ]
 
-    def fit(sets: list[dict[str, Any]]) -> Callable[[list[float]], float]:
-        rows = [s for data in sets for s in samples(data)]
+    samples_of = {data["set"]: samples(data) for data in dumps}
+
+    def fit(sets: list[dict[str, Any]]) -> list[float]:
+        rows = [s for data in sets for s in samples_of[data["set"]]]
         model = LogisticRegression(max_iter=5000).fit(
             np.array([r for r, _ in rows]), np.array([y for _, y in rows])
         )
-        weights = [float(w) for w in model.coef_[0]]
-        fit.weights = weights  # type: ignore[attr-defined]
-        return lambda row: sum(w * x for w, x in zip(weights, row, strict=True))
+        return [float(w) for w in model.coef_[0]]
+
+    def by(weights: list[float]) -> Callable[[list[float]], float]:
+        return lambda row: judged(row, weights)
 
     def line(label: str, sets: list[dict[str, Any]], judge_of: Any) -> None:
         parts = [label]
@@ -265,12 +258,12 @@ def learn(dumps: list[dict[str, Any]], judges: list[dict[str, Any]]) -> None:
 
     if len(WEIGHTS) == len(FEATURES):  # else the features changed: the weights are to be fit
         line("shipped weights:", [*dumps, *judges], lambda _: judged)
-    line("one set left out:", dumps, lambda held: fit([d for d in dumps if d is not held]))
-    judge = fit(dumps)
+    line("one set left out:", dumps, lambda held: by(fit([d for d in dumps if d is not held])))
+    weights = fit(dumps)
     if judges:
-        line("fit on all, judges:", judges, lambda _: judge)
-    weights = ", ".join(f"{w:.4f}" for w in fit.weights)  # type: ignore[attr-defined]
-    print(f"WEIGHTS = ({weights})  # fit on {', '.join(d['set'] for d in dumps)}")
+        line("fit on all, judges:", judges, lambda _: by(weights))
+    shipped = ", ".join(f"{w:.4f}" for w in weights)
+    print(f"WEIGHTS = ({shipped})  # fit on {', '.join(d['set'] for d in dumps)}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -115,7 +115,7 @@ def features(
         hours = _hours_apart(story, piece)
         mine_mass = sum(mine.values()) or 1.0
         agreement = [
-            _cosine(mine, theirs) for i, theirs in enumerate(own[:AGREEMENT_WITH]) if i != rank
+            cosine(mine, theirs) for i, theirs in enumerate(own[:AGREEMENT_WITH]) if i != rank
         ]
         rows.append(
             [
@@ -137,9 +137,10 @@ def features(
     return rows
 
 
-def judged(row: Sequence[float]) -> float:
-    """How likely a candidate of these features is the story's event (a logit)."""
-    return sum(w * x for w, x in zip(WEIGHTS, row, strict=True))
+def judged(row: Sequence[float], weights: Sequence[float] = WEIGHTS) -> float:
+    """How likely a candidate of these features is the story's event (a logit), by the
+    shipped ``weights`` or others being fit."""
+    return sum(w * x for w, x in zip(weights, row, strict=True))
 
 
 def reorder(
@@ -157,7 +158,8 @@ def _hours_apart(story: Piece, piece: Piece) -> float:
     return abs(story.published_at - piece.published_at) / 3600
 
 
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """The cosine of two weighed word sets (0 when they share nothing)."""
     if len(a) > len(b):
         a, b = b, a
     dot = sum(w * b.get(k, 0.0) for k, w in a.items())
@@ -166,4 +168,13 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     return dot / math.sqrt(sum(w * w for w in a.values()) * sum(w * w for w in b.values()))
 
 
-__all__ = ["FEATURES", "RERANK_POOL", "WEIGHTS", "Piece", "features", "reorder", "words"]
+__all__ = [
+    "FEATURES",
+    "RERANK_POOL",
+    "WEIGHTS",
+    "Piece",
+    "cosine",
+    "features",
+    "reorder",
+    "words",
+]
