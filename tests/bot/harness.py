@@ -145,6 +145,18 @@ class Harness:
         assert stored is not None
         return stored
 
+    async def add_pending(self, count: int) -> None:
+        """``count`` articles waiting for a moderator ("Pending story number N", each an hour
+        after the one before, at most ten)."""
+        for n in range(count):
+            await self.add_article(
+                title=f"Pending story number {n}",
+                webUrl=f"https://queue.example/{n}",
+                originalUrl=...,
+                related=[],
+                publishedDateTime=f"2026-11-25T1{n}:00:00Z",
+            )
+
 
 def recent(hours: float = 1) -> str:
     """An ISO time ``hours`` ago."""

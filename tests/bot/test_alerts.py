@@ -15,6 +15,7 @@ from bot.sending.dispatcher import Dispatcher
 from bot.sending.sender import DiscordSender, Outgoing
 from tests.bot.harness import Harness
 from tests.discord_double.plugin import GuildWorld
+from tests.discord_double.state import Message
 
 
 def fresh(harness: Harness, hours: float = 1) -> str:
@@ -31,6 +32,16 @@ async def story(harness: Harness, n: int = 1, **fields: Any):
     fields.setdefault("topics", ["Transport"])
     fields.setdefault("related", [])
     return await harness.add_article(**fields)
+
+
+async def alert_dm(harness: Harness, guild: GuildWorld, reader: int) -> Message:
+    """The one DM a member following Transport gets for a story published after."""
+    await story(harness, 0, published=False)
+    await follow(harness, guild, reader, "Transport")
+    await story(harness, 1)
+    await harness.deliver()
+    (dm,) = harness.double.dms_to(reader)
+    return dm
 
 
 async def follow(
@@ -452,11 +463,7 @@ async def test_instant_dms_over_the_hourly_cap_go_to_the_next_digest(make_harnes
 async def test_the_dm_unsubscribe_button_unsubscribes_the_member(harness: Harness):
     g = harness.first
     reader = g.members[0].id
-    await story(harness, 0, published=False)
-    await follow(harness, g, reader, "Transport")
-    await story(harness, 1)
-    await harness.deliver()
-    (dm,) = harness.double.dms_to(reader)
+    dm = await alert_dm(harness, g, reader)
     button = dm.components[0]["components"][0]
     clicked = await harness.double.click(dm, button["custom_id"], reader)
     assert clicked.content == (
@@ -635,11 +642,7 @@ async def test_a_slow_dm_unsubscribe_is_acknowledged_then_answered(
     can outlast Discord's 3 s on a loaded host: it is acknowledged in time, then answered."""
     g = harness.first
     reader = g.members[0].id
-    await story(harness, 0, published=False)
-    await follow(harness, g, reader, "Transport")
-    await story(harness, 1)
-    await harness.deliver()
-    (dm,) = harness.double.dms_to(reader)
+    dm = await alert_dm(harness, g, reader)
     subscriptions = harness.bot.services.subscriptions
     unsubscribe = subscriptions.unsubscribe_topic_id
 

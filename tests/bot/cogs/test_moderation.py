@@ -122,14 +122,7 @@ async def test_the_guild_moderator_role_grants_moderation(harness: Harness):
 
 
 async def test_queue_buttons_publish_and_reject_in_place_with_audit(harness: Harness):
-    for n in range(6):
-        await harness.add_article(
-            title=f"Pending story number {n}",
-            webUrl=f"https://queue.example/{n}",
-            originalUrl=...,
-            related=[],
-            publishedDateTime=f"2026-11-25T1{n}:00:00Z",
-        )
+    await harness.add_pending(6)
     moderator = harness.first.moderator.id
     queue = await harness.slash(harness.first, moderator, "queue")
     assert queue.message.flags & EPHEMERAL

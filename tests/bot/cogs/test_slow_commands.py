@@ -91,14 +91,7 @@ async def test_a_slow_moderator_command_keeps_its_buttons_and_they_work(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ):
     g = harness.first
-    for n in range(2):
-        await harness.add_article(
-            title=f"Pending story number {n}",
-            webUrl=f"https://queue.example/{n}",
-            originalUrl=...,
-            related=[],
-            publishedDateTime=f"2026-11-25T1{n}:00:00Z",
-        )
+    await harness.add_pending(2)
     quick = await harness.slash(g, g.moderator.id, "queue")
     held(monkeypatch, harness.bot.services.moderation, "queue", SLOW_S)
     slow = await harness.slash(g, g.moderator.id, "queue")
