@@ -89,6 +89,15 @@ EXPECTED = {
         min_curated=8,
         kinds=("same-entity", "other-chapter", "same-kind"),
     ),
+    # A twelfth, likewise one distractor of each of the three kinds per event.
+    "written12": Expected(
+        events=40,
+        distractors=120,
+        per_kind=40,
+        queries=15,
+        min_curated=8,
+        kinds=("same-entity", "other-chapter", "same-kind"),
+    ),
 }
 
 

@@ -61,6 +61,8 @@ SETS = {
     "written10": SetSpec("written10", HERE.parent / "written10", 2000, 101),
     # An eleventh, by another helper who read neither the engine nor the other sets' events.
     "written11": SetSpec("written11", HERE.parent / "written11", 2000, 111),
+    # A twelfth, by another helper who read neither the engine nor the other sets' events.
+    "written12": SetSpec("written12", HERE.parent / "written12", 2000, 121),
 }
 
 
