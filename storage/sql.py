@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from storage.titles import SPELLED_OUT
+
 Row = tuple[Any, ...]
 
 
@@ -51,9 +53,12 @@ def placeholders(count: int) -> str:
 
 
 def fts_phrase(term: str) -> str:
-    """One FTS5 string: nothing inside it is read as query syntax. A NUL would end the string
-    early for FTS5's parser ("unterminated string"), and no indexed word holds one."""
-    return '"' + term.replace("\x00", "").replace('"', '""') + '"'
+    """One FTS5 string: nothing inside it is read as query syntax, and letters the indexes
+    spell out (``storage.titles.UNDECOMPOSED``, migration 0027) spelled out as they are. A NUL
+    would end the string early for FTS5's parser ("unterminated string"), and no indexed word
+    holds one."""
+    spelled = term if term.isascii() else term.casefold().translate(SPELLED_OUT)
+    return '"' + spelled.replace("\x00", "").replace('"', '""') + '"'
 
 
 def fts_match(terms: Sequence[str], *, prefix_last: bool = False, any_term: bool = False) -> str:

@@ -32,12 +32,33 @@ KEY_WORDS = 4
 KEY_SIZE = 3
 
 
+# Letters that carry their mark in their shape rather than as a combining one, so that
+# decomposing leaves them whole: the common ones of European languages, spelled as an English
+# keyboard types them ("tromso" for Tromsø, "lodz" for Łódź). Casefolding has taken the
+# capitals by then (and made ß "ss"); the search indexes of SQLite spell out the same letters
+# and their capitals (migration 0027), PostgreSQL's unaccent does likewise.
+UNDECOMPOSED = {
+    "æ": "ae",
+    "œ": "oe",
+    "ø": "o",
+    "ł": "l",
+    "đ": "d",
+    "ð": "d",
+    "þ": "th",
+    "ħ": "h",
+    "ı": "i",
+    "ŀ": "l",
+}
+SPELLED_OUT = str.maketrans(UNDECOMPOSED)
+
+
 def fold(text: str) -> str:
-    """Case-folded, without diacritics, as FTS5's ``remove_diacritics`` tokenizer sees it."""
+    """Case-folded, without diacritics and with ``UNDECOMPOSED`` spelled out, as the search
+    indexes hold words (FTS5's ``remove_diacritics`` of migration 0027's views)."""
     if text.isascii():
         return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(SPELLED_OUT)
 
 
 def _money(match: re.Match[str]) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from storage.columns import Column, Columns
 from storage.models import Topic
 from storage.sql import Row, Statements, like_pattern
+from storage.titles import SPELLED_OUT
 from storage.visibility import members_see, not_another_guilds
 
 TOPIC = Columns(
@@ -75,33 +76,16 @@ def topic_key(name: str) -> str:
     return tidy_topic(name).casefold()
 
 
-# Letters that carry their mark in their shape rather than as a combining one, so that
-# decomposing leaves them whole: the common ones of European languages, as an English keyboard
-# types them. The capitals have gone by then (casefold).
-UNDECOMPOSED = {
-    "æ": "ae",
-    "œ": "oe",
-    "ø": "o",
-    "ł": "l",
-    "đ": "d",
-    "ð": "d",
-    "þ": "th",
-    "ħ": "h",
-    "ı": "i",
-    "ŀ": "l",
-}
-_UNDECOMPOSED = str.maketrans(UNDECOMPOSED)
-
-
 def topic_fold(name: str) -> str:
     """A topic name as typed without accents: decomposed (NFKD) and casefolded, its
     combining marks (category Mn) and invisible characters dropped, the letters of
-    ``UNDECOMPOSED`` spelled out, single spaces (the same from a name or its ``topic_key``).
+    ``storage.titles.UNDECOMPOSED`` spelled out, single spaces (the same from a name or its
+    ``topic_key``).
     'Québec', 'QUEBEC' and 'quebec' fold alike; 'Straße' folds as 'strasse' (casefold). The
     one fold both engines store (topics.folded), so that they match alike."""
     decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", name).casefold())
     bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return " ".join(bare.translate(_UNDECOMPOSED).translate(_INVISIBLE).split())
+    return " ".join(bare.translate(SPELLED_OUT).translate(_INVISIBLE).split())
 
 
 # Topics folded per statement when a store opens on rows stored before topics.folded was.

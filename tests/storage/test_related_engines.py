@@ -34,6 +34,7 @@ HEADLINES = [
     ("AI-driven face-scanning vans in Port Caldwell", "Facial recognition, face_scan x_y."),
     ("$13K rebate for heat pumps", "A $13,000 rebate, 13 thousand dollars each."),
     ("“Harbour at Dusk” painting found — at last…", "O'Brien’s gallery had it since ’98."),
+    ("Tromsø and Łódź twin their old towns", "Signed on the Hauptstraße by Ærø's mayor."),
 ]
 
 
@@ -86,7 +87,19 @@ async def test_every_term_matches_the_same_articles_on_both_engines(both):
     on_postgresql = await both.related.term_counts(terms, 0, 1000, cap=100)
     assert on_postgresql == on_sqlite
     assert on_sqlite["topic"] == 0
-    for form in ("1 75", "8 4bn", "3 5bn", "2 00 28", "09 30", "13 000", "cafe"):
+    for form in (
+        "1 75",
+        "8 4bn",
+        "3 5bn",
+        "2 00 28",
+        "09 30",
+        "13 000",
+        "cafe",
+        "tromso",
+        "lodz",
+        "hauptstrasse",
+        "aero",
+    ):
         found = [t.key for t in terms if form in t.forms]
         assert found and all(on_postgresql[key] > 0 for key in found), form
 
@@ -100,7 +113,7 @@ async def test_the_same_searches_find_the_same_candidates(both):
 
 
 TYPED = ["rese", "reserv", "harbour", "marat", "ai", "re", "reserve bank", "1.75", "café"]
-TYPED += ["cafe own", "zoë's", '"harbour at dus', "f.a.a"]
+TYPED += ["cafe own", "zoë's", '"harbour at dus', "f.a.a", "tromso", "lodz twi", "tromsø"]
 
 
 @pytest.mark.parametrize("typed", TYPED)

@@ -69,9 +69,11 @@ TRIGGER_STAND_INS: dict[str, str | None] = {
     "articles_fts_insert": None,
     "articles_fts_delete": None,
     "articles_fts_update": None,
+    "articles_fts_update_old": None,
     "titles_fts_insert": None,
     "titles_fts_delete": None,
     "titles_fts_update": None,
+    "titles_fts_update_old": None,
 }
 
 
