@@ -104,20 +104,12 @@ class Harness:
         options: dict[str, Any] | None = None,
         **kw: Any,
     ) -> InteractionResult:
-        """Invoke a command as a member and wait for the acknowledgement."""
-        return await self.double.slash(guild.id if guild else None, user_id, command, options, **kw)
-
-    async def reply(
-        self,
-        guild: GuildWorld | None,
-        user_id: int,
-        command: str,
-        options: dict[str, Any] | None = None,
-        **kw: Any,
-    ) -> InteractionResult:
-        """Invoke a command and wait until the bot has said something visible (deferred
-        replies included)."""
-        result = await self.slash(guild, user_id, command, options, **kw)
+        """Invoke a command as a member and wait for its answer: the response, or when the
+        command was acknowledged first ("thinking…": a slow command on a loaded machine, or
+        one that always defers), the reply that follows it."""
+        result = await self.double.slash(
+            guild.id if guild else None, user_id, command, options, **kw
+        )
         if result.callback_type == 5:
             await result.wait_followups(1)
         return result

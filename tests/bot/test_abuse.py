@@ -21,13 +21,13 @@ async def test_related_is_limited_per_member_with_a_friendly_message(make_harnes
     g = harness.first
     member, other = g.members[0].id, g.members[1].id
     for _ in range(3):
-        result = await harness.reply(g, member, "related", {"query": "wind"})
+        result = await harness.slash(g, member, "related", {"query": "wind"})
         assert result.callback_type == 5
     slowed = await harness.slash(g, member, "related", {"query": "wind"})
     assert slowed.message.flags & EPHEMERAL
     assert slowed.content.startswith("Slow down a little: try again in ")
     assert slowed.content.endswith(" s.")
-    fine = await harness.reply(g, other, "related", {"query": "wind"})
+    fine = await harness.slash(g, other, "related", {"query": "wind"})
     assert fine.callback_type == 5  # another member is not affected
 
 
@@ -66,7 +66,7 @@ async def test_an_autocomplete_burst_gets_a_slow_down_choice(make_harness):
 async def test_six_thousand_character_options_get_bounded_replies(
     harness: Harness, command, options, starts
 ):
-    result = await harness.reply(
+    result = await harness.slash(
         harness.first, harness.first.members[0].id, command, options, force=True
     )
     message = result.followups[0] if result.callback_type == 5 else result.message
@@ -111,7 +111,7 @@ async def test_member_text_echoed_back_never_pings(harness: Harness, text):
         ("related", {"query": f"{text} wind"}),
         ("related", {"story": text}),
     ]:
-        result = await harness.reply(g, member, command, options)
+        result = await harness.slash(g, member, command, options)
         message = result.followups[0] if result.callback_type == 5 else result.message
         no_ping(message)
         shown = (message.content or "") + str(message.embeds)

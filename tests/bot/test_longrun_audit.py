@@ -126,7 +126,7 @@ class Deployment:
         self.clock.now = moment
 
     async def slash(self, g: GuildWorld, user_id: int, command: str, **options: Any) -> Any:
-        return await self.harness.reply(g, user_id, command, options)
+        return await self.harness.slash(g, user_id, command, options)
 
     async def say(self, g: GuildWorld, user_id: int, command: str, **options: Any) -> str:
         """What the member reads in the reply: its content and embeds' text."""

@@ -67,7 +67,7 @@ def _without_random_ids(component: dict[str, Any]) -> dict[str, Any]:
 
 
 async def answer(harness: Harness, guild: GuildWorld, user: int, command: str, **options: Any):
-    result = await harness.reply(guild, user, command, options or None)
+    result = await harness.slash(guild, user, command, options or None)
     return {"reply": shown(result.message), "followups": [shown(m) for m in result.followups]}
 
 

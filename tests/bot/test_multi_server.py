@@ -183,15 +183,15 @@ async def test_another_servers_own_article_in_a_shared_story_shows_nowhere_here(
     (dm,) = harness.double.dms_to(reader)
     (post,) = posts(harness, b.alerts.id)
     assert dm.embeds[0]["title"] == post.embeds[0]["title"] == shared.title
-    related = await harness.reply(b, reader, "related", {"story": shared.id})
-    latest = await harness.reply(b, reader, "latest", {})
+    related = await harness.slash(b, reader, "related", {"story": shared.id})
+    latest = await harness.slash(b, reader, "latest", {})
     seen = json.dumps(
         [dm.embeds, post.embeds]
         + [m.embeds for r in (related, latest) for m in [r.message, *r.followups]]
     )
     assert "intranet-a" not in seen and own.id not in seen
     # where it is its own server's, the same story lists it
-    at_home = await harness.reply(a, a.members[1].id, "related", {"story": shared.id})
+    at_home = await harness.slash(a, a.members[1].id, "related", {"story": shared.id})
     assert "intranet-a" in json.dumps([m.embeds for m in [at_home.message, *at_home.followups]])
 
 

@@ -84,7 +84,7 @@ async def everywhere(harness: Harness, article_id: str, topic: str) -> dict[str,
     seen["digest"] = harness.double.dms_to(daily)[-1]
     seen["latest"] = (await harness.slash(g, instant, "latest", {"topic": topic})).message
     seen["related story"] = (
-        await harness.reply(g, instant, "related", {"story": article_id})
+        await harness.slash(g, instant, "related", {"story": article_id})
     ).followups[0]
     return seen
 
@@ -133,12 +133,12 @@ async def test_a_long_real_url_stays_one_working_link_wherever_the_article_is_li
         "latest": seen["latest"].embeds[0]["description"],
         "digest": seen["digest"].embeds[0]["description"],
         "related of the parent": (
-            await harness.reply(g, g.members[0].id, "related", {"story": parent.id})
+            await harness.slash(g, g.members[0].id, "related", {"story": parent.id})
         )
         .followups[0]
         .embeds[1]["description"],
         "related query": (
-            await harness.reply(g, g.members[0].id, "related", {"query": "open letter parents"})
+            await harness.slash(g, g.members[0].id, "related", {"query": "open letter parents"})
         )
         .followups[0]
         .embeds[0]["description"],
@@ -318,7 +318,7 @@ async def test_dates_are_discord_timestamps_each_reader_sees_in_their_own_zone(b
     yesterday = int(datetime(2026, 6, 10, 9, 30, tzinfo=UTC).timestamp())
     last_year = int(datetime(2025, 6, 11, 9, 30, tzinfo=UTC).timestamp())
     assert f"<t:{yesterday}:d>" in text and f"<t:{last_year}:d>" in text, text
-    result = await harness.reply(g, member, "related", {"story": article.id})
+    result = await harness.slash(g, member, "related", {"story": article.id})
     card = result.followups[0].embeds[0]
     assert card["timestamp"].startswith("2026-06-10T09:30:00")
     assert {"name": "Published", "value": f"<t:{yesterday}:f>", "inline": True} in card["fields"]
@@ -353,7 +353,7 @@ async def test_the_secured_value_of_a_real_file_appears_nowhere_a_person_looks(
     await harness.slash(g, g.moderator.id, "unpublish", {"article": article.id})
     seen["queue"] = (await harness.slash(g, g.moderator.id, "queue")).message
     seen["query"] = (
-        await harness.reply(g, g.members[0].id, "related", {"query": "facial recognition"})
+        await harness.slash(g, g.members[0].id, "related", {"query": "facial recognition"})
     ).followups[0]
     pieces = [secured, secured[:24], secured.split(";")[-1]]
     for where, message in seen.items():
@@ -418,7 +418,7 @@ async def test_a_hand_added_article_with_markup_and_parentheses_reads_and_links_
 async def test_a_query_is_quoted_back_as_typed_without_formatting_or_mentions(bare: Harness):
     harness, g = bare, bare.first
     await story(harness, 1, title="Ferry pilot expands to the islands")
-    result = await harness.reply(
+    result = await harness.slash(
         g, g.members[0].id, "related", {"query": "**ferry** <@&1234567890123456789> @here"}
     )
     (embed,) = result.followups[0].embeds
@@ -514,7 +514,7 @@ async def test_why_a_story_is_related_never_names_a_feeds_markup_as_a_shared_ter
         webUrl="https://other.example/att",
         provider={"name": "Other Wire"},
     )
-    result = await harness.reply(g, g.members[0].id, "related", {"story": article.id})
+    result = await harness.slash(g, g.members[0].id, "related", {"story": article.id})
     lines = result.followups[0].embeds[1]["description"].splitlines()
     assert lines[0].startswith("**1.** [Court clears AT&T’s Time Warner merger]"), lines
     reason = lines[1]

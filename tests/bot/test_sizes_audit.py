@@ -372,14 +372,14 @@ async def test_a_6000_character_query_is_answered_and_echoed_short(harness: Harn
     member = g.members[0].id
     await story(harness, 77, title="Harbour dredging plan approved", topics=["Ports"])
     query = ("dredging harbour " * 400)[:6000]  # Discord's longest string option
-    result = await harness.reply(g, member, "related", {"query": query})
+    result = await harness.slash(g, member, "related", {"query": query})
     (answer,) = result.followups
     assert answer.flags & EPHEMERAL
     embed = answer.embeds[0]
     assert len(embed["title"]) <= 256 and embed["title"].endswith("…”")
     assert "[Harbour dredging plan approved]" in embed["description"].splitlines()[0]
     # nothing but symbols: told what to type
-    symbols = await harness.reply(g, member, "related", {"query": "🚢" * 3000})
+    symbols = await harness.slash(g, member, "related", {"query": "🚢" * 3000})
     assert symbols.followups[0].content == (
         "Type a few words to search for, such as `facial recognition`."
     )

@@ -85,7 +85,7 @@ async def test_a_link_written_either_way_finds_the_story_and_is_listed_once(
     )  # fmt: skip
     assert (await harness.store.stats()).articles == before + 3
     for link in (HTTPS_SLASH, "https://harbour-times.example/ferries/42?utm_source=x"):
-        result = await harness.reply(harness.first, member, "related", {"story": link})
+        result = await harness.slash(harness.first, member, "related", {"story": link})
         (message,) = result.followups
         text = str(message.embeds)
         assert "Ferry pilot expands to the islands" in text, text

@@ -83,23 +83,33 @@ class InteractionResult:
 
     @property
     def message(self) -> Message | None:
-        """The response message (created by type 4/5, or the component message for 6/7)."""
+        """The response message (created by type 4/5, or the component message for 6/7); a
+        deferred one's first follow-up once it came (``shown``)."""
+        return self.shown
+
+    @property
+    def shown(self) -> Message | None:
+        """The answer the member sees: the response message, or once a deferred one
+        ("thinking…", type 5) is followed up, the first follow-up, which Discord shows in its
+        place."""
+        if self.callback_type == 5 and self.followups:
+            return self.followups[0]
         return self.original
 
     @property
     def content(self) -> str | None:
-        """Current content of the response message."""
-        return None if self.original is None else self.original.content
+        """Current content of the answer the member sees (``shown``)."""
+        return None if self.shown is None else self.shown.content
 
     @property
     def embeds(self) -> list[dict[str, Any]]:
-        """Current embeds of the response message."""
-        return [] if self.original is None else self.original.embeds
+        """Current embeds of the answer the member sees (``shown``)."""
+        return [] if self.shown is None else self.shown.embeds
 
     @property
     def ephemeral(self) -> bool:
-        """Whether the response message is ephemeral (flag 64)."""
-        return self.original is not None and self.original.ephemeral
+        """Whether the answer the member sees is ephemeral (flag 64)."""
+        return self.shown is not None and self.shown.ephemeral
 
     # -- waiting ------------------------------------------------------------------
 

@@ -44,7 +44,7 @@ async def test_a_files_title_quoted_in_a_moderators_reply_renders_no_link_or_mar
     )
     g = harness.first
     assert (await harness.slash(g, g.moderator.id, "publish", {"article": article.id})).content
-    again = reply_of(await harness.reply(g, g.moderator.id, "publish", {"article": article.id}))
+    again = reply_of(await harness.slash(g, g.moderator.id, "publish", {"article": article.id}))
     assert "is already published here" in again.content, again.content
     assert "Approve here" in again.content
     assert rendered_markup(again.content) == [], again.content
@@ -79,7 +79,7 @@ async def test_what_a_member_typed_is_quoted_back_as_typed_not_as_a_link(
     harness: Harness, command: str, options: dict[str, str]
 ):
     g = harness.first
-    reply = reply_of(await harness.reply(g, g.members[0].id, command, options))
+    reply = reply_of(await harness.slash(g, g.members[0].id, command, options))
     assert reply.flags & EPHEMERAL
     shown = reply.content or reply.embeds[0]["description"]
     assert "Approve here" in shown, shown
@@ -391,7 +391,7 @@ async def test_a_related_entrys_hostile_title_and_outlet_link_only_to_the_entry(
     )
     await followed_and_routed(harness, "Transport")
     await harness.deliver()
-    related = await harness.reply(g, g.members[0].id, "related", {"story": article.id})
+    related = await harness.slash(g, g.members[0].id, "related", {"story": article.id})
     seen = {
         "related": related.followups[0],
         "post": harness.double.messages_in(g.alerts.id, include_ephemeral=False)[-1],

@@ -628,7 +628,7 @@ async def test_the_inbox_job_posts_outside_files_safely_and_members_see_them(
         STORED["g23-related-lists-itself-and-duplicates.md"].url
     )
     assert g23 is not None
-    result = await harness.reply(g, member, "related", {"story": g23.id})
+    result = await harness.slash(g, member, "related", {"story": g23.id})
     (message,) = result.followups
     listing = message.embeds[1]["description"]
     assert listing.count("Three counties under drought emergency") == 1
@@ -644,7 +644,7 @@ async def test_the_inbox_job_posts_outside_files_safely_and_members_see_them(
     assert len(harness.double.messages_in(g.general.id, include_ephemeral=False)) == len(SENT)
     kept = sorted(p.name for p in (inbox / "processed").iterdir() if p.name.startswith("g02"))
     assert kept == ["g02-wire-weburl-differs.1.md", "g02-wire-weburl-differs.md"]
-    latest = await harness.reply(g, member, "latest")
+    latest = await harness.slash(g, member, "latest")
     seen = json.dumps([m.embeds for m in [latest.original, *latest.followups] if m])
     assert "Harbour City Starts Driverless Ferry Trial" in seen
     assert "Harbour City Trials Driverless Ferries" not in seen

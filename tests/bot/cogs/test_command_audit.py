@@ -165,7 +165,7 @@ async def test_publish_or_unpublish_of_coverage_says_what_it_is(harness: Harness
     coverage = await harness.store.articles.get_by_url("https://outlet1.example/ferries")
     assert coverage is not None and coverage.coverage_only
     g = harness.first
-    card = await harness.reply(g, g.members[0].id, "related", {"story": coverage.id})
+    card = await harness.slash(g, g.members[0].id, "related", {"story": coverage.id})
     assert card.followups[0].embeds[0]["footer"]["text"] == f"id {coverage.id}"
     for command in ("unpublish", "publish"):
         refused = await harness.slash(g, g.moderator.id, command, {"article": coverage.id})
@@ -246,7 +246,7 @@ async def test_hostile_article_text_neither_pings_nor_formats_anywhere(harness: 
         (moderator, "publish", {"article": story.id}),  # already published: quotes its title
         (moderator, "unpublish", {"article": story.id}),
     ]:
-        result = await harness.reply(g, user, command, options)
+        result = await harness.slash(g, user, command, options)
         message = result.followups[0] if result.callback_type == 5 else result.message
         assert message.allowed_mentions.get("parse") == [], command
         assert not message.allowed_mentions.get("roles"), command
@@ -355,7 +355,7 @@ async def test_blank_names_are_asked_for_not_quoted_back_empty(harness: Harness,
         (moderator, "unpublish", "article"),
         (member, "related", "story"),
     ]:
-        result = await harness.reply(g, user, command, {option: blank})
+        result = await harness.slash(g, user, command, {option: blank})
         message = result.followups[0] if result.callback_type == 5 else result.message
         assert message.flags & EPHEMERAL, command
         assert message.content == expected[command], command

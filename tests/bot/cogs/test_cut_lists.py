@@ -73,13 +73,13 @@ async def test_related_query_with_more_than_ten_matches_says_so(make_harness: Ma
             webUrl=f"https://outlet{n}.example/ferries/{n}",
             provider={"name": f"Outlet {n}"},
         )
-    many = await harness.reply(g, member, "related", {"query": "ferry pilot"})
+    many = await harness.slash(g, member, "related", {"query": "ferry pilot"})
     assert embeds(many)[0]["description"].count("**") >= 2 * 10
     assert footer(many) == (
         "The 10 best matches shown; more match. Add words to narrow the search."
     )
     await story(harness, 99, title="Lighthouse keeper retires after forty years")
-    one = await harness.reply(g, member, "related", {"query": "lighthouse"})
+    one = await harness.slash(g, member, "related", {"query": "lighthouse"})
     assert "Lighthouse keeper" in embeds(one)[0]["description"]
     assert "more match" not in footer(one)
 
@@ -98,7 +98,7 @@ async def test_related_story_with_more_than_ten_similar_says_so(make_harness: Ma
         for n in range(1, 16)
     ]
     first = added[0]
-    result = await harness.reply(g, member, "related", {"story": first.id})
+    result = await harness.slash(g, member, "related", {"story": first.id})
     assert embeds(result)[1]["description"].count("**") >= 2 * 10
     assert footer(result).startswith("The 10 closest shown; more coverage is related.")
 
@@ -115,5 +115,5 @@ async def test_related_story_whose_own_coverage_passes_ten_says_so(make_harness:
         for n in range(1, 12)
     ]
     covered = await story(harness, 1, title="Lighthouse keeper retires", related=linked)
-    result = await harness.reply(g, member, "related", {"story": covered.id})
+    result = await harness.slash(g, member, "related", {"story": covered.id})
     assert footer(result).startswith("The 10 closest shown; more coverage is related.")

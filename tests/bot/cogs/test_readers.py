@@ -190,7 +190,7 @@ async def test_related_story_lists_curated_coverage_first_then_similar(harness: 
     )
     assert riverton.id in [c["value"] for c in choices]
     assert all("Riverton" in c["name"] for c in choices)
-    result = await harness.reply(harness.first, member, "related", {"story": riverton.id})
+    result = await harness.slash(harness.first, member, "related", {"story": riverton.id})
     assert result.callback_type == 5
     (message,) = result.followups
     assert message.flags & EPHEMERAL
@@ -205,13 +205,13 @@ async def test_related_story_lists_curated_coverage_first_then_similar(harness: 
 
 async def test_related_query_and_argument_mistakes(harness: Harness):
     member = harness.first.members[0].id
-    found = await harness.reply(harness.first, member, "related", {"query": "language model"})
+    found = await harness.slash(harness.first, member, "related", {"query": "language model"})
     assert "Open-Weights Language Model" in found.followups[0].embeds[0]["description"]
     neither = await harness.slash(harness.first, member, "related")
     assert (
         neither.content == "Give either `story` (pick one from the list) or `query` (some words)."
     )
-    unknown = await harness.reply(harness.first, member, "related", {"story": "no-such-id"})
+    unknown = await harness.slash(harness.first, member, "related", {"story": "no-such-id"})
     assert unknown.followups[0].content.startswith("I can't find the story “no-such-id”.")
 
 
@@ -251,7 +251,7 @@ async def test_related_shows_coverage_of_unknown_date_as_such(harness: Harness):
         ],
     )
     member = harness.first.members[0].id
-    result = await harness.reply(harness.first, member, "related", {"story": story.id})
+    result = await harness.slash(harness.first, member, "related", {"story": story.id})
     (message,) = result.followups
     lines = message.embeds[1]["description"].splitlines()
     titles = [line.split("** [")[1].split("]")[0] for line in lines[::2][:3]]
@@ -262,14 +262,14 @@ async def test_related_shows_coverage_of_unknown_date_as_such(harness: Harness):
 
     undated = await harness.store.articles.get_by_url("https://outlet1.example/ferries")
     assert undated is not None
-    itself = await harness.reply(harness.first, member, "related", {"story": undated.id})
+    itself = await harness.slash(harness.first, member, "related", {"story": undated.id})
     card, coverage = itself.followups[0].embeds
     assert card["title"] == "Ferry take 1"
     assert "timestamp" not in card
     assert {f["name"]: f["value"] for f in card["fields"]}["Published"] == "date unknown"
     assert "Harbour ferries sail without captains" in coverage["description"].splitlines()[0]
 
-    found = await harness.reply(harness.first, member, "related", {"query": "ferry take"})
+    found = await harness.slash(harness.first, member, "related", {"query": "ferry take"})
     # The three takes, then the story itself (its "ferries" is a form of "ferry").
     listed = found.followups[0].embeds[0]["description"].splitlines()[::2][:3]
     assert sorted(line.split("** [")[1].split("]")[0] for line in listed) == [
@@ -300,7 +300,7 @@ async def test_the_rest_of_a_story_lists_coverage_of_unknown_date_last(harness: 
         ],
     )
     member = harness.first.members[0].id
-    result = await harness.reply(harness.first, member, "related", {"story": story.id})
+    result = await harness.slash(harness.first, member, "related", {"story": story.id})
     lines = result.followups[0].embeds[1]["description"].splitlines()
     titles = [line.split("** [")[1].split("]")[0] for line in lines[::2][:4]]
     assert titles == [
@@ -344,7 +344,7 @@ async def test_related_shows_what_shares_little_with_the_story_under_a_heading(h
         related=[],
     )
     member = harness.first.members[0].id
-    result = await harness.reply(harness.first, member, "related", {"story": story.id})
+    result = await harness.slash(harness.first, member, "related", {"story": story.id})
     lines = result.followups[0].embeds[1]["description"].splitlines()
     assert "Cracked pier forces Port Halden to shut its Harbour Bridge" in lines[0]
     # after the other outlet's report and its reason, what shares one word with the story

@@ -40,7 +40,7 @@ async def harness(make_harness: MakeHarness) -> Harness:
 async def related(harness: Harness, **options: str) -> tuple[str, list[dict[str, Any]]]:
     """A member's `/related`: the private answer's text and embeds."""
     g = harness.first
-    result = await harness.reply(g, g.members[0].id, "related", options)
+    result = await harness.slash(g, g.members[0].id, "related", options)
     (message,) = result.followups
     assert message.flags & EPHEMERAL
     return message.content or "", message.embeds
@@ -95,7 +95,7 @@ async def test_a_link_to_a_story_members_here_do_not_see_stays_unknown(harness: 
         assert await offered(harness, pasted) == []
     # the other server, where it stays published, still finds it by any spelling
     other = harness.second
-    found = await harness.reply(other, other.members[0].id, "related", {"story": f"http://{PATH}"})
+    found = await harness.slash(other, other.members[0].id, "related", {"story": f"http://{PATH}"})
     assert found.followups[0].embeds[0]["title"] == HEADLINE
 
 
@@ -218,13 +218,13 @@ async def test_another_servers_own_story_is_never_found(harness: Harness):
         "http://www.acme-intranet.example/layoffs/",
         "Acme plans layoffs",
     ):
-        result = await harness.reply(other, member, "related", {"story": story})
+        result = await harness.slash(other, member, "related", {"story": story})
         (message,) = result.followups
         assert message.content.startswith("I can't find the story"), story
         assert message.embeds == []
         choices = await harness.autocomplete(other, member, "related", {"story": story}, "story")
         assert choices == [], story
-    found = await harness.reply(other, member, "related", {"query": "acme layoffs"})
+    found = await harness.slash(other, member, "related", {"query": "acme layoffs"})
     assert "Acme plans layoffs" not in json.dumps(found.followups[0].embeds)
 
 
@@ -249,7 +249,7 @@ async def test_hostile_and_odd_queries_get_a_plain_answer(
 async def test_a_query_of_no_words_says_what_to_type(harness: Harness):
     for query in ("🚀🚀", "?!", "   "):
         g = harness.first
-        result = await harness.reply(g, g.members[0].id, "related", {"query": query})
+        result = await harness.slash(g, g.members[0].id, "related", {"query": query})
         message = result.followups[0] if result.followups else result.message
         assert message.flags & EPHEMERAL
         assert (message.content or "").startswith(
@@ -338,7 +338,7 @@ async def test_latest_says_why_a_topic_that_topics_counts_shows_nothing(harness:
         "Nothing published here in Quay Gossip reaches this server's quality bar (20) yet: what "
         "is published under it is left out here and in alerts. `/related query:` finds it all."
     )
-    found = await harness.reply(g, member, "related", {"query": "quay gossip"})
+    found = await harness.slash(g, member, "related", {"query": "quay gossip"})
     assert titles(found.followups[0].embeds[0]) == ["Ferry gossip from the quay"]
     # a server whose bar it reaches lists it
     settings = await harness.slash(g, g.moderator.id, "settings", {"min_quality": 0})

@@ -93,7 +93,7 @@ def member(harness: Harness, second: bool = False) -> tuple[Any, int]:
 async def related_text(harness: Harness, options: dict[str, str], second: bool = False) -> str:
     """Everything /related showed the member, as one text."""
     guild, user = member(harness, second)
-    result = await harness.reply(guild, user, "related", options)
+    result = await harness.slash(guild, user, "related", options)
     (message,) = result.followups
     parts = [message.content or ""]
     for embed in message.embeds:

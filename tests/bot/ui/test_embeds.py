@@ -119,7 +119,7 @@ async def test_hostile_articles_through_the_double_are_accepted_by_discord_and_p
     )
     member = harness.first.members[0].id
     latest = await harness.slash(harness.first, member, "latest")
-    related = await harness.reply(harness.first, member, "related", {"story": hostile.id})
+    related = await harness.slash(harness.first, member, "related", {"story": hostile.id})
     messages = [latest.message, related.followups[0]]
     for message in messages:
         assert message.allowed_mentions.get("parse") == []
