@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from importlib import resources
 
 import pytest
 
 from bot.domain.terms import Term, query_terms, story_terms, tokens
+
+SPELLING_MIGRATION = "0027_search_spells_out_letters.sql"
 
 
 def by_key(terms: list[Term]) -> dict[str, Term]:
@@ -187,13 +191,27 @@ def test_labels_keep_the_story_s_own_spelling():
 
 
 @pytest.mark.parametrize(
-    "text", ["Zürich's café — naïve", "face-scanning", "$13,000 rebate", "Ärzte & Œuvres"]
+    "text",
+    ["Zürich's café — naïve", "face-scanning", "$13,000 rebate", "Ärzte & Œuvres", "Tromsø, Łódź"],
 )
 def test_tokens_are_what_the_full_text_index_makes_of_a_text(text):
+    # the index as the store's schema makes it: FTS5 over the view of migration 0027
+    view = re.search(
+        r"CREATE VIEW searchable_articles AS .*?;",
+        (resources.files("storage") / "migrations" / SPELLING_MIGRATION).read_text("utf-8"),
+        re.DOTALL,
+    )
+    assert view is not None
     db = sqlite3.connect(":memory:")
-    db.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'unicode61 remove_diacritics 2')")
+    db.execute("CREATE TABLE articles (pk, title, excerpt, topics_text, coverage_only)")
+    db.execute(view.group(0))
+    db.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(title, excerpt, topics, content = 'searchable_articles',"
+        " content_rowid = 'pk', tokenize = 'unicode61 remove_diacritics 2')"
+    )
     db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')")
-    db.execute("INSERT INTO t VALUES (?)", (text,))
+    db.execute("INSERT INTO articles VALUES (1, ?, '', '', 0)", (text,))
+    db.execute("INSERT INTO t (t) VALUES ('rebuild')")
     indexed = {row[0] for row in db.execute("SELECT term FROM v")}
     assert set(tokens(text)) == indexed
 
