@@ -16,7 +16,8 @@ def query_terms(text: str, *, max_terms: int = MAX_TERMS) -> list[str]:
     and length, so nothing a member types can act as query syntax."""
     terms: list[str] = []
     for match in _WORD.finditer(text[:2000]):
-        word = match.group(0).casefold()[:MAX_TERM_LENGTH]
+        # casefold makes Turkish İ an i and a combining dot, which PostgreSQL's words split at
+        word = match.group(0).casefold().replace("i\u0307", "i")[:MAX_TERM_LENGTH]
         if word not in terms:
             terms.append(word)
         if len(terms) == max_terms:

@@ -35,6 +35,7 @@ HEADLINES = [
     ("$13K rebate for heat pumps", "A $13,000 rebate, 13 thousand dollars each."),
     ("“Harbour at Dusk” painting found — at last…", "O'Brien’s gallery had it since ’98."),
     ("Tromsø and Łódź twin their old towns", "Signed on the Hauptstraße by Ærø's mayor."),
+    ("İzmir ferry strike ends", "Eskişehir buses run again."),
 ]
 
 
@@ -113,7 +114,17 @@ async def test_the_same_searches_find_the_same_candidates(both):
 
 
 TYPED = ["rese", "reserv", "harbour", "marat", "ai", "re", "reserve bank", "1.75", "café"]
-TYPED += ["cafe own", "zoë's", '"harbour at dus', "f.a.a", "tromso", "lodz twi", "tromsø"]
+TYPED += [
+    "cafe own",
+    "zoë's",
+    '"harbour at dus',
+    "f.a.a",
+    "tromso",
+    "lodz twi",
+    "tromsø",
+    "İzmir",
+    "İZMİR fer",
+]
 
 
 @pytest.mark.parametrize("typed", TYPED)

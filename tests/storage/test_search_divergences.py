@@ -33,7 +33,6 @@ DIVERGING = [
     ("ＯｐｅｎＡＩ unveils model", "openai", "full-width letters: fold maps, FTS5 keeps"),
     ("\u2066Netanyahu\u2069 meets Blinken", "netanyahu", "newer than FTS5's Unicode tables"),
     ("Petrol at 60₽ a litre", "60", "the ruble sign is a letter to FTS5"),
-    ("İzmir ve Eskişehir depremi", "İzmir", "casefold's i and dot split on PostgreSQL"),
 ]
 
 
