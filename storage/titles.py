@@ -48,17 +48,43 @@ UNDECOMPOSED = {
     "ħ": "h",
     "ı": "i",
     "ŀ": "l",
+    "ё": "е",  # Cyrillic: the one letter unaccent takes the mark off
 }
 SPELLED_OUT = str.maketrans(UNDECOMPOSED)
+# Scripts whose marks belong to the letter in every index (FTS5 and PostgreSQL keep them):
+# Cyrillic (й, ї), Hebrew, Arabic, the Indic scripts and Thai, Hangul, the Japanese kana.
+# Decomposed, their words were ones no index holds ("российский" searched as "россиискии",
+# 서울 as its jamo, हिन्दी without its virama).
+_KEPT_WHOLE = re.compile(
+    "[\u0400-\u052f\u0590-\u06ff\u0900-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\uac00-\ud7af]"
+)
 
 
 def fold(text: str) -> str:
-    """Case-folded, without diacritics and with ``UNDECOMPOSED`` spelled out, as the search
-    indexes hold words (FTS5's ``remove_diacritics`` of migration 0027's views)."""
+    """Case-folded, without diacritics (but those of ``_KEPT_WHOLE``'s scripts) and with
+    ``UNDECOMPOSED`` spelled out, as the search indexes hold words (FTS5's
+    ``remove_diacritics`` over migration 0027's views; PostgreSQL's unaccent)."""
     if text.isascii():
         return text.casefold()
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(SPELLED_OUT)
+    folded = unicodedata.normalize("NFC", text.casefold())
+    if not _KEPT_WHOLE.search(folded):
+        return _stripped(folded).translate(SPELLED_OUT)
+    kept: list[str] = []
+    in_kept_letter = False
+    for ch in folded:
+        if _KEPT_WHOLE.match(ch) or (in_kept_letter and unicodedata.combining(ch)):
+            in_kept_letter = True
+            kept.append(ch)
+        else:
+            in_kept_letter = False
+            kept.append(_stripped(ch))
+    return "".join(kept).translate(SPELLED_OUT)
+
+
+def _stripped(text: str) -> str:
+    """``text`` decomposed (compatibility forms too: ﬁ, full-width letters) without marks."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _money(match: re.Match[str]) -> str:

@@ -1,6 +1,6 @@
 -- topicbot schema, version 27: the full-text indexes spell out the letters that carry their mark in
 -- their shape (ø, æ, œ, ł, đ, ð, þ, ħ, ı, ŀ, ß), as PostgreSQL's unaccent and the topics' fold
--- do.
+-- do, and Cyrillic ё as е (unaccent's one Cyrillic letter).
 --
 -- FTS5's remove_diacritics drops combining marks only, so "Tromsø", "Łódź" and "Straße" were
 -- indexed as typed: `/related query:tromso` or `lodz`, and a title typed so in autocomplete,
@@ -26,11 +26,11 @@ CREATE VIEW searchable_articles AS SELECT
     pk,
     coverage_only,
     CASE WHEN length(title) = length(CAST(title AS BLOB)) THEN title
-        ELSE replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(title, 'æ', 'ae'), 'Æ', 'ae'), 'œ', 'oe'), 'Œ', 'oe'), 'ø', 'o'), 'Ø', 'o'), 'ł', 'l'), 'Ł', 'l'), 'đ', 'd'), 'Đ', 'd'), 'ð', 'd'), 'Ð', 'd'), 'þ', 'th'), 'Þ', 'th'), 'ħ', 'h'), 'Ħ', 'h'), 'ı', 'i'), 'ŀ', 'l'), 'Ŀ', 'l'), 'ß', 'ss'), 'ẞ', 'ss') END AS title,
+        ELSE replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(title, 'æ', 'ae'), 'Æ', 'ae'), 'œ', 'oe'), 'Œ', 'oe'), 'ø', 'o'), 'Ø', 'o'), 'ł', 'l'), 'Ł', 'l'), 'đ', 'd'), 'Đ', 'd'), 'ð', 'd'), 'Ð', 'd'), 'þ', 'th'), 'Þ', 'th'), 'ħ', 'h'), 'Ħ', 'h'), 'ı', 'i'), 'ŀ', 'l'), 'Ŀ', 'l'), 'ß', 'ss'), 'ẞ', 'ss'), 'ё', 'е'), 'Ё', 'е') END AS title,
     CASE WHEN length(excerpt) = length(CAST(excerpt AS BLOB)) THEN excerpt
-        ELSE replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(excerpt, 'æ', 'ae'), 'Æ', 'ae'), 'œ', 'oe'), 'Œ', 'oe'), 'ø', 'o'), 'Ø', 'o'), 'ł', 'l'), 'Ł', 'l'), 'đ', 'd'), 'Đ', 'd'), 'ð', 'd'), 'Ð', 'd'), 'þ', 'th'), 'Þ', 'th'), 'ħ', 'h'), 'Ħ', 'h'), 'ı', 'i'), 'ŀ', 'l'), 'Ŀ', 'l'), 'ß', 'ss'), 'ẞ', 'ss') END AS excerpt,
+        ELSE replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(excerpt, 'æ', 'ae'), 'Æ', 'ae'), 'œ', 'oe'), 'Œ', 'oe'), 'ø', 'o'), 'Ø', 'o'), 'ł', 'l'), 'Ł', 'l'), 'đ', 'd'), 'Đ', 'd'), 'ð', 'd'), 'Ð', 'd'), 'þ', 'th'), 'Þ', 'th'), 'ħ', 'h'), 'Ħ', 'h'), 'ı', 'i'), 'ŀ', 'l'), 'Ŀ', 'l'), 'ß', 'ss'), 'ẞ', 'ss'), 'ё', 'е'), 'Ё', 'е') END AS excerpt,
     CASE WHEN length(topics_text) = length(CAST(topics_text AS BLOB)) THEN topics_text
-        ELSE replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(topics_text, 'æ', 'ae'), 'Æ', 'ae'), 'œ', 'oe'), 'Œ', 'oe'), 'ø', 'o'), 'Ø', 'o'), 'ł', 'l'), 'Ł', 'l'), 'đ', 'd'), 'Đ', 'd'), 'ð', 'd'), 'Ð', 'd'), 'þ', 'th'), 'Þ', 'th'), 'ħ', 'h'), 'Ħ', 'h'), 'ı', 'i'), 'ŀ', 'l'), 'Ŀ', 'l'), 'ß', 'ss'), 'ẞ', 'ss') END AS topics
+        ELSE replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(topics_text, 'æ', 'ae'), 'Æ', 'ae'), 'œ', 'oe'), 'Œ', 'oe'), 'ø', 'o'), 'Ø', 'o'), 'ł', 'l'), 'Ł', 'l'), 'đ', 'd'), 'Đ', 'd'), 'ð', 'd'), 'Ð', 'd'), 'þ', 'th'), 'Þ', 'th'), 'ħ', 'h'), 'Ħ', 'h'), 'ı', 'i'), 'ŀ', 'l'), 'Ŀ', 'l'), 'ß', 'ss'), 'ẞ', 'ss'), 'ё', 'е'), 'Ё', 'е') END AS topics
 FROM articles;
 
 CREATE VIEW full_article_titles AS

@@ -36,6 +36,7 @@ HEADLINES = [
     ("“Harbour at Dusk” painting found — at last…", "O'Brien’s gallery had it since ’98."),
     ("Tromsø and Łódź twin their old towns", "Signed on the Hauptstraße by Ærø's mayor."),
     ("İzmir ferry strike ends", "Eskişehir buses run again."),
+    ("Горбачёв: новый российский фильм", "Премьера в Київі, 서울 시장 선거."),
 ]
 
 

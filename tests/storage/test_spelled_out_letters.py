@@ -1,7 +1,8 @@
 """Words with letters that carry their mark in their shape (ø, æ, ł, ß...) are found as an
 English keyboard types them on SQLite, as on PostgreSQL (whose unaccent spells them out): the
 full-text indexes read views that spell them out (migration 0027), and what the engine
-searches for is spelled the same way. Stores made before the migration are indexed anew."""
+searches for is spelled the same way. Stores made before the migration are indexed anew.
+Scripts whose marks belong to the letter (Cyrillic й, Hangul) are searched whole."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ HEADLINES = {
     "https://east.example/2": "Łódź tram depot fire halts weekday services",
     "https://alps.example/3": "Hauptstraße closure angers Graz shopkeepers",
     "https://isle.example/4": "Ærø ferry timetable cut for the winter",
+    "https://ru.example/5": "Горбачёв: новый российский фильм",
+    "https://kr.example/6": "서울 시장 선거 결과 발표",
 }
 TYPED = {
     "tromso": "https://nord.example/1",
@@ -33,6 +36,9 @@ TYPED = {
     "aero ferry": "https://isle.example/4",
     "tromsø": "https://nord.example/1",
     "ŁÓDŹ": "https://east.example/2",
+    "горбачев": "https://ru.example/5",  # ё typed as е, as unaccent reads it
+    "российский": "https://ru.example/5",  # й is a letter of its own, not и and a breve
+    "서울 시장": "https://kr.example/6",  # Hangul whole, not its jamo
 }
 
 
