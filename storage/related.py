@@ -310,11 +310,11 @@ def _scored() -> str:
         " AND a.pk IS NOT :self AND (:story IS NULL OR a.story_id != :story)),"
         " best AS (SELECT pk, base + :w_topics * shared / :topic_count AS score, shared,"
         " canonical_url, outlet, title, excerpt, matched FROM scored"
-        " ORDER BY score DESC LIMIT :limit)"
+        " ORDER BY score DESC, pk DESC LIMIT :limit)"
         # The plan comes back even when nothing is found, on a row of its own.
         " SELECT b.pk, b.score, b.shared, b.canonical_url, b.outlet, b.title, b.excerpt,"
         " b.matched, p.lo, p.hi, p.narrow, p.counts, p.terms, p.hits"
-        " FROM plan p LEFT JOIN best b ORDER BY b.score DESC"
+        " FROM plan p LEFT JOIN best b ORDER BY b.score DESC, b.pk DESC"
     )
 
 

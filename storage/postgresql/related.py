@@ -418,7 +418,7 @@ class PgRelatedRepository:
             )
             for r in rows
         ]
-        scored.sort(key=lambda c: (-c.score, c.pk))
+        scored.sort(key=lambda c: (-c.score, -c.pk))  # on a tie the newer, as on SQLite
         return scored[: query.limit]
 
     async def term_counts(

@@ -198,3 +198,13 @@ async def test_autocomplete_offers_only_what_the_guild_lists_in_the_state(both):
     assert theirs in {g.article.id for g in elsewhere}
     newest = await both.postgresql.publication.suggest(GUILD, [], "pending")
     assert [g.article.id for g in newest] == [pending]
+
+
+async def test_equal_scores_list_the_newest_first_on_both_engines(both):
+    # fifteen updates alike but for their number, all of one moment: a query matches them
+    # all equally, and the ten it lists are the last stored, on either engine
+    ids = [await add(both, n, f"Dredging bulletin {n}", "Silt moved.", True) for n in range(40, 55)]
+    await both.copy()
+    for engine in (both.sqlite, both):
+        listed = [r.article.id for r in await RelatedService(engine).for_query(GUILD, "dredging")]
+        assert listed == ids[::-1][:10], engine
