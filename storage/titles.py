@@ -55,9 +55,12 @@ SPELLED_OUT = str.maketrans(UNDECOMPOSED)
 # Cyrillic (й, ї), Hebrew, Arabic, the Indic scripts and Thai, Hangul, the Japanese kana.
 # Decomposed, their words were ones no index holds ("российский" searched as "россиискии",
 # 서울 as its jamo, हिन्दी without its virama).
-_KEPT_WHOLE = re.compile(
-    "[\u0400-\u052f\u0590-\u06ff\u0900-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\uac00-\ud7af]"
+_KEPT_SCRIPTS = (
+    "\u0400-\u052f\u0590-\u06ff\u0900-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\uac00-\ud7af"
 )
+# A run of such letters (their own marks are of their blocks; a Latin accent left on one after
+# composing, as a stress mark on Cyrillic, goes like any other).
+_KEPT_WHOLE = re.compile(f"[{_KEPT_SCRIPTS}]+")
 
 
 def fold(text: str) -> str:
@@ -67,18 +70,13 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.casefold()
     folded = unicodedata.normalize("NFC", text.casefold())
-    if not _KEPT_WHOLE.search(folded):
-        return _stripped(folded).translate(SPELLED_OUT)
-    kept: list[str] = []
-    in_kept_letter = False
-    for ch in folded:
-        if _KEPT_WHOLE.match(ch) or (in_kept_letter and unicodedata.combining(ch)):
-            in_kept_letter = True
-            kept.append(ch)
-        else:
-            in_kept_letter = False
-            kept.append(_stripped(ch))
-    return "".join(kept).translate(SPELLED_OUT)
+    parts: list[str] = []
+    done = 0
+    for run in _KEPT_WHOLE.finditer(folded):
+        parts += (_stripped(folded[done : run.start()]), run.group())
+        done = run.end()
+    parts.append(_stripped(folded[done:]))
+    return "".join(parts).translate(SPELLED_OUT)
 
 
 def _stripped(text: str) -> str:
