@@ -192,7 +192,15 @@ def test_labels_keep_the_story_s_own_spelling():
 
 @pytest.mark.parametrize(
     "text",
-    ["Zürich's café — naïve", "face-scanning", "$13,000 rebate", "Ärzte & Œuvres", "Tromsø, Łódź"],
+    [
+        "Zürich's café — naïve",
+        "face-scanning",
+        "$13,000 rebate",
+        "Ärzte & Œuvres",
+        "Tromsø, Łódź",
+        "Горбачёв: российский фильм",
+        "서울 시장 선거",
+    ],
 )
 def test_tokens_are_what_the_full_text_index_makes_of_a_text(text):
     # the index as the store's schema makes it: FTS5 over the view of migration 0027
