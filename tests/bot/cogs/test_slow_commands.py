@@ -39,7 +39,8 @@ async def answered_late(result: InteractionResult) -> Message:
     """A slow command's answer: acknowledged privately in time, then one private reply."""
     assert result.callback_type == 5, "acknowledged (thinking…) before Discord's deadline"
     assert result.ack_latency is not None and result.ack_latency < 3.0
-    assert result.ephemeral and not result.late_ack
+    # the acknowledgement itself is private (``ephemeral`` would read the reply that follows)
+    assert result.original is not None and result.original.ephemeral and not result.late_ack
     (message,) = await result.wait_followups(1)
     assert message.flags & EPHEMERAL
     return message
