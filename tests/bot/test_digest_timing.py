@@ -160,7 +160,7 @@ async def test_a_digest_missed_while_down_is_sent_once_on_ready(
     await seed(deployment.store, world.first.id, {reader: "daily"}, clock())
     async with deployment.running(clock):
         # the digest row waits for 08:00
-        await eventually(lambda: _planned(deployment), "the digest row planned", 10)
+        await eventually(lambda: _waiting(deployment, 1), "the digest row planned", 10)
     assert deployment.double.dms_to(reader) == []
 
     clock.set(MINUTE + back_at)  # down over the minute
@@ -175,12 +175,8 @@ async def test_a_digest_missed_while_down_is_sent_once_on_ready(
     assert await deployment.pending() == 0
 
 
-async def _planned(deployment: Deployment) -> bool:
-    return await deployment.pending() == 1
-
-
-async def _nothing_pending(deployment: Deployment) -> bool:
-    return await deployment.pending() == 0
+async def _waiting(deployment: Deployment, rows: int) -> bool:
+    return await deployment.pending() == rows
 
 
 async def set_zone(deployment: Deployment, guild, zone: str) -> None:
@@ -204,12 +200,12 @@ async def test_a_zone_set_just_before_its_minute_brings_the_waiting_digest_then(
         await seed(store, world.first.id, {reader: "daily"}, clock())
         async with deployment.running(clock):
             # for 08:00 UTC tomorrow
-            await eventually(lambda: _planned(deployment), "the digest row planned", 10)
+            await eventually(lambda: _waiting(deployment, 1), "the digest row planned", 10)
             await set_zone(deployment, world.first, "America/New_York")
             arrived = await first_dm(discord_double, reader, clock, timeout_s=25)
             # nothing left for the old moment (the row sent is marked so once Discord answers:
             # on a loaded machine, after the DM shows)
-            await eventually(lambda: _nothing_pending(deployment), "no digest row waiting", 10)
+            await eventually(lambda: _waiting(deployment, 0), "no digest row waiting", 10)
         assert MINUTE <= arrived <= MINUTE + timedelta(seconds=5), arrived - MINUTE
         assert len(discord_double.dms_to(reader)) == 1
 
@@ -224,7 +220,7 @@ async def test_a_zone_set_just_before_the_minute_moves_the_digest_to_the_new_one
     await seed(deployment.store, world.first.id, {reader: "daily"}, clock())
     tokyo = datetime(2026, 6, 11, 8, 0, tzinfo=ZoneInfo("Asia/Tokyo")).astimezone(UTC)
     async with deployment.running(clock):
-        await eventually(lambda: _planned(deployment), "the digest row planned", 10)
+        await eventually(lambda: _waiting(deployment, 1), "the digest row planned", 10)
         await set_zone(deployment, world.first, "Asia/Tokyo")
         assert clock() < MINUTE
         await asyncio.sleep((MINUTE + timedelta(seconds=3) - clock()).total_seconds())
@@ -252,7 +248,7 @@ async def test_a_member_switching_to_daily_just_before_the_minute_gets_the_diges
         deployment = Deployment(discord_double, settings, store)
         await seed(store, world.first.id, {reader: "weekly"}, clock())
         async with deployment.running(clock):
-            await eventually(lambda: _planned(deployment), "the digest row planned", 10)
+            await eventually(lambda: _waiting(deployment, 1), "the digest row planned", 10)
             await discord_double.wait_for_commands("subscribe", guild_id=None)
             result = await discord_double.slash(
                 world.first.id, reader, "subscribe", {"topic": "Transport", "delivery": "daily"}
@@ -263,7 +259,7 @@ async def test_a_member_switching_to_daily_just_before_the_minute_gets_the_diges
             assert clock() < minute, f"switched only at {clock()}: the test needs a quieter machine"
             arrived = await first_dm(discord_double, reader, clock, timeout_s=25)
             # nothing left for Monday (the row sent is marked so once Discord answers)
-            await eventually(lambda: _nothing_pending(deployment), "no digest row waiting", 10)
+            await eventually(lambda: _waiting(deployment, 0), "no digest row waiting", 10)
         assert minute <= arrived <= minute + timedelta(seconds=5), arrived - minute
         (digest,) = discord_double.dms_to(reader)
         assert digest.embeds[0]["title"] == "Your daily digest from guild1"

@@ -6,9 +6,7 @@ Scripts whose marks belong to the letter (Cyrillic й, Hangul) are searched whol
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -17,6 +15,7 @@ from bot.domain.related import RelatedService
 from storage import Store
 from tests.factories import article_text
 from tests.storage.legacy import add_article, store_at_version
+from tests.storage.test_store import indexes_agree_with_their_content
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 GUILD = 1
@@ -54,13 +53,6 @@ def _draft(url: str, title: str, excerpt: str = "Services resume on Monday."):
         topics=["Local News"],
     )
     return parse_article(text.encode(), source="t.md")
-
-
-def _indexes_agree_with_their_content(path: Path) -> None:
-    checked = sqlite3.connect(path)  # raises "malformed" when an index and its content differ
-    for index in ("articles_fts", "titles_fts"):
-        checked.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)")
-    checked.close()
 
 
 async def _found_by(store: Store, typed: str) -> list[str]:
@@ -108,7 +100,7 @@ async def test_the_indexes_follow_new_changed_and_deleted_articles(store, tmp_pa
     )
     async with store._db.transaction():
         await store._db.execute("DELETE FROM articles WHERE web_url = 'https://east.example/2'")
-    _indexes_agree_with_their_content(tmp_path / "t.db")
+    indexes_agree_with_their_content(tmp_path / "t.db")
     assert await _found_by(store, "oresund") == ["https://nord.example/1"]
     assert await _found_by(store, "lodz") == []
     assert await _suggested_for(store, "tromso stays") == ["https://nord.example/1"]
@@ -123,4 +115,4 @@ async def test_a_store_made_before_is_indexed_anew(tmp_path):
     async with await Store.open(path) as store:
         for typed in ("tromso", "lodz tram", "hauptstrasse", "aero ferry"):
             assert await _suggested_for(store, typed) == [TYPED[typed]], typed
-        _indexes_agree_with_their_content(path)
+        indexes_agree_with_their_content(path)

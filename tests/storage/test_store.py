@@ -95,7 +95,7 @@ async def test_a_store_from_before_the_title_index_upgrades_and_its_titles_are_s
         assert [g.article.title for g in await store.publication.suggest(1, ["ends"], "any")] == [
             "Harbour City Ends Driverless Ferry Trial"
         ]
-    _title_index_agrees_with_its_content(path)
+    indexes_agree_with_their_content(path)
 
 
 async def test_a_newer_schema_is_refused(tmp_path):
@@ -223,9 +223,11 @@ async def test_a_file_for_a_coverage_only_url_makes_it_a_full_article(store):
     assert await store.articles.count() == 2
 
 
-def _title_index_agrees_with_its_content(path) -> None:
-    checked = sqlite3.connect(path)  # raises "malformed" if the index and its content disagree
-    checked.execute("INSERT INTO titles_fts (titles_fts, rank) VALUES ('integrity-check', 1)")
+def indexes_agree_with_their_content(path) -> None:
+    """Both full-text indexes hold what their content (migration 0027's views) says."""
+    checked = sqlite3.connect(path)  # raises "malformed" when an index and its content differ
+    for index in ("articles_fts", "titles_fts"):
+        checked.execute(f"INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)")
     checked.close()
 
 
@@ -239,7 +241,7 @@ async def test_a_coverage_entry_is_suggested_once_its_own_file_arrives(sqlite_st
     await sqlite_store.articles.upsert_batch([full], NOW)
     found = await sqlite_store.publication.suggest(1, ["captain", "free"], "any")
     assert [g.article.title for g in found] == ["Captain-free ferries set sail in Harbour City"]
-    _title_index_agrees_with_its_content(sqlite_store.path)
+    indexes_agree_with_their_content(sqlite_store.path)
 
 
 async def test_coverage_entries_never_overwrite_a_full_article(store):
